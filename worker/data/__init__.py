@@ -1,0 +1,1 @@
+"""Package data: per-league team tables (``teams/*.json``) and their loader."""
