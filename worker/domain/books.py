@@ -1,0 +1,137 @@
+"""Order books kept best-first, whatever order the venue sent.
+
+Venues disagree on order: Polymarket's CLOB and Kalshi send the best level *last*, and
+Kalshi sends bids only (a YES ask is ``1 − best NO bid``). Books are therefore built only
+through :meth:`OrderBook.build`, which sorts, merges duplicate prices and drops empty
+levels, so consumers can always read ``bids[0]`` / ``asks[0]`` as the best.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from worker.domain.markets import ContractRef
+from worker.domain.money import ONE, ZERO
+
+
+@dataclass(frozen=True, slots=True)
+class PriceLevel:
+    """One price level: ``size`` contracts available at ``price`` (both Decimal)."""
+
+    price: Decimal
+    size: Decimal
+
+
+def _merge(levels: Iterable[PriceLevel], *, descending: bool) -> tuple[PriceLevel, ...]:
+    by_price: dict[Decimal, Decimal] = {}
+    for lvl in levels:
+        if lvl.size < 0:
+            raise ValueError(f"negative size at {lvl.price}")
+        if not (ZERO <= lvl.price <= ONE):
+            raise ValueError(f"price {lvl.price} outside [0, 1]")
+        by_price[lvl.price] = by_price.get(lvl.price, ZERO) + lvl.size
+    return tuple(
+        PriceLevel(p, s)
+        for p, s in sorted(by_price.items(), key=lambda kv: kv[0], reverse=descending)
+        if s > 0
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class OrderBook:
+    """Bids (highest first) and asks (lowest first) for buying/selling one contract side.
+
+    ``sequence`` is the venue's sequence/nonce when it has one (a gap means the book is
+    stale until a fresh snapshot), ``received_at`` the aware-UTC time we got it; ``age``
+    tells how old the quote is.
+    """
+
+    contract: ContractRef
+    bids: tuple[PriceLevel, ...]
+    asks: tuple[PriceLevel, ...]
+    received_at: datetime
+    sequence: int | None = None
+
+    @classmethod
+    def build(
+        cls,
+        contract: ContractRef,
+        bids: Iterable[PriceLevel],
+        asks: Iterable[PriceLevel],
+        received_at: datetime,
+        sequence: int | None = None,
+    ) -> OrderBook:
+        """Sort best-first, merge equal prices, drop zero sizes."""
+        if received_at.utcoffset() is None:
+            raise ValueError("received_at must be timezone-aware")
+        return cls(
+            contract,
+            _merge(bids, descending=True),
+            _merge(asks, descending=False),
+            received_at,
+            sequence,
+        )
+
+    @property
+    def best_bid(self) -> PriceLevel | None:
+        return self.bids[0] if self.bids else None
+
+    @property
+    def best_ask(self) -> PriceLevel | None:
+        return self.asks[0] if self.asks else None
+
+    def age(self, now: datetime) -> timedelta:
+        return now - self.received_at
+
+    @property
+    def crossed(self) -> bool:
+        return bool(self.bids and self.asks and self.bids[0].price >= self.asks[0].price)
+
+    def complement(self, contract: ContractRef) -> OrderBook:
+        """The book of the opposite side of a binary contract.
+
+        A bid for this side at ``p`` is an offer of the other side at ``1 − p`` and vice
+        versa (Kalshi NO from YES, Polymarket US SHORT from LONG).
+        """
+        return OrderBook(
+            contract,
+            bids=tuple(PriceLevel(ONE - a.price, a.size) for a in self.asks),
+            asks=tuple(PriceLevel(ONE - b.price, b.size) for b in self.bids),
+            received_at=self.received_at,
+            sequence=self.sequence,
+        )
+
+    def depth_to(self, limit_price: Decimal) -> Decimal:
+        """Contracts purchasable at or below ``limit_price`` (walks the asks)."""
+        total = ZERO
+        for lvl in self.asks:
+            if lvl.price > limit_price:
+                break
+            total += lvl.size
+        return total
+
+    def with_received_at(self, received_at: datetime) -> OrderBook:
+        return OrderBook(self.contract, self.bids, self.asks, received_at, self.sequence)
+
+
+def two_sided_from_bids(
+    yes: ContractRef,
+    no: ContractRef,
+    yes_bids: Iterable[PriceLevel],
+    no_bids: Iterable[PriceLevel],
+    received_at: datetime,
+    sequence: int | None = None,
+) -> tuple[OrderBook, OrderBook]:
+    """Kalshi-style books from bids only: YES ask = 1 − NO bid, NO ask = 1 − YES bid."""
+    yb = list(yes_bids)
+    nb = list(no_bids)
+    yes_book = OrderBook.build(
+        yes, yb, [PriceLevel(ONE - lvl.price, lvl.size) for lvl in nb], received_at, sequence
+    )
+    no_book = OrderBook.build(
+        no, nb, [PriceLevel(ONE - lvl.price, lvl.size) for lvl in yb], received_at, sequence
+    )
+    return yes_book, no_book

@@ -1,0 +1,1 @@
+"""Helpers shared by the venue clients: parsing, HTTP, rate limiting, backoff."""

@@ -1,0 +1,1 @@
+"""Polymarket (international): Gamma metadata, CLOB books and V2 signed orders."""

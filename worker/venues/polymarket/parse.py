@@ -1,0 +1,181 @@
+"""Polymarket payloads → domain. Pure: no I/O.
+
+Follows docs.polymarket.com: Gamma ``GET /events`` (markets nested; ``outcomes``,
+``outcomePrices`` and ``clobTokenIds`` are JSON-encoded strings) and CLOB ``GET /book``
+(``bids``/``asks`` of ``{"price","size"}`` strings, best level **last**).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from worker.domain.books import OrderBook, PriceLevel
+from worker.domain.fees import POLYMARKET_SPORTS_TAKER_RATE, FeeSchedule
+from worker.domain.markets import (
+    ContractRef,
+    League,
+    Market,
+    MarketKind,
+    MarketStatus,
+    Outcome,
+    OutcomeSide,
+    TeamRef,
+    Venue,
+)
+from worker.domain.money import CENT, ONE, ZERO
+from worker.venues.common.parsing import PayloadError, dec, json_list, obj, req_dec, text, ts
+from worker.venues.common.slugs import parse_game_slug
+
+_KIND = {
+    "moneyline": MarketKind.GAME_WINNER,
+    "spreads": MarketKind.SPREAD,
+    "spread": MarketKind.SPREAD,
+    "totals": MarketKind.TOTAL,
+    "total": MarketKind.TOTAL,
+}
+
+
+def _kind(smt: str, market_slug: str, event_slug: str) -> MarketKind:
+    if smt:
+        if smt in _KIND:
+            return _KIND[smt]
+        return MarketKind.PROP
+    # Without sportsMarketType only the event's own slug is the game-winner market;
+    # suffixed slugs (``…-spread-home-5pt5``, ``…-total-224pt5``) are not.
+    if market_slug and market_slug == event_slug and parse_game_slug(event_slug):
+        return MarketKind.GAME_WINNER
+    return MarketKind.OTHER
+
+
+def _status(m: Mapping[str, Any]) -> MarketStatus:
+    if m.get("closed"):
+        return MarketStatus.CLOSED
+    if m.get("active") is False:
+        return MarketStatus.PAUSED
+    if m.get("enableOrderBook") is False or m.get("acceptingOrders") is False:
+        return MarketStatus.PAUSED
+    return MarketStatus.OPEN
+
+
+def _fees(m: Mapping[str, Any]) -> FeeSchedule:
+    if m.get("feesEnabled") is False:
+        return FeeSchedule.polymarket(ZERO)
+    sched = m.get("feeSchedule")
+    if isinstance(sched, Mapping) and sched.get("rate") is not None:
+        return FeeSchedule.polymarket(req_dec(sched.get("rate"), "feeSchedule.rate"))
+    return FeeSchedule.polymarket(POLYMARKET_SPORTS_TAKER_RATE)
+
+
+def parse_market(m: Mapping[str, Any], event: Mapping[str, Any]) -> Market:
+    """One Gamma market (with its event) → :class:`Market`, one outcome per CLOB token."""
+    market_id = text(m.get("id"))
+    if not market_id:
+        raise PayloadError("gamma market without id")
+    names = [text(n) for n in json_list(m.get("outcomes"))]
+    tokens = [text(t) for t in json_list(m.get("clobTokenIds"))]
+    if len(names) != len(tokens):
+        raise PayloadError(f"gamma market {market_id}: {len(names)} outcomes, {len(tokens)} tokens")
+    event_slug = text(event.get("slug"))
+    market_slug = text(m.get("slug"))
+    smt = text(m.get("sportsMarketType")).lower()
+    kind = _kind(smt, market_slug, event_slug)
+    game = parse_game_slug(event_slug)
+    best_bid = dec(m.get("bestBid"))
+    best_ask = dec(m.get("bestAsk"))
+    outcomes: list[Outcome] = []
+    for i, (name, token) in enumerate(zip(names, tokens, strict=True)):
+        bid = ask = None
+        # Gamma's bestBid/bestAsk quote the first outcome; the second is its complement.
+        if i == 0:
+            bid, ask = best_bid, best_ask
+        elif i == 1 and len(names) == 2:
+            bid = None if best_ask is None else ONE - best_ask
+            ask = None if best_bid is None else ONE - best_bid
+        outcomes.append(
+            Outcome(
+                Venue.POLYMARKET,
+                market_id,
+                token,
+                OutcomeSide.TOKEN,
+                name,
+                team_name=name if kind is MarketKind.GAME_WINNER else None,
+                bid=bid,
+                ask=ask,
+            )
+        )
+    league = League.parse(game.league if game else None)
+    if league is League.OTHER:
+        league = League.parse(text(event.get("seriesSlug")) or None)
+    return Market(
+        venue=Venue.POLYMARKET,
+        market_id=market_id,
+        event_id=text(event.get("id")) or event_slug,
+        event_title=text(event.get("title")),
+        title=text(m.get("question")) or text(event.get("title")),
+        league=league,
+        kind=kind,
+        outcomes=tuple(outcomes),
+        tick_size=dec(m.get("orderPriceMinTickSize"), CENT) or CENT,
+        min_size=dec(m.get("orderMinSize"), Decimal(5)) or Decimal(5),
+        fees=_fees(m),
+        status=_status(m),
+        start_time=ts(m.get("gameStartTime")) or ts(event.get("startTime")),
+        close_time=ts(m.get("endDate")) or ts(event.get("endDate")),
+        rules=text(m.get("description")) or text(event.get("description")),
+        volume=dec(m.get("volume")),
+        url=f"https://polymarket.com/event/{event_slug}" if event_slug else None,
+        event_slug=event_slug or None,
+        slug=market_slug or None,
+        condition_id=text(m.get("conditionId")) or None,
+        sports_market_type=smt or None,
+        line=dec(m.get("line")),
+        neg_risk=bool(m.get("negRisk") or event.get("negRisk")),
+        away=TeamRef(game.away) if game else None,
+        home=TeamRef(game.home) if game else None,
+        game_date=game.day if game else None,
+    )
+
+
+def parse_events(payload: Any) -> list[Market]:
+    """Gamma ``GET /events`` (a JSON list of events with nested markets) → markets.
+
+    Markets without an order book (``enableOrderBook: false``) are kept but not OPEN.
+    """
+    if isinstance(payload, Mapping):
+        payload = payload.get("events") or payload.get("data") or []
+    if not isinstance(payload, list):
+        raise PayloadError("gamma events response is not a list")
+    out: list[Market] = []
+    for ev in payload:
+        ev = obj(ev, "gamma event")
+        for m in ev.get("markets") or []:
+            out.append(parse_market(obj(m, "gamma market"), ev))
+    return out
+
+
+def _levels(raw: Any) -> list[PriceLevel]:
+    out: list[PriceLevel] = []
+    for lvl in raw or []:
+        lvl = obj(lvl, "clob level")
+        out.append(PriceLevel(req_dec(lvl.get("price"), "price"), req_dec(lvl.get("size"), "size")))
+    return out
+
+
+def parse_book(
+    payload: Mapping[str, Any],
+    received_at: datetime,
+    market_id: str = "",
+    sequence: int | None = None,
+) -> OrderBook:
+    """CLOB ``GET /book?token_id=…`` (or a WS ``book`` message) → the token's book, best-first."""
+    body = obj(payload, "clob book")
+    token = text(body.get("asset_id") or body.get("token_id"))
+    if not token:
+        raise PayloadError("clob book without asset_id")
+    ref = ContractRef(Venue.POLYMARKET, market_id or text(body.get("market")), token, OutcomeSide.TOKEN)
+    return OrderBook.build(
+        ref, _levels(body.get("bids")), _levels(body.get("asks")), received_at, sequence
+    )
