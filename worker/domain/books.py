@@ -135,3 +135,27 @@ def two_sided_from_bids(
         no, nb, [PriceLevel(ONE - lvl.price, lvl.size) for lvl in yb], received_at, sequence
     )
     return yes_book, no_book
+
+
+class BookSequencer:
+    """Tracks a stream's sequence numbers; a gap marks the book untrusted.
+
+    ``accept(seq)`` returns True when ``seq`` follows the last one; on a gap it returns
+    False and stays untrusted until ``reset(seq)`` is called with a fresh snapshot's
+    sequence. Pure state, no I/O.
+    """
+
+    def __init__(self) -> None:
+        self.last: int | None = None
+        self.trusted = False
+
+    def reset(self, seq: int | None) -> None:
+        self.last = seq
+        self.trusted = True
+
+    def accept(self, seq: int) -> bool:
+        if not self.trusted or self.last is None or seq != self.last + 1:
+            self.trusted = False
+            return False
+        self.last = seq
+        return True
