@@ -1,0 +1,221 @@
+"""The database schema: the plan's three tables plus our exact-amount tables.
+
+The plan's tables keep exactly its names, columns, defaults and indexes (section 5 of
+the plan). Its REAL columns are written from exact values for display only; every limit
+and every sum is computed from the ``*_micros`` / :class:`~db.types.Money` columns.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from db.types import Money, UTCDateTime
+
+metadata = sa.MetaData()
+
+NOW = sa.text("CURRENT_TIMESTAMP")
+
+
+class Timestamp(UTCDateTime):
+    """The plan's ``TIMESTAMP`` columns, aware UTC in Python."""
+
+    impl = sa.TIMESTAMP(timezone=True)
+    cache_ok = True
+
+
+# --- the plan's tables -------------------------------------------------------------------
+
+executor_settings = sa.Table(
+    "executor_settings",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, server_default=sa.text("1"), autoincrement=False),
+    sa.Column("enabled", sa.Boolean, server_default=sa.false()),
+    sa.Column("min_bet", sa.REAL, server_default=sa.text("5.0")),
+    sa.Column("max_bet", sa.REAL, server_default=sa.text("10.0")),
+    sa.Column("min_roi", sa.REAL, server_default=sa.text("1.0")),
+    sa.Column("max_roi", sa.REAL, server_default=sa.text("50.0")),
+    sa.Column("max_daily_trades", sa.Integer, server_default=sa.text("50")),
+    sa.Column("max_daily_loss", sa.REAL, server_default=sa.text("5.0")),
+    sa.Column("updated_at", Timestamp, server_default=NOW),
+    sa.CheckConstraint("id = 1", name="ck_executor_settings_single_row"),
+)
+
+executor_trades = sa.Table(
+    "executor_trades",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("timestamp", Timestamp, server_default=NOW),
+    sa.Column("event_title", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("bet_size", sa.REAL, nullable=False),
+    sa.Column("pnl", sa.REAL, server_default=sa.text("0")),
+    sa.Column("roi", sa.REAL),
+    sa.Column("poly_order_id", sa.Text),
+    sa.Column("kalshi_order_id", sa.Text),
+    sa.Column("details", sa.JSON),
+    # ours: exact amounts and provenance
+    sa.Column("bet_size_micros", Money, nullable=False),
+    sa.Column("pnl_micros", Money, nullable=False, server_default=sa.text("0")),
+    sa.Column("reason", sa.Text),
+    sa.Column("attempt_id", sa.Text),
+    sa.Column("position_id", sa.Integer),
+    sa.Column("source", sa.Text, nullable=False, server_default=sa.text("'executor'")),
+    sa.Column("dedup_key", sa.Text, nullable=False),
+    sqlite_autoincrement=True,
+)
+sa.Index("idx_trades_timestamp", executor_trades.c.timestamp)
+# A unique index (not a table constraint) so it can be added to an older plan table too.
+sa.Index("uq_executor_trades_dedup_key", executor_trades.c.dedup_key, unique=True)
+sa.Index("idx_trades_attempt", executor_trades.c.attempt_id)
+
+executor_positions = sa.Table(
+    "executor_positions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("event_key", sa.Text, nullable=False, unique=True),
+    sa.Column("event_title", sa.Text, nullable=False),
+    sa.Column("opened_at", Timestamp, server_default=NOW),
+    sa.Column("poly_side", sa.Text),
+    sa.Column("poly_price", sa.REAL),
+    sa.Column("poly_contracts", sa.Integer),
+    sa.Column("kalshi_side", sa.Text),
+    sa.Column("kalshi_price", sa.REAL),
+    sa.Column("kalshi_contracts", sa.Integer),
+    sa.Column("status", sa.Text, server_default=sa.text("'open'")),
+    # ours: closes, exact amounts, and what the legs are
+    sa.Column("closed_at", Timestamp),
+    sa.Column("realized_pnl", sa.REAL),
+    sa.Column("close_reason", sa.Text),
+    sa.Column("realized_pnl_micros", Money),
+    sa.Column("cost_micros", Money),
+    sa.Column("attempt_id", sa.Text),
+    sa.Column("game_key", sa.Text),
+    sa.Column("poly_venue", sa.Text),
+    sa.Column("poly_market", sa.Text),
+    sa.Column("poly_contract", sa.Text),
+    sa.Column("kalshi_ticker", sa.Text),
+    sa.Column("expires_at", Timestamp),
+    sqlite_autoincrement=True,
+)
+sa.Index("idx_positions_status", executor_positions.c.status)
+
+# --- our tables --------------------------------------------------------------------------
+
+executor_meta = sa.Table(
+    "executor_meta",
+    metadata,
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+arbitrage_attempts = sa.Table(
+    "arbitrage_attempts",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("game_key", sa.Text, nullable=False),
+    sa.Column("mapping_id", sa.Text),
+    sa.Column("direction", sa.Text),
+    sa.Column("event_title", sa.Text, nullable=False),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("contracts", Money, nullable=False),
+    sa.Column("planned_cost", Money, nullable=False),
+    sa.Column("expected_edge", Money, nullable=False),
+    sa.Column("worst_case_loss", Money, nullable=False),
+    sa.Column("pnl", Money),
+    sa.Column("reason", sa.Text),
+    sa.Column("path", sa.JSON, nullable=False),
+    sa.Column("details", sa.JSON),
+    sa.Column("trade_id", sa.Integer),
+    sa.Column("position_id", sa.Integer),
+)
+sa.Index("idx_attempts_state", arbitrage_attempts.c.state)
+sa.Index("idx_attempts_created", arbitrage_attempts.c.created_at)
+sa.Index("idx_attempts_game", arbitrage_attempts.c.game_key)
+
+attempt_legs = sa.Table(
+    "attempt_legs",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("attempt_id", sa.Text, sa.ForeignKey("arbitrage_attempts.id"), nullable=False),
+    sa.Column("role", sa.Text, nullable=False),  # leg1, leg2, unwind, close
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("venue", sa.Text, nullable=False),
+    sa.Column("market_id", sa.Text, nullable=False),
+    sa.Column("contract_id", sa.Text, nullable=False),
+    sa.Column("contract_label", sa.Text, nullable=False),
+    sa.Column("side", sa.Text, nullable=False),
+    sa.Column("price", Money, nullable=False),
+    sa.Column("quantity", Money, nullable=False),
+    sa.Column("time_in_force", sa.Text, nullable=False),
+    sa.Column("client_order_id", sa.Text, nullable=False),
+    sa.Column("venue_order_id", sa.Text),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("filled_quantity", Money, nullable=False, server_default=sa.text("0")),
+    sa.Column("average_price", Money),
+    sa.Column("fees", Money, nullable=False, server_default=sa.text("0")),
+    sa.Column("error", sa.Text),
+    sa.Column("sent_at", UTCDateTime),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("venue", "client_order_id", name="uq_attempt_legs_client_order"),
+)
+sa.Index("idx_legs_attempt", attempt_legs.c.attempt_id)
+
+order_fills = sa.Table(
+    "order_fills",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("venue", sa.Text, nullable=False),
+    sa.Column("venue_trade_id", sa.Text, nullable=False),
+    sa.Column("leg_id", sa.Text, sa.ForeignKey("attempt_legs.id")),
+    sa.Column("venue_order_id", sa.Text),
+    sa.Column("price", Money, nullable=False),
+    sa.Column("quantity", Money, nullable=False),
+    sa.Column("fee", Money, nullable=False),
+    sa.Column("filled_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("venue", "venue_trade_id", name="uq_order_fills_venue_trade"),
+    sqlite_autoincrement=True,
+)
+
+market_mappings = sa.Table(
+    "market_mappings",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("kalshi_ticker", sa.Text, nullable=False),
+    sa.Column("kalshi_event_ticker", sa.Text),
+    sa.Column("poly_venue", sa.Text, nullable=False),  # polymarket | polymarket_us
+    sa.Column("poly_market", sa.Text, nullable=False),  # CLOB token id, or the PM-US market slug
+    sa.Column("poly_side", sa.Text, nullable=False, server_default=sa.text("''")),  # long | short | ''
+    sa.Column("league", sa.Text, nullable=False),
+    sa.Column("game_date", sa.Text, nullable=False),  # the game's local date, YYYY-MM-DD
+    sa.Column("away_team", sa.Text),
+    sa.Column("home_team", sa.Text),
+    sa.Column("proposition_team", sa.Text),
+    sa.Column("event_title", sa.Text),
+    sa.Column("confidence", sa.Text, nullable=False),  # HIGH | MEDIUM | LOW
+    sa.Column("reasons", sa.JSON, nullable=False),
+    sa.Column("status", sa.Text, nullable=False, server_default=sa.text("'candidate'")),
+    sa.Column("note", sa.Text),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("decided_at", UTCDateTime),
+    sa.UniqueConstraint(
+        "kalshi_ticker", "poly_venue", "poly_market", "poly_side", name="uq_market_mappings_pair"
+    ),
+)
+sa.Index("idx_mappings_status", market_mappings.c.status)
+
+balance_snapshots = sa.Table(
+    "balance_snapshots",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("venue", sa.Text, nullable=False),
+    sa.Column("amount", Money, nullable=False),
+    sa.Column("taken_at", UTCDateTime, nullable=False),
+    sqlite_autoincrement=True,
+)
+sa.Index("idx_balances_venue_time", balance_snapshots.c.venue, balance_snapshots.c.taken_at)
+
+OUR_TABLES = tuple(metadata.sorted_tables)

@@ -1,0 +1,50 @@
+"""The ``python -m worker`` command line.
+
+    python -m worker                       the worker: migrate, engine, Tornado server
+    python -m worker migrate               create/upgrade the database schema
+    python -m worker import-trades FILE    backfill the trade log from a JSON-lines file
+    python -m worker match …               match markets across venues (scanner)
+    python -m worker paper-exchange        the local paper exchange
+    python -m worker snapshot --out DIR    write the paper world's listings
+    python -m worker run --duration S      headless paper trading run
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+COMMANDS = {
+    "serve": "worker.cli.serve",
+    "migrate": "worker.cli.migrate",
+    "import-trades": "worker.cli.import_trades",
+    "match": "worker.cli.match",
+    "paper-exchange": "worker.cli.paper_exchange",
+    "snapshot": "worker.cli.snapshot",
+    "run": "worker.cli.run",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] in ("-h", "--help"):
+        print(__doc__)
+        return 0
+    command, rest = ("serve", args) if not args or args[0].startswith("-") else (args[0], args[1:])
+    module_name = COMMANDS.get(command)
+    if module_name is None:
+        print(f"unknown command {command!r}; commands: {', '.join(COMMANDS)}", file=sys.stderr)
+        return 2
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            raise
+        print(f"{command}: not available in this build", file=sys.stderr)
+        return 2
+    result: int = module.main(rest)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,234 @@
+"""Configuration from the environment: one typed object, validated at start-up.
+
+Every variable is documented in the README's configuration table. A bad value stops
+start-up with a :class:`ConfigError` naming the variable; no secret value is ever echoed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+MODES = ("paper", "live")
+POLY_VENUES = ("polymarket", "polymarket_us")
+CONFIDENCES = ("HIGH", "MEDIUM", "LOW")
+PAPER_BALANCE_VENUES = ("kalshi", "polymarket", "polymarket_us")
+DEFAULT_PAPER_BALANCES = "kalshi=1000,polymarket=1000,polymarket_us=1000"
+
+
+class ConfigError(ValueError):
+    """A configuration variable has a value the product cannot run with."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class Config:
+    """The validated configuration of every Executor process."""
+
+    database_url: str
+    data_dir: Path
+    host: str
+    port: int
+    mode: str
+    token_env: str | None = field(repr=False)
+    allowed_hosts: tuple[str, ...]
+    allowed_origins: tuple[str, ...]
+    ws_url: str
+    day_tz: ZoneInfo
+    seed: int
+    paper_port: int
+    paper_balances: Mapping[str, Decimal]
+    poly_venue: str
+    min_confidence: str = "HIGH"
+    max_book_age_ms: int = 2000
+    no_trade_before_start_s: int = 60
+    lease_ttl_s: int = 10
+
+    @property
+    def token_path(self) -> Path:
+        return self.data_dir / "token"
+
+    @property
+    def paper_url(self) -> str:
+        return f"http://127.0.0.1:{self.paper_port}"
+
+    def token(self) -> str:
+        """The API token: ``EXECUTOR_TOKEN`` or the shared token file (created once)."""
+        if self.token_env:
+            return self.token_env
+        return ensure_token_file(self.token_path)
+
+    def sqlite_path(self) -> Path | None:
+        """The file behind a SQLite URL (None for other databases or in-memory)."""
+        return sqlite_file(self.database_url)
+
+
+def sqlite_file(url: str) -> Path | None:
+    if not url.startswith("sqlite"):
+        return None
+    _, _, rest = url.partition(":///")
+    rest = rest.split("?", 1)[0]
+    if not rest or rest == ":memory:":
+        return None
+    return Path(rest)
+
+
+def ensure_token_file(path: Path) -> str:
+    """Read the token file, creating it atomically with mode 0600 if it is missing.
+
+    Several processes may race to create it; ``O_EXCL`` on a temporary name plus
+    ``os.link`` makes exactly one win and everyone reads the winner's token. An existing
+    token is never regenerated.
+    """
+    try:
+        return _read_token(path)
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(32) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        # Atomic: fails if another process won the race, and then we read its token.
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return _read_token(path)
+
+
+def _read_token(path: Path) -> str:
+    token = path.read_text().strip()
+    if not token:
+        raise ConfigError("EXECUTOR_TOKEN", f"token file {path} is empty")
+    return token
+
+
+def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ConfigError(name, f"expected an integer, got {raw!r}") from None
+    if not lo <= value <= hi:
+        raise ConfigError(name, f"must be between {lo} and {hi}, got {value}")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = (env.get(name) or default).strip()
+    if raw not in choices:
+        raise ConfigError(name, f"must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
+def _csv(env: Mapping[str, str], name: str) -> tuple[str, ...] | None:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return None
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def parse_paper_balances(raw: str) -> dict[str, Decimal]:
+    balances: dict[str, Decimal] = {}
+    for part in raw.split(","):
+        if not part.strip():
+            continue
+        venue, sep, amount = part.partition("=")
+        venue = venue.strip()
+        if not sep or venue not in PAPER_BALANCE_VENUES:
+            raise ConfigError(
+                "EXECUTOR_PAPER_BALANCES",
+                f"expected venue=amount with venue in {', '.join(PAPER_BALANCE_VENUES)}, got {part.strip()!r}",
+            )
+        try:
+            value = Decimal(amount.strip())
+        except InvalidOperation:
+            raise ConfigError("EXECUTOR_PAPER_BALANCES", f"{venue}: not a number: {amount.strip()!r}") from None
+        if not value.is_finite() or value < 0:
+            raise ConfigError("EXECUTOR_PAPER_BALANCES", f"{venue}: must be a finite amount >= 0")
+        balances[venue] = value
+    for venue in PAPER_BALANCE_VENUES:
+        balances.setdefault(venue, Decimal(1000))
+    return balances
+
+
+def load_config(env: Mapping[str, str] | None = None) -> Config:
+    """Build the :class:`Config` from ``env`` (default: the process environment)."""
+    env = os.environ if env is None else env
+    data_dir = Path(env.get("EXECUTOR_DATA_DIR") or "var")
+    database_url = (env.get("EXECUTOR_DATABASE_URL") or "sqlite+aiosqlite:///var/executor.db").strip()
+    if not (database_url.startswith("sqlite") or database_url.startswith("postgresql")):
+        raise ConfigError("EXECUTOR_DATABASE_URL", "must be a sqlite+aiosqlite:/// or postgresql+asyncpg:// URL")
+    if database_url.startswith("sqlite") and "aiosqlite" not in database_url.split(":", 1)[0]:
+        raise ConfigError("EXECUTOR_DATABASE_URL", "SQLite URLs must use the async driver: sqlite+aiosqlite:///PATH")
+    if database_url.startswith("postgresql") and "asyncpg" not in database_url.split(":", 1)[0]:
+        raise ConfigError("EXECUTOR_DATABASE_URL", "PostgreSQL URLs must use the async driver: postgresql+asyncpg://…")
+    host = (env.get("EXECUTOR_HOST") or "127.0.0.1").strip()
+    port = _int(env, "EXECUTOR_PORT", 8765, 1, 65535)
+    mode = _choice(env, "EXECUTOR_MODE", "paper", MODES)
+    token = env.get("EXECUTOR_TOKEN")
+    if token is not None and token.strip() == "":
+        token = None
+    if token is not None and len(token.strip()) < 16:
+        raise ConfigError("EXECUTOR_TOKEN", "must be at least 16 characters")
+    allowed_hosts = _csv(env, "EXECUTOR_ALLOWED_HOSTS") or tuple(
+        dict.fromkeys(("localhost", "127.0.0.1", "::1", host))
+    )
+    allowed_origins = _csv(env, "EXECUTOR_ALLOWED_ORIGINS")
+    panel_port = _int(env, "PANEL_PORT", 5006, 1, 65535)
+    if allowed_origins is None:
+        allowed_origins = (f"http://127.0.0.1:{panel_port}", f"http://localhost:{panel_port}")
+    for origin in allowed_origins:
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+            raise ConfigError("EXECUTOR_ALLOWED_ORIGINS", f"not a full origin like http://127.0.0.1:5006: {origin!r}")
+    ws_url = (env.get("EXECUTOR_WS_URL") or "").strip()
+    if not ws_url:
+        ws_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        if ":" in ws_host:
+            ws_host = f"[{ws_host}]"
+        ws_url = f"ws://{ws_host}:{port}/ws/executor"
+    elif urlsplit(ws_url).scheme not in ("ws", "wss"):
+        raise ConfigError("EXECUTOR_WS_URL", f"must be a ws:// or wss:// URL, got {ws_url!r}")
+    tz_name = (env.get("EXECUTOR_DAY_TZ") or "America/New_York").strip()
+    try:
+        day_tz = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError("EXECUTOR_DAY_TZ", f"unknown time zone {tz_name!r}") from None
+    return Config(
+        database_url=database_url,
+        data_dir=data_dir,
+        host=host,
+        port=port,
+        mode=mode,
+        token_env=token.strip() if token else None,
+        allowed_hosts=allowed_hosts,
+        allowed_origins=allowed_origins,
+        ws_url=ws_url,
+        day_tz=day_tz,
+        seed=_int(env, "EXECUTOR_SEED", 1, 0, 2**63 - 1),
+        paper_port=_int(env, "EXECUTOR_PAPER_PORT", 8780, 1, 65535),
+        paper_balances=parse_paper_balances(env.get("EXECUTOR_PAPER_BALANCES") or DEFAULT_PAPER_BALANCES),
+        poly_venue=_choice(env, "EXECUTOR_POLY_VENUE", "polymarket", POLY_VENUES),
+        min_confidence=_choice(env, "EXECUTOR_MIN_CONFIDENCE", "HIGH", CONFIDENCES),
+        max_book_age_ms=_int(env, "EXECUTOR_MAX_BOOK_AGE_MS", 2000, 1, 600_000),
+        no_trade_before_start_s=_int(env, "EXECUTOR_NO_TRADE_BEFORE_START_S", 60, 0, 86_400),
+        lease_ttl_s=_int(env, "EXECUTOR_LEASE_TTL_S", 10, 2, 3600),
+    )

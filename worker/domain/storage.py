@@ -1,0 +1,52 @@
+"""Storage ports: what the engine needs from the database, as protocols.
+
+Implemented in ``db/`` (SQLite or PostgreSQL); the engine never sees SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from worker.domain.settings import ExecutorSettings
+from worker.domain.tradelog import NewPosition, StoredPosition, StoredTrade, TradeRecord
+
+
+class SettingsStore(Protocol):
+    async def load(self) -> Mapping[str, Any] | None:
+        """The stored settings row as column -> value, or None if there is none."""
+
+    async def save(self, settings: ExecutorSettings) -> None:
+        """Persist the whole settings object durably (committed when this returns)."""
+
+
+class TradeStore(Protocol):
+    async def record_trade(self, record: TradeRecord) -> StoredTrade | None:
+        """Insert one trade-log row; None (and nothing written) if its key exists already."""
+
+    async def open_position(self, position: NewPosition) -> StoredPosition: ...
+
+    async def close_position(
+        self,
+        position_id: str,
+        *,
+        status: str,
+        closed_at: datetime,
+        realized_pnl: Decimal | None,
+        reason: str,
+        trade: TradeRecord | None,
+    ) -> tuple[StoredPosition, StoredTrade | None]:
+        """Mark an open position closed/expired and write its trade row, in one transaction."""
+
+    async def get_position(self, position_id: str) -> StoredPosition | None: ...
+
+    async def list_positions(self, status: str | None = None) -> list[StoredPosition]: ...
+
+    async def recent_trades(
+        self, *, limit: int = 100, since: datetime | None = None
+    ) -> list[StoredTrade]: ...
+
+    async def day_figures(self, start: datetime, end: datetime) -> tuple[int, Decimal, int]:
+        """(trades, net realised pnl, wins) for attempts/rows in [start, end)."""

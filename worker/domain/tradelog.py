@@ -1,0 +1,179 @@
+"""Trade-log and position records (the plan's ``executor_trades`` / ``executor_positions``).
+
+Vocabulary (ARCHITECTURE.md, "Units and vocabulary"):
+
+* A **trade** counted against ``max_daily_trades`` is an arbitrage attempt that reserved a
+  slot, whatever its outcome. Every attempt ends in exactly one trade-log row with an
+  attempt status (SUCCESS, FAILED, ROLLED_BACK, STRANDED).
+* A position's exit writes its own row: CLOSED (by hand) or SETTLED (at resolution).
+* **Realised P&L** is the sum of the pnl of FAILED, ROLLED_BACK, CLOSED and SETTLED rows.
+  A SUCCESS row's pnl is the edge the hedge locked in; it is realised by the position's
+  later CLOSED or SETTLED row, so counting both would count it twice.
+* A **win** is an attempt that ended SUCCESS (both legs filled: the arbitrage was won).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+
+class TradeStatus(StrEnum):
+    SUCCESS = "SUCCESS"
+    FAILED = "FAILED"
+    ROLLED_BACK = "ROLLED_BACK"
+    STRANDED = "STRANDED"
+    CLOSED = "CLOSED"
+    SETTLED = "SETTLED"
+
+
+ATTEMPT_STATUSES = frozenset(
+    {TradeStatus.SUCCESS, TradeStatus.FAILED, TradeStatus.ROLLED_BACK, TradeStatus.STRANDED}
+)
+REALISED_STATUSES = frozenset(
+    {TradeStatus.FAILED, TradeStatus.ROLLED_BACK, TradeStatus.CLOSED, TradeStatus.SETTLED}
+)
+
+
+class PositionStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True)
+class TradeRecord:
+    """One trade-log row to write. Money is exact; the REAL columns are derived from it."""
+
+    event_title: str
+    status: TradeStatus
+    bet_size: Decimal
+    pnl: Decimal
+    timestamp: datetime
+    roi: Decimal | None = None  # percent
+    poly_order_id: str | None = None
+    kalshi_order_id: str | None = None
+    reason: str | None = None
+    attempt_id: str | None = None
+    position_id: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+    source: str = "executor"
+    dedup_key: str | None = None
+
+    def key(self) -> str:
+        """The row's identity: its attempt (or position exit), else its order ids, else its content."""
+        if self.dedup_key:
+            return self.dedup_key
+        if self.attempt_id and self.status in ATTEMPT_STATUSES:
+            return f"attempt:{self.attempt_id}"
+        if self.position_id and self.status in (TradeStatus.CLOSED, TradeStatus.SETTLED):
+            return f"position:{self.position_id}:{self.status}"
+        return content_key(self)
+
+
+def content_key(record: TradeRecord) -> str:
+    """Import identity: the order ids when present, else timestamp + event + status + size."""
+    if record.poly_order_id or record.kalshi_order_id:
+        return f"orders:poly={record.poly_order_id or ''}|kalshi={record.kalshi_order_id or ''}"
+    return (
+        f"row:{record.timestamp.isoformat()}|{record.event_title}|{record.status}|"
+        f"{record.bet_size.normalize():f}"
+    )
+
+
+@dataclass(frozen=True)
+class StoredTrade:
+    id: str
+    timestamp: datetime
+    event_title: str
+    status: str
+    bet_size: Decimal
+    pnl: Decimal
+    roi: Decimal | None
+    poly_order_id: str | None
+    kalshi_order_id: str | None
+    reason: str | None
+    attempt_id: str | None
+    position_id: str | None
+    details: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class PositionLeg:
+    """One leg of a position, named as its venue names the contract."""
+
+    venue: str  # kalshi | polymarket | polymarket_us
+    market: str  # Kalshi ticker, CLOB token id, PM-US slug
+    contract: str  # "Rockets", "NO KXNBAGAME-…-HOU", "long Houston"
+    side: str  # what was bought: YES / NO, the outcome name, long / short
+    price: Decimal
+    contracts: int
+
+
+@dataclass(frozen=True)
+class NewPosition:
+    event_key: str
+    event_title: str
+    opened_at: datetime
+    poly: PositionLeg
+    kalshi: PositionLeg
+    cost: Decimal  # both legs with fees
+    attempt_id: str | None = None
+    game_key: str | None = None
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StoredPosition:
+    id: str
+    event_key: str
+    event_title: str
+    opened_at: datetime
+    status: str
+    poly_venue: str | None
+    poly_market: str | None
+    poly_contract: str | None
+    poly_side: str | None
+    poly_price: Decimal | None
+    poly_contracts: int | None
+    kalshi_ticker: str | None
+    kalshi_side: str | None
+    kalshi_price: Decimal | None
+    kalshi_contracts: int | None
+    cost: Decimal | None
+    attempt_id: str | None
+    game_key: str | None
+    expires_at: datetime | None
+    closed_at: datetime | None
+    realized_pnl: Decimal | None
+    close_reason: str | None
+
+
+@dataclass(frozen=True)
+class DailyStats:
+    """Today's figures for the trading day (``EXECUTOR_DAY_TZ``)."""
+
+    day: date
+    trades: int
+    pnl: Decimal
+    wins: int
+    losses_realised: Decimal  # net realised loss today (>= 0), for the daily-loss limit
+
+
+def trading_day_bounds(now: datetime, tz: ZoneInfo) -> tuple[date, datetime, datetime]:
+    """The trading day containing ``now`` and its [start, end) instants, aware.
+
+    Computed through local midnights, so a 23- or 25-hour DST day is handled right.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    local = now.astimezone(tz)
+    day = local.date()
+    start = datetime.combine(day, time.min, tzinfo=tz)
+    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
+    return day, start, end

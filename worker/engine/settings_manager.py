@@ -1,0 +1,107 @@
+"""ExecutorSettingsManager: the plan's settings, cached in memory, persisted in one row.
+
+Reads (:attr:`current`) never do I/O: the risk manager reads every limit at decision
+time from the cache. Writes are atomic: a batch is validated as a whole, written to the
+database, and only then swapped into the cache and announced — if the write fails the
+cache is unchanged. Writers are serialised by a lock so two concurrent batches can't
+interleave their validate/persist steps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
+
+from worker.domain.settings import (
+    DEFAULTS,
+    ExecutorSettings,
+    SettingsError,
+    apply_patch,
+    from_stored,
+)
+from worker.domain.storage import SettingsStore
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[[ExecutorSettings, ExecutorSettings], Awaitable[None] | None]
+
+
+class ExecutorSettingsManager:
+    """Memory cache + persistence + change subscription for the executor's settings."""
+
+    def __init__(self, store: SettingsStore) -> None:
+        self._store = store
+        self._current = DEFAULTS
+        self._lock = asyncio.Lock()
+        self._listeners: list[Listener] = []
+        self._loaded = False
+
+    @property
+    def current(self) -> ExecutorSettings:
+        return self._current
+
+    @property
+    def enabled(self) -> bool:
+        return self._current.enabled
+
+    async def load(self) -> ExecutorSettings:
+        """Load the stored row (at start). A row that was edited by hand applies now."""
+        row = await self._store.load()
+        if row is None:
+            log.warning("no settings row stored; using and storing the defaults")
+            await self._store.save(DEFAULTS)
+            self._current = DEFAULTS
+        else:
+            settings, problems = from_stored(row)
+            for problem in problems:
+                log.warning("stored settings: %s", problem)
+            self._current = settings
+        self._loaded = True
+        return self._current
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(old, new)`` after every committed change; returns an unsubscribe."""
+        self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return unsubscribe
+
+    async def update(self, patch: Mapping[str, object]) -> ExecutorSettings:
+        """Validate and apply a batch of settings, all or nothing.
+
+        Raises :class:`~worker.domain.settings.SettingsError` (naming the field) and leaves
+        everything as it was; raises the store's error if persisting fails, with the cache
+        unchanged.
+        """
+        async with self._lock:
+            new = apply_patch(self._current, patch)
+            return await self._commit(new)
+
+    async def set_enabled(self, value: bool) -> ExecutorSettings:
+        """The toggle: the only way ``enabled`` changes."""
+        if not isinstance(value, bool):
+            raise SettingsError("value", "value must be true or false")
+        async with self._lock:
+            if value == self._current.enabled:
+                return self._current
+            return await self._commit(replace(self._current, enabled=value))
+
+    async def _commit(self, new: ExecutorSettings) -> ExecutorSettings:
+        old = self._current
+        if new == old:
+            return old
+        await self._store.save(new)  # raises -> cache untouched
+        self._current = new
+        for listener in list(self._listeners):
+            try:
+                result = listener(old, new)
+                if result is not None:
+                    await result
+            except Exception:  # a broken listener must not undo a committed change
+                log.exception("settings listener failed")
+        return new
