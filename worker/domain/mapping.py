@@ -1,0 +1,282 @@
+"""Cross-venue market mappings, their confidence, and arbitrage opportunities (pure).
+
+A :class:`MarketMapping` pairs one Kalshi game-winner market (YES = a team wins) with the
+Polymarket contract that stands for the **same** proposition: the Gamma CLOB token of
+that team's outcome, or the Polymarket US market's side (long or short) whose team is
+that team. Polarity is part of the mapping's identity, so a pair of opposite
+propositions can never be stored as one mapping.
+
+An operator's decision (:class:`MappingStatus`) is authoritative: rediscovery refreshes
+confidence and reasons of a *candidate* but never changes a confirmed or rejected
+mapping's status, and a rejected mapping is never traded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Protocol
+
+from worker.domain.markets import ContractRef, OutcomeSide, Venue
+
+
+class Confidence(StrEnum):
+    """How sure the matcher is that two markets are the same proposition.
+
+    HIGH: league, date and both teams come from structured fields on both sides and agree.
+    MEDIUM: the pair rests on fuzzy text, or one field disagrees within tolerance.
+    LOW: anything weaker.
+    """
+
+    HIGH = "HIGH"
+    MEDIUM = "MEDIUM"
+    LOW = "LOW"
+
+    @property
+    def rank(self) -> int:
+        return {"HIGH": 3, "MEDIUM": 2, "LOW": 1}[self.value]
+
+    def at_least(self, other: Confidence) -> bool:
+        return self.rank >= other.rank
+
+
+class MappingStatus(StrEnum):
+    """The operator's decision on a mapping."""
+
+    CANDIDATE = "candidate"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+
+    @property
+    def tradable(self) -> bool:
+        return self is not MappingStatus.REJECTED
+
+
+def mapping_id(kalshi_ticker: str, poly_venue: Venue, poly_market: str, poly_side: str) -> str:
+    """Stable id of a mapping: the same pair always gets the same id, across restarts."""
+    key = f"{kalshi_ticker}|{poly_venue.value}|{poly_market}|{poly_side}"
+    return "map_" + hashlib.sha256(key.encode()).hexdigest()[:20]
+
+
+@dataclass(frozen=True, slots=True)
+class MarketMapping:
+    """A Kalshi market paired with the same-proposition Polymarket contract.
+
+    ``poly_market`` is the Gamma CLOB token id (Polymarket) or the market slug
+    (Polymarket US); ``poly_side`` is ``long``/``short`` on Polymarket US and empty on
+    Polymarket. ``poly_opposite`` names the contract of the *other* team (the second
+    token, or the other side of the same slug), which one buys together with Kalshi YES.
+    ``proposition_team`` is the team id (``"nba:HOU"``) whose win both contracts pay on.
+    """
+
+    kalshi_ticker: str
+    kalshi_event_ticker: str
+    poly_venue: Venue
+    poly_market: str
+    poly_side: str
+    poly_opposite: str
+    league: str
+    game_date: date
+    away_team: str
+    home_team: str
+    proposition_team: str
+    event_title: str
+    confidence: Confidence
+    reasons: tuple[str, ...]
+    start_time: datetime | None = None
+    poly_market_id: str = ""
+    status: MappingStatus = MappingStatus.CANDIDATE
+    note: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    decided_at: datetime | None = None
+
+    @property
+    def id(self) -> str:
+        return mapping_id(self.kalshi_ticker, self.poly_venue, self.poly_market, self.poly_side)
+
+    @property
+    def kalshi_yes(self) -> ContractRef:
+        return ContractRef(Venue.KALSHI, self.kalshi_ticker, self.kalshi_ticker, OutcomeSide.YES)
+
+    @property
+    def kalshi_no(self) -> ContractRef:
+        return ContractRef(Venue.KALSHI, self.kalshi_ticker, self.kalshi_ticker, OutcomeSide.NO)
+
+    @property
+    def poly_same(self) -> ContractRef:
+        """The Polymarket contract paying when ``proposition_team`` wins."""
+        return self._poly_ref(self.poly_market, self.poly_side)
+
+    @property
+    def poly_other(self) -> ContractRef:
+        """The Polymarket contract paying when the other team wins."""
+        if self.poly_venue is Venue.POLYMARKET_US:
+            other = "short" if self.poly_side == "long" else "long"
+            return self._poly_ref(self.poly_market, other)
+        return self._poly_ref(self.poly_opposite, "")
+
+    def _poly_ref(self, contract: str, side: str) -> ContractRef:
+        if self.poly_venue is Venue.POLYMARKET_US:
+            return ContractRef(Venue.POLYMARKET_US, self.poly_market, contract, OutcomeSide(side))
+        market_id = self.poly_market_id or contract
+        return ContractRef(Venue.POLYMARKET, market_id, contract, OutcomeSide.TOKEN)
+
+
+class MappingStore(Protocol):
+    """Persistence of mappings (implemented in ``db/mappings.py``).
+
+    ``save_discovered`` inserts new pairs as candidates and refreshes the matcher's
+    fields (confidence, reasons, titles) of existing ones, but never touches the status,
+    note or decision time an operator set. It returns the stored mappings, with their
+    stored status, in input order.
+    """
+
+    async def save_discovered(
+        self, mappings: Sequence[MarketMapping], now: datetime
+    ) -> list[MarketMapping]: ...
+
+    async def get(self, mapping_id: str) -> MarketMapping | None: ...
+
+    async def list(self, status: MappingStatus | None = None) -> list[MarketMapping]: ...
+
+    async def decide(
+        self, mapping_id: str, status: MappingStatus, now: datetime, note: str | None = None
+    ) -> MarketMapping: ...
+
+
+# --- opportunities -----------------------------------------------------------------------
+
+
+class Direction(StrEnum):
+    """The two ways of locking $1 per contract pair on one mapping.
+
+    KALSHI_YES: buy Kalshi YES + buy the Polymarket contract of the *other* team.
+    KALSHI_NO: buy Kalshi NO + buy the Polymarket contract of the *same* team.
+    """
+
+    KALSHI_YES = "kalshi_yes"
+    KALSHI_NO = "kalshi_no"
+
+
+@dataclass(frozen=True, slots=True)
+class Leg:
+    """One side of an arbitrage: what to buy, up to which price, how many.
+
+    ``price`` is the worst (limit) price the walk reaches, ``avg_price`` the
+    size-weighted price, ``fee`` the venue fee for ``size`` at those levels.
+    """
+
+    contract: ContractRef
+    label: str
+    price: Decimal
+    avg_price: Decimal
+    size: Decimal
+    fee: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class CurvePoint:
+    """Buying ``size`` pairs costs ``cost`` (asks + fees) and locks ``edge = size − cost``."""
+
+    size: Decimal
+    cost: Decimal
+    edge: Decimal
+    roi_pct: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class RulesCheck:
+    """Both venues' rules texts and the differences that matter (postponement, tie, 50-50)."""
+
+    kalshi: str
+    poly: str
+    differences: tuple[str, ...] = ()
+
+    @property
+    def differ(self) -> bool:
+        return bool(self.differences)
+
+
+@dataclass(frozen=True, slots=True)
+class Opportunity:
+    """A positive-edge way of buying both sides of one mapping, after both venues' fees.
+
+    Money rules: every amount is Decimal; ``cost`` includes both legs' fees;
+    ``roi_pct = edge / cost × 100``; ``roi_per_day_pct`` divides that by the days to the
+    expected resolution. ``size`` is the depth-aware size up to which the marginal pair
+    stays profitable; ``curve`` gives cost/edge/ROI at each depth step. The scanner
+    applies no operator setting: the executor decides what to take.
+    """
+
+    id: str
+    mapping_id: str
+    direction: Direction
+    league: str
+    event_title: str
+    game_date: date
+    confidence: Confidence
+    kalshi_leg: Leg
+    poly_leg: Leg
+    size: Decimal
+    cost: Decimal
+    edge: Decimal
+    roi_pct: Decimal
+    roi_per_day_pct: Decimal
+    curve: tuple[CurvePoint, ...]
+    volume: Decimal
+    expires_at: datetime | None
+    expected_resolution: datetime | None
+    rules: RulesCheck
+    updated_at: datetime
+
+    @property
+    def legs(self) -> tuple[Leg, Leg]:
+        return (self.kalshi_leg, self.poly_leg)
+
+    def same_quote(self, other: Opportunity) -> bool:
+        """True when price and size are unchanged (no UPDATED event needed)."""
+        return (
+            self.size == other.size
+            and self.cost == other.cost
+            and self.kalshi_leg.price == other.kalshi_leg.price
+            and self.poly_leg.price == other.poly_leg.price
+            and self.kalshi_leg.size == other.kalshi_leg.size
+            and self.poly_leg.size == other.poly_leg.size
+        )
+
+
+def opportunity_id(mapping_id_: str, direction: Direction) -> str:
+    """Stable id per (mapping, direction)."""
+    return f"opp_{mapping_id_.removeprefix('map_')}_{direction.value}"
+
+
+class OpportunityEventKind(StrEnum):
+    OPENED = "opened"
+    UPDATED = "updated"
+    CLOSED = "closed"
+
+
+class CloseReason(StrEnum):
+    EDGE_GONE = "edge_gone"
+    MARKET_CLOSED = "market_closed"
+    GAME_STARTED = "game_started"
+    MAPPING_REJECTED = "mapping_rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class OpportunityEvent:
+    """A lifecycle step of one opportunity, as published on the worker's event bus.
+
+    ``opportunity`` is the latest state (for CLOSED, the last state before closing).
+    """
+
+    kind: OpportunityEventKind
+    opportunity: Opportunity
+    at: datetime
+    reason: CloseReason | None = None
+    extra: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,134 @@
+"""Team identity lookups built from the per-league tables in ``worker/data/teams``.
+
+Every venue code and every name form resolves, *within one league*, to one team id
+(``"nba:HOU"``). Names that fit several teams of a league (``Los Angeles`` in the NBA,
+``New York`` in the NFL) resolve to nothing rather than to a guess. Text that matches no
+exact name goes through rapidfuzz, only against the one league's names (cheap: ~100
+strings), and only an unambiguous winner counts; callers mark such a resolution as fuzzy.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+
+from rapidfuzz import fuzz, process
+
+from worker.data.teams import LEAGUES, LeagueTeams, Team, load_league
+
+_PUNCT = re.compile(r"[^a-z0-9 ]+")
+_SPACES = re.compile(r"\s+")
+
+#: Minimum rapidfuzz score for a fuzzy name, and the margin by which it must beat the
+#: best name of any *other* team (so "New York" never fuzzily becomes one of two teams).
+FUZZY_CUTOFF = 88.0
+FUZZY_MARGIN = 6.0
+
+
+def norm(text: str) -> str:
+    """Lower case, accents and punctuation removed, spaces collapsed (``Montréal`` → ``montreal``)."""
+    t = unicodedata.normalize("NFKD", text)
+    t = "".join(c for c in t if not unicodedata.combining(c)).lower().replace(".", "")
+    return _SPACES.sub(" ", _PUNCT.sub(" ", t)).strip()
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """A resolved team and whether text similarity (not an exact name) was needed."""
+
+    team: Team
+    fuzzy: bool = False
+
+
+class LeagueIndex:
+    """Code and name lookups for one league."""
+
+    def __init__(self, table: LeagueTeams) -> None:
+        self.league = table.league
+        self.timezone = table.timezone
+        self.teams = {t.id: t for t in table.teams}
+        self.kalshi: dict[str, Team] = {}
+        self.polymarket: dict[str, Team] = {}
+        self.polymarket_us: dict[str, Team] = {}
+        for t in table.teams:
+            for c in t.kalshi_codes:
+                self.kalshi[c.upper()] = t
+            for c in t.polymarket_codes:
+                self.polymarket[c.lower()] = t
+            for c in t.polymarket_us_codes:
+                self.polymarket_us[c.lower()] = t
+        names: dict[str, set[str]] = {}
+
+        def add(name: str, team: Team) -> None:
+            key = norm(name)
+            if key:
+                names.setdefault(key, set()).add(team.id)
+
+        for t in table.teams:
+            for n in (
+                t.full_name,
+                t.nickname,
+                t.city,
+                t.kalshi_name,
+                t.polymarket_outcome,
+                t.polymarket_us_short_name,
+                t.polymarket_us_description,
+                f"{t.city} {t.nickname}",
+                *t.aliases,
+                *t.former_names,
+            ):
+                add(n, t)
+        # A name shared by two teams of the league is ambiguous: it resolves to nothing.
+        self.names: dict[str, Team] = {
+            k: self.teams[next(iter(v))] for k, v in names.items() if len(v) == 1
+        }
+        self.ambiguous: frozenset[str] = frozenset(k for k, v in names.items() if len(v) > 1)
+        self._choices = list(self.names)
+
+    def by_kalshi_code(self, code: str) -> Team | None:
+        return self.kalshi.get(code.upper())
+
+    def by_polymarket_code(self, code: str) -> Team | None:
+        return self.polymarket.get(code.lower())
+
+    def by_polymarket_us_code(self, code: str) -> Team | None:
+        return self.polymarket_us.get(code.lower())
+
+    def by_name(self, text: str | None, *, allow_fuzzy: bool = True) -> Resolution | None:
+        """Exact name → team; else, if allowed, an unambiguous rapidfuzz match."""
+        if not text:
+            return None
+        key = norm(text)
+        if not key or key in self.ambiguous:
+            return None
+        team = self.names.get(key)
+        if team is not None:
+            return Resolution(team)
+        if not allow_fuzzy:
+            return None
+        return self._fuzzy(key)
+
+    def _fuzzy(self, key: str) -> Resolution | None:
+        found = process.extract(key, self._choices, scorer=fuzz.WRatio, limit=8)
+        best: Team | None = None
+        best_score = 0.0
+        runner_up = 0.0
+        for choice, score, _ in found:
+            team = self.names[choice]
+            if best is None:
+                best, best_score = team, float(score)
+            elif team.id != best.id:
+                runner_up = max(runner_up, float(score))
+        if best is None or best_score < FUZZY_CUTOFF or best_score - runner_up < FUZZY_MARGIN:
+            return None
+        return Resolution(best, fuzzy=True)
+
+
+@cache
+def league_index(league: str) -> LeagueIndex | None:
+    """The index of a supported league (nba, nfl, nhl), else ``None``."""
+    if league not in LEAGUES:
+        return None
+    return LeagueIndex(load_league(league))
