@@ -175,7 +175,9 @@ def parse_book(
     token = text(body.get("asset_id") or body.get("token_id"))
     if not token:
         raise PayloadError("clob book without asset_id")
-    ref = ContractRef(Venue.POLYMARKET, market_id or text(body.get("market")), token, OutcomeSide.TOKEN)
+    ref = ContractRef(
+        Venue.POLYMARKET, market_id or text(body.get("market")), token, OutcomeSide.TOKEN
+    )
     return OrderBook.build(
         ref, _levels(body.get("bids")), _levels(body.get("asks")), received_at, sequence
     )
