@@ -1,0 +1,530 @@
+"""The ``/ws/executor`` protocol: every message, its fields, validation and exact JSON.
+
+This is the one module the dashboard imports from the worker (with ``worker.config``), so
+it imports nothing of ours except :mod:`worker.domain.settings`.
+
+**The plan's messages keep their shapes** (section 3 of the plan). Server → client
+messages are ``{"type": T, "data": {...}}``; additions are new types, never changed
+shapes; extra keys inside ``data`` are allowed (``init`` also carries ``mode``,
+``poly_venue``, ``limits``, ``venues``, ``uptime_s``, ``server_time``)::
+
+    init              {enabled, settings, balances {poly, kalshi}, stats {trades, pnl, wins},
+                       positions [...], + mode, poly_venue, limits, venues, uptime_s, server_time}
+    balance_update    {poly, kalshi}
+    trade_event       {event, status, ...trade row}
+    position_opened   {...position}
+    position_closed   {...position}
+    settings_changed  {...complete settings after the change, enabled included}
+    status_changed    {enabled, ...}
+    --- additions
+    opportunities_snapshot  {opportunities: [...]}       right after init
+    opportunity_opened / opportunity_updated  {...opportunity}
+    opportunity_closed      {id, reason, ...}
+    pnl_point         {t, pnl (cumulative realised), delta, trade_id}
+    refusal           {opportunity_id, reason, detail, at}
+    mapping_changed   {...mapping}
+    venue_status      {venues: {name: {state, data_age_ms, ...}}}
+    ack               {"type": "ack", "action", "id", "data"}  one per accepted action
+    error             {"type": "error", "message", "field", "id"}  one per refused message
+
+Client → server messages are objects with an ``action`` and that action's fields (see
+:data:`ACTIONS`), plus an optional ``id`` (a string) echoed in the ``ack`` / ``error``.
+
+**Numbers.** Money, prices, ROI and counts are JSON numbers on the wire in both
+directions. The server parses them exactly (``parse_float=Decimal``); :func:`dumps`
+writes a ``Decimal`` as the exact JSON number it is (``5.00`` stays ``5.00``), never
+through a float. Strings where numbers are due, booleans, null, NaN, Infinity and
+numbers too large to be meant (``1e999``) are refused. Ids on the wire are strings.
+
+**Errors** name the first offending field: a top-level key (``action``, ``value``,
+``position_id`` …), a setting's name inside ``settings`` (``min_bet``), or ``"$"`` for
+the message as a whole (not JSON, not an object, too large).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from enum import Enum
+from typing import Any, Final, Literal, TypedDict
+
+from worker.domain.settings import (
+    FIELD_NAMES,
+    FIELDS,
+    ExecutorSettings,
+    FieldSpec,
+    SettingsError,
+    coerce_field,
+)
+
+__all__ = [
+    "ACTIONS",
+    "ACTION_NAMES",
+    "FIELDS",
+    "FIELD_NAMES",
+    "MAX_MESSAGE_BYTES",
+    "SERVER_TYPES",
+    "SETTING_BOUNDS",
+    "WHOLE_MESSAGE",
+    "ClientMessage",
+    "FieldSpec",
+    "ProtocolError",
+    "ack",
+    "dumps",
+    "error",
+    "loads",
+    "message",
+    "parse_client_message",
+    "settings_to_wire",
+    "to_wire",
+]
+
+PROTOCOL_VERSION: Final = 1
+MAX_MESSAGE_BYTES: Final = 64 * 1024
+MAX_ID_LENGTH: Final = 128
+MAX_NOTE_LENGTH: Final = 1000
+# Numbers beyond this many digits before the point are not prices or counts anyone means.
+MAX_NUMBER_DIGITS: Final = 30
+WHOLE_MESSAGE: Final = "$"
+
+# --- server -> client --------------------------------------------------------------------
+
+INIT: Final = "init"
+BALANCE_UPDATE: Final = "balance_update"
+TRADE_EVENT: Final = "trade_event"
+POSITION_OPENED: Final = "position_opened"
+POSITION_CLOSED: Final = "position_closed"
+SETTINGS_CHANGED: Final = "settings_changed"
+STATUS_CHANGED: Final = "status_changed"
+ERROR: Final = "error"
+# additions
+ACK: Final = "ack"
+OPPORTUNITIES_SNAPSHOT: Final = "opportunities_snapshot"
+OPPORTUNITY_OPENED: Final = "opportunity_opened"
+OPPORTUNITY_UPDATED: Final = "opportunity_updated"
+OPPORTUNITY_CLOSED: Final = "opportunity_closed"
+PNL_POINT: Final = "pnl_point"
+REFUSAL: Final = "refusal"
+MAPPING_CHANGED: Final = "mapping_changed"
+VENUE_STATUS: Final = "venue_status"
+
+PLAN_TYPES: Final = frozenset(
+    {INIT, BALANCE_UPDATE, TRADE_EVENT, POSITION_OPENED, POSITION_CLOSED, SETTINGS_CHANGED, STATUS_CHANGED, ERROR}
+)
+SERVER_TYPES: Final = PLAN_TYPES | {
+    ACK,
+    OPPORTUNITIES_SNAPSHOT,
+    OPPORTUNITY_OPENED,
+    OPPORTUNITY_UPDATED,
+    OPPORTUNITY_CLOSED,
+    PNL_POINT,
+    REFUSAL,
+    MAPPING_CHANGED,
+    VENUE_STATUS,
+}
+# Event-bus event types the server forwards to every client as they are.
+BROADCAST_TYPES: Final = SERVER_TYPES - {INIT, ERROR, ACK, OPPORTUNITIES_SNAPSHOT}
+
+# Setting bounds for the dashboard's widgets (the worker still validates).
+SETTING_BOUNDS: Final[Mapping[str, FieldSpec]] = {spec.name: spec for spec in FIELDS}
+
+
+class Balances(TypedDict):
+    """Dollars per venue; ``null`` while a venue's balance has never been read."""
+
+    poly: Decimal | None
+    kalshi: Decimal | None
+
+
+class Stats(TypedDict):
+    trades: int
+    pnl: Decimal
+    wins: int
+
+
+class InitData(TypedDict, total=False):
+    enabled: bool
+    settings: dict[str, Any]
+    balances: Balances
+    stats: Stats
+    positions: list[dict[str, Any]]
+    mode: str
+    poly_venue: str
+    limits: dict[str, Any]
+    venues: dict[str, Any]
+    uptime_s: Decimal
+    server_time: str
+
+
+class ErrorMessage(TypedDict):
+    type: Literal["error"]
+    message: str
+    field: str | None
+    id: str | None
+
+
+class AckMessage(TypedDict):
+    type: Literal["ack"]
+    action: str
+    id: str | None
+    data: dict[str, Any]
+
+
+# --- client -> server --------------------------------------------------------------------
+
+TOGGLE_ENABLED: Final = "toggle_enabled"
+UPDATE_SETTINGS: Final = "update_settings"
+CLOSE_POSITION: Final = "close_position"
+CONFIRM_MAPPING: Final = "confirm_mapping"
+REJECT_MAPPING: Final = "reject_mapping"
+RETRY_UNWIND: Final = "retry_unwind"
+RESOLVE_STRANDED: Final = "resolve_stranded"
+KILL_SWITCH: Final = "kill_switch"
+
+FieldKind = Literal["bool", "id", "note", "settings"]
+
+# action -> its required fields and their kinds (the optional ``id`` is allowed on all).
+ACTIONS: Final[Mapping[str, Mapping[str, FieldKind]]] = {
+    TOGGLE_ENABLED: {"value": "bool"},
+    UPDATE_SETTINGS: {"settings": "settings"},
+    CLOSE_POSITION: {"position_id": "id"},
+    CONFIRM_MAPPING: {"mapping_id": "id"},
+    REJECT_MAPPING: {"mapping_id": "id"},
+    RETRY_UNWIND: {"attempt_id": "id"},
+    RESOLVE_STRANDED: {"attempt_id": "id", "note": "note"},
+    KILL_SWITCH: {"flatten": "bool"},
+}
+ACTION_NAMES: Final = tuple(ACTIONS)
+_ID_RE = re.compile(r"^[A-Za-z0-9_.:\-]+$")
+
+
+class ProtocolError(ValueError):
+    """A client message was refused; ``field`` names the first offending field.
+
+    ``id`` is the client's request id when it could be read (so the ``error`` echoes it).
+    """
+
+    def __init__(self, field: str | None, message: str, id: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+        self.id = id
+
+
+@dataclass(frozen=True)
+class ClientMessage:
+    """A validated client action. ``fields`` holds canonical values (settings as Decimal/int)."""
+
+    action: str
+    fields: Mapping[str, Any]
+    id: str | None = None
+
+
+class BadNumber:
+    """A JSON number the server will not take (NaN, Infinity, absurdly long).
+
+    The parser yields this placeholder instead of failing, so the field check can name
+    the field it was sent in (``min_bet``), as for any other wrong value.
+    """
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"BadNumber({self.reason!r})"
+
+
+def _reject_constant(name: str) -> BadNumber:
+    return BadNumber(f"{name} is not a finite number")
+
+
+def _parse_int(text: str) -> int | BadNumber:
+    # Bounded before int() so a 100,000-digit number costs nothing and never trips
+    # Python's int-conversion limit with an unexpected exception.
+    if len(text.lstrip("-")) > MAX_NUMBER_DIGITS:
+        return BadNumber("number out of range")
+    return int(text)
+
+
+def _parse_float(text: str) -> Decimal | BadNumber:
+    if len(text) > 2 * MAX_NUMBER_DIGITS:
+        return BadNumber("number out of range")
+    number = Decimal(text)
+    if not number.is_finite() or abs(number.adjusted()) > MAX_NUMBER_DIGITS:
+        return BadNumber("number out of range")
+    return number
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            # Two values for one key: which one "counts" differs between parsers.
+            raise _DuplicateKey(key)
+        result[key] = value
+    return result
+
+
+def loads(raw: str | bytes) -> Any:
+    """Parse JSON exactly: floats as ``Decimal``, no NaN/Infinity, no duplicate keys.
+
+    Raises :class:`ProtocolError` (field ``"$"``, or the duplicated key).
+    """
+    if isinstance(raw, bytes | bytearray):
+        if len(raw) > MAX_MESSAGE_BYTES:
+            raise ProtocolError(WHOLE_MESSAGE, f"message larger than {MAX_MESSAGE_BYTES} bytes")
+        try:
+            raw = bytes(raw).decode("utf-8")
+        except UnicodeDecodeError:
+            raise ProtocolError(WHOLE_MESSAGE, "message is not UTF-8 text") from None
+    elif len(raw) > MAX_MESSAGE_BYTES:
+        raise ProtocolError(WHOLE_MESSAGE, f"message larger than {MAX_MESSAGE_BYTES} bytes")
+    try:
+        return json.loads(
+            raw,
+            parse_float=_parse_float,
+            parse_int=_parse_int,
+            parse_constant=_reject_constant,
+            object_pairs_hook=_no_duplicates,
+        )
+    except _DuplicateKey as exc:
+        raise ProtocolError(exc.key, f"duplicate key {exc.key!r}") from None
+    except ProtocolError:
+        raise
+    except RecursionError:
+        raise ProtocolError(WHOLE_MESSAGE, "message nested too deeply") from None
+    except (ValueError, InvalidOperation):
+        raise ProtocolError(WHOLE_MESSAGE, "message is not valid JSON") from None
+
+
+def _type_name(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | Decimal | float | BadNumber):
+        return "a number"
+    names: dict[type, str] = {str: "a string", list: "an array", dict: "an object"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _check_id(field: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise ProtocolError(field, f"{field} must be a string, got {_type_name(value)}")
+    if not value or len(value) > MAX_ID_LENGTH or not _ID_RE.match(value):
+        raise ProtocolError(field, f"{field} is not a valid id")
+    return value
+
+
+def _check_field(action: str, field: str, kind: FieldKind, value: object, msg_id: str | None) -> Any:
+    try:
+        if kind == "bool":
+            if not isinstance(value, bool):
+                raise ProtocolError(field, f"{field} must be true or false, got {_type_name(value)}")
+            return value
+        if kind == "id":
+            return _check_id(field, value)
+        if kind == "note":
+            if not isinstance(value, str):
+                raise ProtocolError(field, f"{field} must be a string, got {_type_name(value)}")
+            text = value.strip()
+            if not text:
+                raise ProtocolError(field, f"{field} must not be empty")
+            if len(text) > MAX_NOTE_LENGTH:
+                raise ProtocolError(field, f"{field} is longer than {MAX_NOTE_LENGTH} characters")
+            if any(ord(ch) < 32 and ch not in "\n\t" for ch in text):
+                raise ProtocolError(field, f"{field} contains control characters")
+            return text
+        return _check_settings(value)
+    except ProtocolError as exc:
+        exc.id = msg_id
+        raise
+
+
+def _check_settings(value: object) -> dict[str, Decimal | int]:
+    """Types and per-field bounds; the cross-field rules (min <= max) need the current
+    settings and are checked by the settings manager, all or nothing."""
+    if not isinstance(value, dict):
+        raise ProtocolError("settings", f"settings must be an object, got {_type_name(value)}")
+    if not value:
+        raise ProtocolError("settings", "no settings given")
+    result: dict[str, Decimal | int] = {}
+    for key, raw in value.items():
+        if key == "enabled":
+            raise ProtocolError("enabled", "enabled is changed with toggle_enabled, not update_settings")
+        if key not in FIELD_NAMES:
+            raise ProtocolError(key, f"unknown setting {key!r}")
+        if isinstance(raw, BadNumber):
+            raise ProtocolError(key, f"{key}: {raw.reason}")
+        if isinstance(raw, float):  # never produced by loads(); refused so no float sneaks in
+            raise ProtocolError(key, f"{key} must be an exact number")
+        try:
+            result[key] = coerce_field(key, raw)
+        except SettingsError as exc:
+            raise ProtocolError(exc.field, exc.message) from None
+    return result
+
+
+def parse_client_message(raw: str | bytes | Mapping[str, Any]) -> ClientMessage:
+    """Validate one client message completely, before it touches any state.
+
+    Raises :class:`ProtocolError` naming the first offending field (``"$"`` for the
+    message as a whole). Checks, in order: size, JSON, object, ``id``, ``action``,
+    unknown keys, missing keys, then each field in the action's order.
+    """
+    data = loads(raw) if isinstance(raw, str | bytes | bytearray) else raw
+    if not isinstance(data, dict):
+        raise ProtocolError(WHOLE_MESSAGE, f"message must be a JSON object, got {_type_name(data)}")
+    msg_id: str | None = None
+    if "id" in data:
+        msg_id = _check_id("id", data["id"])
+    if "action" not in data:
+        raise ProtocolError("action", "missing action", msg_id)
+    action = data["action"]
+    if not isinstance(action, str):
+        raise ProtocolError("action", f"action must be a string, got {_type_name(action)}", msg_id)
+    spec = ACTIONS.get(action)
+    if spec is None:
+        raise ProtocolError("action", f"unknown action {action[:40]!r}", msg_id)
+    for key in data:
+        if key not in spec and key not in ("action", "id"):
+            raise ProtocolError(str(key)[:64], f"unknown key {str(key)[:40]!r} for {action}", msg_id)
+    fields: dict[str, Any] = {}
+    for field, kind in spec.items():
+        if field not in data:
+            raise ProtocolError(field, f"{action} needs {field}", msg_id)
+        fields[field] = _check_field(action, field, kind, data[field], msg_id)
+    return ClientMessage(action=action, fields=fields, id=msg_id)
+
+
+# --- exact JSON out ----------------------------------------------------------------------
+
+
+def decimal_text(value: Decimal) -> str:
+    """A finite Decimal as the exact JSON number it is (``5.00`` → ``5.00``)."""
+    if not value.is_finite():
+        raise ValueError("non-finite numbers are never sent")
+    text = format(value, "f")
+    return "0" if text in ("-0", "+0") else text
+
+
+def to_wire(value: Any) -> Any:
+    """Plain JSON-ready data from domain values.
+
+    Dataclasses become objects, enums their value, aware datetimes ISO-8601 UTC
+    (``…Z``), dates ``YYYY-MM-DD``, tuples/sets arrays. Decimals stay Decimals (for
+    :func:`dumps`); floats are refused because money never passes through them.
+    """
+    if value is None or isinstance(value, bool | str | int | Decimal):
+        if isinstance(value, Enum):
+            return value.value
+        return value
+    if isinstance(value, Enum):
+        return to_wire(value.value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError("non-finite numbers are never sent")
+        # Display-only REAL values read back from the plan's columns: exact decimal of the repr.
+        return Decimal(repr(value))
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: times on the wire are UTC")
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_wire(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): to_wire(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [to_wire(v) for v in value]
+    raise TypeError(f"{type(value).__name__} cannot be sent on the wire")
+
+
+_encode_str: Callable[[str], str] = json.encoder.encode_basestring_ascii
+
+
+def _encode(value: Any, out: list[str]) -> None:
+    if value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif isinstance(value, str):
+        out.append(_encode_str(value))
+    elif isinstance(value, int):
+        out.append(str(int(value)))
+    elif isinstance(value, Decimal):
+        out.append(decimal_text(value))
+    elif isinstance(value, Mapping):
+        out.append("{")
+        first = True
+        for key, item in value.items():
+            if not first:
+                out.append(",")
+            first = False
+            out.append(_encode_str(str(key)))
+            out.append(":")
+            _encode(item, out)
+        out.append("}")
+    elif isinstance(value, Sequence):
+        out.append("[")
+        for i, item in enumerate(value):
+            if i:
+                out.append(",")
+            _encode(item, out)
+        out.append("]")
+    else:
+        _encode(to_wire(value), out)
+
+
+def dumps(value: Any) -> str:
+    """JSON text with Decimals written exactly as JSON numbers (never via float)."""
+    out: list[str] = []
+    _encode(to_wire(value), out)
+    return "".join(out)
+
+
+def message(type_: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """A server → client message ``{"type": T, "data": {...}}``."""
+    if type_ not in SERVER_TYPES or type_ in (ERROR, ACK):
+        raise ValueError(f"not a data message type: {type_}")
+    return {"type": type_, "data": to_wire(data)}
+
+
+def error(message_: str, field: str | None, id: str | None = None) -> ErrorMessage:
+    """The plan's error shape, plus the client's request ``id`` when it sent one."""
+    return {"type": "error", "message": message_, "field": field, "id": id}
+
+
+def ack(action: str, id: str | None, data: Mapping[str, Any] | None = None) -> AckMessage:
+    """The one acknowledgement of an accepted action, echoing the client's ``id``."""
+    return {"type": "ack", "action": action, "id": id, "data": to_wire(dict(data or {}))}
+
+
+def settings_to_wire(settings: ExecutorSettings) -> dict[str, Any]:
+    """The complete settings, ``enabled`` included, as wire values (Decimal / int / bool)."""
+    return settings.values()
+
+
+def decode_server_message(raw: str | bytes) -> dict[str, Any]:
+    """For clients (the dashboard): one server message, numbers parsed exactly."""
+    data = json.loads(raw, parse_float=Decimal)
+    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+        raise ValueError("server message must be an object with a type")
+    return data
