@@ -15,6 +15,10 @@ metadata = sa.MetaData()
 
 NOW = sa.text("CURRENT_TIMESTAMP")
 
+# The plan's REAL: 8-byte on SQLite; PostgreSQL's REAL is 4-byte (0.6 would read back as
+# 0.6000000238), so there the same columns are DOUBLE PRECISION. Display only either way.
+REAL = sa.REAL().with_variant(sa.DOUBLE_PRECISION(), "postgresql")
+
 
 class Timestamp(UTCDateTime):
     """The plan's ``TIMESTAMP`` columns, aware UTC in Python."""
@@ -30,12 +34,12 @@ executor_settings = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, server_default=sa.text("1"), autoincrement=False),
     sa.Column("enabled", sa.Boolean, server_default=sa.false()),
-    sa.Column("min_bet", sa.REAL, server_default=sa.text("5.0")),
-    sa.Column("max_bet", sa.REAL, server_default=sa.text("10.0")),
-    sa.Column("min_roi", sa.REAL, server_default=sa.text("1.0")),
-    sa.Column("max_roi", sa.REAL, server_default=sa.text("50.0")),
+    sa.Column("min_bet", REAL, server_default=sa.text("5.0")),
+    sa.Column("max_bet", REAL, server_default=sa.text("10.0")),
+    sa.Column("min_roi", REAL, server_default=sa.text("1.0")),
+    sa.Column("max_roi", REAL, server_default=sa.text("50.0")),
     sa.Column("max_daily_trades", sa.Integer, server_default=sa.text("50")),
-    sa.Column("max_daily_loss", sa.REAL, server_default=sa.text("5.0")),
+    sa.Column("max_daily_loss", REAL, server_default=sa.text("5.0")),
     sa.Column("updated_at", Timestamp, server_default=NOW),
     sa.CheckConstraint("id = 1", name="ck_executor_settings_single_row"),
 )
@@ -47,9 +51,9 @@ executor_trades = sa.Table(
     sa.Column("timestamp", Timestamp, server_default=NOW),
     sa.Column("event_title", sa.Text, nullable=False),
     sa.Column("status", sa.Text, nullable=False),
-    sa.Column("bet_size", sa.REAL, nullable=False),
-    sa.Column("pnl", sa.REAL, server_default=sa.text("0")),
-    sa.Column("roi", sa.REAL),
+    sa.Column("bet_size", REAL, nullable=False),
+    sa.Column("pnl", REAL, server_default=sa.text("0")),
+    sa.Column("roi", REAL),
     sa.Column("poly_order_id", sa.Text),
     sa.Column("kalshi_order_id", sa.Text),
     sa.Column("details", sa.JSON),
@@ -76,15 +80,15 @@ executor_positions = sa.Table(
     sa.Column("event_title", sa.Text, nullable=False),
     sa.Column("opened_at", Timestamp, server_default=NOW),
     sa.Column("poly_side", sa.Text),
-    sa.Column("poly_price", sa.REAL),
+    sa.Column("poly_price", REAL),
     sa.Column("poly_contracts", sa.Integer),
     sa.Column("kalshi_side", sa.Text),
-    sa.Column("kalshi_price", sa.REAL),
+    sa.Column("kalshi_price", REAL),
     sa.Column("kalshi_contracts", sa.Integer),
     sa.Column("status", sa.Text, server_default=sa.text("'open'")),
     # ours: closes, exact amounts, and what the legs are
     sa.Column("closed_at", Timestamp),
-    sa.Column("realized_pnl", sa.REAL),
+    sa.Column("realized_pnl", REAL),
     sa.Column("close_reason", sa.Text),
     sa.Column("realized_pnl_micros", Money),
     sa.Column("cost_micros", Money),
@@ -162,6 +166,8 @@ attempt_legs = sa.Table(
     sa.UniqueConstraint("venue", "client_order_id", name="uq_attempt_legs_client_order"),
 )
 sa.Index("idx_legs_attempt", attempt_legs.c.attempt_id)
+# Reconciliation matches venue orders to our legs by the venue's id.
+sa.Index("idx_legs_venue_order", attempt_legs.c.venue, attempt_legs.c.venue_order_id)
 
 order_fills = sa.Table(
     "order_fills",

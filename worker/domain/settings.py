@@ -106,12 +106,13 @@ def coerce_field(field: str, value: object) -> Decimal | int:
         if not spec.minimum <= count <= spec.maximum:
             raise SettingsError(field, f"{field} must be a positive integer between {spec.minimum} and {spec.maximum}")
         return count
-    if number != number.quantize(CENT, rounding=ROUND_HALF_EVEN):
-        raise SettingsError(field, f"{field} allows at most 2 decimal places")
     too_low = number <= spec.minimum if spec.exclusive_minimum else number < spec.minimum
     if too_low or number > spec.maximum:
         low = "greater than" if spec.exclusive_minimum else "at least"
         raise SettingsError(field, f"{field} must be {low} {spec.minimum} and at most {spec.maximum}")
+    # In range, so quantizing cannot overflow the context.
+    if number != number.quantize(CENT, rounding=ROUND_HALF_EVEN):
+        raise SettingsError(field, f"{field} allows at most 2 decimal places")
     return number.quantize(CENT)
 
 

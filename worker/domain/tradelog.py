@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -166,7 +166,7 @@ class DailyStats:
 
 
 def trading_day_bounds(now: datetime, tz: ZoneInfo) -> tuple[date, datetime, datetime]:
-    """The trading day containing ``now`` and its [start, end) instants, aware.
+    """The trading day containing ``now`` and its [start, end) instants in UTC.
 
     Computed through local midnights, so a 23- or 25-hour DST day is handled right.
     """
@@ -174,6 +174,6 @@ def trading_day_bounds(now: datetime, tz: ZoneInfo) -> tuple[date, datetime, dat
         raise ValueError("now must be timezone-aware")
     local = now.astimezone(tz)
     day = local.date()
-    start = datetime.combine(day, time.min, tzinfo=tz)
-    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
+    start = datetime.combine(day, time.min, tzinfo=tz).astimezone(UTC)
+    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz).astimezone(UTC)
     return day, start, end

@@ -144,7 +144,7 @@ class TradeLogger:
     async def stats(self, now: datetime | None = None) -> DailyStats:
         """Today's trades (attempts that reserved a slot), net realised pnl and wins."""
         day, start, end = trading_day_bounds(now or self._clock(), self._day_tz)
-        trades, pnl, wins = await self._store.day_figures(start.astimezone(UTC), end.astimezone(UTC))
+        trades, pnl, wins = await self._store.day_figures(start, end)
         return DailyStats(day=day, trades=trades, pnl=pnl, wins=wins, losses_realised=max(-pnl, Decimal(0)))
 
 

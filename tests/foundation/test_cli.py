@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from .helpers import run_worker
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    return {
+        "EXECUTOR_DATA_DIR": str(tmp_path / "data"),
+        "EXECUTOR_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'new' / 'dir' / 'executor.db'}",
+        **extra,
+    }
+
+
+def test_migrate_on_a_new_path_creates_the_schema_and_prints_the_revision(tmp_path: Path) -> None:
+    result = run_worker(["migrate"], _env(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "revision 0001" in result.stdout or "revision" in result.stdout
+    with sqlite3.connect(tmp_path / "new" / "dir" / "executor.db") as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        assert {"executor_settings", "executor_trades", "executor_positions"} <= tables
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    again = run_worker(["migrate"], _env(tmp_path))
+    assert again.returncode == 0 and again.stdout == result.stdout
+
+
+def test_migrate_refuses_the_other_mode_with_a_clear_message(tmp_path: Path) -> None:
+    assert run_worker(["migrate"], _env(tmp_path)).returncode == 0
+    live = run_worker(["migrate"], _env(tmp_path, EXECUTOR_MODE="live"))
+    assert live.returncode == 1
+    assert "created for paper mode" in live.stderr
+    assert "Traceback" not in live.stderr
+
+
+def test_bad_configuration_stops_start_up_naming_the_variable(tmp_path: Path) -> None:
+    result = run_worker(["migrate"], _env(tmp_path, EXECUTOR_PORT="http"))
+    assert result.returncode == 2
+    assert "EXECUTOR_PORT" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_command_is_refused(tmp_path: Path) -> None:
+    result = run_worker(["frobnicate"], _env(tmp_path))
+    assert result.returncode == 2 and "unknown command" in result.stderr
+
+
+LINES = [
+    {"timestamp": "2026-01-10T19:32:15Z", "event": "LAL vs BOS", "status": "SUCCESS", "bet_size": 5.00,
+     "pnl": 0.12, "roi": 2.4, "poly_order_id": "0xabc", "kalshi_order_id": "k-1", "strategy": "v1"},
+    {"timestamp": "2026-01-10T19:28:03+00:00", "event_title": "MIA vs NYK", "status": "ROLLED_BACK",
+     "bet_size": 5.0, "pnl": -0.80, "roi": None, "note": "Poly fail"},
+    {"timestamp": "2026-01-10T20:00:00", "event": "DEN vs PHX", "status": "failed", "bet_size": 10, "pnl": 0},
+]
+
+
+def _write(path: Path, rows: list[object], extra: list[str] | None = None) -> Path:
+    text = "\n".join(json.dumps(r) if not isinstance(r, str) else r for r in rows)
+    if extra:
+        text += "\n" + "\n".join(extra)
+    path.write_text(text + "\n")
+    return path
+
+
+def _rows(tmp_path: Path) -> list[tuple[object, ...]]:
+    with sqlite3.connect(tmp_path / "new" / "dir" / "executor.db") as conn:
+        return conn.execute(
+            "SELECT event_title, status, bet_size_micros, pnl_micros, details FROM executor_trades ORDER BY id"
+        ).fetchall()
+
+
+def test_import_trades_is_idempotent_and_keeps_extra_keys(tmp_path: Path) -> None:
+    log = _write(tmp_path / "log.jsonl", LINES)
+    first = run_worker(["import-trades", str(log)], _env(tmp_path))
+    assert first.returncode == 0, first.stderr
+    assert "imported 3, skipped 0 duplicates, rejected 0" in first.stdout
+    second = run_worker(["import-trades", str(log)], _env(tmp_path))
+    assert "imported 0, skipped 3 duplicates, rejected 0" in second.stdout
+    rows = _rows(tmp_path)
+    assert [(r[0], r[1], r[2], r[3]) for r in rows] == [
+        ("LAL vs BOS", "SUCCESS", 5_000_000, 120_000),
+        ("MIA vs NYK", "ROLLED_BACK", 5_000_000, -800_000),
+        ("DEN vs PHX", "FAILED", 10_000_000, 0),
+    ]
+    assert json.loads(rows[0][4]) == {"strategy": "v1"}
+    assert json.loads(rows[1][4]) == {"note": "Poly fail"}
+
+
+def test_overlapping_files_add_each_trade_once(tmp_path: Path) -> None:
+    a = _write(tmp_path / "a.jsonl", LINES[:2])
+    later = {"timestamp": "2026-01-11T01:00:00Z", "event": "GSW vs LAC", "status": "SUCCESS",
+             "bet_size": 7.5, "pnl": 0.2, "poly_order_id": "0xdef"}
+    b = _write(tmp_path / "b.jsonl", [*LINES[1:], later])
+    assert "imported 2," in run_worker(["import-trades", str(a)], _env(tmp_path)).stdout
+    out = run_worker(["import-trades", str(b)], _env(tmp_path)).stdout
+    assert "imported 2, skipped 1 duplicates, rejected 0" in out
+    assert len(_rows(tmp_path)) == 4
+
+
+def test_bad_lines_are_reported_by_number_and_never_abort_the_rest(tmp_path: Path) -> None:
+    bad = [
+        "{not json",
+        json.dumps({"event": "A vs B", "status": "SUCCESS", "bet_size": 5}),  # no timestamp
+        json.dumps({"timestamp": "2026-01-10T10:00:00Z", "event": "A vs B", "status": "WON", "bet_size": 5}),
+        json.dumps({"timestamp": "2026-01-10T10:00:00Z", "event": "A vs B", "status": "SUCCESS", "bet_size": True}),
+        '{"timestamp": "2026-01-10T10:00:00Z", "event": "A vs B", "status": "SUCCESS", "bet_size": NaN}',
+        json.dumps([1, 2]),
+        json.dumps({"timestamp": "yesterday", "event": "A vs B", "status": "SUCCESS", "bet_size": 5}),
+    ]
+    log = _write(tmp_path / "mixed.jsonl", [LINES[0], *bad, LINES[1]])
+    result = run_worker(["import-trades", str(log)], _env(tmp_path))
+    assert result.returncode == 0
+    assert "imported 2, skipped 0 duplicates, rejected 7" in result.stdout
+    for number in range(2, 9):
+        assert f"line {number}:" in result.stdout
+    assert "timestamp" in result.stdout and "unknown status 'WON'" in result.stdout
+    assert len(_rows(tmp_path)) == 2
+
+
+def test_unreadable_file_exits_non_zero(tmp_path: Path) -> None:
+    result = run_worker(["import-trades", str(tmp_path / "missing.jsonl")], _env(tmp_path))
+    assert result.returncode != 0
+    assert "cannot read" in result.stderr and "Traceback" not in result.stderr

@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import os
+import stat
+from concurrent.futures import ProcessPoolExecutor
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from worker.config import ConfigError, ensure_token_file, load_config
+
+
+def test_defaults_are_the_documented_ones() -> None:
+    config = load_config({})
+    assert config.database_url == "sqlite+aiosqlite:///var/executor.db"
+    assert config.data_dir == Path("var")
+    assert (config.host, config.port, config.mode) == ("127.0.0.1", 8765, "paper")
+    assert config.ws_url == "ws://127.0.0.1:8765/ws/executor"
+    assert config.day_tz.key == "America/New_York"
+    assert (config.seed, config.paper_port, config.poly_venue) == (1, 8780, "polymarket")
+    assert dict(config.paper_balances) == {
+        "kalshi": Decimal(1000),
+        "polymarket": Decimal(1000),
+        "polymarket_us": Decimal(1000),
+    }
+    assert "localhost" in config.allowed_hosts and "127.0.0.1" in config.allowed_hosts
+    assert "http://127.0.0.1:5006" in config.allowed_origins
+    assert config.token_env is None
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("EXECUTOR_PORT", "eighty"),
+        ("EXECUTOR_PORT", "70000"),
+        ("EXECUTOR_MODE", "demo"),
+        ("EXECUTOR_POLY_VENUE", "betfair"),
+        ("EXECUTOR_DAY_TZ", "Mars/Olympus"),
+        ("EXECUTOR_PAPER_BALANCES", "kalshi=lots"),
+        ("EXECUTOR_PAPER_BALANCES", "nyse=100"),
+        ("EXECUTOR_PAPER_BALANCES", "kalshi=-5"),
+        ("EXECUTOR_DATABASE_URL", "mysql://x"),
+        ("EXECUTOR_DATABASE_URL", "sqlite:///plain-driver.db"),
+        ("EXECUTOR_ALLOWED_ORIGINS", "127.0.0.1:5006"),
+        ("EXECUTOR_WS_URL", "http://127.0.0.1:8765/ws/executor"),
+        ("EXECUTOR_SEED", "-1"),
+        ("EXECUTOR_PAPER_PORT", "0"),
+        ("EXECUTOR_TOKEN", "short"),
+    ],
+)
+def test_bad_value_names_the_variable(variable: str, value: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config({variable: value})
+    assert info.value.variable == variable
+    assert variable in str(info.value)
+
+
+def test_bad_token_error_does_not_echo_the_secret() -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config({"EXECUTOR_TOKEN": "s3cr3t-x"})
+    assert "s3cr3t-x" not in str(info.value)
+
+
+def test_ws_url_follows_host_and_port() -> None:
+    config = load_config({"EXECUTOR_HOST": "localhost", "EXECUTOR_PORT": "9001"})
+    assert config.ws_url == "ws://localhost:9001/ws/executor"
+    assert "localhost" in config.allowed_hosts
+
+
+def test_paper_balances_parse_exactly() -> None:
+    config = load_config({"EXECUTOR_PAPER_BALANCES": "kalshi=250.55,polymarket_us=10"})
+    assert config.paper_balances["kalshi"] == Decimal("250.55")
+    assert config.paper_balances["polymarket_us"] == Decimal("10")
+    assert config.paper_balances["polymarket"] == Decimal("1000")
+
+
+def test_token_from_environment_wins_over_file(tmp_path: Path) -> None:
+    config = load_config({"EXECUTOR_TOKEN": "x" * 32, "EXECUTOR_DATA_DIR": str(tmp_path)})
+    assert config.token() == "x" * 32
+    assert not (tmp_path / "token").exists()
+
+
+def test_token_file_is_created_once_with_mode_0600(tmp_path: Path) -> None:
+    config = load_config({"EXECUTOR_DATA_DIR": str(tmp_path / "d")})
+    first = config.token()
+    path = tmp_path / "d" / "token"
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert len(first) >= 32
+    assert config.token() == first
+    assert load_config({"EXECUTOR_DATA_DIR": str(tmp_path / "d")}).token() == first
+
+
+def _token_in_process(path: str) -> str:
+    return ensure_token_file(Path(path))
+
+
+def test_processes_racing_to_create_the_token_all_read_the_same_one(tmp_path: Path) -> None:
+    path = str(tmp_path / "race" / "token")
+    with ProcessPoolExecutor(max_workers=4) as pool:
+        tokens = set(pool.map(_token_in_process, [path] * 16))
+    assert len(tokens) == 1
+    assert list((tmp_path / "race").iterdir()) == [Path(path)]
