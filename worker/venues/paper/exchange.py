@@ -235,7 +235,7 @@ class PaperExchange:
         )
         fills: list[FillRow] = []
         with self.store.transaction():
-            for inst_price, qty, fee, yes_price, book_price in fills_plan:
+            for inst_price, qty, fee, _yes_price, book_price in fills_plan:
                 side_key = "ask" if yes_buy else "bid"
                 k = (market.key, side_key, book_price)
                 prev = self._taken.get(k, (ZERO, now))[0]

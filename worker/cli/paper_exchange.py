@@ -1,0 +1,61 @@
+"""``python -m worker paper-exchange``: run the paper exchange on 127.0.0.1.
+
+Reads ``EXECUTOR_DATA_DIR``, ``EXECUTOR_SEED``, ``EXECUTOR_PAPER_PORT``,
+``EXECUTOR_PAPER_BALANCES``, ``EXECUTOR_PAPER_FAULTS`` (through ``worker.config``) and
+``EXECUTOR_PAPER_LATENCY_MS`` (default 15). Stops cleanly on SIGTERM / SIGINT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+
+from worker.config import ConfigError, load_config
+from worker.venues.paper.auth import credentials_path
+from worker.venues.paper.faults import parse_faults
+from worker.venues.paper.server import PaperServer, build_state
+
+log = logging.getLogger("worker.paper")
+
+
+async def serve(args: argparse.Namespace) -> int:
+    config = load_config()
+    seed = args.seed if args.seed is not None else config.seed
+    port = args.port if args.port is not None else config.paper_port
+    faults = parse_faults(os.environ.get("EXECUTOR_PAPER_FAULTS"))
+    latency = int(os.environ.get("EXECUTOR_PAPER_LATENCY_MS", "15"))
+    state = build_state(config.data_dir, seed, config.paper_balances, faults, latency_ms=latency)
+    server = PaperServer(state, port)
+    bound = await server.start()
+    log.info(
+        "paper exchange on http://127.0.0.1:%s (seed %s, faults %s, credentials %s)",
+        bound, seed, os.environ.get("EXECUTOR_PAPER_FAULTS") or "none",
+        credentials_path(config.data_dir),
+    )
+    print(f"paper exchange listening on http://127.0.0.1:{bound}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await server.stop()
+    state.exchange.store.close()
+    log.info("paper exchange stopped")
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m worker paper-exchange")
+    parser.add_argument("--port", type=int, default=None, help="override EXECUTOR_PAPER_PORT (0 = any)")
+    parser.add_argument("--seed", type=int, default=None, help="override EXECUTOR_SEED")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        return asyncio.run(serve(args))
+    except (ConfigError, ValueError) as exc:
+        print(f"paper-exchange: {exc}", file=sys.stderr)
+        return 2
