@@ -528,3 +528,11 @@ def decode_server_message(raw: str | bytes) -> dict[str, Any]:
     if not isinstance(data, dict) or not isinstance(data.get("type"), str):
         raise ValueError("server message must be an object with a type")
     return data
+
+
+def trade_event_data(trade: Any) -> dict[str, Any]:
+    """A trade-log row as ``trade_event`` data: the plan's ``event`` and ``status`` first."""
+    data = to_wire(trade)
+    if not isinstance(data, dict):
+        raise TypeError("a trade must be an object")
+    return {"event": data.get("event_title", data.get("event")), "status": data.get("status"), **data}

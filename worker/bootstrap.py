@@ -1,0 +1,256 @@
+"""The composition root: builds the worker's parts from the configuration and wires them.
+
+Database → repositories → settings manager, trade logger → event bus → operator console
+→ Tornado server. The executor plugs in as one :class:`~worker.domain.operator.ExecutionControl`
+passed to :func:`build_worker` (``execution=``), the scanner's mapping store as one
+:class:`~worker.domain.operator.MappingDecisions` (``mappings=``); the server never sees
+either directly. The worker starts and answers (``init``, settings, ``/api/status``) even
+when no venue or paper exchange can be reached: it reports them as down and keeps checking.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from db.engine import Database
+from db.repositories import SettingsRepository, TradeRepository
+from db.tables import market_mappings
+from worker.api import schemas
+from worker.api.console import Console
+from worker.api.history import DbHistory
+from worker.api.server import ExecutorServer, ServerSettings
+from worker.config import Config
+from worker.domain.operator import (
+    ExecutionControl,
+    MappingDecisions,
+    OperatorError,
+    VenueConnection,
+    VenueState,
+)
+from worker.engine.event_bus import EventBus
+from worker.engine.settings_manager import ExecutorSettingsManager
+from worker.engine.trade_logger import TradeLogger
+
+log = logging.getLogger(__name__)
+
+
+class PaperExchangeMonitor:
+    """Reachability of the local paper exchange, as each venue's state while no executor runs.
+
+    Checks with a TCP connect to 127.0.0.1 only (never a real venue); publishes
+    ``venue_status`` on every change so dashboards show "down" at once.
+    """
+
+    def __init__(self, port: int, venues: tuple[str, ...], bus: EventBus, interval_s: float = 2.0) -> None:
+        self._port = port
+        self._venues = venues
+        self._bus = bus
+        self._interval = interval_s
+        self._state = VenueConnection.CONNECTING
+        self._since = datetime.now(UTC)
+        self._task: asyncio.Task[None] | None = None
+
+    def states(self) -> list[VenueState]:
+        detail = None if self._state == VenueConnection.UP else f"paper exchange at 127.0.0.1:{self._port} not reachable"
+        return [VenueState(v, self._state, None, detail, self._since) for v in self._venues]
+
+    async def check_once(self) -> str:
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", self._port), timeout=1.0)
+        except (OSError, TimeoutError):
+            state = VenueConnection.DOWN
+        else:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+            state = VenueConnection.UP
+        if state != self._state:
+            self._state = state
+            self._since = datetime.now(UTC)
+            self._bus.publish(
+                schemas.VENUE_STATUS,
+                {"venues": {s.venue: {"state": s.state, "data_age_ms": s.data_age_ms, "detail": s.detail} for s in self.states()}},
+            )
+        return state
+
+    async def run(self) -> None:
+        while True:
+            await self.check_once()
+            await asyncio.sleep(self._interval)
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self.run(), name="paper-exchange-monitor")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+
+class TableMappingDecisions:
+    """Operator decisions on the ``market_mappings`` table, used until the scanner's
+    ``db/mappings.py`` store is available. Only status, note and decision time change."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def get(self, mapping_id: str) -> Mapping[str, Any] | None:
+        async with self._db.read() as conn:
+            row = (await conn.execute(sa.select(market_mappings).where(market_mappings.c.id == mapping_id))).first()
+        return None if row is None else schemas.to_wire(dict(row._mapping))
+
+    async def list(self, status: str | None = None) -> list[Mapping[str, Any]]:
+        query = sa.select(market_mappings).order_by(market_mappings.c.id)
+        if status is not None:
+            query = query.where(market_mappings.c.status == status)
+        async with self._db.read() as conn:
+            rows = (await conn.execute(query)).all()
+        return [schemas.to_wire(dict(r._mapping)) for r in rows]
+
+    async def decide(self, mapping_id: str, status: str, now: datetime) -> Mapping[str, Any]:
+        async with self._db.write() as conn:
+            result = await conn.execute(
+                market_mappings.update()
+                .where(market_mappings.c.id == mapping_id)
+                .values(status=status, decided_at=now, updated_at=now)
+            )
+            if result.rowcount == 0:
+                raise OperatorError("mapping_id", f"no mapping {mapping_id}")
+            row = (await conn.execute(sa.select(market_mappings).where(market_mappings.c.id == mapping_id))).one()
+        return schemas.to_wire(dict(row._mapping))
+
+
+class StoreMappingDecisions:
+    """Adapts the scanner's ``MappingStore`` (domain objects, ``MappingStatus``) to the console."""
+
+    def __init__(self, store: Any, status_type: Any) -> None:
+        self._store = store
+        self._status = status_type
+
+    async def get(self, mapping_id: str) -> Mapping[str, Any] | None:
+        mapping = await self._store.get(mapping_id)
+        return None if mapping is None else self._wire(mapping)
+
+    async def list(self, status: str | None = None) -> list[Mapping[str, Any]]:
+        mappings = await self._store.list(None if status is None else self._status(status))
+        return [self._wire(m) for m in mappings]
+
+    async def decide(self, mapping_id: str, status: str, now: datetime) -> Mapping[str, Any]:
+        try:
+            mapping = await self._store.decide(mapping_id, self._status(status), now)
+        except KeyError:
+            raise OperatorError("mapping_id", f"no mapping {mapping_id}") from None
+        return self._wire(mapping)
+
+    @staticmethod
+    def _wire(mapping: Any) -> dict[str, Any]:
+        data: dict[str, Any] = schemas.to_wire(mapping)
+        data["id"] = mapping.id
+        return data
+
+
+def mapping_decisions(db: Database) -> MappingDecisions:
+    """The scanner's mapping store when it is installed, else the table fallback."""
+    try:
+        module = importlib.import_module("db.mappings")
+        domain = importlib.import_module("worker.domain.mapping")
+    except ModuleNotFoundError:
+        return TableMappingDecisions(db)
+    store_cls = getattr(module, "MappingRepository", None) or getattr(module, "SqlMappingStore", None)
+    if store_cls is None:
+        return TableMappingDecisions(db)
+    return StoreMappingDecisions(store_cls(db), domain.MappingStatus)
+
+
+@dataclass
+class Worker:
+    """Everything the running worker is made of; :meth:`start` / :meth:`stop` in order."""
+
+    config: Config
+    db: Database
+    bus: EventBus
+    settings: ExecutorSettingsManager
+    trades: TradeLogger
+    console: Console
+    server: ExecutorServer
+    monitor: PaperExchangeMonitor | None = None
+    port: int | None = None
+    _stopped: bool = field(default=False, repr=False)
+
+    async def start(self, *, port: int | None = None) -> int:
+        await self.settings.load()
+        await self.console.start()
+        if self.monitor is not None:
+            self.monitor.start()
+        self.port = await self.server.start(self.config.host, self.config.port if port is None else port)
+        log.info(
+            "worker serving on %s:%s (%s mode, %s)", self.config.host, self.port, self.config.mode, self.config.poly_venue
+        )
+        return self.port
+
+    async def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        await self.server.stop()
+        if self.monitor is not None:
+            await self.monitor.stop()
+        await self.console.stop()
+        await self.db.dispose()
+
+
+def build_worker(
+    config: Config,
+    *,
+    db: Database | None = None,
+    bus: EventBus | None = None,
+    execution: ExecutionControl | None = None,
+    mappings: MappingDecisions | None = None,
+) -> Worker:
+    """Wire the worker. Nothing connects to anything until :meth:`Worker.start`."""
+    db = db or Database(config.database_url)
+    bus = bus or EventBus()
+    settings = ExecutorSettingsManager(SettingsRepository(db))
+    trades = TradeLogger(TradeRepository(db), config.day_tz)
+    monitor = None
+    if execution is None and config.mode == "paper":
+        monitor = PaperExchangeMonitor(config.paper_port, ("kalshi", config.poly_venue), bus)
+
+    async def db_probe() -> None:
+        async with db.read() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+
+    console = Console(
+        settings=settings,
+        trades=trades,
+        bus=bus,
+        mode=config.mode,
+        poly_venue=config.poly_venue,
+        execution=execution,
+        mappings=mappings if mappings is not None else mapping_decisions(db),
+        db_probe=db_probe,
+        venue_monitor=monitor.states if monitor is not None else None,
+    )
+    server = ExecutorServer(
+        console,
+        DbHistory(db),
+        bus,
+        ServerSettings(
+            token=config.token(),
+            allowed_hosts=config.allowed_hosts,
+            allowed_origins=tuple(o.rstrip("/") for o in config.allowed_origins),
+        ),
+    )
+    return Worker(config=config, db=db, bus=bus, settings=settings, trades=trades, console=console, server=server, monitor=monitor)

@@ -1,0 +1,156 @@
+"""The operator's console: what the worker's server may ask of the engine, as ports.
+
+The server (``worker/api``) talks to one :class:`OperatorConsole` object handed to it by
+the composition root; it never reaches into the engine. The console is built from the
+settings manager and trade logger, plus an :class:`ExecutionControl` (the executor:
+closing positions, STRANDED handling, kill switch, balances, venue states) and a
+:class:`MappingDecisions` store (the scanner's mappings) when those are running. An
+action whose engine part is not running raises :class:`ActionUnavailable` — never a fake
+success.
+
+Every refusal is an :class:`OperatorError` naming the field the operator should look at
+(``position_id``, ``attempt_id`` …); a refused action changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from worker.domain.settings import ExecutorSettings
+from worker.domain.tradelog import DailyStats, StoredPosition
+
+
+class OperatorError(Exception):
+    """An operator action was refused; ``field`` names the offending field. Nothing changed."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class ActionUnavailable(OperatorError):
+    """The part of the engine this action needs is not running (e.g. no executor yet)."""
+
+
+class VenueConnection:
+    """Connection states a venue feed reports."""
+
+    UP = "up"
+    DOWN = "down"
+    CONNECTING = "connecting"
+    NOT_RUNNING = "not_running"
+
+
+@dataclass(frozen=True)
+class VenueState:
+    """One venue's feed as the operator sees it.
+
+    ``data_age_ms`` is the age of the freshest book data (None if none was ever received);
+    ``detail`` is a short, secret-free reason when the venue is down.
+    """
+
+    venue: str
+    state: str
+    data_age_ms: int | None = None
+    detail: str | None = None
+    since: datetime | None = None
+
+    @property
+    def live(self) -> bool:
+        return self.state == VenueConnection.UP
+
+
+@dataclass(frozen=True)
+class Balances:
+    """Cash per side of the arbitrage, in dollars; None while never read."""
+
+    poly: Decimal | None = None
+    kalshi: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class ConsoleSnapshot:
+    """Everything ``init`` and ``/api/status`` show, taken at one moment."""
+
+    settings: ExecutorSettings
+    balances: Balances
+    stats: DailyStats
+    positions: Sequence[StoredPosition]
+    venues: Sequence[VenueState]
+    opportunities: Sequence[Mapping[str, Any]]
+    limits: Mapping[str, Any]
+    mode: str
+    poly_venue: str
+    started_at: datetime
+    taken_at: datetime
+    last_trade_at: datetime | None = None
+    executor_running: bool = False
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+class ExecutionControl(Protocol):
+    """What the executor offers the operator; implemented by ``worker/engine/executor``.
+
+    Each action returns a small JSON-ready result for the ``ack`` and publishes its own
+    effects (``position_closed``, ``trade_event`` …) on the event bus. Refusals raise
+    :class:`OperatorError` naming the field; nothing changes on refusal.
+    """
+
+    async def close_position(self, position_id: str) -> Mapping[str, Any]:
+        """Close an open position at the venues (waits for an in-flight attempt on it)."""
+
+    async def retry_unwind(self, attempt_id: str) -> Mapping[str, Any]:
+        """Run the unwind ladder again for a STRANDED attempt."""
+
+    async def resolve_stranded(self, attempt_id: str, note: str) -> Mapping[str, Any]:
+        """Mark a STRANDED attempt resolved by hand, with the operator's note."""
+
+    async def kill_switch(self, flatten: bool) -> Mapping[str, Any]:
+        """Pause, cancel every resting order, and flatten all positions if asked."""
+
+    def balances(self) -> Balances:
+        """Last known balances (no I/O)."""
+
+    def venue_states(self) -> Sequence[VenueState]:
+        """Each venue's connection state and data age (no I/O)."""
+
+
+class MappingDecisions(Protocol):
+    """The operator's decisions on market mappings (the scanner's mapping store).
+
+    Mappings are returned as JSON-ready objects (with at least ``id`` and ``status``).
+    ``decide`` raises :class:`OperatorError` (field ``mapping_id``) for an unknown id.
+    """
+
+    async def get(self, mapping_id: str) -> Mapping[str, Any] | None: ...
+
+    async def list(self, status: str | None = None) -> Sequence[Mapping[str, Any]]: ...
+
+    async def decide(self, mapping_id: str, status: str, now: datetime) -> Mapping[str, Any]: ...
+
+
+class OperatorConsole(Protocol):
+    """The single object the worker's server calls; see the module docstring."""
+
+    async def snapshot(self) -> ConsoleSnapshot: ...
+
+    async def toggle_enabled(self, value: bool) -> ExecutorSettings: ...
+
+    async def update_settings(self, patch: Mapping[str, Any]) -> ExecutorSettings: ...
+
+    async def close_position(self, position_id: str) -> Mapping[str, Any]: ...
+
+    async def retry_unwind(self, attempt_id: str) -> Mapping[str, Any]: ...
+
+    async def resolve_stranded(self, attempt_id: str, note: str) -> Mapping[str, Any]: ...
+
+    async def kill_switch(self, flatten: bool) -> Mapping[str, Any]: ...
+
+    async def confirm_mapping(self, mapping_id: str) -> Mapping[str, Any]: ...
+
+    async def reject_mapping(self, mapping_id: str) -> Mapping[str, Any]: ...
