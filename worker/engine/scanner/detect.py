@@ -21,7 +21,7 @@ is rejected after a handful of Decimal operations, before any walk.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
@@ -75,6 +75,9 @@ class Pair:
     rules: RulesCheck
     expected_resolution: datetime | None
     directions: tuple[PairLegs, PairLegs]
+    #: ``mapping.id`` and the per-direction opportunity ids, hashed once (hot path).
+    mapping_id: str = ""
+    opportunity_ids: dict[Direction, str] = field(default_factory=dict)
 
     @property
     def contracts(self) -> tuple[ContractRef, ...]:
@@ -116,7 +119,10 @@ def build_pair(mapping: MarketMapping, kalshi: Market, poly: Market) -> Pair:
             _poly_label(poly, mapping.poly_same),
         ),
     )
+    mid = mapping.id
     return Pair(
+        mapping_id=mid,
+        opportunity_ids={d: opportunity_id(mid, d) for d in Direction},
         mapping=mapping,
         kalshi=kalshi,
         poly=poly,
@@ -183,7 +189,9 @@ def walk(
 ) -> tuple[list[CurvePoint], Decimal] | None:
     """Walk two ask ladders; return the size–ROI curve and the depth-aware size.
 
-    ``None`` when not even the top of book is profitable after marginal fees.
+    ``None`` when not even the top of book is profitable after marginal fees. One pass:
+    each step adds ``q`` pairs at ``(pa, pb)``; the fee of a partly used level is
+    recomputed with the venue function, fully used levels are summed once.
     """
     if not a or not b:
         return None
@@ -192,39 +200,54 @@ def walk(
         return None
     i = j = 0
     ra, rb = a[0].size, b[0].size
-    cum = ZERO
-    boundaries: list[Decimal] = []
+    used_a = used_b = ZERO
+    full_fee_a = full_fee_b = ZERO
+    cum = notional = ZERO
+    curve: list[CurvePoint] = []
     while i < len(a) and j < len(b):
         pa, pb = a[i].price, b[j].price
         if ONE - pa - pb - _marginal_fee(fa, pa) - _marginal_fee(fb, pb) <= 0:
             break
         q = ra if ra < rb else rb
         cum += q
-        boundaries.append(cum)
+        notional += (pa + pb) * q
+        used_a += q
+        used_b += q
         ra -= q
         rb -= q
+        if cum >= min_size and cum == cum.to_integral_value():
+            cost = (
+                notional
+                + full_fee_a
+                + fa.taker_fee(used_a, pa)
+                + full_fee_b
+                + fb.taker_fee(used_b, pb)
+            )
+            edge = cum - cost
+            curve.append(CurvePoint(cum, cost, edge, (edge / cost * HUNDRED).quantize(ROI_STEP)))
         if ra <= 0:
+            full_fee_a += fa.taker_fee(used_a, pa)
+            used_a = ZERO
             i += 1
             if i < len(a):
                 ra = a[i].size
         if rb <= 0:
+            full_fee_b += fb.taker_fee(used_b, pb)
+            used_b = ZERO
             j += 1
             if j < len(b):
                 rb = b[j].size
     size = cum.to_integral_value(rounding=ROUND_FLOOR)
     if size < min_size:
         return None
-    sizes: list[Decimal] = []
-    for s in boundaries:
-        s = s.to_integral_value(rounding=ROUND_FLOOR)
-        if s >= min_size and (not sizes or s > sizes[-1]):
-            sizes.append(s)
-    if min_size not in sizes and min_size <= size:
-        sizes.insert(0, min_size)
-    if len(sizes) > MAX_CURVE_POINTS:
-        step = len(sizes) / MAX_CURVE_POINTS
-        sizes = [sizes[int(k * step)] for k in range(MAX_CURVE_POINTS - 1)] + [sizes[-1]]
-    curve = [_point(s, a, b, fa, fb)[0] for s in sizes]
+    if not curve or curve[-1].size != size:
+        # Fractional depth (Polymarket sizes have decimals): close the curve at a whole count.
+        curve.append(_point(size, a, b, fa, fb)[0])
+    if curve[0].size > min_size:
+        curve.insert(0, _point(min_size, a, b, fa, fb)[0])
+    if len(curve) > MAX_CURVE_POINTS:
+        step = len(curve) / MAX_CURVE_POINTS
+        curve = [curve[int(k * step)] for k in range(MAX_CURVE_POINTS - 1)] + [curve[-1]]
     return curve, size
 
 
@@ -267,8 +290,8 @@ def evaluate_direction(
     roi_day = (point.roi_pct / days).quantize(ROI_STEP)
     volume = (pair.kalshi.volume or ZERO) + (pair.poly.volume or ZERO)
     return Opportunity(
-        id=opportunity_id(m.id, legs.direction),
-        mapping_id=m.id,
+        id=pair.opportunity_ids[legs.direction],
+        mapping_id=pair.mapping_id,
         direction=legs.direction,
         league=m.league,
         event_title=m.event_title,

@@ -130,6 +130,10 @@ def match_markets(kalshi: Iterable[Market], poly: Iterable[Market]) -> MatchResu
                 if near:
                     candidates, shift = near, d
                     break
+        if len(candidates) > 1:
+            # Two listings of the same teams on one date (a double-header, or a venue's
+            # duplicate): only the one with the same home/away order can be this game.
+            candidates = [p for p in candidates if (p.away, p.home) == (k.away, k.home)]
         if len(candidates) != 1:
             why = "no partner listing" if not candidates else f"{len(candidates)} partner listings"
             result.unmatched.append((Venue.KALSHI, k.market.market_id, why))

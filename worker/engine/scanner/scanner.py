@@ -30,7 +30,6 @@ from worker.domain.mapping import (
     Opportunity,
     OpportunityEvent,
     OpportunityEventKind,
-    opportunity_id,
 )
 from worker.domain.markets import ContractRef, Market, MarketStatus, OutcomeSide, Venue
 from worker.engine.scanner.detect import Pair, build_pair, evaluate_direction
@@ -78,7 +77,7 @@ class Scanner:
         for c in pair.contracts:
             lst = self._by_contract.get(c)
             if lst is not None:
-                lst[:] = [p for p in lst if p.mapping.id != mapping_id]
+                lst[:] = [p for p in lst if p.mapping_id != mapping_id]
         for d in pair.directions:
             self._close(pair, d.direction, reason, now or pair.kalshi.start_time)
 
@@ -183,7 +182,7 @@ class Scanner:
         self, pair: Pair, direction: Direction, reason: CloseReason, now: datetime | None
     ) -> None:
 
-        oid = opportunity_id(pair.mapping.id, direction)
+        oid = pair.opportunity_ids[direction]
         prev = self._open.pop(oid, None)
         if prev is not None:
             at = now or prev.updated_at
