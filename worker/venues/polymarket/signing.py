@@ -72,10 +72,10 @@ class UnsignedOrder:
 def amounts(side: str, price: Decimal, size: Decimal) -> tuple[int, int]:
     """(makerAmount, takerAmount) in 6-decimal units, as the SDK computes them.
 
-    BUY gives ``price × size`` USDC for ``size`` shares; SELL the reverse. Sizes are
-    rounded down to 2 decimals, the USDC leg to 6 (up for what we pay would overpay, so
-    down for BUY maker, up for SELL taker is the SDK's choice: we keep it exact here and
-    refuse sizes that need rounding).
+    BUY offers ``price × size`` USDC for ``size`` shares; SELL offers shares for USDC.
+    Sizes with more than 2 decimals are refused rather than silently rounded; the USDC
+    leg is rounded down when we pay it (BUY) and up when we receive it (SELL), so the
+    signed limit is never worse for us than the intent's price.
     """
     shares = size.quantize(Decimal("0.01"), rounding=ROUND_DOWN)
     if shares != size:
