@@ -1,0 +1,72 @@
+"""Builds a page for one browser session: header + view, linked to the process's feed.
+
+The page scripts in ``dashboard/pages/`` (what ``panel serve`` runs, once per session)
+call :func:`serve_page`; tests call :func:`build_page` with a fake feed and no document.
+Nothing here is module-level mutable state: the one shared object is the feed, which
+lives in :mod:`dashboard.feed`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import panel as pn
+from bokeh.document import Document
+
+from dashboard.feed import Feed, get_feed
+from dashboard.session import SessionLink
+from dashboard.views.arbitrage import ArbitrageView
+from dashboard.views.charts import ChartsView
+from dashboard.views.common import Context, Header
+from dashboard.views.executor import ExecutorView
+from dashboard.views.home import HomeView
+from dashboard.views.mappings import MappingsView
+
+VIEWS: dict[str, Any] = {
+    "home": HomeView,
+    "executor": ExecutorView,
+    "arbitrage": ArbitrageView,
+    "mappings": MappingsView,
+    "charts": ChartsView,
+}
+TITLES = {
+    "home": "Executor",
+    "executor": "Executor — control",
+    "arbitrage": "Executor — arbitrage",
+    "mappings": "Executor — mappings",
+    "charts": "Executor — charts",
+}
+
+
+class Page:
+    """One session's page: its header, its view, and its link to the feed."""
+
+    def __init__(self, page: str, feed: Feed, doc: Document | None) -> None:
+        self.link = SessionLink(feed, doc, self.render)
+        self.ctx = Context(feed, post=self.link.post)
+        self.header = Header(self.ctx, page)
+        self.view = VIEWS[page](self.ctx)
+        self.layout = pn.Column(
+            self.header.layout, self.view.layout, sizing_mode="stretch_width",
+            styles={"max-width": "1500px", "margin": "0 auto"},
+        )
+
+    def render(self, topics: set[str]) -> None:
+        self.header.update(topics)
+        self.view.update(topics)
+
+
+def build_page(page: str, feed: Feed | None = None, doc: Document | None = None) -> Page:
+    """Build and link a page; the first render happens at once."""
+    built = Page(page, feed or get_feed(), doc)
+    built.link.start()
+    return built
+
+
+def serve_page(page: str) -> Page:
+    """Entry point of the page scripts run by ``panel serve``."""
+    doc = pn.state.curdoc
+    built = build_page(page, doc=doc)
+    pn.state.add_periodic_callback(built.header.tick, period=1000)
+    built.layout.servable(title=TITLES[page])
+    return built

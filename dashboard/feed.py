@@ -1,0 +1,341 @@
+"""The one process-wide connection from the dashboard to the worker's ``/ws/executor``.
+
+Panel re-runs an app script for every browser session, so the feed lives here, in an
+imported module: :func:`get_feed` returns the process's single :class:`Feed`, started on
+the server's IO loop the first time a page asks for it. Sessions *subscribe* and are told
+which topics changed; they read :attr:`Feed.state` on their own document's tick
+(``dashboard/session.py``), so one worker message costs one parse however many browser
+tabs are open.
+
+Concurrency rule: everything here runs on the Panel server's single asyncio loop (the
+feed task, the listeners, the sessions' callbacks), so :class:`~dashboard.state.WorkerState`
+needs no lock. Listeners must not block: they only mark topics dirty and schedule a tick.
+
+Reconnection: backoff from 0.25 s doubling to 5 s with jitter; the token
+(``EXECUTOR_TOKEN``, else the token file in ``EXECUTOR_DATA_DIR``) is re-read on every
+attempt, so a rotated token is picked up without restarting the dashboard. Every
+(re)connection starts with ``init``, which replaces the state wholesale.
+
+Replies: actions carry an ``id``; the worker answers each with exactly one ``ack`` or
+``error``. Replies are matched by ``id`` when the worker echoes it, else by order — one
+connection is answered in the order it sent — so a field error reaches the session that
+pressed Save, not every open tab.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+import os
+import random
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+from tornado.websocket import WebSocketClientConnection, WebSocketClosedError, websocket_connect
+
+from dashboard.state import WorkerState
+from worker.api import schemas
+
+log = logging.getLogger("dashboard.feed")
+
+Listener = Callable[[set[str]], None]
+ReplyCallback = Callable[[Mapping[str, Any]], None]
+
+LIVE = "live"
+CONNECTING = "connecting"
+RECONNECTING = "reconnecting"
+DOWN = "down"
+# After this long without a connection the indicator says "worker down", not "reconnecting".
+DOWN_AFTER_S = 4.0
+BACKOFF_START_S = 0.25
+BACKOFF_MAX_S = 5.0
+
+
+def encode(message: Mapping[str, Any]) -> str:
+    """JSON with Decimals written as exact numbers (the worker's own encoder)."""
+    return schemas.dumps(message)
+
+
+def decode(text: str | bytes) -> Any:
+    """Parse a worker message with every fractional JSON number as a Decimal."""
+    return schemas.decode_server_message(text)
+
+
+@dataclass
+class Connection:
+    """What the connection indicator shows."""
+
+    status: str = CONNECTING
+    since: float = 0.0  # monotonic time of the last status change
+    last_message: float | None = None  # monotonic time of the last worker message
+    last_message_at: datetime | None = None
+    attempts: int = 0
+    detail: str = ""
+
+
+def _env_token() -> str | None:
+    token = os.environ.get("EXECUTOR_TOKEN", "").strip()
+    return token or None
+
+
+def read_token() -> str | None:
+    """``EXECUTOR_TOKEN``, else the worker's token file; None while neither exists.
+
+    The dashboard never creates the token file: the worker owns it.
+    """
+    token = _env_token()
+    if token:
+        return token
+    data_dir = Path(os.environ.get("EXECUTOR_DATA_DIR") or "var")
+    try:
+        text = (data_dir / "token").read_text().strip()
+    except OSError:
+        return None
+    return text or None
+
+
+def default_ws_url() -> str:
+    from worker.config import load_config
+
+    return load_config().ws_url
+
+
+class Feed:
+    """The process-wide worker connection and the state it keeps (see module doc)."""
+
+    def __init__(
+        self,
+        url: str | None = None,
+        token: Callable[[], str | None] = read_token,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.url = url
+        self._token = token
+        self._clock = clock
+        self.state = WorkerState()
+        self.connection = Connection(since=clock())
+        self._listeners: dict[int, Listener] = {}
+        self._ids = itertools.count(1)
+        self._action_ids = itertools.count(1)
+        self._pending: deque[tuple[str, ReplyCallback]] = deque()
+        self._ws: WebSocketClientConnection | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self.messages = 0
+
+    # -- subscriptions ---------------------------------------------------------------
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Register ``listener``; returns the function that unsubscribes it."""
+        key = next(self._ids)
+        self._listeners[key] = listener
+
+        def unsubscribe() -> None:
+            self._listeners.pop(key, None)
+
+        return unsubscribe
+
+    @property
+    def subscribers(self) -> int:
+        return len(self._listeners)
+
+    def _notify(self, topics: set[str]) -> None:
+        if not topics:
+            return
+        for listener in list(self._listeners.values()):
+            try:
+                listener(topics)
+            except Exception:  # one broken session must not starve the others
+                log.exception("dashboard session listener failed")
+
+    # -- incoming --------------------------------------------------------------------
+    def apply(self, message: Mapping[str, Any]) -> set[str]:
+        """Fold a worker message into the state, route replies, notify sessions."""
+        now = self._clock()
+        self.messages += 1
+        self.connection.last_message = now
+        self.connection.last_message_at = datetime.now(UTC)
+        kind = message.get("type")
+        if kind in ("ack", "error"):
+            self._route_reply(message)
+            topics = {"reply"}
+        else:
+            topics = self.state.apply(message)
+        self._notify(topics)
+        return topics
+
+    def _route_reply(self, message: Mapping[str, Any]) -> None:
+        msg_id = message.get("id")
+        if msg_id is None and isinstance(message.get("data"), Mapping):
+            msg_id = message["data"].get("id")
+        callback: ReplyCallback | None = None
+        if msg_id is not None:
+            for i, (pid, cb) in enumerate(self._pending):
+                if pid == str(msg_id):
+                    callback = cb
+                    del self._pending[i]
+                    break
+        elif self._pending:
+            _, callback = self._pending.popleft()
+        if callback is not None:
+            try:
+                callback(message)
+            except Exception:
+                log.exception("reply callback failed")
+
+    def _fail_pending(self, why: str) -> None:
+        while self._pending:
+            _, cb = self._pending.popleft()
+            with contextlib.suppress(Exception):
+                cb({"type": "error", "message": why, "field": None})
+
+    # -- outgoing --------------------------------------------------------------------
+    def send(self, action: str, on_reply: ReplyCallback | None = None, **payload: Any) -> str:
+        """Send a client action; ``on_reply`` gets its ``ack`` or ``error`` exactly once."""
+        action_id = f"dash-{os.getpid()}-{next(self._action_ids)}"
+        callback: ReplyCallback = on_reply or (lambda _m: None)
+        if self._ws is None or self.connection.status != LIVE:
+            callback({"type": "error", "message": "Not connected to the worker", "field": None})
+            return action_id
+        message = {"action": action, **payload, "id": action_id}
+        self._pending.append((action_id, callback))
+        try:
+            fut = self._ws.write_message(encode(message))
+        except WebSocketClosedError:
+            self._pending.pop()
+            callback({"type": "error", "message": "Connection to the worker lost", "field": None})
+            return action_id
+        fut.add_done_callback(lambda f: f.exception())  # closed mid-write: the reader notices
+        return action_id
+
+    # -- connection loop -------------------------------------------------------------
+    def _set_status(self, status: str, detail: str = "") -> None:
+        if status != self.connection.status or detail != self.connection.detail:
+            if status != self.connection.status:
+                self.connection.since = self._clock()
+            self.connection.status = status
+            self.connection.detail = detail
+            self._notify({"connection"})
+
+    def start(self) -> None:
+        """Start the connection task on the running loop (idempotent)."""
+        if self._task is None or self._task.done():
+            self._stopping = False
+            self._task = asyncio.get_event_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._ws is not None:
+            self._ws.close()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        self._task = None
+
+    async def _run(self) -> None:
+        backoff = BACKOFF_START_S
+        disconnected_at = self._clock()
+        url = self.url or default_ws_url()
+        while not self._stopping:
+            self.connection.attempts += 1
+            got_init = False
+            try:
+                token = self._token()
+                if token is None:
+                    raise ConnectionError("no token yet (EXECUTOR_TOKEN or the worker's token file)")
+                request = HTTPRequest(url, headers={"Authorization": f"Bearer {token}"}, request_timeout=5)
+                self._ws = await websocket_connect(request, ping_interval=5, ping_timeout=10)
+                while True:
+                    text = await self._ws.read_message()
+                    if text is None:
+                        break
+                    try:
+                        message = decode(text)
+                    except ValueError:
+                        log.warning("worker sent a message that is not JSON; ignored")
+                        continue
+                    if not isinstance(message, dict):
+                        continue
+                    if message.get("type") == "init":
+                        got_init = True
+                        backoff = BACKOFF_START_S
+                        self._set_status(LIVE)
+                        self.apply(message)
+                        history = asyncio.ensure_future(self._load_history(url, token))
+                        history.add_done_callback(lambda f: f.cancelled() or f.exception())
+                        continue
+                    self.apply(message)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # refused, timed out, auth failed: report the kind only
+                log.info("worker connection failed: %s", type(exc).__name__)
+                self.connection.detail = type(exc).__name__
+            finally:
+                if self._ws is not None:
+                    self._ws.close()
+                self._ws = None
+                self._fail_pending("Connection to the worker lost before it answered")
+            if self._stopping:
+                break
+            if got_init:
+                disconnected_at = self._clock()
+            down = self._clock() - disconnected_at >= DOWN_AFTER_S
+            self._set_status(DOWN if down else RECONNECTING)
+            await asyncio.sleep(backoff * (0.8 + 0.4 * random.random()))
+            backoff = min(backoff * 2, BACKOFF_MAX_S)
+
+
+    async def _load_history(self, ws_url: str, token: str) -> None:
+        """After ``init``: recent trades, P&L history and mappings from the read-only API.
+
+        ``init`` carries the plan's live state only; the history endpoints fill the
+        trade log, the P&L chart and the mappings review. A failure leaves them empty
+        until the next reconnect rather than blocking the live feed.
+        """
+        parts = urlsplit(ws_url)
+        base = f"{'https' if parts.scheme == 'wss' else 'http'}://{parts.netloc}"
+        client = AsyncHTTPClient()
+        headers = {"Authorization": f"Bearer {token}"}
+        for path, kind, key in (
+            ("/api/trades?limit=200", "trades_history", "trades"),
+            ("/api/pnl", "pnl_history", "points"),
+            ("/api/mappings", "mappings_snapshot", "mappings"),
+        ):
+            try:
+                response = await client.fetch(base + path, headers=headers, request_timeout=10)
+                body = decode_json(response.body)
+            except Exception as exc:
+                log.info("history %s not loaded: %s", path.split("?")[0], type(exc).__name__)
+                continue
+            rows = body.get(key, body.get("items", body.get("data"))) if isinstance(body, dict) else body
+            if isinstance(rows, list):
+                self.apply({"type": kind, "data": {key: rows}})
+
+
+def decode_json(raw: bytes | str) -> Any:
+    return json.loads(raw, parse_float=Decimal)
+
+
+_FEED: Feed | None = None
+
+
+def get_feed() -> Feed:
+    """The process's one :class:`Feed`, started on the current loop on first use."""
+    global _FEED
+    if _FEED is None:
+        _FEED = Feed()
+    with contextlib.suppress(RuntimeError):  # no loop (e.g. a headless test): not started
+        asyncio.get_running_loop()
+        _FEED.start()
+    return _FEED

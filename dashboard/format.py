@@ -1,0 +1,135 @@
+"""How the dashboard writes money, prices, ROI, times and contracts. Pure functions.
+
+Money arrives as exact ``Decimal`` and is only rounded here, for display (half-even to the
+cent). ROI is a percentage everywhere (ARCHITECTURE.md "Units and vocabulary").
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from dashboard.state import Leg, Opportunity
+
+CENT = Decimal("0.01")
+VENUE_SHORT = {"polymarket": "Poly", "polymarket_us": "Poly US", "kalshi": "Kalshi"}
+VENUE_LONG = {"polymarket": "Polymarket", "polymarket_us": "Polymarket US", "kalshi": "Kalshi"}
+SPORT_EMOJI = {"nba": "🏀", "nfl": "🏈", "nhl": "🏒", "mlb": "⚾", "ncaab": "🏀", "ncaaf": "🏈"}
+CONFIDENCE_RANK = {"HIGH": 3, "MEDIUM": 2, "LOW": 1}
+STATUS_CLASS = {
+    "SUCCESS": "st-success",
+    "FAILED": "st-failed",
+    "ROLLED_BACK": "st-rolled",
+    "STRANDED": "st-stranded",
+    "CLOSED": "st-closed",
+    "SETTLED": "st-settled",
+}
+
+
+def money(value: Decimal | None, signed: bool = False) -> str:
+    """``$1,234.50``; with ``signed`` a P&L: ``+$0.12`` / ``-$0.80``. ``—`` when unknown."""
+    if value is None:
+        return "—"
+    q = value.quantize(CENT, rounding=ROUND_HALF_EVEN)
+    sign = ""
+    if q < 0:
+        sign = "-"
+    elif signed:
+        sign = "+"
+    return f"{sign}${abs(q):,.2f}"
+
+
+def price(value: Decimal | None) -> str:
+    """A contract price in dollars as venues quote it: ``0.51`` (more places if given)."""
+    if value is None:
+        return "—"
+    q = value.normalize()
+    if q == q.quantize(CENT):
+        return f"{value.quantize(CENT):f}"
+    return f"{q:f}"
+
+
+def percent(value: Decimal | None, places: int = 1) -> str:
+    if value is None:
+        return "—"
+    return f"{value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN):f}%"
+
+
+def volume(value: Decimal | None) -> str:
+    """``1.2K``, ``3.4M``, ``850``."""
+    if value is None:
+        return "—"
+    for limit, suffix in ((Decimal(1_000_000), "M"), (Decimal(1000), "K")):
+        if abs(value) >= limit:
+            return f"{(value / limit).quantize(Decimal('0.1'), rounding=ROUND_HALF_EVEN):f}{suffix}"
+    return f"{value.quantize(Decimal(1), rounding=ROUND_HALF_EVEN):f}"
+
+
+def clock(value: datetime | None) -> str:
+    """``14:32:15`` in UTC (the dashboard labels its times UTC)."""
+    return "—" if value is None else value.astimezone(UTC).strftime("%H:%M:%S")
+
+
+def stamp(value: datetime | None) -> str:
+    return "—" if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def age(seconds: float) -> str:
+    """Age of the data: ``0.4 s``, ``12 s``, ``3 min``, ``2 h``."""
+    if seconds < 10:
+        return f"{max(seconds, 0):.1f} s"
+    if seconds < 120:
+        return f"{int(seconds)} s"
+    if seconds < 7200:
+        return f"{int(seconds // 60)} min"
+    return f"{int(seconds // 3600)} h"
+
+
+def roi_band(roi: Decimal) -> str:
+    """The plan's ROI colours: < 1 % gray, 1–3 % green, 3–5 % bright green, > 5 % gold."""
+    if roi < 1:
+        return "roi-gray"
+    if roi <= 3:
+        return "roi-green"
+    if roi <= 5:
+        return "roi-bright"
+    return "roi-gold"
+
+
+def confidence_class(confidence: str) -> str:
+    c = confidence.upper()
+    return f"conf-{c.lower()}" if c in CONFIDENCE_RANK else "conf-low"
+
+
+def leg_name(leg: Leg) -> str:
+    """A leg by its contract's own name: ``Poly Rockets @ 0.51``, ``Kalshi NO HOU @ 0.48``."""
+    return f"{VENUE_SHORT.get(leg.venue, leg.venue)} {leg.contract} @ {price(leg.price)}"
+
+
+def legs_line(opp: Opportunity) -> str:
+    """``BUY Rockets Poly @ 0.51 → BUY NO HOU Kalshi @ 0.48``."""
+    return " → ".join(
+        f"BUY {leg.contract} {VENUE_SHORT.get(leg.venue, leg.venue)} @ {price(leg.price)}" for leg in opp.legs
+    )
+
+
+def order_ticket(opp: Opportunity) -> str:
+    """The plain-text order ticket [Copy Trade] puts on the clipboard."""
+    lines = [f"{opp.title} ({opp.league.upper()}) — {opp.confidence} confidence"]
+    for n, leg in enumerate(opp.legs, 1):
+        market = f" [{leg.market}]" if leg.market else ""
+        lines.append(
+            f"Leg {n}: BUY {leg.contract} on {VENUE_LONG.get(leg.venue, leg.venue)} @ {price(leg.price)}{market}"
+        )
+    lines.append(f"ROI {percent(opp.roi, 2)} | Cost {money(opp.cost)} per pair | Vol {volume(opp.volume)}")
+    if opp.starts_at:
+        lines.append(f"Starts {stamp(opp.starts_at)}")
+    if opp.rules_differ:
+        lines.append("WARNING: the venues' resolution rules differ — read both before trading.")
+    return "\n".join(lines)
+
+
+def esc(text: object) -> str:
+    return html.escape(str(text), quote=True)
+

@@ -1,0 +1,5 @@
+"""`panel serve` entry for the /arbitrage page (re-run for every browser session)."""
+
+from dashboard.app import serve_page
+
+serve_page("arbitrage")

@@ -1,0 +1,520 @@
+"""The worker's state as the dashboard knows it, rebuilt from protocol messages.
+
+:class:`WorkerState` is a pure reducer: :meth:`WorkerState.apply` takes one server
+message (already parsed with Decimal-exact numbers) and returns the set of *topics* it
+changed (``status``, ``settings``, ``balances``, ``stats``, ``positions``, ``trades``,
+``opportunities``, ``mappings``, ``pnl``). The process-wide feed owns one instance; every
+session reads it on its own document's tick. ``init`` replaces everything (a resync after
+a reconnect), so a session never shows a mix of old and new worker state.
+
+Money stays ``Decimal`` from the wire to the formatter; nothing here does float maths.
+Trades get a process-local sequence number so each session can tell which rows it has
+already shown and never loses one between two coalesced ticks.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+TOPICS = (
+    "status",
+    "settings",
+    "balances",
+    "stats",
+    "positions",
+    "trades",
+    "opportunities",
+    "mappings",
+    "pnl",
+    "connection",
+    "reply",
+)
+MAX_TRADES = 500
+MAX_PNL_POINTS = 20_000
+
+
+def dec(value: Any) -> Decimal | None:
+    """An exact Decimal from a wire number (int or Decimal); None when absent or invalid."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, Decimal):
+        return value if value.is_finite() else None
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, str | float):
+        try:
+            d = Decimal(str(value))
+        except InvalidOperation:
+            return None
+        return d if d.is_finite() else None
+    return None
+
+
+def when(value: Any) -> datetime | None:
+    """A timezone-aware UTC datetime from an ISO-8601 string or epoch seconds."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, int | float | Decimal):
+        return datetime.fromtimestamp(float(value), UTC)
+    if isinstance(value, str):
+        text = value.strip()
+        if text.endswith("Z"):
+            text = text[:-1] + "+00:00"
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return None
+
+
+def sid(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _first(data: Mapping[str, Any], *keys: str) -> Any:
+    for key in keys:
+        if key in data and data[key] is not None:
+            return data[key]
+    return None
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One side of a position or opportunity, named as its venue names the contract."""
+
+    venue: str  # kalshi | polymarket | polymarket_us
+    contract: str  # "Rockets", "NO HOU", "long Houston"
+    price: Decimal | None
+    market: str = ""  # ticker, CLOB token id or market slug
+    url: str = ""
+    contracts: int | None = None
+
+    @classmethod
+    def from_wire(cls, data: Mapping[str, Any], venue: str = "") -> Leg:
+        contract = data.get("contract")
+        ref: Mapping[str, Any] = contract if isinstance(contract, Mapping) else {}
+        name = _first(data, "label", "contract_name", "outcome", "name")
+        if name is None:
+            name = contract if isinstance(contract, str) else _first(data, "side")
+        contracts = _first(data, "contracts", "size")
+        return cls(
+            venue=sid(_first(data, "venue") or ref.get("venue") or venue),
+            contract=sid(name),
+            price=dec(_first(data, "price", "avg_price")),
+            market=sid(_first(data, "market", "ticker", "token_id", "slug") or ref.get("contract_id")),
+            url=sid(_first(data, "url")),
+            contracts=int(contracts) if isinstance(contracts, int | Decimal) and not isinstance(contracts, bool) else None,
+        )
+
+
+def _position_legs(data: Mapping[str, Any]) -> tuple[Leg, Leg]:
+    poly = data.get("poly")
+    kalshi = data.get("kalshi")
+    if isinstance(poly, Mapping) and isinstance(kalshi, Mapping):
+        return (
+            Leg.from_wire(poly, sid(data.get("poly_venue")) or "polymarket"),
+            Leg.from_wire(kalshi, "kalshi"),
+        )
+    # The plan's flat columns: poly_side / poly_price / kalshi_side / kalshi_price.
+    kalshi_contract = sid(_first(data, "kalshi_contract"))
+    if not kalshi_contract:
+        side = sid(data.get("kalshi_side"))
+        ticker = sid(data.get("kalshi_ticker"))
+        kalshi_contract = f"{side} {ticker.rsplit('-', 1)[-1]}".strip() if ticker else side
+    return (
+        Leg(
+            venue=sid(data.get("poly_venue")) or "polymarket",
+            contract=sid(_first(data, "poly_contract", "poly_side")),
+            price=dec(data.get("poly_price")),
+            market=sid(data.get("poly_market")),
+            contracts=data.get("poly_contracts") if isinstance(data.get("poly_contracts"), int) else None,
+        ),
+        Leg(
+            venue="kalshi",
+            contract=kalshi_contract,
+            price=dec(data.get("kalshi_price")),
+            market=sid(data.get("kalshi_ticker")),
+            contracts=data.get("kalshi_contracts") if isinstance(data.get("kalshi_contracts"), int) else None,
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class Position:
+    id: str
+    event: str
+    poly: Leg
+    kalshi: Leg
+    opened_at: datetime | None
+    cost: Decimal | None
+
+    @classmethod
+    def from_wire(cls, data: Mapping[str, Any]) -> Position:
+        poly, kalshi = _position_legs(data)
+        return cls(
+            id=sid(_first(data, "id", "position_id")),
+            event=sid(_first(data, "event_title", "event", "title")),
+            poly=poly,
+            kalshi=kalshi,
+            opened_at=when(data.get("opened_at")),
+            cost=dec(data.get("cost")),
+        )
+
+
+@dataclass(frozen=True)
+class Trade:
+    seq: int
+    id: str
+    time: datetime | None
+    status: str
+    event: str
+    size: Decimal | None
+    pnl: Decimal | None
+    roi: Decimal | None
+    reason: str
+    attempt_id: str
+
+    @classmethod
+    def from_wire(cls, seq: int, data: Mapping[str, Any]) -> Trade:
+        return cls(
+            seq=seq,
+            id=sid(_first(data, "id", "trade_id")),
+            time=when(_first(data, "timestamp", "time", "at")),
+            status=sid(data.get("status")).upper(),
+            event=sid(_first(data, "event", "event_title", "title")),
+            size=dec(_first(data, "bet_size", "size")),
+            pnl=dec(data.get("pnl")),
+            roi=dec(data.get("roi")),
+            reason=sid(data.get("reason")),
+            attempt_id=sid(data.get("attempt_id")),
+        )
+
+
+@dataclass(frozen=True)
+class Opportunity:
+    """A live arbitrage opportunity as the card grid shows it (ROI in percent)."""
+
+    id: str
+    title: str
+    league: str
+    confidence: str
+    legs: tuple[Leg, Leg]
+    roi: Decimal
+    cost: Decimal | None
+    volume: Decimal | None
+    roi_per_day: Decimal | None
+    starts_at: datetime | None
+    opened_at: datetime | None
+    updated_at: datetime | None
+    expires_at: datetime | None
+    expired: bool
+    rules_differ: bool
+    rules: Mapping[str, str]
+    mapping_id: str = ""
+
+    @classmethod
+    def from_wire(cls, data: Mapping[str, Any]) -> Opportunity:
+        raw_legs = data.get("legs")
+        if isinstance(data.get("poly_leg"), Mapping) and isinstance(data.get("kalshi_leg"), Mapping):
+            legs = (Leg.from_wire(data["poly_leg"]), Leg.from_wire(data["kalshi_leg"], "kalshi"))
+        elif isinstance(raw_legs, list | tuple) and len(raw_legs) >= 2:
+            legs = (Leg.from_wire(raw_legs[0]), Leg.from_wire(raw_legs[1]))
+        else:
+            legs = _position_legs(data)
+        rules = data.get("rules")
+        rules_map: dict[str, str] = {}
+        differ = bool(data.get("rules_differ", False))
+        if isinstance(rules, Mapping):
+            for key, value in rules.items():
+                if key == "differences":
+                    differ = differ or bool(value)
+                    if isinstance(value, list | tuple) and value:
+                        rules_map["differences"] = "; ".join(sid(v) for v in value)
+                else:
+                    rules_map[str(key)] = sid(value)
+        cost = dec(_first(data, "cost_per_pair", "unit_cost"))
+        if cost is None:
+            total, size = dec(data.get("cost")), dec(data.get("size"))
+            cost = total / size if total is not None and size else total
+        return cls(
+            id=sid(_first(data, "id", "opportunity_id")),
+            title=sid(_first(data, "title", "event_title", "event")),
+            league=sid(_first(data, "league", "sport")).lower(),
+            confidence=sid(data.get("confidence") or "LOW").upper(),
+            legs=legs,
+            roi=dec(_first(data, "roi_pct", "roi")) or Decimal(0),
+            cost=cost,
+            volume=dec(_first(data, "volume", "vol")),
+            roi_per_day=dec(_first(data, "roi_per_day_pct", "roi_per_day")),
+            starts_at=when(_first(data, "starts_at", "start_time", "game_start", "expires_at")),
+            opened_at=when(_first(data, "opened_at", "detected_at")),
+            updated_at=when(data.get("updated_at")),
+            expires_at=when(data.get("expires_at")),
+            expired=bool(data.get("expired", False)),
+            rules_differ=differ,
+            rules=rules_map,
+            mapping_id=sid(data.get("mapping_id")),
+        )
+
+    def is_expired(self, now: datetime) -> bool:
+        if self.expired:
+            return True
+        return self.expires_at is not None and self.expires_at <= now
+
+
+@dataclass(frozen=True)
+class Mapping_:
+    """A matched Kalshi / Polymarket pair with the matcher's confidence and reasons."""
+
+    id: str
+    title: str
+    league: str
+    confidence: str
+    status: str
+    reasons: tuple[str, ...]
+    kalshi: str
+    poly: str
+    starts_at: datetime | None
+
+    @classmethod
+    def from_wire(cls, data: Mapping[str, Any]) -> Mapping_:
+        reasons = data.get("reasons")
+        if isinstance(reasons, str):
+            reasons_t: tuple[str, ...] = (reasons,)
+        elif isinstance(reasons, list | tuple):
+            reasons_t = tuple(sid(r) for r in reasons)
+        else:
+            reasons_t = ()
+        poly_market = sid(_first(data, "poly_contract", "poly_market", "poly"))
+        poly_side = sid(data.get("poly_side"))
+        kalshi = sid(_first(data, "kalshi_ticker", "kalshi"))
+        return cls(
+            id=sid(_first(data, "id", "mapping_id")) or f"{kalshi}|{poly_market}|{poly_side}",
+            title=sid(_first(data, "title", "event", "event_title")),
+            league=sid(data.get("league")).lower(),
+            confidence=sid(data.get("confidence") or "LOW").upper(),
+            status=sid(data.get("status") or "candidate").lower(),
+            reasons=reasons_t,
+            kalshi=kalshi,
+            poly=f"{poly_market} {poly_side}".strip(),
+            starts_at=when(_first(data, "starts_at", "start_time")),
+        )
+
+
+@dataclass(frozen=True)
+class PnlPoint:
+    time: datetime
+    cumulative: Decimal
+    pnl: Decimal | None = None
+
+
+@dataclass
+class WorkerState:
+    """Everything the pages show, rebuilt from the worker's messages (see module doc)."""
+
+    initialised: bool = False
+    enabled: bool = False
+    mode: str = ""
+    poly_venue: str = "polymarket"
+    settings: dict[str, Any] = field(default_factory=dict)
+    balances: dict[str, Decimal] = field(default_factory=dict)
+    stats: dict[str, Any] = field(default_factory=dict)
+    limits: dict[str, Any] = field(default_factory=dict)
+    positions: dict[str, Position] = field(default_factory=dict)
+    trades: deque[Trade] = field(default_factory=lambda: deque(maxlen=MAX_TRADES))
+    trade_seq: int = 0
+    opportunities: dict[str, Opportunity] = field(default_factory=dict)
+    mappings: dict[str, Mapping_] = field(default_factory=dict)
+    pnl: list[PnlPoint] = field(default_factory=list)
+    stopping_limit: str = ""
+    updated_at: datetime | None = None
+    last_refusal: str = ""
+
+    # -- reducer ---------------------------------------------------------------------
+    def apply(self, message: Mapping[str, Any], now: datetime | None = None) -> set[str]:
+        """Fold one server message into the state; return the topics it changed."""
+        kind = message.get("type")
+        data = message.get("data")
+        if not isinstance(data, Mapping):
+            data = {}
+        handler = getattr(self, f"_on_{kind}", None)
+        if handler is None:
+            return set()
+        self.updated_at = now or datetime.now(UTC)
+        topics: set[str] = handler(data)
+        return topics
+
+    def _on_init(self, data: Mapping[str, Any]) -> set[str]:
+        self.initialised = True
+        self.enabled = bool(data.get("enabled", False))
+        self.mode = sid(data.get("mode")).lower()
+        self.poly_venue = sid(data.get("poly_venue")) or "polymarket"
+        self.settings = dict(data.get("settings") or {})
+        self.balances = {k: v for k, v in ((k, dec(v)) for k, v in (data.get("balances") or {}).items()) if v is not None}
+        self.stats = dict(data.get("stats") or {})
+        self.limits = dict(data.get("limits") or {})
+        self.stopping_limit = sid(_first(data, "stopping_limit", "blocked_by"))
+        self.positions = {}
+        for raw in data.get("positions") or ():
+            if isinstance(raw, Mapping):
+                pos = Position.from_wire(raw)
+                self.positions[pos.id] = pos
+        if isinstance(data.get("recent_trades"), list):
+            self.trades.clear()
+            self._add_trades(data["recent_trades"])
+        if isinstance(data.get("opportunities"), list):
+            self._replace_opportunities(data["opportunities"])
+        if isinstance(data.get("mappings"), list):
+            self._replace_mappings(data["mappings"])
+        if isinstance(data.get("pnl"), list):
+            self.pnl = [p for p in (self._pnl(x) for x in data["pnl"]) if p]
+        return set(TOPICS) - {"connection", "reply"}
+
+    def _add_trades(self, rows: Iterable[Any]) -> None:
+        for raw in rows:
+            if isinstance(raw, Mapping):
+                self.trade_seq += 1
+                self.trades.append(Trade.from_wire(self.trade_seq, raw))
+
+    def _on_trades_history(self, data: Mapping[str, Any]) -> set[str]:
+        rows = [r for r in data.get("trades") or () if isinstance(r, Mapping)]
+        rows.sort(key=lambda r: when(_first(r, "timestamp", "time", "at")) or datetime.min.replace(tzinfo=UTC))
+        self.trades.clear()
+        self._add_trades(rows)
+        return {"trades"}
+
+    def _on_balance_update(self, data: Mapping[str, Any]) -> set[str]:
+        for key, value in data.items():
+            amount = dec(value)
+            if amount is not None:
+                self.balances[str(key)] = amount
+        return {"balances"}
+
+    def _on_trade_event(self, data: Mapping[str, Any]) -> set[str]:
+        self._add_trades([data])
+        topics = {"trades"}
+        stats = data.get("stats")
+        if isinstance(stats, Mapping):
+            self.stats.update(stats)
+            topics.add("stats")
+        return topics
+
+    def _on_stats_update(self, data: Mapping[str, Any]) -> set[str]:
+        self.stats.update(data)
+        if "stopping_limit" in data or "blocked_by" in data:
+            self.stopping_limit = sid(_first(data, "stopping_limit", "blocked_by"))
+        return {"stats"}
+
+    def _on_position_opened(self, data: Mapping[str, Any]) -> set[str]:
+        pos = Position.from_wire(data)
+        self.positions[pos.id] = pos
+        return {"positions"}
+
+    def _on_position_closed(self, data: Mapping[str, Any]) -> set[str]:
+        self.positions.pop(sid(_first(data, "id", "position_id")), None)
+        return {"positions"}
+
+    def _on_settings_changed(self, data: Mapping[str, Any]) -> set[str]:
+        settings = data.get("settings") if isinstance(data.get("settings"), Mapping) else data
+        self.settings = {k: v for k, v in settings.items() if k != "enabled"}
+        if "enabled" in settings:
+            self.enabled = bool(settings["enabled"])
+        return {"settings", "status", "stats"}
+
+    def _on_status_changed(self, data: Mapping[str, Any]) -> set[str]:
+        if "enabled" in data:
+            self.enabled = bool(data["enabled"])
+        if "stopping_limit" in data or "blocked_by" in data:
+            self.stopping_limit = sid(_first(data, "stopping_limit", "blocked_by"))
+        return {"status", "stats"}
+
+    def _on_refusal(self, data: Mapping[str, Any]) -> set[str]:
+        self.last_refusal = sid(_first(data, "detail", "reason", "message"))
+        limit = sid(_first(data, "limit", "field", "reason"))
+        if limit in ("max_daily_trades", "max_daily_loss", "enabled"):
+            self.stopping_limit = limit
+            return {"stats"}
+        return set()
+
+    def _replace_opportunities(self, rows: Iterable[Any]) -> None:
+        self.opportunities = {}
+        for raw in rows:
+            if isinstance(raw, Mapping):
+                opp = Opportunity.from_wire(raw)
+                self.opportunities[opp.id] = opp
+
+    def _on_opportunities_snapshot(self, data: Mapping[str, Any]) -> set[str]:
+        rows = data.get("opportunities") if "opportunities" in data else data.get("items")
+        self._replace_opportunities(rows or ())
+        return {"opportunities"}
+
+    def _on_opportunity_opened(self, data: Mapping[str, Any]) -> set[str]:
+        opp = Opportunity.from_wire(data)
+        self.opportunities[opp.id] = opp
+        return {"opportunities"}
+
+    _on_opportunity_updated = _on_opportunity_opened
+
+    def _on_opportunity_closed(self, data: Mapping[str, Any]) -> set[str]:
+        self.opportunities.pop(sid(_first(data, "id", "opportunity_id")), None)
+        return {"opportunities"}
+
+    def _replace_mappings(self, rows: Iterable[Any]) -> None:
+        self.mappings = {}
+        for raw in rows:
+            if isinstance(raw, Mapping):
+                m = Mapping_.from_wire(raw)
+                self.mappings[m.id] = m
+
+    def _on_mappings_snapshot(self, data: Mapping[str, Any]) -> set[str]:
+        self._replace_mappings(data.get("mappings") or ())
+        return {"mappings"}
+
+    def _on_mapping_changed(self, data: Mapping[str, Any]) -> set[str]:
+        m = Mapping_.from_wire(data)
+        old = self.mappings.get(m.id)
+        if old is not None and not m.title:
+            # A status-only change: keep what we knew about the pair.
+            m = Mapping_(old.id, old.title, old.league, old.confidence, m.status or old.status,
+                         m.reasons or old.reasons, old.kalshi, old.poly, old.starts_at)
+        self.mappings[m.id] = m
+        return {"mappings", "opportunities"}
+
+    @staticmethod
+    def _pnl(raw: Any) -> PnlPoint | None:
+        if not isinstance(raw, Mapping):
+            return None
+        t = when(_first(raw, "t", "time", "timestamp", "at"))
+        # The schema's pnl_point: ``pnl`` is the cumulative realised P&L, ``delta`` the step.
+        cumulative = dec(_first(raw, "cumulative", "pnl"))
+        if t is None or cumulative is None:
+            return None
+        return PnlPoint(t, cumulative, dec(raw.get("delta")))
+
+    def _on_pnl_point(self, data: Mapping[str, Any]) -> set[str]:
+        point = self._pnl(data)
+        if point is None:
+            return set()
+        self.pnl.append(point)
+        if len(self.pnl) > MAX_PNL_POINTS:
+            del self.pnl[: len(self.pnl) - MAX_PNL_POINTS]
+        return {"pnl"}
+
+    def _on_pnl_history(self, data: Mapping[str, Any]) -> set[str]:
+        self.pnl = [p for p in (self._pnl(x) for x in data.get("points") or ()) if p]
+        return {"pnl"}
+
+    # -- derived figures -------------------------------------------------------------
+    def total_balance(self) -> Decimal:
+        return sum((self.balances.get(k, Decimal(0)) for k in ("poly", "kalshi")), Decimal(0))
+
+    def trades_since(self, seq: int) -> list[Trade]:
+        return [t for t in self.trades if t.seq > seq]

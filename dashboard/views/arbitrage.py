@@ -1,0 +1,170 @@
+"""The ``/arbitrage`` card grid (plan section 4): one card per live opportunity.
+
+Each card is built once and updated in place (its summary pane's HTML); filtering and
+sorting replace the *objects* of the grid container with the matching cards in order —
+never toggling ``visible`` on hundreds of cards — and only when the list actually
+changed. Details live in their own pane with a native ``<details>`` element, so a card
+refreshed by a price move keeps its details open.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import panel as pn
+
+from dashboard import format as fmt
+from dashboard.state import Opportunity
+from dashboard.views.common import STYLES, Context, has, html
+
+CONFIDENCE_FILTERS = ("All", "HIGH only", "MEDIUM+")
+SORTS = ("ROI ▼", "ROI/day ▼", "Starts soonest")
+CARD_WIDTH = 390
+
+_COPY_JS = (
+    "const b=this,t=b.dataset.ticket,done=()=>{b.textContent='Copied ✓';"
+    "setTimeout(()=>{b.textContent='Copy Trade'},1500)};"
+    "const f=()=>{const a=document.createElement('textarea');a.value=t;b.parentNode.appendChild(a);"
+    "a.select();document.execCommand('copy');a.remove();done()};"
+    "if(navigator.clipboard){navigator.clipboard.writeText(t).then(done,f)}else{f()}"
+)
+
+
+def card_summary(opp: Opportunity, now: datetime) -> str:
+    """The card's always-visible part, as HTML."""
+    emoji = fmt.SPORT_EMOJI.get(opp.league, "🎯")
+    band = fmt.roi_band(opp.roi)
+    suspicious = ' <span class="warn-mark" title="ROI above 5 %: check the match before trading">suspicious</span>' if band == "roi-gold" else ""
+    warn = ' <span class="warn-mark" title="The venues\' resolution rules differ">⚠ rules differ</span>' if opp.rules_differ else ""
+    expired = ' <span class="expired-tag">expired</span>' if opp.is_expired(now) else ""
+    per_day = f" | {fmt.percent(opp.roi_per_day, 2)}/day" if opp.roi_per_day is not None else ""
+    return (
+        f'<div class="card" data-id="{fmt.esc(opp.id)}" data-roi="{opp.roi}" data-confidence="{opp.confidence}">'
+        f'<div class="card-head"><span>{emoji} {fmt.esc(opp.title)}{warn}{expired}</span>'
+        f'<span class="conf-tag {fmt.confidence_class(opp.confidence)}">{fmt.esc(opp.confidence)} ●</span></div>'
+        f'<div class="legs">{fmt.esc(fmt.legs_line(opp))}</div>'
+        f'<div class="figs">ROI: <span class="roi {band}">{fmt.percent(opp.roi)}</span>{suspicious}'
+        f" | Cost: {fmt.money(opp.cost)} | Vol: {fmt.volume(opp.volume)}{per_day}</div>"
+        f'<div style="margin-top:4px"><button class="copy-btn" data-ticket="{fmt.esc(fmt.order_ticket(opp))}" '
+        f'onclick="{_COPY_JS}">Copy Trade</button></div></div>'
+    )
+
+
+def card_details(opp: Opportunity) -> str:
+    """The expandable part: ids, URLs, times and both rules texts side by side."""
+    rows = []
+    for leg in opp.legs:
+        venue = fmt.VENUE_LONG.get(leg.venue, leg.venue)
+        ident = "Ticker" if leg.venue == "kalshi" else ("Market slug" if leg.venue == "polymarket_us" else "Token id")
+        url = f' <a href="{fmt.esc(leg.url)}" target="_blank" rel="noopener">open ↗</a>' if leg.url else ""
+        rows.append(f"<tr><td>{venue}</td><td>{ident}: <code>{fmt.esc(leg.market or '—')}</code>{url}</td></tr>")
+    times = (
+        f"<tr><td>Starts</td><td>{fmt.stamp(opp.starts_at)}</td></tr>"
+        f"<tr><td>Seen</td><td>{fmt.stamp(opp.opened_at or opp.updated_at)}</td></tr>"
+    )
+    rules_k = fmt.esc(opp.rules.get("kalshi", "—"))
+    rules_p = fmt.esc(opp.rules.get("poly", opp.rules.get("polymarket", "—")))
+    diff = f'<div class="warn-mark">{fmt.esc(opp.rules["differences"])}</div>' if opp.rules.get("differences") else ""
+    return (
+        "<details><summary>Details ▼</summary>"
+        f"<table>{''.join(rows)}{times}</table>{diff}"
+        f'<div class="rules"><div><b>Kalshi rules</b><br>{rules_k}</div><div><b>Polymarket rules</b><br>{rules_p}</div></div>'
+        "</details>"
+    )
+
+
+def matches(opp: Opportunity, confidence: str, hide_expired: bool, now: datetime) -> bool:
+    rank = fmt.CONFIDENCE_RANK.get(opp.confidence, 0)
+    if confidence == "HIGH only" and rank < 3:
+        return False
+    if confidence == "MEDIUM+" and rank < 2:
+        return False
+    return not (hide_expired and opp.is_expired(now))
+
+
+def sort_key(sort: str, now: datetime) -> object:
+    far = datetime.max.replace(tzinfo=now.tzinfo)
+    if sort == "ROI/day ▼":
+        return lambda o: (-(o.roi_per_day if o.roi_per_day is not None else o.roi), o.id)
+    if sort == "Starts soonest":
+        return lambda o: (o.starts_at or far, -o.roi, o.id)
+    return lambda o: (-o.roi, o.id)
+
+
+class Card:
+    """One opportunity's card; :meth:`update` changes it in place."""
+
+    def __init__(self, opp: Opportunity, now: datetime) -> None:
+        self.opp = opp
+        self.summary = pn.pane.HTML(card_summary(opp, now), stylesheets=STYLES, margin=0, sizing_mode="stretch_width")
+        self.details = pn.pane.HTML(card_details(opp), stylesheets=STYLES, margin=0, sizing_mode="stretch_width")
+        self.layout = pn.Column(
+            self.summary, self.details, width=CARD_WIDTH, margin=(4, 4),
+            css_classes=["opp-card", fmt.confidence_class(opp.confidence)], stylesheets=STYLES,
+        )
+
+    def update(self, opp: Opportunity, now: datetime) -> None:
+        self.opp = opp
+        summary = card_summary(opp, now)
+        if summary != self.summary.object:
+            self.summary.object = summary
+        details = card_details(opp)
+        if details != self.details.object:
+            self.details.object = details
+        classes = ["opp-card", fmt.confidence_class(opp.confidence)]
+        if self.layout.css_classes != classes:
+            self.layout.css_classes = classes
+
+
+class ArbitrageView:
+    """Quick filters, sort, and the grid of opportunity cards."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.confidence = pn.widgets.RadioButtonGroup(options=list(CONFIDENCE_FILTERS), value="All", button_type="default")
+        self.hide_expired = pn.widgets.Toggle(name="Hide expired", value=False, width=120)
+        self.sort = pn.widgets.RadioButtonGroup(options=list(SORTS), value="ROI ▼", button_type="default")
+        for w in (self.confidence, self.hide_expired, self.sort):
+            w.param.watch(lambda _e: self.refilter(), "value")
+        self.count = html("", name="opp-count")
+        self.cards: dict[str, Card] = {}
+        self.grid = pn.FlexBox(sizing_mode="stretch_width", flex_wrap="wrap")
+        self.order: list[str] = []
+        bar = pn.Row(
+            self.confidence, html("<span class='muted'>|</span>"), self.hide_expired,
+            html("<span class='muted'>| Sort:</span>"), self.sort, self.count,
+            sizing_mode="stretch_width", styles={"flex-wrap": "wrap", "align-items": "center"},
+        )
+        self.layout = pn.Column(bar, self.grid, sizing_mode="stretch_width")
+
+    def __panel__(self) -> pn.Column:
+        return self.layout
+
+    def update(self, topics: set[str]) -> None:
+        if not has(topics, "opportunities"):
+            return
+        now = self.ctx.now()
+        opps = self.ctx.feed.state.opportunities
+        for oid in list(self.cards):
+            if oid not in opps:
+                del self.cards[oid]
+        for oid, opp in opps.items():
+            card = self.cards.get(oid)
+            if card is None:
+                self.cards[oid] = Card(opp, now)
+            elif card.opp is not opp:
+                card.update(opp, now)
+        self.refilter()
+
+    def visible_ids(self) -> list[str]:
+        now = self.ctx.now()
+        shown = [c.opp for c in self.cards.values() if matches(c.opp, self.confidence.value, self.hide_expired.value, now)]
+        shown.sort(key=sort_key(self.sort.value, now))  # type: ignore[arg-type]
+        return [o.id for o in shown]
+
+    def refilter(self) -> None:
+        order = self.visible_ids()
+        self.count.object = f'<span class="muted" data-shown="{len(order)}">{len(order)} of {len(self.cards)} shown</span>'
+        if order != self.order:
+            self.order = order
+            self.grid.objects = [self.cards[oid].layout for oid in order]

@@ -1,0 +1,401 @@
+"""The ``/executor`` page, laid out as the plan draws it (section 2).
+
+Header (status badge, toggle, last update, kill switch) · three columns (settings,
+balances and today's stats, open positions) · recent trades with Clear, STRANDED attempts
+standing out with Retry unwind / Mark resolved.
+
+Widgets are built once and updated; the worker validates every change, the view only
+shows what it answers (a field's ``error`` next to that field, an ``ack`` as "Saved").
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import panel as pn
+import param
+
+from dashboard import format as fmt
+from dashboard.state import Position, Trade, dec
+from dashboard.views.common import STYLES, Context, has, html
+from worker.api import schemas
+
+MAX_ROWS = 100
+
+
+def _settings_class() -> type[param.Parameterized]:
+    """A Parameterized whose parameters and bounds mirror the worker's setting rules."""
+    params: dict[str, Any] = {}
+    for spec in schemas.FIELDS:
+        lo, hi = float(spec.minimum), float(spec.maximum)
+        if spec.kind == "count":
+            params[spec.name] = param.Integer(
+                default=int(spec.default), bounds=(int(lo), int(hi)), label=spec.label
+            )
+        else:
+            params[spec.name] = param.Number(
+                default=float(spec.default),
+                bounds=(lo, hi),
+                inclusive_bounds=(not spec.exclusive_minimum, True),
+                step=0.01,
+                label=spec.label,
+            )
+    return param.parameterized_class("ExecutorSettingsForm", params)
+
+
+SettingsForm = _settings_class()
+
+
+def to_decimal(value: Any) -> Decimal | int | None:
+    """A widget's number as the exact value the person typed.
+
+    Browsers hand us binary floats; ``repr`` gives the shortest text that round-trips,
+    which is what was typed (``5.1`` → ``Decimal('5.1')``), so no float error reaches
+    the worker and the worker still decides whether it has too many decimals.
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    return Decimal(repr(float(value)))
+
+
+class SettingsPanel:
+    """Param-driven widgets for the six settings, Save, and the worker's answer."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.form = SettingsForm()
+        self.widgets: dict[str, pn.widgets.Widget] = {}
+        self.errors: dict[str, pn.pane.HTML] = {}
+        rows: list[Any] = [html("<h3 style='margin:0'>Settings</h3>")]
+        for spec in schemas.FIELDS:
+            cls = pn.widgets.IntInput if spec.kind == "count" else pn.widgets.FloatInput
+            widget = cls.from_param(self.form.param[spec.name], name=spec.label, sizing_mode="stretch_width")
+            if spec.kind != "count":
+                widget.format = "0.00"
+            self.widgets[spec.name] = widget
+            self.errors[spec.name] = html("", css_classes=["field-error"], name=f"error-{spec.name}")
+            rows += [widget, self.errors[spec.name]]
+        self.save = pn.widgets.Button(name="Save Settings", button_type="primary", sizing_mode="stretch_width")
+        self.save.on_click(lambda _e: self.submit())
+        self.message = html("", name="settings-message")
+        rows += [self.save, self.message]
+        self.layout = pn.Column(*rows, sizing_mode="stretch_width", styles={"border": "1px solid #d0d7de", "border-radius": "6px"})
+
+    def values(self) -> dict[str, Decimal | int]:
+        out: dict[str, Decimal | int] = {}
+        for name, widget in self.widgets.items():
+            v = to_decimal(widget.value)
+            if v is not None:
+                out[name] = v
+        return out
+
+    def changes(self) -> dict[str, Decimal | int]:
+        """The fields whose widget differs from the worker's current value."""
+        current = self.ctx.feed.state.settings
+        out = {}
+        for name, value in self.values().items():
+            worker_value = dec(current.get(name))
+            if worker_value is None or Decimal(value) != worker_value:
+                out[name] = value
+        return out
+
+    def submit(self) -> None:
+        for pane in self.errors.values():
+            pane.object = ""
+        changes = self.changes()
+        if not changes:
+            self.message.object = '<span class="muted">No changes to save.</span>'
+            return
+        self.message.object = '<span class="muted">Saving…</span>'
+        self.ctx.send(schemas.UPDATE_SETTINGS, self._on_reply, settings=changes)
+
+    def _on_reply(self, reply: dict[str, Any]) -> None:
+        if reply.get("type") == "ack":
+            self.message.object = '<span class="saved">✓ Settings saved</span>'
+            return
+        field = reply.get("field")
+        text = fmt.esc(reply.get("message") or "Refused")
+        if isinstance(field, str) and field in self.errors:
+            self.errors[field].object = f"⚠ {text}"
+            self.message.object = '<span class="field-error">Not saved: see the field marked above.</span>'
+        else:
+            self.message.object = f'<span class="field-error">Not saved: {text}</span>'
+
+    def update(self, topics: set[str]) -> None:
+        if not has(topics, "settings"):
+            return
+        for name, raw in self.ctx.feed.state.settings.items():
+            if name not in self.widgets:
+                continue
+            value = dec(raw)
+            if value is None:
+                continue
+            # Reset to the worker's value whenever it changes (here or in another client).
+            new: Any = int(value) if isinstance(self.form.param[name], param.Integer) else float(value)
+            if getattr(self.form, name) != new:
+                try:
+                    setattr(self.form, name, new)
+                except ValueError:
+                    self.widgets[name].value = new
+
+
+class ExecutorView:
+    """The whole ``/executor`` page body."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        # header
+        self.badge = html("", name="status-badge")
+        self.toggle = pn.widgets.Button(name="…", button_type="success", width=190, height=48)
+        self.toggle.on_click(lambda _e: self._toggle())
+        self.updated = html("", name="last-update")
+        self.kill = pn.widgets.Button(name="☠ Kill switch", button_type="danger", width=140)
+        self.kill.on_click(lambda _e: self._ask_kill(True))
+        self.kill_flatten = pn.widgets.Checkbox(name="also flatten open positions", value=False)
+        self.kill_confirm = pn.widgets.Button(name="Confirm: pause and cancel all orders", button_type="danger")
+        self.kill_cancel = pn.widgets.Button(name="Cancel", button_type="light")
+        self.kill_confirm.on_click(lambda _e: self._kill())
+        self.kill_cancel.on_click(lambda _e: self._ask_kill(False))
+        self.kill_box = pn.Row(self.kill_flatten, self.kill_confirm, self.kill_cancel, visible=False)
+        self.action_msg = html("", name="action-message")
+        header = pn.Column(
+            pn.Row(self.badge, self.toggle, self.updated, pn.layout.HSpacer(), self.kill,
+                   sizing_mode="stretch_width", styles={"align-items": "center", "flex-wrap": "wrap"}),
+            self.kill_box, self.action_msg, sizing_mode="stretch_width",
+        )
+        # columns
+        self.settings = SettingsPanel(ctx)
+        self.balances = html("", name="balances", sizing_mode="stretch_width")
+        self.stats = html("", name="stats", sizing_mode="stretch_width")
+        self.positions_title = html("", name="positions-title")
+        self.positions = pn.Column(sizing_mode="stretch_width")
+        self._position_cards: dict[str, pn.Column] = {}
+        box = {"border": "1px solid #d0d7de", "border-radius": "6px"}
+        columns = pn.FlexBox(
+            pn.Column(self.settings.layout, styles={"flex": "1 1 260px"}, sizing_mode="stretch_width"),
+            pn.Column(html("<h3 style='margin:0'>Balances</h3>"), self.balances,
+                      html("<h3 style='margin:0'>Today's Stats</h3>"), self.stats,
+                      styles={**box, "flex": "1 1 260px"}, sizing_mode="stretch_width"),
+            pn.Column(self.positions_title, self.positions,
+                      styles={**box, "flex": "1 1 300px"}, sizing_mode="stretch_width"),
+            flex_wrap="wrap", gap="12px", sizing_mode="stretch_width",
+        )
+        # trades
+        self.cleared_seq = 0
+        self.clear = pn.widgets.Button(name="Clear", button_type="light", width=80)
+        self.clear.on_click(lambda _e: self._clear())
+        self.stranded = pn.Column(sizing_mode="stretch_width")
+        self._stranded_rows: dict[str, pn.Column] = {}
+        self._resolved: set[str] = set()
+        self.trades = html("", name="trades", sizing_mode="stretch_width")
+        trades = pn.Column(
+            pn.Row(html("<h3 style='margin:0'>Recent Trades</h3>"), pn.layout.HSpacer(), self.clear, sizing_mode="stretch_width"),
+            self.stranded, self.trades, sizing_mode="stretch_width", styles=box,
+        )
+        self.layout = pn.Column(header, columns, trades, sizing_mode="stretch_width")
+
+    def __panel__(self) -> pn.Column:
+        return self.layout
+
+    # -- actions ---------------------------------------------------------------------
+    def _say(self, reply: dict[str, Any], ok: str) -> None:
+        if reply.get("type") == "ack":
+            self.action_msg.object = f'<span class="saved">✓ {fmt.esc(ok)}</span>'
+        else:
+            self.action_msg.object = f'<span class="field-error">⚠ {fmt.esc(reply.get("message") or "Refused")}</span>'
+
+    def _toggle(self) -> None:
+        target = not self.ctx.feed.state.enabled
+        self.ctx.send(schemas.TOGGLE_ENABLED, lambda r: self._say(r, "Trading " + ("started" if target else "paused")), value=target)
+
+    def _ask_kill(self, show: bool) -> None:
+        self.kill_box.visible = show
+
+    def _kill(self) -> None:
+        self.kill_box.visible = False
+        self.ctx.send(schemas.KILL_SWITCH, lambda r: self._say(r, "Kill switch pulled: paused, resting orders cancelled"),
+                      flatten=bool(self.kill_flatten.value))
+
+    def _clear(self) -> None:
+        # The view only: history stays in the worker's database.
+        self.cleared_seq = self.ctx.feed.state.trade_seq
+        self._render_trades()
+
+    # -- rendering -------------------------------------------------------------------
+    def update(self, topics: set[str]) -> None:
+        state = self.ctx.feed.state
+        if has(topics, "status"):
+            if state.enabled:
+                self.badge.object = '<span class="badge active" data-enabled="true">ACTIVE</span>'
+                self.toggle.name, self.toggle.button_type = "⏸ Pause trading", "danger"
+            else:
+                self.badge.object = '<span class="badge paused" data-enabled="false">PAUSED</span>'
+                self.toggle.name, self.toggle.button_type = "▶ Start trading", "success"
+        self.updated.object = f'<span class="muted">Last update {fmt.clock(state.updated_at)} UTC</span>'
+        self.settings.update(topics)
+        if has(topics, "balances", "status"):
+            poly_label = "Polymarket US" if state.poly_venue == "polymarket_us" else "Polymarket"
+            b = state.balances
+            self.balances.object = (
+                '<table class="kv">'
+                f'<tr><td>{poly_label}:</td><td class="v" data-k="poly">{fmt.money(b.get("poly"))}</td></tr>'
+                f'<tr><td>Kalshi:</td><td class="v" data-k="kalshi">{fmt.money(b.get("kalshi"))}</td></tr>'
+                f'<tr class="total"><td>Total:</td><td class="v" data-k="total">{fmt.money(state.total_balance())}</td></tr>'
+                "</table>"
+            )
+        if has(topics, "stats", "settings", "status", "trades"):
+            self._render_stats()
+        if has(topics, "positions"):
+            self._render_positions()
+        if has(topics, "trades"):
+            self._render_trades()
+
+    def stopping_limit(self) -> str:
+        """Which limit, if any, stops new trades now."""
+        state = self.ctx.feed.state
+        trades = state.stats.get("trades")
+        max_trades = state.settings.get("max_daily_trades")
+        pnl = dec(state.stats.get("pnl"))
+        max_loss = dec(state.settings.get("max_daily_loss"))
+        if not state.enabled:
+            return "Paused: no new trades"
+        if isinstance(trades, int) and isinstance(max_trades, int) and trades >= max_trades:
+            return "Stopped by Max Daily Trades"
+        if pnl is not None and max_loss is not None and -pnl >= max_loss:
+            return "Stopped by Max Daily Loss"
+        if state.stopping_limit:
+            return f"Stopped by {state.stopping_limit.replace('_', ' ').title()}"
+        return ""
+
+    def _render_stats(self) -> None:
+        state = self.ctx.feed.state
+        trades = state.stats.get("trades", 0)
+        wins = state.stats.get("wins", 0)
+        pnl = dec(state.stats.get("pnl"))
+        max_trades = state.settings.get("max_daily_trades", "—")
+        rate = "—"
+        if isinstance(trades, int) and isinstance(wins, int) and trades > 0:
+            rate = f"{(Decimal(wins) * 100 / Decimal(trades)).quantize(Decimal(1))}%"
+        pnl_cls = "pos" if pnl is not None and pnl > 0 else ("neg" if pnl is not None and pnl < 0 else "")
+        limit = self.stopping_limit()
+        self.stats.object = (
+            '<table class="kv">'
+            f'<tr><td>Trades:</td><td class="v" data-k="trades">{trades} / {max_trades}</td></tr>'
+            f'<tr><td>P&amp;L:</td><td class="v {pnl_cls}" data-k="pnl">{fmt.money(pnl, signed=True)}</td></tr>'
+            f'<tr><td>Win Rate:</td><td class="v" data-k="winrate">{rate}</td></tr>'
+            "</table>"
+            + (f'<div class="limit" data-k="limit">{fmt.esc(limit)}</div>' if limit else "")
+        )
+
+    def _position_card(self, pos: Position) -> pn.Column:
+        text = html(
+            f"<b>{fmt.esc(pos.event)}</b><br>"
+            f'<span class="legs" data-leg="poly">{fmt.esc(fmt.leg_name(pos.poly))}</span><br>'
+            f'<span class="legs" data-leg="kalshi">{fmt.esc(fmt.leg_name(pos.kalshi))}</span>'
+            + (f'<br><span class="muted">cost {fmt.money(pos.cost)} · opened {fmt.clock(pos.opened_at)} UTC</span>' if pos.cost is not None else "")
+        )
+        close = pn.widgets.Button(name="Close Position", button_type="warning", width=140)
+        confirm = pn.widgets.Button(name="Confirm close", button_type="danger", width=120, visible=False)
+        cancel = pn.widgets.Button(name="Cancel", button_type="light", width=80, visible=False)
+        msg = html("")
+
+        def ask(show: bool) -> None:
+            close.visible = not show
+            confirm.visible = cancel.visible = show
+
+        def reply(r: dict[str, Any]) -> None:
+            if r.get("type") == "ack":
+                msg.object = '<span class="saved">Closing…</span>'
+            else:
+                msg.object = f'<span class="field-error">⚠ {fmt.esc(r.get("message") or "Refused")}</span>'
+                ask(False)
+
+        def do_close() -> None:
+            confirm.visible = cancel.visible = False
+            msg.object = '<span class="muted">Sending close…</span>'
+            self.ctx.send(schemas.CLOSE_POSITION, reply, position_id=pos.id)
+
+        close.on_click(lambda _e: ask(True))
+        cancel.on_click(lambda _e: ask(False))
+        confirm.on_click(lambda _e: do_close())
+        return pn.Column(text, pn.Row(close, confirm, cancel), msg, sizing_mode="stretch_width",
+                         styles={"border-top": "1px solid #eaeef2"}, css_classes=["position"])
+
+    def _render_positions(self) -> None:
+        positions = self.ctx.feed.state.positions
+        self.positions_title.object = f"<h3 style='margin:0'>Open Positions ({len(positions)})</h3>"
+        for pid in list(self._position_cards):
+            if pid not in positions:
+                del self._position_cards[pid]
+        for pid, pos in positions.items():
+            if pid not in self._position_cards:
+                self._position_cards[pid] = self._position_card(pos)
+        objects = [self._position_cards[pid] for pid in positions]
+        if not objects:
+            objects = [html('<span class="muted">No open positions.</span>')]
+        self.positions.objects = objects
+
+    def visible_trades(self) -> list[Trade]:
+        rows = self.ctx.feed.state.trades_since(self.cleared_seq)
+        return rows[-MAX_ROWS:][::-1]
+
+    def _render_trades(self) -> None:
+        rows = []
+        for t in self.visible_trades():
+            cls = fmt.STATUS_CLASS.get(t.status, "")
+            last = f"{fmt.percent(t.roi)} ROI" if t.roi is not None and t.status in ("SUCCESS", "CLOSED", "SETTLED") else fmt.esc(t.reason or (fmt.percent(t.roi) + " ROI" if t.roi is not None else ""))
+            pnl_cls = "pos" if t.pnl is not None and t.pnl > 0 else ("neg" if t.pnl is not None and t.pnl < 0 else "")
+            rows.append(
+                f'<tr class="{cls}" data-seq="{t.seq}" data-id="{fmt.esc(t.id)}"><td>{fmt.clock(t.time)}</td>'
+                f'<td class="status">{fmt.esc(t.status)}</td><td>{fmt.esc(t.event)}</td>'
+                f"<td>{fmt.money(t.size)}</td><td class=\"{pnl_cls}\">{fmt.money(t.pnl, signed=True)}</td><td>{last}</td></tr>"
+            )
+        body = "".join(rows) or '<tr><td colspan="6" class="muted">No trades yet.</td></tr>'
+        self.trades.object = (
+            '<table class="trades"><thead><tr><th>Time (UTC)</th><th>Status</th><th>Event</th>'
+            f"<th>Size</th><th>P&amp;L</th><th>ROI / reason</th></tr></thead><tbody>{body}</tbody></table>"
+        )
+        self._render_stranded()
+
+    def _render_stranded(self) -> None:
+        # An attempt is stranded until a later row for it says otherwise or it is resolved here.
+        latest: dict[str, Trade] = {}
+        for t in self.ctx.feed.state.trades:
+            if t.attempt_id:
+                latest[t.attempt_id] = t
+        stranded = {a: t for a, t in latest.items() if t.status == "STRANDED" and a not in self._resolved}
+        for a in list(self._stranded_rows):
+            if a not in stranded:
+                del self._stranded_rows[a]
+        for a, t in stranded.items():
+            if a not in self._stranded_rows:
+                self._stranded_rows[a] = self._stranded_row(a, t)
+        self.stranded.objects = list(self._stranded_rows.values())
+
+    def _stranded_row(self, attempt_id: str, t: Trade) -> pn.Column:
+        note = pn.widgets.TextInput(placeholder="note: how it was resolved", width=260)
+        retry = pn.widgets.Button(name="Retry unwind", button_type="danger", width=120)
+        resolve = pn.widgets.Button(name="Mark resolved", button_type="warning", width=130)
+        msg = html("")
+
+        def reply(r: dict[str, Any], ok: str, resolved: bool = False) -> None:
+            if r.get("type") == "ack":
+                msg.object = f'<span class="saved">✓ {ok}</span>'
+                if resolved:
+                    self._resolved.add(attempt_id)
+                    self._render_stranded()
+            else:
+                msg.object = f'<span class="field-error">⚠ {fmt.esc(r.get("message") or "Refused")}</span>'
+
+        retry.on_click(lambda _e: self.ctx.send(schemas.RETRY_UNWIND, lambda r: reply(r, "Unwind retried"), attempt_id=attempt_id))
+        resolve.on_click(lambda _e: self.ctx.send(
+            schemas.RESOLVE_STRANDED, lambda r: reply(r, "Marked resolved", True),
+            attempt_id=attempt_id, note=note.value or "resolved by operator"))
+        head = html(
+            f'<div class="stranded-box"><b>⚠ STRANDED</b> {fmt.esc(t.event)} — {fmt.money(t.size)} — '
+            f"{fmt.esc(t.reason or 'one leg open that could not be unwound')}</div>"
+        )
+        return pn.Column(head, pn.Row(retry, note, resolve), msg, sizing_mode="stretch_width", stylesheets=STYLES)
