@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db.engine import Database
+from db.engine import Database, dumps
 from db.tables import arbitrage_attempts, executor_positions, executor_settings, executor_trades
 from db.types import Money
 from worker.domain.settings import FIELDS, ExecutorSettings
@@ -131,18 +134,37 @@ def trade_values(record: TradeRecord) -> dict[str, Any]:
 
 
 async def insert_trade(conn: AsyncConnection, record: TradeRecord) -> StoredTrade | None:
-    """Insert unless a row with the same key exists (then None). Runs in the caller's transaction."""
-    key = record.key()
-    exists = (
-        await conn.execute(sa.select(executor_trades.c.id).where(executor_trades.c.dedup_key == key))
-    ).first()
-    if exists is not None:
+    """Insert unless a row with the same key exists (then None). Runs in the caller's transaction.
+
+    One statement (``INSERT … ON CONFLICT (dedup_key) DO NOTHING RETURNING id``) so that
+    concurrent writers of the same row can't both pass a check-then-insert.
+    """
+    values = trade_values(record)
+    insert = sqlite_insert if conn.dialect.name == "sqlite" else postgresql_insert
+    stmt = (
+        insert(executor_trades)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=[executor_trades.c.dedup_key])
+        .returning(executor_trades.c.id)
+    )
+    new_id = (await conn.execute(stmt)).scalar_one_or_none()
+    if new_id is None:
         return None
-    new_id = (
-        await conn.execute(executor_trades.insert().values(**trade_values(record)).returning(executor_trades.c.id))
-    ).scalar_one()
-    row = (await conn.execute(sa.select(executor_trades).where(executor_trades.c.id == new_id))).one()
-    return _trade(row)
+    return StoredTrade(
+        id=str(new_id),
+        timestamp=record.timestamp,
+        event_title=record.event_title,
+        status=str(record.status),
+        bet_size=record.bet_size,
+        pnl=record.pnl,
+        roi=record.roi,
+        poly_order_id=record.poly_order_id,
+        kalshi_order_id=record.kalshi_order_id,
+        reason=record.reason,
+        attempt_id=record.attempt_id,
+        position_id=record.position_id,
+        details=json.loads(dumps(values["details"])),
+    )
 
 
 class TradeRepository:

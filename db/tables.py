@@ -17,7 +17,7 @@ NOW = sa.text("CURRENT_TIMESTAMP")
 
 # The plan's REAL: 8-byte on SQLite; PostgreSQL's REAL is 4-byte (0.6 would read back as
 # 0.6000000238), so there the same columns are DOUBLE PRECISION. Display only either way.
-REAL = sa.REAL().with_variant(sa.DOUBLE_PRECISION(), "postgresql")
+REAL: sa.types.TypeEngine[float] = sa.REAL().with_variant(sa.DOUBLE_PRECISION(), "postgresql")
 
 
 class Timestamp(UTCDateTime):
