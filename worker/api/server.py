@@ -308,7 +308,10 @@ class PnlHandler(JsonHandler):
 class MappingsHandler(JsonHandler):
     async def get(self) -> None:
         status = _query_choice(self, "status", ("candidate", "confirmed", "rejected"))
-        self.write_json({"mappings": await self.history.mappings(status=status)})
+        store = self.console.mappings
+        # The mapping store's own view when it runs (same shape as mapping_changed).
+        mappings = await store.list(status) if store is not None else await self.history.mappings(status=status)
+        self.write_json({"mappings": list(mappings)})
 
 
 # --- the WebSocket -----------------------------------------------------------------------
