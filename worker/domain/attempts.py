@@ -1,0 +1,465 @@
+"""Two-leg arbitrage attempts: the persisted state machine and its money rules (pure).
+
+An attempt is written ahead of every venue call it makes (ARCHITECTURE.md, "Two-leg
+execution")::
+
+    PLANNED → LEG1_SENT → LEG1_FILLED → LEG2_SENT → HEDGED
+    LEG1_SENT → FAILED                      (nothing filled)
+    LEG1_FILLED | LEG2_SENT → UNWINDING → ROLLED_BACK | STRANDED | HEDGED (partial hedge)
+    STRANDED → UNWINDING                    (operator: retry the unwind)
+    STRANDED → RESOLVED                     (operator: resolved by hand, with a note)
+
+:data:`TRANSITIONS` is the whole table; :func:`check_transition` refuses anything else
+with :class:`IllegalAttemptTransition`, so a crash-recovery bug can never move an
+attempt backwards (say HEDGED → LEG1_SENT) and send a leg twice.
+
+Money rules (all Decimal):
+
+* the unwind ladder never sells leg 1 below :func:`unwind_floor_price`, 80 % of its
+  average fill price, so an unwind loses at most 20 % of the leg's cost plus the fees;
+* :func:`worst_case_loss` is that bound, and it is what an attempt in flight counts
+  toward the daily-loss limit; a STRANDED leg counts its full cost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from enum import StrEnum
+from typing import Any, Protocol
+
+from worker.domain.mapping import CurvePoint
+from worker.domain.markets import ContractRef, OutcomeSide, Venue
+from worker.domain.money import ONE, ZERO
+from worker.domain.orders import OrderAction, OrderIntent, OrderState, TimeInForce
+from worker.domain.tradelog import NewPosition, TradeRecord
+
+
+class AttemptState(StrEnum):
+    PLANNED = "PLANNED"
+    LEG1_SENT = "LEG1_SENT"
+    LEG1_FILLED = "LEG1_FILLED"
+    LEG2_SENT = "LEG2_SENT"
+    HEDGED = "HEDGED"
+    FAILED = "FAILED"
+    UNWINDING = "UNWINDING"
+    ROLLED_BACK = "ROLLED_BACK"
+    STRANDED = "STRANDED"
+    RESOLVED = "RESOLVED"
+
+    @property
+    def terminal(self) -> bool:
+        """No venue call will be made for it by the engine on its own."""
+        return self in TERMINAL
+
+    @property
+    def in_flight(self) -> bool:
+        return self in IN_FLIGHT
+
+
+#: States an attempt ends in (it has its one trade-log row). STRANDED is an end for the
+#: engine (a trade-log row is written) but the operator may still act on it.
+TERMINAL = frozenset(
+    {
+        AttemptState.HEDGED,
+        AttemptState.FAILED,
+        AttemptState.ROLLED_BACK,
+        AttemptState.STRANDED,
+        AttemptState.RESOLVED,
+    }
+)
+IN_FLIGHT = frozenset(
+    {
+        AttemptState.PLANNED,
+        AttemptState.LEG1_SENT,
+        AttemptState.LEG1_FILLED,
+        AttemptState.LEG2_SENT,
+        AttemptState.UNWINDING,
+    }
+)
+
+_S = AttemptState
+TRANSITIONS: dict[AttemptState, frozenset[AttemptState]] = {
+    _S.PLANNED: frozenset({_S.LEG1_SENT, _S.FAILED}),
+    _S.LEG1_SENT: frozenset({_S.LEG1_FILLED, _S.FAILED}),
+    _S.LEG1_FILLED: frozenset({_S.LEG2_SENT, _S.UNWINDING}),
+    _S.LEG2_SENT: frozenset({_S.HEDGED, _S.UNWINDING}),
+    _S.UNWINDING: frozenset({_S.ROLLED_BACK, _S.STRANDED, _S.HEDGED}),
+    _S.STRANDED: frozenset({_S.UNWINDING, _S.RESOLVED}),
+    _S.HEDGED: frozenset(),
+    _S.FAILED: frozenset(),
+    _S.ROLLED_BACK: frozenset(),
+    _S.RESOLVED: frozenset(),
+}
+
+
+class IllegalAttemptTransition(ValueError):
+    """An attempt was asked to move along an edge that is not in :data:`TRANSITIONS`."""
+
+
+def check_transition(current: AttemptState, new: AttemptState) -> None:
+    if new not in TRANSITIONS[current]:
+        raise IllegalAttemptTransition(f"attempt cannot go from {current} to {new}")
+
+
+class LegRole(StrEnum):
+    LEG1 = "leg1"
+    LEG2 = "leg2"
+    UNWIND = "unwind"
+    CLOSE = "close"
+
+
+class RefusalReason(StrEnum):
+    """Why the risk manager skipped an opportunity (shown on the dashboard)."""
+
+    DISABLED = "disabled"
+    BET_SIZE = "bet_size"
+    ROI_TOO_LOW = "roi_below_min"
+    ROI_TOO_HIGH = "roi_above_max"
+    DAILY_TRADES = "max_daily_trades"
+    DAILY_LOSS = "max_daily_loss"
+    BALANCE = "insufficient_balance"
+    CONFIDENCE = "low_confidence"
+    MAPPING_REJECTED = "mapping_rejected"
+    STALE_BOOK = "stale_book"
+    GAME_STARTING = "game_started"
+    GAME_BUSY = "game_busy"
+    KILL_SWITCH = "kill_switch"
+    SHUTTING_DOWN = "shutting_down"
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    reason: RefusalReason
+    detail: str
+
+
+@dataclass(slots=True)
+class LegRecord:
+    """One order of an attempt as persisted (write-ahead): what we asked and what happened.
+
+    ``client_order_id`` is ours and unique per venue (Kalshi makes it idempotent);
+    ``venue_order_id`` is the Polymarket order hash as soon as the order is signed, or the
+    venue's id once it answered. ``state`` follows :class:`~worker.domain.orders.OrderState`
+    plus ``not_found`` (a look-up proved the order never reached the venue).
+    """
+
+    id: str
+    attempt_id: str
+    role: LegRole
+    seq: int
+    contract: ContractRef
+    label: str
+    action: OrderAction
+    price: Decimal
+    quantity: Decimal
+    tif: TimeInForce
+    client_order_id: str
+    state: str = OrderState.PENDING.value
+    venue_order_id: str | None = None
+    filled: Decimal = ZERO
+    avg_price: Decimal | None = None
+    fees: Decimal = ZERO
+    error: str | None = None
+    sent_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def venue(self) -> Venue:
+        return self.contract.venue
+
+    @property
+    def notional(self) -> Decimal:
+        """Cash paid (buy) or received (sell) on the fills, before fees."""
+        return ZERO if self.avg_price is None else self.avg_price * self.filled
+
+    def intent(self) -> OrderIntent:
+        return OrderIntent(
+            contract=self.contract,
+            action=self.action,
+            price=self.price,
+            size=self.quantity,
+            tif=self.tif,
+            client_order_id=self.client_order_id,
+        )
+
+    @property
+    def settled(self) -> bool:
+        """Its outcome is known (terminal on the venue, or proven absent)."""
+        return self.state in _SETTLED_LEG_STATES
+
+
+_SETTLED_LEG_STATES = frozenset(
+    {
+        OrderState.FILLED.value,
+        OrderState.CANCELED.value,
+        OrderState.REJECTED.value,
+        OrderState.EXPIRED.value,
+        "not_found",
+    }
+)
+LEG_NOT_FOUND = "not_found"
+
+
+@dataclass(slots=True)
+class AttemptRecord:
+    """An attempt with its legs, as persisted."""
+
+    id: str
+    game_key: str
+    mapping_id: str | None
+    direction: str | None
+    event_title: str
+    state: AttemptState
+    created_at: datetime
+    updated_at: datetime
+    contracts: Decimal
+    planned_cost: Decimal
+    expected_edge: Decimal
+    worst_case_loss: Decimal
+    path: list[str] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+    pnl: Decimal | None = None
+    reason: str | None = None
+    legs: list[LegRecord] = field(default_factory=list)
+    trade_id: str | None = None
+    position_id: str | None = None
+
+    def leg(self, role: LegRole) -> LegRecord | None:
+        for leg in self.legs:
+            if leg.role is role:
+                return leg
+        return None
+
+    def legs_of(self, role: LegRole) -> list[LegRecord]:
+        return sorted((leg for leg in self.legs if leg.role is role), key=lambda g: g.seq)
+
+    def move(self, new: AttemptState, now: datetime) -> None:
+        """Apply one transition of the table (raises on an illegal one)."""
+        check_transition(self.state, new)
+        self.state = new
+        self.updated_at = now
+        self.path.append(new.value)
+
+    def unwound_quantity(self) -> Decimal:
+        return sum((u.filled for u in self.legs_of(LegRole.UNWIND)), ZERO)
+
+    def leg1_open_quantity(self) -> Decimal:
+        """Contracts of leg 1 neither hedged by leg 2 nor sold back by the unwind."""
+        leg1 = self.leg(LegRole.LEG1)
+        leg2 = self.leg(LegRole.LEG2)
+        if leg1 is None:
+            return ZERO
+        hedged = leg2.filled if leg2 is not None else ZERO
+        return max(leg1.filled - hedged - self.unwound_quantity(), ZERO)
+
+
+# --- money rules -------------------------------------------------------------------------
+
+UNWIND_MAX_LOSS = Decimal("0.20")
+UNWIND_MAX_TRIES = 5
+UNWIND_WINDOW_S = 30.0
+PRICE_STEP = Decimal("0.01")
+#: Upper bound of any venue's taker rate (Kalshi 0.07) and of per-order fee rounding
+#: (a cent per order), used where the engine must bound a fee it cannot look up.
+MAX_TAKER_RATE = Decimal("0.07")
+FEE_ROUNDING_BOUND = Decimal("0.01")
+#: Interpolated sizes between curve points get this cushion for per-order fee rounding
+#: on both legs, so the planned cost is never below what the venues will charge.
+INTERPOLATION_CUSHION = Decimal("0.02")
+HUNDRED = Decimal(100)
+
+
+def fee_bound(quantity: Decimal, price: Decimal) -> Decimal:
+    """An upper bound of any venue's taker fee for ``quantity`` at ``price``."""
+    return MAX_TAKER_RATE * quantity * price * (ONE - price) + FEE_ROUNDING_BOUND
+
+
+def unwind_floor_price(avg_price: Decimal, step: Decimal = PRICE_STEP) -> Decimal:
+    """The lowest price the unwind ladder may sell leg 1 at: 80 % of what it cost, on the grid."""
+    floor = avg_price * (ONE - UNWIND_MAX_LOSS)
+    return max((floor / step).to_integral_value(rounding=ROUND_CEILING) * step, step)
+
+
+def worst_case_loss(quantity: Decimal, avg_price: Decimal, fee: Decimal) -> Decimal:
+    """What an unwind of leg 1 may lose: 20 % of its cost plus its fee and the sell fee."""
+    floor = unwind_floor_price(avg_price)
+    price_loss = max(avg_price - floor, ZERO) * quantity
+    return price_loss + fee + fee_bound(quantity, floor)
+
+
+def ladder_price(best_bid: Decimal | None, attempt_no: int, floor: Decimal, step: Decimal = PRICE_STEP) -> Decimal:
+    """Price of the ``attempt_no``-th unwind IOC (0-based): a further tick into the book each time.
+
+    Never below ``floor``. With no bid at all the order goes at the floor.
+    """
+    if best_bid is None:
+        return floor
+    price = best_bid - step * attempt_no
+    return max(price, floor)
+
+
+def hedge_limit_price(
+    leg1_cost_per_contract: Decimal, quoted: Decimal, step: Decimal = PRICE_STEP
+) -> Decimal:
+    """The worst price leg 2 may pay and still keep a non-negative edge.
+
+    ``leg1_cost_per_contract`` includes leg 1's fee. Leg 2's fee is bounded with
+    :func:`fee_bound` per contract. Never below the scanner's ``quoted`` price, which was
+    computed with the venue's exact fee and was profitable.
+    """
+    budget = ONE - leg1_cost_per_contract
+    price = (budget / step).to_integral_value(rounding=ROUND_FLOOR) * step
+    while price > ZERO:
+        if price + MAX_TAKER_RATE * price * (ONE - price) + FEE_ROUNDING_BOUND <= budget:
+            break
+        price -= step
+    best = max(price, quoted)
+    return min(best, ONE - step)
+
+
+@dataclass(frozen=True, slots=True)
+class SizeChoice:
+    """The size the executor takes: whole contracts, cost with fees, edge, ROI percent."""
+
+    contracts: Decimal
+    cost: Decimal
+    edge: Decimal
+    roi_pct: Decimal
+
+
+def _roi(edge: Decimal, cost: Decimal) -> Decimal:
+    return (edge / cost * HUNDRED).quantize(Decimal("0.0001")) if cost > 0 else ZERO
+
+
+def size_candidates(curve: Sequence[CurvePoint], max_bet: Decimal) -> list[SizeChoice]:
+    """Every curve point, plus the whole-contract size that reaches ``max_bet`` inside a segment.
+
+    Between two curve points the marginal pair costs the same (same price levels), so the
+    cost is linear there; the interpolated point carries :data:`INTERPOLATION_CUSHION` for
+    per-order fee rounding.
+    """
+    points = sorted(curve, key=lambda p: p.size)
+    out = [SizeChoice(p.size, p.cost, p.edge, p.roi_pct) for p in points]
+    for lo, hi in zip(points, points[1:], strict=False):
+        if not (lo.cost < max_bet < hi.cost) or hi.size <= lo.size:
+            continue
+        marginal = (hi.cost - lo.cost) / (hi.size - lo.size)
+        extra = ((max_bet - INTERPOLATION_CUSHION - lo.cost) / marginal).to_integral_value(
+            rounding=ROUND_FLOOR
+        )
+        n = lo.size + extra
+        if lo.size < n < hi.size:
+            cost = lo.cost + extra * marginal + INTERPOLATION_CUSHION
+            edge = n - cost
+            out.append(SizeChoice(n, cost, edge, _roi(edge, cost)))
+    return sorted(out, key=lambda c: c.contracts)
+
+
+def choose_size(
+    curve: Sequence[CurvePoint],
+    *,
+    min_bet: Decimal,
+    max_bet: Decimal,
+    min_roi: Decimal,
+    max_roi: Decimal,
+) -> SizeChoice | Refusal:
+    """The largest size the books allow with cost in [min_bet, max_bet] and ROI in [min_roi, max_roi].
+
+    When nothing qualifies, the refusal names the first rule that every size broke, in
+    the order bet size, ROI too high, ROI too low.
+    """
+    candidates = size_candidates(curve, max_bet)
+    if not candidates:
+        return Refusal(RefusalReason.BET_SIZE, "no size available")
+    in_bet = [c for c in candidates if min_bet <= c.cost <= max_bet]
+    if not in_bet:
+        smallest = candidates[0].cost
+        largest = candidates[-1].cost
+        return Refusal(
+            RefusalReason.BET_SIZE,
+            f"cost {smallest}..{largest} outside bet limits [{min_bet}, {max_bet}]",
+        )
+    good = [c for c in in_bet if min_roi <= c.roi_pct <= max_roi]
+    if good:
+        return good[-1]
+    if all(c.roi_pct > max_roi for c in in_bet):
+        return Refusal(
+            RefusalReason.ROI_TOO_HIGH, f"ROI {in_bet[0].roi_pct}% above max {max_roi}% (suspicious)"
+        )
+    best = max(c.roi_pct for c in in_bet)
+    return Refusal(RefusalReason.ROI_TOO_LOW, f"ROI {best}% below min {min_roi}%")
+
+
+def label_side(contract: ContractRef) -> str:
+    """The side as a person reads it: YES/NO on Kalshi, long/short on PM-US, the token elsewhere."""
+    if contract.side is OutcomeSide.TOKEN:
+        return "token"
+    return contract.side.value.upper() if contract.venue is Venue.KALSHI else contract.side.value
+
+
+# --- storage port ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReservationLimits:
+    """The limits the store checks inside its reservation transaction."""
+
+    max_daily_trades: int
+    max_daily_loss: Decimal
+    day_start: datetime
+    day_end: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DayExposure:
+    """Today's figures the daily limits are decided on."""
+
+    trades: int
+    realised_pnl: Decimal
+    in_flight_worst_case: Decimal
+    stranded_cost: Decimal
+
+    @property
+    def projected_loss(self) -> Decimal:
+        return max(-self.realised_pnl, ZERO) + self.in_flight_worst_case + self.stranded_cost
+
+
+class AttemptStore(Protocol):
+    """Persistence of attempts (implemented in ``db/attempts.py``).
+
+    Every method commits before it returns (write-ahead: the caller makes the venue call
+    only after). ``reserve`` decides the daily and per-game limits and inserts the
+    PLANNED attempt in one transaction that excludes every other reservation.
+    """
+
+    async def reserve(self, attempt: AttemptRecord, limits: ReservationLimits) -> Refusal | None: ...
+
+    async def save(self, attempt: AttemptRecord) -> None:
+        """Persist the attempt's state, path, details and all its legs (upsert)."""
+
+    async def finish(
+        self,
+        attempt: AttemptRecord,
+        trade: TradeRecord | None,
+        position: NewPosition | None,
+    ) -> tuple[str | None, str | None]:
+        """Persist the end state with its trade-log row (and the position), atomically.
+
+        Returns (trade id, position id); the trade id is None when a row with the same
+        key was already there (a retried finish after a crash writes nothing twice).
+        """
+
+    async def get(self, attempt_id: str) -> AttemptRecord | None: ...
+
+    async def list_active(self) -> list[AttemptRecord]:
+        """Attempts in flight (non-terminal states)."""
+
+    async def list_state(self, state: AttemptState) -> list[AttemptRecord]: ...
+
+    async def exposure(self, day_start: datetime, day_end: datetime) -> DayExposure: ...
+
+    async def known_order_ids(self) -> tuple[set[str], set[str]]:
+        """(venue order ids, client order ids) of every leg we ever recorded."""

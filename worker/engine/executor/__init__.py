@@ -1,0 +1,26 @@
+"""The executor: risk manager, two-leg attempts, positions, settlement, reconciliation.
+
+Public API: :class:`Executor` (auto-executor and operator actions), :class:`Candidate`,
+:class:`RiskConfig`, :class:`RiskManager`, :class:`AttemptRunner`, :class:`UnwindPolicy`,
+:class:`CrashPoints`, :class:`LegSender`.
+"""
+
+from worker.engine.executor.crash import CRASH_POINTS, CrashPoints
+from worker.engine.executor.executor import Executor
+from worker.engine.executor.legs import LegSender, LegUnresolved
+from worker.engine.executor.risk import Candidate, RiskConfig, RiskManager, leg_order
+from worker.engine.executor.runner import AttemptRunner, UnwindPolicy
+
+__all__ = [
+    "CRASH_POINTS",
+    "AttemptRunner",
+    "Candidate",
+    "CrashPoints",
+    "Executor",
+    "LegSender",
+    "LegUnresolved",
+    "RiskConfig",
+    "RiskManager",
+    "UnwindPolicy",
+    "leg_order",
+]

@@ -1,0 +1,94 @@
+"""Venue balances: the last figures read from the venues, minus what attempts reserved.
+
+Money rule: an attempt reserves, per venue, the cost of its leg there (price × size plus
+a fee bound) when the risk manager admits it, and releases it when it ends; a new
+attempt is admitted only if ``available − reserved`` covers its legs on both venues.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from worker.domain.errors import VenueError
+from worker.domain.markets import Venue
+from worker.domain.money import ZERO
+from worker.domain.ports import VenuePort
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[[str, Mapping[str, Any]], object]
+
+
+class BalanceBook:
+    """Known balances and per-attempt reservations, per venue (single event loop)."""
+
+    def __init__(self) -> None:
+        self.available: dict[Venue, Decimal] = {}
+        self.updated_at: dict[Venue, datetime] = {}
+        self._reserved: dict[str, dict[Venue, Decimal]] = {}
+
+    def set(self, venue: Venue, amount: Decimal, at: datetime) -> None:
+        self.available[venue] = amount
+        self.updated_at[venue] = at
+
+    def reserved(self, venue: Venue) -> Decimal:
+        return sum((r.get(venue, ZERO) for r in self._reserved.values()), ZERO)
+
+    def free(self, venue: Venue) -> Decimal | None:
+        """What a new attempt may use on ``venue``; None when no balance was ever read."""
+        if venue not in self.available:
+            return None
+        return self.available[venue] - self.reserved(venue)
+
+    def reserve(self, attempt_id: str, amounts: Mapping[Venue, Decimal]) -> None:
+        self._reserved[attempt_id] = dict(amounts)
+
+    def release(self, attempt_id: str) -> None:
+        self._reserved.pop(attempt_id, None)
+
+
+class BalanceRefresher:
+    """Reads every venue's balance after each trade and every ``interval_s``; publishes it."""
+
+    def __init__(
+        self,
+        venues: Mapping[Venue, VenuePort],
+        book: BalanceBook,
+        publish: Publish,
+        interval_s: float = 30.0,
+    ) -> None:
+        self._venues = venues
+        self._book = book
+        self._publish = publish
+        self._interval = interval_s
+        self._lock = asyncio.Lock()
+
+    async def refresh(self) -> None:
+        async with self._lock:
+            for venue, port in self._venues.items():
+                try:
+                    bal = await port.balance()
+                except VenueError as exc:
+                    log.warning("balance of %s not refreshed: %s", venue.value, exc)
+                    continue
+                self._book.set(venue, bal.available, datetime.now(UTC))
+            self._publish("balance_update", self.wire())
+
+    def wire(self) -> dict[str, Any]:
+        """The plan's ``balance_update`` shape: ``{"poly": …, "kalshi": …}`` in dollars."""
+        poly = ZERO
+        for venue in (Venue.POLYMARKET, Venue.POLYMARKET_US):
+            if venue in self._book.available:
+                poly = self._book.available[venue]
+        kalshi = self._book.available.get(Venue.KALSHI, ZERO)
+        return {"poly": float(poly), "kalshi": float(kalshi)}
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            await self.refresh()

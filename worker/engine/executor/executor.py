@@ -1,0 +1,551 @@
+"""The executor: admits opportunities, runs attempts concurrently, and serves the operator.
+
+Lifecycle: :meth:`Executor.start` reads balances and reconciles every non-terminal
+attempt against the venues **before** admitting anything new; :meth:`Executor.submit`
+hands an opportunity to the risk manager and, when admitted, runs the attempt in its own
+task (attempts on different games run concurrently); :meth:`Executor.shutdown` (SIGTERM)
+stops admitting, lets attempts in flight finish or unwind within a bound, then returns.
+
+Concurrency rules:
+
+* one asyncio lock per game serialises everything that trades a game — an attempt, a
+  close, a settlement — so a close that arrives while the game's attempt is still in
+  flight waits for it rather than racing it;
+* ``enabled`` false (or the kill switch) stops new attempts only; an attempt in flight
+  always finishes or unwinds.
+
+Implements :class:`worker.domain.operator.ExecutionControl`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from worker.domain.attempts import (
+    AttemptRecord,
+    AttemptState,
+    AttemptStore,
+    LegRecord,
+    LegRole,
+    Refusal,
+    RefusalReason,
+)
+from worker.domain.errors import VenueError
+from worker.domain.markets import ContractRef, MarketResolution, Venue
+from worker.domain.money import ZERO
+from worker.domain.operator import Balances, OperatorError, VenueConnection, VenueState
+from worker.domain.orders import OrderAction, OrderState, TimeInForce
+from worker.domain.ports import VenuePort
+from worker.domain.storage import TradeStore
+from worker.domain.tradelog import StoredPosition
+from worker.engine.executor.balances import BalanceBook, BalanceRefresher
+from worker.engine.executor.crash import CrashPoints
+from worker.engine.executor.legs import LegSender, LegUnresolved
+from worker.engine.executor.risk import Candidate, RiskConfig, RiskManager
+from worker.engine.executor.runner import AttemptRunner, UnwindPolicy, _client_id
+from worker.engine.settings_manager import ExecutorSettingsManager
+from worker.engine.trade_logger import TradeLogger
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[[str, Mapping[str, Any]], object]
+Sleep = Callable[[float], Awaitable[None]]
+#: A position whose game should have resolved this long ago without a resolution is
+#: marked expired and flagged.
+EXPIRY_GRACE = timedelta(hours=12)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Executor:
+    """Auto-executor, attempt tasks, positions, settlement, reconciliation, operator actions."""
+
+    def __init__(
+        self,
+        *,
+        settings: ExecutorSettingsManager,
+        store: AttemptStore,
+        trades: TradeStore,
+        trade_logger: TradeLogger,
+        venues: Mapping[Venue, VenuePort],
+        publish: Publish,
+        risk_config: RiskConfig | None = None,
+        crash: CrashPoints | None = None,
+        unwind: UnwindPolicy | None = None,
+        sleep: Sleep = asyncio.sleep,
+        lookup_delays: Sequence[float] | None = None,
+        clock: Callable[[], datetime] = _utcnow,
+        balance_interval_s: float = 30.0,
+        reconcile_interval_s: float = 60.0,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.trades = trades
+        self.trade_logger = trade_logger
+        self.venues = dict(venues)
+        self.publish = publish
+        self.clock = clock
+        self.balance_book = BalanceBook()
+        self.refresher = BalanceRefresher(self.venues, self.balance_book, publish, balance_interval_s)
+        self.risk = RiskManager(settings, store, self.balance_book, risk_config, clock)
+        sender_kwargs: dict[str, Any] = {"sleep": sleep}
+        if lookup_delays is not None:
+            sender_kwargs["lookup_delays"] = lookup_delays
+        self.sender = LegSender(self.venues, **sender_kwargs)
+        self.runner = AttemptRunner(store, self.sender, publish, crash, unwind, sleep, clock)
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._game_locks: dict[str, asyncio.Lock] = {}
+        self._reconcile_interval = reconcile_interval_s
+        self._background: list[asyncio.Task[None]] = []
+        self._last_refusal: dict[str, str] = {}
+        self.ready = False
+        self.opportunities_seen = 0
+        self.refusals: Counter[str] = Counter()
+        self.outcomes: Counter[str] = Counter()
+        self.alerts: list[str] = []
+        self.venue_errors: dict[Venue, str] = {}
+
+    # -- lifecycle -----------------------------------------------------------------------
+    async def start(self, *, background: bool = True) -> None:
+        """Balances, then reconciliation, then (only then) admit opportunities."""
+        await self.refresher.refresh()
+        await self.reconcile()
+        self.ready = True
+        if background:
+            self._background = [
+                asyncio.create_task(self.refresher.run(), name="balances"),
+                asyncio.create_task(self._reconcile_loop(), name="reconcile"),
+            ]
+
+    async def _reconcile_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._reconcile_interval)
+            try:
+                await self.reconcile()
+                await self.settle()
+            except Exception:
+                log.exception("periodic reconciliation failed")
+
+    async def shutdown(self, timeout_s: float = 30.0) -> bool:
+        """Stop admitting; let attempts in flight finish or unwind for up to ``timeout_s``.
+
+        Returns True when nothing was left in flight.
+        """
+        self.risk.halted = "shutdown"
+        pending = [t for t in self._tasks.values() if not t.done()]
+        done = True
+        if pending:
+            _, still = await asyncio.wait(pending, timeout=timeout_s)
+            if still:
+                log.error("%d attempts still in flight at shutdown; reconciliation resumes them", len(still))
+                done = False
+        for task in self._background:
+            task.cancel()
+        for task in self._background:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._background = []
+        return done
+
+    async def wait_idle(self) -> None:
+        """Wait for every attempt task started so far (tests, headless run)."""
+        while True:
+            pending = [t for t in self._tasks.values() if not t.done()]
+            if not pending:
+                return
+            await asyncio.wait(pending)
+
+    def game_lock(self, game_key: str) -> asyncio.Lock:
+        lock = self._game_locks.get(game_key)
+        if lock is None:
+            lock = self._game_locks[game_key] = asyncio.Lock()
+        return lock
+
+    # -- admission -----------------------------------------------------------------------
+    async def submit(self, candidate: Candidate) -> AttemptRecord | Refusal:
+        """Judge one opportunity; when admitted its attempt starts running at once."""
+        self.opportunities_seen += 1
+        if not self.ready:
+            refusal: AttemptRecord | Refusal = Refusal(
+                RefusalReason.SHUTTING_DOWN, "not reconciled yet: no new trade before reconciliation"
+            )
+        else:
+            refusal = await self.risk.admit(candidate)
+        if isinstance(refusal, Refusal):
+            self.refusals[refusal.reason.value] += 1
+            key = candidate.opportunity.id
+            if self._last_refusal.get(key) != refusal.reason.value:
+                self._last_refusal[key] = refusal.reason.value
+                self.publish(
+                    "refusal",
+                    {
+                        "opportunity_id": key,
+                        "event": candidate.opportunity.event_title,
+                        "reason": refusal.reason.value,
+                        "detail": refusal.detail,
+                        "timestamp": self.clock().isoformat(),
+                    },
+                )
+            return refusal
+        attempt = refusal
+        self._last_refusal.pop(candidate.opportunity.id, None)
+        self._spawn(attempt)
+        return attempt
+
+    def _spawn(self, attempt: AttemptRecord) -> asyncio.Task[None]:
+        task = asyncio.create_task(self._run(attempt), name=f"attempt {attempt.id}")
+        self._tasks[attempt.id] = task
+        return task
+
+    async def _run(self, attempt: AttemptRecord) -> None:
+        try:
+            async with self.game_lock(attempt.game_key):
+                try:
+                    await self.runner.drive(attempt)
+                except LegUnresolved as exc:
+                    log.warning("attempt %s waits in %s: %s", attempt.id, attempt.state.value, exc)
+                except VenueError as exc:
+                    log.warning("attempt %s paused in %s by %s", attempt.id, attempt.state.value, exc)
+                if attempt.state.terminal:
+                    self.outcomes[attempt.state.value] += 1
+        except Exception:
+            log.exception("attempt %s failed unexpectedly in %s", attempt.id, attempt.state.value)
+        finally:
+            self.risk.release(attempt.id)
+        try:
+            await self.refresher.refresh()
+        except Exception:  # pragma: no cover - refresher logs venue errors itself
+            log.exception("balance refresh after attempt %s failed", attempt.id)
+
+    def running(self, attempt_id: str) -> bool:
+        task = self._tasks.get(attempt_id)
+        return task is not None and not task.done()
+
+    # -- reconciliation ------------------------------------------------------------------
+    async def reconcile(self) -> dict[str, int]:
+        """Resolve every non-terminal attempt against the venues; report unknown orders loudly."""
+        resumed = 0
+        for attempt in await self.store.list_active():
+            if self.running(attempt.id):
+                continue
+            resumed += 1
+            log.info("reconciling attempt %s in %s", attempt.id, attempt.state.value)
+            self._spawn(attempt)
+        pending = [t for t in self._tasks.values() if not t.done()]
+        if pending and not self.ready:
+            # At start: trading begins only once every attempt found is settled (or waits).
+            await asyncio.wait(pending)
+        stranded_checked = 0
+        for attempt in await self.store.list_state(AttemptState.STRANDED):
+            unsettled = [g for g in attempt.legs if not g.settled and g.state != OrderState.PENDING.value]
+            for leg in unsettled:
+                try:
+                    await self.sender.resolve(leg)
+                except LegUnresolved as exc:
+                    log.warning("stranded attempt %s: %s", attempt.id, exc)
+            if unsettled:
+                await self.store.save(attempt)
+            stranded_checked += 1
+        unknown = await self._unknown_orders()
+        return {"resumed": resumed, "stranded": stranded_checked, "unknown_orders": unknown}
+
+    async def _unknown_orders(self) -> int:
+        venue_ids, client_ids = await self.store.known_order_ids()
+        found = 0
+        for venue, port in self.venues.items():
+            try:
+                fills = await port.fills()
+            except VenueError as exc:
+                self.venue_errors[venue] = str(exc)
+                log.warning("reconciliation could not read %s fills: %s", venue.value, exc)
+                continue
+            for fill in fills:
+                if fill.venue_order_id in venue_ids or (fill.client_order_id and fill.client_order_id in client_ids):
+                    continue
+                found += 1
+                message = (
+                    f"order {fill.venue_order_id} on {venue.value} ({fill.contract}) filled "
+                    f"{fill.size} @ {fill.price} is not in our database"
+                )
+                if message not in self.alerts:
+                    self.alerts.append(message)
+                    log.error("RECONCILIATION: %s", message)
+                    self.publish("reconciliation_alert", {"venue": venue.value, "message": message})
+        return found
+
+    # -- positions -----------------------------------------------------------------------
+    async def _position_legs(self, position: StoredPosition) -> tuple[AttemptRecord, list[tuple[LegRecord, Decimal]]]:
+        """The attempt behind a position and, per venue leg, the contracts still held."""
+        if position.attempt_id is None:
+            raise OperatorError("position_id", f"position {position.id} has no attempt of ours to trade")
+        attempt = await self.store.get(position.attempt_id)
+        if attempt is None:
+            raise OperatorError("position_id", f"position {position.id}: attempt {position.attempt_id} is missing")
+        held: list[tuple[LegRecord, Decimal]] = []
+        hedged = min(
+            (g.filled for g in (attempt.leg(LegRole.LEG1), attempt.leg(LegRole.LEG2)) if g is not None),
+            default=ZERO,
+        )
+        for role in (LegRole.LEG1, LegRole.LEG2):
+            leg = attempt.leg(role)
+            if leg is None:
+                continue
+            sold = sum(
+                (c.filled for c in attempt.legs_of(LegRole.CLOSE) if c.contract == leg.contract), ZERO
+            )
+            held.append((leg, max(hedged - sold, ZERO)))
+        return attempt, held
+
+    async def close_position(self, position_id: str) -> Mapping[str, Any]:
+        """Sell both legs at the best bids; CLOSED row with realised P&L, or report what is left."""
+        position = await self.trades.get_position(position_id)
+        if position is None or position.status != "open":
+            raise OperatorError("position_id", f"no open position {position_id}")
+        if position.attempt_id and self.running(position.attempt_id):
+            # The attempt is still in flight: wait for it rather than race it.
+            await asyncio.wait([self._tasks[position.attempt_id]])
+        async with self.game_lock(position.game_key or position.event_key):
+            position = await self.trades.get_position(position_id)
+            if position is None or position.status != "open":
+                raise OperatorError("position_id", f"no open position {position_id}")
+            attempt, held = await self._position_legs(position)
+            problems: list[str] = []
+            for leg, quantity in held:
+                if quantity <= 0:
+                    continue
+                problem = await self._sell(attempt, leg, quantity)
+                if problem:
+                    problems.append(problem)
+            attempt, held = await self._position_legs(position)
+            left = {leg.venue.value: str(q) for leg, q in held if q > 0}
+            if left:
+                log.warning("position %s not fully closed: %s", position_id, "; ".join(problems))
+                self.publish(
+                    "trade_event",
+                    {
+                        "event": position.event_title,
+                        "status": "CLOSE_INCOMPLETE",
+                        "position_id": position_id,
+                        "left": left,
+                        "reason": "; ".join(problems),
+                        "timestamp": self.clock().isoformat(),
+                        "loud": True,
+                    },
+                )
+                return {"position_id": position_id, "closed": False, "left": left, "problems": problems}
+            closes = attempt.legs_of(LegRole.CLOSE)
+            proceeds = sum((c.notional - c.fees for c in closes), ZERO)
+            pnl = proceeds - (position.cost or ZERO)
+            _, trade = await self.trade_logger.close_position(
+                position_id,
+                pnl=pnl,
+                reason="closed by operator",
+                details={"close_legs": [c.id for c in closes], "proceeds": str(proceeds)},
+                poly_order_id=next((c.venue_order_id for c in closes if c.venue is not Venue.KALSHI), None),
+                kalshi_order_id=next((c.venue_order_id for c in closes if c.venue is Venue.KALSHI), None),
+            )
+        self._position_closed(position, pnl, "CLOSED")
+        await self.refresher.refresh()
+        return {"position_id": position_id, "closed": True, "pnl": str(pnl)}
+
+    async def _sell(self, attempt: AttemptRecord, leg: LegRecord, quantity: Decimal) -> str | None:
+        port = self.venues[leg.venue]
+        try:
+            book = await port.get_book(leg.contract)
+        except VenueError as exc:
+            return f"{leg.venue.value}: no book ({exc.message})"
+        if book.best_bid is None:
+            return f"{leg.venue.value}: no bid for {leg.label}"
+        seq = 100 + len(attempt.legs_of(LegRole.CLOSE))
+        close = LegRecord(
+            id=f"{attempt.id}-c{seq}",
+            attempt_id=attempt.id,
+            role=LegRole.CLOSE,
+            seq=seq,
+            contract=leg.contract,
+            label=leg.label,
+            action=OrderAction.SELL,
+            price=book.best_bid.price,
+            quantity=quantity,
+            tif=TimeInForce.IOC,
+            client_order_id=_client_id(),
+        )
+        attempt.legs.append(close)
+        try:
+            prepared = await self.sender.prepare(close)
+        except VenueError as exc:
+            close.state = OrderState.REJECTED.value
+            close.error = exc.message
+            await self.store.save(attempt)
+            return f"{leg.venue.value}: {exc.message}"
+        await self.store.save(attempt)  # write-ahead
+        await self.sender.send(close, prepared)
+        await self.store.save(attempt)
+        if not close.settled:
+            try:
+                await self.sender.resolve(close)
+            except LegUnresolved as exc:
+                await self.store.save(attempt)
+                return f"{leg.venue.value}: {exc}"
+            await self.store.save(attempt)
+        if close.filled < quantity:
+            return f"{leg.venue.value}: sold {close.filled} of {quantity} ({close.error or close.state})"
+        return None
+
+    def _position_closed(self, position: StoredPosition, pnl: Decimal, status: str) -> None:
+        self.publish(
+            "position_closed",
+            {
+                "id": position.id,
+                "position_id": position.id,
+                "event": position.event_title,
+                "status": status,
+                "pnl": float(pnl),
+                "timestamp": self.clock().isoformat(),
+            },
+        )
+
+    # -- settlement ----------------------------------------------------------------------
+    async def settle(self, resolutions: Sequence[MarketResolution] | None = None) -> dict[str, int]:
+        """Close open positions whose markets resolved (SETTLED rows); expire overdue ones."""
+        if resolutions is None:
+            collected: list[MarketResolution] = []
+            for venue, port in self.venues.items():
+                try:
+                    collected.extend(await port.resolutions())
+                except VenueError as exc:
+                    log.warning("resolutions of %s not read: %s", venue.value, exc)
+            resolutions = collected
+        payouts: dict[ContractRef, Decimal] = {}
+        for res in resolutions:
+            payouts.update(res.payouts)
+        settled = expired = 0
+        now = self.clock()
+        for position in await self.trades.list_positions("open"):
+            async with self.game_lock(position.game_key or position.event_key):
+                try:
+                    attempt, held = await self._position_legs(position)
+                except OperatorError:
+                    continue
+                if held and all(leg.contract in payouts for leg, _ in held):
+                    closes = attempt.legs_of(LegRole.CLOSE)
+                    proceeds = sum((c.notional - c.fees for c in closes), ZERO)
+                    payout = sum((q * payouts[leg.contract] for leg, q in held), ZERO)
+                    pnl = payout + proceeds - (position.cost or ZERO)
+                    await self.trade_logger.close_position(
+                        position.id,
+                        pnl=pnl,
+                        reason="settled",
+                        settled=True,
+                        details={
+                            "payouts": {str(leg.contract): str(payouts[leg.contract]) for leg, _ in held},
+                            "payout": str(payout),
+                        },
+                    )
+                    self._position_closed(position, pnl, "SETTLED")
+                    settled += 1
+                elif position.expires_at is not None and now > position.expires_at + EXPIRY_GRACE:
+                    await self.trade_logger.expire_position(position.id, "past expiry without a resolution")
+                    log.error("position %s (%s) expired without a resolution", position.id, position.event_title)
+                    self.publish(
+                        "position_closed",
+                        {"id": position.id, "position_id": position.id, "event": position.event_title,
+                         "status": "expired", "flagged": True, "timestamp": now.isoformat()},
+                    )
+                    expired += 1
+        return {"settled": settled, "expired": expired}
+
+    # -- operator actions (ExecutionControl) ---------------------------------------------
+    async def retry_unwind(self, attempt_id: str) -> Mapping[str, Any]:
+        attempt = await self.store.get(attempt_id)
+        if attempt is None or attempt.state is not AttemptState.STRANDED:
+            raise OperatorError("attempt_id", f"no STRANDED attempt {attempt_id}")
+        if self.running(attempt_id):
+            raise OperatorError("attempt_id", f"attempt {attempt_id} is already being worked on")
+        retries = int(attempt.details.get("unwind_retries", 0)) + 1
+        attempt.details["unwind_retries"] = retries
+        attempt.move(AttemptState.UNWINDING, self.clock())
+        await self.store.save(attempt)
+        task = self._spawn(attempt)
+        await asyncio.wait([task])
+        return {"attempt_id": attempt_id, "state": attempt.state.value, "retry": retries}
+
+    async def resolve_stranded(self, attempt_id: str, note: str) -> Mapping[str, Any]:
+        if not isinstance(note, str) or not note.strip():
+            raise OperatorError("note", "a note is required")
+        attempt = await self.store.get(attempt_id)
+        if attempt is None or attempt.state is not AttemptState.STRANDED:
+            raise OperatorError("attempt_id", f"no STRANDED attempt {attempt_id}")
+        attempt.move(AttemptState.RESOLVED, self.clock())
+        attempt.details["resolution_note"] = note.strip()
+        attempt.details["resolved_at"] = self.clock().isoformat()
+        attempt.worst_case_loss = ZERO
+        await self.store.save(attempt)
+        self.publish(
+            "trade_event",
+            {"event": attempt.event_title, "status": "RESOLVED", "attempt_id": attempt_id,
+             "reason": note.strip(), "timestamp": self.clock().isoformat()},
+        )
+        return {"attempt_id": attempt_id, "state": attempt.state.value}
+
+    async def kill_switch(self, flatten: bool) -> Mapping[str, Any]:
+        """Pause (enabled off), cancel every resting order we know, flatten if asked."""
+        await self.settings.set_enabled(False)
+        cancelled = 0
+        for attempt in [*await self.store.list_active(), *await self.store.list_state(AttemptState.HEDGED)]:
+            for leg in attempt.legs:
+                if leg.state in (OrderState.OPEN.value, OrderState.PARTIALLY_FILLED.value) and leg.venue_order_id:
+                    try:
+                        order = await self.venues[leg.venue].cancel_order(leg.venue_order_id)
+                    except VenueError as exc:
+                        log.warning("kill switch: cancel of %s failed: %s", leg.id, exc)
+                        continue
+                    leg.state = order.state.value
+                    cancelled += 1
+                    await self.store.save(attempt)
+        await self.wait_idle()
+        results: list[Mapping[str, Any]] = []
+        if flatten:
+            for position in await self.trades.list_positions("open"):
+                try:
+                    results.append(await self.close_position(position.id))
+                except OperatorError as exc:
+                    results.append({"position_id": position.id, "closed": False, "problems": [exc.message]})
+        return {"paused": True, "cancelled": cancelled, "flattened": results}
+
+    def balances(self) -> Balances:
+        known = self.balance_book.available
+        poly = known.get(Venue.POLYMARKET_US, known.get(Venue.POLYMARKET))
+        return Balances(poly=poly, kalshi=known.get(Venue.KALSHI))
+
+    def venue_states(self) -> Sequence[VenueState]:
+        out = []
+        for venue in self.venues:
+            err = self.venue_errors.get(venue)
+            out.append(
+                VenueState(
+                    venue=venue.value,
+                    state=VenueConnection.DOWN if err else VenueConnection.UP,
+                    detail=err,
+                    since=self.balance_book.updated_at.get(venue),
+                )
+            )
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "opportunities_seen": self.opportunities_seen,
+            "attempts": dict(self.outcomes),
+            "refusals": dict(self.refusals),
+            "alerts": len(self.alerts),
+        }
+

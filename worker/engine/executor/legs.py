@@ -1,0 +1,174 @@
+"""Sending one leg and finding out what happened to it.
+
+Rules (VENUES.md, ARCHITECTURE.md "Two-leg execution"):
+
+* the leg row is committed (with the Polymarket order hash / our client id) **before**
+  the venue call; the caller does that;
+* a timed-out or broken call is *unknown*: the order is looked up (Kalshi by client id,
+  Polymarket by order hash, Polymarket US by the market's orders matched on intent) and
+  never sent a second time while it is unknown;
+* an IOC/FOK order found resting (a venue that misbehaves) is cancelled at once, so no
+  order of ours is ever left on a book.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime
+
+from worker.domain.attempts import LEG_NOT_FOUND, LegRecord
+from worker.domain.errors import (
+    AuthFailed,
+    OrderNotFound,
+    OrderRejected,
+    OrderUnknown,
+    RateLimited,
+    VenueError,
+)
+from worker.domain.markets import Venue
+from worker.domain.orders import Order, OrderState, PreparedOrder
+from worker.domain.ports import VenuePort
+
+log = logging.getLogger(__name__)
+
+Sleep = Callable[[float], Awaitable[None]]
+#: Pauses between look-ups of an unknown order: the venue may still be processing it.
+LOOKUP_DELAYS: tuple[float, ...] = (0.05, 0.2, 0.5, 1.0, 2.0)
+
+
+class LegUnresolved(Exception):
+    """The outcome of a sent leg is still unknown after every look-up (venue unreachable)."""
+
+
+def apply_order(leg: LegRecord, order: Order) -> None:
+    """Copy the venue's view of the order onto the leg (never un-filling anything)."""
+    if order.venue_order_id:
+        leg.venue_order_id = order.venue_order_id
+    if order.filled_size >= leg.filled:
+        leg.filled = order.filled_size
+        leg.avg_price = order.avg_fill_price if order.filled_size > 0 else None
+        leg.fees = order.fee_paid
+    leg.state = order.state.value
+    leg.updated_at = datetime.now(UTC)
+
+
+class LegSender:
+    """Sends legs and resolves unknown outcomes against the venues."""
+
+    def __init__(
+        self,
+        venues: Mapping[Venue, VenuePort],
+        sleep: Sleep = asyncio.sleep,
+        lookup_delays: Sequence[float] = LOOKUP_DELAYS,
+    ) -> None:
+        self.venues = venues
+        self._sleep = sleep
+        self._delays = tuple(lookup_delays)
+
+    def port(self, leg: LegRecord) -> VenuePort:
+        return self.venues[leg.venue]
+
+    async def prepare(self, leg: LegRecord) -> PreparedOrder:
+        """Build (and sign) the order; the Polymarket hash is kept on the leg for look-ups."""
+        prepared = await self.port(leg).prepare_order(leg.intent())
+        if prepared.venue_order_id:
+            leg.venue_order_id = prepared.venue_order_id
+        leg.state = OrderState.SUBMITTED.value
+        leg.sent_at = datetime.now(UTC)
+        leg.updated_at = leg.sent_at
+        return prepared
+
+    async def send(self, leg: LegRecord, prepared: PreparedOrder) -> None:
+        """Send once and record the outcome on ``leg`` (the caller persists it)."""
+        try:
+            order = await self.port(leg).send_order(prepared)
+        except OrderRejected as exc:
+            leg.state = OrderState.REJECTED.value
+            leg.error = f"rejected: {exc.message}"
+            log.info("leg %s rejected by %s: %s", leg.id, leg.venue.value, exc.message)
+            return
+        except RateLimited as exc:
+            # A 429 is an answer: the venue did not take the order.
+            leg.state = OrderState.REJECTED.value
+            leg.error = f"rate limited: {exc.message}"
+            log.info("leg %s rate limited by %s", leg.id, leg.venue.value)
+            return
+        except AuthFailed as exc:
+            leg.state = OrderState.REJECTED.value
+            leg.error = f"auth failed: {exc.message}"
+            log.error("leg %s: %s refused our credentials", leg.id, leg.venue.value)
+            return
+        except OrderUnknown as exc:
+            if exc.venue_order_id and not leg.venue_order_id:
+                leg.venue_order_id = exc.venue_order_id
+            leg.state = OrderState.UNKNOWN.value
+            leg.error = f"unknown: {exc.message}"
+            log.info("leg %s outcome unknown on %s (%s): looking it up", leg.id, leg.venue.value, exc.message)
+            return
+        except (VenueError, OSError, TimeoutError) as exc:
+            leg.state = OrderState.UNKNOWN.value
+            leg.error = f"unknown: {type(exc).__name__}"
+            log.info("leg %s outcome unknown on %s (%s): looking it up", leg.id, leg.venue.value, exc)
+            return
+        apply_order(leg, order)
+        await self._settle_resting(leg)
+
+    async def _settle_resting(self, leg: LegRecord) -> None:
+        if leg.settled or leg.state in (OrderState.UNKNOWN.value, OrderState.SUBMITTED.value, OrderState.PENDING.value):
+            return
+        # OPEN / PARTIALLY_FILLED: our IOC/FOK orders must not rest; take it off the book.
+        if leg.venue_order_id is None:
+            return
+        log.warning("leg %s found resting on %s: cancelling it", leg.id, leg.venue.value)
+        try:
+            apply_order(leg, await self.port(leg).cancel_order(leg.venue_order_id))
+        except VenueError as exc:
+            log.warning("cancel of leg %s failed: %s", leg.id, exc)
+
+    async def lookup_once(self, leg: LegRecord) -> str:
+        """One look-up: ``settled``, ``absent`` (no such order), ``pending`` or ``error``."""
+        port = self.port(leg)
+        order: Order | None = None
+        try:
+            if leg.venue_order_id:
+                try:
+                    order = await port.get_order(leg.venue_order_id)
+                except OrderNotFound:
+                    order = None
+            if order is None:
+                order = await port.find_order(leg.intent())
+        except VenueError as exc:
+            log.info("look-up of leg %s on %s failed: %s", leg.id, leg.venue.value, exc)
+            return "error"
+        if order is None:
+            return "absent"
+        apply_order(leg, order)
+        await self._settle_resting(leg)
+        return "settled" if leg.settled else "pending"
+
+    async def resolve(self, leg: LegRecord, delays: Sequence[float] | None = None) -> None:
+        """Look the leg up until its outcome is known.
+
+        An order that every look-up answered "no such order" never reached the venue: it
+        is marked ``not_found`` (nothing filled). A venue that cannot be reached, or an
+        order found but not terminal, leaves the leg unknown and raises
+        :class:`LegUnresolved`; the reconciler tries again later.
+        """
+        if leg.settled:
+            return
+        outcomes: list[str] = []
+        for delay in (0.0, *(delays if delays is not None else self._delays)):
+            if delay:
+                await self._sleep(delay)
+            outcome = await self.lookup_once(leg)
+            if outcome == "settled":
+                return
+            outcomes.append(outcome)
+        if outcomes and all(o == "absent" for o in outcomes):
+            leg.state = LEG_NOT_FOUND
+            leg.updated_at = datetime.now(UTC)
+            log.info("leg %s was never placed on %s (not found)", leg.id, leg.venue.value)
+            return
+        raise LegUnresolved(f"leg {leg.id} on {leg.venue.value}: {outcomes[-1] if outcomes else 'unknown'}")

@@ -1,0 +1,249 @@
+"""The risk manager: every limit checked and the trade reserved in one atomic step.
+
+Concurrency rule: :meth:`RiskManager.admit` holds one lock from the first check to the
+committed reservation, and the store decides the database-backed limits (trades today,
+loss today, one attempt per game) inside its own exclusive write transaction. So N
+opportunities arriving together are admitted one after the other against up-to-date
+counts and can never push past a limit; the lock covers only the decision (a few
+milliseconds), never the venue calls, so attempts on different games run concurrently.
+
+Every limit is read from :class:`ExecutorSettingsManager` at decision time, so a
+settings change applies from the next decision and never in the middle of a leg.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from worker.domain.attempts import (
+    AttemptRecord,
+    AttemptState,
+    AttemptStore,
+    LegRecord,
+    LegRole,
+    Refusal,
+    RefusalReason,
+    ReservationLimits,
+    SizeChoice,
+    choose_size,
+    fee_bound,
+    worst_case_loss,
+)
+from worker.domain.mapping import Confidence, Leg, MappingStatus, Opportunity
+from worker.domain.markets import ContractRef, Venue
+from worker.domain.money import ZERO
+from worker.domain.orders import OrderAction, TimeInForce
+from worker.domain.tradelog import trading_day_bounds
+from worker.engine.executor.balances import BalanceBook
+from worker.engine.settings_manager import ExecutorSettingsManager
+
+#: How reliable a venue is for sending first: the least reliable leg goes first, so a
+#: failure there costs nothing. Polymarket has no idempotency key (an unknown order can
+#: only be looked up), Kalshi has one.
+VENUE_RELIABILITY = {Venue.POLYMARKET_US: 1, Venue.POLYMARKET: 2, Venue.KALSHI: 3}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An opportunity with what the risk manager needs to judge it.
+
+    ``game_key`` identifies the game across both directions and both Kalshi markets
+    (the Kalshi event ticker). ``book_times`` are when each leg's book was received
+    (defaults to the opportunity's ``updated_at``). ``depth`` (contracts at the leg's
+    limit), when known, puts the thinner leg first.
+    """
+
+    opportunity: Opportunity
+    game_key: str
+    confidence: Confidence
+    mapping_status: MappingStatus = MappingStatus.CANDIDATE
+    start_time: datetime | None = None
+    book_times: dict[ContractRef, datetime] = field(default_factory=dict)
+    depth: dict[ContractRef, Decimal] = field(default_factory=dict)
+
+    @property
+    def effective_confidence(self) -> Confidence:
+        # An operator-confirmed mapping counts as HIGH.
+        if self.mapping_status is MappingStatus.CONFIRMED:
+            return Confidence.HIGH
+        return self.confidence
+
+
+@dataclass(frozen=True)
+class RiskConfig:
+    """The environment's risk settings (``EXECUTOR_MIN_CONFIDENCE`` etc.)."""
+
+    min_confidence: Confidence = Confidence.HIGH
+    max_book_age_ms: int = 2000
+    no_trade_before_start_s: int = 60
+    day_tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("America/New_York"))
+
+
+def leg_order(c: Candidate) -> tuple[Leg, Leg]:
+    """(first, second): the thinner leg first when depth is known, else the less reliable venue."""
+    opp = c.opportunity
+    k, p = opp.kalshi_leg, opp.poly_leg
+    dk, dp = c.depth.get(k.contract), c.depth.get(p.contract)
+    if dk is not None and dp is not None and dk != dp:
+        return (k, p) if dk < dp else (p, k)
+    rk, rp = VENUE_RELIABILITY[k.contract.venue], VENUE_RELIABILITY[p.contract.venue]
+    return (k, p) if rk < rp else (p, k)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class RiskManager:
+    """Admits an opportunity as a reserved PLANNED attempt, or refuses it with a reason."""
+
+    def __init__(
+        self,
+        settings: ExecutorSettingsManager,
+        store: AttemptStore,
+        balances: BalanceBook,
+        config: RiskConfig | None = None,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.balances = balances
+        self.config = config or RiskConfig()
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self.halted: str | None = None  # kill switch / shutdown: a reason refuses everything
+
+    def _static_checks(self, c: Candidate, now: datetime) -> Refusal | SizeChoice:
+        s = self.settings.current
+        if self.halted is not None:
+            reason = RefusalReason.SHUTTING_DOWN if self.halted == "shutdown" else RefusalReason.KILL_SWITCH
+            return Refusal(reason, self.halted)
+        if not s.enabled:
+            return Refusal(RefusalReason.DISABLED, "executor is disabled")
+        if c.mapping_status is MappingStatus.REJECTED:
+            return Refusal(RefusalReason.MAPPING_REJECTED, "mapping rejected by the operator")
+        if not c.effective_confidence.at_least(self.config.min_confidence):
+            return Refusal(
+                RefusalReason.CONFIDENCE,
+                f"confidence {c.effective_confidence} below {self.config.min_confidence}",
+            )
+        opp = c.opportunity
+        for leg in opp.legs:
+            at = c.book_times.get(leg.contract, opp.updated_at)
+            age_ms = (now - at).total_seconds() * 1000
+            if age_ms > self.config.max_book_age_ms:
+                return Refusal(
+                    RefusalReason.STALE_BOOK,
+                    f"{leg.contract.venue.value} book is {int(age_ms)} ms old (max {self.config.max_book_age_ms})",
+                )
+        start = c.start_time or opp.expires_at
+        if start is not None and (start - now).total_seconds() < self.config.no_trade_before_start_s:
+            return Refusal(RefusalReason.GAME_STARTING, f"game starts at {start.isoformat()}")
+        return choose_size(
+            opp.curve,
+            min_bet=s.min_bet,
+            max_bet=s.max_bet,
+            min_roi=s.min_roi,
+            max_roi=s.max_roi,
+        )
+
+    def _plan(self, c: Candidate, size: SizeChoice, now: datetime) -> AttemptRecord:
+        first, second = leg_order(c)
+        attempt_id = "att_" + uuid.uuid4().hex[:20]
+        legs: list[LegRecord] = []
+        for role, seq, leg in ((LegRole.LEG1, 1, first), (LegRole.LEG2, 2, second)):
+            legs.append(
+                LegRecord(
+                    id=f"{attempt_id}-{role.value}",
+                    attempt_id=attempt_id,
+                    role=role,
+                    seq=seq,
+                    contract=leg.contract,
+                    label=leg.label,
+                    action=OrderAction.BUY,
+                    price=leg.price,
+                    quantity=size.contracts,
+                    # Leg 1 all or nothing; leg 2 hedges what it can (the rest is unwound).
+                    tif=TimeInForce.FOK if role is LegRole.LEG1 else TimeInForce.IOC,
+                    client_order_id="ex-" + uuid.uuid4().hex,
+                    updated_at=now,
+                )
+            )
+        fee1 = fee_bound(size.contracts, first.price)
+        opp = c.opportunity
+        details = {
+            "opportunity_id": opp.id,
+            "roi_pct": str(size.roi_pct),
+            "quoted": {
+                "kalshi_price": str(opp.kalshi_leg.price),
+                "poly_price": str(opp.poly_leg.price),
+                "size": str(opp.size),
+            },
+            "expires_at": None if opp.expires_at is None else opp.expires_at.isoformat(),
+            "timings": {"PLANNED": now.isoformat()},
+        }
+        return AttemptRecord(
+            id=attempt_id,
+            game_key=c.game_key,
+            mapping_id=opp.mapping_id,
+            direction=opp.direction.value,
+            event_title=opp.event_title,
+            state=AttemptState.PLANNED,
+            created_at=now,
+            updated_at=now,
+            contracts=size.contracts,
+            planned_cost=size.cost,
+            expected_edge=size.edge,
+            worst_case_loss=worst_case_loss(size.contracts, first.price, fee1),
+            path=[AttemptState.PLANNED.value],
+            details=details,
+            legs=legs,
+        )
+
+    def _balance_check(self, attempt: AttemptRecord) -> Refusal | dict[Venue, Decimal]:
+        need: dict[Venue, Decimal] = {}
+        for leg in attempt.legs:
+            amount = leg.price * leg.quantity + fee_bound(leg.quantity, leg.price)
+            need[leg.venue] = need.get(leg.venue, ZERO) + amount
+        for venue, amount in need.items():
+            free = self.balances.free(venue)
+            if free is None or free < amount:
+                return Refusal(
+                    RefusalReason.BALANCE,
+                    f"{venue.value} has {free if free is not None else 'unknown'} free, needs {amount.quantize(Decimal('0.01'))}",
+                )
+        return need
+
+    async def admit(self, c: Candidate) -> AttemptRecord | Refusal:
+        """Check every limit and reserve the attempt, atomically; the PLANNED row is committed."""
+        async with self._lock:
+            now = self._clock()
+            checked = self._static_checks(c, now)
+            if isinstance(checked, Refusal):
+                return checked
+            attempt = self._plan(c, checked, now)
+            need = self._balance_check(attempt)
+            if isinstance(need, Refusal):
+                return need
+            s = self.settings.current
+            _, start, end = trading_day_bounds(now, self.config.day_tz)
+            limits = ReservationLimits(
+                max_daily_trades=s.max_daily_trades,
+                max_daily_loss=s.max_daily_loss,
+                day_start=start.astimezone(UTC),
+                day_end=end.astimezone(UTC),
+            )
+            refusal = await self.store.reserve(attempt, limits)
+            if refusal is not None:
+                return refusal
+            self.balances.reserve(attempt.id, need)
+            return attempt
+
+    def release(self, attempt_id: str) -> None:
+        self.balances.release(attempt_id)
