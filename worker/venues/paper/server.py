@@ -931,7 +931,9 @@ class FeedSocket(tornado.websocket.WebSocketHandler):
         """Send one update, applying stream faults; False when it was dropped."""
         if self.ws_connection is None or self.ws_connection.is_closing():
             return False
-        fault = self.state.faults.stream_fault() if droppable else None
+        # After a dropped update the next one is always delivered (so the client sees the
+        # gap in ``seq``) and then the socket closes.
+        fault = self.state.faults.stream_fault() if droppable and not self.close_after_next else None
         if fault is not None:
             if fault == "disconnect":
                 self.close_after_next = True
