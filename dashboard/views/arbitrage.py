@@ -121,9 +121,9 @@ class ArbitrageView:
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        self.confidence = pn.widgets.RadioButtonGroup(options=list(CONFIDENCE_FILTERS), value="All", button_type="default")
-        self.hide_expired = pn.widgets.Toggle(name="Hide expired", value=False, width=120)
-        self.sort = pn.widgets.RadioButtonGroup(options=list(SORTS), value="ROI ▼", button_type="default")
+        self.confidence = pn.widgets.RadioButtonGroup(options=list(CONFIDENCE_FILTERS), value="All", color="default")
+        self.hide_expired = pn.widgets.Toggle(label="Hide expired", value=False, width=120)
+        self.sort = pn.widgets.RadioButtonGroup(options=list(SORTS), value="ROI ▼", color="default")
         for w in (self.confidence, self.hide_expired, self.sort):
             w.param.watch(lambda _e: self.refilter(), "value")
         self.count = html("", name="opp-count")

@@ -78,7 +78,7 @@ class SettingsPanel:
             self.widgets[spec.name] = widget
             self.errors[spec.name] = html("", css_classes=["field-error"], name=f"error-{spec.name}")
             rows += [widget, self.errors[spec.name]]
-        self.save = pn.widgets.Button(name="Save Settings", button_type="primary", sizing_mode="stretch_width")
+        self.save = pn.widgets.Button(label="Save Settings", color="primary", sizing_mode="stretch_width")
         self.save.on_click(lambda _e: self.submit())
         self.message = html("", name="settings-message")
         rows += [self.save, self.message]
@@ -149,14 +149,14 @@ class ExecutorView:
         self.ctx = ctx
         # header
         self.badge = html("", name="status-badge")
-        self.toggle = pn.widgets.Button(name="…", button_type="success", width=190, height=48)
+        self.toggle = pn.widgets.Button(label="…", color="success", width=190, height=48)
         self.toggle.on_click(lambda _e: self._toggle())
         self.updated = html("", name="last-update")
-        self.kill = pn.widgets.Button(name="☠ Kill switch", button_type="danger", width=140)
+        self.kill = pn.widgets.Button(label="☠ Kill switch", color="danger", width=140)
         self.kill.on_click(lambda _e: self._ask_kill(True))
-        self.kill_flatten = pn.widgets.Checkbox(name="also flatten open positions", value=False)
-        self.kill_confirm = pn.widgets.Button(name="Confirm: pause and cancel all orders", button_type="danger")
-        self.kill_cancel = pn.widgets.Button(name="Cancel", button_type="light")
+        self.kill_flatten = pn.widgets.Checkbox(label="also flatten open positions", value=False)
+        self.kill_confirm = pn.widgets.Button(label="Confirm: pause and cancel all orders", color="danger")
+        self.kill_cancel = pn.widgets.Button(label="Cancel", color="light")
         self.kill_confirm.on_click(lambda _e: self._kill())
         self.kill_cancel.on_click(lambda _e: self._ask_kill(False))
         self.kill_box = pn.Row(self.kill_flatten, self.kill_confirm, self.kill_cancel, visible=False)
@@ -185,7 +185,7 @@ class ExecutorView:
         )
         # trades
         self.cleared_seq = 0
-        self.clear = pn.widgets.Button(name="Clear", button_type="light", width=80)
+        self.clear = pn.widgets.Button(label="Clear", color="light", width=80)
         self.clear.on_click(lambda _e: self._clear())
         self.stranded = pn.Column(sizing_mode="stretch_width")
         self._stranded_rows: dict[str, pn.Column] = {}
@@ -230,10 +230,10 @@ class ExecutorView:
         if has(topics, "status"):
             if state.enabled:
                 self.badge.object = '<span class="badge active" data-enabled="true">ACTIVE</span>'
-                self.toggle.name, self.toggle.button_type = "⏸ Pause trading", "danger"
+                self.toggle.label, self.toggle.color = "⏸ Pause trading", "danger"
             else:
                 self.badge.object = '<span class="badge paused" data-enabled="false">PAUSED</span>'
-                self.toggle.name, self.toggle.button_type = "▶ Start trading", "success"
+                self.toggle.label, self.toggle.color = "▶ Start trading", "success"
         self.updated.object = f'<span class="muted">Last update {fmt.clock(state.updated_at)} UTC</span>'
         self.settings.update(topics)
         if has(topics, "balances", "status"):
@@ -297,9 +297,9 @@ class ExecutorView:
             f'<span class="legs" data-leg="kalshi">{fmt.esc(fmt.leg_name(pos.kalshi))}</span>'
             + (f'<br><span class="muted">cost {fmt.money(pos.cost)} · opened {fmt.clock(pos.opened_at)} UTC</span>' if pos.cost is not None else "")
         )
-        close = pn.widgets.Button(name="Close Position", button_type="warning", width=140)
-        confirm = pn.widgets.Button(name="Confirm close", button_type="danger", width=120, visible=False)
-        cancel = pn.widgets.Button(name="Cancel", button_type="light", width=80, visible=False)
+        close = pn.widgets.Button(label="Close Position", color="warning", width=140)
+        confirm = pn.widgets.Button(label="Confirm close", color="danger", width=120, visible=False)
+        cancel = pn.widgets.Button(label="Cancel", color="light", width=80, visible=False)
         msg = html("")
 
         def ask(show: bool) -> None:
@@ -377,8 +377,8 @@ class ExecutorView:
 
     def _stranded_row(self, attempt_id: str, t: Trade) -> pn.Column:
         note = pn.widgets.TextInput(placeholder="note: how it was resolved", width=260)
-        retry = pn.widgets.Button(name="Retry unwind", button_type="danger", width=120)
-        resolve = pn.widgets.Button(name="Mark resolved", button_type="warning", width=130)
+        retry = pn.widgets.Button(label="Retry unwind", color="danger", width=120)
+        resolve = pn.widgets.Button(label="Mark resolved", color="warning", width=130)
         msg = html("")
 
         def reply(r: dict[str, Any], ok: str, resolved: bool = False) -> None:

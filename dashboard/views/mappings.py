@@ -26,8 +26,8 @@ class MappingRow:
         self.view = view
         self.m = m
         self.text = html("", sizing_mode="stretch_width")
-        self.confirm = pn.widgets.Button(name="Confirm", button_type="success", width=90)
-        self.reject = pn.widgets.Button(name="Reject", button_type="danger", width=80)
+        self.confirm = pn.widgets.Button(label="Confirm", color="success", width=90)
+        self.reject = pn.widgets.Button(label="Reject", color="danger", width=80)
         self.msg = html("")
         self.confirm.on_click(lambda _e: self.decide(schemas.CONFIRM_MAPPING))
         self.reject.on_click(lambda _e: self.decide(schemas.REJECT_MAPPING))

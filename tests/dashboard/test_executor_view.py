@@ -1,0 +1,205 @@
+"""Headless tests of the /executor page, driven by protocol messages on a fake feed."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from dashboard.views.executor import SettingsForm
+from tests.dashboard.conftest import replay
+from tests.dashboard.protocol import init, position, trade, wire
+from worker.api import schemas
+
+
+def test_init_shows_active_badge_balances_and_todays_stats(feed, page):
+    p = page("executor")
+    replay(feed, p, init(enabled=True))
+    v = p.view
+    assert "ACTIVE" in v.badge.object and "active" in v.badge.object
+    assert v.toggle.label == "⏸ Pause trading"
+    assert "$50.00" in v.balances.object and "$45.00" in v.balances.object
+    assert 'data-k="total">$95.00' in v.balances.object
+    assert "3 / 50" in v.stats.object
+    assert "+$1.25" in v.stats.object
+    assert "67%" in v.stats.object  # 2 wins of 3
+
+
+def test_status_changed_flips_badge_to_paused_and_names_the_stop(feed, page):
+    p = page("executor")
+    replay(feed, p, init(enabled=True), wire(schemas.STATUS_CHANGED, {"enabled": False}))
+    assert "PAUSED" in p.view.badge.object and "paused" in p.view.badge.object
+    assert p.view.toggle.label == "▶ Start trading"
+    assert "Paused" in p.view.stats.object
+
+
+def test_polymarket_us_balance_is_labelled_as_such(feed, page):
+    p = page("executor")
+    replay(feed, p, init(poly_venue="polymarket_us"))
+    assert "Polymarket US:" in p.view.balances.object
+
+
+def test_daily_trade_limit_reached_is_named_as_the_stop(feed, page):
+    p = page("executor")
+    replay(feed, p, init(trades=50, wins=40))
+    assert "Stopped by Max Daily Trades" in p.view.stats.object
+
+
+def test_daily_loss_limit_reached_is_named_as_the_stop(feed, page):
+    p = page("executor")
+    replay(feed, p, init(pnl="-5.00"))
+    assert "Stopped by Max Daily Loss" in p.view.stats.object
+
+
+def test_positions_name_each_leg_by_its_venue_contract(feed, page):
+    p = page("executor")
+    replay(feed, p, init())
+    card = p.view.positions.objects[0]
+    text = card.objects[0].object
+    assert "Poly Rockets @ 0.51" in text
+    assert "Kalshi NO HOU @ 0.48" in text
+    assert "Open Positions (1)" in p.view.positions_title.object
+
+
+def test_position_opened_and_closed_add_and_remove_cards(feed, page):
+    p = page("executor")
+    replay(feed, p, init(positions=[]))
+    replay(feed, p, wire(schemas.POSITION_OPENED, position("pos-9", "Kings vs Ducks")))
+    assert "Open Positions (1)" in p.view.positions_title.object
+    replay(feed, p, wire(schemas.POSITION_CLOSED, {**position("pos-9"), "status": "closed"}))
+    assert "Open Positions (0)" in p.view.positions_title.object
+    assert "No open positions" in p.view.positions.objects[0].object
+
+
+def test_close_position_asks_for_confirmation_before_sending(feed, page):
+    p = page("executor")
+    replay(feed, p, init())
+    card = p.view.positions.objects[0]
+    close, confirm, _cancel = card.objects[1].objects
+    close.clicks += 1
+    assert feed.socket.sent == [] and confirm.visible
+    confirm.clicks += 1
+    sent = json.loads(feed.socket.sent[-1])
+    assert sent["action"] == "close_position" and sent["position_id"] == "pos-1" and sent["id"]
+
+
+def test_trade_rows_are_coloured_by_status_newest_first(feed, page):
+    p = page("executor")
+    replay(feed, p, init(), trade("SUCCESS", trade_id="a", attempt_id="a1"),
+           trade("ROLLED_BACK", event="MIA vs NYK", pnl="-0.80", roi=None, reason="Poly fail", trade_id="b", attempt_id="b1"))
+    html = p.view.trades.object
+    assert html.index("MIA vs NYK") < html.index("LAL vs BOS")
+    assert 'class="st-rolled"' in html and 'class="st-success"' in html
+    assert "-$0.80" in html and "Poly fail" in html and "2.4% ROI" in html
+
+
+def test_clear_empties_the_view_and_new_trades_still_appear(feed, page):
+    p = page("executor")
+    replay(feed, p, init(), trade(trade_id="a"))
+    p.view.clear.clicks += 1
+    assert "No trades yet" in p.view.trades.object
+    assert len(feed.state.trades) == 1  # history is kept
+    replay(feed, p, trade(event="NEW GAME", trade_id="b", attempt_id="z"))
+    assert "NEW GAME" in p.view.trades.object and "LAL vs BOS" not in p.view.trades.object
+
+
+def test_stranded_attempt_stands_out_with_retry_and_resolve(feed, page):
+    p = page("executor")
+    replay(feed, p, init(), trade("STRANDED", pnl="0", roi=None, reason="Kalshi leg open", attempt_id="att-7"))
+    assert "st-stranded" in p.view.trades.object
+    assert len(p.view.stranded.objects) == 1
+    row = p.view.stranded.objects[0]
+    retry, note, resolve = row.objects[1].objects
+    retry.clicks += 1
+    assert json.loads(feed.socket.sent[-1]) == {"action": "retry_unwind", "attempt_id": "att-7", "id": json.loads(feed.socket.sent[-1])["id"]}
+    note.value = "flattened by hand on Kalshi"
+    resolve.clicks += 1
+    sent = json.loads(feed.socket.sent[-1])
+    assert sent["action"] == "resolve_stranded" and sent["note"] == "flattened by hand on Kalshi"
+    replay(feed, p, {"type": "ack", "action": "resolve_stranded", "id": sent["id"], "data": {}})
+    assert p.view.stranded.objects == []
+
+
+def test_settings_widgets_mirror_worker_bounds():
+    form = SettingsForm()
+    for spec in schemas.FIELDS:
+        par = form.param[spec.name]
+        assert par.bounds == (spec.minimum, spec.maximum)
+    assert form.param["min_bet"].inclusive_bounds == (False, True)
+
+
+def test_save_sends_only_changed_settings_as_exact_numbers(feed, page):
+    p = page("executor")
+    replay(feed, p, init())
+    p.view.settings.widgets["max_bet"].value = 15.1
+    p.view.settings.save.clicks += 1
+    raw = feed.socket.sent[-1]
+    assert '"settings":{"max_bet":15.1}' in raw
+    assert json.loads(raw, parse_float=Decimal)["settings"] == {"max_bet": Decimal("15.1")}
+
+
+def test_worker_field_error_is_shown_next_to_that_field(feed, page):
+    p = page("executor")
+    replay(feed, p, init())
+    s = p.view.settings
+    s.widgets["min_bet"].value = 20.0
+    s.save.clicks += 1
+    sent_id = json.loads(feed.socket.sent[-1])["id"]
+    replay(feed, p, {"type": "error", "message": "min_bet must not be greater than max_bet", "field": "min_bet", "id": sent_id})
+    assert "min_bet must not be greater than max_bet" in s.errors["min_bet"].object
+    assert s.errors["max_bet"].object == ""
+    assert "Not saved" in s.message.object
+
+
+def test_error_without_id_goes_to_the_oldest_waiting_action(feed, page):
+    p = page("executor")
+    replay(feed, p, init())
+    s = p.view.settings
+    s.widgets["max_roi"].value = 60.0
+    s.save.clicks += 1
+    replay(feed, p, {"type": "error", "message": "bad", "field": "max_roi", "id": None})
+    assert "bad" in s.errors["max_roi"].object
+
+
+def test_ack_confirms_save_and_settings_changed_resets_widgets(feed, page):
+    p = page("executor")
+    replay(feed, p, init())
+    s = p.view.settings
+    s.widgets["max_bet"].value = 12.0
+    s.save.clicks += 1
+    sent_id = json.loads(feed.socket.sent[-1])["id"]
+    replay(feed, p, {"type": "ack", "action": "update_settings", "id": sent_id, "data": {}})
+    assert "Settings saved" in s.message.object
+    # Another client changes the settings: the widgets follow the worker.
+    replay(feed, p, wire(schemas.SETTINGS_CHANGED, {"enabled": True, "min_bet": Decimal("6.00"), "max_bet": Decimal("11.00"),
+                                                     "min_roi": Decimal("1.00"), "max_roi": Decimal("50.00"),
+                                                     "max_daily_trades": 40, "max_daily_loss": Decimal("5.00")}))
+    assert s.widgets["min_bet"].value == 6.0 and s.widgets["max_bet"].value == 11.0
+    assert s.widgets["max_daily_trades"].value == 40
+    assert "/ 40" in p.view.stats.object
+
+
+def test_toggle_sends_the_opposite_of_the_current_state(feed, page):
+    p = page("executor")
+    replay(feed, p, init(enabled=True))
+    p.view.toggle.clicks += 1
+    sent = json.loads(feed.socket.sent[-1])
+    assert sent["action"] == "toggle_enabled" and sent["value"] is False
+
+
+def test_kill_switch_needs_confirmation(feed, page):
+    p = page("executor")
+    replay(feed, p, init())
+    p.view.kill.clicks += 1
+    assert feed.socket.sent == [] and p.view.kill_box.visible
+    p.view.kill_flatten.value = True
+    p.view.kill_confirm.clicks += 1
+    sent = json.loads(feed.socket.sent[-1])
+    assert sent["action"] == "kill_switch" and sent["flatten"] is True
+
+
+def test_action_while_disconnected_says_so(feed, page):
+    p = page("executor")
+    replay(feed, p, init())
+    feed._ws = None
+    p.view.toggle.clicks += 1
+    assert "Not connected" in p.view.action_msg.object
