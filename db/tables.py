@@ -224,4 +224,14 @@ balance_snapshots = sa.Table(
 )
 sa.Index("idx_balances_venue_time", balance_snapshots.c.venue, balance_snapshots.c.taken_at)
 
+executor_lease = sa.Table(
+    "executor_lease",
+    metadata,
+    sa.Column("account", sa.Text, primary_key=True),  # the trading account the lease is for
+    sa.Column("holder", sa.Text, nullable=False),  # the worker's id (kept in its data dir)
+    sa.Column("acquired_at", UTCDateTime, nullable=False),
+    sa.Column("renewed_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime),  # the database's clock; NULL once released
+)
+
 OUR_TABLES = tuple(metadata.sorted_tables)

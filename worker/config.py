@@ -7,9 +7,10 @@ start-up with a :class:`ConfigError` naming the variable; no secret value is eve
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -69,6 +70,18 @@ class Config:
             return self.token_env
         return ensure_token_file(self.token_path)
 
+    def trading_account(self, env: Mapping[str, str] | None = None) -> str:
+        """The account the single-trader lease is for: mode, venue pair and key ids.
+
+        Only a hash of the key ids is used: the lease row must not carry credentials.
+        """
+        env = os.environ if env is None else env
+        ids = "|".join(
+            env.get(name, "") for name in ("KALSHI_KEY_ID", "POLYMARKET_API_KEY", "POLYMARKET_US_KEY_ID")
+        )
+        digest = hashlib.sha256(ids.encode()).hexdigest()[:16]
+        return f"{self.mode}:kalshi+{self.poly_venue}:{digest}"
+
     def sqlite_path(self) -> Path | None:
         """The file behind a SQLite URL (None for other databases or in-memory)."""
         return sqlite_file(self.database_url)
@@ -87,12 +100,27 @@ def sqlite_file(url: str) -> Path | None:
 def ensure_token_file(path: Path) -> str:
     """Read the token file, creating it atomically with mode 0600 if it is missing.
 
+    An existing token is never regenerated.
+    """
+    token = ensure_file(path, lambda: secrets.token_urlsafe(32))
+    if not token:
+        raise ConfigError("EXECUTOR_TOKEN", f"token file {path} is empty")
+    return token
+
+
+def ensure_worker_id(data_dir: Path) -> str:
+    """This data directory's worker id (the lease holder); created once, kept across restarts."""
+    return ensure_file(data_dir / "worker-id", lambda: f"worker-{secrets.token_hex(8)}")
+
+
+def ensure_file(path: Path, make: Callable[[], str]) -> str:
+    """Read ``path``, creating it first with ``make()`` (mode 0600) if it does not exist.
+
     Several processes may race to create it; ``O_EXCL`` on a temporary name plus
-    ``os.link`` makes exactly one win and everyone reads the winner's token. An existing
-    token is never regenerated.
+    ``os.link`` makes exactly one win and everyone reads the winner's content.
     """
     try:
-        return _read_token(path)
+        return path.read_text().strip()
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -100,22 +128,15 @@ def ensure_token_file(path: Path) -> str:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_urlsafe(32) + "\n")
+            fh.write(make() + "\n")
             fh.flush()
             os.fsync(fh.fileno())
-        # Atomic: fails if another process won the race, and then we read its token.
+        # Atomic: fails if another process won the race, and then we read its content.
         with contextlib.suppress(FileExistsError):
             os.link(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-    return _read_token(path)
-
-
-def _read_token(path: Path) -> str:
-    token = path.read_text().strip()
-    if not token:
-        raise ConfigError("EXECUTOR_TOKEN", f"token file {path} is empty")
-    return token
+    return path.read_text().strip()
 
 
 def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:

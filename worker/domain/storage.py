@@ -50,3 +50,18 @@ class TradeStore(Protocol):
 
     async def day_figures(self, start: datetime, end: datetime) -> tuple[int, Decimal, int]:
         """(trades, net realised pnl, wins) for attempts/rows in [start, end)."""
+
+
+class LeaseGrant(Protocol):
+    @property
+    def holder(self) -> str | None: ...
+
+    @property
+    def held(self) -> bool: ...
+
+
+class LeaseStore(Protocol):
+    async def acquire(self, account: str, holder: str, ttl_s: float) -> LeaseGrant:
+        """Take or renew the lease (free, expired or ours), judged by the database's clock."""
+
+    async def release(self, account: str, holder: str) -> bool: ...

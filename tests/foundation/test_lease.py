@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from db.engine import Database
+from db.lease import LeaseRepository
+from db.migrate import migrate
+from worker.engine.lease import LeaseKeeper, LeaseLost, LeaseRole
+
+ACCOUNT = "paper:kalshi+polymarket:abc"
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = Database(database_url)
+    await migrate(database, "paper")
+    yield database
+    await database.dispose()
+
+
+class FakeMonotonic:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+async def test_exactly_one_of_many_simultaneous_claimants_gets_the_lease(db: Database) -> None:
+    repo = LeaseRepository(db)
+    grants = await asyncio.gather(*(repo.acquire(ACCOUNT, f"w{i}", 10) for i in range(12)))
+    winners = [g for g in grants if g.held]
+    assert len(winners) == 1
+    assert all(g.holder == winners[0].holder for g in grants)
+
+
+async def test_the_holder_renews_and_others_stand_by(db: Database) -> None:
+    repo = LeaseRepository(db)
+    first = await repo.acquire(ACCOUNT, "a", 10)
+    renewed = await repo.acquire(ACCOUNT, "a", 10)
+    other = await repo.acquire(ACCOUNT, "b", 10)
+    assert first.held and renewed.held and not other.held
+    assert renewed.expires_at is not None and first.expires_at is not None
+    assert renewed.expires_at >= first.expires_at
+    assert other.holder == "a"
+
+
+async def test_an_expired_lease_is_taken_over_by_the_database_clock(db: Database) -> None:
+    repo = LeaseRepository(db)
+    assert (await repo.acquire(ACCOUNT, "a", 0.2)).held
+    while True:  # the database clock decides; poll it rather than sleeping a guessed time
+        grant = await repo.acquire(ACCOUNT, "b", 10)
+        if grant.held:
+            break
+        assert grant.expires_at is not None
+        await asyncio.sleep(max(0.0, (grant.expires_at - grant.db_now).total_seconds()))
+    assert not (await repo.acquire(ACCOUNT, "a", 10)).held
+
+
+async def test_a_released_lease_is_free_at_once_and_only_the_holder_can_release(db: Database) -> None:
+    repo = LeaseRepository(db)
+    await repo.acquire(ACCOUNT, "a", 60)
+    assert not await repo.release(ACCOUNT, "b")
+    assert not (await repo.acquire(ACCOUNT, "b", 60)).held
+    assert await repo.release(ACCOUNT, "a")
+    assert (await repo.acquire(ACCOUNT, "b", 60)).held
+
+
+async def test_leases_of_different_accounts_are_independent(db: Database) -> None:
+    repo = LeaseRepository(db)
+    assert (await repo.acquire("paper:a", "w1", 60)).held
+    assert (await repo.acquire("paper:b", "w2", 60)).held
+
+
+async def test_keeper_reconciles_before_it_trades_and_a_restart_reclaims_at_once(db: Database) -> None:
+    repo = LeaseRepository(db)
+    events: list[str] = []
+    keeper: LeaseKeeper
+
+    async def reconcile() -> None:
+        events.append(f"reconcile:{keeper.role}:{keeper.held()}")
+
+    keeper = LeaseKeeper(repo, account=ACCOUNT, holder="w1", ttl_s=30, on_acquired=reconcile)
+    assert not keeper.held()
+    with pytest.raises(LeaseLost):
+        keeper.check()
+    assert await keeper.beat()
+    assert events == ["reconcile:reconciling:False"]
+    assert keeper.role == LeaseRole.LEADER and keeper.status == "leader"
+    keeper.check()
+
+    # Same worker id (same data directory), new process, no release: reclaimed at once.
+    restarted = LeaseKeeper(repo, account=ACCOUNT, holder="w1", ttl_s=30)
+    assert await restarted.beat()
+    standby = LeaseKeeper(repo, account=ACCOUNT, holder="w2", ttl_s=30)
+    assert not await standby.beat()
+    assert standby.status == "standby" and standby.other_holder == "w1"
+
+
+async def test_a_paused_worker_stops_trusting_its_lease_without_asking_the_database(db: Database) -> None:
+    clock = FakeMonotonic()
+    keeper = LeaseKeeper(LeaseRepository(db), account=ACCOUNT, holder="w1", ttl_s=10, monotonic=clock)
+    assert await keeper.beat()
+    clock.t += 7.9
+    assert keeper.held()
+    clock.t += 0.2  # past ttl minus the safety margin: a pause longer than that
+    assert not keeper.held()
+    with pytest.raises(LeaseLost):
+        keeper.check()
+    assert keeper.status == "expired"
+
+
+async def test_clean_exit_releases_so_a_standby_takes_over_immediately(db: Database) -> None:
+    repo = LeaseRepository(db)
+    leader = LeaseKeeper(repo, account=ACCOUNT, holder="w1", ttl_s=60)
+    standby = LeaseKeeper(repo, account=ACCOUNT, holder="w2", ttl_s=60)
+    stop = asyncio.Event()
+    task = asyncio.create_task(leader.run(stop))
+    await leader.wait_changed()
+    assert leader.held()
+    assert not await standby.beat()
+    stop.set()
+    await task
+    assert leader.role == LeaseRole.RELEASED and not leader.held()
+    assert await standby.beat()
+
+
+class BrokenStore:
+    async def acquire(self, account: str, holder: str, ttl_s: float) -> object:
+        raise ConnectionError("database unreachable")
+
+    async def release(self, account: str, holder: str) -> bool:
+        raise ConnectionError("database unreachable")
+
+
+async def test_an_unreachable_database_never_grants_the_lease() -> None:
+    keeper = LeaseKeeper(BrokenStore(), account=ACCOUNT, holder="w1", ttl_s=10)  # type: ignore[arg-type]
+    assert not await keeper.beat()
+    assert keeper.role == LeaseRole.STANDBY

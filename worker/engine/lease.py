@@ -1,0 +1,153 @@
+"""The single-trader lease, from the worker's side.
+
+One worker trades an account at a time. :class:`LeaseKeeper` takes the lease at start (or
+waits in standby), renews it on a heartbeat, and answers :meth:`LeaseKeeper.held` before
+every venue call that could open exposure.
+
+Why a local deadline: the database judges expiry by its own clock, ``expires_at = db_now +
+ttl`` at each renewal, and ``db_now`` is no earlier than the moment we *sent* the renewal.
+So we hold the lease at least until ``sent + ttl`` on our monotonic clock; we stop trusting
+it a safety margin before that. A worker paused (SIGSTOP, GC, swap) past its deadline sees
+the monotonic clock jump and refuses to send, without asking the database — even if its
+renewal task has not had a chance to run yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from enum import StrEnum
+
+from worker.domain.storage import LeaseStore
+
+log = logging.getLogger(__name__)
+
+
+class LeaseLost(RuntimeError):
+    """This worker does not (or no longer) hold the trading lease: send nothing new."""
+
+
+class LeaseRole(StrEnum):
+    STANDBY = "standby"
+    RECONCILING = "reconciling"  # just acquired: reconciling before it trades
+    LEADER = "leader"
+    RELEASED = "released"
+
+
+class LeaseKeeper:
+    """Holds, renews and checks the trading lease of one account."""
+
+    def __init__(
+        self,
+        store: LeaseStore,
+        *,
+        account: str,
+        holder: str,
+        ttl_s: float,
+        on_acquired: Callable[[], Awaitable[None]] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        safety: float = 0.2,
+    ) -> None:
+        self._store = store
+        self.account = account
+        self.holder = holder
+        self.ttl_s = ttl_s
+        self._on_acquired = on_acquired
+        self._monotonic = monotonic
+        self._margin = ttl_s * safety
+        self._deadline = float("-inf")
+        self.role = LeaseRole.STANDBY
+        self.other_holder: str | None = None
+        self._changed = asyncio.Event()
+
+    @property
+    def interval_s(self) -> float:
+        """Heartbeat period: three renewals per TTL."""
+        return self.ttl_s / 3
+
+    def held(self) -> bool:
+        """True while we lead and our local deadline has not passed."""
+        return self.role == LeaseRole.LEADER and self._monotonic() < self._deadline
+
+    def check(self) -> None:
+        """Raise :class:`LeaseLost` unless :meth:`held` — call before opening exposure."""
+        if not self.held():
+            raise LeaseLost(f"lease for {self.account} not held (role {self.role})")
+
+    @property
+    def status(self) -> str:
+        """For ``/api/status``: ``leader`` or ``standby`` (or ``released``)."""
+        if self.role == LeaseRole.LEADER and not self.held():
+            return "expired"
+        return "leader" if self.role in (LeaseRole.LEADER, LeaseRole.RECONCILING) else str(self.role)
+
+    async def beat(self) -> bool:
+        """One heartbeat: renew if we lead, try to take over if we wait. Returns held()."""
+        if self.role == LeaseRole.RELEASED:
+            return False
+        sent = self._monotonic()
+        try:
+            grant = await self._store.acquire(self.account, self.holder, self.ttl_s)
+        except Exception as exc:  # the database is unreachable: we can't prove we hold it
+            log.warning("lease renewal failed: %s", exc)
+            return self.held()
+        if grant.held:
+            self._deadline = sent + self.ttl_s - self._margin
+            if self.role == LeaseRole.STANDBY:
+                log.info("lease for %s acquired by %s; reconciling before trading", self.account, self.holder)
+                self.role = LeaseRole.RECONCILING
+                if self._on_acquired is not None:
+                    await self._on_acquired()
+                # Reconciling may take a while: renew once more before trading.
+                sent = self._monotonic()
+                again = await self._store.acquire(self.account, self.holder, self.ttl_s)
+                if not again.held:
+                    self._lose(again.holder)
+                    return False
+                self._deadline = sent + self.ttl_s - self._margin
+                self.role = LeaseRole.LEADER
+                log.info("lease for %s held: trading", self.account)
+                self._changed.set()
+        else:
+            if self.role != LeaseRole.STANDBY or self.other_holder != grant.holder:
+                self._lose(grant.holder)
+        return self.held()
+
+    def _lose(self, other: str | None) -> None:
+        was = self.role
+        self.role = LeaseRole.STANDBY
+        self.other_holder = other
+        self._deadline = float("-inf")
+        if was in (LeaseRole.LEADER, LeaseRole.RECONCILING):
+            log.error("lease for %s lost to %s: standing by", self.account, other)
+        else:
+            log.info("lease for %s held by %s: standing by", self.account, other)
+        self._changed.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Heartbeat until ``stop`` is set, then release the lease if we hold it."""
+        try:
+            while not stop.is_set():
+                await self.beat()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=self.interval_s)
+        finally:
+            await self.release()
+
+    async def wait_changed(self) -> None:
+        await self._changed.wait()
+        self._changed.clear()
+
+    async def release(self) -> None:
+        """Clean exit: give the lease up so a standby takes over at once."""
+        if self.role in (LeaseRole.LEADER, LeaseRole.RECONCILING):
+            try:
+                await self._store.release(self.account, self.holder)
+                log.info("lease for %s released", self.account)
+            except Exception as exc:
+                log.warning("lease release failed (it will expire): %s", exc)
+        self.role = LeaseRole.RELEASED
+        self._deadline = float("-inf")
