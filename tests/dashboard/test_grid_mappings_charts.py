@@ -1,0 +1,198 @@
+"""Headless tests of the card grid, the mappings review, the charts and the header."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from dashboard import format as fmt
+from dashboard.feed import DOWN, RECONNECTING
+from dashboard.state import Opportunity
+from dashboard.views.charts import roi_histogram
+from tests.dashboard.conftest import replay
+from tests.dashboard.protocol import T0, init, mapping, opportunity, opportunity_message, snapshot, trade, wire
+from worker.api import schemas
+
+
+def grid_ids(p) -> list[str]:
+    return [card.objects[0].object.split('data-id="')[1].split('"')[0] for card in p.view.grid.objects]
+
+
+@pytest.fixture
+def grid(feed, page):
+    p = page("arbitrage")
+    replay(feed, p, init(), snapshot([
+        opportunity(1, roi="2.5", confidence="HIGH"),
+        opportunity(2, roi="6.2", confidence="LOW", starts_in_h=1),
+        opportunity(3, roi="0.7", confidence="MEDIUM", starts_in_h=9),
+        opportunity(4, roi="4.1", confidence="MEDIUM", starts_in_h=3, expires_at=T0 - timedelta(minutes=5)),
+    ]))
+    return p
+
+
+@pytest.mark.parametrize(
+    ("roi", "band"),
+    [("0.99", "roi-gray"), ("1", "roi-green"), ("2.99", "roi-green"), ("3", "roi-green"),
+     ("3.01", "roi-bright"), ("5", "roi-bright"), ("5.01", "roi-gold")],
+)
+def test_roi_colour_bands_follow_the_plan(roi, band):
+    assert fmt.roi_band(Decimal(roi)) == band
+
+
+def test_cards_are_sorted_by_roi_descending_by_default(grid):
+    assert grid_ids(grid) == ["opp_0002_kalshi_no", "opp_0004_kalshi_no", "opp_0001_kalshi_no", "opp_0003_kalshi_no"]
+
+
+def test_card_shows_legs_figures_and_confidence_style(grid):
+    card = grid.view.cards["opp_0001_kalshi_no"]
+    text = card.summary.object
+    assert "🏀 Rockets vs Lakers #1" in text
+    assert "BUY Rockets Poly @ 0.51 → BUY NO HOU Kalshi @ 0.48" in text
+    assert "ROI: <span class=\"roi roi-green\">2.5%</span>" in text
+    assert "Cost: $0.99" in text and "Vol: 1.2K" in text
+    assert card.layout.css_classes == ["opp-card", "conf-high"]
+    assert grid.view.cards["opp_0002_kalshi_no"].layout.css_classes == ["opp-card", "conf-low"]
+
+
+def test_gold_roi_is_marked_suspicious(grid):
+    assert "roi-gold" in grid.view.cards["opp_0002_kalshi_no"].summary.object
+    assert "suspicious" in grid.view.cards["opp_0002_kalshi_no"].summary.object
+    assert "suspicious" not in grid.view.cards["opp_0001_kalshi_no"].summary.object
+
+
+def test_high_only_and_medium_plus_filters(grid):
+    grid.view.confidence.value = "HIGH only"
+    assert grid_ids(grid) == ["opp_0001_kalshi_no"]
+    grid.view.confidence.value = "MEDIUM+"
+    assert grid_ids(grid) == ["opp_0004_kalshi_no", "opp_0001_kalshi_no", "opp_0003_kalshi_no"]
+    assert 'data-shown="3"' in grid.view.count.object
+
+
+def test_hide_expired_drops_expired_cards(grid):
+    assert "expired" in grid.view.cards["opp_0004_kalshi_no"].summary.object
+    grid.view.hide_expired.value = True
+    assert "opp_0004_kalshi_no" not in grid_ids(grid)
+
+
+def test_sort_by_roi_per_day_and_by_start(grid):
+    grid.view.sort.value = "Starts soonest"
+    assert grid_ids(grid) == ["opp_0004_kalshi_no", "opp_0002_kalshi_no", "opp_0001_kalshi_no", "opp_0003_kalshi_no"]
+    grid.view.sort.value = "ROI/day ▼"
+    assert grid_ids(grid)[0] == "opp_0002_kalshi_no"
+
+
+def test_filtering_swaps_container_objects_without_hiding_cards(grid):
+    grid.view.confidence.value = "HIGH only"
+    assert all(c.layout.visible for c in grid.view.cards.values())
+    assert len(grid.view.grid.objects) == 1
+
+
+def test_update_changes_the_same_card_in_place(feed, grid):
+    card = grid.view.cards["opp_0001_kalshi_no"]
+    replay(feed, grid, opportunity_message(schemas.OPPORTUNITY_UPDATED, 1, roi="3.4", confidence="MEDIUM"))
+    assert grid.view.cards["opp_0001_kalshi_no"] is card
+    assert "roi-bright" in card.summary.object
+    assert card.layout.css_classes == ["opp-card", "conf-medium"]
+
+
+def test_opened_and_closed_opportunities_add_and_remove_cards(feed, grid):
+    replay(feed, grid, opportunity_message(schemas.OPPORTUNITY_OPENED, 9, roi="1.5", title="Jets vs Bills", league="nfl"))
+    assert "🏈 Jets vs Bills" in grid.view.cards["opp_0009_kalshi_no"].summary.object
+    replay(feed, grid, wire(schemas.OPPORTUNITY_CLOSED, {"id": "opp_0009_kalshi_no", "reason": "edge_gone"}))
+    assert "opp_0009_kalshi_no" not in grid_ids(grid)
+
+
+def test_rules_difference_is_warned_and_details_show_both_rules(feed, grid):
+    replay(feed, grid, opportunity_message(schemas.OPPORTUNITY_UPDATED, 1, rules_differ=True))
+    card = grid.view.cards["opp_0001_kalshi_no"]
+    assert "rules differ" in card.summary.object
+    assert "postponement handling differs" in card.details.object
+    assert "Kalshi: resolves YES if Houston wins." in card.details.object
+    assert "Polymarket: resolves Rockets if Houston wins." in card.details.object
+    assert "KXNBAGAME-26NOV29HOULAL1-HOU" in card.details.object
+
+
+def test_copy_trade_ticket_names_both_legs(grid):
+    opp: Opportunity = grid.view.cards["opp_0001_kalshi_no"].opp
+    ticket = fmt.order_ticket(opp)
+    assert "Leg 1: BUY Rockets on Polymarket @ 0.51" in ticket
+    assert "Leg 2: BUY NO HOU on Kalshi @ 0.48" in ticket
+    assert "data-ticket=" in grid.view.cards["opp_0001_kalshi_no"].summary.object
+
+
+def test_mappings_filter_by_status_and_confirm_sends_the_id(feed, page):
+    p = page("mappings")
+    replay(feed, p, init(), {"type": "mappings_snapshot", "data": {"mappings": [
+        mapping(1), mapping(2, status="confirmed", confidence="HIGH"), mapping(3, status="rejected", confidence="LOW")]}})
+    assert len(p.view.list.objects) == 3
+    p.view.status.value = "candidate"
+    assert len(p.view.list.objects) == 1
+    row = p.view.rows[mapping(1)["id"]]
+    assert "title fuzzy 0.93" in row.text.object and "MEDIUM" in row.text.object
+    row.confirm.clicks += 1
+    sent = json.loads(feed.socket.sent[-1])
+    assert sent["action"] == "confirm_mapping" and sent["mapping_id"] == mapping(1)["id"]
+    replay(feed, p, wire(schemas.MAPPING_CHANGED, mapping(1, status="confirmed")))
+    assert 'data-status="confirmed"' in row.text.object
+    assert row.confirm.disabled
+    assert "No mappings" in p.view.list.objects[0].object  # it left the candidate filter
+
+
+def test_pnl_chart_plots_cumulative_points_and_filters_by_range(feed, page):
+    p = page("charts", now=T0)
+    points = [wire(schemas.PNL_POINT, {"t": T0 - timedelta(days=d), "pnl": Decimal(v), "delta": Decimal("0.1")})
+              for d, v in ((10, "-1.00"), (3, "0.50"), (0, "1.25"))]
+    replay(feed, p, init(), *points)
+    assert p.view.pnl_src.data["pnl"] == [-1.0, 0.5, 1.25]
+    assert p.view.pnl_src.data["label"][-1] == "+$1.25"
+    p.view.range.value = "7 d"
+    assert p.view.pnl_src.data["pnl"] == [0.5, 1.25]
+    p.view.range.value = "today"
+    assert p.view.pnl_src.data["pnl"] == [1.25]
+
+
+def test_pnl_stream_appends_new_points(feed, page):
+    p = page("charts", now=T0)
+    replay(feed, p, init(), wire(schemas.PNL_POINT, {"t": T0, "pnl": Decimal("1"), "delta": Decimal("1")}))
+    replay(feed, p, wire(schemas.PNL_POINT, {"t": T0 + timedelta(minutes=1), "pnl": Decimal("2.5"), "delta": Decimal("1.5")}))
+    assert p.view.pnl_src.data["pnl"] == [1.0, 2.5]
+
+
+def test_roi_charts_use_executed_trades_and_live_opportunities(feed, page):
+    p = page("charts")
+    replay(feed, p, init(), trade("SUCCESS", roi="2.4"), trade("FAILED", roi=None, trade_id="f", attempt_id="f"),
+           snapshot([opportunity(1, roi="2.5"), opportunity(2, roi="0.4"), opportunity(3, roi="25")]))
+    assert p.view.roi_src.data["roi"] == [2.4]
+    hist = p.view.hist_src.data
+    assert sum(hist["count"]) == 3
+    assert hist["count"][hist["label"].index("0–0.5 %")] == 1
+    assert hist["count"][-1] == 1  # > 20 %
+
+
+def test_histogram_bins_use_exact_edges():
+    h = roi_histogram([Decimal("1"), Decimal("0.99")])
+    assert h["count"][h["label"].index("1–1.5 %")] == 1
+    assert h["count"][h["label"].index("0.5–1 %")] == 1
+
+
+def test_header_shows_paper_banner_and_connection_state(feed, page):
+    p = page("executor")
+    replay(feed, p, init(mode="paper"))
+    assert "PAPER" in p.header.mode.object
+    assert 'data-status="live"' in p.header.conn.object
+    feed._set_status(RECONNECTING)
+    p.link.flush()
+    assert "reconnecting" in p.header.conn.object
+    feed._set_status(DOWN)
+    p.link.flush()
+    assert "worker down" in p.header.conn.object and "old" in p.header.conn.object
+
+
+def test_live_mode_banner(feed, page):
+    p = page("home")
+    replay(feed, p, init(mode="live"))
+    assert "LIVE" in p.header.mode.object
+    assert "Total balance <b>$95.00</b>" in p.view.glance.object
