@@ -1,0 +1,98 @@
+"""The attempt state machine: every legal edge is accepted, every other one raises."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from worker.domain.attempts import (
+    TRANSITIONS,
+    AttemptRecord,
+    AttemptState,
+    IllegalAttemptTransition,
+    check_transition,
+    hedge_limit_price,
+    ladder_price,
+    unwind_floor_price,
+    worst_case_loss,
+)
+
+S = AttemptState
+LEGAL = {
+    (S.PLANNED, S.LEG1_SENT),
+    (S.PLANNED, S.FAILED),
+    (S.LEG1_SENT, S.LEG1_FILLED),
+    (S.LEG1_SENT, S.FAILED),
+    (S.LEG1_FILLED, S.LEG2_SENT),
+    (S.LEG1_FILLED, S.UNWINDING),
+    (S.LEG2_SENT, S.HEDGED),
+    (S.LEG2_SENT, S.UNWINDING),
+    (S.UNWINDING, S.ROLLED_BACK),
+    (S.UNWINDING, S.STRANDED),
+    (S.UNWINDING, S.HEDGED),
+    (S.STRANDED, S.UNWINDING),
+    (S.STRANDED, S.RESOLVED),
+}
+
+
+def test_transition_table_is_exactly_the_documented_edges() -> None:
+    table = {(a, b) for a, targets in TRANSITIONS.items() for b in targets}
+    assert table == LEGAL
+
+
+@pytest.mark.parametrize(("current", "new"), sorted(LEGAL))
+def test_legal_transition_is_accepted(current: AttemptState, new: AttemptState) -> None:
+    check_transition(current, new)
+
+
+ILLEGAL = sorted(set(itertools.product(list(S), list(S))) - LEGAL)
+
+
+@pytest.mark.parametrize(("current", "new"), ILLEGAL)
+def test_illegal_transition_raises(current: AttemptState, new: AttemptState) -> None:
+    with pytest.raises(IllegalAttemptTransition):
+        check_transition(current, new)
+
+
+def test_hedged_attempt_can_never_go_back_to_sending_a_leg() -> None:
+    now = datetime.now(UTC)
+    a = AttemptRecord("a", "g", None, None, "t", S.HEDGED, now, now, Decimal(1), Decimal(1), Decimal(0), Decimal(0))
+    with pytest.raises(IllegalAttemptTransition):
+        a.move(S.LEG1_SENT, now)
+    assert a.state is S.HEDGED
+
+
+def test_move_records_the_path() -> None:
+    now = datetime.now(UTC)
+    a = AttemptRecord("a", "g", None, None, "t", S.PLANNED, now, now, Decimal(1), Decimal(1), Decimal(0), Decimal(0), path=["PLANNED"])
+    for s in (S.LEG1_SENT, S.LEG1_FILLED, S.LEG2_SENT, S.UNWINDING, S.ROLLED_BACK):
+        a.move(s, now)
+    assert a.path == ["PLANNED", "LEG1_SENT", "LEG1_FILLED", "LEG2_SENT", "UNWINDING", "ROLLED_BACK"]
+
+
+def test_unwind_floor_is_eighty_percent_of_the_price_rounded_up_to_the_tick() -> None:
+    assert unwind_floor_price(Decimal("0.50")) == Decimal("0.40")
+    assert unwind_floor_price(Decimal("0.47")) == Decimal("0.38")  # 0.376 -> 0.38, never below 80 %
+
+
+def test_ladder_goes_a_tick_deeper_each_try_but_never_below_the_floor() -> None:
+    floor = Decimal("0.40")
+    prices = [ladder_price(Decimal("0.44"), i, floor) for i in range(5)]
+    assert prices == [Decimal("0.44"), Decimal("0.43"), Decimal("0.42"), Decimal("0.41"), Decimal("0.40")]
+    assert ladder_price(Decimal("0.30"), 0, floor) == floor
+    assert ladder_price(None, 0, floor) == floor
+
+
+def test_worst_case_loss_is_twenty_percent_of_cost_plus_fees() -> None:
+    loss = worst_case_loss(Decimal(10), Decimal("0.50"), Decimal("0.09"))
+    # price loss 10 x 0.10, buy fee 0.09, sell-fee bound 0.07*10*0.4*0.6 + 0.01
+    assert loss == Decimal("1.00") + Decimal("0.09") + Decimal("0.168") + Decimal("0.01")
+
+
+def test_hedge_limit_keeps_a_non_negative_edge_with_any_venue_fee() -> None:
+    limit = hedge_limit_price(Decimal("0.46"), Decimal("0.50"))
+    assert limit >= Decimal("0.50")
+    assert limit + Decimal("0.07") * limit * (1 - limit) + Decimal("0.01") <= Decimal("0.54")

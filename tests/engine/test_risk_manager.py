@@ -1,0 +1,187 @@
+"""Risk manager: each limit at its exact boundary, atomic reservation under bursts."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal as D
+
+from tests.engine.conftest import Rig
+from tests.engine.fakes import Fault, make_candidate, stock_books
+from worker.domain.attempts import AttemptRecord, AttemptState, Refusal, RefusalReason
+from worker.domain.mapping import Confidence, MappingStatus
+from worker.engine.executor import RiskConfig
+
+
+async def started(rig: Rig, config: RiskConfig | None = None):  # type: ignore[no-untyped-def]
+    ex = rig.executor(config=config)
+    await ex.start(background=False)
+    return ex
+
+
+def reason(result: object) -> RefusalReason | None:
+    return result.reason if isinstance(result, Refusal) else None
+
+
+async def test_disabled_executor_refuses_and_enabled_admits(rig: Rig) -> None:
+    ex = await started(rig)
+    await rig.settings.set_enabled(False)
+    assert reason(await ex.submit(make_candidate("G1"))) is RefusalReason.DISABLED
+    await rig.settings.set_enabled(True)
+    stock_books(rig.kalshi, rig.poly, "G1")
+    assert isinstance(await ex.submit(make_candidate("G1")), AttemptRecord)
+    await ex.wait_idle()
+    assert rig.events_of("refusal")[0]["reason"] == "disabled"
+
+
+async def test_hundred_simultaneous_opportunities_with_max_daily_trades_five_make_exactly_five(rig: Rig) -> None:
+    await rig.settings.update({"max_daily_trades": 5, "max_daily_loss": D("1000")})
+    ex = await started(rig)
+    games = [f"G{i:03d}" for i in range(100)]
+    for g in games:
+        stock_books(rig.kalshi, rig.poly, g)
+    results = await asyncio.gather(*(ex.submit(make_candidate(g)) for g in games))
+    await ex.wait_idle()
+    admitted = [r for r in results if isinstance(r, AttemptRecord)]
+    assert len(admitted) == 5
+    assert {reason(r) for r in results if isinstance(r, Refusal)} == {RefusalReason.DAILY_TRADES}
+    assert len(await rig.attempts.list_all()) == 5
+    assert len(rig.poly.orders) + len(rig.kalshi.orders) == 10
+
+
+async def test_trade_that_ended_failed_still_counts_toward_max_daily_trades(rig: Rig) -> None:
+    await rig.settings.update({"max_daily_trades": 1})
+    ex = await started(rig)
+    # no liquidity: the FOK leg 1 fails, the attempt ends FAILED
+    assert isinstance(await ex.submit(make_candidate("G1")), AttemptRecord)
+    await ex.wait_idle()
+    assert (await rig.attempts.list_all())[0].state is AttemptState.FAILED
+    stock_books(rig.kalshi, rig.poly, "G2")
+    assert reason(await ex.submit(make_candidate("G2"))) is RefusalReason.DAILY_TRADES
+
+
+async def test_ten_opportunities_on_ten_games_are_in_flight_together(rig: Rig) -> None:
+    ex = await started(rig)
+    await rig.settings.update({"max_daily_loss": D("1000")})
+    gate = asyncio.Event()
+    rig.poly.script = [Fault("gate", event=gate) for _ in range(10)]
+    for i in range(10):
+        stock_books(rig.kalshi, rig.poly, f"T{i}")
+    results = await asyncio.gather(*(ex.submit(make_candidate(f"T{i}")) for i in range(10)))
+    assert all(isinstance(r, AttemptRecord) for r in results)
+    for _ in range(200):
+        if rig.poly.in_flight == 10:
+            break
+        await asyncio.sleep(0.01)
+    assert rig.poly.in_flight == 10  # every game's leg 1 is on the wire at once
+    gate.set()
+    await ex.wait_idle()
+    assert {a.state for a in await rig.attempts.list_all()} == {AttemptState.HEDGED}
+
+
+async def test_second_opportunity_on_a_game_in_flight_is_refused(rig: Rig) -> None:
+    ex = await started(rig)
+    await rig.settings.update({"max_daily_loss": D("1000")})
+    gate = asyncio.Event()
+    rig.poly.script = [Fault("gate", event=gate)]
+    stock_books(rig.kalshi, rig.poly, "G1")
+    first = await ex.submit(make_candidate("G1"))
+    assert isinstance(first, AttemptRecord)
+    assert reason(await ex.submit(make_candidate("G1"))) is RefusalReason.GAME_BUSY
+    gate.set()
+    await ex.wait_idle()
+    # and once hedged, the open position keeps the game busy
+    assert reason(await ex.submit(make_candidate("G1"))) is RefusalReason.GAME_BUSY
+
+
+async def test_daily_loss_refuses_exactly_when_the_projection_would_reach_the_limit(rig: Rig) -> None:
+    ex = await started(rig)
+    cand = make_candidate("G1")
+    # find the worst case of this attempt by admitting it with a huge limit on a copy
+    await rig.settings.update({"max_daily_loss": D("1000")})
+    stock_books(rig.kalshi, rig.poly, "G1")
+    gate = asyncio.Event()
+    rig.poly.script = [Fault("gate", event=gate)]
+    first = await ex.submit(cand)
+    assert isinstance(first, AttemptRecord)
+    worst = first.worst_case_loss
+    # with one attempt in flight, a second identical one projects 2 x worst
+    await rig.settings.update({"max_daily_loss": (2 * worst).quantize(D("0.01"), rounding="ROUND_FLOOR")})
+    stock_books(rig.kalshi, rig.poly, "G2")
+    assert reason(await ex.submit(make_candidate("G2"))) is RefusalReason.DAILY_LOSS
+    await rig.settings.update({"max_daily_loss": (2 * worst + D("0.01")).quantize(D("0.01"), rounding="ROUND_CEILING")})
+    assert isinstance(await ex.submit(make_candidate("G2")), AttemptRecord)
+    gate.set()
+    await ex.wait_idle()
+    assert rig.settings.current.enabled  # the loss limit refuses, it never flips enabled
+
+
+async def test_balance_short_on_either_venue_is_refused(rig: Rig) -> None:
+    rig.kalshi.cash = D("4.00")  # leg costs about 4.5 + fee bound
+    ex = await started(rig)
+    stock_books(rig.kalshi, rig.poly, "G1")
+    assert reason(await ex.submit(make_candidate("G1"))) is RefusalReason.BALANCE
+    rig.kalshi.cash = D("1000")
+    rig.poly.cash = D("1.00")
+    await ex.refresher.refresh()
+    assert reason(await ex.submit(make_candidate("G1"))) is RefusalReason.BALANCE
+
+
+async def test_confidence_below_minimum_is_refused_unless_confirmed(rig: Rig) -> None:
+    ex = await started(rig)
+    stock_books(rig.kalshi, rig.poly, "G1")
+    assert reason(await ex.submit(make_candidate("G1", confidence=Confidence.MEDIUM))) is RefusalReason.CONFIDENCE
+    ok = await ex.submit(make_candidate("G1", confidence=Confidence.MEDIUM, status=MappingStatus.CONFIRMED))
+    assert isinstance(ok, AttemptRecord)
+    await ex.wait_idle()
+
+
+async def test_medium_allowed_when_min_confidence_is_medium(rig: Rig) -> None:
+    ex = await started(rig, RiskConfig(min_confidence=Confidence.MEDIUM))
+    stock_books(rig.kalshi, rig.poly, "G1")
+    assert isinstance(await ex.submit(make_candidate("G1", confidence=Confidence.MEDIUM)), AttemptRecord)
+    await ex.wait_idle()
+    assert reason(await ex.submit(make_candidate("G2", confidence=Confidence.LOW))) is RefusalReason.CONFIDENCE
+
+
+async def test_rejected_mapping_is_never_traded(rig: Rig) -> None:
+    ex = await started(rig)
+    stock_books(rig.kalshi, rig.poly, "G1")
+    assert reason(await ex.submit(make_candidate("G1", status=MappingStatus.REJECTED))) is RefusalReason.MAPPING_REJECTED
+
+
+async def test_book_age_boundary(rig: Rig) -> None:
+    now = datetime.now(UTC)
+    ex = rig.executor(config=RiskConfig(max_book_age_ms=2000))
+    ex.risk._clock = lambda: now
+    await ex.start(background=False)
+    stock_books(rig.kalshi, rig.poly, "G1")
+    stale = make_candidate("G1", now=now, book_age=timedelta(milliseconds=2001))
+    assert reason(await ex.submit(stale)) is RefusalReason.STALE_BOOK
+    fresh = make_candidate("G1", now=now, book_age=timedelta(milliseconds=2000))
+    assert isinstance(await ex.submit(fresh), AttemptRecord)
+    await ex.wait_idle()
+
+
+async def test_game_starting_within_the_no_trade_window_is_refused(rig: Rig) -> None:
+    now = datetime.now(UTC)
+    ex = rig.executor(config=RiskConfig(no_trade_before_start_s=60))
+    ex.risk._clock = lambda: now
+    await ex.start(background=False)
+    stock_books(rig.kalshi, rig.poly, "G1")
+    soon = make_candidate("G1", now=now, start_in=timedelta(seconds=59))
+    assert reason(await ex.submit(soon)) is RefusalReason.GAME_STARTING
+    ok = make_candidate("G1", now=now, start_in=timedelta(seconds=60))
+    assert isinstance(await ex.submit(ok), AttemptRecord)
+    await ex.wait_idle()
+
+
+async def test_bet_size_and_roi_band_are_read_at_decision_time(rig: Rig) -> None:
+    ex = await started(rig)
+    stock_books(rig.kalshi, rig.poly, "G1")
+    await rig.settings.update({"min_bet": D("20"), "max_bet": D("30")})
+    assert reason(await ex.submit(make_candidate("G1"))) is RefusalReason.BET_SIZE
+    await rig.settings.update({"min_bet": D("5"), "max_bet": D("10"), "min_roi": D("5")})
+    assert reason(await ex.submit(make_candidate("G1"))) is RefusalReason.ROI_TOO_LOW
+    await rig.settings.update({"min_roi": D("0.5"), "max_roi": D("1.5")})
+    assert reason(await ex.submit(make_candidate("G1"))) is RefusalReason.ROI_TOO_HIGH
