@@ -28,6 +28,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 import tornado.httpserver
+import tornado.iostream
 import tornado.netutil
 import tornado.web
 import tornado.websocket
@@ -369,7 +370,9 @@ class ExecutorSocket(_Guarded, tornado.websocket.WebSocketHandler):
 
     def initialize(self) -> None:
         cfg = self.server_settings
-        self._queue: asyncio.Queue[str] = asyncio.Queue(maxsize=cfg.client_queue)
+        # One slot more than the limit, reserved for the stop marker (None).
+        self._queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=cfg.client_queue + 1)
+        self._limit = cfg.client_queue
         self._sender: asyncio.Task[None] | None = None
         self._bucket = TokenBucket(cfg.actions_per_second, cfg.action_burst)
         self._closing = False
@@ -412,18 +415,22 @@ class ExecutorSocket(_Guarded, tornado.websocket.WebSocketHandler):
         """Queue one encoded message for this client without waiting (called by the hub)."""
         if self._closing:
             return
-        try:
+        if self._queue.qsize() < self._limit:
             self._queue.put_nowait(text)
-        except asyncio.QueueFull:
+        else:
             log.warning("client %s too slow (%d queued); disconnecting", self.request.remote_ip, self._queue.qsize())
             self.close(SLOW_CLIENT_CLOSE, "too slow; reconnect to resync")
 
     async def _send_loop(self) -> None:
+        # Never cancelled mid-write (tornado would log the cancelled write): it ends on the
+        # stop marker, or when a write fails because the connection is gone.
         try:
             while True:
                 text = await self._queue.get()
+                if text is None:
+                    return
                 await self.write_message(text)
-        except tornado.websocket.WebSocketClosedError:
+        except (tornado.websocket.WebSocketClosedError, tornado.iostream.StreamClosedError):
             pass
 
     async def on_message(self, raw: str | bytes) -> None:
@@ -476,14 +483,18 @@ class ExecutorSocket(_Guarded, tornado.websocket.WebSocketHandler):
             await self.write_message(schemas.dumps(value))
 
     def close(self, code: int | None = None, reason: str | None = None) -> None:
-        self._closing = True
+        self._stop()
         super().close(code, reason)
 
     def on_close(self) -> None:
+        self._stop()
+
+    def _stop(self) -> None:
+        # Leave the fan-out at once: a closing client gets nothing more.
         self._closing = True
         self.hub.clients.discard(self)
-        if self._sender is not None:
-            self._sender.cancel()
+        with contextlib.suppress(asyncio.QueueFull):
+            self._queue.put_nowait(None)
 
 
 # --- the app -----------------------------------------------------------------------------
