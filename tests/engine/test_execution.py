@@ -1,0 +1,321 @@
+"""Two-leg execution against the fake venue: each fault kind, positions, close, settlement, operator."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal as D
+
+import pytest
+
+from tests.engine.conftest import Rig
+from tests.engine.fakes import Fault, kalshi_ref, make_candidate, poly_ref, stock_books
+from worker.domain.attempts import AttemptRecord, AttemptState, LegRole, Refusal, RefusalReason
+from worker.domain.markets import MarketResolution, Venue
+from worker.domain.operator import OperatorError
+from worker.engine.executor import CrashPoints, Executor
+
+
+async def run_one(rig: Rig, game: str = "G1", ex: Executor | None = None, **kw: object) -> AttemptRecord:
+    ex = ex or rig.executor()
+    if not ex.ready:
+        await ex.start(background=False)
+    stock_books(rig.kalshi, rig.poly, game)
+    result = await ex.submit(make_candidate(game, **kw))  # type: ignore[arg-type]
+    assert isinstance(result, AttemptRecord), result
+    await ex.wait_idle()
+    stored = await rig.attempts.get(result.id)
+    assert stored is not None
+    return stored
+
+
+async def trade_rows(rig: Rig) -> list:  # type: ignore[type-arg]
+    return await rig.trades.recent_trades(limit=1000)
+
+
+async def test_both_legs_fill_hedged_with_position_and_success_row(rig: Rig) -> None:
+    a = await run_one(rig)
+    assert a.state is AttemptState.HEDGED
+    assert a.path == ["PLANNED", "LEG1_SENT", "LEG1_FILLED", "LEG2_SENT", "HEDGED"]
+    leg1, leg2 = a.leg(LegRole.LEG1), a.leg(LegRole.LEG2)
+    assert leg1 is not None and leg2 is not None
+    assert leg1.venue is Venue.POLYMARKET and leg2.venue is Venue.KALSHI  # less reliable venue first
+    assert leg1.filled == leg2.filled == D(10)
+    (row,) = await trade_rows(rig)
+    assert row.status == "SUCCESS" and row.pnl > 0
+    assert row.poly_order_id == leg1.venue_order_id and row.kalshi_order_id == leg2.venue_order_id
+    assert row.details["path"] == a.path and len(row.details["legs"]) == 2
+    (pos,) = await rig.trades.list_positions("open")
+    assert pos.kalshi_contracts == 10 and pos.poly_contracts == 10
+    assert pos.kalshi_side == "YES" and pos.poly_side == "Kings"
+    assert rig.events_of("position_opened") and rig.events_of("trade_event")[0]["status"] == "SUCCESS"
+
+
+async def test_leg2_reject_rolls_back_leg1_with_the_loss_as_pnl(rig: Rig) -> None:
+    rig.kalshi.script = [Fault("reject")]
+    a = await run_one(rig)
+    assert a.state is AttemptState.ROLLED_BACK
+    assert a.path[-2:] == ["UNWINDING", "ROLLED_BACK"]
+    (row,) = await trade_rows(rig)
+    assert row.status == "ROLLED_BACK" and row.pnl < 0
+    assert row.reason.startswith("Kalshi fail")
+    assert rig.poly.held[poly_ref("G1")] == 0
+    assert not await rig.trades.list_positions("open")
+    # loss bounded by the ladder: 20 % of leg 1's cost plus fees
+    assert -row.pnl <= a.legs_of(LegRole.LEG1)[0].notional * D("0.2") + D("1")
+
+
+async def test_leg1_timeout_that_filled_is_found_and_never_resent(rig: Rig) -> None:
+    rig.poly.script = [Fault("timeout_filled")]
+    a = await run_one(rig)
+    assert a.state is AttemptState.HEDGED
+    assert rig.poly.sends == 1
+
+
+async def test_leg1_timeout_that_did_not_fill_fails_without_a_second_order(rig: Rig) -> None:
+    rig.poly.script = [Fault("timeout_unfilled")]
+    a = await run_one(rig)
+    assert a.state is AttemptState.FAILED
+    assert a.leg(LegRole.LEG1).state == "not_found"  # type: ignore[union-attr]
+    assert rig.poly.sends == 1 and rig.kalshi.sends == 0
+    (row,) = await trade_rows(rig)
+    assert row.status == "FAILED" and row.pnl == 0
+
+
+async def test_leg2_timeout_that_filled_is_hedged(rig: Rig) -> None:
+    rig.kalshi.script = [Fault("timeout_filled")]
+    a = await run_one(rig)
+    assert a.state is AttemptState.HEDGED and rig.kalshi.sends == 1
+
+
+async def test_leg2_timeout_that_did_not_fill_is_rolled_back(rig: Rig) -> None:
+    rig.kalshi.script = [Fault("timeout_unfilled")]
+    a = await run_one(rig)
+    assert a.state is AttemptState.ROLLED_BACK and rig.kalshi.sends == 1
+
+
+async def test_leg2_partial_fill_hedges_part_and_unwinds_the_rest(rig: Rig) -> None:
+    rig.kalshi.script = [Fault("partial", ratio=D("0.6"))]
+    a = await run_one(rig)
+    assert a.state is AttemptState.HEDGED
+    assert a.path[-2:] == ["UNWINDING", "HEDGED"]
+    assert a.unwound_quantity() == D(4)
+    (pos,) = await rig.trades.list_positions("open")
+    assert pos.kalshi_contracts == 6 and pos.poly_contracts == 6
+    (row,) = await trade_rows(rig)
+    assert row.status == "SUCCESS" and "partial hedge" in row.reason
+    assert rig.poly.held[poly_ref("G1")] == 6 and rig.kalshi.held[kalshi_ref("G1")] == 6
+
+
+async def test_leg2_slip_within_the_edge_still_hedges_at_the_worse_price(rig: Rig) -> None:
+    rig.kalshi.script = [Fault("slip", ticks=1)]
+    a = await run_one(rig)
+    assert a.state is AttemptState.HEDGED
+    assert a.leg(LegRole.LEG2).avg_price == D("0.46")  # type: ignore[union-attr]
+    (row,) = await trade_rows(rig)
+    assert row.pnl > 0  # 1 - 0.50 - 0.46 - fees
+
+
+async def test_leg2_slip_beyond_the_edge_does_not_fill_and_rolls_back(rig: Rig) -> None:
+    rig.kalshi.script = [Fault("slip", ticks=5)]
+    a = await run_one(rig)
+    assert a.state is AttemptState.ROLLED_BACK
+
+
+async def test_unwind_that_cannot_sell_ends_stranded_loudly_after_five_tries(rig: Rig) -> None:
+    rig.kalshi.script = [Fault("reject")]
+    rig.poly.sells_fail = True
+    a = await run_one(rig)
+    assert a.state is AttemptState.STRANDED
+    assert len(a.legs_of(LegRole.UNWIND)) == 5
+    prices = [u.price for u in a.legs_of(LegRole.UNWIND)]
+    assert prices == sorted(prices, reverse=True) and min(prices) >= D("0.40")
+    (row,) = await trade_rows(rig)
+    assert row.status == "STRANDED" and row.details["stranded"]["open_quantity"] == "10"
+    loud = [e for e in rig.events_of("trade_event") if e["status"] == "STRANDED"]
+    assert loud and loud[0]["loud"] is True
+    assert not await rig.trades.list_positions("open")  # a stranded leg is not a position
+    # nothing more on that game, and its full cost counts toward the daily loss
+    ex = rig.executor()
+    await ex.start(background=False)
+    stock_books(rig.kalshi, rig.poly, "G1")
+    refused = await ex.submit(make_candidate("G1"))
+    assert isinstance(refused, Refusal) and refused.reason is RefusalReason.GAME_BUSY
+    day = await rig.attempts.exposure(datetime.now(UTC) - timedelta(days=1), datetime.now(UTC) + timedelta(days=1))
+    assert day.stranded_cost >= D("5.00")
+
+
+async def test_operator_retry_unwind_of_stranded_attempt_rolls_it_back(rig: Rig) -> None:
+    rig.kalshi.script = [Fault("reject")]
+    rig.poly.sells_fail = True
+    ex = rig.executor()
+    a = await run_one(rig, ex=ex)
+    assert a.state is AttemptState.STRANDED
+    rig.poly.sells_fail = False
+    result = await ex.retry_unwind(a.id)
+    assert result["state"] == "ROLLED_BACK"
+    statuses = sorted(r.status for r in await trade_rows(rig))
+    assert statuses == ["ROLLED_BACK", "STRANDED"]
+    with pytest.raises(OperatorError) as err:
+        await ex.retry_unwind(a.id)
+    assert err.value.field == "attempt_id"
+
+
+async def test_operator_resolves_stranded_by_hand_and_the_game_is_free_again(rig: Rig) -> None:
+    rig.kalshi.script = [Fault("reject")]
+    rig.poly.sells_fail = True
+    ex = rig.executor()
+    a = await run_one(rig, ex=ex)
+    with pytest.raises(OperatorError):
+        await ex.resolve_stranded(a.id, "  ")
+    await ex.resolve_stranded(a.id, "sold by hand on polymarket.com")
+    stored = await rig.attempts.get(a.id)
+    assert stored is not None and stored.state is AttemptState.RESOLVED
+    assert stored.details["resolution_note"] == "sold by hand on polymarket.com"
+    rig.poly.sells_fail = False
+    b = await run_one(rig, ex=ex)
+    assert b.state is AttemptState.HEDGED
+
+
+async def test_toggle_off_while_a_trade_is_in_flight_lets_it_finish_and_starts_nothing_new(rig: Rig) -> None:
+    ex = rig.executor()
+    await ex.start(background=False)
+    gate = asyncio.Event()
+    rig.kalshi.script = [Fault("gate", event=gate)]
+    stock_books(rig.kalshi, rig.poly, "G1")
+    first = await ex.submit(make_candidate("G1"))
+    assert isinstance(first, AttemptRecord)
+    while rig.kalshi.in_flight == 0:
+        await asyncio.sleep(0.005)
+    await rig.settings.set_enabled(False)
+    stock_books(rig.kalshi, rig.poly, "G2")
+    refused = await ex.submit(make_candidate("G2"))
+    assert isinstance(refused, Refusal) and refused.reason is RefusalReason.DISABLED
+    gate.set()
+    await ex.wait_idle()
+    stored = await rig.attempts.get(first.id)
+    assert stored is not None and stored.state is AttemptState.HEDGED
+
+
+async def test_settings_change_mid_execution_applies_from_the_next_decision(rig: Rig) -> None:
+    ex = rig.executor()
+    await ex.start(background=False)
+    gate = asyncio.Event()
+    rig.poly.script = [Fault("gate", event=gate)]
+    stock_books(rig.kalshi, rig.poly, "G1")
+    first = await ex.submit(make_candidate("G1"))
+    assert isinstance(first, AttemptRecord) and first.contracts == D(10)
+    while rig.poly.in_flight == 0:
+        await asyncio.sleep(0.005)
+    await rig.settings.update({"min_bet": D("1"), "max_bet": D("5")})
+    gate.set()
+    await ex.wait_idle()
+    stored = await rig.attempts.get(first.id)
+    assert stored is not None and stored.state is AttemptState.HEDGED
+    assert stored.leg(LegRole.LEG2).quantity == D(10)  # type: ignore[union-attr]
+    stock_books(rig.kalshi, rig.poly, "G2")
+    second = await ex.submit(make_candidate("G2"))
+    assert isinstance(second, AttemptRecord) and second.contracts == D(5)
+    await ex.wait_idle()
+
+
+async def test_close_position_sells_both_legs_and_records_closed_pnl(rig: Rig) -> None:
+    ex = rig.executor()
+    await run_one(rig, ex=ex)
+    (pos,) = await rig.trades.list_positions("open")
+    result = await ex.close_position(pos.id)
+    assert result["closed"] is True
+    assert rig.kalshi.held[kalshi_ref("G1")] == 0 and rig.poly.held[poly_ref("G1")] == 0
+    closed = [r for r in await trade_rows(rig) if r.status == "CLOSED"]
+    assert len(closed) == 1 and closed[0].pnl == D(result["pnl"])
+    assert closed[0].pnl < 0  # sold a cent under the ask on both sides, with fees
+    assert (await rig.trades.get_position(pos.id)).status == "closed"  # type: ignore[union-attr]
+    assert rig.events_of("position_closed")[0]["status"] == "CLOSED"
+
+
+async def test_close_position_with_an_unsellable_leg_keeps_what_is_left_open(rig: Rig) -> None:
+    ex = rig.executor()
+    await run_one(rig, ex=ex)
+    (pos,) = await rig.trades.list_positions("open")
+    rig.kalshi.set_book(kalshi_ref("G1"), [], [("0.45", "100")])  # no bid
+    result = await ex.close_position(pos.id)
+    assert result["closed"] is False and result["left"] == {"kalshi": "10.000000"}
+    assert rig.poly.held[poly_ref("G1")] == 0
+    assert (await rig.trades.get_position(pos.id)).status == "open"  # type: ignore[union-attr]
+    rig.kalshi.set_book(kalshi_ref("G1"), [("0.44", "100")], [("0.45", "100")])
+    assert (await ex.close_position(pos.id))["closed"] is True
+
+
+async def test_close_during_an_active_trade_waits_for_it_instead_of_racing(rig: Rig) -> None:
+    ex = rig.executor()
+    await ex.start(background=False)
+    gate = asyncio.Event()
+    rig.kalshi.script = [Fault("partial", ratio=D("0.6"))]
+    rig.poly.script = [None, Fault("gate", event=gate)]  # leg 1 fills, the unwind waits
+    stock_books(rig.kalshi, rig.poly, "G1")
+    a = await ex.submit(make_candidate("G1"))
+    assert isinstance(a, AttemptRecord)
+    while rig.poly.in_flight == 0:
+        await asyncio.sleep(0.005)
+    (pos,) = await rig.trades.list_positions("open")  # the partial hedge is a position already
+    closing = asyncio.create_task(ex.close_position(pos.id))
+    await asyncio.sleep(0.05)
+    assert not closing.done()  # waiting for the attempt
+    gate.set()
+    result = await closing
+    assert result["closed"] is True
+    stored = await rig.attempts.get(a.id)
+    assert stored is not None and stored.state is AttemptState.HEDGED
+    roles = [g.role for g in stored.legs]
+    assert roles.index(LegRole.UNWIND) < roles.index(LegRole.CLOSE)
+    assert rig.poly.held[poly_ref("G1")] == 0 and rig.kalshi.held[kalshi_ref("G1")] == 0
+
+
+@pytest.mark.parametrize(("kalshi_pays", "poly_pays", "outcome"), [("1", "0", "win"), ("0", "0.5", "fifty")])
+async def test_settlement_closes_positions_with_their_payout(
+    rig: Rig, kalshi_pays: str, poly_pays: str, outcome: str
+) -> None:
+    ex = rig.executor()
+    await run_one(rig, ex=ex)
+    (pos,) = await rig.trades.list_positions("open")
+    now = datetime.now(UTC)
+    res = [
+        MarketResolution(Venue.KALSHI, "k", {kalshi_ref("G1"): D(kalshi_pays)}, now),
+        MarketResolution(Venue.POLYMARKET, "p", {poly_ref("G1"): D(poly_pays)}, now),
+    ]
+    assert await ex.settle(res) == {"settled": 1, "expired": 0}
+    (row,) = [r for r in await trade_rows(rig) if r.status == "SETTLED"]
+    payout = 10 * (D(kalshi_pays) + D(poly_pays))
+    assert row.pnl == payout - pos.cost
+    assert (row.pnl > 0) is (outcome == "win")
+    assert not await rig.trades.list_positions("open")
+
+
+async def test_position_past_expiry_without_resolution_is_marked_expired(rig: Rig) -> None:
+    ex = rig.executor()
+    await run_one(rig, ex=ex, start_in=timedelta(minutes=5))
+    (pos,) = await rig.trades.list_positions("open")
+    ex.clock = lambda: datetime.now(UTC) + timedelta(days=2)
+    assert await ex.settle([]) == {"settled": 0, "expired": 1}
+    assert (await rig.trades.get_position(pos.id)).status == "expired"  # type: ignore[union-attr]
+
+
+async def test_kill_switch_pauses_and_flattens(rig: Rig) -> None:
+    ex = rig.executor()
+    await run_one(rig, ex=ex)
+    result = await ex.kill_switch(flatten=True)
+    assert result["paused"] is True and not rig.settings.current.enabled
+    assert [r["closed"] for r in result["flattened"]] == [True]
+    assert not await rig.trades.list_positions("open")
+
+
+async def test_venue_fill_unknown_to_the_database_is_reported_loudly(rig: Rig) -> None:
+    ex = rig.executor()
+    await run_one(rig, ex=ex)
+    stock_books(rig.kalshi, rig.poly, "G9")
+    from worker.domain.orders import OrderAction, OrderIntent, TimeInForce
+
+    await rig.kalshi.place_order(OrderIntent(kalshi_ref("G9"), OrderAction.BUY, D("0.45"), D(1), TimeInForce.FOK, "by-hand"))
+    report = await ex.reconcile()
+    assert report["unknown_orders"] == 1
+    assert rig.events_of("reconciliation_alert")
