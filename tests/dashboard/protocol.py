@@ -126,8 +126,8 @@ def snapshot(opps: list[dict[str, Any]]) -> dict[str, Any]:
     return wire(schemas.OPPORTUNITIES_SNAPSHOT, {"opportunities": opps})
 
 
-def mapping(n: int, status: str = "candidate", confidence: str = "MEDIUM") -> dict[str, Any]:
-    m = MarketMapping(
+def domain_mapping(n: int, status: str = "candidate", confidence: str = "MEDIUM") -> MarketMapping:
+    return MarketMapping(
         kalshi_ticker=f"KXNBAGAME-26NOV29HOULAL{n}-HOU",
         kalshi_event_ticker=f"KXNBAGAME-26NOV29HOULAL{n}",
         poly_venue=Venue.POLYMARKET,
@@ -145,6 +145,10 @@ def mapping(n: int, status: str = "candidate", confidence: str = "MEDIUM") -> di
         start_time=T0,
         status=MappingStatus(status),
     )
+
+
+def mapping(n: int, status: str = "candidate", confidence: str = "MEDIUM") -> dict[str, Any]:
+    m = domain_mapping(n, status, confidence)
     data = schemas.to_wire(m)
     data["id"] = m.id  # the id is a property of the domain object; the server sends it
     return data  # type: ignore[no-any-return]

@@ -13,7 +13,16 @@ from dashboard.feed import DOWN, RECONNECTING
 from dashboard.state import Opportunity
 from dashboard.views.charts import roi_histogram
 from tests.dashboard.conftest import replay
-from tests.dashboard.protocol import T0, init, mapping, opportunity, opportunity_message, snapshot, trade, wire
+from tests.dashboard.protocol import (
+    T0,
+    init,
+    mapping,
+    opportunity,
+    opportunity_message,
+    snapshot,
+    trade,
+    wire,
+)
 from worker.api import schemas
 
 
