@@ -60,18 +60,18 @@ class Client:
     async def send(self, value: Any) -> None:
         await self.ws.send(value if isinstance(value, str | bytes) else json.dumps(value, default=str))
 
-    async def recv(self, timeout: float = 5.0) -> dict[str, Any]:
-        return decode_server_message(await asyncio.wait_for(self.ws.recv(), timeout))
+    async def recv(self, wait_s: float = 5.0) -> dict[str, Any]:
+        return decode_server_message(await asyncio.wait_for(self.ws.recv(), wait_s))
 
-    async def recv_type(self, *types: str, timeout: float = 5.0) -> dict[str, Any]:
+    async def recv_type(self, *types: str, wait_s: float = 5.0) -> dict[str, Any]:
         while True:
-            msg = await self.recv(timeout)
+            msg = await self.recv(wait_s)
             if msg["type"] in types:
                 return msg
 
-    async def reply(self, timeout: float = 5.0) -> dict[str, Any]:
+    async def reply(self, wait_s: float = 5.0) -> dict[str, Any]:
         """The next ack or error (broadcasts in between are skipped)."""
-        return await self.recv_type("ack", "error", timeout=timeout)
+        return await self.recv_type("ack", "error", wait_s=wait_s)
 
     async def close(self) -> None:
         await self.ws.close()

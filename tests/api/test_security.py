@@ -8,7 +8,6 @@ from decimal import Decimal
 
 import httpx
 import pytest
-import websockets
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.api.conftest import TOKEN, connect, connect_ready, make_config, start_worker
@@ -105,7 +104,7 @@ async def test_slow_client_is_disconnected_without_delaying_others(tmp_path) -> 
 
         async def read_fast() -> None:
             while len(received) < n:
-                msg = await fast.recv_type("trade_event", timeout=10)
+                msg = await fast.recv_type("trade_event", wait_s=10)
                 received.append(msg["data"]["n"])
 
         reader = asyncio.create_task(read_fast())
