@@ -57,6 +57,7 @@ class Fault:
     ratio: Decimal = D("0.5")
     ticks: int = 1
     event: asyncio.Event | None = None
+    reached: asyncio.Event = field(default_factory=asyncio.Event)  # set when the gated order arrives
 
 
 @dataclass
@@ -75,6 +76,7 @@ class FakeVenue:
     max_in_flight: int = 0
     down: bool = False
     sells_fail: bool = False
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
     # -- test helpers ------------------------------------------------------------------
     def set_book(self, ref: ContractRef, bids: Sequence[tuple[str, str]], asks: Sequence[tuple[str, str]]) -> None:
@@ -111,8 +113,10 @@ class FakeVenue:
         fault = self.script.pop(0) if self.script else None
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        self.arrived.set()
         try:
             if fault is not None and fault.kind == "gate" and fault.event is not None:
+                fault.reached.set()
                 await fault.event.wait()
             else:
                 await asyncio.sleep(0)

@@ -13,7 +13,7 @@ from tests.engine.fakes import Fault, kalshi_ref, make_candidate, poly_ref, stoc
 from worker.domain.attempts import AttemptRecord, AttemptState, LegRole, Refusal, RefusalReason
 from worker.domain.markets import MarketResolution, Venue
 from worker.domain.operator import OperatorError
-from worker.engine.executor import CrashPoints, Executor
+from worker.engine.executor import Executor
 
 
 async def run_one(rig: Rig, game: str = "G1", ex: Executor | None = None, **kw: object) -> AttemptRecord:
@@ -185,8 +185,7 @@ async def test_toggle_off_while_a_trade_is_in_flight_lets_it_finish_and_starts_n
     stock_books(rig.kalshi, rig.poly, "G1")
     first = await ex.submit(make_candidate("G1"))
     assert isinstance(first, AttemptRecord)
-    while rig.kalshi.in_flight == 0:
-        await asyncio.sleep(0.005)
+    await rig.kalshi.arrived.wait()
     await rig.settings.set_enabled(False)
     stock_books(rig.kalshi, rig.poly, "G2")
     refused = await ex.submit(make_candidate("G2"))
@@ -205,8 +204,7 @@ async def test_settings_change_mid_execution_applies_from_the_next_decision(rig:
     stock_books(rig.kalshi, rig.poly, "G1")
     first = await ex.submit(make_candidate("G1"))
     assert isinstance(first, AttemptRecord) and first.contracts == D(10)
-    while rig.poly.in_flight == 0:
-        await asyncio.sleep(0.005)
+    await rig.poly.arrived.wait()
     await rig.settings.update({"min_bet": D("1"), "max_bet": D("5")})
     gate.set()
     await ex.wait_idle()
@@ -251,12 +249,12 @@ async def test_close_during_an_active_trade_waits_for_it_instead_of_racing(rig: 
     await ex.start(background=False)
     gate = asyncio.Event()
     rig.kalshi.script = [Fault("partial", ratio=D("0.6"))]
-    rig.poly.script = [None, Fault("gate", event=gate)]  # leg 1 fills, the unwind waits
+    unwind_gate = Fault("gate", event=gate)
+    rig.poly.script = [None, unwind_gate]  # leg 1 fills, the unwind waits
     stock_books(rig.kalshi, rig.poly, "G1")
     a = await ex.submit(make_candidate("G1"))
     assert isinstance(a, AttemptRecord)
-    while rig.poly.in_flight == 0:
-        await asyncio.sleep(0.005)
+    await unwind_gate.reached.wait()
     (pos,) = await rig.trades.list_positions("open")  # the partial hedge is a position already
     closing = asyncio.create_task(ex.close_position(pos.id))
     await asyncio.sleep(0.05)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
-from worker.domain.attempts import RefusalReason, Refusal, SizeChoice, choose_size
+from worker.domain.attempts import Refusal, RefusalReason, SizeChoice, choose_size
 from worker.domain.mapping import CurvePoint
 
 

@@ -239,6 +239,10 @@ class Executor:
                 continue
             resumed += 1
             log.info("reconciling attempt %s in %s", attempt.id, attempt.state.value)
+            if attempt.state is AttemptState.PLANNED:
+                await self.runner.abandon_planned(attempt, "not sent before the worker stopped")
+                self.outcomes[attempt.state.value] += 1
+                continue
             self._spawn(attempt)
         pending = [t for t in self._tasks.values() if not t.done()]
         if pending and not self.ready:

@@ -117,6 +117,12 @@ class AttemptRunner:
                 raise RuntimeError(f"attempt {attempt.id} made no progress in {attempt.state}")
         return attempt
 
+    async def abandon_planned(self, attempt: AttemptRecord, why: str) -> None:
+        """A PLANNED attempt found after a restart: nothing was sent (LEG1_SENT is committed
+        before any send), and its opportunity is stale, so it ends FAILED without trading."""
+        attempt.move(AttemptState.FAILED, self._clock())
+        await self._end(attempt, TradeStatus.FAILED, ZERO, why)
+
     def _timing(self, attempt: AttemptRecord, name: str) -> None:
         attempt.details.setdefault("timings", {})[name] = self._clock().isoformat()
 
