@@ -76,7 +76,7 @@ class Paper:
     async def kalshi(self, method: str, path: str, json: Any = None) -> httpx.Response:
         full = f"/kalshi/trade-api/v2{path}"
         return await self.http.request(method, full, json=json,
-                                       headers=self.kalshi_headers(method, full.split("?")[0]))
+                                       headers=self.kalshi_headers(method, full.split("?")[0].removeprefix("/kalshi")))
 
     async def pmus(self, method: str, path: str, json: Any = None) -> httpx.Response:
         full = f"/polymarket-us{path}"

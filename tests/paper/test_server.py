@@ -56,11 +56,15 @@ async def test_kalshi_order_with_valid_signature_fills_and_is_found_by_client_id
 async def test_kalshi_rejects_a_signature_from_the_wrong_key(paper: Paper) -> None:
     wrong = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     path = "/kalshi/trade-api/v2/portfolio/balance"
-    r = await paper.http.get(path, headers=paper.kalshi_headers("GET", path, key=wrong))
+    signed = "/trade-api/v2/portfolio/balance"  # what the real venue verifies
+    r = await paper.http.get(path, headers=paper.kalshi_headers("GET", signed, key=wrong))
     assert r.status_code == 401
     assert (await paper.http.get(path)).status_code == 401
-    ok = await paper.http.get(path, headers=paper.kalshi_headers("GET", "/trade-api/v2/portfolio/balance"))
-    assert ok.status_code == 200  # the path signed without the paper prefix is accepted too
+    ok = await paper.http.get(path, headers=paper.kalshi_headers("GET", signed))
+    assert ok.status_code == 200
+    # Signing the paper URL's own path (prefix included) would fail on the real venue.
+    prefixed = await paper.http.get(path, headers=paper.kalshi_headers("GET", path))
+    assert prefixed.status_code == 401
 
 
 async def test_polymarket_us_signature_checked_and_short_buys_hit_the_bids(paper: Paper) -> None:
@@ -72,11 +76,14 @@ async def test_polymarket_us_signature_checked_and_short_buys_hit_the_bids(paper
     book = (await paper.http.get(f"/polymarket-us/v1/markets/{slug}/book")).json()["marketData"]
     best_bid = Decimal(book["bids"][0]["px"]["value"])
     r = await paper.pmus("POST", "/v1/orders", {"marketSlug": slug, "intent": "ORDER_INTENT_BUY_SHORT", "type": "ORDER_TYPE_LIMIT",
-                                               "price": {"value": str(1 - best_bid), "currency": "USD"}, "quantity": 4,
+                                               "price": {"value": str(best_bid), "currency": "USD"}, "quantity": 4,
                                                "tif": "TIME_IN_FORCE_FILL_OR_KILL"})
     assert r.status_code == 200, r.text
     ex = r.json()["executions"]
-    assert Decimal(ex[0]["lastPx"]["value"]) == 1 - best_bid and ex[0]["lastShares"] == "4.00"
+    # Prices are the long side's whatever the intent (docs.polymarket.us Orders overview).
+    assert Decimal(ex[0]["lastPx"]["value"]) == best_bid and ex[0]["lastShares"] == "4.00"
+    bal = (await paper.pmus("GET", "/v1/account/balances")).json()["balances"][0]
+    assert Decimal(str(bal["currentBalance"])) < 1000 - 4 * (1 - best_bid) + Decimal("0.001")
     pos = (await paper.pmus("GET", "/v1/portfolio/positions")).json()["positions"]
     assert pos[slug]["netPosition"] == "-4"
     order = (await paper.pmus("GET", f"/v1/order/{r.json()['id']}")).json()["order"]
@@ -153,7 +160,7 @@ async def test_kalshi_websocket_snapshot_then_deltas_keep_the_book(paper: Paper)
     ticker = g.kalshi_ticker(True)
     path = "/kalshi/trade-api/ws/v2"
     async with websockets.connect(f"ws://127.0.0.1:{paper.server.port}{path}",
-                                  additional_headers=paper.kalshi_headers("GET", path)) as ws:
+                                  additional_headers=paper.kalshi_headers("GET", "/trade-api/ws/v2")) as ws:
         await ws.send(json.dumps({"id": 1, "cmd": "subscribe", "params": {"channels": ["orderbook_delta"], "market_tickers": [ticker]}}))
         assert json.loads(await ws.recv())["type"] == "subscribed"
         snap = json.loads(await ws.recv())
@@ -185,7 +192,7 @@ async def test_websocket_disconnect_fault_leaves_a_sequence_gap(tmp_path: Path) 
         g = game3(p)
         path = "/kalshi/trade-api/ws/v2"
         async with websockets.connect(f"ws://127.0.0.1:{p.server.port}{path}",
-                                      additional_headers=p.kalshi_headers("GET", path)) as ws:
+                                      additional_headers=p.kalshi_headers("GET", "/trade-api/ws/v2")) as ws:
             await ws.send(json.dumps({"id": 1, "cmd": "subscribe", "params": {"channels": ["orderbook_delta"], "market_tickers": [g.kalshi_ticker(True), g.kalshi_ticker(False)]}}))
             msgs = [json.loads(await ws.recv()) for _ in range(3)]
             assert [m["type"] for m in msgs] == ["subscribed", "orderbook_snapshot", "orderbook_snapshot"]

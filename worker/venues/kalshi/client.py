@@ -74,6 +74,19 @@ _TIF = {
 _TIF_BACK = {v: k for k, v in _TIF.items()}
 
 
+def signed_path(url_path: str) -> str:
+    """The path Kalshi verifies: from ``/trade-api/`` on, without the query string.
+
+    docs.kalshi.com ("API Keys", "Quick start: create order") sign the full path from the
+    root of the API host, e.g. ``/trade-api/v2/portfolio/events/orders``. A base URL with
+    a path before it (the paper exchange's ``/kalshi`` prefix, a proxy) is not part of
+    what the venue sees, so it is not signed either.
+    """
+    bare = url_path.split("?", 1)[0]
+    at = bare.find("/trade-api/")
+    return bare[at:] if at > 0 else bare
+
+
 def _fmt_price(p: Decimal) -> str:
     return f"{p:.4f}"
 
@@ -158,7 +171,7 @@ class KalshiClient:
             from worker.domain.errors import AuthFailed
 
             raise AuthFailed(Venue.KALSHI, "no credentials configured")
-        return self.signer.headers(method, path, body)
+        return self.signer.headers(method, signed_path(path), body)
 
     # -- market data ------------------------------------------------------------------
     async def list_markets(self, leagues: Sequence[League] | None = None) -> list[Market]:

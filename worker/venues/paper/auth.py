@@ -23,8 +23,8 @@ Checks (sources: docs.kalshi.com "API Keys"; the official ``polymarket-client`` 
   "Polymarket CTF Exchange", chain 137) must recover the credentials' address.
 * Polymarket US: base64 Ed25519 over ``timestamp_ms + METHOD + path``, timestamp within 30 s.
 
-The path signed by a client pointed at this exchange may or may not include the venue
-prefix (``/kalshi``, ``/polymarket/clob``, ``/polymarket-us``); both forms are accepted.
+The signed path is the venue's own path, without the paper exchange's venue prefix
+(``/kalshi``, ``/polymarket/clob``, ``/polymarket-us``): what the real venue would verify.
 """
 
 from __future__ import annotations
@@ -181,12 +181,14 @@ def _fresh(ts: str, unit_ms: bool, window_s: float = TIMESTAMP_WINDOW_S) -> None
 
 
 def path_candidates(path: str, prefix: str) -> list[str]:
-    """The request path as signed with and without the paper exchange's venue prefix."""
+    """The path a client must have signed: the request path without its query string and
+    without the paper exchange's venue prefix, i.e. exactly the path the real venue sees
+    (Kalshi ``/trade-api/v2/...``, CLOB ``/order``, Polymarket US ``/v1/...``). A client
+    that signs the prefixed URL path would fail against the real venue, so it fails here."""
     bare = path.split("?", 1)[0]
-    out = [bare]
     if prefix and bare.startswith(prefix):
-        out.append(bare[len(prefix):] or "/")
-    return out
+        return [bare[len(prefix):] or "/"]
+    return [bare]
 
 
 def verify_kalshi(

@@ -104,7 +104,8 @@ class PaperExchange:
             store.ensure_account(venue, amount)
         # (market key, "bid"|"ask", yes price) -> (quantity taken, when last taken)
         self._taken: dict[tuple[str, str, Decimal], tuple[Decimal, datetime]] = {}
-        # Extra adverse ticks a slip fault applies to one market until ``until``.
+        # Books pinned by the control API (market key -> YES bids, YES asks, best first).
+        self._pinned: dict[str, tuple[Levels, Levels]] = {}
         self._ids = itertools.count(1)
         world.ensure(clock.now())
 
@@ -112,8 +113,30 @@ class PaperExchange:
     def book(self, market: Market, now: datetime | None = None) -> tuple[Levels, Levels]:
         """YES-side bids and asks (best first) net of the liquidity paper orders took."""
         now = now or self.clock.now()
-        bids, asks = self.world.base_levels(market, now)
+        pinned = self._pinned.get(market.key)
+        if pinned is not None and self.world.game_of(market).tradable(now):
+            bids, asks = pinned
+        else:
+            bids, asks = self.world.base_levels(market, now)
         return self._net(market.key, "bid", bids, now), self._net(market.key, "ask", asks, now)
+
+    def pin_book(self, instrument: Instrument, bids: Levels, asks: Levels) -> None:
+        """Replace the simulated makers' levels of an instrument's book by fixed ones
+        (given in the instrument's own prices, any order) and forget the liquidity taken
+        from it. A scripted scenario for tests: paper orders still consume the pinned
+        levels, which stay gone until ``refill_s`` passes, exactly like drifting ones."""
+        market = self.world.market(instrument.market_key)
+        assert market is not None
+        if instrument.mirrored:
+            bids, asks = [(ONE - p, s) for p, s in asks], [(ONE - p, s) for p, s in bids]
+        yes_bids = sorted(bids, key=lambda lv: lv[0], reverse=True)
+        yes_asks = sorted(asks, key=lambda lv: lv[0])
+        self._pinned[market.key] = (yes_bids, yes_asks)
+        self._taken = {k: v for k, v in self._taken.items() if k[0] != market.key}
+
+    def unpin_book(self, instrument: Instrument) -> None:
+        self._pinned.pop(instrument.market_key, None)
+        self._taken = {k: v for k, v in self._taken.items() if k[0] != instrument.market_key}
 
     def _net(self, key: str, side: str, levels: Levels, now: datetime) -> Levels:
         out: Levels = []

@@ -9,9 +9,15 @@ dropped (default 30). None are active by default. See docs/paper-exchange.md.
 from __future__ import annotations
 
 import random
+from collections import deque
 from dataclasses import dataclass, fields
 
 ORDER_FAULTS = ("reject", "timeout_filled", "timeout_unfilled")
+#: Order faults that can only be scripted (``POST /paper/admin/faults``), never drawn at
+#: random: a 401 as if the key were revoked, a 400 as if the venue refused the order.
+SCRIPTED_ORDER_FAULTS = (*ORDER_FAULTS, "unauthorized", "invalid")
+#: Status codes a scripted read fault may answer with (before the request is processed).
+SCRIPTED_READ_STATUSES = (429, 500, 502, 503)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,14 +70,57 @@ def parse_faults(text: str | None) -> FaultSpec:
 
 
 class Faults:
-    """Draws faults from a spec with its own seeded random stream."""
+    """Draws faults from a spec with its own seeded random stream.
+
+    Besides the random draws, faults can be *scripted*: a FIFO of order faults consumed
+    one per order request and a FIFO of status codes consumed one per REST read. A
+    scripted fault always wins over a random draw; the contract suite uses it to make one
+    specific request time out or be refused (see docs/paper-exchange.md, "Control").
+    """
 
     def __init__(self, spec: FaultSpec, seed: int = 0) -> None:
         self.spec = spec
         self._rng = random.Random(f"faults:{seed}")
+        self.scripted_orders: deque[str] = deque()
+        self.scripted_reads: deque[int] = deque()
+        self.hang_override: float | None = None
+
+    @property
+    def hang(self) -> float:
+        """Seconds a timed-out request is held before its connection is dropped."""
+        return self.spec.hang if self.hang_override is None else self.hang_override
+
+    def script(
+        self, orders: list[str], reads: list[int], hang: float | None = None
+    ) -> None:
+        """Queue order faults and read statuses; raises ``ValueError`` naming a bad one."""
+        for kind in orders:
+            if kind not in SCRIPTED_ORDER_FAULTS:
+                raise ValueError(f"unknown order fault {kind!r}")
+        for status in reads:
+            if status not in SCRIPTED_READ_STATUSES:
+                raise ValueError(f"unsupported read fault status {status!r}")
+        if hang is not None and not 0 <= hang <= 600:
+            raise ValueError("hang must be within [0, 600] seconds")
+        self.scripted_orders.extend(orders)
+        self.scripted_reads.extend(reads)
+        if hang is not None:
+            self.hang_override = hang
+
+    def clear_script(self) -> None:
+        self.scripted_orders.clear()
+        self.scripted_reads.clear()
+        self.hang_override = None
+
+    def read_fault(self) -> int | None:
+        """The status code a scripted read fault answers with, or None."""
+        return self.scripted_reads.popleft() if self.scripted_reads else None
 
     def order_fault(self) -> str | None:
-        """``reject``, ``timeout_filled``, ``timeout_unfilled`` or None for one order."""
+        """``reject``, ``timeout_filled``, ``timeout_unfilled`` (or a scripted
+        ``unauthorized`` / ``invalid``) or None for one order."""
+        if self.scripted_orders:
+            return self.scripted_orders.popleft()
         s = self.spec
         if s.reject + s.timeout_filled + s.timeout_unfilled <= 0:
             return None

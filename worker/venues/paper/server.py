@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -58,6 +59,9 @@ class ServerState:
     tick_s: float = 0.5
     orders_placed: int = 0
     updates_sent: int = 0
+    #: The scripting endpoints under ``/paper/admin/`` (pinned books, scripted faults,
+    #: balances) exist only when enabled (tests; ``EXECUTOR_PAPER_CONTROL=1``).
+    control: bool = False
 
 
 class Dropped(Exception):
@@ -111,7 +115,7 @@ class Base(tornado.web.RequestHandler):
         """Hold the request as a venue that timed out would, then drop the connection
         without an answer (the client sees a timeout or a lost connection)."""
         with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.sleep(self.state.faults.spec.hang)
+            await asyncio.sleep(self.state.faults.hang)
         if self.request.connection is not None:
             self.request.connection.close()  # type: ignore[attr-defined]
         self._finished = True
@@ -120,6 +124,30 @@ class Base(tornado.web.RequestHandler):
     async def _execute(self, *args: Any, **kwargs: Any) -> None:
         with contextlib.suppress(Dropped):
             await super()._execute(*args, **kwargs)
+
+    def prepare(self) -> None:
+        # A scripted read fault answers a venue GET before it is processed (a 429 is a
+        # refusal: nothing was read, nothing changed).
+        if self.request.method == "GET" and not self.request.path.startswith("/paper"):
+            status = self.state.faults.read_fault()
+            if status is not None:
+                self.send(self.error_body(status, "injected read fault"), status)
+
+    async def order_fault(self) -> str | None:
+        """Draw (or pop the scripted) fault of one order request and apply the ones that
+        happen *before* the order reaches the engine. Returns the fault; when the answer
+        has already been sent (``reject``/``unauthorized``/``invalid``) the handler must
+        return. ``timeout_unfilled`` never returns (the request is dropped)."""
+        fault = self.state.faults.order_fault()
+        if fault == "reject":
+            self.send(self.error_body(503, "order rejected (injected fault)"), 503)
+        elif fault == "unauthorized":
+            self.send(self.error_body(401, "invalid credentials (injected fault)"), 401)
+        elif fault == "invalid":
+            self.send(self.error_body(400, "order refused (injected fault)"), 400)
+        elif fault == "timeout_unfilled":
+            await self.drop()
+        return fault
 
     def arg_dec(self, name: str, value: Any) -> Decimal:
         if isinstance(value, bool) or value is None:
@@ -264,12 +292,9 @@ class KalshiCreateOrder(KalshiBase):
                 self.send({"error": {"code": "order_already_exists", "message": "client_order_id already used",
                                      "order_id": existing.order_id}}, 409)
                 return
-        fault = self.state.faults.order_fault()
-        if fault == "reject":
-            self.send({"error": {"code": "internal_server_error", "message": "order rejected (injected fault)"}}, 503)
+        fault = await self.order_fault()
+        if self._finished:
             return
-        if fault == "timeout_unfilled":
-            await self.drop()
         slip = self.state.faults.slip_ticks() if self.state.faults.slip() else 0
         req = PlaceRequest("kalshi", ticker, "buy" if side == "bid" else "sell", price, count, tif, cid or None)
         try:
@@ -361,6 +386,29 @@ class KalshiFills(KalshiBase):
         self.send({"fills": chunk, "cursor": cursor})
 
 
+class KalshiSettlements(KalshiBase):
+    async def get(self) -> None:
+        self.authenticate()
+        await self.latency()
+        out = []
+        for row in self.ex.store.settlements("kalshi"):
+            qty = Decimal(row["quantity"])
+            value = Decimal(row["price"])  # what one YES paid
+            out.append({
+                "ticker": row["instrument_id"],
+                "market_result": "yes" if value == ONE else ("no" if value == 0 else "void"),
+                "yes_count_fp": wire.fp2(max(qty, Decimal(0))),
+                "no_count_fp": wire.fp2(max(-qty, Decimal(0))),
+                "revenue": int((Decimal(row["payout"]) * 100).to_integral_value()),
+                "revenue_dollars": wire.d4(Decimal(row["payout"])),
+                "settlement_value_dollars": wire.d4(value),
+                "settled_time": row["settled"],
+            })
+        out.reverse()
+        chunk, cursor = _page(out, self.get_argument("limit", None), self.get_argument("cursor", None))
+        self.send({"settlements": chunk, "cursor": cursor})
+
+
 # -- Polymarket -----------------------------------------------------------------------------
 class GammaEvents(Base):
     async def get(self) -> None:
@@ -404,6 +452,7 @@ class GammaMarkets(Base):
         slug = self.get_argument("slug", None)
         closed = self.get_argument("closed", None)
         token = self.get_argument("clob_token_ids", None)
+        conditions = {c for arg in self.get_arguments("condition_ids") for c in arg.split(",") if c}
         out = []
         for g in self.ex.world.games(now):
             if "polymarket" not in g.venues:
@@ -415,6 +464,8 @@ class GammaMarkets(Base):
                 if slug and m["slug"] != slug:
                     continue
                 if token and token not in g.token_ids(kind):
+                    continue
+                if conditions and m["conditionId"] not in conditions:
                     continue
                 if closed is not None and m["closed"] != (closed.lower() == "true"):
                     continue
@@ -552,12 +603,9 @@ class ClobOrder(ClobBase):
         if existing is not None:
             self.reject("order already exists", order_id)
             return
-        fault = self.state.faults.order_fault()
-        if fault == "reject":
-            self.send({"error": "order rejected (injected fault)"}, 503)
+        fault = await self.order_fault()
+        if self._finished:
             return
-        if fault == "timeout_unfilled":
-            await self.drop()
         slip = self.state.faults.slip_ticks() if self.state.faults.slip() else 0
         req = PlaceRequest("polymarket", str(order["tokenId"]), side.lower(), price.normalize(), shares,
                            tif, None, order_id, {"owner": body.get("owner"), "maker": order.get("maker")})
@@ -762,15 +810,15 @@ class PmusOrders(PmusBase):
         price = self.arg_dec("price", raw_price)
         qty = self.arg_dec("quantity", body.get("quantity"))
         self.slug_market(slug)
-        fault = self.state.faults.order_fault()
-        if fault == "reject":
-            self.send({"code": 503, "message": "order rejected (injected fault)"}, 503)
+        fault = await self.order_fault()
+        if self._finished:
             return
-        if fault == "timeout_unfilled":
-            await self.drop()
-        short = intent.endswith("SHORT")
+        # Buying short is selling the long side: it hits the long bids. The price is the
+        # long side's whatever the intent ("The price.value field always represents the
+        # long side's price, regardless of which order intent you use": docs.polymarket.us,
+        # Retail API, Orders overview). A BUY_SHORT at 0.40 costs 0.60 a contract.
         buy_long_side = intent in ("ORDER_INTENT_BUY_LONG", "ORDER_INTENT_SELL_SHORT")
-        long_price = ONE - price if short else price
+        long_price = price
         slip = self.state.faults.slip_ticks() if self.state.faults.slip() else 0
         req = PlaceRequest("polymarket_us", slug, "buy" if buy_long_side else "sell", long_price, qty, tif,
                            None, None, {"intent": intent})
@@ -832,10 +880,11 @@ class PmusActivities(PmusBase):
         for f in self.ex.store.fills("polymarket_us", None, slug):
             o = orders[f.order_id]
             short = str(o.extra.get("intent", "")).endswith("SHORT")
+            # Trade prices are the long side's, like order prices (see wire.pmus_order).
             acts.append({"type": "ACTIVITY_TYPE_TRADE", "trade": {
                 "id": f.fill_id, "marketSlug": f.instrument_id, "state": "TRADE_STATE_CLEARED",
                 "createTime": wire.iso(f.created), "updateTime": wire.iso(f.created),
-                "price": wire.amount(ONE - f.price if short else f.price), "qty": str(int(f.quantity)),
+                "price": wire.amount(f.price), "qty": str(int(f.quantity)),
                 "qtyDecimal": wire.fp2(f.quantity), "isAggressor": f.is_taker,
                 "orderId": f.order_id, "intent": o.extra.get("intent"),
                 "costBasis": wire.amount(f.quantity * (ONE - f.price if short else f.price)),
@@ -864,6 +913,44 @@ class PmusBalances(PmusBase):
         self.send({"balances": [{"currentBalance": num, "currency": "USD", "buyingPower": num,
                                  "availableToWithdraw": num, "openOrders": 0,
                                  "lastUpdated": wire.iso(self.now())}]})
+
+
+class PolyDataPositions(Base):
+    """Polymarket Data API ``GET /positions?user=`` (public, by wallet address)."""
+
+    async def get(self) -> None:
+        await self.latency()
+        user = self.get_argument("user", "")
+        if user.lower() != self.state.creds.poly_address.lower():
+            self.send([])
+            return
+        out = []
+        for p in self.ex.positions("polymarket"):
+            if p.quantity == 0:
+                continue
+            inst = self.ex.world.instrument(p.instrument_id)
+            if inst is None:
+                continue
+            cond = inst.market_key.split(":", 1)[1]
+            avg = p.cost / p.quantity if p.quantity else Decimal(0)
+            out.append({"proxyWallet": self.state.creds.poly_address, "asset": p.instrument_id,
+                        "conditionId": cond, "size": float(p.quantity), "avgPrice": float(avg),
+                        "outcome": inst.label, "initialValue": float(p.cost)})
+        self.send(out)
+
+
+class PmusSettlement(PmusBase):
+    """``GET /v1/markets/{slug}/settlement`` (SDK ``MarketSettlement``: slug, settlement)."""
+
+    async def get(self, slug: str) -> None:
+        await self.latency()
+        market = self.slug_market(slug)
+        resolved = self.ex.store.resolution(market.game_index)
+        if resolved is None:
+            raise tornado.web.HTTPError(404, "market not settled")
+        value = self.ex.settlement_price(market, resolved)
+        # The SDK types ``settlement`` as a number: rendered from the exact Decimal string.
+        self.send({"slug": slug, "settlement": json.loads(str(value))})
 
 
 # -- admin ----------------------------------------------------------------------------------
@@ -903,6 +990,86 @@ class AdminResolve(Base):
 
     async def state_feeds_refresh(self) -> None:
         return None
+
+
+class AdminControl(Base):
+    """Scripting endpoints for tests; 404 unless the exchange was started with control."""
+
+    def prepare(self) -> None:
+        if not self.state.control:
+            raise tornado.web.HTTPError(404, "control endpoints are disabled")
+
+    def instrument(self, body: Any) -> Any:
+        inst = self.ex.world.instrument(str(body.get("instrument", "")))
+        if inst is None:
+            raise tornado.web.HTTPError(404, "unknown instrument")
+        return inst
+
+    def levels(self, raw: Any, name: str) -> list[tuple[Decimal, Decimal]]:
+        if not isinstance(raw, list):
+            raise tornado.web.HTTPError(400, f"{name} must be a list of [price, size]")
+        return [(self.arg_dec(name, lv[0]), self.arg_dec(name, lv[1])) for lv in raw]
+
+
+class AdminBook(AdminControl):
+    """``POST {"instrument", "bids": [[p, s]], "asks": [[p, s]]}`` pins a book (instrument
+    prices); ``{"instrument", "clear": true}`` gives it back to the simulated makers."""
+
+    async def post(self) -> None:
+        body = self.body_json()
+        inst = self.instrument(body)
+        if body.get("clear"):
+            self.ex.unpin_book(inst)
+        else:
+            self.ex.pin_book(inst, self.levels(body.get("bids"), "bids"), self.levels(body.get("asks"), "asks"))
+        bids, asks = self.ex.instrument_book(inst)
+        self.send({"bids": [[str(p), str(q)] for p, q in bids], "asks": [[str(p), str(q)] for p, q in asks]})
+
+    async def get(self) -> None:
+        inst = self.instrument({"instrument": self.get_argument("instrument", "")})
+        bids, asks = self.ex.instrument_book(inst)
+        self.send({"bids": [[str(p), str(q)] for p, q in bids], "asks": [[str(p), str(q)] for p, q in asks]})
+
+
+class AdminFaults(AdminControl):
+    """``POST {"orders": [kind…], "reads": [status…], "hang": s}`` scripts the next faults;
+    ``{"clear": true}`` drops what is still queued."""
+
+    async def post(self) -> None:
+        body = self.body_json()
+        if body.get("clear"):
+            self.state.faults.clear_script()
+        else:
+            hang = body.get("hang")
+            try:
+                self.state.faults.script(list(body.get("orders") or []), [int(x) for x in body.get("reads") or []],
+                                         None if hang is None else float(hang))
+            except (TypeError, ValueError) as exc:
+                raise tornado.web.HTTPError(400, str(exc)) from exc
+        f = self.state.faults
+        self.send({"orders": list(f.scripted_orders), "reads": list(f.scripted_reads), "hang": f.hang})
+
+
+class AdminBalance(AdminControl):
+    """``POST {"venue", "amount"}`` sets an account's cash balance."""
+
+    async def post(self) -> None:
+        body = self.body_json()
+        venue = body.get("venue")
+        if venue not in ("kalshi", "polymarket", "polymarket_us"):
+            raise tornado.web.HTTPError(400, "unknown venue")
+        amount = self.arg_dec("amount", body.get("amount"))
+        self.ex.store.ensure_account(venue, amount)
+        self.ex.store.add_balance(venue, amount - self.ex.store.balance(venue))
+        self.send({"venue": venue, "balance": str(self.ex.store.balance(venue))})
+
+
+class AdminOrders(AdminControl):
+    """``GET ?venue=&instrument=``: the ids of the orders the exchange holds."""
+
+    async def get(self) -> None:
+        rows = self.ex.store.orders(self.get_argument("venue", None), self.get_argument("instrument", None))
+        self.send({"count": len(rows), "orders": [o.order_id for o in rows]})
 
 
 # -- WebSockets -----------------------------------------------------------------------------
@@ -1176,6 +1343,7 @@ def make_app(state: ServerState, hub: Hub) -> tornado.web.Application:
         (rf"{k}/portfolio/balance", KalshiBalance, s),
         (rf"{k}/portfolio/positions", KalshiPositions, s),
         (rf"{k}/portfolio/fills", KalshiFills, s),
+        (rf"{k}/portfolio/settlements", KalshiSettlements, s),
         (r"/kalshi/trade-api/ws/v2", KalshiSocket, w),
         (rf"{GAMMA}/events", GammaEvents, s),
         (rf"{GAMMA}/events/([^/]+)", GammaEvent, s),
@@ -1199,6 +1367,7 @@ def make_app(state: ServerState, hub: Hub) -> tornado.web.Application:
         (rf"{u}/v1/markets", PmusMarkets, s),
         (rf"{u}/v1/markets/([^/]+)/book", PmusBook, s),
         (rf"{u}/v1/markets/([^/]+)/bbo", PmusBbo, s),
+        (rf"{u}/v1/markets/([^/]+)/settlement", PmusSettlement, s),
         (rf"{u}/v1/market/slug/([^/]+)", PmusMarketBySlug, s),
         (rf"{u}/v1/orders", PmusOrders, s),
         (rf"{u}/v1/orders/open", PmusOpenOrders, s),
@@ -1211,6 +1380,11 @@ def make_app(state: ServerState, hub: Hub) -> tornado.web.Application:
         (r"/paper/health", Health, s),
         (r"/paper/world", WorldSummary, s),
         (r"/paper/admin/resolve", AdminResolve, s),
+        (r"/paper/admin/book", AdminBook, s),
+        (r"/paper/admin/faults", AdminFaults, s),
+        (r"/paper/admin/balance", AdminBalance, s),
+        (r"/paper/admin/orders", AdminOrders, s),
+        (r"/polymarket/data/positions", PolyDataPositions, s),
     ]
     return tornado.web.Application(routes, websocket_ping_interval=20, log_function=_log_request)
 
@@ -1310,8 +1484,12 @@ def build_state(
     clock: Clock | None = None,
     latency_ms: int = 0,
     tick_s: float = 0.5,
+    control: bool | None = None,
 ) -> ServerState:
+    """Everything a server needs; ``control`` defaults to ``EXECUTOR_PAPER_CONTROL=1``."""
     faults = Faults(fault_spec or FaultSpec(), seed)
     exchange = build_exchange(data_dir, seed, balances, faults, clock)
     creds = auth.ensure_credentials(data_dir)
-    return ServerState(exchange, creds, faults, latency_ms / 1000, tick_s)
+    if control is None:
+        control = os.environ.get("EXECUTOR_PAPER_CONTROL", "").strip() == "1"
+    return ServerState(exchange, creds, faults, latency_ms / 1000, tick_s, control=control)

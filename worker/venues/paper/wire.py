@@ -470,11 +470,14 @@ PMUS_ORDER_STATE = {"open": "ORDER_STATE_NEW", "filled": "ORDER_STATE_FILLED", "
 PMUS_TIF = {"GTC": "TIME_IN_FORCE_GOOD_TILL_CANCEL", "IOC": "TIME_IN_FORCE_IMMEDIATE_OR_CANCEL", "FOK": "TIME_IN_FORCE_FILL_OR_KILL"}
 
 
+# Polymarket US prices are always the LONG side's, whatever the intent: "Only the long side
+# (YES) is directly tradable ... The price.value field always represents the long side's
+# price, regardless of which order intent you use" (docs.polymarket.us, Retail API, Orders
+# overview, "Understanding Price with Order Intent"). The store keeps long prices, so
+# orders, executions and trades are rendered as stored.
 def pmus_order(o: OrderRow) -> dict[str, Any]:
     intent = str(o.extra.get("intent", "ORDER_INTENT_BUY_LONG"))
-    short = intent.endswith("SHORT")
-    # Prices on the wire are those of the side the intent names (short = 1 - long).
-    price = ONE - o.price if short else o.price
+    price = o.price
     avg = o.avg_price
     state = PMUS_ORDER_STATE.get(o.status, o.status)
     if o.status == "open" and o.filled:
@@ -491,7 +494,7 @@ def pmus_order(o: OrderRow) -> dict[str, Any]:
         "tif": PMUS_TIF[o.tif],
         "intent": intent,
         "state": state,
-        "avgPx": amount((ONE - avg) if (avg is not None and short) else avg) if avg is not None else None,
+        "avgPx": amount(avg) if avg is not None else None,
         "insertTime": iso(o.created),
         "createTime": iso(o.created),
         "commissionNotionalTotalCollected": amount(o.fees),
@@ -499,12 +502,11 @@ def pmus_order(o: OrderRow) -> dict[str, Any]:
 
 
 def pmus_execution(o: OrderRow, f: FillRow) -> dict[str, Any]:
-    short = str(o.extra.get("intent", "")).endswith("SHORT")
     return {
         "id": f.fill_id,
         "order": pmus_order(o),
         "lastShares": fp2(f.quantity),
-        "lastPx": amount(ONE - f.price if short else f.price),
+        "lastPx": amount(f.price),
         "type": "EXECUTION_TYPE_FILL" if o.status == "filled" else "EXECUTION_TYPE_PARTIAL_FILL",
         "transactTime": iso(f.created),
         "tradeId": f.fill_id,

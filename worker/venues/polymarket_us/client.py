@@ -4,14 +4,18 @@ Environment (read by :meth:`PolymarketUsClient.from_env`):
 
 * ``POLYMARKET_US_GATEWAY_URL`` — public gateway, default ``https://gateway.polymarket.us``.
 * ``POLYMARKET_US_API_URL`` — authenticated API, default ``https://api.polymarket.us``.
-* ``POLYMARKET_US_WS_URL`` — WebSocket, default ``wss://api.polymarket.us/v1/ws``.
+* ``POLYMARKET_US_WS_URL`` — market WebSocket, default ``wss://api.polymarket.us/v1/ws/markets``.
 * ``POLYMARKET_US_KEY_ID``, ``POLYMARKET_US_SECRET_KEY`` — Ed25519 API key.
 
 Orders: ``POST /v1/orders`` with an intent (BUY_LONG/BUY_SHORT/…). **No idempotency
 key**: sent once; a timeout raises OrderUnknown and :meth:`find_order` searches the
-market's orders for one matching the intent. Prices are sent in the *long* side's terms
-(the venue keeps one long book): buying SHORT at ``q`` is sent as price ``1 − q``. That
-convention is our reading of the single-book design, not confirmed by the SDK docs.
+market's orders for one matching the intent. Prices are sent and read in the *long*
+side's terms whatever the intent: buying SHORT at ``q`` is sent as price ``1 − q``, and
+order ``price``/``avgPx``, execution ``lastPx`` and trade ``price`` come back as long
+prices. Source: docs.polymarket.us, Retail API, Orders overview, "Understanding Price
+with Order Intent": "Only the long side (YES) is directly tradable ... The price.value
+field always represents the long side's price, regardless of which order intent you use."
+(The SDK's ``CreateOrderParams`` only types ``price`` as an ``Amount``.)
 """
 
 from __future__ import annotations
@@ -49,7 +53,8 @@ from worker.venues.polymarket_us.signing import PolymarketUsSigner, load_secret
 
 DEFAULT_GATEWAY_URL = "https://gateway.polymarket.us"
 DEFAULT_API_URL = "https://api.polymarket.us"
-DEFAULT_WS_URL = "wss://api.polymarket.us/v1/ws"
+# The SDK's MarketsWebSocket connects to the API host's ``/v1/ws/markets``.
+DEFAULT_WS_URL = "wss://api.polymarket.us/v1/ws/markets"
 
 _TIF = {
     TimeInForce.GTC: "TIME_IN_FORCE_GOOD_TILL_CANCEL",
@@ -170,11 +175,11 @@ class PolymarketUsClient:
         return short_book if contract.side is OutcomeSide.SHORT else long_book
 
     async def stream_books(self, contracts: Sequence[ContractRef]) -> AsyncIterator[BookUpdate]:
-        """Polls REST snapshots (each one a full, trusted book) until the WS feed is wired."""
-        while True:
-            for c in contracts:
-                yield BookUpdate(await self.get_book(c), True)
-            await asyncio.sleep(0.5)
+        """Full books from the market WebSocket (see :mod:`worker.venues.polymarket_us.ws`)."""
+        from worker.venues.polymarket_us.ws import stream_books
+
+        async for update in stream_books(self, contracts):
+            yield update
 
     # -- orders -----------------------------------------------------------------------
     async def prepare_order(self, intent: OrderIntent) -> PreparedOrder:
