@@ -296,22 +296,25 @@ class Feed:
             backoff = min(backoff * 2, BACKOFF_MAX_S)
 
 
-    async def _load_history(self, ws_url: str, token: str) -> None:
+    HISTORY = {
+        "trades": ("/api/trades?limit=200", "trades_history", "trades"),
+        "pnl": ("/api/pnl", "pnl_history", "points"),
+        "mappings": ("/api/mappings", "mappings_snapshot", "mappings"),
+    }
+
+    async def _load_history(self, ws_url: str, token: str, which: tuple[str, ...] = ("trades", "pnl", "mappings")) -> None:
         """After ``init``: recent trades, P&L history and mappings from the read-only API.
 
         ``init`` carries the plan's live state only; the history endpoints fill the
-        trade log, the P&L chart and the mappings review. A failure leaves them empty
-        until the next reconnect rather than blocking the live feed.
+        trade log, the P&L chart and the mappings review. A failure leaves them as they
+        are until the next reconnect rather than blocking the live feed.
         """
         parts = urlsplit(ws_url)
         base = f"{'https' if parts.scheme == 'wss' else 'http'}://{parts.netloc}"
         client = AsyncHTTPClient()
         headers = {"Authorization": f"Bearer {token}"}
-        for path, kind, key in (
-            ("/api/trades?limit=200", "trades_history", "trades"),
-            ("/api/pnl", "pnl_history", "points"),
-            ("/api/mappings", "mappings_snapshot", "mappings"),
-        ):
+        for name in which:
+            path, kind, key = self.HISTORY[name]
             try:
                 response = await client.fetch(base + path, headers=headers, request_timeout=10)
                 body = decode_json(response.body)
@@ -321,6 +324,14 @@ class Feed:
             rows = body.get(key, body.get("items", body.get("data"))) if isinstance(body, dict) else body
             if isinstance(rows, list):
                 self.apply({"type": kind, "data": {key: rows}})
+
+    def refresh(self, *which: str) -> None:
+        """Re-read history lists now (a page that shows them was opened)."""
+        token = self._token()
+        if self.connection.status != LIVE or token is None or self._task is None:
+            return
+        task = asyncio.ensure_future(self._load_history(self.url or default_ws_url(), token, which))
+        task.add_done_callback(lambda f: f.cancelled() or f.exception())
 
 
 def decode_json(raw: bytes | str) -> Any:

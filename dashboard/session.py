@@ -19,6 +19,7 @@ from typing import Any
 
 import panel as pn
 from bokeh.document import Document
+from panel.io.state import set_curdoc
 
 from dashboard.feed import Feed
 
@@ -48,6 +49,9 @@ class SessionLink:
         self._last_flush = float("-inf")
         self._unsubscribe: Callable[[], None] | None = None
         self.flushes = 0
+        # Until the browser has loaded the page, changes are only collected: Panel cannot
+        # yet send new models to it, and a layout change made then can be lost.
+        self._ready = doc is None
 
     def start(self) -> None:
         """Subscribe and render everything once; unsubscribe when the session ends."""
@@ -57,6 +61,13 @@ class SessionLink:
         if self.doc is not None:
             with contextlib.suppress(Exception):
                 self.doc.on_session_destroyed(lambda _ctx: self.close())
+            with set_curdoc(self.doc):
+                pn.state.onload(self._on_load)
+
+    def _on_load(self) -> None:
+        self._ready = True
+        self._dirty.add("*")
+        self.flush()
 
     def close(self) -> None:
         if self._unsubscribe is not None:
@@ -69,7 +80,7 @@ class SessionLink:
 
     def _on_topics(self, topics: set[str]) -> None:
         self._dirty |= topics
-        if self._scheduled or self.doc is None:
+        if self._scheduled or self.doc is None or not self._ready:
             return
         self._scheduled = True
         wait = self._throttle - (self._clock() - self._last_flush)
@@ -93,7 +104,9 @@ class SessionLink:
         if "*" in topics:
             topics = {"*"}
         if self.doc is not None:
-            with pn.io.hold(self.doc):
+            # Make this session's document current so Panel applies model changes
+            # directly (we hold its lock here) instead of deferring them to a later tick.
+            with set_curdoc(self.doc), pn.io.hold(self.doc):
                 self._render(topics)
         else:
             self._render(topics)
@@ -105,7 +118,7 @@ class SessionLink:
             return
 
         def run() -> None:
-            with pn.io.hold(self.doc):
+            with set_curdoc(self.doc), pn.io.hold(self.doc):
                 fn()
 
         with contextlib.suppress(Exception):

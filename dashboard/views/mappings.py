@@ -79,6 +79,8 @@ class MappingsView:
                    styles={"flex-wrap": "wrap", "align-items": "center"}),
             self.list, sizing_mode="stretch_width",
         )
+        # Discovery may have added pairs since the feed connected: read the list afresh.
+        ctx.feed.refresh("mappings")
 
     def __panel__(self) -> pn.Column:
         return self.layout
