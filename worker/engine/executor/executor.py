@@ -111,6 +111,7 @@ class Executor:
         self.opportunities_seen = 0
         self.refusals: Counter[str] = Counter()
         self.outcomes: Counter[str] = Counter()
+        self.pnl_total = Decimal(0)
         self.alerts: list[str] = []
         self.venue_errors: dict[Venue, str] = {}
 
@@ -217,6 +218,7 @@ class Executor:
                     log.warning("attempt %s paused in %s by %s", attempt.id, attempt.state.value, exc)
                 if attempt.state.terminal:
                     self.outcomes[attempt.state.value] += 1
+                    self.pnl_total += attempt.pnl or ZERO
         except Exception:
             log.exception("attempt %s failed unexpectedly in %s", attempt.id, attempt.state.value)
         finally:

@@ -1,0 +1,188 @@
+"""From venues to the executor: markets matched, books streamed, opportunities submitted.
+
+:class:`OpportunityFeed` lists both venues' markets, matches them (the scanner's matcher,
+decisions of the operator kept through the mapping store), streams every mapped
+contract's book into the scanner, and hands each OPENED / UPDATED opportunity to the
+executor as a :class:`~worker.engine.executor.risk.Candidate` carrying the mapping's
+game, confidence, operator status and the time each leg's book was received.
+
+Concurrency: the scanner publishes synchronously; events go through a queue in which only
+the latest quote per opportunity is kept, and one consumer submits them, so a burst of
+updates never queues stale quotes behind fresh ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+
+from worker.domain.books import OrderBook
+from worker.domain.errors import VenueError
+from worker.domain.mapping import (
+    MappingStore,
+    MarketMapping,
+    OpportunityEvent,
+    OpportunityEventKind,
+)
+from worker.domain.markets import ContractRef, Market, Venue
+from worker.domain.ports import VenuePort
+from worker.engine.executor.executor import Executor
+from worker.engine.executor.risk import Candidate
+from worker.engine.scanner.matcher import match_markets
+from worker.engine.scanner.scanner import Scanner
+
+log = logging.getLogger(__name__)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class OpportunityFeed:
+    """Venues → matcher → scanner → executor, for one Kalshi + one Polymarket venue."""
+
+    def __init__(
+        self,
+        executor: Executor,
+        kalshi: VenuePort,
+        poly: VenuePort,
+        mappings: MappingStore | None = None,
+        clock: Callable[[], datetime] = _utcnow,
+        on_event: Callable[[OpportunityEvent], None] | None = None,
+    ) -> None:
+        self.executor = executor
+        self.kalshi = kalshi
+        self.poly = poly
+        self.mappings_store = mappings
+        self.clock = clock
+        self.scanner = Scanner(self._on_event)
+        self.mappings: dict[str, MarketMapping] = {}
+        self.book_times: dict[ContractRef, datetime] = {}
+        self._pending: dict[str, OpportunityEvent] = {}
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._on_event_hook = on_event
+        self.events = 0
+        self.book_updates = 0
+
+    async def discover(self) -> int:
+        """List, match and (when a store is given) persist mappings; returns how many trade."""
+        kalshi_markets = await self.kalshi.list_markets()
+        poly_markets = await self.poly.list_markets()
+        result = match_markets(kalshi_markets, poly_markets)
+        found = result.mappings
+        if self.mappings_store is not None and found:
+            # Stored status wins: an operator's rejection or confirmation survives rediscovery.
+            found = await self.mappings_store.save_discovered(found, self.clock())
+        k_by_id = {m.market_id: m for m in kalshi_markets}
+        p_by_id: dict[str, Market] = {}
+        for m in poly_markets:
+            p_by_id[m.market_id] = m
+            for o in m.outcomes:
+                p_by_id.setdefault(o.contract_id, m)
+        items: list[tuple[MarketMapping, Market, Market]] = []
+        for mapping in found:
+            k = k_by_id.get(mapping.kalshi_ticker)
+            p = p_by_id.get(mapping.poly_market_id) or p_by_id.get(mapping.poly_market)
+            if k is None or p is None:
+                continue
+            self.mappings[mapping.id] = mapping
+            items.append((mapping, k, p))
+        self.scanner.add_mappings(items)
+        log.info("%d mappings (%d refused listings)", len(items), len(result.refused))
+        return len(items)
+
+    def contracts(self) -> tuple[list[ContractRef], list[ContractRef]]:
+        kalshi: dict[ContractRef, None] = {}
+        poly: dict[ContractRef, None] = {}
+        for m in self.mappings.values():
+            kalshi[m.kalshi_yes] = None
+            kalshi[m.kalshi_no] = None
+            poly[m.poly_same] = None
+            poly[m.poly_other] = None
+        return list(kalshi), list(poly)
+
+    # -- books ---------------------------------------------------------------------------
+    def on_book(self, book: OrderBook) -> None:
+        self.book_updates += 1
+        self.book_times[book.contract] = book.received_at
+        self.scanner.on_book(book, self.clock())
+
+    async def _stream(self, port: VenuePort, contracts: list[ContractRef]) -> None:
+        while True:
+            try:
+                async for update in port.stream_books(contracts):
+                    self.on_book(update.book)
+            except VenueError as exc:
+                log.warning("%s book stream: %s; reconnecting", port.venue.value, exc)
+            except (OSError, TimeoutError) as exc:
+                log.warning("%s book stream dropped (%s); reconnecting", port.venue.value, type(exc).__name__)
+            await asyncio.sleep(0.5)
+
+    async def _clock_loop(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            self.scanner.on_clock(self.clock())
+
+    # -- opportunities -------------------------------------------------------------------
+    def _on_event(self, event: OpportunityEvent) -> None:
+        self.events += 1
+        if self._on_event_hook is not None:
+            self._on_event_hook(event)
+        if event.kind is OpportunityEventKind.CLOSED:
+            self._pending.pop(event.opportunity.id, None)
+            return
+        self._pending[event.opportunity.id] = event
+        self._wake.set()
+
+    def candidate(self, event: OpportunityEvent) -> Candidate | None:
+        opp = event.opportunity
+        mapping = self.mappings.get(opp.mapping_id)
+        if mapping is None:
+            return None
+        times = {
+            leg.contract: self.book_times.get(leg.contract, opp.updated_at) for leg in opp.legs
+        }
+        return Candidate(
+            opportunity=opp,
+            game_key=mapping.kalshi_event_ticker or mapping.kalshi_ticker,
+            confidence=mapping.confidence,
+            mapping_status=mapping.status,
+            start_time=mapping.start_time or opp.expires_at,
+            book_times=times,
+        )
+
+    async def _consume(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            batch = list(self._pending.values())
+            self._pending.clear()
+            for event in batch:
+                cand = self.candidate(event)
+                if cand is not None:
+                    await self.executor.submit(cand)
+
+    def start(self) -> None:
+        kalshi, poly = self.contracts()
+        self._tasks = [
+            asyncio.create_task(self._stream(self.kalshi, kalshi), name="kalshi-books"),
+            asyncio.create_task(self._stream(self.poly, poly), name="poly-books"),
+            asyncio.create_task(self._clock_loop(), name="scanner-clock"),
+            asyncio.create_task(self._consume(), name="executor-feed"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+
+def venue_pair(venues: Mapping[Venue, VenuePort], poly_venue: Venue) -> tuple[VenuePort, VenuePort]:
+    return venues[Venue.KALSHI], venues[poly_venue]
