@@ -46,6 +46,7 @@ class FakeVenue:
     faults: list[str] = field(default_factory=list)  # consumed one per order POST / read
     read_faults: list[int] = field(default_factory=list)  # status codes for the next reads
     requests: list[httpx.Request] = field(default_factory=list)
+    balance: Decimal = Decimal("100")  # cash the account may spend, in dollars
 
     def match(self, price: Decimal, size: Decimal, tif: str) -> Decimal:
         available = sum((s for p, s in self.asks if p <= price), Decimal(0))
@@ -170,7 +171,8 @@ class FakeKalshi(FakeVenue):
                 return httpx.Response(404, json={"error": "not_found"})
             return httpx.Response(200, json={"order": self._record(self.orders[oid])})
         if path.endswith("/portfolio/balance"):
-            return httpx.Response(200, json={"balance": 123456})
+            # Kalshi's balance is integer cents.
+            return httpx.Response(200, json={"balance": int(self.balance * 100)})
         return httpx.Response(404, json={"error": "no route"})
 
 
@@ -195,6 +197,10 @@ class FakePolymarket(FakeVenue):
             maker, taker = D(order["makerAmount"]), D(order["takerAmount"])
             price, size = maker / taker, taker / D(10**6)
             tif = {"FOK": "fok", "FAK": "ioc", "GTC": "gtc"}[body["orderType"]]
+            if size < 5:  # the fixture book's min_order_size
+                return httpx.Response(
+                    400, json={"error": "Size (4) lower than the minimum: 5"}
+                )
             depth = sum((s for p, s in self.asks if p <= price), Decimal(0))
             if tif == "fok" and depth < size:
                 return httpx.Response(
@@ -253,7 +259,9 @@ class FakePolymarket(FakeVenue):
                 },
             )
         if path == "/balance-allowance":
-            return httpx.Response(200, json={"balance": "250000000", "allowance": "0"})
+            # Integer micro-USDC (6 decimals).
+            micro = int(self.balance * 10**6)
+            return httpx.Response(200, json={"balance": str(micro), "allowance": "0"})
         return httpx.Response(404, json={"error": "no route"})
 
 
@@ -343,7 +351,11 @@ class FakePolymarketUs(FakeVenue):
                 200,
                 json={
                     "balances": [
-                        {"currentBalance": "500.00", "buyingPower": "480.00", "currency": "USD"}
+                        {
+                            "currentBalance": f"{self.balance + 20:.2f}",
+                            "buyingPower": f"{self.balance:.2f}",
+                            "currency": "USD",
+                        }
                     ]
                 },
             )

@@ -1,4 +1,8 @@
-"""The contract every venue client passes (ids name the adapter)."""
+"""The contract every venue client passes, on fixtures and on the paper exchange.
+
+Ids name backend and client (``[mock-kalshi]``, ``[paper-polymarket_us]``); the harness
+(``conftest.py``) scripts books and faults the same way on both backends.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +25,15 @@ D = Decimal
 
 
 def intent(h: Harness, price: str, size: str, tif: TimeInForce, cid: str = "cid-1") -> OrderIntent:
-    return OrderIntent(h.contract, OrderAction.BUY, D(price), D(size), tif, cid)
+    return OrderIntent(h.contract, OrderAction.BUY, D(price), D(size), tif, h.cid(cid))
+
+
+def small_fok(h: Harness, cid: str = "cid-1") -> OrderIntent:
+    """The smallest FOK the venue accepts that fills from the top of the book: 4 at 0.43,
+    or 5 up to 0.44 on Polymarket, whose CLOB refuses orders under ``min_order_size`` 5."""
+    if h.name == "polymarket":
+        return intent(h, "0.44", "5", TimeInForce.FOK, cid)
+    return intent(h, "0.43", "4", TimeInForce.FOK, cid)
 
 
 async def test_book_is_best_first_with_asks(venue: Harness) -> None:
@@ -59,12 +71,15 @@ async def test_fok_larger_than_depth_fills_nothing(venue: Harness) -> None:
         pass  # Polymarket answers an unfillable FOK with an error: nothing happened either
     else:
         assert order.state is OrderState.CANCELED and order.filled_size == 0
-    assert venue.fake.asks[0][1] == D("4"), "no liquidity consumed"
+    asks = await venue.asks()
+    assert asks[0] == [D("0.43"), D("4")], "no liquidity consumed"
 
 
 async def test_fok_within_depth_fills_everything(venue: Harness) -> None:
     order = await venue.client.place_order(intent(venue, "0.45", "10", TimeInForce.FOK))
     assert order.state is OrderState.FILLED and order.filled_size == D("10")
+    next_ask = D("0.46") if venue.name == "polymarket_us" else D("0.45")
+    assert (await venue.asks())[0] == [next_ask, D("40")], "the levels it took are gone"
 
 
 async def test_ioc_fills_what_it_can_and_cancels_the_rest(venue: Harness) -> None:
@@ -75,54 +90,56 @@ async def test_ioc_fills_what_it_can_and_cancels_the_rest(venue: Harness) -> Non
 
 
 async def test_timeout_whose_order_filled_is_resolved_by_lookup(venue: Harness) -> None:
-    venue.fake.faults.append("timeout_filled")
-    it = intent(venue, "0.43", "4", TimeInForce.FOK)
+    await venue.script_order_fault("timeout_filled")
+    it = small_fok(venue)
     if venue.name == "kalshi":
         # Idempotent by client_order_id: the retry is refused as duplicate and resolved.
         order = await venue.client.place_order(it)
-        assert order.state is OrderState.FILLED and order.filled_size == D("4")
-        assert len(venue.fake.orders) == 1
+        assert order.state is OrderState.FILLED and order.filled_size == it.size
+        assert await venue.order_count() == 1
         return
     prepared = await venue.client.prepare_order(it)
     with pytest.raises(OrderUnknown) as info:
         await venue.client.send_order(prepared)
     assert info.value.venue_order_id == prepared.venue_order_id
-    assert len(venue.fake.orders) == 1, "never re-sent"
+    assert await venue.order_count() == 1, "never re-sent"
     found = await venue.client.find_order(it)
-    assert found is not None and found.state is OrderState.FILLED and found.filled_size == D("4")
+    assert found is not None and found.state is OrderState.FILLED and found.filled_size == it.size
 
 
 async def test_timeout_whose_order_did_not_land_finds_nothing(venue: Harness) -> None:
-    venue.fake.faults.append("timeout_unfilled")
-    it = intent(venue, "0.43", "4", TimeInForce.FOK)
+    await venue.script_order_fault("timeout_unfilled")
+    it = small_fok(venue)
     if venue.name == "kalshi":
         order = await venue.client.place_order(it)  # safe retry places it exactly once
         assert order.state is OrderState.FILLED
-        assert len(venue.fake.orders) == 1
+        assert await venue.order_count() == 1
         return
     with pytest.raises(OrderUnknown):
         await venue.client.place_order(it)
-    assert venue.fake.orders == {}
+    assert await venue.order_count() == 0
     assert await venue.client.find_order(it) is None
 
 
 async def test_kalshi_style_idempotent_retry_or_single_send(venue: Harness) -> None:
-    venue.fake.faults.append("503")
-    it = intent(venue, "0.43", "4", TimeInForce.FOK)
+    await venue.script_order_fault("503")
+    it = small_fok(venue)
     if venue.name == "kalshi":
         order = await venue.client.place_order(it)
         assert order.state is OrderState.FILLED
-        order_posts = [r for r in venue.fake.requests if r.method == "POST"]
+        order_posts = [r for r in venue.requests if r.method == "POST"]
         assert len(order_posts) == 2
         assert {r.content for r in order_posts} == {order_posts[0].content}, "same client_order_id"
+        assert await venue.order_count() == 1
     else:
         with pytest.raises(OrderUnknown):
             await venue.client.place_order(it)
-        assert len([r for r in venue.fake.requests if r.method == "POST"]) == 1
+        assert len([r for r in venue.requests if r.method == "POST"]) == 1
+        assert await venue.order_count() == 0
 
 
 async def test_reads_back_off_with_jitter_on_429(venue: Harness) -> None:
-    venue.fake.read_faults.extend([429, 429])
+    await venue.script_read_faults([429, 429])
     book = await venue.client.get_book(venue.contract)
     assert book.best_ask is not None
     assert len(venue.sleep.delays) == 2
@@ -131,29 +148,30 @@ async def test_reads_back_off_with_jitter_on_429(venue: Harness) -> None:
 
 
 async def test_reads_give_up_after_max_retries(venue: Harness) -> None:
-    venue.fake.read_faults.extend([429] * 10)
+    await venue.script_read_faults([429] * 10)
     with pytest.raises(RateLimited):
         await venue.client.get_book(venue.contract)
     assert len(venue.sleep.delays) == 3
 
 
 async def test_error_mapping(venue: Harness) -> None:
-    venue.fake.faults.append("401")
+    await venue.script_order_fault("401")
     with pytest.raises(AuthFailed):
-        await venue.client.place_order(intent(venue, "0.43", "4", TimeInForce.FOK))
-    venue.fake.faults.append("400")
+        await venue.client.place_order(small_fok(venue))
+    await venue.script_order_fault("400")
     with pytest.raises(OrderRejected):
-        await venue.client.place_order(intent(venue, "0.43", "4", TimeInForce.FOK, "cid-2"))
-    venue.fake.read_faults.extend([500] * 5)
+        await venue.client.place_order(small_fok(venue, "cid-2"))
+    assert await venue.order_count() == 0
+    await venue.script_read_faults([500] * 5)
     with pytest.raises(VenueUnavailable):
         await venue.client.get_book(venue.contract)
 
 
 async def test_errors_never_carry_secrets(venue: Harness) -> None:
-    venue.fake.faults.append("401")
+    await venue.script_order_fault("401")
     with pytest.raises(AuthFailed) as info:
-        await venue.client.place_order(intent(venue, "0.43", "4", TimeInForce.FOK))
-    sent = venue.fake.requests[-1].headers
+        await venue.client.place_order(small_fok(venue))
+    sent = venue.requests[-1].headers
     for header in (
         "KALSHI-ACCESS-SIGNATURE",
         "POLY_SIGNATURE",
@@ -165,7 +183,9 @@ async def test_errors_never_carry_secrets(venue: Harness) -> None:
 
 
 async def test_balance_is_decimal_dollars(venue: Harness) -> None:
+    # Kalshi answers integer cents, Polymarket integer micro-USDC, Polymarket US dollars.
+    expected = {"kalshi": D("1234.56"), "polymarket": D("250.123456"), "polymarket_us": D("480.25")}
+    await venue.set_balance(expected[venue.name])
     bal = await venue.client.balance()
-    expected = {"kalshi": D("1234.56"), "polymarket": D("250"), "polymarket_us": D("480.00")}
     assert bal.available == expected[venue.name]
     assert bal.venue is Venue(venue.name)

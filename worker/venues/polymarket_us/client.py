@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -69,6 +69,8 @@ _INTENT = {
     (OrderAction.SELL, OutcomeSide.SHORT): "ORDER_INTENT_SELL_SHORT",
 }
 _INTENT_BACK = {v: k for k, v in _INTENT.items()}
+#: How far the venue's clock may run behind ours when matching an order by creation time.
+CLOCK_SKEW = timedelta(seconds=5)
 
 
 class PolymarketUsClient:
@@ -102,6 +104,9 @@ class PolymarketUsClient:
             rng=rng,
         )
         self._now = clock or (lambda: datetime.now(UTC))
+        # When each intent was prepared (by client id): an order created before it cannot
+        # be the one a timed-out send placed.
+        self._prepared_at: dict[str, datetime] = {}
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], **kwargs: Any) -> PolymarketUsClient:
@@ -200,6 +205,7 @@ class PolymarketUsClient:
             "quantity": int(intent.size),
             "tif": _TIF[intent.tif],
         }
+        self._prepared_at.setdefault(intent.client_order_id, self._now())
         return PreparedOrder(intent, None, body)
 
     async def send_order(self, prepared: PreparedOrder) -> Order:
@@ -294,15 +300,33 @@ class PolymarketUsClient:
             raise OrderNotFound(Venue.POLYMARKET_US, "no such order")
         return self._order_from_record(order)
 
-    async def find_order(self, intent: OrderIntent) -> Order | None:
-        """No client id on this venue: match market, intent, price and quantity.
+    async def find_order(
+        self, intent: OrderIntent, not_before: datetime | None = None
+    ) -> Order | None:
+        """No client id on this venue: match market, intent, (long) price and quantity,
+        among orders created no earlier than ``not_before`` (default: when this process
+        prepared the intent, less :data:`CLOCK_SKEW` for the venue's clock).
 
-        Searches open orders and then the fills on the market (a filled FOK/IOC order
-        is no longer open). Ambiguous when two identical orders were sent — the caller
-        must not have two such in flight.
+        Searches open orders and then the orders behind the market's fills (a filled
+        FOK/IOC order is no longer open). Ambiguous when two identical orders were sent
+        inside that window — the caller must not have two such in flight.
         """
         prepared = await self.prepare_order(intent)
         body = prepared.body
+        want_price = dec(body["price"]["value"])  # type: ignore[index]
+        since = not_before or self._prepared_at.get(intent.client_order_id)
+        if since is not None:
+            since -= CLOCK_SKEW
+
+        def matches(o: Mapping[str, Any]) -> bool:
+            created = ts(o.get("createTime") or o.get("insertTime"))
+            return (
+                text(o.get("intent")) == body["intent"]
+                and money(o.get("price")) == want_price
+                and dec(o.get("quantity")) == intent.size
+                and (since is None or created is None or created >= since)
+            )
+
         p = obj(
             await self._api(
                 "GET", "/v1/orders/open", params={"slugs": intent.contract.contract_id}
@@ -310,11 +334,7 @@ class PolymarketUsClient:
             "open orders",
         )
         for o in p.get("orders") or []:
-            if (
-                text(o.get("intent")) == body["intent"]
-                and money(o.get("price")) == dec(body["price"]["value"])  # type: ignore[index]
-                and dec(o.get("quantity")) == intent.size
-            ):
+            if matches(o):
                 return self._order_from_record(o)
         acts = obj(
             await self._api(
@@ -324,13 +344,16 @@ class PolymarketUsClient:
             ),
             "activities",
         )
+        seen: set[str] = set()
         for a in acts.get("activities") or []:
             trade = a.get("trade") if isinstance(a.get("trade"), Mapping) else a
             order_id = text(trade.get("orderId"))
-            if order_id:
-                order = await self.get_order(order_id)
-                if order.action is intent.action and order.contract.side is intent.contract.side:
-                    return order
+            if not order_id or order_id in seen:
+                continue
+            seen.add(order_id)
+            record = obj(await self._api("GET", f"/v1/order/{order_id}"), "order").get("order")
+            if isinstance(record, Mapping) and matches(record):
+                return self._order_from_record(record)
         return None
 
     async def cancel_order(self, venue_order_id: str) -> Order:
