@@ -1,8 +1,11 @@
 """The incremental scanner: books in, opportunity lifecycle events out.
 
-Each tradable mapping becomes a :class:`~worker.engine.scanner.detect.Pair`; an index
-from contract to pairs makes a book update re-evaluate only the pairs that use that
-book. Every (mapping, direction) has a stable opportunity id and a lifecycle:
+Each tradable mapping becomes a :class:`~worker.engine.scanner.detect.Pair` with two
+directions (buy Kalshi YES + the other team's contract, buy Kalshi NO + the same team's
+contract). Every contract has one book slot that lists the directions buying it, so a
+book update re-evaluates only the directions that use that book (a Polymarket token's
+update never re-walks the direction that buys the other token). Every (mapping,
+direction) has a stable opportunity id and a lifecycle:
 
 * OPENED when a positive edge appears,
 * UPDATED when its price or size changes (an unchanged quote publishes nothing),
@@ -13,18 +16,24 @@ Events go to ``publish`` (the worker's event bus). Concurrency: the scanner runs
 worker's single asyncio loop and holds no awaits between reading a book and publishing,
 so an update is evaluated against a consistent set of books. Time is injected (``now``)
 so the lifecycle is testable without sleeping.
+
+Hot path: a direction remembers the two ask ladders it was last evaluated on; books are
+immutable, so when both are the same objects (or, for a direction with an open
+opportunity, equal ladders) the outcome cannot differ and the walk is skipped. The
+worker should call ``gc.freeze()`` once the mappings and first books are loaded (see
+``bench/detection.py``): the scanner's long-lived state then no longer costs the
+garbage collector anything on the hot path.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from worker.domain.books import OrderBook
+from worker.domain.books import OrderBook, PriceLevel
 from worker.domain.mapping import (
     CloseReason,
-    Direction,
     MappingStatus,
     MarketMapping,
     Opportunity,
@@ -32,9 +41,48 @@ from worker.domain.mapping import (
     OpportunityEventKind,
 )
 from worker.domain.markets import ContractRef, Market, MarketStatus, OutcomeSide, Venue
-from worker.engine.scanner.detect import Pair, build_pair, evaluate_direction
+from worker.engine.scanner.detect import Pair, PairLegs, build_pair, opportunity_from_asks
 
 Publish = Callable[[OpportunityEvent], None]
+
+_OPENED = OpportunityEventKind.OPENED
+_UPDATED = OpportunityEventKind.UPDATED
+_CLOSED = OpportunityEventKind.CLOSED
+_NO_ASKS: tuple[PriceLevel, ...] = ()
+
+
+@dataclass(slots=True, eq=False)
+class _Slot:
+    """The latest book of one contract and the directions that buy it."""
+
+    book: OrderBook | None = None
+    directions: list[_DirectionState] = field(default_factory=list)
+
+
+@dataclass(slots=True, eq=False)
+class _DirectionState:
+    """One (mapping, direction): its books, its open opportunity, what it last saw.
+
+    ``seen_kalshi``/``seen_poly`` are the ask ladders of the last evaluation (``None``
+    forces the next one); ``stamp`` de-duplicates a direction within one update.
+    """
+
+    pair: Pair
+    legs: PairLegs
+    id: str
+    kalshi: _Slot
+    poly: _Slot
+    open: Opportunity | None = None
+    seen_kalshi: tuple[PriceLevel, ...] | None = None
+    seen_poly: tuple[PriceLevel, ...] | None = None
+    stamp: int = 0
+
+
+@dataclass(slots=True, eq=False)
+class _PairState:
+    pair: Pair
+    directions: tuple[_DirectionState, _DirectionState]
+    markets: tuple[tuple[Venue, str], tuple[Venue, str]]
 
 
 class Scanner:
@@ -42,15 +90,17 @@ class Scanner:
 
     A rejected mapping is never added (and is closed if it was); the scanner applies no
     operator setting beyond that: ROI bands and bet sizes are the executor's business.
+    ``evaluations`` counts (mapping, direction) re-evaluations triggered by inputs.
     """
 
     def __init__(self, publish: Publish) -> None:
         self._publish = publish
-        self._pairs: dict[str, Pair] = {}
-        self._by_contract: dict[ContractRef, list[Pair]] = defaultdict(list)
-        self._books: dict[ContractRef, OrderBook] = {}
+        self._pairs: dict[str, _PairState] = {}
+        self._slots: dict[ContractRef, _Slot] = {}
+        self._by_id: dict[str, _DirectionState] = {}
         self._open: dict[str, Opportunity] = {}
         self._closed_markets: set[tuple[Venue, str]] = set()
+        self._stamp = 0
         self.evaluations = 0
 
     # --- set-up -----------------------------------------------------------------------
@@ -62,24 +112,41 @@ class Scanner:
         if mapping.id in self._pairs:
             self.remove_mapping(mapping.id, CloseReason.MAPPING_REJECTED, None)
         pair = build_pair(mapping, kalshi, poly)
-        self._pairs[mapping.id] = pair
-        for c in pair.contracts:
-            self._by_contract[c].append(pair)
+        states = tuple(
+            _DirectionState(
+                pair,
+                legs,
+                pair.opportunity_ids[legs.direction],
+                self._slot(legs.kalshi),
+                self._slot(legs.poly),
+            )
+            for legs in pair.directions
+        )
+        d_yes, d_no = states
+        self._pairs[pair.mapping_id] = _PairState(
+            pair,
+            (d_yes, d_no),
+            ((kalshi.venue, kalshi.market_id), (poly.venue, poly.market_id)),
+        )
+        for d in (d_yes, d_no):
+            self._by_id[d.id] = d
+            d.kalshi.directions.append(d)
+            d.poly.directions.append(d)
+            self._derive_short(d.legs.poly)
 
     def add_mappings(self, items: Iterable[tuple[MarketMapping, Market, Market]]) -> None:
         for mapping, kalshi, poly in items:
             self.add_mapping(mapping, kalshi, poly)
 
     def remove_mapping(self, mapping_id: str, reason: CloseReason, now: datetime | None) -> None:
-        pair = self._pairs.pop(mapping_id, None)
-        if pair is None:
+        state = self._pairs.pop(mapping_id, None)
+        if state is None:
             return
-        for c in pair.contracts:
-            lst = self._by_contract.get(c)
-            if lst is not None:
-                lst[:] = [p for p in lst if p.mapping_id != mapping_id]
-        for d in pair.directions:
-            self._close(pair, d.direction, reason, now or pair.kalshi.start_time)
+        for d in state.directions:
+            for slot in (d.kalshi, d.poly):
+                slot.directions[:] = [x for x in slot.directions if x is not d]
+            self._by_id.pop(d.id, None)
+            self._close(d, reason, now or state.pair.kalshi.start_time)
 
     def decide(self, mapping_id: str, status: MappingStatus, now: datetime) -> None:
         """Apply an operator decision: a rejection closes and forgets the pair."""
@@ -89,28 +156,46 @@ class Scanner:
     # --- inputs -------------------------------------------------------------------------
 
     def on_book(self, book: OrderBook, now: datetime) -> None:
-        """A fresh book for one contract: re-evaluate only the pairs using it."""
-        self._books[book.contract] = book
-        touched = list(self._by_contract.get(book.contract, ()))
+        """A fresh book for one contract: re-evaluate only the directions buying it."""
         ref = book.contract
-        if ref.venue is Venue.POLYMARKET_US and ref.side is OutcomeSide.LONG:
-            # One Polymarket US book prices both sides: SHORT asks are 1 − LONG bids.
-            short = ContractRef(ref.venue, ref.market_id, ref.contract_id, OutcomeSide.SHORT)
-            self._books[short] = book.complement(short)
-            touched.extend(p for p in self._by_contract.get(short, ()) if p not in touched)
-        for pair in touched:
-            self._evaluate(pair, now)
+        slot = self._slots.get(ref)
+        if slot is None:
+            slot = self._slots[ref] = _Slot()
+        slot.book = book
+        for d in slot.directions:
+            self._evaluate(d, now)
+        if ref.side is OutcomeSide.LONG and ref.venue is Venue.POLYMARKET_US:
+            short = self._store_short(ref, book)
+            if short is not None:
+                for d in short.directions:
+                    self._evaluate(d, now)
 
     def on_books(self, books: Iterable[OrderBook], now: datetime) -> None:
-        """Several books of one venue message (e.g. Kalshi YES and NO) at once."""
-        touched: list[Pair] = []
+        """Several books of one venue message (e.g. Kalshi YES and NO) at once.
+
+        All books are stored first, then each affected direction is evaluated once.
+        """
+        self._stamp += 1
+        stamp = self._stamp
+        touched: list[_DirectionState] = []
         for book in books:
-            self._books[book.contract] = book
-            for p in self._by_contract.get(book.contract, ()):
-                if p not in touched:
-                    touched.append(p)
-        for pair in touched:
-            self._evaluate(pair, now)
+            ref = book.contract
+            slot = self._slots.get(ref)
+            if slot is None:
+                slot = self._slots[ref] = _Slot()
+            slot.book = book
+            slots = [slot]
+            if ref.side is OutcomeSide.LONG and ref.venue is Venue.POLYMARKET_US:
+                short = self._store_short(ref, book)
+                if short is not None:
+                    slots.append(short)
+            for s in slots:
+                for d in s.directions:
+                    if d.stamp != stamp:
+                        d.stamp = stamp
+                        touched.append(d)
+        for d in touched:
+            self._evaluate(d, now)
 
     def on_market_status(
         self, venue: Venue, market_id: str, status: MarketStatus, now: datetime
@@ -121,20 +206,19 @@ class Scanner:
             self._closed_markets.discard(key)
         else:
             self._closed_markets.add(key)
-        for pair in list(self._pairs.values()):
-            if (pair.kalshi.venue, pair.kalshi.market_id) == key or (
-                pair.poly.venue,
-                pair.poly.market_id,
-            ) == key:
-                self._evaluate(pair, now)
+        for state in list(self._pairs.values()):
+            if key in state.markets:
+                for d in state.directions:
+                    d.seen_kalshi = d.seen_poly = None
+                    self._evaluate(d, now)
 
     def on_clock(self, now: datetime) -> None:
         """Close the opportunities of games that have started."""
         for opp in list(self._open.values()):
             if opp.expires_at is not None and now >= opp.expires_at:
-                pair = self._pairs.get(opp.mapping_id)
-                if pair is not None:
-                    self._close(pair, opp.direction, CloseReason.GAME_STARTED, now)
+                d = self._by_id.get(opp.id)
+                if d is not None:
+                    self._close(d, CloseReason.GAME_STARTED, now)
 
     # --- state --------------------------------------------------------------------------
 
@@ -146,44 +230,96 @@ class Scanner:
     def pair_count(self) -> int:
         return len(self._pairs)
 
+    def book(self, contract: ContractRef) -> OrderBook | None:
+        """The latest book the scanner holds for a contract."""
+        slot = self._slots.get(contract)
+        return None if slot is None else slot.book
+
     # --- internals ----------------------------------------------------------------------
 
-    def _blocked(self, pair: Pair, now: datetime) -> CloseReason | None:
-        start = pair.mapping.start_time or pair.kalshi.start_time or pair.poly.start_time
+    def _slot(self, ref: ContractRef) -> _Slot:
+        slot = self._slots.get(ref)
+        if slot is None:
+            slot = self._slots[ref] = _Slot()
+        return slot
+
+    def _store_short(self, long_ref: ContractRef, book: OrderBook) -> _Slot | None:
+        """One Polymarket US book prices both sides: SHORT asks are 1 − LONG bids."""
+        short = ContractRef(
+            long_ref.venue, long_ref.market_id, long_ref.contract_id, OutcomeSide.SHORT
+        )
+        slot = self._slots.get(short)
+        if slot is None or not slot.directions:
+            return None  # nobody buys the short side: derive it when a mapping needs it
+        slot.book = book.complement(short)
+        return slot
+
+    def _derive_short(self, ref: ContractRef) -> None:
+        """A new mapping buying a SHORT side whose LONG book is already known."""
+        if ref.venue is not Venue.POLYMARKET_US or ref.side is not OutcomeSide.SHORT:
+            return
+        long = self._slots.get(
+            ContractRef(ref.venue, ref.market_id, ref.contract_id, OutcomeSide.LONG)
+        )
+        slot = self._slots[ref]
+        if long is not None and long.book is not None and slot.book is None:
+            slot.book = long.book.complement(ref)
+
+    def _blocked(
+        self, pair: Pair, markets: tuple[tuple[Venue, str], ...], now: datetime
+    ) -> CloseReason | None:
+        start = pair.expires_at
         if start is not None and now >= start:
             return CloseReason.GAME_STARTED
-        if (pair.kalshi.venue, pair.kalshi.market_id) in self._closed_markets or (
-            pair.poly.venue,
-            pair.poly.market_id,
-        ) in self._closed_markets:
+        closed = self._closed_markets
+        if closed and (markets[0] in closed or markets[1] in closed):
             return CloseReason.MARKET_CLOSED
         return None
 
-    def _evaluate(self, pair: Pair, now: datetime) -> None:
+    def _evaluate(self, d: _DirectionState, now: datetime) -> None:
         self.evaluations += 1
-        blocked = self._blocked(pair, now)
-        for legs in pair.directions:
-            if blocked is not None:
-                self._close(pair, legs.direction, blocked, now)
-                continue
-            opp = evaluate_direction(pair, legs, self._books, now)
-            if opp is None:
-                self._close(pair, legs.direction, CloseReason.EDGE_GONE, now)
-                continue
-            prev = self._open.get(opp.id)
-            if prev is None:
-                self._open[opp.id] = opp
-                self._publish(OpportunityEvent(OpportunityEventKind.OPENED, opp, now))
-            elif not prev.same_quote(opp):
-                self._open[opp.id] = opp
-                self._publish(OpportunityEvent(OpportunityEventKind.UPDATED, opp, now))
+        pair = d.pair
+        start = pair.expires_at
+        if (start is not None and now >= start) or self._closed_markets:
+            state = self._pairs.get(pair.mapping_id)
+            blocked = None if state is None else self._blocked(pair, state.markets, now)
+            if state is not None and blocked is not None:
+                # A stopped game or market closes both directions of the pair at once.
+                for x in state.directions:
+                    x.seen_kalshi = x.seen_poly = None
+                    self._close(x, blocked, now)
+                return
+        kb, pb = d.kalshi.book, d.poly.book
+        k_asks = _NO_ASKS if kb is None else kb.asks
+        p_asks = _NO_ASKS if pb is None else pb.asks
+        seen_k, seen_p = d.seen_kalshi, d.seen_poly
+        if k_asks is seen_k and p_asks is seen_p:
+            return  # the very same ladders: the outcome cannot have changed
+        prev = d.open
+        if prev is not None and k_asks == seen_k and p_asks == seen_p:
+            # Equal ladders re-sent: the open quote stands (walking would cost far more).
+            d.seen_kalshi, d.seen_poly = k_asks, p_asks
+            return
+        d.seen_kalshi, d.seen_poly = k_asks, p_asks
+        if kb is None or pb is None:
+            self._close(d, CloseReason.EDGE_GONE, now)
+            return
+        opp = opportunity_from_asks(pair, d.legs, k_asks, p_asks, now)
+        if opp is None:
+            if prev is not None:
+                self._close(d, CloseReason.EDGE_GONE, now)
+            return
+        if prev is None:
+            d.open = self._open[d.id] = opp
+            self._publish(OpportunityEvent(_OPENED, opp, now))
+        elif not prev.same_quote(opp):
+            d.open = self._open[d.id] = opp
+            self._publish(OpportunityEvent(_UPDATED, opp, now))
 
-    def _close(
-        self, pair: Pair, direction: Direction, reason: CloseReason, now: datetime | None
-    ) -> None:
-
-        oid = pair.opportunity_ids[direction]
-        prev = self._open.pop(oid, None)
-        if prev is not None:
-            at = now or prev.updated_at
-            self._publish(OpportunityEvent(OpportunityEventKind.CLOSED, prev, at, reason))
+    def _close(self, d: _DirectionState, reason: CloseReason, now: datetime | None) -> None:
+        prev = d.open
+        if prev is None:
+            return
+        d.open = None
+        del self._open[d.id]
+        self._publish(OpportunityEvent(_CLOSED, prev, now or prev.updated_at, reason))
