@@ -83,6 +83,7 @@ class Faults:
         self._rng = random.Random(f"faults:{seed}")
         self.scripted_orders: deque[str] = deque()
         self.scripted_reads: deque[int] = deque()
+        self.scripted_streams: deque[str] = deque()
         self.hang_override: float | None = None
 
     @property
@@ -91,9 +92,17 @@ class Faults:
         return self.spec.hang if self.hang_override is None else self.hang_override
 
     def script(
-        self, orders: list[str], reads: list[int], hang: float | None = None
+        self,
+        orders: list[str],
+        reads: list[int],
+        hang: float | None = None,
+        streams: list[str] | None = None,
     ) -> None:
-        """Queue order faults and read statuses; raises ``ValueError`` naming a bad one."""
+        """Queue order faults, read statuses and stream faults (``disconnect``/``gap``,
+        one per streamed update); raises ``ValueError`` naming a bad one."""
+        for kind in streams or []:
+            if kind not in ("disconnect", "gap"):
+                raise ValueError(f"unknown stream fault {kind!r}")
         for kind in orders:
             if kind not in SCRIPTED_ORDER_FAULTS:
                 raise ValueError(f"unknown order fault {kind!r}")
@@ -104,12 +113,14 @@ class Faults:
             raise ValueError("hang must be within [0, 600] seconds")
         self.scripted_orders.extend(orders)
         self.scripted_reads.extend(reads)
+        self.scripted_streams.extend(streams or [])
         if hang is not None:
             self.hang_override = hang
 
     def clear_script(self) -> None:
         self.scripted_orders.clear()
         self.scripted_reads.clear()
+        self.scripted_streams.clear()
         self.hang_override = None
 
     def read_fault(self) -> int | None:
@@ -141,6 +152,8 @@ class Faults:
 
     def stream_fault(self) -> str | None:
         """``disconnect``, ``gap`` or None for one streamed update."""
+        if self.scripted_streams:
+            return self.scripted_streams.popleft()
         s = self.spec
         if s.disconnect <= 0 and s.gap <= 0:
             return None

@@ -1043,11 +1043,12 @@ class AdminFaults(AdminControl):
             hang = body.get("hang")
             try:
                 self.state.faults.script(list(body.get("orders") or []), [int(x) for x in body.get("reads") or []],
-                                         None if hang is None else float(hang))
+                                         None if hang is None else float(hang), list(body.get("streams") or []))
             except (TypeError, ValueError) as exc:
                 raise tornado.web.HTTPError(400, str(exc)) from exc
         f = self.state.faults
-        self.send({"orders": list(f.scripted_orders), "reads": list(f.scripted_reads), "hang": f.hang})
+        self.send({"orders": list(f.scripted_orders), "reads": list(f.scripted_reads),
+                   "streams": list(f.scripted_streams), "hang": f.hang})
 
 
 class AdminBalance(AdminControl):
