@@ -26,6 +26,7 @@ from dashboard.feed import Feed
 Render = Callable[[set[str]], None]
 
 THROTTLE_S = 0.1
+LOAD_GRACE_S = 2.0
 
 
 class SessionLink:
@@ -63,8 +64,14 @@ class SessionLink:
                 self.doc.on_session_destroyed(lambda _ctx: self.close())
             with set_curdoc(self.doc):
                 pn.state.onload(self._on_load)
+            # A client that never reports "loaded" (bokeh.client, a stalled tab) still
+            # gets updates after a grace period.
+            with contextlib.suppress(Exception):
+                self.doc.add_timeout_callback(self._on_load, int(LOAD_GRACE_S * 1000))
 
     def _on_load(self) -> None:
+        if self._ready:
+            return
         self._ready = True
         self._dirty.add("*")
         self.flush()

@@ -54,7 +54,7 @@ class ChartsView:
         p.scatter("t", "pnl", source=self.pnl_src, size=4, color="#0969da")
         p.add_tools(HoverTool(tooltips=[("time", "@time"), ("P&L", "@label")], mode="vline"))
         p.yaxis.formatter = NumeralTickFormatter(format="$0,0.00")
-        p.xaxis.formatter = DatetimeTickFormatter(hours="%H:%M", days="%b %d", minutes="%H:%M")
+        p.xaxis.formatter = DatetimeTickFormatter(seconds="%H:%M:%S", minsec="%H:%M:%S", minutes="%H:%M", hourmin="%H:%M", hours="%H:%M", days="%b %d", months="%b %Y")
         p.yaxis.axis_label = "USD"
         self.pnl_fig = p
         self.roi_src = ColumnDataSource({"t": [], "roi": [], "label": [], "event": [], "time": []})
@@ -63,6 +63,7 @@ class ChartsView:
         r.scatter("t", "roi", source=self.roi_src, size=7, color="#1a7f37", alpha=0.8)
         r.add_tools(HoverTool(tooltips=[("event", "@event"), ("time", "@time"), ("ROI", "@label")]))
         r.yaxis.formatter = NumeralTickFormatter(format="0.0")
+        r.xaxis.formatter = p.xaxis.formatter
         r.yaxis.axis_label = "ROI (%)"
         self.roi_fig = r
         self.hist_src = ColumnDataSource(roi_histogram([]))

@@ -21,7 +21,7 @@ from dashboard.state import Position, Trade, dec
 from dashboard.views.common import STYLES, Context, has, html
 from worker.api import schemas
 
-MAX_ROWS = 100
+MAX_ROWS = 50
 
 
 def _settings_class() -> type[param.Parameterized]:

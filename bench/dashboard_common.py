@@ -1,0 +1,109 @@
+"""Shared pieces of the dashboard benchmarks (not a benchmark itself).
+
+Each benchmark runs the real worker server (``tests/dashboard/live.py``: built by
+``worker.bootstrap`` on a fresh SQLite database, events published on its real bus), the
+Procfile's ``panel serve`` command, and system Chromium.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.dashboard.live import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    WorkerThread,
+    start_panel,
+    stop_panel,
+)
+from worker.api import schemas  # noqa: E402
+
+# Finds elements through every open shadow root (Panel renders each component in one).
+DEEP_JS = """
+window.__deepAll = (sel) => {
+  const out = [];
+  const walk = (root) => {
+    root.querySelectorAll(sel).forEach(e => out.push(e));
+    root.querySelectorAll('*').forEach(e => { if (e.shadowRoot) walk(e.shadowRoot); });
+  };
+  walk(document);
+  return out;
+};
+"""
+
+# Stamps (Date.now()) the moment each trade row first appears in the trade table.
+WATCH_TRADES_JS = DEEP_JS + """
+window.__seen = {};
+const table = window.__deepAll('table.trades')[0];
+const root = table.getRootNode();
+const stamp = () => {
+  const now = Date.now();
+  root.querySelectorAll('tr[data-id]').forEach(tr => {
+    const id = tr.getAttribute('data-id');
+    if (!(id in window.__seen)) window.__seen[id] = now;
+  });
+};
+new MutationObserver(stamp).observe(root, {childList: true, subtree: true, characterData: true});
+stamp();
+"""
+
+
+@contextmanager
+def running_stack() -> Iterator[tuple[WorkerThread, str]]:
+    worker = WorkerThread(Path(tempfile.mkdtemp(prefix="bench-worker-")))
+    worker.start()
+    proc, base = start_panel(worker.ws_url)
+    try:
+        yield worker, base
+    finally:
+        stop_panel(proc)
+        worker.close()
+
+
+def trade_data(i: int, prefix: str) -> dict[str, Any]:
+    return {
+        "id": f"{prefix}-{i}",
+        "event": f"Bench game {i}",
+        "event_title": f"Bench game {i}",
+        "status": "SUCCESS",
+        "bet_size": Decimal("5.00"),
+        "pnl": Decimal("0.12"),
+        "roi": Decimal("2.4"),
+        "attempt_id": f"{prefix}-att-{i}",
+        "timestamp": datetime.now(UTC),
+    }
+
+
+def publish_trade(worker: WorkerThread, i: int, prefix: str) -> None:
+    worker.publish(schemas.TRADE_EVENT, trade_data(i, prefix))
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    k = max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def summary(values: list[float]) -> str:
+    return (
+        f"n={len(values)} p50={percentile(values, 50):.1f} ms p95={percentile(values, 95):.1f} ms "
+        f"max={max(values):.1f} ms mean={statistics.fmean(values):.1f} ms"
+    )
+
+
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "DEEP_JS", "WATCH_TRADES_JS", "percentile", "publish_trade",
+           "running_stack", "summary", "trade_data"]

@@ -1,0 +1,133 @@
+"""50 concurrent dashboard sessions at 10 updates/s: no trade event lost, latency held.
+
+    python bench/dashboard_sessions.py [--sessions 50] [--rate 10] [--seconds 20] [--browsers 2]
+
+``--sessions`` sessions of ``/executor`` are driven by ``bokeh.client`` (each a real Bokeh
+session with its own server-side document, as a browser tab has), while ``--browsers``
+real Chromium pages measure event → DOM latency at the same time. The worker publishes
+``trade_event`` messages at ``--rate`` per second on its real bus; every session must
+receive every trade row (collected from the document patches it gets).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import threading
+import time
+
+import panel.models  # noqa: F401  (registers Panel's Bokeh models so client sessions can decode pages)
+from bokeh.client import pull_session
+from dashboard_common import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    WATCH_TRADES_JS,
+    publish_trade,
+    running_stack,
+    summary,
+)
+from playwright.sync_api import sync_playwright
+from tornado.ioloop import IOLoop
+
+# Panel sends an HTML pane's markup HTML-escaped inside the Div's text.
+ROW = re.compile(r"data-id=(?:\"|&quot;)(ses-\d+)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sessions", type=int, default=50)
+    ap.add_argument("--rate", type=float, default=10.0)
+    ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--browsers", type=int, default=2)
+    args = ap.parse_args()
+    total = int(args.rate * args.seconds)
+    with running_stack() as (worker, base):
+        # Chromium pages measuring latency while the sessions run (own thread: own loop).
+        browser_ready = threading.Event()
+        done = threading.Event()
+        results: dict[str, list[float]] = {}
+        sent: dict[str, float] = {}
+
+        def browsers() -> None:
+            with sync_playwright() as pw:
+                b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                pages = []
+                for _ in range(args.browsers):
+                    page = b.new_page(viewport={"width": 1280, "height": 800})
+                    page.goto(base + "/executor")
+                    page.locator("table.trades").wait_for(timeout=60_000)
+                    page.locator(".conn[data-status=live]").wait_for(timeout=60_000)
+                    page.evaluate(WATCH_TRADES_JS)
+                    pages.append(page)
+                browser_ready.set()
+                done.wait()
+                for n, page in enumerate(pages):
+                    page.wait_for_function(
+                        f"Object.keys(window.__seen).filter(k => k.startsWith('ses-')).length >= {total}", timeout=60_000)
+                    stamps = page.evaluate("window.__seen")
+                    results[f"chromium-{n}"] = [stamps[k] - t for k, t in sent.items() if k in stamps]
+                b.close()
+
+        bt = threading.Thread(target=browsers, daemon=True)
+        bt.start()
+        browser_ready.wait(120)
+
+        loop = IOLoop()
+        seen: list[set[str]] = []
+        sessions = []
+        t0 = time.perf_counter()
+        for _ in range(args.sessions):
+            s = pull_session(url=base + "/executor", io_loop=loop)
+            ids: set[str] = set()
+
+            def on_change(event, ids=ids):  # type: ignore[no-untyped-def]
+                new = getattr(event, "new", None)
+                if isinstance(new, str) and "ses-" in new:
+                    ids.update(ROW.findall(new))
+
+            s.document.on_change(on_change)
+            seen.append(ids)
+            sessions.append(s)
+        connect_s = time.perf_counter() - t0
+        for s in sessions:
+            # pull_session stops reading once connected; keep every session reading.
+            loop.add_callback(s._connection._next)
+
+        def publisher() -> None:
+            start = time.perf_counter()
+            for i in range(total):
+                target = start + i / args.rate
+                delay = target - time.perf_counter()
+                if delay > 0:
+                    time.sleep(delay)  # pacing the publishing rate, not waiting for a result
+                sent[f"ses-{i}"] = time.time() * 1000
+                publish_trade(worker, i, "ses")
+            done.set()
+
+        pub = threading.Thread(target=publisher, daemon=True)
+        pub.start()
+        deadline = time.perf_counter() + args.seconds + 30
+
+        async def until_all_seen() -> None:
+            import asyncio
+
+            while time.perf_counter() < deadline:
+                if done.is_set() and all(len(ids) >= total for ids in seen):
+                    return
+                await asyncio.sleep(0.05)
+
+        loop.run_sync(until_all_seen, timeout=args.seconds + 40)
+        bt.join(90)
+        lost = [total - len(ids) for ids in seen]
+        for s in sessions:
+            s.close()
+        loop.close()
+    print(f"{args.sessions} bokeh.client sessions connected in {connect_s:.1f} s")
+    print(f"{total} trade events at {args.rate}/s; per session received: min={total - max(lost)} max={total - min(lost)}")
+    print(f"trade events lost: {sum(lost)} (sessions with a loss: {sum(1 for x in lost if x)})")
+    for name, lat in results.items():
+        print(f"{name} event → DOM latency during the run: {summary(lat)}")
+
+
+if __name__ == "__main__":
+    main()
