@@ -44,7 +44,7 @@ from worker.engine.executor.feed import OpportunityFeed
 from worker.engine.settings_manager import ExecutorSettingsManager
 from worker.engine.trade_logger import TradeLogger
 from worker.venues.kalshi.client import KalshiClient
-from worker.venues.paper.auth import credentials_path, load_credentials
+from worker.venues.paper.auth import PaperCredentials, credentials_path, load_credentials
 from worker.venues.polymarket.client import PolymarketClient
 from worker.venues.polymarket_us.client import PolymarketUsClient
 
@@ -54,9 +54,12 @@ SHUTDOWN_BOUND_S = 45.0
 
 def paper_client_env(config: Config) -> dict[str, str]:
     """The live clients' variables pointing at the local paper exchange and its credentials."""
-    base = config.paper_url
+    return paper_env(config.paper_url, load_credentials(credentials_path(config.data_dir)))
+
+
+def paper_env(base: str, creds: PaperCredentials) -> dict[str, str]:
+    """Client variables for a paper exchange at ``base`` (``http://127.0.0.1:PORT``)."""
     ws = base.replace("http://", "ws://")
-    creds = load_credentials(credentials_path(config.data_dir))
     env = creds.as_env()
     env.update(
         {
@@ -113,9 +116,13 @@ async def ensure_paper_exchange(config: Config, seed: int | None) -> subprocess.
 
 
 def build_venues(config: Config) -> dict[Venue, VenuePort]:
-    env = paper_client_env(config)
+    return venues_from_env(paper_client_env(config), config.poly_venue)
+
+
+def venues_from_env(env: dict[str, str], poly_venue: str) -> dict[Venue, VenuePort]:
+    """Kalshi plus the chosen Polymarket venue's live clients."""
     poly: VenuePort
-    if config.poly_venue == Venue.POLYMARKET_US.value:
+    if poly_venue == Venue.POLYMARKET_US.value:
         poly = PolymarketUsClient.from_env(env)
     else:
         poly = PolymarketClient.from_env(env)

@@ -1,0 +1,215 @@
+"""The executor on the paper exchange through the live clients, one fault kind at a time.
+
+The exchange runs in process (its own server on 127.0.0.1); its fault draws are replaced
+by a script per order so each test says which order misbehaves: leg 1 is the Polymarket
+order, leg 2 the Kalshi one, then the unwind orders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal as D
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from db.attempts import AttemptRepository
+from db.engine import Database
+from db.migrate import migrate
+from db.repositories import SettingsRepository, TradeRepository
+from worker.cli.run import paper_env, venues_from_env
+from worker.domain.attempts import AttemptRecord, AttemptState, LegRole
+from worker.domain.mapping import Confidence, CurvePoint, Direction, Leg, Opportunity, RulesCheck
+from worker.domain.markets import Venue
+from worker.domain.ports import VenuePort
+from worker.engine.executor import Candidate, Executor, RiskConfig, UnwindPolicy
+from worker.engine.executor.feed import OpportunityFeed
+from worker.engine.settings_manager import ExecutorSettingsManager
+from worker.engine.trade_logger import TradeLogger
+from worker.venues.paper.faults import FaultSpec
+from worker.venues.paper.server import PaperServer, build_state
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@dataclass
+class PaperRig:
+    server: PaperServer
+    venues: dict[Venue, VenuePort]
+    executor: Executor
+    feed: OpportunityFeed
+    attempts: AttemptRepository
+    trades: TradeRepository
+    orders: list[str | None] = field(default_factory=list)  # scripted faults, one per order
+    slips: list[int] = field(default_factory=list)  # scripted slips (ticks), one per order
+
+    def script(self, *faults: str | None, slips: tuple[int, ...] = ()) -> None:
+        self.orders[:] = list(faults)
+        self.slips[:] = list(slips)
+
+
+@pytest.fixture
+async def paper(tmp_path: Path) -> AsyncIterator[PaperRig]:
+    state = build_state(
+        tmp_path / "paper", seed=5, balances={"kalshi": D(1000), "polymarket": D(1000), "polymarket_us": D(1000)},
+        fault_spec=FaultSpec(hang=0.3), latency_ms=0,
+    )
+    rig_orders: list[str | None] = []
+    rig_slips: list[int] = []
+    faults: Any = state.faults
+    faults.order_fault = lambda: rig_orders.pop(0) if rig_orders else None
+    faults.slip = lambda: bool(rig_slips) and rig_slips[0] > 0
+    faults.slip_ticks = lambda: rig_slips.pop(0) if rig_slips else 0
+    server = PaperServer(state, 0)
+    port = await server.start()
+    venues = venues_from_env(paper_env(f"http://127.0.0.1:{port}", state.creds), "polymarket")
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'executor.db'}")
+    await migrate(db, "paper")
+    settings = ExecutorSettingsManager(SettingsRepository(db))
+    await settings.load()
+    await settings.set_enabled(True)
+    await settings.update({"min_bet": D("0.50"), "max_bet": D("50"), "max_daily_loss": D("100")})
+    trades = TradeRepository(db)
+    attempts = AttemptRepository(db)
+    ex = Executor(
+        settings=settings, store=attempts, trades=trades,
+        trade_logger=TradeLogger(trades, ZoneInfo("America/New_York")), venues=venues,
+        publish=lambda t, d: None, risk_config=RiskConfig(max_book_age_ms=60_000),
+        unwind=UnwindPolicy(pause_s=0.05), lookup_delays=(0.1, 0.3, 0.6),
+    )
+    feed = OpportunityFeed(ex, venues[Venue.KALSHI], venues[Venue.POLYMARKET])
+    await feed.discover()
+    await ex.start(background=False)
+    rig = PaperRig(server, venues, ex, feed, attempts, trades, rig_orders, rig_slips)
+    try:
+        yield rig
+    finally:
+        for v in venues.values():
+            await v.aclose()
+        await server.stop()
+        state.exchange.store.close()
+        await db.dispose()
+
+
+async def candidate(rig: PaperRig, size: int = 5, extra_depth: int = 0, k_headroom: str = "0") -> Candidate:
+    """A candidate on a live paper game at the books' current asks.
+
+    The economics are made up (a 2 % ROI on a one-point curve): these tests are about
+    what the executor does when a venue misbehaves, not about finding an edge.
+    """
+    now = datetime.now(UTC)
+    for mapping in rig.feed.mappings.values():
+        if mapping.start_time is not None and mapping.start_time < now + timedelta(minutes=5):
+            continue
+        kref, pref = mapping.kalshi_yes, mapping.poly_other
+        kbook = await rig.venues[Venue.KALSHI].get_book(kref)
+        pbook = await rig.venues[Venue.POLYMARKET].get_book(pref)
+        if not kbook.asks or not pbook.asks or not pbook.bids:
+            continue
+        want = D(size)
+        kdepth = kbook.asks[0].size
+        if extra_depth:
+            want = kdepth + extra_depth  # more than Kalshi's best level holds
+        reached, pprice = D(0), None
+        for lvl in pbook.asks:
+            reached += lvl.size
+            if reached >= want:
+                pprice = lvl.price
+                break
+        if pprice is None or pprice >= D("0.95") or kbook.asks[0].price >= D("0.95"):
+            continue
+        kprice = kbook.asks[0].price + D(k_headroom)
+        cost = (kprice + pprice) * want
+        curve = (CurvePoint(want, cost, cost * D("0.02"), D("2.0")),)
+        opp = Opportunity(
+            id=f"opp_{mapping.id}", mapping_id=mapping.id, direction=Direction.KALSHI_YES, league="nba",
+            event_title=mapping.event_title, game_date=date.today(), confidence=Confidence.HIGH,
+            kalshi_leg=Leg(kref, "YES", kprice, kprice, want, D(0)),
+            poly_leg=Leg(pref, "other", pprice, pprice, want, D(0)),
+            size=want, cost=cost, edge=cost * D("0.02"), roi_pct=D("2.0"), roi_per_day_pct=D("2.0"),
+            curve=curve, volume=D(0), expires_at=mapping.start_time, expected_resolution=None,
+            rules=RulesCheck("", ""), updated_at=now,
+        )
+        return Candidate(opp, mapping.kalshi_event_ticker, Confidence.HIGH, start_time=mapping.start_time)
+    raise AssertionError("no tradable paper game found")
+
+
+async def run(rig: PaperRig, cand: Candidate) -> AttemptRecord:
+    admitted = await rig.executor.submit(cand)
+    assert isinstance(admitted, AttemptRecord), admitted
+    await rig.executor.wait_idle()
+    stored = await rig.attempts.get(admitted.id)
+    assert stored is not None
+    return stored
+
+
+async def test_paper_both_legs_fill_hedged(paper: PaperRig) -> None:
+    a = await run(paper, await candidate(paper))
+    assert a.state is AttemptState.HEDGED, a.reason
+    assert a.leg(LegRole.LEG1).venue is Venue.POLYMARKET  # type: ignore[union-attr]
+    assert len(await paper.trades.list_positions("open")) == 1
+
+
+async def test_paper_leg2_reject_rolls_back(paper: PaperRig) -> None:
+    paper.script(None, "reject")
+    a = await run(paper, await candidate(paper))
+    assert a.state is AttemptState.ROLLED_BACK, a.reason
+    (row,) = await paper.trades.recent_trades()
+    assert row.status == "ROLLED_BACK" and row.reason.startswith("Kalshi fail")
+
+
+async def test_paper_leg1_timeout_that_filled_is_found_by_its_order_hash(paper: PaperRig) -> None:
+    paper.script("timeout_filled")
+    a = await run(paper, await candidate(paper))
+    assert a.state is AttemptState.HEDGED, a.reason
+    assert paper.server.state.exchange.store is not None
+
+
+async def test_paper_leg1_timeout_that_did_not_fill_fails(paper: PaperRig) -> None:
+    paper.script("timeout_unfilled")
+    a = await run(paper, await candidate(paper))
+    assert a.state is AttemptState.FAILED, a.reason
+    assert a.leg(LegRole.LEG1).state == "not_found"  # type: ignore[union-attr]
+
+
+async def test_paper_leg2_timeout_that_filled_is_found_by_client_id(paper: PaperRig) -> None:
+    paper.script(None, "timeout_filled")
+    a = await run(paper, await candidate(paper))
+    assert a.state is AttemptState.HEDGED, a.reason
+
+
+async def test_paper_leg2_timeout_that_did_not_fill_rolls_back(paper: PaperRig) -> None:
+    paper.script(None, "timeout_unfilled")
+    a = await run(paper, await candidate(paper))
+    assert a.state is AttemptState.ROLLED_BACK, a.reason
+
+
+async def test_paper_partial_fill_of_leg2_hedges_part_and_unwinds_the_rest(paper: PaperRig) -> None:
+    a = await run(paper, await candidate(paper, extra_depth=3))
+    leg1, leg2 = a.leg(LegRole.LEG1), a.leg(LegRole.LEG2)
+    assert leg1 is not None and leg2 is not None
+    assert D(0) < leg2.filled < leg1.filled, (leg1.filled, leg2.filled)
+    assert a.state is AttemptState.HEDGED and a.unwound_quantity() == leg1.filled - leg2.filled
+
+
+async def test_paper_slip_on_leg2_within_the_quote_still_hedges(paper: PaperRig) -> None:
+    cand = await candidate(paper, k_headroom="0.03")
+    paper.script(slips=(0, 1))
+    a = await run(paper, cand)
+    assert a.state is AttemptState.HEDGED, a.reason
+    leg2 = a.leg(LegRole.LEG2)
+    assert leg2 is not None and leg2.avg_price is not None
+    assert leg2.avg_price > cand.opportunity.kalshi_leg.price - D("0.03")  # paid the slipped price
+
+
+async def test_paper_unwind_failure_ends_stranded(paper: PaperRig) -> None:
+    paper.script(None, "reject", "reject", "reject", "reject", "reject", "reject")
+    a = await run(paper, await candidate(paper))
+    assert a.state is AttemptState.STRANDED, a.reason
+    assert len(a.legs_of(LegRole.UNWIND)) == 5
+    (row,) = await paper.trades.recent_trades()
+    assert row.status == "STRANDED"
