@@ -62,8 +62,14 @@ async def paper(tmp_path: Path) -> AsyncIterator[PaperRig]:
     rig_slips: list[int] = []
     faults: Any = state.faults
     faults.order_fault = lambda: rig_orders.pop(0) if rig_orders else None
-    faults.slip = lambda: bool(rig_slips) and rig_slips[0] > 0
-    faults.slip_ticks = lambda: rig_slips.pop(0) if rig_slips else 0
+    drawn: list[int] = [0]
+
+    def slip() -> bool:
+        drawn[0] = rig_slips.pop(0) if rig_slips else 0
+        return drawn[0] > 0
+
+    faults.slip = slip
+    faults.slip_ticks = lambda: drawn[0]
     server = PaperServer(state, 0)
     port = await server.start()
     venues = venues_from_env(paper_env(f"http://127.0.0.1:{port}", state.creds), "polymarket")
@@ -72,7 +78,7 @@ async def paper(tmp_path: Path) -> AsyncIterator[PaperRig]:
     settings = ExecutorSettingsManager(SettingsRepository(db))
     await settings.load()
     await settings.set_enabled(True)
-    await settings.update({"min_bet": D("0.50"), "max_bet": D("50"), "max_daily_loss": D("100")})
+    await settings.update({"min_bet": D("0.50"), "max_bet": D("10000"), "max_daily_loss": D("10000")})
     trades = TradeRepository(db)
     attempts = AttemptRepository(db)
     ex = Executor(
@@ -155,11 +161,24 @@ async def test_paper_both_legs_fill_hedged(paper: PaperRig) -> None:
 
 
 async def test_paper_leg2_reject_rolls_back(paper: PaperRig) -> None:
-    paper.script(None, "reject")
+    # "invalid" is a definitive 400; a 503 "reject" on Kalshi is retried by the client
+    # under the same client_order_id (idempotent), see the next test.
+    paper.script(None, "invalid")
     a = await run(paper, await candidate(paper))
     assert a.state is AttemptState.ROLLED_BACK, a.reason
     (row,) = await paper.trades.recent_trades()
     assert row.status == "ROLLED_BACK" and row.reason.startswith("Kalshi fail")
+
+
+async def test_paper_kalshi_503_is_retried_idempotently_and_fills_once(paper: PaperRig) -> None:
+    paper.script(None, "reject")
+    a = await run(paper, await candidate(paper))
+    assert a.state is AttemptState.HEDGED, a.reason
+    leg2 = a.leg(LegRole.LEG2)
+    assert leg2 is not None
+    store = paper.server.state.exchange.store
+    assert store.order_by_client_id("kalshi", leg2.client_order_id) is not None
+    assert len(store.orders("kalshi")) == 1  # the retry did not place a second order
 
 
 async def test_paper_leg1_timeout_that_filled_is_found_by_its_order_hash(paper: PaperRig) -> None:
@@ -183,7 +202,10 @@ async def test_paper_leg2_timeout_that_filled_is_found_by_client_id(paper: Paper
 
 
 async def test_paper_leg2_timeout_that_did_not_fill_rolls_back(paper: PaperRig) -> None:
-    paper.script(None, "timeout_unfilled")
+    # The Kalshi client retries a timed-out order under its client_order_id; every try
+    # times out unfilled here, then the look-ups prove it absent.
+    retries = paper.venues[Venue.KALSHI].http.backoff.max_retries  # type: ignore[attr-defined]
+    paper.script(None, *["timeout_unfilled"] * (retries + 1))
     a = await run(paper, await candidate(paper))
     assert a.state is AttemptState.ROLLED_BACK, a.reason
 
@@ -207,7 +229,7 @@ async def test_paper_slip_on_leg2_within_the_quote_still_hedges(paper: PaperRig)
 
 
 async def test_paper_unwind_failure_ends_stranded(paper: PaperRig) -> None:
-    paper.script(None, "reject", "reject", "reject", "reject", "reject", "reject")
+    paper.script(None, "invalid", "invalid", "invalid", "invalid", "invalid", "invalid")
     a = await run(paper, await candidate(paper))
     assert a.state is AttemptState.STRANDED, a.reason
     assert len(a.legs_of(LegRole.UNWIND)) == 5
