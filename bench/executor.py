@@ -28,13 +28,13 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from db.attempts import AttemptRepository  # noqa: E402
-from db.engine import Database  # noqa: E402
-from db.migrate import migrate  # noqa: E402
-from db.repositories import SettingsRepository, TradeRepository  # noqa: E402
-from worker.cli.run import paper_env, venues_from_env  # noqa: E402
-from worker.domain.attempts import AttemptRecord, AttemptState  # noqa: E402
-from worker.domain.mapping import (  # noqa: E402
+from db.attempts import AttemptRepository
+from db.engine import Database
+from db.migrate import migrate
+from db.repositories import SettingsRepository, TradeRepository
+from worker.cli.run import paper_env, venues_from_env
+from worker.domain.attempts import AttemptRecord, AttemptState
+from worker.domain.mapping import (
     Confidence,
     CurvePoint,
     Direction,
@@ -43,13 +43,13 @@ from worker.domain.mapping import (  # noqa: E402
     Opportunity,
     RulesCheck,
 )
-from worker.domain.markets import Venue  # noqa: E402
-from worker.engine.executor import Candidate, Executor, RiskConfig, UnwindPolicy  # noqa: E402
-from worker.engine.executor.feed import OpportunityFeed  # noqa: E402
-from worker.engine.settings_manager import ExecutorSettingsManager  # noqa: E402
-from worker.engine.trade_logger import TradeLogger  # noqa: E402
-from worker.venues.paper.faults import parse_faults  # noqa: E402
-from worker.venues.paper.server import PaperServer, build_state  # noqa: E402
+from worker.domain.markets import Venue
+from worker.engine.executor import Candidate, Executor, RiskConfig, UnwindPolicy
+from worker.engine.executor.feed import OpportunityFeed
+from worker.engine.settings_manager import ExecutorSettingsManager
+from worker.engine.trade_logger import TradeLogger
+from worker.venues.paper.faults import parse_faults
+from worker.venues.paper.server import PaperServer, build_state
 
 
 async def candidate(ex: Executor, mapping: MarketMapping, size: int) -> Candidate | None:
