@@ -41,6 +41,7 @@ from worker.domain.ports import VenuePort
 from worker.engine.event_bus import EventBus
 from worker.engine.executor import CrashPoints, Executor, RiskConfig
 from worker.engine.executor.feed import OpportunityFeed
+from worker.engine.executor.service import ExecutorService
 from worker.engine.settings_manager import ExecutorSettingsManager
 from worker.engine.trade_logger import TradeLogger
 from worker.venues.kalshi.client import KalshiClient
@@ -165,14 +166,12 @@ async def run(duration: float, seed: int | None, stop: asyncio.Event | None = No
         )
         poly_venue = Venue(config.poly_venue)
         feed = OpportunityFeed(executor, venues[Venue.KALSHI], venues[poly_venue], SqlMappingStore(db))
+        service = ExecutorService(executor, feed, SHUTDOWN_BOUND_S)
         started = time.monotonic()
-        await feed.discover()
-        await executor.start()  # reconciles before any new trade
-        feed.start()
+        await service.start()  # reconciles before any new trade
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=duration)
-        await feed.stop()
-        clean = await executor.shutdown(SHUTDOWN_BOUND_S)
+        clean = await service.stop()
         elapsed = time.monotonic() - started
         summary = executor.summary()
         total = sum(summary["attempts"].values())

@@ -26,7 +26,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from worker.domain.attempts import (
     AttemptRecord,
@@ -40,7 +40,13 @@ from worker.domain.attempts import (
 from worker.domain.errors import VenueError
 from worker.domain.markets import ContractRef, MarketResolution, Venue
 from worker.domain.money import ZERO
-from worker.domain.operator import Balances, OperatorError, VenueConnection, VenueState
+from worker.domain.operator import (
+    Balances,
+    ExecutionControl,
+    OperatorError,
+    VenueConnection,
+    VenueState,
+)
 from worker.domain.orders import OrderAction, OrderState, TimeInForce
 from worker.domain.ports import VenuePort
 from worker.domain.storage import TradeStore
@@ -250,6 +256,21 @@ class Executor:
         if pending and not self.ready:
             # At start: trading begins only once every attempt found is settled (or waits).
             await asyncio.wait(pending)
+        # Close orders of open positions that a crash left unanswered: look them up too.
+        for position in await self.trades.list_positions("open"):
+            if not position.attempt_id:
+                continue
+            owner = await self.store.get(position.attempt_id)
+            if owner is None:
+                continue
+            pending_closes = [g for g in owner.legs_of(LegRole.CLOSE) if not g.settled and g.state != OrderState.PENDING.value]
+            for leg in pending_closes:
+                try:
+                    await self.sender.resolve(leg)
+                except LegUnresolved as exc:
+                    log.warning("close order of position %s: %s", position.id, exc)
+            if pending_closes:
+                await self.store.save(owner)
         stranded_checked = 0
         for attempt in await self.store.list_state(AttemptState.STRANDED):
             unsettled = [g for g in attempt.legs if not g.settled and g.state != OrderState.PENDING.value]
@@ -555,3 +576,9 @@ class Executor:
             "alerts": len(self.alerts),
         }
 
+
+
+if TYPE_CHECKING:
+
+    def _implements_execution_control(executor: Executor) -> ExecutionControl:
+        return executor  # mypy checks the Executor against the operator port
