@@ -177,6 +177,7 @@ class RiskManager:
             )
         fee1 = fee_bound(size.contracts, first.price)
         opp = c.opportunity
+        due = opp.expected_resolution or opp.expires_at
         details = {
             "opportunity_id": opp.id,
             "roi_pct": str(size.roi_pct),
@@ -185,7 +186,8 @@ class RiskManager:
                 "poly_price": str(opp.poly_leg.price),
                 "size": str(opp.size),
             },
-            "expires_at": None if opp.expires_at is None else opp.expires_at.isoformat(),
+            # A position is overdue once its game should have resolved (not when it starts).
+            "expires_at": None if due is None else due.isoformat(),
             "timings": {"PLANNED": now.isoformat()},
         }
         return AttemptRecord(
