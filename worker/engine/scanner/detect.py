@@ -25,9 +25,10 @@ Hot path (a book update must be evaluated in a few microseconds; see
   notional, fee per leg at every curve point), so the opportunity's own figures are read
   off the chosen point instead of re-walking the books; the minimum-size point is taken
   on the way, and only a fractional end (Polymarket sizes with decimals) re-walks;
-* the venue fee formulas are applied through :func:`fee_function`, which gives exactly
-  :meth:`FeeSchedule.taker_fee`'s value and representation for the prices and sizes a
-  validated book holds, with one ``quantize`` instead of a call chain.
+* a level's fee unit ``rate·p·(1−p)`` is computed once when the walk reaches the level
+  (it is also the marginal fee the walk tests); an order's fee is then one product and
+  one ``quantize`` (:func:`fee_unit`), exactly :meth:`FeeSchedule.taker_fee`'s value
+  and representation for the prices and sizes a validated book holds.
 
 All of it is Decimal; no float is involved anywhere.
 """
@@ -68,84 +69,134 @@ GAME_LENGTH = {
 }
 _DAY_SECONDS = Decimal(86400)
 
-FeeFn = Callable[[Decimal, Decimal], Decimal]
-#: What a leg needs at one curve point: (limit price, Σ price×size, fee) of that leg.
-LegFill = tuple[Decimal, Decimal, Decimal]
+#: What a leg buys at one curve point: (limit price, Σ price×size, fee, Σ size) of that
+#: leg, each summed level by level from zero as buying the levels one order each would.
+LegFill = tuple[Decimal, Decimal, Decimal, Decimal]
 
 
-def fee_function(schedule: FeeSchedule) -> FeeFn:
-    """The schedule's taker fee of one order ``(count, price)``, fast.
+def fee_step(schedule: FeeSchedule) -> Decimal:
+    """The step a venue rounds one order's taker fee **up** to.
 
-    Money rule: the same value, with the same exponent, as
-    :meth:`FeeSchedule.taker_fee` — ``rate × count × p × (1 − p)`` computed in the same
-    order, then rounded **up** to the venue's step (the cent on Kalshi and Polymarket US,
-    0.00001 on Polymarket) — for any count ≥ 0 and price in [0, 1], which is all a book
-    built by :meth:`OrderBook.build` holds. ``x.quantize(step, ROUND_CEILING)`` equals
-    ``quantize_up(x, step).quantize(step)`` (both are ⌈x/step⌉·step with the step's
-    exponent); the domain function's argument checks are skipped because the book already
-    validated its levels. A model this module does not know falls back to the schedule.
+    The cent on Kalshi and Polymarket US, 0.00001 on Polymarket; ``1`` for a schedule
+    without taker fees, whose fee is then ``0`` exactly like :meth:`FeeSchedule.taker_fee`'s.
     """
-    rate = schedule.taker_rate
-    if rate == 0:
-        return _no_fee
+    if schedule.taker_rate == 0:
+        return ONE
+    if schedule.model is FeeModel.POLYMARKET:
+        return POLYMARKET_FEE_STEP
     if schedule.model is FeeModel.KALSHI or schedule.model is FeeModel.POLYMARKET_US:
-        step = CENT
-    elif schedule.model is FeeModel.POLYMARKET:
-        step = POLYMARKET_FEE_STEP
-    else:  # pragma: no cover - every FeeModel is handled above
-        return schedule.taker_fee
-
-    def fee(count: Decimal, price: Decimal) -> Decimal:
-        return (rate * (count * price * (ONE - price))).quantize(step, ROUND_CEILING)
-
-    return fee
+        return CENT
+    raise ValueError(f"no fee rounding known for {schedule.model}")  # pragma: no cover
 
 
-def _no_fee(count: Decimal, price: Decimal) -> Decimal:
-    return ZERO
+def fee_unit(schedule: FeeSchedule, price: Decimal) -> tuple[Decimal, Decimal]:
+    """``(rate·p·(1−p), step)`` of one price level: the fee of an order of ``count`` at ``p``
+    is ``(count × unit).quantize(step, ROUND_CEILING)``.
 
-
-def _slots_builder(cls: type[Any]) -> Callable[..., Any]:
-    """A positional constructor for a frozen slotted dataclass that sets the slots directly.
-
-    A frozen dataclass's ``__init__`` goes through ``object.__setattr__`` field by field;
-    the scanner builds curve points, legs and opportunities on the hot path, so it fills
-    the same slots through their descriptors. The object is as frozen as one built by
-    ``__init__`` (assignment still raises) and compares equal to it; the classes used
-    here have no ``__post_init__``. Arguments are in field order, all required.
+    Money rule: that is exactly :meth:`FeeSchedule.taker_fee`, value and exponent. The
+    venue formula ``rate × count × p × (1 − p)`` is a product of exact Decimals (prices
+    have a few decimals, counts a few more; far below the 28 digits of the context), so
+    grouping the per-level factor first changes nothing, and ``x.quantize(step,
+    ROUND_CEILING)`` is ``quantize_up(x, step).quantize(step)`` (⌈x/step⌉·step with the
+    step's exponent). The unit is also the marginal fee of one more contract at ``p``,
+    which the walk needs anyway. Tested against the domain function on random inputs.
     """
-    setters = tuple(cls.__dict__[f.name].__set__ for f in fields(cls))
-    new = object.__new__
-
-    def build(*values: Any) -> Any:
-        obj = new(cls)
-        for setter, value in zip(setters, values, strict=True):
-            setter(obj, value)
-        return obj
-
-    return build
+    return schedule.taker_rate * price * (ONE - price), fee_step(schedule)
 
 
-def _curve_point_builder() -> Callable[[Decimal, Decimal, Decimal, Decimal], CurvePoint]:
-    # Unrolled: CurvePoint is the object built most often (one per depth step).
-    d = CurvePoint.__dict__
-    size, cost, edge, roi = (d[n].__set__ for n in ("size", "cost", "edge", "roi_pct"))
-    new = object.__new__
+def _setters(cls: type[Any], *names: str) -> tuple[Callable[[Any, Any], None], ...]:
+    """The slot setters of a frozen slotted dataclass, by field name.
 
-    def build(s: Decimal, c: Decimal, e: Decimal, r: Decimal) -> CurvePoint:
-        p = new(CurvePoint)
-        size(p, s)
-        cost(p, c)
-        edge(p, e)
-        roi(p, r)
-        return p
+    A frozen dataclass's ``__init__`` goes through ``object.__setattr__`` field by field
+    (three times slower than setting a slot); the scanner builds curve points, legs and
+    opportunities on the hot path, so it fills the same slots through their descriptors.
+    The object is as frozen as one built by ``__init__`` (assignment still raises) and
+    compares equal to it; these classes have no ``__post_init__``. The builders below are
+    unrolled on purpose (a loop over the setters costs as much as ``__init__``). ``names``
+    must be exactly the class's fields, so a field added to the domain class fails here,
+    at import, instead of leaving a slot unset.
+    """
+    declared = [f.name for f in fields(cls)]
+    if sorted(names) != sorted(declared):
+        raise TypeError(f"{cls.__name__} fields are {declared}, builder sets {list(names)}")
+    return tuple(cls.__dict__[n].__set__ for n in names)
 
-    return build
+
+_new = object.__new__
+_cp_size, _cp_cost, _cp_edge, _cp_roi = _setters(CurvePoint, "size", "cost", "edge", "roi_pct")
 
 
-_new_point = _curve_point_builder()
-_new_leg: Callable[..., Leg] = _slots_builder(Leg)
-_new_opportunity: Callable[..., Opportunity] = _slots_builder(Opportunity)
+def _new_point(size: Decimal, cost: Decimal, edge: Decimal, roi_pct: Decimal) -> CurvePoint:
+    p = _new(CurvePoint)
+    _cp_size(p, size)
+    _cp_cost(p, cost)
+    _cp_edge(p, edge)
+    _cp_roi(p, roi_pct)
+    return p
+
+
+_leg_contract, _leg_label, _leg_price, _leg_avg, _leg_size, _leg_fee = _setters(
+    Leg, "contract", "label", "price", "avg_price", "size", "fee"
+)
+
+
+def _new_leg(
+    contract: ContractRef, label: str, price: Decimal, avg: Decimal, size: Decimal, fee: Decimal
+) -> Leg:
+    leg = _new(Leg)
+    _leg_contract(leg, contract)
+    _leg_label(leg, label)
+    _leg_price(leg, price)
+    _leg_avg(leg, avg)
+    _leg_size(leg, size)
+    _leg_fee(leg, fee)
+    return leg
+
+
+(
+    _o_id,
+    _o_mapping_id,
+    _o_direction,
+    _o_league,
+    _o_event_title,
+    _o_game_date,
+    _o_confidence,
+    _o_kalshi_leg,
+    _o_poly_leg,
+    _o_size,
+    _o_cost,
+    _o_edge,
+    _o_roi_pct,
+    _o_roi_per_day_pct,
+    _o_curve,
+    _o_volume,
+    _o_expires_at,
+    _o_expected_resolution,
+    _o_rules,
+    _o_updated_at,
+) = _setters(
+    Opportunity,
+    "id",
+    "mapping_id",
+    "direction",
+    "league",
+    "event_title",
+    "game_date",
+    "confidence",
+    "kalshi_leg",
+    "poly_leg",
+    "size",
+    "cost",
+    "edge",
+    "roi_pct",
+    "roi_per_day_pct",
+    "curve",
+    "volume",
+    "expires_at",
+    "expected_resolution",
+    "rules",
+    "updated_at",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,10 +231,11 @@ class Pair:
     expires_at: datetime | None = None
     volume: Decimal = ZERO
     min_size: Decimal = ONE
-    kalshi_fee: FeeFn = _no_fee
-    poly_fee: FeeFn = _no_fee
+    #: Each venue's taker rate and fee rounding step (see :func:`fee_unit`).
     kalshi_rate: Decimal = ZERO
+    kalshi_step: Decimal = ONE
     poly_rate: Decimal = ZERO
+    poly_step: Decimal = ONE
 
     @property
     def contracts(self) -> tuple[ContractRef, ...]:
@@ -234,10 +286,10 @@ def build_pair(mapping: MarketMapping, kalshi: Market, poly: Market) -> Pair:
         expires_at=start,
         volume=(kalshi.volume or ZERO) + (poly.volume or ZERO),
         min_size=max(kalshi.min_size, poly.min_size, ONE),
-        kalshi_fee=fee_function(kalshi.fees),
-        poly_fee=fee_function(poly.fees),
         kalshi_rate=kalshi.fees.taker_rate,
+        kalshi_step=fee_step(kalshi.fees),
         poly_rate=poly.fees.taker_rate,
+        poly_step=fee_step(poly.fees),
     )
 
 
@@ -246,63 +298,69 @@ def _roi(edge: Decimal, cost: Decimal) -> Decimal:
     return (edge / cost * HUNDRED).quantize(ROI_STEP) if cost > 0 else ZERO
 
 
-def _take(levels: tuple[PriceLevel, ...], size: Decimal) -> list[tuple[Decimal, Decimal]]:
-    out: list[tuple[Decimal, Decimal]] = []
+def _fill(levels: tuple[PriceLevel, ...], size: Decimal, rate: Decimal, step: Decimal) -> LegFill:
+    """(limit price, Σ price×size, fee, Σ size) of buying ``size`` off ``levels``."""
     left = size
+    price = notional = fees = qty = ZERO
     for lvl in levels:
         if left <= 0:
             break
+        price = lvl.price
         q = lvl.size if lvl.size < left else left
-        out.append((lvl.price, q))
+        notional += price * q
+        fees += (q * (rate * price * (ONE - price))).quantize(step, ROUND_CEILING)
+        qty += q
         left -= q
-    return out
-
-
-def _fill(levels: tuple[PriceLevel, ...], size: Decimal, fee: FeeFn) -> LegFill:
-    """(limit price, Σ price×size, fee summed per level) of buying ``size`` off ``levels``."""
-    fills = _take(levels, size)
-    notional = sum((p * q for p, q in fills), ZERO)
-    fees = ZERO
-    for p, q in fills:
-        fees += fee(q, p)
-    return (fills[-1][0] if fills else ZERO), notional, fees
+    return price, notional, fees, qty
 
 
 def _point(
     size: Decimal,
     a: tuple[PriceLevel, ...],
     b: tuple[PriceLevel, ...],
-    fee_a: FeeFn,
-    fee_b: FeeFn,
+    sides: tuple[Decimal, Decimal, Decimal, Decimal],
 ) -> tuple[CurvePoint, LegFill, LegFill]:
     """One curve point by re-walking both ladders (only for the rare fractional end)."""
-    la = _fill(a, size, fee_a)
-    lb = _fill(b, size, fee_b)
+    rate_a, step_a, rate_b, step_b = sides
+    la = _fill(a, size, rate_a, step_a)
+    lb = _fill(b, size, rate_b, step_b)
     cost = la[1] + lb[1] + la[2] + lb[2]
     edge = size - cost
-    return CurvePoint(size, cost, edge, _roi(edge, cost)), la, lb
+    return _new_point(size, cost, edge, _roi(edge, cost)), la, lb
 
 
 @dataclass(slots=True)
 class Walk:
     """The size–ROI curve of a direction and, per point, what each leg buys.
 
-    ``legs[k]`` belongs to ``curve[k]``: ``(kalshi LegFill, poly LegFill)``. ``size`` is the
-    depth-aware size (whole contracts) up to which the marginal pair stays profitable.
+    ``legs[k]`` belongs to ``curve[k]``; :meth:`leg_fills` turns it into ``(kalshi
+    LegFill, poly LegFill)`` (only the chosen point's are ever needed, so the walk keeps
+    the raw figures). ``size`` is the depth-aware size (whole contracts) up to which the
+    marginal pair stays profitable.
     """
 
     curve: list[CurvePoint]
-    legs: list[tuple[LegFill, LegFill]]
+    legs: list[tuple[Any, ...]]
     size: Decimal
+
+    def leg_fills(self, k: int) -> tuple[LegFill, LegFill]:
+        m = self.legs[k]
+        if len(m) == 2:  # made by a re-walk: already LegFills
+            return m[0], m[1]
+        # (price, used of the current level, notional / fee / size of the full levels)
+        return (
+            (m[0], m[2] + m[0] * m[1], m[3], m[4] + m[1]),
+            (m[5], m[7] + m[5] * m[6], m[8], m[9] + m[6]),
+        )
 
 
 def walk_legs(
     a: tuple[PriceLevel, ...],
     b: tuple[PriceLevel, ...],
-    fee_a: FeeFn,
-    fee_b: FeeFn,
     rate_a: Decimal,
+    step_a: Decimal,
     rate_b: Decimal,
+    step_b: Decimal,
     min_size: Decimal = ONE,
 ) -> Walk | None:
     """Walk two ask ladders in one pass; ``None`` when not even the top pair pays.
@@ -310,28 +368,38 @@ def walk_legs(
     A step buys ``q`` pairs at the current levels ``(pa, pb)`` while the marginal pair
     clears ``1 − pa − pb − rate_a·pa·(1−pa) − rate_b·pb·(1−pb) > 0``. At each whole
     cumulative size ≥ ``min_size`` a curve point is recorded: the cost is the notional
-    plus, per leg, the exact fees of the fully used levels (each computed once, when the
-    level is used up) and of the partly used current level. The point at ``min_size`` is
-    taken where the walk crosses it; the curve is thinned to ``MAX_CURVE_POINTS`` keeping
-    the deepest point.
+    plus, per leg, the exact fees (rounded up per level, see :func:`fee_unit`) of the
+    fully used levels, each computed once when the level is used up, and of the partly
+    used current level. The point at ``min_size`` is taken where the walk crosses it; the
+    curve is thinned to ``MAX_CURVE_POINTS`` keeping the deepest point. Each point also
+    records, per leg, the limit price, the notional and the fee, so the opportunity's
+    figures need no second pass over the books.
     """
     if not a or not b:
         return None
     la, lb = a[0], b[0]
     pa, pb = la.price, lb.price
-    # Marginal cost of one more pair on each side: price plus the marginal fee.
-    ka = pa + rate_a * pa * (ONE - pa)
-    kb = pb + rate_b * pb * (ONE - pb)
+    # The per-contract fee unit at a price is also the marginal fee there.
+    ua = rate_a * pa * (ONE - pa)
+    ub = rate_b * pb * (ONE - pb)
+    ka, kb = pa + ua, pb + ub
     if ka + kb >= ONE:
         return None
     na, nb = len(a), len(b)
     i = j = 0
-    ra, rb = la.size, lb.size
-    used_a = used_b = ZERO
+    sa, sb = la.size, lb.size  # sizes of the current levels
+    ra, rb = sa, sb  # what is left of them
     full_a = full_b = ZERO  # fees of the fully used levels so far
-    cum = not_a = not_b = ZERO
+    nfull_a = nfull_b = ZERO  # their notional, per leg
+    # Their total size: what the current level holds is measured from there, the way
+    # buying ``size`` level by level measures it (same value and same Decimal exponent).
+    start_a = start_b = ZERO
+    cum = notional = ZERO
+    pab = pa + pb
     curve: list[CurvePoint] = []
-    legs: list[tuple[LegFill, LegFill]] = []
+    # Per point and leg: price, used of the current level, notional of the full levels,
+    # fee, size of the full levels (the leg figures are made only for the chosen point).
+    marks: list[tuple[Any, ...]] = []
     at_min: tuple[CurvePoint, LegFill, LegFill] | None = None
     while True:
         q = ra if ra < rb else rb
@@ -339,62 +407,84 @@ def walk_legs(
         cum += q
         if at_min is None and prev < min_size <= cum:
             # The point at exactly min_size lies inside this step (same levels).
-            d = min_size - prev
-            m_la = (pa, not_a + pa * d, full_a + fee_a(used_a + d, pa))
-            m_lb = (pb, not_b + pb * d, full_b + fee_b(used_b + d, pb))
+            u_a = min_size - start_a if start_a else min_size
+            u_b = min_size - start_b if start_b else min_size
+            m_la = (
+                pa,
+                nfull_a + pa * u_a,
+                full_a + (u_a * ua).quantize(step_a, ROUND_CEILING),
+                start_a + u_a,
+            )
+            m_lb = (
+                pb,
+                nfull_b + pb * u_b,
+                full_b + (u_b * ub).quantize(step_b, ROUND_CEILING),
+                start_b + u_b,
+            )
             m_cost = m_la[1] + m_lb[1] + m_la[2] + m_lb[2]
             m_edge = min_size - m_cost
             at_min = (_new_point(min_size, m_cost, m_edge, _roi(m_edge, m_cost)), m_la, m_lb)
-        not_a += pa * q
-        not_b += pb * q
-        used_a += q
-        used_b += q
+        notional += pab * q
         ra -= q
         rb -= q
         fa_part = fb_part = None
         if cum >= min_size and cum == cum.to_integral_value():
-            fa_part = fee_a(used_a, pa)
-            fb_part = fee_b(used_b, pb)
+            used_a = cum - start_a
+            used_b = cum - start_b
+            fa_part = (used_a * ua).quantize(step_a, ROUND_CEILING)
+            fb_part = (used_b * ub).quantize(step_b, ROUND_CEILING)
             fa_tot = full_a + fa_part
             fb_tot = full_b + fb_part
-            cost = not_a + not_b + fa_tot + fb_tot
+            cost = notional + fa_tot + fb_tot
             edge = cum - cost
             curve.append(_new_point(cum, cost, edge, _roi(edge, cost)))
-            legs.append(((pa, not_a, fa_tot), (pb, not_b, fb_tot)))
+            marks.append(
+                (pa, used_a, nfull_a, fa_tot, start_a, pb, used_b, nfull_b, fb_tot, start_b)
+            )
         if ra <= 0:
-            full_a += fee_a(used_a, pa) if fa_part is None else fa_part
-            used_a = ZERO
+            full_a += (sa * ua).quantize(step_a, ROUND_CEILING) if fa_part is None else fa_part
+            nfull_a += pa * sa
+            start_a += sa
             i += 1
             if i < na:
                 la = a[i]
-                pa, ra = la.price, la.size
-                ka = pa + rate_a * pa * (ONE - pa)
+                pa, sa = la.price, la.size
+                ra = sa
+                ua = rate_a * pa * (ONE - pa)
+                ka = pa + ua
+                pab = pa + pb
         if rb <= 0:
-            full_b += fee_b(used_b, pb) if fb_part is None else fb_part
-            used_b = ZERO
+            full_b += (sb * ub).quantize(step_b, ROUND_CEILING) if fb_part is None else fb_part
+            nfull_b += pb * sb
+            start_b += sb
             j += 1
             if j < nb:
                 lb = b[j]
-                pb, rb = lb.price, lb.size
-                kb = pb + rate_b * pb * (ONE - pb)
+                pb, sb = lb.price, lb.size
+                rb = sb
+                ub = rate_b * pb * (ONE - pb)
+                kb = pb + ub
+                pab = pa + pb
         if i >= na or j >= nb or ka + kb >= ONE:
             break
     size = cum.to_integral_value(rounding=ROUND_FLOOR)
     if size < min_size:
         return None
+    legs = marks
+    sides = (rate_a, step_a, rate_b, step_b)
     if not curve or curve[-1].size != size:
         # Fractional depth (Polymarket sizes have decimals): close the curve at a whole count.
-        pt, fa, fb = _point(size, a, b, fee_a, fee_b)
+        pt, fa, fb = _point(size, a, b, sides)
         curve.append(pt)
         legs.append((fa, fb))
     if curve[0].size > min_size:
         if at_min is None:  # only when min_size ≤ 0: the walk never crossed it
-            at_min = _point(min_size, a, b, fee_a, fee_b)
+            at_min = _point(min_size, a, b, sides)
         curve.insert(0, at_min[0])
         legs.insert(0, (at_min[1], at_min[2]))
     if len(curve) > MAX_CURVE_POINTS:
-        step = len(curve) / MAX_CURVE_POINTS
-        keep = [int(k * step) for k in range(MAX_CURVE_POINTS - 1)] + [len(curve) - 1]
+        stride = len(curve) / MAX_CURVE_POINTS
+        keep = [int(k * stride) for k in range(MAX_CURVE_POINTS - 1)] + [len(curve) - 1]
         curve = [curve[k] for k in keep]
         legs = [legs[k] for k in keep]
     return Walk(curve, legs, size)
@@ -412,7 +502,7 @@ def walk(
     ``None`` when not even the top of book is profitable after marginal fees. See
     :func:`walk_legs`, which also returns what each leg buys at every point.
     """
-    w = walk_legs(a, b, fee_function(fa), fee_function(fb), fa.taker_rate, fb.taker_rate, min_size)
+    w = walk_legs(a, b, fa.taker_rate, fee_step(fa), fb.taker_rate, fee_step(fb), min_size)
     return None if w is None else (w.curve, w.size)
 
 
@@ -436,15 +526,17 @@ def opportunity_from_asks(
     ``None`` when no size has a positive edge after both venues' fees. The figures
     (size, cost, edge, ROI, the legs' limit and average prices and fees) are those of the
     deepest curve point whose edge is still positive: per-order fee rounding can make
-    the deepest sizes unprofitable even though each marginal pair clears.
+    the deepest sizes unprofitable even though each marginal pair clears. The cost is
+    summed leg by leg (Σ kalshi notional + Σ poly notional + both fees), the same value
+    as the curve point's.
     """
     w = walk_legs(
         kalshi_asks,
         poly_asks,
-        pair.kalshi_fee,
-        pair.poly_fee,
         pair.kalshi_rate,
+        pair.kalshi_step,
         pair.poly_rate,
+        pair.poly_step,
         pair.min_size,
     )
     if w is None:
@@ -456,32 +548,35 @@ def opportunity_from_asks(
     if k < 0:
         return None
     best = curve[k]
-    (ka, kn, kf), (pa, pn, pf) = w.legs[k]
+    (ka, kn, kf, kq), (pa, pn, pf, pq) = w.leg_fills(k)
     size = best.size
+    cost = kn + pn + kf + pf
     roi_day = (best.roi_pct / days_held(pair, now)).quantize(ROI_STEP)
     m = pair.mapping
-    return _new_opportunity(
-        pair.opportunity_ids[legs.direction],
-        pair.mapping_id,
-        legs.direction,
-        m.league,
-        m.event_title,
-        m.game_date,
-        m.confidence,
-        _new_leg(legs.kalshi, legs.kalshi_label, ka, kn / size, size, kf),
-        _new_leg(legs.poly, legs.poly_label, pa, pn / size, size, pf),
-        size,
-        best.cost,
-        best.edge,
-        best.roi_pct,
-        roi_day,
-        tuple(curve[: k + 1]),
-        pair.volume,
-        pair.expires_at,
-        pair.expected_resolution,
-        pair.rules,
-        now,
+    o = _new(Opportunity)
+    _o_id(o, pair.opportunity_ids[legs.direction])
+    _o_mapping_id(o, pair.mapping_id)
+    _o_direction(o, legs.direction)
+    _o_league(o, m.league)
+    _o_event_title(o, m.event_title)
+    _o_game_date(o, m.game_date)
+    _o_confidence(o, m.confidence)
+    _o_kalshi_leg(
+        o, _new_leg(legs.kalshi, legs.kalshi_label, ka, kn / kq if kq else ZERO, size, kf)
     )
+    _o_poly_leg(o, _new_leg(legs.poly, legs.poly_label, pa, pn / pq if pq else ZERO, size, pf))
+    _o_size(o, size)
+    _o_cost(o, cost)
+    _o_edge(o, size - cost)
+    _o_roi_pct(o, best.roi_pct)
+    _o_roi_per_day_pct(o, roi_day)
+    _o_curve(o, tuple(curve[: k + 1]))
+    _o_volume(o, pair.volume)
+    _o_expires_at(o, pair.expires_at)
+    _o_expected_resolution(o, pair.expected_resolution)
+    _o_rules(o, pair.rules)
+    _o_updated_at(o, now)
+    return o
 
 
 def evaluate_direction(
