@@ -186,3 +186,28 @@ async def test_bet_size_and_roi_band_are_read_at_decision_time(rig: Rig) -> None
     assert reason(await ex.submit(make_candidate("G1"))) is RefusalReason.ROI_TOO_LOW
     await rig.settings.update({"min_roi": D("0.5"), "max_roi": D("1.5")})
     assert reason(await ex.submit(make_candidate("G1"))) is RefusalReason.ROI_TOO_HIGH
+
+
+async def test_two_executors_on_one_database_cannot_pass_the_trade_limit_together(rig: Rig) -> None:
+    """The reservation is atomic in the database, not only behind one process's lock."""
+    from db.attempts import AttemptRepository
+    from db.engine import Database
+
+    await rig.settings.update({"max_daily_trades": 5, "max_daily_loss": D("1000")})
+    other_db = Database(rig.db.url)
+    try:
+        a = await started(rig, RiskConfig(max_book_age_ms=600_000))
+        b = await started(rig, RiskConfig(max_book_age_ms=600_000))
+        b.store = b.risk.store = AttemptRepository(other_db)  # a second engine: its own connections
+        games = [f"H{i:03d}" for i in range(40)]
+        for g in games:
+            stock_books(rig.kalshi, rig.poly, g)
+        results = await asyncio.gather(
+            *(ex.submit(make_candidate(g)) for g in games for ex in (a, b))
+        )
+        await a.wait_idle()
+        await b.wait_idle()
+        assert sum(isinstance(r, AttemptRecord) for r in results) == 5
+        assert len(await rig.attempts.list_all()) == 5
+    finally:
+        await other_db.dispose()
