@@ -515,3 +515,27 @@ def test_fast_opportunity_handles_a_book_side_missing() -> None:
     asks = (PriceLevel(D("0.40"), D(10)),)
     assert opportunity_from_asks(pair, legs, (), asks, NOW) is None
     assert opportunity_from_asks(pair, legs, asks, (), NOW) is None
+
+
+def test_slot_built_opportunity_is_frozen_and_equal_to_a_constructed_one() -> None:
+    import dataclasses
+
+    pair = _pair(FeeSchedule.kalshi(), FeeSchedule.polymarket(), ONE)
+    legs = pair.directions[0]
+    a = (PriceLevel(D("0.40"), D(10)), PriceLevel(D("0.41"), D(10)))
+    b = (PriceLevel(D("0.50"), D(15)),)
+    opp = opportunity_from_asks(pair, legs, a, b, NOW)
+    assert opp is not None
+    rebuilt = Opportunity(**{f.name: getattr(opp, f.name) for f in fields(Opportunity)})
+    assert opp == rebuilt and hash(opp.kalshi_leg) == hash(rebuilt.kalshi_leg)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        opp.size = D(1)  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        opp.curve[0].cost = D(1)  # type: ignore[misc]
+
+
+def test_slot_builder_refuses_a_field_list_that_does_not_match_the_class() -> None:
+    from worker.engine.scanner.detect import slot_setters
+
+    with pytest.raises(TypeError, match="fields are"):
+        slot_setters(CurvePoint, "size", "cost", "edge")

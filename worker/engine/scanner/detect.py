@@ -104,7 +104,7 @@ def fee_unit(schedule: FeeSchedule, price: Decimal) -> tuple[Decimal, Decimal]:
     return schedule.taker_rate * price * (ONE - price), fee_step(schedule)
 
 
-def _setters(cls: type[Any], *names: str) -> tuple[Callable[[Any, Any], None], ...]:
+def slot_setters(cls: type[Any], *names: str) -> tuple[Callable[[Any, Any], None], ...]:
     """The slot setters of a frozen slotted dataclass, by field name.
 
     A frozen dataclass's ``__init__`` goes through ``object.__setattr__`` field by field
@@ -123,7 +123,7 @@ def _setters(cls: type[Any], *names: str) -> tuple[Callable[[Any, Any], None], .
 
 
 _new = object.__new__
-_cp_size, _cp_cost, _cp_edge, _cp_roi = _setters(CurvePoint, "size", "cost", "edge", "roi_pct")
+_cp_size, _cp_cost, _cp_edge, _cp_roi = slot_setters(CurvePoint, "size", "cost", "edge", "roi_pct")
 
 
 def _new_point(size: Decimal, cost: Decimal, edge: Decimal, roi_pct: Decimal) -> CurvePoint:
@@ -135,7 +135,7 @@ def _new_point(size: Decimal, cost: Decimal, edge: Decimal, roi_pct: Decimal) ->
     return p
 
 
-_leg_contract, _leg_label, _leg_price, _leg_avg, _leg_size, _leg_fee = _setters(
+_leg_contract, _leg_label, _leg_price, _leg_avg, _leg_size, _leg_fee = slot_setters(
     Leg, "contract", "label", "price", "avg_price", "size", "fee"
 )
 
@@ -174,7 +174,7 @@ def _new_leg(
     _o_expected_resolution,
     _o_rules,
     _o_updated_at,
-) = _setters(
+) = slot_setters(
     Opportunity,
     "id",
     "mapping_id",
@@ -396,6 +396,9 @@ def walk_legs(
     start_a = start_b = ZERO
     cum = notional = ZERO
     pab = pa + pb
+    # Locals, not globals, inside the loop (a global look-up per use adds up per step).
+    zero, one, ceiling, hundred, roi_step = ZERO, ONE, ROUND_CEILING, HUNDRED, ROI_STEP
+    new_point, roi = _new_point, _roi
     curve: list[CurvePoint] = []
     # Per point and leg: price, used of the current level, notional of the full levels,
     # fee, size of the full levels (the leg figures are made only for the chosen point).
@@ -412,18 +415,18 @@ def walk_legs(
             m_la = (
                 pa,
                 nfull_a + pa * u_a,
-                full_a + (u_a * ua).quantize(step_a, ROUND_CEILING),
+                full_a + (u_a * ua).quantize(step_a, ceiling),
                 start_a + u_a,
             )
             m_lb = (
                 pb,
                 nfull_b + pb * u_b,
-                full_b + (u_b * ub).quantize(step_b, ROUND_CEILING),
+                full_b + (u_b * ub).quantize(step_b, ceiling),
                 start_b + u_b,
             )
             m_cost = m_la[1] + m_lb[1] + m_la[2] + m_lb[2]
             m_edge = min_size - m_cost
-            at_min = (_new_point(min_size, m_cost, m_edge, _roi(m_edge, m_cost)), m_la, m_lb)
+            at_min = (new_point(min_size, m_cost, m_edge, roi(m_edge, m_cost)), m_la, m_lb)
         notional += pab * q
         ra -= q
         rb -= q
@@ -431,18 +434,19 @@ def walk_legs(
         if cum >= min_size and cum == cum.to_integral_value():
             used_a = cum - start_a
             used_b = cum - start_b
-            fa_part = (used_a * ua).quantize(step_a, ROUND_CEILING)
-            fb_part = (used_b * ub).quantize(step_b, ROUND_CEILING)
+            fa_part = (used_a * ua).quantize(step_a, ceiling)
+            fb_part = (used_b * ub).quantize(step_b, ceiling)
             fa_tot = full_a + fa_part
             fb_tot = full_b + fb_part
             cost = notional + fa_tot + fb_tot
             edge = cum - cost
-            curve.append(_new_point(cum, cost, edge, _roi(edge, cost)))
+            roi_pct = (edge / cost * hundred).quantize(roi_step) if cost > zero else zero
+            curve.append(new_point(cum, cost, edge, roi_pct))
             marks.append(
                 (pa, used_a, nfull_a, fa_tot, start_a, pb, used_b, nfull_b, fb_tot, start_b)
             )
-        if ra <= 0:
-            full_a += (sa * ua).quantize(step_a, ROUND_CEILING) if fa_part is None else fa_part
+        if not ra:  # never negative: q is the smaller remainder
+            full_a += (sa * ua).quantize(step_a, ceiling) if fa_part is None else fa_part
             nfull_a += pa * sa
             start_a += sa
             i += 1
@@ -450,11 +454,11 @@ def walk_legs(
                 la = a[i]
                 pa, sa = la.price, la.size
                 ra = sa
-                ua = rate_a * pa * (ONE - pa)
+                ua = rate_a * pa * (one - pa)
                 ka = pa + ua
                 pab = pa + pb
-        if rb <= 0:
-            full_b += (sb * ub).quantize(step_b, ROUND_CEILING) if fb_part is None else fb_part
+        if not rb:
+            full_b += (sb * ub).quantize(step_b, ceiling) if fb_part is None else fb_part
             nfull_b += pb * sb
             start_b += sb
             j += 1
@@ -462,10 +466,10 @@ def walk_legs(
                 lb = b[j]
                 pb, sb = lb.price, lb.size
                 rb = sb
-                ub = rate_b * pb * (ONE - pb)
+                ub = rate_b * pb * (one - pb)
                 kb = pb + ub
                 pab = pa + pb
-        if i >= na or j >= nb or ka + kb >= ONE:
+        if i >= na or j >= nb or ka + kb >= one:
             break
     size = cum.to_integral_value(rounding=ROUND_FLOOR)
     if size < min_size:

@@ -41,7 +41,13 @@ from worker.domain.mapping import (
     OpportunityEventKind,
 )
 from worker.domain.markets import ContractRef, Market, MarketStatus, OutcomeSide, Venue
-from worker.engine.scanner.detect import Pair, PairLegs, build_pair, opportunity_from_asks
+from worker.engine.scanner.detect import (
+    Pair,
+    PairLegs,
+    build_pair,
+    opportunity_from_asks,
+    slot_setters,
+)
 
 Publish = Callable[[OpportunityEvent], None]
 
@@ -49,6 +55,23 @@ _OPENED = OpportunityEventKind.OPENED
 _UPDATED = OpportunityEventKind.UPDATED
 _CLOSED = OpportunityEventKind.CLOSED
 _NO_ASKS: tuple[PriceLevel, ...] = ()
+_new = object.__new__
+_ev_kind, _ev_opp, _ev_at, _ev_reason, _ev_extra = slot_setters(
+    OpportunityEvent, "kind", "opportunity", "at", "reason", "extra"
+)
+
+
+def _event(
+    kind: OpportunityEventKind, opp: Opportunity, at: datetime, reason: CloseReason | None = None
+) -> OpportunityEvent:
+    """``OpportunityEvent(kind, opp, at, reason)``, built through its slots (hot path)."""
+    e = _new(OpportunityEvent)
+    _ev_kind(e, kind)
+    _ev_opp(e, opp)
+    _ev_at(e, at)
+    _ev_reason(e, reason)
+    _ev_extra(e, {})
+    return e
 
 
 @dataclass(slots=True, eq=False)
@@ -311,10 +334,10 @@ class Scanner:
             return
         if prev is None:
             d.open = self._open[d.id] = opp
-            self._publish(OpportunityEvent(_OPENED, opp, now))
+            self._publish(_event(_OPENED, opp, now))
         elif not prev.same_quote(opp):
             d.open = self._open[d.id] = opp
-            self._publish(OpportunityEvent(_UPDATED, opp, now))
+            self._publish(_event(_UPDATED, opp, now))
 
     def _close(self, d: _DirectionState, reason: CloseReason, now: datetime | None) -> None:
         prev = d.open
@@ -322,4 +345,4 @@ class Scanner:
             return
         d.open = None
         del self._open[d.id]
-        self._publish(OpportunityEvent(_CLOSED, prev, now or prev.updated_at, reason))
+        self._publish(_event(_CLOSED, prev, now or prev.updated_at, reason))
