@@ -272,6 +272,7 @@ def make_candidate(
     status: MappingStatus = MappingStatus.CANDIDATE,
     start_in: timedelta = timedelta(hours=5),
     book_age: timedelta = timedelta(0),
+    kalshi_first: bool = False,
 ) -> Candidate:
     now = now or datetime.now(UTC)
     kp, pp = D(k_price), D(p_price)
@@ -306,6 +307,8 @@ def make_candidate(
         confidence=confidence,
         mapping_status=status,
         start_time=now + start_in,
+        # Thinner leg first: a shallower Kalshi book puts Kalshi first.
+        depth={kref: D(1), pref: D(2)} if kalshi_first else {},
     )
 
 

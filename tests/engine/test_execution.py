@@ -95,8 +95,11 @@ async def test_leg2_timeout_that_did_not_fill_is_rolled_back(rig: Rig) -> None:
 
 
 async def test_leg2_partial_fill_hedges_part_and_unwinds_the_rest(rig: Rig) -> None:
-    rig.kalshi.script = [Fault("partial", ratio=D("0.6"))]
-    a = await run_one(rig)
+    # Kalshi first (it can sell back any remainder), Polymarket second as fill-and-kill.
+    rig.poly.script = [Fault("partial", ratio=D("0.6"))]
+    a = await run_one(rig, kalshi_first=True)
+    assert a.leg(LegRole.LEG1).venue is Venue.KALSHI  # type: ignore[union-attr]
+    assert a.leg(LegRole.LEG2).tif.value == "ioc"  # type: ignore[union-attr]
     assert a.state is AttemptState.HEDGED
     assert a.path[-2:] == ["UNWINDING", "HEDGED"]
     assert a.unwound_quantity() == D(4)
@@ -105,6 +108,16 @@ async def test_leg2_partial_fill_hedges_part_and_unwinds_the_rest(rig: Rig) -> N
     (row,) = await trade_rows(rig)
     assert row.status == "SUCCESS" and "partial hedge" in row.reason
     assert rig.poly.held[poly_ref("G1")] == 6 and rig.kalshi.held[kalshi_ref("G1")] == 6
+
+
+async def test_leg2_is_all_or_nothing_when_leg1_venue_cannot_sell_small_remainders(rig: Rig) -> None:
+    # Polymarket first (minimum order 5 shares): a partial hedge could leave 1-4 shares
+    # that no order can sell, so Kalshi's leg 2 goes fill-or-kill.
+    rig.kalshi.script = [Fault("partial", ratio=D("0.6"))]
+    a = await run_one(rig)
+    assert a.leg(LegRole.LEG2).tif.value == "fok"  # type: ignore[union-attr]
+    assert a.leg(LegRole.LEG2).filled == 0  # type: ignore[union-attr]
+    assert a.state is AttemptState.ROLLED_BACK
 
 
 async def test_leg2_slip_within_the_edge_still_hedges_at_the_worse_price(rig: Rig) -> None:
@@ -248,11 +261,11 @@ async def test_close_during_an_active_trade_waits_for_it_instead_of_racing(rig: 
     ex = rig.executor()
     await ex.start(background=False)
     gate = asyncio.Event()
-    rig.kalshi.script = [Fault("partial", ratio=D("0.6"))]
+    rig.poly.script = [Fault("partial", ratio=D("0.6"))]
     unwind_gate = Fault("gate", event=gate)
-    rig.poly.script = [None, unwind_gate]  # leg 1 fills, the unwind waits
+    rig.kalshi.script = [None, unwind_gate]  # leg 1 (Kalshi) fills, the unwind waits
     stock_books(rig.kalshi, rig.poly, "G1")
-    a = await ex.submit(make_candidate("G1"))
+    a = await ex.submit(make_candidate("G1", kalshi_first=True))
     assert isinstance(a, AttemptRecord)
     await unwind_gate.reached.wait()
     (pos,) = await rig.trades.list_positions("open")  # the partial hedge is a position already

@@ -101,11 +101,15 @@ async def paper(tmp_path: Path) -> AsyncIterator[PaperRig]:
         await db.dispose()
 
 
-async def candidate(rig: PaperRig, size: int = 5, extra_depth: int = 0, k_headroom: str = "0") -> Candidate:
+async def candidate(
+    rig: PaperRig, size: int = 5, extra_depth: int = 0, k_headroom: str = "0", kalshi_first: bool = False
+) -> Candidate:
     """A candidate on a live paper game at the books' current asks.
 
     The economics are made up (a 2 % ROI on a one-point curve): these tests are about
-    what the executor does when a venue misbehaves, not about finding an edge.
+    what the executor does when a venue misbehaves, not about finding an edge. With
+    ``extra_depth`` the Polymarket leg asks for that many contracts more than its best
+    level holds (Kalshi's limit reaches that far), so a fill-and-kill fills only part.
     """
     now = datetime.now(UTC)
     for mapping in rig.feed.mappings.values():
@@ -117,18 +121,21 @@ async def candidate(rig: PaperRig, size: int = 5, extra_depth: int = 0, k_headro
         if not kbook.asks or not pbook.asks or not pbook.bids:
             continue
         want = D(size)
-        kdepth = kbook.asks[0].size
         if extra_depth:
-            want = kdepth + extra_depth  # more than Kalshi's best level holds
-        reached, pprice = D(0), None
-        for lvl in pbook.asks:
+            want = pbook.asks[0].size + extra_depth  # more than Polymarket's best level holds
+        kprice = None
+        reached = D(0)
+        for lvl in kbook.asks:
             reached += lvl.size
             if reached >= want:
-                pprice = lvl.price
+                kprice = lvl.price
                 break
-        if pprice is None or pprice >= D("0.95") or kbook.asks[0].price >= D("0.95"):
+        pprice = pbook.asks[0].price
+        if kprice is None or kprice >= D("0.95") or pprice >= D("0.95"):
             continue
-        kprice = kbook.asks[0].price + D(k_headroom)
+        if not extra_depth and pbook.asks[0].size < want:
+            continue
+        kprice += D(k_headroom)
         cost = (kprice + pprice) * want
         curve = (CurvePoint(want, cost, cost * D("0.02"), D("2.0")),)
         opp = Opportunity(
@@ -140,7 +147,11 @@ async def candidate(rig: PaperRig, size: int = 5, extra_depth: int = 0, k_headro
             curve=curve, volume=D(0), expires_at=mapping.start_time, expected_resolution=None,
             rules=RulesCheck("", ""), updated_at=now,
         )
-        return Candidate(opp, mapping.kalshi_event_ticker, Confidence.HIGH, start_time=mapping.start_time)
+        depth = {kref: D(1), pref: D(2)} if kalshi_first else {}
+        return Candidate(
+            opp, mapping.kalshi_event_ticker, Confidence.HIGH, start_time=mapping.start_time, depth=depth,
+            min_sizes=dict(rig.feed.min_sizes),
+        )
     raise AssertionError("no tradable paper game found")
 
 
@@ -211,11 +222,20 @@ async def test_paper_leg2_timeout_that_did_not_fill_rolls_back(paper: PaperRig) 
 
 
 async def test_paper_partial_fill_of_leg2_hedges_part_and_unwinds_the_rest(paper: PaperRig) -> None:
-    a = await run(paper, await candidate(paper, extra_depth=3))
+    a = await run(paper, await candidate(paper, extra_depth=3, kalshi_first=True))
     leg1, leg2 = a.leg(LegRole.LEG1), a.leg(LegRole.LEG2)
     assert leg1 is not None and leg2 is not None
+    assert leg1.venue is Venue.KALSHI and leg2.tif.value == "ioc"
     assert D(0) < leg2.filled < leg1.filled, (leg1.filled, leg2.filled)
-    assert a.state is AttemptState.HEDGED and a.unwound_quantity() == leg1.filled - leg2.filled
+    assert a.state is AttemptState.HEDGED, a.reason
+    assert a.unwound_quantity() == leg1.filled - leg2.filled
+
+
+async def test_paper_polymarket_first_makes_kalshi_leg2_fill_or_kill(paper: PaperRig) -> None:
+    # Polymarket refuses orders under 5 shares: a partial hedge could strand a remainder.
+    a = await run(paper, await candidate(paper))
+    assert a.leg(LegRole.LEG1).venue is Venue.POLYMARKET  # type: ignore[union-attr]
+    assert a.leg(LegRole.LEG2).tif.value == "fok"  # type: ignore[union-attr]
 
 
 async def test_paper_slip_on_leg2_within_the_quote_still_hedges(paper: PaperRig) -> None:

@@ -18,6 +18,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from worker.domain.books import OrderBook
 from worker.domain.errors import VenueError
@@ -61,6 +62,7 @@ class OpportunityFeed:
         self.scanner = Scanner(self._on_event)
         self.mappings: dict[str, MarketMapping] = {}
         self.book_times: dict[ContractRef, datetime] = {}
+        self.min_sizes: dict[ContractRef, Decimal] = {}
         self._pending: dict[str, OpportunityEvent] = {}
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -91,6 +93,10 @@ class OpportunityFeed:
                 continue
             self.mappings[mapping.id] = mapping
             items.append((mapping, k, p))
+            for ref in (mapping.kalshi_yes, mapping.kalshi_no):
+                self.min_sizes[ref] = k.min_size
+            for ref in (mapping.poly_same, mapping.poly_other):
+                self.min_sizes[ref] = p.min_size
         self.scanner.add_mappings(items)
         log.info("%d mappings (%d refused listings)", len(items), len(result.refused))
         return len(items)
@@ -153,6 +159,7 @@ class OpportunityFeed:
             mapping_status=mapping.status,
             start_time=mapping.start_time or opp.expires_at,
             book_times=times,
+            min_sizes={leg.contract: self.min_sizes[leg.contract] for leg in opp.legs if leg.contract in self.min_sizes},
         )
 
     async def _consume(self) -> None:

@@ -37,7 +37,7 @@ from worker.domain.attempts import (
 )
 from worker.domain.mapping import Confidence, Leg, MappingStatus, Opportunity
 from worker.domain.markets import ContractRef, Venue
-from worker.domain.money import ZERO
+from worker.domain.money import ONE, ZERO
 from worker.domain.orders import OrderAction, TimeInForce
 from worker.domain.tradelog import trading_day_bounds
 from worker.engine.executor.balances import BalanceBook
@@ -47,6 +47,9 @@ from worker.engine.settings_manager import ExecutorSettingsManager
 #: failure there costs nothing. Polymarket has no idempotency key (an unknown order can
 #: only be looked up), Kalshi has one.
 VENUE_RELIABILITY = {Venue.POLYMARKET_US: 1, Venue.POLYMARKET: 2, Venue.KALSHI: 3}
+#: Minimum order size when the listing did not say: Polymarket's CLOB refuses orders
+#: under 5 shares on sports markets (``orderMinSize``); Kalshi and Polymarket US trade 1.
+DEFAULT_MIN_SIZE = {Venue.POLYMARKET: Decimal(5), Venue.KALSHI: Decimal(1), Venue.POLYMARKET_US: Decimal(1)}
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,8 @@ class Candidate:
     ``game_key`` identifies the game across both directions and both Kalshi markets
     (the Kalshi event ticker). ``book_times`` are when each leg's book was received
     (defaults to the opportunity's ``updated_at``). ``depth`` (contracts at the leg's
-    limit), when known, puts the thinner leg first.
+    limit), when known, puts the thinner leg first. ``min_sizes`` are the markets'
+    minimum order sizes (Polymarket's ``orderMinSize``, 5 shares on sports markets).
     """
 
     opportunity: Opportunity
@@ -66,6 +70,7 @@ class Candidate:
     start_time: datetime | None = None
     book_times: dict[ContractRef, datetime] = field(default_factory=dict)
     depth: dict[ContractRef, Decimal] = field(default_factory=dict)
+    min_sizes: dict[ContractRef, Decimal] = field(default_factory=dict)
 
     @property
     def effective_confidence(self) -> Confidence:
@@ -175,6 +180,11 @@ class RiskManager:
                     updated_at=now,
                 )
             )
+        # A partial hedge leaves leg 1's excess to sell back; if leg 1's venue cannot sell
+        # a remainder below its minimum order size, leg 2 must be all-or-nothing instead.
+        leg1_min = c.min_sizes.get(first.contract, DEFAULT_MIN_SIZE.get(first.contract.venue, ONE))
+        if leg1_min > ONE:
+            legs[1].tif = TimeInForce.FOK
         fee1 = fee_bound(size.contracts, first.price)
         opp = c.opportunity
         due = opp.expected_resolution or opp.expires_at
@@ -188,6 +198,7 @@ class RiskManager:
             },
             # A position is overdue once its game should have resolved (not when it starts).
             "expires_at": None if due is None else due.isoformat(),
+            "leg1_min_size": str(leg1_min),
             "timings": {"PLANNED": now.isoformat()},
         }
         return AttemptRecord(

@@ -177,7 +177,6 @@ class AttemptRunner:
         per_contract = _cost(leg1) / leg1.filled
         leg2.quantity = leg1.filled
         leg2.price = hedge_limit_price(per_contract, leg2.price)
-        leg2.tif = TimeInForce.IOC
         try:
             prepared = await self.sender.prepare(leg2)
         except VenueError as exc:
