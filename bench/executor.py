@@ -9,6 +9,12 @@ admitted by the risk manager, executed (two legs, write-ahead to SQLite), and â€
 hedged â€” its position is closed again so the game is free for the next attempt. Prints
 attempts per second, the outcome of each attempt and latency percentiles of an attempt
 (admission to its end state).
+
+    python bench/executor.py --leg2-failures 200 [--faults SPEC]
+
+instead makes leg 2 of each of 200 sequential attempts fail for good (a 400 from the
+venue), the unwind orders then meeting the ``--faults`` draws, and prints how many ended
+ROLLED_BACK and how many STRANDED.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal as D
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -33,7 +40,7 @@ from db.engine import Database
 from db.migrate import migrate
 from db.repositories import SettingsRepository, TradeRepository
 from worker.cli.run import paper_env, venues_from_env
-from worker.domain.attempts import AttemptRecord, AttemptState
+from worker.domain.attempts import AttemptRecord, AttemptState, LegRole
 from worker.domain.mapping import (
     Confidence,
     CurvePoint,
@@ -76,12 +83,16 @@ async def candidate(ex: Executor, mapping: MarketMapping, size: int) -> Candidat
     return Candidate(opp, mapping.kalshi_event_ticker, Confidence.HIGH, start_time=mapping.start_time)
 
 
-async def main(seconds: float, concurrency: int, latency_ms: int, faults: str) -> None:
+async def main(seconds: float, concurrency: int, latency_ms: int, faults: str, leg2_failures: int = 0) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-executor-"))
     state = build_state(
         tmp / "paper", 9, {"kalshi": D(10**6), "polymarket": D(10**6), "polymarket_us": D(10**6)},
         parse_faults(faults), latency_ms=latency_ms,
     )
+    scripted: list[str | None] = []
+    draw = state.faults.order_fault
+    fault_hook: Any = state.faults
+    fault_hook.order_fault = lambda: scripted.pop(0) if scripted else draw()
     server = PaperServer(state, 0)
     port = await server.start()
     venues = venues_from_env(paper_env(f"http://127.0.0.1:{port}", state.creds), "polymarket")
@@ -111,6 +122,10 @@ async def main(seconds: float, concurrency: int, latency_ms: int, faults: str) -
     outcomes: Counter[str] = Counter()
     latencies: list[float] = []
     deadline = time.monotonic() + seconds
+    if leg2_failures:
+        await leg2_failure_run(ex, chosen, leg2_failures, scripted, faults)
+        await shutdown(ex, venues, server, state, db)
+        return
 
     async def worker(mapping: MarketMapping) -> None:
         while time.monotonic() < deadline:
@@ -142,11 +157,55 @@ async def main(seconds: float, concurrency: int, latency_ms: int, faults: str) -
           f"(each hedged one closed again)")
     print(f"outcomes: {dict(outcomes)}")
     print(f"attempt latency: p50 {qs[49] * 1000:.0f} ms, p99 {qs[98] * 1000:.0f} ms")
+    await shutdown(ex, venues, server, state, db)
+
+
+async def shutdown(ex: Executor, venues: Any, server: PaperServer, state: Any, db: Database) -> None:
+    await ex.shutdown(10)
     for v in venues.values():
         await v.aclose()
     await server.stop()
     state.exchange.store.close()
     await db.dispose()
+
+
+async def leg2_failure_run(
+    ex: Executor, games: list[MarketMapping], n: int, scripted: list[str | None], faults: str
+) -> None:
+    """Sequential attempts whose leg 2 is refused for good; count how each one ends."""
+    outcomes: Counter[str] = Counter()
+    losses = []
+    i = 0
+    while sum(outcomes.values()) < n:
+        mapping = games[i % len(games)]
+        i += 1
+        cand = await candidate(ex, mapping, 5)
+        if cand is None:
+            continue
+        scripted[:] = [None, "invalid"]  # leg 1 clean, leg 2 refused for good (HTTP 400)
+        result = await ex.submit(cand)
+        if not isinstance(result, AttemptRecord):
+            scripted.clear()
+            continue
+        await asyncio.wait([ex._tasks[result.id]])
+        scripted.clear()
+        leg1 = result.leg(LegRole.LEG1)
+        if leg1 is None or leg1.filled == 0:
+            continue  # leg 1 did not fill (book moved): no leg-2 failure happened
+        outcomes[result.state.value] += 1
+        if result.pnl is not None:
+            losses.append(result.pnl)
+        if result.state is AttemptState.STRANDED:
+            await ex.resolve_stranded(result.id, "bench")
+        elif result.state is AttemptState.HEDGED and result.position_id:
+            await ex.close_position(result.position_id)
+    total = sum(outcomes.values())
+    rb = outcomes.get("ROLLED_BACK", 0)
+    st = outcomes.get("STRANDED", 0)
+    print(f"leg-2 failures injected: {total} (unwind orders under faults: {faults or 'none'})")
+    print(f"ROLLED_BACK {rb} ({rb / total:.1%}), STRANDED {st} ({st / total:.1%}), other {dict(outcomes)}")
+    if losses:
+        print(f"pnl per rolled-back attempt: mean {statistics.mean(losses):.4f}, worst {min(losses):.4f}")
 
 
 if __name__ == "__main__":
@@ -155,6 +214,7 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--latency-ms", type=int, default=15)
     parser.add_argument("--faults", default="")
+    parser.add_argument("--leg2-failures", type=int, default=0)
     args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
-    asyncio.run(main(args.seconds, args.concurrency, args.latency_ms, args.faults))
+    logging.basicConfig(level=logging.ERROR)
+    asyncio.run(main(args.seconds, args.concurrency, args.latency_ms, args.faults, args.leg2_failures))
