@@ -193,7 +193,7 @@ class Result:
         )
 
 
-def run(workload: str, pairs: int, updates: int) -> Result:
+def run(workload: str, pairs: int, updates: int, prebuilt: bool) -> Result:
     noise = WORKLOADS[workload]
     rnd = random.Random(11)
     recent: deque[OpportunityEvent] = deque(maxlen=1000)
@@ -232,15 +232,19 @@ def run(workload: str, pairs: int, updates: int) -> Result:
         sc.on_books(kalshi_books(i), NOW)
         sc.on_book(token_book(i, "a"), NOW)
         sc.on_book(token_book(i, "b"), NOW)
-    # Pre-build the updates so the timing covers only the scanner.
-    work: list[tuple[int, object]] = []
-    for _ in range(updates):
+
+    def next_update() -> tuple[int, object]:
         i = rnd.randrange(pairs)
         r = rnd.random()
         if r < 0.5:
-            work.append((0, kalshi_books(i)))
-        else:
-            work.append((1, token_book(i, "a" if r < 0.75 else "b")))
+            return 0, kalshi_books(i)
+        return 1, token_book(i, "a" if r < 0.75 else "b")
+
+    # Prebuilt: every update's books made before the clock starts (the original method;
+    # by the time one is applied it has long left the CPU caches). Fresh: each update's
+    # books are made just before it is applied, as the venue client's parser hands them
+    # over in the worker. Same random stream, same updates in the same order either way.
+    work: list[tuple[int, object]] = [next_update() for _ in range(updates)] if prebuilt else []
     kinds.clear()
     # As the worker does after start-up: long-lived set-up objects leave the collector's
     # generations, so a full collection on the hot path does not walk them.
@@ -251,7 +255,8 @@ def run(workload: str, pairs: int, updates: int) -> Result:
     changed = 0
     perf = time.perf_counter_ns
     thread = time.thread_time_ns
-    for kind, payload in work:
+    for n in range(updates):
+        kind, payload = work[n] if prebuilt else next_update()
         before = published
         c0 = thread()
         t0 = perf()
@@ -268,7 +273,8 @@ def run(workload: str, pairs: int, updates: int) -> Result:
     gc.unfreeze()
     times.sort()
     cpu.sort()
-    return Result(workload, pairs, times, cpu, changed, kinds, len(sc.open_opportunities))
+    mode = f"{workload}, {'prebuilt' if prebuilt else 'fresh'} books"
+    return Result(mode, pairs, times, cpu, changed, kinds, len(sc.open_opportunities))
 
 
 def main() -> None:
@@ -276,10 +282,13 @@ def main() -> None:
     ap.add_argument("pairs", nargs="?", type=int, default=5000)
     ap.add_argument("updates", nargs="?", type=int, default=50000)
     ap.add_argument("--workload", choices=[*WORKLOADS, "both"], default="both")
+    ap.add_argument("--books", choices=["fresh", "prebuilt", "both"], default="both")
     args = ap.parse_args()
     names = list(WORKLOADS) if args.workload == "both" else [args.workload]
+    modes = [False, True] if args.books == "both" else [args.books == "prebuilt"]
     for name in names:
-        print(run(name, args.pairs, args.updates).report(), flush=True)
+        for prebuilt in modes:
+            print(run(name, args.pairs, args.updates, prebuilt).report(), flush=True)
 
 
 if __name__ == "__main__":

@@ -315,11 +315,16 @@ class Feed:
         headers = {"Authorization": f"Bearer {token}"}
         for name in which:
             path, kind, key = self.HISTORY[name]
-            try:
-                response = await client.fetch(base + path, headers=headers, request_timeout=10)
-                body = decode_json(response.body)
-            except Exception as exc:
-                log.info("history %s not loaded: %s", path.split("?")[0], type(exc).__name__)
+            body: Any = None
+            for attempt in range(3):
+                try:
+                    response = await client.fetch(base + path, headers=headers, request_timeout=10)
+                    body = decode_json(response.body)
+                    break
+                except Exception as exc:  # the kind only: a message could carry a URL with a token
+                    log.warning("history %s not loaded (%s), attempt %d", path.split("?")[0], type(exc).__name__, attempt + 1)
+                    await asyncio.sleep(0.5 * (attempt + 1))
+            if body is None:
                 continue
             rows = body.get(key, body.get("items", body.get("data"))) if isinstance(body, dict) else body
             if isinstance(rows, list):

@@ -1,10 +1,10 @@
 """The ``/arbitrage`` card grid (plan section 4): one card per live opportunity.
 
-Each card is built once and updated in place (its summary pane's HTML); filtering and
-sorting replace the *objects* of the grid container with the matching cards in order —
-never toggling ``visible`` on hundreds of cards — and only when the list actually
-changed. Details live in their own pane with a native ``<details>`` element, so a card
-refreshed by a price move keeps its details open.
+Each card is rendered once and updated in place (only when its HTML changed); filtering
+and sorting replace the grid container's list of objects (:attr:`CardGrid.order`) with
+the matching cards in order — never toggling ``visible`` on hundreds of cards — and only
+when the list actually changed. Details use a native ``<details>`` element that stays
+open when a price move refreshes the card.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ import panel as pn
 from dashboard import format as fmt
 from dashboard.state import Opportunity
 from dashboard.views.common import STYLES, Context, has, html
+from dashboard.views.keyed import KeyedList
 
 CONFIDENCE_FILTERS = ("All", "HIGH only", "MEDIUM+")
 SORTS = ("ROI ▼", "ROI/day ▼", "Starts soonest")
-CARD_WIDTH = 390
 
 _COPY_JS = (
     "const b=this,t=b.dataset.ticket,done=()=>{b.textContent='Copied ✓';"
@@ -92,28 +92,25 @@ def sort_key(sort: str, now: datetime) -> object:
 
 
 class Card:
-    """One opportunity's card; :meth:`update` changes it in place."""
+    """One opportunity's rendered parts; :meth:`update` re-renders only what changed."""
 
     def __init__(self, opp: Opportunity, now: datetime) -> None:
         self.opp = opp
-        self.summary = pn.pane.HTML(card_summary(opp, now), stylesheets=STYLES, margin=0, sizing_mode="stretch_width")
-        self.details = pn.pane.HTML(card_details(opp), stylesheets=STYLES, margin=0, sizing_mode="stretch_width")
-        self.layout = pn.Column(
-            self.summary, self.details, width=CARD_WIDTH, margin=(4, 4),
-            css_classes=["opp-card", fmt.confidence_class(opp.confidence)], stylesheets=STYLES,
-        )
+        self.summary = card_summary(opp, now)
+        self.details = card_details(opp)
+        self.classes = f"opp-card {fmt.confidence_class(opp.confidence)}"
 
-    def update(self, opp: Opportunity, now: datetime) -> None:
+    def update(self, opp: Opportunity, now: datetime) -> bool:
+        """Re-render for ``opp``; True when anything the browser shows changed."""
         self.opp = opp
-        summary = card_summary(opp, now)
-        if summary != self.summary.object:
-            self.summary.object = summary
-        details = card_details(opp)
-        if details != self.details.object:
-            self.details.object = details
-        classes = ["opp-card", fmt.confidence_class(opp.confidence)]
-        if self.layout.css_classes != classes:
-            self.layout.css_classes = classes
+        summary, details = card_summary(opp, now), card_details(opp)
+        classes = f"opp-card {fmt.confidence_class(opp.confidence)}"
+        changed = (summary, details, classes) != (self.summary, self.details, self.classes)
+        self.summary, self.details, self.classes = summary, details, classes
+        return changed
+
+    def wire(self) -> dict[str, str]:
+        return {"cls": self.classes, "sum": self.summary, "det": self.details}
 
 
 class ArbitrageView:
@@ -128,8 +125,8 @@ class ArbitrageView:
             w.param.watch(lambda _e: self.refilter(), "value")
         self.count = html("", name="opp-count")
         self.cards: dict[str, Card] = {}
-        self.grid = pn.FlexBox(sizing_mode="stretch_width", flex_wrap="wrap")
-        self.order: list[str] = []
+        self.grid = KeyedList(list_class="grid", empty="No live opportunities match.", sizing_mode="stretch_width",
+                              stylesheets=STYLES)
         bar = pn.Row(
             self.confidence, html("<span class='muted'>|</span>"), self.hide_expired,
             html("<span class='muted'>| Sort:</span>"), self.sort, self.count,
@@ -145,16 +142,21 @@ class ArbitrageView:
             return
         now = self.ctx.now()
         opps = self.ctx.feed.state.opportunities
-        for oid in list(self.cards):
-            if oid not in opps:
-                del self.cards[oid]
+        for oid in [oid for oid in self.cards if oid not in opps]:
+            del self.cards[oid]
         for oid, opp in opps.items():
             card = self.cards.get(oid)
             if card is None:
                 self.cards[oid] = Card(opp, now)
             elif card.opp is not opp:
                 card.update(opp, now)
-        self.refilter()
+        self.grid.apply({oid: c.wire() for oid, c in self.cards.items()}, self.visible_ids())
+        self._count()
+
+    def _count(self) -> None:
+        self.count.object = (
+            f'<span class="muted" data-shown="{len(self.grid.order)}">{len(self.grid.order)} of {len(self.cards)} shown</span>'
+        )
 
     def visible_ids(self) -> list[str]:
         now = self.ctx.now()
@@ -164,7 +166,6 @@ class ArbitrageView:
 
     def refilter(self) -> None:
         order = self.visible_ids()
-        self.count.object = f'<span class="muted" data-shown="{len(order)}">{len(order)} of {len(self.cards)} shown</span>'
-        if order != self.order:
-            self.order = order
-            self.grid.objects = [self.cards[oid].layout for oid in order]
+        if order != self.grid.order:
+            self.grid.order = order
+        self._count()

@@ -19,6 +19,7 @@ import param
 from dashboard import format as fmt
 from dashboard.state import Position, Trade, dec
 from dashboard.views.common import STYLES, Context, has, html
+from dashboard.views.keyed import Item, KeyedList
 from worker.api import schemas
 
 MAX_ROWS = 50
@@ -171,8 +172,9 @@ class ExecutorView:
         self.balances = html("", name="balances", sizing_mode="stretch_width")
         self.stats = html("", name="stats", sizing_mode="stretch_width")
         self.positions_title = html("", name="positions-title")
-        self.positions = pn.Column(sizing_mode="stretch_width")
-        self._position_cards: dict[str, pn.Column] = {}
+        self.position_msgs: dict[str, str] = {}
+        self.positions = KeyedList(on_action=self._position_action, empty="No open positions.",
+                                   sizing_mode="stretch_width", stylesheets=STYLES)
         box = {"border": "1px solid #d0d7de", "border-radius": "6px"}
         columns = pn.FlexBox(
             pn.Column(self.settings.layout, styles={"flex": "1 1 260px"}, sizing_mode="stretch_width"),
@@ -187,8 +189,8 @@ class ExecutorView:
         self.cleared_seq = 0
         self.clear = pn.widgets.Button(label="Clear", color="light", width=80)
         self.clear.on_click(lambda _e: self._clear())
-        self.stranded = pn.Column(sizing_mode="stretch_width")
-        self._stranded_rows: dict[str, pn.Column] = {}
+        self.stranded_msgs: dict[str, str] = {}
+        self.stranded = KeyedList(on_action=self._stranded_action, sizing_mode="stretch_width", stylesheets=STYLES)
         self._resolved: set[str] = set()
         self.trades = html("", name="trades", sizing_mode="stretch_width")
         trades = pn.Column(
@@ -290,53 +292,36 @@ class ExecutorView:
             + (f'<div class="limit" data-k="limit">{fmt.esc(limit)}</div>' if limit else "")
         )
 
-    def _position_card(self, pos: Position) -> pn.Column:
-        text = html(
-            f"<b>{fmt.esc(pos.event)}</b><br>"
-            f'<span class="legs" data-leg="poly">{fmt.esc(fmt.leg_name(pos.poly))}</span><br>'
-            f'<span class="legs" data-leg="kalshi">{fmt.esc(fmt.leg_name(pos.kalshi))}</span>'
-            + (f'<br><span class="muted">cost {fmt.money(pos.cost)} · opened {fmt.clock(pos.opened_at)} UTC</span>' if pos.cost is not None else "")
-        )
-        close = pn.widgets.Button(label="Close Position", color="warning", width=140)
-        confirm = pn.widgets.Button(label="Confirm close", color="danger", width=120, visible=False)
-        cancel = pn.widgets.Button(label="Cancel", color="light", width=80, visible=False)
-        msg = html("")
+    def position_item(self, pos: Position) -> Item:
+        cost = f'<br><span class="muted">cost {fmt.money(pos.cost)} · opened {fmt.clock(pos.opened_at)} UTC</span>' if pos.cost is not None else ""
+        return {
+            "cls": "position",
+            "sum": (
+                f"<b>{fmt.esc(pos.event)}</b><br>"
+                f'<span class="legs" data-leg="poly">{fmt.esc(fmt.leg_name(pos.poly))}</span><br>'
+                f'<span class="legs" data-leg="kalshi">{fmt.esc(fmt.leg_name(pos.kalshi))}</span>{cost}<br>'
+                '<button class="act warn" data-action="close" data-confirm="Confirm close">Close Position</button>'
+                f"{self.position_msgs.get(pos.id, '')}"
+            ),
+        }
 
-        def ask(show: bool) -> None:
-            close.visible = not show
-            confirm.visible = cancel.visible = show
+    def _position_action(self, action: str, pid: str, _value: Any) -> None:
+        if action != "close":
+            return
 
         def reply(r: dict[str, Any]) -> None:
             if r.get("type") == "ack":
-                msg.object = '<span class="saved">Closing…</span>'
+                self.position_msgs[pid] = ' <span class="saved">Closing…</span>'
             else:
-                msg.object = f'<span class="field-error">⚠ {fmt.esc(r.get("message") or "Refused")}</span>'
-                ask(False)
+                self.position_msgs[pid] = f' <span class="field-error">⚠ {fmt.esc(r.get("message") or "Refused")}</span>'
+            self._render_positions()
 
-        def do_close() -> None:
-            confirm.visible = cancel.visible = False
-            msg.object = '<span class="muted">Sending close…</span>'
-            self.ctx.send(schemas.CLOSE_POSITION, reply, position_id=pos.id)
-
-        close.on_click(lambda _e: ask(True))
-        cancel.on_click(lambda _e: ask(False))
-        confirm.on_click(lambda _e: do_close())
-        return pn.Column(text, pn.Row(close, confirm, cancel), msg, sizing_mode="stretch_width",
-                         styles={"border-top": "1px solid #eaeef2"}, css_classes=["position"])
+        self.ctx.send(schemas.CLOSE_POSITION, reply, position_id=pid)
 
     def _render_positions(self) -> None:
         positions = self.ctx.feed.state.positions
         self.positions_title.object = f"<h3 style='margin:0'>Open Positions ({len(positions)})</h3>"
-        for pid in list(self._position_cards):
-            if pid not in positions:
-                del self._position_cards[pid]
-        for pid, pos in positions.items():
-            if pid not in self._position_cards:
-                self._position_cards[pid] = self._position_card(pos)
-        objects = [self._position_cards[pid] for pid in positions]
-        if not objects:
-            objects = [html('<span class="muted">No open positions.</span>')]
-        self.positions.objects = objects
+        self.positions.apply({pid: self.position_item(p) for pid, p in positions.items()}, list(positions))
 
     def visible_trades(self) -> list[Trade]:
         rows = self.ctx.feed.state.trades_since(self.cleared_seq)
@@ -360,42 +345,43 @@ class ExecutorView:
         )
         self._render_stranded()
 
-    def _render_stranded(self) -> None:
-        # An attempt is stranded until a later row for it says otherwise or it is resolved here.
+    def stranded_attempts(self) -> dict[str, Trade]:
+        """Attempts whose latest row is STRANDED and that were not resolved here."""
         latest: dict[str, Trade] = {}
         for t in self.ctx.feed.state.trades:
             if t.attempt_id:
                 latest[t.attempt_id] = t
-        stranded = {a: t for a, t in latest.items() if t.status == "STRANDED" and a not in self._resolved}
-        for a in list(self._stranded_rows):
-            if a not in stranded:
-                del self._stranded_rows[a]
-        for a, t in stranded.items():
-            if a not in self._stranded_rows:
-                self._stranded_rows[a] = self._stranded_row(a, t)
-        self.stranded.objects = list(self._stranded_rows.values())
+        return {a: t for a, t in latest.items() if t.status == "STRANDED" and a not in self._resolved}
 
-    def _stranded_row(self, attempt_id: str, t: Trade) -> pn.Column:
-        note = pn.widgets.TextInput(placeholder="note: how it was resolved", width=260)
-        retry = pn.widgets.Button(label="Retry unwind", color="danger", width=120)
-        resolve = pn.widgets.Button(label="Mark resolved", color="warning", width=130)
-        msg = html("")
+    def _render_stranded(self) -> None:
+        items: dict[str, Item] = {}
+        for a, t in self.stranded_attempts().items():
+            items[a] = {
+                "cls": "stranded-box",
+                "sum": (
+                    f"<b>⚠ STRANDED</b> {fmt.esc(t.event)} — {fmt.money(t.size)} — "
+                    f"{fmt.esc(t.reason or 'one leg open that could not be unwound')}<br>"
+                    '<button class="act bad" data-action="retry">Retry unwind</button> '
+                    '<input class="note" data-input placeholder="note: how it was resolved"> '
+                    '<button class="act warn" data-action="resolve" data-confirm="Confirm resolved">Mark resolved</button>'
+                    f"{self.stranded_msgs.get(a, '')}"
+                ),
+            }
+        self.stranded.apply(items, list(items))
 
+    def _stranded_action(self, action: str, attempt_id: str, value: Any) -> None:
         def reply(r: dict[str, Any], ok: str, resolved: bool = False) -> None:
             if r.get("type") == "ack":
-                msg.object = f'<span class="saved">✓ {ok}</span>'
+                self.stranded_msgs[attempt_id] = f' <span class="saved">✓ {ok}</span>'
                 if resolved:
                     self._resolved.add(attempt_id)
-                    self._render_stranded()
             else:
-                msg.object = f'<span class="field-error">⚠ {fmt.esc(r.get("message") or "Refused")}</span>'
+                self.stranded_msgs[attempt_id] = f' <span class="field-error">⚠ {fmt.esc(r.get("message") or "Refused")}</span>'
+            self._render_stranded()
 
-        retry.on_click(lambda _e: self.ctx.send(schemas.RETRY_UNWIND, lambda r: reply(r, "Unwind retried"), attempt_id=attempt_id))
-        resolve.on_click(lambda _e: self.ctx.send(
-            schemas.RESOLVE_STRANDED, lambda r: reply(r, "Marked resolved", True),
-            attempt_id=attempt_id, note=note.value or "resolved by operator"))
-        head = html(
-            f'<div class="stranded-box"><b>⚠ STRANDED</b> {fmt.esc(t.event)} — {fmt.money(t.size)} — '
-            f"{fmt.esc(t.reason or 'one leg open that could not be unwound')}</div>"
-        )
-        return pn.Column(head, pn.Row(retry, note, resolve), msg, sizing_mode="stretch_width", stylesheets=STYLES)
+        if action == "retry":
+            self.ctx.send(schemas.RETRY_UNWIND, lambda r: reply(r, "Unwind retried"), attempt_id=attempt_id)
+        elif action == "resolve":
+            note = value.strip() if isinstance(value, str) and value.strip() else "resolved by operator"
+            self.ctx.send(schemas.RESOLVE_STRANDED, lambda r: reply(r, "Marked resolved", True),
+                          attempt_id=attempt_id, note=note)

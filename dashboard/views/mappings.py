@@ -13,54 +13,31 @@ import panel as pn
 from dashboard import format as fmt
 from dashboard.state import Mapping_
 from dashboard.views.common import STYLES, Context, has, html
+from dashboard.views.keyed import Item, KeyedList
 from worker.api import schemas
 
 STATUS_FILTERS = ("all", "candidate", "confirmed", "rejected")
 MAX_ROWS = 300
+ACTIONS = {"confirm": schemas.CONFIRM_MAPPING, "reject": schemas.REJECT_MAPPING}
 
 
-class MappingRow:
-    """One mapping's row, updated in place when its status changes."""
-
-    def __init__(self, view: MappingsView, m: Mapping_) -> None:
-        self.view = view
-        self.m = m
-        self.text = html("", sizing_mode="stretch_width")
-        self.confirm = pn.widgets.Button(label="Confirm", color="success", width=90)
-        self.reject = pn.widgets.Button(label="Reject", color="danger", width=80)
-        self.msg = html("")
-        self.confirm.on_click(lambda _e: self.decide(schemas.CONFIRM_MAPPING))
-        self.reject.on_click(lambda _e: self.decide(schemas.REJECT_MAPPING))
-        self.layout = pn.Row(self.text, self.confirm, self.reject, self.msg, sizing_mode="stretch_width",
-                             css_classes=["map-row", fmt.confidence_class(m.confidence), "opp-card"], stylesheets=STYLES)
-        self.update(m)
-
-    def update(self, m: Mapping_) -> None:
-        self.m = m
-        reasons = "; ".join(m.reasons) or "—"
-        self.text.object = (
+def mapping_item(m: Mapping_, message: str = "") -> Item:
+    reasons = "; ".join(m.reasons) or "—"
+    confirm_off = " disabled" if m.status == "confirmed" else ""
+    reject_off = " disabled" if m.status == "rejected" else ""
+    return {
+        "cls": f"map-row opp-card {fmt.confidence_class(m.confidence)}",
+        "sum": (
             f'<div data-mapping="{fmt.esc(m.id)}"><b>{fmt.esc(m.title or m.kalshi)}</b> '
             f'<span class="conf-tag {fmt.confidence_class(m.confidence)}">{fmt.esc(m.confidence)}</span> '
-            f'<span class="map-status {fmt.esc(m.status)}" data-status="{fmt.esc(m.status)}">{fmt.esc(m.status)}</span><br>'
+            f'<span class="map-status {fmt.esc(m.status)}" data-status="{fmt.esc(m.status)}">{fmt.esc(m.status)}</span>'
+            f'<span style="float:right"><button class="act ok" data-action="confirm"{confirm_off}>Confirm</button> '
+            f'<button class="act bad" data-action="reject"{reject_off}>Reject</button></span><br>'
             f'<span class="muted">Kalshi <code>{fmt.esc(m.kalshi)}</code> ↔ Poly <code>{fmt.esc(m.poly)}</code>'
-            f" · starts {fmt.stamp(m.starts_at)}</span><br><span class=\"muted\">{fmt.esc(reasons)}</span></div>"
-        )
-        self.confirm.disabled = m.status == "confirmed"
-        self.reject.disabled = m.status == "rejected"
-        classes = ["map-row", fmt.confidence_class(m.confidence), "opp-card"]
-        if self.layout.css_classes != classes:
-            self.layout.css_classes = classes
-
-    def decide(self, action: str) -> None:
-        self.msg.object = '<span class="muted">sending…</span>'
-
-        def reply(r: dict[str, Any]) -> None:
-            if r.get("type") == "ack":
-                self.msg.object = '<span class="saved">✓</span>'
-            else:
-                self.msg.object = f'<span class="field-error">⚠ {fmt.esc(r.get("message") or "Refused")}</span>'
-
-        self.view.ctx.send(action, reply, mapping_id=self.m.id)
+            f" · starts {fmt.stamp(m.starts_at)}</span><br><span class=\"muted\">{fmt.esc(reasons)}</span>"
+            f"{message}</div>"
+        ),
+    }
 
 
 class MappingsView:
@@ -71,9 +48,8 @@ class MappingsView:
         self.status = pn.widgets.RadioButtonGroup(options=list(STATUS_FILTERS), value="all")
         self.status.param.watch(lambda _e: self.refilter(), "value")
         self.count = html("", name="mapping-count")
-        self.rows: dict[str, MappingRow] = {}
-        self.list = pn.Column(sizing_mode="stretch_width")
-        self.order: list[str] = []
+        self.messages: dict[str, str] = {}
+        self.list = KeyedList(on_action=self._act, empty="No mappings.", sizing_mode="stretch_width", stylesheets=STYLES)
         self.layout = pn.Column(
             pn.Row(html("<h3 style='margin:0'>Market mappings</h3>"), self.status, self.count,
                    styles={"flex-wrap": "wrap", "align-items": "center"}),
@@ -85,33 +61,42 @@ class MappingsView:
     def __panel__(self) -> pn.Column:
         return self.layout
 
+    def _items(self) -> dict[str, Item]:
+        return {mid: mapping_item(m, self.messages.get(mid, "")) for mid, m in self.ctx.feed.state.mappings.items()}
+
     def update(self, topics: set[str]) -> None:
-        if not has(topics, "mappings"):
+        if has(topics, "mappings"):
+            self.list.apply(self._items(), self.visible_ids())
+            self._count()
+
+    def _act(self, action: str, mid: str, _value: Any) -> None:
+        if action not in ACTIONS:
             return
-        mappings = self.ctx.feed.state.mappings
-        for mid in list(self.rows):
-            if mid not in mappings:
-                del self.rows[mid]
-        for mid, m in mappings.items():
-            row = self.rows.get(mid)
-            if row is None:
-                self.rows[mid] = MappingRow(self, m)
-            elif row.m != m:
-                row.update(m)
-        self.refilter()
+
+        def reply(r: dict[str, Any]) -> None:
+            if r.get("type") == "ack":
+                self.messages[mid] = ' <span class="saved">✓ sent</span>'
+            else:
+                self.messages[mid] = f' <span class="field-error">⚠ {fmt.esc(r.get("message") or "Refused")}</span>'
+            self.list.apply(self._items())
+
+        self.ctx.send(ACTIONS[action], reply, mapping_id=mid)
 
     def visible_ids(self) -> list[str]:
         want = self.status.value
         rank = fmt.CONFIDENCE_RANK
-        shown = [r.m for r in self.rows.values() if want == "all" or r.m.status == want]
+        shown = [m for m in self.ctx.feed.state.mappings.values() if want == "all" or m.status == want]
         # Candidates needing a decision first, weakest confidence first within them.
         shown.sort(key=lambda m: (m.status != "candidate", rank.get(m.confidence, 0), m.title, m.id))
         return [m.id for m in shown[:MAX_ROWS]]
 
+    def _count(self) -> None:
+        want = self.status.value
+        total = sum(1 for m in self.ctx.feed.state.mappings.values() if want == "all" or m.status == want)
+        self.count.object = f'<span class="muted" data-shown="{len(self.list.order)}">{len(self.list.order)} of {total} shown</span>'
+
     def refilter(self) -> None:
         order = self.visible_ids()
-        total = sum(1 for r in self.rows.values() if self.status.value == "all" or r.m.status == self.status.value)
-        self.count.object = f'<span class="muted" data-shown="{len(order)}">{len(order)} of {total} shown</span>'
-        if order != self.order:
-            self.order = order
-            self.list.objects = [self.rows[mid].layout for mid in order] or [html('<span class="muted">No mappings.</span>')]
+        if order != self.list.order:
+            self.list.order = order
+        self._count()

@@ -179,7 +179,12 @@ def test_confirming_a_mapping_shows_on_every_page(live, open_page):
     page = open_page("/mappings")
     other = open_page("/mappings")
     rows = page.locator("[data-mapping]")
-    expect(rows).to_have_count(2)
+    try:
+        expect(rows).to_have_count(2)
+    except AssertionError:
+        print("DEBUG", page.locator("[data-shown]").all_inner_texts(), page.locator(".conn").all_inner_texts())
+        shot(page, "mappings-debug")
+        raise
     shot(page, "mappings")
     target = domain_mapping(1).id
     row = page.locator(".map-row", has=page.locator(f"[data-mapping='{target}']"))

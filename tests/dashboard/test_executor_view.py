@@ -53,8 +53,8 @@ def test_daily_loss_limit_reached_is_named_as_the_stop(feed, page):
 def test_positions_name_each_leg_by_its_venue_contract(feed, page):
     p = page("executor")
     replay(feed, p, init())
-    card = p.view.positions.objects[0]
-    text = card.objects[0].object
+    text = p.view.positions.items["pos-1"]["sum"]
+    assert p.view.positions.order == ["pos-1"]
     assert "Poly Rockets @ 0.51" in text
     assert "Kalshi NO HOU @ 0.48" in text
     assert "Open Positions (1)" in p.view.positions_title.object
@@ -67,19 +67,18 @@ def test_position_opened_and_closed_add_and_remove_cards(feed, page):
     assert "Open Positions (1)" in p.view.positions_title.object
     replay(feed, p, wire(schemas.POSITION_CLOSED, {**position("pos-9"), "status": "closed"}))
     assert "Open Positions (0)" in p.view.positions_title.object
-    assert "No open positions" in p.view.positions.objects[0].object
+    assert p.view.positions.order == [] and p.view.positions.empty == "No open positions."
 
 
-def test_close_position_asks_for_confirmation_before_sending(feed, page):
+def test_close_position_button_needs_confirmation_and_sends_the_id(feed, page):
     p = page("executor")
     replay(feed, p, init())
-    card = p.view.positions.objects[0]
-    close, confirm, _cancel = card.objects[1].objects
-    close.clicks += 1
-    assert feed.socket.sent == [] and confirm.visible
-    confirm.clicks += 1
+    assert 'data-action="close" data-confirm="Confirm close"' in p.view.positions.items["pos-1"]["sum"]
+    p.view.positions.click("pos-1", "close")
     sent = json.loads(feed.socket.sent[-1])
     assert sent["action"] == "close_position" and sent["position_id"] == "pos-1" and sent["id"]
+    replay(feed, p, {"type": "error", "message": "no open position pos-1", "field": "position_id", "id": sent["id"]})
+    assert "no open position pos-1" in p.view.positions.items["pos-1"]["sum"]
 
 
 def test_trade_rows_are_coloured_by_status_newest_first(feed, page):
@@ -106,17 +105,18 @@ def test_stranded_attempt_stands_out_with_retry_and_resolve(feed, page):
     p = page("executor")
     replay(feed, p, init(), trade("STRANDED", pnl="0", roi=None, reason="Kalshi leg open", attempt_id="att-7"))
     assert "st-stranded" in p.view.trades.object
-    assert len(p.view.stranded.objects) == 1
-    row = p.view.stranded.objects[0]
-    retry, note, resolve = row.objects[1].objects
-    retry.clicks += 1
-    assert json.loads(feed.socket.sent[-1]) == {"action": "retry_unwind", "attempt_id": "att-7", "id": json.loads(feed.socket.sent[-1])["id"]}
-    note.value = "flattened by hand on Kalshi"
-    resolve.clicks += 1
+    assert p.view.stranded.order == ["att-7"]
+    box = p.view.stranded.items["att-7"]["sum"]
+    assert "STRANDED" in box and 'data-action="retry"' in box and 'data-action="resolve"' in box
+    p.view.stranded.click("att-7", "retry", "")
+    sent = json.loads(feed.socket.sent[-1])
+    assert sent == {"action": "retry_unwind", "attempt_id": "att-7", "id": sent["id"]}
+    p.view.stranded.click("att-7", "resolve", "flattened by hand on Kalshi")
     sent = json.loads(feed.socket.sent[-1])
     assert sent["action"] == "resolve_stranded" and sent["note"] == "flattened by hand on Kalshi"
-    replay(feed, p, {"type": "ack", "action": "resolve_stranded", "id": sent["id"], "data": {}})
-    assert p.view.stranded.objects == []
+    replay(feed, p, {"type": "ack", "action": "retry_unwind", "id": json.loads(feed.socket.sent[-2])["id"], "data": {}},
+           {"type": "ack", "action": "resolve_stranded", "id": sent["id"], "data": {}})
+    assert p.view.stranded.order == []
 
 
 def test_settings_widgets_mirror_worker_bounds():

@@ -27,7 +27,9 @@ from worker.api import schemas
 
 
 def grid_ids(p) -> list[str]:
-    return [card.objects[0].object.split('data-id="')[1].split('"')[0] for card in p.view.grid.objects]
+    # What the browser shows, in order: the grid's objects, each a card it was sent.
+    assert all(oid in p.view.grid.items for oid in p.view.grid.order)
+    return list(p.view.grid.order)
 
 
 @pytest.fixture
@@ -57,19 +59,19 @@ def test_cards_are_sorted_by_roi_descending_by_default(grid):
 
 def test_card_shows_legs_figures_and_confidence_style(grid):
     card = grid.view.cards["opp_0001_kalshi_no"]
-    text = card.summary.object
+    text = card.summary
     assert "🏀 Rockets vs Lakers #1" in text
     assert "BUY Rockets Poly @ 0.51 → BUY NO HOU Kalshi @ 0.48" in text
     assert "ROI: <span class=\"roi roi-green\">2.5%</span>" in text
     assert "Cost: $0.99" in text and "Vol: 1.2K" in text
-    assert card.layout.css_classes == ["opp-card", "conf-high"]
-    assert grid.view.cards["opp_0002_kalshi_no"].layout.css_classes == ["opp-card", "conf-low"]
+    assert card.classes == "opp-card conf-high"
+    assert grid.view.grid.items["opp_0002_kalshi_no"]["cls"] == "opp-card conf-low"
 
 
 def test_gold_roi_is_marked_suspicious(grid):
-    assert "roi-gold" in grid.view.cards["opp_0002_kalshi_no"].summary.object
-    assert "suspicious" in grid.view.cards["opp_0002_kalshi_no"].summary.object
-    assert "suspicious" not in grid.view.cards["opp_0001_kalshi_no"].summary.object
+    assert "roi-gold" in grid.view.cards["opp_0002_kalshi_no"].summary
+    assert "suspicious" in grid.view.cards["opp_0002_kalshi_no"].summary
+    assert "suspicious" not in grid.view.cards["opp_0001_kalshi_no"].summary
 
 
 def test_high_only_and_medium_plus_filters(grid):
@@ -81,7 +83,7 @@ def test_high_only_and_medium_plus_filters(grid):
 
 
 def test_hide_expired_drops_expired_cards(grid):
-    assert "expired" in grid.view.cards["opp_0004_kalshi_no"].summary.object
+    assert "expired" in grid.view.cards["opp_0004_kalshi_no"].summary
     grid.view.hide_expired.value = True
     assert "opp_0004_kalshi_no" not in grid_ids(grid)
 
@@ -93,35 +95,37 @@ def test_sort_by_roi_per_day_and_by_start(grid):
     assert grid_ids(grid)[0] == "opp_0002_kalshi_no"
 
 
-def test_filtering_swaps_container_objects_without_hiding_cards(grid):
+def test_filtering_swaps_container_objects_without_resending_cards(grid):
+    sent = dict(grid.view.grid.items)
     grid.view.confidence.value = "HIGH only"
-    assert all(c.layout.visible for c in grid.view.cards.values())
-    assert len(grid.view.grid.objects) == 1
+    assert grid.view.grid.order == ["opp_0001_kalshi_no"]
+    assert grid.view.grid.items == sent  # every card is still in the browser, unchanged
 
 
 def test_update_changes_the_same_card_in_place(feed, grid):
     card = grid.view.cards["opp_0001_kalshi_no"]
     replay(feed, grid, opportunity_message(schemas.OPPORTUNITY_UPDATED, 1, roi="3.4", confidence="MEDIUM"))
     assert grid.view.cards["opp_0001_kalshi_no"] is card
-    assert "roi-bright" in card.summary.object
-    assert card.layout.css_classes == ["opp-card", "conf-medium"]
+    assert "roi-bright" in card.summary
+    assert grid.view.grid.items["opp_0001_kalshi_no"] == {"cls": "opp-card conf-medium", "sum": card.summary, "det": card.details}
 
 
 def test_opened_and_closed_opportunities_add_and_remove_cards(feed, grid):
     replay(feed, grid, opportunity_message(schemas.OPPORTUNITY_OPENED, 9, roi="1.5", title="Jets vs Bills", league="nfl"))
-    assert "🏈 Jets vs Bills" in grid.view.cards["opp_0009_kalshi_no"].summary.object
+    assert "🏈 Jets vs Bills" in grid.view.cards["opp_0009_kalshi_no"].summary
     replay(feed, grid, wire(schemas.OPPORTUNITY_CLOSED, {"id": "opp_0009_kalshi_no", "reason": "edge_gone"}))
     assert "opp_0009_kalshi_no" not in grid_ids(grid)
+    assert "opp_0009_kalshi_no" not in grid.view.grid.items
 
 
 def test_rules_difference_is_warned_and_details_show_both_rules(feed, grid):
     replay(feed, grid, opportunity_message(schemas.OPPORTUNITY_UPDATED, 1, rules_differ=True))
     card = grid.view.cards["opp_0001_kalshi_no"]
-    assert "rules differ" in card.summary.object
-    assert "postponement handling differs" in card.details.object
-    assert "Kalshi: resolves YES if Houston wins." in card.details.object
-    assert "Polymarket: resolves Rockets if Houston wins." in card.details.object
-    assert "KXNBAGAME-26NOV29HOULAL1-HOU" in card.details.object
+    assert "rules differ" in card.summary
+    assert "postponement handling differs" in card.details
+    assert "Kalshi: resolves YES if Houston wins." in card.details
+    assert "Polymarket: resolves Rockets if Houston wins." in card.details
+    assert "KXNBAGAME-26NOV29HOULAL1-HOU" in card.details
 
 
 def test_copy_trade_ticket_names_both_legs(grid):
@@ -129,25 +133,28 @@ def test_copy_trade_ticket_names_both_legs(grid):
     ticket = fmt.order_ticket(opp)
     assert "Leg 1: BUY Rockets on Polymarket @ 0.51" in ticket
     assert "Leg 2: BUY NO HOU on Kalshi @ 0.48" in ticket
-    assert "data-ticket=" in grid.view.cards["opp_0001_kalshi_no"].summary.object
+    assert "data-ticket=" in grid.view.cards["opp_0001_kalshi_no"].summary
+    assert "Leg 2: BUY NO HOU on Kalshi @ 0.48" in grid.view.grid.items["opp_0001_kalshi_no"]["sum"]
 
 
 def test_mappings_filter_by_status_and_confirm_sends_the_id(feed, page):
     p = page("mappings")
     replay(feed, p, init(), {"type": "mappings_snapshot", "data": {"mappings": [
         mapping(1), mapping(2, status="confirmed", confidence="HIGH"), mapping(3, status="rejected", confidence="LOW")]}})
-    assert len(p.view.list.objects) == 3
+    assert len(p.view.list.order) == 3
     p.view.status.value = "candidate"
-    assert len(p.view.list.objects) == 1
-    row = p.view.rows[mapping(1)["id"]]
-    assert "title fuzzy 0.93" in row.text.object and "MEDIUM" in row.text.object
-    row.confirm.clicks += 1
+    mid = mapping(1)["id"]
+    assert p.view.list.order == [mid]
+    row = p.view.list.items[mid]["sum"]
+    assert "title fuzzy 0.93" in row and "MEDIUM" in row and "conf-medium" in p.view.list.items[mid]["cls"]
+    p.view.list.click(mid, "confirm")
     sent = json.loads(feed.socket.sent[-1])
-    assert sent["action"] == "confirm_mapping" and sent["mapping_id"] == mapping(1)["id"]
-    replay(feed, p, wire(schemas.MAPPING_CHANGED, mapping(1, status="confirmed")))
-    assert 'data-status="confirmed"' in row.text.object
-    assert row.confirm.disabled
-    assert "No mappings" in p.view.list.objects[0].object  # it left the candidate filter
+    assert sent["action"] == "confirm_mapping" and sent["mapping_id"] == mid
+    replay(feed, p, {"type": "ack", "action": "confirm_mapping", "id": sent["id"], "data": {}},
+           wire(schemas.MAPPING_CHANGED, mapping(1, status="confirmed")))
+    row = p.view.list.items[mid]["sum"]
+    assert 'data-status="confirmed"' in row and 'data-action="confirm" disabled' in row
+    assert p.view.list.order == []  # it left the candidate filter
 
 
 def test_pnl_chart_plots_cumulative_points_and_filters_by_range(feed, page):

@@ -1,0 +1,140 @@
+"""A list of keyed HTML items kept by id in the browser: cards, positions, mappings.
+
+Why one component instead of a Panel layout of widgets per item: a page with hundreds of
+cards would otherwise hold thousands of Bokeh models, each with its own shadow root, so
+re-filtering took seconds; and a layout change made while a page is still connecting
+can be lost. Here:
+
+* ``order`` is the container's list of objects (ids shown, in order). Filtering and
+  sorting change only it; the browser re-places its existing elements — nothing is
+  rebuilt, nothing is hidden with ``visible``.
+* An item's HTML travels once, as a message, when it is new or changed (``apply``).
+* A page that (re)renders the component asks for every item with a ``sync`` message, so
+  whatever happened before it connected, it starts from the full current list.
+* Buttons inside an item carry ``data-action``; a click sends ``{action, id, value}`` to
+  Python (``value`` is the item's ``[data-input]`` field, if any). A button with
+  ``data-confirm`` needs a second click on its confirmation label within 5 s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import param
+from panel.custom import JSComponent
+
+Item = dict[str, str]  # {"cls": classes, "sum": html, "det": html (optional, keeps <details> open)}
+ActionHandler = Callable[[str, str, Any], None]
+
+
+class KeyedList(JSComponent):
+    """See the module doc. ``items`` mirrors what every browser view has been sent."""
+
+    order = param.List(default=[], item_type=str, doc="ids shown, in order")
+    empty = param.String(default="", doc="text shown when nothing is")
+    list_class = param.String(default="klist")
+
+    _esm = """
+export function render({ model, el }) {
+  const box = document.createElement('div');
+  box.className = model.list_class;
+  el.appendChild(box);
+  const items = new Map();
+  const place = () => {
+    const kids = [];
+    for (const id of model.order) { const it = items.get(id); if (it) kids.push(it.el); }
+    const shown = kids.length;
+    if (!shown && model.empty) {
+      const e = document.createElement('div'); e.className = 'muted'; e.textContent = model.empty; kids.push(e);
+    }
+    box.replaceChildren(...kids);
+    box.dataset.shown = String(shown);
+  };
+  const make = (id) => {
+    const e = document.createElement('div');
+    e.dataset.key = id;
+    const sum = document.createElement('div');
+    const det = document.createElement('div');
+    e.append(sum, det);
+    e.addEventListener('click', (ev) => {
+      const b = ev.target.closest('[data-action]');
+      if (!b || !e.contains(b) || b.disabled) return;
+      if (b.dataset.confirm && b.dataset.armed !== '1') {
+        b.dataset.armed = '1'; b.dataset.label = b.textContent; b.textContent = b.dataset.confirm;
+        b.classList.add('armed');
+        setTimeout(() => {
+          if (b.isConnected && b.dataset.armed === '1') {
+            b.dataset.armed = ''; b.textContent = b.dataset.label; b.classList.remove('armed');
+          }
+        }, 5000);
+        return;
+      }
+      const input = e.querySelector('[data-input]');
+      model.send_msg({ type: 'action', action: b.dataset.action, id, value: input ? input.value : null });
+      b.disabled = true;
+      b.textContent = 'sending…';
+    });
+    return { el: e, sum, det, s: null, d: null };
+  };
+  const upsert = (id, c) => {
+    let it = items.get(id);
+    if (!it) { it = make(id); items.set(id, it); }
+    it.el.className = c.cls || '';
+    if (it.s !== c.sum) { it.sum.innerHTML = c.sum; it.s = c.sum; }
+    const det = c.det || '';
+    if (it.d !== det) {
+      // Keep an opened Details section open across a refresh of the item.
+      const open = it.det.querySelector('details')?.open;
+      it.det.innerHTML = det;
+      it.d = det;
+      if (open) { const d = it.det.querySelector('details'); if (d) d.open = true; }
+    }
+  };
+  model.on('msg:custom', (msg) => {
+    if (msg.full) { for (const id of [...items.keys()]) if (!(id in msg.upsert)) items.delete(id); }
+    for (const [id, c] of Object.entries(msg.upsert || {})) upsert(id, c);
+    for (const id of msg.remove || []) items.delete(id);
+    place();
+  });
+  model.on('order', place);
+  model.on('empty', place);
+  model.send_msg({ type: 'sync' });
+}
+"""
+
+    def __init__(self, on_action: ActionHandler | None = None, **params: Any) -> None:
+        super().__init__(**params)
+        self.items: dict[str, Item] = {}
+        self._on_action = on_action
+
+    def apply(self, items: Mapping[str, Item], order: list[str] | None = None) -> None:
+        """Make the browser's items equal ``items`` (sending only the difference)."""
+        removed = [k for k in self.items if k not in items]
+        upsert = {k: dict(v) for k, v in items.items() if self.items.get(k) != v}
+        for k in removed:
+            del self.items[k]
+        self.items.update(upsert)
+        if upsert or removed:
+            self._send_msg({"upsert": upsert, "remove": removed})
+        if order is not None and order != self.order:
+            self.order = order
+
+    def update_item(self, key: str, item: Item) -> None:
+        if key in self.items and self.items[key] != item:
+            self.items[key] = dict(item)
+            self._send_msg({"upsert": {key: item}, "remove": []})
+
+    def _handle_msg(self, msg: Any) -> None:
+        if not isinstance(msg, dict):
+            return
+        if msg.get("type") == "sync":
+            self._send_msg({"upsert": dict(self.items), "remove": [], "full": True})
+        elif msg.get("type") == "action" and self._on_action is not None:
+            key, action = msg.get("id"), msg.get("action")
+            if isinstance(key, str) and isinstance(action, str) and key in self.items:
+                self._on_action(action, key, msg.get("value"))
+
+    def click(self, key: str, action: str, value: Any = None) -> None:
+        """What a click on an item's ``data-action`` button does (used by tests)."""
+        self._handle_msg({"type": "action", "action": action, "id": key, "value": value})
