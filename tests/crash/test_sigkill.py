@@ -12,7 +12,7 @@ and our database:
   filled legs of its attempt (no untracked leg);
 * every trade row committed before the kill is still there.
 
-By default (to keep the suite short) one cycle at ``after_leg1_sent`` and one random kill
+``EXECUTOR_CRASH_POINTS=a,b`` limits the named points. By default (to keep the suite short) one cycle at ``after_leg1_sent`` and one random kill
 run; ``EXECUTOR_CRASH_NAMED_CYCLES=5 EXECUTOR_CRASH_RANDOM_CYCLES=20`` runs the issue's
 full plan (every named point five times, twenty random kills).
 """
@@ -168,7 +168,8 @@ def trade_keys(world: World) -> set[str]:
 
 def plan() -> list[str | None]:
     cycles: list[str | None] = []
-    for point in CRASH_POINTS:
+    only = [p for p in os.environ.get("EXECUTOR_CRASH_POINTS", "").split(",") if p]
+    for point in only or CRASH_POINTS:
         cycles.extend([point] * NAMED)
     if not NAMED:
         cycles.append("after_leg1_sent")

@@ -62,6 +62,7 @@ class OpportunityFeed:
         self.scanner = Scanner(self._on_event)
         self.mappings: dict[str, MarketMapping] = {}
         self.book_times: dict[ContractRef, datetime] = {}
+        self.books: dict[ContractRef, OrderBook] = {}
         self.min_sizes: dict[ContractRef, Decimal] = {}
         self._pending: dict[str, OpportunityEvent] = {}
         self._wake = asyncio.Event()
@@ -115,6 +116,7 @@ class OpportunityFeed:
     def on_book(self, book: OrderBook) -> None:
         self.book_updates += 1
         self.book_times[book.contract] = book.received_at
+        self.books[book.contract] = book
         self.scanner.on_book(book, self.clock())
 
     async def _stream(self, port: VenuePort, contracts: list[ContractRef]) -> None:
@@ -159,6 +161,12 @@ class OpportunityFeed:
             mapping_status=mapping.status,
             start_time=mapping.start_time or opp.expires_at,
             book_times=times,
+            # Contracts available up to each leg's limit: the thinner leg goes first.
+            depth={
+                leg.contract: self.books[leg.contract].depth_to(leg.price)
+                for leg in opp.legs
+                if leg.contract in self.books
+            },
             min_sizes={leg.contract: self.min_sizes[leg.contract] for leg in opp.legs if leg.contract in self.min_sizes},
         )
 
