@@ -78,6 +78,7 @@ def _event(
 class _Slot:
     """The latest book of one contract and the directions that buy it."""
 
+    ref: ContractRef
     book: OrderBook | None = None
     directions: list[_DirectionState] = field(default_factory=list)
 
@@ -119,7 +120,9 @@ class Scanner:
     def __init__(self, publish: Publish) -> None:
         self._publish = publish
         self._pairs: dict[str, _PairState] = {}
-        self._slots: dict[ContractRef, _Slot] = {}
+        # Book slots by contract id, then matched on venue, market and side: a str key
+        # hashes in C, where a ContractRef hashes and compares in Python (hot path).
+        self._slots: dict[str, list[_Slot]] = {}
         self._by_id: dict[str, _DirectionState] = {}
         self._open: dict[str, Opportunity] = {}
         self._closed_markets: set[tuple[Venue, str]] = set()
@@ -181,9 +184,7 @@ class Scanner:
     def on_book(self, book: OrderBook, now: datetime) -> None:
         """A fresh book for one contract: re-evaluate only the directions buying it."""
         ref = book.contract
-        slot = self._slots.get(ref)
-        if slot is None:
-            slot = self._slots[ref] = _Slot()
+        slot = self._find(ref) or self._slot(ref)
         slot.book = book
         for d in slot.directions:
             self._evaluate(d, now)
@@ -203,9 +204,7 @@ class Scanner:
         touched: list[_DirectionState] = []
         for book in books:
             ref = book.contract
-            slot = self._slots.get(ref)
-            if slot is None:
-                slot = self._slots[ref] = _Slot()
+            slot = self._find(ref) or self._slot(ref)
             slot.book = book
             slots = [slot]
             if ref.side is OutcomeSide.LONG and ref.venue is Venue.POLYMARKET_US:
@@ -255,15 +254,24 @@ class Scanner:
 
     def book(self, contract: ContractRef) -> OrderBook | None:
         """The latest book the scanner holds for a contract."""
-        slot = self._slots.get(contract)
+        slot = self._find(contract)
         return None if slot is None else slot.book
 
     # --- internals ----------------------------------------------------------------------
 
+    def _find(self, ref: ContractRef) -> _Slot | None:
+        for slot in self._slots.get(ref.contract_id, ()):
+            r = slot.ref
+            if r.side == ref.side and r.market_id == ref.market_id and r.venue == ref.venue:
+                return slot
+        return None
+
     def _slot(self, ref: ContractRef) -> _Slot:
-        slot = self._slots.get(ref)
+        """The slot of ``ref``, created on first use."""
+        slot = self._find(ref)
         if slot is None:
-            slot = self._slots[ref] = _Slot()
+            slot = _Slot(ref)
+            self._slots.setdefault(ref.contract_id, []).append(slot)
         return slot
 
     def _store_short(self, long_ref: ContractRef, book: OrderBook) -> _Slot | None:
@@ -271,7 +279,7 @@ class Scanner:
         short = ContractRef(
             long_ref.venue, long_ref.market_id, long_ref.contract_id, OutcomeSide.SHORT
         )
-        slot = self._slots.get(short)
+        slot = self._find(short)
         if slot is None or not slot.directions:
             return None  # nobody buys the short side: derive it when a mapping needs it
         slot.book = book.complement(short)
@@ -281,10 +289,8 @@ class Scanner:
         """A new mapping buying a SHORT side whose LONG book is already known."""
         if ref.venue is not Venue.POLYMARKET_US or ref.side is not OutcomeSide.SHORT:
             return
-        long = self._slots.get(
-            ContractRef(ref.venue, ref.market_id, ref.contract_id, OutcomeSide.LONG)
-        )
-        slot = self._slots[ref]
+        long = self._find(ContractRef(ref.venue, ref.market_id, ref.contract_id, OutcomeSide.LONG))
+        slot = self._slot(ref)
         if long is not None and long.book is not None and slot.book is None:
             slot.book = long.book.complement(ref)
 
