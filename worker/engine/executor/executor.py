@@ -248,6 +248,9 @@ class Executor:
             resumed += 1
             log.info("reconciling attempt %s in %s", attempt.id, attempt.state.value)
             if attempt.state is AttemptState.PLANNED:
+                if self.ready:
+                    # Admitted by this process a moment ago and about to be spawned.
+                    continue
                 await self.runner.abandon_planned(attempt, "not sent before the worker stopped")
                 self.outcomes[attempt.state.value] += 1
                 continue
