@@ -14,12 +14,12 @@ mapping's status, and a rejected mapping is never traded.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from worker.domain.markets import ContractRef, OutcomeSide, Venue
 
@@ -202,7 +202,47 @@ class RulesCheck:
         return bool(self.differences)
 
 
-@dataclass(frozen=True, slots=True)
+class Deferred:
+    """A field value given as a pure function of immutable inputs, computed on first read.
+
+    Only :class:`DeferredField` understands it; readers always see the computed value.
+    """
+
+    __slots__ = ("build",)
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self.build = build
+
+
+class DeferredField:
+    """A frozen-dataclass field that may be set to a :class:`Deferred` value.
+
+    The first read computes the value, stores it and returns it; every later read (and
+    ``==``, ``hash``, ``repr``, ``dataclasses.fields``/``asdict`` users such as the wire
+    encoder) sees that same value. Setting it to a plain value works as for any field.
+    Concurrency: the build is a pure function of immutable inputs (books are immutable),
+    so reading it twice at once, or from another thread, can only compute the same value.
+    """
+
+    __slots__ = ("_key",)
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._key = "_deferred_" + name
+
+    def __get__(self, obj: object | None, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        store = obj.__dict__
+        value = store[self._key]
+        if type(value) is Deferred:
+            value = store[self._key] = value.build()
+        return value
+
+    def __set__(self, obj: object, value: Any) -> None:
+        obj.__dict__[self._key] = value
+
+
+@dataclass(frozen=True)
 class Opportunity:
     """A positive-edge way of buying both sides of one mapping, after both venues' fees.
 
@@ -211,6 +251,12 @@ class Opportunity:
     expected resolution. ``size`` is the depth-aware size up to which the marginal pair
     stays profitable; ``curve`` gives cost/edge/ROI at each depth step. The scanner
     applies no operator setting: the executor decides what to take.
+
+    ``curve`` may be given as a :class:`Deferred` (the scanner does): it is then computed
+    from the same immutable ask ladders on first read, so a book update is not held up by
+    it, and an opportunity replaced by the next update before anyone reads its curve never
+    builds it; the executor or the wire encoder pays for it once, when it first reads it.
+    Not slotted, because of that field.
     """
 
     id: str
@@ -248,6 +294,17 @@ class Opportunity:
             and self.kalshi_leg.size == other.kalshi_leg.size
             and self.poly_leg.size == other.poly_leg.size
         )
+
+
+def _defer(cls: type, name: str) -> None:
+    """Make the dataclass field ``name`` a :class:`DeferredField` (after the class is made,
+    so the dataclass machinery and type checkers see an ordinary required field)."""
+    descriptor = DeferredField()
+    descriptor.__set_name__(cls, name)
+    setattr(cls, name, descriptor)
+
+
+_defer(Opportunity, "curve")
 
 
 def opportunity_id(mapping_id_: str, direction: Direction) -> str:

@@ -539,3 +539,35 @@ def test_slot_builder_refuses_a_field_list_that_does_not_match_the_class() -> No
 
     with pytest.raises(TypeError, match="fields are"):
         slot_setters(CurvePoint, "size", "cost", "edge")
+
+
+def test_curve_is_deferred_until_read_and_then_equals_the_eager_curve() -> None:
+    from worker.api.schemas import to_wire
+    from worker.domain.mapping import Deferred
+
+    pair = _pair(FeeSchedule.kalshi(), FeeSchedule.polymarket(), D(5))
+    legs = pair.directions[0]
+    a = (PriceLevel(D("0.40"), D(10)), PriceLevel(D("0.41"), D(30)), PriceLevel(D("0.42"), D(8)))
+    b = (PriceLevel(D("0.50"), D(15)), PriceLevel(D("0.52"), D(40)))
+    opp = opportunity_from_asks(pair, legs, a, b, NOW)
+    eager = ref_opportunity(pair, legs, a, b, NOW)
+    assert opp is not None and eager is not None
+    assert type(opp.__dict__["_deferred_curve"]) is Deferred  # not built by the update
+    assert opp.curve == eager.curve and len(opp.curve) > 2  # built on first read
+    assert opp.__dict__["_deferred_curve"] is opp.curve  # once
+    assert to_wire(opp) == to_wire(eager)  # what the dashboard receives
+
+
+def test_opportunity_built_with_a_plain_curve_behaves_like_any_dataclass() -> None:
+    import dataclasses
+
+    pair = _pair(FeeSchedule.kalshi(), FeeSchedule.polymarket(), D(5))
+    legs = pair.directions[0]
+    a, b = (PriceLevel(D("0.40"), D(10)),), (PriceLevel(D("0.50"), D(15)),)
+    lazy = opportunity_from_asks(pair, legs, a, b, NOW)
+    assert lazy is not None
+    plain = dataclasses.replace(lazy, curve=tuple(lazy.curve))
+    assert plain == lazy and hash(plain) == hash(lazy)
+    assert dataclasses.asdict(plain)["curve"] == tuple(dataclasses.asdict(p) for p in lazy.curve)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        plain.curve = ()  # type: ignore[misc]

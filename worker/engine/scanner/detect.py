@@ -39,12 +39,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from functools import partial
 from typing import Any
 
 from worker.domain.books import OrderBook, PriceLevel
 from worker.domain.fees import POLYMARKET_FEE_STEP, FeeModel, FeeSchedule
 from worker.domain.mapping import (
     CurvePoint,
+    Deferred,
     Direction,
     Leg,
     MarketMapping,
@@ -153,50 +155,10 @@ def _new_leg(
     return leg
 
 
-(
-    _o_id,
-    _o_mapping_id,
-    _o_direction,
-    _o_league,
-    _o_event_title,
-    _o_game_date,
-    _o_confidence,
-    _o_kalshi_leg,
-    _o_poly_leg,
-    _o_size,
-    _o_cost,
-    _o_edge,
-    _o_roi_pct,
-    _o_roi_per_day_pct,
-    _o_curve,
-    _o_volume,
-    _o_expires_at,
-    _o_expected_resolution,
-    _o_rules,
-    _o_updated_at,
-) = slot_setters(
-    Opportunity,
-    "id",
-    "mapping_id",
-    "direction",
-    "league",
-    "event_title",
-    "game_date",
-    "confidence",
-    "kalshi_leg",
-    "poly_leg",
-    "size",
-    "cost",
-    "edge",
-    "roi_pct",
-    "roi_per_day_pct",
-    "curve",
-    "volume",
-    "expires_at",
-    "expected_resolution",
-    "rules",
-    "updated_at",
-)
+# Opportunity is not slotted (its curve may be deferred): its fields go straight into the
+# instance dict, the curve through its field descriptor.
+_set_curve = Opportunity.__dict__["curve"].__set__
+_OPPORTUNITY_FIELDS = tuple(f.name for f in fields(Opportunity))
 
 
 @dataclass(frozen=True, slots=True)
@@ -518,6 +480,130 @@ def days_held(pair: Pair, now: datetime) -> Decimal:
     return Decimal(int(hold.total_seconds())) / _DAY_SECONDS
 
 
+_Top = tuple[LegFill, LegFill, Decimal]
+#: ``walk_top``'s answer when the deepest point has no edge: choose among all points.
+_ALL_POINTS: _Top = ((ZERO, ZERO, ZERO, ZERO), (ZERO, ZERO, ZERO, ZERO), ZERO)
+
+
+def walk_top(
+    a: tuple[PriceLevel, ...],
+    b: tuple[PriceLevel, ...],
+    rate_a: Decimal,
+    step_a: Decimal,
+    rate_b: Decimal,
+    step_b: Decimal,
+    min_size: Decimal = ONE,
+) -> _Top | None:
+    """The eager part of :func:`walk_legs`: the deepest curve point's leg figures only.
+
+    Same steps, same stopping rule, same sizes as :func:`walk_legs`, but no curve: it
+    keeps the state at the last whole cumulative size and computes that one point's
+    fees and notional per leg. Returns ``None`` when :func:`walk_legs` would (no
+    profitable top, or less than ``min_size``), ``(kalshi LegFill, poly LegFill, size)``
+    when the deepest point has a positive edge — it is then the opportunity's point, as
+    the curve is cut after the deepest positive point — and :data:`_ALL_POINTS` when it
+    has none, so the caller walks the full curve to find the deepest one that has.
+    """
+    if not a or not b:
+        return None
+    la, lb = a[0], b[0]
+    pa, pb = la.price, lb.price
+    one, ceiling = ONE, ROUND_CEILING
+    ua = rate_a * pa * (one - pa)
+    ub = rate_b * pb * (one - pb)
+    ka, kb = pa + ua, pb + ub
+    if ka + kb >= one:
+        return None
+    na, nb = len(a), len(b)
+    i = j = 0
+    sa, sb = la.size, lb.size
+    ra, rb = sa, sb
+    full_a = full_b = nfull_a = nfull_b = start_a = start_b = cum = ZERO
+    last = None
+    while True:
+        q = ra if ra < rb else rb
+        cum += q
+        ra -= q
+        rb -= q
+        if cum >= min_size and cum == cum.to_integral_value():
+            # Where walk_legs records a point: keep what that point's legs need.
+            last = (cum, pa, ua, full_a, nfull_a, start_a, pb, ub, full_b, nfull_b, start_b)
+        if not ra:
+            full_a += (sa * ua).quantize(step_a, ceiling)
+            nfull_a += pa * sa
+            start_a += sa
+            i += 1
+            if i < na:
+                la = a[i]
+                pa, sa = la.price, la.size
+                ra = sa
+                ua = rate_a * pa * (one - pa)
+                ka = pa + ua
+        if not rb:
+            full_b += (sb * ub).quantize(step_b, ceiling)
+            nfull_b += pb * sb
+            start_b += sb
+            j += 1
+            if j < nb:
+                lb = b[j]
+                pb, sb = lb.price, lb.size
+                rb = sb
+                ub = rate_b * pb * (one - pb)
+                kb = pb + ub
+        if i >= na or j >= nb or ka + kb >= one:
+            break
+    size = cum.to_integral_value(rounding=ROUND_FLOOR)
+    if size < min_size:
+        return None
+    if last is None or last[0] != size:
+        # Fractional depth: walk_legs closes its curve with a re-walked point at ``size``.
+        _, leg_a, leg_b = _point(size, a, b, (rate_a, step_a, rate_b, step_b))
+    else:
+        # ``size`` as that point has it: the cumulative sum itself (its Decimal exponent).
+        size, pa, ua, full_a, nfull_a, start_a, pb, ub, full_b, nfull_b, start_b = last
+        c = size
+        used_a = c - start_a
+        used_b = c - start_b
+        leg_a = (
+            pa,
+            nfull_a + pa * used_a,
+            full_a + (used_a * ua).quantize(step_a, ceiling),
+            start_a + used_a,
+        )
+        leg_b = (
+            pb,
+            nfull_b + pb * used_b,
+            full_b + (used_b * ub).quantize(step_b, ceiling),
+            start_b + used_b,
+        )
+    if size - (leg_a[1] + leg_b[1] + leg_a[2] + leg_b[2]) <= 0:
+        return _ALL_POINTS
+    return leg_a, leg_b, size
+
+
+def _deepest_positive(curve: list[CurvePoint]) -> int:
+    k = len(curve) - 1
+    while k >= 0 and curve[k].edge <= 0:
+        k -= 1
+    return k
+
+
+def opportunity_curve(
+    a: tuple[PriceLevel, ...],
+    b: tuple[PriceLevel, ...],
+    rate_a: Decimal,
+    step_a: Decimal,
+    rate_b: Decimal,
+    step_b: Decimal,
+    min_size: Decimal,
+) -> tuple[CurvePoint, ...]:
+    """An opportunity's curve: :func:`walk_legs`'s, up to the deepest positive point."""
+    w = walk_legs(a, b, rate_a, step_a, rate_b, step_b, min_size)
+    if w is None:  # pragma: no cover - only called for ladders that have an opportunity
+        return ()
+    return tuple(w.curve[: _deepest_positive(w.curve) + 1])
+
+
 def opportunity_from_asks(
     pair: Pair,
     legs: PairLegs,
@@ -533,8 +619,13 @@ def opportunity_from_asks(
     the deepest sizes unprofitable even though each marginal pair clears. The cost is
     summed leg by leg (Σ kalshi notional + Σ poly notional + both fees), the same value
     as the curve point's.
+
+    Hot path: in the usual case the deepest point has an edge, and :func:`walk_top` gives
+    its figures without building the curve; the curve is then a
+    :class:`~worker.domain.mapping.Deferred` of :func:`opportunity_curve` on the same
+    immutable ladders, built on first read (equal to the eager one: tested).
     """
-    w = walk_legs(
+    args = (
         kalshi_asks,
         poly_asks,
         pair.kalshi_rate,
@@ -543,43 +634,53 @@ def opportunity_from_asks(
         pair.poly_step,
         pair.min_size,
     )
-    if w is None:
+    top = walk_top(*args)
+    if top is None:
         return None
-    curve = w.curve
-    k = len(curve) - 1
-    while k >= 0 and curve[k].edge <= 0:
-        k -= 1
-    if k < 0:
-        return None
-    best = curve[k]
-    (ka, kn, kf, kq), (pa, pn, pf, pq) = w.leg_fills(k)
-    size = best.size
+    curve: tuple[CurvePoint, ...] | Deferred
+    if top is _ALL_POINTS:
+        w = walk_legs(*args)
+        if w is None:  # pragma: no cover - walk_top said there is a size
+            return None
+        k = _deepest_positive(w.curve)
+        if k < 0:
+            return None
+        leg_a, leg_b = w.leg_fills(k)
+        size = w.curve[k].size
+        curve = tuple(w.curve[: k + 1])
+    else:
+        leg_a, leg_b, size = top
+        curve = Deferred(partial(opportunity_curve, *args))
+    ka, kn, kf, kq = leg_a
+    pa, pn, pf, pq = leg_b
     cost = kn + pn + kf + pf
-    roi_day = (best.roi_pct / days_held(pair, now)).quantize(ROI_STEP)
+    edge = size - cost
+    roi_pct = (edge / cost * HUNDRED).quantize(ROI_STEP) if cost > 0 else ZERO
     m = pair.mapping
     o = _new(Opportunity)
-    _o_id(o, pair.opportunity_ids[legs.direction])
-    _o_mapping_id(o, pair.mapping_id)
-    _o_direction(o, legs.direction)
-    _o_league(o, m.league)
-    _o_event_title(o, m.event_title)
-    _o_game_date(o, m.game_date)
-    _o_confidence(o, m.confidence)
-    _o_kalshi_leg(
-        o, _new_leg(legs.kalshi, legs.kalshi_label, ka, kn / kq if kq else ZERO, size, kf)
+    d = o.__dict__
+    d["id"] = pair.opportunity_ids[legs.direction]
+    d["mapping_id"] = pair.mapping_id
+    d["direction"] = legs.direction
+    d["league"] = m.league
+    d["event_title"] = m.event_title
+    d["game_date"] = m.game_date
+    d["confidence"] = m.confidence
+    d["kalshi_leg"] = _new_leg(
+        legs.kalshi, legs.kalshi_label, ka, kn / kq if kq else ZERO, size, kf
     )
-    _o_poly_leg(o, _new_leg(legs.poly, legs.poly_label, pa, pn / pq if pq else ZERO, size, pf))
-    _o_size(o, size)
-    _o_cost(o, cost)
-    _o_edge(o, size - cost)
-    _o_roi_pct(o, best.roi_pct)
-    _o_roi_per_day_pct(o, roi_day)
-    _o_curve(o, tuple(curve[: k + 1]))
-    _o_volume(o, pair.volume)
-    _o_expires_at(o, pair.expires_at)
-    _o_expected_resolution(o, pair.expected_resolution)
-    _o_rules(o, pair.rules)
-    _o_updated_at(o, now)
+    d["poly_leg"] = _new_leg(legs.poly, legs.poly_label, pa, pn / pq if pq else ZERO, size, pf)
+    d["size"] = size
+    d["cost"] = cost
+    d["edge"] = edge
+    d["roi_pct"] = roi_pct
+    d["roi_per_day_pct"] = (roi_pct / days_held(pair, now)).quantize(ROI_STEP)
+    _set_curve(o, curve)
+    d["volume"] = pair.volume
+    d["expires_at"] = pair.expires_at
+    d["expected_resolution"] = pair.expected_resolution
+    d["rules"] = pair.rules
+    d["updated_at"] = now
     return o
 
 
