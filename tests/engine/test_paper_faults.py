@@ -102,7 +102,7 @@ async def paper(tmp_path: Path) -> AsyncIterator[PaperRig]:
 
 
 async def candidate(
-    rig: PaperRig, size: int = 5, extra_depth: int = 0, k_headroom: str = "0", kalshi_first: bool = False
+    rig: PaperRig, size: int = 5, extra_depth: int = 0, k_headroom: str = "0.02", kalshi_first: bool = False
 ) -> Candidate:
     """A candidate on a live paper game at the books' current asks.
 
@@ -135,7 +135,11 @@ async def candidate(
             continue
         if not extra_depth and pbook.asks[0].size < want:
             continue
+        # Headroom over the current asks: the simulated books drift between this quote
+        # and the orders (a retried order arrives later still).
         kprice += D(k_headroom)
+        if not extra_depth:
+            pprice += D("0.01")
         cost = (kprice + pprice) * want
         curve = (CurvePoint(want, cost, cost * D("0.02"), D("2.0")),)
         opp = Opportunity(
@@ -239,13 +243,13 @@ async def test_paper_polymarket_first_makes_kalshi_leg2_fill_or_kill(paper: Pape
 
 
 async def test_paper_slip_on_leg2_within_the_quote_still_hedges(paper: PaperRig) -> None:
-    cand = await candidate(paper, k_headroom="0.03")
+    cand = await candidate(paper, k_headroom="0.04")
     paper.script(slips=(0, 1))
     a = await run(paper, cand)
     assert a.state is AttemptState.HEDGED, a.reason
     leg2 = a.leg(LegRole.LEG2)
     assert leg2 is not None and leg2.avg_price is not None
-    assert leg2.avg_price > cand.opportunity.kalshi_leg.price - D("0.03")  # paid the slipped price
+    assert leg2.avg_price > cand.opportunity.kalshi_leg.price - D("0.04")  # paid the slipped price
 
 
 async def test_paper_unwind_failure_ends_stranded(paper: PaperRig) -> None:
