@@ -106,3 +106,24 @@ async def test_unreachable_venue_at_restart_keeps_the_attempt_in_flight_and_the_
     done = await rig.attempts.get(admitted.id)
     assert done is not None and done.state is AttemptState.HEDGED
     assert rig.poly.sends == 1
+
+
+async def test_leg_found_by_look_up_without_an_average_price_takes_it_from_the_fills(rig: Rig) -> None:
+    """Found by the SIGKILL test: an order record carries a fill count but no average
+    price; the fills of that order give it, so leg 2 and the P&L are priced right."""
+    rig.poly.records_without_price = True
+    first = rig.executor(crash=CrashPoints("after_leg1_sent", on_crash=crash_now))
+    await first.start(background=False)
+    stock_books(rig.kalshi, rig.poly, "G1")
+    admitted = await first.submit(make_candidate("G1"))
+    assert isinstance(admitted, AttemptRecord)
+    await first.wait_idle()
+    for task in first._tasks.values():
+        assert isinstance(task.exception(), SimulatedCrash)
+    second = rig.executor()
+    await second.start(background=False)
+    await second.wait_idle()
+    after = await rig.attempts.get(admitted.id)
+    assert after is not None and after.state is AttemptState.HEDGED
+    leg1 = after.leg(LegRole.LEG1)
+    assert leg1 is not None and leg1.avg_price == D("0.50") and leg1.fees > 0

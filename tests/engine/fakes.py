@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -77,6 +77,7 @@ class FakeVenue:
     down: bool = False
     sells_fail: bool = False
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    records_without_price: bool = False  # look-ups answer like an order record: no average price
 
     # -- test helpers ------------------------------------------------------------------
     def set_book(self, ref: ContractRef, bids: Sequence[tuple[str, str]], asks: Sequence[tuple[str, str]]) -> None:
@@ -200,16 +201,21 @@ class FakeVenue:
         if self.down:
             raise VenueUnavailable(self.venue.value, "down")
         try:
-            return self.orders[venue_order_id]
+            return self._record(self.orders[venue_order_id])
         except KeyError:
             raise OrderNotFound(self.venue.value, venue_order_id) from None
+
+    def _record(self, order: Order) -> Order:
+        if not self.records_without_price:
+            return order
+        return replace(order, avg_fill_price=None, fee_paid=ZERO, fills=())
 
     async def find_order(self, intent: OrderIntent) -> Order | None:
         if self.down:
             raise VenueUnavailable(self.venue.value, "down")
         for o in self.orders.values():
             if o.client_order_id == intent.client_order_id:
-                return o
+                return self._record(o)
         return None
 
     async def cancel_order(self, venue_order_id: str) -> Order:

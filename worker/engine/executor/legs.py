@@ -16,7 +16,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from worker.domain.attempts import LEG_NOT_FOUND, LegRecord
 from worker.domain.errors import (
@@ -28,7 +29,7 @@ from worker.domain.errors import (
     VenueError,
 )
 from worker.domain.markets import Venue
-from worker.domain.orders import Order, OrderState, PreparedOrder
+from worker.domain.orders import Fill, Order, OrderState, PreparedOrder
 from worker.domain.ports import VenuePort
 
 log = logging.getLogger(__name__)
@@ -43,15 +44,35 @@ class LegUnresolved(Exception):
 
 
 def apply_order(leg: LegRecord, order: Order) -> None:
-    """Copy the venue's view of the order onto the leg (never un-filling anything)."""
+    """Copy the venue's view of the order onto the leg (never un-filling anything).
+
+    Some look-ups (an order record rather than the create answer) report a fill count
+    without an average price: the order's fills give it, else the limit price stands in
+    (for a buy the most it can have cost, for a sell the least it brought) until
+    :meth:`LegSender.complete_prices` reads the fills.
+    """
     if order.venue_order_id:
         leg.venue_order_id = order.venue_order_id
     if order.filled_size >= leg.filled:
         leg.filled = order.filled_size
-        leg.avg_price = order.avg_fill_price if order.filled_size > 0 else None
-        leg.fees = order.fee_paid
+        avg = order.avg_fill_price
+        fees = order.fee_paid
+        if order.filled_size > 0 and avg is None:
+            avg, fees = _from_fills(order.fills, fees) or (order.price, fees)
+            leg.error = leg.error or "average price from fills/limit"
+        leg.avg_price = avg if order.filled_size > 0 else None
+        leg.fees = fees
     leg.state = order.state.value
     leg.updated_at = datetime.now(UTC)
+
+
+def _from_fills(fills: Sequence[Fill], fee_paid: Decimal) -> tuple[Decimal, Decimal] | None:
+    qty = sum((f.size for f in fills), Decimal(0))
+    if qty <= 0:
+        return None
+    vwap = sum((f.price * f.size for f in fills), Decimal(0)) / qty
+    fees = sum((f.fee for f in fills), Decimal(0))
+    return vwap, max(fees, fee_paid)
 
 
 class LegSender:
@@ -145,8 +166,24 @@ class LegSender:
         if order is None:
             return "absent"
         apply_order(leg, order)
+        if order.filled_size > 0 and order.avg_fill_price is None and not order.fills:
+            await self.complete_prices(leg)
         await self._settle_resting(leg)
         return "settled" if leg.settled else "pending"
+
+    async def complete_prices(self, leg: LegRecord) -> None:
+        """Average price and fees of a filled leg from the venue's fills of its order."""
+        if not leg.venue_order_id:
+            return
+        since = leg.sent_at - timedelta(minutes=5) if leg.sent_at else None
+        try:
+            fills = [f for f in await self.port(leg).fills(since) if f.venue_order_id == leg.venue_order_id]
+        except VenueError as exc:
+            log.info("fills of leg %s not read (%s): limit price kept as its average", leg.id, exc)
+            return
+        got = _from_fills(fills, leg.fees)
+        if got is not None:
+            leg.avg_price, leg.fees = got
 
     async def resolve(self, leg: LegRecord, delays: Sequence[float] | None = None) -> None:
         """Look the leg up until its outcome is known.
