@@ -625,6 +625,13 @@ def opportunity_from_asks(
     :class:`~worker.domain.mapping.Deferred` of :func:`opportunity_curve` on the same
     immutable ladders, built on first read (equal to the eager one: tested).
     """
+    # Most updates end here: the top pair does not pay after marginal fees (the same test
+    # walk_top starts with, made before any call or tuple is built for it).
+    if not kalshi_asks or not poly_asks:
+        return None
+    pk, pp = kalshi_asks[0].price, poly_asks[0].price
+    if pk + pair.kalshi_rate * pk * (ONE - pk) + pp + pair.poly_rate * pp * (ONE - pp) >= ONE:
+        return None
     args = (
         kalshi_asks,
         poly_asks,
