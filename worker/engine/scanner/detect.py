@@ -14,22 +14,30 @@ the cent per order, Polymarket US up to the cent, Polymarket at 5 decimals), app
 price level — an upper bound when one order sweeps several levels, exact for one level —
 so an edge is never overstated. Sizes are whole contracts (Kalshi trades whole counts).
 
-Hot path (a book update must be evaluated in a few microseconds; see
-``bench/detection.py``):
+Hot path (a book update must be evaluated in microseconds; see ``bench/detection.py``):
 
 * most updates do not make a pair profitable at the top of book; that case is rejected
   after a handful of Decimal operations, before any walk;
-* everything about a pair that does not change with the books (fee functions, rules
-  comparison, volume, expiry, labels, ids) is computed once in :func:`build_pair`;
-* the walk is one pass that produces the curve *and* what the legs need (limit price,
-  notional, fee per leg at every curve point), so the opportunity's own figures are read
-  off the chosen point instead of re-walking the books; the minimum-size point is taken
-  on the way, and only a fractional end (Polymarket sizes with decimals) re-walks;
+* everything about a pair that does not change with the books (fee rates and rounding
+  steps, rules comparison, volume, expiry, labels, ids) is computed once in
+  :func:`build_pair`;
+* a profitable pair is walked once by :func:`walk_top`, which keeps only what the
+  deepest curve point needs (per leg: limit price, notional, fee, size) — the
+  opportunity's figures — and the size–ROI curve is a
+  :class:`~worker.domain.mapping.Deferred` of :func:`opportunity_curve` over the same
+  immutable ladders, built on first read. When the deepest point has no edge (per-order
+  fee rounding), the full curve is walked at once to find the deepest point that has;
+* :func:`walk_legs` (the curve) is one pass that also carries the leg figures of every
+  point, takes the minimum-size point on the way, and re-walks only for a fractional end
+  (Polymarket sizes with decimals);
 * a level's fee unit ``rate·p·(1−p)`` is computed once when the walk reaches the level
   (it is also the marginal fee the walk tests); an order's fee is then one product and
   one ``quantize`` (:func:`fee_unit`), exactly :meth:`FeeSchedule.taker_fee`'s value
   and representation for the prices and sizes a validated book holds.
 
+Every figure equals, in value and in Decimal representation, what the original eager
+code (walk the curve, then re-walk the books for the chosen size) gives: see
+``tests/unit/scanner/test_detection_equivalence.py``.
 All of it is Decimal; no float is involved anywhere.
 """
 

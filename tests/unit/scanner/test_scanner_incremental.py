@@ -1,0 +1,199 @@
+"""The scanner re-evaluates only what a book update can change, and nothing it should not skip."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal as D
+
+import pytest
+
+import worker.engine.scanner.scanner as scanner_module
+from worker.domain.books import OrderBook, PriceLevel, two_sided_from_bids
+from worker.domain.fees import FeeSchedule
+from worker.domain.mapping import (
+    CloseReason,
+    Confidence,
+    Direction,
+    MarketMapping,
+    OpportunityEvent,
+    OpportunityEventKind,
+)
+from worker.domain.markets import (
+    ContractRef,
+    League,
+    Market,
+    MarketKind,
+    MarketStatus,
+    Outcome,
+    OutcomeSide,
+    Venue,
+)
+from worker.engine.scanner.scanner import Scanner
+
+NOW = datetime(2026, 1, 11, 18, 0, tzinfo=UTC)
+START = datetime(2026, 1, 12, 3, 0, tzinfo=UTC)
+K = "KXNBAGAME-26JAN11HOUSAC-HOU"
+SLUG = "aec-nba-hou-sac-2026-01-11"
+
+
+def lv(*pairs: tuple[str, str]) -> tuple[PriceLevel, ...]:
+    return tuple(PriceLevel(D(p), D(s)) for p, s in pairs)
+
+
+def kalshi() -> Market:
+    return Market(
+        Venue.KALSHI, K, "KXNBAGAME-26JAN11HOUSAC", "Houston at Sacramento", "t", League.NBA,
+        MarketKind.GAME_WINNER,
+        (
+            Outcome(Venue.KALSHI, K, K, OutcomeSide.YES, "Houston"),
+            Outcome(Venue.KALSHI, K, K, OutcomeSide.NO, "Houston"),
+        ),
+        D("0.01"), D(1), FeeSchedule.kalshi(), MarketStatus.OPEN, start_time=START,
+        rules="If Houston wins, Yes.",
+    )  # fmt: skip
+
+
+def gamma() -> Market:
+    return Market(
+        Venue.POLYMARKET, "700001", "90001", "Rockets vs. Kings", "t", League.NBA,
+        MarketKind.GAME_WINNER,
+        (
+            Outcome(Venue.POLYMARKET, "700001", "5001", OutcomeSide.TOKEN, "Kings"),
+            Outcome(Venue.POLYMARKET, "700001", "5002", OutcomeSide.TOKEN, "Rockets"),
+        ),
+        D("0.01"), D(1), FeeSchedule.polymarket(), MarketStatus.OPEN, start_time=START,
+        rules="Resolves to the winner.",
+    )  # fmt: skip
+
+
+def pmus() -> Market:
+    return Market(
+        Venue.POLYMARKET_US, SLUG, "ev", "Rockets vs. Kings", "t", League.NBA,
+        MarketKind.GAME_WINNER,
+        (
+            Outcome(Venue.POLYMARKET_US, SLUG, SLUG, OutcomeSide.LONG, "Rockets"),
+            Outcome(Venue.POLYMARKET_US, SLUG, SLUG, OutcomeSide.SHORT, "Kings"),
+        ),
+        D("0.01"), D(1), FeeSchedule.polymarket_us(), MarketStatus.OPEN, start_time=START,
+        rules="Resolves to the winner.",
+    )  # fmt: skip
+
+
+def gamma_mapping() -> MarketMapping:
+    return MarketMapping(
+        K, "KXNBAGAME-26JAN11HOUSAC", Venue.POLYMARKET, "5002", "", "5001", "nba",
+        date(2026, 1, 11), "nba:HOU", "nba:SAC", "nba:HOU", "Houston at Sacramento",
+        Confidence.HIGH, ("test",), START, "700001",
+    )  # fmt: skip
+
+
+def pmus_mapping() -> MarketMapping:
+    return MarketMapping(
+        K, "KXNBAGAME-26JAN11HOUSAC", Venue.POLYMARKET_US, SLUG, "long", "", "nba",
+        date(2026, 1, 11), "nba:HOU", "nba:SAC", "nba:HOU", "Houston at Sacramento",
+        Confidence.HIGH, ("test",), START,
+    )  # fmt: skip
+
+
+def kalshi_books(
+    yes_bids: tuple[PriceLevel, ...], no_bids: tuple[PriceLevel, ...]
+) -> list[OrderBook]:
+    m = gamma_mapping()
+    return list(two_sided_from_bids(m.kalshi_yes, m.kalshi_no, yes_bids, no_bids, NOW))
+
+
+def token(tok: str, asks: tuple[PriceLevel, ...]) -> OrderBook:
+    return OrderBook.build(
+        ContractRef(Venue.POLYMARKET, "700001", tok, OutcomeSide.TOKEN), [], asks, NOW
+    )
+
+
+def long_book(bids: tuple[PriceLevel, ...], asks: tuple[PriceLevel, ...]) -> OrderBook:
+    ref = ContractRef(Venue.POLYMARKET_US, SLUG, SLUG, OutcomeSide.LONG)
+    return OrderBook.build(ref, bids, asks, NOW)
+
+
+def test_a_token_update_re_evaluates_only_the_direction_buying_that_token() -> None:
+    sc = Scanner(lambda e: None)
+    sc.add_mapping(gamma_mapping(), kalshi(), gamma())
+    sc.on_books(kalshi_books(lv(("0.55", "40")), lv(("0.40", "40"))), NOW)
+    assert sc.evaluations == 2  # YES and NO books: both directions
+    sc.on_book(token("5002", lv(("0.45", "40"))), NOW)  # Rockets: bought with Kalshi NO
+    assert sc.evaluations == 3
+
+
+def test_polymarket_us_long_book_prices_the_short_side_bought_with_kalshi_yes() -> None:
+    events: list[OpportunityEvent] = []
+    sc = Scanner(events.append)
+    sc.add_mapping(pmus_mapping(), kalshi(), pmus())
+    sc.on_books(kalshi_books(lv(("0.30", "50")), lv(("0.60", "50"))), NOW)  # YES ask 0.40
+    # Rockets (long) bid 0.55 is a Kings (short) offer at 0.45.
+    sc.on_book(long_book(lv(("0.55", "30")), lv(("0.57", "30"))), NOW)
+    assert [e.kind for e in events] == [OpportunityEventKind.OPENED]
+    opp = events[0].opportunity
+    assert opp.direction is Direction.KALSHI_YES
+    assert opp.poly_leg.contract.side is OutcomeSide.SHORT
+    assert opp.poly_leg.price == D("0.45") and opp.poly_leg.label == "SHORT Kings"
+    assert opp.size == D(30)
+
+
+def test_short_side_is_derived_for_a_mapping_added_after_its_long_book_arrived() -> None:
+    events: list[OpportunityEvent] = []
+    sc = Scanner(events.append)
+    sc.on_book(long_book(lv(("0.55", "30")), lv(("0.57", "30"))), NOW)
+    sc.add_mapping(pmus_mapping(), kalshi(), pmus())
+    short = ContractRef(Venue.POLYMARKET_US, SLUG, SLUG, OutcomeSide.SHORT)
+    book = sc.book(short)
+    assert book is not None and book.asks == lv(("0.45", "30"))
+    sc.on_books(kalshi_books(lv(("0.30", "50")), lv(("0.60", "50"))), NOW)
+    assert [e.opportunity.poly_leg.contract for e in events] == [short]
+
+
+def test_identical_or_equal_ladders_resent_publish_nothing_and_skip_the_walk(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    walks: list[str] = []
+    real = scanner_module.opportunity_from_asks
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        walks.append(args[1].direction)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(scanner_module, "opportunity_from_asks", counting)
+    events: list[OpportunityEvent] = []
+    sc = Scanner(events.append)
+    sc.add_mapping(gamma_mapping(), kalshi(), gamma())
+    books = kalshi_books(lv(("0.55", "40")), lv())  # NO ask 0.45
+    sc.on_books(books, NOW)
+    rockets = token("5002", lv(("0.45", "40")))
+    sc.on_book(rockets, NOW)
+    sc.on_book(token("5001", lv(("0.70", "40"))), NOW)  # Kings: no edge with Kalshi YES
+    assert [e.kind for e in events] == [OpportunityEventKind.OPENED]
+    n = len(walks)
+    sc.on_book(rockets, NOW)  # the very same book object
+    sc.on_book(token("5002", lv(("0.45", "40"))), NOW)  # an equal ladder, new objects
+    sc.on_books(books, NOW)  # the same Kalshi books: neither direction can change
+    assert len(walks) == n
+    assert len(events) == 1
+    sc.on_book(token("5002", lv(("0.44", "40"))), NOW)  # a real change is walked
+    assert events[-1].kind is OpportunityEventKind.UPDATED
+
+
+def test_market_closure_closes_both_directions_and_reopening_re_evaluates() -> None:
+    events: list[OpportunityEvent] = []
+    sc = Scanner(events.append)
+    sc.add_mapping(gamma_mapping(), kalshi(), gamma())
+    sc.on_books(kalshi_books(lv(("0.55", "40")), lv(("0.55", "40"))), NOW)  # asks 0.45/0.45
+    sc.on_book(token("5002", lv(("0.45", "40"))), NOW)
+    sc.on_book(token("5001", lv(("0.45", "40"))), NOW)
+    assert {e.opportunity.direction for e in events} == set(Direction)
+    later = NOW + timedelta(minutes=1)
+    sc.on_market_status(Venue.POLYMARKET, "700001", MarketStatus.PAUSED, later)
+    assert [(e.kind, e.reason) for e in events[2:]] == [
+        (OpportunityEventKind.CLOSED, CloseReason.MARKET_CLOSED)
+    ] * 2
+    assert sc.open_opportunities == []
+    sc.on_book(token("5002", lv(("0.44", "40"))), later)  # still closed: nothing opens
+    assert len(events) == 4
+    sc.on_market_status(Venue.POLYMARKET, "700001", MarketStatus.OPEN, later)
+    assert [e.kind for e in events[4:]] == [OpportunityEventKind.OPENED] * 2
