@@ -36,13 +36,17 @@ BAD_VALUES = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(min_value=-(10**40), max_value=10**40).filter(lambda n: n < 0 or n > 10**6),
-    st.sampled_from(["NaN", "Infinity", "-Infinity", "1e999", "-1e999", "1e-999", "0", "-0.0", "5.001", "100001"]).map(
+    # Bad for every setting ("0" is a valid min_roi or max_daily_loss, so it is not here;
+    # min_bet/max_bet's exclusive zero is covered by BAD_BETS below).
+    st.sampled_from(["NaN", "Infinity", "-Infinity", "1e999", "-1e999", "1e-999", "-0.01", "5.001", "100001"]).map(
         lambda s: _Raw(s)
     ),
     st.text(max_size=20),
     st.lists(st.integers(), max_size=3),
     st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
 )
+# A bet must be greater than zero: zero (and negative zero) is bad for bets only.
+BAD_BETS = st.one_of(BAD_VALUES, st.sampled_from(["0", "-0.0", "0.00"]).map(lambda s: _Raw(s)))
 counter = {"n": 0}
 
 
@@ -85,7 +89,9 @@ def mutated(draw: st.DrawFn) -> str:
     elif kind == "extra":
         base[draw(st.text(min_size=1, max_size=8).filter(lambda k: k not in base and k != "id"))] = draw(BAD_VALUES)
     elif kind == "setting":
-        base = {"action": "update_settings", "settings": {draw(st.sampled_from(["enabled", "bogus", "min_bet"])): draw(BAD_VALUES)}}
+        key = draw(st.sampled_from(["enabled", "bogus", "min_bet"]))
+        value = draw(BAD_BETS if key == "min_bet" else BAD_VALUES)
+        base = {"action": "update_settings", "settings": {key: value}}
     elif kind == "action":
         base["action"] = draw(st.one_of(st.text(max_size=12).filter(lambda a: a not in {v["action"] for v in VALID}), BAD_VALUES))
     else:
