@@ -22,18 +22,11 @@ from worker.api import schemas
 MEASURE_JS = DEEP_JS + """
 async ([label, expected, firstId]) => {
   const button = window.__deepAll('button').find(b => b.textContent.trim() === label);
-  const card = window.__deepAll('.card')[0];
-  // card pane -> its Column (host) -> the grid's shadow root, where the cards live.
-  const grid = card.getRootNode().host.getRootNode().host.getRootNode();
+  const grid = window.__deepAll('.grid')[0];  // the card grid: every card is its child
   const done = () => {
-    const cards = grid.querySelectorAll('.opp-card');
+    const cards = grid.querySelectorAll(':scope > .opp-card');
     if (cards.length !== expected) return false;
-    if (!firstId) return true;
-    const inner = [];
-    const walk = (root) => { root.querySelectorAll('.card').forEach(e => inner.push(e));
-      root.querySelectorAll('*').forEach(e => { if (e.shadowRoot) walk(e.shadowRoot); }); };
-    walk(cards[0].shadowRoot);
-    return inner.length > 0 && inner[0].getAttribute('data-id') === firstId;
+    return !firstId || cards[0].querySelector('.card')?.getAttribute('data-id') === firstId;
   };
   const t0 = performance.now();
   button.click();
@@ -69,7 +62,8 @@ def main() -> None:
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         t0 = time.perf_counter()
         page.goto(base + "/arbitrage")
-        page.wait_for_function(DEEP_JS + f"; window.__deepAll('.card').length >= {args.cards}", timeout=120_000)
+        page.wait_for_function(DEEP_JS + f"; (window.__deepAll('.grid')[0]?.children.length ?? 0) >= {args.cards}",
+                               timeout=120_000)
         load_ms = (time.perf_counter() - t0) * 1000
         samples: dict[str, list[float]] = {"HIGH only": [], "MEDIUM+": [], "All": [], "Starts soonest": [], "ROI ▼": []}
         for _ in range(args.repeat):
