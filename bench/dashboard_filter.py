@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from dashboard_common import CHROMIUM, CHROMIUM_ARGS, DEEP_JS, running_stack, summary
 from playwright.sync_api import sync_playwright
+
 from tests.dashboard.protocol import opportunity
 from worker.api import schemas
 

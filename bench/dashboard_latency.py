@@ -12,7 +12,14 @@ from __future__ import annotations
 import argparse
 import time
 
-from dashboard_common import CHROMIUM, CHROMIUM_ARGS, WATCH_TRADES_JS, publish_trade, running_stack, summary
+from dashboard_common import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    WATCH_TRADES_JS,
+    publish_trade,
+    running_stack,
+    summary,
+)
 from playwright.sync_api import sync_playwright
 
 

@@ -423,7 +423,8 @@ class WorkerState:
         return {"positions"}
 
     def _on_settings_changed(self, data: Mapping[str, Any]) -> set[str]:
-        settings = data.get("settings") if isinstance(data.get("settings"), Mapping) else data
+        nested = data.get("settings")
+        settings: Mapping[str, Any] = nested if isinstance(nested, Mapping) else data
         self.settings = {k: v for k, v in settings.items() if k != "enabled"}
         if "enabled" in settings:
             self.enabled = bool(settings["enabled"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import panel as pn
 from bokeh.models import ColumnDataSource, DatetimeTickFormatter, HoverTool, NumeralTickFormatter
@@ -22,7 +23,7 @@ RANGES = ("today", "7 d", "all")
 ROI_BINS = tuple(Decimal(x) for x in ("0", "0.5", "1", "1.5", "2", "2.5", "3", "4", "5", "7.5", "10", "20"))
 
 
-def roi_histogram(rois: list[Decimal]) -> dict[str, list[object]]:
+def roi_histogram(rois: list[Decimal]) -> dict[str, Any]:
     """Counts per ROI bin (exact Decimal comparisons), the last bin open-ended."""
     edges = list(ROI_BINS)
     counts = [0] * len(edges)
@@ -107,7 +108,7 @@ class ChartsView:
         return list(points)
 
     @staticmethod
-    def _columns(points: list[PnlPoint]) -> dict[str, list[object]]:
+    def _columns(points: list[PnlPoint]) -> dict[str, Any]:
         # Bokeh draws datetimes as UTC epoch milliseconds: drop tzinfo after UTC.
         return {
             "t": [p.time.astimezone(UTC).replace(tzinfo=None) for p in points],
