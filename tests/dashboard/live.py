@@ -22,6 +22,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Coroutine, Mapping
 from concurrent.futures import Future
@@ -183,6 +184,8 @@ def start_panel(ws_url: str, port: int | None = None, extra_env: Mapping[str, st
         try:
             with urllib.request.urlopen(base + "/dashboard-assets/dashboard.css", timeout=2):
                 return proc, base
+        except urllib.error.HTTPError:  # answering (e.g. a login redirect): it is up
+            return proc, base
         except OSError:
             time.sleep(0.2)  # polling a process we started for readiness; there is no event to await
     proc.kill()
