@@ -60,6 +60,9 @@ DOWN = "down"
 DOWN_AFTER_S = 4.0
 BACKOFF_START_S = 0.25
 BACKOFF_MAX_S = 5.0
+STATUS_REFRESH_S = 0.3
+# Worker messages after which today's stats (and balances) have changed.
+STATS_CHANGING = frozenset({"trade_event", "position_closed", "position_opened"})
 
 
 def encode(message: Mapping[str, Any]) -> str:
@@ -132,6 +135,7 @@ class Feed:
         self._ws: WebSocketClientConnection | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._status_refresh: asyncio.Future[None] | None = None
         self.messages = 0
 
     # -- subscriptions ---------------------------------------------------------------
@@ -171,8 +175,37 @@ class Feed:
             topics = {"reply"}
         else:
             topics = self.state.apply(message)
+            if kind in STATS_CHANGING:
+                self._refresh_status_soon()
         self._notify(topics)
         return topics
+
+    def _refresh_status_soon(self) -> None:
+        """Today's stats and balances after a trade: the plan pushes them only in ``init``,
+        so read ``/api/status`` once the burst settles (at most every 300 ms)."""
+        if self._status_refresh is not None or self._task is None:
+            return
+        token = self._token()
+        if token is None:
+            return
+
+        async def later() -> None:
+            try:
+                await asyncio.sleep(STATUS_REFRESH_S)
+                parts = urlsplit(self.url or default_ws_url())
+                base = f"{'https' if parts.scheme == 'wss' else 'http'}://{parts.netloc}"
+                response = await AsyncHTTPClient().fetch(
+                    base + "/api/status", headers={"Authorization": f"Bearer {token}"}, request_timeout=5)
+                body = decode_json(response.body)
+            except Exception as exc:
+                log.warning("status not refreshed: %s", type(exc).__name__)
+                return
+            finally:
+                self._status_refresh = None
+            if isinstance(body, dict):
+                self.apply({"type": "status_snapshot", "data": body})
+
+        self._status_refresh = asyncio.ensure_future(later())
 
     def _route_reply(self, message: Mapping[str, Any]) -> None:
         msg_id = message.get("id")

@@ -407,6 +407,20 @@ class WorkerState:
             topics.add("stats")
         return topics
 
+    def _on_status_snapshot(self, data: Mapping[str, Any]) -> set[str]:
+        """``GET /api/status``: today's stats, balances and limits, read after a trade."""
+        topics: set[str] = set()
+        stats = data.get("stats")
+        if isinstance(stats, Mapping):
+            self.stats.update({k: v for k, v in stats.items() if k in ("trades", "pnl", "wins")})
+            topics.add("stats")
+        balances = data.get("balances")
+        if isinstance(balances, Mapping):
+            topics |= self._on_balance_update(balances)
+        if isinstance(data.get("limits"), Mapping):
+            self.limits = dict(data["limits"])
+        return topics
+
     def _on_stats_update(self, data: Mapping[str, Any]) -> set[str]:
         self.stats.update(data)
         if "stopping_limit" in data or "blocked_by" in data:

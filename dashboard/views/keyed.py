@@ -10,7 +10,8 @@ can be lost. Here:
   rebuilt, nothing is hidden with ``visible``.
 * An item's HTML travels once, as a message, when it is new or changed (``apply``).
 * A page that (re)renders the component asks for every item with a ``sync`` message, so
-  whatever happened before it connected, it starts from the full current list.
+  whatever happened before it connected, it starts from the full current list; it asks
+  again if ``order`` ever names an item it was not sent.
 * Buttons inside an item carry ``data-action``; a click sends ``{action, id, value}`` to
   Python (``value`` is the item's ``[data-input]`` field, if any). A button with
   ``data-confirm`` needs a second click on its confirmation label within 5 s.
@@ -41,9 +42,13 @@ export function render({ model, el }) {
   box.className = model.list_class;
   el.appendChild(box);
   const items = new Map();
+  let asked = 0;
   const place = () => {
     const kids = [];
-    for (const id of model.order) { const it = items.get(id); if (it) kids.push(it.el); }
+    let missing = false;
+    for (const id of model.order) { const it = items.get(id); if (it) kids.push(it.el); else missing = true; }
+    // An id we were never sent (a message lost while the page connected): ask for all.
+    if (missing && Date.now() - asked > 500) { asked = Date.now(); model.send_msg({ type: 'sync' }); }
     const shown = kids.length;
     if (!shown && model.empty) {
       const e = document.createElement('div'); e.className = 'muted'; e.textContent = model.empty; kids.push(e);
@@ -99,6 +104,7 @@ export function render({ model, el }) {
   });
   model.on('order', place);
   model.on('empty', place);
+  asked = Date.now();
   model.send_msg({ type: 'sync' });
 }
 """

@@ -142,6 +142,7 @@ def test_closing_a_position_removes_it_and_adds_a_trade_row(live, open_page):
     row = page.locator("tr.st-closed")
     expect(row).to_contain_text("Rockets vs Lakers")
     expect(row).to_contain_text("+$0.12")
+    expect(page.locator("td[data-k=pnl]")).to_have_text("+$0.12")  # today's realised P&L, read after the trade
     shot(page, "executor-after-close")
 
 

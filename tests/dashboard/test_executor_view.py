@@ -203,3 +203,13 @@ def test_action_while_disconnected_says_so(feed, page):
     feed._ws = None
     p.view.toggle.clicks += 1
     assert "Not connected" in p.view.action_msg.object
+
+
+def test_status_snapshot_after_a_trade_updates_stats_and_balances(feed, page):
+    p = page("executor")
+    replay(feed, p, init(trades=3, pnl="1.25", wins=2))
+    replay(feed, p, {"type": "status_snapshot", "data": {
+        "stats": {"day": "2026-11-29", "trades": 4, "pnl": Decimal("1.37"), "wins": 3},
+        "balances": {"poly": Decimal("49.50"), "kalshi": None}, "limits": {"max_daily_trades": 50}}})
+    assert "4 / 50" in p.view.stats.object and "+$1.37" in p.view.stats.object and "75%" in p.view.stats.object
+    assert "$49.50" in p.view.balances.object and "$45.00" in p.view.balances.object  # null keeps the last known
