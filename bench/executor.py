@@ -143,7 +143,10 @@ async def main(seconds: float, concurrency: int, latency_ms: int, faults: str, l
             latencies.append(time.perf_counter() - t0)
             outcomes[result.state.value] += 1
             if result.state is AttemptState.HEDGED and result.position_id:
-                await ex.close_position(result.position_id)
+                # Closing frees the game; a close refused by a fault is tried again.
+                for _ in range(5):
+                    if (await ex.close_position(result.position_id))["closed"]:
+                        break
             elif result.state is AttemptState.STRANDED:
                 await ex.resolve_stranded(result.id, "bench")
 
