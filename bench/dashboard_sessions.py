@@ -29,7 +29,17 @@ from dashboard_common import (
 from playwright.sync_api import sync_playwright
 from tornado.ioloop import IOLoop
 
+
 # Panel sends an HTML pane's markup HTML-escaped inside the Div's text.
+def register_page_models() -> None:
+    """Create the page's custom component models here too, so client sessions can decode them."""
+    from bokeh.document import Document
+
+    from dashboard.views.keyed import KeyedList
+
+    KeyedList().get_root(Document())
+
+
 ROW = re.compile(r"data-id=(?:\"|&quot;)(ses-\d+)")
 
 
@@ -41,6 +51,7 @@ def main() -> None:
     ap.add_argument("--browsers", type=int, default=2)
     args = ap.parse_args()
     total = int(args.rate * args.seconds)
+    register_page_models()
     with running_stack() as (worker, base):
         # Chromium pages measuring latency while the sessions run (own thread: own loop).
         browser_ready = threading.Event()
