@@ -16,22 +16,21 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import sqlalchemy as sa  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 
-from db.engine import Database  # noqa: E402
-from db.migrate import migrate  # noqa: E402
-from db.repositories import TradeRepository  # noqa: E402
-from worker.domain.tradelog import TradeStatus  # noqa: E402
-from worker.engine.trade_logger import TradeLogger  # noqa: E402
+from db.engine import Database
+from db.migrate import migrate
+from db.repositories import TradeRepository
+from worker.domain.tradelog import TradeStatus
+from worker.engine.trade_logger import TradeLogger
 
 
 async def run(url: str, n: int, concurrency: int) -> float:

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -22,13 +21,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from db.engine import Database
+from db.mappings import SqlMappingStore
 from db.repositories import SettingsRepository, TradeRepository
-from db.tables import market_mappings
 from worker.api import schemas
 from worker.api.console import Console
 from worker.api.history import DbHistory
 from worker.api.server import ExecutorServer, ServerSettings
 from worker.config import Config
+from worker.domain.mapping import MappingStatus
 from worker.domain.operator import (
     ExecutionControl,
     MappingDecisions,
@@ -39,6 +39,7 @@ from worker.domain.operator import (
 from worker.engine.event_bus import EventBus
 from worker.engine.settings_manager import ExecutorSettingsManager
 from worker.engine.trade_logger import TradeLogger
+from worker.trading import EngineControl, TradingEngine
 
 log = logging.getLogger(__name__)
 
@@ -99,39 +100,6 @@ class PaperExchangeMonitor:
             self._task = None
 
 
-class TableMappingDecisions:
-    """Operator decisions on the ``market_mappings`` table, used until the scanner's
-    ``db/mappings.py`` store is available. Only status, note and decision time change."""
-
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
-    async def get(self, mapping_id: str) -> Mapping[str, Any] | None:
-        async with self._db.read() as conn:
-            row = (await conn.execute(sa.select(market_mappings).where(market_mappings.c.id == mapping_id))).first()
-        return None if row is None else schemas.to_wire(dict(row._mapping))
-
-    async def list(self, status: str | None = None) -> list[Mapping[str, Any]]:
-        query = sa.select(market_mappings).order_by(market_mappings.c.id)
-        if status is not None:
-            query = query.where(market_mappings.c.status == status)
-        async with self._db.read() as conn:
-            rows = (await conn.execute(query)).all()
-        return [schemas.to_wire(dict(r._mapping)) for r in rows]
-
-    async def decide(self, mapping_id: str, status: str, now: datetime) -> Mapping[str, Any]:
-        async with self._db.write() as conn:
-            result = await conn.execute(
-                market_mappings.update()
-                .where(market_mappings.c.id == mapping_id)
-                .values(status=status, decided_at=now, updated_at=now)
-            )
-            if result.rowcount == 0:
-                raise OperatorError("mapping_id", f"no mapping {mapping_id}")
-            row = (await conn.execute(sa.select(market_mappings).where(market_mappings.c.id == mapping_id))).one()
-        return schemas.to_wire(dict(row._mapping))
-
-
 class StoreMappingDecisions:
     """Adapts the scanner's ``MappingStore`` (domain objects, ``MappingStatus``) to the console."""
 
@@ -162,16 +130,8 @@ class StoreMappingDecisions:
 
 
 def mapping_decisions(db: Database) -> MappingDecisions:
-    """The scanner's mapping store when it is installed, else the table fallback."""
-    try:
-        module = importlib.import_module("db.mappings")
-        domain = importlib.import_module("worker.domain.mapping")
-    except ModuleNotFoundError:
-        return TableMappingDecisions(db)
-    store_cls = getattr(module, "MappingRepository", None) or getattr(module, "SqlMappingStore", None)
-    if store_cls is None:
-        return TableMappingDecisions(db)
-    return StoreMappingDecisions(store_cls(db), domain.MappingStatus)
+    """The operator's decisions through the scanner's mapping store."""
+    return StoreMappingDecisions(SqlMappingStore(db), MappingStatus)
 
 
 @dataclass
@@ -186,6 +146,7 @@ class Worker:
     console: Console
     server: ExecutorServer
     monitor: PaperExchangeMonitor | None = None
+    engine: TradingEngine | None = None
     port: int | None = None
     _stopped: bool = field(default=False, repr=False)
 
@@ -194,6 +155,8 @@ class Worker:
         await self.console.start()
         if self.monitor is not None:
             self.monitor.start()
+        if self.engine is not None:
+            self.engine.start()
         self.port = await self.server.start(self.config.host, self.config.port if port is None else port)
         log.info(
             "worker serving on %s:%s (%s mode, %s)", self.config.host, self.port, self.config.mode, self.config.poly_venue
@@ -204,6 +167,9 @@ class Worker:
         if self._stopped:
             return
         self._stopped = True
+        if self.engine is not None:
+            # Stops admitting, lets attempts in flight finish or unwind, releases the lease.
+            await self.engine.stop()
         await self.server.stop()
         if self.monitor is not None:
             await self.monitor.stop()
@@ -218,12 +184,23 @@ def build_worker(
     bus: EventBus | None = None,
     execution: ExecutionControl | None = None,
     mappings: MappingDecisions | None = None,
+    trading: bool = False,
 ) -> Worker:
-    """Wire the worker. Nothing connects to anything until :meth:`Worker.start`."""
+    """Wire the worker. Nothing connects to anything until :meth:`Worker.start`.
+
+    ``trading=True`` (``python -m worker``) adds the trading engine — venue clients,
+    scanner, executor, single-trader lease — as the console's execution control.
+    """
     db = db or Database(config.database_url)
     bus = bus or EventBus()
     settings = ExecutorSettingsManager(SettingsRepository(db))
     trades = TradeLogger(TradeRepository(db), config.day_tz)
+    engine = None
+    lease_status: Callable[[], str] | None = None
+    if trading and execution is None:
+        engine = TradingEngine(config, db, bus, settings, trades)
+        execution = EngineControl(engine)
+        lease_status = engine.lease_status
     monitor = None
     if execution is None and config.mode == "paper":
         monitor = PaperExchangeMonitor(config.paper_port, ("kalshi", config.poly_venue), bus)
@@ -242,6 +219,7 @@ def build_worker(
         mappings=mappings if mappings is not None else mapping_decisions(db),
         db_probe=db_probe,
         venue_monitor=monitor.states if monitor is not None else None,
+        lease_status=lease_status,
     )
     server = ExecutorServer(
         console,
@@ -253,4 +231,7 @@ def build_worker(
             allowed_origins=tuple(o.rstrip("/") for o in config.allowed_origins),
         ),
     )
-    return Worker(config=config, db=db, bus=bus, settings=settings, trades=trades, console=console, server=server, monitor=monitor)
+    return Worker(
+        config=config, db=db, bus=bus, settings=settings, trades=trades, console=console,
+        server=server, monitor=monitor, engine=engine,
+    )

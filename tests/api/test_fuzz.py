@@ -38,7 +38,7 @@ BAD_VALUES = st.one_of(
     st.integers(min_value=-(10**40), max_value=10**40).filter(lambda n: n < 0 or n > 10**6),
     # Bad for every setting ("0" is a valid min_roi or max_daily_loss, so it is not here;
     # min_bet/max_bet's exclusive zero is covered by BAD_BETS below).
-    st.sampled_from(["NaN", "Infinity", "-Infinity", "1e999", "-1e999", "1e-999", "-0.01", "5.001", "100001"]).map(
+    st.sampled_from(["NaN", "Infinity", "-Infinity", "1e999", "-1e999", "1e-999", "-0.01", "5.001", "1000001"]).map(
         lambda s: _Raw(s)
     ),
     st.text(max_size=20),

@@ -112,6 +112,7 @@ class Console:
         mappings: MappingDecisions | None = None,
         db_probe: Probe | None = None,
         venue_monitor: Callable[[], list[VenueState]] | None = None,
+        lease_status: Callable[[], str] | None = None,
         clock: Clock = _utcnow,
     ) -> None:
         self._settings = settings
@@ -123,6 +124,7 @@ class Console:
         self.mappings = mappings
         self._db_probe = db_probe
         self.venue_monitor = venue_monitor
+        self._lease_status = lease_status
         self._clock = clock
         self.started_at = clock()
         self.opportunities = OpportunityBook()
@@ -201,6 +203,7 @@ class Console:
             taken_at=self._clock(),
             last_trade_at=last[0].timestamp if last else None,
             executor_running=self.execution is not None,
+            extra={"lease": self._lease_status() if self._lease_status is not None else None},
         )
 
     async def health(self) -> tuple[bool, dict[str, Any]]:

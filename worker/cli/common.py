@@ -14,6 +14,10 @@ def setup_logging(level: int = logging.INFO) -> None:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # One line per HTTP request is noise at INFO; the clients log what matters themselves.
+    # The websockets client logs request headers (the bearer token) at DEBUG: keep it above.
+    for name in ("httpx", "httpcore", "websockets", "websockets.client"):
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
 
 
 def config_or_exit() -> Config:

@@ -16,6 +16,8 @@ from db.engine import Database
 from db.migrate import ModeMismatchError, migrate
 from worker.bootstrap import build_worker
 from worker.cli.common import config_or_exit, setup_logging
+from worker.domain.errors import MissingCredentials
+from worker.trading import check_live_credentials
 
 log = logging.getLogger("worker.serve")
 
@@ -30,7 +32,13 @@ async def serve(stop: asyncio.Event | None = None) -> int:
         await db.dispose()
         return 1
     log.info("database at revision %s", revision)
-    worker = build_worker(config, db=db)
+    try:
+        await check_live_credentials(config)
+    except MissingCredentials as exc:
+        print(f"worker: live mode needs venue credentials: {exc}", file=sys.stderr)
+        await db.dispose()
+        return 2
+    worker = build_worker(config, db=db, trading=True)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

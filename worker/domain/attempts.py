@@ -128,6 +128,7 @@ class RefusalReason(StrEnum):
     GAME_BUSY = "game_busy"
     KILL_SWITCH = "kill_switch"
     SHUTTING_DOWN = "shutting_down"
+    STANDBY = "lease_standby"  # another worker holds the single-trader lease
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,7 +86,7 @@ class BalanceRefresher:
             if venue in self._book.available:
                 poly = self._book.available[venue]
         kalshi = self._book.available.get(Venue.KALSHI, ZERO)
-        return {"poly": float(poly), "kalshi": float(kalshi)}
+        return {"poly": poly, "kalshi": kalshi}
 
     async def run(self) -> None:
         while True:

@@ -50,12 +50,13 @@ from worker.domain.operator import (
 from worker.domain.orders import OrderAction, OrderState, TimeInForce
 from worker.domain.ports import VenuePort
 from worker.domain.storage import TradeStore
-from worker.domain.tradelog import StoredPosition
+from worker.domain.tradelog import StoredPosition, StoredTrade
 from worker.engine.executor.balances import BalanceBook, BalanceRefresher
 from worker.engine.executor.crash import CrashPoints
 from worker.engine.executor.legs import LegSender, LegUnresolved
 from worker.engine.executor.risk import Candidate, RiskConfig, RiskManager
 from worker.engine.executor.runner import AttemptRunner, UnwindPolicy, _client_id
+from worker.engine.lease import LeaseLost
 from worker.engine.settings_manager import ExecutorSettingsManager
 from worker.engine.trade_logger import TradeLogger
 
@@ -92,6 +93,7 @@ class Executor:
         clock: Callable[[], datetime] = _utcnow,
         balance_interval_s: float = 30.0,
         reconcile_interval_s: float = 60.0,
+        gate: Callable[[], None] | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -107,7 +109,9 @@ class Executor:
         if lookup_delays is not None:
             sender_kwargs["lookup_delays"] = lookup_delays
         self.sender = LegSender(self.venues, **sender_kwargs)
-        self.runner = AttemptRunner(store, self.sender, publish, crash, unwind, sleep, clock)
+        # The single-trader lease: raises LeaseLost when this worker may not open exposure.
+        self.gate = gate
+        self.runner = AttemptRunner(store, self.sender, publish, crash, unwind, sleep, clock, gate)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._game_locks: dict[str, asyncio.Lock] = {}
         self._reconcile_interval = reconcile_interval_s
@@ -185,6 +189,8 @@ class Executor:
             refusal: AttemptRecord | Refusal = Refusal(
                 RefusalReason.SHUTTING_DOWN, "not reconciled yet: no new trade before reconciliation"
             )
+        elif not self._may_trade():
+            refusal = Refusal(RefusalReason.STANDBY, "another worker holds the trading lease")
         else:
             refusal = await self.risk.admit(candidate)
         if isinstance(refusal, Refusal):
@@ -208,6 +214,15 @@ class Executor:
         self._spawn(attempt)
         return attempt
 
+    def _may_trade(self) -> bool:
+        if self.gate is None:
+            return True
+        try:
+            self.gate()
+        except LeaseLost:
+            return False
+        return True
+
     def _spawn(self, attempt: AttemptRecord) -> asyncio.Task[None]:
         task = asyncio.create_task(self._run(attempt), name=f"attempt {attempt.id}")
         self._tasks[attempt.id] = task
@@ -220,6 +235,9 @@ class Executor:
                     await self.runner.drive(attempt)
                 except LegUnresolved as exc:
                     log.warning("attempt %s waits in %s: %s", attempt.id, attempt.state.value, exc)
+                except LeaseLost as exc:
+                    # Persisted as it stands; the lease holder's reconciliation resumes it.
+                    log.error("attempt %s left in %s: %s", attempt.id, attempt.state.value, exc)
                 except VenueError as exc:
                     log.warning("attempt %s paused in %s by %s", attempt.id, attempt.state.value, exc)
                 if attempt.state.terminal:
@@ -384,9 +402,9 @@ class Executor:
                 poly_order_id=next((c.venue_order_id for c in closes if c.venue is not Venue.KALSHI), None),
                 kalshi_order_id=next((c.venue_order_id for c in closes if c.venue is Venue.KALSHI), None),
             )
-        self._position_closed(position, pnl, "CLOSED")
+        self._position_closed(position, pnl, "CLOSED", trade)
         await self.refresher.refresh()
-        return {"position_id": position_id, "closed": True, "pnl": str(pnl)}
+        return {"position_id": position_id, "closed": True, "pnl": pnl}
 
     async def _sell(self, attempt: AttemptRecord, leg: LegRecord, quantity: Decimal) -> str | None:
         port = self.venues[leg.venue]
@@ -432,7 +450,27 @@ class Executor:
             return f"{leg.venue.value}: sold {close.filled} of {quantity} ({close.error or close.state})"
         return None
 
-    def _position_closed(self, position: StoredPosition, pnl: Decimal, status: str) -> None:
+    def _position_closed(
+        self, position: StoredPosition, pnl: Decimal, status: str, trade: StoredTrade | None
+    ) -> None:
+        if trade is not None:
+            # The exit's own trade-log row (CLOSED / SETTLED), like every other row.
+            self.publish(
+                "trade_event",
+                {
+                    "event": trade.event_title,
+                    "status": trade.status,
+                    "bet_size": trade.bet_size,
+                    "pnl": trade.pnl,
+                    "roi": trade.roi,
+                    "reason": trade.reason,
+                    "attempt_id": trade.attempt_id,
+                    "position_id": position.id,
+                    "trade_id": trade.id,
+                    "timestamp": trade.timestamp.isoformat(),
+                    "loud": False,
+                },
+            )
         self.publish(
             "position_closed",
             {
@@ -440,7 +478,7 @@ class Executor:
                 "position_id": position.id,
                 "event": position.event_title,
                 "status": status,
-                "pnl": float(pnl),
+                "pnl": pnl,
                 "timestamp": self.clock().isoformat(),
             },
         )
@@ -472,7 +510,7 @@ class Executor:
                     proceeds = sum((c.notional - c.fees for c in closes), ZERO)
                     payout = sum((q * payouts[leg.contract] for leg, q in held), ZERO)
                     pnl = payout + proceeds - (position.cost or ZERO)
-                    await self.trade_logger.close_position(
+                    _, trade = await self.trade_logger.close_position(
                         position.id,
                         pnl=pnl,
                         reason="settled",
@@ -482,7 +520,7 @@ class Executor:
                             "payout": str(payout),
                         },
                     )
-                    self._position_closed(position, pnl, "SETTLED")
+                    self._position_closed(position, pnl, "SETTLED", trade)
                     settled += 1
                 elif position.expires_at is not None and now > position.expires_at + EXPIRY_GRACE:
                     await self.trade_logger.expire_position(position.id, "past expiry without a resolution")

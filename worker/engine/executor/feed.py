@@ -17,12 +17,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
 from worker.domain.books import OrderBook
 from worker.domain.errors import VenueError
 from worker.domain.mapping import (
+    MappingStatus,
     MappingStore,
     MarketMapping,
     OpportunityEvent,
@@ -101,6 +103,15 @@ class OpportunityFeed:
         self.scanner.add_mappings(items)
         log.info("%d mappings (%d refused listings)", len(items), len(result.refused))
         return len(items)
+
+    def decide(self, mapping_id: str, status: MappingStatus) -> None:
+        """An operator's decision, live: a rejected pair is never traded (its opportunities
+        close at once); a confirmed one counts as HIGH confidence for the risk manager."""
+        mapping = self.mappings.get(mapping_id)
+        if mapping is None:
+            return
+        self.mappings[mapping_id] = replace(mapping, status=status)
+        self.scanner.decide(mapping_id, status, self.clock())
 
     def contracts(self) -> tuple[list[ContractRef], list[ContractRef]]:
         kalshi: dict[ContractRef, None] = {}

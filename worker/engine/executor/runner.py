@@ -91,10 +91,14 @@ class AttemptRunner:
         unwind: UnwindPolicy | None = None,
         sleep: Sleep = asyncio.sleep,
         clock: Callable[[], datetime] = _utcnow,
+        gate: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
         self.sender = sender
         self.publish = publish
+        # Raises (LeaseLost) when this worker may not open exposure: checked right before
+        # leg 1 and leg 2 are sent. Unwinds and closes only reduce exposure: not gated.
+        self.gate = gate or (lambda: None)
         self.crash = crash or CrashPoints()
         self.unwind = unwind or UnwindPolicy()
         self._sleep = sleep
@@ -145,7 +149,9 @@ class AttemptRunner:
             await self._after_leg1(attempt)
             return
         # Write-ahead: LEG1_SENT with the client id / order hash, committed before the call.
+        self.gate()
         await self._move(attempt, AttemptState.LEG1_SENT)
+        self.gate()
         await self.sender.send(leg1, prepared)
         self.crash.hit("after_leg1_sent")
         await self.store.save(attempt)
@@ -184,7 +190,9 @@ class AttemptRunner:
             leg2.error = f"not prepared: {exc.message}"
             await self._move(attempt, AttemptState.LEG2_SENT)
             return
+        self.gate()
         await self._move(attempt, AttemptState.LEG2_SENT)
+        self.gate()
         await self.sender.send(leg2, prepared)
         self.crash.hit("after_leg2_sent")
         await self.store.save(attempt)
@@ -367,12 +375,12 @@ class AttemptRunner:
                 "event_title": pos.event_title,
                 "attempt_id": attempt.id,
                 "poly_side": pos.poly.side,
-                "poly_price": float(pos.poly.price),
+                "poly_price": pos.poly.price,
                 "poly_contracts": pos.poly.contracts,
                 "kalshi_side": pos.kalshi.side,
-                "kalshi_price": float(pos.kalshi.price),
+                "kalshi_price": pos.kalshi.price,
                 "kalshi_contracts": pos.kalshi.contracts,
-                "cost": float(pos.cost),
+                "cost": pos.cost,
             },
         )
 
@@ -428,9 +436,9 @@ class AttemptRunner:
                 {
                     "event": attempt.event_title,
                     "status": status.value,
-                    "bet_size": float(bet),
-                    "pnl": float(pnl),
-                    "roi": None if roi is None else float(roi),
+                    "bet_size": bet,
+                    "pnl": pnl,
+                    "roi": roi,
                     "reason": reason,
                     "attempt_id": attempt.id,
                     "trade_id": trade_id,

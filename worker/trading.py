@@ -1,0 +1,382 @@
+"""Composition of the trading side: venue clients, scanner feed, executor and the lease.
+
+Used by the worker (``python -m worker``, through :mod:`worker.bootstrap`) and by the
+headless run (``python -m worker run``), so both trade through exactly the same parts.
+
+Paper mode is not a different code path: the live clients are built from
+:func:`worker.venues.paper.connect.paper_client_env`, which points them at the local paper
+exchange with the credentials it issued. Live mode builds them from the environment and
+refuses to start without the credentials its venues need.
+
+:class:`TradingEngine` starts in the background and never stops the worker's server from
+answering: while a venue (or the paper exchange) cannot be reached it reports it as down
+and retries with backoff. It takes the single-trader lease before it trades, reconciles
+first, and gives the lease back on a clean stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from db.attempts import AttemptRepository
+from db.engine import Database
+from db.lease import LeaseRepository
+from db.mappings import SqlMappingStore
+from db.repositories import TradeRepository
+from worker.api import schemas
+from worker.api.history import DbHistory
+from worker.config import Config, ensure_worker_id
+from worker.domain.errors import MissingCredentials, VenueError
+from worker.domain.mapping import Confidence, MappingStatus, OpportunityEvent
+from worker.domain.markets import Venue
+from worker.domain.operator import (
+    ActionUnavailable,
+    Balances,
+    VenueConnection,
+    VenueState,
+)
+from worker.domain.ports import VenuePort
+from worker.domain.tradelog import REALISED_STATUSES
+from worker.engine.event_bus import EventBus, Subscription
+from worker.engine.executor import CrashPoints, Executor, RiskConfig
+from worker.engine.executor.feed import OpportunityFeed
+from worker.engine.lease import LeaseKeeper
+from worker.engine.settings_manager import ExecutorSettingsManager
+from worker.engine.trade_logger import TradeLogger
+from worker.venues.kalshi.client import KalshiClient
+from worker.venues.paper.connect import PaperCredentialsMissing, paper_client_env
+from worker.venues.polymarket.client import PolymarketClient
+from worker.venues.polymarket_us.client import PolymarketUsClient
+
+log = logging.getLogger(__name__)
+
+OPPORTUNITY_TYPES = {
+    "opened": schemas.OPPORTUNITY_OPENED,
+    "updated": schemas.OPPORTUNITY_UPDATED,
+    "closed": schemas.OPPORTUNITY_CLOSED,
+}
+REALISED = {str(s) for s in REALISED_STATUSES}
+RETRYABLE = (VenueError, OSError, httpx.HTTPError, PaperCredentialsMissing, TimeoutError)
+
+
+def venue_env(config: Config, env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """What the clients' ``from_env`` read: the paper exchange's, or the process environment."""
+    if config.mode == "paper":
+        return paper_client_env(config.data_dir, config.paper_port)
+    return dict(os.environ if env is None else env)
+
+
+def build_venues(env: Mapping[str, str], poly_venue: str) -> dict[Venue, VenuePort]:
+    """Kalshi plus the chosen Polymarket venue's live clients (raises MissingCredentials)."""
+    poly: VenuePort
+    if poly_venue == Venue.POLYMARKET_US.value:
+        poly = PolymarketUsClient.from_env(env)
+    else:
+        poly = PolymarketClient.from_env(env)
+    return {Venue.KALSHI: KalshiClient.from_env(env), poly.venue: poly}
+
+
+async def check_live_credentials(config: Config, env: Mapping[str, str] | None = None) -> None:
+    """Live mode refuses to start without the credentials its venues need.
+
+    Raises :class:`MissingCredentials`, which names the missing variables (never values).
+    Builds the clients only to read their configuration; nothing is sent.
+    """
+    if config.mode != "live":
+        return
+    venues = build_venues(dict(os.environ if env is None else env), config.poly_venue)
+    for port in venues.values():
+        await port.aclose()
+
+
+def opportunity_message(event: OpportunityEvent) -> tuple[str, dict[str, Any]]:
+    """The wire message for one scanner lifecycle step (the card grid's feed)."""
+    data: dict[str, Any] = schemas.to_wire(event.opportunity)
+    data["event"] = event.kind.value
+    data["at"] = schemas.to_wire(event.at)
+    if event.reason is not None:
+        data["reason"] = event.reason.value
+    return OPPORTUNITY_TYPES[event.kind.value], data
+
+
+class TradingEngine:
+    """Venues → scanner → executor, under the single-trader lease (see module docstring)."""
+
+    def __init__(
+        self,
+        config: Config,
+        db: Database,
+        bus: EventBus,
+        settings: ExecutorSettingsManager,
+        trade_logger: TradeLogger,
+        *,
+        env: Mapping[str, str] | None = None,
+        retry_max_s: float = 30.0,
+        shutdown_s: float = 30.0,
+    ) -> None:
+        self.config = config
+        self.db = db
+        self.bus = bus
+        self.settings = settings
+        self.trade_logger = trade_logger
+        self._env = env
+        self._retry_max_s = retry_max_s
+        self._shutdown_s = shutdown_s
+        self.executor: Executor | None = None
+        self.feed: OpportunityFeed | None = None
+        self.keeper = LeaseKeeper(
+            LeaseRepository(db),
+            account=config.trading_account(env),
+            holder=ensure_worker_id(config.data_dir),
+            ttl_s=config.lease_ttl_s,
+            on_acquired=self._take_over,
+        )
+        self.venues: dict[Venue, VenuePort] = {}
+        self.detail: str | None = "starting"
+        self._since = datetime.now(UTC)
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._lease_task: asyncio.Task[None] | None = None
+        self._decisions: asyncio.Task[None] | None = None
+        self._started_executor = False
+        self._pnl_task: asyncio.Task[None] | None = None
+        self._cumulative = Decimal(0)
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="trading-engine")
+            self._decisions = asyncio.create_task(self._follow_decisions(), name="mapping-decisions")
+
+    async def _run(self) -> None:
+        delay = 1.0
+        while not self._stop.is_set():
+            try:
+                await self._connect()
+                self.detail = None
+                self._since = datetime.now(UTC)
+                self._lease_task = asyncio.create_task(self.keeper.run(self._stop), name="lease")
+                await self._lease_task
+                return
+            except MissingCredentials as exc:
+                self._down(f"missing credentials: {exc}")
+                log.error("trading engine cannot start: %s", exc)
+                return
+            except RETRYABLE as exc:
+                self._down(_reason(exc))
+                log.warning("venues not reachable (%s); retrying in %.0f s", _reason(exc), delay)
+                await self._close_venues()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), timeout=delay)
+                delay = min(delay * 2, self._retry_max_s)
+
+    async def _connect(self) -> None:
+        config = self.config
+        self.venues = build_venues(venue_env(config, self._env), config.poly_venue)
+        poly = self.venues[Venue(config.poly_venue)]
+        executor = Executor(
+            settings=self.settings,
+            store=AttemptRepository(self.db),
+            trades=TradeRepository(self.db),
+            trade_logger=self.trade_logger,
+            venues=self.venues,
+            publish=self.bus.publish,
+            risk_config=RiskConfig(
+                min_confidence=Confidence(config.min_confidence),
+                max_book_age_ms=config.max_book_age_ms,
+                no_trade_before_start_s=config.no_trade_before_start_s,
+                day_tz=config.day_tz,
+            ),
+            crash=CrashPoints.from_env(),
+            gate=self.keeper.check,
+        )
+        feed = OpportunityFeed(
+            executor, self.venues[Venue.KALSHI], poly, SqlMappingStore(self.db), on_event=self._publish_opportunity
+        )
+        count = await feed.discover()
+        await self._start_pnl_points()
+        self.executor, self.feed = executor, feed
+        feed.start()  # books and opportunities flow now; trading waits for the lease
+        # The mappings, books and tables built so far live for the whole run: keep the
+        # collector from re-scanning them on every pass (the scanner's latency goal).
+        gc.collect()
+        gc.freeze()
+        log.info("trading engine connected: %d mappings; waiting for the lease", count)
+
+    async def _take_over(self) -> None:
+        """Lease acquired: reconcile every attempt left in flight before any new trade."""
+        assert self.executor is not None
+        if not self._started_executor:
+            await self.executor.start()
+            self._started_executor = True
+        else:
+            await self.executor.reconcile()
+        self.bus.publish(schemas.VENUE_STATUS, self._venue_status_data())
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self.feed is not None:
+            await self.feed.stop()
+        if self.executor is not None and self._started_executor:
+            await self.executor.shutdown(self._shutdown_s)
+        for task in (self._lease_task, self._task, self._decisions, self._pnl_task):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        await self.keeper.release()
+        await self._close_venues()
+
+    async def _close_venues(self) -> None:
+        for port in self.venues.values():
+            with contextlib.suppress(Exception):
+                await port.aclose()
+        self.venues = {}
+
+    # -- events --------------------------------------------------------------------------
+    def _publish_opportunity(self, event: OpportunityEvent) -> None:
+        type_, data = opportunity_message(event)
+        self.bus.publish(type_, data)
+
+    async def _start_pnl_points(self) -> None:
+        """Publish ``pnl_point`` (cumulative realised P&L) for every realised trade row.
+
+        The total so far is read once, before trading starts; every later realised row
+        reaches us as a ``trade_event``, so the running total never double counts.
+        """
+        if self._pnl_task is not None:
+            return
+        points = await DbHistory(self.db).pnl(since=None, bucket="day")
+        self._cumulative = Decimal(str(points[-1]["pnl"])) if points else Decimal(0)
+        sub = self.bus.subscribe(maxsize=10_000, types={schemas.TRADE_EVENT})
+        self._pnl_task = asyncio.create_task(self._follow_trades(sub), name="pnl-points")
+
+    async def _follow_trades(self, sub: Subscription) -> None:
+        try:
+            async for event in sub:
+                status, delta = event.data.get("status"), event.data.get("pnl")
+                if status not in REALISED or not isinstance(delta, Decimal):
+                    continue
+                self._cumulative += delta
+                self.bus.publish(
+                    schemas.PNL_POINT,
+                    {
+                        "t": event.data.get("timestamp") or schemas.to_wire(event.at),
+                        "pnl": self._cumulative,
+                        "delta": delta,
+                        "trade_id": event.data.get("trade_id"),
+                    },
+                )
+        finally:
+            sub.close()
+
+    async def _follow_decisions(self) -> None:
+        """An operator's confirm/reject reaches the running scanner at once."""
+        sub = self.bus.subscribe(maxsize=10_000, types={schemas.MAPPING_CHANGED})
+        try:
+            async for event in sub:
+                mapping_id, status = event.data.get("id"), event.data.get("status")
+                if self.feed is None or not isinstance(mapping_id, str) or not isinstance(status, str):
+                    continue
+                with contextlib.suppress(ValueError):
+                    self.feed.decide(mapping_id, MappingStatus(status))
+        finally:
+            sub.close()
+
+    def _down(self, detail: str) -> None:
+        if self.detail != detail:
+            self.detail = detail
+            self._since = datetime.now(UTC)
+            self.bus.publish(schemas.VENUE_STATUS, self._venue_status_data())
+
+    def _venue_status_data(self) -> dict[str, Any]:
+        return {
+            "venues": {
+                s.venue: {"state": s.state, "data_age_ms": s.data_age_ms, "detail": s.detail}
+                for s in self.venue_states()
+            },
+            "lease": self.keeper.status,
+        }
+
+    # -- the operator's view -------------------------------------------------------------
+    def lease_status(self) -> str:
+        """``leader``, ``standby`` (another worker trades), ``expired`` or ``released``."""
+        return self.keeper.status
+
+    def venue_states(self) -> list[VenueState]:
+        names = ("kalshi", self.config.poly_venue)
+        if self.executor is None or self.detail is not None:
+            state = VenueConnection.DOWN if self.detail and self.detail != "starting" else VenueConnection.CONNECTING
+            return [VenueState(v, state, None, self.detail, self._since) for v in names]
+        now = datetime.now(UTC)
+        ages: dict[str, int] = {}
+        if self.feed is not None:
+            for contract, at in self.feed.book_times.items():
+                age = int((now - at).total_seconds() * 1000)
+                venue = contract.venue.value
+                ages[venue] = min(age, ages.get(venue, age))
+        out = []
+        for s in self.executor.venue_states():
+            out.append(replace(s, data_age_ms=ages.get(s.venue)))
+        return out
+
+
+class EngineControl:
+    """The operator port (``ExecutionControl``) over a :class:`TradingEngine` that may still
+    be connecting: actions answer a clear ``ActionUnavailable`` until the executor runs."""
+
+    def __init__(self, engine: TradingEngine) -> None:
+        self.engine = engine
+
+    def _executor(self, field: str = "action") -> Executor:
+        executor = self.engine.executor
+        if executor is None or not self.engine.keeper.held():
+            why = self.engine.detail or f"this worker is {self.engine.keeper.status} for trading"
+            raise ActionUnavailable(field, f"the executor is not trading here ({why})")
+        return executor
+
+    async def close_position(self, position_id: str) -> Mapping[str, Any]:
+        return await self._executor("position_id").close_position(position_id)
+
+    async def retry_unwind(self, attempt_id: str) -> Mapping[str, Any]:
+        return await self._executor("attempt_id").retry_unwind(attempt_id)
+
+    async def resolve_stranded(self, attempt_id: str, note: str) -> Mapping[str, Any]:
+        return await self._executor("attempt_id").resolve_stranded(attempt_id, note)
+
+    async def kill_switch(self, flatten: bool) -> Mapping[str, Any]:
+        executor = self.engine.executor
+        if executor is None:
+            if flatten:
+                raise ActionUnavailable("flatten", "flattening needs the executor, which is not connected")
+            await self.engine.settings.set_enabled(False)
+            return {"paused": True, "cancelled": [], "flattened": [], "note": "executor not connected"}
+        return await executor.kill_switch(flatten)
+
+    def balances(self) -> Balances:
+        return self.engine.executor.balances() if self.engine.executor is not None else Balances()
+
+    def venue_states(self) -> Sequence[VenueState]:
+        return self.engine.venue_states()
+
+
+def _reason(exc: BaseException) -> str:
+    """A short, secret-free reason for logs and the dashboard."""
+    if isinstance(exc, VenueError):
+        return exc.message
+    if isinstance(exc, PaperCredentialsMissing):
+        return "paper exchange has not issued credentials yet (is it running?)"
+    if isinstance(exc, httpx.HTTPError | OSError):
+        return f"{type(exc).__name__}: connection failed"
+    return type(exc).__name__
