@@ -51,7 +51,7 @@ from worker.domain.tradelog import REALISED_STATUSES
 from worker.engine.event_bus import EventBus, Subscription
 from worker.engine.executor import CrashPoints, Executor, RiskConfig
 from worker.engine.executor.feed import OpportunityFeed
-from worker.engine.lease import LeaseKeeper
+from worker.engine.lease import LeaseKeeper, LeaseRole
 from worker.engine.settings_manager import ExecutorSettingsManager
 from worker.engine.trade_logger import TradeLogger
 from worker.venues.kalshi.client import KalshiClient
@@ -146,6 +146,7 @@ class TradingEngine:
         self.detail: str | None = "starting"
         self._since = datetime.now(UTC)
         self._stop = asyncio.Event()
+        self._lease_stop = asyncio.Event()  # set last on stop: attempts finish under the lease
         self._task: asyncio.Task[None] | None = None
         self._lease_task: asyncio.Task[None] | None = None
         self._decisions: asyncio.Task[None] | None = None
@@ -166,7 +167,7 @@ class TradingEngine:
                 await self._connect()
                 self.detail = None
                 self._since = datetime.now(UTC)
-                self._lease_task = asyncio.create_task(self.keeper.run(self._stop), name="lease")
+                self._lease_task = asyncio.create_task(self.keeper.run(self._lease_stop), name="lease")
                 await self._lease_task
                 return
             except MissingCredentials as exc:
@@ -200,6 +201,7 @@ class TradingEngine:
             ),
             crash=CrashPoints.from_env(),
             gate=self.keeper.check,
+            worker_id=self.keeper.holder,
         )
         feed = OpportunityFeed(
             executor, self.venues[Venue.KALSHI], poly, SqlMappingStore(self.db), on_event=self._publish_opportunity
@@ -217,6 +219,8 @@ class TradingEngine:
     async def _take_over(self) -> None:
         """Lease acquired: reconcile every attempt left in flight before any new trade."""
         assert self.executor is not None
+        # A standby's cached settings may be stale: the leader's operators changed them.
+        await self.settings.load()
         if not self._started_executor:
             await self.executor.start()
             self._started_executor = True
@@ -224,12 +228,44 @@ class TradingEngine:
             await self.executor.reconcile()
         self.bus.publish(schemas.VENUE_STATUS, self._venue_status_data())
 
-    async def stop(self) -> None:
+    async def wait_trading(self, within_s: float) -> bool:
+        """Wait until this engine trades (lease held, reconciled); False on timeout."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within_s
+        while not self.keeper.trading():
+            remaining = deadline - loop.time()
+            if remaining <= 0 or self._stop.is_set():
+                return False
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.keeper.wait_changed(), timeout=remaining)
+        return True
+
+    async def stop(self) -> bool:
+        """Stop admitting, let attempts in flight finish or unwind (bounded) while the lease
+        is still held, then release the lease and close the clients.
+
+        True when no attempt was left in flight.
+        """
         self._stop.set()
+        clean = True
         if self.feed is not None:
             await self.feed.stop()
+        # A takeover in progress reconciles to the end: a half-done reconciliation would
+        # leave attempts for the next start to find.
+        deadline = asyncio.get_running_loop().time() + self._shutdown_s
+        while self.keeper.role == LeaseRole.RECONCILING:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.keeper.wait_changed(), timeout=remaining)
         if self.executor is not None and self._started_executor:
-            await self.executor.shutdown(self._shutdown_s)
+            # The heartbeat still runs here, so legs 2 and unwinds may still be sent.
+            clean = await self.executor.shutdown(self._shutdown_s)
+        self._lease_stop.set()
+        if self._lease_task is not None:
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(self._lease_task, timeout=5)
         for task in (self._lease_task, self._task, self._decisions, self._pnl_task):
             if task is not None and not task.done():
                 task.cancel()
@@ -237,6 +273,7 @@ class TradingEngine:
                     await task
         await self.keeper.release()
         await self._close_venues()
+        return clean
 
     async def _close_venues(self) -> None:
         for port in self.venues.values():
@@ -341,7 +378,7 @@ class EngineControl:
 
     def _executor(self, field: str = "action") -> Executor:
         executor = self.engine.executor
-        if executor is None or not self.engine.keeper.held():
+        if executor is None or not self.engine.keeper.trading():
             why = self.engine.detail or f"this worker is {self.engine.keeper.status} for trading"
             raise ActionUnavailable(field, f"the executor is not trading here ({why})")
         return executor

@@ -21,7 +21,6 @@ from db.attempts import AttemptRepository
 from db.engine import Database
 from db.migrate import migrate
 from db.repositories import SettingsRepository, TradeRepository
-from worker.cli.run import paper_env, venues_from_env
 from worker.domain.attempts import AttemptRecord, AttemptState, LegRole
 from worker.domain.mapping import Confidence, CurvePoint, Direction, Leg, Opportunity, RulesCheck
 from worker.domain.markets import Venue
@@ -30,6 +29,8 @@ from worker.engine.executor import Candidate, Executor, RiskConfig, UnwindPolicy
 from worker.engine.executor.feed import OpportunityFeed
 from worker.engine.settings_manager import ExecutorSettingsManager
 from worker.engine.trade_logger import TradeLogger
+from worker.trading import build_venues
+from worker.venues.paper.connect import paper_urls
 from worker.venues.paper.faults import FaultSpec
 from worker.venues.paper.server import PaperServer, build_state
 
@@ -72,7 +73,7 @@ async def paper(tmp_path: Path) -> AsyncIterator[PaperRig]:
     faults.slip_ticks = lambda: drawn[0]
     server = PaperServer(state, 0)
     port = await server.start()
-    venues = venues_from_env(paper_env(f"http://127.0.0.1:{port}", state.creds), "polymarket")
+    venues = build_venues({**paper_urls(port), **state.creds.as_env()}, "polymarket")
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'executor.db'}")
     await migrate(db, "paper")
     settings = ExecutorSettingsManager(SettingsRepository(db))

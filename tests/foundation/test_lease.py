@@ -82,19 +82,25 @@ async def test_keeper_reconciles_before_it_trades_and_a_restart_reclaims_at_once
 
     async def reconcile() -> None:
         events.append(f"reconcile:{keeper.role}:{keeper.held()}")
+        assert not keeper.trading()
 
     keeper = LeaseKeeper(repo, account=ACCOUNT, holder="w1", ttl_s=30, on_acquired=reconcile)
     assert not keeper.held()
     with pytest.raises(LeaseLost):
         keeper.check()
     assert await keeper.beat()
-    assert events == ["reconcile:reconciling:False"]
-    assert keeper.role == LeaseRole.LEADER and keeper.status == "leader"
+    await keeper.wait_changed()  # reconciliation runs beside the heartbeat
+    # The lease is ours while reconciling (attempts left in flight may be resumed), but
+    # this worker does not trade new attempts until it has reconciled.
+    assert events == ["reconcile:reconciling:True"]
+    assert keeper.role == LeaseRole.LEADER and keeper.status == "leader" and keeper.trading()
     keeper.check()
 
     # Same worker id (same data directory), new process, no release: reclaimed at once.
     restarted = LeaseKeeper(repo, account=ACCOUNT, holder="w1", ttl_s=30)
     assert await restarted.beat()
+    await restarted.wait_changed()
+    assert restarted.trading()
     standby = LeaseKeeper(repo, account=ACCOUNT, holder="w2", ttl_s=30)
     assert not await standby.beat()
     assert standby.status == "standby" and standby.other_holder == "w1"
@@ -126,6 +132,43 @@ async def test_clean_exit_releases_so_a_standby_takes_over_immediately(db: Datab
     await task
     assert leader.role == LeaseRole.RELEASED and not leader.held()
     assert await standby.beat()
+
+
+async def test_the_heartbeat_keeps_renewing_while_a_takeover_reconciles(db: Database) -> None:
+    repo = LeaseRepository(db)
+    release = asyncio.Event()
+    renewals: list[bool] = []
+
+    async def slow_reconcile() -> None:
+        await release.wait()
+
+    keeper = LeaseKeeper(repo, account=ACCOUNT, holder="w1", ttl_s=30, on_acquired=slow_reconcile)
+    assert await keeper.beat()
+    for _ in range(3):  # reconciling: renewals go on, the lease stays ours, no new trades
+        renewals.append(await keeper.beat())
+    assert renewals == [True, True, True]
+    assert keeper.role == LeaseRole.RECONCILING and keeper.held() and not keeper.trading()
+    assert not (await repo.acquire(ACCOUNT, "w2", 30)).held
+    release.set()
+    await keeper.wait_changed()
+    assert keeper.trading()
+
+
+async def test_a_failed_reconciliation_is_retried_and_never_trades(db: Database) -> None:
+    calls: list[int] = []
+
+    async def flaky() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("venue said no")
+
+    keeper = LeaseKeeper(LeaseRepository(db), account=ACCOUNT, holder="w1", ttl_s=30, on_acquired=flaky)
+    await keeper.beat()
+    await keeper.wait_changed()
+    assert keeper.role == LeaseRole.STANDBY and not keeper.trading()
+    await keeper.beat()
+    await keeper.wait_changed()
+    assert keeper.trading() and len(calls) == 2
 
 
 class BrokenStore:

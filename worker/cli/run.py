@@ -28,54 +28,19 @@ from typing import Any
 
 import httpx
 
-from db.attempts import AttemptRepository
 from db.engine import Database
-from db.mappings import SqlMappingStore
 from db.migrate import ModeMismatchError, migrate
 from db.repositories import SettingsRepository, TradeRepository
 from worker.cli.common import config_or_exit, setup_logging
 from worker.config import Config
-from worker.domain.mapping import Confidence
-from worker.domain.markets import Venue
-from worker.domain.ports import VenuePort
 from worker.engine.event_bus import EventBus
-from worker.engine.executor import CrashPoints, Executor, RiskConfig
-from worker.engine.executor.feed import OpportunityFeed
-from worker.engine.executor.service import ExecutorService
 from worker.engine.settings_manager import ExecutorSettingsManager
 from worker.engine.trade_logger import TradeLogger
-from worker.venues.kalshi.client import KalshiClient
-from worker.venues.paper.auth import PaperCredentials, credentials_path, load_credentials
-from worker.venues.polymarket.client import PolymarketClient
-from worker.venues.polymarket_us.client import PolymarketUsClient
+from worker.trading import TradingEngine
 
 log = logging.getLogger("worker.run")
 SHUTDOWN_BOUND_S = 45.0
-
-
-def paper_client_env(config: Config) -> dict[str, str]:
-    """The live clients' variables pointing at the local paper exchange and its credentials."""
-    return paper_env(config.paper_url, load_credentials(credentials_path(config.data_dir)))
-
-
-def paper_env(base: str, creds: PaperCredentials) -> dict[str, str]:
-    """Client variables for a paper exchange at ``base`` (``http://127.0.0.1:PORT``)."""
-    ws = base.replace("http://", "ws://")
-    env = creds.as_env()
-    env.update(
-        {
-            "KALSHI_BASE_URL": f"{base}/kalshi/trade-api/v2",
-            "KALSHI_WS_URL": f"{ws}/kalshi/trade-api/ws/v2",
-            "POLYMARKET_GAMMA_URL": f"{base}/polymarket/gamma",
-            "POLYMARKET_CLOB_URL": f"{base}/polymarket/clob",
-            "POLYMARKET_DATA_URL": f"{base}/polymarket/data",
-            "POLYMARKET_WS_URL": f"{ws}/polymarket/ws/market",
-            "POLYMARKET_US_GATEWAY_URL": f"{base}/polymarket-us",
-            "POLYMARKET_US_API_URL": f"{base}/polymarket-us",
-            "POLYMARKET_US_WS_URL": f"{ws}/polymarket-us/v1/ws/markets",
-        }
-    )
-    return env
+STARTUP_BOUND_S = 60.0
 
 
 async def _answers(config: Config) -> bool:
@@ -116,20 +81,6 @@ async def ensure_paper_exchange(config: Config, seed: int | None) -> subprocess.
     raise RuntimeError(f"the paper exchange did not answer within 60 s; see {log_path}")
 
 
-def build_venues(config: Config) -> dict[Venue, VenuePort]:
-    return venues_from_env(paper_client_env(config), config.poly_venue)
-
-
-def venues_from_env(env: dict[str, str], poly_venue: str) -> dict[Venue, VenuePort]:
-    """Kalshi plus the chosen Polymarket venue's live clients."""
-    poly: VenuePort
-    if poly_venue == Venue.POLYMARKET_US.value:
-        poly = PolymarketUsClient.from_env(env)
-    else:
-        poly = PolymarketClient.from_env(env)
-    return {Venue.KALSHI: KalshiClient.from_env(env), poly.venue: poly}
-
-
 async def run(duration: float, seed: int | None, stop: asyncio.Event | None = None) -> dict[str, Any]:
     config = config_or_exit()
     if config.mode != "paper":
@@ -140,59 +91,58 @@ async def run(duration: float, seed: int | None, stop: asyncio.Event | None = No
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    venues: dict[Venue, VenuePort] = {}
+    settings = ExecutorSettingsManager(SettingsRepository(db))
+    was_enabled: bool | None = None
     try:
         await migrate(db, config.mode)
-        settings = ExecutorSettingsManager(SettingsRepository(db))
         await settings.load()
-        await settings.set_enabled(True)
-        trades = TradeRepository(db)
-        bus = EventBus()
-        venues = build_venues(config)
-        executor = Executor(
-            settings=settings,
-            store=AttemptRepository(db),
-            trades=trades,
-            trade_logger=TradeLogger(trades, config.day_tz),
-            venues=venues,
-            publish=bus.publish,
-            risk_config=RiskConfig(
-                min_confidence=Confidence(config.min_confidence),
-                max_book_age_ms=config.max_book_age_ms,
-                no_trade_before_start_s=config.no_trade_before_start_s,
-                day_tz=config.day_tz,
-            ),
-            crash=CrashPoints.from_env(),
+        was_enabled = settings.enabled
+        await settings.set_enabled(True)  # the run trades; the operator's toggle is restored after
+        engine = TradingEngine(
+            config, db, EventBus(), settings, TradeLogger(TradeRepository(db), config.day_tz),
+            shutdown_s=SHUTDOWN_BOUND_S,
         )
-        poly_venue = Venue(config.poly_venue)
-        feed = OpportunityFeed(executor, venues[Venue.KALSHI], venues[poly_venue], SqlMappingStore(db))
-        service = ExecutorService(executor, feed, SHUTDOWN_BOUND_S)
+        engine.start()  # same parts as the worker: lease, reconciliation before any trade
+        # The run's clock starts once the engine trades: connected, lease held, every
+        # attempt left by an earlier run reconciled. A standby (another worker holds the
+        # lease) or unreachable venues run out the duration without trading.
+        waiter = asyncio.ensure_future(engine.wait_trading(STARTUP_BOUND_S))
+        await asyncio.wait([waiter, asyncio.ensure_future(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
+        if not waiter.done():
+            waiter.cancel()
+        elif not waiter.result():
+            log.warning("not trading after %.0f s (lease %s)", STARTUP_BOUND_S, engine.lease_status())
         started = time.monotonic()
-        await service.start()  # reconciles before any new trade
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=duration)
-        clean = await service.stop()
+        clean = await engine.stop()
         elapsed = time.monotonic() - started
-        summary = executor.summary()
+        executor, feed = engine.executor, engine.feed
+        summary: dict[str, Any] = (
+            executor.summary()
+            if executor is not None
+            else {"opportunities_seen": 0, "attempts": {}, "refusals": {}, "alerts": 0}
+        )
         total = sum(summary["attempts"].values())
         return {
             "duration_s": round(elapsed, 2),
             "opportunities_seen": summary["opportunities_seen"],
-            "opportunity_events": feed.events,
-            "book_updates": feed.book_updates,
+            "opportunity_events": feed.events if feed is not None else 0,
+            "book_updates": feed.book_updates if feed is not None else 0,
             "attempts": summary["attempts"],
             "attempts_per_s": round(total / elapsed, 3) if elapsed > 0 else 0.0,
-            "pnl": str(executor.pnl_total.quantize(Decimal("0.000001"))),
+            "pnl": str((executor.pnl_total if executor is not None else Decimal(0)).quantize(Decimal("0.000001"))),
             "refusals": summary["refusals"],
             "reconciliation_alerts": summary["alerts"],
+            "lease": engine.lease_status(),
             "clean_shutdown": clean,
         }
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
-        for port in venues.values():
+        if was_enabled is False:
             with contextlib.suppress(Exception):
-                await port.aclose()
+                await settings.set_enabled(False)
         await db.dispose()
         if child is not None:
             child.terminate()

@@ -21,6 +21,7 @@ import time
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
 
+from worker.domain.errors import VenueError
 from worker.domain.storage import LeaseStore
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ class LeaseKeeper:
         self.role = LeaseRole.STANDBY
         self.other_holder: str | None = None
         self._changed = asyncio.Event()
+        self._reconcile_task: asyncio.Task[None] | None = None
 
     @property
     def interval_s(self) -> float:
@@ -69,8 +71,19 @@ class LeaseKeeper:
         return self.ttl_s / 3
 
     def held(self) -> bool:
-        """True while we lead and our local deadline has not passed."""
-        return self.role == LeaseRole.LEADER and self._monotonic() < self._deadline
+        """True while the lease is ours and our local deadline has not passed.
+
+        Also while reconciling after a takeover: reconciliation resumes attempts left in
+        flight (a leg 2 to hedge, an unwind), which needs the lease; new attempts wait for
+        :meth:`trading` (the executor admits nothing before it has reconciled).
+        """
+        return (
+            self.role in (LeaseRole.LEADER, LeaseRole.RECONCILING) and self._monotonic() < self._deadline
+        )
+
+    def trading(self) -> bool:
+        """True once reconciled and leading, with the lease still valid."""
+        return self.role == LeaseRole.LEADER and self.held()
 
     def check(self) -> None:
         """Raise :class:`LeaseLost` unless :meth:`held` — call before opening exposure."""
@@ -80,7 +93,7 @@ class LeaseKeeper:
     @property
     def status(self) -> str:
         """For ``/api/status``: ``leader`` or ``standby`` (or ``released``)."""
-        if self.role == LeaseRole.LEADER and not self.held():
+        if self.role in (LeaseRole.LEADER, LeaseRole.RECONCILING) and not self.held():
             return "expired"
         return "leader" if self.role in (LeaseRole.LEADER, LeaseRole.RECONCILING) else str(self.role)
 
@@ -99,25 +112,35 @@ class LeaseKeeper:
             if self.role == LeaseRole.STANDBY:
                 log.info("lease for %s acquired by %s; reconciling before trading", self.account, self.holder)
                 self.role = LeaseRole.RECONCILING
-                if self._on_acquired is not None:
-                    await self._on_acquired()
-                # Reconciling may take a while: renew once more before trading.
-                sent = self._monotonic()
-                again = await self._store.acquire(self.account, self.holder, self.ttl_s)
-                if not again.held:
-                    self._lose(again.holder)
-                    return False
-                self._deadline = sent + self.ttl_s - self._margin
-                self.role = LeaseRole.LEADER
-                log.info("lease for %s held: trading", self.account)
-                self._changed.set()
-        else:
-            if self.role != LeaseRole.STANDBY or self.other_holder != grant.holder:
-                self._lose(grant.holder)
+                # Reconciliation runs beside the heartbeat, which keeps renewing the lease
+                # however long it takes.
+                self._reconcile_task = asyncio.create_task(self._reconcile(), name="lease-takeover")
+        elif self.role != LeaseRole.STANDBY or self.other_holder != grant.holder:
+            self._lose(grant.holder)
         return self.held()
+
+    async def _reconcile(self) -> None:
+        try:
+            if self._on_acquired is not None:
+                await self._on_acquired()
+        except Exception as exc:
+            # Still ours: the next heartbeat finds the lease held and tries again.
+            if isinstance(exc, VenueError):
+                log.warning("reconciliation after taking the lease stopped: %s; retrying", exc.message)
+            else:
+                log.exception("reconciliation after taking the lease failed; retrying on the next heartbeat")
+            if self.role == LeaseRole.RECONCILING:
+                self.role = LeaseRole.STANDBY
+            self._changed.set()
+            return
+        if self.role == LeaseRole.RECONCILING and self.held():
+            self.role = LeaseRole.LEADER
+            log.info("lease for %s held: trading", self.account)
+            self._changed.set()
 
     def _lose(self, other: str | None) -> None:
         was = self.role
+        self._stop_reconciling()
         self.role = LeaseRole.STANDBY
         self.other_holder = other
         self._deadline = float("-inf")
@@ -141,8 +164,14 @@ class LeaseKeeper:
         await self._changed.wait()
         self._changed.clear()
 
+    def _stop_reconciling(self) -> None:
+        if self._reconcile_task is not None and not self._reconcile_task.done():
+            self._reconcile_task.cancel()
+        self._reconcile_task = None
+
     async def release(self) -> None:
         """Clean exit: give the lease up so a standby takes over at once."""
+        self._stop_reconciling()
         if self.role in (LeaseRole.LEADER, LeaseRole.RECONCILING):
             try:
                 await self._store.release(self.account, self.holder)
