@@ -177,8 +177,16 @@ class Feed:
             topics = self.state.apply(message)
             if kind in STATS_CHANGING:
                 self._refresh_status_soon()
+            if kind == "position_opened" and self._thin_position(message.get("data")):
+                self.refresh("positions")
         self._notify(topics)
         return topics
+
+    @staticmethod
+    def _thin_position(data: Any) -> bool:
+        """The executor's ``position_opened`` names the legs by side only (no Kalshi ticker,
+        no Polymarket contract): the stored row, read from ``/api/positions``, has them."""
+        return isinstance(data, Mapping) and not (data.get("kalshi_ticker") or data.get("kalshi"))
 
     def _refresh_status_soon(self) -> None:
         """Today's stats and balances after a trade: the plan pushes them only in ``init``,
@@ -333,6 +341,7 @@ class Feed:
         "trades": ("/api/trades?limit=200", "trades_history", "trades"),
         "pnl": ("/api/pnl", "pnl_history", "points"),
         "mappings": ("/api/mappings", "mappings_snapshot", "mappings"),
+        "positions": ("/api/positions?status=open", "positions_snapshot", "positions"),
     }
 
     async def _load_history(self, ws_url: str, token: str, which: tuple[str, ...] = ("trades", "pnl", "mappings")) -> None:

@@ -14,6 +14,7 @@ already shown and never loses one between two coalesced ticks.
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -79,6 +80,18 @@ def sid(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+# "NO KXNBAGAME-26NOV29HOULAL-HOU": the side and the market's ticker, as the scanner and
+# the executor label a Kalshi leg. The last ticker segment names the team the market is
+# about, which is how Kalshi's own site shows the contract ("NO HOU").
+_KALSHI_LABEL = re.compile(r"^(YES|NO) ([A-Z0-9.]+(?:-[A-Z0-9.]+)*-([A-Z0-9.]+))$", re.IGNORECASE)
+
+
+def kalshi_name(label: str) -> str:
+    """A Kalshi contract by its short name: ``NO KXNBAGAME-…-HOU`` → ``NO HOU``."""
+    m = _KALSHI_LABEL.match(label.strip())
+    return f"{m.group(1).upper()} {m.group(3)}" if m else label
+
+
 def _first(data: Mapping[str, Any], *keys: str) -> Any:
     for key in keys:
         if key in data and data[key] is not None:
@@ -105,9 +118,10 @@ class Leg:
         if name is None:
             name = contract if isinstance(contract, str) else _first(data, "side")
         contracts = _first(data, "contracts", "size")
+        leg_venue = sid(_first(data, "venue") or ref.get("venue") or venue)
         return cls(
-            venue=sid(_first(data, "venue") or ref.get("venue") or venue),
-            contract=sid(name),
+            venue=leg_venue,
+            contract=kalshi_name(sid(name)) if leg_venue == "kalshi" else sid(name),
             price=dec(_first(data, "price", "avg_price")),
             market=sid(_first(data, "market", "ticker", "token_id", "slug") or ref.get("contract_id")),
             url=sid(_first(data, "url")),
@@ -124,7 +138,7 @@ def _position_legs(data: Mapping[str, Any]) -> tuple[Leg, Leg]:
             Leg.from_wire(kalshi, "kalshi"),
         )
     # The plan's flat columns: poly_side / poly_price / kalshi_side / kalshi_price.
-    kalshi_contract = sid(_first(data, "kalshi_contract"))
+    kalshi_contract = kalshi_name(sid(_first(data, "kalshi_contract")))
     if not kalshi_contract:
         side = sid(data.get("kalshi_side"))
         ticker = sid(data.get("kalshi_ticker"))
@@ -329,6 +343,7 @@ class WorkerState:
     stats: dict[str, Any] = field(default_factory=dict)
     limits: dict[str, Any] = field(default_factory=dict)
     positions: dict[str, Position] = field(default_factory=dict)
+    closed_positions: deque[str] = field(default_factory=lambda: deque(maxlen=1000))
     trades: deque[Trade] = field(default_factory=lambda: deque(maxlen=MAX_TRADES))
     trade_seq: int = 0
     opportunities: dict[str, Opportunity] = field(default_factory=dict)
@@ -433,7 +448,24 @@ class WorkerState:
         return {"positions"}
 
     def _on_position_closed(self, data: Mapping[str, Any]) -> set[str]:
-        self.positions.pop(sid(_first(data, "id", "position_id")), None)
+        pid = sid(_first(data, "id", "position_id"))
+        self.positions.pop(pid, None)
+        self.closed_positions.append(pid)
+        return {"positions"}
+
+    def _on_positions_snapshot(self, data: Mapping[str, Any]) -> set[str]:
+        """Open positions read from ``/api/positions``: fills in the legs' names.
+
+        Merges only: a snapshot read before a ``position_opened`` or ``position_closed``
+        arrived must neither drop the new one nor bring back the closed one.
+        """
+        closed = set(self.closed_positions)
+        for raw in data.get("positions") or ():
+            if not isinstance(raw, Mapping) or sid(raw.get("status") or "open").lower() != "open":
+                continue
+            pos = Position.from_wire(raw)
+            if pos.id and pos.id not in closed:
+                self.positions[pos.id] = pos
         return {"positions"}
 
     def _on_settings_changed(self, data: Mapping[str, Any]) -> set[str]:

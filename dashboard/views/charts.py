@@ -22,6 +22,8 @@ from dashboard.views.common import Context, has, html
 RANGES = ("today", "7 d", "all")
 ROI_BINS = tuple(Decimal(x) for x in ("0", "0.5", "1", "1.5", "2", "2.5", "3", "4", "5", "7.5", "10", "20"))
 
+HOUR_MS = 3_600_000  # Bokeh datetime axes are in epoch milliseconds
+
 
 def roi_histogram(rois: list[Decimal]) -> dict[str, Any]:
     """Counts per ROI bin (exact Decimal comparisons), the last bin open-ended."""
@@ -57,6 +59,9 @@ class ChartsView:
         p.yaxis.formatter = NumeralTickFormatter(format="$0,0.00")
         p.xaxis.formatter = DatetimeTickFormatter(seconds="%H:%M:%S", minsec="%H:%M:%S", minutes="%H:%M", hourmin="%H:%M", hours="%H:%M", days="%b %d", months="%b %Y")
         p.yaxis.axis_label = "USD"
+        # One point (the first realised trade) would otherwise span Bokeh's default 2 ms,
+        # labelling the time axis in microseconds: show an hour around it instead.
+        p.x_range.default_span = HOUR_MS
         self.pnl_fig = p
         self.roi_src = ColumnDataSource({"t": [], "roi": [], "label": [], "event": [], "time": []})
         r = figure(height=260, sizing_mode="stretch_width", x_axis_type="datetime", title="ROI of executed trades",
@@ -66,6 +71,7 @@ class ChartsView:
         r.yaxis.formatter = NumeralTickFormatter(format="0.0")
         r.xaxis.formatter = p.xaxis.formatter
         r.yaxis.axis_label = "ROI (%)"
+        r.x_range.default_span = HOUR_MS
         self.roi_fig = r
         self.hist_src = ColumnDataSource(roi_histogram([]))
         h = figure(height=260, sizing_mode="stretch_width", title="Live opportunity ROI distribution",
@@ -75,6 +81,7 @@ class ChartsView:
         h.add_tools(HoverTool(tooltips=[("ROI", "@label"), ("opportunities", "@count")]))
         h.xaxis.axis_label = "ROI (%)"
         h.yaxis.axis_label = "opportunities"
+        h.y_range.start = 0  # a count: never below zero, also while no opportunity is live
         self.hist_fig = h
         self.summary = html("", name="pnl-summary")
         self.layout = pn.Column(

@@ -1,21 +1,29 @@
-"""A real worker and a real ``panel serve`` for the browser tests and benchmarks.
+"""The real stack for the browser tests and benchmarks: paper exchange, worker, ``panel serve``.
 
-* :class:`WorkerThread` runs the worker exactly as ``python -m worker`` builds it
-  (``worker.bootstrap.build_worker`` on a migrated SQLite database) on its own asyncio
-  loop in a background thread, so a test can publish engine events on the worker's real
-  event bus (opportunities, P&L points) and stop / restart the server. Its executor is
-  :class:`PaperDesk`, a test fake of the ``ExecutionControl`` port that closes positions
-  through the worker's real trade logger and publishes what the executor publishes.
+* :class:`PaperStack` runs the Procfile's ``paper:`` and ``worker:`` lines as processes —
+  ``python -m worker paper-exchange`` (with its test control endpoints,
+  ``EXECUTOR_PAPER_CONTROL=1``) and ``python -m worker``, the worker with the real trading
+  engine: live venue clients pointed at the paper exchange, scanner, executor, lease.
+  Tests drive it only from outside, as an operator would: the worker's WebSocket actions
+  and read-only API, and the exchange's control endpoints (pinned books make an
+  arbitrage appear, deterministically, on a chosen game).
+* :class:`WorkerThread` runs the worker as ``python -m worker`` builds it, without the
+  trading engine, on a background loop, so the benchmarks can publish engine events on
+  its real event bus at a controlled rate.
 * :func:`start_panel` starts the ``web:`` line of the Procfile (same arguments) on a
-  free port against that worker.
+  free port against a worker.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import itertools
+import json
 import os
 import re
 import shlex
+import signal
 import socket
 import subprocess
 import sys
@@ -31,14 +39,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
+from tornado.httpclient import HTTPRequest
+from tornado.websocket import websocket_connect
+
 from db.engine import Database
-from db.mappings import SqlMappingStore
 from db.migrate import migrate
 from worker.api import schemas
 from worker.bootstrap import Worker, build_worker
 from worker.config import load_config
-from worker.domain.operator import Balances, OperatorError, VenueState
-from worker.domain.tradelog import NewPosition, PositionLeg
 
 T = TypeVar("T")
 TOKEN = "dashboard-browser-test-token-0123456789"
@@ -54,41 +62,212 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class PaperDesk:
-    """Test fake of the executor's operator port: closes positions via the trade logger."""
+def procfile_args(name: str, port: int | None = None) -> list[str]:
+    """A Procfile line's command (``paper``, ``worker``, ``web``), run by this interpreter."""
+    line = next(x for x in (ROOT / "Procfile").read_text().splitlines() if x.startswith(f"{name}:"))
+    cmd = line.split(":", 1)[1].strip()
+    if port is not None:
+        cmd = re.sub(r"\$\{PANEL_PORT:-5006\}", str(port), cmd)
+    args = shlex.split(cmd)
+    if args[0] == "python":
+        return [sys.executable, *args[1:]]
+    assert args[0] == "panel"
+    return [str(Path(sys.executable).with_name("panel")), *args[1:]]
 
-    def __init__(self) -> None:
-        self.worker: Worker | None = None
 
-    async def close_position(self, position_id: str) -> Mapping[str, Any]:
-        assert self.worker is not None
-        position, trade = await self.worker.trades.close_position(position_id, pnl=Decimal("0.12"), reason="closed by operator")
-        bus = self.worker.bus
-        bus.publish(schemas.POSITION_CLOSED, schemas.to_wire(position))
-        if trade is not None:
-            bus.publish(schemas.TRADE_EVENT, {"event": trade.event_title, **schemas.to_wire(trade)})
-        return {"position_id": position_id}
+def wait_until(check: Any, timeout: float, what: str, interval: float = 0.1) -> Any:
+    """Poll ``check()`` until it returns a truthy value (readiness of a process we started,
+    or a worker-side fact no page shows; there is no event to await across processes)."""
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = check()
+        except (OSError, ValueError, KeyError) as exc:
+            last, value = exc, None
+        if value:
+            return value
+        time.sleep(interval)
+    raise TimeoutError(f"{what} not within {timeout:.0f} s" + (f" (last error: {last!r})" if last else ""))
 
-    async def retry_unwind(self, attempt_id: str) -> Mapping[str, Any]:
-        raise OperatorError("attempt_id", f"no stranded attempt {attempt_id}")
 
-    async def resolve_stranded(self, attempt_id: str, note: str) -> Mapping[str, Any]:
-        raise OperatorError("attempt_id", f"no stranded attempt {attempt_id}")
+class ActionRefused(RuntimeError):
+    """The worker answered an action with ``error``."""
 
-    async def kill_switch(self, flatten: bool) -> Mapping[str, Any]:
-        assert self.worker is not None
-        await self.worker.console.toggle_enabled(False)
-        return {"cancelled": 0, "flattened": 0}
+    def __init__(self, reply: Mapping[str, Any]) -> None:
+        super().__init__(f"{reply.get('field')}: {reply.get('message')}")
+        self.reply = reply
 
-    def balances(self) -> Balances:
-        return Balances(poly=Decimal("512.40"), kalshi=Decimal("488.10"))
 
-    def venue_states(self) -> list[VenueState]:
-        return []
+class PaperStack:
+    """The paper exchange and the worker (with its trading engine) as processes.
+
+    One private data directory: the exchange writes the paper credentials there and the
+    worker's clients read them, exactly as ``honcho start`` runs the Procfile. Balances
+    are seeded through ``EXECUTOR_PAPER_BALANCES`` so the pages show known figures.
+    """
+
+    def __init__(self, root: Path, seed: int = 1, balances: str = "kalshi=488.10,polymarket=512.40,polymarket_us=1000") -> None:
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+        self.paper_port = free_port()
+        self.port = free_port()
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("EXECUTOR_", "KALSHI_", "POLYMARKET_"))},
+            "EXECUTOR_DATA_DIR": str(root),
+            "EXECUTOR_DATABASE_URL": f"sqlite+aiosqlite:///{root / 'executor.db'}",
+            "EXECUTOR_PAPER_PORT": str(self.paper_port),
+            "EXECUTOR_PORT": str(self.port),
+            "EXECUTOR_TOKEN": TOKEN,
+            "EXECUTOR_SEED": str(seed),
+            "EXECUTOR_PAPER_CONTROL": "1",
+            "EXECUTOR_PAPER_LATENCY_MS": "5",
+            "EXECUTOR_PAPER_BALANCES": balances,
+        }
+        self.exchange: subprocess.Popen[bytes] | None = None
+        self.worker: subprocess.Popen[bytes] | None = None
+        self._ids = itertools.count(1)
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws/executor"
+
+    def _spawn(self, name: str) -> subprocess.Popen[bytes]:
+        log = open(self.root / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the process
+        return subprocess.Popen(procfile_args(name), env=self.env, stdout=log, stderr=log, cwd=ROOT)
+
+    def log_tail(self, name: str, chars: int = 3000) -> str:
+        path = self.root / f"{name}.log"
+        return path.read_text(errors="replace")[-chars:] if path.exists() else ""
+
+    # -- processes -----------------------------------------------------------------------
+    def start_exchange(self) -> None:
+        self.exchange = self._spawn("paper")
+        wait_until(lambda: self._alive("paper", self.exchange) and self.paper("GET", "/paper/health"), 60, "paper exchange")
+
+    def start_worker(self) -> None:
+        """Start ``python -m worker`` and wait until it trades here (lease held, executor up)."""
+        self.worker = self._spawn("worker")
+
+        def ready() -> bool:
+            self._alive("worker", self.worker)
+            status = self.api("/api/status")
+            return bool(status.get("executor_running")) and status.get("lease") == "leader"
+
+        wait_until(ready, 60, "worker with the trading engine")
+
+    def stop_worker(self) -> None:
+        """SIGTERM, as a supervisor stops it: the worker finishes in-flight work and exits 0."""
+        if self.worker is not None:
+            self.worker.send_signal(signal.SIGTERM)
+            try:
+                self.worker.wait(40)
+            except subprocess.TimeoutExpired:
+                self.worker.kill()
+                self.worker.wait(10)
+            self.worker = None
+
+    def close(self) -> None:
+        self.stop_worker()
+        if self.exchange is not None:
+            self.exchange.send_signal(signal.SIGTERM)
+            try:
+                self.exchange.wait(10)
+            except subprocess.TimeoutExpired:
+                self.exchange.kill()
+            self.exchange = None
+
+    def _alive(self, name: str, proc: subprocess.Popen[bytes] | None) -> bool:
+        if proc is None or proc.poll() is not None:
+            raise RuntimeError(f"{name} exited: {self.log_tail(name)}")
+        return True
+
+    # -- talking to them -----------------------------------------------------------------
+    def api(self, path: str) -> Any:
+        """The worker's read-only API (Decimal-exact numbers)."""
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", headers={"Authorization": f"Bearer {TOKEN}"})
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return json.loads(r.read(), parse_float=Decimal)
+
+    def paper(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
+        """The paper exchange's own endpoints (``/paper/…``; control ones under ``/paper/admin``)."""
+        data = None if body is None else json.dumps(body, default=str).encode()
+        req = urllib.request.Request(f"http://127.0.0.1:{self.paper_port}{path}", data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return json.loads(r.read(), parse_float=Decimal)
+
+    def pin(self, instrument: str, bid: str, ask: str, size: str = "500") -> None:
+        """Pin an instrument's book to one level a side (its own prices)."""
+        self.paper("POST", "/paper/admin/book", {"instrument": instrument, "bids": [[bid, size]], "asks": [[ask, size]]})
+
+    def unpin(self, instrument: str) -> None:
+        self.paper("POST", "/paper/admin/book", {"instrument": instrument, "clear": True})
+
+    def action(self, action: str, **fields: Any) -> Mapping[str, Any]:
+        """Send one operator action on the worker's WebSocket; its ``ack`` data (or raise)."""
+        msg_id = f"test-{next(self._ids)}"
+
+        async def go() -> Mapping[str, Any]:
+            req = HTTPRequest(self.ws_url, headers={"Authorization": f"Bearer {TOKEN}"}, request_timeout=10)
+            ws = await websocket_connect(req)
+            try:
+                await ws.write_message(schemas.dumps({"action": action, **fields, "id": msg_id}))
+                while True:
+                    text = await asyncio.wait_for(ws.read_message(), 30)
+                    if text is None:
+                        raise ConnectionError("worker closed the connection before answering")
+                    reply = schemas.decode_server_message(text)
+                    if reply.get("type") in ("ack", "error") and reply.get("id") == msg_id:
+                        if reply["type"] == "error":
+                            raise ActionRefused(reply)
+                        return reply.get("data") or {}
+            finally:
+                ws.close()
+
+        # Its own thread and loop: Playwright's sync API owns the test thread's.
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, go()).result(60)
+
+    def mappings(self) -> list[dict[str, Any]]:
+        return list(self.api("/api/mappings")["mappings"])
+
+    def games(self, min_hours: float = 2.0) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """Matched games far enough from their start to trade: (mapping, the other team's mapping)."""
+        now = datetime.now(UTC)
+        by_event: dict[str, list[dict[str, Any]]] = {}
+        for m in self.mappings():
+            start = datetime.fromisoformat(m["start_time"].replace("Z", "+00:00"))
+            if m["poly_venue"] == "polymarket" and start > now + timedelta(hours=min_hours):
+                by_event.setdefault(m["kalshi_event_ticker"], []).append(m)
+        pairs = [(a, b) for a, b in (sorted(ms, key=lambda m: m["kalshi_ticker"]) for ms in by_event.values() if len(ms) == 2)]
+        return sorted(pairs, key=lambda p: p[0]["start_time"])
+
+    def pin_arbitrage(self, game: tuple[dict[str, Any], dict[str, Any]], poly_ask: str, kalshi_yes_bid: str) -> None:
+        """Books on one game such that exactly one pair is an arbitrage: BUY the first
+        mapping's Polymarket token at ``poly_ask`` and BUY NO on its Kalshi market at
+        ``1 - kalshi_yes_bid`` (selling YES at its bid); every other pair of the game
+        costs at least $1 before fees.
+
+        Both venues' books change at once, so both are fresh when the scanner sees them.
+        """
+        a, b = game
+        ask = Decimal(poly_ask)
+        self.pin(a["poly_market"], str(ask - Decimal("0.02")), str(ask))
+        yes_bid = Decimal(kalshi_yes_bid)
+        self.pin(a["kalshi_ticker"], str(yes_bid), str(yes_bid + Decimal("0.02")))
+        # The other team's Kalshi market priced like the other token: no second pair.
+        other = 1 - ask
+        self.pin(b["kalshi_ticker"], str(other - Decimal("0.02")), str(other))
+
+    def unpin_game(self, game: tuple[dict[str, Any], dict[str, Any]]) -> None:
+        a, b = game
+        for instrument in (a["poly_market"], a["kalshi_ticker"], b["kalshi_ticker"]):
+            self.unpin(instrument)
 
 
 class WorkerThread:
-    """The real worker on a background loop (see module doc)."""
+    """The real worker (no trading engine) on a background loop (see module doc)."""
 
     def __init__(self, data_dir: Path, port: int | None = None) -> None:
         self.data_dir = data_dir
@@ -104,7 +283,6 @@ class WorkerThread:
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True, name="worker-loop")
         self.thread.start()
         self.worker: Worker | None = None
-        self.desk = PaperDesk()
 
     @property
     def ws_url(self) -> str:
@@ -118,8 +296,7 @@ class WorkerThread:
         async def go() -> None:
             db = Database(self.config.database_url)
             await migrate(db, self.config.mode)
-            self.worker = build_worker(self.config, db=db, execution=self.desk)
-            self.desk.worker = self.worker
+            self.worker = build_worker(self.config, db=db)
             await self.worker.start(port=self.port)
 
         self.call(go())
@@ -139,33 +316,10 @@ class WorkerThread:
         bus = self.worker.bus
         self.loop.call_soon_threadsafe(bus.publish, type_, data)
 
-    # -- seeding ---------------------------------------------------------------------
-    def open_position(self, n: int, title: str) -> str:
-        assert self.worker is not None
-        now = datetime.now(UTC)
-        pos = NewPosition(
-            event_key=f"nba:test:{n}", event_title=title, opened_at=now,
-            poly=PositionLeg("polymarket", f"7132{n}", "Rockets", "Rockets", Decimal("0.51"), 10),
-            kalshi=PositionLeg("kalshi", f"KXNBAGAME-26NOV29HOULAL{n}-HOU", f"NO KXNBAGAME-26NOV29HOULAL{n}-HOU", "NO", Decimal("0.48"), 10),
-            cost=Decimal("9.95"), attempt_id=f"att-{n}", game_key=f"nba:test:{n}", expires_at=now + timedelta(hours=6),
-        )
-        stored = self.call(self.worker.trades.open_position(pos))
-        self.publish(schemas.POSITION_OPENED, schemas.to_wire(stored))
-        return stored.id
-
-    def save_mappings(self, mappings: list[Any]) -> None:
-        assert self.worker is not None
-        store = SqlMappingStore(self.worker.db)
-        self.call(store.save_discovered(mappings, datetime.now(UTC)))
-
 
 def procfile_web_args(port: int) -> list[str]:
     """The Procfile's ``web:`` command, with ``$PANEL_PORT`` resolved."""
-    line = next(x for x in (ROOT / "Procfile").read_text().splitlines() if x.startswith("web:"))
-    cmd = re.sub(r"\$\{PANEL_PORT:-5006\}", str(port), line.split(":", 1)[1].strip())
-    args = shlex.split(cmd)
-    assert args[0] == "panel"
-    return [str(Path(sys.executable).with_name("panel")), *args[1:]]
+    return procfile_args("web", port)
 
 
 def start_panel(ws_url: str, port: int | None = None, extra_env: Mapping[str, str] | None = None,

@@ -34,6 +34,7 @@ def wire(type_: str, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def position(pid: str = "pos-1", title: str = "Rockets vs Lakers") -> dict[str, Any]:
+    """A stored position as ``init`` and ``/api/positions`` send it (``StoredPosition``)."""
     return {
         "id": pid,
         "event_key": f"nba:{pid}",
@@ -48,11 +49,20 @@ def position(pid: str = "pos-1", title: str = "Rockets vs Lakers") -> dict[str, 
         "poly_contracts": 10,
         "kalshi_ticker": "KXNBAGAME-26NOV29HOULAL-HOU",
         "kalshi_side": "NO",
-        "kalshi_contract": "NO HOU",
         "kalshi_price": D("0.48"),
         "kalshi_contracts": 10,
         "cost": D("9.95"),
     }
+
+
+def thin_position_opened(pid: str = "pos-1", title: str = "Rockets vs Lakers") -> dict[str, Any]:
+    """``position_opened`` exactly as the executor publishes it (AttemptRunner): legs by
+    side only, no Kalshi ticker and no Polymarket contract name."""
+    return wire(schemas.POSITION_OPENED, {
+        "id": pid, "position_id": pid, "event": title, "event_title": title, "attempt_id": "att-1",
+        "poly_side": "Rockets", "poly_price": D("0.51"), "poly_contracts": 10,
+        "kalshi_side": "NO", "kalshi_price": D("0.48"), "kalshi_contracts": 10, "cost": D("9.95"),
+    })
 
 
 def init(enabled: bool = True, mode: str = "paper", positions: list[dict[str, Any]] | None = None,
@@ -97,7 +107,9 @@ def domain_opportunity(n: int, roi: str = "2.5", confidence: str = "HIGH", leagu
         event_title=title or f"Rockets vs Lakers #{n}",
         game_date=date(2026, 11, 29),
         confidence=Confidence(confidence),
-        kalshi_leg=_leg(Venue.KALSHI, f"KXNBAGAME-26NOV29HOULAL{n}-HOU", OutcomeSide.NO, "NO HOU", "0.48"),
+        # The scanner labels a Kalshi leg "SIDE TICKER" (worker.engine.scanner).
+        kalshi_leg=_leg(Venue.KALSHI, f"KXNBAGAME-26NOV29HOULAL{n}-HOU", OutcomeSide.NO,
+                        f"NO KXNBAGAME-26NOV29HOULAL{n}-HOU", "0.48"),
         poly_leg=_leg(Venue.POLYMARKET, f"71321{n:04d}", OutcomeSide.TOKEN, "Rockets", "0.51"),
         size=D(100),
         cost=D("99.00"),

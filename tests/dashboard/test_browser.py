@@ -1,24 +1,29 @@
-"""Browser tests: real Chromium (system binary) → real ``panel serve`` → real worker server.
+"""Browser tests: real Chromium (system binary) → real ``panel serve`` → real worker → paper exchange.
 
-The worker is built by ``worker.bootstrap`` on a migrated SQLite database; engine events
-(opportunities, P&L) are published on its real event bus, positions and mappings are
-written through its real trade logger and mapping store. Screenshots of every page go to
-``test-artifacts/`` (git-ignored).
+The stack is the Procfile's: ``python -m worker paper-exchange`` (control endpoints on),
+``python -m worker`` (the trading engine: live clients on the paper exchange, scanner,
+executor, lease) and the ``web:`` line. Nothing is published or written behind the
+worker's back: the pages show what the engine sends. Tests act like an operator (the
+pages, the worker's own WebSocket actions) and script the market through the paper
+exchange's control endpoints — a pinned book makes an arbitrage appear on a chosen game,
+so a real position is opened by the real executor, deterministically. Settings keep
+``min_roi`` at 20 % so the paper world's own short windows (under ~12 %) never trade.
+
+Screenshots of every page go to ``test-artifacts/`` (git-ignored).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.dashboard.live import CHROMIUM, CHROMIUM_ARGS, WorkerThread, start_panel, stop_panel
-from tests.dashboard.protocol import domain_mapping, opportunity
-from worker.api import schemas
+from dashboard.format import money
+from tests.dashboard.live import CHROMIUM, CHROMIUM_ARGS, PaperStack, start_panel, stop_panel
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 expect = playwright_sync.expect
@@ -26,22 +31,34 @@ expect.set_options(timeout=20_000)
 
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.timeout(180),
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed at /usr/bin/chromium"),
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 WAIT = 20_000
+TRADE_WAIT = 40_000  # pin → scanner → executor (two IOC legs on the paper exchange) → page
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[WorkerThread, str]]:
-    worker = WorkerThread(tmp_path_factory.mktemp("worker"))
-    worker.start()
-    proc, base = start_panel(worker.ws_url)
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PaperStack]:
+    s = PaperStack(tmp_path_factory.mktemp("paper-stack"))
     try:
-        yield worker, base
+        s.start_exchange()
+        s.start_worker()
+        s.action("update_settings", settings={"min_roi": Decimal("20.00")})
+        s.action("toggle_enabled", value=False)
+        yield s
+    finally:
+        s.close()
+
+
+@pytest.fixture(scope="module")
+def live(stack: PaperStack) -> Iterator[tuple[PaperStack, str]]:
+    proc, base = start_panel(stack.ws_url)
+    try:
+        yield stack, base
     finally:
         stop_panel(proc)
-        worker.close()
 
 
 @pytest.fixture(scope="module")
@@ -78,20 +95,25 @@ def badge(page):  # type: ignore[no-untyped-def]
     return page.locator(".badge")
 
 
-def set_enabled(worker: WorkerThread, value: bool) -> None:
-    assert worker.worker is not None
-    worker.call(worker.worker.console.toggle_enabled(value))
+def opp_id(mapping: dict[str, Any]) -> str:
+    """The scanner's id of a mapping's buy-NO-on-Kalshi opportunity."""
+    return f"opp_{mapping['id'].removeprefix('map_')}_kalshi_no"
+
+
+def team(mapping: dict[str, Any]) -> str:
+    return str(mapping["kalshi_ticker"].rsplit("-", 1)[1])
 
 
 def test_executor_page_loads_live_and_toggle_flips_badge_in_a_second_page(live, open_page):
-    worker, _ = live
-    set_enabled(worker, False)
     first = open_page("/executor")
     second = open_page("/executor")
     expect(badge(first)).to_have_text("PAUSED")
     expect(badge(second)).to_have_text("PAUSED")
     expect(first.locator(".conn[data-status=live]")).to_be_visible()
     expect(first.locator(".mode")).to_have_text("PAPER")
+    # The paper exchange's balances (seeded), as the executor read them from the venues.
+    expect(first.locator("td[data-k=poly]")).to_have_text("$512.40")
+    expect(first.locator("td[data-k=kalshi]")).to_have_text("$488.10")
     expect(first.locator("td[data-k=total]")).to_have_text("$1,000.50")
     first.get_by_role("button", name="▶ Start trading").click()
     expect(badge(second)).to_have_text("ACTIVE")
@@ -99,6 +121,8 @@ def test_executor_page_loads_live_and_toggle_flips_badge_in_a_second_page(live, 
     shot(first, "executor")
     second.get_by_role("button", name="⏸ Pause trading").click()
     expect(badge(first)).to_have_text("PAUSED")
+    stack, _ = live
+    assert stack.api("/api/status")["enabled"] is False
 
 
 def settings_input(page, index: int):  # type: ignore[no-untyped-def]
@@ -106,17 +130,17 @@ def settings_input(page, index: int):  # type: ignore[no-untyped-def]
 
 
 def test_settings_save_round_trips_and_invalid_value_shows_field_error(live, open_page):
-    worker, _ = live
+    stack, _ = live
     page = open_page("/executor")
     other = open_page("/executor")
     expect(badge(page)).to_be_visible()
+    expect(settings_input(page, 2)).to_have_value("20.00")  # min_roi as the worker holds it
     max_bet = settings_input(page, 1)
     max_bet.fill("12.50")
     max_bet.press("Enter")
     page.get_by_role("button", name="Save Settings").click()
     expect(page.locator(".saved")).to_have_text("✓ Settings saved")
-    assert worker.worker is not None
-    assert worker.worker.settings.current.max_bet == Decimal("12.50")  # type: ignore[attr-defined]
+    assert stack.api("/api/status")["settings"]["max_bet"] == Decimal("12.50")
     # the other page's widget follows the worker
     expect(settings_input(other, 1)).to_have_value("12.50")
     # min_bet above max_bet: the worker refuses and names min_bet
@@ -126,108 +150,165 @@ def test_settings_save_round_trips_and_invalid_value_shows_field_error(live, ope
     page.get_by_role("button", name="Save Settings").click()
     expect(page.locator(".field-error").first).to_contain_text("min_bet must not be greater than max_bet")
     shot(page, "executor-settings-error")
-    assert worker.worker.settings.current.min_bet == Decimal("5.00")  # type: ignore[attr-defined]
+    assert stack.api("/api/status")["settings"]["min_bet"] == Decimal("5.00")
 
 
-def test_closing_a_position_removes_it_and_adds_a_trade_row(live, open_page):
-    worker, _ = live
+# True once card ``a`` comes before card ``b`` in the grid (through Panel's shadow roots).
+BEFORE_JS = """([a, b]) => {
+  const ids = [];
+  const walk = (root) => {
+    root.querySelectorAll('.card').forEach(e => ids.push(e.dataset.id));
+    root.querySelectorAll('*').forEach(e => { if (e.shadowRoot) walk(e.shadowRoot); });
+  };
+  walk(document);
+  const i = ids.indexOf(a), j = ids.indexOf(b);
+  return i >= 0 && j >= 0 && i < j;
+}"""
+
+
+def wait_before(page, a: str, b: str) -> None:  # type: ignore[no-untyped-def]
+    page.wait_for_function(BEFORE_JS, arg=[a, b], timeout=WAIT)
+
+
+def test_real_opportunities_filters_and_sort_change_the_visible_cards(live, open_page):
+    stack, _ = live
+    games = stack.games()
+    soon, later = games[0], games[1]  # `soon` starts first; it gets the smaller edge
+    page = open_page("/arbitrage")
+    expect(page.locator(".conn[data-status=live]")).to_be_visible()
+    try:
+        stack.pin_arbitrage(later, poly_ask="0.30", kalshi_yes_bid="0.56")  # ~$0.74 a pair
+        stack.pin_arbitrage(soon, poly_ask="0.35", kalshi_yes_bid="0.54")  # ~$0.81 a pair
+        big = page.locator(f"[data-key='{opp_id(later[0])}']")
+        small = page.locator(f"[data-key='{opp_id(soon[0])}']")
+        expect(big.locator(".legs")).to_have_text(
+            re.compile(rf"^BUY \S.* Poly @ 0\.30 → BUY NO {team(later[0])} Kalshi @ 0\.44$"))
+        expect(small.locator(".legs")).to_have_text(
+            re.compile(rf"^BUY \S.* Poly @ 0\.35 → BUY NO {team(soon[0])} Kalshi @ 0\.46$"))
+        expect(big.locator(".roi")).to_have_class(re.compile("roi-gold"))
+        expect(big.locator(".card-head")).to_contain_text(later[0]["event_title"])
+        shot(page, "arbitrage")
+        wait_before(page, opp_id(later[0]), opp_id(soon[0]))  # ROI ▼: the bigger edge first
+        page.get_by_role("button", name="Starts soonest").click()
+        wait_before(page, opp_id(soon[0]), opp_id(later[0]))
+        page.get_by_role("button", name="ROI ▼").click()
+        wait_before(page, opp_id(later[0]), opp_id(soon[0]))
+        # Confidence filters: the paper world's matcher rates every pair HIGH, so
+        # "HIGH only" keeps exactly the HIGH cards and both pinned ones.
+        page.get_by_role("button", name="HIGH only").click()
+        expect(big).to_be_visible()
+        assert {c.get_attribute("data-confidence") for c in page.locator(".card").all()} == {"HIGH"}
+        page.get_by_role("button", name="MEDIUM+").click()
+        expect(small).to_be_visible()
+        # Details: ticker, token id and both venues' rules, side by side
+        big.get_by_text("Details ▼").click()
+        details = big.locator("details")
+        expect(details).to_contain_text(later[0]["kalshi_ticker"])
+        expect(details).to_contain_text(later[0]["poly_market"])
+        expect(details.locator(".rules")).to_contain_text("Kalshi rules")
+        expect(details.locator(".rules")).to_contain_text("Polymarket rules")
+        shot(page, "arbitrage-filtered-details")
+        # A price move updates the card in place (same element, details stay open).
+        stack.pin_arbitrage(later, poly_ask="0.31", kalshi_yes_bid="0.56")
+        expect(big.locator(".legs")).to_contain_text("Poly @ 0.31")
+        expect(details).to_have_attribute("open", "")
+        expect(page.locator(f"[data-key='{opp_id(later[0])}']")).to_have_count(1)
+    finally:
+        stack.unpin_game(later)
+        stack.unpin_game(soon)
+    # Edge gone: the scanner closes the opportunities and the cards leave the grid.
+    expect(big).to_have_count(0)
+    expect(small).to_have_count(0)
+
+
+def test_closing_a_real_position_removes_it_and_adds_a_closed_trade_row(live, open_page):
+    stack, _ = live
+    game = stack.games()[2]
+    mapping = game[0]
     page = open_page("/executor")
-    worker.open_position(1, "Rockets vs Lakers")
-    card = page.locator(".legs[data-leg=kalshi]")
-    expect(card).to_have_text("Kalshi NO HOU @ 0.48")
-    expect(page.locator(".legs[data-leg=poly]")).to_have_text("Poly Rockets @ 0.51")
+    expect(page.get_by_text("No open positions.")).to_be_visible()
+    stack.action("toggle_enabled", value=True)
+    try:
+        # The executor sees the arbitrage on fresh books and trades it: both legs fill.
+        stack.pin_arbitrage(game, poly_ask="0.30", kalshi_yes_bid="0.56")
+        expect(page.locator(".legs[data-leg=kalshi]")).to_have_text(f"Kalshi NO {team(mapping)} @ 0.44", timeout=TRADE_WAIT)
+    finally:
+        stack.action("toggle_enabled", value=False)
+        stack.unpin_game(game)
+    expect(page.locator(".legs[data-leg=poly]")).to_have_text(re.compile(r"^Poly \S.* @ 0\.30$"))
+    expect(page.locator("tr.st-success")).to_contain_text(mapping["event_title"])
+    (position,) = stack.api("/api/positions?status=open")["positions"]
+    expect(page.locator(".legs[data-leg=poly]")).to_have_text(f"Poly {position['poly_contract']} @ 0.30")
+    shot(page, "executor-position")
     page.get_by_role("button", name="Close Position").click()
     page.get_by_role("button", name="Confirm close").click()
-    expect(page.get_by_text("No open positions.")).to_be_visible()
+    expect(page.get_by_text("No open positions.")).to_be_visible(timeout=TRADE_WAIT)
     row = page.locator("tr.st-closed")
-    expect(row).to_contain_text("Rockets vs Lakers")
-    expect(row).to_contain_text("+$0.12")
-    expect(page.locator("td[data-k=pnl]")).to_have_text("+$0.12")  # today's realised P&L, read after the trade
+    expect(row).to_contain_text(mapping["event_title"])
+    closed = [t for t in stack.api("/api/trades?limit=50")["trades"] if t["status"] == "CLOSED"]
+    assert len(closed) == 1
+    expect(row).to_contain_text(money(closed[0]["pnl"], signed=True))
+    assert stack.api("/api/positions?status=open")["positions"] == []
+    # Today's realised P&L (the CLOSED row) and the balances after the trades, as the worker has them.
+    status = stack.api("/api/status")
+    expect(page.locator("td[data-k=pnl]")).to_have_text(money(status["stats"]["pnl"], signed=True))
+    expect(page.locator("td[data-k=total]")).to_have_text(money(status["balances"]["poly"] + status["balances"]["kalshi"]))
     shot(page, "executor-after-close")
+    charts = open_page("/charts")
+    expect(charts.locator("[data-k=pnl-last]")).to_contain_text(money(status["stats"]["pnl"], signed=True))
+    expect(charts.locator("canvas").first).to_be_visible()
+    shot(charts, "charts")
 
 
-def test_card_filters_and_sort_change_the_visible_cards(live, open_page):
-    worker, _ = live
-    now = datetime.now(UTC)
-    worker.publish(schemas.OPPORTUNITIES_SNAPSHOT, {"opportunities": []})
-    for n, roi, conf, hours in ((1, "2.5", "HIGH", 5), (2, "6.2", "LOW", 1), (3, "0.7", "MEDIUM", 9), (4, "4.1", "MEDIUM", 3)):
-        worker.publish(schemas.OPPORTUNITY_OPENED, opportunity(n, roi=roi, confidence=conf,
-                                                               expires_at=now + timedelta(hours=hours), rules_differ=n == 4))
-    page = open_page("/arbitrage")
-    cards = page.locator(".card")
-    expect(cards).to_have_count(4)
-    assert [c.get_attribute("data-roi") for c in cards.all()] == ["6.2", "4.1", "2.5", "0.7"]
-    expect(page.locator(".roi-gold")).to_have_count(1)
-    shot(page, "arbitrage")
-    page.get_by_role("button", name="HIGH only").click()
-    expect(cards).to_have_count(1)
-    expect(cards.first).to_have_attribute("data-confidence", "HIGH")
-    page.get_by_role("button", name="MEDIUM+").click()
-    expect(cards).to_have_count(3)
-    page.get_by_role("button", name="Starts soonest").click()
-    expect(cards.first).to_have_attribute("data-roi", "4.1")
-    page.get_by_text("Details ▼").first.click()
-    expect(page.get_by_text("Kalshi: resolves YES if Houston wins.").first).to_be_visible()
-    shot(page, "arbitrage-filtered-details")
-    # a live update moves a card in place
-    worker.publish(schemas.OPPORTUNITY_UPDATED, opportunity(3, roi="3.9", confidence="MEDIUM", expires_at=now + timedelta(hours=9)))
-    expect(page.locator(".card[data-roi='3.9']")).to_have_count(1)
-
-
-def test_confirming_a_mapping_shows_on_every_page(live, open_page):
-    worker, _ = live
-    worker.save_mappings([domain_mapping(1), domain_mapping(2, confidence="LOW")])
+def test_confirming_a_real_mapping_shows_on_every_page(live, open_page):
+    stack, _ = live
+    mappings = stack.mappings()
     page = open_page("/mappings")
     other = open_page("/mappings")
     rows = page.locator("[data-mapping]")
-    expect(rows).to_have_count(2)
+    expect(rows).to_have_count(len(mappings))
     shot(page, "mappings")
-    target = domain_mapping(1).id
-    row = page.locator(".map-row", has=page.locator(f"[data-mapping='{target}']"))
+    target = next(m for m in mappings if m["status"] == "candidate")["id"]
+    row = page.locator(f"[data-key='{target}']")
     row.get_by_role("button", name="Confirm").click()
     expect(other.locator(f"[data-mapping='{target}'] .map-status")).to_have_text("confirmed")
+    assert [m["id"] for m in stack.api("/api/mappings?status=confirmed")["mappings"]] == [target]
     other.get_by_role("button", name="confirmed").click()
     expect(other.locator("[data-mapping]")).to_have_count(1)
 
 
-def test_charts_and_home_pages_render_live_data(live, open_page):
-    worker, _ = live
-    now = datetime.now(UTC)
-    for i, v in enumerate(("0.10", "-0.20", "0.35")):
-        worker.publish(schemas.PNL_POINT, {"t": now - timedelta(minutes=10 - i), "pnl": Decimal(v), "delta": Decimal("0.1")})
-    page = open_page("/charts")
-    expect(page.locator("[data-k=pnl-last]")).to_contain_text("+$0.35")
-    expect(page.locator("canvas").first).to_be_visible()
-    shot(page, "charts")
+def test_home_and_narrow_pages_render_live_data(live, open_page):
     home = open_page("/")
     expect(home.get_by_role("link", name="Executor →")).to_be_visible()
     shot(home, "home")
     narrow = open_page("/executor", width=390, height=844)
     expect(badge(narrow)).to_be_visible()
+    expect(narrow.locator("td[data-k=kalshi]")).not_to_have_text("—")
     shot(narrow, "executor-narrow")
     narrow_grid = open_page("/arbitrage", width=390, height=844)
-    expect(narrow_grid.locator(".card").first).to_be_visible()
+    expect(narrow_grid.locator(".conn[data-status=live]")).to_be_visible()
     shot(narrow_grid, "arbitrage-narrow")
 
 
 def test_worker_restart_shows_reconnecting_then_live(live, open_page):
-    worker, _ = live
+    stack, _ = live
     page = open_page("/executor")
     expect(page.locator(".conn[data-status=live]")).to_be_visible()
-    worker.stop()
+    stack.stop_worker()
     expect(page.locator(".conn")).to_have_attribute("data-status", re.compile("reconnecting|down"))
     shot(page, "executor-reconnecting")
-    worker.start()
-    expect(page.locator(".conn[data-status=live]")).to_be_visible()
-    expect(badge(page)).to_be_visible()
+    stack.start_worker()
+    expect(page.locator(".conn[data-status=live]")).to_be_visible(timeout=30_000)
+    expect(badge(page)).to_have_text("PAUSED")
+    expect(page.locator("td[data-k=kalshi]")).not_to_have_text("—")
 
 
 def test_basic_auth_login_guards_every_page(live, browser, tmp_path):
-    worker, _ = live
+    stack, _ = live
     users = tmp_path / "users.json"
     users.write_text('{"operator": "correct horse battery staple"}')
     users.chmod(0o600)
-    proc, base = start_panel(worker.ws_url, extra_args=["--basic-auth", str(users), "--cookie-secret", "x" * 32])
+    proc, base = start_panel(stack.ws_url, extra_args=["--basic-auth", str(users), "--cookie-secret", "x" * 32])
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     try:
         page.goto(base + "/executor")
