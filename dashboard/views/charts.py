@@ -12,7 +12,13 @@ from decimal import Decimal
 from typing import Any
 
 import panel as pn
-from bokeh.models import ColumnDataSource, DatetimeTickFormatter, HoverTool, NumeralTickFormatter
+from bokeh.models import (
+    ColumnDataSource,
+    DataRange1d,
+    DatetimeTickFormatter,
+    HoverTool,
+    NumeralTickFormatter,
+)
 from bokeh.plotting import figure
 
 from dashboard import format as fmt
@@ -51,7 +57,10 @@ class ChartsView:
         self._range_shown = ""
         self._first_shown: datetime | None = None
         self.pnl_src = ColumnDataSource({"t": [], "pnl": [], "label": [], "time": []})
+        # One point (the first realised trade) would otherwise span Bokeh's default 2 ms,
+        # labelling the time axis in microseconds: show an hour around it instead.
         p = figure(height=280, sizing_mode="stretch_width", x_axis_type="datetime", title="Cumulative realised P&L",
+                   x_range=DataRange1d(default_span=HOUR_MS),
                    tools="pan,wheel_zoom,box_zoom,reset,save", toolbar_location="right")
         p.step("t", "pnl", source=self.pnl_src, mode="after", line_width=2, color="#0969da")
         p.scatter("t", "pnl", source=self.pnl_src, size=4, color="#0969da")
@@ -59,29 +68,27 @@ class ChartsView:
         p.yaxis.formatter = NumeralTickFormatter(format="$0,0.00")
         p.xaxis.formatter = DatetimeTickFormatter(seconds="%H:%M:%S", minsec="%H:%M:%S", minutes="%H:%M", hourmin="%H:%M", hours="%H:%M", days="%b %d", months="%b %Y")
         p.yaxis.axis_label = "USD"
-        # One point (the first realised trade) would otherwise span Bokeh's default 2 ms,
-        # labelling the time axis in microseconds: show an hour around it instead.
-        p.x_range.default_span = HOUR_MS
         self.pnl_fig = p
         self.roi_src = ColumnDataSource({"t": [], "roi": [], "label": [], "event": [], "time": []})
         r = figure(height=260, sizing_mode="stretch_width", x_axis_type="datetime", title="ROI of executed trades",
+                   x_range=DataRange1d(default_span=HOUR_MS),
                    tools="pan,wheel_zoom,box_zoom,reset,save")
         r.scatter("t", "roi", source=self.roi_src, size=7, color="#1a7f37", alpha=0.8)
         r.add_tools(HoverTool(tooltips=[("event", "@event"), ("time", "@time"), ("ROI", "@label")]))
         r.yaxis.formatter = NumeralTickFormatter(format="0.0")
         r.xaxis.formatter = p.xaxis.formatter
         r.yaxis.axis_label = "ROI (%)"
-        r.x_range.default_span = HOUR_MS
         self.roi_fig = r
         self.hist_src = ColumnDataSource(roi_histogram([]))
+        # A count: the axis starts at zero, also while no opportunity is live.
         h = figure(height=260, sizing_mode="stretch_width", title="Live opportunity ROI distribution",
+                   y_range=DataRange1d(start=0),
                    tools="reset,save")
         h.quad(left="left", right="right", top="count", bottom=0, source=self.hist_src, color="#bf8700", alpha=0.7,
                line_color="white")
         h.add_tools(HoverTool(tooltips=[("ROI", "@label"), ("opportunities", "@count")]))
         h.xaxis.axis_label = "ROI (%)"
         h.yaxis.axis_label = "opportunities"
-        h.y_range.start = 0  # a count: never below zero, also while no opportunity is live
         self.hist_fig = h
         self.summary = html("", name="pnl-summary")
         self.layout = pn.Column(
