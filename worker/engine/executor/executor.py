@@ -94,6 +94,7 @@ class Executor:
         balance_interval_s: float = 30.0,
         reconcile_interval_s: float = 60.0,
         gate: Callable[[], None] | None = None,
+        worker_id: str | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -111,7 +112,7 @@ class Executor:
         self.sender = LegSender(self.venues, **sender_kwargs)
         # The single-trader lease: raises LeaseLost when this worker may not open exposure.
         self.gate = gate
-        self.runner = AttemptRunner(store, self.sender, publish, crash, unwind, sleep, clock, gate)
+        self.runner = AttemptRunner(store, self.sender, publish, crash, unwind, sleep, clock, gate, worker_id)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._game_locks: dict[str, asyncio.Lock] = {}
         self._reconcile_interval = reconcile_interval_s
@@ -140,6 +141,10 @@ class Executor:
     async def _reconcile_loop(self) -> None:
         while True:
             await asyncio.sleep(self._reconcile_interval)
+            if not self._may_trade():
+                # Lost the lease: the holder reconciles. Driving its attempts from here too
+                # would race it (two unwinds of one leg).
+                continue
             try:
                 await self.reconcile()
                 await self.settle()

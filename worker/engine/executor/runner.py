@@ -92,13 +92,19 @@ class AttemptRunner:
         sleep: Sleep = asyncio.sleep,
         clock: Callable[[], datetime] = _utcnow,
         gate: Callable[[], None] | None = None,
+        worker_id: str | None = None,
     ) -> None:
         self.store = store
         self.sender = sender
         self.publish = publish
         # Raises (LeaseLost) when this worker may not open exposure: checked right before
-        # leg 1 and leg 2 are sent. Unwinds and closes only reduce exposure: not gated.
+        # leg 1 and leg 2 are sent, and before each try of the unwind ladder. A try already
+        # sent finishes; the next one is left to the new lease holder, which looks the
+        # persisted try up first. Two workers selling the same leg 1 would oversell it —
+        # new exposure — so an ex-leader never starts another try.
         self.gate = gate or (lambda: None)
+        # Who sent each leg (``details["sent_by"][leg_id]``): an audit trail across failovers.
+        self.worker_id = worker_id
         self.crash = crash or CrashPoints()
         self.unwind = unwind or UnwindPolicy()
         self._sleep = sleep
@@ -130,6 +136,10 @@ class AttemptRunner:
     def _timing(self, attempt: AttemptRecord, name: str) -> None:
         attempt.details.setdefault("timings", {})[name] = self._clock().isoformat()
 
+    def _stamp(self, attempt: AttemptRecord, leg: LegRecord) -> None:
+        if self.worker_id is not None:
+            attempt.details.setdefault("sent_by", {})[leg.id] = self.worker_id
+
     async def _move(self, attempt: AttemptRecord, state: AttemptState) -> None:
         attempt.move(state, self._clock())
         self._timing(attempt, state.value)
@@ -150,6 +160,7 @@ class AttemptRunner:
             return
         # Write-ahead: LEG1_SENT with the client id / order hash, committed before the call.
         self.gate()
+        self._stamp(attempt, leg1)
         await self._move(attempt, AttemptState.LEG1_SENT)
         self.gate()
         await self.sender.send(leg1, prepared)
@@ -191,6 +202,7 @@ class AttemptRunner:
             await self._move(attempt, AttemptState.LEG2_SENT)
             return
         self.gate()
+        self._stamp(attempt, leg2)
         await self._move(attempt, AttemptState.LEG2_SENT)
         self.gate()
         await self.sender.send(leg2, prepared)
@@ -236,6 +248,7 @@ class AttemptRunner:
                 break
             if tries:
                 await self._sleep(self.unwind.pause_s)
+            self.gate()  # LeaseLost: persisted as it stands, the lease holder resumes it
             best_bid = None
             try:
                 book = await port.get_book(leg1.contract)
@@ -266,6 +279,8 @@ class AttemptRunner:
                 leg.error = f"not prepared: {exc.message}"
                 await self.store.save(attempt)
                 continue
+            self.gate()
+            self._stamp(attempt, leg)
             await self.store.save(attempt)  # write-ahead
             await self.sender.send(leg, prepared)
             self.crash.hit("during_unwind")
