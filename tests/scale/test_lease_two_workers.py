@@ -1,0 +1,116 @@
+"""Two ``python -m worker`` processes, one database, one paper exchange: one trader at a time.
+
+The workers have different data directories (so different worker ids) and ports, the
+same database (one SQLite file, or one PostgreSQL database) and the same paper exchange,
+whose accounts they share. ``EXECUTOR_LEASE_TTL_S=3``.
+
+Who sent each order is proved from the two stores: every order the exchange holds is
+matched to its leg in our database (client id or order id), and the leg records the
+worker that sent it (``details["sent_by"]``). Each worker's orders must fall inside the
+times it held the lease; the lease row's own times come from the database clock.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from db.engine import Database
+from tests.scale.procs import PaperExchange, WorkerProc, attributed_orders, lease_row, wait_until
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
+TTL_S = 3
+
+
+def _in_terms(orders: list[tuple[datetime, str]], terms: list[tuple[str, datetime, datetime]]) -> list[str]:
+    """Orders sent outside every term of their sender (empty when one trader at a time)."""
+    bad = []
+    for created, sender in orders:
+        if not any(h == sender and start <= created <= end for h, start, end in terms):
+            bad.append(f"{sender} at {created.isoformat()}")
+    return bad
+
+
+async def test_one_worker_trades_at_a_time_across_sigkill_and_sigterm(
+    database_url: str, tmp_path: Path
+) -> None:
+    exchange = PaperExchange(tmp_path / "exchange")
+    w1 = WorkerProc.make("w1", tmp_path, database_url, exchange, TTL_S)
+    w2 = WorkerProc.make("w2", tmp_path, database_url, exchange, TTL_S)
+    db = Database(database_url)
+    try:
+        await exchange.ready()
+        w1.start()
+        await w1.wait_lease("leader")
+        w2.start()
+        await wait_until(lambda: "standing by" in w2.log(), 60, "w2's log to say it stands by")
+        assert await w2.lease() == "standby"
+        assert w1.worker_id != w2.worker_id
+        begin = datetime.now(UTC)
+
+        await w1.action({"action": "toggle_enabled", "value": True})
+
+        async def orders_by(worker: WorkerProc) -> bool:
+            return any(s == worker.worker_id for _, s in await attributed_orders(exchange, db))
+
+        await wait_until(lambda: orders_by(w1), 60, "w1's first order", every=0.2)
+        assert await w2.lease() == "standby"
+
+        # SIGKILL the leader: the standby waits for the lease to expire by the DB clock.
+        killed_at = datetime.now(UTC)
+        t_kill = time.monotonic()
+        assert w1.proc is not None
+        w1.proc.kill()
+        last = await lease_row(db)
+        assert last is not None and last["holder"] == w1.worker_id and last["expires_at"] is not None
+        await w2.wait_lease("leader", within_s=30)
+        takeover_s = time.monotonic() - t_kill
+        taken = await lease_row(db)
+        assert taken is not None and taken["holder"] == w2.worker_id
+        assert taken["acquired_at"] >= last["expires_at"], "took over before the lease expired"
+        await wait_until(lambda: "held: trading" in w2.log(), 30, "w2 to trade after reconciling")
+        log = w2.log()
+        assert log.index("reconciling before trading") < log.index("held: trading")
+        status = await w2.status()
+        assert status is not None and status["enabled"] is True  # the leader's settings, reloaded
+        await wait_until(lambda: orders_by(w2), 60, "w2's first order after the takeover", every=0.2)
+        assert takeover_s < TTL_S + TTL_S / 3 + 5
+
+        # The old leader comes back with the same data dir: the lease is not its own now.
+        w1.start()
+        await wait_until(lambda: w1.log().count("standing by") == 1, 60, "restarted w1 to stand by")
+        assert await w1.lease() == "standby"
+        before_term = await lease_row(db)
+        assert before_term is not None and before_term["holder"] == w2.worker_id
+        # A clean SIGTERM releases at once: w1 takes over before w2's lease would expire.
+        assert w2.proc is not None
+        w2.proc.popen.send_signal(15)
+        w2_expiry = before_term["expires_at"]
+        while w2.proc.alive():
+            row = await lease_row(db)
+            if row is not None and row["holder"] == w2.worker_id and row["expires_at"] is not None:
+                w2_expiry = max(w2_expiry, row["expires_at"])
+        assert w2.proc.popen.wait(5) == 0
+        w2_exit = datetime.now(UTC)
+        await w1.wait_lease("leader", within_s=30)
+        again = await lease_row(db)
+        assert again is not None and again["holder"] == w1.worker_id
+        assert again["acquired_at"] < w2_expiry, "the released lease was only taken after it expired"
+
+        terms = [
+            (w1.worker_id, begin, killed_at),
+            (w2.worker_id, taken["acquired_at"], w2_exit),
+            (w1.worker_id, again["acquired_at"], datetime.now(UTC)),
+        ]
+        orders = await attributed_orders(exchange, db)
+        assert {s for _, s in orders} == {w1.worker_id, w2.worker_id}
+        assert _in_terms(orders, terms) == []
+    finally:
+        for w in (w1, w2):
+            if w.proc is not None:
+                w.proc.kill()
+        exchange.kill()
+        await db.dispose()
