@@ -181,6 +181,13 @@ class TradingEngine:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), timeout=delay)
                 delay = min(delay * 2, self._retry_max_s)
+            except Exception as exc:
+                # A bug, not a venue problem: say so loudly and show the engine as down
+                # rather than "starting" for ever; the server keeps answering.
+                log.exception("trading engine failed")
+                self._down(f"engine failed: {type(exc).__name__} (see the worker log)")
+                await self._close_venues()
+                return
 
     async def _connect(self) -> None:
         config = self.config
