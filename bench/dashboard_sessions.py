@@ -12,9 +12,11 @@ receive every trade row (collected from the document patches it gets).
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import re
 import threading
 import time
+from typing import Any
 
 import panel.models  # noqa: F401  (registers Panel's Bokeh models so client sessions can decode pages)
 from bokeh.client import pull_session
@@ -42,6 +44,72 @@ def register_page_models() -> None:
 
 ROW = re.compile(r"data-id=(?:\"|&quot;)(ses-\d+)")
 
+# Where the time goes: stamps (Date.now()) when the page's Bokeh WebSocket first carries
+# each trade id, before Bokeh applies the patch; the DOM stamp is WATCH_TRADES_JS's.
+WS_ARRIVAL_JS = """
+window.__wsSeen = {};
+const NativeWS = window.WebSocket;
+window.WebSocket = function (...args) {
+  const ws = new NativeWS(...args);
+  ws.addEventListener('message', (ev) => {
+    if (typeof ev.data !== 'string') return;
+    const now = Date.now();
+    for (const m of ev.data.matchAll(/ses-\\d+/g)) if (!(m[0] in window.__wsSeen)) window.__wsSeen[m[0]] = now;
+  });
+  return ws;
+};
+window.WebSocket.prototype = NativeWS.prototype;
+Object.assign(window.WebSocket, NativeWS);
+"""
+
+
+def drive_sessions(base: str, n: int, total: int, timeout_s: float, connected: Any, done: Any) -> tuple[float, list[int]]:
+    """Connect ``n`` bokeh.client sessions to ``/executor``, set ``connected``, then read
+    until every session has seen all ``total`` trade rows (or ``timeout_s`` passes).
+    Returns the connection time and, per session, how many rows it missed."""
+    register_page_models()
+    loop = IOLoop()
+    seen: list[set[str]] = []
+    sessions = []
+    t0 = time.perf_counter()
+    for _ in range(n):
+        s = pull_session(url=base + "/executor", io_loop=loop)
+        ids: set[str] = set()
+
+        def on_change(event, ids=ids):  # type: ignore[no-untyped-def]
+            new = getattr(event, "new", None)
+            if isinstance(new, str) and "ses-" in new:
+                ids.update(ROW.findall(new))
+
+        s.document.on_change(on_change)
+        seen.append(ids)
+        sessions.append(s)
+    connect_s = time.perf_counter() - t0
+    for s in sessions:
+        # pull_session stops reading once connected; keep every session reading.
+        loop.add_callback(s._connection._next)
+    connected.set()
+    deadline = time.perf_counter() + timeout_s
+
+    async def until_all_seen() -> None:
+        import asyncio
+
+        while time.perf_counter() < deadline:
+            if done.is_set() and all(len(ids) >= total for ids in seen):
+                return
+            await asyncio.sleep(0.05)
+
+    loop.run_sync(until_all_seen, timeout=timeout_s + 10)
+    lost = [total - len(ids) for ids in seen]
+    for s in sessions:
+        s.close()
+    loop.close()
+    return connect_s, lost
+
+
+def _sessions_process(base: str, n: int, total: int, timeout_s: float, connected: Any, done: Any, out: Any) -> None:
+    out.put(drive_sessions(base, n, total, timeout_s, connected, done))
+
 
 def main() -> None:
     ap = argparse.ArgumentParser()
@@ -49,9 +117,10 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=10.0)
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--browsers", type=int, default=2)
+    ap.add_argument("--clients-process", action="store_true",
+                    help="run the bokeh.client sessions in a separate process (not sharing the worker's GIL)")
     args = ap.parse_args()
     total = int(args.rate * args.seconds)
-    register_page_models()
     with running_stack() as (worker, base):
         # Chromium pages measuring latency while the sessions run (own thread: own loop).
         browser_ready = threading.Event()
@@ -65,6 +134,7 @@ def main() -> None:
                 pages = []
                 for _ in range(args.browsers):
                     page = b.new_page(viewport={"width": 1280, "height": 800})
+                    page.add_init_script(WS_ARRIVAL_JS)
                     page.goto(base + "/executor")
                     page.locator("table.trades").wait_for(timeout=60_000)
                     page.locator(".conn[data-status=live]").wait_for(timeout=60_000)
@@ -77,32 +147,34 @@ def main() -> None:
                         f"Object.keys(window.__seen).filter(k => k.startsWith('ses-')).length >= {total}", timeout=60_000)
                     stamps = page.evaluate("window.__seen")
                     results[f"chromium-{n}"] = [stamps[k] - t for k, t in sent.items() if k in stamps]
+                    arrived = page.evaluate("window.__wsSeen")
+                    results[f"chromium-{n} (split) event → page's WebSocket"] = [
+                        arrived[k] - t for k, t in sent.items() if k in arrived]
+                    results[f"chromium-{n} (split) WebSocket → DOM"] = [
+                        stamps[k] - arrived[k] for k in sent if k in arrived and k in stamps]
                 b.close()
 
         bt = threading.Thread(target=browsers, daemon=True)
         bt.start()
         browser_ready.wait(120)
 
-        loop = IOLoop()
-        seen: list[set[str]] = []
-        sessions = []
-        t0 = time.perf_counter()
-        for _ in range(args.sessions):
-            s = pull_session(url=base + "/executor", io_loop=loop)
-            ids: set[str] = set()
-
-            def on_change(event, ids=ids):  # type: ignore[no-untyped-def]
-                new = getattr(event, "new", None)
-                if isinstance(new, str) and "ses-" in new:
-                    ids.update(ROW.findall(new))
-
-            s.document.on_change(on_change)
-            seen.append(ids)
-            sessions.append(s)
-        connect_s = time.perf_counter() - t0
-        for s in sessions:
-            # pull_session stops reading once connected; keep every session reading.
-            loop.add_callback(s._connection._next)
+        timeout_s = args.seconds + 30
+        if args.clients_process:
+            # The load (50 sessions decoding every patch) in its own process, as remote
+            # browsers would be, not sharing this process's GIL with the worker's loop.
+            ctx = multiprocessing.get_context("spawn")
+            connected, done_mp, out = ctx.Event(), ctx.Event(), ctx.Queue()
+            proc = ctx.Process(target=_sessions_process,
+                               args=(base, args.sessions, total, timeout_s, connected, done_mp, out), daemon=True)
+            proc.start()
+            connected.wait(180)
+        else:
+            connected, done_mp = threading.Event(), done
+            holder: dict[str, Any] = {}
+            runner = threading.Thread(target=lambda: holder.update(r=drive_sessions(
+                base, args.sessions, total, timeout_s, connected, done)), daemon=True)
+            runner.start()
+            connected.wait(180)
 
         def publisher() -> None:
             start = time.perf_counter()
@@ -114,30 +186,23 @@ def main() -> None:
                 sent[f"ses-{i}"] = time.time() * 1000
                 publish_trade(worker, i, "ses")
             done.set()
+            done_mp.set()
 
         pub = threading.Thread(target=publisher, daemon=True)
         pub.start()
-        deadline = time.perf_counter() + args.seconds + 30
-
-        async def until_all_seen() -> None:
-            import asyncio
-
-            while time.perf_counter() < deadline:
-                if done.is_set() and all(len(ids) >= total for ids in seen):
-                    return
-                await asyncio.sleep(0.05)
-
-        loop.run_sync(until_all_seen, timeout=args.seconds + 40)
+        if args.clients_process:
+            connect_s, lost = out.get(timeout=timeout_s + 60)
+            proc.join(30)
+        else:
+            runner.join(timeout_s + 60)
+            connect_s, lost = holder["r"]
         bt.join(90)
-        lost = [total - len(ids) for ids in seen]
-        for s in sessions:
-            s.close()
-        loop.close()
     print(f"{args.sessions} bokeh.client sessions connected in {connect_s:.1f} s")
     print(f"{total} trade events at {args.rate}/s; per session received: min={total - max(lost)} max={total - min(lost)}")
     print(f"trade events lost: {sum(lost)} (sessions with a loss: {sum(1 for x in lost if x)})")
     for name, lat in results.items():
-        print(f"{name} event → DOM latency during the run: {summary(lat)}")
+        label = name if "(split)" in name else f"{name} event → DOM latency during the run"
+        print(f"{label}: {summary(lat)}")
 
 
 if __name__ == "__main__":
