@@ -396,6 +396,13 @@ class AttemptRunner:
                 "kalshi_price": pos.kalshi.price,
                 "kalshi_contracts": pos.kalshi.contracts,
                 "cost": pos.cost,
+                # Names as the venues name them, as /api/positions has them.
+                "poly_venue": pos.poly.venue,
+                "poly_market": pos.poly.market,
+                "poly_contract": pos.poly.contract,
+                "kalshi_ticker": pos.kalshi.market,
+                "game_key": pos.game_key,
+                "opened_at": pos.opened_at,
             },
         )
 
