@@ -18,7 +18,13 @@ def test_sigterm_stops_admitting_lets_attempts_end_and_prints_the_summary(tmp_pa
     world = World(tmp_path / "w", seed=3)
     try:
         proc = world.worker(duration=120)
-        time.sleep(6)
+        log = world.root / "worker.log"
+        deadline = time.monotonic() + 60
+        # Stop it once it trades (its log says so); the lease line is the event we wait on.
+        while "held: trading" not in (log.read_text() if log.exists() else ""):
+            assert time.monotonic() < deadline, "the run never started trading"
+            assert proc.poll() is None, "the run exited before trading"
+            time.sleep(0.1)
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=90)
         assert proc.returncode == 0
