@@ -241,3 +241,18 @@ async def test_settings_survive_a_restart_in_a_new_process(tmp_path: Path) -> No
     assert read_back == written
     assert read_back["min_bet"] == "7.25" and read_back["max_daily_trades"] == "12"
     assert read_back["enabled"] == "True"
+
+
+async def test_reloading_announces_what_another_process_changed(db: Database) -> None:
+    standby = ExecutorSettingsManager(SettingsRepository(db))
+    await standby.load()
+    seen: list[tuple[ExecutorSettings, ExecutorSettings]] = []
+    standby.subscribe(lambda old, new: seen.append((old, new)))
+    leader = ExecutorSettingsManager(SettingsRepository(db))
+    await leader.load()
+    await leader.update({"max_daily_trades": 9})
+    await leader.set_enabled(True)
+    assert await standby.load() == leader.current
+    assert [(o.max_daily_trades, n.max_daily_trades, n.enabled) for o, n in seen] == [(50, 9, True)]
+    await standby.load()  # nothing changed: nothing announced
+    assert len(seen) == 1

@@ -47,19 +47,28 @@ class ExecutorSettingsManager:
         return self._current.enabled
 
     async def load(self) -> ExecutorSettings:
-        """Load the stored row (at start). A row that was edited by hand applies now."""
-        row = await self._store.load()
-        if row is None:
-            log.warning("no settings row stored; using and storing the defaults")
-            await self._store.save(DEFAULTS)
-            self._current = DEFAULTS
-        else:
-            settings, problems = from_stored(row)
-            for problem in problems:
-                log.warning("stored settings: %s", problem)
-            self._current = settings
-        self._loaded = True
-        return self._current
+        """Load the stored row (at start). A row that was edited by hand applies now.
+
+        Loading again later (a standby taking over the trading lease, whose cache may be
+        stale) announces the difference to subscribers like any other change.
+        """
+        async with self._lock:
+            old = self._current
+            row = await self._store.load()
+            if row is None:
+                log.warning("no settings row stored; using and storing the defaults")
+                await self._store.save(DEFAULTS)
+                new = DEFAULTS
+            else:
+                new, problems = from_stored(row)
+                for problem in problems:
+                    log.warning("stored settings: %s", problem)
+            self._current = new
+            announce = self._loaded and new != old
+            self._loaded = True
+            if announce:
+                await self._notify(old, new)
+            return new
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener(old, new)`` after every committed change; returns an unsubscribe."""
@@ -97,6 +106,10 @@ class ExecutorSettingsManager:
             return old
         await self._store.save(new)  # raises -> cache untouched
         self._current = new
+        await self._notify(old, new)
+        return new
+
+    async def _notify(self, old: ExecutorSettings, new: ExecutorSettings) -> None:
         for listener in list(self._listeners):
             try:
                 result = listener(old, new)
@@ -104,4 +117,3 @@ class ExecutorSettingsManager:
                     await result
             except Exception:  # a broken listener must not undo a committed change
                 log.exception("settings listener failed")
-        return new
