@@ -25,6 +25,27 @@ class PriceLevel:
     size: Decimal
 
 
+#: Prices books have used, each kept once: prices lie on a venue's tick grid (a few
+#: hundred values on [0, 1]), so all books share the same Decimal objects instead of each
+#: holding its own. A book then holds fewer objects of its own, which matters when it is
+#: replaced: the scanner drops the previous ladder, long out of the CPU caches, and every
+#: object of its own costs a cache miss to free, where a shared price costs a reference
+#: count on an object that stays in the cache. Bounded: past the limit a new price is
+#: used as given. A price is shared only with an equal one of the same exponent (``0.56``
+#: and ``0.5600`` stay distinct), so a book's prices read exactly as the venue sent them.
+_PRICES: dict[Decimal, Decimal] = {}
+_PRICES_LIMIT = 20_000
+
+
+def _shared_price(price: Decimal) -> Decimal:
+    known = _PRICES.get(price)
+    if known is None:
+        if price and len(_PRICES) < _PRICES_LIMIT:  # zero keeps its own sign and exponent
+            _PRICES[price] = price
+        return price
+    return known if known.same_quantum(price) else price
+
+
 def _merge(levels: Iterable[PriceLevel], *, descending: bool) -> tuple[PriceLevel, ...]:
     by_price: dict[Decimal, Decimal] = {}
     for lvl in levels:
@@ -33,8 +54,9 @@ def _merge(levels: Iterable[PriceLevel], *, descending: bool) -> tuple[PriceLeve
         if not (ZERO <= lvl.price <= ONE):
             raise ValueError(f"price {lvl.price} outside [0, 1]")
         by_price[lvl.price] = by_price.get(lvl.price, ZERO) + lvl.size
+    shared = _shared_price
     return tuple(
-        PriceLevel(p, s)
+        PriceLevel(shared(p), s)
         for p, s in sorted(by_price.items(), key=lambda kv: kv[0], reverse=descending)
         if s > 0
     )
@@ -98,23 +120,34 @@ class OrderBook:
         """
         return OrderBook(
             contract,
-            bids=tuple(PriceLevel(ONE - a.price, a.size) for a in self.asks),
-            asks=tuple(PriceLevel(ONE - b.price, b.size) for b in self.bids),
+            bids=complement_levels(self.asks),
+            asks=complement_levels(self.bids),
             received_at=self.received_at,
             sequence=self.sequence,
         )
 
     def depth_to(self, limit_price: Decimal) -> Decimal:
         """Contracts purchasable at or below ``limit_price`` (walks the asks)."""
-        total = ZERO
-        for lvl in self.asks:
-            if lvl.price > limit_price:
-                break
-            total += lvl.size
-        return total
+        return depth_to(self.asks, limit_price)
 
     def with_received_at(self, received_at: datetime) -> OrderBook:
         return OrderBook(self.contract, self.bids, self.asks, received_at, self.sequence)
+
+
+def complement_levels(levels: tuple[PriceLevel, ...]) -> tuple[PriceLevel, ...]:
+    """The other side of a binary contract's levels: ``p`` becomes ``1 − p``, same sizes
+    and order (best bids for one side are the best asks for the other)."""
+    return tuple(PriceLevel(ONE - lvl.price, lvl.size) for lvl in levels)
+
+
+def depth_to(asks: tuple[PriceLevel, ...], limit_price: Decimal) -> Decimal:
+    """Contracts purchasable at or below ``limit_price`` on a best-first ask ladder."""
+    total = ZERO
+    for lvl in asks:
+        if lvl.price > limit_price:
+            break
+        total += lvl.size
+    return total
 
 
 def two_sided_from_bids(

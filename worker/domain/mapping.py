@@ -205,13 +205,15 @@ class RulesCheck:
 class Deferred:
     """A field value given as a pure function of immutable inputs, computed on first read.
 
-    Only :class:`DeferredField` understands it; readers always see the computed value.
+    ``Deferred(build, *args)`` stands for ``build(*args)``. Only :class:`DeferredField`
+    understands it; readers always see the computed value.
     """
 
-    __slots__ = ("build",)
+    __slots__ = ("args", "build")
 
-    def __init__(self, build: Callable[[], Any]) -> None:
+    def __init__(self, build: Callable[..., Any], *args: Any) -> None:
         self.build = build
+        self.args = args
 
 
 class DeferredField:
@@ -235,7 +237,7 @@ class DeferredField:
         store = obj.__dict__
         value = store[self._key]
         if type(value) is Deferred:
-            value = store[self._key] = value.build()
+            value = store[self._key] = value.build(*value.args)
         return value
 
     def __set__(self, obj: object, value: Any) -> None:

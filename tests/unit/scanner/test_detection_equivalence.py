@@ -493,8 +493,8 @@ def test_scanner_publishes_the_same_events_as_the_eager_scanner(seed: int) -> No
             g = f if token == m.poly_market else 100 - f
             ref = ContractRef(Venue.POLYMARKET, p.market_id, token, OutcomeSide.TOKEN)
             asks = lvls(g + 1, True)
-            if rnd.random() < 0.2 and (prev := fast.book(ref)) is not None:
-                asks = list(prev.asks)  # equal ladder, new objects
+            if rnd.random() < 0.2 and (prev := fast.asks(ref)) is not None:
+                asks = list(prev)  # equal ladder, new objects
             books = [OrderBook.build(ref, lvls(g - 1, False), asks, now)]
         last.append(books)
         now += timedelta(seconds=1)
@@ -515,6 +515,49 @@ def test_fast_opportunity_handles_a_book_side_missing() -> None:
     asks = (PriceLevel(D("0.40"), D(10)),)
     assert opportunity_from_asks(pair, legs, (), asks, NOW) is None
     assert opportunity_from_asks(pair, legs, asks, (), NOW) is None
+
+
+def _lv(*levels: tuple[str, str]) -> tuple[PriceLevel, ...]:
+    return tuple(PriceLevel(D(p), D(q)) for p, q in levels)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "replayed"),
+    [
+        # Sizes after each step 2.5, 3.0, 3.7: the step before the last ends on the floor.
+        (_lv(("0.40", "2.5"), ("0.41", "10")), _lv(("0.45", "3"), ("0.46", "0.7")), 0),
+        # 3, 3.2, 3.7: two fractional steps in the last unit; replaying finds the one at 3.
+        (_lv(("0.40", "3"), ("0.41", "0.2"), ("0.42", "10")), _lv(("0.45", "3.7"),), 1),
+        # 2.5, 3.2, 3.7: no step ends on 3; the point at 3 is re-walked.
+        (_lv(("0.40", "2.5"), ("0.41", "0.7"), ("0.42", "10")), _lv(("0.45", "3.7"),), 1),
+        # 4, 7: whole sizes, the usual case.
+        (_lv(("0.40", "4"), ("0.41", "3")), _lv(("0.45", "7"),), 0),
+    ],
+)
+def test_fractional_ends_choose_the_eager_walks_point(
+    a: tuple[PriceLevel, ...],
+    b: tuple[PriceLevel, ...],
+    replayed: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The deepest point when the walk ends inside a unit: same figures, same exponents."""
+    from worker.engine.scanner import detect
+
+    calls: list[Decimal] = []
+    real = detect._last_whole
+
+    def spy(x: Any, y: Any, size: Decimal) -> Any:
+        calls.append(size)
+        return real(x, y, size)
+
+    monkeypatch.setattr(detect, "_last_whole", spy)
+    pair = _pair(FeeSchedule.kalshi(), FeeSchedule.polymarket(), ONE)
+    legs = pair.directions[0]
+    fast = opportunity_from_asks(pair, legs, a, b, NOW)
+    slow = ref_opportunity(pair, legs, a, b, NOW)
+    assert slow is not None
+    assert wire(fast) == wire(slow)
+    assert len(calls) == replayed
 
 
 def test_slot_built_opportunity_is_frozen_and_equal_to_a_constructed_one() -> None:

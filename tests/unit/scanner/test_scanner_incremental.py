@@ -143,8 +143,7 @@ def test_short_side_is_derived_for_a_mapping_added_after_its_long_book_arrived()
     sc.on_book(long_book(lv(("0.55", "30")), lv(("0.57", "30"))), NOW)
     sc.add_mapping(pmus_mapping(), kalshi(), pmus())
     short = ContractRef(Venue.POLYMARKET_US, SLUG, SLUG, OutcomeSide.SHORT)
-    book = sc.book(short)
-    assert book is not None and book.asks == lv(("0.45", "30"))
+    assert sc.asks(short) == lv(("0.45", "30"))
     sc.on_books(kalshi_books(lv(("0.30", "50")), lv(("0.60", "50"))), NOW)
     assert [e.opportunity.poly_leg.contract for e in events] == [short]
 
@@ -153,13 +152,13 @@ def test_identical_or_equal_ladders_resent_publish_nothing_and_skip_the_walk(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     walks: list[str] = []
-    real = scanner_module.opportunity_from_asks
+    real = scanner_module.opportunity_after_top
 
     def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
         walks.append(args[1].direction)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(scanner_module, "opportunity_from_asks", counting)
+    monkeypatch.setattr(scanner_module, "opportunity_after_top", counting)
     events: list[OpportunityEvent] = []
     sc = Scanner(events.append)
     sc.add_mapping(gamma_mapping(), kalshi(), gamma())
@@ -170,12 +169,14 @@ def test_identical_or_equal_ladders_resent_publish_nothing_and_skip_the_walk(
     sc.on_book(token("5001", lv(("0.70", "40"))), NOW)  # Kings: no edge with Kalshi YES
     assert [e.kind for e in events] == [OpportunityEventKind.OPENED]
     n = len(walks)
+    assert n >= 1  # the opening was walked
     sc.on_book(rockets, NOW)  # the very same book object
     sc.on_book(token("5002", lv(("0.45", "40"))), NOW)  # an equal ladder, new objects
     sc.on_books(books, NOW)  # the same Kalshi books: neither direction can change
     assert len(walks) == n
     assert len(events) == 1
     sc.on_book(token("5002", lv(("0.44", "40"))), NOW)  # a real change is walked
+    assert len(walks) == n + 1
     assert events[-1].kind is OpportunityEventKind.UPDATED
 
 

@@ -21,7 +21,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from worker.domain.books import OrderBook
+from worker.domain.books import OrderBook, depth_to
 from worker.domain.errors import VenueError
 from worker.domain.mapping import (
     MappingStatus,
@@ -64,7 +64,6 @@ class OpportunityFeed:
         self.scanner = Scanner(self._on_event)
         self.mappings: dict[str, MarketMapping] = {}
         self.book_times: dict[ContractRef, datetime] = {}
-        self.books: dict[ContractRef, OrderBook] = {}
         self.min_sizes: dict[ContractRef, Decimal] = {}
         self._pending: dict[str, OpportunityEvent] = {}
         self._wake = asyncio.Event()
@@ -127,7 +126,6 @@ class OpportunityFeed:
     def on_book(self, book: OrderBook) -> None:
         self.book_updates += 1
         self.book_times[book.contract] = book.received_at
-        self.books[book.contract] = book
         self.scanner.on_book(book, self.clock())
 
     async def _stream(self, port: VenuePort, contracts: list[ContractRef]) -> None:
@@ -174,9 +172,9 @@ class OpportunityFeed:
             book_times=times,
             # Contracts available up to each leg's limit: the thinner leg goes first.
             depth={
-                leg.contract: self.books[leg.contract].depth_to(leg.price)
+                leg.contract: depth_to(asks, leg.price)
                 for leg in opp.legs
-                if leg.contract in self.books
+                if (asks := self.scanner.asks(leg.contract)) is not None
             },
             min_sizes={leg.contract: self.min_sizes[leg.contract] for leg in opp.legs if leg.contract in self.min_sizes},
         )

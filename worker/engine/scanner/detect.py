@@ -47,7 +47,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from functools import partial
 from typing import Any
 
 from worker.domain.books import OrderBook, PriceLevel
@@ -114,6 +113,49 @@ def fee_unit(schedule: FeeSchedule, price: Decimal) -> tuple[Decimal, Decimal]:
     return schedule.taker_rate * price * (ONE - price), fee_step(schedule)
 
 
+class FeeUnits(dict[Decimal, tuple[Decimal, Decimal, Decimal]]):
+    """One taker rate's fee units by price: ``p ↦ (u, k, 1 − k)`` with ``u = rate·p·(1−p)``
+    and ``k = p + u``.
+
+    The unit ``u`` is :func:`fee_unit`'s (an order's fee is ``(count × u).quantize(step,
+    ROUND_CEILING)``); ``k`` is the marginal cost of one contract at ``p`` and ``1 − k``
+    the room it leaves under $1, so that "the marginal pair does not pay", ``ka + kb ≥ 1``,
+    is the single comparison ``ka ≥ 1 − kb`` (exact: these Decimals have a few digits,
+    far below the context's 28). Prices lie on a venue's tick grid, so a handful of entries
+    serve every book: one dictionary look-up replaces five Decimal operations per level
+    (hot path). Keyed by value: ``0.56`` and ``0.5600`` share an entry, which is safe
+    because the unit is only ever compared or multiplied and then quantized to the fee
+    step (same value, the step's exponent). Bounded: past :attr:`LIMIT` prices a unit is
+    computed and not kept.
+    """
+
+    LIMIT = 4096
+    __slots__ = ("rate",)
+
+    def __init__(self, rate: Decimal) -> None:
+        super().__init__()
+        self.rate = rate
+
+    def __missing__(self, price: Decimal) -> tuple[Decimal, Decimal, Decimal]:
+        unit = self.rate * price * (ONE - price)
+        cost = price + unit
+        found = (unit, cost, ONE - cost)
+        if len(self) < self.LIMIT:
+            self[price] = found
+        return found
+
+
+_FEE_UNITS: dict[Decimal, FeeUnits] = {}
+
+
+def fee_units(rate: Decimal) -> FeeUnits:
+    """The shared :class:`FeeUnits` table of a taker rate."""
+    table = _FEE_UNITS.get(rate)
+    if table is None:
+        table = _FEE_UNITS[rate] = FeeUnits(rate)
+    return table
+
+
 def slot_setters(cls: type[Any], *names: str) -> tuple[Callable[[Any, Any], None], ...]:
     """The slot setters of a frozen slotted dataclass, by field name.
 
@@ -148,19 +190,6 @@ def _new_point(size: Decimal, cost: Decimal, edge: Decimal, roi_pct: Decimal) ->
 _leg_contract, _leg_label, _leg_price, _leg_avg, _leg_size, _leg_fee = slot_setters(
     Leg, "contract", "label", "price", "avg_price", "size", "fee"
 )
-
-
-def _new_leg(
-    contract: ContractRef, label: str, price: Decimal, avg: Decimal, size: Decimal, fee: Decimal
-) -> Leg:
-    leg = _new(Leg)
-    _leg_contract(leg, contract)
-    _leg_label(leg, label)
-    _leg_price(leg, price)
-    _leg_avg(leg, avg)
-    _leg_size(leg, size)
-    _leg_fee(leg, fee)
-    return leg
 
 
 # Opportunity is not slotted (its curve may be deferred): its fields go straight into the
@@ -202,9 +231,9 @@ class Pair:
     volume: Decimal = ZERO
     min_size: Decimal = ONE
     #: Each venue's taker rate and fee rounding step (see :func:`fee_unit`).
-    kalshi_rate: Decimal = ZERO
+    kalshi_units: FeeUnits = field(default_factory=lambda: fee_units(ZERO))
     kalshi_step: Decimal = ONE
-    poly_rate: Decimal = ZERO
+    poly_units: FeeUnits = field(default_factory=lambda: fee_units(ZERO))
     poly_step: Decimal = ONE
 
     @property
@@ -256,9 +285,9 @@ def build_pair(mapping: MarketMapping, kalshi: Market, poly: Market) -> Pair:
         expires_at=start,
         volume=(kalshi.volume or ZERO) + (poly.volume or ZERO),
         min_size=max(kalshi.min_size, poly.min_size, ONE),
-        kalshi_rate=kalshi.fees.taker_rate,
+        kalshi_units=fee_units(kalshi.fees.taker_rate),
         kalshi_step=fee_step(kalshi.fees),
-        poly_rate=poly.fees.taker_rate,
+        poly_units=fee_units(poly.fees.taker_rate),
         poly_step=fee_step(poly.fees),
     )
 
@@ -288,12 +317,12 @@ def _point(
     size: Decimal,
     a: tuple[PriceLevel, ...],
     b: tuple[PriceLevel, ...],
-    sides: tuple[Decimal, Decimal, Decimal, Decimal],
+    sides: tuple[FeeUnits, Decimal, FeeUnits, Decimal],
 ) -> tuple[CurvePoint, LegFill, LegFill]:
     """One curve point by re-walking both ladders (only for the rare fractional end)."""
-    rate_a, step_a, rate_b, step_b = sides
-    la = _fill(a, size, rate_a, step_a)
-    lb = _fill(b, size, rate_b, step_b)
+    units_a, step_a, units_b, step_b = sides
+    la = _fill(a, size, units_a.rate, step_a)
+    lb = _fill(b, size, units_b.rate, step_b)
     cost = la[1] + lb[1] + la[2] + lb[2]
     edge = size - cost
     return _new_point(size, cost, edge, _roi(edge, cost)), la, lb
@@ -327,9 +356,9 @@ class Walk:
 def walk_legs(
     a: tuple[PriceLevel, ...],
     b: tuple[PriceLevel, ...],
-    rate_a: Decimal,
+    units_a: FeeUnits,
     step_a: Decimal,
-    rate_b: Decimal,
+    units_b: FeeUnits,
     step_b: Decimal,
     min_size: Decimal = ONE,
 ) -> Walk | None:
@@ -350,9 +379,8 @@ def walk_legs(
     la, lb = a[0], b[0]
     pa, pb = la.price, lb.price
     # The per-contract fee unit at a price is also the marginal fee there.
-    ua = rate_a * pa * (ONE - pa)
-    ub = rate_b * pb * (ONE - pb)
-    ka, kb = pa + ua, pb + ub
+    ua, ka, _ = units_a[pa]
+    ub, kb, _ = units_b[pb]
     if ka + kb >= ONE:
         return None
     na, nb = len(a), len(b)
@@ -424,8 +452,7 @@ def walk_legs(
                 la = a[i]
                 pa, sa = la.price, la.size
                 ra = sa
-                ua = rate_a * pa * (one - pa)
-                ka = pa + ua
+                ua, ka, _ = units_a[pa]
                 pab = pa + pb
         if not rb:
             full_b += (sb * ub).quantize(step_b, ceiling) if fb_part is None else fb_part
@@ -436,16 +463,15 @@ def walk_legs(
                 lb = b[j]
                 pb, sb = lb.price, lb.size
                 rb = sb
-                ub = rate_b * pb * (one - pb)
-                kb = pb + ub
+                ub, kb, _ = units_b[pb]
                 pab = pa + pb
         if i >= na or j >= nb or ka + kb >= one:
             break
-    size = cum.to_integral_value(rounding=ROUND_FLOOR)
+    size = cum.to_integral_value(ROUND_FLOOR)
     if size < min_size:
         return None
     legs = marks
-    sides = (rate_a, step_a, rate_b, step_b)
+    sides = (units_a, step_a, units_b, step_b)
     if not curve or curve[-1].size != size:
         # Fractional depth (Polymarket sizes have decimals): close the curve at a whole count.
         pt, fa, fb = _point(size, a, b, sides)
@@ -476,7 +502,15 @@ def walk(
     ``None`` when not even the top of book is profitable after marginal fees. See
     :func:`walk_legs`, which also returns what each leg buys at every point.
     """
-    w = walk_legs(a, b, fa.taker_rate, fee_step(fa), fb.taker_rate, fee_step(fb), min_size)
+    w = walk_legs(
+        a,
+        b,
+        fee_units(fa.taker_rate),
+        fee_step(fa),
+        fee_units(fb.taker_rate),
+        fee_step(fb),
+        min_size,
+    )
     return None if w is None else (w.curve, w.size)
 
 
@@ -485,108 +519,175 @@ def days_held(pair: Pair, now: datetime) -> Decimal:
     hold = MIN_HOLD
     if pair.expected_resolution is not None:
         hold = max(pair.expected_resolution - now, MIN_HOLD)
-    return Decimal(int(hold.total_seconds())) / _DAY_SECONDS
+    # Whole seconds (hold is positive, so its ``seconds`` carry no sign): integers only.
+    return Decimal(hold.days * 86400 + hold.seconds) / _DAY_SECONDS
 
 
-_Top = tuple[LegFill, LegFill, Decimal]
+_Top = tuple[LegFill, LegFill, Decimal, Decimal]
 #: ``walk_top``'s answer when the deepest point has no edge: choose among all points.
-_ALL_POINTS: _Top = ((ZERO, ZERO, ZERO, ZERO), (ZERO, ZERO, ZERO, ZERO), ZERO)
+_ALL_POINTS: _Top = ((ZERO, ZERO, ZERO, ZERO), (ZERO, ZERO, ZERO, ZERO), ZERO, ZERO)
 
 
 def walk_top(
     a: tuple[PriceLevel, ...],
     b: tuple[PriceLevel, ...],
-    rate_a: Decimal,
+    units_a: FeeUnits,
     step_a: Decimal,
-    rate_b: Decimal,
+    units_b: FeeUnits,
     step_b: Decimal,
     min_size: Decimal = ONE,
 ) -> _Top | None:
-    """The eager part of :func:`walk_legs`: the deepest curve point's leg figures only.
+    """The eager part of :func:`walk_legs`: the deepest curve point's figures only.
 
-    Same steps, same stopping rule, same sizes as :func:`walk_legs`, but no curve: it
-    keeps the state at the last whole cumulative size and computes that one point's
-    fees and notional per leg. Returns ``None`` when :func:`walk_legs` would (no
-    profitable top, or less than ``min_size``), ``(kalshi LegFill, poly LegFill, size)``
-    when the deepest point has a positive edge — it is then the opportunity's point, as
-    the curve is cut after the deepest positive point — and :data:`_ALL_POINTS` when it
-    has none, so the caller walks the full curve to find the deepest one that has.
+    Same steps, same stopping rule, same sizes (values and Decimal exponents) as
+    :func:`walk_legs`, but no curve. The loop only moves through the levels: a step buys
+    what is left of the level that runs out first (on a tie, of ``b``'s, as
+    :func:`walk_legs` does), so it costs one comparison, one addition and one subtraction,
+    plus the next level's marginal cost from the fee-unit table. The deepest point is
+    where :func:`walk_legs` records its last curve point: the final step's size when it
+    is whole, else the step before it when that one ends exactly on the floored size,
+    else a re-walked point at the floored size (:func:`_point`, as :func:`walk_legs`
+    closes a fractional curve); when several fractional steps fall inside the last unit,
+    the steps are replayed to find it (:func:`_last_whole`). That one point's per-leg
+    fees and notional are then summed over the levels it uses.
+
+    Returns ``None`` when :func:`walk_legs` would (no profitable top, or less than
+    ``min_size``), ``(kalshi LegFill, poly LegFill, size, cost)`` when the deepest point
+    has a positive edge — it is then the opportunity's point, as the curve is cut after
+    the deepest positive point — and :data:`_ALL_POINTS` when it has none, so the caller
+    walks the full curve to find the deepest one that has.
     """
     if not a or not b:
         return None
     la, lb = a[0], b[0]
-    pa, pb = la.price, lb.price
-    one, ceiling = ONE, ROUND_CEILING
-    ua = rate_a * pa * (one - pa)
-    ub = rate_b * pb * (one - pb)
-    ka, kb = pa + ua, pb + ub
-    if ka + kb >= one:
+    ka = units_a[la.price][1]
+    _, kb, room_b = units_b[lb.price]
+    if ka >= room_b:  # ka + kb >= 1: not even the top pair pays
         return None
     na, nb = len(a), len(b)
     i = j = 0
-    sa, sb = la.size, lb.size
-    ra, rb = sa, sb
-    full_a = full_b = nfull_a = nfull_b = start_a = start_b = cum = ZERO
-    last = None
+    ra, rb = la.size, lb.size  # what is left of the current levels
+    cum = ZERO
+    # The size after the latest step and the levels it bought on; the same for the step
+    # before it (``None``: there is none).
+    last_i = last_j = before_i = before_j = 0
+    before: Decimal | None = None
+    last: Decimal | None = None
     while True:
-        q = ra if ra < rb else rb
-        cum += q
-        ra -= q
-        rb -= q
-        if cum >= min_size and cum == cum.to_integral_value():
-            # Where walk_legs records a point: keep what that point's legs need.
-            last = (cum, pa, ua, full_a, nfull_a, start_a, pb, ub, full_b, nfull_b, start_b)
-        if not ra:
-            full_a += (sa * ua).quantize(step_a, ceiling)
-            nfull_a += pa * sa
-            start_a += sa
+        if ra < rb:
+            cum += ra
+            rb -= ra
+            a_out, b_out = True, False
+        else:
+            cum += rb
+            if rb < ra:
+                ra -= rb
+                a_out = False
+            else:
+                a_out = True
+            b_out = True
+        before, before_i, before_j = last, last_i, last_j
+        last, last_i, last_j = cum, i, j
+        if a_out:
             i += 1
-            if i < na:
-                la = a[i]
-                pa, sa = la.price, la.size
-                ra = sa
-                ua = rate_a * pa * (one - pa)
-                ka = pa + ua
-        if not rb:
-            full_b += (sb * ub).quantize(step_b, ceiling)
-            nfull_b += pb * sb
-            start_b += sb
+            if i >= na:
+                break
+            la = a[i]
+            ra = la.size
+            ka = units_a[la.price][1]
+        if b_out:
             j += 1
-            if j < nb:
-                lb = b[j]
-                pb, sb = lb.price, lb.size
-                rb = sb
-                ub = rate_b * pb * (one - pb)
-                kb = pb + ub
-        if i >= na or j >= nb or ka + kb >= one:
+            if j >= nb:
+                break
+            lb = b[j]
+            rb = lb.size
+            _, kb, room_b = units_b[lb.price]
+        if ka >= room_b:  # the next marginal pair does not pay
             break
-    size = cum.to_integral_value(rounding=ROUND_FLOOR)
+    size = cum.to_integral_value(ROUND_FLOOR)
     if size < min_size:
         return None
-    if last is None or last[0] != size:
+    point: tuple[Decimal, int, int] | None = None
+    if cum == size:
+        point = (cum, last_i, last_j)  # the final step ends on a whole size
+    elif before is not None and before == size:
+        point = (before, before_i, before_j)  # the step before ends on it
+    elif before is not None and before > size:
+        point = _last_whole(a, b, size)  # several fractional steps inside the last unit
+    if point is None:
         # Fractional depth: walk_legs closes its curve with a re-walked point at ``size``.
-        _, leg_a, leg_b = _point(size, a, b, (rate_a, step_a, rate_b, step_b))
+        _, leg_a, leg_b = _point(size, a, b, (units_a, step_a, units_b, step_b))
     else:
         # ``size`` as that point has it: the cumulative sum itself (its Decimal exponent).
-        size, pa, ua, full_a, nfull_a, start_a, pb, ub, full_b, nfull_b, start_b = last
-        c = size
-        used_a = c - start_a
-        used_b = c - start_b
+        size, pi, pj = point
+        ceiling = ROUND_CEILING
+        # Per leg (unrolled): the levels before the point's are used up
+        # (fees one order each, rounded up; notional; sizes), summed from zero in level
+        # order as walk_legs sums them; the point's level supplies the rest.
+        full = nfull = start = ZERO
+        for n in range(pi):
+            lvl = a[n]
+            p, sz = lvl.price, lvl.size
+            full += (sz * units_a[p][0]).quantize(step_a, ceiling)
+            nfull += p * sz
+            start += sz
+        p = a[pi].price
+        used = size - start
         leg_a = (
-            pa,
-            nfull_a + pa * used_a,
-            full_a + (used_a * ua).quantize(step_a, ceiling),
-            start_a + used_a,
+            p,
+            nfull + p * used,
+            full + (used * units_a[p][0]).quantize(step_a, ceiling),
+            start + used,
         )
+        full = nfull = start = ZERO
+        for n in range(pj):
+            lvl = b[n]
+            p, sz = lvl.price, lvl.size
+            full += (sz * units_b[p][0]).quantize(step_b, ceiling)
+            nfull += p * sz
+            start += sz
+        p = b[pj].price
+        used = size - start
         leg_b = (
-            pb,
-            nfull_b + pb * used_b,
-            full_b + (used_b * ub).quantize(step_b, ceiling),
-            start_b + used_b,
+            p,
+            nfull + p * used,
+            full + (used * units_b[p][0]).quantize(step_b, ceiling),
+            start + used,
         )
-    if size - (leg_a[1] + leg_b[1] + leg_a[2] + leg_b[2]) <= 0:
+    cost = leg_a[1] + leg_b[1] + leg_a[2] + leg_b[2]
+    if size - cost <= 0:
         return _ALL_POINTS
-    return leg_a, leg_b, size
+    return leg_a, leg_b, size, cost
+
+
+def _last_whole(
+    a: tuple[PriceLevel, ...], b: tuple[PriceLevel, ...], size: Decimal
+) -> tuple[Decimal, int, int] | None:
+    """The step of :func:`walk_top`'s walk whose cumulative size equals ``size`` (a
+    whole number), with its levels; ``None`` when none does. Replays the same steps."""
+    i = j = 0
+    ra, rb = a[0].size, b[0].size
+    cum = ZERO
+    while cum < size and i < len(a) and j < len(b):
+        if ra < rb:
+            cum += ra
+            rb -= ra
+            step = (cum, i, j)
+            i += 1
+            ra = a[i].size if i < len(a) else ZERO
+        else:
+            cum += rb
+            step = (cum, i, j)
+            if rb < ra:
+                ra -= rb
+            else:
+                i += 1
+                ra = a[i].size if i < len(a) else ZERO
+            j += 1
+            rb = b[j].size if j < len(b) else ZERO
+        if cum == size:
+            return step
+    return None
 
 
 def _deepest_positive(curve: list[CurvePoint]) -> int:
@@ -599,14 +700,14 @@ def _deepest_positive(curve: list[CurvePoint]) -> int:
 def opportunity_curve(
     a: tuple[PriceLevel, ...],
     b: tuple[PriceLevel, ...],
-    rate_a: Decimal,
+    units_a: FeeUnits,
     step_a: Decimal,
-    rate_b: Decimal,
+    units_b: FeeUnits,
     step_b: Decimal,
     min_size: Decimal,
 ) -> tuple[CurvePoint, ...]:
     """An opportunity's curve: :func:`walk_legs`'s, up to the deepest positive point."""
-    w = walk_legs(a, b, rate_a, step_a, rate_b, step_b, min_size)
+    w = walk_legs(a, b, units_a, step_a, units_b, step_b, min_size)
     if w is None:  # pragma: no cover - only called for ladders that have an opportunity
         return ()
     return tuple(w.curve[: _deepest_positive(w.curve) + 1])
@@ -637,24 +738,38 @@ def opportunity_from_asks(
     # walk_top starts with, made before any call or tuple is built for it).
     if not kalshi_asks or not poly_asks:
         return None
-    pk, pp = kalshi_asks[0].price, poly_asks[0].price
-    if pk + pair.kalshi_rate * pk * (ONE - pk) + pp + pair.poly_rate * pp * (ONE - pp) >= ONE:
-        return None
-    args = (
-        kalshi_asks,
-        poly_asks,
-        pair.kalshi_rate,
+    if pair.kalshi_units[kalshi_asks[0].price][1] >= pair.poly_units[poly_asks[0].price][2]:
+        return None  # ka + kb >= 1
+    return opportunity_after_top(pair, legs, kalshi_asks, poly_asks, now)
+
+
+def opportunity_after_top(
+    pair: Pair,
+    legs: PairLegs,
+    kalshi_asks: tuple[PriceLevel, ...],
+    poly_asks: tuple[PriceLevel, ...],
+    now: datetime,
+    prev: Opportunity | None = None,
+) -> Opportunity | None:
+    """:func:`opportunity_from_asks` once the caller knows that both ladders have asks and
+    that the top pair pays after marginal fees (the scanner knows it from its slots).
+
+    ``prev`` is the direction's open opportunity: when the new quote is the same (see
+    :meth:`~worker.domain.mapping.Opportunity.same_quote`) it is returned as it is, and
+    nothing is built."""
+    ku, ks, pu, ps, min_size = (
+        pair.kalshi_units,
         pair.kalshi_step,
-        pair.poly_rate,
+        pair.poly_units,
         pair.poly_step,
         pair.min_size,
     )
-    top = walk_top(*args)
+    top = walk_top(kalshi_asks, poly_asks, ku, ks, pu, ps, min_size)
     if top is None:
         return None
     curve: tuple[CurvePoint, ...] | Deferred
     if top is _ALL_POINTS:
-        w = walk_legs(*args)
+        w = walk_legs(kalshi_asks, poly_asks, ku, ks, pu, ps, min_size)
         if w is None:  # pragma: no cover - walk_top said there is a size
             return None
         k = _deepest_positive(w.curve)
@@ -662,13 +777,21 @@ def opportunity_from_asks(
             return None
         leg_a, leg_b = w.leg_fills(k)
         size = w.curve[k].size
+        cost = leg_a[1] + leg_b[1] + leg_a[2] + leg_b[2]
         curve = tuple(w.curve[: k + 1])
     else:
-        leg_a, leg_b, size = top
-        curve = Deferred(partial(opportunity_curve, *args))
+        leg_a, leg_b, size, cost = top
+        curve = Deferred(opportunity_curve, kalshi_asks, poly_asks, ku, ks, pu, ps, min_size)
     ka, kn, kf, kq = leg_a
     pa, pn, pf, pq = leg_b
-    cost = kn + pn + kf + pf
+    if (
+        prev is not None
+        and prev.size == size
+        and prev.cost == cost
+        and prev.kalshi_leg.price == ka
+        and prev.poly_leg.price == pa
+    ):
+        return prev  # same quote (both legs' sizes are the size): nothing to publish
     edge = size - cost
     roi_pct = (edge / cost * HUNDRED).quantize(ROI_STEP) if cost > 0 else ZERO
     m = pair.mapping
@@ -681,10 +804,23 @@ def opportunity_from_asks(
     d["event_title"] = m.event_title
     d["game_date"] = m.game_date
     d["confidence"] = m.confidence
-    d["kalshi_leg"] = _new_leg(
-        legs.kalshi, legs.kalshi_label, ka, kn / kq if kq else ZERO, size, kf
-    )
-    d["poly_leg"] = _new_leg(legs.poly, legs.poly_label, pa, pn / pq if pq else ZERO, size, pf)
+    # The two legs, filled slot by slot (see slot_setters; unrolled, a call costs more).
+    leg = _new(Leg)
+    _leg_contract(leg, legs.kalshi)
+    _leg_label(leg, legs.kalshi_label)
+    _leg_price(leg, ka)
+    _leg_avg(leg, kn / kq if kq else ZERO)
+    _leg_size(leg, size)
+    _leg_fee(leg, kf)
+    d["kalshi_leg"] = leg
+    leg = _new(Leg)
+    _leg_contract(leg, legs.poly)
+    _leg_label(leg, legs.poly_label)
+    _leg_price(leg, pa)
+    _leg_avg(leg, pn / pq if pq else ZERO)
+    _leg_size(leg, size)
+    _leg_fee(leg, pf)
+    d["poly_leg"] = leg
     d["size"] = size
     d["cost"] = cost
     d["edge"] = edge

@@ -30,8 +30,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
-from worker.domain.books import OrderBook, PriceLevel
+from worker.domain.books import OrderBook, PriceLevel, complement_levels
 from worker.domain.mapping import (
     CloseReason,
     MappingStatus,
@@ -42,10 +43,11 @@ from worker.domain.mapping import (
 )
 from worker.domain.markets import ContractRef, Market, MarketStatus, OutcomeSide, Venue
 from worker.engine.scanner.detect import (
+    FeeUnits,
     Pair,
     PairLegs,
     build_pair,
-    opportunity_from_asks,
+    opportunity_after_top,
     slot_setters,
 )
 
@@ -54,7 +56,6 @@ Publish = Callable[[OpportunityEvent], None]
 _OPENED = OpportunityEventKind.OPENED
 _UPDATED = OpportunityEventKind.UPDATED
 _CLOSED = OpportunityEventKind.CLOSED
-_NO_ASKS: tuple[PriceLevel, ...] = ()
 _new = object.__new__
 _ev_kind, _ev_opp, _ev_at, _ev_reason, _ev_extra = slot_setters(
     OpportunityEvent, "kind", "opportunity", "at", "reason", "extra"
@@ -76,11 +77,41 @@ def _event(
 
 @dataclass(slots=True, eq=False)
 class _Slot:
-    """The latest book of one contract and the directions that buy it."""
+    """The latest ask ladder of one contract and the directions that buy it.
+
+    A slot keeps what pricing needs and nothing else: ``asks`` (``None`` until a book
+    arrives) and ``top``, the marginal cost of the best level (price plus fee unit;
+    ``None`` without asks), both set when the book is stored, while it is hot in the
+    cache. The usual update, whose top pair does not pay, is then rejected by adding two
+    slots' ``top`` without reading the other venue's ladder. The rest of a book (its bids,
+    the book object) is not retained, so it is freed by whoever drops the book, right
+    after the update, instead of when the next book replaces it long after. Only a
+    Polymarket US LONG slot keeps its bids (``long_bids``): its SHORT side's asks are
+    derived from them when a mapping starts buying that side. ``units`` is the fee-unit
+    table of the contract's venue rate (set by the first mapping that buys it).
+    """
 
     ref: ContractRef
-    book: OrderBook | None = None
+    asks: tuple[PriceLevel, ...] | None = None
+    top: Decimal | None = None
+    room: Decimal | None = None
+    units: FeeUnits | None = None
+    long_bids: tuple[PriceLevel, ...] | None = None
     directions: list[_DirectionState] = field(default_factory=list)
+
+    def store(self, asks: tuple[PriceLevel, ...]) -> None:
+        self.asks = asks
+        units = self.units
+        if asks and units is not None:
+            _, self.top, self.room = units[asks[0].price]
+        else:
+            self.top = self.room = None
+
+    def set_units(self, units: FeeUnits) -> None:
+        if self.units is None:
+            self.units = units
+            if self.asks is not None:
+                self.store(self.asks)
 
 
 @dataclass(slots=True, eq=False)
@@ -155,6 +186,8 @@ class Scanner:
             ((kalshi.venue, kalshi.market_id), (poly.venue, poly.market_id)),
         )
         for d in (d_yes, d_no):
+            d.kalshi.set_units(pair.kalshi_units)
+            d.poly.set_units(pair.poly_units)
             self._by_id[d.id] = d
             d.kalshi.directions.append(d)
             d.poly.directions.append(d)
@@ -185,11 +218,11 @@ class Scanner:
         """A fresh book for one contract: re-evaluate only the directions buying it."""
         ref = book.contract
         slot = self._find(ref) or self._slot(ref)
-        slot.book = book
+        slot.store(book.asks)
         for d in slot.directions:
             self._evaluate(d, now)
         if ref.side is OutcomeSide.LONG and ref.venue is Venue.POLYMARKET_US:
-            short = self._store_short(ref, book)
+            short = self._store_long(slot, book)
             if short is not None:
                 for d in short.directions:
                     self._evaluate(d, now)
@@ -205,17 +238,18 @@ class Scanner:
         for book in books:
             ref = book.contract
             slot = self._find(ref) or self._slot(ref)
-            slot.book = book
-            slots = [slot]
+            slot.store(book.asks)
+            for d in slot.directions:
+                if d.stamp != stamp:
+                    d.stamp = stamp
+                    touched.append(d)
             if ref.side is OutcomeSide.LONG and ref.venue is Venue.POLYMARKET_US:
-                short = self._store_short(ref, book)
+                short = self._store_long(slot, book)
                 if short is not None:
-                    slots.append(short)
-            for s in slots:
-                for d in s.directions:
-                    if d.stamp != stamp:
-                        d.stamp = stamp
-                        touched.append(d)
+                    for d in short.directions:
+                        if d.stamp != stamp:
+                            d.stamp = stamp
+                            touched.append(d)
         for d in touched:
             self._evaluate(d, now)
 
@@ -252,10 +286,12 @@ class Scanner:
     def pair_count(self) -> int:
         return len(self._pairs)
 
-    def book(self, contract: ContractRef) -> OrderBook | None:
-        """The latest book the scanner holds for a contract."""
+    def asks(self, contract: ContractRef) -> tuple[PriceLevel, ...] | None:
+        """The latest ask ladder the scanner prices ``contract`` from (best first; a
+        Polymarket US SHORT side's is derived from its LONG book's bids), ``None`` when no
+        book has arrived. The executor's depth check reads it."""
         slot = self._find(contract)
-        return None if slot is None else slot.book
+        return None if slot is None else slot.asks
 
     # --- internals ----------------------------------------------------------------------
 
@@ -274,15 +310,16 @@ class Scanner:
             self._slots.setdefault(ref.contract_id, []).append(slot)
         return slot
 
-    def _store_short(self, long_ref: ContractRef, book: OrderBook) -> _Slot | None:
-        """One Polymarket US book prices both sides: SHORT asks are 1 − LONG bids."""
-        short = ContractRef(
-            long_ref.venue, long_ref.market_id, long_ref.contract_id, OutcomeSide.SHORT
-        )
-        slot = self._find(short)
+    def _store_long(self, long: _Slot, book: OrderBook) -> _Slot | None:
+        """One Polymarket US book prices both sides: SHORT asks are 1 − LONG bids.
+
+        Returns the SHORT slot when a mapping buys that side (it then holds fresh asks)."""
+        long.long_bids = book.bids
+        ref = long.ref
+        slot = self._find(ContractRef(ref.venue, ref.market_id, ref.contract_id, OutcomeSide.SHORT))
         if slot is None or not slot.directions:
             return None  # nobody buys the short side: derive it when a mapping needs it
-        slot.book = book.complement(short)
+        slot.store(complement_levels(book.bids))
         return slot
 
     def _derive_short(self, ref: ContractRef) -> None:
@@ -291,8 +328,8 @@ class Scanner:
             return
         long = self._find(ContractRef(ref.venue, ref.market_id, ref.contract_id, OutcomeSide.LONG))
         slot = self._slot(ref)
-        if long is not None and long.book is not None and slot.book is None:
-            slot.book = long.book.complement(ref)
+        if long is not None and long.long_bids is not None and slot.asks is None:
+            slot.store(complement_levels(long.long_bids))
 
     def _blocked(
         self, pair: Pair, markets: tuple[tuple[Venue, str], ...], now: datetime
@@ -318,32 +355,35 @@ class Scanner:
                     x.seen_kalshi = x.seen_poly = None
                     self._close(x, blocked, now)
                 return
-        kb, pb = d.kalshi.book, d.poly.book
-        k_asks = _NO_ASKS if kb is None else kb.asks
-        p_asks = _NO_ASKS if pb is None else pb.asks
+        ks, ps = d.kalshi, d.poly
+        k_asks, p_asks = ks.asks, ps.asks
         seen_k, seen_p = d.seen_kalshi, d.seen_poly
         if k_asks is seen_k and p_asks is seen_p:
-            return  # the very same ladders: the outcome cannot have changed
+            return  # the very same ladders (or still no book): the outcome cannot differ
         prev = d.open
         if prev is not None and k_asks == seen_k and p_asks == seen_p:
             # Equal ladders re-sent: the open quote stands (walking would cost far more).
             d.seen_kalshi, d.seen_poly = k_asks, p_asks
             return
         d.seen_kalshi, d.seen_poly = k_asks, p_asks
-        if kb is None or pb is None:
+        if k_asks is None or p_asks is None:
             self._close(d, CloseReason.EDGE_GONE, now)
             return
-        opp = opportunity_from_asks(pair, d.legs, k_asks, p_asks, now)
+        # The top pair's marginal cost, from what each slot computed when its book came:
+        # most updates end here, before either ladder is read.
+        kt, room = ks.top, ps.room
+        if kt is None or room is None or kt >= room:  # kt + pt >= 1
+            opp = None
+        else:
+            opp = opportunity_after_top(pair, d.legs, k_asks, p_asks, now, prev)
         if opp is None:
             if prev is not None:
                 self._close(d, CloseReason.EDGE_GONE, now)
             return
-        if prev is None:
-            d.open = self._open[d.id] = opp
-            self._publish(_event(_OPENED, opp, now))
-        elif not prev.same_quote(opp):
-            d.open = self._open[d.id] = opp
-            self._publish(_event(_UPDATED, opp, now))
+        if opp is prev:
+            return  # the same quote: the open opportunity stands
+        d.open = self._open[d.id] = opp
+        self._publish(_event(_OPENED if prev is None else _UPDATED, opp, now))
 
     def _close(self, d: _DirectionState, reason: CloseReason, now: datetime | None) -> None:
         prev = d.open
