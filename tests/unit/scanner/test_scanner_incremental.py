@@ -148,6 +148,47 @@ def test_short_side_is_derived_for_a_mapping_added_after_its_long_book_arrived()
     assert [e.opportunity.poly_leg.contract for e in events] == [short]
 
 
+def test_the_executor_feed_reads_depth_from_the_scanner_ladders_short_side_included() -> None:
+    """The risk manager's depth (contracts up to each leg's limit) comes from the ladders
+    the scanner priced the opportunity from: a Polymarket US SHORT leg has one too."""
+    from worker.engine.executor.feed import OpportunityFeed
+
+    events: list[OpportunityEvent] = []
+    feed = OpportunityFeed(None, None, None, clock=lambda: NOW, on_event=events.append)  # type: ignore[arg-type]
+    mapping = pmus_mapping()
+    feed.mappings[mapping.id] = mapping
+    feed.scanner.add_mapping(mapping, kalshi(), pmus())
+    for book in kalshi_books(lv(("0.30", "50")), lv(("0.60", "20"), ("0.59", "30"))):
+        feed.on_book(book)  # YES asks 0.40 x 20, 0.41 x 30
+    feed.on_book(long_book(lv(("0.55", "25"), ("0.54", "40")), lv(("0.57", "30"))))
+    (event,) = [e for e in events if e.kind is OpportunityEventKind.OPENED]
+    opp = event.opportunity
+    assert opp.poly_leg.contract.side is OutcomeSide.SHORT  # asks 0.45 x 25, 0.46 x 40
+    candidate = feed.candidate(event)
+    assert candidate is not None
+    limits = {leg.contract: leg.price for leg in opp.legs}
+    expected = {
+        opp.kalshi_leg.contract: sum(
+            (
+                lvl.size
+                for lvl in lv(("0.40", "20"), ("0.41", "30"))
+                if lvl.price <= limits[opp.kalshi_leg.contract]
+            ),
+            D(0),
+        ),
+        opp.poly_leg.contract: sum(
+            (
+                lvl.size
+                for lvl in lv(("0.45", "25"), ("0.46", "40"))
+                if lvl.price <= limits[opp.poly_leg.contract]
+            ),
+            D(0),
+        ),
+    }
+    assert candidate.depth == expected
+    assert all(v > 0 for v in expected.values())
+
+
 def test_identical_or_equal_ladders_resent_publish_nothing_and_skip_the_walk(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

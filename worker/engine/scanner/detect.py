@@ -192,10 +192,13 @@ _leg_contract, _leg_label, _leg_price, _leg_avg, _leg_size, _leg_fee = slot_sett
 )
 
 
-# Opportunity is not slotted (its curve may be deferred): its fields go straight into the
-# instance dict, the curve through its field descriptor.
-_set_curve = Opportunity.__dict__["curve"].__set__
-_OPPORTUNITY_FIELDS = tuple(f.name for f in fields(Opportunity))
+# Opportunity is not slotted (its curve may be deferred): an opportunity is made from a
+# copy of its direction's template (see ``Pair.templates``), whose keys are the fields in
+# their order, the curve under its DeferredField's key, and given to the instance as its
+# ``__dict__``: one C-level copy, and the constant fields are read from one place.
+_CURVE_KEY: str = Opportunity.__dict__["curve"]._key
+_DICT_KEYS = tuple(_CURVE_KEY if f.name == "curve" else f.name for f in fields(Opportunity))
+_set_dict = Opportunity.__dict__["__dict__"].__set__
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +238,9 @@ class Pair:
     kalshi_step: Decimal = ONE
     poly_units: FeeUnits = field(default_factory=lambda: fee_units(ZERO))
     poly_step: Decimal = ONE
+    #: Per direction, an opportunity's instance dict with the fields that do not change
+    #: with the books filled in (see :func:`_template`).
+    templates: dict[Direction, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def contracts(self) -> tuple[ContractRef, ...]:
@@ -273,7 +279,7 @@ def build_pair(mapping: MarketMapping, kalshi: Market, poly: Market) -> Pair:
         ),
     )
     mid = mapping.id
-    return Pair(
+    pair = Pair(
         mapping_id=mid,
         opportunity_ids={d: opportunity_id(mid, d) for d in Direction},
         mapping=mapping,
@@ -290,6 +296,28 @@ def build_pair(mapping: MarketMapping, kalshi: Market, poly: Market) -> Pair:
         poly_units=fee_units(poly.fees.taker_rate),
         poly_step=fee_step(poly.fees),
     )
+    pair.templates = {legs.direction: _template(pair, legs) for legs in directions}
+    return pair
+
+
+def _template(pair: Pair, legs: PairLegs) -> dict[str, Any]:
+    """The instance dict of one direction's opportunities, constant fields filled in."""
+    m = pair.mapping
+    template: dict[str, Any] = dict.fromkeys(_DICT_KEYS)
+    template.update(
+        id=pair.opportunity_ids[legs.direction],
+        mapping_id=pair.mapping_id,
+        direction=legs.direction,
+        league=m.league,
+        event_title=m.event_title,
+        game_date=m.game_date,
+        confidence=m.confidence,
+        volume=pair.volume,
+        expires_at=pair.expires_at,
+        expected_resolution=pair.expected_resolution,
+        rules=pair.rules,
+    )
+    return template
 
 
 def _roi(edge: Decimal, cost: Decimal) -> Decimal:
@@ -794,16 +822,7 @@ def opportunity_after_top(
         return prev  # same quote (both legs' sizes are the size): nothing to publish
     edge = size - cost
     roi_pct = (edge / cost * HUNDRED).quantize(ROI_STEP) if cost > 0 else ZERO
-    m = pair.mapping
-    o = _new(Opportunity)
-    d = o.__dict__
-    d["id"] = pair.opportunity_ids[legs.direction]
-    d["mapping_id"] = pair.mapping_id
-    d["direction"] = legs.direction
-    d["league"] = m.league
-    d["event_title"] = m.event_title
-    d["game_date"] = m.game_date
-    d["confidence"] = m.confidence
+    d = pair.templates[legs.direction].copy()
     # The two legs, filled slot by slot (see slot_setters; unrolled, a call costs more).
     leg = _new(Leg)
     _leg_contract(leg, legs.kalshi)
@@ -826,12 +845,10 @@ def opportunity_after_top(
     d["edge"] = edge
     d["roi_pct"] = roi_pct
     d["roi_per_day_pct"] = (roi_pct / days_held(pair, now)).quantize(ROI_STEP)
-    _set_curve(o, curve)
-    d["volume"] = pair.volume
-    d["expires_at"] = pair.expires_at
-    d["expected_resolution"] = pair.expected_resolution
-    d["rules"] = pair.rules
+    d[_CURVE_KEY] = curve
     d["updated_at"] = now
+    o = _new(Opportunity)
+    _set_dict(o, d)
     return o
 
 
