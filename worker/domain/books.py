@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from worker.domain.markets import ContractRef
 from worker.domain.money import ONE, ZERO
+from worker.domain.slots import slot_setters
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +24,18 @@ class PriceLevel:
 
     price: Decimal
     size: Decimal
+
+
+_new = object.__new__
+_set_price, _set_size = slot_setters(PriceLevel, "price", "size")
+
+
+def _level(price: Decimal, size: Decimal) -> PriceLevel:
+    """``PriceLevel(price, size)``, filled through its slots (books are built per message)."""
+    lvl = _new(PriceLevel)
+    _set_price(lvl, price)
+    _set_size(lvl, size)
+    return lvl
 
 
 #: Prices books have used, each kept once: prices lie on a venue's tick grid (a few
@@ -54,12 +67,24 @@ def _merge(levels: Iterable[PriceLevel], *, descending: bool) -> tuple[PriceLeve
         if not (ZERO <= lvl.price <= ONE):
             raise ValueError(f"price {lvl.price} outside [0, 1]")
         by_price[lvl.price] = by_price.get(lvl.price, ZERO) + lvl.size
-    shared = _shared_price
-    return tuple(
-        PriceLevel(shared(p), s)
-        for p, s in sorted(by_price.items(), key=lambda kv: kv[0], reverse=descending)
-        if s > 0
-    )
+    # Prices are unique keys, so sorting the (price, size) pairs orders by price alone.
+    # Built inline (a call per level would cost more): each price shared as in
+    # _shared_price, each level filled through its slots as in _level.
+    prices, new, set_price, set_size = _PRICES, _new, _set_price, _set_size
+    out = []
+    for price, size in sorted(by_price.items(), reverse=descending):
+        if size > 0:
+            known = prices.get(price)
+            if known is None:
+                if price and len(prices) < _PRICES_LIMIT:
+                    prices[price] = price
+            elif known.same_quantum(price):
+                price = known
+            lvl = new(PriceLevel)
+            set_price(lvl, price)
+            set_size(lvl, size)
+            out.append(lvl)
+    return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +162,7 @@ class OrderBook:
 def complement_levels(levels: tuple[PriceLevel, ...]) -> tuple[PriceLevel, ...]:
     """The other side of a binary contract's levels: ``p`` becomes ``1 − p``, same sizes
     and order (best bids for one side are the best asks for the other)."""
-    return tuple(PriceLevel(ONE - lvl.price, lvl.size) for lvl in levels)
+    return tuple(_level(ONE - lvl.price, lvl.size) for lvl in levels)
 
 
 def depth_to(asks: tuple[PriceLevel, ...], limit_price: Decimal) -> Decimal:
@@ -162,10 +187,10 @@ def two_sided_from_bids(
     yb = list(yes_bids)
     nb = list(no_bids)
     yes_book = OrderBook.build(
-        yes, yb, [PriceLevel(ONE - lvl.price, lvl.size) for lvl in nb], received_at, sequence
+        yes, yb, [_level(ONE - lvl.price, lvl.size) for lvl in nb], received_at, sequence
     )
     no_book = OrderBook.build(
-        no, nb, [PriceLevel(ONE - lvl.price, lvl.size) for lvl in yb], received_at, sequence
+        no, nb, [_level(ONE - lvl.price, lvl.size) for lvl in yb], received_at, sequence
     )
     return yes_book, no_book
 

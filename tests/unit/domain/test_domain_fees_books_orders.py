@@ -111,6 +111,22 @@ def _order() -> Order:
     return Order.from_intent(it)
 
 
+def test_books_share_equal_prices_but_keep_each_price_as_the_venue_wrote_it() -> None:
+    """Equal prices of the same exponent are one shared object across books; 0.56 and
+    0.5600 stay distinct (a book reads exactly as sent); zero is never shared."""
+    ref = ContractRef(Venue.POLYMARKET, "m", "t", OutcomeSide.TOKEN)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    one = OrderBook.build(ref, [PriceLevel(D("0.56"), D(5))], [PriceLevel(D("0.58"), D(5))], now)
+    two = OrderBook.build(ref, [PriceLevel(D("0.56"), D(7))], [], now)
+    four = OrderBook.build(ref, [PriceLevel(D("0.5600"), D(7))], [], now)
+    assert one.bids[0].price is two.bids[0].price
+    assert str(four.bids[0].price) == "0.5600" and four.bids[0].price is not one.bids[0].price
+    zero = OrderBook.build(ref, [PriceLevel(D("-0"), D(1))], [], now).bids[0].price
+    assert str(zero) == "-0"
+    again = OrderBook.build(ref, [PriceLevel(D("0"), D(1))], [], now).bids[0].price
+    assert str(again) == "0"
+
+
 def test_order_state_machine_allows_the_happy_path_and_unknown_resolution() -> None:
     o = _order().transition(OrderState.SUBMITTED).transition(OrderState.UNKNOWN)
     o = o.transition(OrderState.FILLED, filled_size=D("10"))

@@ -43,7 +43,7 @@ All of it is Decimal; no float is involved anywhere.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
@@ -63,6 +63,7 @@ from worker.domain.mapping import (
 )
 from worker.domain.markets import ContractRef, Market
 from worker.domain.money import CENT, ONE, ZERO
+from worker.domain.slots import slot_setters
 from worker.engine.scanner.rules import compare_rules
 
 HUNDRED = Decimal(100)
@@ -154,24 +155,6 @@ def fee_units(rate: Decimal) -> FeeUnits:
     if table is None:
         table = _FEE_UNITS[rate] = FeeUnits(rate)
     return table
-
-
-def slot_setters(cls: type[Any], *names: str) -> tuple[Callable[[Any, Any], None], ...]:
-    """The slot setters of a frozen slotted dataclass, by field name.
-
-    A frozen dataclass's ``__init__`` goes through ``object.__setattr__`` field by field
-    (three times slower than setting a slot); the scanner builds curve points, legs and
-    opportunities on the hot path, so it fills the same slots through their descriptors.
-    The object is as frozen as one built by ``__init__`` (assignment still raises) and
-    compares equal to it; these classes have no ``__post_init__``. The builders below are
-    unrolled on purpose (a loop over the setters costs as much as ``__init__``). ``names``
-    must be exactly the class's fields, so a field added to the domain class fails here,
-    at import, instead of leaving a slot unset.
-    """
-    declared = [f.name for f in fields(cls)]
-    if sorted(names) != sorted(declared):
-        raise TypeError(f"{cls.__name__} fields are {declared}, builder sets {list(names)}")
-    return tuple(cls.__dict__[n].__set__ for n in names)
 
 
 _new = object.__new__

@@ -42,13 +42,13 @@ from worker.domain.mapping import (
     OpportunityEventKind,
 )
 from worker.domain.markets import ContractRef, Market, MarketStatus, OutcomeSide, Venue
+from worker.domain.slots import slot_setters
 from worker.engine.scanner.detect import (
     FeeUnits,
     Pair,
     PairLegs,
     build_pair,
     opportunity_after_top,
-    slot_setters,
 )
 
 Publish = Callable[[OpportunityEvent], None]
