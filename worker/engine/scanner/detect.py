@@ -17,23 +17,27 @@ so an edge is never overstated. Sizes are whole contracts (Kalshi trades whole c
 Hot path (a book update must be evaluated in microseconds; see ``bench/detection.py``):
 
 * most updates do not make a pair profitable at the top of book; that case is rejected
-  after a handful of Decimal operations, before any walk;
-* everything about a pair that does not change with the books (fee rates and rounding
-  steps, rules comparison, volume, expiry, labels, ids) is computed once in
-  :func:`build_pair`;
-* a profitable pair is walked once by :func:`walk_top`, which keeps only what the
+  before any walk: by the scanner, from the marginal cost of each slot's best level that
+  it computed when the book arrived, or here by one comparison;
+* everything about a pair that does not change with the books (fee-unit tables and
+  rounding steps, rules comparison, volume, expiry, labels, ids, each direction's
+  opportunity template) is computed once in :func:`build_pair`;
+* a profitable pair is walked once by :func:`walk_top`, which moves through the levels
+  with one comparison, one addition and one subtraction per step and then sums what the
   deepest curve point needs (per leg: limit price, notional, fee, size) — the
-  opportunity's figures — and the size–ROI curve is a
-  :class:`~worker.domain.mapping.Deferred` of :func:`opportunity_curve` over the same
-  immutable ladders, built on first read. When the deepest point has no edge (per-order
-  fee rounding), the full curve is walked at once to find the deepest point that has;
+  opportunity's figures; an unchanged quote returns the open opportunity as it is; the
+  size–ROI curve is a :class:`~worker.domain.mapping.Deferred` of
+  :func:`opportunity_curve` over the same immutable ladders, built on first read. When
+  the deepest point has no edge (per-order fee rounding), the full curve is walked at
+  once to find the deepest point that has;
 * :func:`walk_legs` (the curve) is one pass that also carries the leg figures of every
   point, takes the minimum-size point on the way, and re-walks only for a fractional end
   (Polymarket sizes with decimals);
-* a level's fee unit ``rate·p·(1−p)`` is computed once when the walk reaches the level
-  (it is also the marginal fee the walk tests); an order's fee is then one product and
-  one ``quantize`` (:func:`fee_unit`), exactly :meth:`FeeSchedule.taker_fee`'s value
-  and representation for the prices and sizes a validated book holds.
+* a level's fee unit ``rate·p·(1−p)``, its marginal cost and the room it leaves under $1
+  come from the rate's :class:`FeeUnits` table (one look-up per level); an order's fee is
+  then one product and one ``quantize`` (:func:`fee_unit`), exactly
+  :meth:`FeeSchedule.taker_fee`'s value and representation for the prices and sizes a
+  validated book holds.
 
 Every figure equals, in value and in Decimal representation, what the original eager
 code (walk the curve, then re-walk the books for the chosen size) gives: see
