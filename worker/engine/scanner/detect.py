@@ -134,7 +134,7 @@ class FeeUnits(dict[Decimal, tuple[Decimal, Decimal, Decimal]]):
     computed and not kept.
     """
 
-    LIMIT = 4096
+    LIMIT = 20_000  # a 0.0001 tick has 10,001 prices on [0, 1]
     __slots__ = ("rate",)
 
     def __init__(self, rate: Decimal) -> None:
@@ -177,6 +177,20 @@ def _new_point(size: Decimal, cost: Decimal, edge: Decimal, roi_pct: Decimal) ->
 _leg_contract, _leg_label, _leg_price, _leg_avg, _leg_size, _leg_fee = slot_setters(
     Leg, "contract", "label", "price", "avg_price", "size", "fee"
 )
+
+
+def _new_leg(
+    contract: ContractRef, label: str, price: Decimal, avg: Decimal, size: Decimal, fee: Decimal
+) -> Leg:
+    """``Leg(contract, label, price, avg, size, fee)``, filled through its slots."""
+    leg = _new(Leg)
+    _leg_contract(leg, contract)
+    _leg_label(leg, label)
+    _leg_price(leg, price)
+    _leg_avg(leg, avg)
+    _leg_size(leg, size)
+    _leg_fee(leg, fee)
+    return leg
 
 
 # Opportunity is not slotted (its curve may be deferred): an opportunity is made from a
@@ -564,7 +578,7 @@ def walk_top(
     else a re-walked point at the floored size (:func:`_point`, as :func:`walk_legs`
     closes a fractional curve); when several fractional steps fall inside the last unit,
     the steps are replayed to find it (:func:`_last_whole`). That one point's per-leg
-    fees and notional are then summed over the levels it uses.
+    fees and notional are then summed over the levels it uses (:func:`_leg_at`).
 
     Returns ``None`` when :func:`walk_legs` would (no profitable top, or less than
     ``min_size``), ``(kalshi LegFill, poly LegFill, size, cost)`` when the deepest point
@@ -635,44 +649,39 @@ def walk_top(
     else:
         # ``size`` as that point has it: the cumulative sum itself (its Decimal exponent).
         size, pi, pj = point
-        ceiling = ROUND_CEILING
-        # Per leg (unrolled): the levels before the point's are used up
-        # (fees one order each, rounded up; notional; sizes), summed from zero in level
-        # order as walk_legs sums them; the point's level supplies the rest.
-        full = nfull = start = ZERO
-        for n in range(pi):
-            lvl = a[n]
-            p, sz = lvl.price, lvl.size
-            full += (sz * units_a[p][0]).quantize(step_a, ceiling)
-            nfull += p * sz
-            start += sz
-        p = a[pi].price
-        used = size - start
-        leg_a = (
-            p,
-            nfull + p * used,
-            full + (used * units_a[p][0]).quantize(step_a, ceiling),
-            start + used,
-        )
-        full = nfull = start = ZERO
-        for n in range(pj):
-            lvl = b[n]
-            p, sz = lvl.price, lvl.size
-            full += (sz * units_b[p][0]).quantize(step_b, ceiling)
-            nfull += p * sz
-            start += sz
-        p = b[pj].price
-        used = size - start
-        leg_b = (
-            p,
-            nfull + p * used,
-            full + (used * units_b[p][0]).quantize(step_b, ceiling),
-            start + used,
-        )
+        leg_a = _leg_at(a, pi, size, units_a, step_a)
+        leg_b = _leg_at(b, pj, size, units_b, step_b)
     cost = leg_a[1] + leg_b[1] + leg_a[2] + leg_b[2]
     if size - cost <= 0:
         return _ALL_POINTS
     return leg_a, leg_b, size, cost
+
+
+def _leg_at(
+    levels: tuple[PriceLevel, ...], k: int, cum: Decimal, units: FeeUnits, step: Decimal
+) -> LegFill:
+    """One leg's figures at cumulative size ``cum``, reached on level ``k``.
+
+    Levels before ``k`` are used up: their fees (one order each, rounded up), notional
+    and sizes are summed from zero in level order, as :func:`walk_legs` sums them when it
+    leaves a level; level ``k`` supplies the rest.
+    """
+    full = nfull = start = ZERO
+    ceiling = ROUND_CEILING
+    for n in range(k):
+        lvl = levels[n]
+        p, s = lvl.price, lvl.size
+        full += (s * units[p][0]).quantize(step, ceiling)
+        nfull += p * s
+        start += s
+    p = levels[k].price
+    used = cum - start
+    return (
+        p,
+        nfull + p * used,
+        full + (used * units[p][0]).quantize(step, ceiling),
+        start + used,
+    )
 
 
 def _last_whole(
@@ -810,23 +819,10 @@ def opportunity_after_top(
     edge = size - cost
     roi_pct = (edge / cost * HUNDRED).quantize(ROI_STEP) if cost > 0 else ZERO
     d = pair.templates[legs.direction].copy()
-    # The two legs, filled slot by slot (see slot_setters; unrolled, a call costs more).
-    leg = _new(Leg)
-    _leg_contract(leg, legs.kalshi)
-    _leg_label(leg, legs.kalshi_label)
-    _leg_price(leg, ka)
-    _leg_avg(leg, kn / kq if kq else ZERO)
-    _leg_size(leg, size)
-    _leg_fee(leg, kf)
-    d["kalshi_leg"] = leg
-    leg = _new(Leg)
-    _leg_contract(leg, legs.poly)
-    _leg_label(leg, legs.poly_label)
-    _leg_price(leg, pa)
-    _leg_avg(leg, pn / pq if pq else ZERO)
-    _leg_size(leg, size)
-    _leg_fee(leg, pf)
-    d["poly_leg"] = leg
+    d["kalshi_leg"] = _new_leg(
+        legs.kalshi, legs.kalshi_label, ka, kn / kq if kq else ZERO, size, kf
+    )
+    d["poly_leg"] = _new_leg(legs.poly, legs.poly_label, pa, pn / pq if pq else ZERO, size, pf)
     d["size"] = size
     d["cost"] = cost
     d["edge"] = edge

@@ -80,10 +80,11 @@ class _Slot:
     """The latest ask ladder of one contract and the directions that buy it.
 
     A slot keeps what pricing needs and nothing else: ``asks`` (``None`` until a book
-    arrives) and ``top``, the marginal cost of the best level (price plus fee unit;
-    ``None`` without asks), both set when the book is stored, while it is hot in the
-    cache. The usual update, whose top pair does not pay, is then rejected by adding two
-    slots' ``top`` without reading the other venue's ladder. The rest of a book (its bids,
+    arrives), ``top``, the marginal cost of the best level (price plus fee unit), and
+    ``room``, what that leaves under $1 (both ``None`` without asks), set when the book
+    is stored, while it is hot in the cache. The usual update, whose top pair does not
+    pay, is then rejected by comparing one slot's ``top`` with the other's ``room``,
+    without reading the other venue's ladder. The rest of a book (its bids,
     the book object) is not retained, so it is freed by whoever drops the book, right
     after the update, instead of when the next book replaces it long after. Only a
     Polymarket US LONG slot keeps its bids (``long_bids``): its SHORT side's asks are
