@@ -791,7 +791,7 @@ def opportunity_after_top(
     top = walk_top(kalshi_asks, poly_asks, ku, ks, pu, ps, min_size)
     if top is None:
         return None
-    curve: tuple[CurvePoint, ...] | Deferred
+    curve: tuple[CurvePoint, ...] | Deferred | None
     if top is _ALL_POINTS:
         w = walk_legs(kalshi_asks, poly_asks, ku, ks, pu, ps, min_size)
         if w is None:  # pragma: no cover - walk_top said there is a size
@@ -805,7 +805,7 @@ def opportunity_after_top(
         curve = tuple(w.curve[: k + 1])
     else:
         leg_a, leg_b, size, cost = top
-        curve = Deferred(opportunity_curve, kalshi_asks, poly_asks, ku, ks, pu, ps, min_size)
+        curve = None  # deferred, made below once the quote is known to be new
     ka, kn, kf, kq = leg_a
     pa, pn, pf, pq = leg_b
     if (
@@ -816,6 +816,8 @@ def opportunity_after_top(
         and prev.poly_leg.price == pa
     ):
         return prev  # same quote (both legs' sizes are the size): nothing to publish
+    if curve is None:
+        curve = Deferred(opportunity_curve, kalshi_asks, poly_asks, ku, ks, pu, ps, min_size)
     edge = size - cost
     roi_pct = (edge / cost * HUNDRED).quantize(ROI_STEP) if cost > 0 else ZERO
     d = pair.templates[legs.direction].copy()
