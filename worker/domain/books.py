@@ -50,15 +50,6 @@ _PRICES: dict[Decimal, Decimal] = {}
 _PRICES_LIMIT = 20_000
 
 
-def _shared_price(price: Decimal) -> Decimal:
-    known = _PRICES.get(price)
-    if known is None:
-        if price and len(_PRICES) < _PRICES_LIMIT:  # zero keeps its own sign and exponent
-            _PRICES[price] = price
-        return price
-    return known if known.same_quantum(price) else price
-
-
 def _merge(levels: Iterable[PriceLevel], *, descending: bool) -> tuple[PriceLevel, ...]:
     by_price: dict[Decimal, Decimal] = {}
     for lvl in levels:
@@ -68,17 +59,17 @@ def _merge(levels: Iterable[PriceLevel], *, descending: bool) -> tuple[PriceLeve
             raise ValueError(f"price {lvl.price} outside [0, 1]")
         by_price[lvl.price] = by_price.get(lvl.price, ZERO) + lvl.size
     # Prices are unique keys, so sorting the (price, size) pairs orders by price alone.
-    # Built inline (a call per level would cost more): each price shared as in
-    # _shared_price, each level filled through its slots as in _level.
+    # Built inline (a call per level would cost more): each price shared through _PRICES,
+    # each level filled through its slots as in _level.
     prices, new, set_price, set_size = _PRICES, _new, _set_price, _set_size
     out = []
     for price, size in sorted(by_price.items(), reverse=descending):
         if size > 0:
             known = prices.get(price)
             if known is None:
-                if price and len(prices) < _PRICES_LIMIT:
+                if price and len(prices) < _PRICES_LIMIT:  # zero keeps its sign and exponent
                     prices[price] = price
-            elif known.same_quantum(price):
+            elif known.same_quantum(price):  # an equal price with the same exponent
                 price = known
             lvl = new(PriceLevel)
             set_price(lvl, price)
