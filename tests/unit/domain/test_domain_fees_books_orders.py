@@ -127,6 +127,25 @@ def test_books_share_equal_prices_but_keep_each_price_as_the_venue_wrote_it() ->
     assert str(again) == "0"
 
 
+def test_price_sharing_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the limit a new price is used as given (and books stay correct)."""
+    import worker.domain.books as books
+
+    monkeypatch.setattr(books, "_PRICES", {})
+    monkeypatch.setattr(books, "_PRICES_LIMIT", 2)
+    ref = ContractRef(Venue.POLYMARKET, "m", "t", OutcomeSide.TOKEN)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    levels = [PriceLevel(D(p), D(1)) for p in ("0.41", "0.42", "0.43")]
+    first = OrderBook.build(ref, levels, [], now)
+    again = OrderBook.build(
+        ref, [PriceLevel(D(p), D(2)) for p in ("0.41", "0.42", "0.43")], [], now
+    )
+    assert len(books._PRICES) == 2
+    assert [lvl.price for lvl in again.bids] == [D("0.43"), D("0.42"), D("0.41")]
+    shared = [a.price is b.price for a, b in zip(first.bids, again.bids, strict=True)]
+    assert shared == [True, True, False]  # bids best first: 0.41 came third, not kept
+
+
 def test_order_state_machine_allows_the_happy_path_and_unknown_resolution() -> None:
     o = _order().transition(OrderState.SUBMITTED).transition(OrderState.UNKNOWN)
     o = o.transition(OrderState.FILLED, filled_size=D("10"))

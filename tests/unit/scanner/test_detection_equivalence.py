@@ -527,11 +527,29 @@ def _lv(*levels: tuple[str, str]) -> tuple[PriceLevel, ...]:
         # Sizes after each step 2.5, 3.0, 3.7: the step before the last ends on the floor.
         (_lv(("0.40", "2.5"), ("0.41", "10")), _lv(("0.45", "3"), ("0.46", "0.7")), 0),
         # 3, 3.2, 3.7: two fractional steps in the last unit; replaying finds the one at 3.
-        (_lv(("0.40", "3"), ("0.41", "0.2"), ("0.42", "10")), _lv(("0.45", "3.7"),), 1),
+        (
+            _lv(("0.40", "3"), ("0.41", "0.2"), ("0.42", "10")),
+            _lv(
+                ("0.45", "3.7"),
+            ),
+            1,
+        ),
         # 2.5, 3.2, 3.7: no step ends on 3; the point at 3 is re-walked.
-        (_lv(("0.40", "2.5"), ("0.41", "0.7"), ("0.42", "10")), _lv(("0.45", "3.7"),), 1),
+        (
+            _lv(("0.40", "2.5"), ("0.41", "0.7"), ("0.42", "10")),
+            _lv(
+                ("0.45", "3.7"),
+            ),
+            1,
+        ),
         # 4, 7: whole sizes, the usual case.
-        (_lv(("0.40", "4"), ("0.41", "3")), _lv(("0.45", "7"),), 0),
+        (
+            _lv(("0.40", "4"), ("0.41", "3")),
+            _lv(
+                ("0.45", "7"),
+            ),
+            0,
+        ),
     ],
 )
 def test_fractional_ends_choose_the_eager_walks_point(
@@ -558,6 +576,20 @@ def test_fractional_ends_choose_the_eager_walks_point(
     assert slow is not None
     assert wire(fast) == wire(slow)
     assert len(calls) == replayed
+
+
+def test_fee_unit_table_is_bounded_and_exact(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past its limit a fee-unit table computes and does not keep; every entry is the
+    unit, the marginal cost and the room, exactly."""
+    from worker.engine.scanner.detect import FeeUnits
+
+    monkeypatch.setattr(FeeUnits, "LIMIT", 2)
+    table = FeeUnits(D("0.07"))
+    for p in ("0.40", "0.41", "0.42"):
+        unit, cost, room = table[D(p)]
+        assert unit == D("0.07") * D(p) * (ONE - D(p))
+        assert cost == D(p) + unit and room == ONE - cost
+    assert len(table) == 2
 
 
 def test_slot_built_opportunity_is_frozen_and_equal_to_a_constructed_one() -> None:
