@@ -226,30 +226,21 @@ class Result:
         )
 
 
-def run(workload: str, pairs: int, updates: int, prebuilt: bool) -> Result:
+Update = tuple[int, object]
+
+
+def build_world(
+    workload: str, pairs: int, publish: Callable[[OpportunityEvent], None]
+) -> tuple[Scanner, Callable[[], Update]]:
+    """A scanner with ``pairs`` mappings, every book seeded, and the stream of updates.
+
+    One random stream (seed 11) draws the games' fair values, the seeded books and then
+    the updates, in that order, so every run sees the same updates. An update is ``(0,
+    (Kalshi YES book, Kalshi NO book))`` for ``Scanner.on_books`` or ``(1, token book)``
+    for ``Scanner.on_book``; its books are built when it is drawn.
+    """
     noise = WORKLOADS[workload]
     rnd = random.Random(11)
-    recent: deque[OpportunityEvent] = deque(maxlen=1000)
-    kinds: Counter[str] = Counter()
-    by_kind: list[OpportunityEventKind] = []
-    inbox: list[OpportunityEvent] = []
-
-    # As cheap as the original benchmark's ``events.append``: the consumer's own work
-    # (the event bus, the console, dropping the events it is done with) is not the
-    # scanner's. The scanner's call hands each event over (``inbox.append``); the consumer
-    # takes them after the call, outside the timed region, as the event bus's subscribers
-    # do in their own tasks. It keeps the last 1000 (for the curve figure below): an
-    # event it lets go of is freed there, by the consumer.
-    publish = inbox.append
-
-    def consume() -> int:
-        n = len(inbox)
-        for e in inbox:
-            by_kind.append(e.kind)  # counted by identity, without ``Enum.value``
-            recent.append(e)
-        inbox.clear()
-        return n
-
     sc = Scanner(publish)
     start = NOW + timedelta(days=1)
     fair: list[int] = []
@@ -276,14 +267,50 @@ def run(workload: str, pairs: int, updates: int, prebuilt: bool) -> Result:
         sc.on_books(kalshi_books(i), NOW)
         sc.on_book(token_book(i, "a"), NOW)
         sc.on_book(token_book(i, "b"), NOW)
-    consume()
 
-    def next_update() -> tuple[int, object]:
+    def next_update() -> Update:
         i = rnd.randrange(pairs)
         r = rnd.random()
         if r < 0.5:
             return 0, kalshi_books(i)
         return 1, token_book(i, "a" if r < 0.75 else "b")
+
+    return sc, next_update
+
+
+def apply(sc: Scanner, update: Update) -> None:
+    """Hand one update to the scanner, as the worker's feed does."""
+    kind, payload = update
+    if kind == 0:
+        sc.on_books(payload, NOW)  # type: ignore[arg-type]
+    else:
+        sc.on_book(payload, NOW)  # type: ignore[arg-type]
+
+
+def run(workload: str, pairs: int, updates: int, prebuilt: bool) -> Result:
+    recent: deque[OpportunityEvent] = deque(maxlen=1000)
+    kinds: Counter[str] = Counter()
+    by_kind: list[OpportunityEventKind] = []
+    inbox: list[OpportunityEvent] = []
+
+    # As cheap as the original benchmark's ``events.append``: the consumer's own work
+    # (the event bus, the console, dropping the events it is done with) is not the
+    # scanner's. The scanner's call hands each event over (``inbox.append``); the consumer
+    # takes them after the call, outside the timed region, as the event bus's subscribers
+    # do in their own tasks. It keeps the last 1000 (for the curve figure below): an
+    # event it lets go of is freed there, by the consumer.
+    publish = inbox.append
+
+    def consume() -> int:
+        n = len(inbox)
+        for e in inbox:
+            by_kind.append(e.kind)  # counted by identity, without ``Enum.value``
+            recent.append(e)
+        inbox.clear()
+        return n
+
+    sc, next_update = build_world(workload, pairs, publish)
+    consume()
 
     # Prebuilt: every update's books made before the clock starts (the original method;
     # by the time one is applied it has long left the CPU caches). Fresh: each update's
