@@ -326,7 +326,7 @@ def _roi(edge: Decimal, cost: Decimal) -> Decimal:
     return (edge / cost * HUNDRED).quantize(ROI_STEP) if cost > 0 else ZERO
 
 
-def _fill(levels: tuple[PriceLevel, ...], size: Decimal, rate: Decimal, step: Decimal) -> LegFill:
+def _fill(levels: tuple[PriceLevel, ...], size: Decimal, units: FeeUnits, step: Decimal) -> LegFill:
     """(limit price, Σ price×size, fee, Σ size) of buying ``size`` off ``levels``."""
     left = size
     price = notional = fees = qty = ZERO
@@ -336,7 +336,7 @@ def _fill(levels: tuple[PriceLevel, ...], size: Decimal, rate: Decimal, step: De
         price = lvl.price
         q = lvl.size if lvl.size < left else left
         notional += price * q
-        fees += (q * (rate * price * (ONE - price))).quantize(step, ROUND_CEILING)
+        fees += (q * units[price][0]).quantize(step, ROUND_CEILING)
         qty += q
         left -= q
     return price, notional, fees, qty
@@ -350,8 +350,8 @@ def _point(
 ) -> tuple[CurvePoint, LegFill, LegFill]:
     """One curve point by re-walking both ladders (only for the rare fractional end)."""
     units_a, step_a, units_b, step_b = sides
-    la = _fill(a, size, units_a.rate, step_a)
-    lb = _fill(b, size, units_b.rate, step_b)
+    la = _fill(a, size, units_a, step_a)
+    lb = _fill(b, size, units_b, step_b)
     cost = la[1] + lb[1] + la[2] + lb[2]
     edge = size - cost
     return _new_point(size, cost, edge, _roi(edge, cost)), la, lb
