@@ -102,6 +102,14 @@ async def paper(tmp_path: Path) -> AsyncIterator[PaperRig]:
         await db.dispose()
 
 
+def freeze_book(rig: PaperRig, instrument_id: str) -> None:
+    """Pin an instrument's paper book at the levels it shows now."""
+    exchange = rig.server.state.exchange
+    instrument = exchange.world.instrument(instrument_id)
+    assert instrument is not None, instrument_id
+    exchange.pin_book(instrument, *exchange.instrument_book(instrument))
+
+
 async def candidate(
     rig: PaperRig, size: int = 5, extra_depth: int = 0, k_headroom: str = "0.02", kalshi_first: bool = False
 ) -> Candidate:
@@ -111,12 +119,18 @@ async def candidate(
     what the executor does when a venue misbehaves, not about finding an edge. With
     ``extra_depth`` the Polymarket leg asks for that many contracts more than its best
     level holds (Kalshi's limit reaches that far), so a fill-and-kill fills only part.
+
+    Both books are pinned at their current levels first: the simulated makers re-draw
+    their sizes every few seconds, and a partial fill is only partial against the depth
+    the candidate was priced on.
     """
     now = datetime.now(UTC)
     for mapping in rig.feed.mappings.values():
         if mapping.start_time is not None and mapping.start_time < now + timedelta(minutes=5):
             continue
         kref, pref = mapping.kalshi_yes, mapping.poly_other
+        freeze_book(rig, kref.contract_id)
+        freeze_book(rig, pref.contract_id)
         kbook = await rig.venues[Venue.KALSHI].get_book(kref)
         pbook = await rig.venues[Venue.POLYMARKET].get_book(pref)
         if not kbook.asks or not pbook.asks or not pbook.bids:
