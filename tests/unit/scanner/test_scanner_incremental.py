@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal as D
 
@@ -28,6 +30,7 @@ from worker.domain.markets import (
     OutcomeSide,
     Venue,
 )
+from worker.domain.ports import BookUpdate
 from worker.engine.scanner.scanner import Scanner
 
 NOW = datetime(2026, 1, 11, 18, 0, tzinfo=UTC)
@@ -161,6 +164,7 @@ def test_the_executor_feed_reads_depth_from_the_scanner_ladders_short_side_inclu
     for book in kalshi_books(lv(("0.30", "50")), lv(("0.60", "20"), ("0.59", "30"))):
         feed.on_book(book)  # YES asks 0.40 x 20, 0.41 x 30
     feed.on_book(long_book(lv(("0.55", "25"), ("0.54", "40")), lv(("0.57", "30"))))
+    feed.flush_events()
     (event,) = [e for e in events if e.kind is OpportunityEventKind.OPENED]
     opp = event.opportunity
     assert opp.poly_leg.contract.side is OutcomeSide.SHORT  # asks 0.45 x 25, 0.46 x 40
@@ -187,6 +191,71 @@ def test_the_executor_feed_reads_depth_from_the_scanner_ladders_short_side_inclu
     }
     assert candidate.depth == expected
     assert all(v > 0 for v in expected.values())
+
+
+class _Stream:
+    """A venue port whose book stream yields what the test puts in its queue."""
+
+    def __init__(self, venue: Venue) -> None:
+        self.venue = venue
+        self.queue: asyncio.Queue[OrderBook] = asyncio.Queue()
+
+    async def stream_books(self, contracts: object) -> AsyncIterator[BookUpdate]:
+        while True:
+            yield BookUpdate(await self.queue.get(), True)
+
+
+async def test_the_feed_encodes_events_after_the_update_in_order_cards_before_attempts() -> None:
+    """The worker's ``on_event`` hook (wire encoding, the curve included) never runs inside
+    the scanner's handling of a book: the feed queues the event, its own task hands the
+    events over in the order the scanner published them, and the executor's consumer
+    flushes that queue before it submits, so a card is on the wire before any attempt."""
+    from worker.engine.executor.feed import OpportunityFeed
+
+    log: list[str] = []
+    in_update = [False]
+
+    def hook(event: OpportunityEvent) -> None:
+        assert not in_update[0], "the hook ran inside a book update"
+        log.append(f"{event.kind.value} {event.opportunity.direction.value}")
+
+    class Executor:
+        async def submit(self, candidate: object) -> None:
+            log.append("submit")
+
+    kalshi_port, poly_port = _Stream(Venue.KALSHI), _Stream(Venue.POLYMARKET)
+    feed = OpportunityFeed(Executor(), kalshi_port, poly_port, clock=lambda: NOW, on_event=hook)  # type: ignore[arg-type]
+    mapping = gamma_mapping()
+    feed.mappings[mapping.id] = mapping
+    feed.scanner.add_mapping(mapping, kalshi(), gamma())
+    real_on_book = feed.on_book
+
+    def on_book(book: OrderBook) -> None:
+        in_update[0] = True
+        try:
+            real_on_book(book)
+        finally:
+            in_update[0] = False
+
+    feed.on_book = on_book  # type: ignore[method-assign]
+
+    async def until(n: int) -> None:
+        for _ in range(200):
+            if len(log) >= n:
+                return
+            await asyncio.sleep(0)
+
+    feed.start()
+    try:
+        for book in kalshi_books(lv(("0.30", "50")), lv(("0.60", "50"))):
+            kalshi_port.queue.put_nowait(book)  # YES asks 0.40 x 50
+        poly_port.queue.put_nowait(token("5001", lv(("0.55", "50"))))  # Kings: opens KALSHI_YES
+        await until(2)
+        poly_port.queue.put_nowait(token("5001", lv(("0.61", "50"))))  # edge gone: closes it
+        await until(3)
+    finally:
+        await feed.stop()
+    assert log == ["opened kalshi_yes", "submit", "closed kalshi_yes"]
 
 
 def test_identical_or_equal_ladders_resent_publish_nothing_and_skip_the_walk(

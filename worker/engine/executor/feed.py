@@ -6,9 +6,15 @@ contract's book into the scanner, and hands each OPENED / UPDATED opportunity to
 executor as a :class:`~worker.engine.executor.risk.Candidate` carrying the mapping's
 game, confidence, operator status and the time each leg's book was received.
 
-Concurrency: the scanner publishes synchronously; events go through a queue in which only
-the latest quote per opportunity is kept, and one consumer submits them, so a burst of
-updates never queues stale quotes behind fresh ones.
+Concurrency: the scanner publishes synchronously, inside its handling of a book update,
+so the feed's part of that call is kept to queueing: events for the executor go through a
+queue in which only the latest quote per opportunity is kept, and one consumer submits
+them, so a burst of updates never queues stale quotes behind fresh ones; events for the
+``on_event`` hook (the worker encodes them for the wire) wait in an outbox, in order,
+which a task of their own drains on the same loop (:meth:`OpportunityFeed.flush_events`).
+Encoding an opportunity (its size–ROI curve included) is thus never charged to the book
+update that found it, and the executor's consumer flushes the outbox before it submits,
+so a card is published before any attempt on it.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -69,6 +76,8 @@ class OpportunityFeed:
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._on_event_hook = on_event
+        self._outbox: deque[OpportunityEvent] = deque()
+        self._outbox_ready = asyncio.Event()
         self.events = 0
         self.book_updates = 0
 
@@ -148,7 +157,8 @@ class OpportunityFeed:
     def _on_event(self, event: OpportunityEvent) -> None:
         self.events += 1
         if self._on_event_hook is not None:
-            self._on_event_hook(event)
+            self._outbox.append(event)
+            self._outbox_ready.set()
         if event.kind is OpportunityEventKind.CLOSED:
             self._pending.pop(event.opportunity.id, None)
             return
@@ -179,13 +189,39 @@ class OpportunityFeed:
             min_sizes={leg.contract: self.min_sizes[leg.contract] for leg in opp.legs if leg.contract in self.min_sizes},
         )
 
+    def take_pending(self) -> list[OpportunityEvent]:
+        """The latest OPENED/UPDATED event of each opportunity still open, in the order
+        they were first queued, handed over once (the executor's consumer submits them)."""
+        batch = list(self._pending.values())
+        self._pending.clear()
+        return batch
+
+    def flush_events(self) -> int:
+        """Hand every queued event to the ``on_event`` hook, oldest first; how many."""
+        hook, outbox = self._on_event_hook, self._outbox
+        n = 0
+        while outbox:
+            event = outbox.popleft()
+            n += 1
+            if hook is not None:
+                try:
+                    hook(event)
+                except Exception:
+                    log.exception("on_event hook failed for %s", event.opportunity.id)
+        return n
+
+    async def _publish_events(self) -> None:
+        while True:
+            await self._outbox_ready.wait()
+            self._outbox_ready.clear()
+            self.flush_events()
+
     async def _consume(self) -> None:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            batch = list(self._pending.values())
-            self._pending.clear()
-            for event in batch:
+            self.flush_events()  # the cards first, then any attempt on them
+            for event in self.take_pending():
                 cand = self.candidate(event)
                 if cand is not None:
                     await self.executor.submit(cand)
@@ -197,6 +233,7 @@ class OpportunityFeed:
             asyncio.create_task(self._stream(self.poly, poly), name="poly-books"),
             asyncio.create_task(self._clock_loop(), name="scanner-clock"),
             asyncio.create_task(self._consume(), name="executor-feed"),
+            asyncio.create_task(self._publish_events(), name="opportunity-events"),
         ]
 
     async def stop(self) -> None:
@@ -206,6 +243,7 @@ class OpportunityFeed:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        self.flush_events()  # what the scanner published before the stop still goes out
 
 
 def venue_pair(venues: Mapping[Venue, VenuePort], poly_venue: Venue) -> tuple[VenuePort, VenuePort]:
