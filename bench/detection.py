@@ -2,9 +2,13 @@
 
 Builds 5,000 mappings (Kalshi × Gamma) on generated markets, seeds every book, then
 applies random book updates (Kalshi YES/NO pairs and Polymarket tokens, five levels a
-side, prices drifting around each game's fair value) and prints the p50/p95/p99/max time
-of ``Scanner.on_book``/``on_books`` per update, how many updates were measured and the
-share of updates that opened, updated or closed an opportunity.
+side, prices drifting around each game's fair value) through the worker's own entry
+point, :meth:`OpportunityFeed.on_book <worker.engine.executor.feed.OpportunityFeed.on_book>`
+(which stamps the book's time and runs the scanner; the scanner's events are queued by the
+feed), and prints the p50/p95/p99/max time per update, how many updates were measured
+and the share of updates that opened, updated or closed an opportunity. A Kalshi update
+is one venue message: its YES and NO books, handed over one after the other as the Kalshi
+stream yields them, timed together.
 
 Two workloads (``--workload``), both printed by ``--workload both`` (the default):
 
@@ -40,20 +44,19 @@ which the CPU figure leaves out, so the pair tells a slow scanner from a busy ma
 
 What the worker does is mirrored: ``gc.freeze()`` after start-up (the mappings, markets
 and seeded books are long-lived; freezing keeps full collections from traversing them on
-the hot path), and the events go to a bounded consumer (the event bus gives each
-subscriber a bounded queue) rather than a list that grows for the whole run — retaining
-every event would make the garbage collector walk an ever larger heap, a cost of the
-benchmark, not of the scanner. The scanner hands each event over and the consumer takes
-it after the scanner's call returns, as the event bus's subscribers do in their own
-tasks: what the consumer does with an event, dropping it included, is not timed (until
-2026-11-29 the consumer dropped its oldest event inside the scanner's call, charging the
-scanner for freeing an opportunity published a thousand events earlier). Timings include
-every garbage collection that happens.
+the hot path), and what happens to an event after the update is what the worker's feed
+tasks do, after the timed call: the publishing task hands each event, in order, to the
+``on_event`` hook, which here, as in the worker, encodes it for the wire
+(``worker.trading.opportunity_message``: the size–ROI curve, built on its first read, is
+encoded with the rest), and the executor's consumer takes the latest quotes. The hook
+keeps the last 1000 events, as a bounded subscriber would. Timings include every garbage
+collection that happens, those that the encoder's allocations bring on included.
 
-The size–ROI curve of a published opportunity is built on its first read (see
-:class:`~worker.domain.mapping.DeferredField`), by the consumer, not inside the update:
-the last line of each run times that first read on the last published opportunities, so
-the cost that moved is shown, not hidden.
+The encoding is not part of the update, but nothing is hidden: the last line of each run
+gives its cost per event. (Until 2026-11-29 the worker ran that hook inside the book
+update, where this benchmark did not look: each update that published an event paid
+~60 µs more in the worker than here. The feed now queues events and encodes them in a
+task of its own.)
 
     .venv/bin/python bench/detection.py [PAIRS] [UPDATES] [--workload stress|realistic|both]
         [--books fresh|prebuilt|both]
@@ -90,7 +93,8 @@ from worker.domain.markets import (
     OutcomeSide,
     Venue,
 )
-from worker.engine.scanner.scanner import Scanner
+from worker.engine.executor.feed import OpportunityFeed
+from worker.trading import opportunity_message
 
 NOW = datetime(2026, 1, 1, 12, tzinfo=UTC)
 CENT = Decimal("0.01")
@@ -195,7 +199,7 @@ class Result:
     changed: int
     kinds: Counter[str]
     open_now: int
-    curve_us: list[float]
+    encode_us: list[float]
 
     @staticmethod
     def pct(xs: list[float], q: float) -> float:
@@ -220,8 +224,9 @@ class Result:
                 f"({100 * self.changed / n:.1f} %); events: {kinds}",
                 f"  open opportunities at the end: {self.open_now} of {2 * self.pairs} "
                 f"directions ({100 * self.open_now / (2 * self.pairs):.1f} %)",
-                f"  curve built on first read, by the consumer, for the last "
-                f"{len(self.curve_us)} published: {self.line(self.curve_us)}",
+                f"  after the update, per event: encoded for the wire by the feed's "
+                f"publishing task (size–ROI curve built on that first read), "
+                f"{len(self.encode_us)} events: {self.line(self.encode_us)}",
             ]
         )
 
@@ -230,18 +235,25 @@ Update = tuple[int, object]
 
 
 def build_world(
-    workload: str, pairs: int, publish: Callable[[OpportunityEvent], None]
-) -> tuple[Scanner, Callable[[], Update]]:
-    """A scanner with ``pairs`` mappings, every book seeded, and the stream of updates.
+    workload: str, pairs: int, on_event: Callable[[OpportunityEvent], None]
+) -> tuple[OpportunityFeed, Callable[[], Update]]:
+    """The worker's feed (its scanner holding ``pairs`` mappings, every book seeded) and
+    the stream of updates.
+
+    Books enter through :meth:`OpportunityFeed.on_book`, as the venues' streams hand them
+    to the worker; the feed queues the scanner's events for ``on_event`` (the worker's
+    wire encoder), which gets them from :meth:`OpportunityFeed.flush_events`.
 
     One random stream (seed 11) draws the games' fair values, the seeded books and then
     the updates, in that order, so every run sees the same updates. An update is ``(0,
-    (Kalshi YES book, Kalshi NO book))`` for ``Scanner.on_books`` or ``(1, token book)``
-    for ``Scanner.on_book``; its books are built when it is drawn.
+    (Kalshi YES book, Kalshi NO book))``, the two books of one Kalshi message, or ``(1,
+    token book)``; its books are built when it is drawn.
     """
     noise = WORKLOADS[workload]
     rnd = random.Random(11)
-    sc = Scanner(publish)
+    # The bench drives the books and reads the events itself: no venue ports, no executor.
+    feed = OpportunityFeed(None, None, None, clock=lambda: NOW, on_event=on_event)  # type: ignore[arg-type]
+    sc = feed.scanner
     start = NOW + timedelta(days=1)
     fair: list[int] = []
     for i in range(pairs):
@@ -264,9 +276,9 @@ def build_world(
         return OrderBook.build(ref, ladder(rnd, f - 1, False), ladder(rnd, f + 1, True), NOW)
 
     for i in range(pairs):
-        sc.on_books(kalshi_books(i), NOW)
-        sc.on_book(token_book(i, "a"), NOW)
-        sc.on_book(token_book(i, "b"), NOW)
+        apply(feed, (0, kalshi_books(i)))
+        feed.on_book(token_book(i, "a"))
+        feed.on_book(token_book(i, "b"))
 
     def next_update() -> Update:
         i = rnd.randrange(pairs)
@@ -275,42 +287,45 @@ def build_world(
             return 0, kalshi_books(i)
         return 1, token_book(i, "a" if r < 0.75 else "b")
 
-    return sc, next_update
+    return feed, next_update
 
 
-def apply(sc: Scanner, update: Update) -> None:
-    """Hand one update to the scanner, as the worker's feed does."""
+def apply(feed: OpportunityFeed, update: Update) -> None:
+    """Hand one update to the feed, as the worker's book streams do: a Kalshi message's
+    YES and NO books one after the other (the Kalshi stream yields one ``BookUpdate``
+    each), a Polymarket token's book on its own."""
     kind, payload = update
     if kind == 0:
-        sc.on_books(payload, NOW)  # type: ignore[arg-type]
+        for book in payload:  # type: ignore[attr-defined]
+            feed.on_book(book)
     else:
-        sc.on_book(payload, NOW)  # type: ignore[arg-type]
+        feed.on_book(payload)  # type: ignore[arg-type]
 
 
 def run(workload: str, pairs: int, updates: int, prebuilt: bool) -> Result:
     recent: deque[OpportunityEvent] = deque(maxlen=1000)
     kinds: Counter[str] = Counter()
     by_kind: list[OpportunityEventKind] = []
-    inbox: list[OpportunityEvent] = []
+    encode_us: list[float] = []
+    perf = time.perf_counter_ns
+    encoding = [False]
 
-    # As cheap as the original benchmark's ``events.append``: the consumer's own work
-    # (the event bus, the console, dropping the events it is done with) is not the
-    # scanner's. The scanner's call hands each event over (``inbox.append``); the consumer
-    # takes them after the call, outside the timed region, as the event bus's subscribers
-    # do in their own tasks. It keeps the last 1000 (for the curve figure below): an
-    # event it lets go of is freed there, by the consumer.
-    publish = inbox.append
+    # The worker's ``on_event`` hook: encode the event for the wire. The feed calls it
+    # from its publishing task, after the book update (``flush_events`` below, outside
+    # the timed region); its cost per event is timed and printed on its own line. It
+    # keeps the last 1000 events, as a bounded subscriber would; one it lets go of is
+    # freed here, by the consumer.
+    def on_event(e: OpportunityEvent) -> None:
+        by_kind.append(e.kind)  # counted by identity, without ``Enum.value``
+        recent.append(e)
+        if encoding[0]:
+            t0 = perf()
+            opportunity_message(e)
+            encode_us.append((perf() - t0) / 1000)
 
-    def consume() -> int:
-        n = len(inbox)
-        for e in inbox:
-            by_kind.append(e.kind)  # counted by identity, without ``Enum.value``
-            recent.append(e)
-        inbox.clear()
-        return n
-
-    sc, next_update = build_world(workload, pairs, publish)
-    consume()
+    feed, next_update = build_world(workload, pairs, on_event)
+    feed.flush_events()
+    feed.take_pending()
 
     # Prebuilt: every update's books made before the clock starts (the original method;
     # by the time one is applied it has long left the CPU caches). Fresh: each update's
@@ -318,6 +333,7 @@ def run(workload: str, pairs: int, updates: int, prebuilt: bool) -> Result:
     # over in the worker. Same random stream, same updates in the same order either way.
     work: list[tuple[int, object]] = [next_update() for _ in range(updates)] if prebuilt else []
     by_kind.clear()
+    encoding[0] = True
     # As the worker does after start-up: long-lived set-up objects leave the collector's
     # generations, so a full collection on the hot path does not walk them.
     gc.collect()
@@ -325,38 +341,35 @@ def run(workload: str, pairs: int, updates: int, prebuilt: bool) -> Result:
     times: list[float] = []
     cpu: list[float] = []
     changed = 0
-    perf = time.perf_counter_ns
     thread = time.thread_time_ns
+    on_book = feed.on_book
     for n in range(updates):
         kind, payload = work[n] if prebuilt else next_update()
         c0 = thread()
         t0 = perf()
         if kind == 0:
-            sc.on_books(payload, NOW)  # type: ignore[arg-type]
+            for book in payload:  # type: ignore[attr-defined]
+                on_book(book)
         else:
-            sc.on_book(payload, NOW)  # type: ignore[arg-type]
+            on_book(payload)  # type: ignore[arg-type]
         t1 = perf()
         c1 = thread()
         times.append((t1 - t0) / 1000)
         cpu.append((c1 - c0) / 1000)
-        if consume():
+        # After the update, as the worker's feed tasks do: the publishing task encodes
+        # the events for the wire, the executor's consumer takes the latest quotes.
+        if feed.flush_events():
             changed += 1
-    # Not part of the update: the size–ROI curve of a published opportunity is built
-    # when its first reader (the executor, the wire encoder) reads it. Its cost, measured
-    # here on the last published opportunities, so that nothing is hidden.
-    curve_us: list[float] = []
-    for e in recent:
-        if e.kind is not OpportunityEventKind.CLOSED:
-            t0 = perf()
-            e.opportunity.curve  # noqa: B018 - the read is what is being timed
-            curve_us.append((perf() - t0) / 1000)
-    curve_us.sort()
+        feed.take_pending()
+    encode_us.sort()
     kinds.update(k.value for k in by_kind)
     gc.unfreeze()
     times.sort()
     cpu.sort()
     mode = f"{workload}, {'prebuilt' if prebuilt else 'fresh'} books"
-    return Result(mode, pairs, times, cpu, changed, kinds, len(sc.open_opportunities), curve_us)
+    return Result(
+        mode, pairs, times, cpu, changed, kinds, len(feed.scanner.open_opportunities), encode_us
+    )
 
 
 def main() -> None:
