@@ -193,6 +193,32 @@ def test_the_executor_feed_reads_depth_from_the_scanner_ladders_short_side_inclu
     assert all(v > 0 for v in expected.values())
 
 
+def test_a_polymarket_us_short_leg_is_as_old_as_the_long_book_it_is_derived_from() -> None:
+    """The risk manager refuses legs whose book is too old: a SHORT leg's age is its LONG
+    book's, not the time the opportunity was last evaluated (a fresh Kalshi book would
+    otherwise make a stale Polymarket US book look fresh)."""
+    from worker.engine.executor.feed import OpportunityFeed
+
+    events: list[OpportunityEvent] = []
+    feed = OpportunityFeed(None, None, None, clock=lambda: NOW, on_event=events.append)  # type: ignore[arg-type]
+    mapping = pmus_mapping()
+    feed.mappings[mapping.id] = mapping
+    feed.scanner.add_mapping(mapping, kalshi(), pmus())
+    old = NOW - timedelta(seconds=45)
+    long_ref = ContractRef(Venue.POLYMARKET_US, SLUG, SLUG, OutcomeSide.LONG)
+    feed.on_book(OrderBook.build(long_ref, lv(("0.55", "30")), lv(("0.57", "30")), old))
+    for book in kalshi_books(lv(("0.30", "50")), lv(("0.60", "50"))):
+        feed.on_book(book)  # received at NOW: this evaluation opens the opportunity
+    feed.flush_events()
+    (event,) = [e for e in events if e.kind is OpportunityEventKind.OPENED]
+    short = event.opportunity.poly_leg.contract
+    assert short.side is OutcomeSide.SHORT and event.opportunity.updated_at == NOW
+    candidate = feed.candidate(event)
+    assert candidate is not None
+    assert candidate.book_times[short] == old
+    assert candidate.book_times[event.opportunity.kalshi_leg.contract] == NOW
+
+
 class _Stream:
     """A venue port whose book stream yields what the test puts in its queue."""
 

@@ -37,7 +37,7 @@ from worker.domain.mapping import (
     OpportunityEvent,
     OpportunityEventKind,
 )
-from worker.domain.markets import ContractRef, Market, Venue
+from worker.domain.markets import ContractRef, Market, OutcomeSide, Venue
 from worker.domain.ports import VenuePort
 from worker.engine.executor.executor import Executor
 from worker.engine.executor.risk import Candidate
@@ -134,7 +134,13 @@ class OpportunityFeed:
     # -- books ---------------------------------------------------------------------------
     def on_book(self, book: OrderBook) -> None:
         self.book_updates += 1
-        self.book_times[book.contract] = book.received_at
+        ref = book.contract
+        self.book_times[ref] = book.received_at
+        if ref.side is OutcomeSide.LONG and ref.venue is Venue.POLYMARKET_US:
+            # The same book prices the SHORT side (its asks are 1 − the LONG bids): a
+            # SHORT leg is exactly as old as this book, for the risk manager's age check.
+            short = ContractRef(ref.venue, ref.market_id, ref.contract_id, OutcomeSide.SHORT)
+            self.book_times[short] = book.received_at
         self.scanner.on_book(book, self.clock())
 
     async def _stream(self, port: VenuePort, contracts: list[ContractRef]) -> None:
