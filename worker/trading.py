@@ -366,7 +366,7 @@ class TradingEngine:
         now = datetime.now(UTC)
         ages: dict[str, int] = {}
         if self.feed is not None:
-            for contract, at in self.feed.book_times.items():
+            for contract, at in self.feed.scanner.book_times():
                 age = int((now - at).total_seconds() * 1000)
                 venue = contract.venue.value
                 ages[venue] = min(age, ages.get(venue, age))

@@ -219,6 +219,21 @@ def test_a_polymarket_us_short_leg_is_as_old_as_the_long_book_it_is_derived_from
     assert candidate.book_times[event.opportunity.kalshi_leg.contract] == NOW
 
 
+def test_book_times_follow_each_book_a_short_side_derived_later_included() -> None:
+    sc = Scanner(lambda e: None)
+    long_ref = ContractRef(Venue.POLYMARKET_US, SLUG, SLUG, OutcomeSide.LONG)
+    short = ContractRef(Venue.POLYMARKET_US, SLUG, SLUG, OutcomeSide.SHORT)
+    early, late = NOW - timedelta(seconds=20), NOW - timedelta(seconds=5)
+    sc.on_book(OrderBook.build(long_ref, lv(("0.55", "30")), lv(("0.57", "30")), early), NOW)
+    assert sc.book_time(long_ref) == early and sc.book_time(short) is None
+    sc.add_mapping(pmus_mapping(), kalshi(), pmus())  # derives SHORT from the known LONG book
+    assert sc.book_time(short) == early
+    sc.on_book(OrderBook.build(long_ref, lv(("0.54", "30")), lv(("0.56", "30")), late), NOW)
+    sc.on_books(kalshi_books(lv(("0.30", "50")), lv(("0.60", "50"))), NOW)
+    m = pmus_mapping()
+    assert dict(sc.book_times()) == {long_ref: late, short: late, m.kalshi_yes: NOW, m.kalshi_no: NOW}
+
+
 class _Stream:
     """A venue port whose book stream yields what the test puts in its queue."""
 

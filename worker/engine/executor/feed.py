@@ -37,7 +37,7 @@ from worker.domain.mapping import (
     OpportunityEvent,
     OpportunityEventKind,
 )
-from worker.domain.markets import ContractRef, Market, OutcomeSide, Venue
+from worker.domain.markets import ContractRef, Market, Venue
 from worker.domain.ports import VenuePort
 from worker.engine.executor.executor import Executor
 from worker.engine.executor.risk import Candidate
@@ -70,7 +70,6 @@ class OpportunityFeed:
         self.clock = clock
         self.scanner = Scanner(self._on_event)
         self.mappings: dict[str, MarketMapping] = {}
-        self.book_times: dict[ContractRef, datetime] = {}
         self.min_sizes: dict[ContractRef, Decimal] = {}
         self._pending: dict[str, OpportunityEvent] = {}
         self._wake = asyncio.Event()
@@ -133,14 +132,8 @@ class OpportunityFeed:
 
     # -- books ---------------------------------------------------------------------------
     def on_book(self, book: OrderBook) -> None:
+        # The scanner keeps each book's receive time with its asks (``book_time``).
         self.book_updates += 1
-        ref = book.contract
-        self.book_times[ref] = book.received_at
-        if ref.side is OutcomeSide.LONG and ref.venue is Venue.POLYMARKET_US:
-            # The same book prices the SHORT side (its asks are 1 − the LONG bids): a
-            # SHORT leg is exactly as old as this book, for the risk manager's age check.
-            short = ContractRef(ref.venue, ref.market_id, ref.contract_id, OutcomeSide.SHORT)
-            self.book_times[short] = book.received_at
         self.scanner.on_book(book, self.clock())
 
     async def _stream(self, port: VenuePort, contracts: list[ContractRef]) -> None:
@@ -176,9 +169,9 @@ class OpportunityFeed:
         mapping = self.mappings.get(opp.mapping_id)
         if mapping is None:
             return None
-        times = {
-            leg.contract: self.book_times.get(leg.contract, opp.updated_at) for leg in opp.legs
-        }
+        # Each leg's book age, for the risk manager (a Polymarket US SHORT leg's is its
+        # LONG book's: the same book prices both sides).
+        times = {leg.contract: self.scanner.book_time(leg.contract) or opp.updated_at for leg in opp.legs}
         return Candidate(
             opportunity=opp,
             game_key=mapping.kalshi_event_ticker or mapping.kalshi_ticker,

@@ -27,7 +27,7 @@ garbage collector anything on the hot path.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -90,6 +90,8 @@ class _Slot:
     Polymarket US LONG slot keeps its bids (``long_bids``): its SHORT side's asks are
     derived from them when a mapping starts buying that side. ``units`` is the fee-unit
     table of the contract's venue rate (set by the first mapping that buys it).
+    ``received_at`` is when the book the asks come from was received (a SHORT side's:
+    its LONG book's), the age the risk manager checks.
     """
 
     ref: ContractRef
@@ -98,10 +100,12 @@ class _Slot:
     room: Decimal | None = None
     units: FeeUnits | None = None
     long_bids: tuple[PriceLevel, ...] | None = None
+    received_at: datetime | None = None
     directions: list[_DirectionState] = field(default_factory=list)
 
-    def store(self, asks: tuple[PriceLevel, ...]) -> None:
+    def store(self, asks: tuple[PriceLevel, ...], received_at: datetime | None) -> None:
         self.asks = asks
+        self.received_at = received_at
         units = self.units
         if asks and units is not None:
             _, self.top, self.room = units[asks[0].price]
@@ -112,7 +116,7 @@ class _Slot:
         if self.units is None:
             self.units = units
             if self.asks is not None:
-                self.store(self.asks)
+                self.store(self.asks, self.received_at)
 
 
 @dataclass(slots=True, eq=False)
@@ -219,7 +223,7 @@ class Scanner:
         """A fresh book for one contract: re-evaluate only the directions buying it."""
         ref = book.contract
         slot = self._find(ref) or self._slot(ref)
-        slot.store(book.asks)
+        slot.store(book.asks, book.received_at)
         for d in slot.directions:
             self._evaluate(d, now)
         if ref.side is OutcomeSide.LONG and ref.venue is Venue.POLYMARKET_US:
@@ -239,7 +243,7 @@ class Scanner:
         for book in books:
             ref = book.contract
             slot = self._find(ref) or self._slot(ref)
-            slot.store(book.asks)
+            slot.store(book.asks, book.received_at)
             for d in slot.directions:
                 if d.stamp != stamp:
                     d.stamp = stamp
@@ -294,6 +298,19 @@ class Scanner:
         slot = self._find(contract)
         return None if slot is None else slot.asks
 
+    def book_time(self, contract: ContractRef) -> datetime | None:
+        """When the book ``contract``'s asks come from was received (a Polymarket US
+        SHORT side's: its LONG book's), ``None`` when no book has arrived."""
+        slot = self._find(contract)
+        return None if slot is None else slot.received_at
+
+    def book_times(self) -> Iterator[tuple[ContractRef, datetime]]:
+        """Every contract with a book, and when that book was received."""
+        for slots in self._slots.values():
+            for slot in slots:
+                if slot.received_at is not None:
+                    yield slot.ref, slot.received_at
+
     # --- internals ----------------------------------------------------------------------
 
     def _find(self, ref: ContractRef) -> _Slot | None:
@@ -320,7 +337,7 @@ class Scanner:
         slot = self._find(ContractRef(ref.venue, ref.market_id, ref.contract_id, OutcomeSide.SHORT))
         if slot is None or not slot.directions:
             return None  # nobody buys the short side: derive it when a mapping needs it
-        slot.store(complement_levels(book.bids))
+        slot.store(complement_levels(book.bids), book.received_at)
         return slot
 
     def _derive_short(self, ref: ContractRef) -> None:
@@ -330,7 +347,7 @@ class Scanner:
         long = self._find(ContractRef(ref.venue, ref.market_id, ref.contract_id, OutcomeSide.LONG))
         slot = self._slot(ref)
         if long is not None and long.long_bids is not None and slot.asks is None:
-            slot.store(complement_levels(long.long_bids))
+            slot.store(complement_levels(long.long_bids), long.received_at)
 
     def _blocked(
         self, pair: Pair, markets: tuple[tuple[Venue, str], ...], now: datetime
