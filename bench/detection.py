@@ -206,6 +206,8 @@ class Result:
         return xs[min(len(xs) - 1, int(len(xs) * q))]
 
     def line(self, xs: list[float]) -> str:
+        if not xs:
+            return "none measured"
         p = self.pct
         return (
             f"p50={p(xs, 0.50):.1f} us  p95={p(xs, 0.95):.1f} us  "
