@@ -422,6 +422,12 @@ def decimal_text(value: Decimal) -> str:
     return "0" if text in ("-0", "+0") else text
 
 
+#: Field names per dataclass type, read once (``dataclasses.fields`` is slow to call for
+#: every object of every message).
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+_PLAIN = (str, int, Decimal, bool, type(None))
+
+
 def to_wire(value: Any) -> Any:
     """Plain JSON-ready data from domain values.
 
@@ -429,6 +435,12 @@ def to_wire(value: Any) -> Any:
     (``…Z``), dates ``YYYY-MM-DD``, tuples/sets arrays. Decimals stay Decimals (for
     :func:`dumps`); floats are refused because money never passes through them.
     """
+    kind = type(value)
+    if kind in _PLAIN:  # the exact types (an enum that is also a str goes below)
+        return value
+    names = _FIELD_NAMES.get(kind)
+    if names is not None:
+        return {name: to_wire(getattr(value, name)) for name in names}
     if value is None or isinstance(value, bool | str | int | Decimal):
         if isinstance(value, Enum):
             return value.value
@@ -447,7 +459,8 @@ def to_wire(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_wire(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        names = _FIELD_NAMES[kind] = tuple(f.name for f in dataclasses.fields(value))
+        return {name: to_wire(getattr(value, name)) for name in names}
     if isinstance(value, Mapping):
         return {str(k): to_wire(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
