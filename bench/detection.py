@@ -4,11 +4,12 @@ Builds 5,000 mappings (Kalshi × Gamma) on generated markets, seeds every book, 
 applies random book updates (Kalshi YES/NO pairs and Polymarket tokens, five levels a
 side, prices drifting around each game's fair value) through the worker's own entry
 point, :meth:`OpportunityFeed.on_book <worker.engine.executor.feed.OpportunityFeed.on_book>`
-(which stamps the book's time and runs the scanner; the scanner's events are queued by the
-feed), and prints the p50/p95/p99/max time per update, how many updates were measured
+(which runs the scanner on it; the scanner's events are queued by the feed), and prints the p50/p95/p99/max time per update, how many updates were measured
 and the share of updates that opened, updated or closed an opportunity. A Kalshi update
 is one venue message: its YES and NO books, handed over one after the other as the Kalshi
-stream yields them, timed together.
+stream yields them, timed together. (Figures before 2026-11-29 timed
+``Scanner.on_books``/``on_book`` directly, with one call for a Kalshi message: they are
+a little lower than this method gives for the same code.)
 
 Two workloads (``--workload``), both printed by ``--workload both`` (the default):
 

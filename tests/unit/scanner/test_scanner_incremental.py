@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal as D
 
@@ -217,6 +217,11 @@ def test_a_polymarket_us_short_leg_is_as_old_as_the_long_book_it_is_derived_from
     assert candidate is not None
     assert candidate.book_times[short] == old
     assert candidate.book_times[event.opportunity.kalshi_leg.contract] == NOW
+    # A leg whose book time is unknown is never taken for fresh: it is older than any limit.
+    feed.scanner = Scanner(lambda e: None)  # knows no book
+    unknown = feed.candidate(event)
+    assert unknown is not None
+    assert all(NOW - at > timedelta(days=365) for at in unknown.book_times.values())
 
 
 def test_book_times_follow_each_book_a_short_side_derived_later_included() -> None:
@@ -246,57 +251,92 @@ class _Stream:
             yield BookUpdate(await self.queue.get(), True)
 
 
-async def test_the_feed_encodes_events_after_the_update_in_order_cards_before_attempts() -> None:
-    """The worker's ``on_event`` hook (wire encoding, the curve included) never runs inside
-    the scanner's handling of a book: the feed queues the event, its own task hands the
-    events over in the order the scanner published them, and the executor's consumer
-    flushes that queue before it submits, so a card is on the wire before any attempt."""
-    from worker.engine.executor.feed import OpportunityFeed
+class _FeedRig:
+    """An :class:`OpportunityFeed` on a Gamma mapping whose books come from queues, with
+    a hook that records each event (and fails if it runs inside a book update) and an
+    executor that records each submission, all in one log."""
 
-    log: list[str] = []
-    in_update = [False]
+    def __init__(self) -> None:
+        from worker.engine.executor.feed import OpportunityFeed
 
-    def hook(event: OpportunityEvent) -> None:
-        assert not in_update[0], "the hook ran inside a book update"
-        log.append(f"{event.kind.value} {event.opportunity.direction.value}")
+        self.log: list[str] = []
+        self.in_update = False
+        log = self.log
 
-    class Executor:
-        async def submit(self, candidate: object) -> None:
-            log.append("submit")
+        class Executor:
+            async def submit(self, candidate: object) -> None:
+                log.append("submit")
 
-    kalshi_port, poly_port = _Stream(Venue.KALSHI), _Stream(Venue.POLYMARKET)
-    feed = OpportunityFeed(Executor(), kalshi_port, poly_port, clock=lambda: NOW, on_event=hook)  # type: ignore[arg-type]
-    mapping = gamma_mapping()
-    feed.mappings[mapping.id] = mapping
-    feed.scanner.add_mapping(mapping, kalshi(), gamma())
-    real_on_book = feed.on_book
+        self.kalshi, self.poly = _Stream(Venue.KALSHI), _Stream(Venue.POLYMARKET)
+        self.feed = OpportunityFeed(Executor(), self.kalshi, self.poly, clock=lambda: NOW, on_event=self.hook)  # type: ignore[arg-type]
+        mapping = gamma_mapping()
+        self.feed.mappings[mapping.id] = mapping
+        self.feed.scanner.add_mapping(mapping, kalshi(), gamma())
+        real_on_book = self.feed.on_book
 
-    def on_book(book: OrderBook) -> None:
-        in_update[0] = True
-        try:
-            real_on_book(book)
-        finally:
-            in_update[0] = False
+        def on_book(book: OrderBook) -> None:
+            self.in_update = True
+            try:
+                real_on_book(book)
+            finally:
+                self.in_update = False
 
-    feed.on_book = on_book  # type: ignore[method-assign]
+        self.feed.on_book = on_book  # type: ignore[method-assign]
+        for book in kalshi_books(lv(("0.30", "50")), lv(("0.60", "50"))):
+            self.kalshi.queue.put_nowait(book)  # YES asks 0.40 x 50
 
-    async def until(n: int) -> None:
-        for _ in range(200):
-            if len(log) >= n:
+    def hook(self, event: OpportunityEvent) -> None:
+        assert not self.in_update, "the hook ran inside a book update"
+        self.log.append(f"{event.kind.value} {event.opportunity.direction.value}")
+
+    async def until(self, done: Callable[[], bool]) -> None:
+        for _ in range(2000):
+            if done():
                 return
             await asyncio.sleep(0)
 
-    feed.start()
+
+async def test_the_feed_encodes_events_after_the_update_in_order() -> None:
+    """The worker's ``on_event`` hook (wire encoding, the curve included) never runs inside
+    the scanner's handling of a book: the feed queues the event and its own task hands
+    the events over in the order the scanner published them; the executor still gets
+    the opportunity."""
+    rig = _FeedRig()
+    rig.feed.start()
     try:
-        for book in kalshi_books(lv(("0.30", "50")), lv(("0.60", "50"))):
-            kalshi_port.queue.put_nowait(book)  # YES asks 0.40 x 50
-        poly_port.queue.put_nowait(token("5001", lv(("0.55", "50"))))  # Kings: opens KALSHI_YES
-        await until(2)
-        poly_port.queue.put_nowait(token("5001", lv(("0.61", "50"))))  # edge gone: closes it
-        await until(3)
+        rig.poly.queue.put_nowait(token("5001", lv(("0.55", "50"))))  # Kings: opens KALSHI_YES
+        await rig.until(lambda: len(rig.log) >= 2)
+        rig.poly.queue.put_nowait(token("5001", lv(("0.61", "50"))))  # edge gone: closes it
+        await rig.until(lambda: len(rig.log) >= 3)
     finally:
-        await feed.stop()
-    assert log == ["opened kalshi_yes", "submit", "closed kalshi_yes"]
+        await rig.feed.stop()
+    assert sorted(rig.log) == ["closed kalshi_yes", "opened kalshi_yes", "submit"]
+    cards = [x for x in rig.log if x != "submit"]
+    assert cards == ["opened kalshi_yes", "closed kalshi_yes"]
+
+
+async def test_a_burst_of_events_is_encoded_in_slices_with_other_tasks_running_between() -> None:
+    rig = _FeedRig()
+    seen: list[int] = []
+    books = 250  # each opens or closes the opportunity: one event each
+
+    async def probe() -> None:
+        while True:
+            seen.append(sum(x != "submit" for x in rig.log))
+            await asyncio.sleep(0)
+
+    rig.feed.start()
+    watcher = asyncio.create_task(probe())
+    try:
+        for i in range(books):
+            rig.poly.queue.put_nowait(token("5001", lv(("0.55" if i % 2 == 0 else "0.61", "50"))))
+        await rig.until(lambda: sum(x != "submit" for x in rig.log) >= books)
+    finally:
+        watcher.cancel()
+        await rig.feed.stop()
+    cards = [x for x in rig.log if x != "submit"]
+    assert cards == [("opened" if i % 2 == 0 else "closed") + " kalshi_yes" for i in range(books)]
+    assert any(0 < n < books for n in seen), seen[:20]  # the probe ran mid-burst
 
 
 def test_identical_or_equal_ladders_resent_publish_nothing_and_skip_the_walk(

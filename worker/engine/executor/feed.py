@@ -11,10 +11,11 @@ so the feed's part of that call is kept to queueing: events for the executor go 
 queue in which only the latest quote per opportunity is kept, and one consumer submits
 them, so a burst of updates never queues stale quotes behind fresh ones; events for the
 ``on_event`` hook (the worker encodes them for the wire) wait in an outbox, in order,
-which a task of their own drains on the same loop (:meth:`OpportunityFeed.flush_events`).
-Encoding an opportunity (its size–ROI curve included) is thus never charged to the book
-update that found it, and the executor's consumer flushes the outbox before it submits,
-so a card is published before any attempt on it.
+which a task of their own drains on the same loop (:meth:`OpportunityFeed.flush_events`),
+a slice at a time. Encoding an opportunity (its size–ROI curve included) is thus charged
+neither to the book update that found it nor to the executor's submission of it: the
+card may reach the wire just after the first attempt message on it (the dashboard does
+not tie the two together).
 """
 
 from __future__ import annotations
@@ -49,6 +50,12 @@ log = logging.getLogger(__name__)
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+#: The receive time given to a leg whose book time is unknown: older than any age limit.
+_UNKNOWN_AGE = datetime.min.replace(tzinfo=UTC)
+#: Events encoded per turn of the publishing task before it lets other tasks run.
+_FLUSH_SLICE = 100
 
 
 class OpportunityFeed:
@@ -170,8 +177,9 @@ class OpportunityFeed:
         if mapping is None:
             return None
         # Each leg's book age, for the risk manager (a Polymarket US SHORT leg's is its
-        # LONG book's: the same book prices both sides).
-        times = {leg.contract: self.scanner.book_time(leg.contract) or opp.updated_at for leg in opp.legs}
+        # LONG book's: the same book prices both sides). A priced leg always has one; if
+        # one were missing, its age is unknown, which the age check must refuse.
+        times = {leg.contract: self.scanner.book_time(leg.contract) or _UNKNOWN_AGE for leg in opp.legs}
         return Candidate(
             opportunity=opp,
             game_key=mapping.kalshi_event_ticker or mapping.kalshi_ticker,
@@ -195,11 +203,12 @@ class OpportunityFeed:
         self._pending.clear()
         return batch
 
-    def flush_events(self) -> int:
-        """Hand every queued event to the ``on_event`` hook, oldest first; how many."""
+    def flush_events(self, limit: int | None = None) -> int:
+        """Hand the queued events (at most ``limit``) to the ``on_event`` hook, oldest
+        first; how many."""
         hook, outbox = self._on_event_hook, self._outbox
         n = 0
-        while outbox:
+        while outbox and (limit is None or n < limit):
             event = outbox.popleft()
             n += 1
             if hook is not None:
@@ -213,13 +222,17 @@ class OpportunityFeed:
         while True:
             await self._outbox_ready.wait()
             self._outbox_ready.clear()
-            self.flush_events()
+            # A burst (every book after a reconnect) is encoded in slices, so that book
+            # updates, order acknowledgements and the lease heartbeat run in between.
+            if self.flush_events(_FLUSH_SLICE) == _FLUSH_SLICE:
+                self._outbox_ready.set()  # more queued: go on after the others had a turn
+                await asyncio.sleep(0)
 
     async def _consume(self) -> None:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            self.flush_events()  # the cards first, then any attempt on them
+            # Orders first: the cards (encoded by the publishing task) never delay a submit.
             for event in self.take_pending():
                 cand = self.candidate(event)
                 if cand is not None:
@@ -238,11 +251,13 @@ class OpportunityFeed:
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks = []
-        self.flush_events()  # what the scanner published before the stop still goes out
+        try:
+            for task in self._tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        finally:
+            self._tasks = []
+            self.flush_events()  # what the scanner published before the stop still goes out
 
 
 def venue_pair(venues: Mapping[Venue, VenuePort], poly_venue: Venue) -> tuple[VenuePort, VenuePort]:

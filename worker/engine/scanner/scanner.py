@@ -85,7 +85,7 @@ class _Slot:
     is stored, while it is hot in the cache. The usual update, whose top pair does not
     pay, is then rejected by comparing one slot's ``top`` with the other's ``room``,
     without reading the other venue's ladder. The rest of a book (its bids,
-    the book object) is not retained, so it is freed by whoever drops the book, right
+    the book object; ``received_at`` aside) is not retained, so it is freed by whoever drops the book, right
     after the update, instead of when the next book replaces it long after. Only a
     Polymarket US LONG slot keeps its bids (``long_bids``): its SHORT side's asks are
     derived from them when a mapping starts buying that side. ``units`` is the fee-unit
