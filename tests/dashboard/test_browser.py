@@ -23,7 +23,14 @@ from typing import Any
 import pytest
 
 from dashboard.format import money
-from tests.dashboard.live import CHROMIUM, CHROMIUM_ARGS, PaperStack, start_panel, stop_panel
+from tests.dashboard.live import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PaperStack,
+    start_panel,
+    stop_panel,
+    wait_until,
+)
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 expect = playwright_sync.expect
@@ -288,6 +295,21 @@ def test_home_and_narrow_pages_render_live_data(live, open_page):
     narrow_grid = open_page("/arbitrage", width=390, height=844)
     expect(narrow_grid.locator(".conn[data-status=live]")).to_be_visible()
     shot(narrow_grid, "arbitrage-narrow")
+
+
+def test_status_reports_each_venue_s_book_data_age(live):
+    """``/api/status`` gives, per venue, the age of the freshest book the worker streamed
+    (the scanner keeps each book's receive time): small and known once books flow."""
+    stack, _ = live
+
+    def ages() -> dict[str, Any] | None:
+        venues = stack.api("/api/status")["venues"]
+        found = {name: v.get("data_age_ms") for name, v in venues.items()}
+        return found if all(isinstance(a, int) for a in found.values()) else None
+
+    found = wait_until(ages, 30, "book ages for both venues")
+    assert set(found) == {"kalshi", "polymarket"}, found
+    assert all(0 <= age < 10_000 for age in found.values()), found
 
 
 def test_worker_restart_shows_reconnecting_then_live(live, open_page):
