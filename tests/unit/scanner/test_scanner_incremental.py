@@ -311,8 +311,19 @@ async def test_the_feed_encodes_events_after_the_update_in_order() -> None:
     finally:
         await rig.feed.stop()
     assert sorted(rig.log) == ["closed kalshi_yes", "opened kalshi_yes", "submit"]
+    assert rig.feed.take_pending() == []
     cards = [x for x in rig.log if x != "submit"]
     assert cards == ["opened kalshi_yes", "closed kalshi_yes"]
+
+
+async def test_stop_publishes_what_was_queued_and_drops_quotes_not_yet_submitted() -> None:
+    rig = _FeedRig()
+    for book in [*kalshi_books(lv(("0.30", "50")), lv(("0.60", "50"))), token("5001", lv(("0.55", "50")))]:
+        rig.feed.on_book(book)  # no task running: the event waits in both queues
+    assert rig.log == []
+    await rig.feed.stop()
+    assert rig.log == ["opened kalshi_yes"]
+    assert rig.feed.take_pending() == []
 
 
 async def test_a_burst_of_events_is_encoded_in_slices_with_other_tasks_running_between() -> None:

@@ -257,6 +257,7 @@ class OpportunityFeed:
                     await task
         finally:
             self._tasks = []
+            self._pending.clear()  # quotes from before the stop are never submitted later
             self.flush_events()  # what the scanner published before the stop still goes out
 
 
