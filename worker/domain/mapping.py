@@ -289,12 +289,20 @@ class Opportunity:
     def same_quote(self, other: Opportunity) -> bool:
         """True when price and size are unchanged (no UPDATED event needed)."""
         return (
-            self.size == other.size
-            and self.cost == other.cost
-            and self.kalshi_leg.price == other.kalshi_leg.price
-            and self.poly_leg.price == other.poly_leg.price
+            self.quotes(other.size, other.cost, other.kalshi_leg.price, other.poly_leg.price)
             and self.kalshi_leg.size == other.kalshi_leg.size
             and self.poly_leg.size == other.poly_leg.size
+        )
+
+    def quotes(self, size: Decimal, cost: Decimal, kalshi_price: Decimal, poly_price: Decimal) -> bool:
+        """True when this opportunity has that size, cost and both legs' limit prices: the
+        same quote as a new one whose legs both buy ``size`` (the scanner checks it before
+        building the new one)."""
+        return (
+            self.size == size
+            and self.cost == cost
+            and self.kalshi_leg.price == kalshi_price
+            and self.poly_leg.price == poly_price
         )
 
 

@@ -779,7 +779,7 @@ def opportunity_after_top(
     that the top pair pays after marginal fees (the scanner knows it from its slots).
 
     ``prev`` is the direction's open opportunity: when the new quote is the same (see
-    :meth:`~worker.domain.mapping.Opportunity.same_quote`) it is returned as it is, and
+    :meth:`~worker.domain.mapping.Opportunity.quotes`) it is returned as it is, and
     nothing is built."""
     ku, ks, pu, ps, min_size = (
         pair.kalshi_units,
@@ -808,13 +808,7 @@ def opportunity_after_top(
         curve = None  # deferred, made below once the quote is known to be new
     ka, kn, kf, kq = leg_a
     pa, pn, pf, pq = leg_b
-    if (
-        prev is not None
-        and prev.size == size
-        and prev.cost == cost
-        and prev.kalshi_leg.price == ka
-        and prev.poly_leg.price == pa
-    ):
+    if prev is not None and prev.quotes(size, cost, ka, pa):
         return prev  # same quote (both legs' sizes are the size): nothing to publish
     if curve is None:
         curve = Deferred(opportunity_curve, kalshi_asks, poly_asks, ku, ks, pu, ps, min_size)
