@@ -17,8 +17,7 @@ def slot_setters(cls: type[Any], *names: str) -> tuple[Callable[[Any, Any], None
     same slots through their descriptors. The object is as frozen as one built by
     ``__init__`` (assignment still raises) and compares equal to it; these classes have no
     ``__post_init__``. The builders are unrolled on purpose (a loop over the setters costs
-    as much as ``__init__``). ``names``
-    must be exactly the class's fields, so a field added to the domain class fails here,
+    as much as ``__init__``). ``names`` must be exactly the class's fields, so a field added to the domain class fails here,
     at import, instead of leaving a slot unset.
     """
     declared = [f.name for f in fields(cls)]

@@ -84,9 +84,10 @@ class _Slot:
     ``room``, what that leaves under $1 (both ``None`` without asks), set when the book
     is stored, while it is hot in the cache. The usual update, whose top pair does not
     pay, is then rejected by comparing one slot's ``top`` with the other's ``room``,
-    without reading the other venue's ladder. The rest of a book (its bids,
-    the book object; ``received_at`` aside) is not retained, so it is freed by whoever drops the book, right
-    after the update, instead of when the next book replaces it long after. Only a
+    without reading the other venue's ladder. The rest of a book (its bids, the book
+    object; ``received_at`` aside) is not retained, so it is freed by whoever drops the
+    book, right after the update, instead of when the next book replaces it long after.
+    Only a
     Polymarket US LONG slot keeps its bids (``long_bids``): its SHORT side's asks are
     derived from them when a mapping starts buying that side. ``units`` is the fee-unit
     table of the contract's venue rate (set by the first mapping that buys it).
@@ -244,17 +245,16 @@ class Scanner:
             ref = book.contract
             slot = self._find(ref) or self._slot(ref)
             slot.store(book.asks, book.received_at)
-            for d in slot.directions:
-                if d.stamp != stamp:
-                    d.stamp = stamp
-                    touched.append(d)
+            slots = [slot]
             if ref.side is OutcomeSide.LONG and ref.venue is Venue.POLYMARKET_US:
                 short = self._store_long(slot, book)
                 if short is not None:
-                    for d in short.directions:
-                        if d.stamp != stamp:
-                            d.stamp = stamp
-                            touched.append(d)
+                    slots.append(short)
+            for s in slots:
+                for d in s.directions:
+                    if d.stamp != stamp:
+                        d.stamp = stamp
+                        touched.append(d)
         for d in touched:
             self._evaluate(d, now)
 
