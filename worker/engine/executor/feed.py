@@ -207,15 +207,16 @@ class OpportunityFeed:
         """Hand the queued events (at most ``limit``) to the ``on_event`` hook, oldest
         first; how many."""
         hook, outbox = self._on_event_hook, self._outbox
+        if hook is None:
+            return 0  # nothing is queued without a hook
         n = 0
         while outbox and (limit is None or n < limit):
             event = outbox.popleft()
             n += 1
-            if hook is not None:
-                try:
-                    hook(event)
-                except Exception:
-                    log.exception("on_event hook failed for %s", event.opportunity.id)
+            try:
+                hook(event)
+            except Exception:
+                log.exception("on_event hook failed for %s", event.opportunity.id)
         return n
 
     async def _publish_events(self) -> None:
