@@ -345,16 +345,11 @@ def run(workload: str, pairs: int, updates: int, prebuilt: bool) -> Result:
     cpu: list[float] = []
     changed = 0
     thread = time.thread_time_ns
-    on_book = feed.on_book
     for n in range(updates):
-        kind, payload = work[n] if prebuilt else next_update()
+        update = work[n] if prebuilt else next_update()
         c0 = thread()
         t0 = perf()
-        if kind == 0:
-            for book in payload:  # type: ignore[attr-defined]
-                on_book(book)
-        else:
-            on_book(payload)  # type: ignore[arg-type]
+        apply(feed, update)
         t1 = perf()
         c1 = thread()
         times.append((t1 - t0) / 1000)
