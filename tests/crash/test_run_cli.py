@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import signal
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.crash.test_sigkill import World
+from tests.dashboard.live import wait_until
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -19,12 +19,13 @@ def test_sigterm_stops_admitting_lets_attempts_end_and_prints_the_summary(tmp_pa
     try:
         proc = world.worker(duration=120)
         log = world.root / "worker.log"
-        deadline = time.monotonic() + 60
-        # Stop it once it trades (its log says so); the lease line is the event we wait on.
-        while "held: trading" not in (log.read_text() if log.exists() else ""):
-            assert time.monotonic() < deadline, "the run never started trading"
+
+        def trading() -> bool:
             assert proc.poll() is None, "the run exited before trading"
-            time.sleep(0.1)
+            return "held: trading" in (log.read_text() if log.exists() else "")
+
+        # Stop it once it trades (its log says so); the lease line is the event we wait on.
+        wait_until(trading, 60, "the run trading")
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=90)
         assert proc.returncode == 0
