@@ -12,6 +12,7 @@ advisory lock — so two workers or two tasks can never both pass a limit only o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -21,8 +22,15 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.engine import Database
+from db.ledger import insert_cash, insert_ignore
 from db.repositories import insert_trade
-from db.tables import arbitrage_attempts, attempt_legs, executor_positions, executor_trades
+from db.tables import (
+    arbitrage_attempts,
+    attempt_legs,
+    executor_positions,
+    executor_trades,
+    order_fills,
+)
 from db.types import Money
 from worker.domain.attempts import (
     IN_FLIGHT,
@@ -35,8 +43,9 @@ from worker.domain.attempts import (
     RefusalReason,
     ReservationLimits,
 )
+from worker.domain.ledger import CashEntry
 from worker.domain.markets import ContractRef, OutcomeSide, Venue
-from worker.domain.orders import OrderAction, TimeInForce
+from worker.domain.orders import Fill, OrderAction, TimeInForce
 from worker.domain.tradelog import ATTEMPT_STATUSES, REALISED_STATUSES, NewPosition, TradeRecord
 
 #: Any fixed 64-bit number: the PostgreSQL advisory lock that serialises reservations.
@@ -94,6 +103,7 @@ def _leg_values(g: LegRecord) -> dict[str, Any]:
         "error": g.error,
         "sent_at": g.sent_at,
         "updated_at": g.updated_at or _now(),
+        "fills_recorded": g.fills_recorded,
     }
 
 
@@ -120,6 +130,7 @@ def _leg(row: Any) -> LegRecord:
         error=m["error"],
         sent_at=m["sent_at"],
         updated_at=m["updated_at"],
+        fills_recorded=bool(m["fills_recorded"]),
     )
 
 
@@ -308,11 +319,21 @@ class AttemptRepository:
         attempt: AttemptRecord,
         trade: TradeRecord | None,
         position: NewPosition | None,
+        cash: Sequence[CashEntry] = (),
     ) -> tuple[str | None, str | None]:
         async with self.db.write() as conn:
             await self._save(conn, attempt)
             trade_id: str | None = None
             position_id: str | None = attempt.position_id
+            if position is not None and position_id is not None:
+                # What the position cost may have changed since it opened (the excess of
+                # a partial hedge sold back): the open position carries it.
+                await conn.execute(
+                    executor_positions.update()
+                    .where(executor_positions.c.id == int(position_id), executor_positions.c.status == "open")
+                    .values(cost_micros=position.cost)
+                )
+            await insert_cash(conn, cash)
             if position is not None and position_id is None:
                 existing = (
                     await conn.execute(
@@ -345,6 +366,34 @@ class AttemptRepository:
         if trade_id is not None:
             attempt.trade_id = trade_id
         return trade_id, position_id
+
+    async def record_fills(self, leg: LegRecord, fills: Sequence[Fill]) -> None:
+        async with self.db.write() as conn:
+            for f in fills:
+                await conn.execute(
+                    insert_ignore(
+                        conn,
+                        order_fills,
+                        ("venue", "venue_trade_id"),
+                        {
+                            "venue": f.venue.value,
+                            "venue_trade_id": f.fill_id,
+                            "leg_id": leg.id,
+                            "venue_order_id": f.venue_order_id,
+                            "price": f.price,
+                            "quantity": f.size,
+                            "fee": f.fee,
+                            "filled_at": f.ts,
+                            "action": f.action.value,
+                            "contract_id": f.contract.contract_id,
+                        },
+                    )
+                )
+            await conn.execute(
+                attempt_legs.update()
+                .where(attempt_legs.c.id == leg.id)
+                .values(average_price=leg.avg_price, fees=leg.fees, fills_recorded=True, updated_at=_now())
+            )
 
     async def _load(self, conn: AsyncConnection, where: Any) -> list[AttemptRecord]:
         rows = (

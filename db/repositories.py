@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -14,8 +14,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.engine import Database, dumps
+from db.ledger import insert_cash
 from db.tables import arbitrage_attempts, executor_positions, executor_settings, executor_trades
 from db.types import Money
+from worker.domain.ledger import CashEntry
 from worker.domain.settings import FIELDS, ExecutorSettings
 from worker.domain.tradelog import (
     ATTEMPT_STATUSES,
@@ -218,6 +220,7 @@ class TradeRepository:
         realized_pnl: Decimal | None,
         reason: str,
         trade: TradeRecord | None,
+        cash: Sequence[CashEntry] = (),
     ) -> tuple[StoredPosition, StoredTrade | None]:
         pid = _int_id(position_id)
         async with self.db.write() as conn:
@@ -241,6 +244,7 @@ class TradeRepository:
                 )
             )
             stored_trade = await insert_trade(conn, trade) if trade is not None else None
+            await insert_cash(conn, cash)
             row = (await conn.execute(sa.select(executor_positions).where(executor_positions.c.id == pid))).one()
         return _position(row), stored_trade
 

@@ -163,6 +163,9 @@ attempt_legs = sa.Table(
     sa.Column("error", sa.Text),
     sa.Column("sent_at", UTCDateTime),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    # True once the venue's own fills of the order are in order_fills and the leg's average
+    # price and fees were taken from them (the books never rest on an estimate).
+    sa.Column("fills_recorded", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.UniqueConstraint("venue", "client_order_id", name="uq_attempt_legs_client_order"),
 )
 sa.Index("idx_legs_attempt", attempt_legs.c.attempt_id)
@@ -181,7 +184,29 @@ order_fills = sa.Table(
     sa.Column("quantity", Money, nullable=False),
     sa.Column("fee", Money, nullable=False),
     sa.Column("filled_at", UTCDateTime, nullable=False),
+    # In the leg's own terms: buy or sell of its contract side, at that side's price.
+    sa.Column("action", sa.Text),
+    sa.Column("contract_id", sa.Text),
     sa.UniqueConstraint("venue", "venue_trade_id", name="uq_order_fills_venue_trade"),
+    sqlite_autoincrement=True,
+)
+sa.Index("idx_order_fills_leg", order_fills.c.leg_id)
+
+# Cash that moved on a venue other than through a fill: settlement payouts and
+# redemptions (kind settlement), deposits/withdrawals/interest (kind transfer). One row per
+# movement, unique on (venue, ref) so recording it twice counts it once.
+venue_cash = sa.Table(
+    "venue_cash",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("venue", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),  # settlement | transfer
+    sa.Column("ref", sa.Text, nullable=False),
+    sa.Column("amount", Money, nullable=False),  # signed: + into the account
+    sa.Column("note", sa.Text),
+    sa.Column("attempt_id", sa.Text),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("venue", "ref", name="uq_venue_cash_ref"),
     sqlite_autoincrement=True,
 )
 

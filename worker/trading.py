@@ -396,8 +396,10 @@ class EngineControl:
     async def retry_unwind(self, attempt_id: str) -> Mapping[str, Any]:
         return await self._executor("attempt_id").retry_unwind(attempt_id)
 
-    async def resolve_stranded(self, attempt_id: str, note: str) -> Mapping[str, Any]:
-        return await self._executor("attempt_id").resolve_stranded(attempt_id, note)
+    async def resolve_stranded(
+        self, attempt_id: str, note: str, proceeds: Decimal | None = None
+    ) -> Mapping[str, Any]:
+        return await self._executor("attempt_id").resolve_stranded(attempt_id, note, proceeds)
 
     async def kill_switch(self, flatten: bool) -> Mapping[str, Any]:
         executor = self.engine.executor

@@ -237,6 +237,19 @@ class FakeVenue:
     async def resolutions(self, since: datetime | None = None) -> list[MarketResolution]:
         return list(self.resolved)
 
+    async def order_fills(self, venue_order_id: str, since: datetime | None = None) -> list[Fill]:
+        if self.down:
+            raise VenueUnavailable(self.venue.value, "down")
+        return [f for f in self.fill_log if f.venue_order_id == venue_order_id]
+
+    async def resolution(self, contract: ContractRef) -> MarketResolution | None:
+        if self.down:
+            raise VenueUnavailable(self.venue.value, "down")
+        for res in self.resolved:
+            if any(ref.contract_id == contract.contract_id for ref in res.payouts):
+                return res
+        return None
+
     async def aclose(self) -> None:
         return None
 

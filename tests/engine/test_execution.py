@@ -8,10 +8,11 @@ from decimal import Decimal as D
 
 import pytest
 
+from db.ledger import LedgerRepository
 from tests.engine.conftest import Rig
 from tests.engine.fakes import Fault, kalshi_ref, make_candidate, poly_ref, stock_books
 from worker.domain.attempts import AttemptRecord, AttemptState, LegRole, Refusal, RefusalReason
-from worker.domain.markets import MarketResolution, Venue
+from worker.domain.markets import ContractRef, MarketResolution, OutcomeSide, Venue
 from worker.domain.operator import OperatorError
 from worker.engine.executor import Executor
 
@@ -290,25 +291,36 @@ async def test_settlement_closes_positions_with_their_payout(
     await run_one(rig, ex=ex)
     (pos,) = await rig.trades.list_positions("open")
     now = datetime.now(UTC)
-    res = [
-        MarketResolution(Venue.KALSHI, "k", {kalshi_ref("G1"): D(kalshi_pays)}, now),
-        MarketResolution(Venue.POLYMARKET, "p", {poly_ref("G1"): D(poly_pays)}, now),
-    ]
-    assert await ex.settle(res) == {"settled": 1, "expired": 0}
+    rig.kalshi.resolved = [MarketResolution(Venue.KALSHI, "k", {kalshi_ref("G1"): D(kalshi_pays)}, now)]
+    # Keyed by another id of the same market (Polymarket's condition id, not the Gamma id
+    # the leg keeps): matched by the outcome token.
+    other_id = ContractRef(Venue.POLYMARKET, "0xcondition", poly_ref("G1").contract_id, OutcomeSide.TOKEN)
+    rig.poly.resolved = [MarketResolution(Venue.POLYMARKET, "p", {other_id: D(poly_pays)}, now)]
+    assert await ex.settle() == {"settled": 1, "stranded": 0, "overdue": 0}
     (row,) = [r for r in await trade_rows(rig) if r.status == "SETTLED"]
     payout = 10 * (D(kalshi_pays) + D(poly_pays))
     assert row.pnl == payout - pos.cost
     assert (row.pnl > 0) is (outcome == "win")
     assert not await rig.trades.list_positions("open")
+    cash = {(e.venue, e.amount) for e in await LedgerRepository(rig.db).cash()}
+    assert cash == {(Venue.KALSHI, 10 * D(kalshi_pays)), (Venue.POLYMARKET, 10 * D(poly_pays))}
 
 
-async def test_position_past_expiry_without_resolution_is_marked_expired(rig: Rig) -> None:
+async def test_position_past_expiry_without_resolution_stays_open_and_alerts(rig: Rig) -> None:
     ex = rig.executor()
     await run_one(rig, ex=ex, start_in=timedelta(minutes=5))
     (pos,) = await rig.trades.list_positions("open")
+    assert await ex.settle() == {"settled": 0, "stranded": 0, "overdue": 0}
     ex.clock = lambda: datetime.now(UTC) + timedelta(days=2)
-    assert await ex.settle([]) == {"settled": 0, "expired": 1}
-    assert (await rig.trades.get_position(pos.id)).status == "expired"  # type: ignore[union-attr]
+    assert await ex.settle() == {"settled": 0, "stranded": 0, "overdue": 1}
+    assert (await rig.trades.get_position(pos.id)).status == "open"  # type: ignore[union-attr]
+    (alert,) = [e for e in rig.events_of("trade_event") if e["status"] == "SETTLEMENT_OVERDUE"]
+    assert alert["loud"] is True and f"position {pos.id}" in alert["reason"]
+    # Postponed: it resolves days later and settles then.
+    now = datetime.now(UTC)
+    rig.kalshi.resolved = [MarketResolution(Venue.KALSHI, "k", {kalshi_ref("G1"): D(1)}, now)]
+    rig.poly.resolved = [MarketResolution(Venue.POLYMARKET, "p", {poly_ref("G1"): D(0)}, now)]
+    assert (await ex.settle())["settled"] == 1
 
 
 async def test_kill_switch_pauses_and_flattens(rig: Rig) -> None:

@@ -245,10 +245,12 @@ class Console:
             raise ActionUnavailable("action", "retrying an unwind needs the executor, which is not running")
         return await self.execution.retry_unwind(attempt_id)
 
-    async def resolve_stranded(self, attempt_id: str, note: str) -> Mapping[str, Any]:
+    async def resolve_stranded(
+        self, attempt_id: str, note: str, proceeds: Decimal | None = None
+    ) -> Mapping[str, Any]:
         if self.execution is None:
             raise ActionUnavailable("action", "resolving a stranded attempt needs the executor, which is not running")
-        return await self.execution.resolve_stranded(attempt_id, note)
+        return await self.execution.resolve_stranded(attempt_id, note, proceeds)
 
     async def kill_switch(self, flatten: bool) -> Mapping[str, Any]:
         if self.execution is not None:

@@ -187,7 +187,7 @@ RETRY_UNWIND: Final = "retry_unwind"
 RESOLVE_STRANDED: Final = "resolve_stranded"
 KILL_SWITCH: Final = "kill_switch"
 
-FieldKind = Literal["bool", "id", "note", "settings"]
+FieldKind = Literal["bool", "id", "note", "settings", "amount"]
 
 # action -> its required fields and their kinds (the optional ``id`` is allowed on all).
 ACTIONS: Final[Mapping[str, Mapping[str, FieldKind]]] = {
@@ -200,6 +200,14 @@ ACTIONS: Final[Mapping[str, Mapping[str, FieldKind]]] = {
     RESOLVE_STRANDED: {"attempt_id": "id", "note": "note"},
     KILL_SWITCH: {"flatten": "bool"},
 }
+# action -> fields it may carry besides the required ones.
+OPTIONAL: Final[Mapping[str, Mapping[str, FieldKind]]] = {
+    # What the stranded contracts brought in (sold by hand; 0 if worthless): the loss is
+    # realised now. Without it the stranded leg is settled when its market resolves.
+    RESOLVE_STRANDED: {"proceeds": "amount"},
+}
+#: The largest amount an action may name, in dollars.
+MAX_AMOUNT: Final = Decimal(10_000_000)
 ACTION_NAMES: Final = tuple(ACTIONS)
 _ID_RE = re.compile(r"^[A-Za-z0-9_.:\-]+$")
 
@@ -349,10 +357,27 @@ def _check_field(action: str, field: str, kind: FieldKind, value: object, msg_id
             if any(ord(ch) < 32 and ch not in "\n\t" for ch in text):
                 raise ProtocolError(field, f"{field} contains control characters")
             return text
+        if kind == "amount":
+            return _check_amount(field, value)
         return _check_settings(value)
     except ProtocolError as exc:
         exc.id = msg_id
         raise
+
+
+def _check_amount(field: str, value: object) -> Decimal:
+    """A dollar amount: a finite JSON number >= 0 (exact, never a float), at most
+    :data:`MAX_AMOUNT`, to the micro-dollar at most."""
+    if isinstance(value, BadNumber):
+        raise ProtocolError(field, f"{field}: {value.reason}")
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        raise ProtocolError(field, f"{field} must be a number of dollars, got {_type_name(value)}")
+    amount = Decimal(value)
+    if not amount.is_finite() or amount < 0 or amount > MAX_AMOUNT:
+        raise ProtocolError(field, f"{field} must be between 0 and {MAX_AMOUNT} dollars")
+    if amount != amount.quantize(Decimal("0.000001")):
+        raise ProtocolError(field, f"{field} has more than 6 decimal places")
+    return amount
 
 
 def _check_settings(value: object) -> dict[str, Decimal | int]:
@@ -400,14 +425,17 @@ def parse_client_message(raw: str | bytes | Mapping[str, Any]) -> ClientMessage:
     spec = ACTIONS.get(action)
     if spec is None:
         raise ProtocolError("action", f"unknown action {action[:40]!r}", msg_id)
+    optional = OPTIONAL.get(action, {})
     for key in data:
-        if key not in spec and key not in ("action", "id"):
+        if key not in spec and key not in optional and key not in ("action", "id"):
             raise ProtocolError(str(key)[:64], f"unknown key {str(key)[:40]!r} for {action}", msg_id)
     fields: dict[str, Any] = {}
     for field, kind in spec.items():
         if field not in data:
             raise ProtocolError(field, f"{action} needs {field}", msg_id)
         fields[field] = _check_field(action, field, kind, data[field], msg_id)
+    for field, kind in optional.items():
+        fields[field] = None if data.get(field) is None else _check_field(action, field, kind, data[field], msg_id)
     return ClientMessage(action=action, fields=fields, id=msg_id)
 
 

@@ -473,7 +473,7 @@ class ExecutorSocket(_Guarded, tornado.websocket.WebSocketHandler):
         if msg.action == schemas.RETRY_UNWIND:
             return await console.retry_unwind(f["attempt_id"])
         if msg.action == schemas.RESOLVE_STRANDED:
-            return await console.resolve_stranded(f["attempt_id"], f["note"])
+            return await console.resolve_stranded(f["attempt_id"], f["note"], f.get("proceeds"))
         if msg.action == schemas.KILL_SWITCH:
             return await console.kill_switch(f["flatten"])
         raise OperatorError("action", f"unknown action {msg.action}")  # unreachable: schemas checked it

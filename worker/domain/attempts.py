@@ -30,10 +30,11 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from enum import StrEnum
 from typing import Any, Protocol
 
+from worker.domain.ledger import CashEntry
 from worker.domain.mapping import CurvePoint
 from worker.domain.markets import ContractRef, OutcomeSide, Venue
 from worker.domain.money import ONE, ZERO
-from worker.domain.orders import OrderAction, OrderIntent, OrderState, TimeInForce
+from worker.domain.orders import Fill, OrderAction, OrderIntent, OrderState, TimeInForce
 from worker.domain.tradelog import NewPosition, TradeRecord
 
 
@@ -166,6 +167,8 @@ class LegRecord:
     error: str | None = None
     sent_at: datetime | None = None
     updated_at: datetime | None = None
+    #: True once ``avg_price`` and ``fees`` come from the venue's own fills (the ledger).
+    fills_recorded: bool = False
 
     @property
     def venue(self) -> Venue:
@@ -446,12 +449,20 @@ class AttemptStore(Protocol):
         attempt: AttemptRecord,
         trade: TradeRecord | None,
         position: NewPosition | None,
+        cash: Sequence[CashEntry] = (),
     ) -> tuple[str | None, str | None]:
         """Persist the end state with its trade-log row (and the position), atomically.
 
-        Returns (trade id, position id); the trade id is None when a row with the same
-        key was already there (a retried finish after a crash writes nothing twice).
+        A position that exists already takes ``position``'s cost (an unwind after a partial
+        hedge changes what the position cost). ``cash`` entries (settlement payouts) are
+        written in the same transaction, each once. Returns (trade id, position id); the
+        trade id is None when a row with the same key was already there (a retried finish
+        after a crash writes nothing twice).
         """
+
+    async def record_fills(self, leg: LegRecord, fills: Sequence[Fill]) -> None:
+        """Store the venue's fills of ``leg``'s order (each once, by the venue's id) and
+        the leg's average price, fees and ``fills_recorded`` taken from them, atomically."""
 
     async def get(self, attempt_id: str) -> AttemptRecord | None: ...
 

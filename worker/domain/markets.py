@@ -226,3 +226,12 @@ class MarketResolution:
 
     def payout(self, ref: ContractRef) -> Decimal:
         return self.payouts[ref]
+
+
+def resolution_payout(resolution: MarketResolution, contract: ContractRef) -> Decimal | None:
+    """What one ``contract`` pays under ``resolution``, matched by the contract and its side
+    (venues name a market by more than one id: Polymarket's Gamma id and condition id)."""
+    for ref, value in resolution.payouts.items():
+        if ref.venue is contract.venue and ref.contract_id == contract.contract_id and ref.side is contract.side:
+            return value
+    return None

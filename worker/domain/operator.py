@@ -107,8 +107,12 @@ class ExecutionControl(Protocol):
     async def retry_unwind(self, attempt_id: str) -> Mapping[str, Any]:
         """Run the unwind ladder again for a STRANDED attempt."""
 
-    async def resolve_stranded(self, attempt_id: str, note: str) -> Mapping[str, Any]:
-        """Mark a STRANDED attempt resolved by hand, with the operator's note."""
+    async def resolve_stranded(
+        self, attempt_id: str, note: str, proceeds: Decimal | None = None
+    ) -> Mapping[str, Any]:
+        """Take a STRANDED attempt off the desk with the operator's note: with
+        ``proceeds`` (what its contracts brought in) its loss is realised now, without
+        them its leg settles when the market resolves."""
 
     async def kill_switch(self, flatten: bool) -> Mapping[str, Any]:
         """Pause, cancel every resting order, and flatten all positions if asked."""
@@ -147,7 +151,9 @@ class OperatorConsole(Protocol):
 
     async def retry_unwind(self, attempt_id: str) -> Mapping[str, Any]: ...
 
-    async def resolve_stranded(self, attempt_id: str, note: str) -> Mapping[str, Any]: ...
+    async def resolve_stranded(
+        self, attempt_id: str, note: str, proceeds: Decimal | None = None
+    ) -> Mapping[str, Any]: ...
 
     async def kill_switch(self, flatten: bool) -> Mapping[str, Any]: ...
 

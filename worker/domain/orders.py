@@ -7,6 +7,7 @@ reply cannot silently move an order backwards (e.g. FILLED → OPEN).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
@@ -171,6 +172,23 @@ class Fill:
     ts: datetime
     is_taker: bool = True
     client_order_id: str | None = None
+
+
+def apportion_fee(fills: Sequence[Fill], total: Decimal) -> list[Fill]:
+    """``fills`` with their fees made to add up to ``total``, the order's own fee.
+
+    Venues that report the fee per order (Kalshi's ``taker_fees_dollars``, Polymarket US's
+    ``commissionNotionalTotalCollected``) round once per order, so per-fill figures may
+    not add up to it: the order's figure is what left the account, and the difference goes
+    on the last fill.
+    """
+    out = list(fills)
+    if not out:
+        return out
+    gap = total - sum((f.fee for f in out), ZERO)
+    if gap:
+        out[-1] = replace(out[-1], fee=out[-1].fee + gap)
+    return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,5 +89,18 @@ class VenuePort(Protocol):
         """Markets that resolved (payout per contract side)."""
         ...
 
+    async def order_fills(self, venue_order_id: str, since: datetime | None = None) -> list[Fill]:
+        """The venue's own fills of one order, each with the fee it charged.
+
+        The fees add up to what the venue charged for the order (where a venue reports the
+        fee per order, it is apportioned over the fills). The books are built from these.
+        """
+        ...
+
+    async def resolution(self, contract: ContractRef) -> MarketResolution | None:
+        """The final result of ``contract``'s market, asked by the id the venue resolves
+        by; None while it has not resolved (a position held there keeps waiting)."""
+        ...
+
     async def aclose(self) -> None:
         ...

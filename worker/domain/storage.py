@@ -5,11 +5,12 @@ Implemented in ``db/`` (SQLite or PostgreSQL); the engine never sees SQL.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
+from worker.domain.ledger import CashEntry
 from worker.domain.settings import ExecutorSettings
 from worker.domain.tradelog import NewPosition, StoredPosition, StoredTrade, TradeRecord
 
@@ -37,8 +38,10 @@ class TradeStore(Protocol):
         realized_pnl: Decimal | None,
         reason: str,
         trade: TradeRecord | None,
+        cash: Sequence[CashEntry] = (),
     ) -> tuple[StoredPosition, StoredTrade | None]:
-        """Mark an open position closed/expired and write its trade row, in one transaction."""
+        """Mark an open position closed/expired and write its trade row and the cash it
+        brought (settlement payouts), in one transaction."""
 
     async def get_position(self, position_id: str) -> StoredPosition | None: ...
 

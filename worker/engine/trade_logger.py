@@ -7,12 +7,13 @@ computed for the trading day in ``EXECUTOR_DAY_TZ`` from exact amounts in the da
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from worker.domain.ledger import CashEntry
 from worker.domain.storage import TradeStore
 from worker.domain.tradelog import (
     ATTEMPT_STATUSES,
@@ -93,19 +94,24 @@ class TradeLogger:
         details: Mapping[str, Any] | None = None,
         poly_order_id: str | None = None,
         kalshi_order_id: str | None = None,
+        cost: Decimal | None = None,
+        cash: Sequence[CashEntry] = (),
     ) -> tuple[StoredPosition, StoredTrade | None]:
-        """Close an open position with its realised P&L: a CLOSED (or SETTLED) row, atomically."""
+        """Close an open position with its realised P&L: a CLOSED (or SETTLED) row and the
+        cash the exit brought, atomically. ``cost`` is what the position cost (default: as
+        stored)."""
         position = await self._store.get_position(position_id)
         if position is None:
             raise KeyError(f"no position {position_id}")
         now = self._clock()
         status = TradeStatus.SETTLED if settled else TradeStatus.CLOSED
+        cost = position.cost if cost is None else cost
         trade = TradeRecord(
             event_title=position.event_title,
             status=status,
-            bet_size=position.cost or Decimal(0),
+            bet_size=cost or Decimal(0),
             pnl=pnl,
-            roi=_roi(pnl, position.cost),
+            roi=_roi(pnl, cost),
             timestamp=now,
             reason=reason,
             attempt_id=position.attempt_id,
@@ -121,6 +127,7 @@ class TradeLogger:
             realized_pnl=pnl,
             reason=reason,
             trade=trade,
+            cash=cash,
         )
 
     async def expire_position(self, position_id: str, reason: str) -> StoredPosition:

@@ -38,7 +38,8 @@ from worker.domain.attempts import (
     RefusalReason,
 )
 from worker.domain.errors import VenueError
-from worker.domain.markets import ContractRef, MarketResolution, Venue
+from worker.domain.ledger import CashEntry, CashKind
+from worker.domain.markets import ContractRef, MarketResolution, Venue, resolution_payout
 from worker.domain.money import ZERO
 from worker.domain.operator import (
     Balances,
@@ -50,12 +51,20 @@ from worker.domain.operator import (
 from worker.domain.orders import OrderAction, OrderState, TimeInForce
 from worker.domain.ports import VenuePort
 from worker.domain.storage import TradeStore
-from worker.domain.tradelog import StoredPosition, StoredTrade
+from worker.domain.tradelog import StoredPosition, StoredTrade, TradeRecord, TradeStatus
 from worker.engine.executor.balances import BalanceBook, BalanceRefresher
 from worker.engine.executor.crash import CrashPoints
 from worker.engine.executor.legs import LegSender, LegUnresolved
 from worker.engine.executor.risk import Candidate, RiskConfig, RiskManager
-from worker.engine.executor.runner import AttemptRunner, UnwindPolicy, _client_id
+from worker.engine.executor.runner import (
+    AttemptRunner,
+    UnwindPolicy,
+    _client_id,
+    _parse_time,
+    position_cost,
+    stranded_cost,
+    unwind_pnl,
+)
 from worker.engine.lease import LeaseLost
 from worker.engine.settings_manager import ExecutorSettingsManager
 from worker.engine.trade_logger import TradeLogger
@@ -64,9 +73,10 @@ log = logging.getLogger(__name__)
 
 Publish = Callable[[str, Mapping[str, Any]], object]
 Sleep = Callable[[float], Awaitable[None]]
-#: A position whose game should have resolved this long ago without a resolution is
-#: marked expired and flagged.
-EXPIRY_GRACE = timedelta(hours=12)
+#: A holding whose game should have resolved this long ago without a result raises an
+#: alert (and keeps being asked: postponed games resolve days later).
+SETTLEMENT_GRACE = timedelta(hours=12)
+OVERDUE_ALERT_EVERY = timedelta(hours=1)
 
 
 def _utcnow() -> datetime:
@@ -125,6 +135,7 @@ class Executor:
         self.pnl_total = Decimal(0)
         self.alerts: list[str] = []
         self.venue_errors: dict[Venue, str] = {}
+        self._overdue_alerted: dict[str, datetime] = {}
 
     # -- lifecycle -----------------------------------------------------------------------
     async def start(self, *, background: bool = True) -> None:
@@ -396,12 +407,16 @@ class Executor:
                     },
                 )
                 return {"position_id": position_id, "closed": False, "left": left, "problems": problems}
+            await self.runner.record_fills(attempt)
+            await self.store.save(attempt)
             closes = attempt.legs_of(LegRole.CLOSE)
             proceeds = sum((c.notional - c.fees for c in closes), ZERO)
-            pnl = proceeds - (position.cost or ZERO)
+            cost = position_cost(attempt)
+            pnl = proceeds - cost
             _, trade = await self.trade_logger.close_position(
                 position_id,
                 pnl=pnl,
+                cost=cost,
                 reason="closed by operator",
                 details={"close_legs": [c.id for c in closes], "proceeds": str(proceeds)},
                 poly_order_id=next((c.venue_order_id for c in closes if c.venue is not Venue.KALSHI), None),
@@ -489,54 +504,140 @@ class Executor:
         )
 
     # -- settlement ----------------------------------------------------------------------
-    async def settle(self, resolutions: Sequence[MarketResolution] | None = None) -> dict[str, int]:
-        """Close open positions whose markets resolved (SETTLED rows); expire overdue ones."""
-        if resolutions is None:
-            collected: list[MarketResolution] = []
-            for venue, port in self.venues.items():
-                try:
-                    collected.extend(await port.resolutions())
-                except VenueError as exc:
-                    log.warning("resolutions of %s not read: %s", venue.value, exc)
-            resolutions = collected
-        payouts: dict[ContractRef, Decimal] = {}
-        for res in resolutions:
-            payouts.update(res.payouts)
-        settled = expired = 0
+    async def settle(self) -> dict[str, int]:
+        """Settle what we hold from each venue's own answer, market by market.
+
+        For every open position and every STRANDED leg (or one the operator left to
+        settle), the venue is asked for the market's result by the id it resolves by
+        (:meth:`VenuePort.resolution`); a resolved one gets its SETTLED row and the payout
+        as a cash entry. One whose game is overdue raises an alert and keeps being asked
+        (postponed games resolve days later): nothing ends without its money.
+        """
         now = self.clock()
+        results: dict[tuple[Venue, str, str], MarketResolution | None] = {}
+
+        async def payout(contract: ContractRef) -> Decimal | None:
+            key = (contract.venue, contract.market_id, contract.contract_id)
+            if key not in results:
+                try:
+                    results[key] = await self.venues[contract.venue].resolution(contract)
+                except VenueError as exc:
+                    log.warning("resolution of %s not read: %s", contract, exc)
+                    return None
+            res = results[key]
+            return None if res is None else resolution_payout(res, contract)
+
+        settled = stranded = overdue = 0
         for position in await self.trades.list_positions("open"):
+            if position.attempt_id and self.running(position.attempt_id):
+                continue
             async with self.game_lock(position.game_key or position.event_key):
                 try:
                     attempt, held = await self._position_legs(position)
                 except OperatorError:
                     continue
-                if held and all(leg.contract in payouts for leg, _ in held):
-                    closes = attempt.legs_of(LegRole.CLOSE)
-                    proceeds = sum((c.notional - c.fees for c in closes), ZERO)
-                    payout = sum((q * payouts[leg.contract] for leg, q in held), ZERO)
-                    pnl = payout + proceeds - (position.cost or ZERO)
-                    _, trade = await self.trade_logger.close_position(
-                        position.id,
-                        pnl=pnl,
-                        reason="settled",
-                        settled=True,
-                        details={
-                            "payouts": {str(leg.contract): str(payouts[leg.contract]) for leg, _ in held},
-                            "payout": str(payout),
-                        },
-                    )
-                    self._position_closed(position, pnl, "SETTLED", trade)
-                    settled += 1
-                elif position.expires_at is not None and now > position.expires_at + EXPIRY_GRACE:
-                    await self.trade_logger.expire_position(position.id, "past expiry without a resolution")
-                    log.error("position %s (%s) expired without a resolution", position.id, position.event_title)
-                    self.publish(
-                        "position_closed",
-                        {"id": position.id, "position_id": position.id, "event": position.event_title,
-                         "status": "expired", "flagged": True, "timestamp": now.isoformat()},
-                    )
-                    expired += 1
-        return {"settled": settled, "expired": expired}
+                values = [await payout(leg.contract) for leg, _ in held]
+                if not held or any(v is None for v in values):
+                    if self._overdue(position.expires_at, now, f"position {position.id}", position.event_title):
+                        overdue += 1
+                    continue
+                await self.runner.record_fills(attempt)
+                await self.store.save(attempt)
+                closes = attempt.legs_of(LegRole.CLOSE)
+                proceeds = sum((c.notional - c.fees for c in closes), ZERO)
+                cash = [
+                    CashEntry(leg.venue, CashKind.SETTLEMENT, f"settle:{leg.id}", q * v, now,
+                              f"{q} × {leg.label} at {v}", attempt.id)
+                    for (leg, q), v in zip(held, values, strict=True)
+                    if v is not None and q > 0
+                ]
+                payout_total = sum((c.amount for c in cash), ZERO)
+                cost = position_cost(attempt)
+                pnl = payout_total + proceeds - cost
+                _, trade = await self.trade_logger.close_position(
+                    position.id,
+                    pnl=pnl,
+                    cost=cost,
+                    reason="settled",
+                    settled=True,
+                    details={
+                        "payouts": {str(leg.contract): str(v) for (leg, _), v in zip(held, values, strict=True)},
+                        "payout": str(payout_total),
+                    },
+                    cash=cash,
+                )
+                self._position_closed(position, pnl, "SETTLED", trade)
+                settled += 1
+        waiting = [
+            *await self.store.list_state(AttemptState.STRANDED),
+            *[a for a in await self.store.list_state(AttemptState.RESOLVED) if a.details.get("settle_at_resolution")],
+        ]
+        for attempt in waiting:
+            leg1 = attempt.leg(LegRole.LEG1)
+            if leg1 is None or self.running(attempt.id) or attempt.details.get("stranded_settled"):
+                continue
+            value = await payout(leg1.contract)
+            if value is None:
+                expires = _parse_time(attempt.details.get("expires_at"))
+                if self._overdue(expires, now, f"stranded attempt {attempt.id}", attempt.event_title):
+                    overdue += 1
+                continue
+            async with self.game_lock(attempt.game_key):
+                await self._settle_stranded(attempt, value, now)
+            stranded += 1
+        return {"settled": settled, "stranded": stranded, "overdue": overdue}
+
+    def _overdue(self, expires_at: datetime | None, now: datetime, what: str, title: str) -> bool:
+        """Alert (once an hour per holding) when a game should have resolved long ago."""
+        if expires_at is None or now <= expires_at + SETTLEMENT_GRACE:
+            return False
+        last = self._overdue_alerted.get(what)
+        if last is None or now - last >= OVERDUE_ALERT_EVERY:
+            self._overdue_alerted[what] = now
+            message = (
+                f"{what} ({title}) has no result {now - expires_at} after its expected resolution; "
+                "still asking the venue (a postponed game resolves later)"
+            )
+            log.error("SETTLEMENT OVERDUE: %s", message)
+            if message not in self.alerts:
+                self.alerts.append(message)
+            self.publish("trade_event", {"event": title, "status": "SETTLEMENT_OVERDUE", "reason": message,
+                                         "timestamp": now.isoformat(), "loud": True})
+        return True
+
+    async def _settle_stranded(self, attempt: AttemptRecord, value: Decimal, now: datetime) -> None:
+        """The stranded leg's market resolved: realise the attempt's unwound and stranded
+        contracts (a SETTLED row) and record the payout."""
+        leg1 = attempt.leg(LegRole.LEG1)
+        assert leg1 is not None
+        await self.runner.record_fills(attempt)
+        held = attempt.leg1_open_quantity()
+        cost = stranded_cost(attempt)
+        paid = held * value
+        pnl = unwind_pnl(attempt) + paid - cost
+        if attempt.state is AttemptState.STRANDED:
+            attempt.move(AttemptState.RESOLVED, now)
+        attempt.worst_case_loss = ZERO
+        attempt.details["stranded_settled"] = {"payout": str(paid), "value": str(value), "at": now.isoformat()}
+        trade = TradeRecord(
+            event_title=attempt.event_title,
+            status=TradeStatus.SETTLED,
+            bet_size=cost,
+            pnl=pnl,
+            timestamp=now,
+            roi=(pnl / cost * 100).quantize(Decimal("0.01")) if cost > 0 else None,
+            reason=f"stranded {held} × {leg1.label} settled at {value}",
+            attempt_id=attempt.id,
+            details={"payout": str(paid), "unwind_pnl": str(unwind_pnl(attempt)), "stranded_cost": str(cost)},
+            dedup_key=f"stranded:{attempt.id}:settled",
+        )
+        cash = [CashEntry(leg1.venue, CashKind.SETTLEMENT, f"settle:{leg1.id}", paid, now,
+                          f"{held} × {leg1.label} at {value}", attempt.id)]
+        trade_id, _ = await self.store.finish(attempt, trade, None, cash)
+        if trade_id is not None:
+            self.publish("trade_event", {"event": attempt.event_title, "status": "SETTLED", "pnl": pnl,
+                                         "attempt_id": attempt.id, "trade_id": trade_id,
+                                         "reason": trade.reason, "timestamp": now.isoformat(), "loud": False})
 
     # -- operator actions (ExecutionControl) ---------------------------------------------
     async def retry_unwind(self, attempt_id: str) -> Mapping[str, Any]:
@@ -553,23 +654,62 @@ class Executor:
         await asyncio.wait([task])
         return {"attempt_id": attempt_id, "state": attempt.state.value, "retry": retries}
 
-    async def resolve_stranded(self, attempt_id: str, note: str) -> Mapping[str, Any]:
+    async def resolve_stranded(
+        self, attempt_id: str, note: str, proceeds: Decimal | None = None
+    ) -> Mapping[str, Any]:
+        """The operator takes a STRANDED attempt off the desk.
+
+        With ``proceeds`` (what the stranded contracts brought in, e.g. sold by hand; 0 if
+        they are worthless) the attempt's loss is realised now: a CLOSED row with the
+        unwound and stranded contracts' P&L. Without it the leg is settled like a position
+        when its market resolves. Either way no loss disappears.
+        """
         if not isinstance(note, str) or not note.strip():
             raise OperatorError("note", "a note is required")
+        if proceeds is not None and (not isinstance(proceeds, Decimal) or not proceeds.is_finite() or proceeds < 0):
+            raise OperatorError("proceeds", "proceeds must be an amount in dollars >= 0")
         attempt = await self.store.get(attempt_id)
         if attempt is None or attempt.state is not AttemptState.STRANDED:
             raise OperatorError("attempt_id", f"no STRANDED attempt {attempt_id}")
-        attempt.move(AttemptState.RESOLVED, self.clock())
-        attempt.details["resolution_note"] = note.strip()
-        attempt.details["resolved_at"] = self.clock().isoformat()
-        attempt.worst_case_loss = ZERO
-        await self.store.save(attempt)
+        if self.running(attempt_id):
+            raise OperatorError("attempt_id", f"attempt {attempt_id} is already being worked on")
+        async with self.game_lock(attempt.game_key):
+            now = self.clock()
+            await self.runner.record_fills(attempt)
+            attempt.move(AttemptState.RESOLVED, now)
+            attempt.details["resolution_note"] = note.strip()
+            attempt.details["resolved_at"] = now.isoformat()
+            attempt.worst_case_loss = ZERO
+            result: dict[str, Any] = {"attempt_id": attempt_id, "state": attempt.state.value}
+            if proceeds is None:
+                attempt.details["settle_at_resolution"] = True
+                await self.store.save(attempt)
+                result["settles_at_resolution"] = True
+            else:
+                cost = stranded_cost(attempt)
+                pnl = unwind_pnl(attempt) + proceeds - cost
+                attempt.details["operator_proceeds"] = str(proceeds)
+                trade = TradeRecord(
+                    event_title=attempt.event_title,
+                    status=TradeStatus.CLOSED,
+                    bet_size=cost,
+                    pnl=pnl,
+                    timestamp=now,
+                    roi=(pnl / cost * 100).quantize(Decimal("0.01")) if cost > 0 else None,
+                    reason=f"stranded leg resolved by operator: {note.strip()}",
+                    attempt_id=attempt.id,
+                    details={"proceeds": str(proceeds), "unwind_pnl": str(unwind_pnl(attempt)),
+                             "stranded_cost": str(cost)},
+                    dedup_key=f"stranded:{attempt.id}:resolved",
+                )
+                await self.store.finish(attempt, trade, None)
+                result["pnl"] = pnl
         self.publish(
             "trade_event",
             {"event": attempt.event_title, "status": "RESOLVED", "attempt_id": attempt_id,
-             "reason": note.strip(), "timestamp": self.clock().isoformat()},
+             "pnl": result.get("pnl"), "reason": note.strip(), "timestamp": now.isoformat()},
         )
-        return {"attempt_id": attempt_id, "state": attempt.state.value}
+        return result
 
     async def kill_switch(self, flatten: bool) -> Mapping[str, Any]:
         """Pause (enabled off), cancel every resting order we know, flatten if asked."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -28,7 +29,8 @@ from worker.domain.errors import (
     RateLimited,
     VenueError,
 )
-from worker.domain.markets import Venue
+from worker.domain.markets import OutcomeSide, Venue
+from worker.domain.money import ONE
 from worker.domain.orders import Fill, Order, OrderState, PreparedOrder
 from worker.domain.ports import VenuePort
 
@@ -73,6 +75,21 @@ def _from_fills(fills: Sequence[Fill], fee_paid: Decimal) -> tuple[Decimal, Deci
     vwap = sum((f.price * f.size for f in fills), Decimal(0)) / qty
     fees = sum((f.fee for f in fills), Decimal(0))
     return vwap, max(fees, fee_paid)
+
+
+def _in_leg_terms(leg: LegRecord, fill: Fill) -> Fill:
+    """A fill of ``leg``'s order as the leg's action on the leg's contract side.
+
+    Kalshi reports a sale of YES as a purchase of NO at ``1 − price`` (one book for both
+    sides; holdings net out): in the leg's terms that is a sale of YES at ``price``.
+    """
+    price = fill.price
+    if fill.contract.side is not leg.contract.side and {fill.contract.side, leg.contract.side} <= _YES_NO:
+        price = ONE - price
+    return replace(fill, contract=leg.contract, action=leg.action, price=price)
+
+
+_YES_NO = frozenset({OutcomeSide.YES, OutcomeSide.NO})
 
 
 class LegSender:
@@ -184,6 +201,39 @@ class LegSender:
         got = _from_fills(fills, leg.fees)
         if got is not None:
             leg.avg_price, leg.fees = got
+
+    async def ledger(self, leg: LegRecord, tries: int = 4) -> list[Fill] | None:
+        """The venue's own fills of a settled leg's order, in the leg's terms; the leg's
+        average price and fees are set from them (the books rest on what was charged).
+
+        None (and the leg as it was) when the venue cannot be read or its fills do not yet
+        add up to what the order filled: the caller keeps the order answer's figures and a
+        later pass records the fills.
+        """
+        if not leg.settled or leg.filled <= 0 or not leg.venue_order_id:
+            return None
+        since = leg.sent_at - timedelta(minutes=5) if leg.sent_at else None
+        for attempt, delay in enumerate((0.0, *self._delays)):
+            if attempt >= tries:
+                break
+            if delay:
+                await self._sleep(delay)
+            try:
+                raw = await self.port(leg).order_fills(leg.venue_order_id, since)
+            except VenueError as exc:
+                log.info("fills of leg %s on %s not read: %s", leg.id, leg.venue.value, exc)
+                continue
+            fills = [_in_leg_terms(leg, f) for f in raw]
+            qty = sum((f.size for f in fills), Decimal(0))
+            if qty != leg.filled:
+                log.info("fills of leg %s add up to %s of %s filled: waiting for the venue", leg.id, qty, leg.filled)
+                continue
+            leg.avg_price = sum((f.price * f.size for f in fills), Decimal(0)) / qty
+            leg.fees = sum((f.fee for f in fills), Decimal(0))
+            leg.fills_recorded = True
+            return fills
+        log.warning("leg %s on %s: fills not recorded; its figures are the order's answer", leg.id, leg.venue.value)
+        return None
 
     async def resolve(self, leg: LegRecord, delays: Sequence[float] | None = None) -> None:
         """Look the leg up until its outcome is known.

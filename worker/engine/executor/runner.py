@@ -79,6 +79,55 @@ def _proceeds(legs: list[LegRecord]) -> Decimal:
     return sum((g.notional - g.fees for g in legs), ZERO)
 
 
+# -- P&L (of an attempt whose legs' figures are final) ------------------------------------
+def _nothing(attempt: AttemptRecord) -> Decimal:
+    return ZERO
+
+
+def unwind_pnl(attempt: AttemptRecord) -> Decimal:
+    """Proceeds of the unwind sales minus the cost of the leg 1 contracts they sold."""
+    leg1 = attempt.leg(LegRole.LEG1)
+    assert leg1 is not None
+    unwinds = attempt.legs_of(LegRole.UNWIND)
+    sold = sum((u.filled for u in unwinds), ZERO)
+    if sold == 0:
+        return ZERO
+    return _proceeds(unwinds) - _cost(leg1, sold)
+
+
+def locked_pnl(attempt: AttemptRecord) -> Decimal:
+    """Edge locked by the hedged pairs, plus what unwinding any excess realised."""
+    leg1 = attempt.leg(LegRole.LEG1)
+    leg2 = attempt.leg(LegRole.LEG2)
+    assert leg1 is not None and leg2 is not None
+    hedged = min(leg1.filled, leg2.filled)
+    return hedged - _cost(leg1, hedged) - _cost(leg2) + unwind_pnl(attempt)
+
+
+def position_cost(attempt: AttemptRecord) -> Decimal:
+    """What the position of an attempt cost, fees included.
+
+    Once the attempt is HEDGED every leg 1 contract is either hedged or sold back, so the
+    position carries the whole of both legs less what the unwind brought in: its
+    settlement then realises the unwind's loss too. Before that (a partial hedge whose
+    excess is still being sold, or STRANDED) it carries the hedged pairs only; the rest is
+    the stranded leg's, realised when that leg is resolved.
+    """
+    leg1 = attempt.leg(LegRole.LEG1)
+    leg2 = attempt.leg(LegRole.LEG2)
+    assert leg1 is not None and leg2 is not None
+    if attempt.state is AttemptState.HEDGED:
+        return _cost(leg1) + _cost(leg2) - _proceeds(attempt.legs_of(LegRole.UNWIND))
+    return _cost(leg1, min(leg1.filled, leg2.filled)) + _cost(leg2)
+
+
+def stranded_cost(attempt: AttemptRecord) -> Decimal:
+    """Cost (fees included) of the leg 1 contracts a STRANDED attempt still holds."""
+    leg1 = attempt.leg(LegRole.LEG1)
+    assert leg1 is not None
+    return _cost(leg1, attempt.leg1_open_quantity())
+
+
 class AttemptRunner:
     """Moves attempts along :data:`~worker.domain.attempts.TRANSITIONS`, persisting each step."""
 
@@ -131,7 +180,7 @@ class AttemptRunner:
         """A PLANNED attempt found after a restart: nothing was sent (LEG1_SENT is committed
         before any send), and its opportunity is stale, so it ends FAILED without trading."""
         attempt.move(AttemptState.FAILED, self._clock())
-        await self._end(attempt, TradeStatus.FAILED, ZERO, why)
+        await self._end(attempt, TradeStatus.FAILED, _nothing, why)
 
     def _timing(self, attempt: AttemptRecord, name: str) -> None:
         attempt.details.setdefault("timings", {})[name] = self._clock().isoformat()
@@ -178,7 +227,7 @@ class AttemptRunner:
             return
         attempt.move(AttemptState.FAILED, self._clock())
         reason = f"{VENUE_SHORT[leg1.venue]} fail: {leg1.error or leg1.state}"
-        await self._end(attempt, TradeStatus.FAILED, ZERO, reason)
+        await self._end(attempt, TradeStatus.FAILED, _nothing, reason)
 
     async def _resolve(self, attempt: AttemptRecord, leg: LegRecord) -> None:
         try:
@@ -217,7 +266,7 @@ class AttemptRunner:
             await self._resolve(attempt, leg2)
         if leg2.filled >= leg1.filled:
             attempt.move(AttemptState.HEDGED, self._clock())
-            await self._end(attempt, TradeStatus.SUCCESS, self._locked_pnl(attempt), None)
+            await self._end(attempt, TradeStatus.SUCCESS, locked_pnl, None)
             return
         if leg2.filled > 0:
             # A partial hedge is a real position now; the excess of leg 1 is unwound.
@@ -303,17 +352,18 @@ class AttemptRunner:
         if leg2 is not None and leg2.filled > 0:
             attempt.move(AttemptState.HEDGED, self._clock())
             reason = f"partial hedge {leg2.filled} of {leg1.filled}; excess unwound ({failure})"
-            await self._end(attempt, TradeStatus.SUCCESS, self._locked_pnl(attempt), reason)
+            await self._end(attempt, TradeStatus.SUCCESS, locked_pnl, reason)
             return
         attempt.move(AttemptState.ROLLED_BACK, self._clock())
-        await self._end(attempt, TradeStatus.ROLLED_BACK, self._unwind_pnl(attempt), failure)
+        await self._end(attempt, TradeStatus.ROLLED_BACK, unwind_pnl, failure)
 
     async def _strand(self, attempt: AttemptRecord, why: str) -> None:
         leg1 = attempt.leg(LegRole.LEG1)
         assert leg1 is not None
         attempt.move(AttemptState.STRANDED, self._clock())
+        await self.record_fills(attempt)
         # A stranded leg counts its full remaining cost toward the daily loss.
-        attempt.worst_case_loss = _cost(leg1, attempt.leg1_open_quantity())
+        attempt.worst_case_loss = stranded_cost(attempt)
         attempt.details["stranded"] = {
             "venue": leg1.venue.value,
             "contract": leg1.label,
@@ -323,29 +373,7 @@ class AttemptRunner:
         }
         log.error("attempt %s STRANDED on %s %s: %s", attempt.id, leg1.venue.value, leg1.label, why)
         failure = str(attempt.details.get("leg2_failure") or "")
-        await self._end(
-            attempt, TradeStatus.STRANDED, self._unwind_pnl(attempt, realised_only=True), f"{failure}; {why}".strip("; ")
-        )
-
-    # -- P&L -----------------------------------------------------------------------------
-    def _locked_pnl(self, attempt: AttemptRecord) -> Decimal:
-        """Edge locked by the hedged pairs, plus what unwinding any excess realised."""
-        leg1 = attempt.leg(LegRole.LEG1)
-        leg2 = attempt.leg(LegRole.LEG2)
-        assert leg1 is not None and leg2 is not None
-        hedged = min(leg1.filled, leg2.filled)
-        locked = hedged - _cost(leg1, hedged) - _cost(leg2)
-        return locked + self._unwind_pnl(attempt, realised_only=True)
-
-    def _unwind_pnl(self, attempt: AttemptRecord, realised_only: bool = False) -> Decimal:
-        """Proceeds of the unwind sales minus the cost of the contracts they sold."""
-        leg1 = attempt.leg(LegRole.LEG1)
-        assert leg1 is not None
-        unwinds = attempt.legs_of(LegRole.UNWIND)
-        sold = sum((u.filled for u in unwinds), ZERO)
-        if sold == 0:
-            return ZERO
-        return _proceeds(unwinds) - _cost(leg1, sold)
+        await self._end(attempt, TradeStatus.STRANDED, unwind_pnl, f"{failure}; {why}".strip("; "))
 
     # -- ends ----------------------------------------------------------------------------
     def _position(self, attempt: AttemptRecord) -> NewPosition:
@@ -373,7 +401,7 @@ class AttemptRunner:
             opened_at=self._clock(),
             poly=pleg(poly),
             kalshi=pleg(kalshi),
-            cost=_cost(leg1, hedged) + _cost(leg2),
+            cost=position_cost(attempt),
             attempt_id=attempt.id,
             game_key=attempt.game_key,
             expires_at=_parse_time(attempt.details.get("expires_at")),
@@ -406,8 +434,35 @@ class AttemptRunner:
             },
         )
 
-    async def _end(self, attempt: AttemptRecord, status: TradeStatus, pnl: Decimal, reason: str | None) -> None:
-        """The attempt's one trade-log row (and position on a hedge), with its end state, atomically."""
+    async def record_fills(self, attempt: AttemptRecord) -> bool:
+        """Take every filled leg's price and fees from the venue's own fills; True when
+        every filled leg's figures now come from them."""
+        complete = True
+        for leg in attempt.legs:
+            if leg.fills_recorded or leg.filled <= 0 or not leg.settled:
+                continue
+            fills = await self.sender.ledger(leg)
+            if fills is None:
+                complete = False
+                continue
+            await self.store.record_fills(leg, fills)
+        return complete
+
+    async def _end(
+        self,
+        attempt: AttemptRecord,
+        status: TradeStatus,
+        pnl_of: Callable[[AttemptRecord], Decimal],
+        reason: str | None,
+    ) -> None:
+        """The attempt's one trade-log row (and position on a hedge), with its end state, atomically.
+
+        The legs' figures are first taken from the venues' fills, so the row's P&L is what
+        was charged, not what the order answers estimated.
+        """
+        if not await self.record_fills(attempt):
+            attempt.details["fills_pending"] = True
+        pnl = pnl_of(attempt)
         leg1 = attempt.leg(LegRole.LEG1)
         leg2 = attempt.leg(LegRole.LEG2)
         spent = _cost(leg1) + _cost(leg2)

@@ -46,6 +46,7 @@ from worker.domain.orders import (
     Position,
     PreparedOrder,
     TimeInForce,
+    apportion_fee,
 )
 from worker.domain.ports import BookUpdate
 from worker.venues.common.env import require
@@ -396,34 +397,70 @@ class KalshiClient:
             )
         return out
 
+    def _fill(self, f: Mapping[str, Any]) -> Fill:
+        ticker = text(f.get("ticker"))
+        side = OutcomeSide.NO if text(f.get("side")).lower() == "no" else OutcomeSide.YES
+        price = dec(f.get("no_price_dollars") if side is OutcomeSide.NO else f.get("yes_price_dollars"))
+        return Fill(
+            venue=Venue.KALSHI,
+            fill_id=text(f.get("fill_id") or f.get("trade_id")),
+            venue_order_id=text(f.get("order_id")),
+            contract=ContractRef(Venue.KALSHI, ticker, ticker, side),
+            action=OrderAction.SELL if text(f.get("action")) == "sell" else OrderAction.BUY,
+            price=price or ZERO,
+            size=_count(f, "count_fp", "count") or ZERO,
+            fee=dec(f.get("fee_cost_dollars") or f.get("fee_cost"), ZERO) or ZERO,
+            ts=ts(f.get("created_time")) or self._now(),
+            is_taker=bool(f.get("is_taker", True)),
+            client_order_id=text(f.get("client_order_id")) or None,
+        )
+
     async def fills(self, since: datetime | None = None) -> list[Fill]:
         params: dict[str, Any] = {"limit": 200}
         if since is not None:
             params["min_ts"] = int(since.timestamp())
         p = obj(await self._get("/portfolio/fills", params, auth=True), "kalshi fills")
+        return [self._fill(f) for f in p.get("fills") or []]
+
+    async def order_fills(self, venue_order_id: str, since: datetime | None = None) -> list[Fill]:
+        """``GET /portfolio/fills?order_id=`` (every page), the fee from the order itself.
+
+        Kalshi rounds the fee once per order: the order's ``taker_fees_dollars`` (plus
+        ``maker_fees_dollars``) is what left the account, so the fills' fees are made to
+        add up to it (``apportion_fee``).
+        """
+        order = await self.get_order(venue_order_id)
         out: list[Fill] = []
-        for f in p.get("fills") or []:
-            ticker = text(f.get("ticker"))
-            side = OutcomeSide.NO if text(f.get("side")).lower() == "no" else OutcomeSide.YES
-            price = dec(
-                f.get("no_price_dollars") if side is OutcomeSide.NO else f.get("yes_price_dollars")
-            )
-            out.append(
-                Fill(
-                    venue=Venue.KALSHI,
-                    fill_id=text(f.get("fill_id") or f.get("trade_id")),
-                    venue_order_id=text(f.get("order_id")),
-                    contract=ContractRef(Venue.KALSHI, ticker, ticker, side),
-                    action=OrderAction.SELL if text(f.get("action")) == "sell" else OrderAction.BUY,
-                    price=price or ZERO,
-                    size=_count(f, "count_fp", "count") or ZERO,
-                    fee=dec(f.get("fee_cost_dollars") or f.get("fee_cost"), ZERO) or ZERO,
-                    ts=ts(f.get("created_time")) or self._now(),
-                    is_taker=bool(f.get("is_taker", True)),
-                    client_order_id=text(f.get("client_order_id")) or None,
-                )
-            )
-        return out
+        cursor: str | None = None
+        while True:
+            params: dict[str, Any] = {"order_id": venue_order_id, "limit": 200}
+            if cursor:
+                params["cursor"] = cursor
+            p = obj(await self._get("/portfolio/fills", params, auth=True), "kalshi fills")
+            out.extend(self._fill(f) for f in p.get("fills") or [])
+            cursor = text(p.get("cursor")) or None
+            if not cursor:
+                break
+        mine = sorted((f for f in out if f.venue_order_id == venue_order_id), key=lambda f: (f.ts, f.fill_id))
+        return apportion_fee(mine, order.fee_paid)
+
+    async def resolution(self, contract: ContractRef) -> MarketResolution | None:
+        """``GET /markets/{ticker}``: settled once ``status`` is ``settled``/``finalized``;
+        ``settlement_value_dollars`` is what one YES paid (a void game's fair value too)."""
+        ticker = contract.market_id or contract.contract_id
+        m = obj(obj(await self._get(f"/markets/{ticker}"), "kalshi market").get("market"), "kalshi market")
+        if text(m.get("status")).lower() not in ("settled", "finalized"):
+            return None
+        yes_value = dec(m.get("settlement_value_dollars"))
+        if yes_value is None:
+            result = text(m.get("result")).lower()
+            if result not in ("yes", "no"):
+                return None
+            yes_value = ONE if result == "yes" else ZERO
+        yes = ContractRef(Venue.KALSHI, ticker, ticker, OutcomeSide.YES)
+        no = ContractRef(Venue.KALSHI, ticker, ticker, OutcomeSide.NO)
+        when = ts(m.get("settlement_ts") or m.get("expiration_time")) or self._now()
+        return MarketResolution(Venue.KALSHI, ticker, {yes: yes_value, no: ONE - yes_value}, when)
 
     async def resolutions(self, since: datetime | None = None) -> list[MarketResolution]:
         params: dict[str, Any] = {"limit": 200}

@@ -454,7 +454,10 @@ class GammaMarkets(Base):
         token = self.get_argument("clob_token_ids", None)
         conditions = {c for arg in self.get_arguments("condition_ids") for c in arg.split(",") if c}
         out = []
-        for g in self.ex.world.games(now):
+        # Gamma keeps settled markets: asked for by id, token or condition, every game
+        # generated so far is searched, not only those listed now.
+        asked = market_id is not None or token or conditions
+        for g in self.ex.world.all_games() if asked else self.ex.world.games(now):
             if "polymarket" not in g.venues:
                 continue
             for kind in ("moneyline", "spread", "total"):

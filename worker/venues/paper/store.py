@@ -329,6 +329,12 @@ class Store:
         r = self._one("SELECT home_settlement FROM resolutions WHERE game_index=?", (game_index,))
         return None if r is None else Decimal(r["home_settlement"])
 
+    def resolved_at(self, game_index: int) -> datetime:
+        r = self._one("SELECT resolved FROM resolutions WHERE game_index=?", (game_index,))
+        if r is None:
+            raise KeyError(f"game {game_index} is not resolved")
+        return parse_iso(str(r["resolved"]))
+
     def resolved_games(self) -> dict[int, Decimal]:
         return {
             int(r["game_index"]): Decimal(r["home_settlement"])

@@ -89,6 +89,7 @@ def kalshi_market(ex: PaperExchange, game: Game, home: bool, now: datetime) -> d
         value = resolved if home else ONE - resolved
         out["result"] = "yes" if value == ONE else ("no" if value == 0 else "")
         out["settlement_value_dollars"] = d4(value)
+        out["settlement_ts"] = iso(ex.store.resolved_at(game.index))
     return out
 
 
@@ -212,7 +213,7 @@ def gamma_market(ex: PaperExchange, game: Game, kind: str, now: datetime) -> dic
     else:
         question = f"{game.away.poly_outcome} vs. {game.home.poly_outcome}: O/U {game.total_line}.5"
     closed = resolved is not None or not game.tradable(now)
-    return {
+    out: dict[str, Any] = {
         "id": game.gamma_market_id(kind),
         "question": question,
         "conditionId": cond,
@@ -247,6 +248,11 @@ def gamma_market(ex: PaperExchange, game: Game, kind: str, now: datetime) -> dic
         "createdAt": iso(ex.world.epoch),
         "updatedAt": iso(now),
     }
+    if resolved is not None:
+        # Gamma marks a settled market with the oracle's status and its closing time.
+        out["umaResolutionStatus"] = "resolved"
+        out["closedTime"] = ex.store.resolved_at(game.index).strftime("%Y-%m-%d %H:%M:%S+00")
+    return out
 
 
 def gamma_event(ex: PaperExchange, game: Game, now: datetime) -> dict[str, Any]:

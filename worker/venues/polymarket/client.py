@@ -30,6 +30,7 @@ import httpx
 
 from worker.domain.books import OrderBook
 from worker.domain.errors import AuthFailed, OrderNotFound, OrderRejected
+from worker.domain.fees import FeeSchedule
 from worker.domain.markets import ContractRef, League, Market, MarketResolution, OutcomeSide, Venue
 from worker.domain.money import ZERO, from_micro
 from worker.domain.orders import (
@@ -378,62 +379,106 @@ class PolymarketClient:
             out.append(Position(Venue.POLYMARKET, ref, size, dec(r.get("avgPrice"))))
         return out
 
+    def _fill(self, t: Mapping[str, Any]) -> Fill:
+        """One ``/data/trades`` row. The venue reports the fee as ``fee_rate_bps``, the rate
+        its fee formula applied to this trade; the amount is that formula's (taker only)."""
+        token = text(t.get("asset_id"))
+        price = dec(t.get("price"), ZERO) or ZERO
+        size = dec(t.get("size"), ZERO) or ZERO
+        taker = text(t.get("trader_side")).upper() != "MAKER"
+        rate = (dec(t.get("fee_rate_bps"), ZERO) or ZERO) / BPS
+        fee = FeeSchedule.polymarket(rate).taker_fee(size, price) if taker and rate > 0 else ZERO
+        return Fill(
+            venue=Venue.POLYMARKET,
+            fill_id=text(t.get("id")),
+            venue_order_id=text(t.get("taker_order_id")),
+            contract=ContractRef(Venue.POLYMARKET, text(t.get("market")), token, OutcomeSide.TOKEN),
+            action=OrderAction.SELL if text(t.get("side")).upper() == "SELL" else OrderAction.BUY,
+            price=price,
+            size=size,
+            fee=fee,
+            ts=ts(t.get("match_time")) or self._now(),
+            is_taker=taker,
+        )
+
+    async def _trades(self, params: Mapping[str, Any]) -> list[Fill]:
+        """Every page of ``GET /data/trades`` (``next_cursor`` ``LTE=`` marks the end)."""
+        out: list[Fill] = []
+        cursor: str | None = None
+        for _ in range(1000):
+            query = dict(params)
+            if cursor:
+                query["next_cursor"] = cursor
+            p = await self._clob_get("/data/trades", query, auth=True)
+            rows = p.get("data", []) if isinstance(p, Mapping) else p or []
+            out.extend(self._fill(t) for t in rows)
+            cursor = text(p.get("next_cursor")) if isinstance(p, Mapping) else ""
+            if not cursor or cursor == END_CURSOR or not rows:
+                break
+        return out
+
     async def fills(self, since: datetime | None = None) -> list[Fill]:
         params: dict[str, Any] = {}
         if since is not None:
             params["after"] = int(since.timestamp())
-        p = await self._clob_get("/data/trades", params, auth=True)
-        rows = p.get("data", []) if isinstance(p, Mapping) else p or []
-        out: list[Fill] = []
-        for t in rows:
-            token = text(t.get("asset_id"))
-            out.append(
-                Fill(
-                    venue=Venue.POLYMARKET,
-                    fill_id=text(t.get("id")),
-                    venue_order_id=text(t.get("taker_order_id")),
-                    contract=ContractRef(
-                        Venue.POLYMARKET, text(t.get("market")), token, OutcomeSide.TOKEN
-                    ),
-                    action=OrderAction.SELL
-                    if text(t.get("side")).upper() == "SELL"
-                    else OrderAction.BUY,
-                    price=dec(t.get("price"), ZERO) or ZERO,
-                    size=dec(t.get("size"), ZERO) or ZERO,
-                    fee=dec(t.get("fee"), ZERO) or ZERO,
-                    ts=ts(t.get("match_time")) or self._now(),
-                    is_taker=text(t.get("trader_side")).upper() != "MAKER",
-                )
-            )
-        return out
+        return await self._trades(params)
+
+    async def order_fills(self, venue_order_id: str, since: datetime | None = None) -> list[Fill]:
+        """Our order's trades (it is the taker: ``taker_order_id``), fees by ``fee_rate_bps``."""
+        params: dict[str, Any] = {}
+        if since is not None:
+            params["after"] = int(since.timestamp())
+        fills = [f for f in await self._trades(params) if f.venue_order_id == venue_order_id]
+        return sorted(fills, key=lambda f: (f.ts, f.fill_id))
+
+    async def resolution(self, contract: ContractRef) -> MarketResolution | None:
+        """Gamma's market of the outcome token (``clob_token_ids``): resolved once
+        ``umaResolutionStatus`` is ``resolved``; ``outcomePrices`` is what each token pays.
+
+        Asked by the token, which is what settles (the condition's outcome), whatever id our
+        leg keeps as its market. The payouts are keyed as the caller's contract is.
+        """
+        rows = await self.http.request(
+            "GET",
+            self.gamma_url + "/markets",
+            params={"clob_token_ids": contract.contract_id, "closed": "true"},
+        )
+        for m in rows or []:
+            tokens = [text(t) for t in json_list(m.get("clobTokenIds"))]
+            if contract.contract_id not in tokens or not m.get("closed"):
+                continue
+            if text(m.get("umaResolutionStatus")).lower() != "resolved":
+                return None
+            prices = [dec(p) for p in json_list(m.get("outcomePrices"))]
+            if len(prices) != len(tokens) or any(p is None for p in prices):
+                return None
+            payouts: dict[ContractRef, Decimal] = {
+                ContractRef(Venue.POLYMARKET, contract.market_id, tok, OutcomeSide.TOKEN): pr
+                for tok, pr in zip(tokens, prices, strict=True)
+                if pr is not None
+            }
+            when = ts(m.get("closedTime") or m.get("umaEndDate")) or self._now()
+            return MarketResolution(Venue.POLYMARKET, text(m.get("conditionId")) or contract.market_id, payouts, when)
+        return None
 
     async def resolutions(self, since: datetime | None = None) -> list[MarketResolution]:
-        """Resolved markets among those we hold: Gamma ``outcomePrices`` of closed markets."""
-        held = {p.contract.market_id for p in await self.positions() if p.contract.market_id}
+        """Resolved markets among those we hold (see :meth:`resolution`)."""
         out: list[MarketResolution] = []
-        for condition_id in sorted(held):
-            rows = await self.http.request(
-                "GET",
-                self.gamma_url + "/markets",
-                params={"condition_ids": condition_id, "closed": "true"},
-            )
-            for m in rows or []:
-                if not m.get("closed"):
-                    continue
-                tokens = [text(t) for t in json_list(m.get("clobTokenIds"))]
-                prices = [dec(p, ZERO) or ZERO for p in json_list(m.get("outcomePrices"))]
-                payouts: dict[ContractRef, Decimal] = {
-                    ContractRef(Venue.POLYMARKET, condition_id, tok, OutcomeSide.TOKEN): pr
-                    for tok, pr in zip(tokens, prices, strict=False)
-                }
-                resolved = ts(m.get("closedTime") or m.get("umaEndDate")) or self._now()
-                if since is None or resolved >= since:
-                    out.append(MarketResolution(Venue.POLYMARKET, condition_id, payouts, resolved))
+        for p in await self.positions():
+            res = await self.resolution(p.contract)
+            if res is not None and (since is None or res.resolved_at >= since):
+                out.append(res)
         return out
 
     async def aclose(self) -> None:
         if self._own_http:
             await self.http.client.aclose()
+
+
+#: ``fee_rate_bps`` is in basis points.
+BPS = Decimal(10_000)
+#: The cursor ``/data/trades`` answers on its last page.
+END_CURSOR = "LTE="
 
 
 def _fields(order: Order) -> dict[str, Any]:

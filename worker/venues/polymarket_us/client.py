@@ -24,7 +24,6 @@ import asyncio
 import random
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -43,6 +42,7 @@ from worker.domain.orders import (
     Position,
     PreparedOrder,
     TimeInForce,
+    apportion_fee,
 )
 from worker.domain.ports import BookUpdate
 from worker.venues.common.env import require
@@ -431,28 +431,40 @@ class PolymarketUsClient:
             )
         return out
 
+    async def order_fills(self, venue_order_id: str, since: datetime | None = None) -> list[Fill]:
+        """The order's executions (portfolio activities of type trade), their commissions
+        made to add up to the order's ``commissionNotionalTotalCollected``."""
+        order = await self.get_order(venue_order_id)
+        fills = sorted(
+            (f for f in await self.fills(since) if f.venue_order_id == venue_order_id),
+            key=lambda f: (f.ts, f.fill_id),
+        )
+        return apportion_fee(fills, order.fee_paid)
+
+    async def resolution(self, contract: ContractRef) -> MarketResolution | None:
+        """``GET /v1/markets/{slug}/settlement``: the LONG side's settlement price (the
+        SHORT side pays the rest); not found while the market has not settled."""
+        slug = contract.market_id or contract.contract_id
+        try:
+            s = obj(await self.http.request("GET", self.gateway_url + f"/v1/markets/{slug}/settlement"), "settlement")
+        except OrderNotFound:
+            return None
+        price = money(s.get("settlement") if s.get("settlement") is not None else s.get("settlementPrice"))
+        if price is None:
+            return None
+        long_ref = ContractRef(Venue.POLYMARKET_US, slug, contract.contract_id, OutcomeSide.LONG)
+        short_ref = ContractRef(Venue.POLYMARKET_US, slug, contract.contract_id, OutcomeSide.SHORT)
+        when = ts(s.get("settledAt")) or self._now()
+        return MarketResolution(Venue.POLYMARKET_US, slug, {long_ref: price, short_ref: ONE - price}, when)
+
     async def resolutions(self, since: datetime | None = None) -> list[MarketResolution]:
-        """Settlement price of each market we hold (``GET /v1/markets/{slug}/settlement``)."""
+        """Settlement of each market we hold (see :meth:`resolution`)."""
         out: list[MarketResolution] = []
         for slug in sorted({p.contract.contract_id for p in await self.positions()}):
-            try:
-                s = obj(
-                    await self.http.request(
-                        "GET", self.gateway_url + f"/v1/markets/{slug}/settlement"
-                    ),
-                    "settlement",
-                )
-            except OrderNotFound:
-                continue
-            price = money(s.get("settlement") or s.get("settlementPrice"))
-            if price is None:
-                continue
-            long_ref = ContractRef(Venue.POLYMARKET_US, slug, slug, OutcomeSide.LONG)
-            short_ref = ContractRef(Venue.POLYMARKET_US, slug, slug, OutcomeSide.SHORT)
-            when = ts(s.get("settledAt")) or self._now()
-            if since is None or when >= since:
-                payouts: dict[ContractRef, Decimal] = {long_ref: price, short_ref: ONE - price}
-                out.append(MarketResolution(Venue.POLYMARKET_US, slug, payouts, when))
+            ref = ContractRef(Venue.POLYMARKET_US, slug, slug, OutcomeSide.LONG)
+            res = await self.resolution(ref)
+            if res is not None and (since is None or res.resolved_at >= since):
+                out.append(res)
         return out
 
     async def aclose(self) -> None:

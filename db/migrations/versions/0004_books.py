@@ -1,0 +1,21 @@
+"""Books: fills recorded per leg, the fills' own terms, and cash moved outside fills.
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-12-06
+"""
+
+from db.migrations.helpers import ensure_tables
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    ensure_tables(("attempt_legs", "order_fills", "venue_cash"))
+
+
+def downgrade() -> None:
+    raise NotImplementedError("Executor migrations are forward-only")

@@ -1,0 +1,50 @@
+"""The books: cash that moved on each venue, as our records tell it.
+
+Money rule: every dollar that moves on a venue account is one of
+
+* a **fill** of one of our orders (``order_fills``: quantity, price and the fee the venue
+  charged, in the leg's own terms): a buy takes ``price × quantity + fee`` out, a sell
+  brings ``price × quantity − fee`` in;
+* a **cash entry** (:class:`CashEntry`): a settlement payout or redemption credited for
+  contracts we held, or a transfer (deposit, withdrawal, interest) that is not trading.
+
+So, per venue, ``cash now − cash at start − transfers`` must equal the sum of our fills'
+and settlements' cash flows; whatever is left over is the ``difference`` the books report.
+Realised P&L on a venue is that cash flow plus the cost of what is still held there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from worker.domain.markets import Venue
+from worker.domain.orders import Fill, OrderAction
+
+
+class CashKind(StrEnum):
+    SETTLEMENT = "settlement"  # a payout for contracts held when their market resolved
+    TRANSFER = "transfer"  # deposit, withdrawal, interest: not trading
+
+
+@dataclass(frozen=True, slots=True)
+class CashEntry:
+    """Cash that moved on ``venue`` outside a fill; ``ref`` makes recording it idempotent."""
+
+    venue: Venue
+    kind: CashKind
+    ref: str
+    amount: Decimal  # + into the account
+    at: datetime
+    note: str | None = None
+    attempt_id: str | None = None
+
+
+def fill_cash(fill: Fill) -> Decimal:
+    """The cash a fill moved: out for a buy (with its fee), in for a sell (less its fee)."""
+    notional = fill.price * fill.size
+    if fill.action is OrderAction.BUY:
+        return -(notional + fill.fee)
+    return notional - fill.fee
