@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -21,8 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.engine import Database
 from db.tables import executor_meta, executor_trades, order_fills, venue_cash
-from worker.domain.ledger import CashEntry, CashKind
+from worker.domain.ledger import CashEntry, CashKind, LedgerFill, Opening
 from worker.domain.markets import Venue
+from worker.domain.orders import OrderAction
 from worker.domain.tradelog import REALISED_STATUSES
 
 _OPENING = "books.opening."
@@ -57,36 +57,19 @@ async def insert_cash(conn: AsyncConnection, entries: Iterable[CashEntry]) -> No
         )
 
 
-@dataclass(frozen=True, slots=True)
-class FillRow:
-    venue: Venue
-    action: str
-    price: Decimal
-    quantity: Decimal
-    fee: Decimal
-    filled_at: datetime
-    leg_id: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Opening:
-    amount: Decimal
-    at: datetime
-
-
 class LedgerRepository:
     """Reads and writes of the books (fills ledger, cash entries, opening balances)."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def fills(self) -> list[FillRow]:
+    async def fills(self) -> list[LedgerFill]:
         async with self.db.read() as conn:
             rows = (await conn.execute(sa.select(order_fills).order_by(order_fills.c.id))).all()
         return [
-            FillRow(
+            LedgerFill(
                 venue=Venue(r.venue),
-                action=r.action or "buy",
+                action=OrderAction(r.action or "buy"),
                 price=r.price,
                 quantity=r.quantity,
                 fee=r.fee,

@@ -7,6 +7,7 @@
     python -m worker paper-exchange        the local paper exchange
     python -m worker snapshot --out DIR    write the paper world's listings
     python -m worker run --duration S      headless paper trading run
+    python -m worker books                 our books against each venue's cash (exit 0 agree)
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ COMMANDS = {
     "paper-exchange": "worker.cli.paper_exchange",
     "snapshot": "worker.cli.snapshot",
     "run": "worker.cli.run",
+    "books": "worker.cli.books",
 }
 
 

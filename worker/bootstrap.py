@@ -197,10 +197,12 @@ def build_worker(
     trades = TradeLogger(TradeRepository(db), config.day_tz)
     engine = None
     lease_status: Callable[[], str] | None = None
+    books_source: Callable[[], Mapping[str, Any] | None] | None = None
     if trading and execution is None:
         engine = TradingEngine(config, db, bus, settings, trades)
         execution = EngineControl(engine)
         lease_status = engine.lease_status
+        books_source = engine.books_figures
     monitor = None
     if execution is None and config.mode == "paper":
         monitor = PaperExchangeMonitor(config.paper_port, ("kalshi", config.poly_venue), bus)
@@ -220,6 +222,7 @@ def build_worker(
         db_probe=db_probe,
         venue_monitor=monitor.states if monitor is not None else None,
         lease_status=lease_status,
+        books_source=books_source,
     )
     server = ExecutorServer(
         console,

@@ -32,6 +32,7 @@ import httpx
 from db.attempts import AttemptRepository
 from db.engine import Database
 from db.lease import LeaseRepository
+from db.ledger import LedgerRepository
 from db.mappings import SqlMappingStore
 from db.repositories import TradeRepository
 from worker.api import schemas
@@ -48,6 +49,7 @@ from worker.domain.operator import (
 )
 from worker.domain.ports import VenuePort
 from worker.domain.tradelog import REALISED_STATUSES
+from worker.engine.books import BooksKeeper
 from worker.engine.event_bus import EventBus, Subscription
 from worker.engine.executor import CrashPoints, Executor, RiskConfig
 from worker.engine.executor.feed import OpportunityFeed
@@ -209,6 +211,7 @@ class TradingEngine:
             crash=CrashPoints.from_env(),
             gate=self.keeper.check,
             worker_id=self.keeper.holder,
+            books=BooksKeeper(LedgerRepository(self.db), AttemptRepository(self.db), TradeRepository(self.db), self.venues),
         )
         feed = OpportunityFeed(
             executor, self.venues[Venue.KALSHI], poly, SqlMappingStore(self.db), on_event=self._publish_opportunity
@@ -354,6 +357,10 @@ class TradingEngine:
         }
 
     # -- the operator's view -------------------------------------------------------------
+    def books_figures(self) -> Mapping[str, Any] | None:
+        """The books as last computed (after each balance read), or None before that."""
+        return self.executor.last_books if self.executor is not None else None
+
     def lease_status(self) -> str:
         """``leader``, ``standby`` (another worker trades), ``expired`` or ``released``."""
         return self.keeper.status

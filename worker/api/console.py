@@ -113,6 +113,7 @@ class Console:
         db_probe: Probe | None = None,
         venue_monitor: Callable[[], list[VenueState]] | None = None,
         lease_status: Callable[[], str] | None = None,
+        books_source: Callable[[], Mapping[str, Any] | None] | None = None,
         clock: Clock = _utcnow,
     ) -> None:
         self._settings = settings
@@ -125,6 +126,7 @@ class Console:
         self._db_probe = db_probe
         self.venue_monitor = venue_monitor
         self._lease_status = lease_status
+        self._books_source = books_source
         self._clock = clock
         self.started_at = clock()
         self.opportunities = OpportunityBook()
@@ -203,7 +205,10 @@ class Console:
             taken_at=self._clock(),
             last_trade_at=last[0].timestamp if last else None,
             executor_running=self.execution is not None,
-            extra={"lease": self._lease_status() if self._lease_status is not None else None},
+            extra={
+                "lease": self._lease_status() if self._lease_status is not None else None,
+                "books": self._books_source() if self._books_source is not None else None,
+            },
         )
 
     async def health(self) -> tuple[bool, dict[str, Any]]:

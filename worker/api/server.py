@@ -109,6 +109,7 @@ def init_data(snapshot: ConsoleSnapshot) -> dict[str, Any]:
         "uptime_s": _uptime(snapshot),
         "server_time": snapshot.taken_at,
         "protocol": schemas.PROTOCOL_VERSION,
+        "books": snapshot.extra.get("books"),
     }
 
 
@@ -135,6 +136,7 @@ def status_data(snapshot: ConsoleSnapshot) -> dict[str, Any]:
         "executor_running": snapshot.executor_running,
         "opportunities": len(snapshot.opportunities),
         "lease": snapshot.extra.get("lease"),
+        "books": snapshot.extra.get("books"),
         "server_time": snapshot.taken_at,
     }
 

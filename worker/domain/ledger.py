@@ -26,6 +26,7 @@ from worker.domain.orders import Fill, OrderAction
 
 class CashKind(StrEnum):
     SETTLEMENT = "settlement"  # a payout for contracts held when their market resolved
+    MANUAL = "manual"  # what the operator reports stranded contracts brought in by hand
     TRANSFER = "transfer"  # deposit, withdrawal, interest: not trading
 
 
@@ -48,3 +49,31 @@ def fill_cash(fill: Fill) -> Decimal:
     if fill.action is OrderAction.BUY:
         return -(notional + fill.fee)
     return notional - fill.fee
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerFill:
+    """A stored fill of one of our legs (``order_fills``), in the leg's terms."""
+
+    venue: Venue
+    action: OrderAction
+    price: Decimal
+    quantity: Decimal
+    fee: Decimal
+    filled_at: datetime
+    leg_id: str | None
+
+    @property
+    def cash(self) -> Decimal:
+        notional = self.price * self.quantity
+        if self.action is OrderAction.BUY:
+            return -(notional + self.fee)
+        return notional - self.fee
+
+
+@dataclass(frozen=True, slots=True)
+class Opening:
+    """The cash a venue account held when our records of it began."""
+
+    amount: Decimal
+    at: datetime

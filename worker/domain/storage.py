@@ -10,7 +10,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from worker.domain.ledger import CashEntry
+from worker.domain.ledger import CashEntry, LedgerFill, Opening
+from worker.domain.markets import Venue
 from worker.domain.settings import ExecutorSettings
 from worker.domain.tradelog import NewPosition, StoredPosition, StoredTrade, TradeRecord
 
@@ -68,3 +69,22 @@ class LeaseStore(Protocol):
         """Take or renew the lease (free, expired or ours), judged by the database's clock."""
 
     async def release(self, account: str, holder: str) -> bool: ...
+
+
+class LedgerStore(Protocol):
+    """The books' records: our fills as the venues reported them, other cash movements,
+    and each venue's cash when our records began (implemented in ``db/ledger.py``)."""
+
+    async def fills(self) -> list[LedgerFill]: ...
+
+    async def cash(self) -> list[CashEntry]: ...
+
+    async def record_cash(self, entries: Sequence[CashEntry]) -> None: ...
+
+    async def openings(self) -> dict[Venue, Opening]: ...
+
+    async def set_opening(self, venue: Venue, amount: Decimal, at: datetime) -> bool:
+        """Record the opening cash of ``venue``; only the first call counts."""
+
+    async def realised(self, since: datetime | None = None) -> Decimal:
+        """Realised P&L of our own trade-log rows (since ``since``)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -22,6 +22,8 @@ from worker.domain.ports import VenuePort
 log = logging.getLogger(__name__)
 
 Publish = Callable[[str, Mapping[str, Any]], object]
+#: Called with the cash just read per venue; what it returns goes out as ``books``.
+OnRefresh = Callable[[Mapping[Venue, Decimal]], Awaitable[Mapping[str, Any] | None]]
 
 
 class BalanceBook:
@@ -61,15 +63,18 @@ class BalanceRefresher:
         book: BalanceBook,
         publish: Publish,
         interval_s: float = 30.0,
+        on_refresh: OnRefresh | None = None,
     ) -> None:
         self._venues = venues
         self._book = book
         self._publish = publish
         self._interval = interval_s
         self._lock = asyncio.Lock()
+        self.on_refresh = on_refresh
 
     async def refresh(self) -> None:
         async with self._lock:
+            read: dict[Venue, Decimal] = {}
             for venue, port in self._venues.items():
                 try:
                     bal = await port.balance()
@@ -77,7 +82,19 @@ class BalanceRefresher:
                     log.warning("balance of %s not refreshed: %s", venue.value, exc)
                     continue
                 self._book.set(venue, bal.available, datetime.now(UTC))
-            self._publish("balance_update", self.wire())
+                read[venue] = bal.available
+            data: dict[str, Any] = self.wire()
+            if self.on_refresh is not None:
+                try:
+                    books = await self.on_refresh(read)
+                except Exception:
+                    # The books are a report: failing to compute them never stops the
+                    # balances (which the risk manager needs) from being published.
+                    log.exception("books not computed")
+                    books = None
+                if books is not None:
+                    data["books"] = books
+            self._publish("balance_update", data)
 
     def wire(self) -> dict[str, Any]:
         """The plan's ``balance_update`` shape: ``{"poly": …, "kalshi": …}`` in dollars."""

@@ -51,7 +51,14 @@ from worker.domain.operator import (
 from worker.domain.orders import OrderAction, OrderState, TimeInForce
 from worker.domain.ports import VenuePort
 from worker.domain.storage import TradeStore
-from worker.domain.tradelog import StoredPosition, StoredTrade, TradeRecord, TradeStatus
+from worker.domain.tradelog import (
+    StoredPosition,
+    StoredTrade,
+    TradeRecord,
+    TradeStatus,
+    trading_day_bounds,
+)
+from worker.engine.books import BooksKeeper
 from worker.engine.executor.balances import BalanceBook, BalanceRefresher
 from worker.engine.executor.crash import CrashPoints
 from worker.engine.executor.legs import LegSender, LegUnresolved
@@ -105,6 +112,7 @@ class Executor:
         reconcile_interval_s: float = 60.0,
         gate: Callable[[], None] | None = None,
         worker_id: str | None = None,
+        books: BooksKeeper | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -114,7 +122,12 @@ class Executor:
         self.publish = publish
         self.clock = clock
         self.balance_book = BalanceBook()
-        self.refresher = BalanceRefresher(self.venues, self.balance_book, publish, balance_interval_s)
+        self.books = books
+        self.last_books: Mapping[str, Any] | None = None
+        self.refresher = BalanceRefresher(
+            self.venues, self.balance_book, publish, balance_interval_s,
+            on_refresh=self._books_after_refresh if books is not None else None,
+        )
         self.risk = RiskManager(settings, store, self.balance_book, risk_config, clock)
         sender_kwargs: dict[str, Any] = {"sleep": sleep}
         if lookup_delays is not None:
@@ -702,7 +715,12 @@ class Executor:
                              "stranded_cost": str(cost)},
                     dedup_key=f"stranded:{attempt.id}:resolved",
                 )
-                await self.store.finish(attempt, trade, None)
+                leg1 = attempt.leg(LegRole.LEG1)
+                assert leg1 is not None
+                # Sold by hand at the venue: that cash moved outside our orders' fills.
+                cash = [CashEntry(leg1.venue, CashKind.MANUAL, f"manual:{attempt.id}", proceeds, now,
+                                  note.strip(), attempt.id)]
+                await self.store.finish(attempt, trade, None, cash)
                 result["pnl"] = pnl
         self.publish(
             "trade_event",
@@ -735,6 +753,18 @@ class Executor:
                 except OperatorError as exc:
                     results.append({"position_id": position.id, "closed": False, "problems": [exc.message]})
         return {"paused": True, "cancelled": cancelled, "flattened": results}
+
+    async def _books_after_refresh(self, cash: Mapping[Venue, Decimal]) -> Mapping[str, Any] | None:
+        """The first balance read of a venue starts its books; every read re-computes them."""
+        if self.books is None:
+            return None
+        now = self.clock()
+        for venue, amount in cash.items():
+            await self.books.record_opening(venue, amount, now)
+        _, day_start, _ = trading_day_bounds(now, self.risk.config.day_tz)
+        figures = await self.books.books(day_start, cash)
+        self.last_books = schemas_books = figures.wire()
+        return schemas_books
 
     def balances(self) -> Balances:
         known = self.balance_book.available

@@ -1,0 +1,225 @@
+"""The books: does what our records say about the money match each venue's cash?
+
+Per venue (see :mod:`worker.domain.ledger` for the money rule):
+
+* ``trading`` = the cash our fills and settlement payouts moved there (from the ledger:
+  the venues' own fills and fees, never estimates);
+* ``open_cost`` = what the holdings still open there cost (the net cash paid into
+  attempts whose position or stranded leg is not closed yet);
+* ``realised`` = ``trading + open_cost``: the cash flows of what is closed;
+* ``difference`` = ``cash now − cash at start − transfers − trading``: zero to the cent
+  when every dollar that moved is in our records.
+
+The trade log's realised P&L (our own rows) must equal the venues' realised sum: it is
+reported beside it (``trade_log_realised``) so a row that lost or invented a dollar shows.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from worker.domain.attempts import IN_FLIGHT, AttemptRecord, AttemptState, AttemptStore, LegRole
+from worker.domain.errors import VenueError
+from worker.domain.ledger import CashEntry, CashKind
+from worker.domain.markets import Venue
+from worker.domain.money import CENT, ZERO
+from worker.domain.ports import VenuePort
+from worker.domain.storage import LedgerStore, TradeStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class VenueBooks:
+    venue: str
+    cash_at_start: Decimal | None = None
+    started_at: datetime | None = None
+    cash_now: Decimal | None = None
+    cash_error: str | None = None
+    trading: Decimal = ZERO
+    settlements: Decimal = ZERO
+    manual: Decimal = ZERO
+    transfers: Decimal = ZERO
+    open_cost: Decimal = ZERO
+    fees: Decimal = ZERO
+
+    @property
+    def realised(self) -> Decimal:
+        return self.trading + self.open_cost
+
+    @property
+    def difference(self) -> Decimal | None:
+        if self.cash_now is None or self.cash_at_start is None:
+            return None
+        return self.cash_now - self.cash_at_start - self.transfers - self.trading
+
+    @property
+    def agrees(self) -> bool:
+        diff = self.difference
+        return diff is not None and abs(diff) < CENT / 2
+
+    def wire(self) -> dict[str, Any]:
+        return {
+            "venue": self.venue,
+            "cash_at_start": self.cash_at_start,
+            "cash": self.cash_now,
+            "cash_error": self.cash_error,
+            "open_cost": self.open_cost,
+            "realised": self.realised,
+            "fees": self.fees,
+            "settlements": self.settlements + self.manual,
+            "other_movements": self.transfers,
+            "difference": self.difference,
+        }
+
+
+@dataclass
+class Books:
+    venues: dict[Venue, VenueBooks]
+    trade_log_realised: Decimal
+    realised_today: Decimal
+    locked_edge: Decimal
+    in_flight: int
+    to_redeem: Decimal = ZERO
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def agrees(self) -> bool:
+        return all(v.agrees for v in self.venues.values()) and self.trade_log_agrees
+
+    @property
+    def trade_log_agrees(self) -> bool:
+        venues_realised = sum((v.realised for v in self.venues.values()), ZERO)
+        return abs(venues_realised - self.trade_log_realised) < CENT / 2
+
+    def total(self) -> dict[str, Any]:
+        def add(name: str) -> Decimal | None:
+            values = [getattr(v, name) for v in self.venues.values()]
+            if any(x is None for x in values):
+                return None
+            return sum(values, ZERO)
+
+        diffs = [v.difference for v in self.venues.values()]
+        known = [d for d in diffs if d is not None]
+        return {
+            "cash_at_start": add("cash_at_start"),
+            "cash": add("cash_now"),
+            "open_cost": add("open_cost"),
+            "realised": sum((v.realised for v in self.venues.values()), ZERO),
+            "fees": add("fees"),
+            "other_movements": add("transfers"),
+            "difference": sum(known, ZERO) if len(known) == len(diffs) else None,
+        }
+
+    def wire(self) -> dict[str, Any]:
+        """The ``books`` figures of ``init``, ``balance_update`` and ``/api/status``."""
+        return {
+            "venues": {v.value: b.wire() for v, b in self.venues.items()},
+            "total": self.total(),
+            "locked_edge": self.locked_edge,
+            "resolved_to_redeem": self.to_redeem,
+            "realised_today": self.realised_today,
+            "realised_all_time": self.trade_log_realised,
+            "in_flight": self.in_flight,
+            "agrees": self.agrees,
+        }
+
+
+def _open(attempt: AttemptRecord, open_positions: set[str]) -> bool:
+    """Does the attempt still hold something (an open position or a stranded leg)?"""
+    if attempt.position_id is not None and attempt.position_id in open_positions:
+        return True
+    if attempt.state is AttemptState.STRANDED:
+        return True
+    return bool(
+        attempt.state is AttemptState.RESOLVED
+        and attempt.details.get("settle_at_resolution")
+        and not attempt.details.get("stranded_settled")
+    )
+
+
+class BooksKeeper:
+    """Computes :class:`Books` from our records and the venues' balances."""
+
+    def __init__(
+        self,
+        ledger: LedgerStore,
+        attempts: AttemptStore,
+        trades: TradeStore,
+        venues: Mapping[Venue, VenuePort],
+    ) -> None:
+        self.ledger = ledger
+        self.attempts = attempts
+        self.trades = trades
+        self.venues = dict(venues)
+
+    async def record_opening(self, venue: Venue, cash: Decimal, at: datetime) -> None:
+        """The first balance read of a venue starts its books."""
+        if await self.ledger.set_opening(venue, cash, at):
+            log.info("books of %s start at %s (%s)", venue.value, cash, at.isoformat())
+
+    async def record_transfer(self, venue: Venue, amount: Decimal, note: str, ref: str, at: datetime) -> None:
+        await self.ledger.record_cash([CashEntry(venue, CashKind.TRANSFER, ref, amount, at, note)])
+
+    async def books(self, day_start: datetime | None = None, cash: Mapping[Venue, Decimal] | None = None) -> Books:
+        """The books now; ``cash`` is each venue's cash just read (else read here)."""
+        openings = await self.ledger.openings()
+        venues = {v: VenueBooks(v.value) for v in self.venues}
+        for v, b in venues.items():
+            if v in openings:
+                b.cash_at_start, b.started_at = openings[v].amount, openings[v].at
+            if cash is not None:
+                b.cash_now = cash.get(v)
+                if b.cash_now is None:
+                    b.cash_error = "balance not read"
+                continue
+            try:
+                b.cash_now = (await self.venues[v].balance()).available
+            except VenueError as exc:
+                b.cash_error = exc.message
+        attempts = await self.attempts.list_all()
+        leg_attempt = {g.id: a for a in attempts for g in a.legs}
+        open_positions = {p.id for p in await self.trades.list_positions("open")}
+        holding = {a.id for a in attempts if _open(a, open_positions)}
+        in_flight = sum(1 for a in attempts if a.state in IN_FLIGHT)
+        for f in await self.ledger.fills():
+            b = venues.setdefault(f.venue, VenueBooks(f.venue.value))
+            b.trading += f.cash
+            b.fees += f.fee
+            owner = leg_attempt.get(f.leg_id or "")
+            if owner is not None and owner.id in holding:
+                b.open_cost -= f.cash
+        for e in await self.ledger.cash():
+            b = venues.setdefault(e.venue, VenueBooks(e.venue.value))
+            if e.kind is CashKind.TRANSFER:
+                b.transfers += e.amount
+                continue
+            b.trading += e.amount
+            if e.kind is CashKind.SETTLEMENT:
+                b.settlements += e.amount
+            else:
+                b.manual += e.amount
+            if e.attempt_id in holding:
+                b.open_cost -= e.amount
+        locked = ZERO
+        for a in attempts:
+            if a.position_id not in open_positions:
+                continue
+            leg1, leg2 = a.leg(LegRole.LEG1), a.leg(LegRole.LEG2)
+            if leg1 is None or leg2 is None:
+                continue
+            position = await self.trades.get_position(a.position_id or "")
+            if position is not None and position.cost is not None:
+                locked += min(leg1.filled, leg2.filled) - position.cost
+        return Books(
+            venues=venues,
+            trade_log_realised=await self.ledger.realised(),
+            realised_today=await self.ledger.realised(day_start) if day_start is not None else ZERO,
+            locked_edge=locked,
+            in_flight=in_flight,
+        )
