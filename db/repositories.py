@@ -26,7 +26,6 @@ from worker.domain.tradelog import (
     StoredPosition,
     StoredTrade,
     TradeRecord,
-    TradeStatus,
 )
 
 
@@ -285,7 +284,17 @@ class TradeRepository:
         pnl_q = sa.select(sa.type_coerce(sa.func.coalesce(sa.func.sum(t.c.pnl_micros), 0), Money)).where(
             in_day, t.c.status.in_([str(s) for s in REALISED_STATUSES])
         )
-        wins_q = sa.select(sa.func.count()).where(in_day, t.c.status == str(TradeStatus.SUCCESS))
+        # A win is an attempt whose realised P&L today is > 0 (its realised rows summed:
+        # a position's settlement, an unwind, …); an imported row counts on its own.
+        who = sa.func.coalesce(t.c.attempt_id, sa.cast(t.c.id, sa.Text))
+        won = (
+            sa.select(who.label("who"))
+            .where(in_day, t.c.status.in_([str(s) for s in REALISED_STATUSES]))
+            .group_by(who)
+            .having(sa.func.sum(sa.type_coerce(t.c.pnl_micros, sa.BigInteger)) > 0)
+            .subquery()
+        )
+        wins_q = sa.select(sa.func.count()).select_from(won)
         async with self.db.read() as conn:
             attempts = (await conn.execute(attempts_q)).scalar_one()
             imported = (await conn.execute(imported_q)).scalar_one()

@@ -55,6 +55,7 @@ class Config:
     max_book_age_ms: int = 2000
     no_trade_before_start_s: int = 60
     lease_ttl_s: int = 10
+    reconcile_interval_s: int = 60
 
     @property
     def token_path(self) -> Path:
@@ -252,4 +253,5 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         max_book_age_ms=_int(env, "EXECUTOR_MAX_BOOK_AGE_MS", 2000, 1, 600_000),
         no_trade_before_start_s=_int(env, "EXECUTOR_NO_TRADE_BEFORE_START_S", 60, 0, 86_400),
         lease_ttl_s=_int(env, "EXECUTOR_LEASE_TTL_S", 10, 2, 3600),
+        reconcile_interval_s=_int(env, "EXECUTOR_RECONCILE_INTERVAL_S", 60, 1, 3600),
     )

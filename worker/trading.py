@@ -211,6 +211,7 @@ class TradingEngine:
             crash=CrashPoints.from_env(),
             gate=self.keeper.check,
             worker_id=self.keeper.holder,
+            reconcile_interval_s=config.reconcile_interval_s,
             books=BooksKeeper(LedgerRepository(self.db), AttemptRepository(self.db), TradeRepository(self.db), self.venues),
         )
         feed = OpportunityFeed(

@@ -283,6 +283,12 @@ async def test_malformed_messages_each_get_one_error_and_the_socket_stays_open(w
         ('{"action": "close_position", "position_id": 12}', "position_id"),
         ('{"action": "close_position"}', "position_id"),
         ('{"action": "resolve_stranded", "attempt_id": "a", "note": ""}', "note"),
+        ('{"action": "resolve_stranded", "attempt_id": "a", "note": "n", "proceeds": -1}', "proceeds"),
+        ('{"action": "resolve_stranded", "attempt_id": "a", "note": "n", "proceeds": "3"}', "proceeds"),
+        ('{"action": "resolve_stranded", "attempt_id": "a", "note": "n", "proceeds": 1e309}', "proceeds"),
+        ('{"action": "resolve_stranded", "attempt_id": "a", "note": "n", "proceeds": true}', "proceeds"),
+        ('{"action": "resolve_stranded", "attempt_id": "a", "note": "n", "proceeds": 0.0000001}', "proceeds"),
+        ('{"action": "resolve_stranded", "attempt_id": "a", "note": "n", "proceeds": 99999999}', "proceeds"),
         ('{"action": "toggle_enabled", "value": true, "id": 5}', "id"),
     ]
     for raw, field in cases:

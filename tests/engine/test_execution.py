@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from decimal import Decimal as D
 
 import pytest
@@ -342,3 +343,86 @@ async def test_venue_fill_unknown_to_the_database_is_reported_loudly(rig: Rig) -
     report = await ex.reconcile()
     assert report["unknown_orders"] == 1
     assert rig.events_of("reconciliation_alert")
+
+
+# --- every realised dollar: the fakes' cash is what moved --------------------------------
+
+
+def _resolve(rig: Rig, kalshi_pays: str, poly_pays: str) -> Decimal:
+    """Resolve game G1 at both fakes and credit what they hold there, as a venue does;
+    returns what was credited."""
+    now = datetime.now(UTC)
+    rig.kalshi.resolved = [MarketResolution(Venue.KALSHI, "k", {kalshi_ref("G1"): D(kalshi_pays)}, now)]
+    rig.poly.resolved = [MarketResolution(Venue.POLYMARKET, "p", {poly_ref("G1"): D(poly_pays)}, now)]
+    credited = D(0)
+    for fake, pays in ((rig.kalshi, kalshi_pays), (rig.poly, poly_pays)):
+        for ref, held in fake.held.items():
+            if held > 0:
+                fake.cash += held * D(pays)
+                credited += held * D(pays)
+                fake.held[ref] = D(0)
+    return credited
+
+
+async def _realised(rig: Rig) -> Decimal:
+    return await LedgerRepository(rig.db).realised()
+
+
+async def test_a_partial_hedges_unwind_loss_is_realised_with_its_position(rig: Rig) -> None:
+    start = rig.kalshi.cash + rig.poly.cash
+    rig.poly.script = [Fault("partial", ratio=D("0.6"))]
+    ex = rig.executor()
+    a = await run_one(rig, ex=ex, kalshi_first=True)
+    assert a.state is AttemptState.HEDGED and a.unwound_quantity() == D(4)
+    (pos,) = await rig.trades.list_positions("open")
+    leg1 = a.leg(LegRole.LEG1)
+    assert leg1 is not None and all(g.fills_recorded for g in a.legs if g.filled > 0)
+    unwind_loss = sum((u.notional - u.fees for u in a.legs_of(LegRole.UNWIND)), D(0)) - leg1.avg_price * 4 - leg1.fees * 4 / leg1.filled  # type: ignore[operator]
+    assert unwind_loss < 0
+    _resolve(rig, "1", "0")
+    assert (await ex.settle())["settled"] == 1
+    # Everything realised equals the cash that moved, unwind loss included.
+    assert await _realised(rig) == rig.kalshi.cash + rig.poly.cash - start
+    assert pos.cost is not None and pos.cost > 6  # the unwound contracts' loss is in the cost
+
+
+async def test_a_stranded_leg_settles_with_its_market_after_the_operator_leaves_it(rig: Rig) -> None:
+    start = rig.kalshi.cash + rig.poly.cash
+    rig.kalshi.script = [Fault("reject")]
+    rig.poly.sells_fail = True
+    ex = rig.executor()
+    a = await run_one(rig, ex=ex)
+    assert a.state is AttemptState.STRANDED
+    ack = await ex.resolve_stranded(a.id, "let it settle")
+    assert ack["settles_at_resolution"] is True
+    assert await _realised(rig) == 0  # nothing realised yet: the contracts are still held
+    credited = _resolve(rig, "0", "1")
+    assert credited == D(10)
+    assert await ex.settle() == {"settled": 0, "stranded": 1, "overdue": 0}
+    (row,) = [r for r in await trade_rows(rig) if r.status == "SETTLED"]
+    assert row.attempt_id == a.id and row.pnl > 0
+    assert await _realised(rig) == rig.kalshi.cash + rig.poly.cash - start
+    assert (await ex.settle())["stranded"] == 0  # settled once
+
+
+async def test_a_stranded_leg_resolved_with_the_operators_proceeds_realises_its_loss_now(rig: Rig) -> None:
+    start = rig.kalshi.cash + rig.poly.cash
+    rig.kalshi.script = [Fault("reject")]
+    rig.poly.sells_fail = True
+    ex = rig.executor()
+    a = await run_one(rig, ex=ex)
+    with pytest.raises(OperatorError) as err:
+        await ex.resolve_stranded(a.id, "sold by hand", D(-1))
+    assert err.value.field == "proceeds"
+    assert (await rig.attempts.get(a.id)).state is AttemptState.STRANDED  # type: ignore[union-attr]
+    # The operator sells the 10 contracts by hand at the venue for $3.10.
+    rig.poly.held[poly_ref("G1")] = D(0)
+    rig.poly.cash += D("3.10")
+    ack = await ex.resolve_stranded(a.id, "sold by hand on polymarket.com", D("3.10"))
+    (row,) = [r for r in await trade_rows(rig) if r.status == "CLOSED"]
+    assert row.pnl == ack["pnl"] < 0
+    assert await _realised(rig) == rig.kalshi.cash + rig.poly.cash - start
+    manual = [e for e in await LedgerRepository(rig.db).cash() if e.attempt_id == a.id]
+    assert [(e.venue, e.amount) for e in manual] == [(Venue.POLYMARKET, D("3.10"))]
+    day = await rig.attempts.exposure(datetime.now(UTC) - timedelta(days=1), datetime.now(UTC) + timedelta(days=1))
+    assert day.stranded_cost == 0

@@ -146,10 +146,12 @@ async def test_daily_stats_follow_the_trading_day_in_its_time_zone(db: Database)
     await logger_next.close_position(p.id, pnl=Decimal("0.31"), reason="manual")
 
     jan11 = await logger_late.stats()
-    assert (jan11.day.isoformat(), jan11.trades, jan11.wins, jan11.pnl) == ("2026-01-11", 2, 1, Decimal("-0.80"))
+    # A win is an attempt whose realised P&L that day is > 0: the SUCCESS row only locked
+    # an edge; it is realised (and won) on Jan 12 when the position closes at +0.31.
+    assert (jan11.day.isoformat(), jan11.trades, jan11.wins, jan11.pnl) == ("2026-01-11", 2, 0, Decimal("-0.80"))
     assert jan11.losses_realised == Decimal("0.80")
     jan12 = await logger_next.stats()
-    assert (jan12.day.isoformat(), jan12.trades, jan12.wins, jan12.pnl) == ("2026-01-12", 2, 0, Decimal("0.31"))
+    assert (jan12.day.isoformat(), jan12.trades, jan12.wins, jan12.pnl) == ("2026-01-12", 2, 1, Decimal("0.31"))
     assert jan12.losses_realised == Decimal(0)
 
 

@@ -160,6 +160,7 @@ class InitData(TypedDict, total=False):
     venues: dict[str, Any]
     uptime_s: Decimal
     server_time: str
+    books: dict[str, Any] | None
 
 
 class ErrorMessage(TypedDict):

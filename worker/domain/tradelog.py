@@ -9,7 +9,8 @@ Vocabulary (ARCHITECTURE.md, "Units and vocabulary"):
 * **Realised P&L** is the sum of the pnl of FAILED, ROLLED_BACK, CLOSED and SETTLED rows.
   A SUCCESS row's pnl is the edge the hedge locked in; it is realised by the position's
   later CLOSED or SETTLED row, so counting both would count it twice.
-* A **win** is an attempt that ended SUCCESS (both legs filled: the arbitrage was won).
+* A **win** is one of the day's attempts whose realised P&L that day is above zero (the sum
+  of its realised rows), so a hedge counts when its settlement or close realises the edge.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from dataclasses import dataclass, fields
 ORDER_FAULTS = ("reject", "timeout_filled", "timeout_unfilled")
 #: Order faults that can only be scripted (``POST /paper/admin/faults``), never drawn at
 #: random: a 401 as if the key were revoked, a 400 as if the venue refused the order.
-SCRIPTED_ORDER_FAULTS = (*ORDER_FAULTS, "unauthorized", "invalid")
+SCRIPTED_ORDER_FAULTS = (*ORDER_FAULTS, "unauthorized", "invalid", "none")
 #: Status codes a scripted read fault may answer with (before the request is processed).
 SCRIPTED_READ_STATUSES = (429, 500, 502, 503)
 
@@ -131,7 +131,9 @@ class Faults:
         """``reject``, ``timeout_filled``, ``timeout_unfilled`` (or a scripted
         ``unauthorized`` / ``invalid``) or None for one order."""
         if self.scripted_orders:
-            return self.scripted_orders.popleft()
+            # "none": this order is served without a fault (no random draw either).
+            kind = self.scripted_orders.popleft()
+            return None if kind == "none" else kind
         s = self.spec
         if s.reject + s.timeout_filled + s.timeout_unfilled <= 0:
             return None
