@@ -295,17 +295,23 @@ class AttemptRepository:
         await conn.execute(
             arbitrage_attempts.update().where(arbitrage_attempts.c.id == attempt.id).values(**values)
         )
-        existing = set(
-            (
-                await conn.execute(
-                    sa.select(attempt_legs.c.id).where(attempt_legs.c.attempt_id == attempt.id)
+        existing = {
+            row.id: bool(row.fills_recorded)
+            for row in await conn.execute(
+                sa.select(attempt_legs.c.id, attempt_legs.c.fills_recorded).where(
+                    attempt_legs.c.attempt_id == attempt.id
                 )
-            ).scalars()
-        )
+            )
+        }
         for leg in attempt.legs:
             lv = _leg_values(leg)
             if leg.id in existing:
                 lv.pop("id")
+                if existing[leg.id] and not leg.fills_recorded:
+                    # A copy read before the venue's fills were recorded never puts the
+                    # order answer's estimates back over them.
+                    for column in ("average_price", "fees", "fills_recorded"):
+                        lv.pop(column)
                 await conn.execute(attempt_legs.update().where(attempt_legs.c.id == leg.id).values(**lv))
             else:
                 await conn.execute(attempt_legs.insert().values(**lv))

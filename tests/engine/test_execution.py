@@ -426,3 +426,20 @@ async def test_a_stranded_leg_resolved_with_the_operators_proceeds_realises_its_
     assert [(e.venue, e.amount) for e in manual] == [(Venue.POLYMARKET, D("3.10"))]
     day = await rig.attempts.exposure(datetime.now(UTC) - timedelta(days=1), datetime.now(UTC) + timedelta(days=1))
     assert day.stranded_cost == 0
+
+
+async def test_a_stale_copy_of_an_attempt_never_puts_estimates_back_over_recorded_fills(rig: Rig) -> None:
+    a = await run_one(rig)
+    leg = a.leg(LegRole.LEG1)
+    assert leg is not None and leg.fills_recorded
+    stale = await rig.attempts.get(a.id)
+    assert stale is not None
+    stale_leg = stale.leg(LegRole.LEG1)
+    assert stale_leg is not None
+    # As a copy read before the fills were recorded would carry it: the order's answer.
+    stale_leg.fills_recorded, stale_leg.fees, stale_leg.avg_price = False, D("9.99"), D("0.99")
+    await rig.attempts.save(stale)
+    again = await rig.attempts.get(a.id)
+    assert again is not None
+    kept = again.leg(LegRole.LEG1)
+    assert kept is not None and (kept.fills_recorded, kept.fees, kept.avg_price) == (True, leg.fees, leg.avg_price)

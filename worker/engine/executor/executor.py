@@ -310,28 +310,39 @@ class Executor:
         for position in await self.trades.list_positions("open"):
             if not position.attempt_id:
                 continue
-            owner = await self.store.get(position.attempt_id)
-            if owner is None:
-                continue
-            pending_closes = [g for g in owner.legs_of(LegRole.CLOSE) if not g.settled and g.state != OrderState.PENDING.value]
-            for leg in pending_closes:
-                try:
-                    await self.sender.resolve(leg)
-                except LegUnresolved as exc:
-                    log.warning("close order of position %s: %s", position.id, exc)
-            if pending_closes:
-                await self.store.save(owner)
+            lock = self.game_lock(position.game_key or position.event_key)
+            if lock.locked():
+                continue  # a close or settlement is working on it: it looks its orders up itself
+            async with lock:
+                # Read under the lock: a copy read before would save stale legs over a close.
+                owner = await self.store.get(position.attempt_id)
+                if owner is None:
+                    continue
+                pending_closes = [g for g in owner.legs_of(LegRole.CLOSE) if not g.settled and g.state != OrderState.PENDING.value]
+                for leg in pending_closes:
+                    try:
+                        await self.sender.resolve(leg)
+                    except LegUnresolved as exc:
+                        log.warning("close order of position %s: %s", position.id, exc)
+                if pending_closes:
+                    await self.store.save(owner)
         stranded_checked = 0
-        for attempt in await self.store.list_state(AttemptState.STRANDED):
-            unsettled = [g for g in attempt.legs if not g.settled and g.state != OrderState.PENDING.value]
-            for leg in unsettled:
-                try:
-                    await self.sender.resolve(leg)
-                except LegUnresolved as exc:
-                    log.warning("stranded attempt %s: %s", attempt.id, exc)
-            if unsettled:
-                await self.store.save(attempt)
-            stranded_checked += 1
+        for found in await self.store.list_state(AttemptState.STRANDED):
+            if self.running(found.id):
+                continue
+            async with self.game_lock(found.game_key):
+                current = await self.store.get(found.id)
+                if current is None or current.state is not AttemptState.STRANDED:
+                    continue
+                unsettled = [g for g in current.legs if not g.settled and g.state != OrderState.PENDING.value]
+                for leg in unsettled:
+                    try:
+                        await self.sender.resolve(leg)
+                    except LegUnresolved as exc:
+                        log.warning("stranded attempt %s: %s", current.id, exc)
+                if unsettled:
+                    await self.store.save(current)
+                stranded_checked += 1
         unknown = await self._unknown_orders()
         return {"resumed": resumed, "stranded": stranded_checked, "unknown_orders": unknown}
 
