@@ -340,6 +340,8 @@ class WorkerState:
     poly_venue: str = "polymarket"
     settings: dict[str, Any] = field(default_factory=dict)
     balances: dict[str, Decimal] = field(default_factory=dict)
+    #: The worker's books (``init`` / ``balance_update`` / status ``books``); {} until known.
+    books: dict[str, Any] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
     limits: dict[str, Any] = field(default_factory=dict)
     positions: dict[str, Position] = field(default_factory=dict)
@@ -374,6 +376,8 @@ class WorkerState:
         self.poly_venue = sid(data.get("poly_venue")) or "polymarket"
         self.settings = dict(data.get("settings") or {})
         self.balances = {k: v for k, v in ((k, dec(v)) for k, v in (data.get("balances") or {}).items()) if v is not None}
+        books = data.get("books")
+        self.books = dict(books) if isinstance(books, Mapping) else {}
         self.stats = dict(data.get("stats") or {})
         self.limits = dict(data.get("limits") or {})
         self.stopping_limit = sid(_first(data, "stopping_limit", "blocked_by"))
@@ -407,7 +411,12 @@ class WorkerState:
         return {"trades"}
 
     def _on_balance_update(self, data: Mapping[str, Any]) -> set[str]:
+        books = data.get("books")
+        if isinstance(books, Mapping):
+            self.books = dict(books)
         for key, value in data.items():
+            if key == "books":
+                continue
             amount = dec(value)
             if amount is not None:
                 self.balances[str(key)] = amount
@@ -432,6 +441,9 @@ class WorkerState:
         balances = data.get("balances")
         if isinstance(balances, Mapping):
             topics |= self._on_balance_update(balances)
+        if isinstance(data.get("books"), Mapping):
+            self.books = dict(data["books"])
+            topics.add("balances")
         if isinstance(data.get("limits"), Mapping):
             self.limits = dict(data["limits"])
         return topics

@@ -52,6 +52,8 @@ async def insert_cash(conn: AsyncConnection, entries: Iterable[CashEntry]) -> No
                     "note": e.note,
                     "attempt_id": e.attempt_id,
                     "at": e.at,
+                    "contract_id": e.contract_id,
+                    "received_at": e.at if e.received else None,
                 },
             )
         )
@@ -91,9 +93,22 @@ class LedgerRepository:
                 at=r.at,
                 note=r.note,
                 attempt_id=r.attempt_id,
+                contract_id=r.contract_id,
+                received=r.received_at is not None,
             )
             for r in rows
         ]
+
+    async def mark_received(self, venue: Venue, refs: Sequence[str], at: datetime) -> None:
+        """Owed payouts that reached the account (redeemed)."""
+        if not refs:
+            return
+        async with self.db.write() as conn:
+            await conn.execute(
+                venue_cash.update()
+                .where(venue_cash.c.venue == venue.value, venue_cash.c.ref.in_(list(refs)), venue_cash.c.received_at.is_(None))
+                .values(received_at=at)
+            )
 
     async def record_cash(self, entries: Sequence[CashEntry]) -> None:
         async with self.db.write() as conn:

@@ -247,6 +247,12 @@ class TradeRepository:
             row = (await conn.execute(sa.select(executor_positions).where(executor_positions.c.id == pid))).one()
         return _position(row), stored_trade
 
+    async def set_position_status(self, position_id: str, status: str) -> None:
+        async with self.db.write() as conn:
+            await conn.execute(
+                executor_positions.update().where(executor_positions.c.id == _int_id(position_id)).values(status=status)
+            )
+
     async def get_position(self, position_id: str) -> StoredPosition | None:
         try:
             pid = _int_id(position_id)

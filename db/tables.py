@@ -206,6 +206,9 @@ venue_cash = sa.Table(
     sa.Column("note", sa.Text),
     sa.Column("attempt_id", sa.Text),
     sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("contract_id", sa.Text),
+    # When the cash reached the account; NULL while it is owed (resolved, to redeem).
+    sa.Column("received_at", UTCDateTime),
     sa.UniqueConstraint("venue", "ref", name="uq_venue_cash_ref"),
     sqlite_autoincrement=True,
 )

@@ -246,7 +246,7 @@ class ExecutorView:
                 f'<tr><td>{poly_label}:</td><td class="v" data-k="poly">{fmt.money(b.get("poly"))}</td></tr>'
                 f'<tr><td>Kalshi:</td><td class="v" data-k="kalshi">{fmt.money(b.get("kalshi"))}</td></tr>'
                 f'<tr class="total"><td>Total:</td><td class="v" data-k="total">{fmt.money(state.total_balance())}</td></tr>'
-                "</table>"
+                "</table>" + self._books_html()
             )
         if has(topics, "stats", "settings", "status", "trades"):
             self._render_stats()
@@ -254,6 +254,39 @@ class ExecutorView:
             self._render_positions()
         if has(topics, "trades"):
             self._render_trades()
+
+    def _books_html(self) -> str:
+        """Whether our books match the venues' cash, and what is won but still to redeem."""
+        books = self.ctx.feed.state.books
+        if not books:
+            return ""
+        total = books.get("total") if isinstance(books.get("total"), dict) else {}
+        diff = dec(total.get("difference"))
+        if books.get("in_flight"):
+            verdict = '<span class="muted">checked when no trade is in flight</span>'
+        elif diff is None:
+            verdict = '<span class="muted">not yet checked</span>'
+        elif books.get("agrees"):
+            verdict = '<span class="pos">match the venues</span>'
+        else:
+            verdict = f'<span class="neg">differ by {fmt.money(diff, signed=True)}</span>'
+        out = f'<div class="books" data-k="books">Books: {verdict}</div>'
+        owed = dec(books.get("resolved_to_redeem"))
+        items = [i for i in books.get("to_redeem") or () if isinstance(i, dict)]
+        if owed and owed > 0:
+            rows = "".join(
+                f'<li>{fmt.money(dec(i.get("amount")))} on {fmt.esc(str(i.get("venue") or ""))}: '
+                f'{fmt.esc(str(i.get("what") or ""))}</li>'
+                for i in items
+            )
+            out += (
+                f'<div class="to-redeem" data-k="to-redeem"><b>Resolved, to redeem: {fmt.money(owed)}</b>'
+                f"<ul>{rows}</ul>"
+                '<span class="muted">Owed to you until redeemed: on Polymarket, Portfolio → Claim '
+                "(redeemPositions on the conditional-tokens contract); on the paper exchange, "
+                "POST /paper/redeem.</span></div>"
+            )
+        return out
 
     def stopping_limit(self) -> str:
         """Which limit, if any, stops new trades now."""

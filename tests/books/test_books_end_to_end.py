@@ -23,7 +23,7 @@ import pytest
 import sqlalchemy as sa
 
 from db.engine import Database
-from db.tables import arbitrage_attempts, attempt_legs, executor_positions, order_fills
+from db.tables import arbitrage_attempts, attempt_legs, executor_positions, order_fills, venue_cash
 from tests.foundation.helpers import run_worker
 from tests.scale.procs import Proc, base_env, free_port, wait_port, wait_until
 from worker.domain.attempts import IN_FLIGHT
@@ -94,6 +94,12 @@ class Desk:
             return {v: Decimal(b) for v, b in con.execute("SELECT venue, balance FROM accounts")}
         finally:
             con.close()
+
+    async def paper_post_json(self, path: str, body: dict[str, Any]) -> Any:
+        async with httpx.AsyncClient(timeout=10) as http:
+            r = await http.post(f"http://127.0.0.1:{self.paper_port}{path}", json=body)
+        r.raise_for_status()
+        return r.json()
 
     async def paper(self, path: str, body: dict[str, Any] | None = None) -> Any:
         async with httpx.AsyncClient(timeout=10) as http:
@@ -216,7 +222,24 @@ async def test_books_match_the_exchange_ledger_to_the_cent(tmp_path: Path, datab
 
         await wait_until(all_settled, 60, "every position and stranded leg settled", every=0.5)
 
-        # 6. the books, from the command a user runs
+        # 6. Polymarket pays a resolved position only when it is redeemed: until the
+        #    operator does, the payouts are owed and the books say so (and still agree)
+        if poly_venue == "polymarket":
+            owed = await desk.rows(venue_cash, venue_cash.c.received_at.is_(None))
+            assert owed and {o.venue for o in owed} == {"polymarket"}
+            waiting = run_worker(["books"], desk.worker_env, timeout=120)
+            assert waiting.returncode == 0, waiting.stdout + waiting.stderr
+            assert "resolved, to redeem" in waiting.stdout
+            redeemed = await desk.paper_post_json("/paper/redeem", {})
+            assert redeemed["redeemed"]
+
+            async def all_received() -> bool:
+                left = await desk.rows(venue_cash, venue_cash.c.received_at.is_(None))
+                return not left and not await desk.rows(executor_positions, executor_positions.c.status == "to_redeem")
+
+            await wait_until(all_received, 60, "the redeemed payouts to be seen as received", every=0.5)
+
+        # 7. the books, from the command a user runs
         result = run_worker(["books", "--json"], desk.worker_env, timeout=120)
         assert result.returncode == 0, result.stdout + result.stderr
         books = json.loads(result.stdout)
@@ -234,7 +257,7 @@ async def test_books_match_the_exchange_ledger_to_the_cent(tmp_path: Path, datab
         )
         assert not await desk.rows(executor_positions, executor_positions.c.status == "open")
 
-        # 7. every fill is in the ledger, with the fee the venue charged
+        # 8. every fill is in the ledger, with the fee the venue charged
         legs = await desk.rows(attempt_legs, attempt_legs.c.filled_quantity > Decimal(0))
         assert legs and all(g.fills_recorded for g in legs), [g.id for g in legs if not g.fills_recorded]
         fills = await desk.rows(order_fills)
@@ -242,6 +265,12 @@ async def test_books_match_the_exchange_ledger_to_the_cent(tmp_path: Path, datab
             mine = [f for f in fills if f.leg_id == g.id]
             assert sum(f.quantity for f in mine) == g.filled_quantity
             assert sum(f.fee for f in mine) == g.fees
+        # 9. the check can fail: a transfer that never happened leaves a difference
+        bad = run_worker(["books", "--record-transfer", "nowhere", "5", "x"], desk.worker_env, timeout=120)
+        assert bad.returncode != 0 and "unknown venue" in (bad.stdout + bad.stderr)
+        differs = run_worker(["books", "--record-transfer", "kalshi", "5", "deposit that never came"],
+                             desk.worker_env, timeout=120)
+        assert differs.returncode == 1 and "DIFFERS" in differs.stdout, differs.stdout + differs.stderr
     except BaseException:
         print(desk.log())
         raise

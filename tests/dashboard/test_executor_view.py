@@ -213,3 +213,22 @@ def test_status_snapshot_after_a_trade_updates_stats_and_balances(feed, page):
         "balances": {"poly": Decimal("49.50"), "kalshi": None}, "limits": {"max_daily_trades": 50}}})
     assert "4 / 50" in p.view.stats.object and "+$1.37" in p.view.stats.object and "75%" in p.view.stats.object
     assert "$49.50" in p.view.balances.object and "$45.00" in p.view.balances.object  # null keeps the last known
+
+
+def test_books_say_whether_they_match_and_what_is_owed_until_redeemed(feed, page):
+    p = page("executor")
+    replay(feed, p, init())
+    assert "Books:" not in p.view.balances.object  # nothing known yet: nothing claimed
+    books = {
+        "venues": {}, "total": {"difference": Decimal("0.00")}, "in_flight": 0, "agrees": True,
+        "resolved_to_redeem": Decimal("12.00"),
+        "to_redeem": [{"venue": "polymarket", "amount": Decimal("12.00"), "what": "12 × Rockets at 1"}],
+    }
+    replay(feed, p, wire(schemas.BALANCE_UPDATE, {"poly": Decimal("40.00"), "kalshi": Decimal("45.00"), "books": books}))
+    text = p.view.balances.object
+    assert "match the venues" in text
+    assert "Resolved, to redeem: $12.00" in text and "12 × Rockets at 1" in text and "Claim" in text
+    assert 'data-k="poly">$40.00' in text  # the books key is not read as a balance
+    off = {**books, "agrees": False, "total": {"difference": Decimal("-0.35")}, "resolved_to_redeem": 0, "to_redeem": []}
+    replay(feed, p, wire(schemas.BALANCE_UPDATE, {"poly": Decimal("40.00"), "kalshi": Decimal("45.00"), "books": off}))
+    assert "differ by -$0.35" in p.view.balances.object and "to redeem" not in p.view.balances.object

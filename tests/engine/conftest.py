@@ -11,11 +11,13 @@ import pytest
 
 from db.attempts import AttemptRepository
 from db.engine import Database
+from db.ledger import LedgerRepository
 from db.migrate import migrate
 from db.repositories import SettingsRepository, TradeRepository
 from tests.engine.fakes import POLY_FEES, FakeVenue
 from worker.domain.fees import FeeSchedule
 from worker.domain.markets import Venue
+from worker.engine.books import BooksKeeper
 from worker.engine.executor import CrashPoints, Executor, RiskConfig, UnwindPolicy
 from worker.engine.settings_manager import ExecutorSettingsManager
 from worker.engine.trade_logger import TradeLogger
@@ -50,6 +52,9 @@ class Rig:
             crash=crash,
             unwind=UnwindPolicy(pause_s=0.0),
             lookup_delays=(0.0, 0.0),
+            books=BooksKeeper(
+                LedgerRepository(self.db), self.attempts, self.trades, {Venue.KALSHI: self.kalshi, Venue.POLYMARKET: self.poly}
+            ),
         )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -78,6 +78,8 @@ class FakeVenue:
     sells_fail: bool = False
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
     records_without_price: bool = False  # look-ups answer like an order record: no average price
+    pays_on_redemption: bool = False  # resolved holdings pay only when redeemed (Polymarket)
+    to_redeem: dict[str, Decimal] = field(default_factory=dict)
 
     # -- test helpers ------------------------------------------------------------------
     def set_book(self, ref: ContractRef, bids: Sequence[tuple[str, str]], asks: Sequence[tuple[str, str]]) -> None:
@@ -241,6 +243,12 @@ class FakeVenue:
         if self.down:
             raise VenueUnavailable(self.venue.value, "down")
         return [f for f in self.fill_log if f.venue_order_id == venue_order_id]
+
+    async def redeemable(self) -> Mapping[str, Decimal] | None:
+        """Like Polymarket when ``pays_on_redemption``: what is resolved but not redeemed."""
+        if not self.pays_on_redemption:
+            return None
+        return dict(self.to_redeem)
 
     async def resolution(self, contract: ContractRef) -> MarketResolution | None:
         if self.down:

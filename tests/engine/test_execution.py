@@ -443,3 +443,31 @@ async def test_a_stale_copy_of_an_attempt_never_puts_estimates_back_over_recorde
     assert again is not None
     kept = again.leg(LegRole.LEG1)
     assert kept is not None and (kept.fills_recorded, kept.fees, kept.avg_price) == (True, leg.fees, leg.avg_price)
+
+
+async def test_a_payout_held_for_redemption_is_owed_until_the_venue_pays_it(rig: Rig) -> None:
+    rig.poly.pays_on_redemption = True
+    start = rig.kalshi.cash + rig.poly.cash
+    ex = rig.executor()
+    await run_one(rig, ex=ex)
+    (pos,) = await rig.trades.list_positions("open")
+    now = datetime.now(UTC)
+    rig.kalshi.resolved = [MarketResolution(Venue.KALSHI, "k", {kalshi_ref("G1"): D(0)}, now)]
+    rig.poly.resolved = [MarketResolution(Venue.POLYMARKET, "p", {poly_ref("G1"): D(1)}, now)]
+    rig.poly.to_redeem = {poly_ref("G1").contract_id: D(10)}  # resolved, not yet redeemed
+    rig.kalshi.held[kalshi_ref("G1")] = D(0)
+    assert (await ex.settle())["settled"] == 1
+    assert (await rig.trades.get_position(pos.id)).status == "to_redeem"  # type: ignore[union-attr]
+    books = await ex.books.books() if ex.books else None  # type: ignore[union-attr]
+    assert books is not None and books.to_redeem == D(10)
+    assert books.venues[Venue.POLYMARKET].agrees  # owed, so the missing cash is explained
+    assert any(e["status"] == "TO_REDEEM" for e in rig.events_of("trade_event"))
+    # The operator redeems: the venue pays and no longer lists it.
+    rig.poly.to_redeem = {}
+    rig.poly.cash += D(10)
+    rig.poly.held[poly_ref("G1")] = D(0)
+    await ex.settle()
+    assert (await rig.trades.get_position(pos.id)).status == "closed"  # type: ignore[union-attr]
+    books = await ex.books.books()  # type: ignore[union-attr]
+    assert books.to_redeem == 0 and books.agrees
+    assert await _realised(rig) == rig.kalshi.cash + rig.poly.cash - start

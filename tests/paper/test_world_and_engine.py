@@ -194,7 +194,17 @@ def test_resolution_pays_out_positions_including_fifty_fifty(ex: PaperExchange) 
     ex.place(PlaceRequest("polymarket", b, "buy", asks_b[0][0], Decimal(10), "FOK"))
     before = ex.store.balance("polymarket")
     ex.resolve(g2, Decimal("0.5"))
+    # Polymarket pays a resolved position only when it is redeemed.
+    assert ex.store.balance("polymarket") == before
+    assert ex.redeemable("polymarket") == {b: Decimal("0.5")}
+    assert ex.store.position("polymarket", b).quantity == 10
+    other = next(x for x in ex.world.games(T0) if "polymarket" in x.venues and x.index not in (g.index, g2.index))
+    assert ex.redeem("polymarket", other.condition_id("moneyline")) == []  # another condition: nothing
+    (done,) = ex.redeem("polymarket")
+    assert done["instrument_id"] == b and Decimal(done["payout"]) == Decimal(5)
     assert ex.store.balance("polymarket") == before + Decimal(5)
+    assert ex.redeemable("polymarket") == {} and ex.store.position("polymarket", b).quantity == 0
+    assert ex.redeem("polymarket") == []  # once
 
 
 def test_games_resolve_on_schedule(ex: PaperExchange) -> None:

@@ -1,9 +1,10 @@
 """``python -m worker books``: do our books match each venue's cash, to the cent?
 
 Prints, per venue and in total: cash when our records began, cash now (read from the
-venue), realised P&L on our books, other cash movements (deposits, withdrawals,
-interest), what is still held at cost, and the difference
-``cash now − cash at start − other movements − (realised − held at cost)``.
+venue), realised P&L on our books, what is still held at cost, payouts won but still to
+redeem at the venue, other cash movements (deposits, withdrawals, interest), and the
+difference ``cash now − cash at start − other movements − (realised − held at cost −
+to redeem)``.
 
 Exit status: 0 when every venue agrees to the cent (and the trade log's realised P&L
 equals the venues' realised sum), 1 when one does not, 2 while an attempt is in flight
@@ -34,6 +35,7 @@ from worker.domain.errors import VenueError
 from worker.domain.markets import Venue
 from worker.domain.tradelog import trading_day_bounds
 from worker.engine.books import Books, BooksKeeper
+from worker.engine.executor.executor import REDEEM_STEP
 from worker.trading import build_venues, venue_env
 
 AGREE, DIFFER, IN_FLIGHT = 0, 1, 2
@@ -49,14 +51,15 @@ def _money(value: Decimal | None) -> str:
 
 
 def render(books: Books, config: Config) -> str:
-    cols = ("cash at start", "cash now", "realised", "held at cost", "other movements", "difference")
+    cols = ("cash at start", "cash now", "realised", "held at cost", "to redeem", "other movements", "difference")
     rows: list[tuple[str, ...]] = []
     for venue, b in books.venues.items():
         rows.append((venue.value, _money(b.cash_at_start), _money(b.cash_now), _money(b.realised),
-                     _money(b.open_cost), _money(b.transfers), _money(b.difference)))
+                     _money(b.open_cost), _money(b.to_redeem), _money(b.transfers), _money(b.difference)))
     t = books.total()
     rows.append(("total", _money(t["cash_at_start"]), _money(t["cash"]), _money(t["realised"]),
-                 _money(t["open_cost"]), _money(t["other_movements"]), _money(t["difference"])))
+                 _money(t["open_cost"]), _money(t["to_redeem"]), _money(t["other_movements"]),
+                 _money(t["difference"])))
     widths = [max(len(r[i]) for r in [("venue", *cols), *rows]) for i in range(len(cols) + 1)]
     lines = [f"books ({config.mode} mode)"]
     for r in [("venue", *cols), *rows]:
@@ -74,6 +77,8 @@ def render(books: Books, config: Config) -> str:
         + ("" if books.trade_log_agrees else " — DIFFERS")
     )
     lines.append(f"realised today {_money(books.realised_today)}; locked edge of open positions {_money(books.locked_edge)}")
+    for e in books.redeem:
+        lines.append(f"resolved, to redeem: {_money(e.amount)} on {e.venue.value} ({e.note}): {REDEEM_STEP}")
     if books.in_flight:
         lines.append(f"{books.in_flight} attempt(s) in flight: run again when they have ended")
     lines.append("books agree" if books.agrees and not books.in_flight else "books do NOT agree" if not books.in_flight else "")

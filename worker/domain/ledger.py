@@ -41,6 +41,12 @@ class CashEntry:
     at: datetime
     note: str | None = None
     attempt_id: str | None = None
+    #: The contract a settlement paid for (what a venue that pays on redemption lists as
+    #: redeemable until it is redeemed).
+    contract_id: str | None = None
+    #: False while the payout is owed: resolved, to redeem (Polymarket pays a resolved
+    #: position only when it is redeemed).
+    received: bool = True
 
 
 def fill_cash(fill: Fill) -> Decimal:

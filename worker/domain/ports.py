@@ -6,9 +6,10 @@ pointed at the paper exchange). Errors are those of :mod:`worker.domain.errors`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
 from worker.domain.books import OrderBook
@@ -95,6 +96,11 @@ class VenuePort(Protocol):
         The fees add up to what the venue charged for the order (where a venue reports the
         fee per order, it is apportioned over the fills). The books are built from these.
         """
+        ...
+
+    async def redeemable(self) -> Mapping[str, Decimal] | None:
+        """Resolved holdings whose payout waits to be redeemed (contract id → quantity), or
+        None for a venue that pays cash at settlement (nothing to redeem there)."""
         ...
 
     async def resolution(self, contract: ContractRef) -> MarketResolution | None:

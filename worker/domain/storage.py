@@ -46,6 +46,9 @@ class TradeStore(Protocol):
 
     async def get_position(self, position_id: str) -> StoredPosition | None: ...
 
+    async def set_position_status(self, position_id: str, status: str) -> None:
+        """Move a settled position on (``to_redeem`` → ``closed`` once its payout arrived)."""
+
     async def list_positions(self, status: str | None = None) -> list[StoredPosition]: ...
 
     async def recent_trades(
@@ -80,6 +83,9 @@ class LedgerStore(Protocol):
     async def cash(self) -> list[CashEntry]: ...
 
     async def record_cash(self, entries: Sequence[CashEntry]) -> None: ...
+
+    async def mark_received(self, venue: Venue, refs: Sequence[str], at: datetime) -> None:
+        """Owed payouts (by ref) that reached the account."""
 
     async def openings(self) -> dict[Venue, Opening]: ...
 

@@ -45,6 +45,9 @@ class PositionStatus(StrEnum):
     OPEN = "open"
     CLOSED = "closed"
     EXPIRED = "expired"
+    #: Settled (its SETTLED row is written, its P&L realised) but part of its payout waits
+    #: for the operator to redeem it at the venue; ``closed`` once the cash arrived.
+    TO_REDEEM = "to_redeem"
 
 
 @dataclass(frozen=True)

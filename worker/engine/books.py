@@ -7,8 +7,10 @@ Per venue (see :mod:`worker.domain.ledger` for the money rule):
 * ``open_cost`` = what the holdings still open there cost (the net cash paid into
   attempts whose position or stranded leg is not closed yet);
 * ``realised`` = ``trading + open_cost``: the cash flows of what is closed;
-* ``difference`` = ``cash now − cash at start − transfers − trading``: zero to the cent
-  when every dollar that moved is in our records.
+* ``to_redeem`` = payouts won but not yet paid (a venue that pays a resolved position only
+  once it is redeemed): realised, but not in the account yet;
+* ``difference`` = ``cash now − cash at start − transfers − (trading − to_redeem)``: zero
+  to the cent when every dollar that moved is in our records.
 
 The trade log's realised P&L (our own rows) must equal the venues' realised sum: it is
 reported beside it (``trade_log_realised``) so a row that lost or invented a dollar shows.
@@ -47,6 +49,7 @@ class VenueBooks:
     transfers: Decimal = ZERO
     open_cost: Decimal = ZERO
     fees: Decimal = ZERO
+    to_redeem: Decimal = ZERO
 
     @property
     def realised(self) -> Decimal:
@@ -56,7 +59,7 @@ class VenueBooks:
     def difference(self) -> Decimal | None:
         if self.cash_now is None or self.cash_at_start is None:
             return None
-        return self.cash_now - self.cash_at_start - self.transfers - self.trading
+        return self.cash_now - self.cash_at_start - self.transfers - (self.trading - self.to_redeem)
 
     @property
     def agrees(self) -> bool:
@@ -73,6 +76,7 @@ class VenueBooks:
             "realised": self.realised,
             "fees": self.fees,
             "settlements": self.settlements + self.manual,
+            "to_redeem": self.to_redeem,
             "other_movements": self.transfers,
             "difference": self.difference,
         }
@@ -85,8 +89,11 @@ class Books:
     realised_today: Decimal
     locked_edge: Decimal
     in_flight: int
-    to_redeem: Decimal = ZERO
-    notes: list[str] = field(default_factory=list)
+    redeem: list[CashEntry] = field(default_factory=list)
+
+    @property
+    def to_redeem(self) -> Decimal:
+        return sum((e.amount for e in self.redeem), ZERO)
 
     @property
     def agrees(self) -> bool:
@@ -110,6 +117,7 @@ class Books:
             "cash_at_start": add("cash_at_start"),
             "cash": add("cash_now"),
             "open_cost": add("open_cost"),
+            "to_redeem": add("to_redeem"),
             "realised": sum((v.realised for v in self.venues.values()), ZERO),
             "fees": add("fees"),
             "other_movements": add("transfers"),
@@ -123,6 +131,11 @@ class Books:
             "total": self.total(),
             "locked_edge": self.locked_edge,
             "resolved_to_redeem": self.to_redeem,
+            "to_redeem": [
+                {"venue": e.venue.value, "amount": e.amount, "what": e.note, "attempt_id": e.attempt_id,
+                 "since": e.at}
+                for e in self.redeem
+            ],
             "realised_today": self.realised_today,
             "realised_all_time": self.trade_log_realised,
             "in_flight": self.in_flight,
@@ -194,8 +207,12 @@ class BooksKeeper:
             owner = leg_attempt.get(f.leg_id or "")
             if owner is not None and owner.id in holding:
                 b.open_cost -= f.cash
+        redeem: list[CashEntry] = []
         for e in await self.ledger.cash():
             b = venues.setdefault(e.venue, VenueBooks(e.venue.value))
+            if not e.received:
+                b.to_redeem += e.amount
+                redeem.append(e)
             if e.kind is CashKind.TRANSFER:
                 b.transfers += e.amount
                 continue
@@ -222,4 +239,5 @@ class BooksKeeper:
             realised_today=await self.ledger.realised(day_start) if day_start is not None else ZERO,
             locked_edge=locked,
             in_flight=in_flight,
+            redeem=redeem,
         )

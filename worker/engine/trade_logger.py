@@ -96,6 +96,7 @@ class TradeLogger:
         kalshi_order_id: str | None = None,
         cost: Decimal | None = None,
         cash: Sequence[CashEntry] = (),
+        status: PositionStatus = PositionStatus.CLOSED,
     ) -> tuple[StoredPosition, StoredTrade | None]:
         """Close an open position with its realised P&L: a CLOSED (or SETTLED) row and the
         cash the exit brought, atomically. ``cost`` is what the position cost (default: as
@@ -104,11 +105,11 @@ class TradeLogger:
         if position is None:
             raise KeyError(f"no position {position_id}")
         now = self._clock()
-        status = TradeStatus.SETTLED if settled else TradeStatus.CLOSED
+        row_status = TradeStatus.SETTLED if settled else TradeStatus.CLOSED
         cost = position.cost if cost is None else cost
         trade = TradeRecord(
             event_title=position.event_title,
-            status=status,
+            status=row_status,
             bet_size=cost or Decimal(0),
             pnl=pnl,
             roi=_roi(pnl, cost),
@@ -122,7 +123,7 @@ class TradeLogger:
         )
         return await self._store.close_position(
             position_id,
-            status=PositionStatus.CLOSED,
+            status=status,
             closed_at=now,
             realized_pnl=pnl,
             reason=reason,

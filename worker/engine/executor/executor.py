@@ -52,6 +52,7 @@ from worker.domain.orders import OrderAction, OrderState, TimeInForce
 from worker.domain.ports import VenuePort
 from worker.domain.storage import TradeStore
 from worker.domain.tradelog import (
+    PositionStatus,
     StoredPosition,
     StoredTrade,
     TradeRecord,
@@ -83,6 +84,12 @@ Sleep = Callable[[float], Awaitable[None]]
 #: A holding whose game should have resolved this long ago without a result raises an
 #: alert (and keeps being asked: postponed games resolve days later).
 SETTLEMENT_GRACE = timedelta(hours=12)
+#: What the operator does to collect a payout the venue holds until it is redeemed.
+REDEEM_STEP = (
+    "Redeem it at Polymarket: Portfolio → Claim on polymarket.com (redeemPositions on the "
+    "conditional-tokens contract for its condition); on the paper exchange: "
+    "POST /paper/redeem. The books count it as owed until the venue pays it."
+)
 OVERDUE_ALERT_EVERY = timedelta(hours=1)
 
 
@@ -551,6 +558,18 @@ class Executor:
             res = results[key]
             return None if res is None else resolution_payout(res, contract)
 
+        pays_later: dict[Venue, bool] = {}
+
+        async def owed(venue: Venue) -> bool:
+            """Does ``venue`` pay a resolved holding only once it is redeemed?"""
+            if venue not in pays_later:
+                try:
+                    pays_later[venue] = await self.venues[venue].redeemable() is not None
+                except VenueError as exc:
+                    log.warning("redeemable holdings of %s not read: %s", venue.value, exc)
+                    return True  # owed until the venue shows otherwise
+            return pays_later[venue]
+
         settled = stranded = overdue = 0
         for position in await self.trades.list_positions("open"):
             if position.attempt_id and self.running(position.attempt_id):
@@ -571,11 +590,13 @@ class Executor:
                 proceeds = sum((c.notional - c.fees for c in closes), ZERO)
                 cash = [
                     CashEntry(leg.venue, CashKind.SETTLEMENT, f"settle:{leg.id}", q * v, now,
-                              f"{q} × {leg.label} at {v}", attempt.id)
+                              f"{q} × {leg.label} at {v}", attempt.id, leg.contract.contract_id,
+                              received=q * v == 0 or not await owed(leg.venue))
                     for (leg, q), v in zip(held, values, strict=True)
                     if v is not None and q > 0
                 ]
                 payout_total = sum((c.amount for c in cash), ZERO)
+                to_redeem = any(not c.received for c in cash)
                 cost = position_cost(attempt)
                 pnl = payout_total + proceeds - cost
                 _, trade = await self.trade_logger.close_position(
@@ -589,6 +610,7 @@ class Executor:
                         "payout": str(payout_total),
                     },
                     cash=cash,
+                    status=PositionStatus.TO_REDEEM if to_redeem else PositionStatus.CLOSED,
                 )
                 self._position_closed(position, pnl, "SETTLED", trade)
                 settled += 1
@@ -607,9 +629,51 @@ class Executor:
                     overdue += 1
                 continue
             async with self.game_lock(attempt.game_key):
-                await self._settle_stranded(attempt, value, now)
+                await self._settle_stranded(attempt, value, now, owed=await owed(leg1.venue))
             stranded += 1
+        await self._collect_redemptions(now)
         return {"settled": settled, "stranded": stranded, "overdue": overdue}
+
+    async def _collect_redemptions(self, now: datetime) -> None:
+        """Owed payouts that the venue no longer lists as redeemable have reached the
+        account; a position whose payouts all arrived is closed. The others are shown (an
+        alert an hour) with the step that collects them."""
+        if self.books is None:
+            return
+        owed = [e for e in await self.books.ledger.cash() if not e.received]
+        if not owed:
+            return
+        received: set[str] = set()
+        for venue in {e.venue for e in owed}:
+            port = self.venues.get(venue)
+            if port is None:
+                continue
+            try:
+                waiting = await port.redeemable()
+            except VenueError as exc:
+                log.warning("redeemable holdings of %s not read: %s", venue.value, exc)
+                continue
+            mine = [e for e in owed if e.venue is venue]
+            arrived = [e.ref for e in mine if waiting is None or e.contract_id not in waiting]
+            await self.books.ledger.mark_received(venue, arrived, now)
+            received.update(arrived)
+            for e in mine:
+                if e.ref in received:
+                    continue
+                what = f"redeem {e.ref}"
+                last = self._overdue_alerted.get(what)
+                if last is not None and now - last < OVERDUE_ALERT_EVERY:
+                    continue
+                self._overdue_alerted[what] = now
+                message = f"resolved, to redeem: {e.amount} on {venue.value} ({e.note}). {REDEEM_STEP}"
+                log.warning("TO REDEEM: %s", message)
+                self.publish("trade_event", {"event": e.note or e.ref, "status": "TO_REDEEM", "reason": message,
+                                             "attempt_id": e.attempt_id, "pnl": None,
+                                             "timestamp": now.isoformat(), "loud": False})
+        still = {e.attempt_id for e in owed if e.ref not in received}
+        for position in await self.trades.list_positions(PositionStatus.TO_REDEEM):
+            if position.attempt_id not in still:
+                await self.trades.set_position_status(position.id, PositionStatus.CLOSED)
 
     def _overdue(self, expires_at: datetime | None, now: datetime, what: str, title: str) -> bool:
         """Alert (once an hour per holding) when a game should have resolved long ago."""
@@ -629,7 +693,7 @@ class Executor:
                                          "timestamp": now.isoformat(), "loud": True})
         return True
 
-    async def _settle_stranded(self, attempt: AttemptRecord, value: Decimal, now: datetime) -> None:
+    async def _settle_stranded(self, attempt: AttemptRecord, value: Decimal, now: datetime, owed: bool = False) -> None:
         """The stranded leg's market resolved: realise the attempt's unwound and stranded
         contracts (a SETTLED row) and record the payout."""
         leg1 = attempt.leg(LegRole.LEG1)
@@ -656,7 +720,8 @@ class Executor:
             dedup_key=f"stranded:{attempt.id}:settled",
         )
         cash = [CashEntry(leg1.venue, CashKind.SETTLEMENT, f"settle:{leg1.id}", paid, now,
-                          f"{held} × {leg1.label} at {value}", attempt.id)]
+                          f"{held} × {leg1.label} at {value}", attempt.id, leg1.contract.contract_id,
+                          received=paid == 0 or not owed)]
         trade_id, _ = await self.store.finish(attempt, trade, None, cash)
         if trade_id is not None:
             self.publish("trade_event", {"event": attempt.event_title, "status": "SETTLED", "pnl": pnl,

@@ -444,6 +444,10 @@ class KalshiClient:
         mine = sorted((f for f in out if f.venue_order_id == venue_order_id), key=lambda f: (f.ts, f.fill_id))
         return apportion_fee(mine, order.fee_paid)
 
+    async def redeemable(self) -> Mapping[str, Decimal] | None:
+        """Nothing to redeem: a settled market pays cash into the account."""
+        return None
+
     async def resolution(self, contract: ContractRef) -> MarketResolution | None:
         """``GET /markets/{ticker}``: settled once ``status`` is ``settled``/``finalized``;
         ``settlement_value_dollars`` is what one YES paid (a void game's fair value too)."""

@@ -33,6 +33,9 @@ from worker.venues.paper.world import Game, Instrument, Market, World
 ZERO = Decimal(0)
 ONE = Decimal(1)
 SHORTABLE = frozenset({"kalshi", "polymarket_us"})
+#: Venues whose resolved positions pay only when redeemed (Polymarket: ``redeemPositions``
+#: on the conditional-tokens contract); the others pay cash at settlement.
+REDEEMED_VENUES = frozenset({"polymarket"})
 MIN_SIZE = {"kalshi": Decimal(1), "polymarket": Decimal(5), "polymarket_us": Decimal(1)}
 FEES = {
     "kalshi": FeeSchedule.kalshi(),
@@ -394,6 +397,11 @@ class PaperExchange:
                         continue
                     qty = pos.quantity
                     payout = qty * value if qty > 0 else -qty * (ONE - value)
+                    if inst.venue in REDEEMED_VENUES:
+                        # Polymarket pays a resolved position only when it is redeemed:
+                        # the tokens stay held (redeemable) until then.
+                        self.store.add_settlement(inst.venue, inst.id, qty, value, payout, now, redeemed=False)
+                        continue
                     self.store.add_balance(inst.venue, payout)
                     self.store.add_settlement(inst.venue, inst.id, qty, value, payout, now)
                     pos.realized += payout - pos.cost
@@ -401,6 +409,33 @@ class PaperExchange:
                     pos.quantity = ZERO
                     self.store.save_position(pos, now)
         return Resolution(game, home_settlement)
+
+    def redeem(self, venue: str, condition_id: str | None = None) -> list[dict[str, str]]:
+        """Redeem the resolved positions of ``venue`` (of one condition, or all): each pays
+        its payout into the account and leaves the holdings. What a Polymarket user does
+        with "Claim" (``redeemPositions`` on the conditional-tokens contract)."""
+        now = self.clock.now()
+        done: list[dict[str, str]] = []
+        with self.store.transaction():
+            for row in self.store.unredeemed(venue):
+                inst = self.world.instrument(row["instrument_id"])
+                cond = inst.market_key.split(":", 1)[1] if inst is not None else ""
+                if condition_id is not None and cond != condition_id:
+                    continue
+                payout = Decimal(row["payout"])
+                self.store.add_balance(venue, payout)
+                self.store.mark_redeemed(venue, row["instrument_id"], now)
+                pos = self.store.position(venue, row["instrument_id"])
+                pos.realized += payout - pos.cost
+                pos.cost = ZERO
+                pos.quantity = ZERO
+                self.store.save_position(pos, now)
+                done.append({**row, "condition_id": cond})
+        return done
+
+    def redeemable(self, venue: str) -> dict[str, Decimal]:
+        """Settled positions of ``venue`` whose payout waits to be redeemed: token → value."""
+        return {r["instrument_id"]: Decimal(r["price"]) for r in self.store.unredeemed(venue)}
 
     def settlement_price(self, market: Market, home_settlement: Decimal) -> Decimal:
         """What the YES side of a market pays when its game resolves."""

@@ -928,6 +928,8 @@ class PolyDataPositions(Base):
             self.send([])
             return
         out = []
+        redeemable = self.ex.redeemable("polymarket")
+        only_redeemable = self.get_argument("redeemable", "").lower() == "true"
         for p in self.ex.positions("polymarket"):
             if p.quantity == 0:
                 continue
@@ -936,10 +938,39 @@ class PolyDataPositions(Base):
                 continue
             cond = inst.market_key.split(":", 1)[1]
             avg = p.cost / p.quantity if p.quantity else Decimal(0)
-            out.append({"proxyWallet": self.state.creds.poly_address, "asset": p.instrument_id,
-                        "conditionId": cond, "size": float(p.quantity), "avgPrice": float(avg),
-                        "outcome": inst.label, "initialValue": float(p.cost)})
+            value = redeemable.get(p.instrument_id)
+            if only_redeemable and value is None:
+                continue
+            row = {"proxyWallet": self.state.creds.poly_address, "asset": p.instrument_id,
+                   "conditionId": cond, "size": float(p.quantity), "avgPrice": float(avg),
+                   "outcome": inst.label, "initialValue": float(p.cost),
+                   "redeemable": value is not None}
+            if value is not None:
+                row["curPrice"] = float(value)
+            out.append(row)
         self.send(out)
+
+
+class PolyRedeem(Base):
+    """``POST /paper/redeem {"condition_id"?}``: the operator's "Claim" of resolved
+    Polymarket positions (on the real venue ``redeemPositions`` on the conditional-tokens
+    contract, or the website's Claim button). Loopback and a JSON body only."""
+
+    async def post(self) -> None:
+        if self.request.remote_ip not in ("127.0.0.1", "::1"):
+            raise tornado.web.HTTPError(403, "redeem from this machine only")
+        if not self.request.headers.get("Content-Type", "").startswith("application/json"):
+            raise tornado.web.HTTPError(415, "send a JSON body")
+        body = self.body_json() if self.request.body else {}
+        if not isinstance(body, dict):
+            raise tornado.web.HTTPError(400, "the body must be a JSON object")
+        cond = body.get("condition_id")
+        if cond is not None and not isinstance(cond, str):
+            raise tornado.web.HTTPError(400, "condition_id must be a string")
+        done = self.ex.redeem("polymarket", cond)
+        self.send({"redeemed": [{"asset": r["instrument_id"], "conditionId": r["condition_id"],
+                                 "size": r["quantity"], "payout": r["payout"]} for r in done],
+                   "balance": str(self.ex.store.balance("polymarket"))})
 
 
 class PmusSettlement(PmusBase):
@@ -1389,6 +1420,7 @@ def make_app(state: ServerState, hub: Hub) -> tornado.web.Application:
         (r"/paper/admin/balance", AdminBalance, s),
         (r"/paper/admin/orders", AdminOrders, s),
         (r"/polymarket/data/positions", PolyDataPositions, s),
+        (r"/paper/redeem", PolyRedeem, s),
     ]
     return tornado.web.Application(routes, websocket_ping_interval=20, log_function=_log_request)
 

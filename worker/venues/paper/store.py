@@ -143,6 +143,11 @@ class Store:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(_SCHEMA)
+        columns = {r["name"] for r in self._db.execute("PRAGMA table_info(settlements)")}
+        if "redeemed" not in columns:
+            # A store from before redemption was modelled: what it settled was paid at once.
+            self._db.execute("ALTER TABLE settlements ADD COLUMN redeemed TEXT")
+            self._db.execute("UPDATE settlements SET redeemed = settled")
         self._depth = 0
 
     def close(self) -> None:
@@ -349,11 +354,25 @@ class Store:
 
     def add_settlement(
         self, venue: str, instrument_id: str, quantity: Decimal, price: Decimal,
-        payout: Decimal, now: datetime,
+        payout: Decimal, now: datetime, redeemed: bool = True,
     ) -> None:
+        """A settled holding; ``redeemed`` False while its payout waits to be redeemed."""
         self._exec(
-            "INSERT OR REPLACE INTO settlements VALUES (?,?,?,?,?,?)",
-            (venue, instrument_id, str(quantity), str(price), str(payout), iso(now)),
+            "INSERT OR REPLACE INTO settlements"
+            " (venue, instrument_id, quantity, price, payout, settled, redeemed) VALUES (?,?,?,?,?,?,?)",
+            (venue, instrument_id, str(quantity), str(price), str(payout), iso(now), iso(now) if redeemed else None),
+        )
+
+    def unredeemed(self, venue: str) -> list[dict[str, str]]:
+        return [
+            dict(r)
+            for r in self._all("SELECT * FROM settlements WHERE venue=? AND redeemed IS NULL", (venue,))
+        ]
+
+    def mark_redeemed(self, venue: str, instrument_id: str, now: datetime) -> None:
+        self._exec(
+            "UPDATE settlements SET redeemed=? WHERE venue=? AND instrument_id=? AND redeemed IS NULL",
+            (iso(now), venue, instrument_id),
         )
 
     def settlements(self, venue: str) -> list[dict[str, str]]:

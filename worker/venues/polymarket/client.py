@@ -431,6 +431,22 @@ class PolymarketClient:
         fills = [f for f in await self._trades(params) if f.venue_order_id == venue_order_id]
         return sorted(fills, key=lambda f: (f.ts, f.fill_id))
 
+    async def redeemable(self) -> Mapping[str, Decimal] | None:
+        """Resolved positions waiting to be redeemed: Data API ``/positions?user=…&redeemable=true``
+        (token → size). A resolved position pays only once redeemed (``redeemPositions`` on
+        the conditional-tokens contract, or Claim on polymarket.com)."""
+        if self.signer is None:
+            raise AuthFailed(Venue.POLYMARKET, "no credentials configured")
+        rows = await self.http.request(
+            "GET", self.data_url + "/positions", params={"user": self.signer.address, "redeemable": "true"}
+        )
+        out: dict[str, Decimal] = {}
+        for r in rows or []:
+            size = dec(r.get("size"), ZERO) or ZERO
+            if size > 0 and r.get("redeemable") is not False:
+                out[text(r.get("asset"))] = size
+        return out
+
     async def resolution(self, contract: ContractRef) -> MarketResolution | None:
         """Gamma's market of the outcome token (``clob_token_ids``): resolved once
         ``umaResolutionStatus`` is ``resolved``; ``outcomePrices`` is what each token pays.

@@ -24,6 +24,7 @@ import asyncio
 import random
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -440,6 +441,10 @@ class PolymarketUsClient:
             key=lambda f: (f.ts, f.fill_id),
         )
         return apportion_fee(fills, order.fee_paid)
+
+    async def redeemable(self) -> Mapping[str, Decimal] | None:
+        """Nothing to redeem: a settled market pays cash into the account."""
+        return None
 
     async def resolution(self, contract: ContractRef) -> MarketResolution | None:
         """``GET /v1/markets/{slug}/settlement``: the LONG side's settlement price (the
