@@ -36,7 +36,7 @@ SHORTABLE = frozenset({"kalshi", "polymarket_us"})
 MIN_SIZE = {"kalshi": Decimal(1), "polymarket": Decimal(5), "polymarket_us": Decimal(1)}
 FEES = {
     "kalshi": FeeSchedule.kalshi(),
-    "polymarket": FeeSchedule.polymarket(),
+    "polymarket": FeeSchedule.polymarket(Decimal("0.03")),
     "polymarket_us": FeeSchedule.polymarket_us(),
 }
 

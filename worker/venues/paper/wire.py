@@ -238,7 +238,7 @@ def gamma_market(ex: PaperExchange, game: Game, kind: str, now: datetime) -> dic
         "orderPriceMinTickSize": 0.01,
         "orderMinSize": 5,
         "feesEnabled": True,
-        "feeSchedule": {"exponent": 1, "rate": "0.05", "takerOnly": True, "rebateRate": "0"},
+        "feeSchedule": {"exponent": 1, "rate": "0.03", "takerOnly": True, "rebateRate": "0"},
         "bestBid": float(bid) if bid is not None else None,
         "bestAsk": float(ask) if ask is not None else None,
         "volume": "0",
