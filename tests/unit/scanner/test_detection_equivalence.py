@@ -676,3 +676,24 @@ def test_opportunity_built_with_a_plain_curve_behaves_like_any_dataclass() -> No
     assert dataclasses.asdict(plain)["curve"] == tuple(dataclasses.asdict(p) for p in lazy.curve)
     with pytest.raises(dataclasses.FrozenInstanceError):
         plain.curve = ()  # type: ignore[misc]
+
+
+def test_bankers_ties_and_kalshis_order_total_are_priced_as_the_venues_charge() -> None:
+    """Polymarket US levels whose fees fall on half cents (10 × 0.50 × 0.003 = 0.015 → 0.02,
+    30 × 0.50 → 0.045 → 0.04: half to even) and a Kalshi leg over two levels (its exact
+    total rounded up once): the fast walk gives the reference's figures, which are the
+    venues' (docs.polymarket.us/faqs/fees; docs.kalshi.com/getting_started/fee_rounding)."""
+    a = _lv(("0.40", "5"), ("0.41", "35"))
+    b = _lv(("0.50", "10"), ("0.50", "30"))
+    us = FeeSchedule.polymarket_us()
+    assert wire(walk(a, b, FeeSchedule.kalshi(), us)) == wire(
+        ref_walk(a, b, FeeSchedule.kalshi(), us)
+    )
+    pair = _pair(FeeSchedule.kalshi(), us, ONE)
+    legs = pair.directions[0]
+    fast = opportunity_from_asks(pair, legs, a, b, NOW)
+    assert fast is not None and wire(fast) == wire(ref_opportunity(pair, legs, a, b, NOW))
+    # 40 pairs: Kalshi 0.07·5·0.24 + 0.07·35·0.2419 = 0.084 + 0.592655 → 0.68 once;
+    # Polymarket US 0.02 + 0.04 per execution.
+    assert fast.size == D(40)
+    assert fast.kalshi_leg.fee == D("0.68") and fast.poly_leg.fee == D("0.06")
