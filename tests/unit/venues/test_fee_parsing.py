@@ -77,8 +77,12 @@ def test_a_schedule_without_a_rate_or_with_a_fractional_exponent_is_refused() ->
     moneyline(events)["feeSchedule"] = {"exponent": 1, "takerOnly": True}
     with pytest.raises(MarketRefused):
         parse_market(moneyline(events), events[0])
-    moneyline(events)["feeSchedule"] = {"exponent": 1.5, "rate": 0.03}
-    with pytest.raises(MarketRefused, match="exponent"):
+    for exponent in (1.5, -1, 9):
+        moneyline(events)["feeSchedule"] = {"exponent": exponent, "rate": 0.03}
+        with pytest.raises(MarketRefused, match="exponent"):
+            parse_market(moneyline(events), events[0])
+    moneyline(events)["feeSchedule"] = {"exponent": 1, "rate": "three percent"}
+    with pytest.raises(MarketRefused, match="unreadable"):
         parse_market(moneyline(events), events[0])
 
 

@@ -72,6 +72,9 @@ def _status(m: Mapping[str, Any]) -> MarketStatus:
     return MarketStatus.OPEN
 
 
+_MAX_EXPONENT = 4
+
+
 def _fees(m: Mapping[str, Any], market_id: str) -> FeeSchedule:
     """The market's own fees (docs.polymarket.com/market-data/market-details, "Trading
     Fees": ``feesEnabled`` and ``feeSchedule`` {``rate``, ``exponent``, ``takerOnly``,
@@ -90,14 +93,21 @@ def _fees(m: Mapping[str, Any], market_id: str) -> FeeSchedule:
         raise MarketRefused(
             market_id, "fees are enabled (or not stated) and the market has no feeSchedule rate"
         )
-    rate = req_dec(sched.get("rate"), "feeSchedule.rate")
-    raw_exponent = dec(sched.get("exponent"), Decimal(1))
-    if raw_exponent is None or raw_exponent < 0 or raw_exponent != raw_exponent.to_integral():
-        raise MarketRefused(market_id, f"feeSchedule.exponent {sched.get('exponent')!r} is not a whole number")
+    try:
+        rate = req_dec(sched.get("rate"), "feeSchedule.rate")
+        exponent = dec(sched.get("exponent"), Decimal(1)) or ZERO
+    except PayloadError as exc:
+        raise MarketRefused(market_id, f"unreadable feeSchedule: {exc}") from exc
     if rate < 0:
         raise MarketRefused(market_id, f"feeSchedule.rate {rate} is negative")
+    # Published exponents are 1 and 2; a fractional one has no exact Decimal power, and
+    # past a few the fee is not exact in Decimal's 28 digits.
+    if not (0 <= exponent <= _MAX_EXPONENT) or exponent != exponent.to_integral_value():
+        raise MarketRefused(
+            market_id, f"feeSchedule.exponent {sched.get('exponent')!r} is not a whole number 0-4"
+        )
     maker_rate = rate if sched.get("takerOnly") is False else ZERO
-    return FeeSchedule.polymarket(rate, int(raw_exponent), maker_rate)
+    return FeeSchedule.polymarket(rate, int(exponent), maker_rate)
 
 
 def parse_market(m: Mapping[str, Any], event: Mapping[str, Any]) -> Market:
