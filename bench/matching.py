@@ -107,7 +107,7 @@ def generate(n: int, seed: int = 7) -> tuple[list[Market], list[Market]]:
                     ),
                     Decimal("0.01"),
                     Decimal(5),
-                    FeeSchedule.polymarket(),
+                    FeeSchedule.polymarket(Decimal("0.03")),
                     MarketStatus.OPEN,
                     start_time=start,
                     event_slug=slug,

@@ -57,7 +57,7 @@ D = Decimal
 PAIR_SIZE = D(10)
 FEES = {
     Venue.KALSHI: FeeSchedule.kalshi(),
-    Venue.POLYMARKET: FeeSchedule.polymarket(),
+    Venue.POLYMARKET: FeeSchedule.polymarket(D("0.03")),  # what the paper's markets serve
     Venue.POLYMARKET_US: FeeSchedule.polymarket_us(),
 }
 

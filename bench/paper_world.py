@@ -22,7 +22,8 @@ from worker.venues.paper.clock import ManualClock
 from worker.venues.paper.server import build_exchange
 
 ONE = Decimal(1)
-K, P, U = FeeSchedule.kalshi(), FeeSchedule.polymarket(), FeeSchedule.polymarket_us()
+# The schedules the paper's markets serve (Gamma feeSchedule rate 0.03, exponent 1).
+K, P, U = FeeSchedule.kalshi(), FeeSchedule.polymarket(Decimal("0.03")), FeeSchedule.polymarket_us()
 
 
 def main() -> None:

@@ -59,9 +59,12 @@ async def test_fee_amount_follows_the_venue_formula(venue: Harness) -> None:
     markets = await venue.client.list_markets()
     market = next(m for m in markets if m.market_id == venue.contract.market_id)
     fee = market.fees.taker_fee(D("10"), D("0.43"))
-    # 10 × 0.43 × 0.57 = 2.451 × rate
-    expected = {"kalshi": D("0.18"), "polymarket": D("0.12255"), "polymarket_us": D("0.18")}
+    # Kalshi: 0.07 × 10 × 0.43 × 0.57 = 0.17157 → up to 0.18. Polymarket: the market's
+    # feeSchedule (rate 0.03, exponent 1): 0.03 × 2.451 = 0.07353. Polymarket US: 30 bps
+    # of the buy notional 10 × 0.43 = 4.30 → 0.0129 → 0.01 (banker's rounding to the cent).
+    expected = {"kalshi": D("0.18"), "polymarket": D("0.07353"), "polymarket_us": D("0.01")}
     assert fee == expected[venue.name]
+    assert str(fee) == str(expected[venue.name])
 
 
 async def test_fok_larger_than_depth_fills_nothing(venue: Harness) -> None:

@@ -265,7 +265,7 @@ class FakeVenue:
 # --- opportunities ------------------------------------------------------------------------
 
 KALSHI_FEES = FeeSchedule.kalshi()
-POLY_FEES = FeeSchedule.polymarket()
+POLY_FEES = FeeSchedule.polymarket(D("0.03"))  # a sports feeSchedule, 2026
 
 
 def kalshi_ref(game: str, team: str = "HOU", side: OutcomeSide = OutcomeSide.YES) -> ContractRef:

@@ -58,22 +58,26 @@ def test_kalshi_maker_fee() -> None:
     ("price", "fee"), [("0.01", "0.00495"), ("0.50", "0.12500"), ("0.99", "0.00495")]
 )
 def test_polymarket_fee_at_edge_prices(price: str, fee: str) -> None:
-    assert polymarket_taker_fee(D("10"), D(price)) == D(fee)
+    assert polymarket_taker_fee(D("10"), D(price), D("0.05")) == D(fee)
 
 
 def test_polymarket_fee_rounds_up_at_five_decimals() -> None:
-    assert polymarket_taker_fee(D("1"), D("0.33")) == D("0.01106")  # 0.011055 → up
+    assert polymarket_taker_fee(D("1"), D("0.33"), D("0.05")) == D("0.01106")  # 0.011055 → up
 
 
-@pytest.mark.parametrize(("price", "fee"), [("0.01", "0.01"), ("0.50", "0.18"), ("0.99", "0.01")])
-def test_polymarket_us_fee_uses_coefficient_and_rounds_up(price: str, fee: str) -> None:
+@pytest.mark.parametrize(("price", "fee"), [("0.01", "0.00"), ("0.50", "0.02"), ("0.99", "0.03")])
+def test_polymarket_us_fee_is_30_bps_of_the_buy_notional_with_bankers_rounding(
+    price: str, fee: str
+) -> None:
+    # 10 × 0.01 × 0.003 = 0.0003 → 0.00; 10 × 0.50 × 0.003 = 0.015 → 0.02 (the even cent);
+    # 10 × 0.99 × 0.003 = 0.0297 → 0.03.
     assert polymarket_us_taker_fee(D("10"), D(price)) == D(fee)
-    assert polymarket_us_taker_fee(D("10"), D(price), D("0")) == D("0.00")
+    assert polymarket_us_taker_fee(D("10"), D(price), rate=D("0")) == D("0.00")
 
 
 def test_fee_schedule_disabled_fees_are_zero_and_makers_free_on_polymarket() -> None:
     assert FeeSchedule.polymarket(D("0")).taker_fee(D("10"), D("0.5")) == 0
-    assert FeeSchedule.polymarket().maker_fee(D("10"), D("0.5")) == 0
+    assert FeeSchedule.polymarket(D("0.03")).maker_fee(D("10"), D("0.5")) == 0
 
 
 def test_money_refuses_floats_and_ceil_to_cent() -> None:

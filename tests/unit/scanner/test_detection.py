@@ -33,6 +33,8 @@ from worker.engine.scanner.scanner import Scanner
 NOW = datetime(2026, 1, 11, 18, 0, tzinfo=UTC)
 START = datetime(2026, 1, 12, 3, 0, tzinfo=UTC)
 K = "KXNBAGAME-26JAN11HOUSAC-HOU"
+#: A Polymarket sports market's feeSchedule in 2026: rate 0.03, exponent 1.
+POLY = FeeSchedule.polymarket(D("0.03"))
 
 
 def lv(*pairs: tuple[str, str]) -> tuple[PriceLevel, ...]:
@@ -78,7 +80,7 @@ def gamma_market(rules: str = "Resolves to the winner.") -> Market:
         ),
         tick_size=D("0.01"),
         min_size=D(5),
-        fees=FeeSchedule.polymarket(),
+        fees=POLY,
         status=MarketStatus.OPEN,
         start_time=START,
         rules=rules,
@@ -123,7 +125,7 @@ def token_book(token: str, asks: tuple[PriceLevel, ...]) -> OrderBook:
 def test_walk_stops_where_the_marginal_pair_stops_paying_after_fees() -> None:
     a = lv(("0.40", "10"), ("0.45", "10"), ("0.50", "10"))
     b = lv(("0.50", "15"), ("0.56", "100"))
-    out = walk(a, b, FeeSchedule.kalshi(), FeeSchedule.polymarket(), D(1))
+    out = walk(a, b, FeeSchedule.kalshi(), POLY, D(1))
     assert out is not None
     curve, size = out
     # 0.40+0.50 and 0.45+0.50 clear fees; 0.45+0.56 > 1 does not.
@@ -132,10 +134,10 @@ def test_walk_stops_where_the_marginal_pair_stops_paying_after_fees() -> None:
 
 
 def test_walk_rejects_a_top_of_book_that_only_looks_profitable_before_fees() -> None:
-    # 0.49 + 0.50 = 0.99 < 1, but Kalshi 0.07·p(1−p) + Polymarket 0.05·p(1−p) ≈ 0.03 > 0.01.
+    # 0.49 + 0.50 = 0.99 < 1, but Kalshi 0.07·p(1−p) + Polymarket 0.03·p(1−p) ≈ 0.025 > 0.01.
     assert (
         walk(
-            lv(("0.49", "100")), lv(("0.50", "100")), FeeSchedule.kalshi(), FeeSchedule.polymarket()
+            lv(("0.49", "100")), lv(("0.50", "100")), FeeSchedule.kalshi(), POLY
         )
         is None
     )
@@ -143,7 +145,7 @@ def test_walk_rejects_a_top_of_book_that_only_looks_profitable_before_fees() -> 
 
 def test_depth_below_polymarket_minimum_order_size_is_not_an_opportunity() -> None:
     a, b = lv(("0.47", "1")), lv(("0.50", "100"))
-    assert walk(a, b, FeeSchedule.kalshi(), FeeSchedule.polymarket(), D(1)) is not None
+    assert walk(a, b, FeeSchedule.kalshi(), POLY, D(1)) is not None
     pair = build_pair(mapping(), kalshi_market(), gamma_market())
     yes, no = kalshi_books(lv(), lv(("0.53", "1")))  # YES ask 0.47 × 1
     books = {b.contract: b for b in (yes, no, token_book("5001", lv(("0.50", "100"))))}
@@ -165,11 +167,12 @@ def test_kalshi_yes_direction_buys_the_other_teams_token_and_reports_exact_costs
     assert opp.poly_leg.contract.contract_id == "5001"  # Kings: the other team
     assert opp.kalshi_leg.contract.side is OutcomeSide.YES
     assert opp.size == D(50)
-    # Fees per level: Kalshi ceil(0.07·20·0.4·0.6)=0.34, ceil(0.07·30·0.42·0.58)=0.52;
-    # Polymarket 0.05·50·0.25 = 0.625.
-    assert opp.kalshi_leg.fee == D("0.86")
-    assert opp.poly_leg.fee == D("0.62500")
-    assert opp.cost == D("8.00") + D("12.60") + D("25.00") + D("0.86") + D("0.625")
+    # Kalshi rounds the order's total once: 0.07·20·0.4·0.6 + 0.07·30·0.42·0.58
+    # = 0.336 + 0.51156 = 0.84756 → 0.85 (per level it would be 0.34 + 0.52 = 0.86).
+    # Polymarket per fill: 0.03·50·0.5·0.5 = 0.375.
+    assert opp.kalshi_leg.fee == D("0.85")
+    assert opp.poly_leg.fee == D("0.37500")
+    assert opp.cost == D("8.00") + D("12.60") + D("25.00") + D("0.85") + D("0.375")
     assert opp.edge == D(50) - opp.cost
     assert opp.roi_pct == (opp.edge / opp.cost * 100).quantize(D("0.0001"))
     assert opp.kalshi_leg.price == D("0.42")

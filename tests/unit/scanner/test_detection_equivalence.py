@@ -1,8 +1,11 @@
 """The fast detection path gives exactly what the plain, eager computation gives.
 
 The reference below is the scanner's original detection code, kept verbatim in spirit:
-it walks the ladders with :meth:`FeeSchedule.taker_fee`, re-walks the books for the
-chosen size (``_point``) and re-evaluates both directions of every pair a book touches.
+it walks the ladders, prices each curve point by taking its size off the books and
+charging the fee of that one order with its own fee arithmetic (written from the venues'
+documents, not from ``detect.py`` nor ``FeeSchedule``'s methods), re-walks the books for
+the chosen size (``_point``) and re-evaluates both directions of every pair a book
+touches.
 The fast path (per-level fee units, leg figures carried by the walk, direction-level
 book slots, skipping unchanged ladders) must agree with it on every value *and* on the
 Decimal representation (what goes on the wire), on random ladders in the venues' tick and
@@ -44,11 +47,12 @@ from worker.domain.markets import (
     OutcomeSide,
     Venue,
 )
+from worker.domain.money import CENT, quantize_nearest, quantize_up
 from worker.engine.scanner.detect import (
     Pair,
     PairLegs,
     build_pair,
-    fee_unit,
+    fee_units,
     opportunity_from_asks,
     walk,
 )
@@ -64,9 +68,48 @@ START = datetime(2026, 1, 12, 3, 0, tzinfo=UTC)
 
 # --- the reference: the original eager detection -----------------------------------------
 
+# The reference's own fee arithmetic, from the venues' documents (read 2026-12-06):
+# * Kalshi (kalshi.com/docs/kalshi-fee-schedule.pdf, docs.kalshi.com/getting_started/
+#   fee_rounding): rate × C × P × (1 − P), rounded up to the cent once per order;
+# * Polymarket (docs.polymarket.com/trading/fees): C × rate × (p(1 − p))^exponent per
+#   fill (match), 5 decimals, rounded up (the direction is not documented; an estimate
+#   must never be below the charge);
+# * Polymarket US (docs.polymarket.us/faqs/fees): 30 bps × C × p for a buy, per
+#   execution, banker's rounding to the cent.
+# One order per leg; a fill per price level it takes.
+POLY_STEP = D("0.00001")
 
-def ref_marginal_fee(schedule: FeeSchedule, p: Decimal) -> Decimal:
-    return schedule.taker_rate * p * (ONE - p)
+
+def ref_unit(schedule: FeeSchedule, p: Decimal) -> Decimal:
+    """Exact fee of buying one contract at ``p`` (also the walk's marginal fee)."""
+    if schedule.taker_rate == 0:
+        return ZERO
+    if schedule.model is FeeModel.KALSHI:
+        return schedule.taker_rate * p * (ONE - p)
+    if schedule.model is FeeModel.POLYMARKET:
+        curve = ONE
+        for _ in range(schedule.exponent):
+            curve *= p * (ONE - p)
+        return schedule.taker_rate * curve
+    return schedule.taker_rate * p
+
+
+def ref_round(schedule: FeeSchedule, exact: Decimal) -> Decimal:
+    """To the step (written with the step's exponent, as a venue writes the amount)."""
+    if schedule.model is FeeModel.KALSHI:
+        return quantize_up(exact, CENT).quantize(CENT)
+    if schedule.model is FeeModel.POLYMARKET:
+        return quantize_up(exact, POLY_STEP).quantize(POLY_STEP)
+    return quantize_nearest(exact, CENT).quantize(CENT)
+
+
+def ref_fees(schedule: FeeSchedule, fills: list[tuple[Decimal, Decimal]]) -> Decimal:
+    """Fee of one order filled as ``(price, count)`` level by level."""
+    if schedule.taker_rate == 0:
+        return ZERO
+    if schedule.model is FeeModel.KALSHI:
+        return ref_round(schedule, sum((q * ref_unit(schedule, p) for p, q in fills), ZERO))
+    return sum((ref_round(schedule, q * ref_unit(schedule, p)) for p, q in fills), ZERO)
 
 
 def ref_take(levels: tuple[PriceLevel, ...], size: Decimal) -> list[tuple[Decimal, Decimal]]:
@@ -79,14 +122,6 @@ def ref_take(levels: tuple[PriceLevel, ...], size: Decimal) -> list[tuple[Decima
         out.append((lvl.price, q))
         left -= q
     return out
-
-
-def ref_fees(schedule: FeeSchedule, fills: list[tuple[Decimal, Decimal]]) -> Decimal:
-    total = ZERO
-    for price, count in fills:
-        if count > 0:
-            total += schedule.taker_fee(count, price)
-    return total
 
 
 def ref_point(
@@ -123,44 +158,31 @@ def ref_walk(
     if not a or not b:
         return None
     pa, pb = a[0].price, b[0].price
-    if ONE - pa - pb - ref_marginal_fee(fa, pa) - ref_marginal_fee(fb, pb) <= 0:
+    if ONE - pa - pb - ref_unit(fa, pa) - ref_unit(fb, pb) <= 0:
         return None
     i = j = 0
     ra, rb = a[0].size, b[0].size
-    used_a = used_b = ZERO
-    full_fee_a = full_fee_b = ZERO
     cum = notional = ZERO
     curve: list[CurvePoint] = []
     while i < len(a) and j < len(b):
         pa, pb = a[i].price, b[j].price
-        if ONE - pa - pb - ref_marginal_fee(fa, pa) - ref_marginal_fee(fb, pb) <= 0:
+        if ONE - pa - pb - ref_unit(fa, pa) - ref_unit(fb, pb) <= 0:
             break
         q = ra if ra < rb else rb
         cum += q
         notional += (pa + pb) * q
-        used_a += q
-        used_b += q
         ra -= q
         rb -= q
         if cum >= min_size and cum == cum.to_integral_value():
-            cost = (
-                notional
-                + full_fee_a
-                + fa.taker_fee(used_a, pa)
-                + full_fee_b
-                + fb.taker_fee(used_b, pb)
-            )
+            # Each leg is one order of ``cum`` contracts over the levels it takes.
+            cost = notional + ref_fees(fa, ref_take(a, cum)) + ref_fees(fb, ref_take(b, cum))
             edge = cum - cost
             curve.append(CurvePoint(cum, cost, edge, (edge / cost * HUNDRED).quantize(ROI_STEP)))
         if ra <= 0:
-            full_fee_a += fa.taker_fee(used_a, pa)
-            used_a = ZERO
             i += 1
             if i < len(a):
                 ra = a[i].size
         if rb <= 0:
-            full_fee_b += fb.taker_fee(used_b, pb)
-            used_b = ZERO
             j += 1
             if j < len(b):
                 rb = b[j].size
@@ -307,11 +329,13 @@ def wire(value: Any) -> Any:
     return value
 
 
+POLY = FeeSchedule.polymarket(D("0.03"))  # sports, 2026
 SCHEDULES = {
     "kalshi": FeeSchedule.kalshi(),
-    "polymarket": FeeSchedule.polymarket(),
+    "polymarket": POLY,
+    "polymarket_squared": FeeSchedule.polymarket(D("0.25"), 2),  # crypto-style curve
     "polymarket_us": FeeSchedule.polymarket_us(),
-    "no_fee": FeeSchedule.polymarket(ZERO),
+    "no_fee": FeeSchedule.none(FeeModel.POLYMARKET),
     "kalshi_custom": FeeSchedule(FeeModel.KALSHI, D("0.035")),
 }
 
@@ -345,7 +369,9 @@ def walk_cases(draw: st.DrawFn) -> tuple[Any, ...]:
     a = draw(ladders(D(ta) / 100, fractional=False))
     b = draw(ladders(D(tb) / 100, fractional=True))
     fa = SCHEDULES[draw(st.sampled_from(["kalshi", "kalshi_custom", "no_fee"]))]
-    fb = SCHEDULES[draw(st.sampled_from(["polymarket", "polymarket_us", "no_fee"]))]
+    fb = SCHEDULES[
+        draw(st.sampled_from(["polymarket", "polymarket_squared", "polymarket_us", "no_fee"]))
+    ]
     min_size = draw(st.sampled_from([ONE, D(5), D("2.5"), D(20)]))
     return a, b, fa, fb, min_size
 
@@ -366,12 +392,16 @@ def walk_cases(draw: st.DrawFn) -> tuple[Any, ...]:
 def test_fee_from_the_level_unit_is_the_venue_fee_exactly(
     count: Decimal, price: Decimal, name: str
 ) -> None:
+    """One level's fee as the walk makes it (the schedule's table unit, rounded with the
+    table's step and mode) is the reference's fee of that order, value and representation,
+    and the domain's estimate too."""
     schedule = SCHEDULES[name]
-    unit, step = fee_unit(schedule, price)
-    fast = (count * unit).quantize(step, "ROUND_CEILING")
-    slow = schedule.taker_fee(count, price)
+    units = fee_units(schedule)
+    fast = (count * units[price][0]).quantize(units.step, units.mode)
+    slow = ref_fees(schedule, [(price, count)])
     assert fast == slow
     assert str(fast) == str(slow)
+    assert str(schedule.taker_fee(count, price)) == str(slow)
 
 
 @settings(max_examples=600, deadline=None)
@@ -428,7 +458,7 @@ def test_fast_opportunity_equals_the_eager_one_field_by_field(
 
 
 def _markets(i: int) -> tuple[MarketMapping, Market, Market]:
-    pair = _pair(FeeSchedule.kalshi(), FeeSchedule.polymarket(), D(5))
+    pair = _pair(FeeSchedule.kalshi(), POLY, D(5))
     k, p, m = pair.kalshi, pair.poly, pair.mapping
     tk = f"{k.market_id}{i}"
     k = Market(
@@ -510,7 +540,7 @@ def test_scanner_publishes_the_same_events_as_the_eager_scanner(seed: int) -> No
 
 
 def test_fast_opportunity_handles_a_book_side_missing() -> None:
-    pair = _pair(FeeSchedule.kalshi(), FeeSchedule.polymarket(), ONE)
+    pair = _pair(FeeSchedule.kalshi(), POLY, ONE)
     legs = pair.directions[0]
     asks = (PriceLevel(D("0.40"), D(10)),)
     assert opportunity_from_asks(pair, legs, (), asks, NOW) is None
@@ -569,7 +599,7 @@ def test_fractional_ends_choose_the_eager_walks_point(
         return real(x, y, size)
 
     monkeypatch.setattr(detect, "_last_whole", spy)
-    pair = _pair(FeeSchedule.kalshi(), FeeSchedule.polymarket(), ONE)
+    pair = _pair(FeeSchedule.kalshi(), POLY, ONE)
     legs = pair.directions[0]
     fast = opportunity_from_asks(pair, legs, a, b, NOW)
     slow = ref_opportunity(pair, legs, a, b, NOW)
@@ -584,10 +614,10 @@ def test_fee_unit_table_is_bounded_and_exact(monkeypatch: pytest.MonkeyPatch) ->
     from worker.engine.scanner.detect import FeeUnits
 
     monkeypatch.setattr(FeeUnits, "LIMIT", 2)
-    table = FeeUnits(D("0.07"))
+    table = FeeUnits(FeeSchedule.kalshi())
     for p in ("0.40", "0.41", "0.42"):
         unit, cost, room = table[D(p)]
-        assert unit == D("0.07") * D(p) * (ONE - D(p))
+        assert unit == ref_unit(FeeSchedule.kalshi(), D(p))
         assert cost == D(p) + unit and room == ONE - cost
     assert len(table) == 2
 
@@ -595,7 +625,7 @@ def test_fee_unit_table_is_bounded_and_exact(monkeypatch: pytest.MonkeyPatch) ->
 def test_slot_built_opportunity_is_frozen_and_equal_to_a_constructed_one() -> None:
     import dataclasses
 
-    pair = _pair(FeeSchedule.kalshi(), FeeSchedule.polymarket(), ONE)
+    pair = _pair(FeeSchedule.kalshi(), POLY, ONE)
     legs = pair.directions[0]
     a = (PriceLevel(D("0.40"), D(10)), PriceLevel(D("0.41"), D(10)))
     b = (PriceLevel(D("0.50"), D(15)),)
@@ -620,7 +650,7 @@ def test_curve_is_deferred_until_read_and_then_equals_the_eager_curve() -> None:
     from worker.api.schemas import to_wire
     from worker.domain.mapping import Deferred
 
-    pair = _pair(FeeSchedule.kalshi(), FeeSchedule.polymarket(), D(5))
+    pair = _pair(FeeSchedule.kalshi(), POLY, D(5))
     legs = pair.directions[0]
     a = (PriceLevel(D("0.40"), D(10)), PriceLevel(D("0.41"), D(30)), PriceLevel(D("0.42"), D(8)))
     b = (PriceLevel(D("0.50"), D(15)), PriceLevel(D("0.52"), D(40)))
@@ -636,7 +666,7 @@ def test_curve_is_deferred_until_read_and_then_equals_the_eager_curve() -> None:
 def test_opportunity_built_with_a_plain_curve_behaves_like_any_dataclass() -> None:
     import dataclasses
 
-    pair = _pair(FeeSchedule.kalshi(), FeeSchedule.polymarket(), D(5))
+    pair = _pair(FeeSchedule.kalshi(), POLY, D(5))
     legs = pair.directions[0]
     a, b = (PriceLevel(D("0.40"), D(10)),), (PriceLevel(D("0.50"), D(15)),)
     lazy = opportunity_from_asks(pair, legs, a, b, NOW)
@@ -646,3 +676,24 @@ def test_opportunity_built_with_a_plain_curve_behaves_like_any_dataclass() -> No
     assert dataclasses.asdict(plain)["curve"] == tuple(dataclasses.asdict(p) for p in lazy.curve)
     with pytest.raises(dataclasses.FrozenInstanceError):
         plain.curve = ()  # type: ignore[misc]
+
+
+def test_bankers_ties_and_kalshis_order_total_are_priced_as_the_venues_charge() -> None:
+    """Polymarket US levels whose fees fall on half cents (10 × 0.50 × 0.003 = 0.015 → 0.02,
+    30 × 0.50 → 0.045 → 0.04: half to even) and a Kalshi leg over two levels (its exact
+    total rounded up once): the fast walk gives the reference's figures, which are the
+    venues' (docs.polymarket.us/faqs/fees; docs.kalshi.com/getting_started/fee_rounding)."""
+    a = _lv(("0.40", "5"), ("0.41", "35"))
+    b = _lv(("0.50", "10"), ("0.50", "30"))
+    us = FeeSchedule.polymarket_us()
+    assert wire(walk(a, b, FeeSchedule.kalshi(), us)) == wire(
+        ref_walk(a, b, FeeSchedule.kalshi(), us)
+    )
+    pair = _pair(FeeSchedule.kalshi(), us, ONE)
+    legs = pair.directions[0]
+    fast = opportunity_from_asks(pair, legs, a, b, NOW)
+    assert fast is not None and wire(fast) == wire(ref_opportunity(pair, legs, a, b, NOW))
+    # 40 pairs: Kalshi 0.07·5·0.24 + 0.07·35·0.2419 = 0.084 + 0.592655 → 0.68 once;
+    # Polymarket US 0.02 + 0.04 per execution.
+    assert fast.size == D(40)
+    assert fast.kalshi_leg.fee == D("0.68") and fast.poly_leg.fee == D("0.06")

@@ -64,7 +64,7 @@ def gamma() -> Market:
             Outcome(Venue.POLYMARKET, "700001", "5001", OutcomeSide.TOKEN, "Kings"),
             Outcome(Venue.POLYMARKET, "700001", "5002", OutcomeSide.TOKEN, "Rockets"),
         ),
-        D("0.01"), D(1), FeeSchedule.polymarket(), MarketStatus.OPEN, start_time=START,
+        D("0.01"), D(1), FeeSchedule.polymarket(D("0.03")), MarketStatus.OPEN, start_time=START,
         rules="Resolves to the winner.",
     )  # fmt: skip
 

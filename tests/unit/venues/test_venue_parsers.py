@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from tests.contract.fakes import fixture
+from worker.domain.fees import FeeSchedule
 from worker.domain.markets import League, MarketKind, MarketStatus, OutcomeSide
 from worker.venues.kalshi.parse import parse_events as kalshi_events
 from worker.venues.kalshi.parse import parse_orderbook
@@ -57,7 +58,10 @@ def test_polymarket_us_long_side_read_from_market_sides() -> None:
     assert long.side is OutcomeSide.LONG and long.team_code == "NYK"
     assert short.label == "Boston Celtics" and short.team_name == "Boston Celtics"
     assert winner.tick_size == Decimal("0.005")
-    assert winner.fees.taker_rate == Decimal("0.0695")
+    # The FAQ's exchange-wide schedule, whatever the market's undocumented feeCoefficient says
+    # (the fixture carries 0.0695): 30 bps of 1,000 × $0.65 is $1.95 (docs.polymarket.us/faqs/fees).
+    assert winner.fees == FeeSchedule.polymarket_us()
+    assert winner.fees.taker_fee(Decimal(1000), Decimal("0.65")) == Decimal("1.95")
 
 
 def test_polymarket_us_short_book_is_complement_of_long() -> None:

@@ -7,12 +7,17 @@ paying on T, O paying on the other team) there are two ways to lock $1 per pair:
 * ``KALSHI_NO``: buy K NO + buy S.
 
 Both ask ladders are walked together, level by level. A step is taken while the
-*marginal* pair is profitable: ``1 − pa − pb − marginal fees > 0`` with the venues'
-fee rates (Kalshi 0.07·p·(1−p), Polymarket's rate, Polymarket US's coefficient). The
-reported cost then uses the venues' exact fee functions with their rounding (Kalshi up to
-the cent per order, Polymarket US up to the cent, Polymarket at 5 decimals), applied per
-price level — an upper bound when one order sweeps several levels, exact for one level —
-so an edge is never overstated. Sizes are whole contracts (Kalshi trades whole counts).
+*marginal* pair is profitable: ``1 − pa − pb − ua − ub > 0``, where ``u`` is a venue's
+exact fee of one contract at that price for the market's own schedule (Kalshi
+0.07·p·(1−p), Polymarket rate·(p(1−p))^exponent, Polymarket US 0.003·p). The reported
+cost then uses each venue's fee rounding exactly as the venue applies it to one order
+that sweeps several levels (see :class:`~worker.domain.fees.FeeRounding`): Kalshi rounds
+the order's exact total up to the cent once; Polymarket rounds each fill (one per level)
+up at 5 decimals and Polymarket US each execution to the cent with banker's rounding,
+and the order pays the sum. A leg's fee at a point is made from that point's fills the
+way the venue rounds them, never from the walk's marginal (unrounded) units: banker's
+rounding can round a level's fee down, so the marginal units neither bound nor equal it.
+Sizes are whole contracts (Kalshi trades whole counts).
 
 Hot path (a book update must be evaluated in microseconds; see ``bench/detection.py``):
 
@@ -33,11 +38,12 @@ Hot path (a book update must be evaluated in microseconds; see ``bench/detection
 * :func:`walk_legs` (the curve) is one pass that also carries the leg figures of every
   point, takes the minimum-size point on the way, and re-walks only for a fractional end
   (Polymarket sizes with decimals);
-* a level's fee unit ``rate·p·(1−p)``, its marginal cost and the room it leaves under $1
-  come from the rate's :class:`FeeUnits` table (one look-up per level); an order's fee is
-  then one product and one ``quantize`` (:func:`fee_unit`), exactly
-  :meth:`FeeSchedule.taker_fee`'s value and representation for the prices and sizes a
-  validated book holds.
+* a level's fee unit (the schedule's exact fee of one contract at that price), its
+  marginal cost and the room it leaves under $1 come from the schedule's :class:`FeeUnits`
+  table (one look-up per level), which also carries the venue's rounding; a leg's fee at
+  a point is then one product per level and one ``quantize`` per order (Kalshi) or per
+  level (Polymarket, Polymarket US), exactly :meth:`FeeSchedule.order_fee`'s value and
+  representation for the prices and sizes a validated book holds.
 
 Every figure equals, in value and in Decimal representation, what the original eager
 code (walk the curve, then re-walk the books for the chosen size) gives: see
@@ -50,11 +56,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from worker.domain.books import OrderBook, PriceLevel
-from worker.domain.fees import POLYMARKET_FEE_STEP, FeeModel, FeeSchedule
+from worker.domain.fees import FeeModel, FeeSchedule
 from worker.domain.mapping import (
     CurvePoint,
     Deferred,
@@ -66,7 +72,7 @@ from worker.domain.mapping import (
     opportunity_id,
 )
 from worker.domain.markets import ContractRef, Market
-from worker.domain.money import CENT, ONE, ZERO
+from worker.domain.money import ONE, ZERO
 from worker.domain.slots import slot_setters
 from worker.engine.scanner.rules import compare_rules
 
@@ -84,65 +90,46 @@ GAME_LENGTH = {
 _DAY_SECONDS = Decimal(86400)
 
 #: What a leg buys at one curve point: (limit price, Σ price×size, fee, Σ size) of that
-#: leg, each summed level by level from zero as buying the levels one order each would.
+#: leg, each summed level by level from zero as one order buying the levels would.
 LegFill = tuple[Decimal, Decimal, Decimal, Decimal]
 
 
-def fee_step(schedule: FeeSchedule) -> Decimal:
-    """The step a venue rounds one order's taker fee **up** to.
-
-    The cent on Kalshi and Polymarket US, 0.00001 on Polymarket; ``1`` for a schedule
-    without taker fees, whose fee is then ``0`` exactly like :meth:`FeeSchedule.taker_fee`'s.
-    """
-    if schedule.taker_rate == 0:
-        return ONE
-    if schedule.model is FeeModel.POLYMARKET:
-        return POLYMARKET_FEE_STEP
-    if schedule.model is FeeModel.KALSHI or schedule.model is FeeModel.POLYMARKET_US:
-        return CENT
-    raise ValueError(f"no fee rounding known for {schedule.model}")  # pragma: no cover
-
-
-def fee_unit(schedule: FeeSchedule, price: Decimal) -> tuple[Decimal, Decimal]:
-    """``(rate·p·(1−p), step)`` of one price level: the fee of an order of ``count`` at ``p``
-    is ``(count × unit).quantize(step, ROUND_CEILING)``.
-
-    Money rule: that is exactly :meth:`FeeSchedule.taker_fee`, value and exponent. The
-    venue formula ``rate × count × p × (1 − p)`` is a product of exact Decimals (prices
-    have a few decimals, counts a few more; far below the 28 digits of the context), so
-    grouping the per-level factor first changes nothing, and ``x.quantize(step,
-    ROUND_CEILING)`` is ``quantize_up(x, step).quantize(step)`` (⌈x/step⌉·step with the
-    step's exponent). The unit is also the marginal fee of one more contract at ``p``,
-    which the walk needs anyway. Tested against the domain function on random inputs.
-    """
-    return schedule.taker_rate * price * (ONE - price), fee_step(schedule)
-
-
 class FeeUnits(dict[Decimal, tuple[Decimal, Decimal, Decimal]]):
-    """One taker rate's fee units by price: ``p ↦ (u, k, 1 − k)`` with ``u = rate·p·(1−p)``
-    and ``k = p + u``.
+    """One fee schedule's units by price: ``p ↦ (u, k, 1 − k)`` with ``u`` the schedule's
+    exact fee of one contract bought at ``p`` (:meth:`FeeSchedule.unit`) and ``k = p + u``,
+    plus the venue's rounding of an order's fee (``step``, ``mode``, ``per_order``).
 
-    The unit ``u`` is :func:`fee_unit`'s (an order's fee is ``(count × u).quantize(step,
-    ROUND_CEILING)``); ``k`` is the marginal cost of one contract at ``p`` and ``1 − k``
-    the room it leaves under $1, so that "the marginal pair does not pay", ``ka + kb ≥ 1``,
-    is the single comparison ``ka ≥ 1 − kb`` (exact: these Decimals have a few digits,
-    far below the context's 28). Prices lie on a venue's tick grid, so a handful of entries
-    serve every book: one dictionary look-up replaces five Decimal operations per level
-    (hot path). Keyed by value: ``0.56`` and ``0.5600`` share an entry, which is safe
-    because the unit is only ever compared or multiplied and then quantized to the fee
-    step (same value, the step's exponent). Bounded: past :attr:`LIMIT` prices a unit is
-    computed and not kept.
+    Money rule: a leg's fee is ``Σ count × u`` rounded with ``(step, mode)`` once per order
+    (``per_order``) or per level, exactly :meth:`FeeSchedule.order_fee`'s value and
+    representation: the venue formula is a product of exact Decimals (prices have a few
+    decimals, counts a few more; far below the 28 digits of the context), so grouping the
+    per-level factor first changes nothing. The unit is also the marginal fee of one more
+    contract at ``p``, which the walk needs anyway.
+
+    ``k`` is the marginal cost of one contract at ``p`` and ``1 − k`` the room it leaves
+    under $1, so that "the marginal pair does not pay", ``ka + kb ≥ 1``, is the single
+    comparison ``ka ≥ 1 − kb`` (exact: these Decimals have a few digits, far below the
+    context's 28). Prices lie on a venue's tick grid, so a handful of entries serve every
+    book: one dictionary look-up replaces the Decimal operations of a level (hot path).
+    Keyed by value: ``0.56`` and ``0.5600`` share an entry, which is safe because the unit
+    is only ever compared or multiplied and then quantized to the fee step (same value,
+    the step's exponent). Bounded: past :attr:`LIMIT` prices a unit is computed and not
+    kept.
     """
 
     LIMIT = 20_000  # a 0.0001 tick has 10,001 prices on [0, 1]
-    __slots__ = ("rate",)
+    __slots__ = ("mode", "per_order", "schedule", "step")
 
-    def __init__(self, rate: Decimal) -> None:
+    def __init__(self, schedule: FeeSchedule) -> None:
         super().__init__()
-        self.rate = rate
+        self.schedule = schedule
+        rounding = schedule.rounding
+        self.step = rounding.step
+        self.mode = rounding.mode
+        self.per_order = rounding.per_order
 
     def __missing__(self, price: Decimal) -> tuple[Decimal, Decimal, Decimal]:
-        unit = self.rate * price * (ONE - price)
+        unit = self.schedule.unit(price)
         cost = price + unit
         found = (unit, cost, ONE - cost)
         if len(self) < self.LIMIT:
@@ -150,14 +137,16 @@ class FeeUnits(dict[Decimal, tuple[Decimal, Decimal, Decimal]]):
         return found
 
 
-_FEE_UNITS: dict[Decimal, FeeUnits] = {}
+_FEE_UNITS: dict[FeeSchedule, FeeUnits] = {}
+_NO_FEES = FeeSchedule.none(FeeModel.KALSHI)
 
 
-def fee_units(rate: Decimal) -> FeeUnits:
-    """The shared :class:`FeeUnits` table of a taker rate."""
-    table = _FEE_UNITS.get(rate)
+def fee_units(schedule: FeeSchedule) -> FeeUnits:
+    """The shared :class:`FeeUnits` table of a fee schedule (schedules are values: two
+    markets with the same parameters share one table)."""
+    table = _FEE_UNITS.get(schedule)
     if table is None:
-        table = _FEE_UNITS[rate] = FeeUnits(rate)
+        table = _FEE_UNITS[schedule] = FeeUnits(schedule)
     return table
 
 
@@ -234,11 +223,9 @@ class Pair:
     expires_at: datetime | None = None
     volume: Decimal = ZERO
     min_size: Decimal = ONE
-    #: Each venue's taker rate and fee rounding step (see :func:`fee_unit`).
-    kalshi_units: FeeUnits = field(default_factory=lambda: fee_units(ZERO))
-    kalshi_step: Decimal = ONE
-    poly_units: FeeUnits = field(default_factory=lambda: fee_units(ZERO))
-    poly_step: Decimal = ONE
+    #: Each market's fee units and rounding (see :class:`FeeUnits`).
+    kalshi_units: FeeUnits = field(default_factory=lambda: fee_units(_NO_FEES))
+    poly_units: FeeUnits = field(default_factory=lambda: fee_units(_NO_FEES))
     #: Per direction, an opportunity's instance dict with the fields that do not change
     #: with the books filled in (see :func:`_template`).
     templates: dict[Direction, dict[str, Any]] = field(default_factory=dict)
@@ -292,10 +279,8 @@ def build_pair(mapping: MarketMapping, kalshi: Market, poly: Market) -> Pair:
         expires_at=start,
         volume=(kalshi.volume or ZERO) + (poly.volume or ZERO),
         min_size=max(kalshi.min_size, poly.min_size, ONE),
-        kalshi_units=fee_units(kalshi.fees.taker_rate),
-        kalshi_step=fee_step(kalshi.fees),
-        poly_units=fee_units(poly.fees.taker_rate),
-        poly_step=fee_step(poly.fees),
+        kalshi_units=fee_units(kalshi.fees),
+        poly_units=fee_units(poly.fees),
     )
     pair.templates = {legs.direction: _template(pair, legs) for legs in directions}
     return pair
@@ -326,19 +311,24 @@ def _roi(edge: Decimal, cost: Decimal) -> Decimal:
     return (edge / cost * HUNDRED).quantize(ROI_STEP) if cost > 0 else ZERO
 
 
-def _fill(levels: tuple[PriceLevel, ...], size: Decimal, units: FeeUnits, step: Decimal) -> LegFill:
-    """(limit price, Σ price×size, fee, Σ size) of buying ``size`` off ``levels``."""
+def _fill(levels: tuple[PriceLevel, ...], size: Decimal, units: FeeUnits) -> LegFill:
+    """(limit price, Σ price×size, fee, Σ size) of one order buying ``size`` off ``levels``,
+    its fee rounded the venue's way (the order's exact total once, or each level)."""
     left = size
     price = notional = fees = qty = ZERO
+    step, mode, per_order = units.step, units.mode, units.per_order
     for lvl in levels:
         if left <= 0:
             break
         price = lvl.price
         q = lvl.size if lvl.size < left else left
         notional += price * q
-        fees += (q * units[price][0]).quantize(step, ROUND_CEILING)
+        exact = q * units[price][0]
+        fees += exact if per_order else exact.quantize(step, mode)
         qty += q
         left -= q
+    if per_order:
+        fees = fees.quantize(step, mode)
     return price, notional, fees, qty
 
 
@@ -346,12 +336,12 @@ def _point(
     size: Decimal,
     a: tuple[PriceLevel, ...],
     b: tuple[PriceLevel, ...],
-    sides: tuple[FeeUnits, Decimal, FeeUnits, Decimal],
+    units_a: FeeUnits,
+    units_b: FeeUnits,
 ) -> tuple[CurvePoint, LegFill, LegFill]:
     """One curve point by re-walking both ladders (only for the rare fractional end)."""
-    units_a, step_a, units_b, step_b = sides
-    la = _fill(a, size, units_a, step_a)
-    lb = _fill(b, size, units_b, step_b)
+    la = _fill(a, size, units_a)
+    lb = _fill(b, size, units_b)
     cost = la[1] + lb[1] + la[2] + lb[2]
     edge = size - cost
     return _new_point(size, cost, edge, _roi(edge, cost)), la, lb
@@ -386,22 +376,23 @@ def walk_legs(
     a: tuple[PriceLevel, ...],
     b: tuple[PriceLevel, ...],
     units_a: FeeUnits,
-    step_a: Decimal,
     units_b: FeeUnits,
-    step_b: Decimal,
     min_size: Decimal = ONE,
 ) -> Walk | None:
     """Walk two ask ladders in one pass; ``None`` when not even the top pair pays.
 
     A step buys ``q`` pairs at the current levels ``(pa, pb)`` while the marginal pair
-    clears ``1 − pa − pb − rate_a·pa·(1−pa) − rate_b·pb·(1−pb) > 0``. At each whole
-    cumulative size ≥ ``min_size`` a curve point is recorded: the cost is the notional
-    plus, per leg, the exact fees (rounded up per level, see :func:`fee_unit`) of the
-    fully used levels, each computed once when the level is used up, and of the partly
-    used current level. The point at ``min_size`` is taken where the walk crosses it; the
-    curve is thinned to ``MAX_CURVE_POINTS`` keeping the deepest point. Each point also
-    records, per leg, the limit price, the notional and the fee, so the opportunity's
-    figures need no second pass over the books.
+    clears ``1 − pa − pb − ua − ub > 0`` (``u``: the exact fee of one contract at that
+    price, see :class:`FeeUnits`). At each whole cumulative size ≥ ``min_size`` a curve
+    point is recorded: the cost is the notional plus, per leg, the fee of one order buying
+    that size, rounded the venue's way. For a venue that rounds per fill, the rounded fees
+    of the fully used levels are summed once each, when the level is used up, and the
+    partly used current level's fee is added; for one that rounds the order's total
+    (Kalshi), the fully used levels' exact fees are summed and the point's total, with the
+    current level's exact part, is rounded once. The point at ``min_size`` is taken where
+    the walk crosses it; the curve is thinned to ``MAX_CURVE_POINTS`` keeping the deepest
+    point. Each point also records, per leg, the limit price, the notional and the fee, so
+    the opportunity's figures need no second pass over the books.
     """
     if not a or not b:
         return None
@@ -412,11 +403,14 @@ def walk_legs(
     ub, kb, _ = units_b[pb]
     if ka + kb >= ONE:
         return None
+    step_a, mode_a, po_a = units_a.step, units_a.mode, units_a.per_order
+    step_b, mode_b, po_b = units_b.step, units_b.mode, units_b.per_order
     na, nb = len(a), len(b)
     i = j = 0
     sa, sb = la.size, lb.size  # sizes of the current levels
     ra, rb = sa, sb  # what is left of them
-    full_a = full_b = ZERO  # fees of the fully used levels so far
+    # Fees of the fully used levels so far: exact (a per-order leg) or rounded per level.
+    full_a = full_b = ZERO
     nfull_a = nfull_b = ZERO  # their notional, per leg
     # Their total size: what the current level holds is measured from there, the way
     # buying ``size`` level by level measures it (same value and same Decimal exponent).
@@ -424,7 +418,7 @@ def walk_legs(
     cum = notional = ZERO
     pab = pa + pb
     # Locals, not globals, inside the loop (a global look-up per use adds up per step).
-    zero, one, ceiling, hundred, roi_step = ZERO, ONE, ROUND_CEILING, HUNDRED, ROI_STEP
+    zero, one, hundred, roi_step = ZERO, ONE, HUNDRED, ROI_STEP
     new_point, roi = _new_point, _roi
     curve: list[CurvePoint] = []
     # Per point and leg: price, used of the current level, notional of the full levels,
@@ -439,32 +433,42 @@ def walk_legs(
             # The point at exactly min_size lies inside this step (same levels).
             u_a = min_size - start_a if start_a else min_size
             u_b = min_size - start_b if start_b else min_size
-            m_la = (
-                pa,
-                nfull_a + pa * u_a,
-                full_a + (u_a * ua).quantize(step_a, ceiling),
-                start_a + u_a,
+            m_fa = (
+                (full_a + u_a * ua).quantize(step_a, mode_a)
+                if po_a
+                else full_a + (u_a * ua).quantize(step_a, mode_a)
             )
-            m_lb = (
-                pb,
-                nfull_b + pb * u_b,
-                full_b + (u_b * ub).quantize(step_b, ceiling),
-                start_b + u_b,
+            m_fb = (
+                (full_b + u_b * ub).quantize(step_b, mode_b)
+                if po_b
+                else full_b + (u_b * ub).quantize(step_b, mode_b)
             )
-            m_cost = m_la[1] + m_lb[1] + m_la[2] + m_lb[2]
+            m_la = (pa, nfull_a + pa * u_a, m_fa, start_a + u_a)
+            m_lb = (pb, nfull_b + pb * u_b, m_fb, start_b + u_b)
+            m_cost = m_la[1] + m_lb[1] + m_fa + m_fb
             m_edge = min_size - m_cost
             at_min = (new_point(min_size, m_cost, m_edge, roi(m_edge, m_cost)), m_la, m_lb)
         notional += pab * q
         ra -= q
         rb -= q
+        # This step's fee of the current levels (exact or rounded, as ``full`` holds them),
+        # kept for when the step also uses a level up.
         fa_part = fb_part = None
         if cum >= min_size and cum == cum.to_integral_value():
             used_a = cum - start_a
             used_b = cum - start_b
-            fa_part = (used_a * ua).quantize(step_a, ceiling)
-            fb_part = (used_b * ub).quantize(step_b, ceiling)
-            fa_tot = full_a + fa_part
-            fb_tot = full_b + fb_part
+            if po_a:
+                fa_part = used_a * ua
+                fa_tot = (full_a + fa_part).quantize(step_a, mode_a)
+            else:
+                fa_part = (used_a * ua).quantize(step_a, mode_a)
+                fa_tot = full_a + fa_part
+            if po_b:
+                fb_part = used_b * ub
+                fb_tot = (full_b + fb_part).quantize(step_b, mode_b)
+            else:
+                fb_part = (used_b * ub).quantize(step_b, mode_b)
+                fb_tot = full_b + fb_part
             cost = notional + fa_tot + fb_tot
             edge = cum - cost
             roi_pct = (edge / cost * hundred).quantize(roi_step) if cost > zero else zero
@@ -473,7 +477,9 @@ def walk_legs(
                 (pa, used_a, nfull_a, fa_tot, start_a, pb, used_b, nfull_b, fb_tot, start_b)
             )
         if not ra:  # never negative: q is the smaller remainder
-            full_a += (sa * ua).quantize(step_a, ceiling) if fa_part is None else fa_part
+            if fa_part is None:
+                fa_part = sa * ua if po_a else (sa * ua).quantize(step_a, mode_a)
+            full_a += fa_part
             nfull_a += pa * sa
             start_a += sa
             i += 1
@@ -484,7 +490,9 @@ def walk_legs(
                 ua, ka, _ = units_a[pa]
                 pab = pa + pb
         if not rb:
-            full_b += (sb * ub).quantize(step_b, ceiling) if fb_part is None else fb_part
+            if fb_part is None:
+                fb_part = sb * ub if po_b else (sb * ub).quantize(step_b, mode_b)
+            full_b += fb_part
             nfull_b += pb * sb
             start_b += sb
             j += 1
@@ -500,15 +508,14 @@ def walk_legs(
     if size < min_size:
         return None
     legs = marks
-    sides = (units_a, step_a, units_b, step_b)
     if not curve or curve[-1].size != size:
         # Fractional depth (Polymarket sizes have decimals): close the curve at a whole count.
-        pt, fa, fb = _point(size, a, b, sides)
+        pt, fa, fb = _point(size, a, b, units_a, units_b)
         curve.append(pt)
         legs.append((fa, fb))
     if curve[0].size > min_size:
         if at_min is None:  # only when min_size ≤ 0: the walk never crossed it
-            at_min = _point(min_size, a, b, sides)
+            at_min = _point(min_size, a, b, units_a, units_b)
         curve.insert(0, at_min[0])
         legs.insert(0, (at_min[1], at_min[2]))
     if len(curve) > MAX_CURVE_POINTS:
@@ -531,15 +538,7 @@ def walk(
     ``None`` when not even the top of book is profitable after marginal fees. See
     :func:`walk_legs`, which also returns what each leg buys at every point.
     """
-    w = walk_legs(
-        a,
-        b,
-        fee_units(fa.taker_rate),
-        fee_step(fa),
-        fee_units(fb.taker_rate),
-        fee_step(fb),
-        min_size,
-    )
+    w = walk_legs(a, b, fee_units(fa), fee_units(fb), min_size)
     return None if w is None else (w.curve, w.size)
 
 
@@ -561,9 +560,7 @@ def walk_top(
     a: tuple[PriceLevel, ...],
     b: tuple[PriceLevel, ...],
     units_a: FeeUnits,
-    step_a: Decimal,
     units_b: FeeUnits,
-    step_b: Decimal,
     min_size: Decimal = ONE,
 ) -> _Top | None:
     """The eager part of :func:`walk_legs`: the deepest curve point's figures only.
@@ -645,43 +642,40 @@ def walk_top(
         point = _last_whole(a, b, size)  # several fractional steps inside the last unit
     if point is None:
         # Fractional depth: walk_legs closes its curve with a re-walked point at ``size``.
-        _, leg_a, leg_b = _point(size, a, b, (units_a, step_a, units_b, step_b))
+        _, leg_a, leg_b = _point(size, a, b, units_a, units_b)
     else:
         # ``size`` as that point has it: the cumulative sum itself (its Decimal exponent).
         size, pi, pj = point
-        leg_a = _leg_at(a, pi, size, units_a, step_a)
-        leg_b = _leg_at(b, pj, size, units_b, step_b)
+        leg_a = _leg_at(a, pi, size, units_a)
+        leg_b = _leg_at(b, pj, size, units_b)
     cost = leg_a[1] + leg_b[1] + leg_a[2] + leg_b[2]
     if size - cost <= 0:
         return _ALL_POINTS
     return leg_a, leg_b, size, cost
 
 
-def _leg_at(
-    levels: tuple[PriceLevel, ...], k: int, cum: Decimal, units: FeeUnits, step: Decimal
-) -> LegFill:
+def _leg_at(levels: tuple[PriceLevel, ...], k: int, cum: Decimal, units: FeeUnits) -> LegFill:
     """One leg's figures at cumulative size ``cum``, reached on level ``k``.
 
-    Levels before ``k`` are used up: their fees (one order each, rounded up), notional
-    and sizes are summed from zero in level order, as :func:`walk_legs` sums them when it
-    leaves a level; level ``k`` supplies the rest.
+    Levels before ``k`` are used up: their fees, notional and sizes are summed from zero in
+    level order, as :func:`walk_legs` sums them when it leaves a level; level ``k``
+    supplies the rest. The fee is the order's, rounded the venue's way: each level's
+    rounded fee summed, or the exact total rounded once (Kalshi).
     """
     full = nfull = start = ZERO
-    ceiling = ROUND_CEILING
+    step, mode, per_order = units.step, units.mode, units.per_order
     for n in range(k):
         lvl = levels[n]
         p, s = lvl.price, lvl.size
-        full += (s * units[p][0]).quantize(step, ceiling)
+        exact = s * units[p][0]
+        full += exact if per_order else exact.quantize(step, mode)
         nfull += p * s
         start += s
     p = levels[k].price
     used = cum - start
-    return (
-        p,
-        nfull + p * used,
-        full + (used * units[p][0]).quantize(step, ceiling),
-        start + used,
-    )
+    exact = used * units[p][0]
+    fee = (full + exact).quantize(step, mode) if per_order else full + exact.quantize(step, mode)
+    return p, nfull + p * used, fee, start + used
 
 
 def _last_whole(
@@ -725,13 +719,11 @@ def opportunity_curve(
     a: tuple[PriceLevel, ...],
     b: tuple[PriceLevel, ...],
     units_a: FeeUnits,
-    step_a: Decimal,
     units_b: FeeUnits,
-    step_b: Decimal,
     min_size: Decimal,
 ) -> tuple[CurvePoint, ...]:
     """An opportunity's curve: :func:`walk_legs`'s, up to the deepest positive point."""
-    w = walk_legs(a, b, units_a, step_a, units_b, step_b, min_size)
+    w = walk_legs(a, b, units_a, units_b, min_size)
     if w is None:  # pragma: no cover - only called for ladders that have an opportunity
         return ()
     return tuple(w.curve[: _deepest_positive(w.curve) + 1])
@@ -781,19 +773,13 @@ def opportunity_after_top(
     ``prev`` is the direction's open opportunity: when the new quote is the same (see
     :meth:`~worker.domain.mapping.Opportunity.quotes`) it is returned as it is, and
     nothing is built."""
-    ku, ks, pu, ps, min_size = (
-        pair.kalshi_units,
-        pair.kalshi_step,
-        pair.poly_units,
-        pair.poly_step,
-        pair.min_size,
-    )
-    top = walk_top(kalshi_asks, poly_asks, ku, ks, pu, ps, min_size)
+    ku, pu, min_size = pair.kalshi_units, pair.poly_units, pair.min_size
+    top = walk_top(kalshi_asks, poly_asks, ku, pu, min_size)
     if top is None:
         return None
     curve: tuple[CurvePoint, ...] | Deferred | None
     if top is _ALL_POINTS:
-        w = walk_legs(kalshi_asks, poly_asks, ku, ks, pu, ps, min_size)
+        w = walk_legs(kalshi_asks, poly_asks, ku, pu, min_size)
         if w is None:  # pragma: no cover - walk_top said there is a size
             return None
         k = _deepest_positive(w.curve)
@@ -811,7 +797,7 @@ def opportunity_after_top(
     if prev is not None and prev.quotes(size, cost, ka, pa):
         return prev  # same quote (both legs' sizes are the size): nothing to publish
     if curve is None:
-        curve = Deferred(opportunity_curve, kalshi_asks, poly_asks, ku, ks, pu, ps, min_size)
+        curve = Deferred(opportunity_curve, kalshi_asks, poly_asks, ku, pu, min_size)
     edge = size - cost
     roi_pct = (edge / cost * HUNDRED).quantize(ROI_STEP) if cost > 0 else ZERO
     d = pair.templates[legs.direction].copy()

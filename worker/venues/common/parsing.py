@@ -15,6 +15,19 @@ class PayloadError(ValueError):
     """A venue payload did not have the shape we rely on."""
 
 
+class MarketRefused(PayloadError):
+    """One market of a listing is well formed but cannot be traded safely (e.g. fees are
+    enabled and the market does not say how much): the listing goes on without it.
+
+    ``reason`` says why, for the operator; listing parsers skip the market and log it.
+    """
+
+    def __init__(self, market_id: str, reason: str) -> None:
+        super().__init__(f"market {market_id} refused: {reason}")
+        self.market_id = market_id
+        self.reason = reason
+
+
 def dec(value: Any, default: Decimal | None = None) -> Decimal | None:
     """Decimal from a venue string/int; ``None``/empty gives ``default``.
 

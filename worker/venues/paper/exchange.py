@@ -8,8 +8,10 @@ market makers' levels best price first, and the liquidity they take stays gone a
 price until the makers refill it (``refill_s``), so a second order sees a thinner book.
 
 Money rule: cash moves per fill — a long is paid at the price, a short (Kalshi NO,
-Polymarket US short) at ``1 - price``, and closing either returns the complement; the taker
-fee of each fill comes from the project's one fee module (``worker.domain.fees``).
+Polymarket US short) at ``1 - price``, and closing either returns the complement; each
+fill's fee comes from the paper's own fee arithmetic (:mod:`worker.venues.paper.fees`,
+deliberately not the engine's ``worker.domain.fees``), and the balance, the position's
+fees and the order's fees all move by exactly that fee.
 Concurrency rule: the server runs on one asyncio loop and every ``place`` is synchronous
 from validation to commit, so two orders never interleave inside the engine.
 """
@@ -24,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from worker.domain.fees import FeeSchedule
+from worker.venues.paper import fees as paper_fees
 from worker.venues.paper.clock import Clock
 from worker.venues.paper.faults import Faults, FaultSpec
 from worker.venues.paper.store import FillRow, OrderRow, PositionRow, Store
@@ -37,11 +39,6 @@ SHORTABLE = frozenset({"kalshi", "polymarket_us"})
 #: on the conditional-tokens contract); the others pay cash at settlement.
 REDEEMED_VENUES = frozenset({"polymarket"})
 MIN_SIZE = {"kalshi": Decimal(1), "polymarket": Decimal(5), "polymarket_us": Decimal(1)}
-FEES = {
-    "kalshi": FeeSchedule.kalshi(),
-    "polymarket": FeeSchedule.polymarket(),
-    "polymarket_us": FeeSchedule.polymarket_us(),
-}
 
 Levels = list[tuple[Decimal, Decimal]]
 
@@ -227,18 +224,21 @@ class PaperExchange:
         if req.tif == "FOK" and filled_qty < req.quantity:
             matched, filled_qty = [], ZERO
 
-        # Cash check before anything is written: the whole taker part plus fees.
-        fills_plan = []
+        # Cash check before anything is written: the whole taker part plus fees. The fees
+        # are the order's (Kalshi rounds the order's total once), one per fill.
         qty_after = position.quantity
         cash = ZERO
-        fees = ZERO
+        taken: list[tuple[Decimal, Decimal, Decimal]] = []  # (instrument price, qty, book price)
         for yes_price, qty, book_price in matched:
             inst_price = yes_price if not instrument.mirrored else ONE - yes_price
             delta, qty_after = _cash_delta(qty_after, req.side, inst_price, qty)
-            fee = FEES[req.venue].taker_fee(qty, inst_price)
             cash += delta
-            fees += fee
-            fills_plan.append((inst_price, qty, fee, yes_price, book_price))
+            taken.append((inst_price, qty, book_price))
+        fill_fees = paper_fees.taker_fees(req.venue, req.side, [(p, q) for p, q, _ in taken])
+        fees = sum(fill_fees, ZERO)
+        fills_plan = [
+            (p, q, fee, book_price) for (p, q, book_price), fee in zip(taken, fill_fees, strict=True)
+        ]
         balance = self.store.balance(req.venue)
         if balance + cash - fees < 0:
             raise OrderRejected("insufficient_balance", "insufficient balance")
@@ -261,7 +261,7 @@ class PaperExchange:
         )
         fills: list[FillRow] = []
         with self.store.transaction():
-            for inst_price, qty, fee, _yes_price, book_price in fills_plan:
+            for inst_price, qty, fee, book_price in fills_plan:
                 side_key = "ask" if yes_buy else "bid"
                 k = (market.key, side_key, book_price)
                 prev = self._taken.get(k, (ZERO, now))[0]
@@ -346,7 +346,7 @@ class PaperExchange:
                     break
                 qty = min(size, remaining)
                 # A resting order is the maker: it trades at its own limit, no taker fee.
-                fee = FEES[order.venue].maker_fee(qty, order.price)
+                fee = paper_fees.maker_fee(order.venue, order.price, qty)
                 delta, _ = _cash_delta(
                     self.store.position(order.venue, order.instrument_id).quantity,
                     order.side, order.price, qty,

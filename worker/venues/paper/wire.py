@@ -11,6 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from worker.venues.paper import fees as paper_fees
 from worker.venues.paper.exchange import PaperExchange
 from worker.venues.paper.store import FillRow, OrderRow, PositionRow, iso
 from worker.venues.paper.world import SPORT_NAME, Game, Market, World
@@ -238,8 +239,14 @@ def gamma_market(ex: PaperExchange, game: Game, kind: str, now: datetime) -> dic
         "negRisk": False,
         "orderPriceMinTickSize": 0.01,
         "orderMinSize": 5,
+        # The schedule the paper charges (worker.venues.paper.fees); no maker rebate is paid.
         "feesEnabled": True,
-        "feeSchedule": {"exponent": 1, "rate": "0.05", "takerOnly": True, "rebateRate": "0"},
+        "feeSchedule": {
+            "exponent": paper_fees.POLYMARKET_EXPONENT,
+            "rate": str(paper_fees.POLYMARKET_RATE),
+            "takerOnly": True,
+            "rebateRate": "0",
+        },
         "bestBid": float(bid) if bid is not None else None,
         "bestAsk": float(ask) if ask is not None else None,
         "volume": "0",
@@ -340,9 +347,9 @@ def clob_order(o: OrderRow, outcome: str, condition_id: str, owner: str, address
 def clob_trade(
     f: FillRow, outcome: str, condition_id: str, owner: str, address: str
 ) -> dict[str, Any]:
-    fee_bps = "0"
-    if f.quantity and f.price not in (0, 1):
-        fee_bps = str(int((f.fee / (f.quantity * f.price * (ONE - f.price)) * 10000).to_integral_value()))
+    # The rate that applied, as the market's schedule states it (never back-computed from
+    # the fee, which is rounded): the taker rate in bps, 0 for a maker fill.
+    fee_bps = str(paper_fees.polymarket_fee_rate_bps(f.is_taker))
     return {
         "id": f.fill_id,
         "taker_order_id": f.order_id,
@@ -429,7 +436,6 @@ def pmus_market(ex: PaperExchange, game: Game, total: bool, now: datetime) -> di
         "state": pmus_state(game, now, resolved is not None),
         "orderPriceMinTickSize": str(market.tick),
         "minimumOrderSize": "1",
-        "feeCoefficient": "0.0695",
         "startTime": iso(game.start),
         "endTime": iso(game.end),
         "bestBidQuote": amount(bid) if bid is not None else None,
@@ -503,7 +509,10 @@ def pmus_order(o: OrderRow) -> dict[str, Any]:
         "avgPx": amount(avg) if avg is not None else None,
         "insertTime": iso(o.created),
         "createTime": iso(o.created),
+        # What the paper charged on the order's executions (their sum) and the taker rate.
         "commissionNotionalTotalCollected": amount(o.fees),
+        "commissionsBasisPoints": str(paper_fees.POLYMARKET_US_TAKER_BPS),
+        "makerCommissionsBasisPoints": "0",
     }
 
 

@@ -7,13 +7,14 @@ Follows docs.polymarket.com: Gamma ``GET /events`` (markets nested; ``outcomes``
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from worker.domain.books import OrderBook, PriceLevel
-from worker.domain.fees import POLYMARKET_SPORTS_TAKER_RATE, FeeSchedule
+from worker.domain.fees import FeeModel, FeeSchedule
 from worker.domain.markets import (
     ContractRef,
     League,
@@ -26,8 +27,19 @@ from worker.domain.markets import (
     Venue,
 )
 from worker.domain.money import CENT, ONE, ZERO
-from worker.venues.common.parsing import PayloadError, dec, json_list, obj, req_dec, text, ts
+from worker.venues.common.parsing import (
+    MarketRefused,
+    PayloadError,
+    dec,
+    json_list,
+    obj,
+    req_dec,
+    text,
+    ts,
+)
 from worker.venues.common.slugs import parse_game_slug
+
+log = logging.getLogger(__name__)
 
 _KIND = {
     "moneyline": MarketKind.GAME_WINNER,
@@ -60,20 +72,54 @@ def _status(m: Mapping[str, Any]) -> MarketStatus:
     return MarketStatus.OPEN
 
 
-def _fees(m: Mapping[str, Any]) -> FeeSchedule:
+_MAX_EXPONENT = 4
+
+
+def _fees(m: Mapping[str, Any], market_id: str) -> FeeSchedule:
+    """The market's own fees (docs.polymarket.com/market-data/market-details, "Trading
+    Fees": ``feesEnabled`` and ``feeSchedule`` {``rate``, ``exponent``, ``takerOnly``,
+    ``rebateRate``}; fee = C × rate × (p(1 − p))^exponent).
+
+    ``feesEnabled: false`` is a fee-free market. Fees enabled, or not stated, without a
+    schedule's rate: the market is refused (:class:`MarketRefused`) — rates differ by
+    category and have changed (0.0175, 0.05, 0.03 for sports in 2026), so guessing one
+    could show an arbitrage that fees eat. A schedule that is not ``takerOnly`` charges
+    makers the same curve; the maker rebate (paid daily from a pool) is not modelled.
+    """
     if m.get("feesEnabled") is False:
-        return FeeSchedule.polymarket(ZERO)
+        return FeeSchedule.none(FeeModel.POLYMARKET)
     sched = m.get("feeSchedule")
-    if isinstance(sched, Mapping) and sched.get("rate") is not None:
-        return FeeSchedule.polymarket(req_dec(sched.get("rate"), "feeSchedule.rate"))
-    return FeeSchedule.polymarket(POLYMARKET_SPORTS_TAKER_RATE)
+    if not isinstance(sched, Mapping) or sched.get("rate") is None:
+        raise MarketRefused(
+            market_id, "fees are enabled (or not stated) and the market has no feeSchedule rate"
+        )
+    try:
+        rate = req_dec(sched.get("rate"), "feeSchedule.rate")
+        exponent = dec(sched.get("exponent"), Decimal(1)) or ZERO
+    except PayloadError as exc:
+        raise MarketRefused(market_id, f"unreadable feeSchedule: {exc}") from exc
+    if rate < 0:
+        raise MarketRefused(market_id, f"feeSchedule.rate {rate} is negative")
+    # Published exponents are 1 and 2; a fractional one has no exact Decimal power, and
+    # past a few the fee is not exact in Decimal's 28 digits.
+    if not (0 <= exponent <= _MAX_EXPONENT) or exponent != exponent.to_integral_value():
+        raise MarketRefused(
+            market_id, f"feeSchedule.exponent {sched.get('exponent')!r} is not a whole number 0-4"
+        )
+    maker_rate = rate if sched.get("takerOnly") is False else ZERO
+    return FeeSchedule.polymarket(rate, int(exponent), maker_rate)
 
 
 def parse_market(m: Mapping[str, Any], event: Mapping[str, Any]) -> Market:
-    """One Gamma market (with its event) → :class:`Market`, one outcome per CLOB token."""
+    """One Gamma market (with its event) → :class:`Market`, one outcome per CLOB token.
+
+    Raises :class:`MarketRefused` for a market whose fees cannot be known (see
+    :func:`_fees`), :class:`PayloadError` for a malformed one.
+    """
     market_id = text(m.get("id"))
     if not market_id:
         raise PayloadError("gamma market without id")
+    fees = _fees(m, market_id)
     names = [text(n) for n in json_list(m.get("outcomes"))]
     tokens = [text(t) for t in json_list(m.get("clobTokenIds"))]
     if len(names) != len(tokens):
@@ -120,7 +166,7 @@ def parse_market(m: Mapping[str, Any], event: Mapping[str, Any]) -> Market:
         outcomes=tuple(outcomes),
         tick_size=dec(m.get("orderPriceMinTickSize"), CENT) or CENT,
         min_size=dec(m.get("orderMinSize"), Decimal(5)) or Decimal(5),
-        fees=_fees(m),
+        fees=fees,
         status=_status(m),
         start_time=ts(m.get("gameStartTime")) or ts(event.get("startTime")),
         close_time=ts(m.get("endDate")) or ts(event.get("endDate")),
@@ -139,10 +185,12 @@ def parse_market(m: Mapping[str, Any], event: Mapping[str, Any]) -> Market:
     )
 
 
-def parse_events(payload: Any) -> list[Market]:
+def parse_events(payload: Any, refused: list[MarketRefused] | None = None) -> list[Market]:
     """Gamma ``GET /events`` (a JSON list of events with nested markets) → markets.
 
-    Markets without an order book (``enableOrderBook: false``) are kept but not OPEN.
+    Markets without an order book (``enableOrderBook: false``) are kept but not OPEN. A
+    refused market (:class:`MarketRefused`: its fees cannot be known) is left out with a
+    warning, and appended to ``refused`` when given; the rest of the listing stands.
     """
     if isinstance(payload, Mapping):
         payload = payload.get("events") or payload.get("data") or []
@@ -152,7 +200,12 @@ def parse_events(payload: Any) -> list[Market]:
     for ev in payload:
         ev = obj(ev, "gamma event")
         for m in ev.get("markets") or []:
-            out.append(parse_market(obj(m, "gamma market"), ev))
+            try:
+                out.append(parse_market(obj(m, "gamma market"), ev))
+            except MarketRefused as exc:
+                log.warning("polymarket: %s", exc)
+                if refused is not None:
+                    refused.append(exc)
     return out
 
 

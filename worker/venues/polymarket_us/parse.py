@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from worker.domain.books import OrderBook, PriceLevel
-from worker.domain.fees import POLYMARKET_US_SPORTS_COEFFICIENT, FeeSchedule
+from worker.domain.fees import FeeSchedule
 from worker.domain.markets import (
     ContractRef,
     League,
@@ -124,7 +124,6 @@ def parse_market(m: Mapping[str, Any], event: Mapping[str, Any] | None = None) -
     league = League.parse(game.league if game else None)
     if league is League.OTHER:
         league = League.parse(text(team(long_side).get("league")) or None)
-    coefficient = dec(m.get("feeCoefficient"), POLYMARKET_US_SPORTS_COEFFICIENT)
     return Market(
         venue=Venue.POLYMARKET_US,
         market_id=slug,
@@ -136,7 +135,11 @@ def parse_market(m: Mapping[str, Any], event: Mapping[str, Any] | None = None) -
         outcomes=outcomes,
         tick_size=dec(m.get("orderPriceMinTickSize"), CENT) or CENT,
         min_size=dec(m.get("minOrderSize") or m.get("orderMinSize"), ONE) or ONE,
-        fees=FeeSchedule.polymarket_us(coefficient or POLYMARKET_US_SPORTS_COEFFICIENT),
+        # The exchange-wide schedule of docs.polymarket.us/faqs/fees (30 bps of the fee
+        # notional, banker's rounding to the cent). The market object's ``feeCoefficient``
+        # is documented only as a field ("Fee coefficient", no unit, no formula) and the
+        # FAQ's formula has no place for it, so it is not read (docs/venues-money.md).
+        fees=FeeSchedule.polymarket_us(),
         status=_status(m),
         start_time=ts(m.get("gameStartTime")) or ts(ev.get("startTime")),
         close_time=ts(m.get("endDate")) or ts(ev.get("endDate")),
