@@ -66,6 +66,18 @@ def volume(value: Decimal | None) -> str:
     return f"{value.quantize(Decimal(1), rounding=ROUND_HALF_EVEN):f}"
 
 
+def volumes(opp: Opportunity) -> str:
+    """Each venue's traded volume in its own unit — Polymarket in dollars, Kalshi in
+    contracts — never added together; ``—`` when neither venue reports one."""
+    parts = []
+    if opp.volume is not None:
+        dollars = opp.poly_venue == "polymarket"
+        parts.append(f"{VENUE_SHORT.get(opp.poly_venue, 'Poly')} {'$' if dollars else ''}{volume(opp.volume)}")
+    if opp.kalshi_volume is not None:
+        parts.append(f"Kalshi {volume(opp.kalshi_volume)} ct")
+    return " · ".join(parts) if parts else "—"
+
+
 def clock(value: datetime | None) -> str:
     """``14:32:15`` in UTC (the dashboard labels its times UTC)."""
     return "—" if value is None else value.astimezone(UTC).strftime("%H:%M:%S")
@@ -122,7 +134,7 @@ def order_ticket(opp: Opportunity) -> str:
         lines.append(
             f"Leg {n}: BUY {leg.contract} on {VENUE_LONG.get(leg.venue, leg.venue)} @ {price(leg.price)}{market}"
         )
-    lines.append(f"ROI {percent(opp.roi, 2)} | Cost {money(opp.cost)} per pair | Vol {volume(opp.volume)}")
+    lines.append(f"ROI {percent(opp.roi, 2)} | Cost {money(opp.cost)} per pair | Vol {volumes(opp)}")
     if opp.starts_at:
         lines.append(f"Starts {stamp(opp.starts_at)}")
     if opp.rules_differ:

@@ -233,6 +233,13 @@ class Opportunity:
     rules_differ: bool
     rules: Mapping[str, str]
     mapping_id: str = ""
+    #: Kalshi's traded contracts; ``volume`` is the Polymarket side's (dollars on
+    #: Polymarket). Two units: shown side by side, never added.
+    kalshi_volume: Decimal | None = None
+
+    @property
+    def poly_venue(self) -> str:
+        return next((leg.venue for leg in self.legs if leg.venue != "kalshi"), "polymarket")
 
     @classmethod
     def from_wire(cls, data: Mapping[str, Any]) -> Opportunity:
@@ -267,6 +274,7 @@ class Opportunity:
             roi=dec(_first(data, "roi_pct", "roi")) or Decimal(0),
             cost=cost,
             volume=dec(_first(data, "volume", "vol")),
+            kalshi_volume=dec(data.get("kalshi_volume")),
             roi_per_day=dec(_first(data, "roi_per_day_pct", "roi_per_day")),
             starts_at=when(_first(data, "starts_at", "start_time", "game_start", "expires_at")),
             opened_at=when(_first(data, "opened_at", "detected_at")),

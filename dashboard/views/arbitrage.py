@@ -44,7 +44,7 @@ def card_summary(opp: Opportunity, now: datetime) -> str:
         f'<span class="conf-tag {fmt.confidence_class(opp.confidence)}">{fmt.esc(opp.confidence)} ●</span></div>'
         f'<div class="legs">{fmt.esc(fmt.legs_line(opp))}</div>'
         f'<div class="figs">ROI: <span class="roi {band}">{fmt.percent(opp.roi)}</span>{suspicious}'
-        f" | Cost: {fmt.money(opp.cost)} | Vol: {fmt.volume(opp.volume)}{per_day}</div>"
+        f" | Cost: {fmt.money(opp.cost)} | Vol: {fmt.esc(fmt.volumes(opp))}{per_day}</div>"
         f'<div style="margin-top:4px"><button class="copy-btn" data-ticket="{fmt.esc(fmt.order_ticket(opp))}" '
         f'onclick="{_COPY_JS}">Copy Trade</button></div></div>'
     )

@@ -118,6 +118,7 @@ def domain_opportunity(n: int, roi: str = "2.5", confidence: str = "HIGH", leagu
         roi_per_day_pct=roi_d * 2,
         curve=(CurvePoint(D(100), D("99.00"), D("1.00"), roi_d),),
         volume=D(1200 + n),
+        kalshi_volume=D(15230) if n == 1 else None,
         expires_at=expires_at or (T0 + timedelta(hours=starts_in_h)),
         expected_resolution=T0 + timedelta(hours=starts_in_h + 3),
         rules=RulesCheck("Kalshi: resolves YES if Houston wins.", "Polymarket: resolves Rockets if Houston wins.",

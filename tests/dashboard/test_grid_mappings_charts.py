@@ -63,7 +63,10 @@ def test_card_shows_legs_figures_and_confidence_style(grid):
     assert "🏀 Rockets vs Lakers #1" in text
     assert "BUY Rockets Poly @ 0.51 → BUY NO HOU Kalshi @ 0.48" in text
     assert "ROI: <span class=\"roi roi-green\">2.5%</span>" in text
-    assert "Cost: $0.99" in text and "Vol: 1.2K" in text
+    # Each venue's volume in its own unit (dollars, contracts), never one sum.
+    assert "Cost: $0.99" in text and "Vol: Poly $1.2K · Kalshi 15.2K ct" in text
+    other = grid.view.cards["opp_0002_kalshi_no"].summary
+    assert "Vol: Poly $1.2K |" in other  # Kalshi reports none: no figure invented
     assert card.classes == "opp-card conf-high"
     assert grid.view.grid.items["opp_0002_kalshi_no"]["cls"] == "opp-card conf-low"
 

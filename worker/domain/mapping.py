@@ -276,11 +276,15 @@ class Opportunity:
     roi_pct: Decimal
     roi_per_day_pct: Decimal
     curve: tuple[CurvePoint, ...]
-    volume: Decimal
+    #: The Polymarket side's traded volume as its venue reports it (Polymarket: dollars),
+    #: None when it reports none. Never added to Kalshi's, which counts contracts.
+    volume: Decimal | None
     expires_at: datetime | None
     expected_resolution: datetime | None
     rules: RulesCheck
     updated_at: datetime
+    #: Kalshi's traded volume in contracts (``volume_fp``), None when not reported.
+    kalshi_volume: Decimal | None = None
 
     @property
     def legs(self) -> tuple[Leg, Leg]:

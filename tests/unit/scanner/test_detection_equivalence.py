@@ -233,7 +233,6 @@ def ref_opportunity(
         hold = max(pair.expected_resolution - now, timedelta(hours=1))
     days = Decimal(int(hold.total_seconds())) / Decimal(86400)
     roi_day = (point.roi_pct / days).quantize(ROI_STEP)
-    volume = (pair.kalshi.volume or ZERO) + (pair.poly.volume or ZERO)
     return Opportunity(
         id=pair.opportunity_ids[legs.direction],
         mapping_id=pair.mapping_id,
@@ -254,7 +253,8 @@ def ref_opportunity(
         roi_pct=point.roi_pct,
         roi_per_day_pct=roi_day,
         curve=tuple(curve),
-        volume=volume,
+        volume=pair.poly.volume,
+        kalshi_volume=pair.kalshi.volume,
         expires_at=m.start_time or pair.kalshi.start_time or pair.poly.start_time,
         expected_resolution=pair.expected_resolution,
         rules=pair.rules,

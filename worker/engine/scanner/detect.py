@@ -221,7 +221,8 @@ class Pair:
     opportunity_ids: dict[Direction, str] = field(default_factory=dict)
     #: Game start (expiry of the opportunities), ``None`` when no venue gives one.
     expires_at: datetime | None = None
-    volume: Decimal = ZERO
+    volume: Decimal | None = None  # the Polymarket side's (dollars); never plus Kalshi's
+    kalshi_volume: Decimal | None = None  # contracts
     min_size: Decimal = ONE
     #: Each market's fee units and rounding (see :class:`FeeUnits`).
     kalshi_units: FeeUnits = field(default_factory=lambda: fee_units(_NO_FEES))
@@ -277,7 +278,8 @@ def build_pair(mapping: MarketMapping, kalshi: Market, poly: Market) -> Pair:
         expected_resolution=resolution,
         directions=directions,
         expires_at=start,
-        volume=(kalshi.volume or ZERO) + (poly.volume or ZERO),
+        volume=poly.volume,
+        kalshi_volume=kalshi.volume,
         min_size=max(kalshi.min_size, poly.min_size, ONE),
         kalshi_units=fee_units(kalshi.fees),
         poly_units=fee_units(poly.fees),
@@ -299,6 +301,7 @@ def _template(pair: Pair, legs: PairLegs) -> dict[str, Any]:
         game_date=m.game_date,
         confidence=m.confidence,
         volume=pair.volume,
+        kalshi_volume=pair.kalshi_volume,
         expires_at=pair.expires_at,
         expected_resolution=pair.expected_resolution,
         rules=pair.rules,
