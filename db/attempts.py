@@ -34,6 +34,8 @@ from db.tables import (
 from db.types import Money
 from worker.domain.attempts import (
     IN_FLIGHT,
+    SETTLED_LEG_STATES,
+    TERMINAL,
     AttemptRecord,
     AttemptState,
     DayExposure,
@@ -433,6 +435,22 @@ class AttemptRepository:
     async def list_all(self) -> list[AttemptRecord]:
         async with self.db.read() as conn:
             return await self._load(conn, sa.true())
+
+    async def list_unrecorded(self) -> list[AttemptRecord]:
+        g = attempt_legs
+        pending = sa.select(g.c.attempt_id).where(
+            g.c.filled_quantity > Decimal(0),
+            g.c.fills_recorded.is_(False),
+            g.c.state.in_(sorted(SETTLED_LEG_STATES)),
+        )
+        async with self.db.read() as conn:
+            return await self._load(
+                conn,
+                sa.and_(
+                    arbitrage_attempts.c.id.in_(pending),
+                    arbitrage_attempts.c.state.in_([s.value for s in TERMINAL]),
+                ),
+            )
 
     async def known_order_ids(self) -> tuple[set[str], set[str]]:
         async with self.db.read() as conn:

@@ -79,6 +79,8 @@ class FakeVenue:
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
     records_without_price: bool = False  # look-ups answer like an order record: no average price
     pays_on_redemption: bool = False  # resolved holdings pay only when redeemed (Polymarket)
+    fills_lag: int = 0  # order_fills answers nothing this many more times (a venue behind)
+    answer_fee_error: Decimal = Decimal(0)  # what an order answer's fee is off by
     to_redeem: dict[str, Decimal] = field(default_factory=dict)
 
     # -- test helpers ------------------------------------------------------------------
@@ -190,7 +192,8 @@ class FakeVenue:
             venue=self.venue, venue_order_id=vid, client_order_id=intent.client_order_id,
             contract=intent.contract, action=intent.action, price=intent.price, size=intent.size,
             tif=intent.tif, state=state, filled_size=filled,
-            avg_fill_price=notional / filled if filled > 0 else None, fee_paid=fee,
+            avg_fill_price=notional / filled if filled > 0 else None,
+            fee_paid=fee + (self.answer_fee_error if filled > 0 else ZERO),
             updated_at=now, fills=fill_objs,
         )
         self.orders[vid] = order
@@ -242,6 +245,9 @@ class FakeVenue:
     async def order_fills(self, venue_order_id: str, since: datetime | None = None) -> list[Fill]:
         if self.down:
             raise VenueUnavailable(self.venue.value, "down")
+        if self.fills_lag > 0:
+            self.fills_lag -= 1
+            return []
         return [f for f in self.fill_log if f.venue_order_id == venue_order_id]
 
     async def redeemable(self) -> Mapping[str, Decimal] | None:

@@ -471,3 +471,21 @@ async def test_a_payout_held_for_redemption_is_owed_until_the_venue_pays_it(rig:
     books = await ex.books.books()  # type: ignore[union-attr]
     assert books.to_redeem == 0 and books.agrees
     assert await _realised(rig) == rig.kalshi.cash + rig.poly.cash - start
+
+
+async def test_fills_a_venue_reports_late_correct_the_realised_row_to_what_was_charged(rig: Rig) -> None:
+    start = rig.kalshi.cash + rig.poly.cash
+    rig.kalshi.script = [Fault("reject")]  # leg 2 refused: leg 1 (Polymarket) is sold back
+    rig.poly.answer_fee_error = D("0.05")  # the order answers overstate the fee
+    rig.poly.fills_lag = 100  # and the venue's fills are not there yet when it ends
+    ex = rig.executor()
+    a = await run_one(rig, ex=ex)
+    assert a.state is AttemptState.ROLLED_BACK and a.details.get("fills_pending")
+    assert await _realised(rig) != rig.kalshi.cash + rig.poly.cash - start  # the estimate
+    rig.poly.fills_lag = 0
+    report = await ex.reconcile()
+    assert report["recorded"] == 1
+    rows = [r for r in await trade_rows(rig) if r.attempt_id == a.id]
+    assert sorted(r.status for r in rows) == ["ROLLED_BACK", "ROLLED_BACK"]
+    assert await _realised(rig) == rig.kalshi.cash + rig.poly.cash - start  # what was charged
+    assert (await ex.reconcile())["recorded"] == 0  # once

@@ -195,7 +195,7 @@ class LegRecord:
         return self.state in _SETTLED_LEG_STATES
 
 
-_SETTLED_LEG_STATES = frozenset(
+SETTLED_LEG_STATES = _SETTLED_LEG_STATES = frozenset(
     {
         OrderState.FILLED.value,
         OrderState.CANCELED.value,
@@ -472,6 +472,9 @@ class AttemptStore(Protocol):
     async def list_state(self, state: AttemptState) -> list[AttemptRecord]: ...
 
     async def list_all(self) -> list[AttemptRecord]: ...
+
+    async def list_unrecorded(self) -> list[AttemptRecord]:
+        """Ended attempts with a filled, settled leg whose venue fills are not recorded yet."""
 
     async def exposure(self, day_start: datetime, day_end: datetime) -> DayExposure: ...
 

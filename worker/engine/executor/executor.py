@@ -350,8 +350,53 @@ class Executor:
                 if unsettled:
                     await self.store.save(current)
                 stranded_checked += 1
+        recorded = await self._record_late_fills()
         unknown = await self._unknown_orders()
-        return {"resumed": resumed, "stranded": stranded_checked, "unknown_orders": unknown}
+        return {"resumed": resumed, "stranded": stranded_checked, "unknown_orders": unknown, "recorded": recorded}
+
+    async def _record_late_fills(self) -> int:
+        """Fills a venue had not yet reported when an attempt ended: recorded now.
+
+        A ROLLED_BACK row was realised with the order answers' figures: the difference the
+        venue's own fills make is written as a row of its own, so the realised sum stays
+        the cash that moved. (A position's and a stranded leg's P&L are computed from the
+        legs when they settle, so they need nothing more.)
+        """
+        done = 0
+        for found in await self.store.list_unrecorded():
+            if self.running(found.id):
+                continue
+            async with self.game_lock(found.game_key):
+                attempt = await self.store.get(found.id)
+                if attempt is None:
+                    continue
+                if not await self.runner.record_fills(attempt):
+                    continue
+                attempt.details.pop("fills_pending", None)
+                done += 1
+                delta = ZERO
+                if attempt.state is AttemptState.ROLLED_BACK and attempt.pnl is not None:
+                    delta = unwind_pnl(attempt) - attempt.pnl
+                if not delta:
+                    await self.store.save(attempt)
+                    continue
+                attempt.pnl = (attempt.pnl or ZERO) + delta
+                trade = TradeRecord(
+                    event_title=attempt.event_title,
+                    status=TradeStatus.ROLLED_BACK,
+                    bet_size=ZERO,
+                    pnl=delta,
+                    timestamp=self.clock(),
+                    reason="fees and prices as the venue charged them (its fills arrived after the attempt ended)",
+                    attempt_id=attempt.id,
+                    details={"adjusts": "fills"},
+                    dedup_key=f"attempt:{attempt.id}:fills",
+                )
+                # Its own row (not the attempt's: that link stays on the attempt's first row).
+                await self.trades.record_trade(trade)
+                await self.store.save(attempt)
+                log.warning("attempt %s: realised P&L adjusted by %s to the venue's fills", attempt.id, delta)
+        return done
 
     async def _unknown_orders(self) -> int:
         venue_ids, client_ids = await self.store.known_order_ids()
@@ -575,6 +620,10 @@ class Executor:
             if position.attempt_id and self.running(position.attempt_id):
                 continue
             async with self.game_lock(position.game_key or position.event_key):
+                current = await self.trades.get_position(position.id)
+                if current is None or current.status != "open":
+                    continue  # closed by the operator while this pass waited for the game
+                position = current
                 try:
                     attempt, held = await self._position_legs(position)
                 except OperatorError:
@@ -629,7 +678,14 @@ class Executor:
                     overdue += 1
                 continue
             async with self.game_lock(attempt.game_key):
-                await self._settle_stranded(attempt, value, now, owed=await owed(leg1.venue))
+                # Read again under the lock: the operator may have acted on it meanwhile.
+                fresh = await self.store.get(attempt.id)
+                if fresh is None or fresh.details.get("stranded_settled") or not (
+                    fresh.state is AttemptState.STRANDED
+                    or (fresh.state is AttemptState.RESOLVED and fresh.details.get("settle_at_resolution"))
+                ):
+                    continue
+                await self._settle_stranded(fresh, value, now, owed=await owed(leg1.venue))
             stranded += 1
         await self._collect_redemptions(now)
         return {"settled": settled, "stranded": stranded, "overdue": overdue}
@@ -763,6 +819,10 @@ class Executor:
         if self.running(attempt_id):
             raise OperatorError("attempt_id", f"attempt {attempt_id} is already being worked on")
         async with self.game_lock(attempt.game_key):
+            current = await self.store.get(attempt_id)
+            if current is None or current.state is not AttemptState.STRANDED:
+                raise OperatorError("attempt_id", f"no STRANDED attempt {attempt_id}")
+            attempt = current
             now = self.clock()
             await self.runner.record_fills(attempt)
             attempt.move(AttemptState.RESOLVED, now)
