@@ -12,7 +12,7 @@ advisory lock — so two workers or two tasks can never both pass a limit only o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -236,14 +236,21 @@ class AttemptRepository:
             trades=int(attempts) + int(imported),
             realised_pnl=Decimal(pnl),
             in_flight_worst_case=await worst([s.value for s in IN_FLIGHT]),
-            stranded_cost=await worst([AttemptState.STRANDED.value]),
+            # A stranded leg counts until it is settled or the operator reported what it
+            # brought (a RESOLVED attempt left to settle keeps its worst case until then).
+            stranded_cost=await worst([AttemptState.STRANDED.value, AttemptState.RESOLVED.value]),
         )
 
     async def exposure(self, day_start: datetime, day_end: datetime) -> DayExposure:
         async with self.db.read() as conn:
             return await self._exposure(conn, day_start, day_end)
 
-    async def reserve(self, attempt: AttemptRecord, limits: ReservationLimits) -> Refusal | None:
+    async def reserve(
+        self,
+        attempt: AttemptRecord,
+        limits: ReservationLimits,
+        resize: Callable[[Decimal], AttemptRecord | Refusal] | None = None,
+    ) -> AttemptRecord | Refusal:
         async with self.db.write() as conn:
             await self._lock(conn)
             a = arbitrage_attempts
@@ -277,18 +284,27 @@ class AttemptRepository:
                     RefusalReason.DAILY_TRADES,
                     f"{exp.trades} trades today, limit {limits.max_daily_trades}",
                 )
-            projected = exp.projected_loss + attempt.worst_case_loss
-            if projected >= limits.max_daily_loss:
-                return Refusal(
-                    RefusalReason.DAILY_LOSS,
-                    f"loss today {max(-exp.realised_pnl, Decimal(0))} + in flight "
-                    f"{exp.in_flight_worst_case} + stranded {exp.stranded_cost} + this "
-                    f"{attempt.worst_case_loss} would reach {limits.max_daily_loss}",
-                )
+            remaining = limits.max_daily_loss - exp.projected_loss
+            taken = (
+                f"loss today {max(-exp.realised_pnl, Decimal(0))} + in flight {exp.in_flight_worst_case}"
+                f" + stranded {exp.stranded_cost} of {limits.max_daily_loss}"
+            )
+            if remaining <= 0:
+                return Refusal(RefusalReason.DAILY_LOSS, f"daily loss budget used up: {taken}")
+            if attempt.worst_case_loss > remaining:
+                resized = resize(remaining) if resize is not None else None
+                if resized is None or isinstance(resized, Refusal) or resized.worst_case_loss > remaining:
+                    why = resized.detail if isinstance(resized, Refusal) else "no smaller size"
+                    return Refusal(
+                        RefusalReason.DAILY_LOSS_BUDGET,
+                        f"{remaining} left of the daily loss budget ({taken}) holds no size this "
+                        f"opportunity can trade ({why})",
+                    )
+                attempt = resized
             await conn.execute(a.insert().values(**_attempt_values(attempt)))
             for leg in attempt.legs:
                 await conn.execute(attempt_legs.insert().values(**_leg_values(leg)))
-        return None
+        return attempt
 
     async def _save(self, conn: AsyncConnection, attempt: AttemptRecord) -> None:
         values = _attempt_values(attempt)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -198,11 +198,13 @@ def build_worker(
     engine = None
     lease_status: Callable[[], str] | None = None
     books_source: Callable[[], Mapping[str, Any] | None] | None = None
+    budget_source: Callable[[], Awaitable[Mapping[str, Any] | None]] | None = None
     if trading and execution is None:
         engine = TradingEngine(config, db, bus, settings, trades)
         execution = EngineControl(engine)
         lease_status = engine.lease_status
         books_source = engine.books_figures
+        budget_source = engine.loss_budget
     monitor = None
     if execution is None and config.mode == "paper":
         monitor = PaperExchangeMonitor(config.paper_port, ("kalshi", config.poly_venue), bus)
@@ -223,6 +225,7 @@ def build_worker(
         venue_monitor=monitor.states if monitor is not None else None,
         lease_status=lease_status,
         books_source=books_source,
+        budget_source=budget_source,
     )
     server = ExecutorServer(
         console,

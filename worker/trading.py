@@ -358,6 +358,11 @@ class TradingEngine:
         }
 
     # -- the operator's view -------------------------------------------------------------
+    async def loss_budget(self) -> Mapping[str, Any] | None:
+        """Today's loss budget (reserved, realised losses, remaining), or None before the
+        executor runs."""
+        return await self.executor.risk.budget() if self.executor is not None else None
+
     def books_figures(self) -> Mapping[str, Any] | None:
         """The books as last computed (after each balance read), or None before that."""
         return self.executor.last_books if self.executor is not None else None

@@ -348,3 +348,25 @@ def test_basic_auth_login_guards_every_page(live, browser, tmp_path):
     finally:
         page.close()
         stop_panel(proc)
+
+
+def test_status_and_the_page_show_the_books_and_the_loss_budget(live, open_page):
+    """The books (our records against each venue's cash) and today's loss budget reach
+    ``/api/status``, and the /executor page says whether the books match."""
+    stack, _ = live
+
+    def books() -> dict[str, Any] | None:
+        status = stack.api("/api/status")
+        return status if isinstance(status.get("books"), dict) else None
+
+    status = wait_until(books, 60, "the books in /api/status")
+    b = status["books"]
+    assert set(b["venues"]) == {"kalshi", "polymarket"}
+    assert b["in_flight"] == 0 and b["agrees"] is True, b  # paused: nothing traded, nothing moved
+    for v in b["venues"].values():
+        assert v["cash_at_start"] is not None and v["difference"] == 0, v
+    budget = status["limits"]["loss_budget"]
+    assert budget["remaining"] == budget["max_daily_loss"] and budget["reserved_in_flight"] == 0, budget
+    page = open_page("/executor")
+    expect(page.locator("[data-k=books]")).to_contain_text("match the venues")
+    shot(page, "executor-books")

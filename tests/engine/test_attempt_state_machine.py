@@ -14,6 +14,7 @@ from worker.domain.attempts import (
     AttemptState,
     IllegalAttemptTransition,
     check_transition,
+    contracts_within,
     hedge_limit_price,
     ladder_price,
     unwind_floor_price,
@@ -86,10 +87,20 @@ def test_ladder_goes_a_tick_deeper_each_try_but_never_below_the_floor() -> None:
     assert ladder_price(None, 0, floor) == floor
 
 
-def test_worst_case_loss_is_twenty_percent_of_cost_plus_fees() -> None:
-    loss = worst_case_loss(Decimal(10), Decimal("0.50"), Decimal("0.09"))
-    # price loss 10 x 0.10, buy fee 0.09, sell-fee bound 0.07*10*0.4*0.6 + 0.01
-    assert loss == Decimal("1.00") + Decimal("0.09") + Decimal("0.168") + Decimal("0.01")
+def test_worst_case_loss_is_leg_one_whole_cost_plus_its_fee_bound() -> None:
+    # A leg 1 that strands unsold can be worth nothing: 10 x 0.50, fee bound
+    # 0.07 x 10 x 0.50 x 0.50 + 0.01 (worked out by hand).
+    assert worst_case_loss(Decimal(10), Decimal("0.50")) == Decimal("5.00") + Decimal("0.175") + Decimal("0.01")
+
+
+def test_contracts_within_is_the_largest_size_whose_worst_case_fits() -> None:
+    assert contracts_within(Decimal("5.185"), Decimal("0.50")) == 10
+    assert contracts_within(Decimal("5.1849"), Decimal("0.50")) == 9
+    assert contracts_within(Decimal("0.01"), Decimal("0.50")) == 0
+    for budget in (Decimal("0.5"), Decimal("3.33"), Decimal("17.77")):
+        for price in (Decimal("0.01"), Decimal("0.37"), Decimal("0.99")):
+            n = contracts_within(budget, price)
+            assert worst_case_loss(n, price) <= budget < worst_case_loss(n + 1, price)
 
 
 def test_hedge_limit_keeps_a_non_negative_edge_with_any_venue_fee() -> None:

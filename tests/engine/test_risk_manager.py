@@ -5,12 +5,17 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
+from zoneinfo import ZoneInfo
 
+from db.attempts import AttemptRepository
+from db.engine import Database
+from db.repositories import TradeRepository
 from tests.engine.conftest import Rig
 from tests.engine.fakes import Fault, make_candidate, stock_books
-from worker.domain.attempts import AttemptRecord, AttemptState, Refusal, RefusalReason
+from worker.domain.attempts import AttemptRecord, AttemptState, LegRole, Refusal, RefusalReason
 from worker.domain.mapping import Confidence, MappingStatus
-from worker.engine.executor import RiskConfig
+from worker.domain.markets import Venue
+from worker.engine.executor import Executor, RiskConfig, UnwindPolicy
 
 
 async def started(rig: Rig, config: RiskConfig | None = None):  # type: ignore[no-untyped-def]
@@ -95,26 +100,78 @@ async def test_second_opportunity_on_a_game_in_flight_is_refused(rig: Rig) -> No
     assert reason(await ex.submit(make_candidate("G1"))) is RefusalReason.GAME_BUSY
 
 
-async def test_daily_loss_refuses_exactly_when_the_projection_would_reach_the_limit(rig: Rig) -> None:
+async def test_the_daily_loss_budget_shrinks_the_size_to_fit_and_refuses_below_min_bet(rig: Rig) -> None:
     ex = await started(rig)
-    cand = make_candidate("G1")
-    # find the worst case of this attempt by admitting it with a huge limit on a copy
-    await rig.settings.update({"max_daily_loss": D("1000")})
-    stock_books(rig.kalshi, rig.poly, "G1")
     gate = asyncio.Event()
-    rig.poly.script = [Fault("gate", event=gate)]
-    first = await ex.submit(cand)
-    assert isinstance(first, AttemptRecord)
-    worst = first.worst_case_loss
-    # with one attempt in flight, a second identical one projects 2 x worst
-    await rig.settings.update({"max_daily_loss": (2 * worst).quantize(D("0.01"), rounding="ROUND_FLOOR")})
+    rig.poly.script = [Fault("gate", event=gate)]  # the first attempt stays in flight
+    stock_books(rig.kalshi, rig.poly, "G1")
+    first = await ex.submit(make_candidate("G1"))
+    assert isinstance(first, AttemptRecord) and first.contracts == 10
+    # Leg 1 (Polymarket at 0.50) can lose its whole cost: 10 x 0.50 + fee bound 0.185.
+    assert first.worst_case_loss == D("5.185")
+    # Room for 8 more contracts' worst case (8 x 0.50 + 0.07 x 8 x 0.25 + 0.01 = 4.15).
+    await rig.settings.update({"max_daily_loss": D("9.34")})
     stock_books(rig.kalshi, rig.poly, "G2")
-    assert reason(await ex.submit(make_candidate("G2"))) is RefusalReason.DAILY_LOSS
-    await rig.settings.update({"max_daily_loss": (2 * worst + D("0.01")).quantize(D("0.01"), rounding="ROUND_CEILING")})
-    assert isinstance(await ex.submit(make_candidate("G2")), AttemptRecord)
+    second = await ex.submit(make_candidate("G2"))
+    assert isinstance(second, AttemptRecord), second
+    assert second.contracts == 8 and second.worst_case_loss == D("4.15")
+    assert second.leg(LegRole.LEG1).quantity == 8  # type: ignore[union-attr]
+    # 4 contracts' pairs would cost under min_bet ($5): nothing fits.
+    await rig.settings.update({"max_daily_loss": D("11.50")})
+    stock_books(rig.kalshi, rig.poly, "G3")
+    refused = await ex.submit(make_candidate("G3"))
+    assert reason(refused) is RefusalReason.DAILY_LOSS_BUDGET and "daily loss budget" in refused.detail  # type: ignore[union-attr]
+    # Used up to the cent: the limit itself is reached.
+    await rig.settings.update({"max_daily_loss": D("9.33")})
+    assert reason(await ex.submit(make_candidate("G3"))) is RefusalReason.DAILY_LOSS
     gate.set()
     await ex.wait_idle()
     assert rig.settings.current.enabled  # the loss limit refuses, it never flips enabled
+
+
+async def test_concurrent_attempts_that_all_strand_never_lose_more_than_the_daily_limit(rig: Rig) -> None:
+    """N = 10 attempts at once, from two executors with their own database connections
+    (as two workers would be), every one forced to strand: the realised plus stranded
+    loss stays within max_daily_loss, and the rest are refused for the budget."""
+    limit = D("12.00")
+    await rig.settings.update({"max_daily_loss": limit})
+    second_db = Database(rig.db.url)
+    try:
+        one = await started(rig)
+        other = Executor(
+            settings=rig.settings, store=AttemptRepository(second_db), trades=TradeRepository(second_db),
+            trade_logger=rig.logger, venues={Venue.KALSHI: rig.kalshi, Venue.POLYMARKET: rig.poly},
+            publish=rig.publish, risk_config=RiskConfig(day_tz=ZoneInfo("America/New_York")),
+            unwind=UnwindPolicy(pause_s=0.0), lookup_delays=(0.0, 0.0),
+        )
+        await other.start(background=False)
+        rig.kalshi.script = [Fault("reject")] * 10  # every leg 2 refused
+        rig.poly.sells_fail = True  # and no leg 1 can be sold back
+        games = [f"G{i}" for i in range(10)]
+        for g in games:
+            stock_books(rig.kalshi, rig.poly, g)
+        results = await asyncio.gather(
+            *((one if i % 2 else other).submit(make_candidate(g)) for i, g in enumerate(games))
+        )
+        await one.wait_idle()
+        await other.wait_idle()
+        admitted = [r for r in results if isinstance(r, AttemptRecord)]
+        refused = [r for r in results if isinstance(r, Refusal)]
+        assert admitted and refused
+        assert {r.reason for r in refused} <= {RefusalReason.DAILY_LOSS_BUDGET, RefusalReason.DAILY_LOSS}
+        assert RefusalReason.DAILY_LOSS_BUDGET in {r.reason for r in refused}
+        stranded = [await rig.attempts.get(a.id) for a in admitted]
+        assert all(a is not None and a.state is AttemptState.STRANDED for a in stranded)
+        day = await rig.attempts.exposure(datetime.now(UTC) - timedelta(days=1), datetime.now(UTC) + timedelta(days=1))
+        worst = day.projected_loss
+        print(f"BUDGET N=10: {len(admitted)} admitted, {len(refused)} refused; worst realised + stranded "
+              f"loss {worst} against max_daily_loss {limit}")
+        assert worst <= limit
+        # What the stranded legs really cost (the fake venue's own cash) is within it too.
+        spent = D(1000) - rig.poly.cash
+        assert spent <= limit
+    finally:
+        await second_db.dispose()
 
 
 async def test_balance_short_on_either_venue_is_refused(rig: Rig) -> None:

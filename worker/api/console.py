@@ -114,6 +114,7 @@ class Console:
         venue_monitor: Callable[[], list[VenueState]] | None = None,
         lease_status: Callable[[], str] | None = None,
         books_source: Callable[[], Mapping[str, Any] | None] | None = None,
+        budget_source: Callable[[], Awaitable[Mapping[str, Any] | None]] | None = None,
         clock: Clock = _utcnow,
     ) -> None:
         self._settings = settings
@@ -127,6 +128,7 @@ class Console:
         self.venue_monitor = venue_monitor
         self._lease_status = lease_status
         self._books_source = books_source
+        self._budget_source = budget_source
         self._clock = clock
         self.started_at = clock()
         self.opportunities = OpportunityBook()
@@ -191,6 +193,9 @@ class Console:
         positions = await self._trades.open_positions()
         last = await self._trades.recent_trades(limit=1)
         balances = self.execution.balances() if self.execution is not None else Balances()
+        limits = settings_limits(settings, stats.trades, stats.pnl)
+        if self._budget_source is not None:
+            limits["loss_budget"] = await self._budget_source()
         return ConsoleSnapshot(
             settings=settings,
             balances=balances,
@@ -198,7 +203,7 @@ class Console:
             positions=positions,
             venues=self.venue_states(),
             opportunities=self.opportunities.all(),
-            limits=settings_limits(settings, stats.trades, stats.pnl),
+            limits=limits,
             mode=self.mode,
             poly_venue=self.poly_venue,
             started_at=self.started_at,

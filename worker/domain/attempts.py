@@ -23,7 +23,7 @@ Money rules (all Decimal):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
@@ -121,6 +121,8 @@ class RefusalReason(StrEnum):
     ROI_TOO_HIGH = "roi_above_max"
     DAILY_TRADES = "max_daily_trades"
     DAILY_LOSS = "max_daily_loss"
+    #: What is left of today's loss budget cannot hold even ``min_bet``'s worst case.
+    DAILY_LOSS_BUDGET = "daily_loss_budget"
     BALANCE = "insufficient_balance"
     CONFIDENCE = "low_confidence"
     MAPPING_REJECTED = "mapping_rejected"
@@ -287,11 +289,24 @@ def unwind_floor_price(avg_price: Decimal, step: Decimal = PRICE_STEP) -> Decima
     return max((floor / step).to_integral_value(rounding=ROUND_CEILING) * step, step)
 
 
-def worst_case_loss(quantity: Decimal, avg_price: Decimal, fee: Decimal) -> Decimal:
-    """What an unwind of leg 1 may lose: 20 % of its cost plus its fee and the sell fee."""
-    floor = unwind_floor_price(avg_price)
-    price_loss = max(avg_price - floor, ZERO) * quantity
-    return price_loss + fee + fee_bound(quantity, floor)
+def worst_case_loss(quantity: Decimal, price: Decimal) -> Decimal:
+    """What an attempt may lose before it is hedged: leg 1's whole cost plus its fee.
+
+    Not the unwind ladder's 20 %: a leg 1 that no one buys back strands, and a STRANDED
+    leg can be worth nothing. This is what the daily loss budget reserves per attempt.
+    """
+    return quantity * price + fee_bound(quantity, price)
+
+
+def contracts_within(budget: Decimal, price: Decimal) -> Decimal:
+    """The most whole contracts whose :func:`worst_case_loss` at ``price`` fits ``budget``."""
+    if budget <= FEE_ROUNDING_BOUND:
+        return ZERO
+    per_contract = price + MAX_TAKER_RATE * price * (ONE - price)
+    n = ((budget - FEE_ROUNDING_BOUND) / per_contract).to_integral_value(rounding=ROUND_FLOOR)
+    while n > 0 and worst_case_loss(n, price) > budget:  # guards the division's rounding
+        n -= 1
+    return max(n, ZERO)
 
 
 def ladder_price(best_bid: Decimal | None, attempt_no: int, floor: Decimal, step: Decimal = PRICE_STEP) -> Decimal:
@@ -338,8 +353,11 @@ def _roi(edge: Decimal, cost: Decimal) -> Decimal:
     return (edge / cost * HUNDRED).quantize(Decimal("0.0001")) if cost > 0 else ZERO
 
 
-def size_candidates(curve: Sequence[CurvePoint], max_bet: Decimal) -> list[SizeChoice]:
-    """Every curve point, plus the whole-contract size that reaches ``max_bet`` inside a segment.
+def size_candidates(
+    curve: Sequence[CurvePoint], max_bet: Decimal, max_contracts: Decimal | None = None
+) -> list[SizeChoice]:
+    """Every curve point, plus the whole-contract size that reaches ``max_bet`` inside a
+    segment (and the one that reaches ``max_contracts``), none above ``max_contracts``.
 
     Between two curve points the marginal pair costs the same (same price levels), so the
     cost is linear there; the interpolated point carries :data:`INTERPOLATION_CUSHION` for
@@ -348,17 +366,24 @@ def size_candidates(curve: Sequence[CurvePoint], max_bet: Decimal) -> list[SizeC
     points = sorted(curve, key=lambda p: p.size)
     out = [SizeChoice(p.size, p.cost, p.edge, p.roi_pct) for p in points]
     for lo, hi in zip(points, points[1:], strict=False):
-        if not (lo.cost < max_bet < hi.cost) or hi.size <= lo.size:
+        if hi.size <= lo.size:
             continue
         marginal = (hi.cost - lo.cost) / (hi.size - lo.size)
-        extra = ((max_bet - INTERPOLATION_CUSHION - lo.cost) / marginal).to_integral_value(
-            rounding=ROUND_FLOOR
-        )
-        n = lo.size + extra
-        if lo.size < n < hi.size:
-            cost = lo.cost + extra * marginal + INTERPOLATION_CUSHION
-            edge = n - cost
-            out.append(SizeChoice(n, cost, edge, _roi(edge, cost)))
+        sizes = []
+        if lo.cost < max_bet < hi.cost:
+            extra = ((max_bet - INTERPOLATION_CUSHION - lo.cost) / marginal).to_integral_value(
+                rounding=ROUND_FLOOR
+            )
+            sizes.append(lo.size + extra)
+        if max_contracts is not None and lo.size < max_contracts < hi.size:
+            sizes.append(max_contracts)
+        for n in sizes:
+            if lo.size < n < hi.size:
+                cost = lo.cost + (n - lo.size) * marginal + INTERPOLATION_CUSHION
+                edge = n - cost
+                out.append(SizeChoice(n, cost, edge, _roi(edge, cost)))
+    if max_contracts is not None:
+        out = [c for c in out if c.contracts <= max_contracts]
     return sorted(out, key=lambda c: c.contracts)
 
 
@@ -369,13 +394,15 @@ def choose_size(
     max_bet: Decimal,
     min_roi: Decimal,
     max_roi: Decimal,
+    max_contracts: Decimal | None = None,
 ) -> SizeChoice | Refusal:
     """The largest size the books allow with cost in [min_bet, max_bet] and ROI in [min_roi, max_roi].
 
-    When nothing qualifies, the refusal names the first rule that every size broke, in
-    the order bet size, ROI too high, ROI too low.
+    ``max_contracts`` caps the size (what the day's loss budget can hold). When nothing
+    qualifies, the refusal names the first rule that every size broke, in the order bet
+    size, ROI too high, ROI too low.
     """
-    candidates = size_candidates(curve, max_bet)
+    candidates = size_candidates(curve, max_bet, max_contracts)
     if not candidates:
         return Refusal(RefusalReason.BET_SIZE, "no size available")
     in_bet = [c for c in candidates if min_bet <= c.cost <= max_bet]
@@ -439,7 +466,19 @@ class AttemptStore(Protocol):
     PLANNED attempt in one transaction that excludes every other reservation.
     """
 
-    async def reserve(self, attempt: AttemptRecord, limits: ReservationLimits) -> Refusal | None: ...
+    async def reserve(
+        self,
+        attempt: AttemptRecord,
+        limits: ReservationLimits,
+        resize: Callable[[Decimal], AttemptRecord | Refusal] | None = None,
+    ) -> AttemptRecord | Refusal:
+        r"""Decide the daily limits and insert the PLANNED attempt, in one transaction.
+
+        The day's loss budget is ``max_daily_loss`` less today's net realised loss, the
+        worst case of every attempt in flight and the cost of every stranded leg not yet
+        resolved. An attempt whose worst case does not fit is ``resize``\ d to what is left
+        (a smaller size, or a refusal); the attempt actually reserved is returned.
+        """
 
     async def save(self, attempt: AttemptRecord) -> None:
         """Persist the attempt's state, path, details and all its legs (upsert)."""

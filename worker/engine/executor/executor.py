@@ -828,13 +828,14 @@ class Executor:
             attempt.move(AttemptState.RESOLVED, now)
             attempt.details["resolution_note"] = note.strip()
             attempt.details["resolved_at"] = now.isoformat()
-            attempt.worst_case_loss = ZERO
             result: dict[str, Any] = {"attempt_id": attempt_id, "state": attempt.state.value}
             if proceeds is None:
+                # Still held: it counts against the day's loss budget until it settles.
                 attempt.details["settle_at_resolution"] = True
                 await self.store.save(attempt)
                 result["settles_at_resolution"] = True
             else:
+                attempt.worst_case_loss = ZERO
                 cost = stranded_cost(attempt)
                 pnl = unwind_pnl(attempt) + proceeds - cost
                 attempt.details["operator_proceeds"] = str(proceeds)

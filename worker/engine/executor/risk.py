@@ -32,6 +32,7 @@ from worker.domain.attempts import (
     ReservationLimits,
     SizeChoice,
     choose_size,
+    contracts_within,
     fee_bound,
     worst_case_loss,
 )
@@ -185,7 +186,6 @@ class RiskManager:
         leg1_min = c.min_sizes.get(first.contract, DEFAULT_MIN_SIZE.get(first.contract.venue, ONE))
         if leg1_min > ONE:
             legs[1].tif = TimeInForce.FOK
-        fee1 = fee_bound(size.contracts, first.price)
         opp = c.opportunity
         due = opp.expected_resolution or opp.expires_at
         details = {
@@ -213,17 +213,23 @@ class RiskManager:
             contracts=size.contracts,
             planned_cost=size.cost,
             expected_edge=size.edge,
-            worst_case_loss=worst_case_loss(size.contracts, first.price, fee1),
+            worst_case_loss=worst_case_loss(size.contracts, first.price),
             path=[AttemptState.PLANNED.value],
             details=details,
             legs=legs,
         )
 
-    def _balance_check(self, attempt: AttemptRecord) -> Refusal | dict[Venue, Decimal]:
+    @staticmethod
+    def _need(attempt: AttemptRecord) -> dict[Venue, Decimal]:
+        """Cash per venue the attempt's legs may take (price × size plus a fee bound)."""
         need: dict[Venue, Decimal] = {}
         for leg in attempt.legs:
             amount = leg.price * leg.quantity + fee_bound(leg.quantity, leg.price)
             need[leg.venue] = need.get(leg.venue, ZERO) + amount
+        return need
+
+    def _balance_check(self, attempt: AttemptRecord) -> Refusal | dict[Venue, Decimal]:
+        need = self._need(attempt)
         for venue, amount in need.items():
             free = self.balances.free(venue)
             if free is None or free < amount:
@@ -252,11 +258,41 @@ class RiskManager:
                 day_start=start.astimezone(UTC),
                 day_end=end.astimezone(UTC),
             )
-            refusal = await self.store.reserve(attempt, limits)
-            if refusal is not None:
-                return refusal
-            self.balances.reserve(attempt.id, need)
-            return attempt
+
+            def resize(remaining: Decimal) -> AttemptRecord | Refusal:
+                """The largest size whose worst case fits what is left of today's budget."""
+                first, _ = leg_order(c)
+                smaller = choose_size(
+                    c.opportunity.curve,
+                    min_bet=s.min_bet,
+                    max_bet=s.max_bet,
+                    min_roi=s.min_roi,
+                    max_roi=s.max_roi,
+                    max_contracts=contracts_within(remaining, first.price),
+                )
+                return smaller if isinstance(smaller, Refusal) else self._plan(c, smaller, now)
+
+            reserved = await self.store.reserve(attempt, limits, resize)
+            if isinstance(reserved, Refusal):
+                return reserved
+            # A resized attempt needs less than the one the balances were checked for.
+            self.balances.reserve(reserved.id, self._need(reserved))
+            return reserved
+
+    async def budget(self) -> dict[str, Decimal]:
+        """Today's loss budget as admission sees it: ``max_daily_loss`` less the net loss
+        realised today, the worst case reserved by attempts in flight and the stranded
+        legs' cost; ``remaining`` is what the next attempt's worst case may take."""
+        _, start, end = trading_day_bounds(self._clock(), self.config.day_tz)
+        exp = await self.store.exposure(start.astimezone(UTC), end.astimezone(UTC))
+        limit = self.settings.current.max_daily_loss
+        return {
+            "max_daily_loss": limit,
+            "realised_losses_today": max(-exp.realised_pnl, ZERO),
+            "reserved_in_flight": exp.in_flight_worst_case,
+            "stranded": exp.stranded_cost,
+            "remaining": max(limit - exp.projected_loss, ZERO),
+        }
 
     def release(self, attempt_id: str) -> None:
         self.balances.release(attempt_id)
