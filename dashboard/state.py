@@ -212,6 +212,16 @@ class Trade:
         )
 
 
+def _curve(raw: Any) -> tuple[tuple[Decimal, Decimal, Decimal], ...]:
+    out = []
+    for point in raw if isinstance(raw, list | tuple) else ():
+        if isinstance(point, Mapping):
+            size, cost, roi = dec(point.get("size")), dec(point.get("cost")), dec(point.get("roi_pct"))
+            if size is not None and cost is not None and roi is not None:
+                out.append((size, cost, roi))
+    return tuple(sorted(out))
+
+
 @dataclass(frozen=True)
 class Opportunity:
     """A live arbitrage opportunity as the card grid shows it (ROI in percent)."""
@@ -236,6 +246,17 @@ class Opportunity:
     #: Kalshi's traded contracts; ``volume`` is the Polymarket side's (dollars on
     #: Polymarket). Two units: shown side by side, never added.
     kalshi_volume: Decimal | None = None
+    #: The size–ROI curve: (size, cost, ROI %) per point, smallest first.
+    curve: tuple[tuple[Decimal, Decimal, Decimal], ...] = ()
+    size: Decimal | None = None  # full depth: contracts
+
+    def at_bet(self, max_bet: Decimal | None) -> tuple[Decimal, Decimal, Decimal] | None:
+        """(size, cost, ROI %) of the largest curve point a ``max_bet`` buys — about what
+        the executor would trade now — or None when not even the smallest fits."""
+        if max_bet is None:
+            return None
+        fitting = [pt for pt in self.curve if pt[1] <= max_bet]
+        return fitting[-1] if fitting else None
 
     @property
     def poly_venue(self) -> str:
@@ -275,6 +296,8 @@ class Opportunity:
             cost=cost,
             volume=dec(_first(data, "volume", "vol")),
             kalshi_volume=dec(data.get("kalshi_volume")),
+            curve=_curve(data.get("curve")),
+            size=dec(data.get("size")),
             roi_per_day=dec(_first(data, "roi_per_day_pct", "roi_per_day")),
             starts_at=when(_first(data, "starts_at", "start_time", "game_start", "expires_at")),
             opened_at=when(_first(data, "opened_at", "detected_at")),

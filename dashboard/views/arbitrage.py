@@ -10,11 +10,12 @@ open when a price move refreshes the card.
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 import panel as pn
 
 from dashboard import format as fmt
-from dashboard.state import Opportunity
+from dashboard.state import Opportunity, dec
 from dashboard.views.common import STYLES, Context, has, html
 from dashboard.views.keyed import KeyedList
 
@@ -30,20 +31,30 @@ _COPY_JS = (
 )
 
 
-def card_summary(opp: Opportunity, now: datetime) -> str:
+def shown_roi(opp: Opportunity, max_bet: Decimal | None) -> Decimal:
+    """The ROI a card shows: at the size ``max_bet`` buys (what the executor would trade
+    now), else the opportunity's own (full depth)."""
+    at = opp.at_bet(max_bet)
+    return at[2] if at is not None else opp.roi
+
+
+def card_summary(opp: Opportunity, now: datetime, max_bet: Decimal | None = None) -> str:
     """The card's always-visible part, as HTML."""
     emoji = fmt.SPORT_EMOJI.get(opp.league, "🎯")
-    band = fmt.roi_band(opp.roi)
+    roi = shown_roi(opp, max_bet)
+    at = opp.at_bet(max_bet)
+    sized = f' <span class="muted">for {fmt.volume(at[0])}</span>' if at is not None else ""
+    band = fmt.roi_band(roi)
     suspicious = ' <span class="warn-mark" title="ROI above 5 %: check the match before trading">suspicious</span>' if band == "roi-gold" else ""
     warn = ' <span class="warn-mark" title="The venues\' resolution rules differ">⚠ rules differ</span>' if opp.rules_differ else ""
     expired = ' <span class="expired-tag">expired</span>' if opp.is_expired(now) else ""
     per_day = f" | {fmt.percent(opp.roi_per_day, 2)}/day" if opp.roi_per_day is not None else ""
     return (
-        f'<div class="card" data-id="{fmt.esc(opp.id)}" data-roi="{opp.roi}" data-confidence="{opp.confidence}">'
+        f'<div class="card" data-id="{fmt.esc(opp.id)}" data-roi="{roi}" data-confidence="{opp.confidence}">'
         f'<div class="card-head"><span>{emoji} {fmt.esc(opp.title)}{warn}{expired}</span>'
         f'<span class="conf-tag {fmt.confidence_class(opp.confidence)}">{fmt.esc(opp.confidence)} ●</span></div>'
         f'<div class="legs">{fmt.esc(fmt.legs_line(opp))}</div>'
-        f'<div class="figs">ROI: <span class="roi {band}">{fmt.percent(opp.roi)}</span>{suspicious}'
+        f'<div class="figs">ROI: <span class="roi {band}">{fmt.percent(roi)}</span>{sized}{suspicious}'
         f" | Cost: {fmt.money(opp.cost)} | Vol: {fmt.esc(fmt.volumes(opp))}{per_day}</div>"
         f'<div style="margin-top:4px"><button class="copy-btn" data-ticket="{fmt.esc(fmt.order_ticket(opp))}" '
         f'onclick="{_COPY_JS}">Copy Trade</button></div></div>'
@@ -51,14 +62,18 @@ def card_summary(opp: Opportunity, now: datetime) -> str:
 
 
 def card_details(opp: Opportunity) -> str:
-    """The expandable part: ids, URLs, times and both rules texts side by side."""
+    """The expandable part: ids, URLs, times, the full-depth figures and both rules texts."""
     rows = []
     for leg in opp.legs:
         venue = fmt.VENUE_LONG.get(leg.venue, leg.venue)
         ident = "Ticker" if leg.venue == "kalshi" else ("Market slug" if leg.venue == "polymarket_us" else "Token id")
         url = f' <a href="{fmt.esc(leg.url)}" target="_blank" rel="noopener">open ↗</a>' if leg.url else ""
         rows.append(f"<tr><td>{venue}</td><td>{ident}: <code>{fmt.esc(leg.market or '—')}</code>{url}</td></tr>")
+    depth = (
+        f"{fmt.volume(opp.size)} pairs · ROI {fmt.percent(opp.roi)}" if opp.size is not None else fmt.percent(opp.roi)
+    )
     times = (
+        f"<tr><td>Full depth</td><td>{depth}</td></tr>"
         f"<tr><td>Starts</td><td>{fmt.stamp(opp.starts_at)}</td></tr>"
         f"<tr><td>Seen</td><td>{fmt.stamp(opp.opened_at or opp.updated_at)}</td></tr>"
     )
@@ -82,28 +97,28 @@ def matches(opp: Opportunity, confidence: str, hide_expired: bool, now: datetime
     return not (hide_expired and opp.is_expired(now))
 
 
-def sort_key(sort: str, now: datetime) -> object:
+def sort_key(sort: str, now: datetime, max_bet: Decimal | None = None) -> object:
     far = datetime.max.replace(tzinfo=now.tzinfo)
     if sort == "ROI/day ▼":
         return lambda o: (-(o.roi_per_day if o.roi_per_day is not None else o.roi), o.id)
     if sort == "Starts soonest":
-        return lambda o: (o.starts_at or far, -o.roi, o.id)
-    return lambda o: (-o.roi, o.id)
+        return lambda o: (o.starts_at or far, -shown_roi(o, max_bet), o.id)
+    return lambda o: (-shown_roi(o, max_bet), o.id)
 
 
 class Card:
     """One opportunity's rendered parts; :meth:`update` re-renders only what changed."""
 
-    def __init__(self, opp: Opportunity, now: datetime) -> None:
+    def __init__(self, opp: Opportunity, now: datetime, max_bet: Decimal | None = None) -> None:
         self.opp = opp
-        self.summary = card_summary(opp, now)
+        self.summary = card_summary(opp, now, max_bet)
         self.details = card_details(opp)
         self.classes = f"opp-card {fmt.confidence_class(opp.confidence)}"
 
-    def update(self, opp: Opportunity, now: datetime) -> bool:
+    def update(self, opp: Opportunity, now: datetime, max_bet: Decimal | None = None) -> bool:
         """Re-render for ``opp``; True when anything the browser shows changed."""
         self.opp = opp
-        summary, details = card_summary(opp, now), card_details(opp)
+        summary, details = card_summary(opp, now, max_bet), card_details(opp)
         classes = f"opp-card {fmt.confidence_class(opp.confidence)}"
         changed = (summary, details, classes) != (self.summary, self.details, self.classes)
         self.summary, self.details, self.classes = summary, details, classes
@@ -125,6 +140,7 @@ class ArbitrageView:
             w.param.watch(lambda _e: self.refilter(), "value")
         self.count = html("", name="opp-count")
         self.cards: dict[str, Card] = {}
+        self._max_bet: Decimal | None = None
         self.grid = KeyedList(list_class="grid", empty="No live opportunities match.", sizing_mode="stretch_width",
                               stylesheets=STYLES)
         bar = pn.Row(
@@ -137,19 +153,25 @@ class ArbitrageView:
     def __panel__(self) -> pn.Column:
         return self.layout
 
+    def max_bet(self) -> Decimal | None:
+        return dec(self.ctx.feed.state.settings.get("max_bet"))
+
     def update(self, topics: set[str]) -> None:
-        if not has(topics, "opportunities"):
+        if not has(topics, "opportunities", "settings"):
             return
         now = self.ctx.now()
         opps = self.ctx.feed.state.opportunities
+        max_bet = self.max_bet()
+        resize = max_bet != self._max_bet  # every card shows the ROI at max_bet
+        self._max_bet = max_bet
         for oid in [oid for oid in self.cards if oid not in opps]:
             del self.cards[oid]
         for oid, opp in opps.items():
             card = self.cards.get(oid)
             if card is None:
-                self.cards[oid] = Card(opp, now)
-            elif card.opp is not opp:
-                card.update(opp, now)
+                self.cards[oid] = Card(opp, now, max_bet)
+            elif card.opp is not opp or resize:
+                card.update(opp, now, max_bet)
         self.grid.apply({oid: c.wire() for oid, c in self.cards.items()}, self.visible_ids())
         self._count()
 
@@ -161,7 +183,7 @@ class ArbitrageView:
     def visible_ids(self) -> list[str]:
         now = self.ctx.now()
         shown = [c.opp for c in self.cards.values() if matches(c.opp, self.confidence.value, self.hide_expired.value, now)]
-        shown.sort(key=sort_key(self.sort.value, now))  # type: ignore[arg-type]
+        shown.sort(key=sort_key(self.sort.value, now, self.max_bet()))  # type: ignore[arg-type]
         return [o.id for o in shown]
 
     def refilter(self) -> None:

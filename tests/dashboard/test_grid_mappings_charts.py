@@ -215,3 +215,34 @@ def test_live_mode_banner(feed, page):
     replay(feed, p, init(mode="live"))
     assert "LIVE" in p.header.mode.object
     assert "Total balance <b>$95.00</b>" in p.view.glance.object
+
+
+def test_a_card_shows_the_roi_at_the_size_max_bet_buys_and_full_depth_in_details(feed, page):
+    from dataclasses import replace
+
+    from tests.dashboard.protocol import domain_opportunity
+    from worker.domain.mapping import CurvePoint
+
+    D = Decimal
+    deep = replace(
+        domain_opportunity(7, roi="3.40"),
+        size=D(878),
+        curve=(
+            CurvePoint(D(5), D("4.70"), D("0.30"), D("6.38")),
+            CurvePoint(D(10), D("9.40"), D("0.60"), D("6.38")),
+            CurvePoint(D(21), D("19.76"), D("1.24"), D("6.29")),
+            CurvePoint(D(878), D("849.10"), D("28.90"), D("3.40")),
+        ),
+    )
+    p = page("arbitrage")
+    replay(feed, p, init(), snapshot([schemas.to_wire(deep)]))  # max_bet $10
+    card = p.view.cards["opp_0007_kalshi_no"]
+    assert 'ROI: <span class="roi roi-gold">6.4%</span>' in card.summary and "for 10" in card.summary
+    assert 'data-roi="6.38"' in card.summary
+    assert "878 pairs · ROI 3.4%" in card.details  # full depth in Details
+    # The operator raises max_bet to $20: 21 pairs cost $19.76, so the card shows theirs.
+    settings = {"enabled": True, "min_bet": D("5.00"), "max_bet": D("20.00"), "min_roi": D("1.00"),
+                "max_roi": D("50.00"), "max_daily_trades": 50, "max_daily_loss": D("5.00")}
+    replay(feed, p, wire(schemas.SETTINGS_CHANGED, settings))
+    summary = p.view.cards["opp_0007_kalshi_no"].summary
+    assert 'data-roi="6.29"' in summary and "for 21" in summary

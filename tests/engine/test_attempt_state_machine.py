@@ -15,11 +15,12 @@ from worker.domain.attempts import (
     IllegalAttemptTransition,
     check_transition,
     contracts_within,
-    hedge_limit_price,
+    hedge_cap,
     ladder_price,
     unwind_floor_price,
     worst_case_loss,
 )
+from worker.domain.fees import FeeSchedule
 
 S = AttemptState
 LEGAL = {
@@ -103,7 +104,16 @@ def test_contracts_within_is_the_largest_size_whose_worst_case_fits() -> None:
             assert worst_case_loss(n, price) <= budget < worst_case_loss(n + 1, price)
 
 
-def test_hedge_limit_keeps_a_non_negative_edge_with_any_venue_fee() -> None:
-    limit = hedge_limit_price(Decimal("0.46"), Decimal("0.50"))
-    assert limit >= Decimal("0.50")
-    assert limit + Decimal("0.07") * limit * (1 - limit) + Decimal("0.01") <= Decimal("0.54")
+def test_hedge_cap_is_the_highest_price_that_still_locks_nothing_negative() -> None:
+    # Worked by hand: leg 1 cost 4.60 for 10 (0.45 each + 0.10 fee); Kalshi charges
+    # ceil_cent(0.07 × 10 × p × (1 − p)): at 0.54 → 5.40 + 0.18 > 5.40, at 0.53 → 5.30 +
+    # 0.18 > 5.40, at 0.52 → 5.20 + 0.18 = 5.38 ≤ 5.40.
+    cap = hedge_cap(Decimal(10), Decimal("4.60"), FeeSchedule.kalshi())
+    assert cap == Decimal("0.52")
+    # Without the market's schedule a bound of any venue's fee is used: never higher.
+    bounded = hedge_cap(Decimal(10), Decimal("4.60"), None)
+    assert bounded is not None and bounded <= cap
+    # Leg 1 slipped so far that no price hedges without a loss: none.
+    assert hedge_cap(Decimal(10), Decimal("9.95"), FeeSchedule.kalshi()) is None
+
+

@@ -129,10 +129,29 @@ async def candidate(
         if mapping.start_time is not None and mapping.start_time < now + timedelta(minutes=5):
             continue
         kref, pref = mapping.kalshi_yes, mapping.poly_other
-        freeze_book(rig, kref.contract_id)
         freeze_book(rig, pref.contract_id)
-        kbook = await rig.venues[Venue.KALSHI].get_book(kref)
         pbook = await rig.venues[Venue.POLYMARKET].get_book(pref)
+        if not pbook.asks:
+            continue
+        # The executor's leg 2 never pays more than breaks even: give the pair a real
+        # edge by pinning Kalshi's YES asks 6 cents under 1 − Polymarket's best ask.
+        kp = ((D(1) - pbook.asks[0].price - D("0.06")) / D("0.01")).to_integral_value(rounding="ROUND_FLOOR") * D("0.01")
+        if kp < D("0.05"):
+            continue
+        exchange = rig.server.state.exchange
+        kinst = exchange.world.instrument(kref.contract_id)
+        assert kinst is not None
+        exchange.pin_book(kinst, [(kp - D("0.02"), D(200))], [(kp, D(500))])
+        if extra_depth:
+            # Nothing more under leg 2's break-even limit than the best level: a
+            # fill-and-kill for more fills only part.
+            pinst = exchange.world.instrument(pref.contract_id)
+            assert pinst is not None
+            best = pbook.asks[0]
+            exchange.pin_book(pinst, [(lv.price, lv.size) for lv in pbook.bids],
+                              [(best.price, best.size), (D("0.99"), D(1000))])
+            pbook = await rig.venues[Venue.POLYMARKET].get_book(pref)
+        kbook = await rig.venues[Venue.KALSHI].get_book(kref)
         if not kbook.asks or not pbook.asks or not pbook.bids:
             continue
         want = D(size)

@@ -103,7 +103,8 @@ async def test_second_opportunity_on_a_game_in_flight_is_refused(rig: Rig) -> No
 async def test_the_daily_loss_budget_shrinks_the_size_to_fit_and_refuses_below_min_bet(rig: Rig) -> None:
     ex = await started(rig)
     gate = asyncio.Event()
-    rig.poly.script = [Fault("gate", event=gate)]  # the first attempt stays in flight
+    # The first two attempts stay in flight (their leg 1 waits at the venue).
+    rig.poly.script = [Fault("gate", event=gate), Fault("gate", event=gate)]
     stock_books(rig.kalshi, rig.poly, "G1")
     first = await ex.submit(make_candidate("G1"))
     assert isinstance(first, AttemptRecord) and first.contracts == 10

@@ -30,6 +30,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from enum import StrEnum
 from typing import Any, Protocol
 
+from worker.domain.fees import FeeSchedule
 from worker.domain.ledger import CashEntry
 from worker.domain.mapping import CurvePoint
 from worker.domain.markets import ContractRef, OutcomeSide, Venue
@@ -320,23 +321,30 @@ def ladder_price(best_bid: Decimal | None, attempt_no: int, floor: Decimal, step
     return max(price, floor)
 
 
-def hedge_limit_price(
-    leg1_cost_per_contract: Decimal, quoted: Decimal, step: Decimal = PRICE_STEP
-) -> Decimal:
-    """The worst price leg 2 may pay and still keep a non-negative edge.
+def hedge_cap(
+    quantity: Decimal, leg1_cost: Decimal, fees: FeeSchedule | None, step: Decimal = PRICE_STEP
+) -> Decimal | None:
+    """The worst price leg 2 may pay for ``quantity`` contracts and still lock ≥ $0.
 
-    ``leg1_cost_per_contract`` includes leg 1's fee. Leg 2's fee is bounded with
-    :func:`fee_bound` per contract. Never below the scanner's ``quoted`` price, which was
-    computed with the venue's exact fee and was profitable.
+    ``leg1_cost`` is what leg 1 cost for them, its fee included. The pair locks
+    ``quantity − leg1_cost − (quantity × price + fee)``, where ``fee`` is leg 2's exact
+    fee for that order (its market's schedule, the venue's rounding; without a schedule, a
+    bound of any venue's). The answer is the highest price on the ``step`` grid that keeps
+    it ≥ 0 — a break-even hedge beats an unwind — or None when none does (leg 1 slipped
+    too far: the attempt unwinds instead).
     """
-    budget = ONE - leg1_cost_per_contract
-    price = (budget / step).to_integral_value(rounding=ROUND_FLOOR) * step
+    if quantity <= 0:
+        return None
+    budget = quantity - leg1_cost  # what leg 2 may cost, its fee included
+    price = min((budget / quantity / step).to_integral_value(rounding=ROUND_FLOOR) * step, ONE - step)
     while price > ZERO:
-        if price + MAX_TAKER_RATE * price * (ONE - price) + FEE_ROUNDING_BOUND <= budget:
-            break
+        fee = fees.taker_fee(quantity, price) if fees is not None else fee_bound(quantity, price)
+        # quantity × price + fee grows with price (the fee's slope is under 1): the first
+        # price from the top that fits is the highest.
+        if quantity * price + fee <= budget:
+            return price
         price -= step
-    best = max(price, quoted)
-    return min(best, ONE - step)
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,6 +355,9 @@ class SizeChoice:
     cost: Decimal
     edge: Decimal
     roi_pct: Decimal
+    #: Each leg's limit for this size (the deepest level it takes), when the curve knows it.
+    kalshi_price: Decimal | None = None
+    poly_price: Decimal | None = None
 
 
 def _roi(edge: Decimal, cost: Decimal) -> Decimal:
@@ -364,7 +375,7 @@ def size_candidates(
     per-order fee rounding.
     """
     points = sorted(curve, key=lambda p: p.size)
-    out = [SizeChoice(p.size, p.cost, p.edge, p.roi_pct) for p in points]
+    out = [SizeChoice(p.size, p.cost, p.edge, p.roi_pct, p.kalshi_price, p.poly_price) for p in points]
     for lo, hi in zip(points, points[1:], strict=False):
         if hi.size <= lo.size:
             continue
@@ -381,7 +392,8 @@ def size_candidates(
             if lo.size < n < hi.size:
                 cost = lo.cost + (n - lo.size) * marginal + INTERPOLATION_CUSHION
                 edge = n - cost
-                out.append(SizeChoice(n, cost, edge, _roi(edge, cost)))
+                # Past ``lo`` the order reaches into ``hi``'s levels: ``hi``'s limits.
+                out.append(SizeChoice(n, cost, edge, _roi(edge, cost), hi.kalshi_price, hi.poly_price))
     if max_contracts is not None:
         out = [c for c in out if c.contracts <= max_contracts]
     return sorted(out, key=lambda c: c.contracts)

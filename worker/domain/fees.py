@@ -27,7 +27,7 @@ that fills at several prices, rounded the venue's way.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
@@ -111,6 +111,20 @@ class FeeSchedule:
             raise TypeError("the fee exponent must be an int")
         if self.exponent < 0:
             raise ValueError("the fee exponent must not be negative")
+
+    def to_record(self) -> dict[str, str | int]:
+        """A JSON-able copy (an attempt keeps its legs' schedules across restarts)."""
+        return {"model": self.model.value, "taker_rate": str(self.taker_rate),
+                "maker_rate": str(self.maker_rate), "exponent": self.exponent}
+
+    @staticmethod
+    def from_record(data: Mapping[str, object]) -> FeeSchedule:
+        return FeeSchedule(
+            FeeModel(str(data["model"])),
+            Decimal(str(data["taker_rate"])),
+            Decimal(str(data.get("maker_rate", "0"))),
+            int(str(data.get("exponent", 1))),
+        )
 
     @property
     def rounding(self) -> FeeRounding:

@@ -181,12 +181,18 @@ class Leg:
 
 @dataclass(frozen=True, slots=True)
 class CurvePoint:
-    """Buying ``size`` pairs costs ``cost`` (asks + fees) and locks ``edge = size − cost``."""
+    """Buying ``size`` pairs costs ``cost`` (asks + fees) and locks ``edge = size − cost``.
+
+    ``kalshi_price`` / ``poly_price``: each leg's limit for this size, the price of the
+    deepest level buying ``size`` takes (None where not known).
+    """
 
     size: Decimal
     cost: Decimal
     edge: Decimal
     roi_pct: Decimal
+    kalshi_price: Decimal | None = None
+    poly_price: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -115,9 +115,13 @@ def _order() -> Order:
     return Order.from_intent(it)
 
 
-def test_books_share_equal_prices_but_keep_each_price_as_the_venue_wrote_it() -> None:
+def test_books_share_equal_prices_but_keep_each_price_as_the_venue_wrote_it(monkeypatch: pytest.MonkeyPatch) -> None:
     """Equal prices of the same exponent are one shared object across books; 0.56 and
     0.5600 stay distinct (a book reads exactly as sent); zero is never shared."""
+    import worker.domain.books as books
+
+    # A table of its own: the process-wide one may be full after other tests' books.
+    monkeypatch.setattr(books, "_PRICES", {})
     ref = ContractRef(Venue.POLYMARKET, "m", "t", OutcomeSide.TOKEN)
     now = datetime(2026, 1, 1, tzinfo=UTC)
     one = OrderBook.build(ref, [PriceLevel(D("0.56"), D(5))], [PriceLevel(D("0.58"), D(5))], now)

@@ -145,7 +145,7 @@ def ref_point(
     )
     edge = size - cost
     roi = (edge / cost * HUNDRED).quantize(ROI_STEP) if cost > 0 else ZERO
-    return CurvePoint(size, cost, edge, roi), fills_a, fills_b, fee_a, fee_b
+    return CurvePoint(size, cost, edge, roi, fills_a[-1][0], fills_b[-1][0]), fills_a, fills_b, fee_a, fee_b
 
 
 def ref_walk(
@@ -177,7 +177,9 @@ def ref_walk(
             # Each leg is one order of ``cum`` contracts over the levels it takes.
             cost = notional + ref_fees(fa, ref_take(a, cum)) + ref_fees(fb, ref_take(b, cum))
             edge = cum - cost
-            curve.append(CurvePoint(cum, cost, edge, (edge / cost * HUNDRED).quantize(ROI_STEP)))
+            # Each leg's limit: the price of the deepest level the order takes.
+            limits = (ref_take(a, cum)[-1][0], ref_take(b, cum)[-1][0])
+            curve.append(CurvePoint(cum, cost, edge, (edge / cost * HUNDRED).quantize(ROI_STEP), *limits))
         if ra <= 0:
             i += 1
             if i < len(a):

@@ -31,6 +31,7 @@ from decimal import Decimal
 
 from worker.domain.books import OrderBook, depth_to
 from worker.domain.errors import VenueError
+from worker.domain.fees import FeeSchedule
 from worker.domain.mapping import (
     MappingStatus,
     MappingStore,
@@ -78,6 +79,7 @@ class OpportunityFeed:
         self.scanner = Scanner(self._on_event)
         self.mappings: dict[str, MarketMapping] = {}
         self.min_sizes: dict[ContractRef, Decimal] = {}
+        self.fees: dict[ContractRef, FeeSchedule] = {}
         self._pending: dict[str, OpportunityEvent] = {}
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -112,8 +114,10 @@ class OpportunityFeed:
             items.append((mapping, k, p))
             for ref in (mapping.kalshi_yes, mapping.kalshi_no):
                 self.min_sizes[ref] = k.min_size
+                self.fees[ref] = k.fees
             for ref in (mapping.poly_same, mapping.poly_other):
                 self.min_sizes[ref] = p.min_size
+                self.fees[ref] = p.fees
         self.scanner.add_mappings(items)
         log.info("%d mappings (%d refused listings)", len(items), len(result.refused))
         return len(items)
@@ -194,6 +198,7 @@ class OpportunityFeed:
                 if (asks := self.scanner.asks(leg.contract)) is not None
             },
             min_sizes={leg.contract: self.min_sizes[leg.contract] for leg in opp.legs if leg.contract in self.min_sizes},
+            fees={leg.contract: self.fees[leg.contract] for leg in opp.legs if leg.contract in self.fees},
         )
 
     def take_pending(self) -> list[OpportunityEvent]:

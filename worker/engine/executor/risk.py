@@ -36,6 +36,7 @@ from worker.domain.attempts import (
     fee_bound,
     worst_case_loss,
 )
+from worker.domain.fees import FeeSchedule
 from worker.domain.mapping import Confidence, Leg, MappingStatus, Opportunity
 from worker.domain.markets import ContractRef, Venue
 from worker.domain.money import ONE, ZERO
@@ -72,6 +73,7 @@ class Candidate:
     book_times: dict[ContractRef, datetime] = field(default_factory=dict)
     depth: dict[ContractRef, Decimal] = field(default_factory=dict)
     min_sizes: dict[ContractRef, Decimal] = field(default_factory=dict)
+    fees: dict[ContractRef, FeeSchedule] = field(default_factory=dict)
 
     @property
     def effective_confidence(self) -> Confidence:
@@ -163,6 +165,12 @@ class RiskManager:
         first, second = leg_order(c)
         attempt_id = "att_" + uuid.uuid4().hex[:20]
         legs: list[LegRecord] = []
+        # Each order's limit is the deepest level the chosen size takes, not the deepest
+        # level of the whole opportunity (which lets a small order slip to it).
+        limit = {
+            c.opportunity.kalshi_leg.contract: size.kalshi_price,
+            c.opportunity.poly_leg.contract: size.poly_price,
+        }
         for role, seq, leg in ((LegRole.LEG1, 1, first), (LegRole.LEG2, 2, second)):
             legs.append(
                 LegRecord(
@@ -173,7 +181,7 @@ class RiskManager:
                     contract=leg.contract,
                     label=leg.label,
                     action=OrderAction.BUY,
-                    price=leg.price,
+                    price=limit.get(leg.contract) or leg.price,
                     quantity=size.contracts,
                     # Leg 1 all or nothing; leg 2 hedges what it can (the rest is unwound).
                     tif=TimeInForce.FOK if role is LegRole.LEG1 else TimeInForce.IOC,
@@ -199,6 +207,9 @@ class RiskManager:
             # A position is overdue once its game should have resolved (not when it starts).
             "expires_at": None if due is None else due.isoformat(),
             "leg1_min_size": str(leg1_min),
+            # Each leg's market fees: leg 2's limit is set from its exact fee once leg 1
+            # has filled (kept here so a resumed attempt decides the same way).
+            "fees": {g.id: c.fees[g.contract].to_record() for g in legs if g.contract in c.fees},
             "timings": {"PLANNED": now.isoformat()},
         }
         return AttemptRecord(
@@ -213,7 +224,7 @@ class RiskManager:
             contracts=size.contracts,
             planned_cost=size.cost,
             expected_edge=size.edge,
-            worst_case_loss=worst_case_loss(size.contracts, first.price),
+            worst_case_loss=worst_case_loss(size.contracts, legs[0].price),
             path=[AttemptState.PLANNED.value],
             details=details,
             legs=legs,

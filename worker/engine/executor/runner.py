@@ -33,12 +33,13 @@ from worker.domain.attempts import (
     AttemptStore,
     LegRecord,
     LegRole,
-    hedge_limit_price,
+    hedge_cap,
     label_side,
     ladder_price,
     unwind_floor_price,
 )
 from worker.domain.errors import VenueError
+from worker.domain.fees import FeeSchedule
 from worker.domain.markets import Venue
 from worker.domain.money import ZERO
 from worker.domain.orders import OrderAction, OrderState, TimeInForce
@@ -240,9 +241,23 @@ class AttemptRunner:
         leg1 = attempt.leg(LegRole.LEG1)
         leg2 = attempt.leg(LegRole.LEG2)
         assert leg1 is not None and leg2 is not None and leg1.avg_price is not None
-        per_contract = _cost(leg1) / leg1.filled
         leg2.quantity = leg1.filled
-        leg2.price = hedge_limit_price(per_contract, leg2.price)
+        fees = attempt.details.get("fees") or {}
+        fees1 = FeeSchedule.from_record(fees[leg1.id]) if leg1.id in fees else None
+        fees2 = FeeSchedule.from_record(fees[leg2.id]) if leg2.id in fees else None
+        leg1_cost = _cost(leg1)
+        if fees1 is not None:
+            # An order answer may report no fee (Polymarket's): count at least what the
+            # market's schedule charges for what filled.
+            leg1_cost = max(leg1_cost, leg1.avg_price * leg1.filled + fees1.taker_fee(leg1.filled, leg1.avg_price))
+        cap = hedge_cap(leg1.filled, leg1_cost, fees2)
+        if cap is None:
+            # No price hedges without locking a loss: unwind leg 1 instead.
+            leg2.state = OrderState.REJECTED.value
+            leg2.error = f"no break-even price: leg 1 cost {leg1_cost} for {leg1.filled}"
+            await self._move(attempt, AttemptState.LEG2_SENT)
+            return
+        leg2.price = cap
         try:
             prepared = await self.sender.prepare(leg2)
         except VenueError as exc:

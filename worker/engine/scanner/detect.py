@@ -151,15 +151,23 @@ def fee_units(schedule: FeeSchedule) -> FeeUnits:
 
 
 _new = object.__new__
-_cp_size, _cp_cost, _cp_edge, _cp_roi = slot_setters(CurvePoint, "size", "cost", "edge", "roi_pct")
+_cp_size, _cp_cost, _cp_edge, _cp_roi, _cp_ka, _cp_pa = slot_setters(
+    CurvePoint, "size", "cost", "edge", "roi_pct", "kalshi_price", "poly_price"
+)
 
 
-def _new_point(size: Decimal, cost: Decimal, edge: Decimal, roi_pct: Decimal) -> CurvePoint:
+def _new_point(
+    size: Decimal, cost: Decimal, edge: Decimal, roi_pct: Decimal, price_a: Decimal, price_b: Decimal
+) -> CurvePoint:
+    """A curve point; ``price_a`` / ``price_b`` are the limits of the walk's ladders ``a``
+    (Kalshi) and ``b`` (Polymarket) for this size."""
     p = _new(CurvePoint)
     _cp_size(p, size)
     _cp_cost(p, cost)
     _cp_edge(p, edge)
     _cp_roi(p, roi_pct)
+    _cp_ka(p, price_a)
+    _cp_pa(p, price_b)
     return p
 
 
@@ -347,7 +355,7 @@ def _point(
     lb = _fill(b, size, units_b)
     cost = la[1] + lb[1] + la[2] + lb[2]
     edge = size - cost
-    return _new_point(size, cost, edge, _roi(edge, cost)), la, lb
+    return _new_point(size, cost, edge, _roi(edge, cost), la[0], lb[0]), la, lb
 
 
 @dataclass(slots=True)
@@ -450,7 +458,7 @@ def walk_legs(
             m_lb = (pb, nfull_b + pb * u_b, m_fb, start_b + u_b)
             m_cost = m_la[1] + m_lb[1] + m_fa + m_fb
             m_edge = min_size - m_cost
-            at_min = (new_point(min_size, m_cost, m_edge, roi(m_edge, m_cost)), m_la, m_lb)
+            at_min = (new_point(min_size, m_cost, m_edge, roi(m_edge, m_cost), pa, pb), m_la, m_lb)
         notional += pab * q
         ra -= q
         rb -= q
@@ -475,7 +483,7 @@ def walk_legs(
             cost = notional + fa_tot + fb_tot
             edge = cum - cost
             roi_pct = (edge / cost * hundred).quantize(roi_step) if cost > zero else zero
-            curve.append(new_point(cum, cost, edge, roi_pct))
+            curve.append(new_point(cum, cost, edge, roi_pct, pa, pb))
             marks.append(
                 (pa, used_a, nfull_a, fa_tot, start_a, pb, used_b, nfull_b, fb_tot, start_b)
             )
