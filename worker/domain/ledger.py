@@ -49,12 +49,16 @@ class CashEntry:
     received: bool = True
 
 
-def fill_cash(fill: Fill) -> Decimal:
+def trade_cash(action: OrderAction, price: Decimal, quantity: Decimal, fee: Decimal) -> Decimal:
     """The cash a fill moved: out for a buy (with its fee), in for a sell (less its fee)."""
-    notional = fill.price * fill.size
-    if fill.action is OrderAction.BUY:
-        return -(notional + fill.fee)
-    return notional - fill.fee
+    notional = price * quantity
+    if action is OrderAction.BUY:
+        return -(notional + fee)
+    return notional - fee
+
+
+def fill_cash(fill: Fill) -> Decimal:
+    return trade_cash(fill.action, fill.price, fill.size, fill.fee)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,10 +75,7 @@ class LedgerFill:
 
     @property
     def cash(self) -> Decimal:
-        notional = self.price * self.quantity
-        if self.action is OrderAction.BUY:
-            return -(notional + self.fee)
-        return notional - self.fee
+        return trade_cash(self.action, self.price, self.quantity, self.fee)
 
 
 @dataclass(frozen=True, slots=True)

@@ -763,17 +763,9 @@ class Executor:
             attempt.move(AttemptState.RESOLVED, now)
         attempt.worst_case_loss = ZERO
         attempt.details["stranded_settled"] = {"payout": str(paid), "value": str(value), "at": now.isoformat()}
-        trade = TradeRecord(
-            event_title=attempt.event_title,
-            status=TradeStatus.SETTLED,
-            bet_size=cost,
-            pnl=pnl,
-            timestamp=now,
-            roi=(pnl / cost * 100).quantize(Decimal("0.01")) if cost > 0 else None,
-            reason=f"stranded {held} × {leg1.label} settled at {value}",
-            attempt_id=attempt.id,
-            details={"payout": str(paid), "unwind_pnl": str(unwind_pnl(attempt)), "stranded_cost": str(cost)},
-            dedup_key=f"stranded:{attempt.id}:settled",
+        trade = _stranded_row(
+            attempt, TradeStatus.SETTLED, cost, pnl, now, f"stranded {held} × {leg1.label} settled at {value}",
+            {"payout": str(paid)}, "settled",
         )
         cash = [CashEntry(leg1.venue, CashKind.SETTLEMENT, f"settle:{leg1.id}", paid, now,
                           f"{held} × {leg1.label} at {value}", attempt.id, leg1.contract.contract_id,
@@ -839,18 +831,9 @@ class Executor:
                 cost = stranded_cost(attempt)
                 pnl = unwind_pnl(attempt) + proceeds - cost
                 attempt.details["operator_proceeds"] = str(proceeds)
-                trade = TradeRecord(
-                    event_title=attempt.event_title,
-                    status=TradeStatus.CLOSED,
-                    bet_size=cost,
-                    pnl=pnl,
-                    timestamp=now,
-                    roi=(pnl / cost * 100).quantize(Decimal("0.01")) if cost > 0 else None,
-                    reason=f"stranded leg resolved by operator: {note.strip()}",
-                    attempt_id=attempt.id,
-                    details={"proceeds": str(proceeds), "unwind_pnl": str(unwind_pnl(attempt)),
-                             "stranded_cost": str(cost)},
-                    dedup_key=f"stranded:{attempt.id}:resolved",
+                trade = _stranded_row(
+                    attempt, TradeStatus.CLOSED, cost, pnl, now, f"stranded leg resolved by operator: {note.strip()}",
+                    {"proceeds": str(proceeds)}, "resolved",
                 )
                 leg1 = attempt.leg(LegRole.LEG1)
                 assert leg1 is not None
@@ -930,6 +913,32 @@ class Executor:
             "alerts": len(self.alerts),
         }
 
+
+
+def _stranded_row(
+    attempt: AttemptRecord,
+    status: TradeStatus,
+    cost: Decimal,
+    pnl: Decimal,
+    now: datetime,
+    reason: str,
+    details: Mapping[str, Any],
+    how: str,
+) -> TradeRecord:
+    """The realised row of a stranded leg's end (SETTLED by its market, CLOSED by the
+    operator's proceeds): the unwound and stranded contracts' P&L, once per attempt."""
+    return TradeRecord(
+        event_title=attempt.event_title,
+        status=status,
+        bet_size=cost,
+        pnl=pnl,
+        timestamp=now,
+        roi=(pnl / cost * 100).quantize(Decimal("0.01")) if cost > 0 else None,
+        reason=reason,
+        attempt_id=attempt.id,
+        details={**details, "unwind_pnl": str(unwind_pnl(attempt)), "stranded_cost": str(cost)},
+        dedup_key=f"stranded:{attempt.id}:{how}",
+    )
 
 
 if TYPE_CHECKING:
