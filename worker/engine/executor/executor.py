@@ -325,14 +325,7 @@ class Executor:
                 owner = await self.store.get(position.attempt_id)
                 if owner is None:
                     continue
-                pending_closes = [g for g in owner.legs_of(LegRole.CLOSE) if not g.settled and g.state != OrderState.PENDING.value]
-                for leg in pending_closes:
-                    try:
-                        await self.sender.resolve(leg)
-                    except LegUnresolved as exc:
-                        log.warning("close order of position %s: %s", position.id, exc)
-                if pending_closes:
-                    await self.store.save(owner)
+                await self._look_up(owner, owner.legs_of(LegRole.CLOSE), f"close order of position {position.id}")
         stranded_checked = 0
         for found in await self.store.list_state(AttemptState.STRANDED):
             if self.running(found.id):
@@ -341,18 +334,22 @@ class Executor:
                 current = await self.store.get(found.id)
                 if current is None or current.state is not AttemptState.STRANDED:
                     continue
-                unsettled = [g for g in current.legs if not g.settled and g.state != OrderState.PENDING.value]
-                for leg in unsettled:
-                    try:
-                        await self.sender.resolve(leg)
-                    except LegUnresolved as exc:
-                        log.warning("stranded attempt %s: %s", current.id, exc)
-                if unsettled:
-                    await self.store.save(current)
+                await self._look_up(current, current.legs, f"stranded attempt {current.id}")
                 stranded_checked += 1
         recorded = await self._record_late_fills()
         unknown = await self._unknown_orders()
         return {"resumed": resumed, "stranded": stranded_checked, "unknown_orders": unknown, "recorded": recorded}
+
+    async def _look_up(self, attempt: AttemptRecord, legs: Sequence[LegRecord], what: str) -> None:
+        """Look up every sent leg of ``legs`` whose outcome is not known; save what changed."""
+        unsettled = [g for g in legs if not g.settled and g.state != OrderState.PENDING.value]
+        for leg in unsettled:
+            try:
+                await self.sender.resolve(leg)
+            except LegUnresolved as exc:
+                log.warning("%s: %s", what, exc)
+        if unsettled:
+            await self.store.save(attempt)
 
     async def _record_late_fills(self) -> int:
         """Fills a venue had not yet reported when an attempt ended: recorded now.
