@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from db.attempts import AttemptRepository
@@ -269,3 +271,52 @@ async def test_two_executors_on_one_database_cannot_pass_the_trade_limit_togethe
         assert len(await rig.attempts.list_all()) == 5
     finally:
         await other_db.dispose()
+
+
+ROOT = Path(__file__).resolve().parents[2]
+RESERVER = """
+import asyncio, sys, uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from db.attempts import AttemptRepository
+from db.engine import Database
+from worker.domain.attempts import AttemptRecord, AttemptState, ReservationLimits, worst_case_loss
+
+async def main(url, name, n):
+    db = Database(url)
+    store = AttemptRepository(db)
+    now = datetime.now(UTC)
+    limits = ReservationLimits(max_daily_trades=1000, max_daily_loss=Decimal(sys.argv[4]),
+                               day_start=now - timedelta(hours=1), day_end=now + timedelta(hours=1))
+    async def one(i):
+        a = AttemptRecord(f"{name}-{i}", f"game-{name}-{i}", None, None, "t", AttemptState.PLANNED, now, now,
+                          Decimal(10), Decimal("9.60"), Decimal("0.40"), worst_case_loss(Decimal(10), Decimal("0.50")),
+                          path=["PLANNED"])
+        got = await store.reserve(a, limits)
+        print(name, i, "admitted" if isinstance(got, AttemptRecord) else got.reason.value, flush=True)
+    await asyncio.gather(*(one(i) for i in range(n)))
+    await db.dispose()
+
+asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3])))
+"""
+
+
+async def test_reservations_from_two_processes_never_overrun_the_loss_budget(rig: Rig) -> None:
+    """Two worker processes (two accounts, one database) reserving at once: the budget is
+    decided inside the database's own lock, so their attempts' worst cases together stay
+    within max_daily_loss (each here 10 × 0.50 + fee bound = 5.185 against 12.00)."""
+    procs = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-c", RESERVER, rig.db.url, name, "5", "12.00",
+            cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )
+        for name in ("w1", "w2")
+    ]
+    outputs = [await p.communicate() for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1].decode()[-2000:] for o in outputs]
+    lines = [line.split() for out, _ in outputs for line in out.decode().splitlines()]
+    admitted = [line for line in lines if line[2] == "admitted"]
+    assert len(lines) == 10 and len(admitted) == 2, lines  # 2 × 5.185 = 10.37 <= 12 < 3 × 5.185
+    assert {line[2] for line in lines} - {"admitted"} <= {"daily_loss_budget"}
+    day = await rig.attempts.exposure(datetime.now(UTC) - timedelta(days=1), datetime.now(UTC) + timedelta(days=1))
+    assert day.in_flight_worst_case == D("10.370") and day.projected_loss <= D("12.00")
