@@ -22,6 +22,8 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from worker.api import schemas
+
 TOPICS = (
     "status",
     "settings",
@@ -251,12 +253,11 @@ class Opportunity:
     size: Decimal | None = None  # full depth: contracts
 
     def at_bet(self, max_bet: Decimal | None) -> tuple[Decimal, Decimal, Decimal] | None:
-        """(size, cost, ROI %) of the largest curve point a ``max_bet`` buys — about what
-        the executor would trade now — or None when not even the smallest fits."""
-        if max_bet is None:
+        """(size, cost, ROI %) the executor would trade with ``max_bet`` (its own sizing
+        of the curve), or None when not even the smallest size fits."""
+        if max_bet is None or not self.curve:
             return None
-        fitting = [pt for pt in self.curve if pt[1] <= max_bet]
-        return fitting[-1] if fitting else None
+        return schemas.size_at_bet(self.curve, max_bet)
 
     @property
     def poly_venue(self) -> str:

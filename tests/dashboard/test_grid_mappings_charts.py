@@ -246,3 +246,7 @@ def test_a_card_shows_the_roi_at_the_size_max_bet_buys_and_full_depth_in_details
     replay(feed, p, wire(schemas.SETTINGS_CHANGED, settings))
     summary = p.view.cards["opp_0007_kalshi_no"].summary
     assert 'data-roi="6.29"' in summary and "for 21" in summary
+    # Between two points it sizes as the executor does: $15 buys 15 pairs of the segment.
+    settings["max_bet"] = D("15.00")
+    replay(feed, p, wire(schemas.SETTINGS_CHANGED, settings))
+    assert "for 15" in p.view.cards["opp_0007_kalshi_no"].summary

@@ -54,6 +54,8 @@ from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import Any, Final, Literal, TypedDict
 
+from worker.domain.attempts import size_candidates
+from worker.domain.mapping import CurvePoint
 from worker.domain.settings import (
     FIELD_NAMES,
     FIELDS,
@@ -82,8 +84,24 @@ __all__ = [
     "message",
     "parse_client_message",
     "settings_to_wire",
+    "size_at_bet",
     "to_wire",
 ]
+
+def size_at_bet(
+    points: Sequence[tuple[Decimal, Decimal, Decimal]], max_bet: Decimal
+) -> tuple[Decimal, Decimal, Decimal] | None:
+    """(size, cost, ROI %) the executor's sizing reaches with ``max_bet`` on an
+    opportunity's curve (``(size, cost, ROI %)`` points), before its ROI bands and
+    ``min_bet``: the same arithmetic as admission (a size between two points costs the
+    segment's marginal price plus a cushion). None when not even the smallest fits."""
+    curve = [CurvePoint(size, cost, size - cost, roi) for size, cost, roi in points]
+    fits = [c for c in size_candidates(curve, max_bet) if c.cost <= max_bet]
+    if not fits:
+        return None
+    best = fits[-1]
+    return best.contracts, best.cost, best.roi_pct
+
 
 PROTOCOL_VERSION: Final = 1
 MAX_MESSAGE_BYTES: Final = 64 * 1024
