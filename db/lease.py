@@ -27,6 +27,7 @@ class LeaseState:
     expires_at: datetime | None
     db_now: datetime
     held: bool  # by the caller, after this call
+    epoch: int = 0  # the grant's: incremented by each new grant, never by a renewal
 
 
 async def _db_now(conn: AsyncConnection) -> datetime:
@@ -55,24 +56,30 @@ class LeaseRepository:
                 inserted = (
                     await conn.execute(
                         insert(executor_lease)
-                        .values(account=account, holder=holder, acquired_at=now, renewed_at=now, expires_at=expires)
+                        .values(account=account, holder=holder, acquired_at=now, renewed_at=now, expires_at=expires,
+                                epoch=1)
                         .on_conflict_do_nothing(index_elements=[executor_lease.c.account])
                         .returning(executor_lease.c.account)
                     )
                 ).first()
                 if inserted is not None:
-                    return LeaseState(account, holder, expires, now, True)
+                    return LeaseState(account, holder, expires, now, True, 1)
                 row = (await conn.execute(query)).one()  # somebody else inserted first
             m = row._mapping
-            if m["holder"] == holder or m["expires_at"] is None or m["expires_at"] <= now:
-                values = {"holder": holder, "renewed_at": now, "expires_at": expires}
-                if m["holder"] != holder:
+            lapsed = m["expires_at"] is None or m["expires_at"] <= now
+            epoch = int(m["epoch"] or 0)
+            if m["holder"] == holder or lapsed:
+                values: dict[str, object] = {"holder": holder, "renewed_at": now, "expires_at": expires}
+                if m["holder"] != holder or lapsed:
+                    # A new grant (not a renewal): a new epoch.
                     values["acquired_at"] = now
+                    epoch += 1
+                    values["epoch"] = epoch
                 await conn.execute(
                     executor_lease.update().where(executor_lease.c.account == account).values(**values)
                 )
-                return LeaseState(account, holder, expires, now, True)
-            return LeaseState(account, m["holder"], m["expires_at"], now, False)
+                return LeaseState(account, holder, expires, now, True, epoch)
+            return LeaseState(account, m["holder"], m["expires_at"], now, False, epoch)
 
     async def release(self, account: str, holder: str) -> bool:
         """Give the lease up (clean exit): only the holder can, and only its own."""
@@ -91,4 +98,4 @@ class LeaseRepository:
         if row is None:
             return LeaseState(account, None, None, now, False)
         m = row._mapping
-        return LeaseState(account, m["holder"], m["expires_at"], now, False)
+        return LeaseState(account, m["holder"], m["expires_at"], now, False, int(m["epoch"] or 0))

@@ -256,10 +256,13 @@ executor_lease = sa.Table(
     "executor_lease",
     metadata,
     sa.Column("account", sa.Text, primary_key=True),  # the trading account the lease is for
-    sa.Column("holder", sa.Text, nullable=False),  # the worker's id (kept in its data dir)
+    sa.Column("holder", sa.Text, nullable=False),  # one process: its data dir's worker id / a per-start nonce
     sa.Column("acquired_at", UTCDateTime, nullable=False),
     sa.Column("renewed_at", UTCDateTime, nullable=False),
     sa.Column("expires_at", UTCDateTime),  # the database's clock; NULL once released
+    # Incremented by every grant (a new holder, or a lease taken again after it expired or
+    # was released; never by a renewal, never reset): which grant a process trades under.
+    sa.Column("epoch", sa.Integer, nullable=False, server_default=sa.text("0")),
 )
 
 OUR_TABLES = tuple(metadata.sorted_tables)

@@ -21,6 +21,7 @@ import contextlib
 import gc
 import logging
 import os
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -140,7 +141,9 @@ class TradingEngine:
         self.keeper = LeaseKeeper(
             LeaseRepository(db),
             account=config.trading_account(env),
-            holder=ensure_worker_id(config.data_dir),
+            # One process, not one data directory: two workers started on the same data
+            # directory are two holders, and only one of them trades.
+            holder=f"{ensure_worker_id(config.data_dir)}/{secrets.token_hex(4)}",
             ttl_s=config.lease_ttl_s,
             on_acquired=self._take_over,
         )

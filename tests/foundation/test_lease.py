@@ -75,7 +75,7 @@ async def test_leases_of_different_accounts_are_independent(db: Database) -> Non
     assert (await repo.acquire("paper:b", "w2", 60)).held
 
 
-async def test_keeper_reconciles_before_it_trades_and_a_restart_reclaims_at_once(db: Database) -> None:
+async def test_keeper_reconciles_before_it_trades_and_a_second_process_waits_for_the_grant_to_end(db: Database) -> None:
     repo = LeaseRepository(db)
     events: list[str] = []
     keeper: LeaseKeeper
@@ -84,7 +84,7 @@ async def test_keeper_reconciles_before_it_trades_and_a_restart_reclaims_at_once
         events.append(f"reconcile:{keeper.role}:{keeper.held()}")
         assert not keeper.trading()
 
-    keeper = LeaseKeeper(repo, account=ACCOUNT, holder="w1", ttl_s=30, on_acquired=reconcile)
+    keeper = LeaseKeeper(repo, account=ACCOUNT, holder="w1/p1", ttl_s=30, on_acquired=reconcile)
     assert not keeper.held()
     with pytest.raises(LeaseLost):
         keeper.check()
@@ -96,14 +96,18 @@ async def test_keeper_reconciles_before_it_trades_and_a_restart_reclaims_at_once
     assert keeper.role == LeaseRole.LEADER and keeper.status == "leader" and keeper.trading()
     keeper.check()
 
-    # Same worker id (same data directory), new process, no release: reclaimed at once.
-    restarted = LeaseKeeper(repo, account=ACCOUNT, holder="w1", ttl_s=30)
-    assert await restarted.beat()
-    await restarted.wait_changed()
-    assert restarted.trading()
-    standby = LeaseKeeper(repo, account=ACCOUNT, holder="w2", ttl_s=30)
-    assert not await standby.beat()
-    assert standby.status == "standby" and standby.other_holder == "w1"
+    # Same data directory, another process (a twin started by accident, or a restart while
+    # the first still runs): another holder. It stands by until the grant expires or is
+    # released — never two traders on one account.
+    twin = LeaseKeeper(repo, account=ACCOUNT, holder="w1/p2", ttl_s=30)
+    assert not await twin.beat()
+    await twin.wait_changed()
+    assert twin.status == "standby" and twin.other_holder == "w1/p1"
+    assert keeper.epoch == 1
+    await keeper.release()
+    assert await twin.beat()
+    await twin.wait_changed()
+    assert twin.trading() and twin.epoch == 2
 
 
 async def test_a_paused_worker_stops_trusting_its_lease_without_asking_the_database(db: Database) -> None:
@@ -183,3 +187,16 @@ async def test_an_unreachable_database_never_grants_the_lease() -> None:
     keeper = LeaseKeeper(BrokenStore(), account=ACCOUNT, holder="w1", ttl_s=10)  # type: ignore[arg-type]
     assert not await keeper.beat()
     assert keeper.role == LeaseRole.STANDBY
+
+
+async def test_every_grant_has_a_new_epoch_and_a_renewal_or_a_release_keeps_it(db: Database) -> None:
+    repo = LeaseRepository(db)
+    assert (await repo.acquire(ACCOUNT, "a/1", 10)).epoch == 1
+    assert (await repo.acquire(ACCOUNT, "a/1", 10)).epoch == 1  # renewal
+    refused = await repo.acquire(ACCOUNT, "a/2", 10)
+    assert not refused.held and refused.epoch == 1
+    assert await repo.release(ACCOUNT, "a/1")
+    assert (await repo.current(ACCOUNT)).epoch == 1  # the row stays, its epoch too
+    assert (await repo.acquire(ACCOUNT, "a/2", 10)).epoch == 2
+    assert await repo.release(ACCOUNT, "a/2")
+    assert (await repo.acquire(ACCOUNT, "a/2", 10)).epoch == 3  # taken again after a release

@@ -180,6 +180,10 @@ class WorkerProc:
     def worker_id(self) -> str:
         return (self.data_dir / "worker-id").read_text().strip()
 
+    def holds(self, holder: str | None) -> bool:
+        """Is ``holder`` (a lease holder or a leg's sender) a process of this worker's?"""
+        return holder is not None and holder.split("/", 1)[0] == self.worker_id
+
     def log(self) -> str:
         return self.proc.log() if self.proc is not None else ""
 
@@ -260,5 +264,6 @@ async def attributed_orders(exchange: PaperExchange, db: Database) -> list[tuple
         assert found is not None, f"exchange order {order['venue']} {order['order_id']} unknown to the database"
         leg_id, sender = found
         assert sender is not None, f"leg {leg_id} does not record the worker that sent it"
-        out.append((order["created"], sender))
+        # The sender is a process of a worker ("<worker id>/<nonce>"): its worker's id.
+        out.append((order["created"], sender.split("/", 1)[0]))
     return sorted(out)

@@ -12,6 +12,7 @@ times it held the lease; the lease row's own times come from the database clock.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -65,11 +66,11 @@ async def test_one_worker_trades_at_a_time_across_sigkill_and_sigterm(
         assert w1.proc is not None
         w1.proc.kill()
         last = await lease_row(db)
-        assert last is not None and last["holder"] == w1.worker_id and last["expires_at"] is not None
+        assert last is not None and w1.holds(last["holder"]) and last["expires_at"] is not None
         await w2.wait_lease("leader", within_s=30)
         takeover_s = time.monotonic() - t_kill
         taken = await lease_row(db)
-        assert taken is not None and taken["holder"] == w2.worker_id
+        assert taken is not None and w2.holds(taken["holder"])
         assert taken["acquired_at"] >= last["expires_at"], "took over before the lease expired"
         await wait_until(lambda: "held: trading" in w2.log(), 30, "w2 to trade after reconciling")
         log = w2.log()
@@ -84,20 +85,20 @@ async def test_one_worker_trades_at_a_time_across_sigkill_and_sigterm(
         await wait_until(lambda: w1.log().count("standing by") == 1, 60, "restarted w1 to stand by")
         assert await w1.lease() == "standby"
         before_term = await lease_row(db)
-        assert before_term is not None and before_term["holder"] == w2.worker_id
+        assert before_term is not None and w2.holds(before_term["holder"])
         # A clean SIGTERM releases at once: w1 takes over before w2's lease would expire.
         assert w2.proc is not None
         w2.proc.popen.send_signal(15)
         w2_expiry = before_term["expires_at"]
         while w2.proc.alive():
             row = await lease_row(db)
-            if row is not None and row["holder"] == w2.worker_id and row["expires_at"] is not None:
+            if row is not None and w2.holds(row["holder"]) and row["expires_at"] is not None:
                 w2_expiry = max(w2_expiry, row["expires_at"])
         assert w2.proc.popen.wait(5) == 0
         w2_exit = datetime.now(UTC)
         await w1.wait_lease("leader", within_s=30)
         again = await lease_row(db)
-        assert again is not None and again["holder"] == w1.worker_id
+        assert again is not None and w1.holds(again["holder"])
         assert again["acquired_at"] < w2_expiry, "the released lease was only taken after it expired"
 
         terms = [
@@ -110,6 +111,44 @@ async def test_one_worker_trades_at_a_time_across_sigkill_and_sigterm(
         assert _in_terms(orders, terms) == []
     finally:
         for w in (w1, w2):
+            if w.proc is not None:
+                w.proc.kill()
+        exchange.kill()
+        await db.dispose()
+
+
+async def test_two_workers_started_on_one_data_directory_never_both_lead(database_url: str, tmp_path: Path) -> None:
+    """A user starts ``python -m worker`` twice by accident: same data directory (same
+    worker id), two processes. Each process is its own lease holder, so one trades and
+    the other stands by — and takes over only once the first is gone."""
+    exchange = PaperExchange(tmp_path / "exchange")
+    w1 = WorkerProc.make("w1", tmp_path, database_url, exchange, TTL_S)
+    twin = WorkerProc.make("twin", tmp_path, database_url, exchange, TTL_S)
+    twin.data_dir = w1.data_dir  # the same directory, its own port and log
+    twin.env["EXECUTOR_DATA_DIR"] = str(w1.data_dir)
+    db = Database(database_url)
+    try:
+        await exchange.ready()
+        w1.start()
+        await w1.wait_lease("leader")
+        twin.start()
+        await wait_until(lambda: "standing by" in twin.log(), 60, "the twin's log to say it stands by")
+        assert twin.worker_id == w1.worker_id
+        for _ in range(3 * TTL_S):  # renewals come and go: the twin never leads
+            assert await twin.lease() == "standby" and await w1.lease() == "leader"
+            row = await lease_row(db)
+            assert row is not None and w1.holds(row["holder"])
+            await asyncio.sleep(0.3)  # sampling the two processes over several renewals
+        first = await lease_row(db)
+        assert first is not None
+        assert w1.proc is not None
+        w1.proc.kill()
+        await twin.wait_lease("leader", within_s=30)
+        taken = await lease_row(db)
+        assert taken is not None and taken["holder"] != first["holder"] and taken["epoch"] == first["epoch"] + 1
+        assert taken["acquired_at"] >= first["expires_at"], "the twin took over before the grant expired"
+    finally:
+        for w in (w1, twin):
             if w.proc is not None:
                 w.proc.kill()
         exchange.kill()

@@ -66,6 +66,9 @@ class LeaseGrant(Protocol):
     @property
     def held(self) -> bool: ...
 
+    @property
+    def epoch(self) -> int: ...
+
 
 class LeaseStore(Protocol):
     async def acquire(self, account: str, holder: str, ttl_s: float) -> LeaseGrant:

@@ -62,6 +62,8 @@ class LeaseKeeper:
         self._deadline = float("-inf")
         self.role = LeaseRole.STANDBY
         self.other_holder: str | None = None
+        #: The epoch of this process's current grant (0 before the first).
+        self.epoch = 0
         self._changed = asyncio.Event()
         self._reconcile_task: asyncio.Task[None] | None = None
 
@@ -109,8 +111,12 @@ class LeaseKeeper:
             return self.held()
         if grant.held:
             self._deadline = sent + self.ttl_s - self._margin
+            self.epoch = grant.epoch
             if self.role == LeaseRole.STANDBY:
-                log.info("lease for %s acquired by %s; reconciling before trading", self.account, self.holder)
+                log.info(
+                    "lease for %s acquired by %s (epoch %d); reconciling before trading",
+                    self.account, self.holder, self.epoch,
+                )
                 self.role = LeaseRole.RECONCILING
                 # Reconciliation runs beside the heartbeat, which keeps renewing the lease
                 # however long it takes.
