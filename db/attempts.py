@@ -22,11 +22,13 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.engine import Database
+from db.lease import db_now
 from db.ledger import insert_cash, insert_ignore
 from db.repositories import insert_trade
 from db.tables import (
     arbitrage_attempts,
     attempt_legs,
+    executor_lease,
     executor_positions,
     executor_trades,
     order_fills,
@@ -45,9 +47,11 @@ from worker.domain.attempts import (
     RefusalReason,
     ReservationLimits,
 )
+from worker.domain.errors import LeaseLost
 from worker.domain.ledger import CashEntry
 from worker.domain.markets import ContractRef, OutcomeSide, Venue
 from worker.domain.orders import Fill, OrderAction, TimeInForce
+from worker.domain.storage import Fence
 from worker.domain.tradelog import ATTEMPT_STATUSES, REALISED_STATUSES, NewPosition, TradeRecord
 
 #: Any fixed 64-bit number: the PostgreSQL advisory lock that serialises reservations.
@@ -187,8 +191,33 @@ def _position_values(p: NewPosition) -> dict[str, Any]:
 class AttemptRepository:
     """Attempts, their legs and fills; the atomic risk reservation."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, fence: Callable[[], Fence] | None = None) -> None:
         self.db = db
+        # The single-trader lease's fence: every write commits only under this grant.
+        self._fence = fence
+
+    async def _fenced(self, conn: AsyncConnection) -> int | None:
+        """Check, in the write's own transaction, that the lease row still names this
+        process's grant (holder and epoch) and has not expired by the database's clock;
+        raise :class:`LeaseLost` otherwise. Returns the grant's epoch."""
+        if self._fence is None:
+            return None
+        token = self._fence()
+        query = sa.select(executor_lease).where(executor_lease.c.account == token.account)
+        if conn.dialect.name != "sqlite":
+            query = query.with_for_update()
+        row = (await conn.execute(query)).first()
+        now = await db_now(conn)
+        if (
+            row is None
+            or row.holder != token.holder
+            or int(row.epoch or 0) != token.epoch
+            or row.expires_at is None
+            or row.expires_at <= now
+        ):
+            held = "nobody" if row is None else f"{row.holder} (epoch {row.epoch})"
+            raise LeaseLost(f"write refused: the lease is {held}, not {token.holder} epoch {token.epoch}")
+        return token.epoch
 
     async def _lock(self, conn: AsyncConnection) -> None:
         if not self.db.is_sqlite:
@@ -253,6 +282,7 @@ class AttemptRepository:
     ) -> AttemptRecord | Refusal:
         async with self.db.write() as conn:
             await self._lock(conn)
+            epoch = await self._fenced(conn)
             a = arbitrage_attempts
             busy = (
                 await conn.execute(
@@ -301,22 +331,25 @@ class AttemptRepository:
                         f"opportunity can trade ({why})",
                     )
                 attempt = resized
-            await conn.execute(a.insert().values(**_attempt_values(attempt)))
+            await conn.execute(a.insert().values(**_attempt_values(attempt), epoch=epoch))
             for leg in attempt.legs:
                 await conn.execute(attempt_legs.insert().values(**_leg_values(leg)))
         return attempt
 
     async def _save(self, conn: AsyncConnection, attempt: AttemptRecord) -> None:
+        epoch = await self._fenced(conn)
         values = _attempt_values(attempt)
         values.pop("id")
         values.pop("created_at")
+        if epoch is not None:
+            values["epoch"] = epoch
         await conn.execute(
             arbitrage_attempts.update().where(arbitrage_attempts.c.id == attempt.id).values(**values)
         )
         existing = {
-            row.id: bool(row.fills_recorded)
+            row.id: (bool(row.fills_recorded), row.sent_at is not None)
             for row in await conn.execute(
-                sa.select(attempt_legs.c.id, attempt_legs.c.fills_recorded).where(
+                sa.select(attempt_legs.c.id, attempt_legs.c.fills_recorded, attempt_legs.c.sent_at).where(
                     attempt_legs.c.attempt_id == attempt.id
                 )
             )
@@ -325,13 +358,18 @@ class AttemptRepository:
             lv = _leg_values(leg)
             if leg.id in existing:
                 lv.pop("id")
-                if existing[leg.id] and not leg.fills_recorded:
+                recorded, was_sent = existing[leg.id]
+                if recorded and not leg.fills_recorded:
                     # A copy read before the venue's fills were recorded never puts the
                     # order answer's estimates back over them.
                     for column in ("average_price", "fees", "fills_recorded"):
                         lv.pop(column)
+                if epoch is not None and leg.sent_at is not None and not was_sent:
+                    lv["epoch"] = epoch  # the grant this leg is sent under (write-ahead)
                 await conn.execute(attempt_legs.update().where(attempt_legs.c.id == leg.id).values(**lv))
             else:
+                if epoch is not None and leg.sent_at is not None:
+                    lv["epoch"] = epoch
                 await conn.execute(attempt_legs.insert().values(**lv))
 
     async def save(self, attempt: AttemptRecord) -> None:
@@ -393,6 +431,7 @@ class AttemptRepository:
 
     async def record_fills(self, leg: LegRecord, fills: Sequence[Fill]) -> None:
         async with self.db.write() as conn:
+            await self._fenced(conn)
             for f in fills:
                 await conn.execute(
                     insert_ignore(

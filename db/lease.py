@@ -30,7 +30,7 @@ class LeaseState:
     epoch: int = 0  # the grant's: incremented by each new grant, never by a renewal
 
 
-async def _db_now(conn: AsyncConnection) -> datetime:
+async def db_now(conn: AsyncConnection) -> datetime:
     if conn.dialect.name == "sqlite":
         raw = (await conn.execute(sa.text("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')"))).scalar_one()
         return datetime.fromisoformat(raw).replace(tzinfo=UTC)
@@ -45,7 +45,7 @@ class LeaseRepository:
     async def acquire(self, account: str, holder: str, ttl_s: float) -> LeaseState:
         """Take or renew the lease if it is free, expired or already ours; else report who has it."""
         async with self.db.write() as conn:
-            now = await _db_now(conn)
+            now = await db_now(conn)
             expires = now + timedelta(seconds=ttl_s)
             query = sa.select(executor_lease).where(executor_lease.c.account == account)
             if conn.dialect.name != "sqlite":
@@ -93,7 +93,7 @@ class LeaseRepository:
 
     async def current(self, account: str) -> LeaseState:
         async with self.db.read() as conn:
-            now = await _db_now(conn)
+            now = await db_now(conn)
             row = (await conn.execute(sa.select(executor_lease).where(executor_lease.c.account == account))).first()
         if row is None:
             return LeaseState(account, None, None, now, False)

@@ -134,6 +134,8 @@ arbitrage_attempts = sa.Table(
     sa.Column("details", sa.JSON),
     sa.Column("trade_id", sa.Integer),
     sa.Column("position_id", sa.Integer),
+    # The lease grant (epoch) of the last write (NULL where no lease fences the writes).
+    sa.Column("epoch", sa.Integer),
 )
 sa.Index("idx_attempts_state", arbitrage_attempts.c.state)
 sa.Index("idx_attempts_created", arbitrage_attempts.c.created_at)
@@ -166,6 +168,8 @@ attempt_legs = sa.Table(
     # True once the venue's own fills of the order are in order_fills and the leg's average
     # price and fees were taken from them (the books never rest on an estimate).
     sa.Column("fills_recorded", sa.Boolean, nullable=False, server_default=sa.false()),
+    # The lease grant (epoch) the leg was sent under: written with its first sent state.
+    sa.Column("epoch", sa.Integer),
     sa.UniqueConstraint("venue", "client_order_id", name="uq_attempt_legs_client_order"),
 )
 sa.Index("idx_legs_attempt", attempt_legs.c.attempt_id)

@@ -200,7 +200,8 @@ class TradingEngine:
         poly = self.venues[Venue(config.poly_venue)]
         executor = Executor(
             settings=self.settings,
-            store=AttemptRepository(self.db),
+            # Every attempt write is fenced by this process's grant of the lease.
+            store=AttemptRepository(self.db, fence=self.keeper.fence),
             trades=TradeRepository(self.db),
             trade_logger=self.trade_logger,
             venues=self.venues,

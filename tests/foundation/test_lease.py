@@ -200,3 +200,45 @@ async def test_every_grant_has_a_new_epoch_and_a_renewal_or_a_release_keeps_it(d
     assert (await repo.acquire(ACCOUNT, "a/2", 10)).epoch == 2
     assert await repo.release(ACCOUNT, "a/2")
     assert (await repo.acquire(ACCOUNT, "a/2", 10)).epoch == 3  # taken again after a release
+
+
+async def test_an_attempt_write_under_a_stale_grant_is_refused_by_the_database(db: Database) -> None:
+    """The fence: every attempt write commits only while the lease row names the writer's
+    holder and epoch and has not expired (the venues cannot check a token: the database
+    must, before the order is sent)."""
+    from datetime import UTC, datetime, timedelta
+    from decimal import Decimal
+
+    import sqlalchemy as sa
+
+    from db.attempts import AttemptRepository
+    from db.tables import arbitrage_attempts
+    from worker.domain.attempts import AttemptRecord, AttemptState, ReservationLimits
+    from worker.domain.errors import LeaseLost as DomainLeaseLost
+    from worker.domain.storage import Fence
+
+    leases = LeaseRepository(db)
+    grant = await leases.acquire(ACCOUNT, "w/a", 30)
+    mine = AttemptRepository(db, fence=lambda: Fence(ACCOUNT, "w/a", grant.epoch))
+    now = datetime.now(UTC)
+    attempt = AttemptRecord("att-1", "g", None, None, "t", AttemptState.PLANNED, now, now, Decimal(1),
+                            Decimal(1), Decimal(0), Decimal("0.5"), path=["PLANNED"])
+    limits = ReservationLimits(100, Decimal(100), now - timedelta(hours=1), now + timedelta(hours=1))
+    assert isinstance(await mine.reserve(attempt, limits), AttemptRecord)
+    attempt.move(AttemptState.LEG1_SENT, now)
+    await mine.save(attempt)  # the write-ahead step, under the grant
+    # Another process takes the lease over (the first was paused past its expiry).
+    assert await leases.release(ACCOUNT, "w/a")
+    assert (await leases.acquire(ACCOUNT, "w/b", 30)).epoch == grant.epoch + 1
+    attempt.move(AttemptState.LEG1_FILLED, now)
+    with pytest.raises(DomainLeaseLost):
+        await mine.save(attempt)
+    async with db.read() as conn:
+        row = (await conn.execute(sa.select(arbitrage_attempts).where(arbitrage_attempts.c.id == "att-1"))).one()
+    assert row.state == "LEG1_SENT" and row.epoch == grant.epoch  # untouched by the refused write
+    # The same holder taking the lease again later is a new grant: the old token stays stale.
+    assert await leases.release(ACCOUNT, "w/b")
+    assert (await leases.acquire(ACCOUNT, "w/a", 30)).epoch == grant.epoch + 2
+    with pytest.raises(DomainLeaseLost):
+        await mine.save(attempt)
+    assert LeaseLost is DomainLeaseLost  # the engine's and the database's are one error

@@ -87,3 +87,8 @@ class MissingCredentials(VenueError):
     def __init__(self, venue: str, missing: list[str]) -> None:
         super().__init__(venue, "missing credentials: " + ", ".join(missing))
         self.missing = list(missing)
+
+
+class LeaseLost(RuntimeError):
+    """This process does not (or no longer) hold the trading lease: it sends nothing new,
+    and the database refuses its attempt writes (the fence)."""

@@ -6,6 +6,7 @@ Implemented in ``db/`` (SQLite or PostgreSQL); the engine never sees SQL.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
@@ -57,6 +58,16 @@ class TradeStore(Protocol):
 
     async def day_figures(self, start: datetime, end: datetime) -> tuple[int, Decimal, int]:
         """(trades, net realised pnl, wins) for attempts/rows in [start, end)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fence:
+    """Which grant of the lease a write is made under: it commits only while the lease row
+    still names this holder and epoch and has not expired by the database's clock."""
+
+    account: str
+    holder: str
+    epoch: int
 
 
 class LeaseGrant(Protocol):

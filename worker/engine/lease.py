@@ -21,14 +21,13 @@ import time
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
 
-from worker.domain.errors import VenueError
-from worker.domain.storage import LeaseStore
+from worker.domain.errors import LeaseLost, VenueError
+from worker.domain.storage import Fence, LeaseStore
 
 log = logging.getLogger(__name__)
 
 
-class LeaseLost(RuntimeError):
-    """This worker does not (or no longer) hold the trading lease: send nothing new."""
+__all__ = ["LeaseKeeper", "LeaseLost", "LeaseRole"]
 
 
 class LeaseRole(StrEnum):
@@ -86,6 +85,10 @@ class LeaseKeeper:
     def trading(self) -> bool:
         """True once reconciled and leading, with the lease still valid."""
         return self.role == LeaseRole.LEADER and self.held()
+
+    def fence(self) -> Fence:
+        """The token the database checks each attempt write against (this grant)."""
+        return Fence(self.account, self.holder, self.epoch)
 
     def check(self) -> None:
         """Raise :class:`LeaseLost` unless :meth:`held` — call before opening exposure."""

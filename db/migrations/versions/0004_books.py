@@ -1,5 +1,5 @@
 """Books: fills recorded per leg, the fills' own terms, and cash moved outside fills; the
-lease's grant epoch.
+lease's grant epoch, recorded by each attempt and sent leg.
 
 Revision ID: 0004
 Revises: 0003
@@ -15,7 +15,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    ensure_tables(("attempt_legs", "order_fills", "venue_cash", "executor_lease"))
+    ensure_tables(("arbitrage_attempts", "attempt_legs", "order_fills", "venue_cash", "executor_lease"))
 
 
 def downgrade() -> None:
