@@ -19,6 +19,7 @@ from db.tables import arbitrage_attempts, executor_positions, executor_settings,
 from db.types import Money
 from worker.domain.ledger import CashEntry
 from worker.domain.settings import FIELDS, ExecutorSettings
+from worker.domain.storage import SettingsConflict
 from worker.domain.tradelog import (
     ATTEMPT_STATUSES,
     REALISED_STATUSES,
@@ -56,10 +57,36 @@ class SettingsRepository:
                     sa.select(executor_settings.c.id).where(executor_settings.c.id == 1).with_for_update()
                 )
             result = await conn.execute(
-                executor_settings.update().where(executor_settings.c.id == 1).values(**values)
+                executor_settings.update()
+                .where(executor_settings.c.id == 1)
+                .values(**values, version=executor_settings.c.version + 1)
             )
             if result.rowcount == 0:
                 await conn.execute(executor_settings.insert().values(id=1, **values))
+
+    async def save_fields(self, fields: Mapping[str, Any], expected_version: int | None) -> int:
+        """Only these columns, one transaction; refused if the version moved meanwhile."""
+        kinds = {spec.name: spec.kind for spec in FIELDS}
+        values: dict[str, Any] = {"updated_at": datetime.now(UTC)}
+        for name, value in fields.items():
+            if name == "enabled":
+                values[name] = bool(value)
+            elif name in kinds:
+                values[name] = value if kinds[name] == "count" else _display(value)
+            else:
+                raise KeyError(f"unknown setting {name}")
+        t = executor_settings
+        async with self.db.write() as conn:
+            query = sa.select(t.c.version).where(t.c.id == 1)
+            if not self.db.is_sqlite:
+                query = query.with_for_update()
+            stored = (await conn.execute(query)).scalar_one_or_none()
+            if stored is None:
+                raise SettingsConflict("no settings row stored")
+            if expected_version is not None and int(stored) != expected_version:
+                raise SettingsConflict(f"settings version {stored}, expected {expected_version}")
+            await conn.execute(t.update().where(t.c.id == 1).values(**values, version=int(stored) + 1))
+        return int(stored) + 1
 
 
 def _trade(row: Any) -> StoredTrade:

@@ -41,6 +41,8 @@ executor_settings = sa.Table(
     sa.Column("max_daily_trades", sa.Integer, server_default=sa.text("50")),
     sa.Column("max_daily_loss", REAL, server_default=sa.text("5.0")),
     sa.Column("updated_at", Timestamp, server_default=NOW),
+    # ours: bumped by every write, so a write made from a stale read is refused
+    sa.Column("version", sa.Integer, nullable=False, server_default=sa.text("0")),
     sa.CheckConstraint("id = 1", name="ck_executor_settings_single_row"),
 )
 

@@ -199,12 +199,14 @@ def build_worker(
     lease_status: Callable[[], str] | None = None
     books_source: Callable[[], Mapping[str, Any] | None] | None = None
     budget_source: Callable[[], Awaitable[Mapping[str, Any] | None]] | None = None
+    standby_of: Callable[[], str | None] | None = None
     if trading and execution is None:
         engine = TradingEngine(config, db, bus, settings, trades)
         execution = EngineControl(engine)
         lease_status = engine.lease_status
         books_source = engine.books_figures
         budget_source = engine.loss_budget
+        standby_of = engine.standby_of
     monitor = None
     if execution is None and config.mode == "paper":
         monitor = PaperExchangeMonitor(config.paper_port, ("kalshi", config.poly_venue), bus)
@@ -226,6 +228,7 @@ def build_worker(
         lease_status=lease_status,
         books_source=books_source,
         budget_source=budget_source,
+        standby_of=standby_of,
     )
     server = ExecutorServer(
         console,

@@ -157,12 +157,14 @@ class TradingEngine:
         self._decisions: asyncio.Task[None] | None = None
         self._started_executor = False
         self._pnl_task: asyncio.Task[None] | None = None
+        self._settings_task: asyncio.Task[None] | None = None
         self._cumulative = Decimal(0)
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="trading-engine")
+            self._settings_task = asyncio.create_task(self._follow_settings(), name="settings-follow")
             self._decisions = asyncio.create_task(self._follow_decisions(), name="mapping-decisions")
 
     async def _run(self) -> None:
@@ -281,7 +283,7 @@ class TradingEngine:
         if self._lease_task is not None:
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(self._lease_task, timeout=5)
-        for task in (self._lease_task, self._task, self._decisions, self._pnl_task):
+        for task in (self._lease_task, self._task, self._decisions, self._pnl_task, self._settings_task):
             if task is not None and not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -362,6 +364,23 @@ class TradingEngine:
         }
 
     # -- the operator's view -------------------------------------------------------------
+    def standby_of(self) -> str | None:
+        """The leading worker while this one stands by (another process holds the lease)."""
+        if self.keeper.status == "standby":
+            return self.keeper.other_holder or "another worker"
+        return None
+
+    async def _follow_settings(self) -> None:
+        """Every second, take up a change another process made to the stored settings (a
+        pause from a standby's dashboard applies within a second)."""
+        while not self._stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=1.0)
+            try:
+                await self.settings.refresh()
+            except Exception as exc:  # the database is down: the next second tries again
+                log.warning("settings not refreshed: %s", type(exc).__name__)
+
     async def loss_budget(self) -> Mapping[str, Any] | None:
         """Today's loss budget (reserved, realised losses, remaining), or None before the
         executor runs."""

@@ -324,3 +324,36 @@ async def test_status_and_history_routes_answer_with_exact_numbers(worker: Worke
         bad = await http.get("/api/trades", params={"limit": "0"})
         assert bad.status_code == 400 and bad.json()["field"] == "limit"
         assert (await http.get("/api/mappings")).json() == {"mappings": []}
+
+
+async def test_a_standby_refuses_every_mutating_action_naming_the_leader_and_accepts_a_pause(worker: Worker) -> None:
+    """A worker that does not hold the trading lease only stops things: every other action
+    would act on stale state (and a whole-row settings write would undo the leader's)."""
+    await worker.settings.set_enabled(True)
+    stored = await worker.trades.open_position(_position("g-standby"))
+    worker.console._standby_of = lambda: "worker-lead/1a2b"  # another process holds the lease
+    client, _ = await connect_ready(worker)
+    refused = [
+        {"action": "update_settings", "settings": {"max_bet": 20}},
+        {"action": "toggle_enabled", "value": True},
+        {"action": "close_position", "position_id": stored.id},
+        {"action": "retry_unwind", "attempt_id": "att-1"},
+        {"action": "resolve_stranded", "attempt_id": "att-1", "note": "n"},
+        {"action": "confirm_mapping", "mapping_id": "m-1"},
+        {"action": "reject_mapping", "mapping_id": "m-1"},
+        {"action": "kill_switch", "flatten": True},
+    ]
+    for message in refused:
+        await client.send(message)
+        reply = await client.reply()
+        assert reply["type"] == "error" and "standby" in reply["message"], (message, reply)
+        assert "worker-lead/1a2b" in reply["message"]
+    assert worker.settings.current.max_bet == Decimal("10.00") and worker.settings.current.enabled
+    assert [p.id for p in await worker.trades.open_positions()] == [stored.id]
+    await client.send({"action": "kill_switch", "flatten": False})
+    ack = await client.reply()
+    assert ack["type"] == "ack" and ack["data"]["paused"] is True
+    assert worker.settings.current.enabled is False
+    await client.send({"action": "toggle_enabled", "value": False})
+    assert (await client.reply())["type"] == "ack"
+    await client.close()

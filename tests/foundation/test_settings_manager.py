@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from db.engine import Database
 from db.migrate import migrate
 from db.repositories import SettingsRepository
-from worker.domain.settings import DEFAULTS, ExecutorSettings, SettingsError
+from worker.domain.settings import DEFAULTS, ExecutorSettings, SettingsError, from_stored
 from worker.engine.settings_manager import ExecutorSettingsManager
 
 
@@ -127,6 +127,11 @@ class FailingStore:
         if self.fail:
             raise OSError("disk I/O error")
         await self.inner.save(settings)
+
+    async def save_fields(self, fields: Mapping[str, Any], expected_version: int | None) -> int:
+        if self.fail:
+            raise OSError("disk I/O error")
+        return await self.inner.save_fields(fields, expected_version)
 
 
 async def test_failed_disk_write_leaves_the_cache_unchanged(db: Database) -> None:
@@ -256,3 +261,28 @@ async def test_reloading_announces_what_another_process_changed(db: Database) ->
     assert [(o.max_daily_trades, n.max_daily_trades, n.enabled) for o, n in seen] == [(50, 9, True)]
     await standby.load()  # nothing changed: nothing announced
     assert len(seen) == 1
+
+
+async def test_a_write_from_a_stale_read_is_refused_and_a_pause_always_gets_through(db: Database) -> None:
+    """Two processes on one settings row (a leader and a standby, or two dashboards' worker
+    and another): each writes only the fields it names, a batch read before another's
+    write is refused (and reloaded), and the toggle writes ``enabled`` alone."""
+    leader = ExecutorSettingsManager(SettingsRepository(db))
+    standby = ExecutorSettingsManager(SettingsRepository(db))
+    await leader.load()
+    await standby.load()
+    await leader.set_enabled(True)
+    await leader.update({"max_bet": 20})
+    # The standby's cache still says paused, max_bet 10: a batch from it is refused…
+    with pytest.raises(SettingsError) as err:
+        await standby.update({"min_bet": 6})
+    assert err.value.field == "settings" and "changed elsewhere" in err.value.message
+    assert standby.current.max_bet == Decimal(20) and standby.current.enabled  # …and reloaded
+    # Its pause writes that one field: the leader's max_bet stays.
+    await standby.set_enabled(False)
+    stored, _ = from_stored(await SettingsRepository(db).load() or {})
+    assert stored.enabled is False and stored.max_bet == Decimal(20)
+    # The leader follows the stored row (it refreshes every second).
+    assert leader.current.enabled is True
+    await leader.refresh()
+    assert leader.current.enabled is False and leader.current.max_bet == Decimal(20)

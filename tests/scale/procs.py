@@ -210,6 +210,12 @@ class WorkerProc:
 
     async def action(self, message: dict[str, Any]) -> dict[str, Any]:
         """Send one client action on /ws/executor; returns the ``ack``."""
+        reply = await self.try_action(message)
+        assert reply["type"] == "ack", reply
+        return reply
+
+    async def try_action(self, message: dict[str, Any]) -> dict[str, Any]:
+        """Send one client action on /ws/executor; returns its ``ack`` or ``error``."""
         async with websockets.connect(
             f"ws://127.0.0.1:{self.port}/ws/executor", additional_headers={"Authorization": f"Bearer {TOKEN}"}
         ) as ws:
@@ -218,7 +224,6 @@ class WorkerProc:
             while True:
                 reply = json.loads(await asyncio.wait_for(ws.recv(), 10))
                 if reply.get("type") in ("ack", "error"):
-                    assert reply["type"] == "ack", reply
                     return dict(reply)
 
 

@@ -153,3 +153,41 @@ async def test_two_workers_started_on_one_data_directory_never_both_lead(databas
                 w.proc.kill()
         exchange.kill()
         await db.dispose()
+
+
+async def test_a_standby_refuses_changes_and_its_pause_stops_the_leader_within_a_second(
+    database_url: str, tmp_path: Path
+) -> None:
+    exchange = PaperExchange(tmp_path / "exchange")
+    w1 = WorkerProc.make("w1", tmp_path, database_url, exchange, TTL_S)
+    w2 = WorkerProc.make("w2", tmp_path, database_url, exchange, TTL_S)
+    try:
+        await exchange.ready()
+        w1.start()
+        await w1.wait_lease("leader")
+        w2.start()
+        await wait_until(lambda: "standing by" in w2.log(), 60, "w2's log to say it stands by")
+        await w1.action({"action": "toggle_enabled", "value": True})
+        refused = await w2.try_action({"action": "update_settings", "settings": {"max_bet": 20}})
+        assert refused["type"] == "error" and "standby" in refused["message"] and w1.worker_id in refused["message"]
+        started = await w2.try_action({"action": "toggle_enabled", "value": True})
+        assert started["type"] == "error"
+        status = await w2.status()  # a standby answers from the database, not a stale cache
+        assert status is not None and status["enabled"] is True and status["lease"] == "standby"
+        paused = await w2.try_action({"action": "toggle_enabled", "value": False})
+        assert paused["type"] == "ack"
+        t0 = time.monotonic()
+
+        async def leader_paused() -> bool:
+            s = await w1.status()
+            return s is not None and s["enabled"] is False
+
+        await wait_until(leader_paused, 5, "the leader to take up the pause", every=0.05)
+        assert time.monotonic() - t0 < 1.5  # it re-reads the stored settings every second
+        s1 = await w1.status()
+        assert s1 is not None and s1["settings"]["max_bet"] == 10  # the standby's refused write left it
+    finally:
+        for w in (w1, w2):
+            if w.proc is not None:
+                w.proc.kill()
+        exchange.kill()

@@ -115,6 +115,7 @@ class Console:
         lease_status: Callable[[], str] | None = None,
         books_source: Callable[[], Mapping[str, Any] | None] | None = None,
         budget_source: Callable[[], Awaitable[Mapping[str, Any] | None]] | None = None,
+        standby_of: Callable[[], str | None] | None = None,
         clock: Clock = _utcnow,
     ) -> None:
         self._settings = settings
@@ -129,6 +130,8 @@ class Console:
         self._lease_status = lease_status
         self._books_source = books_source
         self._budget_source = budget_source
+        # The leading worker's id while this one stands by (None when it trades).
+        self._standby_of = standby_of
         self._clock = clock
         self.started_at = clock()
         self.opportunities = OpportunityBook()
@@ -187,7 +190,23 @@ class Console:
             VenueState(self.poly_venue, VenueConnection.NOT_RUNNING, detail="executor not running"),
         ]
 
+    def _leader_elsewhere(self) -> str | None:
+        return self._standby_of() if self._standby_of is not None else None
+
+    def _refuse_on_standby(self, what: str) -> None:
+        """A standby only stops things: anything else would act on stale state."""
+        leader = self._leader_elsewhere()
+        if leader is not None:
+            raise OperatorError(
+                "action",
+                f"this worker is on standby: {leader} trades this account; {what} on its dashboard "
+                "(here only pausing and the kill switch without flatten are accepted)",
+            )
+
     async def snapshot(self) -> ConsoleSnapshot:
+        if self._leader_elsewhere() is not None:
+            # A standby's cache may lag the leader's changes: answer from the database.
+            await self._settings.refresh()
         settings = self._settings.current
         stats = await self._trades.stats()
         positions = await self._trades.open_positions()
@@ -231,18 +250,22 @@ class Console:
     # --- actions -------------------------------------------------------------------------
 
     async def toggle_enabled(self, value: bool) -> ExecutorSettings:
+        if value:
+            self._refuse_on_standby("start trading")
         try:
             return await self._settings.set_enabled(value)
         except SettingsError as exc:
             raise OperatorError(exc.field, exc.message) from None
 
     async def update_settings(self, patch: Mapping[str, Any]) -> ExecutorSettings:
+        self._refuse_on_standby("change the settings")
         try:
             return await self._settings.update(patch)
         except SettingsError as exc:
             raise OperatorError(exc.field, exc.message) from None
 
     async def close_position(self, position_id: str) -> Mapping[str, Any]:
+        self._refuse_on_standby("close positions")
         open_ids = {p.id for p in await self._trades.open_positions()}
         if position_id not in open_ids:
             raise OperatorError("position_id", f"no open position {position_id}")
@@ -251,6 +274,7 @@ class Console:
         return await self.execution.close_position(position_id)
 
     async def retry_unwind(self, attempt_id: str) -> Mapping[str, Any]:
+        self._refuse_on_standby("retry unwinds")
         if self.execution is None:
             raise ActionUnavailable("action", "retrying an unwind needs the executor, which is not running")
         return await self.execution.retry_unwind(attempt_id)
@@ -258,11 +282,20 @@ class Console:
     async def resolve_stranded(
         self, attempt_id: str, note: str, proceeds: Decimal | None = None
     ) -> Mapping[str, Any]:
+        self._refuse_on_standby("resolve stranded attempts")
         if self.execution is None:
             raise ActionUnavailable("action", "resolving a stranded attempt needs the executor, which is not running")
         return await self.execution.resolve_stranded(attempt_id, note, proceeds)
 
     async def kill_switch(self, flatten: bool) -> Mapping[str, Any]:
+        if flatten:
+            self._refuse_on_standby("flatten positions")
+        elif self._leader_elsewhere() is not None:
+            # Stopping is always allowed: it writes `enabled` alone, and the leader, which
+            # follows the stored settings every second, stops admitting within a second.
+            await self._settings.set_enabled(False)
+            return {"paused": True, "orders_cancelled": None, "flattened": False, "executor_running": False,
+                    "note": "trading paused from a standby; the leading worker stops within a second"}
         if self.execution is not None:
             return await self.execution.kill_switch(flatten)
         if flatten:
@@ -284,6 +317,7 @@ class Console:
         return await self._decide(mapping_id, "rejected")
 
     async def _decide(self, mapping_id: str, status: str) -> Mapping[str, Any]:
+        self._refuse_on_standby("review mappings")
         if self.mappings is None:
             raise ActionUnavailable("action", "mapping decisions need the scanner's mapping store, which is not running")
         if await self.mappings.get(mapping_id) is None:

@@ -17,12 +17,21 @@ from worker.domain.settings import ExecutorSettings
 from worker.domain.tradelog import NewPosition, StoredPosition, StoredTrade, TradeRecord
 
 
+class SettingsConflict(RuntimeError):
+    """The settings changed since they were read: the write was refused."""
+
+
 class SettingsStore(Protocol):
     async def load(self) -> Mapping[str, Any] | None:
         """The stored settings row as column -> value, or None if there is none."""
 
     async def save(self, settings: ExecutorSettings) -> None:
         """Persist the whole settings object durably (committed when this returns)."""
+
+    async def save_fields(self, fields: Mapping[str, Any], expected_version: int | None) -> int:
+        """Write only ``fields`` (and bump the version); with ``expected_version``, only if
+        the stored version is still that one, else raise :class:`SettingsConflict`.
+        Returns the new version."""
 
 
 class TradeStore(Protocol):

@@ -21,7 +21,7 @@ from worker.domain.settings import (
     apply_patch,
     from_stored,
 )
-from worker.domain.storage import SettingsStore
+from worker.domain.storage import SettingsConflict, SettingsStore
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,7 @@ class ExecutorSettingsManager:
         self._lock = asyncio.Lock()
         self._listeners: list[Listener] = []
         self._loaded = False
+        self._version: int | None = None  # the stored row's version the cache was read at
 
     @property
     def current(self) -> ExecutorSettings:
@@ -63,6 +64,7 @@ class ExecutorSettingsManager:
                 new, problems = from_stored(row)
                 for problem in problems:
                     log.warning("stored settings: %s", problem)
+            self._version = 0 if row is None else int(row.get("version") or 0)
             self._current = new
             announce = self._loaded and new != old
             self._loaded = True
@@ -83,28 +85,57 @@ class ExecutorSettingsManager:
     async def update(self, patch: Mapping[str, object]) -> ExecutorSettings:
         """Validate and apply a batch of settings, all or nothing.
 
+        Only the fields named are written, and only if nobody changed the settings since
+        this process read them (the row's version): a write made from a stale read — a
+        second dashboard, a standby worker — is refused and the settings are reloaded.
         Raises :class:`~worker.domain.settings.SettingsError` (naming the field) and leaves
         everything as it was; raises the store's error if persisting fails, with the cache
         unchanged.
         """
         async with self._lock:
             new = apply_patch(self._current, patch)
-            return await self._commit(new)
+            fields = {name: getattr(new, name) for name in patch}
+            try:
+                return await self._commit(new, fields, check_version=True)
+            except SettingsConflict:
+                pass
+        await self.load()
+        raise SettingsError(
+            "settings", "the settings were changed elsewhere meanwhile; they are reloaded: check them and send again"
+        )
 
     async def set_enabled(self, value: bool) -> ExecutorSettings:
-        """The toggle: the only way ``enabled`` changes."""
+        """The toggle: the only way ``enabled`` changes. It writes that one field, whatever
+        else changed meanwhile (a pause must always get through)."""
         if not isinstance(value, bool):
             raise SettingsError("value", "value must be true or false")
         async with self._lock:
             if value == self._current.enabled:
                 return self._current
-            return await self._commit(replace(self._current, enabled=value))
+            return await self._commit(replace(self._current, enabled=value), {"enabled": value}, check_version=False)
 
-    async def _commit(self, new: ExecutorSettings) -> ExecutorSettings:
+    async def refresh(self) -> ExecutorSettings:
+        """Follow the stored row: reload (and announce) when another process changed it.
+        The trading worker calls this every second, so a pause written anywhere applies
+        within a second."""
+        row = await self._store.load()
+        if row is not None and int(row.get("version") or 0) != self._version:
+            return await self.load()
+        return self._current
+
+    async def _commit(
+        self, new: ExecutorSettings, fields: Mapping[str, object], *, check_version: bool
+    ) -> ExecutorSettings:
         old = self._current
         if new == old:
             return old
-        await self._store.save(new)  # raises -> cache untouched
+        version = await self._store.save_fields(fields, self._version if check_version else None)  # raises -> cache untouched
+        if not check_version and version != (self._version or 0) + 1:
+            # Somebody else wrote meanwhile, so what we hold of the other fields may be
+            # stale: a version that matches nothing makes the next refresh reload them and
+            # refuses a settings write made from them.
+            version = -1
+        self._version = version
         self._current = new
         await self._notify(old, new)
         return new

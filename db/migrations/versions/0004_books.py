@@ -1,5 +1,5 @@
 """Books: fills recorded per leg, the fills' own terms, and cash moved outside fills; the
-lease's grant epoch, recorded by each attempt and sent leg.
+lease's grant epoch, recorded by each attempt and sent leg; the settings row's version.
 
 Revision ID: 0004
 Revises: 0003
@@ -15,7 +15,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    ensure_tables(("arbitrage_attempts", "attempt_legs", "order_fills", "venue_cash", "executor_lease"))
+    ensure_tables(
+        ("executor_settings", "arbitrage_attempts", "attempt_legs", "order_fills", "venue_cash", "executor_lease")
+    )
 
 
 def downgrade() -> None:
