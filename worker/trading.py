@@ -366,8 +366,10 @@ class TradingEngine:
     # -- the operator's view -------------------------------------------------------------
     def standby_of(self) -> str | None:
         """The leading worker while this one stands by (another process holds the lease)."""
-        if self.keeper.status == "standby":
-            return self.keeper.other_holder or "another worker"
+        # Only once the lease row named another holder: before its first heartbeat (or
+        # while the venues are still being reached) this worker is not anyone's standby.
+        if self.keeper.status == "standby" and self.keeper.other_holder is not None:
+            return self.keeper.other_holder
         return None
 
     async def _follow_settings(self) -> None:
