@@ -113,7 +113,7 @@ class Proc:
 class PaperExchange(Proc):
     """``python -m worker paper-exchange`` in its own data dir (its credentials live there)."""
 
-    def __init__(self, root: Path, seed: int = 3) -> None:
+    def __init__(self, root: Path, seed: int = 3, faults: str = "") -> None:
         self.root = root
         self.port = free_port()
         self.env = base_env(
@@ -121,6 +121,7 @@ class PaperExchange(Proc):
             EXECUTOR_PAPER_PORT=str(self.port),
             EXECUTOR_SEED=str(seed),
             EXECUTOR_PAPER_LATENCY_MS="5",
+            EXECUTOR_PAPER_FAULTS=faults,
         )
         super().__init__(["paper-exchange"], self.env, root / "exchange.log")
 
@@ -139,7 +140,7 @@ class PaperExchange(Proc):
         con = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
         con.row_factory = sqlite3.Row
         try:
-            rows = con.execute("SELECT venue, order_id, client_order_id, created FROM orders").fetchall()
+            rows = con.execute("SELECT venue, order_id, client_order_id, created, filled FROM orders").fetchall()
         finally:
             con.close()
         return [
