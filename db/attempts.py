@@ -162,6 +162,7 @@ def _attempt(row: Any, legs: list[LegRecord]) -> AttemptRecord:
         legs=sorted(legs, key=lambda g: (g.seq, g.id)),
         trade_id=None if m["trade_id"] is None else str(m["trade_id"]),
         position_id=None if m["position_id"] is None else str(m["position_id"]),
+        epoch=m["epoch"],
     )
 
 

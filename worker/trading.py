@@ -218,6 +218,7 @@ class TradingEngine:
             gate=self.keeper.check,
             worker_id=self.keeper.holder,
             reconcile_interval_s=config.reconcile_interval_s,
+            epoch=lambda: self.keeper.epoch,
             books=BooksKeeper(LedgerRepository(self.db), AttemptRepository(self.db), TradeRepository(self.db), self.venues),
         )
         feed = OpportunityFeed(

@@ -127,3 +127,29 @@ async def test_leg_found_by_look_up_without_an_average_price_takes_it_from_the_f
     assert after is not None and after.state is AttemptState.HEDGED
     leg1 = after.leg(LegRole.LEG1)
     assert leg1 is not None and leg1.avg_price == D("0.50") and leg1.fees > 0
+
+
+async def test_reconciliation_adopts_only_attempts_of_an_older_grant(rig: Rig) -> None:
+    """An attempt left in flight under grant 5 is adopted by the holder of grant 6; the
+    holder of grant 5 itself (the attempt is its own, not running) leaves it alone."""
+
+    from db.tables import arbitrage_attempts
+
+    first = rig.executor(crash=CrashPoints("after_leg1_sent", on_crash=crash_now))
+    await first.start(background=False)
+    stock_books(rig.kalshi, rig.poly, "G1")
+    admitted = await first.submit(make_candidate("G1"))
+    assert isinstance(admitted, AttemptRecord)
+    await first.wait_idle()
+    async with rig.db.write() as conn:
+        await conn.execute(arbitrage_attempts.update().values(epoch=5))
+    same_grant = rig.executor()
+    same_grant.epoch = lambda: 5
+    assert (await same_grant.reconcile())["resumed"] == 0
+    assert (await rig.attempts.get(admitted.id)).state is AttemptState.LEG1_SENT  # type: ignore[union-attr]
+    newer = rig.executor()
+    newer.epoch = lambda: 6
+    await newer.start(background=False)
+    done = await rig.attempts.get(admitted.id)
+    assert done is not None and not done.state.in_flight
+    await assert_books_agree(rig)

@@ -233,6 +233,8 @@ class AttemptRecord:
     legs: list[LegRecord] = field(default_factory=list)
     trade_id: str | None = None
     position_id: str | None = None
+    #: The lease grant of the last write (None where writes are not fenced).
+    epoch: int | None = None
 
     def leg(self, role: LegRole) -> LegRecord | None:
         for leg in self.legs:

@@ -120,6 +120,7 @@ class Executor:
         gate: Callable[[], None] | None = None,
         worker_id: str | None = None,
         books: BooksKeeper | None = None,
+        epoch: Callable[[], int] | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -130,6 +131,8 @@ class Executor:
         self.clock = clock
         self.balance_book = BalanceBook()
         self.books = books
+        # This process's grant of the lease: reconciliation adopts only older grants' work.
+        self.epoch = epoch
         self.last_books: Mapping[str, Any] | None = None
         self.refresher = BalanceRefresher(
             self.venues, self.balance_book, publish, balance_interval_s,
@@ -296,8 +299,15 @@ class Executor:
     async def reconcile(self) -> dict[str, int]:
         """Resolve every non-terminal attempt against the venues; report unknown orders loudly."""
         resumed = 0
+        own = self.epoch() if self.epoch is not None else None
         for attempt in await self.store.list_active():
             if self.running(attempt.id):
+                continue
+            if own is not None and attempt.epoch is not None and attempt.epoch >= own:
+                # Written under this very grant (or a later one) yet not running here: not
+                # an abandoned attempt of an older holder. Adopting it could drive it twice.
+                if attempt.state is not AttemptState.PLANNED:
+                    log.error("attempt %s (epoch %s) is not an older grant's: not adopted", attempt.id, attempt.epoch)
                 continue
             resumed += 1
             log.info("reconciling attempt %s in %s", attempt.id, attempt.state.value)
