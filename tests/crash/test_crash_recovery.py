@@ -129,9 +129,9 @@ async def test_leg_found_by_look_up_without_an_average_price_takes_it_from_the_f
     assert leg1 is not None and leg1.avg_price == D("0.50") and leg1.fees > 0
 
 
-async def test_reconciliation_adopts_only_attempts_of_an_older_grant(rig: Rig) -> None:
-    """An attempt left in flight under grant 5 is adopted by the holder of grant 6; the
-    holder of grant 5 itself (the attempt is its own, not running) leaves it alone."""
+async def test_reconciliation_never_adopts_a_later_grants_attempt_and_resumes_its_own(rig: Rig) -> None:
+    """An attempt written under grant 7 is another, newer holder's: the holder of grant 6
+    leaves it alone. The holder of grant 7 (its own, paused, not running) resumes it."""
 
     from db.tables import arbitrage_attempts
 
@@ -142,14 +142,14 @@ async def test_reconciliation_adopts_only_attempts_of_an_older_grant(rig: Rig) -
     assert isinstance(admitted, AttemptRecord)
     await first.wait_idle()
     async with rig.db.write() as conn:
-        await conn.execute(arbitrage_attempts.update().values(epoch=5))
-    same_grant = rig.executor()
-    same_grant.epoch = lambda: 5
-    assert (await same_grant.reconcile())["resumed"] == 0
+        await conn.execute(arbitrage_attempts.update().values(epoch=7))
+    older = rig.executor()
+    older.epoch = lambda: 6
+    assert (await older.reconcile())["resumed"] == 0
     assert (await rig.attempts.get(admitted.id)).state is AttemptState.LEG1_SENT  # type: ignore[union-attr]
-    newer = rig.executor()
-    newer.epoch = lambda: 6
-    await newer.start(background=False)
+    same = rig.executor()
+    same.epoch = lambda: 7
+    await same.start(background=False)
     done = await rig.attempts.get(admitted.id)
     assert done is not None and not done.state.in_flight
     await assert_books_agree(rig)

@@ -489,3 +489,21 @@ async def test_fills_a_venue_reports_late_correct_the_realised_row_to_what_was_c
     assert sorted(r.status for r in rows) == ["ROLLED_BACK", "ROLLED_BACK"]
     assert await _realised(rig) == rig.kalshi.cash + rig.poly.cash - start  # what was charged
     assert (await ex.reconcile())["recorded"] == 0  # once
+
+
+async def test_a_partial_hedge_that_strands_settles_both_its_position_and_its_stranded_leg(rig: Rig) -> None:
+    start = rig.kalshi.cash + rig.poly.cash
+    rig.poly.script = [Fault("partial", ratio=D("0.6"))]  # leg 2 hedges 6 of 10
+    rig.kalshi.sells_fail = True  # and leg 1's excess cannot be sold back
+    ex = rig.executor()
+    a = await run_one(rig, ex=ex, kalshi_first=True)
+    assert a.state is AttemptState.STRANDED and a.leg1_open_quantity() == D(4)
+    assert len(await rig.trades.list_positions("open")) == 1
+    credited = _resolve(rig, "1", "0")  # Kalshi's leg 1 wins: 6 hedged + 4 stranded pay
+    assert credited == D(10)
+    report = await ex.settle()
+    assert report["settled"] == 1 and report["stranded"] == 1
+    # Two payouts on the same leg (its hedged and its stranded contracts): both recorded.
+    kalshi_cash = [e for e in await LedgerRepository(rig.db).cash() if e.venue is Venue.KALSHI]
+    assert sorted(e.amount for e in kalshi_cash) == [D(4), D(6)]
+    assert await _realised(rig) == rig.kalshi.cash + rig.poly.cash - start

@@ -183,8 +183,8 @@ def apportion_fee(fills: Sequence[Fill], total: Decimal) -> list[Fill]:
     on the last fill.
     """
     out = list(fills)
-    if not out:
-        return out
+    if not out or total <= 0:
+        return out  # an order that reports no fee: the fills' own fees stand
     gap = total - sum((f.fee for f in out), ZERO)
     if gap:
         out[-1] = replace(out[-1], fee=out[-1].fee + gap)

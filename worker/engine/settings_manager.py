@@ -109,6 +109,9 @@ class ExecutorSettingsManager:
         else changed meanwhile (a pause must always get through)."""
         if not isinstance(value, bool):
             raise SettingsError("value", "value must be true or false")
+        # The cache may lag another process's change by up to a second: a toggle that the
+        # cache says is already done might not be (a pause must never be skipped).
+        await self.refresh()
         async with self._lock:
             if value == self._current.enabled:
                 return self._current

@@ -303,12 +303,13 @@ class Executor:
         for attempt in await self.store.list_active():
             if self.running(attempt.id):
                 continue
-            if own is not None and attempt.epoch is not None and attempt.epoch >= own:
-                # Written under this very grant (or a later one) yet not running here: not
-                # an abandoned attempt of an older holder. Adopting it could drive it twice.
-                if attempt.state is not AttemptState.PLANNED:
-                    log.error("attempt %s (epoch %s) is not an older grant's: not adopted", attempt.id, attempt.epoch)
+            if own is not None and attempt.epoch is not None and attempt.epoch > own:
+                # Written under a later grant than ours: another holder's live work, which
+                # the fence already keeps us from writing. Never adopted.
+                log.error("attempt %s (epoch %s) belongs to a later grant than ours (%s)", attempt.id, attempt.epoch, own)
                 continue
+            # Older grants' attempts are abandoned work to resume; this grant's own, not
+            # running here, were paused by this process (a leg left unresolved): resumed.
             resumed += 1
             log.info("reconciling attempt %s in %s", attempt.id, attempt.state.value)
             if attempt.state is AttemptState.PLANNED:
@@ -466,6 +467,11 @@ class Executor:
             if position is None or position.status != "open":
                 raise OperatorError("position_id", f"no open position {position_id}")
             attempt, held = await self._position_legs(position)
+            if attempt.state.in_flight:
+                raise OperatorError(
+                    "position_id",
+                    f"position {position_id}: its attempt is still {attempt.state.value}; close it once that ends",
+                )
             problems: list[str] = []
             for leg, quantity in held:
                 if quantity <= 0:
@@ -490,24 +496,34 @@ class Executor:
                     },
                 )
                 return {"position_id": position_id, "closed": False, "left": left, "problems": problems}
-            await self.runner.record_fills(attempt)
+            complete = await self.runner.record_fills(attempt)
             await self.store.save(attempt)
-            closes = attempt.legs_of(LegRole.CLOSE)
-            proceeds = sum((c.notional - c.fees for c in closes), ZERO)
-            cost = position_cost(attempt)
-            pnl = proceeds - cost
-            _, trade = await self.trade_logger.close_position(
-                position_id,
-                pnl=pnl,
-                cost=cost,
-                reason="closed by operator",
-                details={"close_legs": [c.id for c in closes], "proceeds": str(proceeds)},
-                poly_order_id=next((c.venue_order_id for c in closes if c.venue is not Venue.KALSHI), None),
-                kalshi_order_id=next((c.venue_order_id for c in closes if c.venue is Venue.KALSHI), None),
-            )
-        self._position_closed(position, pnl, "CLOSED", trade)
+            if not complete:
+                # Sold, but realised only from the venues' own fills: the settlement pass
+                # closes it once the venue reports them.
+                return {"position_id": position_id, "closed": False, "left": {},
+                        "problems": ["sold; the venue has not reported the fills yet: the books close it then"]}
+            pnl = await self._realise_close(position, attempt)
         await self.refresher.refresh()
         return {"position_id": position_id, "closed": True, "pnl": pnl}
+
+    async def _realise_close(self, position: StoredPosition, attempt: AttemptRecord) -> Decimal:
+        """The CLOSED row of a position whose legs were all sold (figures from the fills)."""
+        closes = attempt.legs_of(LegRole.CLOSE)
+        proceeds = sum((c.notional - c.fees for c in closes), ZERO)
+        cost = position_cost(attempt)
+        pnl = proceeds - cost
+        _, trade = await self.trade_logger.close_position(
+            position.id,
+            pnl=pnl,
+            cost=cost,
+            reason="closed by operator",
+            details={"close_legs": [c.id for c in closes], "proceeds": str(proceeds)},
+            poly_order_id=next((c.venue_order_id for c in closes if c.venue is not Venue.KALSHI), None),
+            kalshi_order_id=next((c.venue_order_id for c in closes if c.venue is Venue.KALSHI), None),
+        )
+        self._position_closed(position, pnl, "CLOSED", trade)
+        return pnl
 
     async def _sell(self, attempt: AttemptRecord, leg: LegRecord, quantity: Decimal) -> str | None:
         port = self.venues[leg.venue]
@@ -635,12 +651,23 @@ class Executor:
                     attempt, held = await self._position_legs(position)
                 except OperatorError:
                     continue
+                if attempt.state.in_flight:
+                    continue  # its unwind is not done: the position's cost is not final yet
+                if held and all(q == 0 for _, q in held):
+                    # Sold by a close whose fills the venue had not reported yet: realise
+                    # it now from them, no result needed.
+                    if await self.runner.record_fills(attempt):
+                        await self.store.save(attempt)
+                        await self._realise_close(position, attempt)
+                    continue
                 values = [await payout(leg.contract) for leg, _ in held]
                 if not held or any(v is None for v in values):
                     if self._overdue(position.expires_at, now, f"position {position.id}", position.event_title):
                         overdue += 1
                     continue
-                await self.runner.record_fills(attempt)
+                if not await self.runner.record_fills(attempt):
+                    await self.store.save(attempt)
+                    continue  # realised only from the venues' own fills: the next pass
                 await self.store.save(attempt)
                 closes = attempt.legs_of(LegRole.CLOSE)
                 proceeds = sum((c.notional - c.fees for c in closes), ZERO)
@@ -717,7 +744,18 @@ class Executor:
                 log.warning("redeemable holdings of %s not read: %s", venue.value, exc)
                 continue
             mine = [e for e in owed if e.venue is venue]
-            arrived = [e.ref for e in mine if waiting is None or e.contract_id not in waiting]
+            held: set[str] = set()
+            if waiting is not None:
+                # Paid only once the venue holds the contract no more, redeemable or not (a
+                # Data API that has not caught up with the resolution still lists it held).
+                try:
+                    held = {p.contract.contract_id for p in await port.positions()}
+                except VenueError as exc:
+                    log.warning("holdings of %s not read: %s", venue.value, exc)
+                    continue
+            arrived = [
+                e.ref for e in mine if waiting is None or (e.contract_id not in waiting and e.contract_id not in held)
+            ]
             await self.books.ledger.mark_received(venue, arrived, now)
             received.update(arrived)
             for e in mine:
@@ -761,7 +799,9 @@ class Executor:
         contracts (a SETTLED row) and record the payout."""
         leg1 = attempt.leg(LegRole.LEG1)
         assert leg1 is not None
-        await self.runner.record_fills(attempt)
+        if not await self.runner.record_fills(attempt):
+            await self.store.save(attempt)
+            return  # realised only from the venues' own fills: the next pass settles it
         held = attempt.leg1_open_quantity()
         cost = stranded_cost(attempt)
         paid = held * value
@@ -774,7 +814,7 @@ class Executor:
             attempt, TradeStatus.SETTLED, cost, pnl, now, f"stranded {held} × {leg1.label} settled at {value}",
             {"payout": str(paid)}, "settled",
         )
-        cash = [CashEntry(leg1.venue, CashKind.SETTLEMENT, f"settle:{leg1.id}", paid, now,
+        cash = [CashEntry(leg1.venue, CashKind.SETTLEMENT, f"settle:stranded:{leg1.id}", paid, now,
                           f"{held} × {leg1.label} at {value}", attempt.id, leg1.contract.contract_id,
                           received=paid == 0 or not owed)]
         trade_id, _ = await self.store.finish(attempt, trade, None, cash)
