@@ -830,10 +830,16 @@ class Executor:
             raise OperatorError("attempt_id", f"no STRANDED attempt {attempt_id}")
         if self.running(attempt_id):
             raise OperatorError("attempt_id", f"attempt {attempt_id} is already being worked on")
-        retries = int(attempt.details.get("unwind_retries", 0)) + 1
-        attempt.details["unwind_retries"] = retries
-        attempt.move(AttemptState.UNWINDING, self.clock())
-        await self.store.save(attempt)
+        async with self.game_lock(attempt.game_key):
+            # Read again under the lock: a settlement may have resolved it meanwhile.
+            current = await self.store.get(attempt_id)
+            if current is None or current.state is not AttemptState.STRANDED or self.running(attempt_id):
+                raise OperatorError("attempt_id", f"no STRANDED attempt {attempt_id}")
+            attempt = current
+            retries = int(attempt.details.get("unwind_retries", 0)) + 1
+            attempt.details["unwind_retries"] = retries
+            attempt.move(AttemptState.UNWINDING, self.clock())
+            await self.store.save(attempt)
         task = self._spawn(attempt)
         await asyncio.wait([task])
         return {"attempt_id": attempt_id, "state": attempt.state.value, "retry": retries}
