@@ -290,24 +290,23 @@ class Console:
     async def kill_switch(self, flatten: bool) -> Mapping[str, Any]:
         if flatten:
             self._refuse_on_standby("flatten positions")
-        elif self._leader_elsewhere() is not None:
-            # Stopping is always allowed: it writes `enabled` alone, and the leader, which
-            # follows the stored settings every second, stops admitting within a second.
-            await self._settings.set_enabled(False)
-            return {"paused": True, "orders_cancelled": None, "flattened": False, "executor_running": False,
-                    "note": "trading paused from a standby; the leading worker stops within a second"}
-        if self.execution is not None:
+        standby = self._leader_elsewhere() is not None
+        if self.execution is not None and not standby:
             return await self.execution.kill_switch(flatten)
         if flatten:
             # Flattening means selling at the venues: refuse rather than pretend.
             raise ActionUnavailable("flatten", "flattening needs the executor, which is not running")
+        # Stopping is always allowed: it writes `enabled` alone (a leader elsewhere follows
+        # the stored settings every second and stops admitting within a second).
         await self._settings.set_enabled(False)
         return {
             "paused": True,
             "orders_cancelled": None,
             "flattened": False,
             "executor_running": False,
-            "note": "trading paused; resting orders were not checked because the executor is not running",
+            "note": "trading paused from a standby; the leading worker stops within a second"
+            if standby
+            else "trading paused; resting orders were not checked because the executor is not running",
         }
 
     async def confirm_mapping(self, mapping_id: str) -> Mapping[str, Any]:
