@@ -239,9 +239,6 @@ class FakeVenue:
             raise VenueUnavailable(self.venue.value, "down")
         return list(self.fill_log)
 
-    async def resolutions(self, since: datetime | None = None) -> list[MarketResolution]:
-        return list(self.resolved)
-
     async def order_fills(self, venue_order_id: str, since: datetime | None = None) -> list[Fill]:
         if self.down:
             raise VenueUnavailable(self.venue.value, "down")

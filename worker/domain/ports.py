@@ -86,10 +86,6 @@ class VenuePort(Protocol):
     async def fills(self, since: datetime | None = None) -> list[Fill]:
         ...
 
-    async def resolutions(self, since: datetime | None = None) -> list[MarketResolution]:
-        """Markets that resolved (payout per contract side)."""
-        ...
-
     async def order_fills(self, venue_order_id: str, since: datetime | None = None) -> list[Fill]:
         """The venue's own fills of one order, each with the fee it charged.
 

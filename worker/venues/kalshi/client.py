@@ -466,30 +466,6 @@ class KalshiClient:
         when = ts(m.get("settlement_ts") or m.get("expiration_time")) or self._now()
         return MarketResolution(Venue.KALSHI, ticker, {yes: yes_value, no: ONE - yes_value}, when)
 
-    async def resolutions(self, since: datetime | None = None) -> list[MarketResolution]:
-        params: dict[str, Any] = {"limit": 200}
-        if since is not None:
-            params["min_ts"] = int(since.timestamp())
-        p = obj(await self._get("/portfolio/settlements", params, auth=True), "kalshi settlements")
-        out: list[MarketResolution] = []
-        for s in p.get("settlements") or []:
-            ticker = text(s.get("ticker"))
-            result = text(s.get("market_result")).lower()
-            yes_value = dec(s.get("value_dollars") or s.get("settlement_value_dollars"))
-            if yes_value is None:
-                yes_value = ONE if result == "yes" else ZERO
-            yes = ContractRef(Venue.KALSHI, ticker, ticker, OutcomeSide.YES)
-            no = ContractRef(Venue.KALSHI, ticker, ticker, OutcomeSide.NO)
-            out.append(
-                MarketResolution(
-                    Venue.KALSHI,
-                    ticker,
-                    {yes: yes_value, no: ONE - yes_value},
-                    ts(s.get("settled_time")) or self._now(),
-                )
-            )
-        return out
-
     async def aclose(self) -> None:
         if self._own_http:
             await self.http.client.aclose()

@@ -477,15 +477,6 @@ class PolymarketClient:
             return MarketResolution(Venue.POLYMARKET, text(m.get("conditionId")) or contract.market_id, payouts, when)
         return None
 
-    async def resolutions(self, since: datetime | None = None) -> list[MarketResolution]:
-        """Resolved markets among those we hold (see :meth:`resolution`)."""
-        out: list[MarketResolution] = []
-        for p in await self.positions():
-            res = await self.resolution(p.contract)
-            if res is not None and (since is None or res.resolved_at >= since):
-                out.append(res)
-        return out
-
     async def aclose(self) -> None:
         if self._own_http:
             await self.http.client.aclose()

@@ -462,16 +462,6 @@ class PolymarketUsClient:
         when = ts(s.get("settledAt")) or self._now()
         return MarketResolution(Venue.POLYMARKET_US, slug, {long_ref: price, short_ref: ONE - price}, when)
 
-    async def resolutions(self, since: datetime | None = None) -> list[MarketResolution]:
-        """Settlement of each market we hold (see :meth:`resolution`)."""
-        out: list[MarketResolution] = []
-        for slug in sorted({p.contract.contract_id for p in await self.positions()}):
-            ref = ContractRef(Venue.POLYMARKET_US, slug, slug, OutcomeSide.LONG)
-            res = await self.resolution(ref)
-            if res is not None and (since is None or res.resolved_at >= since):
-                out.append(res)
-        return out
-
     async def aclose(self) -> None:
         if self._own_http:
             await self.http.client.aclose()
