@@ -626,17 +626,15 @@ class Executor:
             res = results[key]
             return None if res is None else resolution_payout(res, contract)
 
-        pays_later: dict[Venue, bool] = {}
+        # Each venue's redeemable holdings, read once a pass (settling and collecting both
+        # need them); a venue that could not be read is missing.
+        redeemable: dict[Venue, Mapping[str, Decimal] | None] = {}
 
         async def owed(venue: Venue) -> bool:
             """Does ``venue`` pay a resolved holding only once it is redeemed?"""
-            if venue not in pays_later:
-                try:
-                    pays_later[venue] = await self.venues[venue].redeemable() is not None
-                except VenueError as exc:
-                    log.warning("redeemable holdings of %s not read: %s", venue.value, exc)
-                    return True  # owed until the venue shows otherwise
-            return pays_later[venue]
+            if not await self._read_redeemable(venue, redeemable):
+                return True  # owed until the venue shows otherwise
+            return redeemable[venue] is not None
 
         settled = stranded = overdue = 0
         for position in await self.trades.list_positions("open"):
@@ -721,10 +719,20 @@ class Executor:
                     continue
                 await self._settle_stranded(fresh, value, now, owed=await owed(leg1.venue))
             stranded += 1
-        await self._collect_redemptions(now)
+        await self._collect_redemptions(now, redeemable)
         return {"settled": settled, "stranded": stranded, "overdue": overdue}
 
-    async def _collect_redemptions(self, now: datetime) -> None:
+    async def _read_redeemable(self, venue: Venue, into: dict[Venue, Mapping[str, Decimal] | None]) -> bool:
+        """``venue``'s redeemable holdings into ``into`` (once); False if not readable."""
+        if venue not in into:
+            try:
+                into[venue] = await self.venues[venue].redeemable()
+            except VenueError as exc:
+                log.warning("redeemable holdings of %s not read: %s", venue.value, exc)
+                return False
+        return True
+
+    async def _collect_redemptions(self, now: datetime, redeemable: dict[Venue, Mapping[str, Decimal] | None]) -> None:
         """Owed payouts that the venue no longer lists as redeemable have reached the
         account; a position whose payouts all arrived is closed. The others are shown (an
         alert an hour) with the step that collects them."""
@@ -736,13 +744,9 @@ class Executor:
         received: set[str] = set()
         for venue in {e.venue for e in owed}:
             port = self.venues.get(venue)
-            if port is None:
+            if port is None or not await self._read_redeemable(venue, redeemable):
                 continue
-            try:
-                waiting = await port.redeemable()
-            except VenueError as exc:
-                log.warning("redeemable holdings of %s not read: %s", venue.value, exc)
-                continue
+            waiting = redeemable[venue]
             mine = [e for e in owed if e.venue is venue]
             held: set[str] = set()
             if waiting is not None:
