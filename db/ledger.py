@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.engine import Database
 from db.tables import executor_meta, executor_trades, order_fills, venue_cash
+from db.types import Money
 from worker.domain.ledger import CashEntry, CashKind, LedgerFill, Opening
 from worker.domain.markets import Venue
 from worker.domain.orders import OrderAction
@@ -137,11 +138,12 @@ class LedgerRepository:
     async def realised(self, since: datetime | None = None) -> Decimal:
         """Realised P&L in the trade log (our own rows: those of an attempt)."""
         t = executor_trades
-        query = sa.select(t.c.pnl_micros).where(
+        # Summed in SQL as day_figures does: Money is integer micro-dollars, so exact.
+        query = sa.select(sa.type_coerce(sa.func.coalesce(sa.func.sum(t.c.pnl_micros), 0), Money)).where(
             t.c.status.in_([str(s) for s in REALISED_STATUSES]), t.c.attempt_id.is_not(None)
         )
         if since is not None:
             query = query.where(t.c.timestamp >= since)
         async with self.db.read() as conn:
-            values = (await conn.execute(query)).scalars().all()
-        return sum((Decimal(v) if not isinstance(v, Decimal) else v for v in values), Decimal(0))
+            total: Decimal = (await conn.execute(query)).scalar_one()
+        return total
