@@ -213,9 +213,7 @@ class LegSender:
         if not leg.settled or leg.filled <= 0 or not leg.venue_order_id:
             return None
         since = leg.sent_at - timedelta(minutes=5) if leg.sent_at else None
-        for attempt, delay in enumerate((0.0, *self._delays)):
-            if attempt >= tries:
-                break
+        for delay in (0.0, *self._delays)[:tries]:
             if delay:
                 await self._sleep(delay)
             try:
