@@ -160,8 +160,12 @@ class WorkerProc:
     proc: Proc | None = None
 
     @classmethod
-    def make(cls, name: str, root: Path, database_url: str, exchange: PaperExchange, ttl_s: int) -> WorkerProc:
-        data_dir = root / name
+    def make(
+        cls, name: str, root: Path, database_url: str, exchange: PaperExchange, ttl_s: int, data_dir: Path | None = None
+    ) -> WorkerProc:
+        """A worker with its own data directory under ``root``, or ``data_dir`` (another
+        worker's: two processes of one worker id, each with its own port and log)."""
+        data_dir = data_dir or root / name
         port = free_port()
         env = base_env(
             EXECUTOR_DATA_DIR=str(data_dir),
@@ -226,6 +230,25 @@ class WorkerProc:
                 reply = json.loads(await asyncio.wait_for(ws.recv(), 10))
                 if reply.get("type") in ("ack", "error"):
                     return dict(reply)
+
+
+async def lead_then_stand_by(leader: WorkerProc, standby: WorkerProc) -> None:
+    """Start ``leader`` until it holds the lease, then ``standby`` until it has found it
+    held (its log says it stands by)."""
+    leader.start()
+    await leader.wait_lease("leader")
+    standby.start()
+    await wait_until(lambda: "standing by" in standby.log(), 60, f"{standby.name}'s log to say it stands by")
+
+
+async def stop_all(workers: tuple[WorkerProc, ...], exchange: PaperExchange, db: Database | None = None) -> None:
+    """Kill what a test started (a test's ``finally``)."""
+    for w in workers:
+        if w.proc is not None:
+            w.proc.kill()
+    exchange.kill()
+    if db is not None:
+        await db.dispose()
 
 
 # -- reading our database ------------------------------------------------------------------

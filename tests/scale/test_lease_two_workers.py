@@ -20,7 +20,15 @@ from pathlib import Path
 import pytest
 
 from db.engine import Database
-from tests.scale.procs import PaperExchange, WorkerProc, attributed_orders, lease_row, wait_until
+from tests.scale.procs import (
+    PaperExchange,
+    WorkerProc,
+    attributed_orders,
+    lead_then_stand_by,
+    lease_row,
+    stop_all,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 TTL_S = 3
@@ -44,10 +52,7 @@ async def test_one_worker_trades_at_a_time_across_sigkill_and_sigterm(
     db = Database(database_url)
     try:
         await exchange.ready()
-        w1.start()
-        await w1.wait_lease("leader")
-        w2.start()
-        await wait_until(lambda: "standing by" in w2.log(), 60, "w2's log to say it stands by")
+        await lead_then_stand_by(w1, w2)
         assert await w2.lease() == "standby"
         assert w1.worker_id != w2.worker_id
         begin = datetime.now(UTC)
@@ -110,11 +115,7 @@ async def test_one_worker_trades_at_a_time_across_sigkill_and_sigterm(
         assert {s for _, s in orders} == {w1.worker_id, w2.worker_id}
         assert _in_terms(orders, terms) == []
     finally:
-        for w in (w1, w2):
-            if w.proc is not None:
-                w.proc.kill()
-        exchange.kill()
-        await db.dispose()
+        await stop_all((w1, w2), exchange, db)
 
 
 async def test_two_workers_started_on_one_data_directory_never_both_lead(database_url: str, tmp_path: Path) -> None:
@@ -123,16 +124,11 @@ async def test_two_workers_started_on_one_data_directory_never_both_lead(databas
     the other stands by — and takes over only once the first is gone."""
     exchange = PaperExchange(tmp_path / "exchange")
     w1 = WorkerProc.make("w1", tmp_path, database_url, exchange, TTL_S)
-    twin = WorkerProc.make("twin", tmp_path, database_url, exchange, TTL_S)
-    twin.data_dir = w1.data_dir  # the same directory, its own port and log
-    twin.env["EXECUTOR_DATA_DIR"] = str(w1.data_dir)
+    twin = WorkerProc.make("twin", tmp_path, database_url, exchange, TTL_S, data_dir=w1.data_dir)
     db = Database(database_url)
     try:
         await exchange.ready()
-        w1.start()
-        await w1.wait_lease("leader")
-        twin.start()
-        await wait_until(lambda: "standing by" in twin.log(), 60, "the twin's log to say it stands by")
+        await lead_then_stand_by(w1, twin)
         assert twin.worker_id == w1.worker_id
         for _ in range(3 * TTL_S):  # renewals come and go: the twin never leads
             assert await twin.lease() == "standby" and await w1.lease() == "leader"
@@ -148,11 +144,7 @@ async def test_two_workers_started_on_one_data_directory_never_both_lead(databas
         assert taken is not None and taken["holder"] != first["holder"] and taken["epoch"] == first["epoch"] + 1
         assert taken["acquired_at"] >= first["expires_at"], "the twin took over before the grant expired"
     finally:
-        for w in (w1, twin):
-            if w.proc is not None:
-                w.proc.kill()
-        exchange.kill()
-        await db.dispose()
+        await stop_all((w1, twin), exchange, db)
 
 
 async def test_a_standby_refuses_changes_and_its_pause_stops_the_leader_within_a_second(
@@ -163,10 +155,7 @@ async def test_a_standby_refuses_changes_and_its_pause_stops_the_leader_within_a
     w2 = WorkerProc.make("w2", tmp_path, database_url, exchange, TTL_S)
     try:
         await exchange.ready()
-        w1.start()
-        await w1.wait_lease("leader")
-        w2.start()
-        await wait_until(lambda: "standing by" in w2.log(), 60, "w2's log to say it stands by")
+        await lead_then_stand_by(w1, w2)
         await w1.action({"action": "toggle_enabled", "value": True})
         refused = await w2.try_action({"action": "update_settings", "settings": {"max_bet": 20}})
         assert refused["type"] == "error" and "standby" in refused["message"] and w1.worker_id in refused["message"]
@@ -187,7 +176,4 @@ async def test_a_standby_refuses_changes_and_its_pause_stops_the_leader_within_a
         s1 = await w1.status()
         assert s1 is not None and s1["settings"]["max_bet"] == 10  # the standby's refused write left it
     finally:
-        for w in (w1, w2):
-            if w.proc is not None:
-                w.proc.kill()
-        exchange.kill()
+        await stop_all((w1, w2), exchange)

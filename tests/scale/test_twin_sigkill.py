@@ -31,7 +31,7 @@ from db.engine import Database
 from db.migrate import migrate
 from db.repositories import SettingsRepository
 from db.tables import arbitrage_attempts, attempt_legs
-from tests.scale.procs import PaperExchange, WorkerProc, wait_until
+from tests.scale.procs import PaperExchange, WorkerProc, stop_all, wait_until
 from worker.domain.attempts import IN_FLIGHT
 from worker.domain.settings import ExecutorSettings
 
@@ -68,9 +68,7 @@ async def test_two_workers_on_one_data_directory_killed_and_restarted_never_trad
     )
     exchange = PaperExchange(tmp_path / "exchange", faults=FAULTS)
     a = WorkerProc.make("a", tmp_path, database_url, exchange, TTL_S)
-    b = WorkerProc.make("b", tmp_path, database_url, exchange, TTL_S)
-    b.data_dir = a.data_dir
-    b.env["EXECUTOR_DATA_DIR"] = str(a.data_dir)
+    b = WorkerProc.make("b", tmp_path, database_url, exchange, TTL_S, data_dir=a.data_dir)
     rng = random.Random(1)
     try:
         await exchange.ready()
@@ -128,8 +126,4 @@ async def test_two_workers_on_one_data_directory_killed_and_restarted_never_trad
               f"{len(holders)} epochs sent under, 0 differences")
         assert orders, "the twins never traded"
     finally:
-        for w in (a, b):
-            if w.proc is not None:
-                w.proc.kill()
-        exchange.kill()
-        await db.dispose()
+        await stop_all((a, b), exchange, db)
