@@ -40,6 +40,19 @@ async def assert_books_agree(rig: Rig) -> None:
                 assert leg.filled == sent[0].filled_size, (leg.id, leg.state)
 
 
+async def crash_after_leg1_sent(rig: Rig) -> AttemptRecord:
+    """An attempt whose worker died right after sending leg 1 (left in LEG1_SENT)."""
+    first = rig.executor(crash=CrashPoints("after_leg1_sent", on_crash=crash_now))
+    await first.start(background=False)
+    stock_books(rig.kalshi, rig.poly, "G1")
+    admitted = await first.submit(make_candidate("G1"))
+    assert isinstance(admitted, AttemptRecord)
+    await first.wait_idle()
+    for task in first._tasks.values():
+        assert isinstance(task.exception(), SimulatedCrash)
+    return admitted
+
+
 @pytest.mark.parametrize("point", CRASH_POINTS)
 async def test_crash_at_each_point_is_recovered_without_lost_or_duplicated_orders(rig: Rig, point: str) -> None:
     if point == "during_unwind":
@@ -85,14 +98,7 @@ async def test_crash_at_each_point_is_recovered_without_lost_or_duplicated_order
 
 
 async def test_unreachable_venue_at_restart_keeps_the_attempt_in_flight_and_the_game_busy(rig: Rig) -> None:
-    first = rig.executor(crash=CrashPoints("after_leg1_sent", on_crash=crash_now))
-    await first.start(background=False)
-    stock_books(rig.kalshi, rig.poly, "G1")
-    admitted = await first.submit(make_candidate("G1"))
-    assert isinstance(admitted, AttemptRecord)
-    await first.wait_idle()
-    for task in first._tasks.values():
-        assert isinstance(task.exception(), SimulatedCrash)
+    admitted = await crash_after_leg1_sent(rig)
     rig.poly.down = True
     second = rig.executor()
     await second.start(background=False)
@@ -112,14 +118,7 @@ async def test_leg_found_by_look_up_without_an_average_price_takes_it_from_the_f
     """Found by the SIGKILL test: an order record carries a fill count but no average
     price; the fills of that order give it, so leg 2 and the P&L are priced right."""
     rig.poly.records_without_price = True
-    first = rig.executor(crash=CrashPoints("after_leg1_sent", on_crash=crash_now))
-    await first.start(background=False)
-    stock_books(rig.kalshi, rig.poly, "G1")
-    admitted = await first.submit(make_candidate("G1"))
-    assert isinstance(admitted, AttemptRecord)
-    await first.wait_idle()
-    for task in first._tasks.values():
-        assert isinstance(task.exception(), SimulatedCrash)
+    admitted = await crash_after_leg1_sent(rig)
     second = rig.executor()
     await second.start(background=False)
     await second.wait_idle()
@@ -135,12 +134,7 @@ async def test_reconciliation_never_adopts_a_later_grants_attempt_and_resumes_it
 
     from db.tables import arbitrage_attempts
 
-    first = rig.executor(crash=CrashPoints("after_leg1_sent", on_crash=crash_now))
-    await first.start(background=False)
-    stock_books(rig.kalshi, rig.poly, "G1")
-    admitted = await first.submit(make_candidate("G1"))
-    assert isinstance(admitted, AttemptRecord)
-    await first.wait_idle()
+    admitted = await crash_after_leg1_sent(rig)
     async with rig.db.write() as conn:
         await conn.execute(arbitrage_attempts.update().values(epoch=7))
     older = rig.executor()
