@@ -31,6 +31,13 @@ async def run_one(rig: Rig, game: str = "G1", ex: Executor | None = None, **kw: 
     return stored
 
 
+async def strand_one(rig: Rig, ex: Executor) -> AttemptRecord:
+    """Leg 2 refused and leg 1 unsellable: the attempt ends STRANDED."""
+    rig.kalshi.script = [Fault("reject")]
+    rig.poly.sells_fail = True
+    return await run_one(rig, ex=ex)
+
+
 async def trade_rows(rig: Rig) -> list:  # type: ignore[type-arg]
     return await rig.trades.recent_trades(limit=1000)
 
@@ -161,10 +168,8 @@ async def test_unwind_that_cannot_sell_ends_stranded_loudly_after_five_tries(rig
 
 
 async def test_operator_retry_unwind_of_stranded_attempt_rolls_it_back(rig: Rig) -> None:
-    rig.kalshi.script = [Fault("reject")]
-    rig.poly.sells_fail = True
     ex = rig.executor()
-    a = await run_one(rig, ex=ex)
+    a = await strand_one(rig, ex)
     assert a.state is AttemptState.STRANDED
     rig.poly.sells_fail = False
     result = await ex.retry_unwind(a.id)
@@ -177,10 +182,8 @@ async def test_operator_retry_unwind_of_stranded_attempt_rolls_it_back(rig: Rig)
 
 
 async def test_operator_resolves_stranded_by_hand_and_the_game_is_free_again(rig: Rig) -> None:
-    rig.kalshi.script = [Fault("reject")]
-    rig.poly.sells_fail = True
     ex = rig.executor()
-    a = await run_one(rig, ex=ex)
+    a = await strand_one(rig, ex)
     with pytest.raises(OperatorError):
         await ex.resolve_stranded(a.id, "  ")
     await ex.resolve_stranded(a.id, "sold by hand on polymarket.com")
@@ -388,10 +391,8 @@ async def test_a_partial_hedges_unwind_loss_is_realised_with_its_position(rig: R
 
 async def test_a_stranded_leg_settles_with_its_market_after_the_operator_leaves_it(rig: Rig) -> None:
     start = rig.kalshi.cash + rig.poly.cash
-    rig.kalshi.script = [Fault("reject")]
-    rig.poly.sells_fail = True
     ex = rig.executor()
-    a = await run_one(rig, ex=ex)
+    a = await strand_one(rig, ex)
     assert a.state is AttemptState.STRANDED
     ack = await ex.resolve_stranded(a.id, "let it settle")
     assert ack["settles_at_resolution"] is True
@@ -407,10 +408,8 @@ async def test_a_stranded_leg_settles_with_its_market_after_the_operator_leaves_
 
 async def test_a_stranded_leg_resolved_with_the_operators_proceeds_realises_its_loss_now(rig: Rig) -> None:
     start = rig.kalshi.cash + rig.poly.cash
-    rig.kalshi.script = [Fault("reject")]
-    rig.poly.sells_fail = True
     ex = rig.executor()
-    a = await run_one(rig, ex=ex)
+    a = await strand_one(rig, ex)
     with pytest.raises(OperatorError) as err:
         await ex.resolve_stranded(a.id, "sold by hand", D(-1))
     assert err.value.field == "proceeds"
