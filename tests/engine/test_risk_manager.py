@@ -7,17 +7,14 @@ import sys
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from db.attempts import AttemptRepository
 from db.engine import Database
-from db.repositories import TradeRepository
 from tests.engine.conftest import Rig
 from tests.engine.fakes import Fault, make_candidate, stock_books
 from worker.domain.attempts import AttemptRecord, AttemptState, LegRole, Refusal, RefusalReason
 from worker.domain.mapping import Confidence, MappingStatus
-from worker.domain.markets import Venue
-from worker.engine.executor import Executor, RiskConfig, UnwindPolicy
+from worker.engine.executor import RiskConfig
 
 
 async def started(rig: Rig, config: RiskConfig | None = None):  # type: ignore[no-untyped-def]
@@ -141,13 +138,9 @@ async def test_concurrent_attempts_that_all_strand_never_lose_more_than_the_dail
     second_db = Database(rig.db.url)
     try:
         one = await started(rig)
-        other = Executor(
-            settings=rig.settings, store=AttemptRepository(second_db), trades=TradeRepository(second_db),
-            trade_logger=rig.logger, venues={Venue.KALSHI: rig.kalshi, Venue.POLYMARKET: rig.poly},
-            publish=rig.publish, risk_config=RiskConfig(day_tz=ZoneInfo("America/New_York")),
-            unwind=UnwindPolicy(pause_s=0.0), lookup_delays=(0.0, 0.0),
-        )
-        await other.start(background=False)
+        other = await started(rig)
+        # A second engine: its own connections for the attempts (reservations included).
+        other.store = other.risk.store = other.runner.store = AttemptRepository(second_db)
         rig.kalshi.script = [Fault("reject")] * 10  # every leg 2 refused
         rig.poly.sells_fail = True  # and no leg 1 can be sold back
         games = [f"G{i}" for i in range(10)]
