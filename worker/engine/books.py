@@ -170,11 +170,16 @@ class BooksKeeper:
         self.attempts = attempts
         self.trades = trades
         self.venues = dict(venues)
+        # Venues whose opening is stored: a balance read after that writes nothing.
+        self._opened: set[Venue] = set()
 
     async def record_opening(self, venue: Venue, cash: Decimal, at: datetime) -> None:
         """The first balance read of a venue starts its books."""
+        if venue in self._opened:
+            return
         if await self.ledger.set_opening(venue, cash, at):
             log.info("books of %s start at %s (%s)", venue.value, cash, at.isoformat())
+        self._opened.add(venue)
 
     async def record_transfer(self, venue: Venue, amount: Decimal, note: str, ref: str, at: datetime) -> None:
         await self.ledger.record_cash([CashEntry(venue, CashKind.TRANSFER, ref, amount, at, note)])
