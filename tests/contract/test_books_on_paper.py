@@ -113,7 +113,8 @@ async def test_fills_account_for_the_cash_and_the_result_pays_as_the_venue_pays(
     assert value in (D(0), D(1))
     waiting = await h.client.redeemable()
     if h.contract.venue is Venue.POLYMARKET:
-        # Paid only once redeemed: held (redeemable) and not in the cash yet.
+        # Paid only once redeemed: held (redeemable) and not in the cash yet. Every share
+        # bought is held: the buy's fee was taken in USDC on top, as on CLOB V2.
         assert waiting == {h.contract.contract_id: held}
         assert (await h.client.balance()).available == before
         async with httpx.AsyncClient(timeout=10) as http:

@@ -25,8 +25,8 @@ What each venue charges a taker (sources read 2026-12-06; ``docs/venues-money.md
   pUSD" without saying which way; we round **up** at the 5th decimal (0.00001, ten
   micro-USDC, a whole number of USDC's 6-decimal units), the direction in which the
   engine's estimate — which must never be below a venue's charge — equals the paper's
-  charge. The real venue takes a buy's fee in shares; the paper takes it in USDC
-  (docs/paper-exchange.md, known differences).
+  charge. Taken in USDC on top of a buy's price, as CLOB V2 does (buyers receive every
+  share; docs/venues-money.md cites the official V2 SDK).
 * Polymarket US — https://docs.polymarket.us/faqs/fees: taker 30 bps of the fee notional
   (buyers ``C × p``, sellers ``C × (1 − p)``, ``p`` the long price the paper stores) per
   execution, rounded to the cent with banker's rounding, no minimum. The paper's fill is
