@@ -271,4 +271,24 @@ executor_lease = sa.Table(
     sa.Column("epoch", sa.Integer, nullable=False, server_default=sa.text("0")),
 )
 
+# What the operator was alerted to (worker.domain.events.AlertKind): kept until dismissed,
+# and after, as the record of what happened. ``key`` names the situation: a repeat while
+# it is not dismissed updates the row (count, last_at) instead of adding one.
+executor_alerts = sa.Table(
+    "executor_alerts",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("key", sa.Text, nullable=False),
+    sa.Column("severity", sa.Text, nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("count", sa.Integer, nullable=False, server_default=sa.text("1")),
+    sa.Column("raised_at", UTCDateTime, nullable=False),
+    sa.Column("last_at", UTCDateTime, nullable=False),
+    sa.Column("dismissed_at", UTCDateTime),
+)
+sa.Index("idx_alerts_active", executor_alerts.c.dismissed_at, executor_alerts.c.last_at)
+
 OUR_TABLES = tuple(metadata.sorted_tables)

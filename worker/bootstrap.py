@@ -20,6 +20,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from db.alerts import AlertRepository
 from db.engine import Database
 from db.mappings import SqlMappingStore
 from db.repositories import SettingsRepository, TradeRepository
@@ -36,6 +37,7 @@ from worker.domain.operator import (
     VenueConnection,
     VenueState,
 )
+from worker.engine.alerts import AlertCenter
 from worker.engine.event_bus import EventBus
 from worker.engine.settings_manager import ExecutorSettingsManager
 from worker.engine.trade_logger import TradeLogger
@@ -147,11 +149,14 @@ class Worker:
     server: ExecutorServer
     monitor: PaperExchangeMonitor | None = None
     engine: TradingEngine | None = None
+    alerts: AlertCenter | None = None
     port: int | None = None
     _stopped: bool = field(default=False, repr=False)
 
     async def start(self, *, port: int | None = None) -> int:
         await self.settings.load()
+        if self.alerts is not None:
+            await self.alerts.start()
         await self.console.start()
         if self.monitor is not None:
             self.monitor.start()
@@ -174,6 +179,8 @@ class Worker:
         if self.monitor is not None:
             await self.monitor.stop()
         await self.console.stop()
+        if self.alerts is not None:
+            await self.alerts.stop()
         await self.db.dispose()
 
 
@@ -195,13 +202,14 @@ def build_worker(
     bus = bus or EventBus()
     settings = ExecutorSettingsManager(SettingsRepository(db))
     trades = TradeLogger(TradeRepository(db), config.day_tz)
+    alerts = AlertCenter(AlertRepository(db), bus, day=lambda at: at.astimezone(config.day_tz).date().isoformat())
     engine = None
     lease_status: Callable[[], str] | None = None
     books_source: Callable[[], Mapping[str, Any] | None] | None = None
     budget_source: Callable[[], Awaitable[Mapping[str, Any] | None]] | None = None
     standby_of: Callable[[], str | None] | None = None
     if trading and execution is None:
-        engine = TradingEngine(config, db, bus, settings, trades)
+        engine = TradingEngine(config, db, bus, settings, trades, alerts=alerts)
         execution = EngineControl(engine)
         lease_status = engine.lease_status
         books_source = engine.books_figures
@@ -229,6 +237,7 @@ def build_worker(
         books_source=books_source,
         budget_source=budget_source,
         standby_of=standby_of,
+        alerts=alerts,
     )
     server = ExecutorServer(
         console,
@@ -242,5 +251,5 @@ def build_worker(
     )
     return Worker(
         config=config, db=db, bus=bus, settings=settings, trades=trades, console=console,
-        server=server, monitor=monitor, engine=engine,
+        server=server, monitor=monitor, engine=engine, alerts=alerts,
     )

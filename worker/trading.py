@@ -40,6 +40,7 @@ from worker.api import schemas
 from worker.api.history import DbHistory
 from worker.config import Config, ensure_worker_id
 from worker.domain.errors import MissingCredentials, VenueError
+from worker.domain.events import AlertKind
 from worker.domain.mapping import Confidence, MappingStatus, OpportunityEvent
 from worker.domain.markets import Venue
 from worker.domain.operator import (
@@ -50,6 +51,7 @@ from worker.domain.operator import (
 )
 from worker.domain.ports import VenuePort
 from worker.domain.tradelog import REALISED_STATUSES
+from worker.engine.alerts import AlertCenter
 from worker.engine.books import BooksKeeper
 from worker.engine.event_bus import EventBus, Subscription
 from worker.engine.executor import CrashPoints, Executor, RiskConfig
@@ -127,8 +129,10 @@ class TradingEngine:
         env: Mapping[str, str] | None = None,
         retry_max_s: float = 30.0,
         shutdown_s: float = 30.0,
+        alerts: AlertCenter | None = None,
     ) -> None:
         self.config = config
+        self.alerts = alerts
         self.db = db
         self.bus = bus
         self.settings = settings
@@ -146,6 +150,7 @@ class TradingEngine:
             holder=f"{ensure_worker_id(config.data_dir)}/{secrets.token_hex(4)}",
             ttl_s=config.lease_ttl_s,
             on_acquired=self._take_over,
+            on_lost=self._lease_lost,
         )
         self.venues: dict[Venue, VenuePort] = {}
         self.detail: str | None = "starting"
@@ -220,6 +225,7 @@ class TradingEngine:
             reconcile_interval_s=config.reconcile_interval_s,
             epoch=lambda: self.keeper.epoch,
             books=BooksKeeper(LedgerRepository(self.db), AttemptRepository(self.db), TradeRepository(self.db), self.venues),
+            alert=self.alerts.raise_alert if self.alerts is not None else None,
         )
         feed = OpportunityFeed(
             executor, self.venues[Venue.KALSHI], poly, SqlMappingStore(self.db), on_event=self._publish_opportunity
@@ -245,6 +251,15 @@ class TradingEngine:
         else:
             await self.executor.reconcile()
         self.bus.publish(schemas.VENUE_STATUS, self._venue_status_data())
+
+    def _lease_lost(self, other: str | None) -> None:
+        if self.alerts is not None:
+            self.alerts.raise_alert(
+                AlertKind.LEASE_LOST, "This worker lost the trading lease",
+                f"{other or 'another worker'} now trades the account {self.keeper.account}; this worker stands by "
+                "and opens nothing (attempts in flight are finished by the new leader)",
+                key=self.keeper.account, data={"account": self.keeper.account, "holder": other},
+            )
 
     async def wait_trading(self, within_s: float) -> bool:
         """Wait until this engine trades (lease held, reconciled); False on timeout."""

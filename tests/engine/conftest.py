@@ -34,9 +34,13 @@ class Rig:
     kalshi: FakeVenue
     poly: FakeVenue
     events: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
 
     def publish(self, type_: str, data: Mapping[str, Any]) -> None:
         self.events.append((type_, data))
+
+    def alert(self, kind: Any, title: str, message: str, **extra: Any) -> None:
+        self.alerts.append({"kind": kind, "title": title, "message": message, **extra})
 
     def events_of(self, type_: str) -> list[Mapping[str, Any]]:
         return [d for t, d in self.events if t == type_]
@@ -49,6 +53,7 @@ class Rig:
             trade_logger=self.logger,
             venues={Venue.KALSHI: self.kalshi, Venue.POLYMARKET: self.poly},
             publish=self.publish,
+            alert=self.alert,
             risk_config=config or RiskConfig(day_tz=ZoneInfo("America/New_York")),
             crash=crash,
             unwind=UnwindPolicy(pause_s=0.0),

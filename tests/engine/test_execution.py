@@ -13,6 +13,7 @@ from db.ledger import LedgerRepository
 from tests.engine.conftest import Rig
 from tests.engine.fakes import Fault, kalshi_ref, make_candidate, poly_ref, stock_books
 from worker.domain.attempts import AttemptRecord, AttemptState, LegRole, Refusal, RefusalReason
+from worker.domain.events import AlertKind
 from worker.domain.markets import ContractRef, MarketResolution, OutcomeSide, Venue
 from worker.domain.operator import OperatorError
 from worker.engine.executor import Executor
@@ -345,7 +346,9 @@ async def test_venue_fill_unknown_to_the_database_is_reported_loudly(rig: Rig) -
     await rig.kalshi.place_order(OrderIntent(kalshi_ref("G9"), OrderAction.BUY, D("0.45"), D(1), TimeInForce.FOK, "by-hand"))
     report = await ex.reconcile()
     assert report["unknown_orders"] == 1
-    assert rig.events_of("reconciliation_alert")
+    (alert,) = rig.alerts
+    assert alert["kind"] is AlertKind.RECONCILIATION and alert["key"].startswith("kalshi:")
+    assert "is not in our database" in alert["message"]
 
 
 # --- every realised dollar: the fakes' cash is what moved --------------------------------

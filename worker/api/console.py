@@ -24,6 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from worker.api import schemas
+from worker.domain.events import AlertKind
 from worker.domain.operator import (
     ActionUnavailable,
     Balances,
@@ -35,6 +36,7 @@ from worker.domain.operator import (
     VenueState,
 )
 from worker.domain.settings import ExecutorSettings, SettingsError
+from worker.engine.alerts import AlertCenter
 from worker.engine.event_bus import OVERFLOW, EventBus
 from worker.engine.settings_manager import ExecutorSettingsManager
 from worker.engine.trade_logger import TradeLogger
@@ -116,6 +118,7 @@ class Console:
         books_source: Callable[[], Mapping[str, Any] | None] | None = None,
         budget_source: Callable[[], Awaitable[Mapping[str, Any] | None]] | None = None,
         standby_of: Callable[[], str | None] | None = None,
+        alerts: AlertCenter | None = None,
         clock: Clock = _utcnow,
     ) -> None:
         self._settings = settings
@@ -132,6 +135,7 @@ class Console:
         self._budget_source = budget_source
         # The leading worker's id while this one stands by (None when it trades).
         self._standby_of = standby_of
+        self.alerts = alerts
         self._clock = clock
         self.started_at = clock()
         self.opportunities = OpportunityBook()
@@ -232,8 +236,20 @@ class Console:
             extra={
                 "lease": self._lease_status() if self._lease_status is not None else None,
                 "books": self._books_source() if self._books_source is not None else None,
+                "alerts": await self.alerts.active() if self.alerts is not None else [],
             },
         )
+
+    def heartbeat(self) -> dict[str, Any]:
+        """``heartbeat`` (every second): the worker is alive, and what it is doing."""
+        now = self._clock()
+        return {
+            "server_time": now,
+            "uptime_s": Decimal((now - self.started_at).total_seconds()).quantize(Decimal("0.001")),
+            "enabled": self._settings.current.enabled,
+            "executor_running": self.execution is not None,
+            "lease": self._lease_status() if self._lease_status is not None else None,
+        }
 
     async def health(self) -> tuple[bool, dict[str, Any]]:
         """Live only when the database answers and every venue feed is up."""
@@ -292,13 +308,16 @@ class Console:
             self._refuse_on_standby("flatten positions")
         standby = self._leader_elsewhere() is not None
         if self.execution is not None and not standby:
-            return await self.execution.kill_switch(flatten)
+            result = await self.execution.kill_switch(flatten)
+            self._kill_alert(flatten, result)
+            return result
         if flatten:
             # Flattening means selling at the venues: refuse rather than pretend.
             raise ActionUnavailable("flatten", "flattening needs the executor, which is not running")
         # Stopping is always allowed: it writes `enabled` alone (a leader elsewhere follows
         # the stored settings every second and stops admitting within a second).
         await self._settings.set_enabled(False)
+        self._kill_alert(False, {})
         return {
             "paused": True,
             "orders_cancelled": None,
@@ -308,6 +327,28 @@ class Console:
             if standby
             else "trading paused; resting orders were not checked because the executor is not running",
         }
+
+    async def dismiss_alert(self, alert_id: str) -> Mapping[str, Any]:
+        """The operator has seen the alert: it leaves every page (kept in the database)."""
+        if self.alerts is None:
+            raise ActionUnavailable("action", "alerts are not kept by this worker")
+        done = await self.alerts.dismiss(alert_id)
+        return {"alert_id": done.id, "dismissed_at": done.dismissed_at}
+
+    def _kill_alert(self, flatten: bool, result: Mapping[str, Any]) -> None:
+        if self.alerts is None:
+            return
+        cancelled = result.get("cancelled")
+        parts = ["trading paused"]
+        if isinstance(cancelled, int):
+            parts.append(f"{cancelled} resting orders cancelled")
+        if flatten:
+            parts.append("open positions flattened")
+        self.alerts.raise_alert(
+            AlertKind.KILL_SWITCH, "Kill switch pulled",
+            "; ".join(parts) + ". Trading stays paused until someone starts it again.",
+            key=self._clock().isoformat(), data={"flatten": flatten},
+        )
 
     async def confirm_mapping(self, mapping_id: str) -> Mapping[str, Any]:
         return await self._decide(mapping_id, "confirmed")

@@ -24,6 +24,9 @@ shapes; extra keys inside ``data`` are allowed (``init`` also carries ``mode``,
     refusal           {opportunity_id, reason, detail, at}
     mapping_changed   {...mapping}
     venue_status      {venues: {name: {state, data_age_ms, ...}}}
+    heartbeat         {server_time, uptime_s, enabled, executor_running}   every second
+    alert             {...alert}: id, kind (AlertKind), severity, title, message, count, ...
+    alert_dismissed   {...alert, dismissed_at}
     ack               {"type": "ack", "action", "id", "data"}  one per accepted action
     error             {"type": "error", "message", "field", "id"}  one per refused message
 
@@ -55,6 +58,7 @@ from enum import Enum
 from typing import Any, Final, Literal, TypedDict
 
 from worker.domain.attempts import size_candidates
+from worker.domain.events import AlertKind, EventKind
 from worker.domain.mapping import CurvePoint
 from worker.domain.settings import (
     FIELD_NAMES,
@@ -114,23 +118,31 @@ WHOLE_MESSAGE: Final = "$"
 # --- server -> client --------------------------------------------------------------------
 
 INIT: Final = "init"
-BALANCE_UPDATE: Final = "balance_update"
-TRADE_EVENT: Final = "trade_event"
-POSITION_OPENED: Final = "position_opened"
-POSITION_CLOSED: Final = "position_closed"
-SETTINGS_CHANGED: Final = "settings_changed"
-STATUS_CHANGED: Final = "status_changed"
+BALANCE_UPDATE: Final = EventKind.BALANCE_UPDATE
+TRADE_EVENT: Final = EventKind.TRADE_EVENT
+POSITION_OPENED: Final = EventKind.POSITION_OPENED
+POSITION_CLOSED: Final = EventKind.POSITION_CLOSED
+SETTINGS_CHANGED: Final = EventKind.SETTINGS_CHANGED
+STATUS_CHANGED: Final = EventKind.STATUS_CHANGED
 ERROR: Final = "error"
 # additions
 ACK: Final = "ack"
 OPPORTUNITIES_SNAPSHOT: Final = "opportunities_snapshot"
-OPPORTUNITY_OPENED: Final = "opportunity_opened"
-OPPORTUNITY_UPDATED: Final = "opportunity_updated"
-OPPORTUNITY_CLOSED: Final = "opportunity_closed"
-PNL_POINT: Final = "pnl_point"
-REFUSAL: Final = "refusal"
-MAPPING_CHANGED: Final = "mapping_changed"
-VENUE_STATUS: Final = "venue_status"
+OPPORTUNITY_OPENED: Final = EventKind.OPPORTUNITY_OPENED
+OPPORTUNITY_UPDATED: Final = EventKind.OPPORTUNITY_UPDATED
+OPPORTUNITY_CLOSED: Final = EventKind.OPPORTUNITY_CLOSED
+PNL_POINT: Final = EventKind.PNL_POINT
+REFUSAL: Final = EventKind.REFUSAL
+MAPPING_CHANGED: Final = EventKind.MAPPING_CHANGED
+VENUE_STATUS: Final = EventKind.VENUE_STATUS
+HEARTBEAT: Final = EventKind.HEARTBEAT
+ALERT: Final = EventKind.ALERT
+ALERT_DISMISSED: Final = EventKind.ALERT_DISMISSED
+#: The worker sends ``heartbeat`` this often; a client that hears nothing for
+#: :data:`STALE_AFTER_S` must treat what it shows as stale.
+HEARTBEAT_S: Final = 1.0
+STALE_AFTER_S: Final = 3.0
+ALERT_KINDS: Final = tuple(k.value for k in AlertKind)
 
 PLAN_TYPES: Final = frozenset(
     {INIT, BALANCE_UPDATE, TRADE_EVENT, POSITION_OPENED, POSITION_CLOSED, SETTINGS_CHANGED, STATUS_CHANGED, ERROR}
@@ -145,6 +157,9 @@ SERVER_TYPES: Final = PLAN_TYPES | {
     REFUSAL,
     MAPPING_CHANGED,
     VENUE_STATUS,
+    HEARTBEAT,
+    ALERT,
+    ALERT_DISMISSED,
 }
 # Event-bus event types the server forwards to every client as they are.
 BROADCAST_TYPES: Final = SERVER_TYPES - {INIT, ERROR, ACK, OPPORTUNITIES_SNAPSHOT}
@@ -179,6 +194,7 @@ class InitData(TypedDict, total=False):
     uptime_s: Decimal
     server_time: str
     books: dict[str, Any] | None
+    alerts: list[dict[str, Any]]
 
 
 class ErrorMessage(TypedDict):
@@ -205,6 +221,7 @@ REJECT_MAPPING: Final = "reject_mapping"
 RETRY_UNWIND: Final = "retry_unwind"
 RESOLVE_STRANDED: Final = "resolve_stranded"
 KILL_SWITCH: Final = "kill_switch"
+DISMISS_ALERT: Final = "dismiss_alert"
 
 FieldKind = Literal["bool", "id", "note", "settings", "amount"]
 
@@ -218,6 +235,7 @@ ACTIONS: Final[Mapping[str, Mapping[str, FieldKind]]] = {
     RETRY_UNWIND: {"attempt_id": "id"},
     RESOLVE_STRANDED: {"attempt_id": "id", "note": "note"},
     KILL_SWITCH: {"flatten": "bool"},
+    DISMISS_ALERT: {"alert_id": "id"},
 }
 # action -> fields it may carry besides the required ones.
 OPTIONAL: Final[Mapping[str, Mapping[str, FieldKind]]] = {

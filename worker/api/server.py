@@ -110,6 +110,7 @@ def init_data(snapshot: ConsoleSnapshot) -> dict[str, Any]:
         "server_time": snapshot.taken_at,
         "protocol": schemas.PROTOCOL_VERSION,
         "books": snapshot.extra.get("books"),
+        "alerts": snapshot.extra.get("alerts") or [],
     }
 
 
@@ -137,6 +138,7 @@ def status_data(snapshot: ConsoleSnapshot) -> dict[str, Any]:
         "opportunities": len(snapshot.opportunities),
         "lease": snapshot.extra.get("lease"),
         "books": snapshot.extra.get("books"),
+        "alerts": snapshot.extra.get("alerts") or [],
         "server_time": snapshot.taken_at,
     }
 
@@ -321,24 +323,43 @@ class MappingsHandler(JsonHandler):
 
 
 class Hub:
-    """Fans bus events out to connected clients; see the module docstring."""
+    """Fans bus events out to connected clients; see the module docstring.
 
-    def __init__(self, bus: EventBus) -> None:
+    Also publishes ``heartbeat`` every :data:`schemas.HEARTBEAT_S` while it runs, so a
+    client that hears nothing for :data:`schemas.STALE_AFTER_S` knows the worker is gone
+    (or cut off) and shows what it has as stale.
+    """
+
+    def __init__(self, bus: EventBus, beat: Callable[[], Mapping[str, Any]] | None = None) -> None:
         self._bus = bus
+        self._beat = beat
         self.clients: set[ExecutorSocket] = set()
         self._task: asyncio.Task[None] | None = None
+        self._beat_task: asyncio.Task[None] | None = None
         self.events_forwarded = 0
 
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="ws-hub")
+        if self._beat is not None and self._beat_task is None:
+            self._beat_task = asyncio.create_task(self._heartbeat(self._beat), name="ws-heartbeat")
+
+    async def _heartbeat(self, beat: Callable[[], Mapping[str, Any]]) -> None:
+        while True:
+            try:
+                self._bus.publish(schemas.HEARTBEAT, beat())
+            except Exception:
+                log.exception("heartbeat not sent")
+            await asyncio.sleep(schemas.HEARTBEAT_S)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        for name in ("_beat_task", "_task"):
+            task = getattr(self, name)
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+                setattr(self, name, None)
         for client in list(self.clients):
             client.close(1001, "server stopping")
 
@@ -478,6 +499,8 @@ class ExecutorSocket(_Guarded, tornado.websocket.WebSocketHandler):
             return await console.resolve_stranded(f["attempt_id"], f["note"], f.get("proceeds"))
         if msg.action == schemas.KILL_SWITCH:
             return await console.kill_switch(f["flatten"])
+        if msg.action == schemas.DISMISS_ALERT:
+            return await console.dismiss_alert(f["alert_id"])
         raise OperatorError("action", f"unknown action {msg.action}")  # unreachable: schemas checked it
 
     async def _reply(self, value: Mapping[str, Any]) -> None:
@@ -503,7 +526,7 @@ class ExecutorSocket(_Guarded, tornado.websocket.WebSocketHandler):
 
 
 def make_app(console: Console, history: History, bus: EventBus, settings: ServerSettings) -> tornado.web.Application:
-    hub = Hub(bus)
+    hub = Hub(bus, console.heartbeat)
     return tornado.web.Application(
         [
             (r"/ws/executor", ExecutorSocket),

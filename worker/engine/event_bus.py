@@ -7,6 +7,10 @@ Publishers (settings manager, trade logger callers, scanner, executor) publish
 blocks, and a subscriber that falls behind loses its subscription (``overflowed`` is set
 and its queue yields :data:`OVERFLOW`) instead of slowing the engine — the WebSocket layer
 then disconnects that client, which resyncs from ``init``.
+
+Only the kinds of :class:`~worker.domain.events.EventKind` may be published:
+:meth:`EventBus.publish` raises :class:`~worker.domain.events.UnknownEventKind` on anything
+else, so an event nobody forwards or shows cannot be published by mistake.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from worker.domain.events import EventKind, event_kind
 
 
 @dataclass(frozen=True)
@@ -84,8 +90,11 @@ class EventBus:
         self._subscribers.append(sub)
         return sub
 
-    def publish(self, type_: str, data: Mapping[str, Any]) -> Event:
-        event = Event(type=type_, data=data, seq=next(self._seq))
+    def publish(self, type_: EventKind | str, data: Mapping[str, Any]) -> Event:
+        """Deliver ``data`` as an event of kind ``type_`` (an :class:`EventKind` or its
+        value; anything else raises :class:`~worker.domain.events.UnknownEventKind`)."""
+        kind = event_kind(type_)
+        event = Event(type=kind.value, data=data, seq=next(self._seq))
         for sub in list(self._subscribers):
             sub._offer(event)
         return event

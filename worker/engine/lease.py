@@ -48,6 +48,7 @@ class LeaseKeeper:
         holder: str,
         ttl_s: float,
         on_acquired: Callable[[], Awaitable[None]] | None = None,
+        on_lost: Callable[[str | None], object] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         safety: float = 0.2,
     ) -> None:
@@ -56,6 +57,7 @@ class LeaseKeeper:
         self.holder = holder
         self.ttl_s = ttl_s
         self._on_acquired = on_acquired
+        self._on_lost = on_lost
         self._monotonic = monotonic
         self._margin = ttl_s * safety
         self._deadline = float("-inf")
@@ -155,6 +157,11 @@ class LeaseKeeper:
         self._deadline = float("-inf")
         if was in (LeaseRole.LEADER, LeaseRole.RECONCILING):
             log.error("lease for %s lost to %s: standing by", self.account, other)
+            if self._on_lost is not None:
+                try:
+                    self._on_lost(other)
+                except Exception:
+                    log.exception("lease-lost hook failed")
         else:
             log.info("lease for %s held by %s: standing by", self.account, other)
         self._changed.set()

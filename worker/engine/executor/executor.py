@@ -38,6 +38,7 @@ from worker.domain.attempts import (
     RefusalReason,
 )
 from worker.domain.errors import VenueError
+from worker.domain.events import AlertKind
 from worker.domain.ledger import CashEntry, CashKind
 from worker.domain.markets import ContractRef, MarketResolution, Venue, resolution_payout
 from worker.domain.money import ZERO
@@ -80,6 +81,7 @@ from worker.engine.trade_logger import TradeLogger
 log = logging.getLogger(__name__)
 
 Publish = Callable[[str, Mapping[str, Any]], object]
+RaiseAlert = Callable[..., object]
 Sleep = Callable[[float], Awaitable[None]]
 #: A holding whose game should have resolved this long ago without a result raises an
 #: alert (and keeps being asked: postponed games resolve days later).
@@ -121,6 +123,7 @@ class Executor:
         worker_id: str | None = None,
         books: BooksKeeper | None = None,
         epoch: Callable[[], int] | None = None,
+        alert: RaiseAlert | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -128,6 +131,8 @@ class Executor:
         self.trade_logger = trade_logger
         self.venues = dict(venues)
         self.publish = publish
+        # Tells the operator (stored, on every page) of what needs a person.
+        self.alert = alert
         self.clock = clock
         self.balance_book = BalanceBook()
         self.books = books
@@ -428,7 +433,14 @@ class Executor:
                 if message not in self.alerts:
                     self.alerts.append(message)
                     log.error("RECONCILIATION: %s", message)
-                    self.publish("reconciliation_alert", {"venue": venue.value, "message": message})
+                    if self.alert is not None:
+                        self.alert(
+                            AlertKind.RECONCILIATION, f"Unknown order on {venue.value}",
+                            message + ": check it at the venue; the books will not match until it is explained",
+                            key=f"{venue.value}:{fill.venue_order_id}",
+                            data={"venue": venue.value, "venue_order_id": fill.venue_order_id,
+                                  "contract": str(fill.contract)},
+                        )
         return found
 
     # -- positions -----------------------------------------------------------------------

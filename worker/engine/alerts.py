@@ -1,0 +1,269 @@
+"""Operator alerts: raised, stored, published as ``alert``, kept until dismissed.
+
+Alerts come from two places. Parts that know of a situation first call
+:meth:`AlertCenter.raise_alert` directly (reconciliation finding an order we do not
+know, the lease lost, the kill switch). The rest is read off what the engine already
+publishes (:meth:`AlertCenter.observe`): a ``trade_event`` with status ``STRANDED`` or
+``SETTLEMENT_OVERDUE``, a ``venue_status`` in which a venue went down or came back, a
+``refusal`` because a daily limit is reached.
+
+An alert is published at once (the operator must not wait for the database) and stored
+in the background with retries, so an outage of the database delays the record, never
+the alert. ``(kind, key)`` names a situation: raised again while not dismissed, the alert
+counts a repeat (``count``, ``last_at``) instead of piling up new ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from worker.domain.attempts import RefusalReason
+from worker.domain.events import SEVERITY, Alert, AlertKind, AlertSeverity, AlertStore, EventKind
+from worker.domain.operator import OperatorError
+from worker.engine.event_bus import OVERFLOW, EventBus
+
+log = logging.getLogger(__name__)
+
+#: Refusals that mean a daily limit stops every new trade (not one opportunity).
+LIMIT_REASONS = frozenset(
+    {RefusalReason.DAILY_TRADES.value, RefusalReason.DAILY_LOSS.value, RefusalReason.DAILY_LOSS_BUDGET.value}
+)
+#: Venue states that count as down for an alert (``connecting`` at start-up does not).
+DOWN_STATES = frozenset({"down"})
+RETRY_START_S = 0.5
+RETRY_MAX_S = 30.0
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _new_id() -> str:
+    return f"alert_{uuid.uuid4().hex[:16]}"
+
+
+class AlertCenter:
+    """Raises, stores, publishes and dismisses alerts (see the module docstring)."""
+
+    def __init__(
+        self,
+        store: AlertStore,
+        bus: EventBus,
+        *,
+        clock: Callable[[], datetime] = _utcnow,
+        new_id: Callable[[], str] = _new_id,
+        day: Callable[[datetime], str] | None = None,
+    ) -> None:
+        self._store = store
+        self._bus = bus
+        self._clock = clock
+        self._new_id = new_id
+        self._day = day or (lambda at: at.date().isoformat())
+        self._active: dict[tuple[AlertKind, str], Alert] = {}
+        self._unsaved: dict[str, Alert] = {}
+        self._wake = asyncio.Event()
+        self._venue_states: dict[str, str] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self.raised = 0
+
+    # -- lifecycle -----------------------------------------------------------------------
+    async def start(self) -> None:
+        """Load what is still active, then store and observe in the background."""
+        try:
+            for alert in await self._store.active():
+                self._active[(alert.kind, alert.key)] = alert
+        except Exception as exc:  # the database may be down at start: alerts still flow
+            log.warning("active alerts not loaded (%s); new ones are kept until stored", type(exc).__name__)
+        if not self._tasks:
+            self._tasks = [
+                asyncio.create_task(self._writer(), name="alerts-writer"),
+                asyncio.create_task(self._follow(), name="alerts-observer"),
+            ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        with contextlib.suppress(Exception):
+            await self._flush_once()
+
+    # -- raising -------------------------------------------------------------------------
+    def raise_alert(
+        self,
+        kind: AlertKind,
+        title: str,
+        message: str,
+        *,
+        key: str = "",
+        data: Mapping[str, Any] | None = None,
+        severity: AlertSeverity | None = None,
+    ) -> Alert:
+        """Raise (or repeat) an alert; published now, stored in the background."""
+        at = self._clock()
+        payload = dict(data or {})
+        current = self._active.get((kind, key))
+        if current is not None:
+            alert = current.repeated(message, at, payload)
+        else:
+            alert = Alert(
+                id=self._new_id(), kind=kind, key=key, severity=severity or SEVERITY[kind], title=title,
+                message=message, raised_at=at, last_at=at, data=payload,
+            )
+        self._active[(kind, key)] = alert
+        self._unsaved[alert.id] = alert
+        self._wake.set()
+        self.raised += 1
+        log.warning("ALERT %s %s: %s", kind.value, key, message)
+        self._bus.publish(EventKind.ALERT, alert.to_wire())
+        return alert
+
+    async def dismiss(self, alert_id: str) -> Alert:
+        """Dismiss an alert; the operator's error when there is no such alert."""
+        at = self._clock()
+        pending = self._unsaved.get(alert_id)
+        if pending is not None and pending.active:
+            # Not stored yet: stored as dismissed by the writer.
+            done = replace(pending, dismissed_at=at)
+            self._unsaved[alert_id] = done
+            self._wake.set()
+        else:
+            try:
+                stored = await self._store.dismiss(alert_id, at)
+            except Exception as exc:
+                raise OperatorError("alert_id", f"the alert was not dismissed: the database is unavailable ({type(exc).__name__})") from None
+            if stored is None:
+                raise OperatorError("alert_id", f"no alert {alert_id}")
+            done = stored
+        for key, alert in list(self._active.items()):
+            if alert.id == alert_id:
+                del self._active[key]
+        self._bus.publish(EventKind.ALERT_DISMISSED, done.to_wire())
+        return done
+
+    async def active(self) -> list[dict[str, Any]]:
+        """What ``init`` carries: every alert not dismissed, newest first.
+
+        The database's rows (other workers' alerts too) merged with this process's
+        (which may not be stored yet)."""
+        by_id: dict[str, Alert] = {}
+        with contextlib.suppress(Exception):
+            for alert in await self._store.active():
+                by_id[alert.id] = alert
+        for alert in self._active.values():
+            by_id[alert.id] = alert
+        for alert in self._unsaved.values():
+            if not alert.active:
+                by_id.pop(alert.id, None)
+        alerts = sorted(by_id.values(), key=lambda a: a.last_at, reverse=True)
+        return [a.to_wire() for a in alerts]
+
+    # -- storing -------------------------------------------------------------------------
+    async def _flush_once(self) -> None:
+        for alert_id, alert in list(self._unsaved.items()):
+            await self._store.save(alert)
+            if alert.dismissed_at is not None:
+                await self._store.dismiss(alert.id, alert.dismissed_at)
+            if self._unsaved.get(alert_id) is alert:
+                del self._unsaved[alert_id]
+
+    async def _writer(self) -> None:
+        delay = RETRY_START_S
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            try:
+                await self._flush_once()
+                delay = RETRY_START_S
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("alerts not stored yet (%s); retrying in %.1f s", type(exc).__name__, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX_S)
+                self._wake.set()
+
+    # -- observing -----------------------------------------------------------------------
+    async def _follow(self) -> None:
+        kinds = {EventKind.TRADE_EVENT.value, EventKind.VENUE_STATUS.value, EventKind.REFUSAL.value}
+        while True:
+            sub = self._bus.subscribe(maxsize=10_000, types=kinds)
+            try:
+                while True:
+                    event = await sub.get()
+                    if event is OVERFLOW:
+                        break
+                    try:
+                        self.observe(event.type, event.data)
+                    except Exception:
+                        log.exception("alert derivation failed for a %s event", event.type)
+            finally:
+                sub.close()
+
+    def observe(self, type_: str, data: Mapping[str, Any]) -> Alert | None:
+        """Raise the alert an engine event calls for, if any."""
+        if type_ == EventKind.TRADE_EVENT:
+            return self._trade(data)
+        if type_ == EventKind.VENUE_STATUS:
+            venues = data.get("venues")
+            if isinstance(venues, Mapping):
+                for venue, info in venues.items():
+                    state = info.get("state") if isinstance(info, Mapping) else None
+                    if isinstance(state, str):
+                        self._venue(str(venue), state, info)
+            return None
+        if type_ == EventKind.REFUSAL:
+            reason = str(data.get("reason") or "")
+            if reason in LIMIT_REASONS:
+                day = self._day(self._clock())
+                return self.raise_alert(
+                    AlertKind.LIMIT_REACHED, f"Daily limit reached: {reason.replace('_', ' ')}",
+                    str(data.get("detail") or reason) + ". No new trades today unless the limit is raised.",
+                    key=f"{reason}:{day}", data={"reason": reason, "day": day},
+                )
+        return None
+
+    def _trade(self, data: Mapping[str, Any]) -> Alert | None:
+        status = str(data.get("status") or "").upper()
+        event = str(data.get("event") or data.get("event_title") or "")
+        ref = str(data.get("attempt_id") or data.get("position_id") or data.get("trade_id") or event)
+        reason = str(data.get("reason") or "")
+        if status == "STRANDED":
+            return self.raise_alert(
+                AlertKind.STRANDED, f"STRANDED: {event}",
+                (reason or "one leg is open and could not be unwound")
+                + ". Retry the unwind or resolve it by hand on the /executor page.",
+                key=ref, data={"attempt_id": data.get("attempt_id"), "event": event},
+            )
+        if status == "SETTLEMENT_OVERDUE":
+            return self.raise_alert(
+                AlertKind.SETTLEMENT_OVERDUE, f"Settlement overdue: {event}",
+                reason or "the game should be over and the position is not settled; still polling the venue",
+                key=ref, data={"attempt_id": data.get("attempt_id"), "event": event},
+            )
+        return None
+
+    def _venue(self, venue: str, state: str, info: Mapping[str, Any]) -> None:
+        before = self._venue_states.get(venue)
+        self._venue_states[venue] = state
+        detail = str(info.get("detail") or "") if isinstance(info, Mapping) else ""
+        if state in DOWN_STATES and before not in DOWN_STATES:
+            self.raise_alert(
+                AlertKind.VENUE_DOWN, f"{venue} is down",
+                detail or f"no data from {venue}: no new trades there until it is back",
+                key=venue, data={"venue": venue, "state": state},
+            )
+        elif state == "up" and before in DOWN_STATES:
+            self.raise_alert(
+                AlertKind.VENUE_UP, f"{venue} is back",
+                f"{venue} answers again; trading there resumes", key=venue, data={"venue": venue, "state": state},
+            )
