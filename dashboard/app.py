@@ -51,9 +51,19 @@ class Page:
             styles={"max-width": "1500px", "margin": "0 auto"},
         )
 
+        self._stale: bool | None = None
+
     def render(self, topics: set[str]) -> None:
         self.header.update(topics)
         self.view.update(topics)
+
+    def tick(self) -> None:
+        """Once a second: the data's age, and a redraw when the data turns stale or fresh."""
+        self.header.tick()
+        stale = self.ctx.stale()
+        if stale != self._stale:
+            self._stale = stale
+            self.link.mark({"freshness"})
 
 
 def build_page(page: str, feed: Feed | None = None, doc: Document | None = None) -> Page:
@@ -67,6 +77,10 @@ def serve_page(page: str) -> Page:
     """Entry point of the page scripts run by ``panel serve``."""
     doc = pn.state.curdoc
     built = build_page(page, doc=doc)
-    pn.state.add_periodic_callback(built.header.tick, period=1000)
+    # The browser's own banner when this dashboard server goes away (Panel's notification).
+    pn.config.disconnect_notification = (
+        "Connection to the dashboard server lost: nothing on this page is live. Reload once it is back."
+    )
+    pn.state.add_periodic_callback(built.tick, period=1000)
     built.layout.servable(title=TITLES[page])
     return built

@@ -139,6 +139,18 @@ class Feed:
         self.messages = 0
 
     # -- subscriptions ---------------------------------------------------------------
+    # -- freshness -------------------------------------------------------------------
+    def data_age(self) -> float | None:
+        """Seconds since the worker's last message (its heartbeat comes every second)."""
+        last = self.connection.last_message
+        return None if last is None else max(self._clock() - last, 0.0)
+
+    def stale(self) -> bool:
+        """Whether what the pages show may be out of date: not connected, or no message
+        (not even a heartbeat) for :data:`schemas.STALE_AFTER_S`."""
+        age = self.data_age()
+        return self.connection.status != LIVE or age is None or age > schemas.STALE_AFTER_S
+
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Register ``listener``; returns the function that unsubscribes it."""
         key = next(self._ids)

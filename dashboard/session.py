@@ -81,6 +81,10 @@ class SessionLink:
             self._unsubscribe()
             self._unsubscribe = None
 
+    def mark(self, topics: set[str]) -> None:
+        """Have this page redraw ``topics`` (a change it noticed itself, e.g. staleness)."""
+        self._on_topics(topics)
+
     @property
     def pending(self) -> set[str]:
         return set(self._dirty)

@@ -36,8 +36,12 @@ TOPICS = (
     "pnl",
     "connection",
     "reply",
+    "alerts",
+    "venues",
+    "refusals",
 )
 MAX_TRADES = 500
+MAX_REFUSALS = 20
 MAX_PNL_POINTS = 20_000
 
 
@@ -356,6 +360,16 @@ class Mapping_:
 
 
 @dataclass(frozen=True)
+class Refusal:
+    """An opportunity the executor did not take, and why."""
+
+    time: datetime | None
+    event: str
+    reason: str
+    detail: str
+
+
+@dataclass(frozen=True)
 class PnlPoint:
     time: datetime
     cumulative: Decimal
@@ -386,6 +400,16 @@ class WorkerState:
     stopping_limit: str = ""
     updated_at: datetime | None = None
     last_refusal: str = ""
+    #: The newest refusals first: (time, event, reason, detail).
+    refusals: deque[Refusal] = field(default_factory=lambda: deque(maxlen=MAX_REFUSALS))
+    #: Alerts not dismissed, by id (the worker's wire shape).
+    alerts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Each venue's feed as the worker last reported it (``venues`` / ``venue_status``).
+    venues: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: When the worker last reported them (its clock), for their age.
+    venues_at: datetime | None = None
+    heartbeat_at: datetime | None = None
+    executor_running: bool = False
 
     # -- reducer ---------------------------------------------------------------------
     def apply(self, message: Mapping[str, Any], now: datetime | None = None) -> set[str]:
@@ -413,6 +437,14 @@ class WorkerState:
         self.stats = dict(data.get("stats") or {})
         self.limits = dict(data.get("limits") or {})
         self.stopping_limit = sid(_first(data, "stopping_limit", "blocked_by"))
+        self.executor_running = bool(data.get("executor_running", False))
+        self.alerts = {}
+        for raw in data.get("alerts") or ():
+            if isinstance(raw, Mapping) and raw.get("id") and raw.get("dismissed_at") is None:
+                self.alerts[sid(raw["id"])] = dict(raw)
+        venues = data.get("venues")
+        self.venues = {str(k): dict(v) for k, v in venues.items() if isinstance(v, Mapping)} if isinstance(venues, Mapping) else {}
+        self.venues_at = when(data.get("server_time")) or self.updated_at
         self.positions = {}
         for raw in data.get("positions") or ():
             if isinstance(raw, Mapping):
@@ -529,11 +561,57 @@ class WorkerState:
 
     def _on_refusal(self, data: Mapping[str, Any]) -> set[str]:
         self.last_refusal = sid(_first(data, "detail", "reason", "message"))
+        self.refusals.appendleft(Refusal(
+            time=when(_first(data, "timestamp", "at")) or self.updated_at,
+            event=sid(_first(data, "event", "event_title", "opportunity_id")),
+            reason=sid(data.get("reason")),
+            detail=sid(data.get("detail")),
+        ))
         limit = sid(_first(data, "limit", "field", "reason"))
         if limit in ("max_daily_trades", "max_daily_loss", "enabled"):
             self.stopping_limit = limit
-            return {"stats"}
+            return {"stats", "refusals"}
+        return {"refusals"}
+
+    def _on_heartbeat(self, data: Mapping[str, Any]) -> set[str]:
+        """The worker is alive. Carries ``enabled`` too, so a badge never lags a change
+        whose ``status_changed`` was lost with a connection."""
+        self.heartbeat_at = when(data.get("server_time")) or self.updated_at
+        self.executor_running = bool(data.get("executor_running", self.executor_running))
+        if "enabled" in data and bool(data["enabled"]) != self.enabled:
+            self.enabled = bool(data["enabled"])
+            return {"status", "stats"}
         return set()
+
+    def _on_alert(self, data: Mapping[str, Any]) -> set[str]:
+        alert_id = sid(data.get("id"))
+        if not alert_id:
+            return set()
+        if data.get("dismissed_at") is not None:
+            self.alerts.pop(alert_id, None)
+        else:
+            self.alerts[alert_id] = dict(data)
+        return {"alerts"}
+
+    def _on_alert_dismissed(self, data: Mapping[str, Any]) -> set[str]:
+        self.alerts.pop(sid(_first(data, "id", "alert_id")), None)
+        return {"alerts"}
+
+    def _on_venue_status(self, data: Mapping[str, Any]) -> set[str]:
+        venues = data.get("venues")
+        if not isinstance(venues, Mapping):
+            return set()
+        for name, info in venues.items():
+            if isinstance(info, Mapping):
+                self.venues[str(name)] = {**self.venues.get(str(name), {}), **info}
+        self.venues_at = self.updated_at
+        return {"venues"}
+
+    def active_alerts(self) -> list[dict[str, Any]]:
+        """Not dismissed, the most severe first, then the newest."""
+        order = {"critical": 0, "warning": 1, "info": 2}
+        return sorted(self.alerts.values(),
+                      key=lambda a: (order.get(sid(a.get("severity")), 3), -(when(a.get("last_at")) or datetime.min.replace(tzinfo=UTC)).timestamp()))
 
     def _replace_opportunities(self, rows: Iterable[Any]) -> None:
         self.opportunities = {}

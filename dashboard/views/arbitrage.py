@@ -23,7 +23,7 @@ CONFIDENCE_FILTERS = ("All", "HIGH only", "MEDIUM+")
 SORTS = ("ROI ▼", "ROI/day ▼", "Starts soonest")
 
 _COPY_JS = (
-    "const b=this,t=b.dataset.ticket,done=()=>{b.textContent='Copied ✓';"
+    "const b=this;if(b.disabled||b.closest('.stale'))return;const t=b.dataset.ticket,done=()=>{b.textContent='Copied ✓';"
     "setTimeout(()=>{b.textContent='Copy Trade'},1500)};"
     "const f=()=>{const a=document.createElement('textarea');a.value=t;b.parentNode.appendChild(a);"
     "a.select();document.execCommand('copy');a.remove();done()};"
@@ -157,6 +157,8 @@ class ArbitrageView:
         return dec(self.ctx.feed.state.settings.get("max_bet"))
 
     def update(self, topics: set[str]) -> None:
+        if has(topics, "freshness", "connection"):
+            self.grid.stale = self.ctx.stale()
         if not has(topics, "opportunities", "settings"):
             return
         now = self.ctx.now()

@@ -12,6 +12,9 @@ import panel as pn
 
 from dashboard import format as fmt
 from dashboard.feed import DOWN, LIVE, RECONNECTING, Feed
+from dashboard.state import when
+from dashboard.views.keyed import Item, KeyedList
+from worker.api import schemas
 
 STYLESHEET = "/dashboard-assets/dashboard.css"
 STYLES = [STYLESHEET]
@@ -48,6 +51,18 @@ class Context:
 
         return self.feed.send(action, reply, **payload)
 
+    def stale(self) -> bool:
+        """Whether the figures shown may be out of date (no word from the worker)."""
+        return self.feed.stale()
+
+    def as_of(self) -> str:
+        """``as of 14:02:11 UTC, 12 s ago``: when the worker last said anything."""
+        conn = self.feed.connection
+        age = self.feed.data_age()
+        if conn.last_message_at is None or age is None:
+            return "no data from the worker yet"
+        return f"as of {fmt.clock(conn.last_message_at)} UTC, {fmt.age(age)} ago"
+
 
 def html(text: str = "", **kwargs: Any) -> pn.pane.HTML:
     return pn.pane.HTML(text, stylesheets=STYLES, margin=(2, 5), **kwargs)
@@ -65,10 +80,17 @@ class Header:
         self.nav = html(f'<span class="brand"><a href="/" style="color:inherit;text-decoration:none">⚡ Executor</a></span><span class="nav">{links}</span>')
         self.mode = html("", name="mode")
         self.conn = html("", name="connection")
-        self.layout = pn.Row(
-            self.nav, pn.layout.HSpacer(), self.mode, self.conn,
-            sizing_mode="stretch_width", css_classes=["header"],
-            styles={"border-bottom": "1px solid #d0d7de", "flex-wrap": "wrap"},
+        self.banner = html("", name="stale-banner", sizing_mode="stretch_width")
+        self.alerts = KeyedList(on_action=self._alert_action, list_class="alerts", sizing_mode="stretch_width",
+                                stylesheets=STYLES)
+        self.alert_msgs: dict[str, str] = {}
+        self.layout = pn.Column(
+            pn.Row(
+                self.nav, pn.layout.HSpacer(), self.mode, self.conn,
+                sizing_mode="stretch_width", css_classes=["header"],
+                styles={"border-bottom": "1px solid #d0d7de", "flex-wrap": "wrap"},
+            ),
+            self.banner, self.alerts, sizing_mode="stretch_width",
         )
 
     def update(self, topics: set[str]) -> None:
@@ -78,13 +100,50 @@ class Header:
             cls = "live" if mode == "live" else "paper"
             text = "LIVE — real money" if mode == "live" else ("PAPER" if mode == "paper" else "…")
             self._set(self.mode, f'<span class="mode {cls}">{fmt.esc(text)}</span>')
+        if has(topics, "alerts"):
+            self._render_alerts()
         self.tick()
+
+    # -- alerts ----------------------------------------------------------------------
+    def alert_item(self, alert: dict[str, Any]) -> Item:
+        severity = str(alert.get("severity") or "warning")
+        count = alert.get("count")
+        repeat = f' <span class="muted">×{count}</span>' if isinstance(count, int) and count > 1 else ""
+        when_ = fmt.clock(when(alert.get("last_at")))
+        return {
+            "cls": f"alert {severity}",
+            "sum": (
+                f'<span class="alert-kind" data-kind="{fmt.esc(str(alert.get("kind") or ""))}">'
+                f"{fmt.esc(str(alert.get('title') or ''))}</span>{repeat} "
+                f'<span class="muted">{when_} UTC</span> — {fmt.esc(str(alert.get("message") or ""))} '
+                '<button class="act" data-action="dismiss">Dismiss</button>'
+                f"{self.alert_msgs.get(str(alert.get('id')), '')}"
+            ),
+        }
+
+    def _render_alerts(self) -> None:
+        alerts = self.ctx.feed.state.active_alerts()
+        items = {str(a["id"]): self.alert_item(a) for a in alerts}
+        self.alerts.apply(items, list(items))
+
+    def _alert_action(self, action: str, alert_id: str, _value: Any) -> None:
+        if action != "dismiss":
+            return
+
+        def reply(r: dict[str, Any]) -> None:
+            if r.get("type") != "ack":
+                self.alert_msgs[alert_id] = f' <span class="field-error">⚠ {fmt.esc(r.get("message") or "Refused")}</span>'
+                self.alerts.update_item(alert_id, self.alert_item(self.ctx.feed.state.alerts.get(alert_id, {"id": alert_id})))
+
+        self.ctx.send(schemas.DISMISS_ALERT, reply, alert_id=alert_id)
 
     def tick(self) -> None:
         """Refresh the connection indicator (also called once a second)."""
         conn = self.ctx.feed.connection
         status = conn.status
         label = {LIVE: "live", RECONNECTING: "reconnecting…", DOWN: "worker down"}.get(status, "connecting…")
+        if status == LIVE and self.ctx.stale():
+            label, status = "no heartbeat", "silent"
         if conn.last_message is None:
             age_text = "no data yet"
         else:
@@ -94,6 +153,17 @@ class Header:
             f'<span class="conn {status}" data-status="{status}"><span class="dot"></span>'
             f"<b>{label}</b><span class=\"muted\">{age_text}</span></span>",
         )
+        if self.ctx.stale() and conn.last_message is not None:
+            self._set(self.banner, (
+                '<div class="stale-banner" data-stale="true">⚠ No word from the worker '
+                f"({fmt.esc(label)}): everything below is {fmt.esc(self.ctx.as_of())} and may be out of date. "
+                "Trading status is UNKNOWN.</div>"
+            ))
+        elif self.ctx.stale():
+            self._set(self.banner, '<div class="stale-banner" data-stale="true">⚠ Waiting for the worker: '
+                                   "nothing shown yet.</div>")
+        else:
+            self._set(self.banner, "")
 
     @staticmethod
     def _set(pane: pn.pane.HTML, text: str) -> None:

@@ -17,7 +17,7 @@ import panel as pn
 import param
 
 from dashboard import format as fmt
-from dashboard.state import Position, Trade, dec
+from dashboard.state import Position, Trade, dec, when
 from dashboard.views.common import STYLES, Context, has, html
 from dashboard.views.keyed import Item, KeyedList
 from worker.api import schemas
@@ -171,18 +171,31 @@ class ExecutorView:
         self.settings = SettingsPanel(ctx)
         self.balances = html("", name="balances", sizing_mode="stretch_width")
         self.stats = html("", name="stats", sizing_mode="stretch_width")
+        self.freshness = html("", name="freshness", sizing_mode="stretch_width")
+        self.venues = html("", name="venues", sizing_mode="stretch_width")
+        self.refusals = html("", name="refusals", sizing_mode="stretch_width")
         self.positions_title = html("", name="positions-title")
         self.position_msgs: dict[str, str] = {}
         self.positions = KeyedList(on_action=self._position_action, empty="No open positions.",
                                    sizing_mode="stretch_width", stylesheets=STYLES)
         box = {"border": "1px solid #d0d7de", "border-radius": "6px"}
+        self.figures = pn.Column(
+            self.freshness, html("<h3 style='margin:0'>Balances</h3>"), self.balances,
+            html("<h3 style='margin:0'>Today's Stats</h3>"), self.stats,
+            styles={**box, "flex": "1 1 260px"}, sizing_mode="stretch_width",
+        )
+        self.positions_box = pn.Column(self.positions_title, self.positions,
+                                       styles={**box, "flex": "1 1 300px"}, sizing_mode="stretch_width")
         columns = pn.FlexBox(
             pn.Column(self.settings.layout, styles={"flex": "1 1 260px"}, sizing_mode="stretch_width"),
-            pn.Column(html("<h3 style='margin:0'>Balances</h3>"), self.balances,
-                      html("<h3 style='margin:0'>Today's Stats</h3>"), self.stats,
-                      styles={**box, "flex": "1 1 260px"}, sizing_mode="stretch_width"),
-            pn.Column(self.positions_title, self.positions,
+            self.figures, self.positions_box,
+            flex_wrap="wrap", gap="12px", sizing_mode="stretch_width",
+        )
+        health = pn.FlexBox(
+            pn.Column(html("<h3 style='margin:0'>Venues</h3>"), self.venues,
                       styles={**box, "flex": "1 1 300px"}, sizing_mode="stretch_width"),
+            pn.Column(html("<h3 style='margin:0'>Last refusals</h3>"), self.refusals,
+                      styles={**box, "flex": "2 1 420px"}, sizing_mode="stretch_width"),
             flex_wrap="wrap", gap="12px", sizing_mode="stretch_width",
         )
         # trades
@@ -197,7 +210,7 @@ class ExecutorView:
             pn.Row(html("<h3 style='margin:0'>Recent Trades</h3>"), pn.layout.HSpacer(), self.clear, sizing_mode="stretch_width"),
             self.stranded, self.trades, sizing_mode="stretch_width", styles=box,
         )
-        self.layout = pn.Column(header, columns, trades, sizing_mode="stretch_width")
+        self.layout = pn.Column(header, columns, health, trades, sizing_mode="stretch_width")
 
     def __panel__(self) -> pn.Column:
         return self.layout
@@ -229,7 +242,15 @@ class ExecutorView:
     # -- rendering -------------------------------------------------------------------
     def update(self, topics: set[str]) -> None:
         state = self.ctx.feed.state
-        if has(topics, "status"):
+        stale = self.ctx.stale()
+        if has(topics, "freshness", "connection"):
+            self._render_freshness(stale)
+            topics = set(topics) | {"status", "venues"}
+        if has(topics, "status") and stale:
+            # Never ACTIVE/PAUSED from memory: the worker may have stopped or changed it.
+            self.badge.object = ('<span class="badge unknown" data-enabled="unknown" '
+                                 f'title="No word from the worker: {fmt.esc(self.ctx.as_of())}">UNKNOWN</span>')
+        elif has(topics, "status"):
             if state.enabled:
                 self.badge.object = '<span class="badge active" data-enabled="true">ACTIVE</span>'
                 self.toggle.label, self.toggle.color = "⏸ Pause trading", "danger"
@@ -254,6 +275,60 @@ class ExecutorView:
             self._render_positions()
         if has(topics, "trades"):
             self._render_trades()
+        if has(topics, "venues"):
+            self._render_venues(stale)
+        if has(topics, "refusals"):
+            self._render_refusals()
+
+    def _render_freshness(self, stale: bool) -> None:
+        """Grey the figures out, with their age, while they may be out of date."""
+        # Inline: a class on a layout would sit in its parent's shadow root, out of reach
+        # of the stylesheet each component loads.
+        grey = {"opacity": "0.55", "filter": "grayscale(1)"} if stale else {"opacity": "1", "filter": "none"}
+        for box in (self.figures, self.positions_box):
+            styles = {**box.styles, **grey}
+            if box.styles != styles:
+                box.styles = styles
+        self.freshness.object = (
+            f'<div class="stale-note" data-stale="true">⚠ Figures {fmt.esc(self.ctx.as_of())}: may be out of date</div>'
+            if stale else ""
+        )
+        self.positions.stale = stale
+
+    def _render_venues(self, stale: bool) -> None:
+        state = self.ctx.feed.state
+        now = self.ctx.now()
+        rows = []
+        for name, info in sorted(state.venues.items()):
+            venue_state = str(info.get("state") or "unknown")
+            if stale:
+                venue_state = "unknown"
+            age_ms = info.get("data_age_ms")
+            age = "—"
+            if isinstance(age_ms, int | Decimal) and not isinstance(age_ms, bool):
+                seen = state.venues_at
+                extra = (now - seen).total_seconds() if seen is not None else 0.0
+                age = fmt.age(float(age_ms) / 1000 + max(extra, 0.0))
+            since = when(info.get("since"))
+            detail = str(info.get("detail") or "")
+            rows.append(
+                f'<tr data-venue="{fmt.esc(name)}"><td>{fmt.esc(fmt.VENUE_LONG.get(name, name))}</td>'
+                f'<td><span class="vstate {fmt.esc(venue_state)}">{fmt.esc(venue_state)}</span></td>'
+                f"<td>data {fmt.esc(age)} old</td>"
+                f'<td class="muted">{fmt.esc(detail)}{" · since " + fmt.clock(since) + " UTC" if since else ""}</td></tr>'
+            )
+        body = "".join(rows) or '<tr><td class="muted">No venue reported yet.</td></tr>'
+        self.venues.object = f'<table class="kv venues">{body}</table>'
+
+    def _render_refusals(self) -> None:
+        rows = [
+            f'<tr><td>{fmt.clock(r.time)}</td><td>{fmt.esc(r.event)}</td>'
+            f'<td class="reason" data-reason="{fmt.esc(r.reason)}">{fmt.esc(r.reason.replace("_", " "))}</td>'
+            f'<td class="muted">{fmt.esc(r.detail)}</td></tr>'
+            for r in list(self.ctx.feed.state.refusals)[:10]
+        ]
+        body = "".join(rows) or '<tr><td class="muted">No refusals yet.</td></tr>'
+        self.refusals.object = f'<table class="trades refusals">{body}</table>'
 
     def _books_html(self) -> str:
         """Whether our books match the venues' cash, and what is won but still to redeem."""

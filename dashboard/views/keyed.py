@@ -35,6 +35,7 @@ class KeyedList(JSComponent):
     order = param.List(default=[], item_type=str, doc="ids shown, in order")
     empty = param.String(default="", doc="text shown when nothing is")
     list_class = param.String(default="klist")
+    stale = param.Boolean(default=False, doc="the items may be out of date: greyed, their copy buttons disabled")
 
     _esm = """
 export function render({ model, el }) {
@@ -55,6 +56,17 @@ export function render({ model, el }) {
     }
     box.replaceChildren(...kids);
     box.dataset.shown = String(shown);
+    mark();
+  };
+  // Stale data: the list is greyed and marked, and nothing can be copied from it.
+  const mark = () => {
+    const stale = !!model.stale;
+    box.classList.toggle('stale', stale);
+    box.dataset.stale = String(stale);
+    for (const b of box.querySelectorAll('.copy-btn')) {
+      b.disabled = stale;
+      b.title = stale ? 'Prices are stale: no word from the worker' : '';
+    }
   };
   const make = (id) => {
     const e = document.createElement('div');
@@ -104,6 +116,7 @@ export function render({ model, el }) {
   });
   model.on('order', place);
   model.on('empty', place);
+  model.on('stale', mark);
   asked = Date.now();
   model.send_msg({ type: 'sync' });
 }

@@ -37,6 +37,9 @@ LIMIT_REASONS = frozenset(
 )
 #: Venue states that count as down for an alert (``connecting`` at start-up does not).
 DOWN_STATES = frozenset({"down"})
+#: A venue never seen up is alerted only if still down this long after it was first
+#: reported (start-up order: the worker may come up before the exchange it talks to).
+START_GRACE_S = 30.0
 RETRY_START_S = 0.5
 RETRY_MAX_S = 30.0
 
@@ -60,7 +63,9 @@ class AlertCenter:
         clock: Callable[[], datetime] = _utcnow,
         new_id: Callable[[], str] = _new_id,
         day: Callable[[datetime], str] | None = None,
+        start_grace_s: float = START_GRACE_S,
     ) -> None:
+        self._grace = start_grace_s
         self._store = store
         self._bus = bus
         self._clock = clock
@@ -70,6 +75,9 @@ class AlertCenter:
         self._unsaved: dict[str, Alert] = {}
         self._wake = asyncio.Event()
         self._venue_states: dict[str, str] = {}
+        self._seen_up: dict[str, bool] = {}
+        self._alerted_down: dict[str, bool] = {}
+        self._grace_pending: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self.raised = 0
 
@@ -256,14 +264,32 @@ class AlertCenter:
         before = self._venue_states.get(venue)
         self._venue_states[venue] = state
         detail = str(info.get("detail") or "") if isinstance(info, Mapping) else ""
+        if state == "up":
+            self._seen_up[venue] = True
         if state in DOWN_STATES and before not in DOWN_STATES:
-            self.raise_alert(
-                AlertKind.VENUE_DOWN, f"{venue} is down",
-                detail or f"no data from {venue}: no new trades there until it is back",
-                key=venue, data={"venue": venue, "state": state},
-            )
-        elif state == "up" and before in DOWN_STATES:
+            if self._seen_up.get(venue):
+                self._down_alert(venue, detail, state)
+            elif venue not in self._grace_pending:
+                # Never seen up (start-up order): only if it stays down past the grace.
+                self._grace_pending.add(venue)
+
+                def later() -> None:
+                    self._grace_pending.discard(venue)
+                    if self._venue_states.get(venue) in DOWN_STATES and not self._seen_up.get(venue):
+                        self._down_alert(venue, detail, state)
+
+                with contextlib.suppress(RuntimeError):  # no running loop: nothing to wait on
+                    asyncio.get_running_loop().call_later(self._grace, later)
+        elif state == "up" and before in DOWN_STATES and self._alerted_down.get(venue):
             self.raise_alert(
                 AlertKind.VENUE_UP, f"{venue} is back",
                 f"{venue} answers again; trading there resumes", key=venue, data={"venue": venue, "state": state},
             )
+
+    def _down_alert(self, venue: str, detail: str, state: str) -> None:
+        self._alerted_down[venue] = True
+        self.raise_alert(
+            AlertKind.VENUE_DOWN, f"{venue} is down",
+            detail or f"no data from {venue}: no new trades there until it is back",
+            key=venue, data={"venue": venue, "state": state},
+        )

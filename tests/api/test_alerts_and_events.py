@@ -1,0 +1,167 @@
+"""Every event kind reaches the wire and the dashboard; alerts round-trip over the real WebSocket."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+
+import pytest
+
+from dashboard.state import WorkerState
+from tests.api.conftest import connect_ready, make_config, start_worker
+from worker.api import schemas
+from worker.bootstrap import Worker
+from worker.domain.events import AlertKind, EventKind, UnknownEventKind
+from worker.engine.event_bus import EventBus
+
+ROOT = Path(__file__).resolve().parents[2]
+DOC = (ROOT / "docs" / "worker-api.md").read_text()
+
+
+@pytest.mark.parametrize("kind", list(EventKind), ids=lambda k: k.value)
+def test_every_event_kind_is_a_documented_server_message_with_a_dashboard_handler(kind: EventKind) -> None:
+    assert kind.value in schemas.SERVER_TYPES, f"{kind.value} is not a server message of the protocol"
+    assert kind.value in schemas.BROADCAST_TYPES, f"the server does not forward {kind.value}"
+    assert re.search(rf"`{kind.value}`", DOC), f"docs/worker-api.md does not document {kind.value}"
+    handler = getattr(WorkerState, f"_on_{kind.value}", None)
+    assert callable(handler), f"the dashboard has no handler for {kind.value}"
+
+
+def test_every_alert_kind_is_documented() -> None:
+    for kind in AlertKind:
+        assert f"`{kind.value}`" in DOC, kind
+
+
+def test_the_bus_refuses_a_kind_outside_the_enumeration() -> None:
+    bus = EventBus()
+    sub = bus.subscribe()
+    with pytest.raises(UnknownEventKind, match="reconciliation_alert"):
+        bus.publish("reconciliation_alert", {"message": "x"})
+    assert sub.get_nowait() is None  # nothing was delivered
+    bus.publish(EventKind.TRADE_EVENT, {"status": "SUCCESS"})
+    event = sub.get_nowait()
+    assert event is not None and event.type == "trade_event"
+
+
+async def test_an_alert_is_published_stored_sent_in_init_and_dismissed(worker: Worker, tmp_path: Path) -> None:
+    assert worker.alerts is not None
+    a, init = await connect_ready(worker)
+    assert [a for a in init["data"]["alerts"] if a["kind"] == "stranded"] == []
+    # A STRANDED attempt as the engine announces it: the alert is derived from it.
+    worker.bus.publish(
+        EventKind.TRADE_EVENT,
+        {"event": "Rockets vs Kings", "status": "STRANDED", "attempt_id": "att_1", "reason": "leg 2 refused"},
+    )
+    alert = (await a.recv_type("alert"))["data"]
+    assert alert["kind"] == "stranded" and alert["severity"] == "critical"
+    assert "Rockets vs Kings" in alert["title"] and "leg 2 refused" in alert["message"]
+    assert alert["dismissed_at"] is None and alert["count"] == 1
+
+    # Stored: a worker started afresh on the same database sends it in init.
+    await worker.alerts.stop()
+    await worker.alerts.start()
+    b, init_b = await connect_ready(worker)
+    assert [x["id"] for x in init_b["data"]["alerts"]] == [alert["id"]]
+    rows = await worker.alerts._store.active()
+    assert [r.id for r in rows] == [alert["id"]]
+
+    # Dismissed by one client: every client hears it; init no longer carries it.
+    await a.send({"action": "dismiss_alert", "alert_id": alert["id"], "id": "d1"})
+    ack = await a.reply()
+    assert ack["type"] == "ack" and ack["data"]["alert_id"] == alert["id"] and ack["data"]["dismissed_at"]
+    gone = await b.recv_type("alert_dismissed")
+    assert gone["data"]["id"] == alert["id"] and gone["data"]["dismissed_at"]
+    c, init_c = await connect_ready(worker)
+    assert init_c["data"]["alerts"] == []
+    assert await worker.alerts._store.active() == []
+    for client in (a, b, c):
+        await client.close()
+
+
+async def test_dismissing_an_unknown_alert_is_an_error_naming_the_field(worker: Worker) -> None:
+    client, _ = await connect_ready(worker)
+    await client.send({"action": "dismiss_alert", "alert_id": "alert_nope", "id": "d2"})
+    err = await client.reply()
+    assert err["type"] == "error" and err["field"] == "alert_id" and "no alert alert_nope" in err["message"]
+    await client.send({"action": "dismiss_alert", "alert_id": 12})
+    assert (await client.reply())["field"] == "alert_id"
+    await client.close()
+
+
+async def test_a_repeated_situation_counts_instead_of_piling_up(worker: Worker) -> None:
+    assert worker.alerts is not None
+    client, _ = await connect_ready(worker)
+    for state in ("up", "down", "up", "down"):
+        worker.bus.publish(EventKind.VENUE_STATUS, {"venues": {"kalshi": {"state": state, "detail": "refused"}}})
+    seen = [(await client.recv_type("alert"))["data"] for _ in range(3)]
+    assert [s["kind"] for s in seen] == ["venue_down", "venue_up", "venue_down"]
+    assert seen[0]["id"] == seen[2]["id"] and seen[2]["count"] == 2
+    init = (await connect_ready(worker))[1]
+    assert sorted(a["kind"] for a in init["data"]["alerts"] if a["key"] == "kalshi") == ["venue_down", "venue_up"]
+    await client.close()
+
+
+async def test_a_venue_never_up_is_alerted_only_after_the_start_up_grace(tmp_path: Path) -> None:
+    from db.alerts import AlertRepository
+    from db.engine import Database
+    from db.migrate import migrate
+    from worker.engine.alerts import AlertCenter
+
+    db = Database(f"sqlite+aiosqlite:///{tmp_path}/a.db")
+    await migrate(db, "paper")
+    bus = EventBus()
+    seen = bus.subscribe(types={"alert"})
+    center = AlertCenter(AlertRepository(db), bus, start_grace_s=0.2)
+    await center.start()
+    try:
+        center.observe("venue_status", {"venues": {"kalshi": {"state": "down"}, "polymarket": {"state": "down"}}})
+        center.observe("venue_status", {"venues": {"polymarket": {"state": "up"}}})  # came up within the grace
+        assert seen.get_nowait() is None
+        event = await asyncio.wait_for(seen.get(), 2)
+        assert event.data["kind"] == "venue_down" and event.data["key"] == "kalshi"
+        await asyncio.sleep(0.3)
+        assert seen.get_nowait() is None  # polymarket came up in time: no alert for it
+    finally:
+        await center.stop()
+        await db.dispose()
+
+
+async def test_the_kill_switch_and_a_daily_limit_raise_alerts(worker: Worker) -> None:
+    client, _ = await connect_ready(worker)
+    await client.send({"action": "kill_switch", "flatten": False})
+    assert (await client.reply())["type"] == "ack"
+    kill = (await client.recv_type("alert"))["data"]
+    assert kill["kind"] == "kill_switch" and "paused" in kill["message"]
+    worker.bus.publish(EventKind.REFUSAL, {"opportunity_id": "o1", "reason": "max_daily_trades",
+                                           "detail": "50 trades today"})
+    limit = (await client.recv_type("alert"))["data"]
+    assert limit["kind"] == "limit_reached" and "50 trades today" in limit["message"]
+    # An ordinary refusal (one opportunity) is not an alert.
+    worker.bus.publish(EventKind.REFUSAL, {"opportunity_id": "o2", "reason": "roi_below_min"})
+    beat = await client.recv_type("alert", "heartbeat")
+    assert beat["type"] == "heartbeat"
+    await client.close()
+
+
+async def test_heartbeat_every_second(worker: Worker) -> None:
+    client, _ = await connect_ready(worker)
+    first = await client.recv_type("heartbeat", wait_s=3)
+    second = await client.recv_type("heartbeat", wait_s=3)
+    assert first["data"]["server_time"] < second["data"]["server_time"]
+    assert set(first["data"]) >= {"server_time", "uptime_s", "enabled", "executor_running"}
+    await client.close()
+
+
+async def test_alerts_survive_a_restart_of_the_worker(tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    w = await start_worker(config)
+    assert w.alerts is not None
+    raised = w.alerts.raise_alert(AlertKind.RECONCILIATION, "Unknown order on kalshi", "order X filled", key="kalshi:X")
+    await w.stop()  # stores what is not stored yet
+    w2 = await start_worker(config)
+    try:
+        _, init = await connect_ready(w2)
+        assert [a["id"] for a in init["data"]["alerts"]] == [raised.id]
+    finally:
+        await w2.stop()
