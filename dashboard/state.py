@@ -561,12 +561,13 @@ class WorkerState:
 
     def _on_refusal(self, data: Mapping[str, Any]) -> set[str]:
         self.last_refusal = sid(_first(data, "detail", "reason", "message"))
-        self.refusals.appendleft(Refusal(
+        if sid(data.get("reason")) != "disabled":  # paused: the badge says so, for every opportunity
+            self.refusals.appendleft(Refusal(
             time=when(_first(data, "timestamp", "at")) or self.updated_at,
             event=sid(_first(data, "event", "event_title", "opportunity_id")),
             reason=sid(data.get("reason")),
             detail=sid(data.get("detail")),
-        ))
+            ))
         limit = sid(_first(data, "limit", "field", "reason"))
         if limit in ("max_daily_trades", "max_daily_loss", "enabled"):
             self.stopping_limit = limit
@@ -578,10 +579,13 @@ class WorkerState:
         whose ``status_changed`` was lost with a connection."""
         self.heartbeat_at = when(data.get("server_time")) or self.updated_at
         self.executor_running = bool(data.get("executor_running", self.executor_running))
+        topics: set[str] = set()
+        if isinstance(data.get("venues"), Mapping):
+            topics |= self._on_venue_status(data)
         if "enabled" in data and bool(data["enabled"]) != self.enabled:
             self.enabled = bool(data["enabled"])
-            return {"status", "stats"}
-        return set()
+            topics |= {"status", "stats"}
+        return topics
 
     def _on_alert(self, data: Mapping[str, Any]) -> set[str]:
         alert_id = sid(data.get("id"))

@@ -167,6 +167,13 @@ class PaperStack:
                 self.worker.wait(10)
             self.worker = None
 
+    def kill_worker(self) -> None:
+        """SIGKILL: the worker dies without a word (a crash, an OOM kill)."""
+        if self.worker is not None:
+            self.worker.kill()
+            self.worker.wait(10)
+            self.worker = None
+
     def close(self) -> None:
         self.stop_worker()
         if self.exchange is not None:

@@ -15,6 +15,7 @@ Screenshots of every page go to ``test-artifacts/`` (git-ignored).
 from __future__ import annotations
 
 import re
+import signal
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -323,6 +324,94 @@ def test_worker_restart_shows_reconnecting_then_live(live, open_page):
     expect(page.locator(".conn[data-status=live]")).to_be_visible(timeout=30_000)
     expect(badge(page)).to_have_text("PAUSED")
     expect(page.locator("td[data-k=kalshi]")).not_to_have_text("—")
+
+
+def test_an_alert_shows_on_every_page_and_one_dismissal_clears_it_everywhere(live, open_page):
+    stack, _ = live
+    ex, maps = open_page("/executor"), open_page("/mappings")
+    expect(badge(ex)).to_have_text(re.compile("^(PAUSED|ACTIVE)$"))
+    stack.action("kill_switch", flatten=False)  # an operator elsewhere pulls the kill switch
+    for page in (ex, maps):
+        expect(page.locator(".alert-kind[data-kind=kill_switch]")).to_have_count(1)
+        expect(page.locator(".alert.warning")).to_contain_text("Kill switch pulled")
+    shot(maps, "mappings-alert")
+    maps.locator(".alert.warning").get_by_role("button", name="Dismiss").click()
+    for page in (ex, maps):
+        expect(page.locator(".alert-kind[data-kind=kill_switch]")).to_have_count(0)
+    assert not [a for a in stack.api("/api/status")["alerts"] if a["kind"] == "kill_switch"]
+
+
+def _stale_marks(page, *, executor: bool) -> None:  # type: ignore[no-untyped-def]
+    expect(page.locator(".stale-banner")).to_be_visible(timeout=5_000)
+    if executor:
+        expect(badge(page)).to_have_text("UNKNOWN", timeout=5_000)
+        expect(page.locator(".stale-note")).to_contain_text("may be out of date", timeout=5_000)
+    else:
+        expect(page.locator(".grid[data-stale=true]")).to_have_count(1, timeout=5_000)
+        copy = page.locator(".copy-btn")
+        for i in range(copy.count()):
+            expect(copy.nth(i)).to_be_disabled()
+
+
+def _fresh(page, *, executor: bool) -> None:  # type: ignore[no-untyped-def]
+    expect(page.locator(".stale-banner")).to_have_count(0, timeout=30_000)
+    if executor:
+        expect(badge(page)).to_have_text(re.compile("^(PAUSED|ACTIVE)$"))
+        expect(page.locator(".stale-note")).to_have_count(0)
+    else:
+        expect(page.locator(".grid[data-stale=false]")).to_have_count(1)
+
+
+def test_a_silent_worker_shows_unknown_and_stale_marks_then_recovers(live, open_page):
+    """A worker that stops talking (frozen: no heartbeat though its socket stays open) and
+    a worker that dies: within 5 s every page says so; when it is back, the pages recover."""
+    stack, _ = live
+    stack.action("toggle_enabled", value=False)
+    ex, arb = open_page("/executor"), open_page("/arbitrage")
+    expect(badge(ex)).to_have_text("PAUSED")
+    _fresh(arb, executor=False)
+    game = stack.games()[0]
+    stack.pin_arbitrage(game, poly_ask="0.45", kalshi_yes_bid="0.50")  # a card to copy from
+    card = arb.locator(f"[data-key='{opp_id(game[0])}']")
+    expect(card.locator(".copy-btn")).to_be_enabled()
+    assert stack.worker is not None
+    stack.worker.send_signal(signal.SIGSTOP)  # frozen: the connection stays open, silent
+    try:
+        expect(card.locator(".copy-btn")).to_be_disabled(timeout=5_000)
+        _stale_marks(ex, executor=True)
+        _stale_marks(arb, executor=False)
+        expect(ex.locator(".conn")).to_have_attribute("data-status", "silent")
+        shot(ex, "executor-stale")
+        shot(arb, "arbitrage-stale")
+    finally:
+        stack.worker.send_signal(signal.SIGCONT)
+    _fresh(ex, executor=True)
+    _fresh(arb, executor=False)
+    expect(card.locator(".copy-btn")).to_be_enabled()
+    stack.unpin_game(game)
+    stack.kill_worker()
+    _stale_marks(ex, executor=True)
+    _stale_marks(arb, executor=False)
+    stack.start_worker()
+    _fresh(ex, executor=True)
+    _fresh(arb, executor=False)
+    expect(badge(ex)).to_have_text("PAUSED")
+
+
+def test_the_browser_shows_a_banner_when_the_dashboard_server_goes_away(live, browser):
+    stack, _ = live
+    proc, base = start_panel(stack.ws_url)
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    try:
+        page.goto(base + "/executor")
+        expect(badge(page)).to_have_text(re.compile("^(PAUSED|ACTIVE)$"))
+        stop_panel(proc)
+        expect(page.locator(".notyf__message")).to_contain_text("Connection to the dashboard server lost", timeout=10_000)
+        shot(page, "executor-server-gone")
+    finally:
+        page.close()
+        if proc.poll() is None:
+            stop_panel(proc)
 
 
 def test_basic_auth_login_guards_every_page(live, browser, tmp_path):

@@ -249,6 +249,8 @@ class Console:
             "enabled": self._settings.current.enabled,
             "executor_running": self.execution is not None,
             "lease": self._lease_status() if self._lease_status is not None else None,
+            # Each venue's state and the age of its freshest data, now.
+            "venues": {v.venue: {"state": v.state, "data_age_ms": v.data_age_ms} for v in self.venue_states()},
         }
 
     async def health(self) -> tuple[bool, dict[str, Any]]:
