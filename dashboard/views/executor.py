@@ -470,7 +470,10 @@ class ExecutorView:
                     f"<b>⚠ STRANDED</b> {fmt.esc(t.event)} — {fmt.money(t.size)} — "
                     f"{fmt.esc(t.reason or 'one leg open that could not be unwound')}<br>"
                     '<button class="act bad" data-action="retry">Retry unwind</button> '
-                    '<input class="note" data-input placeholder="note: how it was resolved"> '
+                    '<input class="note" data-input="note" placeholder="note: how it was resolved"> '
+                    '<input class="proceeds" data-input="proceeds" inputmode="decimal" size="9" '
+                    'placeholder="$ it brought in" title="What selling the stranded contracts by hand brought in '
+                    '(0 if worthless): the loss is booked now. Empty: the leg is settled when its market resolves."> '
                     '<button class="act warn" data-action="resolve" data-confirm="Confirm resolved">Mark resolved</button>'
                     f"{self.stranded_msgs.get(a, '')}"
                 ),
@@ -490,6 +493,19 @@ class ExecutorView:
         if action == "retry":
             self.ctx.send(schemas.RETRY_UNWIND, lambda r: reply(r, "Unwind retried"), attempt_id=attempt_id)
         elif action == "resolve":
-            note = value.strip() if isinstance(value, str) and value.strip() else "resolved by operator"
-            self.ctx.send(schemas.RESOLVE_STRANDED, lambda r: reply(r, "Marked resolved", True),
-                          attempt_id=attempt_id, note=note)
+            fields = value if isinstance(value, dict) else {"note": value}
+            raw_note, raw_proceeds = fields.get("note"), fields.get("proceeds")
+            note = raw_note.strip() if isinstance(raw_note, str) and raw_note.strip() else "resolved by operator"
+            payload: dict[str, Any] = {"attempt_id": attempt_id, "note": note}
+            if isinstance(raw_proceeds, str) and raw_proceeds.strip():
+                try:
+                    proceeds = Decimal(raw_proceeds.strip().lstrip("$").replace(",", ""))
+                except ArithmeticError:
+                    proceeds = None
+                if proceeds is None or not proceeds.is_finite() or proceeds < 0:
+                    self.stranded_msgs[attempt_id] = (
+                        ' <span class="field-error">⚠ Proceeds must be an amount in dollars, 0 or more</span>')
+                    self._render_stranded()
+                    return
+                payload["proceeds"] = proceeds
+            self.ctx.send(schemas.RESOLVE_STRANDED, lambda r: reply(r, "Marked resolved", True), **payload)

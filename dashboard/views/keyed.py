@@ -13,7 +13,8 @@ can be lost. Here:
   whatever happened before it connected, it starts from the full current list; it asks
   again if ``order`` ever names an item it was not sent.
 * Buttons inside an item carry ``data-action``; a click sends ``{action, id, value}`` to
-  Python (``value`` is the item's ``[data-input]`` field, if any). A button with
+  Python (``value`` is the item's one ``[data-input]`` field's text, or ``{name: text}``
+  for fields named ``data-input="name"``). A button with
   ``data-confirm`` needs a second click on its confirmation label within 5 s.
 """
 
@@ -87,8 +88,12 @@ export function render({ model, el }) {
         }, 5000);
         return;
       }
-      const input = e.querySelector('[data-input]');
-      model.send_msg({ type: 'action', action: b.dataset.action, id, value: input ? input.value : null });
+      // One unnamed input: its text; named inputs (data-input="proceeds"): {name: text}.
+      const inputs = [...e.querySelectorAll('[data-input]')];
+      let value = null;
+      if (inputs.length === 1 && !inputs[0].dataset.input) value = inputs[0].value;
+      else if (inputs.length) value = Object.fromEntries(inputs.map((i) => [i.dataset.input, i.value]));
+      model.send_msg({ type: 'action', action: b.dataset.action, id, value });
       b.disabled = true;
       b.textContent = 'sending…';
     });

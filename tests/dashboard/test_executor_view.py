@@ -114,7 +114,15 @@ def test_stranded_attempt_stands_out_with_retry_and_resolve(feed, page):
     p.view.stranded.click("att-7", "resolve", "flattened by hand on Kalshi")
     sent = json.loads(feed.socket.sent[-1])
     assert sent["action"] == "resolve_stranded" and sent["note"] == "flattened by hand on Kalshi"
-    replay(feed, p, {"type": "ack", "action": "retry_unwind", "id": json.loads(feed.socket.sent[-2])["id"], "data": {}},
+    assert "proceeds" not in sent  # none given: the leg settles when its market resolves
+    # What the contracts brought in, typed by the operator: sent exactly; bad text refused here.
+    before = len(feed.socket.sent)
+    p.view.stranded.click("att-7", "resolve", {"note": "sold on Kalshi", "proceeds": "abc"})
+    assert len(feed.socket.sent) == before and "Proceeds must be an amount" in p.view.stranded.items["att-7"]["sum"]
+    p.view.stranded.click("att-7", "resolve", {"note": "sold on Kalshi", "proceeds": "$3.10"})
+    with_proceeds = json.loads(feed.socket.sent[-1], parse_float=Decimal)
+    assert with_proceeds["proceeds"] == Decimal("3.10") and with_proceeds["note"] == "sold on Kalshi"
+    replay(feed, p, {"type": "ack", "action": "retry_unwind", "id": json.loads(feed.socket.sent[-3])["id"], "data": {}},
            {"type": "ack", "action": "resolve_stranded", "id": sent["id"], "data": {}})
     assert p.view.stranded.order == []
 
