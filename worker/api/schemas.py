@@ -24,6 +24,8 @@ shapes; extra keys inside ``data`` are allowed (``init`` also carries ``mode``,
     refusal           {opportunity_id, reason, detail, at}
     mapping_changed   {...mapping}
     venue_status      {venues: {name: {state, data_age_ms, ...}}}
+    discovery_refusals {refused_count, refused [{venue, id, reason, at}] latest first,
+                        at most 200, discovered_at}   when the refused listings change
     ack               {"type": "ack", "action", "id", "data"}  one per accepted action
     error             {"type": "error", "message", "field", "id"}  one per refused message
 
@@ -131,6 +133,9 @@ PNL_POINT: Final = "pnl_point"
 REFUSAL: Final = "refusal"
 MAPPING_CHANGED: Final = "mapping_changed"
 VENUE_STATUS: Final = "venue_status"
+DISCOVERY_REFUSALS: Final = "discovery_refusals"
+#: How many refused listings ``init``, ``/api/status`` and ``discovery_refusals`` carry.
+DISCOVERY_REFUSALS_LIMIT: Final = 200
 
 PLAN_TYPES: Final = frozenset(
     {INIT, BALANCE_UPDATE, TRADE_EVENT, POSITION_OPENED, POSITION_CLOSED, SETTINGS_CHANGED, STATUS_CHANGED, ERROR}
@@ -145,6 +150,7 @@ SERVER_TYPES: Final = PLAN_TYPES | {
     REFUSAL,
     MAPPING_CHANGED,
     VENUE_STATUS,
+    DISCOVERY_REFUSALS,
 }
 # Event-bus event types the server forwards to every client as they are.
 BROADCAST_TYPES: Final = SERVER_TYPES - {INIT, ERROR, ACK, OPPORTUNITIES_SNAPSHOT}
@@ -166,6 +172,27 @@ class Stats(TypedDict):
     wins: int
 
 
+class DiscoveryRefusal(TypedDict):
+    """One listing left out at discovery: ``venue`` (``kalshi``, ``polymarket``,
+    ``polymarket_us``), ``id`` (the venue's market id: Kalshi ticker, Gamma market id,
+    Polymarket US slug; ``event <id>`` for a whole event), ``reason``, ``at`` (first seen)."""
+
+    venue: str
+    id: str
+    reason: str
+    at: datetime
+
+
+class DiscoveryData(TypedDict):
+    """``discovery`` in ``init`` and ``/api/status``, and the ``discovery_refusals`` data:
+    ``refused_count`` is the full count; ``refused`` the latest first seen, at most
+    :data:`DISCOVERY_REFUSALS_LIMIT`; ``discovered_at`` null before any discovery ran."""
+
+    refused_count: int
+    refused: list[DiscoveryRefusal]
+    discovered_at: datetime | None
+
+
 class InitData(TypedDict, total=False):
     enabled: bool
     settings: dict[str, Any]
@@ -179,6 +206,7 @@ class InitData(TypedDict, total=False):
     uptime_s: Decimal
     server_time: str
     books: dict[str, Any] | None
+    discovery: DiscoveryData
 
 
 class ErrorMessage(TypedDict):
