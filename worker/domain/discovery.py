@@ -44,6 +44,11 @@ class _Seen:
     order: int
 
 
+def _latest_first(s: _Seen) -> tuple[float, int]:
+    """Latest first seen first; listings first seen together keep their listing order."""
+    return (-s.at.timestamp(), s.order)
+
+
 class DiscoveryRefusals:
     """The refusals of the latest discovery, with the time each was first seen."""
 
@@ -78,7 +83,7 @@ class DiscoveryRefusals:
                 fresh[key] = _Seen(r, now, self._order)
         count = len(fresh)
         if count > self.limit:
-            kept = sorted(fresh.values(), key=lambda s: (s.at, s.order), reverse=True)[: self.limit]
+            kept = sorted(fresh.values(), key=_latest_first)[: self.limit]
             fresh = {(s.refusal.venue, s.refusal.id): s for s in kept}
         changed = self.discovered_at is None or count != self.count or {k: s.refusal for k, s in fresh.items()} != {
             k: s.refusal for k, s in self._seen.items()
@@ -90,7 +95,7 @@ class DiscoveryRefusals:
 
     def latest(self, limit: int = WIRE_LIMIT) -> list[tuple[ListingRefusal, datetime]]:
         """The refusals, latest first seen first (then in listing order), at most ``limit``."""
-        ordered = sorted(self._seen.values(), key=lambda s: (-s.at.timestamp(), s.order))
+        ordered = sorted(self._seen.values(), key=_latest_first)
         return [(s.refusal, s.at) for s in ordered[: max(limit, 0)]]
 
     def to_wire(self, limit: int = WIRE_LIMIT) -> dict[str, Any]:
