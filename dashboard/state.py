@@ -33,6 +33,7 @@ TOPICS = (
     "trades",
     "opportunities",
     "mappings",
+    "discovery",
     "pnl",
     "connection",
     "reply",
@@ -370,6 +371,42 @@ class Refusal:
 
 
 @dataclass(frozen=True)
+class DiscoveryRefusal:
+    """A listing the worker refused at discovery (``discovery_refusals`` / ``discovery``)."""
+
+    venue: str
+    id: str
+    reason: str
+    at: datetime | None
+
+    @classmethod
+    def from_wire(cls, data: Mapping[str, Any]) -> DiscoveryRefusal:
+        return cls(sid(data.get("venue")), sid(data.get("id")), sid(data.get("reason")), when(data.get("at")))
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """Listings refused at the worker's latest discovery: the full count, the latest few
+    (at most ``schemas.DISCOVERY_REFUSALS_LIMIT``) and when discovery ran (None: not yet)."""
+
+    refused_count: int = 0
+    refused: tuple[DiscoveryRefusal, ...] = ()
+    discovered_at: datetime | None = None
+    known: bool = False  # False until the worker said anything about discovery
+
+    @classmethod
+    def from_wire(cls, data: Mapping[str, Any]) -> Discovery:
+        rows = tuple(DiscoveryRefusal.from_wire(r) for r in data.get("refused") or () if isinstance(r, Mapping))
+        count = data.get("refused_count")
+        return cls(
+            refused_count=count if isinstance(count, int) and not isinstance(count, bool) else len(rows),
+            refused=rows,
+            discovered_at=when(data.get("discovered_at")),
+            known=True,
+        )
+
+
+@dataclass(frozen=True)
 class PnlPoint:
     time: datetime
     cumulative: Decimal
@@ -396,6 +433,7 @@ class WorkerState:
     trade_seq: int = 0
     opportunities: dict[str, Opportunity] = field(default_factory=dict)
     mappings: dict[str, Mapping_] = field(default_factory=dict)
+    discovery: Discovery = field(default_factory=Discovery)
     pnl: list[PnlPoint] = field(default_factory=list)
     stopping_limit: str = ""
     updated_at: datetime | None = None
@@ -457,6 +495,8 @@ class WorkerState:
             self._replace_opportunities(data["opportunities"])
         if isinstance(data.get("mappings"), list):
             self._replace_mappings(data["mappings"])
+        discovery = data.get("discovery")
+        self.discovery = Discovery.from_wire(discovery) if isinstance(discovery, Mapping) else Discovery()
         if isinstance(data.get("pnl"), list):
             self.pnl = [p for p in (self._pnl(x) for x in data["pnl"]) if p]
         return set(TOPICS) - {"connection", "reply"}
@@ -510,6 +550,9 @@ class WorkerState:
             topics.add("balances")
         if isinstance(data.get("limits"), Mapping):
             self.limits = dict(data["limits"])
+        if isinstance(data.get("discovery"), Mapping):
+            self.discovery = Discovery.from_wire(data["discovery"])
+            topics.add("discovery")
         return topics
 
     def _on_stats_update(self, data: Mapping[str, Any]) -> set[str]:
@@ -660,6 +703,10 @@ class WorkerState:
                          m.reasons or old.reasons, old.kalshi, old.poly, old.starts_at)
         self.mappings[m.id] = m
         return {"mappings", "opportunities"}
+
+    def _on_discovery_refusals(self, data: Mapping[str, Any]) -> set[str]:
+        self.discovery = Discovery.from_wire(data)
+        return {"discovery"}
 
     @staticmethod
     def _pnl(raw: Any) -> PnlPoint | None:

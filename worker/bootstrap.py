@@ -206,6 +206,7 @@ def build_worker(
     engine = None
     lease_status: Callable[[], str] | None = None
     books_source: Callable[[], Mapping[str, Any] | None] | None = None
+    discovery_source: Callable[[], Mapping[str, Any] | None] | None = None
     budget_source: Callable[[], Awaitable[Mapping[str, Any] | None]] | None = None
     standby_of: Callable[[], str | None] | None = None
     if trading and execution is None:
@@ -213,6 +214,7 @@ def build_worker(
         execution = EngineControl(engine)
         lease_status = engine.lease_status
         books_source = engine.books_figures
+        discovery_source = engine.discovery_figures
         budget_source = engine.loss_budget
         standby_of = engine.standby_of
     monitor = None
@@ -235,6 +237,7 @@ def build_worker(
         venue_monitor=monitor.states if monitor is not None else None,
         lease_status=lease_status,
         books_source=books_source,
+        discovery_source=discovery_source,
         budget_source=budget_source,
         standby_of=standby_of,
         alerts=alerts,

@@ -39,6 +39,7 @@ from db.repositories import TradeRepository
 from worker.api import schemas
 from worker.api.history import DbHistory
 from worker.config import Config, ensure_worker_id
+from worker.domain.discovery import DiscoveryRefusals
 from worker.domain.errors import MissingCredentials, VenueError
 from worker.domain.events import AlertKind
 from worker.domain.mapping import Confidence, MappingStatus, OpportunityEvent
@@ -164,6 +165,8 @@ class TradingEngine:
         self._pnl_task: asyncio.Task[None] | None = None
         self._settings_task: asyncio.Task[None] | None = None
         self._cumulative = Decimal(0)
+        # Kept across reconnects, so a listing refused again keeps its first-seen time.
+        self.refusals = DiscoveryRefusals()
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> None:
@@ -228,7 +231,13 @@ class TradingEngine:
             alert=self.alerts.raise_alert if self.alerts is not None else None,
         )
         feed = OpportunityFeed(
-            executor, self.venues[Venue.KALSHI], poly, SqlMappingStore(self.db), on_event=self._publish_opportunity
+            executor,
+            self.venues[Venue.KALSHI],
+            poly,
+            SqlMappingStore(self.db),
+            on_event=self._publish_opportunity,
+            refusals=self.refusals,
+            on_refusals=self._publish_refusals,
         )
         count = await feed.discover()
         await self._start_pnl_points()
@@ -315,6 +324,13 @@ class TradingEngine:
         self.venues = {}
 
     # -- events --------------------------------------------------------------------------
+    def _publish_refusals(self, refusals: DiscoveryRefusals) -> None:
+        self.bus.publish(schemas.DISCOVERY_REFUSALS, refusals.to_wire(schemas.DISCOVERY_REFUSALS_LIMIT))
+
+    def discovery_figures(self) -> Mapping[str, Any]:
+        """Listings refused at the latest discovery (``schemas.DiscoveryData``)."""
+        return self.refusals.to_wire(schemas.DISCOVERY_REFUSALS_LIMIT)
+
     def _publish_opportunity(self, event: OpportunityEvent) -> None:
         type_, data = opportunity_message(event)
         self.bus.publish(type_, data)

@@ -1,7 +1,13 @@
-"""The ``/mappings`` review: matched pairs with confidence and reasons, Confirm / Reject.
+"""The ``/mappings`` review: matched pairs with confidence and reasons, Confirm / Reject,
+and the listings refused at discovery.
 
 A decision is sent to the worker; the row changes when the worker's ``mapping_changed``
 comes back, so every open page (here or in another dashboard process) shows the same.
+
+Below the pairs, "Refused at discovery" counts the markets the worker left out at its
+latest discovery (a market a venue parser could not read, or one the matcher refused: a
+spread, a total, a polarity in doubt …) and lists the latest of them (venue, id, reason,
+first seen), from ``init`` and every ``discovery_refusals``.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from typing import Any
 import panel as pn
 
 from dashboard import format as fmt
-from dashboard.state import Mapping_
+from dashboard.state import Discovery, Mapping_
 from dashboard.views.common import STYLES, Context, has, html
 from dashboard.views.keyed import Item, KeyedList
 from worker.api import schemas
@@ -19,6 +25,37 @@ from worker.api import schemas
 STATUS_FILTERS = ("all", "candidate", "confirmed", "rejected")
 MAX_ROWS = 300
 ACTIONS = {"confirm": schemas.CONFIRM_MAPPING, "reject": schemas.REJECT_MAPPING}
+
+
+def discovery_html(d: Discovery) -> str:
+    """The "Refused at discovery" section: the count and a table (venue, id, reason, when)."""
+    if not d.known or d.discovered_at is None:
+        return (
+            '<div class="discovery" data-refused-count="">'
+            "<h4 style='margin:8px 0 4px'>Refused at discovery</h4>"
+            '<span class="muted">No discovery has run in the worker yet.</span></div>'
+        )
+    head = (
+        f'<div class="discovery" data-refused-count="{d.refused_count}">'
+        f"<h4 style='margin:8px 0 4px'>Refused at discovery: <b class=\"refused-count\">{d.refused_count}</b></h4>"
+        f'<span class="muted">latest discovery {fmt.stamp(d.discovered_at)}'
+    )
+    if d.refused_count > len(d.refused):
+        head += f"; the {len(d.refused)} first seen most recently are listed"
+    head += "</span>"
+    if not d.refused:
+        return head + '<p class="muted">No listing was refused.</p></div>'
+    rows = "".join(
+        f'<tr data-venue="{fmt.esc(r.venue)}" data-id="{fmt.esc(r.id)}"><td>{fmt.esc(r.venue)}</td>'
+        f"<td><code>{fmt.esc(r.id)}</code></td><td>{fmt.esc(r.reason)}</td><td>{fmt.stamp(r.at)}</td></tr>"
+        for r in d.refused
+    )
+    return (
+        head + '<div style="max-height:420px;overflow-y:auto">'
+        '<table class="refusals" style="width:100%;border-collapse:collapse">'
+        "<thead><tr><th align='left'>Venue</th><th align='left'>Id</th><th align='left'>Reason</th>"
+        "<th align='left'>Since</th></tr></thead><tbody>" + rows + "</tbody></table></div></div>"
+    )
 
 
 def mapping_item(m: Mapping_, message: str = "") -> Item:
@@ -50,10 +87,12 @@ class MappingsView:
         self.count = html("", name="mapping-count")
         self.messages: dict[str, str] = {}
         self.list = KeyedList(on_action=self._act, empty="No mappings.", sizing_mode="stretch_width", stylesheets=STYLES)
+        self.refused = html(discovery_html(ctx.feed.state.discovery), name="discovery-refusals",
+                            sizing_mode="stretch_width")
         self.layout = pn.Column(
             pn.Row(html("<h3 style='margin:0'>Market mappings</h3>"), self.status, self.count,
                    styles={"flex-wrap": "wrap", "align-items": "center"}),
-            self.list, sizing_mode="stretch_width",
+            self.list, self.refused, sizing_mode="stretch_width",
         )
         # Discovery may have added pairs since the feed connected: read the list afresh.
         ctx.feed.refresh("mappings")
@@ -68,6 +107,10 @@ class MappingsView:
         if has(topics, "mappings"):
             self.list.apply(self._items(), self.visible_ids())
             self._count()
+        if has(topics, "discovery"):
+            text = discovery_html(self.ctx.feed.state.discovery)
+            if self.refused.object != text:
+                self.refused.object = text
 
     def _act(self, action: str, mid: str, _value: Any) -> None:
         if action not in ACTIONS:

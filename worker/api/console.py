@@ -116,6 +116,7 @@ class Console:
         venue_monitor: Callable[[], list[VenueState]] | None = None,
         lease_status: Callable[[], str] | None = None,
         books_source: Callable[[], Mapping[str, Any] | None] | None = None,
+        discovery_source: Callable[[], Mapping[str, Any] | None] | None = None,
         budget_source: Callable[[], Awaitable[Mapping[str, Any] | None]] | None = None,
         standby_of: Callable[[], str | None] | None = None,
         alerts: AlertCenter | None = None,
@@ -132,6 +133,7 @@ class Console:
         self.venue_monitor = venue_monitor
         self._lease_status = lease_status
         self._books_source = books_source
+        self._discovery_source = discovery_source
         self._budget_source = budget_source
         # The leading worker's id while this one stands by (None when it trades).
         self._standby_of = standby_of
@@ -237,6 +239,7 @@ class Console:
                 "lease": self._lease_status() if self._lease_status is not None else None,
                 "books": self._books_source() if self._books_source is not None else None,
                 "alerts": await self.alerts.active() if self.alerts is not None else [],
+                "discovery": self._discovery_source() if self._discovery_source is not None else None,
             },
         )
 

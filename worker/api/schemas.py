@@ -27,6 +27,8 @@ shapes; extra keys inside ``data`` are allowed (``init`` also carries ``mode``,
     heartbeat         {server_time, uptime_s, enabled, executor_running}   every second
     alert             {...alert}: id, kind (AlertKind), severity, title, message, count, ...
     alert_dismissed   {...alert, dismissed_at}
+    discovery_refusals {refused_count, refused [{venue, id, reason, at}] latest first,
+                        at most 200, discovered_at}   when the refused listings change
     ack               {"type": "ack", "action", "id", "data"}  one per accepted action
     error             {"type": "error", "message", "field", "id"}  one per refused message
 
@@ -143,6 +145,9 @@ ALERT_DISMISSED: Final = EventKind.ALERT_DISMISSED
 HEARTBEAT_S: Final = 1.0
 STALE_AFTER_S: Final = 3.0
 ALERT_KINDS: Final = tuple(k.value for k in AlertKind)
+DISCOVERY_REFUSALS: Final = EventKind.DISCOVERY_REFUSALS
+#: How many refused listings ``init``, ``/api/status`` and ``discovery_refusals`` carry.
+DISCOVERY_REFUSALS_LIMIT: Final = 200
 
 PLAN_TYPES: Final = frozenset(
     {INIT, BALANCE_UPDATE, TRADE_EVENT, POSITION_OPENED, POSITION_CLOSED, SETTINGS_CHANGED, STATUS_CHANGED, ERROR}
@@ -160,6 +165,7 @@ SERVER_TYPES: Final = PLAN_TYPES | {
     HEARTBEAT,
     ALERT,
     ALERT_DISMISSED,
+    DISCOVERY_REFUSALS,
 }
 # Event-bus event types the server forwards to every client as they are.
 BROADCAST_TYPES: Final = SERVER_TYPES - {INIT, ERROR, ACK, OPPORTUNITIES_SNAPSHOT}
@@ -181,6 +187,27 @@ class Stats(TypedDict):
     wins: int
 
 
+class DiscoveryRefusal(TypedDict):
+    """One listing left out at discovery: ``venue`` (``kalshi``, ``polymarket``,
+    ``polymarket_us``), ``id`` (the venue's market id: Kalshi ticker, Gamma market id,
+    Polymarket US slug; ``event <id>`` for a whole event), ``reason``, ``at`` (first seen)."""
+
+    venue: str
+    id: str
+    reason: str
+    at: datetime
+
+
+class DiscoveryData(TypedDict):
+    """``discovery`` in ``init`` and ``/api/status``, and the ``discovery_refusals`` data:
+    ``refused_count`` is the full count; ``refused`` the latest first seen, at most
+    :data:`DISCOVERY_REFUSALS_LIMIT`; ``discovered_at`` null before any discovery ran."""
+
+    refused_count: int
+    refused: list[DiscoveryRefusal]
+    discovered_at: datetime | None
+
+
 class InitData(TypedDict, total=False):
     enabled: bool
     settings: dict[str, Any]
@@ -195,6 +222,7 @@ class InitData(TypedDict, total=False):
     server_time: str
     books: dict[str, Any] | None
     alerts: list[dict[str, Any]]
+    discovery: DiscoveryData
 
 
 class ErrorMessage(TypedDict):

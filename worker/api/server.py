@@ -93,6 +93,13 @@ def _uptime(snapshot: ConsoleSnapshot) -> Decimal:
     return Decimal((snapshot.taken_at - snapshot.started_at).total_seconds()).quantize(Decimal("0.001"))
 
 
+def _discovery(snapshot: ConsoleSnapshot) -> Any:
+    """Listings refused at discovery (``schemas.DiscoveryData``); empty, with
+    ``discovered_at`` null, while no discovery ran in this process."""
+    found = snapshot.extra.get("discovery")
+    return found if found is not None else {"refused_count": 0, "refused": [], "discovered_at": None}
+
+
 def init_data(snapshot: ConsoleSnapshot) -> dict[str, Any]:
     """The plan's ``init`` data plus our extra keys."""
     return {
@@ -111,6 +118,7 @@ def init_data(snapshot: ConsoleSnapshot) -> dict[str, Any]:
         "protocol": schemas.PROTOCOL_VERSION,
         "books": snapshot.extra.get("books"),
         "alerts": snapshot.extra.get("alerts") or [],
+        "discovery": _discovery(snapshot),
     }
 
 
@@ -139,6 +147,7 @@ def status_data(snapshot: ConsoleSnapshot) -> dict[str, Any]:
         "lease": snapshot.extra.get("lease"),
         "books": snapshot.extra.get("books"),
         "alerts": snapshot.extra.get("alerts") or [],
+        "discovery": _discovery(snapshot),
         "server_time": snapshot.taken_at,
     }
 

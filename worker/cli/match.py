@@ -5,6 +5,11 @@ Reads the venues' raw listing responses (a Kalshi ``{"events": [...]}`` object, 
 per mapping on standard output; logs go to standard error. Without ``--save`` nothing is
 written and no database is needed; with ``--save`` the mappings are stored as candidates
 and decisions already taken by the operator are kept (and shown).
+
+A market the parsers cannot read (no ``clobTokenIds``, outcomes that do not pair with
+tokens, a bad number …) is refused alone: it is logged once with its reason and counted,
+and every other market of the file is matched. Only a file that is not the venue's
+listing shape at all is an input error.
 """
 
 from __future__ import annotations
@@ -30,7 +35,10 @@ class InputError(Exception):
     """A listing file is missing, not JSON, or not in the venue's format."""
 
 
-def _load(path: Path, parse: Callable[[Any], list[Market]], what: str) -> list[Market]:
+Parse = Callable[[Any, list[Any]], list[Market]]
+
+
+def _load(path: Path, parse: Parse, what: str, refused: list[Any]) -> list[Market]:
     try:
         raw = json.loads(path.read_text("utf-8"))
     except FileNotFoundError:
@@ -42,34 +50,39 @@ def _load(path: Path, parse: Callable[[Any], list[Market]], what: str) -> list[M
             f"{path}: not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
         ) from None
     try:
-        return parse(raw)
+        return parse(raw, refused)
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise InputError(f"{path}: not a {what}: {exc}") from None
 
 
-def _parse_kalshi(raw: Any) -> list[Market]:
+def _parse_kalshi(raw: Any, refused: list[Any]) -> list[Market]:
     from worker.venues.kalshi.parse import parse_events
 
     if not isinstance(raw, dict) or not isinstance(raw.get("events"), list):
         raise ValueError('expected an object with an "events" list')
-    markets, _ = parse_events(raw)
+    markets, _ = parse_events(raw, refused)
     return markets
 
 
-def _parse_gamma(raw: Any) -> list[Market]:
+def _parse_gamma(raw: Any, refused: list[Any]) -> list[Market]:
     from worker.venues.polymarket.parse import parse_events
 
     if not isinstance(raw, list):
         raise ValueError("expected a JSON list of events")
-    return parse_events(raw)
+    return parse_events(raw, refused)
 
 
-def _parse_pmus(raw: Any) -> list[Market]:
+def _parse_pmus(raw: Any, refused: list[Any]) -> list[Market]:
     from worker.venues.polymarket_us.parse import parse_events
 
     if not isinstance(raw, dict) or not isinstance(raw.get("events"), list):
         raise ValueError('expected an object with an "events" list')
-    return parse_events(raw)
+    return parse_events(raw, refused)
+
+
+def _log_refused(venue: str, refused: list[Any]) -> None:
+    for exc in refused:
+        log.warning("%s market %s refused: %s", venue, exc.market_id, exc.reason)
 
 
 def mapping_line(m: MarketMapping) -> dict[str, Any]:
@@ -120,20 +133,30 @@ def main(argv: list[str]) -> int:
         logging.basicConfig(
             level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
         )
+    kalshi_refused: list[Any] = []
+    poly_refused: list[Any] = []
+    poly_name = "polymarket" if args.polymarket is not None else "polymarket_us"
     try:
-        kalshi = _load(args.kalshi, _parse_kalshi, "Kalshi events response")
+        kalshi = _load(args.kalshi, _parse_kalshi, "Kalshi events response", kalshi_refused)
         if args.polymarket is not None:
-            poly_markets = _load(args.polymarket, _parse_gamma, "Gamma /events list")
+            poly_markets = _load(args.polymarket, _parse_gamma, "Gamma /events list", poly_refused)
         else:
-            poly_markets = _load(args.polymarket_us, _parse_pmus, "Polymarket US events response")
+            poly_markets = _load(
+                args.polymarket_us, _parse_pmus, "Polymarket US events response", poly_refused
+            )
     except InputError as exc:
         print(f"match: {exc}", file=sys.stderr)
         return 2
+    _log_refused("kalshi", kalshi_refused)
+    _log_refused(poly_name, poly_refused)
     result = match_markets(kalshi, poly_markets)
     log.info(
-        "%d kalshi and %d polymarket markets: %d mappings, %d refused, %d unmatched",
+        "%d kalshi and %d polymarket markets (%d and %d unreadable, refused): "
+        "%d mappings, %d refused, %d unmatched",
         len(kalshi),
         len(poly_markets),
+        len(kalshi_refused),
+        len(poly_refused),
         len(result.mappings),
         len(result.refused),
         len(result.unmatched),

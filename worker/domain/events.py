@@ -39,6 +39,7 @@ class EventKind(StrEnum):
     HEARTBEAT = "heartbeat"
     ALERT = "alert"
     ALERT_DISMISSED = "alert_dismissed"
+    DISCOVERY_REFUSALS = "discovery_refusals"
 
 
 class UnknownEventKind(ValueError):

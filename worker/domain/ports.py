@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
 from worker.domain.books import OrderBook
+from worker.domain.discovery import ListingRefusal
 from worker.domain.markets import ContractRef, League, Market, MarketResolution, Venue
 from worker.domain.orders import Balance, Fill, Order, OrderIntent, Position, PreparedOrder
 
@@ -28,6 +29,14 @@ class BookUpdate:
 
     book: OrderBook
     snapshot: bool
+
+
+@runtime_checkable
+class ListingRefusalSource(Protocol):
+    """A venue client that tells which markets its last ``list_markets`` left out, and why
+    (markets it could not read; the rest of the listing was returned)."""
+
+    def listing_refusals(self) -> Sequence[ListingRefusal]: ...
 
 
 @runtime_checkable

@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from worker.domain.books import OrderBook, depth_to
+from worker.domain.discovery import DiscoveryRefusals, ListingRefusal
 from worker.domain.errors import VenueError
 from worker.domain.fees import FeeSchedule
 from worker.domain.mapping import (
@@ -40,10 +41,11 @@ from worker.domain.mapping import (
     OpportunityEventKind,
 )
 from worker.domain.markets import ContractRef, Market, Venue
-from worker.domain.ports import VenuePort
+from worker.domain.ports import ListingRefusalSource, VenuePort
 from worker.engine.executor.executor import Executor
 from worker.engine.executor.risk import Candidate
 from worker.engine.scanner.matcher import match_markets
+from worker.engine.scanner.normalize import Refusal
 from worker.engine.scanner.scanner import Scanner
 
 log = logging.getLogger(__name__)
@@ -70,6 +72,8 @@ class OpportunityFeed:
         mappings: MappingStore | None = None,
         clock: Callable[[], datetime] = _utcnow,
         on_event: Callable[[OpportunityEvent], None] | None = None,
+        refusals: DiscoveryRefusals | None = None,
+        on_refusals: Callable[[DiscoveryRefusals], None] | None = None,
     ) -> None:
         self.executor = executor
         self.kalshi = kalshi
@@ -88,12 +92,16 @@ class OpportunityFeed:
         self._outbox_ready = asyncio.Event()
         self.events = 0
         self.book_updates = 0
+        #: Listings refused at discovery (parsers and matcher), kept across discoveries.
+        self.refusals = refusals if refusals is not None else DiscoveryRefusals()
+        self._on_refusals = on_refusals
 
     async def discover(self) -> int:
         """List, match and (when a store is given) persist mappings; returns how many trade."""
         kalshi_markets = await self.kalshi.list_markets()
         poly_markets = await self.poly.list_markets()
         result = match_markets(kalshi_markets, poly_markets)
+        self._record_refusals(result.refused)
         found = result.mappings
         if self.mappings_store is not None and found:
             # Stored status wins: an operator's rejection or confirmation survives rediscovery.
@@ -119,8 +127,20 @@ class OpportunityFeed:
                 self.min_sizes[ref] = p.min_size
                 self.fees[ref] = p.fees
         self.scanner.add_mappings(items)
-        log.info("%d mappings (%d refused listings)", len(items), len(result.refused))
+        log.info(
+            "%d mappings (%d listings refused at discovery: see /mappings)", len(items), self.refusals.count
+        )
         return len(items)
+
+    def _record_refusals(self, matcher_refused: list[Refusal]) -> None:
+        """Both venues' unreadable markets and the matcher's refusals, as one set."""
+        found: list[ListingRefusal] = []
+        for port in (self.kalshi, self.poly):
+            if isinstance(port, ListingRefusalSource):
+                found.extend(port.listing_refusals())
+        found.extend(ListingRefusal(r.venue, r.market_id, r.reason) for r in matcher_refused)
+        if self.refusals.update(found, self.clock()) and self._on_refusals is not None:
+            self._on_refusals(self.refusals)
 
     def decide(self, mapping_id: str, status: MappingStatus) -> None:
         """An operator's decision, live: a rejected pair is never traded (its opportunities

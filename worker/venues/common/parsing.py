@@ -1,9 +1,11 @@
-"""Small tolerant readers for venue JSON: Decimal strings, timestamps, JSON-in-a-string."""
+"""Small tolerant readers for venue JSON: Decimal strings, timestamps, JSON-in-a-string,
+and the rule that one bad market is refused alone (:func:`listing_markets`)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -16,10 +18,14 @@ class PayloadError(ValueError):
 
 
 class MarketRefused(PayloadError):
-    """One market of a listing is well formed but cannot be traded safely (e.g. fees are
-    enabled and the market does not say how much): the listing goes on without it.
+    """One market (or one event) of a listing cannot be used: it is malformed (no
+    ``clobTokenIds``, outcomes and tokens that do not pair up, a number that is not one, a
+    missing id …) or cannot be traded safely (fees enabled without a rate). The listing
+    goes on without it.
 
-    ``reason`` says why, for the operator; listing parsers skip the market and log it.
+    ``market_id`` names it as the venue does (Gamma id, Kalshi ticker, Polymarket US slug;
+    ``event <id>`` for a whole event, ``event <id> market #<n>`` when the market has no id);
+    ``reason`` says why, for the operator.
     """
 
     def __init__(self, market_id: str, reason: str) -> None:
@@ -99,3 +105,75 @@ def obj(value: Any, what: str) -> Mapping[str, Any]:
 
 def text(value: Any) -> str:
     return "" if value is None else str(value)
+
+
+#: What reading one market can raise when the market is malformed (never a bug's
+#: NameError/AssertionError: those still fail loudly).
+MARKET_ERRORS: tuple[type[Exception], ...] = (
+    PayloadError,
+    ValueError,
+    TypeError,
+    KeyError,
+    AttributeError,
+    ArithmeticError,
+)
+
+
+def refusal(market_id: str, exc: Exception) -> MarketRefused:
+    """``exc`` (raised while reading market ``market_id``) as that market's refusal."""
+    if isinstance(exc, MarketRefused):
+        return exc
+    reason = str(exc) if isinstance(exc, PayloadError) else f"{type(exc).__name__}: {exc}"
+    return MarketRefused(market_id, reason or type(exc).__name__)
+
+
+def note_refused(
+    exc: MarketRefused, refused: list[MarketRefused] | None, logger: logging.Logger, venue: str
+) -> None:
+    """Hand a refusal to the caller's list; without one, log it (the caller logs otherwise,
+    once per market, so a listing polled again does not log it again)."""
+    if refused is not None:
+        refused.append(exc)
+    else:
+        logger.warning("%s: %s", venue, exc)
+
+
+def listing_markets(
+    events: list[Any],
+    refused: list[MarketRefused] | None,
+    logger: logging.Logger,
+    venue: str,
+    event_id: Callable[[Mapping[str, Any]], str],
+    market_id: Callable[[Mapping[str, Any]], str],
+) -> Iterator[tuple[str, Mapping[str, Any], Mapping[str, Any]]]:
+    """Every (market id, market object, its event) of a page of events.
+
+    An event that is not an object, or whose ``markets`` is not a list, and a market that
+    is not an object, are refused here (noted, skipped); the rest of the page is yielded.
+    The caller parses each market inside ``try`` and notes :func:`refusal` on failure.
+    """
+    for i, ev in enumerate(events):
+        if not isinstance(ev, Mapping):
+            note_refused(
+                MarketRefused(f"event #{i}", f"event is not an object: {type(ev).__name__}"),
+                refused, logger, venue,
+            )
+            continue
+        eid = event_id(ev) or f"#{i}"
+        markets = ev.get("markets")
+        if markets is None:
+            continue
+        if not isinstance(markets, list):
+            note_refused(
+                MarketRefused(f"event {eid}", f"markets is not a list: {type(markets).__name__}"),
+                refused, logger, venue,
+            )
+            continue
+        for j, m in enumerate(markets):
+            if not isinstance(m, Mapping):
+                note_refused(
+                    MarketRefused(f"event {eid} market #{j}", f"market is not an object: {type(m).__name__}"),
+                    refused, logger, venue,
+                )
+                continue
+            yield market_id(m) or f"event {eid} market #{j}", m, ev

@@ -17,6 +17,7 @@ Rate limits (Basic tier): 20 reads/s, 10 writes/s.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from typing import Any
 import httpx
 
 from worker.domain.books import OrderBook
+from worker.domain.discovery import ListingRefusal
 from worker.domain.errors import OrderNotFound, OrderRejected
 from worker.domain.markets import (
     ContractRef,
@@ -51,7 +53,8 @@ from worker.domain.orders import (
 from worker.domain.ports import BookUpdate
 from worker.venues.common.env import require
 from worker.venues.common.http import Backoff, Sleep, TokenBucket, VenueHttp
-from worker.venues.common.parsing import dec, obj, text, ts
+from worker.venues.common.parsing import MarketRefused, dec, obj, text, ts
+from worker.venues.common.refusals import RefusalLog
 from worker.venues.kalshi.parse import parse_events, parse_orderbook
 from worker.venues.kalshi.signing import KalshiSigner, load_private_key
 
@@ -137,6 +140,7 @@ class KalshiClient:
             rng=rng,
         )
         self._now = clock or (lambda: datetime.now(UTC))
+        self.refusals = RefusalLog(Venue.KALSHI, logging.getLogger(__name__))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], **kwargs: Any) -> KalshiClient:
@@ -178,6 +182,7 @@ class KalshiClient:
     async def list_markets(self, leagues: Sequence[League] | None = None) -> list[Market]:
         wanted = list(leagues) if leagues else list(LEAGUE_SERIES)
         out: list[Market] = []
+        refused: list[MarketRefused] = []
         for league in wanted:
             series = LEAGUE_SERIES.get(league)
             if series is None:
@@ -192,11 +197,16 @@ class KalshiClient:
                 }
                 if cursor:
                     params["cursor"] = cursor
-                markets, cursor = parse_events(await self._get("/events", params))
+                markets, cursor = parse_events(await self._get("/events", params), refused)
                 out.extend(markets)
                 if not cursor:
                     break
+        self.refusals.record(refused)
         return out
+
+    def listing_refusals(self) -> Sequence[ListingRefusal]:
+        """The markets the last :meth:`list_markets` left out, and why."""
+        return self.refusals.last()
 
     async def get_books(self, ticker: str) -> tuple[OrderBook, OrderBook]:
         payload = await self._get(f"/markets/{ticker}/orderbook")

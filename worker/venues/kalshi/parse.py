@@ -7,6 +7,7 @@ and the V2 event-orders responses. Pure: no I/O.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
@@ -27,7 +28,21 @@ from worker.domain.markets import (
     Venue,
 )
 from worker.domain.money import CENT, ONE, ZERO
-from worker.venues.common.parsing import PayloadError, dec, obj, req_dec, text, ts
+from worker.venues.common.parsing import (
+    MARKET_ERRORS,
+    MarketRefused,
+    PayloadError,
+    dec,
+    listing_markets,
+    note_refused,
+    obj,
+    refusal,
+    req_dec,
+    text,
+    ts,
+)
+
+log = logging.getLogger(__name__)
 
 _MONTHS = {
     m: i
@@ -206,14 +221,31 @@ def parse_market(m: Mapping[str, Any], event: Mapping[str, Any]) -> Market:
     )
 
 
-def parse_events(payload: Mapping[str, Any]) -> tuple[list[Market], str | None]:
-    """``GET /events?with_nested_markets=true`` → (markets, next cursor or None)."""
+def parse_events(
+    payload: Mapping[str, Any], refused: list[MarketRefused] | None = None
+) -> tuple[list[Market], str | None]:
+    """``GET /events?with_nested_markets=true`` → (markets, next cursor or None).
+
+    A market (or event) that cannot be read is left out with its reason
+    (:class:`MarketRefused`, appended to ``refused`` when given, logged when not); every
+    other market of the page stands. Only a page that is not ``{"events": [...]}`` raises.
+    """
     body = obj(payload, "kalshi events response")
+    events = body.get("events")
+    if events is None:
+        events = []
+    if not isinstance(events, list):
+        raise PayloadError("kalshi events response: events is not a list")
     markets: list[Market] = []
-    for ev in body.get("events") or []:
-        ev = obj(ev, "kalshi event")
-        for m in ev.get("markets") or []:
-            markets.append(parse_market(obj(m, "kalshi market"), ev))
+    for market_id, m, ev in listing_markets(
+        events, refused, log, "kalshi",
+        event_id=lambda e: text(e.get("event_ticker")),
+        market_id=lambda mk: text(mk.get("ticker")),
+    ):
+        try:
+            markets.append(parse_market(m, ev))
+        except MARKET_ERRORS as exc:
+            note_refused(refusal(market_id, exc), refused, log, "kalshi")
     cursor = text(body.get("cursor")) or None
     return markets, cursor
 

@@ -20,6 +20,7 @@ per-10-second budgets.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -29,6 +30,7 @@ from typing import Any
 import httpx
 
 from worker.domain.books import OrderBook
+from worker.domain.discovery import ListingRefusal
 from worker.domain.errors import AuthFailed, OrderNotFound, OrderRejected
 from worker.domain.fees import FeeSchedule
 from worker.domain.markets import ContractRef, League, Market, MarketResolution, OutcomeSide, Venue
@@ -47,7 +49,8 @@ from worker.domain.orders import (
 from worker.domain.ports import BookUpdate
 from worker.venues.common.env import require
 from worker.venues.common.http import Backoff, Sleep, TokenBucket, VenueHttp
-from worker.venues.common.parsing import dec, json_list, obj, text, ts
+from worker.venues.common.parsing import MarketRefused, dec, json_list, obj, text, ts
+from worker.venues.common.refusals import RefusalLog
 from worker.venues.polymarket.parse import parse_book, parse_events
 from worker.venues.polymarket.signing import (
     EXCHANGE_V2,
@@ -99,6 +102,7 @@ class PolymarketClient:
             rng=rng,
         )
         self._now = clock or (lambda: datetime.now(UTC))
+        self.refusals = RefusalLog(Venue.POLYMARKET, logging.getLogger(__name__))
         self._neg_risk: dict[str, bool] = {}
         self._market_of_token: dict[str, str] = {}
         self._hash_by_client_id: dict[str, str] = {}
@@ -151,6 +155,7 @@ class PolymarketClient:
     async def list_markets(self, leagues: Sequence[League] | None = None) -> list[Market]:
         wanted = list(leagues) if leagues else [League.NBA, League.NFL, League.NHL, League.MLB]
         out: list[Market] = []
+        refused: list[MarketRefused] = []
         for league in wanted:
             offset = 0
             while True:
@@ -164,7 +169,7 @@ class PolymarketClient:
                         "offset": offset,
                     },
                 )
-                markets = parse_events(page)
+                markets = parse_events(page, refused)
                 for m in markets:
                     for o in m.outcomes:
                         self._market_of_token[o.contract_id] = m.market_id
@@ -174,7 +179,12 @@ class PolymarketClient:
                 if count < 100:
                     break
                 offset += count
+        self.refusals.record(refused)
         return out
+
+    def listing_refusals(self) -> Sequence[ListingRefusal]:
+        """The markets the last :meth:`list_markets` left out, and why."""
+        return self.refusals.last()
 
     async def get_book(self, contract: ContractRef) -> OrderBook:
         payload = await self._clob_get("/book", {"token_id": contract.contract_id})

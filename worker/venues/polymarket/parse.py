@@ -28,11 +28,15 @@ from worker.domain.markets import (
 )
 from worker.domain.money import CENT, ONE, ZERO
 from worker.venues.common.parsing import (
+    MARKET_ERRORS,
     MarketRefused,
     PayloadError,
     dec,
     json_list,
+    listing_markets,
+    note_refused,
     obj,
+    refusal,
     req_dec,
     text,
     ts,
@@ -110,20 +114,45 @@ def _fees(m: Mapping[str, Any], market_id: str) -> FeeSchedule:
     return FeeSchedule.polymarket(rate, int(exponent), maker_rate)
 
 
+def _list_field(m: Mapping[str, Any], key: str) -> list[Any]:
+    try:
+        return json_list(m.get(key))
+    except PayloadError as exc:
+        raise PayloadError(f"{key} is garbled ({exc})") from None
+
+
+def _outcomes_and_tokens(m: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """The outcome names and their CLOB token ids, paired one to one, or PayloadError."""
+    names = [text(n) for n in _list_field(m, "outcomes")]
+    if m.get("clobTokenIds") in (None, "", "[]", []):
+        # Real listings carry such markets (not yet, or no longer, on the order book).
+        raise PayloadError("no clobTokenIds: the market has no CLOB tokens to trade")
+    tokens = [text(t) for t in _list_field(m, "clobTokenIds")]
+    if not names:
+        raise PayloadError("no outcomes")
+    if len(names) != len(tokens):
+        raise PayloadError(f"{len(names)} outcomes but {len(tokens)} clobTokenIds")
+    if any(not t.strip() for t in tokens) or len(set(tokens)) != len(tokens):
+        raise PayloadError(f"clobTokenIds are empty or repeated: {tokens!r}")
+    if m.get("outcomePrices") not in (None, ""):
+        prices = _list_field(m, "outcomePrices")
+        if len(prices) != len(names):
+            raise PayloadError(f"{len(names)} outcomes but {len(prices)} outcomePrices")
+    return names, tokens
+
+
 def parse_market(m: Mapping[str, Any], event: Mapping[str, Any]) -> Market:
     """One Gamma market (with its event) → :class:`Market`, one outcome per CLOB token.
 
     Raises :class:`MarketRefused` for a market whose fees cannot be known (see
-    :func:`_fees`), :class:`PayloadError` for a malformed one.
+    :func:`_fees`), :class:`PayloadError` for a malformed one (no ``clobTokenIds``,
+    outcomes, tokens and prices that do not pair up, unreadable numbers or times).
     """
     market_id = text(m.get("id"))
     if not market_id:
         raise PayloadError("gamma market without id")
+    names, tokens = _outcomes_and_tokens(m)
     fees = _fees(m, market_id)
-    names = [text(n) for n in json_list(m.get("outcomes"))]
-    tokens = [text(t) for t in json_list(m.get("clobTokenIds"))]
-    if len(names) != len(tokens):
-        raise PayloadError(f"gamma market {market_id}: {len(names)} outcomes, {len(tokens)} tokens")
     event_slug = text(event.get("slug"))
     market_slug = text(m.get("slug"))
     smt = text(m.get("sportsMarketType")).lower()
@@ -189,23 +218,25 @@ def parse_events(payload: Any, refused: list[MarketRefused] | None = None) -> li
     """Gamma ``GET /events`` (a JSON list of events with nested markets) → markets.
 
     Markets without an order book (``enableOrderBook: false``) are kept but not OPEN. A
-    refused market (:class:`MarketRefused`: its fees cannot be known) is left out with a
-    warning, and appended to ``refused`` when given; the rest of the listing stands.
+    market that cannot be read or traded (:class:`MarketRefused` with its reason: no
+    ``clobTokenIds``, fees without a rate, a garbled field …) is left out and appended to
+    ``refused`` when given (logged when not); every other market of the page stands. Only a
+    page that is not a list of events raises :class:`PayloadError`.
     """
     if isinstance(payload, Mapping):
         payload = payload.get("events") or payload.get("data") or []
     if not isinstance(payload, list):
         raise PayloadError("gamma events response is not a list")
     out: list[Market] = []
-    for ev in payload:
-        ev = obj(ev, "gamma event")
-        for m in ev.get("markets") or []:
-            try:
-                out.append(parse_market(obj(m, "gamma market"), ev))
-            except MarketRefused as exc:
-                log.warning("polymarket: %s", exc)
-                if refused is not None:
-                    refused.append(exc)
+    for market_id, m, ev in listing_markets(
+        payload, refused, log, "polymarket",
+        event_id=lambda e: text(e.get("id")) or text(e.get("slug")),
+        market_id=lambda mk: text(mk.get("id")),
+    ):
+        try:
+            out.append(parse_market(m, ev))
+        except MARKET_ERRORS as exc:
+            note_refused(refusal(market_id, exc), refused, log, "polymarket")
     return out
 
 

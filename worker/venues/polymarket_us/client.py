@@ -21,6 +21,7 @@ field always represents the long side's price, regardless of which order intent 
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -30,6 +31,7 @@ from typing import Any
 import httpx
 
 from worker.domain.books import OrderBook
+from worker.domain.discovery import ListingRefusal
 from worker.domain.errors import AuthFailed, OrderNotFound
 from worker.domain.markets import ContractRef, League, Market, MarketResolution, OutcomeSide, Venue
 from worker.domain.money import ONE, ZERO
@@ -48,7 +50,8 @@ from worker.domain.orders import (
 from worker.domain.ports import BookUpdate
 from worker.venues.common.env import require
 from worker.venues.common.http import Backoff, Sleep, TokenBucket, VenueHttp
-from worker.venues.common.parsing import dec, obj, text, ts
+from worker.venues.common.parsing import MarketRefused, dec, obj, text, ts
+from worker.venues.common.refusals import RefusalLog
 from worker.venues.polymarket_us.parse import money, parse_book, parse_events
 from worker.venues.polymarket_us.signing import PolymarketUsSigner, load_secret
 
@@ -105,6 +108,7 @@ class PolymarketUsClient:
             rng=rng,
         )
         self._now = clock or (lambda: datetime.now(UTC))
+        self.refusals = RefusalLog(Venue.POLYMARKET_US, logging.getLogger(__name__))
         # When each intent was prepared (by client id): an order created before it cannot
         # be the one a timed-out send placed.
         self._prepared_at: dict[str, datetime] = {}
@@ -158,6 +162,7 @@ class PolymarketUsClient:
     # -- market data ------------------------------------------------------------------
     async def list_markets(self, leagues: Sequence[League] | None = None) -> list[Market]:
         out: list[Market] = []
+        refused: list[MarketRefused] = []
         offset = 0
         while True:
             page = await self.http.request(
@@ -165,13 +170,18 @@ class PolymarketUsClient:
                 self.gateway_url + "/v1/events",
                 params={"limit": 100, "offset": offset, "active": "true", "closed": "false"},
             )
-            markets = parse_events(page)
+            markets = parse_events(page, refused)
             out.extend(m for m in markets if not leagues or m.league in leagues)
             events = obj(page, "events").get("events") or []
             if len(events) < 100:
                 break
             offset += len(events)
+        self.refusals.record(refused)
         return out
+
+    def listing_refusals(self) -> Sequence[ListingRefusal]:
+        """The markets the last :meth:`list_markets` left out, and why."""
+        return self.refusals.last()
 
     async def get_book(self, contract: ContractRef) -> OrderBook:
         payload = await self.http.request(

@@ -10,6 +10,7 @@ The book is the LONG side's; the SHORT side's book is its complement.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -29,8 +30,22 @@ from worker.domain.markets import (
     Venue,
 )
 from worker.domain.money import CENT, ONE
-from worker.venues.common.parsing import PayloadError, dec, obj, req_dec, text, ts
+from worker.venues.common.parsing import (
+    MARKET_ERRORS,
+    MarketRefused,
+    PayloadError,
+    dec,
+    listing_markets,
+    note_refused,
+    obj,
+    refusal,
+    req_dec,
+    text,
+    ts,
+)
 from worker.venues.common.slugs import parse_game_slug
+
+log = logging.getLogger(__name__)
 
 _STATE = {
     "MARKET_STATE_OPEN": MarketStatus.OPEN,
@@ -156,21 +171,55 @@ def parse_market(m: Mapping[str, Any], event: Mapping[str, Any] | None = None) -
     )
 
 
-def parse_events(payload: Mapping[str, Any]) -> list[Market]:
-    """``GET /v1/events`` → markets of every event."""
+def _events(body: Mapping[str, Any], key: str) -> list[Any]:
+    items = body.get(key)
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise PayloadError(f"polymarket us response: {key} is not a list")
+    return items
+
+
+def _slug(m: Mapping[str, Any]) -> str:
+    return text(m.get("slug") or m.get("marketSlug"))
+
+
+def parse_events(
+    payload: Mapping[str, Any], refused: list[MarketRefused] | None = None
+) -> list[Market]:
+    """``GET /v1/events`` → markets of every event.
+
+    A market (or event) that cannot be read is left out with its reason
+    (:class:`MarketRefused`, appended to ``refused`` when given, logged when not); every
+    other market of the page stands. Only a page that is not ``{"events": [...]}`` raises.
+    """
     body = obj(payload, "polymarket us events response")
     out: list[Market] = []
-    for ev in body.get("events") or []:
-        ev = obj(ev, "polymarket us event")
-        for m in ev.get("markets") or []:
-            out.append(parse_market(obj(m, "polymarket us market"), ev))
+    for market_id, m, ev in listing_markets(
+        _events(body, "events"), refused, log, "polymarket_us",
+        event_id=lambda e: text(e.get("id") or e.get("slug")),
+        market_id=_slug,
+    ):
+        try:
+            out.append(parse_market(m, ev))
+        except MARKET_ERRORS as exc:
+            note_refused(refusal(market_id, exc), refused, log, "polymarket_us")
     return out
 
 
-def parse_markets(payload: Mapping[str, Any]) -> tuple[list[Market], bool]:
-    """``GET /v1/markets`` → (markets, hasMore)."""
+def parse_markets(
+    payload: Mapping[str, Any], refused: list[MarketRefused] | None = None
+) -> tuple[list[Market], bool]:
+    """``GET /v1/markets`` → (markets, hasMore); unreadable markets are refused alone."""
     body = obj(payload, "polymarket us markets response")
-    markets = [parse_market(obj(m, "polymarket us market")) for m in body.get("markets") or []]
+    markets: list[Market] = []
+    for i, m in enumerate(_events(body, "markets")):
+        market_id = _slug(m) if isinstance(m, Mapping) else ""
+        market_id = market_id or f"market #{i}"
+        try:
+            markets.append(parse_market(obj(m, "polymarket us market")))
+        except MARKET_ERRORS as exc:
+            note_refused(refusal(market_id, exc), refused, log, "polymarket_us")
     return markets, bool(body.get("hasMore"))
 
 
