@@ -22,6 +22,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from worker.domain.markets import ContractRef, OutcomeSide, Venue
+from worker.domain.rules import RulesFacts, ScenarioPayout
 
 
 class Confidence(StrEnum):
@@ -197,11 +198,24 @@ class CurvePoint:
 
 @dataclass(frozen=True, slots=True)
 class RulesCheck:
-    """Both venues' rules texts and the differences that matter (postponement, tie, 50-50)."""
+    """Both venues' rules texts, the facts read from them and what they mean for the pair
+    (see :mod:`worker.domain.rules`).
+
+    ``differences``: one line per cancellation/postponement scenario in which the pair does
+    not pay exactly $1, with its worst case (empty: the venues agree, nothing is shown).
+    ``outcome_problem``: why a completed game would not pay $1 per pair (the pair is
+    refused), empty when it does. ``worst_loss``: the largest shortfall under $1 per pair
+    among the differences (zero without any; None when a payout is unknown).
+    """
 
     kalshi: str
     poly: str
     differences: tuple[str, ...] = ()
+    outcome_problem: str = ""
+    worst_loss: Decimal | None = Decimal(0)
+    kalshi_facts: RulesFacts | None = None
+    poly_facts: RulesFacts | None = None
+    payouts: tuple[ScenarioPayout, ...] = ()
 
     @property
     def differ(self) -> bool:
