@@ -209,7 +209,7 @@ def extract(text: str) -> RulesFacts:
     parts = sentences(text)
     cancel_s = _first([s for s in parts if _CANCEL.search(s) and not _only_waits(s)])
     tie_s = _first([s for s in parts if _TIE.search(s)])
-    postpone_s = [s for s in parts if _POSTPONE.search(s) and s != cancel_s]
+    postpone_s = [s for s in parts if _POSTPONE.search(s)]
 
     cancelled = (
         Fact(Scenario.CANCELLED, _payout(cancel_s), cancel_s) if cancel_s else Fact(Scenario.CANCELLED, UNKNOWN)
