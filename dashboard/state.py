@@ -258,6 +258,8 @@ class Opportunity:
     rules_worst_loss: Decimal | None = None
     #: Why a completed game would not pay $1 per pair (the executor refuses the pair).
     rules_outcome_problem: str = ""
+    #: Each venue's rule per scenario in words, with the sentence it was read from.
+    rules_facts: tuple[str, ...] = ()
 
     def at_bet(self, max_bet: Decimal | None) -> tuple[Decimal, Decimal, Decimal] | None:
         """(size, cost, ROI %) the executor would trade with ``max_bet`` (its own sizing
@@ -285,6 +287,7 @@ class Opportunity:
         differences: tuple[str, ...] = ()
         worst_loss: Decimal | None = None
         outcome_problem = ""
+        facts: tuple[str, ...] = ()
         if isinstance(rules, Mapping):
             for key, value in rules.items():
                 if key == "differences":
@@ -296,6 +299,8 @@ class Opportunity:
                     worst_loss = dec(value)
                 elif key == "outcome_problem":
                     outcome_problem = sid(value)
+                elif key == "facts":
+                    facts = tuple(sid(v) for v in value) if isinstance(value, list | tuple) else ()
                 elif isinstance(value, str):  # the texts; the structured facts stay on the wire
                     rules_map[str(key)] = value
         cost = dec(_first(data, "cost_per_pair", "unit_cost"))
@@ -325,6 +330,7 @@ class Opportunity:
             rules_differences=differences,
             rules_worst_loss=worst_loss,
             rules_outcome_problem=outcome_problem,
+            rules_facts=facts,
             mapping_id=sid(data.get("mapping_id")),
         )
 

@@ -101,6 +101,9 @@ def card_details(opp: Opportunity) -> str:
     rules_k = fmt.esc(opp.rules.get("kalshi", "—"))
     rules_p = fmt.esc(opp.rules.get("poly", opp.rules.get("polymarket", "—")))
     diff = "".join(f'<div class="warn-mark">{fmt.esc(line)}</div>' for line in opp.rules_differences)
+    facts = "".join(f"<li>{fmt.esc(line)}</li>" for line in opp.rules_facts)
+    if facts:
+        diff += f'<div class="rules-facts"><b>Read from the rules</b><ul>{facts}</ul></div>'
     return (
         "<details><summary>Details ▼</summary>"
         f"<table>{''.join(rows)}{times}</table>{diff}"

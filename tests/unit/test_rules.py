@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from dashboard.state import Opportunity as CardOpportunity
-from dashboard.views.arbitrage import card_summary
+from dashboard.views.arbitrage import card_details, card_summary
 from worker.api import schemas
 from worker.config import ConfigError, load_config
 from worker.domain.markets import Venue
@@ -56,6 +56,13 @@ def test_gamma_description_facts() -> None:
     assert f.postponed.waits and f.postponed.deadline is None
     assert f.postponed.quote == "If the game is postponed, this market will remain open until the game has been completed."
     assert f.tie.payout.settle is Settle.UNKNOWN and f.tie.quote == ""  # NBA text: ties not mentioned
+
+
+def test_a_second_gamma_capture_reads_the_same() -> None:
+    m = json.loads((REAL / "gamma_nba_mem_lal_2026-01-04_moneyline.json").read_text())
+    f = extract(m["description"])  # worker/venues/polymarket/parse.py keeps it as the market's rules
+    assert f.cancelled.payout.value == D("0.5") and f.cancelled.quote.endswith("this market will resolve 50-50.")
+    assert f.postponed.waits and f.postponed.deadline is None and f.tie.payout.settle is Settle.UNKNOWN
 
 
 def test_kalshi_college_basketball_facts() -> None:
@@ -143,7 +150,7 @@ def test_a_tie_paying_other_than_a_dollar_is_refused() -> None:
 NOW = datetime(2026, 2, 5, 20, 0, tzinfo=UTC)
 
 
-def card(check: object) -> str:
+def card(check: object, part: str = "summary") -> str:
     wire = {
         "id": "opp_x_kalshi_yes", "event_title": "Warriors vs. Suns", "league": "nba", "confidence": "HIGH",
         "roi_pct": "2.0", "size": "10", "cost": "9.80",
@@ -153,7 +160,8 @@ def card(check: object) -> str:
                      "label": "Suns", "price": "0.49", "size": "10"},
         "rules": schemas.to_wire(check),
     }
-    return card_summary(CardOpportunity.from_wire(wire), NOW)
+    opp = CardOpportunity.from_wire(wire)
+    return card_summary(opp, NOW) if part == "summary" else card_details(opp)
 
 
 def test_card_shows_nothing_when_the_rules_agree() -> None:
@@ -168,6 +176,12 @@ def test_card_shows_the_cancellation_difference_with_its_worst_case() -> None:
     assert "worst case −$0.50 per pair" in html
     assert "Postponed: Kalshi waits two weeks" in html
     assert "Worst case for 10 pairs: −$10.00" in html  # postponed: up to $1 a pair short
+    details = card(compare_rules(kalshi_ncaamb(), gamma_description(), "ncaab"), "details")
+    assert (
+        "Kalshi, cancelled: pays a price it sets ($0 to $1) — &quot;If the cancelled game is not played or is "
+        "rescheduled further than two weeks out"
+    ) in details
+    assert "Polymarket, tie: does not say (unknown) — not stated" in details
 
 
 def kalshi_rules_secondary_for_test() -> str:

@@ -22,7 +22,6 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from worker.domain.markets import ContractRef, OutcomeSide, Venue
-from worker.domain.rules import RulesFacts, ScenarioPayout
 
 
 class Confidence(StrEnum):
@@ -199,7 +198,8 @@ class CurvePoint:
 @dataclass(frozen=True, slots=True)
 class RulesCheck:
     """Both venues' rules texts, the facts read from them and what they mean for the pair
-    (see :mod:`worker.domain.rules`).
+    (see :mod:`worker.domain.rules`, which keeps them structured; the opportunity carries
+    them in words, which is what the card shows and what is cheap to send on every update).
 
     ``differences``: one line per cancellation/postponement scenario in which the pair does
     not pay exactly $1, with its worst case (empty: the venues agree, nothing is shown).
@@ -213,9 +213,9 @@ class RulesCheck:
     differences: tuple[str, ...] = ()
     outcome_problem: str = ""
     worst_loss: Decimal | None = Decimal(0)
-    kalshi_facts: RulesFacts | None = None
-    poly_facts: RulesFacts | None = None
-    payouts: tuple[ScenarioPayout, ...] = ()
+    #: Each venue's fact per scenario in words, with the sentence it was read from
+    #: (``Kalshi, cancelled: pays a price it sets ($0 to $1) — "If the cancelled game …"``).
+    facts: tuple[str, ...] = ()
 
     @property
     def differ(self) -> bool:

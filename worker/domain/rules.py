@@ -389,6 +389,15 @@ def describe_row(row: ScenarioPayout, poly_name: str) -> str:
     return f"{head} → pays {span} per pair, {worst}"
 
 
+def fact_lines(venue: str, facts: RulesFacts) -> tuple[str, ...]:
+    """One line per scenario: what the venue does and the sentence it says it in."""
+    out = []
+    for fact in (facts.cancelled, facts.postponed, facts.tie):
+        quote = f' — "{fact.quote}"' if fact.quote else " — not stated"
+        out.append(f"{venue}, {fact.scenario.value}: {fact.describe()}{quote}")
+    return tuple(out)
+
+
 def check_pair(payouts: tuple[ScenarioPayout, ...], poly_name: str) -> PairRules:
     problems = [describe_row(r, poly_name) for r in payouts if r.scenario in COMPLETED and not r.exact_dollar]
     unplayed = [r for r in payouts if r.scenario in UNPLAYED and not r.exact_dollar]

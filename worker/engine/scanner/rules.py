@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from worker.domain.mapping import RulesCheck
 from worker.domain.markets import Venue
-from worker.domain.rules import check_pair, extract, pair_payouts
+from worker.domain.rules import check_pair, extract, fact_lines, pair_payouts
 
 POLY_NAMES = {Venue.POLYMARKET: "Polymarket", Venue.POLYMARKET_US: "Polymarket US"}
 
@@ -23,14 +23,13 @@ def compare_rules(
     """Both texts, their facts, the payout table of the pair whose Kalshi leg is YES
     (``kalshi_side_yes``) or NO, and the differences that matter (empty when they agree)."""
     k, p = extract(kalshi), extract(poly)
-    checked = check_pair(pair_payouts(k, p, league, kalshi_side_yes), POLY_NAMES.get(poly_venue, "Polymarket"))
+    poly_name = POLY_NAMES.get(poly_venue, "Polymarket")
+    checked = check_pair(pair_payouts(k, p, league, kalshi_side_yes), poly_name)
     return RulesCheck(
         kalshi=kalshi,
         poly=poly,
         differences=checked.differences,
         outcome_problem=checked.outcome_problem,
         worst_loss=checked.worst_loss,
-        kalshi_facts=k,
-        poly_facts=p,
-        payouts=checked.payouts,
+        facts=fact_lines("Kalshi", k) + fact_lines(poly_name, p),
     )
