@@ -94,6 +94,29 @@ def test_kalshi_nfl_facts() -> None:
     assert f.postponed.after is not None and f.postponed.after.settle is Settle.FAIR_PRICE
 
 
+def gamma_nfl() -> str:
+    return json.loads((REAL / "gamma_nfl_ten_nyg_2026-09-27_description.json").read_text())["description"]
+
+
+def test_gamma_nfl_facts() -> None:
+    f = extract(gamma_nfl())
+    sentence = "If the game is canceled entirely or ends in a tie, with no make-up game, this market will resolve 50-50."
+    assert f.tie.payout.value == D("0.5") and f.tie.quote == sentence
+    assert f.cancelled.payout.value == D("0.5") and f.cancelled.quote == sentence
+    assert f.postponed.waits and f.postponed.deadline is None
+
+
+def test_nfl_pair_on_real_texts_pays_a_dollar_on_a_tie_but_not_when_cancelled() -> None:
+    for yes in (True, False):
+        t = rows(kalshi_nfl(), gamma_nfl(), "nfl", yes)
+        assert t[Scenario.TIE] == (D(1), D(1))  # 50¢ + 50¢
+        assert t[Scenario.CANCELLED] == (D("0.5"), D("1.5"))  # a fair market price + 50¢
+        # Not started within 48 hours: Kalshi's fair price, Polymarket still waits (0 or 1).
+        assert t[Scenario.POSTPONED] == (D(0), D(2))
+        check = compare_rules(kalshi_nfl(), gamma_nfl(), "nfl", kalshi_side_yes=yes)
+        assert check.outcome_problem == "" and len(check.differences) == 2 and check.worst_loss == D(1)
+
+
 def test_a_text_that_says_nothing_stays_unknown() -> None:
     f = extract("If Houston wins the Houston at Sacramento game originally scheduled for Jan 11, 2026, then the market resolves to Yes.")
     assert not f.cancelled.known and not f.postponed.known and not f.tie.known

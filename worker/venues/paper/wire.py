@@ -48,16 +48,19 @@ def poly_description(game: Game, first: str, second: str) -> str:
     """Polymarket's game text (Gamma's ``description``; Polymarket US the same wording)."""
     start = game.start.astimezone(_ET)
     hour = start.strftime("%I").lstrip("0")
-    cancel = "If the game is canceled entirely, with no make-up game, this market will resolve 50-50."
-    if game.league in _TIE_LEAGUES:
-        cancel = "If the game is canceled entirely, with no make-up game, or ends in a tie, this market will resolve 50-50."
+    head = f"In the upcoming {game.league.upper()} game, scheduled for {start:%B} {start.day} at {hour}:{start:%M%p} ET:\n"
+    postponed = "If the game is postponed, this market will remain open until the game has been completed.\n"
+    if game.league in _TIE_LEAGUES:  # Polymarket's NFL wording
+        return (
+            f'{head}If {first} wins, the market will resolve to "{first}".\n'
+            f'If {second} wins, the market will resolve to "{second}".\n{postponed}'
+            "If the game is canceled entirely or ends in a tie, with no make-up game, this market will resolve 50-50."
+        )
     overtime = "including any overtime periods and shootouts" if game.league == "nhl" else "including any overtime periods"
     return (
-        f"In the upcoming {game.league.upper()} game, scheduled for {start:%B} {start.day} at {hour}:{start:%M%p} ET:\n"
-        f'If the {first} win, the market will resolve to "{first}".\n'
-        f'If the {second} win, the market will resolve to "{second}".\n'
-        "If the game is postponed, this market will remain open until the game has been completed.\n"
-        f"{cancel}\n"
+        f'{head}If the {first} win, the market will resolve to "{first}".\n'
+        f'If the {second} win, the market will resolve to "{second}".\n{postponed}'
+        "If the game is canceled entirely, with no make-up game, this market will resolve 50-50.\n"
         f"The result will be determined based on the final score {overtime}."
     )
 
