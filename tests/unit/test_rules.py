@@ -117,6 +117,21 @@ def test_nfl_pair_on_real_texts_pays_a_dollar_on_a_tie_but_not_when_cancelled() 
         assert check.outcome_problem == "" and len(check.differences) == 2 and check.worst_loss == D(1)
 
 
+def test_a_deadline_without_a_stated_sequel_is_unknown_after_it() -> None:
+    # The cancellation sentence speaks of a game never played, not of one rescheduled late:
+    # what is paid after the two weeks is not stated, so it is not taken from it.
+    text = (
+        "If this game is postponed or delayed, the market will remain open and close after the rescheduled game "
+        "has finished (within two weeks). If the game is canceled entirely, with no make-up game, this market "
+        "will resolve 50-50."
+    )
+    f = extract(text)
+    assert f.postponed.waits and f.postponed.deadline_hours == 336 and f.postponed.after is None
+    t = rows(text, gamma_description(), "nba", True)
+    assert t[Scenario.CANCELLED] == (D(1), D(1))
+    assert t[Scenario.POSTPONED] == (None, None)  # past two weeks: unknown, shown as such
+
+
 def test_a_text_that_says_nothing_stays_unknown() -> None:
     f = extract("If Houston wins the Houston at Sacramento game originally scheduled for Jan 11, 2026, then the market resolves to Yes.")
     assert not f.cancelled.known and not f.postponed.known and not f.tie.known

@@ -239,7 +239,9 @@ def _postponement(candidates: list[str], cancel_s: str | None, cancel_pays: Payo
         deadline = own or cancel_deadline
         if deadline is None:
             return Fact(Scenario.POSTPONED, Payout(Settle.WAITS), waits, True)
-        if cancel_s is None:
+        if cancel_s is None or cancel_deadline is None:
+            # What follows the deadline is not stated (a cancellation sentence that does not
+            # speak of rescheduling is not read as one).
             return Fact(Scenario.POSTPONED, Payout(Settle.WAITS), waits, True, deadline[0], deadline[1])
         quote = f"{waits} {cancel_s}"  # what follows the deadline is the cancellation sentence's
         return Fact(Scenario.POSTPONED, Payout(Settle.WAITS), quote, True, deadline[0], deadline[1], cancel_pays)
