@@ -137,8 +137,10 @@ def order_ticket(opp: Opportunity) -> str:
     lines.append(f"ROI {percent(opp.roi, 2)} | Cost {money(opp.cost)} per pair | Vol {volumes(opp)}")
     if opp.starts_at:
         lines.append(f"Starts {stamp(opp.starts_at)}")
-    if opp.rules_differ:
-        lines.append("WARNING: the venues' resolution rules differ — read both before trading.")
+    if opp.rules_outcome_problem:
+        lines.append(f"NOT TRADED: {opp.rules_outcome_problem}")
+    for line in opp.rules_differences:
+        lines.append(f"WARNING: {line}")
     return "\n".join(lines)
 
 

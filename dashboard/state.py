@@ -256,6 +256,15 @@ class Opportunity:
     #: The size–ROI curve: (size, cost, ROI %) per point, smallest first.
     curve: tuple[tuple[Decimal, Decimal, Decimal], ...] = ()
     size: Decimal | None = None  # full depth: contracts
+    #: One line per cancellation/postponement scenario the venues settle differently
+    #: (worst case per pair included); empty when they agree.
+    rules_differences: tuple[str, ...] = ()
+    #: The largest shortfall under $1 per pair among those (None: a payout is unknown).
+    rules_worst_loss: Decimal | None = None
+    #: Why a completed game would not pay $1 per pair (the executor refuses the pair).
+    rules_outcome_problem: str = ""
+    #: Each venue's rule per scenario in words, with the sentence it was read from.
+    rules_facts: tuple[str, ...] = ()
 
     def at_bet(self, max_bet: Decimal | None) -> tuple[Decimal, Decimal, Decimal] | None:
         """(size, cost, ROI %) the executor would trade with ``max_bet`` (its own sizing
@@ -280,14 +289,25 @@ class Opportunity:
         rules = data.get("rules")
         rules_map: dict[str, str] = {}
         differ = bool(data.get("rules_differ", False))
+        differences: tuple[str, ...] = ()
+        worst_loss: Decimal | None = None
+        outcome_problem = ""
+        facts: tuple[str, ...] = ()
         if isinstance(rules, Mapping):
             for key, value in rules.items():
                 if key == "differences":
                     differ = differ or bool(value)
                     if isinstance(value, list | tuple) and value:
-                        rules_map["differences"] = "; ".join(sid(v) for v in value)
-                else:
-                    rules_map[str(key)] = sid(value)
+                        differences = tuple(sid(v) for v in value)
+                        rules_map["differences"] = "; ".join(differences)
+                elif key == "worst_loss":
+                    worst_loss = dec(value)
+                elif key == "outcome_problem":
+                    outcome_problem = sid(value)
+                elif key == "facts":
+                    facts = tuple(sid(v) for v in value) if isinstance(value, list | tuple) else ()
+                elif isinstance(value, str):  # the texts; the structured facts stay on the wire
+                    rules_map[str(key)] = value
         cost = dec(_first(data, "cost_per_pair", "unit_cost"))
         if cost is None:
             total, size = dec(data.get("cost")), dec(data.get("size"))
@@ -312,6 +332,10 @@ class Opportunity:
             expired=bool(data.get("expired", False)),
             rules_differ=differ,
             rules=rules_map,
+            rules_differences=differences,
+            rules_worst_loss=worst_loss,
+            rules_outcome_problem=outcome_problem,
+            rules_facts=facts,
             mapping_id=sid(data.get("mapping_id")),
         )
 

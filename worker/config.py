@@ -56,6 +56,7 @@ class Config:
     no_trade_before_start_s: int = 60
     lease_ttl_s: int = 10
     reconcile_interval_s: int = 60
+    refuse_cancellation_mismatch: bool = False
 
     @property
     def token_path(self) -> Path:
@@ -160,6 +161,20 @@ def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str,
     return raw
 
 
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """Strict boolean: ``1``/``true`` or ``0``/``false`` (any case); unset or empty is the
+    default; anything else is refused rather than guessed."""
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in ("1", "true"):
+        return True
+    if value in ("0", "false"):
+        return False
+    raise ConfigError(name, f"must be 1, 0, true or false, got {raw!r}")
+
+
 def _csv(env: Mapping[str, str], name: str) -> tuple[str, ...] | None:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
@@ -254,4 +269,5 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         no_trade_before_start_s=_int(env, "EXECUTOR_NO_TRADE_BEFORE_START_S", 60, 0, 86_400),
         lease_ttl_s=_int(env, "EXECUTOR_LEASE_TTL_S", 10, 2, 3600),
         reconcile_interval_s=_int(env, "EXECUTOR_RECONCILE_INTERVAL_S", 60, 1, 3600),
+        refuse_cancellation_mismatch=_bool(env, "EXECUTOR_REFUSE_CANCELLATION_MISMATCH", False),
     )

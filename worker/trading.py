@@ -221,6 +221,7 @@ class TradingEngine:
                 max_book_age_ms=config.max_book_age_ms,
                 no_trade_before_start_s=config.no_trade_before_start_s,
                 day_tz=config.day_tz,
+                refuse_cancellation_mismatch=config.refuse_cancellation_mismatch,
             ),
             crash=CrashPoints.from_env(),
             gate=self.keeper.check,

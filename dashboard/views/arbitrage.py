@@ -38,6 +38,27 @@ def shown_roi(opp: Opportunity, max_bet: Decimal | None) -> Decimal:
     return at[2] if at is not None else opp.roi
 
 
+def rules_warning(opp: Opportunity, size: Decimal | None) -> str:
+    """What the venues' rules texts mean for this pair, only when it matters: a completed
+    game that would not pay $1 (the executor refuses the pair), and each way an unplayed
+    game (cancelled, postponed) is settled differently, with the worst case per pair and
+    at ``size``. Nothing at all when the rules agree."""
+    lines = []
+    if opp.rules_outcome_problem:
+        lines.append(f'<div class="warn-mark">⛔ Not traded: {fmt.esc(opp.rules_outcome_problem)}</div>')
+    for line in opp.rules_differences:
+        lines.append(f'<div class="warn-mark">⚠ {fmt.esc(line)}</div>')
+    if opp.rules_differences:
+        loss = opp.rules_worst_loss
+        if loss is None:
+            lines.append('<div class="warn-mark">Worst case: unknown (a venue does not say)</div>')
+        elif loss > 0 and size is not None:
+            lines.append(
+                f'<div class="warn-mark">Worst case for {fmt.volume(size)} pairs: −{fmt.money(loss * size)}</div>'
+            )
+    return f'<div class="rules-warn">{"".join(lines)}</div>' if lines else ""
+
+
 def card_summary(opp: Opportunity, now: datetime, max_bet: Decimal | None = None) -> str:
     """The card's always-visible part, as HTML."""
     emoji = fmt.SPORT_EMOJI.get(opp.league, "🎯")
@@ -46,16 +67,16 @@ def card_summary(opp: Opportunity, now: datetime, max_bet: Decimal | None = None
     sized = f' <span class="muted">for {fmt.volume(at[0])}</span>' if at is not None else ""
     band = fmt.roi_band(roi)
     suspicious = ' <span class="warn-mark" title="ROI above 5 %: check the match before trading">suspicious</span>' if band == "roi-gold" else ""
-    warn = ' <span class="warn-mark" title="The venues\' resolution rules differ">⚠ rules differ</span>' if opp.rules_differ else ""
+    rules = rules_warning(opp, at[0] if at is not None else opp.size)
     expired = ' <span class="expired-tag">expired</span>' if opp.is_expired(now) else ""
     per_day = f" | {fmt.percent(opp.roi_per_day, 2)}/day" if opp.roi_per_day is not None else ""
     return (
         f'<div class="card" data-id="{fmt.esc(opp.id)}" data-roi="{roi}" data-confidence="{opp.confidence}">'
-        f'<div class="card-head"><span>{emoji} {fmt.esc(opp.title)}{warn}{expired}</span>'
+        f'<div class="card-head"><span>{emoji} {fmt.esc(opp.title)}{expired}</span>'
         f'<span class="conf-tag {fmt.confidence_class(opp.confidence)}">{fmt.esc(opp.confidence)} ●</span></div>'
         f'<div class="legs">{fmt.esc(fmt.legs_line(opp))}</div>'
         f'<div class="figs">ROI: <span class="roi {band}">{fmt.percent(roi)}</span>{sized}{suspicious}'
-        f" | Cost: {fmt.money(opp.cost)} | Vol: {fmt.esc(fmt.volumes(opp))}{per_day}</div>"
+        f" | Cost: {fmt.money(opp.cost)} | Vol: {fmt.esc(fmt.volumes(opp))}{per_day}</div>{rules}"
         f'<div style="margin-top:4px"><button class="copy-btn" data-ticket="{fmt.esc(fmt.order_ticket(opp))}" '
         f'onclick="{_COPY_JS}">Copy Trade</button></div></div>'
     )
@@ -79,7 +100,10 @@ def card_details(opp: Opportunity) -> str:
     )
     rules_k = fmt.esc(opp.rules.get("kalshi", "—"))
     rules_p = fmt.esc(opp.rules.get("poly", opp.rules.get("polymarket", "—")))
-    diff = f'<div class="warn-mark">{fmt.esc(opp.rules["differences"])}</div>' if opp.rules.get("differences") else ""
+    diff = "".join(f'<div class="warn-mark">{fmt.esc(line)}</div>' for line in opp.rules_differences)
+    facts = "".join(f"<li>{fmt.esc(line)}</li>" for line in opp.rules_facts)
+    if facts:
+        diff += f'<div class="rules-facts"><b>Read from the rules</b><ul>{facts}</ul></div>'
     return (
         "<details><summary>Details ▼</summary>"
         f"<table>{''.join(rows)}{times}</table>{diff}"

@@ -124,8 +124,10 @@ def test_opened_and_closed_opportunities_add_and_remove_cards(feed, grid):
 def test_rules_difference_is_warned_and_details_show_both_rules(feed, grid):
     replay(feed, grid, opportunity_message(schemas.OPPORTUNITY_UPDATED, 1, rules_differ=True))
     card = grid.view.cards["opp_0001_kalshi_no"]
-    assert "rules differ" in card.summary
+    assert "⚠ postponement handling differs" in card.summary
     assert "postponement handling differs" in card.details
+    replay(feed, grid, opportunity_message(schemas.OPPORTUNITY_UPDATED, 2))
+    assert "⚠" not in grid.view.cards["opp_0002_kalshi_no"].summary  # the rules agree: nothing shown
     assert "Kalshi: resolves YES if Houston wins." in card.details
     assert "Polymarket: resolves Rockets if Houston wins." in card.details
     assert "KXNBAGAME-26NOV29HOULAL1-HOU" in card.details

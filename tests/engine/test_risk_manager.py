@@ -313,3 +313,55 @@ async def test_reservations_from_two_processes_never_overrun_the_loss_budget(rig
     assert {line[2] for line in lines} - {"admitted"} <= {"daily_loss_budget"}
     day = await rig.attempts.exposure(datetime.now(UTC) - timedelta(days=1), datetime.now(UTC) + timedelta(days=1))
     assert day.in_flight_worst_case == D("10.370") and day.projected_loss <= D("12.00")
+
+
+def with_rules(candidate, rules):  # type: ignore[no-untyped-def]
+    import dataclasses
+
+    return dataclasses.replace(candidate, opportunity=dataclasses.replace(candidate.opportunity, rules=rules))
+
+
+# Real Kalshi texts (tests/fixtures/real/rules/): an NFL game's tie pays $0.50 each; a
+# college game's cancellation pays "a fair price". Gamma's NBA text: 50-50, ties unsaid.
+_K_NFL = (
+    "If the game ends in a tie, the market will resolve to $0.50 for each team. If the game is not started "
+    "within 48 hours, the market will resolve to a fair market price."
+)
+_K_CANCEL = (
+    "If the cancelled game is not played or is rescheduled further than two weeks out, the market will resolve "
+    "to a fair price for each team in accordance with the rules."
+)
+_GAMMA = "If the game is canceled entirely, with no make-up game, this market will resolve 50-50."
+
+
+async def test_pair_whose_completed_game_may_not_pay_a_dollar_is_never_traded(rig: Rig) -> None:
+    from worker.engine.scanner.rules import compare_rules
+
+    ex = await started(rig)
+    stock_books(rig.kalshi, rig.poly, "G1")
+    rules = compare_rules(_K_NFL, _GAMMA, "nfl")  # a tie: Kalshi 50¢, Polymarket unsaid
+    result = await ex.submit(with_rules(make_candidate("G1"), rules))
+    assert reason(result) is RefusalReason.RULES_OUTCOME
+    assert isinstance(result, Refusal) and result.detail.startswith("Tie:")
+    await ex.wait_idle()
+    assert rig.events_of("refusal")[-1]["reason"] == "rules_outcome_mismatch"
+    assert rig.kalshi.client_ids() == [] and rig.poly.client_ids() == []
+
+
+async def test_cancellation_difference_is_refused_only_when_asked(rig: Rig) -> None:
+    from worker.engine.scanner.rules import compare_rules
+
+    rules = compare_rules(_K_CANCEL, _GAMMA, "nba")
+    assert rules.differences and not rules.outcome_problem
+    strict = await started(rig, RiskConfig(refuse_cancellation_mismatch=True))
+    stock_books(rig.kalshi, rig.poly, "G1")
+    assert reason(await strict.submit(with_rules(make_candidate("G1"), rules))) is RefusalReason.RULES_CANCELLATION
+
+
+async def test_cancellation_difference_trades_by_default(rig: Rig) -> None:
+    from worker.engine.scanner.rules import compare_rules
+
+    ex = await started(rig)
+    stock_books(rig.kalshi, rig.poly, "G1")
+    rules = compare_rules(_K_CANCEL, _GAMMA, "nba")
+    assert isinstance(await ex.submit(with_rules(make_candidate("G1"), rules)), AttemptRecord)

@@ -133,6 +133,12 @@ class RefusalReason(StrEnum):
     KILL_SWITCH = "kill_switch"
     SHUTTING_DOWN = "shutting_down"
     STANDBY = "lease_standby"  # another worker holds the single-trader lease
+    #: A completed game (either team wins, or a tie where ties exist) would not pay $1 per
+    #: pair under the venues' rules texts: never traded.
+    RULES_OUTCOME = "rules_outcome_mismatch"
+    #: The venues settle a cancelled or postponed game differently (refused only with
+    #: ``EXECUTOR_REFUSE_CANCELLATION_MISMATCH=1``).
+    RULES_CANCELLATION = "rules_cancellation_mismatch"
 
 
 @dataclass(frozen=True, slots=True)

@@ -197,11 +197,25 @@ class CurvePoint:
 
 @dataclass(frozen=True, slots=True)
 class RulesCheck:
-    """Both venues' rules texts and the differences that matter (postponement, tie, 50-50)."""
+    """Both venues' rules texts, the facts read from them and what they mean for the pair
+    (see :mod:`worker.domain.rules`, which keeps them structured; the opportunity carries
+    them in words, which is what the card shows and what is cheap to send on every update).
+
+    ``differences``: one line per cancellation/postponement scenario in which the pair does
+    not pay exactly $1, with its worst case (empty: the venues agree, nothing is shown).
+    ``outcome_problem``: why a completed game would not pay $1 per pair (the pair is
+    refused), empty when it does. ``worst_loss``: the largest shortfall under $1 per pair
+    among the differences (zero without any; None when a payout is unknown).
+    """
 
     kalshi: str
     poly: str
     differences: tuple[str, ...] = ()
+    outcome_problem: str = ""
+    worst_loss: Decimal | None = Decimal(0)
+    #: Each venue's fact per scenario in words, with the sentence it was read from
+    #: (``Kalshi, cancelled: pays a price it sets ($0 to $1) — "If the cancelled game …"``).
+    facts: tuple[str, ...] = ()
 
     @property
     def differ(self) -> bool:

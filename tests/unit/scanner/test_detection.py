@@ -197,8 +197,13 @@ def test_rules_flag_fifty_fifty_against_a_rule_that_waits_for_the_rescheduled_ga
         "If the game is postponed or cancelled, this market will resolve 50-50.",
     )
     assert r.differ
-    assert any("postponement" in d for d in r.differences)
-    assert not compare_rules("If Houston wins, Yes.", "Resolves to the winner.").differ
+    # Kalshi waits for the game (0 or 1), Polymarket pays 50¢ at once: $0.50 to $1.50.
+    assert any(d.startswith("Postponed:") and "worst case −$0.50 per pair" in d for d in r.differences)
+    # Both texts silent on cancellation: unknown, shown as such (never read as agreement).
+    silent = compare_rules("If Houston wins, Yes.", "Resolves to the winner.")
+    assert any("unknown payout" in d for d in silent.differences) and silent.worst_loss is None
+    agree = "If the game is canceled entirely, with no make-up game, this market will resolve 50-50. If the game is postponed, this market will remain open until the game has been completed."
+    assert not compare_rules(agree, agree).differ
 
 
 def test_scanner_lifecycle_opens_updates_and_closes_with_stable_ids() -> None:

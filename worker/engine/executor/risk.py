@@ -91,6 +91,9 @@ class RiskConfig:
     max_book_age_ms: int = 2000
     no_trade_before_start_s: int = 60
     day_tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("America/New_York"))
+    #: ``EXECUTOR_REFUSE_CANCELLATION_MISMATCH``: also refuse pairs whose venues settle a
+    #: cancelled or postponed game differently (or whose texts do not say).
+    refuse_cancellation_mismatch: bool = False
 
 
 def leg_order(c: Candidate) -> tuple[Leg, Leg]:
@@ -136,6 +139,11 @@ class RiskManager:
             return Refusal(RefusalReason.DISABLED, "executor is disabled")
         if c.mapping_status is MappingStatus.REJECTED:
             return Refusal(RefusalReason.MAPPING_REJECTED, "mapping rejected by the operator")
+        rules = c.opportunity.rules
+        if rules.outcome_problem:
+            return Refusal(RefusalReason.RULES_OUTCOME, rules.outcome_problem)
+        if self.config.refuse_cancellation_mismatch and rules.differences:
+            return Refusal(RefusalReason.RULES_CANCELLATION, "; ".join(rules.differences))
         if not c.effective_confidence.at_least(self.config.min_confidence):
             return Refusal(
                 RefusalReason.CONFIDENCE,

@@ -221,7 +221,7 @@ class Pair:
     mapping: MarketMapping
     kalshi: Market
     poly: Market
-    rules: RulesCheck
+    rules: RulesCheck  # for the direction whose Kalshi leg is YES
     expected_resolution: datetime | None
     directions: tuple[PairLegs, PairLegs]
     #: ``mapping.id`` and the per-direction opportunity ids, hashed once (hot path).
@@ -235,6 +235,9 @@ class Pair:
     #: Each market's fee units and rounding (see :class:`FeeUnits`).
     kalshi_units: FeeUnits = field(default_factory=lambda: fee_units(_NO_FEES))
     poly_units: FeeUnits = field(default_factory=lambda: fee_units(_NO_FEES))
+    #: The rules check of the direction whose Kalshi leg is NO (the Polymarket leg then
+    #: pays on the mapped team): a tie or cancellation can pay the two directions differently.
+    rules_no: RulesCheck | None = None
     #: Per direction, an opportunity's instance dict with the fields that do not change
     #: with the books filled in (see :func:`_template`).
     templates: dict[Direction, dict[str, Any]] = field(default_factory=dict)
@@ -282,7 +285,8 @@ def build_pair(mapping: MarketMapping, kalshi: Market, poly: Market) -> Pair:
         mapping=mapping,
         kalshi=kalshi,
         poly=poly,
-        rules=compare_rules(kalshi.rules, poly.rules),
+        rules=compare_rules(kalshi.rules, poly.rules, mapping.league, mapping.poly_venue, kalshi_side_yes=True),
+        rules_no=compare_rules(kalshi.rules, poly.rules, mapping.league, mapping.poly_venue, kalshi_side_yes=False),
         expected_resolution=resolution,
         directions=directions,
         expires_at=start,
@@ -312,7 +316,7 @@ def _template(pair: Pair, legs: PairLegs) -> dict[str, Any]:
         kalshi_volume=pair.kalshi_volume,
         expires_at=pair.expires_at,
         expected_resolution=pair.expected_resolution,
-        rules=pair.rules,
+        rules=pair.rules if legs.direction is Direction.KALSHI_YES or pair.rules_no is None else pair.rules_no,
     )
     return template
 

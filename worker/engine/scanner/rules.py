@@ -1,64 +1,35 @@
-"""Compare both venues' rules texts on what can turn a hedge into a loss.
+"""The rules check of a mapped pair: both venues' texts read as facts, the pair's payout
+in each scenario, and what must be refused or shown (see :mod:`worker.domain.rules`).
 
-A pair is only a lock if both contracts settle the same way in the odd cases. We read
-three things from each text: what happens when the game is postponed or cancelled
-(settles 50-50, is void/refunded, waits for the rescheduled game, resolves NO), how a
-tie is treated, and whether overtime counts. A difference is reported as a flag; the
-scanner does not drop the opportunity, the operator and executor decide.
+Computed once per pair and direction when the pair is built (never on the hot path).
 """
 
 from __future__ import annotations
 
-import re
-
 from worker.domain.mapping import RulesCheck
+from worker.domain.markets import Venue
+from worker.domain.rules import check_pair, extract, fact_lines, pair_payouts
 
-_FIFTY = re.compile(
-    r"50[\s-]*[-/]\s*50|fifty[\s-]fifty|\$?0?\.50 per|resolve(?:s|d)? (?:to )?50", re.I
-)
-_POSTPONE = re.compile(r"postpon|cancel|reschedul|not (?:be )?played|abandon|suspend", re.I)
-_RESCHEDULE = re.compile(r"reschedul|made up|resumed|completed (?:at|on) a later", re.I)
-_VOID = re.compile(r"\bvoid|refund|returned|settle(?:s|d)? at (?:the )?last", re.I)
-_RESOLVE_NO = re.compile(
-    r"resolve(?:s|d)? (?:to )?[\"']?no\b|settle(?:s|d)? (?:to )?[\"']?no\b", re.I
-)
-_TIE = re.compile(r"\btie\b|\bties\b|\btied\b|\bdraw\b", re.I)
-_OVERTIME = re.compile(r"overtime|extra (?:time|innings)|shootout", re.I)
+POLY_NAMES = {Venue.POLYMARKET: "Polymarket", Venue.POLYMARKET_US: "Polymarket US"}
 
 
-def _postponement(text: str) -> str:
-    if not _POSTPONE.search(text):
-        return "unspecified"
-    if _FIFTY.search(text):
-        return "50-50"
-    if _RESOLVE_NO.search(text):
-        return "resolves no"
-    if _VOID.search(text):
-        return "void/refund"
-    if _RESCHEDULE.search(text):
-        return "waits for rescheduled game"
-    return "mentioned"
-
-
-def _mentions(rx: re.Pattern[str], text: str) -> bool:
-    return bool(rx.search(text))
-
-
-def compare_rules(kalshi: str, poly: str) -> RulesCheck:
-    """Both texts and the list of differences that matter (empty when they agree)."""
-    diffs: list[str] = []
-    pk, pp = _postponement(kalshi), _postponement(poly)
-    if pk != pp:
-        diffs.append(f"postponement: kalshi {pk}, polymarket {pp}")
-    fk, fp = _mentions(_FIFTY, kalshi), _mentions(_FIFTY, poly)
-    if fk != fp and "postponement" not in " ".join(diffs):
-        diffs.append(
-            f"50-50 settlement: kalshi {'yes' if fk else 'no'}, polymarket {'yes' if fp else 'no'}"
-        )
-    tk, tp = _mentions(_TIE, kalshi), _mentions(_TIE, poly)
-    if tk != tp:
-        diffs.append(f"tie handling stated by {'kalshi' if tk else 'polymarket'} only")
-    ok, op = _mentions(_OVERTIME, kalshi), _mentions(_OVERTIME, poly)
-    if ok != op:
-        diffs.append(f"overtime stated by {'kalshi' if ok else 'polymarket'} only")
-    return RulesCheck(kalshi=kalshi, poly=poly, differences=tuple(diffs))
+def compare_rules(
+    kalshi: str,
+    poly: str,
+    league: str = "",
+    poly_venue: Venue = Venue.POLYMARKET,
+    kalshi_side_yes: bool = True,
+) -> RulesCheck:
+    """Both texts, their facts, the payout table of the pair whose Kalshi leg is YES
+    (``kalshi_side_yes``) or NO, and the differences that matter (empty when they agree)."""
+    k, p = extract(kalshi), extract(poly)
+    poly_name = POLY_NAMES.get(poly_venue, "Polymarket")
+    checked = check_pair(pair_payouts(k, p, league, kalshi_side_yes), poly_name)
+    return RulesCheck(
+        kalshi=kalshi,
+        poly=poly,
+        differences=checked.differences,
+        outcome_problem=checked.outcome_problem,
+        worst_loss=checked.worst_loss,
+        facts=fact_lines("Kalshi", k) + fact_lines(poly_name, p),
+    )

@@ -11,6 +11,7 @@ import json
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from worker.venues.paper import fees as paper_fees
 from worker.venues.paper.exchange import PaperExchange
@@ -18,6 +19,50 @@ from worker.venues.paper.store import FillRow, OrderRow, PositionRow, iso
 from worker.venues.paper.world import SPORT_NAME, Game, Market, World
 
 ONE = Decimal(1)
+_ET = ZoneInfo("America/New_York")
+#: Leagues whose games can end level: their texts say what a tie pays (the paper's games
+#: always have a winner, so the sentence never applies, but it is there as on the venues).
+_TIE_LEAGUES = frozenset({"nfl"})
+
+
+# -- rules texts ---------------------------------------------------------------------------
+# Worded as the venues word them (tests/fixtures/real/rules/), settling as the paper does:
+# a cancelled game resolves 50¢ per contract on every venue (Game.home_settlement) and a
+# postponed game stays open until it is resolved. Kalshi's real texts settle a cancelled
+# game "to a fair price"; the paper's fair price is 50¢, so its text says so.
+def kalshi_rules_secondary(game: Game) -> str:
+    d = game.local_date
+    tie = " If the game ends in a tie, the market will resolve to $0.50 for each team." if game.league in _TIE_LEAGUES else ""
+    return (
+        f"The following market refers to the team who wins the {game.away.kalshi_name} at {game.home.kalshi_name} "
+        f"professional {SPORT_NAME[game.league]} game originally scheduled for {d:%b} {d.day}, {d.year}.{tie} "
+        "If this game is postponed or delayed, the market will remain open and close after the rescheduled game "
+        "has finished. If the game is cancelled entirely, with no make-up game, the market will resolve to $0.50 "
+        "for each team. Kalshi is not affiliated, associated, authorized, endorsed by, or in any way officially "
+        "connected with the Governing League. All trademarks, logos, and brand names are the property of their "
+        "respective owners."
+    )
+
+
+def poly_description(game: Game, first: str, second: str) -> str:
+    """Polymarket's game text (Gamma's ``description``; Polymarket US the same wording)."""
+    start = game.start.astimezone(_ET)
+    hour = start.strftime("%I").lstrip("0")
+    head = f"In the upcoming {game.league.upper()} game, scheduled for {start:%B} {start.day} at {hour}:{start:%M%p} ET:\n"
+    postponed = "If the game is postponed, this market will remain open until the game has been completed.\n"
+    if game.league in _TIE_LEAGUES:  # Polymarket's NFL wording
+        return (
+            f'{head}If {first} wins, the market will resolve to "{first}".\n'
+            f'If {second} wins, the market will resolve to "{second}".\n{postponed}'
+            "If the game is canceled entirely or ends in a tie, with no make-up game, this market will resolve 50-50."
+        )
+    overtime = "including any overtime periods and shootouts" if game.league == "nhl" else "including any overtime periods"
+    return (
+        f'{head}If the {first} win, the market will resolve to "{first}".\n'
+        f'If the {second} win, the market will resolve to "{second}".\n{postponed}'
+        "If the game is canceled entirely, with no make-up game, this market will resolve 50-50.\n"
+        f"The result will be determined based on the final score {overtime}."
+    )
 
 
 def d4(x: Decimal) -> str:
@@ -81,10 +126,7 @@ def kalshi_market(ex: PaperExchange, game: Game, home: bool, now: datetime) -> d
             f"professional {sport} game originally scheduled for "
             f"{game.local_date:%b %-d, %Y}, then the market resolves to Yes."
         ),
-        "rules_secondary": (
-            "If the game is cancelled or postponed and not completed, the market resolves "
-            "at the fair value of 0.50 (paper exchange)."
-        ),
+        "rules_secondary": kalshi_rules_secondary(game),
         "can_close_early": True,
     }
     if resolved is not None:
@@ -239,7 +281,7 @@ def gamma_market(ex: PaperExchange, game: Game, kind: str, now: datetime) -> dic
         "conditionId": cond,
         "slug": game.gamma_market_slug(kind),
         "questionID": "0x" + cond[2:][::-1],
-        "description": f"Paper market: {question}. A cancelled game resolves 50-50.",
+        "description": poly_description(game, game.away.poly_outcome, game.home.poly_outcome),
         "outcomes": json.dumps([o0, o1]),
         "outcomePrices": json.dumps(prices),
         "clobTokenIds": json.dumps([t0, t1]),
@@ -452,6 +494,7 @@ def pmus_market(ex: PaperExchange, game: Game, total: bool, now: datetime) -> di
         "eventSlug": game.pmus_event_slug,
         "sportsMarketType": smt,
         "marketSides": sides,
+        "description": poly_description(game, game.away.pmus_short, game.home.pmus_short),
         "active": resolved is None and game.tradable(now),
         "closed": resolved is not None or not game.tradable(now),
         "state": pmus_state(game, now, resolved is not None),
