@@ -38,11 +38,12 @@ def shown_roi(opp: Opportunity, max_bet: Decimal | None) -> Decimal:
     return at[2] if at is not None else opp.roi
 
 
-def rules_warning(opp: Opportunity, size: Decimal | None) -> str:
+def rules_warning(opp: Opportunity, size: Decimal | None, cost: Decimal | None = None) -> str:
     """What the venues' rules texts mean for this pair, only when it matters: a completed
     game that would not pay $1 (the executor refuses the pair), and each way an unplayed
     game (cancelled, postponed) is settled differently, with the worst case per pair and
-    at ``size``. Nothing at all when the rules agree."""
+    at ``size`` pairs bought for ``cost`` (what the pairs cost minus the least they pay).
+    Nothing at all when the rules agree."""
     lines = []
     if opp.rules_outcome_problem:
         lines.append(f'<div class="warn-mark">⛔ Not traded: {fmt.esc(opp.rules_outcome_problem)}</div>')
@@ -52,10 +53,11 @@ def rules_warning(opp: Opportunity, size: Decimal | None) -> str:
         loss = opp.rules_worst_loss
         if loss is None:
             lines.append('<div class="warn-mark">Worst case: unknown (a venue does not say)</div>')
-        elif loss > 0 and size is not None:
-            lines.append(
-                f'<div class="warn-mark">Worst case for {fmt.volume(size)} pairs: −{fmt.money(loss * size)}</div>'
-            )
+        elif loss > 0 and size is not None and cost is not None:
+            # ``loss`` is how far below $1 a pair can pay; against what the pairs cost:
+            worst = cost - size * (1 - loss)
+            text = f"−{fmt.money(worst)}" if worst > 0 else f"no loss (still +{fmt.money(-worst)})"
+            lines.append(f'<div class="warn-mark">Worst case for {fmt.volume(size)} pairs: {text}</div>')
     return f'<div class="rules-warn">{"".join(lines)}</div>' if lines else ""
 
 
@@ -67,7 +69,11 @@ def card_summary(opp: Opportunity, now: datetime, max_bet: Decimal | None = None
     sized = f' <span class="muted">for {fmt.volume(at[0])}</span>' if at is not None else ""
     band = fmt.roi_band(roi)
     suspicious = ' <span class="warn-mark" title="ROI above 5 %: check the match before trading">suspicious</span>' if band == "roi-gold" else ""
-    rules = rules_warning(opp, at[0] if at is not None else opp.size)
+    if at is not None:
+        rules = rules_warning(opp, at[0], at[1])
+    else:
+        full_cost = opp.cost * opp.size if opp.cost is not None and opp.size is not None else None
+        rules = rules_warning(opp, opp.size, full_cost)
     expired = ' <span class="expired-tag">expired</span>' if opp.is_expired(now) else ""
     per_day = f" | {fmt.percent(opp.roi_per_day, 2)}/day" if opp.roi_per_day is not None else ""
     return (

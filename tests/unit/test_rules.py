@@ -213,7 +213,8 @@ def test_card_shows_the_cancellation_difference_with_its_worst_case() -> None:
     assert "Cancelled: Kalshi pays a price it sets ($0 to $1), Polymarket pays 50¢/50¢" in html
     assert "worst case −$0.50 per pair" in html
     assert "Postponed: Kalshi waits two weeks" in html
-    assert "Worst case for 10 pairs: −$10.00" in html  # postponed: up to $1 a pair short
+    # Postponed: a pair may pay nothing; the 10 pairs cost $9.80, so that is the worst case.
+    assert "Worst case for 10 pairs: −$9.80" in html
     details = card(compare_rules(kalshi_ncaamb(), gamma_description(), "ncaab"), "details")
     assert (
         "Kalshi, cancelled: pays a price it sets ($0 to $1) — &quot;If the cancelled game is not played or is "
