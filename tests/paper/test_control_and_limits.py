@@ -341,11 +341,22 @@ async def test_an_oversized_order_is_refused_before_the_body_and_never_placed(co
     status, payload = await raw_request(control, head + auth, b"{")
     assert status == 413
     assert payload == {"error": {"code": "request_too_large", "message": f"request body exceeds {MIB} bytes"}}
-    # Polymarket CLOB and Polymarket US likewise refuse an unsigned oversized order on its headers.
-    for venue_path in ("/polymarket/clob/order", "/polymarket-us/v1/orders"):
-        head = f"POST {venue_path} HTTP/1.1\nHost: 127.0.0.1:{port}\nContent-Type: application/json\nContent-Length: {2 * MIB}\n"
+    # Polymarket CLOB and Polymarket US likewise refuse an unsigned oversized order on its
+    # headers, and every venue's cancel too.
+    for method, venue_path in (("POST", "/polymarket/clob/order"), ("DELETE", "/polymarket/clob/order"),
+                               ("POST", "/polymarket-us/v1/orders"), ("POST", "/polymarket-us/v1/order/x/cancel"),
+                               ("DELETE", "/kalshi/trade-api/v2/portfolio/orders/x")):
+        head = f"{method} {venue_path} HTTP/1.1\nHost: 127.0.0.1:{port}\nContent-Type: application/json\nContent-Length: {2 * MIB}\n"
         status, _ = await raw_request(control, head, b"{")
         assert status == 401, venue_path
+    # Signed cancels get as far as the size check.
+    cancel = "/trade-api/v2/portfolio/orders/x"
+    signed = "".join(f"{k}: {v}\n" for k, v in control.kalshi_headers("DELETE", cancel).items())
+    head = f"DELETE /kalshi{cancel} HTTP/1.1\nHost: 127.0.0.1:{port}\nContent-Length: {2 * MIB}\n"
+    assert (await raw_request(control, head + signed, b"{"))[0] == 413
+    signed = "".join(f"{k}: {v}\n" for k, v in control.pmus_headers("POST", "/v1/order/x/cancel").items())
+    head = f"POST /polymarket-us/v1/order/x/cancel HTTP/1.1\nHost: 127.0.0.1:{port}\nContent-Length: {2 * MIB}\n"
+    assert (await raw_request(control, head + signed, b"{"))[0] == 413
     assert snapshot(control) == before
 
 

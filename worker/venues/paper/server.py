@@ -500,6 +500,10 @@ class KalshiOrders(KalshiBase):
 
 
 class KalshiOrder(KalshiBase):
+    def guard(self) -> None:
+        if self.request.method == "DELETE":
+            self.authenticate()
+
     async def get(self, order_id: str) -> None:
         self.authenticate()
         await self.latency()
@@ -509,8 +513,7 @@ class KalshiOrder(KalshiBase):
         self.send({"order": wire.kalshi_order(o)})
 
     async def delete(self, order_id: str) -> None:
-        self.authenticate()
-        await self.latency()
+        await self.latency()  # signature checked in guard(), before any body
         o = self.ex.cancel("kalshi", order_id)
         if o is None:
             raise tornado.web.HTTPError(404, "order not found")
