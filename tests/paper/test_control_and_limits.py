@@ -438,11 +438,14 @@ async def test_polymarket_order_amounts_out_of_bounds_are_400(control: Paper, ma
     assert snapshot(control) == before
 
 
-async def test_bad_paging_arguments_are_400_not_500(paper: Paper) -> None:
+async def test_bad_paging_and_list_arguments_are_400_not_500(paper: Paper) -> None:
     for path in ("/kalshi/trade-api/v2/events?limit=abc", "/kalshi/trade-api/v2/markets?cursor=-5",
                  "/polymarket/gamma/events?offset=x", "/polymarket-us/v1/markets?limit=-1"):
         r = await paper.http.get(path)
         assert r.status_code == 400, (path, r.text)
+    for body in (["x"], {"token_id": "x"}, [{"token_id": "x"}] * 501):
+        r = await paper.http.post("/polymarket/clob/books", json=body)
+        assert r.status_code == 400, (body, r.text)
 
 
 async def test_faults_are_still_scripted_per_order_after_the_checks(tmp_path: Path) -> None:

@@ -690,8 +690,8 @@ class ClobBooks(ClobBase):
     async def post(self) -> None:
         await self.latency()
         body = self.body_json()
-        if not isinstance(body, list):
-            raise tornado.web.HTTPError(400, "expected a list of {token_id}")
+        if not isinstance(body, list) or not all(isinstance(b, dict) for b in body) or len(body) > 500:
+            raise tornado.web.HTTPError(400, "expected a list of at most 500 {token_id}")
         now = self.now()
         self.send([wire.clob_book(self.ex, self.token(b.get("token_id")).id, now) for b in body])
 
