@@ -476,3 +476,20 @@ async def test_httpx_sees_the_413(control: Paper) -> None:
     else:
         assert r.status_code == 413
     assert snapshot(control) == before
+
+
+async def test_an_answer_given_before_the_body_says_the_connection_closes(control: Paper) -> None:
+    """Refusals made from the headers (a scripted read fault, a bad signature, a
+    disabled route) close the connection and say so, so a pooled client never sends its
+    next request on a closing connection: many in a row on one client all get answers."""
+    g = game3(control)
+    ticker = g.kalshi_ticker(True)
+    market = f"/kalshi/trade-api/v2/markets/{ticker}"
+    for _ in range(25):
+        await control.http.post("/paper/admin/faults", json={"reads": [429]})
+        refused = await control.http.get(market)
+        assert refused.status_code == 429 and refused.headers["Connection"] == "close"
+        served = await control.http.get(market)
+        assert served.status_code == 200 and "Connection" not in served.headers
+        unsigned = await control.http.post("/kalshi/trade-api/v2/portfolio/events/orders", json={})
+        assert unsigned.status_code == 401 and unsigned.headers["Connection"] == "close"

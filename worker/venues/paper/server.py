@@ -124,6 +124,11 @@ class Base(tornado.web.RequestHandler):
         self.state = state
         self._body_parts: list[bytes] = []
         self._body_size = 0
+        #: True until the request is past :meth:`prepare`: an answer given before then
+        #: (a refusal, a scripted read fault) is given before the body was read, so the
+        #: connection closes after it — and the answer says so (``Connection: close``),
+        #: or a client would send its next request on a connection about to close.
+        self._before_body = True
 
     @property
     def ex(self) -> PaperExchange:
@@ -135,7 +140,12 @@ class Base(tornado.web.RequestHandler):
     def send(self, payload: Any, status: int = 200) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
+        self._mark_closing()
         self.finish(json.dumps(payload))
+
+    def _mark_closing(self) -> None:
+        if self._before_body or self._body_size > MAX_BODY_BYTES:
+            self.set_header("Connection", "close")
 
     def body_json(self) -> Any:
         """The body parsed as JSON (an empty body is ``{}``). Numbers with a fraction or
@@ -175,6 +185,7 @@ class Base(tornado.web.RequestHandler):
         if isinstance(exc, tornado.web.HTTPError) and exc.log_message:
             reason = exc.log_message
         self.set_header("Content-Type", "application/json")
+        self._mark_closing()
         self.finish(json.dumps(self.error_body(status_code, reason)))
 
     def error_body(self, status: int, message: str) -> Any:
@@ -210,6 +221,8 @@ class Base(tornado.web.RequestHandler):
             status = self.state.faults.read_fault()
             if status is not None:
                 self.send(self.error_body(status, "injected read fault"), status)
+                return
+        self._before_body = False
 
     async def order_fault(self) -> str | None:
         """Draw (or pop the scripted) fault of one order request and apply the ones that
