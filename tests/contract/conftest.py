@@ -12,7 +12,7 @@ Every contract test runs six times, its id naming backend and client:
 The tests speak to the harness only: a scripted book for the contract under test, a
 scripted fault for the next order or reads, the orders the venue holds, the requests that
 went out. The mock backend scripts its fake; the paper backend uses the exchange's control
-endpoints (``EXECUTOR_PAPER_CONTROL=1``: pinned books, scripted faults, balances — see
+endpoints (``EXECUTOR_PAPER_CONTROL=1``: pinned books, scripted faults, balances, resolutions — see
 docs/paper-exchange.md). Time outs are real on paper: the exchange holds the request past
 the client's read timeout and drops the connection.
 """

@@ -84,9 +84,11 @@ class Paper:
 
 
 async def start_paper(data_dir: Path, faults: FaultSpec | None = None, clock: ManualClock | None = None,
-                      seed: int = 1) -> Paper:
+                      seed: int = 1, control: bool = False) -> Paper:
+    """``control``: the ``/paper/admin`` endpoints (``EXECUTOR_PAPER_CONTROL=1``); off
+    unless asked for, whatever the environment says."""
     clock = clock or ManualClock(T0)
-    state = build_state(data_dir, seed, BALANCES, faults, clock=clock, latency_ms=0, tick_s=3600)
+    state = build_state(data_dir, seed, BALANCES, faults, clock=clock, latency_ms=0, tick_s=3600, control=control)
     server = PaperServer(state, 0)
     await server.start()
     return Paper(server, clock, data_dir)

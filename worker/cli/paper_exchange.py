@@ -2,7 +2,9 @@
 
 Reads ``EXECUTOR_DATA_DIR``, ``EXECUTOR_SEED``, ``EXECUTOR_PAPER_PORT``,
 ``EXECUTOR_PAPER_BALANCES``, ``EXECUTOR_PAPER_FAULTS`` (through ``worker.config``) and
-``EXECUTOR_PAPER_LATENCY_MS`` (default 15). Stops cleanly on SIGTERM / SIGINT.
+``EXECUTOR_PAPER_LATENCY_MS`` (default 15); ``EXECUTOR_PAPER_CONTROL=1`` turns the
+``/paper/admin`` control endpoints on (tests and scripts; ``make run`` leaves them off).
+Stops cleanly on SIGTERM / SIGINT.
 """
 
 from __future__ import annotations
@@ -32,9 +34,9 @@ async def serve(args: argparse.Namespace) -> int:
     server = PaperServer(state, port)
     bound = await server.start()
     log.info(
-        "paper exchange on http://127.0.0.1:%s (seed %s, faults %s, credentials %s)",
+        "paper exchange on http://127.0.0.1:%s (seed %s, faults %s, control endpoints %s, credentials %s)",
         bound, seed, os.environ.get("EXECUTOR_PAPER_FAULTS") or "none",
-        credentials_path(config.data_dir),
+        "on" if state.control else "off", credentials_path(config.data_dir),
     )
     print(f"paper exchange listening on http://127.0.0.1:{bound}", flush=True)
     stop = asyncio.Event()

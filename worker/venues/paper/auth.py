@@ -167,6 +167,8 @@ def _header(headers: Mapping[str, str], name: str) -> str:
     value = headers.get(name)
     if not value:
         raise AuthError(f"missing {name} header")
+    if not value.isascii():  # compare_digest takes ASCII text only
+        raise AuthError(f"{name} header is not ASCII")
     return value
 
 
@@ -217,10 +219,9 @@ def verify_kalshi(
     raise AuthError("KALSHI-ACCESS-SIGNATURE does not verify")
 
 
-def verify_poly_l2(
-    creds: PaperCredentials, headers: Mapping[str, str], method: str, paths: Iterable[str],
-    body: bytes,
-) -> None:
+def verify_poly_l2_headers(creds: PaperCredentials, headers: Mapping[str, str]) -> str:
+    """The L2 checks that need no body (key, passphrase, address, fresh timestamp), made
+    before a body is read; returns the timestamp. :func:`verify_poly_l2` adds the HMAC."""
     if not hmac.compare_digest(_header(headers, "POLY_API_KEY"), creds.poly_api_key):
         raise AuthError("unknown POLY_API_KEY")
     if not hmac.compare_digest(_header(headers, "POLY_PASSPHRASE"), creds.poly_api_passphrase):
@@ -229,9 +230,20 @@ def verify_poly_l2(
         raise AuthError("POLY_ADDRESS does not match the API key")
     ts = _header(headers, "POLY_TIMESTAMP")
     _fresh(ts, unit_ms=False, window_s=60)
+    return ts
+
+
+def verify_poly_l2(
+    creds: PaperCredentials, headers: Mapping[str, str], method: str, paths: Iterable[str],
+    body: bytes,
+) -> None:
+    ts = verify_poly_l2_headers(creds, headers)
     given = _header(headers, "POLY_SIGNATURE")
     secret = base64.urlsafe_b64decode(creds.poly_api_secret + "=" * (-len(creds.poly_api_secret) % 4))
-    text = body.decode("utf-8") if body else ""
+    try:
+        text = body.decode("utf-8") if body else ""
+    except UnicodeDecodeError as exc:
+        raise AuthError("the body is not UTF-8") from exc
     bodies = [text, text.replace("'", '"')] if text else [""]
     for path in paths:
         for b in bodies:

@@ -5,7 +5,12 @@
   WebSocket ``/polymarket/ws/market``
 * Polymarket US ``/polymarket-us/v1/...`` (gateway and API paths alike), WebSocket
   ``/polymarket-us/v1/ws/markets``
-* ``/paper/health``, ``/paper/world``, ``POST /paper/admin/resolve`` (tests, operators)
+* ``/paper/health``, ``/paper/world``, ``POST /paper/redeem`` (a Polymarket user's "Claim")
+* ``/paper/admin/...`` (resolve a game, pin books, script faults, set balances): only when
+  started with ``EXECUTOR_PAPER_CONTROL=1``, only from this machine, JSON bodies only
+
+Every request body is limited to 1 MiB, checked from the headers before the body is read
+(413); a body-less route never reads one. See docs/paper-exchange.md.
 
 One asyncio loop; every order is matched and committed synchronously inside its handler
 (no interleaving inside the engine). A background task steps the world every ``tick_s``:
@@ -19,6 +24,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -27,6 +33,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+import tornado.http1connection
 import tornado.httpserver
 import tornado.netutil
 import tornado.web
@@ -46,6 +53,42 @@ KALSHI = "/kalshi/trade-api/v2"
 GAMMA = "/polymarket/gamma"
 CLOB = "/polymarket/clob"
 PMUS = "/polymarket-us"
+
+#: The largest request body any route accepts (the venues' own payloads are a few KB).
+#: Checked from ``Content-Length`` before the body is read (413); the HTTP server also
+#: refuses any body over it (a chunked one: a bare 400 and the connection closed).
+MAX_BODY_BYTES = 1 << 20
+#: The most contracts (shares) one order or one pinned book level may carry.
+MAX_CONTRACTS = Decimal(1_000_000)
+#: Decimal places the venues' order sizes and prices are written with (Kalshi
+#: ``count_fp`` "10.00" and ``yes_price_dollars`` "0.5600"; Polymarket US the same).
+SIZE_DECIMALS = 2
+PRICE_DECIMALS = 4
+#: Decimal places and ceiling of a balance set through ``/paper/admin/balance``.
+BALANCE_DECIMALS = 6
+MAX_BALANCE = Decimal(10) ** 12
+#: ``Host`` names that address this machine (any port).
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+LOOPBACK_IPS = frozenset({"127.0.0.1", "::1"})
+_HOST_RE = re.compile(r"^(?:\[(?P<v6>[0-9a-f:.]+)\]|(?P<name>[^:\[\]]+))(?::\d{1,5})?$")
+
+
+def host_name(host: str) -> str | None:
+    """The name of a ``Host`` header without its port (``[::1]:8780`` → ``::1``), or None
+    when it is malformed."""
+    m = _HOST_RE.match(host.strip().lower())
+    if m is None:
+        return None
+    return m.group("v6") or m.group("name")
+
+
+def is_json_content_type(value: str) -> bool:
+    """``application/json``, with or without parameters (``; charset=utf-8``)."""
+    return value.split(";", 1)[0].strip().lower() == "application/json"
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 @dataclass
@@ -68,12 +111,24 @@ class Dropped(Exception):
     """The request was dropped on purpose (a timeout fault)."""
 
 
+@tornado.web.stream_request_body
 class Base(tornado.web.RequestHandler):
+    """Every HTTP route. The body is streamed in (:meth:`data_received`) so that
+    :meth:`prepare` decides from the headers alone — route guards (control switch, host,
+    content type, header signatures), then the size limit — before a byte of it is read."""
+
     state: ServerState
     venue_prefix = ""
 
     def initialize(self, state: ServerState) -> None:
         self.state = state
+        self._body_parts: list[bytes] = []
+        self._body_size = 0
+        #: True until the request is past :meth:`prepare`: an answer given before then
+        #: (a refusal, a scripted read fault) is given before the body was read, so the
+        #: connection closes after it — and the answer says so (``Connection: close``),
+        #: or a client would send its next request on a connection about to close.
+        self._before_body = True
 
     @property
     def ex(self) -> PaperExchange:
@@ -85,13 +140,44 @@ class Base(tornado.web.RequestHandler):
     def send(self, payload: Any, status: int = 200) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
+        self._mark_closing()
         self.finish(json.dumps(payload))
 
+    def _mark_closing(self) -> None:
+        if self._before_body or self._body_size > MAX_BODY_BYTES:
+            self.set_header("Connection", "close")
+
     def body_json(self) -> Any:
+        """The body parsed as JSON (an empty body is ``{}``). Numbers with a fraction or
+        an exponent become Decimals (``1e309`` stays a finite, out-of-range number, not a
+        float infinity); ``NaN``/``Infinity`` are refused as the JSON grammar does."""
         try:
-            return json.loads(self.request.body or b"{}")
-        except json.JSONDecodeError as exc:
-            raise tornado.web.HTTPError(400, "body is not JSON") from exc
+            return json.loads(self.request.body or b"{}", parse_float=Decimal, parse_constant=_no_constant)
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError, too many digits, NaN
+            raise tornado.web.HTTPError(400, "body is not valid JSON") from exc
+
+    def body_object(self, allowed: frozenset[str] | None = None) -> dict[str, Any]:
+        """The body as a JSON object; with ``allowed``, a key outside it is refused."""
+        body = self.body_json()
+        if not isinstance(body, dict):
+            raise tornado.web.HTTPError(400, "the body must be a JSON object")
+        if allowed is not None:
+            unknown = sorted(set(body) - allowed)
+            if unknown:
+                raise tornado.web.HTTPError(
+                    400, f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
+                )
+        return body
+
+    def data_received(self, chunk: bytes) -> None:
+        if self._finished:
+            return  # refused already: the rest is discarded and the connection closes
+        self._body_size += len(chunk)
+        if self._body_size > MAX_BODY_BYTES:  # the server's own limit stops it first
+            self.send(self.error_body(413, f"request body exceeds {MAX_BODY_BYTES} bytes"), 413)
+            return
+        self._body_parts.append(chunk)
+        self.request.body = b"".join(self._body_parts)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         reason = self._reason
@@ -99,6 +185,7 @@ class Base(tornado.web.RequestHandler):
         if isinstance(exc, tornado.web.HTTPError) and exc.log_message:
             reason = exc.log_message
         self.set_header("Content-Type", "application/json")
+        self._mark_closing()
         self.finish(json.dumps(self.error_body(status_code, reason)))
 
     def error_body(self, status: int, message: str) -> Any:
@@ -126,12 +213,16 @@ class Base(tornado.web.RequestHandler):
             await super()._execute(*args, **kwargs)
 
     def prepare(self) -> None:
+        self.guard()
+        self.limit_body()
         # A scripted read fault answers a venue GET before it is processed (a 429 is a
         # refusal: nothing was read, nothing changed).
         if self.request.method == "GET" and not self.request.path.startswith("/paper"):
             status = self.state.faults.read_fault()
             if status is not None:
                 self.send(self.error_body(status, "injected read fault"), status)
+                return
+        self._before_body = False
 
     async def order_fault(self) -> str | None:
         """Draw (or pop the scripted) fault of one order request and apply the ones that
@@ -149,16 +240,92 @@ class Base(tornado.web.RequestHandler):
             await self.drop()
         return fault
 
-    def arg_dec(self, name: str, value: Any) -> Decimal:
-        if isinstance(value, bool) or value is None:
-            raise tornado.web.HTTPError(400, f"{name} is required")
+    def guard(self) -> None:
+        """Checks a route makes from the headers, before its body is read (raise
+        ``HTTPError`` to refuse). None by default."""
+
+    def limit_body(self) -> None:
+        """413 when the declared body is over :data:`MAX_BODY_BYTES`: nothing is read."""
+        raw = self.request.headers.get("Content-Length")
+        if raw is None:
+            return
         try:
-            d = Decimal(str(value))
+            declared = int(raw)
+        except ValueError:
+            raise tornado.web.HTTPError(400, "Content-Length is not a number") from None
+        if declared > MAX_BODY_BYTES:
+            conn = self.request.connection
+            if isinstance(conn, tornado.http1connection.HTTP1Connection):
+                # The connection closes once the 413 is written (Tornado closes it when a
+                # handler answers before the body was read); lifting its own limit only
+                # stops it from writing a second, bare 400 after ours.
+                conn.set_max_body_size(declared)
+            raise tornado.web.HTTPError(413, f"request body exceeds {MAX_BODY_BYTES} bytes")
+
+    def require_local_json(self) -> None:
+        """From this machine only (a loopback peer *and* a loopback ``Host``, so that a
+        web page on another site, or a DNS name rebound to 127.0.0.1, cannot reach the
+        route), and a body only as ``application/json`` (no cross-site form posts)."""
+        if self.request.remote_ip not in LOOPBACK_IPS:
+            raise tornado.web.HTTPError(403, "from this machine only")
+        name = host_name(self.request.headers.get("Host", ""))
+        if name not in LOOPBACK_HOSTS:
+            raise tornado.web.HTTPError(403, "the Host header must be 127.0.0.1, localhost or [::1] (any port)")
+        if self.request.method in ("POST", "PUT", "PATCH", "DELETE") and not is_json_content_type(
+            self.request.headers.get("Content-Type", "")
+        ):
+            raise tornado.web.HTTPError(415, "send the body as Content-Type: application/json")
+
+    def arg_dec(self, name: str, value: Any) -> Decimal:
+        """A required finite number (a JSON number or a numeric string)."""
+        if value is None:
+            raise tornado.web.HTTPError(400, f"{name} is required")
+        if not isinstance(value, (str, int, Decimal)) or isinstance(value, bool):
+            raise tornado.web.HTTPError(400, f"{name} must be a number or a numeric string")
+        try:
+            d = Decimal(value.strip() if isinstance(value, str) else value)
         except InvalidOperation as exc:
             raise tornado.web.HTTPError(400, f"{name} is not a number") from exc
         if not d.is_finite():
             raise tornado.web.HTTPError(400, f"{name} is not finite")
         return d
+
+    def arg_bounded(
+        self, name: str, value: Any, *, decimals: int, low: Decimal, high: Decimal, low_open: bool = True
+    ) -> Decimal:
+        """A finite number in ``(low, high]`` (``[low, high]`` with ``low_open=False``)
+        written with at most ``decimals`` decimal places (trailing zeros aside)."""
+        d = self.arg_dec(name, value)
+        if d < low or (low_open and d == low) or d > high:
+            bound = "(" if low_open else "["
+            raise tornado.web.HTTPError(400, f"{name} must be within {bound}{low}, {high}]")
+        if d.normalize().as_tuple().exponent < -decimals:  # type: ignore[operator]
+            raise tornado.web.HTTPError(400, f"{name} has more than {decimals} decimal places")
+        return d
+
+    def arg_size(self, name: str, value: Any) -> Decimal:
+        """An order size in contracts: more than 0, at most :data:`MAX_CONTRACTS`."""
+        return self.arg_bounded(name, value, decimals=SIZE_DECIMALS, low=Decimal(0), high=MAX_CONTRACTS)
+
+    def arg_price(self, name: str, value: Any) -> Decimal:
+        """A price in dollars per contract, strictly between 0 and 1."""
+        d = self.arg_bounded(name, value, decimals=PRICE_DECIMALS, low=Decimal(0), high=ONE)
+        if d == ONE:
+            raise tornado.web.HTTPError(400, f"{name} must be below 1")
+        return d
+
+    def arg_int(self, name: str, default: int, low: int = 0, high: int = 10**9) -> int:
+        """An integer query argument within ``[low, high]``."""
+        raw = self.get_argument(name, None)
+        if raw is None or raw == "":
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise tornado.web.HTTPError(400, f"{name} must be an integer") from None
+        if not low <= value <= high:
+            raise tornado.web.HTTPError(400, f"{name} must be within [{low}, {high}]")
+        return value
 
 
 # -- Kalshi ---------------------------------------------------------------------------------
@@ -166,7 +333,8 @@ class KalshiBase(Base):
     venue_prefix = "/kalshi"
 
     def error_body(self, status: int, message: str) -> Any:
-        code = {400: "bad_request", 401: "authentication_error", 404: "not_found", 409: "conflict"}.get(
+        code = {400: "bad_request", 401: "authentication_error", 403: "forbidden", 404: "not_found",
+                409: "conflict", 413: "request_too_large", 415: "unsupported_media_type"}.get(
             status, "internal_server_error"
         )
         return {"error": {"code": code, "message": message}}
@@ -182,8 +350,13 @@ class KalshiBase(Base):
 
 
 def _page(items: list[Any], limit: str | None, cursor: str | None) -> tuple[list[Any], str]:
-    n = max(1, min(int(limit or 200), 1000))
-    start = int(cursor or 0)
+    try:
+        n = max(1, min(int(limit or 200), 1000))
+        start = int(cursor or 0)
+    except ValueError:
+        raise tornado.web.HTTPError(400, "limit and cursor must be integers") from None
+    if start < 0:
+        raise tornado.web.HTTPError(400, "cursor must not be negative")
     chunk = items[start : start + n]
     nxt = str(start + n) if start + n < len(items) else ""
     return chunk, nxt
@@ -263,7 +436,7 @@ class KalshiOrderbook(KalshiBase):
         market = self.ex.world.market(f"kalshi:{ticker}")
         if market is None:
             raise tornado.web.HTTPError(404, "market not found")
-        depth = int(self.get_argument("depth", "0") or 0)
+        depth = self.arg_int("depth", 0, 0, 1000)
         self.send(wire.kalshi_orderbook(self.ex, market, self.now(), depth))
 
 
@@ -271,17 +444,20 @@ KALSHI_TIF = {"fill_or_kill": "FOK", "immediate_or_cancel": "IOC", "good_till_ca
 
 
 class KalshiCreateOrder(KalshiBase):
+    def guard(self) -> None:
+        if self.request.method == "POST":
+            self.authenticate()  # header-signed: checked before the body is read
+
     async def post(self) -> None:
-        self.authenticate()
         await self.latency()
-        body = self.body_json()
+        body = self.body_object()
         ticker = body.get("ticker")
         side = body.get("side")
         tif = KALSHI_TIF.get(str(body.get("time_in_force", "good_till_canceled")))
         if not isinstance(ticker, str) or side not in ("bid", "ask") or tif is None:
             raise tornado.web.HTTPError(400, "ticker, side (bid|ask) and time_in_force are required")
-        count = self.arg_dec("count", body.get("count", body.get("count_fp")))
-        price = self.arg_dec("price", body.get("price", body.get("yes_price_dollars")))
+        count = self.arg_size("count", body.get("count", body.get("count_fp")))
+        price = self.arg_price("price", body.get("price", body.get("yes_price_dollars")))
         cid = body.get("client_order_id")
         if cid is not None and not isinstance(cid, str):
             raise tornado.web.HTTPError(400, "client_order_id must be a string")
@@ -337,6 +513,10 @@ class KalshiOrders(KalshiBase):
 
 
 class KalshiOrder(KalshiBase):
+    def guard(self) -> None:
+        if self.request.method == "DELETE":
+            self.authenticate()
+
     async def get(self, order_id: str) -> None:
         self.authenticate()
         await self.latency()
@@ -346,8 +526,7 @@ class KalshiOrder(KalshiBase):
         self.send({"order": wire.kalshi_order(o)})
 
     async def delete(self, order_id: str) -> None:
-        self.authenticate()
-        await self.latency()
+        await self.latency()  # signature checked in guard(), before any body
         o = self.ex.cancel("kalshi", order_id)
         if o is None:
             raise tornado.web.HTTPError(404, "order not found")
@@ -429,8 +608,8 @@ class GammaEvents(Base):
             if closed is not None and ev["closed"] != (closed.lower() == "true"):
                 continue
             events.append(ev)
-        offset = int(self.get_argument("offset", "0") or 0)
-        limit = int(self.get_argument("limit", "500") or 500)
+        offset = self.arg_int("offset", 0)
+        limit = self.arg_int("limit", 500, 0, 10_000)
         self.send(events[offset : offset + limit])
 
 
@@ -478,8 +657,8 @@ class GammaMarkets(Base):
                 raise tornado.web.HTTPError(404, "market not found")
             self.send(out[0])
             return
-        offset = int(self.get_argument("offset", "0") or 0)
-        limit = int(self.get_argument("limit", "500") or 500)
+        offset = self.arg_int("offset", 0)
+        limit = self.arg_int("limit", 500, 0, 10_000)
         self.send(out[offset : offset + limit])
 
 
@@ -496,6 +675,14 @@ class ClobBase(Base):
         try:
             auth.verify_poly_l2(self.state.creds, self.request.headers, self.request.method or "GET",
                                 self.paths(), self.request.body or b"")
+        except AuthError as exc:
+            raise tornado.web.HTTPError(401, str(exc)) from exc
+
+    def authenticate_headers(self) -> None:
+        """The L2 checks that need no body (key, passphrase, address, timestamp); the
+        HMAC covers the body, so it is checked once the (size-limited) body is in."""
+        try:
+            auth.verify_poly_l2_headers(self.state.creds, self.request.headers)
         except AuthError as exc:
             raise tornado.web.HTTPError(401, str(exc)) from exc
 
@@ -516,8 +703,8 @@ class ClobBooks(ClobBase):
     async def post(self) -> None:
         await self.latency()
         body = self.body_json()
-        if not isinstance(body, list):
-            raise tornado.web.HTTPError(400, "expected a list of {token_id}")
+        if not isinstance(body, list) or not all(isinstance(b, dict) for b in body) or len(body) > 500:
+            raise tornado.web.HTTPError(400, "expected a list of at most 500 {token_id}")
         now = self.now()
         self.send([wire.clob_book(self.ex, self.token(b.get("token_id")).id, now) for b in body])
 
@@ -570,6 +757,10 @@ MICRO = Decimal("0.000001")
 
 
 class ClobOrder(ClobBase):
+    def guard(self) -> None:
+        if self.request.method in ("POST", "DELETE"):
+            self.authenticate_headers()
+
     def reject(self, message: str, order_id: str = "") -> None:
         self.send({"errorMsg": message, "orderID": order_id, "takingAmount": "", "makingAmount": "",
                    "status": "", "success": False, "transactionsHashes": [], "tradeIDs": []}, 400)
@@ -593,14 +784,23 @@ class ClobOrder(ClobBase):
         if tif is None or side not in ("BUY", "SELL"):
             self.reject("invalid order type or side")
             return
-        maker = int(order["makerAmount"])
-        taker = int(order["takerAmount"])
+        try:
+            maker = int(order["makerAmount"])
+            taker = int(order["takerAmount"])
+        except (KeyError, ValueError, TypeError):
+            self.reject("malformed order")
+            return
         # BUY: maker = USDC offered, taker = shares wanted; SELL the reverse (6 decimals).
-        shares = Decimal(taker if side == "BUY" else maker) * MICRO
-        usdc = Decimal(maker if side == "BUY" else taker) * MICRO
-        if shares <= 0:
+        micro_shares, micro_usdc = (taker, maker) if side == "BUY" else (maker, taker)
+        if micro_shares <= 0 or micro_usdc <= 0:
             self.reject("invalid amounts")
             return
+        if micro_shares > MAX_CONTRACTS * 10**6 or micro_usdc > micro_shares:
+            # A price above 1 or more shares than any order may carry.
+            self.reject(f"invalid amounts: at most {MAX_CONTRACTS} shares at a price below 1")
+            return
+        shares = Decimal(micro_shares) * MICRO
+        usdc = Decimal(micro_usdc) * MICRO
         price = (usdc / shares).quantize(Decimal("0.0001"))
         existing = self.ex.store.get_order("polymarket", order_id)
         if existing is not None:
@@ -744,8 +944,8 @@ class PmusEvents(PmusBase):
         closed = self.get_argument("closed", None)
         if closed is not None:
             events = [e for e in events if e["closed"] == (closed.lower() == "true")]
-        offset = int(self.get_argument("offset", "0") or 0)
-        limit = int(self.get_argument("limit", "500") or 500)
+        offset = self.arg_int("offset", 0)
+        limit = self.arg_int("limit", 500, 0, 10_000)
         chunk = events[offset : offset + limit]
         self.send({"events": chunk, "hasMore": offset + limit < len(events)})
 
@@ -762,8 +962,8 @@ class PmusMarkets(PmusBase):
             v = self.get_argument(key, None)
             if v is not None:
                 out = [m for m in out if m[key] == (v.lower() == "true")]
-        offset = int(self.get_argument("offset", "0") or 0)
-        limit = int(self.get_argument("limit", "500") or 500)
+        offset = self.arg_int("offset", 0)
+        limit = self.arg_int("limit", 500, 0, 10_000)
         self.send({"markets": out[offset : offset + limit], "hasMore": offset + limit < len(out)})
 
 
@@ -799,10 +999,13 @@ PMUS_INTENTS = ("ORDER_INTENT_BUY_LONG", "ORDER_INTENT_SELL_LONG", "ORDER_INTENT
 
 
 class PmusOrders(PmusBase):
+    def guard(self) -> None:
+        if self.request.method == "POST":
+            self.authenticate()  # header-signed: checked before the body is read
+
     async def post(self) -> None:
-        self.authenticate()
         await self.latency()
-        body = self.body_json()
+        body = self.body_object()
         slug = body.get("marketSlug")
         intent = body.get("intent")
         tif = PMUS_TIF_IN.get(str(body.get("tif", "TIME_IN_FORCE_GOOD_TILL_CANCEL")))
@@ -810,8 +1013,8 @@ class PmusOrders(PmusBase):
             raise tornado.web.HTTPError(400, "marketSlug, intent and tif are required")
         price_obj = body.get("price")
         raw_price = price_obj.get("value") if isinstance(price_obj, dict) else price_obj
-        price = self.arg_dec("price", raw_price)
-        qty = self.arg_dec("quantity", body.get("quantity"))
+        price = self.arg_price("price", raw_price)
+        qty = self.arg_size("quantity", body.get("quantity"))
         self.slug_market(slug)
         fault = await self.order_fault()
         if self._finished:
@@ -857,8 +1060,10 @@ class PmusOrder(PmusBase):
 
 
 class PmusCancel(PmusBase):
+    def guard(self) -> None:
+        self.authenticate()  # header-signed: checked before any body is read
+
     async def post(self, order_id: str) -> None:
-        self.authenticate()
         if self.ex.cancel("polymarket_us", order_id) is None:
             raise tornado.web.HTTPError(404, "order not found")
         self.send({})
@@ -954,19 +1159,20 @@ class PolyDataPositions(Base):
 class PolyRedeem(Base):
     """``POST /paper/redeem {"condition_id"?}``: the operator's "Claim" of resolved
     Polymarket positions (on the real venue ``redeemPositions`` on the conditional-tokens
-    contract, or the website's Claim button). Loopback and a JSON body only."""
+    contract, or the website's Claim button). A user's action, not a control endpoint: on
+    whatever ``EXECUTOR_PAPER_CONTROL`` says, but from this machine and as JSON only."""
+
+    def guard(self) -> None:
+        self.require_local_json()
 
     async def post(self) -> None:
-        if self.request.remote_ip not in ("127.0.0.1", "::1"):
-            raise tornado.web.HTTPError(403, "redeem from this machine only")
-        if not self.request.headers.get("Content-Type", "").startswith("application/json"):
-            raise tornado.web.HTTPError(415, "send a JSON body")
-        body = self.body_json() if self.request.body else {}
-        if not isinstance(body, dict):
-            raise tornado.web.HTTPError(400, "the body must be a JSON object")
+        body = self.body_object(frozenset({"condition_id"}))
         cond = body.get("condition_id")
-        if cond is not None and not isinstance(cond, str):
-            raise tornado.web.HTTPError(400, "condition_id must be a string")
+        if cond is not None:
+            if not isinstance(cond, str):
+                raise tornado.web.HTTPError(400, "condition_id must be a string")
+            if self.ex.world.market(f"polymarket:{cond}") is None:
+                raise tornado.web.HTTPError(400, "condition_id is not a Polymarket market of this exchange")
         done = self.ex.redeem("polymarket", cond)
         self.send({"redeemed": [{"asset": r["instrument_id"], "conditionId": r["condition_id"],
                                  "size": r["quantity"], "payout": r["payout"]} for r in done],
@@ -1009,40 +1215,79 @@ class WorldSummary(Base):
         })
 
 
-class AdminResolve(Base):
-    async def post(self) -> None:
-        body = self.body_json()
-        index = body.get("index")
-        outcome = body.get("outcome")
-        if not isinstance(index, int) or outcome not in ("home", "away", "cancelled"):
-            raise tornado.web.HTTPError(400, "index (int) and outcome (home|away|cancelled) are required")
-        game = self.ex.world.game(index)
-        value = {"home": ONE, "away": Decimal(0), "cancelled": Decimal("0.5")}[outcome]
-        self.ex.resolve(game, value)
-        await self.state_feeds_refresh()
-        self.send({"resolved": game.game_id, "home_settlement": str(value)})
-
-    async def state_feeds_refresh(self) -> None:
-        return None
+#: What ``POST /paper/admin/resolve`` pays one home-team YES per outcome.
+OUTCOMES = {"home": ONE, "away": Decimal(0), "cancelled": Decimal("0.5")}
+VENUES = ("kalshi", "polymarket", "polymarket_us")
 
 
 class AdminControl(Base):
-    """Scripting endpoints for tests; 404 unless the exchange was started with control."""
+    """The control endpoints under ``/paper/admin/`` (tests and scripts). Refused with
+    404 unless the exchange was started with ``EXECUTOR_PAPER_CONTROL=1``; then from this
+    machine only (loopback peer and ``Host``, else 403) and with JSON bodies only (else
+    415); every field is checked (400) before anything changes."""
 
-    def prepare(self) -> None:
+    def guard(self) -> None:
         if not self.state.control:
-            raise tornado.web.HTTPError(404, "control endpoints are disabled")
+            raise tornado.web.HTTPError(
+                404, "control endpoints are disabled (start the paper exchange with EXECUTOR_PAPER_CONTROL=1)"
+            )
+        self.require_local_json()
 
-    def instrument(self, body: Any) -> Any:
-        inst = self.ex.world.instrument(str(body.get("instrument", "")))
+    def instrument(self, raw: Any) -> Any:
+        if not isinstance(raw, str) or not raw:
+            raise tornado.web.HTTPError(400, "instrument (a ticker, token id or slug) is required")
+        inst = self.ex.world.instrument(raw)
         if inst is None:
-            raise tornado.web.HTTPError(404, "unknown instrument")
+            raise tornado.web.HTTPError(400, f"unknown instrument {raw[:80]!r}")
         return inst
 
     def levels(self, raw: Any, name: str) -> list[tuple[Decimal, Decimal]]:
         if not isinstance(raw, list):
             raise tornado.web.HTTPError(400, f"{name} must be a list of [price, size]")
-        return [(self.arg_dec(name, lv[0]), self.arg_dec(name, lv[1])) for lv in raw]
+        if len(raw) > 100:
+            raise tornado.web.HTTPError(400, f"{name}: at most 100 levels")
+        out = []
+        for i, lv in enumerate(raw):
+            if not isinstance(lv, list) or len(lv) != 2:
+                raise tornado.web.HTTPError(400, f"{name}[{i}] must be [price, size]")
+            out.append((self.arg_price(f"{name}[{i}] price", lv[0]), self.arg_size(f"{name}[{i}] size", lv[1])))
+        return out
+
+    def flag(self, body: dict[str, Any], name: str) -> bool:
+        value = body.get(name, False)
+        if not isinstance(value, bool):
+            raise tornado.web.HTTPError(400, f"{name} must be true or false")
+        return value
+
+
+class AdminResolve(AdminControl):
+    """``POST {"index", "outcome"}`` resolves a game now: ``index`` one of the games the
+    exchange has generated (``/paper/world`` lists them), ``outcome`` home|away|cancelled.
+    Resolving a resolved game again with the same outcome answers what was done; with
+    another outcome, 409 (a game resolves once)."""
+
+    async def post(self) -> None:
+        body = self.body_object(frozenset({"index", "outcome"}))
+        index = body.get("index")
+        outcome = body.get("outcome")
+        if not isinstance(index, int) or isinstance(index, bool):
+            raise tornado.web.HTTPError(400, "index must be an integer (a game index from /paper/world)")
+        self.ex.world.ensure(self.now())
+        known = len(self.ex.world.all_games())
+        if not 0 <= index < known:
+            raise tornado.web.HTTPError(400, f"index must be a known game, within [0, {known - 1}]")
+        if not isinstance(outcome, str) or outcome not in OUTCOMES:
+            raise tornado.web.HTTPError(400, "outcome must be one of home, away, cancelled")
+        game = self.ex.world.game(index)
+        value = OUTCOMES[outcome]
+        before = self.ex.store.resolution(index)
+        if before is not None and before != value:
+            raise tornado.web.HTTPError(
+                409, f"game {index} is already resolved (home_settlement {before}); a game resolves once"
+            )
+        self.ex.resolve(game, value)
+        self.send({"resolved": game.game_id, "index": index, "home_settlement": str(value),
+                   "already": before is not None})
 
 
 class AdminBook(AdminControl):
@@ -1050,35 +1295,53 @@ class AdminBook(AdminControl):
     prices); ``{"instrument", "clear": true}`` gives it back to the simulated makers."""
 
     async def post(self) -> None:
-        body = self.body_json()
-        inst = self.instrument(body)
-        if body.get("clear"):
+        body = self.body_object(frozenset({"instrument", "bids", "asks", "clear"}))
+        inst = self.instrument(body.get("instrument"))
+        if self.flag(body, "clear"):
             self.ex.unpin_book(inst)
         else:
-            self.ex.pin_book(inst, self.levels(body.get("bids"), "bids"), self.levels(body.get("asks"), "asks"))
+            bids = self.levels(body.get("bids"), "bids")
+            asks = self.levels(body.get("asks"), "asks")
+            self.ex.pin_book(inst, bids, asks)
         bids, asks = self.ex.instrument_book(inst)
         self.send({"bids": [[str(p), str(q)] for p, q in bids], "asks": [[str(p), str(q)] for p, q in asks]})
 
     async def get(self) -> None:
-        inst = self.instrument({"instrument": self.get_argument("instrument", "")})
+        inst = self.instrument(self.get_argument("instrument", ""))
         bids, asks = self.ex.instrument_book(inst)
         self.send({"bids": [[str(p), str(q)] for p, q in bids], "asks": [[str(p), str(q)] for p, q in asks]})
 
 
 class AdminFaults(AdminControl):
-    """``POST {"orders": [kind…], "reads": [status…], "hang": s}`` scripts the next faults;
-    ``{"clear": true}`` drops what is still queued."""
+    """``POST {"orders": [kind…], "reads": [status…], "streams": [kind…], "hang": s}``
+    scripts the next faults; ``{"clear": true}`` drops what is still queued."""
+
+    def names(self, body: dict[str, Any], name: str) -> list[Any]:
+        raw = body.get(name)
+        if raw is None:
+            return []
+        if not isinstance(raw, list) or len(raw) > 1000:
+            raise tornado.web.HTTPError(400, f"{name} must be a list (at most 1000 entries)")
+        return raw
 
     async def post(self) -> None:
-        body = self.body_json()
-        if body.get("clear"):
+        body = self.body_object(frozenset({"orders", "reads", "streams", "hang", "clear"}))
+        if self.flag(body, "clear"):
             self.state.faults.clear_script()
         else:
-            hang = body.get("hang")
-            try:
-                self.state.faults.script(list(body.get("orders") or []), [int(x) for x in body.get("reads") or []],
-                                         None if hang is None else float(hang), list(body.get("streams") or []))
-            except (TypeError, ValueError) as exc:
+            orders = self.names(body, "orders")
+            reads = self.names(body, "reads")
+            streams = self.names(body, "streams")
+            if not all(isinstance(x, str) for x in orders + streams):
+                raise tornado.web.HTTPError(400, "orders and streams must be lists of fault names")
+            if not all(isinstance(x, int) and not isinstance(x, bool) for x in reads):
+                raise tornado.web.HTTPError(400, "reads must be a list of HTTP status codes")
+            raw_hang = body.get("hang")
+            hang = None if raw_hang is None else self.arg_bounded(
+                "hang", raw_hang, decimals=3, low=Decimal(0), high=Decimal(600), low_open=False)
+            try:  # checks every entry before queueing any
+                self.state.faults.script(orders, reads, None if hang is None else float(hang), streams)
+            except ValueError as exc:
                 raise tornado.web.HTTPError(400, str(exc)) from exc
         f = self.state.faults
         self.send({"orders": list(f.scripted_orders), "reads": list(f.scripted_reads),
@@ -1086,14 +1349,16 @@ class AdminFaults(AdminControl):
 
 
 class AdminBalance(AdminControl):
-    """``POST {"venue", "amount"}`` sets an account's cash balance."""
+    """``POST {"venue", "amount"}`` sets an account's cash balance (0 … 10^12, at most 6
+    decimals)."""
 
     async def post(self) -> None:
-        body = self.body_json()
+        body = self.body_object(frozenset({"venue", "amount"}))
         venue = body.get("venue")
-        if venue not in ("kalshi", "polymarket", "polymarket_us"):
-            raise tornado.web.HTTPError(400, "unknown venue")
-        amount = self.arg_dec("amount", body.get("amount"))
+        if venue not in VENUES:
+            raise tornado.web.HTTPError(400, f"venue must be one of {', '.join(VENUES)}")
+        amount = self.arg_bounded("amount", body.get("amount"), decimals=BALANCE_DECIMALS,
+                                  low=Decimal(0), high=MAX_BALANCE, low_open=False)
         self.ex.store.ensure_account(venue, amount)
         self.ex.store.add_balance(venue, amount - self.ex.store.balance(venue))
         self.send({"venue": venue, "balance": str(self.ex.store.balance(venue))})
@@ -1103,7 +1368,10 @@ class AdminOrders(AdminControl):
     """``GET ?venue=&instrument=``: the ids of the orders the exchange holds."""
 
     async def get(self) -> None:
-        rows = self.ex.store.orders(self.get_argument("venue", None), self.get_argument("instrument", None))
+        venue = self.get_argument("venue", None)
+        if venue is not None and venue not in VENUES:
+            raise tornado.web.HTTPError(400, f"venue must be one of {', '.join(VENUES)}")
+        rows = self.ex.store.orders(venue, self.get_argument("instrument", None))
         self.send({"count": len(rows), "orders": [o.order_id for o in rows]})
 
 
@@ -1450,7 +1718,9 @@ class PaperServer:
     async def start(self) -> int:
         sockets = tornado.netutil.bind_sockets(self.requested_port, self.host)
         self.port = sockets[0].getsockname()[1]
-        self._server = tornado.httpserver.HTTPServer(self.app, xheaders=False)
+        # The server refuses any body over the limit; the handlers answer 413 first when
+        # the length is declared (``Base.limit_body``).
+        self._server = tornado.httpserver.HTTPServer(self.app, xheaders=False, max_body_size=MAX_BODY_BYTES)
         self._server.add_sockets(sockets)
         self._ticker = asyncio.create_task(self._tick_loop())
         return self.port
