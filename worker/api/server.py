@@ -32,8 +32,10 @@ import tornado.iostream
 import tornado.netutil
 import tornado.web
 import tornado.websocket
+from sqlalchemy.exc import SQLAlchemyError
 
-from worker.api import schemas
+from db.engine import DatabaseUnavailable
+from worker.api import redact, schemas
 from worker.api.console import Console
 from worker.domain.operator import ConsoleSnapshot, OperatorError
 from worker.engine.event_bus import OVERFLOW, EventBus
@@ -93,14 +95,23 @@ def _uptime(snapshot: ConsoleSnapshot) -> Decimal:
     return Decimal((snapshot.taken_at - snapshot.started_at).total_seconds()).quantize(Decimal("0.001"))
 
 
+def _positions(snapshot: ConsoleSnapshot) -> list[Any] | None:
+    return None if snapshot.positions is None else [schemas.to_wire(p) for p in snapshot.positions]
+
+
 def init_data(snapshot: ConsoleSnapshot) -> dict[str, Any]:
-    """The plan's ``init`` data plus our extra keys."""
+    """The plan's ``init`` data plus our extra keys.
+
+    While the database is down (``database.state``), ``stats`` and ``positions`` are the
+    last ones read (``database.figures_as_of``), or ``null`` if none was.
+    """
+    stats = snapshot.stats
     return {
         "enabled": snapshot.settings.enabled,
         "settings": schemas.settings_to_wire(snapshot.settings),
         "balances": _balances(snapshot),
-        "stats": {"trades": snapshot.stats.trades, "pnl": snapshot.stats.pnl, "wins": snapshot.stats.wins},
-        "positions": [schemas.to_wire(p) for p in snapshot.positions],
+        "stats": None if stats is None else {"trades": stats.trades, "pnl": stats.pnl, "wins": stats.wins},
+        "positions": _positions(snapshot),
         "mode": snapshot.mode,
         "poly_venue": snapshot.poly_venue,
         "limits": snapshot.limits,
@@ -110,11 +121,13 @@ def init_data(snapshot: ConsoleSnapshot) -> dict[str, Any]:
         "server_time": snapshot.taken_at,
         "protocol": schemas.PROTOCOL_VERSION,
         "books": snapshot.extra.get("books"),
+        "database": snapshot.extra.get("database"),
     }
 
 
 def status_data(snapshot: ConsoleSnapshot) -> dict[str, Any]:
-    """``GET /api/status``: the plan's "executor status"."""
+    """``GET /api/status``: the plan's "executor status" (``database`` as in :func:`init_data`)."""
+    stats = snapshot.stats
     return {
         "enabled": snapshot.settings.enabled,
         "mode": snapshot.mode,
@@ -122,21 +135,19 @@ def status_data(snapshot: ConsoleSnapshot) -> dict[str, Any]:
         "uptime_s": _uptime(snapshot),
         "started_at": snapshot.started_at,
         "balances": _balances(snapshot),
-        "stats": {
-            "day": snapshot.stats.day,
-            "trades": snapshot.stats.trades,
-            "pnl": snapshot.stats.pnl,
-            "wins": snapshot.stats.wins,
-        },
+        "stats": None
+        if stats is None
+        else {"day": stats.day, "trades": stats.trades, "pnl": stats.pnl, "wins": stats.wins},
         "limits": snapshot.limits,
         "settings": schemas.settings_to_wire(snapshot.settings),
-        "open_positions": len(snapshot.positions),
+        "open_positions": None if snapshot.positions is None else len(snapshot.positions),
         "last_trade_at": snapshot.last_trade_at,
         "venues": _venues(snapshot),
         "executor_running": snapshot.executor_running,
         "opportunities": len(snapshot.opportunities),
         "lease": snapshot.extra.get("lease"),
         "books": snapshot.extra.get("books"),
+        "database": snapshot.extra.get("database"),
         "server_time": snapshot.taken_at,
     }
 
@@ -231,6 +242,10 @@ class JsonHandler(_Guarded, tornado.web.RequestHandler):
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, _QueryError):
             field, message = exc.field, exc.message
+        elif isinstance(exc, SQLAlchemyError | DatabaseUnavailable):
+            # The history routes read the database: an outage is 503, not a server bug.
+            self.set_status(503)
+            message = "database unavailable; see /api/health"
         self.finish(schemas.dumps(schemas.error(message, field)))
 
     @property
@@ -523,6 +538,7 @@ def make_app(console: Console, history: History, bus: EventBus, settings: Server
         websocket_ping_timeout=settings.ping_timeout_s,
         xsrf_cookies=False,
         compress_response=False,
+        log_function=redact.log_request,
     )
 
 
@@ -534,10 +550,13 @@ class ExecutorServer:
         self.hub: Hub = self.app.settings["hub"]
         self._http: tornado.httpserver.HTTPServer | None = None
         self.port: int | None = None
+        self._log_filter: redact.SecretFilter | None = None
 
     async def start(self, host: str, port: int) -> int:
         """Listen on ``host:port`` (0 picks a free port); returns the bound port."""
         self.hub.start()
+        if self._log_filter is None:
+            self._log_filter = redact.install_secret_filter((self.app.settings["executor"].token,))
         self._http = tornado.httpserver.HTTPServer(
             self.app, max_body_size=schemas.MAX_MESSAGE_BYTES, max_header_size=16 * 1024, idle_connection_timeout=60
         )
@@ -554,3 +573,6 @@ class ExecutorServer:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._http.close_all_connections(), timeout=5)
             self._http = None
+        if self._log_filter is not None:
+            redact.remove_secret_filter(self._log_filter)
+            self._log_filter = None
