@@ -1,6 +1,7 @@
 """The ``python -m worker`` command line.
 
     python -m worker                       the worker: migrate, engine, Tornado server
+    python -m worker supervise             the worker, restarted when it exits (Procfile)
     python -m worker migrate               create/upgrade the database schema
     python -m worker import-trades FILE    backfill the trade log from a JSON-lines file
     python -m worker match …               match markets across venues (scanner)
@@ -17,6 +18,7 @@ import sys
 
 COMMANDS = {
     "serve": "worker.cli.serve",
+    "supervise": "worker.cli.supervise",
     "migrate": "worker.cli.migrate",
     "import-trades": "worker.cli.import_trades",
     "match": "worker.cli.match",
