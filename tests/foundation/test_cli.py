@@ -172,3 +172,17 @@ def test_unreadable_file_exits_non_zero(tmp_path: Path) -> None:
     result = run_worker(["import-trades", str(tmp_path / "missing.jsonl")], _env(tmp_path))
     assert result.returncode != 0
     assert "cannot read" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_dashboard_password_command_says_where_the_password_is_never_what(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    said = run_worker(["dashboard-password"], env)
+    path = (tmp_path / "data" / "dashboard-password").resolve()
+    password = path.read_text().strip()
+    assert said.returncode == 0, said.stderr
+    assert str(path) in said.stdout and password not in said.stdout + said.stderr
+    only_path = run_worker(["dashboard-password", "--path"], env)
+    assert only_path.returncode == 0 and only_path.stdout == f"{path}\n"
+    assert path.read_text().strip() == password  # created once
+    from_env = run_worker(["dashboard-password"], _env(tmp_path, EXECUTOR_DASHBOARD_PASSWORD="chosen-password-1"))
+    assert "EXECUTOR_DASHBOARD_PASSWORD" in from_env.stdout and "chosen-password-1" not in from_env.stdout
