@@ -19,11 +19,13 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from worker.api import schemas
 from worker.domain.operator import (
@@ -37,6 +39,7 @@ from worker.domain.operator import (
     VenueState,
 )
 from worker.domain.settings import ExecutorSettings, SettingsError
+from worker.domain.tradelog import DailyStats, StoredPosition
 from worker.engine.event_bus import OVERFLOW, EventBus
 from worker.engine.settings_manager import ExecutorSettingsManager
 from worker.engine.trade_logger import TradeLogger
@@ -132,8 +135,8 @@ def _probe_reason(exc: BaseException) -> str:
 class _Figures:
     """What the snapshot last read from the database, kept for an outage."""
 
-    stats: Any
-    positions: Any
+    stats: DailyStats
+    positions: Sequence[StoredPosition]
     last_trade_at: datetime | None
     loss_budget: Mapping[str, Any] | None
     read_at: datetime
@@ -308,9 +311,7 @@ class Console:
         if database["state"] == "up":
             try:
                 self._figures = await asyncio.wait_for(self._read_figures(), SNAPSHOT_DB_TIMEOUT_S)
-            except (asyncio.CancelledError, OperatorError):
-                raise
-            except Exception as exc:  # the database failed between probe and read
+            except (SQLAlchemyError, OSError, TimeoutError) as exc:  # failed between probe and read
                 self._mark_database(f"reading failed: {_probe_reason(exc)}")
                 database = dict(self._db)
         figures = self._figures
@@ -319,7 +320,8 @@ class Console:
         settings = self._settings.current
         balances = self.execution.balances() if self.execution is not None else Balances()
         stats = figures.stats if figures is not None else None
-        limits = settings_limits(settings, stats.trades if stats else None, stats.pnl if stats else None)
+        limits = (settings_limits(settings, stats.trades, stats.pnl) if stats is not None
+                  else settings_limits(settings, None, None))
         if self._budget_source is not None:
             limits["loss_budget"] = figures.loss_budget if figures is not None else None
         return ConsoleSnapshot(
