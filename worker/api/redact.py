@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import re
 from typing import Any
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl, quote, unquote_plus
 
 import tornado.web
 
@@ -33,17 +33,23 @@ _BEARER = re.compile(r"(?i)(bearer\s+)[^\s'\",)]+")
 
 
 def redact_uri(uri: str) -> str:
-    """``uri`` with every query value but the safe filters replaced by ``***``."""
+    """``uri`` with every query value but the safe filters' replaced by ``***`` (a part
+    without ``=`` is replaced whole: it may be a bare secret)."""
     path, sep, query = uri.partition("?")
     if not sep:
         return uri
     query, _, _ = query.partition("#")
     parts = []
-    for key, value in parse_qsl(query, keep_blank_values=True):
-        shown = value if key in SAFE_QUERY_KEYS else REDACTED
-        parts.append(f"{quote(key, safe='')}={quote(shown, safe='*:+-.')}")
-    if not parts and query:
-        parts.append(REDACTED)  # not key=value pairs: show that something was there
+    for part in query.split("&"):
+        if not part:
+            continue
+        key, eq, _ = part.partition("=")
+        if not eq:
+            parts.append(REDACTED)
+            continue
+        name = unquote_plus(key)
+        shown = dict(parse_qsl(part, keep_blank_values=True)).get(name, "") if name in SAFE_QUERY_KEYS else REDACTED
+        parts.append(f"{quote(name, safe='')}={quote(shown, safe='*:+-.')}")
     return f"{path}?{'&'.join(parts)}"
 
 
