@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from worker.cli.common import database_errors
+
 from .helpers import run_worker
 
 
@@ -58,6 +60,7 @@ def _future_database(path: Path) -> str:
     ("case", "code", "says"),
     [
         ("bad-url", 78, "not a valid database URL"),
+        ("unparseable-url", 78, "not a valid database URL"),
         ("unreachable", 69, "cannot connect"),
         ("unwritable-path", 78, "cannot use the path"),
         ("failed-migration", 78, "migration failed: Can't locate revision identified by '9999_future'"),
@@ -70,6 +73,7 @@ def test_database_start_up_failure_is_one_line_naming_the_variable(
     blocker.write_text("not a directory")
     url = {
         "bad-url": "postgresql+asyncpg://executor:s3cret-pw@127.0.0.1:notaport/executor",
+        "unparseable-url": "postgresql+asyncpg//executor:s3cret-pw@127.0.0.1/executor",
         "unreachable": f"postgresql+asyncpg://executor:s3cret-pw@127.0.0.1:{_closed_port()}/executor",
         "unwritable-path": f"sqlite+aiosqlite:///{blocker}/sub/executor.db",
         "failed-migration": _future_database(tmp_path / "future.db"),
@@ -83,6 +87,16 @@ def test_database_start_up_failure_is_one_line_naming_the_variable(
     assert "s3cret-pw" not in result.stderr and "Traceback" not in result.stderr
     if "s3cret" in url:
         assert "executor:***@127.0.0.1" in lines[0]
+
+
+def test_an_error_that_quotes_the_url_back_loses_its_password_too(capsys: pytest.CaptureFixture[str]) -> None:
+    url = "postgresql+asyncpg://u:pw-9x@h/db"
+    with pytest.raises(SystemExit) as info, database_errors("migrate", url):
+        raise ValueError(f"cannot parse {url!r}; password pw-9x")
+    err = capsys.readouterr().err
+    assert info.value.code == 78
+    assert err == ("migrate: EXECUTOR_DATABASE_URL=postgresql+asyncpg://u:***@h/db: not a valid database URL "
+                   "(cannot parse 'postgresql+asyncpg://u:***@h/db'; password ***)\n")
 
 
 def _closed_port() -> int:

@@ -104,5 +104,10 @@ def database_errors(command: str, url: str) -> Iterator[None]:
         raise
     except Exception as exc:
         code, problem = describe_database_failure(exc)
+        password = _URL_PASSWORD.search(url)
+        secret = password.group(0)[len(password.group(1)):-1] if password else ""
+        if secret:  # a driver or parser may quote the URL back
+            problem = problem.replace(secret, "***")
+        problem = redact_url(problem)
         print(f"{command}: {DATABASE_VARIABLE}={redact_url(url)}: {problem}", file=sys.stderr, flush=True)
         raise SystemExit(code) from None
