@@ -18,10 +18,13 @@ install: $(STAMP)
 migrate: $(STAMP)
 	$(BIN)/python -m worker migrate
 
+# The dashboard's login: where its password is (the file's path, never the password).
 run: $(STAMP) migrate
+	@$(BIN)/python -m worker dashboard-password
 	$(BIN)/honcho start -f Procfile
 
 run-live: $(STAMP) migrate
+	@EXECUTOR_MODE=live $(BIN)/python -m worker dashboard-password
 	EXECUTOR_MODE=live $(BIN)/honcho start -f Procfile.live
 
 lint: $(STAMP)

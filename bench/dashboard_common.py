@@ -25,6 +25,7 @@ from tests.dashboard.live import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,
     WorkerThread,
+    logged_in_context,
     start_panel,
     stop_panel,
 )
@@ -61,10 +62,12 @@ stamp();
 
 
 @contextmanager
-def running_stack() -> Iterator[tuple[WorkerThread, str]]:
+def running_stack(login: bool = True) -> Iterator[tuple[WorkerThread, str]]:
+    """A worker and the dashboard; ``login=False`` only for bokeh.client sessions (they
+    cannot log in), browser pages log in with ``logged_in_context``."""
     worker = WorkerThread(Path(tempfile.mkdtemp(prefix="bench-worker-")))
     worker.start()
-    proc, base = start_panel(worker.ws_url)
+    proc, base = start_panel(worker.ws_url, login=login)
     try:
         yield worker, base
     finally:
@@ -105,5 +108,5 @@ def summary(values: list[float]) -> str:
     )
 
 
-__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "DEEP_JS", "WATCH_TRADES_JS", "percentile", "publish_trade",
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "DEEP_JS", "WATCH_TRADES_JS", "logged_in_context", "percentile", "publish_trade",
            "running_stack", "summary", "trade_data"]

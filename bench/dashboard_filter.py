@@ -14,7 +14,14 @@ import argparse
 import time
 from datetime import UTC, datetime, timedelta
 
-from dashboard_common import CHROMIUM, CHROMIUM_ARGS, DEEP_JS, running_stack, summary
+from dashboard_common import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    DEEP_JS,
+    logged_in_context,
+    running_stack,
+    summary,
+)
 from playwright.sync_api import sync_playwright
 
 from tests.dashboard.protocol import opportunity
@@ -60,7 +67,7 @@ def main() -> None:
         for n, roi, conf, starts in specs:
             worker.publish(schemas.OPPORTUNITY_OPENED, opportunity(n, roi=roi, confidence=conf, expires_at=starts))
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page = logged_in_context(browser, base, viewport={"width": 1280, "height": 800}).new_page()
         t0 = time.perf_counter()
         page.goto(base + "/arbitrage")
         page.wait_for_function(DEEP_JS + f"; (window.__deepAll('.grid')[0]?.children.length ?? 0) >= {args.cards}",

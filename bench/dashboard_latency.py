@@ -16,6 +16,7 @@ from dashboard_common import (
     CHROMIUM,
     CHROMIUM_ARGS,
     WATCH_TRADES_JS,
+    logged_in_context,
     publish_trade,
     running_stack,
     summary,
@@ -26,7 +27,7 @@ from playwright.sync_api import sync_playwright
 def first_paint(browser, base: str, runs: int = 5) -> tuple[list[float], list[float]]:  # type: ignore[no-untyped-def]
     fcp, ready = [], []
     for _ in range(runs):
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page = logged_in_context(browser, base, viewport={"width": 1280, "height": 800}).new_page()
         t0 = time.perf_counter()
         page.goto(base + "/executor")
         page.locator(".badge").wait_for(timeout=30_000)
@@ -45,7 +46,7 @@ def main() -> None:
     with running_stack() as (worker, base), sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         fcp, ready = first_paint(browser, base)
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page = logged_in_context(browser, base, viewport={"width": 1280, "height": 800}).new_page()
         page.goto(base + "/executor")
         page.locator("table.trades").wait_for()
         page.locator(".conn[data-status=live]").wait_for()

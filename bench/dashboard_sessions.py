@@ -121,7 +121,8 @@ def main() -> None:
                     help="run the bokeh.client sessions in a separate process (not sharing the worker's GIL)")
     args = ap.parse_args()
     total = int(args.rate * args.seconds)
-    with running_stack() as (worker, base):
+    # bokeh.client sessions cannot send the login cookie: this bench serves without it.
+    with running_stack(login=False) as (worker, base):
         # Chromium pages measuring latency while the sessions run (own thread: own loop).
         browser_ready = threading.Event()
         done = threading.Event()

@@ -9,7 +9,10 @@ wait for a writer (WAL readers see the last committed state).
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date, datetime
@@ -17,11 +20,71 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 BUSY_TIMEOUT_MS = 30_000
+PROBE_TIMEOUT_S = 3.0
+# The probe's write: touches the one row every migrated database has, changes nothing.
+_PROBE_SQL = "UPDATE executor_meta SET value = value WHERE key = 'mode'"
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot take a write now; ``reason`` is short and carries no secret."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def short_db_error(exc: BaseException) -> str:
+    """One short line for a database failure: the driver's error, never a URL or statement.
+
+    SQLAlchemy's own text adds the SQL and a help link; the driver's (``exc.orig``) says
+    what went wrong ("attempt to write a readonly database", "connection refused").
+    """
+    if isinstance(exc, DatabaseUnavailable):
+        return exc.reason
+    inner: BaseException = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    text = str(inner).strip().splitlines()[0] if str(inner).strip() else ""
+    name = type(inner).__name__
+    if isinstance(exc, TimeoutError | asyncio.TimeoutError):
+        return "no answer in time"
+    return (f"{name}: {text}" if text else name)[:200]
+
+
+def _probe_sqlite_file(path: Path) -> None:
+    """A write transaction on a new connection to ``path``, rolled back.
+
+    A new connection because the pool's stay open on the file they opened: they would keep
+    writing to a file that was deleted (the data is lost at the next start) or made
+    read-only. ``mode=rw`` never creates a missing file.
+    """
+    if not path.exists():
+        raise DatabaseUnavailable(f"database file {path} is missing")
+    # SQLite hands a new connection an idle descriptor this process already holds on the
+    # file (opened read-write earlier), so the write below alone would not notice a file
+    # made read-only since; ask the operating system too (mode, immutable flag, ro mount).
+    for needed in (path, path.parent, path.with_name(path.name + "-wal")):
+        if needed.exists() and not os.access(needed, os.W_OK):
+            raise DatabaseUnavailable(f"{needed} is read-only")
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=PROBE_TIMEOUT_S, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise DatabaseUnavailable(f"cannot open {path}: {exc}") from None
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        rows = conn.execute(_PROBE_SQL).rowcount
+        conn.execute("ROLLBACK")
+        if rows != 1:
+            raise DatabaseUnavailable(f"{path} has no executor schema (not migrated)")
+    except sqlite3.OperationalError as exc:
+        raise DatabaseUnavailable(f"{path}: {exc}") from None
+    finally:
+        conn.close()
 
 
 def _json_default(value: object) -> object:
@@ -94,6 +157,33 @@ class Database:
     async def read(self) -> AsyncIterator[AsyncConnection]:
         async with self.read_engine.connect() as conn:
             yield conn
+
+    async def probe_writable(self) -> None:
+        """Prove the database takes a write now (a transaction rolled back), or raise
+        :class:`DatabaseUnavailable` with a short reason; bounded by ``PROBE_TIMEOUT_S``."""
+        try:
+            await asyncio.wait_for(self._probe(), timeout=PROBE_TIMEOUT_S + 1)
+        except DatabaseUnavailable:
+            raise
+        except (SQLAlchemyError, OSError, TimeoutError) as exc:
+            raise DatabaseUnavailable(short_db_error(exc)) from None
+
+    async def _probe(self) -> None:
+        if self.is_sqlite:
+            database = make_url(self.url).database or ""
+            if database and database != ":memory:":
+                await asyncio.to_thread(_probe_sqlite_file, Path(database))
+                return
+        async with self.engine.connect() as conn:
+            trans = await conn.begin()
+            try:
+                if not self.is_sqlite:
+                    await conn.execute(sa.text(f"SET LOCAL lock_timeout = '{int(PROBE_TIMEOUT_S * 1000)}ms'"))
+                rows = (await conn.execute(sa.text(_PROBE_SQL))).rowcount
+            finally:
+                await trans.rollback()
+        if rows != 1:
+            raise DatabaseUnavailable("the database has no executor schema (not migrated)")
 
     async def dispose(self) -> None:
         await self.engine.dispose()

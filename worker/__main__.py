@@ -1,6 +1,9 @@
 """The ``python -m worker`` command line.
 
     python -m worker                       the worker: migrate, engine, Tornado server
+    python -m worker supervise             the worker, restarted when it exits (Procfile)
+    python -m worker dashboard ARGS…       panel serve ARGS… behind the login (Procfile)
+    python -m worker dashboard-password    where the dashboard's password is (never it)
     python -m worker migrate               create/upgrade the database schema
     python -m worker import-trades FILE    backfill the trade log from a JSON-lines file
     python -m worker match …               match markets across venues (scanner)
@@ -17,6 +20,9 @@ import sys
 
 COMMANDS = {
     "serve": "worker.cli.serve",
+    "supervise": "worker.cli.supervise",
+    "dashboard": "worker.cli.dashboard",
+    "dashboard-password": "worker.cli.dashboard_password",
     "migrate": "worker.cli.migrate",
     "import-trades": "worker.cli.import_trades",
     "match": "worker.cli.match",

@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import sqlalchemy as sa
-
 from db.alerts import AlertRepository
 from db.engine import Database
 from db.mappings import SqlMappingStore
@@ -221,10 +219,6 @@ def build_worker(
     if execution is None and config.mode == "paper":
         monitor = PaperExchangeMonitor(config.paper_port, ("kalshi", config.poly_venue), bus)
 
-    async def db_probe() -> None:
-        async with db.read() as conn:
-            await conn.execute(sa.text("SELECT 1"))
-
     console = Console(
         settings=settings,
         trades=trades,
@@ -233,7 +227,7 @@ def build_worker(
         poly_venue=config.poly_venue,
         execution=execution,
         mappings=mappings if mappings is not None else mapping_decisions(db),
-        db_probe=db_probe,
+        db_probe=db.probe_writable,
         venue_monitor=monitor.states if monitor is not None else None,
         lease_status=lease_status,
         books_source=books_source,

@@ -22,6 +22,8 @@ POLY_VENUES = ("polymarket", "polymarket_us")
 CONFIDENCES = ("HIGH", "MEDIUM", "LOW")
 PAPER_BALANCE_VENUES = ("kalshi", "polymarket", "polymarket_us")
 DEFAULT_PAPER_BALANCES = "kalshi=1000,polymarket=1000,polymarket_us=1000"
+MIN_DASHBOARD_PASSWORD = 12
+MIN_COOKIE_SECRET = 32
 
 
 class ConfigError(ValueError):
@@ -57,10 +59,42 @@ class Config:
     lease_ttl_s: int = 10
     reconcile_interval_s: int = 60
     refuse_cancellation_mismatch: bool = False
+    dashboard_password_env: str | None = field(default=None, repr=False)
+    dashboard_cookie_secret_env: str | None = field(default=None, repr=False)
 
     @property
     def token_path(self) -> Path:
         return self.data_dir / "token"
+
+    @property
+    def dashboard_password_path(self) -> Path:
+        return self.data_dir / "dashboard-password"
+
+    @property
+    def dashboard_cookie_secret_path(self) -> Path:
+        return self.data_dir / "dashboard-cookie-secret"
+
+    def dashboard_password(self) -> str:
+        """The dashboard login's password: ``EXECUTOR_DASHBOARD_PASSWORD`` or the password
+        file (created once, mode 0600, like the API token)."""
+        if self.dashboard_password_env:
+            return self.dashboard_password_env
+        password = ensure_file(self.dashboard_password_path, lambda: secrets.token_urlsafe(24))
+        if len(password) < MIN_DASHBOARD_PASSWORD:
+            raise ConfigError("EXECUTOR_DASHBOARD_PASSWORD", f"password file {self.dashboard_password_path} "
+                              f"holds fewer than {MIN_DASHBOARD_PASSWORD} characters")
+        return password
+
+    def dashboard_cookie_secret(self) -> str:
+        """The key signing the dashboard's login cookie: ``EXECUTOR_DASHBOARD_COOKIE_SECRET``
+        or its file (created once, mode 0600), so a login outlives a dashboard restart."""
+        if self.dashboard_cookie_secret_env:
+            return self.dashboard_cookie_secret_env
+        secret = ensure_file(self.dashboard_cookie_secret_path, lambda: secrets.token_urlsafe(48))
+        if len(secret) < MIN_COOKIE_SECRET:
+            raise ConfigError("EXECUTOR_DASHBOARD_COOKIE_SECRET", f"cookie secret file "
+                              f"{self.dashboard_cookie_secret_path} holds fewer than {MIN_COOKIE_SECRET} characters")
+        return secret
 
     @property
     def paper_url(self) -> str:
@@ -154,6 +188,16 @@ def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> i
     return value
 
 
+def _secret(env: Mapping[str, str], name: str, min_length: int) -> str | None:
+    """A secret from the environment (None when unset or blank); never echoed in errors."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    if len(raw) < min_length:
+        raise ConfigError(name, f"must be at least {min_length} characters")
+    return raw
+
+
 def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
     raw = (env.get(name) or default).strip()
     if raw not in choices:
@@ -244,6 +288,11 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         ws_url = f"ws://{ws_host}:{port}/ws/executor"
     elif urlsplit(ws_url).scheme not in ("ws", "wss"):
         raise ConfigError("EXECUTOR_WS_URL", f"must be a ws:// or wss:// URL, got {ws_url!r}")
+    dashboard_password = _secret(env, "EXECUTOR_DASHBOARD_PASSWORD", MIN_DASHBOARD_PASSWORD)
+    if dashboard_password is not None and os.path.exists(dashboard_password):
+        # panel serve would read an existing path given to --basic-auth as a users file.
+        raise ConfigError("EXECUTOR_DASHBOARD_PASSWORD", "must be the password itself, not a path to a file")
+    cookie_secret = _secret(env, "EXECUTOR_DASHBOARD_COOKIE_SECRET", MIN_COOKIE_SECRET)
     tz_name = (env.get("EXECUTOR_DAY_TZ") or "America/New_York").strip()
     try:
         day_tz = ZoneInfo(tz_name)
@@ -270,4 +319,6 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         lease_ttl_s=_int(env, "EXECUTOR_LEASE_TTL_S", 10, 2, 3600),
         reconcile_interval_s=_int(env, "EXECUTOR_RECONCILE_INTERVAL_S", 60, 1, 3600),
         refuse_cancellation_mismatch=_bool(env, "EXECUTOR_REFUSE_CANCELLATION_MISMATCH", False),
+        dashboard_password_env=dashboard_password,
+        dashboard_cookie_secret_env=cookie_secret,
     )

@@ -11,7 +11,9 @@
   trading engine, on a background loop, so the benchmarks can publish engine events on
   its real event bus at a controlled rate.
 * :func:`start_panel` starts the ``web:`` line of the Procfile (same arguments) on a
-  free port against a worker.
+  free port against a worker; every page is behind panel's login, with the password
+  :data:`DASHBOARD_PASSWORD` (``EXECUTOR_DASHBOARD_PASSWORD``). :func:`log_in` logs a
+  browser context in once through the form at ``/login``; its pages then open directly.
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ from worker.config import load_config
 
 T = TypeVar("T")
 TOKEN = "dashboard-browser-test-token-0123456789"
+DASHBOARD_PASSWORD = "dashboard-browser-test-password"
+COOKIE_SECRET = "dashboard-browser-test-cookie-secret-0123456789"
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -69,10 +73,8 @@ def procfile_args(name: str, port: int | None = None) -> list[str]:
     if port is not None:
         cmd = re.sub(r"\$\{PANEL_PORT:-5006\}", str(port), cmd)
     args = shlex.split(cmd)
-    if args[0] == "python":
-        return [sys.executable, *args[1:]]
-    assert args[0] == "panel"
-    return [str(Path(sys.executable).with_name("panel")), *args[1:]]
+    assert args[0] == "python", cmd
+    return [sys.executable, *args[1:]]
 
 
 def wait_until(check: Any, timeout: float, what: str, interval: float = 0.1) -> Any:
@@ -330,12 +332,20 @@ def procfile_web_args(port: int) -> list[str]:
 
 
 def start_panel(ws_url: str, port: int | None = None, extra_env: Mapping[str, str] | None = None,
-                extra_args: list[str] | None = None) -> tuple[subprocess.Popen[bytes], str]:
+                extra_args: list[str] | None = None, login: bool = True) -> tuple[subprocess.Popen[bytes], str]:
+    """The ``web:`` line on ``port``. ``login=False`` runs the same ``panel serve``
+    arguments without the launcher's login (only for ``bokeh.client`` sessions in the
+    benchmarks, which cannot send a login cookie)."""
     port = port or free_port()
     env = {**os.environ, "EXECUTOR_WS_URL": ws_url, "EXECUTOR_TOKEN": TOKEN, "PANEL_PORT": str(port),
+           "EXECUTOR_DASHBOARD_PASSWORD": DASHBOARD_PASSWORD, "EXECUTOR_DASHBOARD_COOKIE_SECRET": COOKIE_SECRET,
            **(extra_env or {})}
     log = tempfile.NamedTemporaryFile(prefix="panel-", suffix=".log", delete=False)  # noqa: SIM115
-    proc = subprocess.Popen([*procfile_web_args(port), *(extra_args or [])], cwd=ROOT, env=env,
+    args = procfile_web_args(port)
+    if not login:
+        assert args[1:4] == ["-m", "worker", "dashboard"], args
+        args = [str(Path(sys.executable).with_name("panel")), "serve", *args[4:]]
+    proc = subprocess.Popen([*args, *(extra_args or [])], cwd=ROOT, env=env,
                             stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 40
@@ -351,6 +361,29 @@ def start_panel(ws_url: str, port: int | None = None, extra_env: Mapping[str, st
             time.sleep(0.2)  # polling a process we started for readiness; there is no event to await
     proc.kill()
     raise RuntimeError("panel serve did not start within 40 s")
+
+
+def log_in(page: Any, base: str, password: str = DASHBOARD_PASSWORD, user: str = "operator") -> None:
+    """Log ``page``'s browser context in through panel's form at ``/login`` (the signed
+    cookie then opens every page of that context); raises if the form refuses."""
+    page.goto(base + "/login")
+    page.fill("input[name=username]", user)
+    page.fill("input[name=password]", password)
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    if "/login" in page.url:
+        raise PermissionError(f"the dashboard refused the login ({page.url})")
+
+
+def logged_in_context(browser: Any, base: str, **context_args: Any) -> Any:
+    """A new browser context (own cookies) logged in to the dashboard at ``base``."""
+    context = browser.new_context(**context_args)
+    page = context.new_page()
+    try:
+        log_in(page, base)
+    finally:
+        page.close()
+    return context
 
 
 def stop_panel(proc: subprocess.Popen[bytes]) -> None:

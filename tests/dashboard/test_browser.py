@@ -27,7 +27,10 @@ from dashboard.format import money
 from tests.dashboard.live import (
     CHROMIUM,
     CHROMIUM_ARGS,
+    DASHBOARD_PASSWORD,
     PaperStack,
+    log_in,
+    logged_in_context,
     start_panel,
     stop_panel,
     wait_until,
@@ -77,13 +80,23 @@ def browser() -> Iterator[object]:
         b.close()
 
 
+@pytest.fixture(scope="module")
+def context(browser, live):  # type: ignore[no-untyped-def]
+    """One browser context logged in once; every page of the tests opens in it."""
+    _, base = live
+    ctx = logged_in_context(browser, base)
+    yield ctx
+    ctx.close()
+
+
 @pytest.fixture
-def open_page(browser, live):  # type: ignore[no-untyped-def]
+def open_page(context, live):  # type: ignore[no-untyped-def]
     pages = []
     _, base = live
 
     def go(path: str, width: int = 1280, height: int = 800):  # type: ignore[no-untyped-def]
-        page = browser.new_page(viewport={"width": width, "height": height})
+        page = context.new_page()
+        page.set_viewport_size({"width": width, "height": height})
         page.set_default_timeout(WAIT)
         page.goto(base + path)
         pages.append(page)
@@ -423,10 +436,10 @@ def test_a_silent_worker_shows_unknown_and_stale_marks_then_recovers(live, open_
     expect(badge(ex)).to_have_text("PAUSED")
 
 
-def test_the_browser_shows_a_banner_when_the_dashboard_server_goes_away(live, browser):
+def test_the_browser_shows_a_banner_when_the_dashboard_server_goes_away(live, context):
     stack, _ = live
     proc, base = start_panel(stack.ws_url)
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page = context.new_page()  # logged in: same host, same cookie secret
     try:
         page.goto(base + "/executor")
         expect(badge(page)).to_have_text(re.compile("^(PAUSED|ACTIVE)$"))
@@ -439,29 +452,38 @@ def test_the_browser_shows_a_banner_when_the_dashboard_server_goes_away(live, br
             stop_panel(proc)
 
 
-def test_basic_auth_login_guards_every_page(live, browser, tmp_path):
-    stack, _ = live
-    users = tmp_path / "users.json"
-    users.write_text('{"operator": "correct horse battery staple"}')
-    users.chmod(0o600)
-    proc, base = start_panel(stack.ws_url, extra_args=["--basic-auth", str(users), "--cookie-secret", "x" * 32])
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
+PAGES = ("/", "/executor", "/arbitrage", "/mappings", "/charts")
+
+
+def test_every_page_needs_the_login_and_a_wrong_password_is_refused(live, browser):
+    """Panel's own login (``--basic-auth`` / ``--cookie-secret`` from the launcher): a
+    browser without the login cookie gets the form for every page; a wrong password is
+    refused; the right one opens each page with live data."""
+    stack, base = live
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(WAIT)
     try:
+        for path in PAGES:
+            page.goto(base + path)
+            expect(page).to_have_url(re.compile(r"/login(\?|$)"))
+            expect(page.locator("input[name=password]")).to_be_visible()
+            expect(page.locator(".conn")).to_have_count(0)
+        shot(page, "login-form")
+        with pytest.raises(PermissionError):
+            log_in(page, base, password=DASHBOARD_PASSWORD + "x")
+        expect(page.get_by_text("Invalid username or password")).to_be_visible()
         page.goto(base + "/executor")
-        expect(page).to_have_url(re.compile("/login"))
-        page.fill("input[name=username]", "operator")
-        page.fill("input[name=password]", "wrong")
-        page.click("button[type=submit], input[type=submit]")
-        expect(page).to_have_url(re.compile("/login"))
-        page.fill("input[name=username]", "operator")
-        page.fill("input[name=password]", "correct horse battery staple")
-        page.click("button[type=submit], input[type=submit]")
-        page.goto(base + "/executor")
-        expect(badge(page)).to_be_visible()
-        shot(page, "executor-after-login")
+        expect(page).to_have_url(re.compile(r"/login(\?|$)"))  # still out
+        log_in(page, base)
+        for path in PAGES:
+            page.goto(base + path)
+            expect(page).to_have_url(base + path)
+            expect(page.locator(".conn[data-status=live]")).to_be_visible()
+        expect(page.locator(".conn")).to_have_count(1)
+        assert stack.api("/api/status")["enabled"] is False  # nothing was changed by logging in
     finally:
-        page.close()
-        stop_panel(proc)
+        context.close()
 
 
 def test_status_and_the_page_show_the_books_and_the_loss_budget(live, open_page):

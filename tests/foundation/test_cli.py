@@ -1,8 +1,13 @@
 from __future__ import annotations
 
 import json
+import socket
 import sqlite3
 from pathlib import Path
+
+import pytest
+
+from worker.cli.common import database_errors
 
 from .helpers import run_worker
 
@@ -30,16 +35,74 @@ def test_migrate_on_a_new_path_creates_the_schema_and_prints_the_revision(tmp_pa
 def test_migrate_refuses_the_other_mode_with_a_clear_message(tmp_path: Path) -> None:
     assert run_worker(["migrate"], _env(tmp_path)).returncode == 0
     live = run_worker(["migrate"], _env(tmp_path, EXECUTOR_MODE="live"))
-    assert live.returncode == 1
+    assert live.returncode == 78  # EX_CONFIG: a supervisor does not restart it
     assert "created for paper mode" in live.stderr
     assert "Traceback" not in live.stderr
 
 
 def test_bad_configuration_stops_start_up_naming_the_variable(tmp_path: Path) -> None:
     result = run_worker(["migrate"], _env(tmp_path, EXECUTOR_PORT="http"))
-    assert result.returncode == 2
+    assert result.returncode == 78
     assert "EXECUTOR_PORT" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _future_database(path: Path) -> str:
+    """A SQLite database stamped with a revision this build does not have."""
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE executor_alembic_version (version_num VARCHAR(32) PRIMARY KEY)")
+        conn.execute("INSERT INTO executor_alembic_version VALUES ('9999_future')")
+    return f"sqlite+aiosqlite:///{path}"
+
+
+@pytest.mark.parametrize("command", [["migrate"], []], ids=["migrate", "worker"])
+@pytest.mark.parametrize(
+    ("case", "code", "says"),
+    [
+        ("bad-url", 78, "not a valid database URL"),
+        ("unparseable-url", 78, "not a valid database URL"),
+        ("unreachable", 69, "cannot connect"),
+        ("unwritable-path", 78, "cannot use the path"),
+        ("failed-migration", 78, "migration failed: Can't locate revision identified by '9999_future'"),
+    ],
+)
+def test_database_start_up_failure_is_one_line_naming_the_variable(
+    tmp_path: Path, command: list[str], case: str, code: int, says: str
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    url = {
+        "bad-url": "postgresql+asyncpg://executor:s3cret-pw@127.0.0.1:notaport/executor",
+        "unparseable-url": "postgresql+asyncpg//executor:s3cret-pw@127.0.0.1/executor",
+        "unreachable": f"postgresql+asyncpg://executor:s3cret-pw@127.0.0.1:{_closed_port()}/executor",
+        "unwritable-path": f"sqlite+aiosqlite:///{blocker}/sub/executor.db",
+        "failed-migration": _future_database(tmp_path / "future.db"),
+    }[case]
+    result = run_worker(command, _env(tmp_path, EXECUTOR_DATABASE_URL=url, EXECUTOR_PORT=str(_closed_port())))
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == code, result.stderr
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(("migrate: EXECUTOR_DATABASE_URL=", "worker: EXECUTOR_DATABASE_URL=")), lines[0]
+    assert says in lines[0]
+    assert "s3cret-pw" not in result.stderr and "Traceback" not in result.stderr
+    if "s3cret" in url:
+        assert "executor:***@127.0.0.1" in lines[0]
+
+
+def test_an_error_that_quotes_the_url_back_loses_its_password_too(capsys: pytest.CaptureFixture[str]) -> None:
+    url = "postgresql+asyncpg://u:pw-9x@h/db"
+    with pytest.raises(SystemExit) as info, database_errors("migrate", url):
+        raise ValueError(f"cannot parse {url!r}; password pw-9x")
+    err = capsys.readouterr().err
+    assert info.value.code == 78
+    assert err == ("migrate: EXECUTOR_DATABASE_URL=postgresql+asyncpg://u:***@h/db: not a valid database URL "
+                   "(cannot parse 'postgresql+asyncpg://u:***@h/db'; password ***)\n")
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def test_unknown_command_is_refused(tmp_path: Path) -> None:
@@ -123,3 +186,17 @@ def test_unreadable_file_exits_non_zero(tmp_path: Path) -> None:
     result = run_worker(["import-trades", str(tmp_path / "missing.jsonl")], _env(tmp_path))
     assert result.returncode != 0
     assert "cannot read" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_dashboard_password_command_says_where_the_password_is_never_what(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    said = run_worker(["dashboard-password"], env)
+    path = (tmp_path / "data" / "dashboard-password").resolve()
+    password = path.read_text().strip()
+    assert said.returncode == 0, said.stderr
+    assert str(path) in said.stdout and password not in said.stdout + said.stderr
+    only_path = run_worker(["dashboard-password", "--path"], env)
+    assert only_path.returncode == 0 and only_path.stdout == f"{path}\n"
+    assert path.read_text().strip() == password  # created once
+    from_env = run_worker(["dashboard-password"], _env(tmp_path, EXECUTOR_DASHBOARD_PASSWORD="chosen-password-1"))
+    assert "EXECUTOR_DASHBOARD_PASSWORD" in from_env.stdout and "chosen-password-1" not in from_env.stdout

@@ -101,3 +101,43 @@ def test_processes_racing_to_create_the_token_all_read_the_same_one(tmp_path: Pa
         tokens = set(pool.map(_token_in_process, [path] * 16))
     assert len(tokens) == 1
     assert list((tmp_path / "race").iterdir()) == [Path(path)]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "minimum"),
+    [("EXECUTOR_DASHBOARD_PASSWORD", "short-pw", 12), ("EXECUTOR_DASHBOARD_COOKIE_SECRET", "x" * 31, 32)],
+)
+def test_a_short_dashboard_secret_is_refused_without_echoing_it(variable: str, value: str, minimum: int) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config({variable: value})
+    assert info.value.variable == variable
+    assert str(info.value) == f"{variable}: must be at least {minimum} characters"
+
+
+def test_a_dashboard_password_that_names_a_file_is_refused(tmp_path: Path) -> None:
+    # panel serve would read an existing path given to --basic-auth as a users file.
+    existing = tmp_path / "users-file-name"
+    existing.write_text("{}")
+    with pytest.raises(ConfigError) as info:
+        load_config({"EXECUTOR_DASHBOARD_PASSWORD": str(existing)})
+    assert info.value.variable == "EXECUTOR_DASHBOARD_PASSWORD"
+
+
+def test_dashboard_password_and_cookie_secret_files_are_created_once_with_mode_0600(tmp_path: Path) -> None:
+    config = load_config({"EXECUTOR_DATA_DIR": str(tmp_path)})
+    password, secret = config.dashboard_password(), config.dashboard_cookie_secret()
+    assert (tmp_path / "dashboard-password").read_text().strip() == password
+    assert (tmp_path / "dashboard-cookie-secret").read_text().strip() == secret
+    for name in ("dashboard-password", "dashboard-cookie-secret"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600
+    assert len(password) >= 12 and len(secret) >= 32 and password != secret
+    again = load_config({"EXECUTOR_DATA_DIR": str(tmp_path)})
+    assert (again.dashboard_password(), again.dashboard_cookie_secret()) == (password, secret)
+    assert password not in repr(config) and secret not in repr(config)
+
+
+def test_dashboard_password_from_the_environment_wins_and_creates_no_file(tmp_path: Path) -> None:
+    config = load_config({"EXECUTOR_DATA_DIR": str(tmp_path), "EXECUTOR_DASHBOARD_PASSWORD": "operator-password-1"})
+    assert config.dashboard_password() == "operator-password-1"
+    assert not (tmp_path / "dashboard-password").exists()
+    assert "operator-password-1" not in repr(config)

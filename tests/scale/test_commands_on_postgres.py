@@ -83,7 +83,7 @@ async def test_migrate_and_import_trades_on_postgres_keep_exact_amounts(pg_url: 
         ("MIA vs NYK", Decimal("5"), Decimal("-0.8")),
     ]
     live = worker_cmd(["migrate"], {**env, "EXECUTOR_MODE": "live"})
-    assert live.returncode == 1 and "created for paper mode" in live.stderr
+    assert live.returncode == 78 and "created for paper mode" in live.stderr
 
 
 async def test_match_save_on_postgres_stores_candidates_once(pg_url: str, tmp_path: Path) -> None:

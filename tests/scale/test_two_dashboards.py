@@ -15,7 +15,14 @@ from typing import Any
 
 import pytest
 
-from tests.dashboard.live import CHROMIUM, CHROMIUM_ARGS, PaperStack, start_panel, stop_panel
+from tests.dashboard.live import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PaperStack,
+    logged_in_context,
+    start_panel,
+    stop_panel,
+)
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 expect = playwright_sync.expect
@@ -56,8 +63,9 @@ def test_a_change_made_in_one_dashboard_process_appears_in_the_other(two_dashboa
     with playwright_sync.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            a = browser.new_page(viewport={"width": 1280, "height": 800})
-            b = browser.new_page(viewport={"width": 1280, "height": 800})
+            # Each dashboard behind its own login (panel's form at /login).
+            a = logged_in_context(browser, base_a, viewport={"width": 1280, "height": 800}).new_page()
+            b = logged_in_context(browser, base_b, viewport={"width": 1280, "height": 800}).new_page()
             for page, base in ((a, base_a), (b, base_b)):
                 page.set_default_timeout(WAIT)
                 page.goto(base + "/executor")

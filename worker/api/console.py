@@ -18,10 +18,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from worker.api import schemas
 from worker.domain.events import AlertKind
@@ -36,6 +40,7 @@ from worker.domain.operator import (
     VenueState,
 )
 from worker.domain.settings import ExecutorSettings, SettingsError
+from worker.domain.tradelog import DailyStats, StoredPosition
 from worker.engine.alerts import AlertCenter
 from worker.engine.event_bus import OVERFLOW, EventBus
 from worker.engine.settings_manager import ExecutorSettingsManager
@@ -45,6 +50,10 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 Probe = Callable[[], Awaitable[None]]
+#: How long one database probe's answer is reused (health checks and snapshots share it).
+DB_PROBE_CACHE_S = 1.0
+#: Bound on the snapshot's database reads before the database is reported down.
+SNAPSHOT_DB_TIMEOUT_S = 5.0
 OPPORTUNITY_TYPES = frozenset(
     {schemas.OPPORTUNITY_OPENED, schemas.OPPORTUNITY_UPDATED, schemas.OPPORTUNITY_CLOSED}
 )
@@ -54,8 +63,22 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def settings_limits(settings: ExecutorSettings, trades_today: int, pnl_today: Decimal) -> dict[str, Any]:
-    """Today's limits and what is left of them (money exact)."""
+def settings_limits(settings: ExecutorSettings, trades_today: int | None, pnl_today: Decimal | None) -> dict[str, Any]:
+    """Today's limits and what is left of them (money exact); what is left is ``None``
+    while today's figures are unknown (the database is down)."""
+    if trades_today is None or pnl_today is None:
+        return {
+            "max_daily_trades": settings.max_daily_trades,
+            "trades_today": None,
+            "trades_left": None,
+            "max_daily_loss": settings.max_daily_loss,
+            "loss_today": None,
+            "loss_left": None,
+            "min_bet": settings.min_bet,
+            "max_bet": settings.max_bet,
+            "min_roi": settings.min_roi,
+            "max_roi": settings.max_roi,
+        }
     loss_today = max(-pnl_today, Decimal(0))
     return {
         "max_daily_trades": settings.max_daily_trades,
@@ -99,8 +122,37 @@ class OpportunityBook:
         return list(self._by_id.values())
 
 
+def _probe_reason(exc: BaseException) -> str:
+    """A probe failure as short text: the probe's own reason, else the error's type only
+    (a driver's message may carry a host or user name; the type never carries a secret)."""
+    reason = getattr(exc, "reason", None)
+    if isinstance(reason, str) and reason:
+        return reason[:200]
+    if isinstance(exc, TimeoutError):
+        return "no answer in time"
+    return type(exc).__name__
+
+
+@dataclass
+class _Figures:
+    """What the snapshot last read from the database, kept for an outage."""
+
+    stats: DailyStats
+    positions: Sequence[StoredPosition]
+    last_trade_at: datetime | None
+    loss_budget: Mapping[str, Any] | None
+    read_at: datetime
+
+
 class Console:
-    """The operator console over the running parts of the worker (see module docstring)."""
+    """The operator console over the running parts of the worker (see module docstring).
+
+    Database outage: ``init`` and ``/api/status`` are still served. The database's state
+    (``database``: ``state`` up/down, ``error``, ``since``) comes from a write probe cached
+    for :data:`DB_PROBE_CACHE_S`; while it is down, today's figures and the open positions
+    are the last ones read (``database.figures_as_of`` says when; ``None`` if never read),
+    and everything else (settings, balances, venues, lease, books) is from memory as usual.
+    """
 
     def __init__(
         self,
@@ -141,6 +193,10 @@ class Console:
         self._clock = clock
         self.started_at = clock()
         self.opportunities = OpportunityBook()
+        self._db: dict[str, Any] = {"state": "up", "error": None, "since": self.started_at}
+        self._db_checked: float | None = None
+        self._db_probe_task: asyncio.Task[None] | None = None
+        self._figures: _Figures | None = None
         self._tracker: asyncio.Task[None] | None = None
         self._unsubscribe = settings.subscribe(self._announce_settings)
 
@@ -153,6 +209,9 @@ class Console:
 
     async def stop(self) -> None:
         self._unsubscribe()
+        if self._db_probe_task is not None and not self._db_probe_task.done():
+            with contextlib.suppress(Exception):
+                await self._db_probe_task
         if self._tracker is not None:
             self._tracker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -209,23 +268,73 @@ class Console:
                 "(here only pausing and the kill switch without flatten are accepted)",
             )
 
-    async def snapshot(self) -> ConsoleSnapshot:
+    # --- the database's state ------------------------------------------------------------
+
+    def _mark_database(self, error: str | None) -> None:
+        state = "up" if error is None else "down"
+        if state != self._db["state"]:
+            if error is None:
+                log.warning("database is back up")
+            else:
+                log.warning("database is down: %s", error)
+            self._db = {"state": state, "error": error, "since": self._clock()}
+        elif error is not None:
+            self._db["error"] = error
+
+    async def _probe_database(self) -> None:
+        error = None
+        if self._db_probe is not None:
+            try:
+                await self._db_probe()
+            except Exception as exc:  # any failure is "down"; the reason says which
+                error = _probe_reason(exc)
+        self._mark_database(error)
+        self._db_checked = time.monotonic()
+
+    async def database(self) -> dict[str, Any]:
+        """The database's state, probed at most once per :data:`DB_PROBE_CACHE_S`
+        (concurrent callers share one probe)."""
+        fresh = self._db_checked is not None and time.monotonic() - self._db_checked < DB_PROBE_CACHE_S
+        if not fresh:
+            if self._db_probe_task is None or self._db_probe_task.done():
+                self._db_probe_task = asyncio.create_task(self._probe_database(), name="db-probe")
+            # shield: a caller that goes away (a closed socket) does not cancel the probe.
+            await asyncio.shield(self._db_probe_task)
+        return dict(self._db)
+
+    async def _read_figures(self) -> _Figures:
         if self._leader_elsewhere() is not None:
             # A standby's cache may lag the leader's changes: answer from the database.
             await self._settings.refresh()
-        settings = self._settings.current
         stats = await self._trades.stats()
         positions = await self._trades.open_positions()
         last = await self._trades.recent_trades(limit=1)
+        budget = await self._budget_source() if self._budget_source is not None else None
+        return _Figures(stats, positions, last[0].timestamp if last else None, budget, self._clock())
+
+    async def snapshot(self) -> ConsoleSnapshot:
+        database = await self.database()
+        if database["state"] == "up":
+            try:
+                self._figures = await asyncio.wait_for(self._read_figures(), SNAPSHOT_DB_TIMEOUT_S)
+            except (SQLAlchemyError, OSError, TimeoutError) as exc:  # failed between probe and read
+                self._mark_database(f"reading failed: {_probe_reason(exc)}")
+                database = dict(self._db)
+        figures = self._figures
+        if database["state"] != "up":
+            database["figures_as_of"] = figures.read_at if figures is not None else None
+        settings = self._settings.current
         balances = self.execution.balances() if self.execution is not None else Balances()
-        limits = settings_limits(settings, stats.trades, stats.pnl)
+        stats = figures.stats if figures is not None else None
+        limits = (settings_limits(settings, stats.trades, stats.pnl) if stats is not None
+                  else settings_limits(settings, None, None))
         if self._budget_source is not None:
-            limits["loss_budget"] = await self._budget_source()
+            limits["loss_budget"] = figures.loss_budget if figures is not None else None
         return ConsoleSnapshot(
             settings=settings,
             balances=balances,
             stats=stats,
-            positions=positions,
+            positions=figures.positions if figures is not None else None,
             venues=self.venue_states(),
             opportunities=self.opportunities.all(),
             limits=limits,
@@ -233,13 +342,14 @@ class Console:
             poly_venue=self.poly_venue,
             started_at=self.started_at,
             taken_at=self._clock(),
-            last_trade_at=last[0].timestamp if last else None,
+            last_trade_at=figures.last_trade_at if figures is not None else None,
             executor_running=self.execution is not None,
             extra={
                 "lease": self._lease_status() if self._lease_status is not None else None,
                 "books": self._books_source() if self._books_source is not None else None,
                 "alerts": await self.alerts.active() if self.alerts is not None else [],
                 "discovery": self._discovery_source() if self._discovery_source is not None else None,
+                "database": database,
             },
         )
 
@@ -257,16 +367,15 @@ class Console:
         }
 
     async def health(self) -> tuple[bool, dict[str, Any]]:
-        """Live only when the database answers and every venue feed is up."""
-        database = "up"
-        if self._db_probe is not None:
-            try:
-                await self._db_probe()
-            except Exception as exc:  # any failure means "not live"; the type is enough
-                database = f"down: {type(exc).__name__}"
+        """Live only when the database takes a write and every venue feed is up; the
+        reasons name what is not."""
+        database = await self.database()
         venues = {v.venue: v.state for v in self.venue_states()}
-        ok = database == "up" and all(state == VenueConnection.UP for state in venues.values())
-        return ok, {"database": database, "venues": venues}
+        reasons = []
+        if database["state"] != "up":
+            reasons.append(f"database down: {database['error']}")
+        reasons.extend(f"{venue} {state}" for venue, state in venues.items() if state != VenueConnection.UP)
+        return not reasons, {"database": database, "venues": venues, "reasons": reasons}
 
     # --- actions -------------------------------------------------------------------------
 

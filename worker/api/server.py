@@ -32,8 +32,10 @@ import tornado.iostream
 import tornado.netutil
 import tornado.web
 import tornado.websocket
+from sqlalchemy.exc import SQLAlchemyError
 
-from worker.api import schemas
+from db.engine import DatabaseUnavailable
+from worker.api import redact, schemas
 from worker.api.console import Console
 from worker.domain.operator import ConsoleSnapshot, OperatorError
 from worker.engine.event_bus import OVERFLOW, EventBus
@@ -100,14 +102,23 @@ def _discovery(snapshot: ConsoleSnapshot) -> Any:
     return found if found is not None else {"refused_count": 0, "refused": [], "discovered_at": None}
 
 
+def _positions(snapshot: ConsoleSnapshot) -> list[Any] | None:
+    return None if snapshot.positions is None else [schemas.to_wire(p) for p in snapshot.positions]
+
+
 def init_data(snapshot: ConsoleSnapshot) -> dict[str, Any]:
-    """The plan's ``init`` data plus our extra keys."""
+    """The plan's ``init`` data plus our extra keys.
+
+    While the database is down (``database.state``), ``stats`` and ``positions`` are the
+    last ones read (``database.figures_as_of``), or ``null`` if none was.
+    """
+    stats = snapshot.stats
     return {
         "enabled": snapshot.settings.enabled,
         "settings": schemas.settings_to_wire(snapshot.settings),
         "balances": _balances(snapshot),
-        "stats": {"trades": snapshot.stats.trades, "pnl": snapshot.stats.pnl, "wins": snapshot.stats.wins},
-        "positions": [schemas.to_wire(p) for p in snapshot.positions],
+        "stats": None if stats is None else {"trades": stats.trades, "pnl": stats.pnl, "wins": stats.wins},
+        "positions": _positions(snapshot),
         "mode": snapshot.mode,
         "poly_venue": snapshot.poly_venue,
         "limits": snapshot.limits,
@@ -119,11 +130,13 @@ def init_data(snapshot: ConsoleSnapshot) -> dict[str, Any]:
         "books": snapshot.extra.get("books"),
         "alerts": snapshot.extra.get("alerts") or [],
         "discovery": _discovery(snapshot),
+        "database": snapshot.extra.get("database"),
     }
 
 
 def status_data(snapshot: ConsoleSnapshot) -> dict[str, Any]:
-    """``GET /api/status``: the plan's "executor status"."""
+    """``GET /api/status``: the plan's "executor status" (``database`` as in :func:`init_data`)."""
+    stats = snapshot.stats
     return {
         "enabled": snapshot.settings.enabled,
         "mode": snapshot.mode,
@@ -131,15 +144,12 @@ def status_data(snapshot: ConsoleSnapshot) -> dict[str, Any]:
         "uptime_s": _uptime(snapshot),
         "started_at": snapshot.started_at,
         "balances": _balances(snapshot),
-        "stats": {
-            "day": snapshot.stats.day,
-            "trades": snapshot.stats.trades,
-            "pnl": snapshot.stats.pnl,
-            "wins": snapshot.stats.wins,
-        },
+        "stats": None
+        if stats is None
+        else {"day": stats.day, "trades": stats.trades, "pnl": stats.pnl, "wins": stats.wins},
         "limits": snapshot.limits,
         "settings": schemas.settings_to_wire(snapshot.settings),
-        "open_positions": len(snapshot.positions),
+        "open_positions": None if snapshot.positions is None else len(snapshot.positions),
         "last_trade_at": snapshot.last_trade_at,
         "venues": _venues(snapshot),
         "executor_running": snapshot.executor_running,
@@ -148,6 +158,7 @@ def status_data(snapshot: ConsoleSnapshot) -> dict[str, Any]:
         "books": snapshot.extra.get("books"),
         "alerts": snapshot.extra.get("alerts") or [],
         "discovery": _discovery(snapshot),
+        "database": snapshot.extra.get("database"),
         "server_time": snapshot.taken_at,
     }
 
@@ -242,6 +253,10 @@ class JsonHandler(_Guarded, tornado.web.RequestHandler):
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, _QueryError):
             field, message = exc.field, exc.message
+        elif isinstance(exc, SQLAlchemyError | DatabaseUnavailable):
+            # The history routes read the database: an outage is 503, not a server bug.
+            self.set_status(503)
+            message = "database unavailable; see /api/health"
         self.finish(schemas.dumps(schemas.error(message, field)))
 
     @property
@@ -555,6 +570,7 @@ def make_app(console: Console, history: History, bus: EventBus, settings: Server
         websocket_ping_timeout=settings.ping_timeout_s,
         xsrf_cookies=False,
         compress_response=False,
+        log_function=redact.log_request,
     )
 
 
@@ -566,10 +582,13 @@ class ExecutorServer:
         self.hub: Hub = self.app.settings["hub"]
         self._http: tornado.httpserver.HTTPServer | None = None
         self.port: int | None = None
+        self._log_filter: redact.SecretFilter | None = None
 
     async def start(self, host: str, port: int) -> int:
         """Listen on ``host:port`` (0 picks a free port); returns the bound port."""
         self.hub.start()
+        if self._log_filter is None:
+            self._log_filter = redact.install_secret_filter((self.app.settings["executor"].token,))
         self._http = tornado.httpserver.HTTPServer(
             self.app, max_body_size=schemas.MAX_MESSAGE_BYTES, max_header_size=16 * 1024, idle_connection_timeout=60
         )
@@ -586,3 +605,6 @@ class ExecutorServer:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._http.close_all_connections(), timeout=5)
             self._http = None
+        if self._log_filter is not None:
+            redact.remove_secret_filter(self._log_filter)
+            self._log_filter = None

@@ -1,14 +1,18 @@
-"""``python -m worker migrate``: create or upgrade the schema; prints the revision."""
+"""``python -m worker migrate``: create or upgrade the schema; prints the revision.
+
+A database that cannot be opened, reached or migrated prints one line naming
+``EXECUTOR_DATABASE_URL`` (password hidden); exit 78 when the configuration is wrong
+(including a database made for the other mode), 69 while the database is unreachable.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 
 from db.engine import Database
-from db.migrate import ModeMismatchError, migrate
-from worker.cli.common import config_or_exit, setup_logging
+from db.migrate import migrate
+from worker.cli.common import config_or_exit, database_errors, setup_logging
 
 
 def main(argv: list[str]) -> int:
@@ -23,10 +27,7 @@ def main(argv: list[str]) -> int:
         finally:
             await db.dispose()
 
-    try:
+    with database_errors("migrate", config.database_url):
         revision = asyncio.run(run())
-    except ModeMismatchError as exc:
-        print(f"migrate: {exc}", file=sys.stderr)
-        return 1
     print(f"database at revision {revision} ({config.mode} mode)")
     return 0

@@ -29,9 +29,9 @@ from typing import Any
 import httpx
 
 from db.engine import Database
-from db.migrate import ModeMismatchError, migrate
+from db.migrate import migrate
 from db.repositories import SettingsRepository, TradeRepository
-from worker.cli.common import config_or_exit, setup_logging
+from worker.cli.common import config_or_exit, database_errors, setup_logging
 from worker.config import Config
 from worker.engine.event_bus import EventBus
 from worker.engine.settings_manager import ExecutorSettingsManager
@@ -85,8 +85,9 @@ async def run(duration: float, seed: int | None, stop: asyncio.Event | None = No
     config = config_or_exit()
     if config.mode != "paper":
         raise SystemExit("run: the headless run trades the paper exchange only (EXECUTOR_MODE=paper)")
+    with database_errors("run", config.database_url):
+        db = Database(config.database_url)
     child = await ensure_paper_exchange(config, seed)
-    db = Database(config.database_url)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -94,8 +95,9 @@ async def run(duration: float, seed: int | None, stop: asyncio.Event | None = No
     settings = ExecutorSettingsManager(SettingsRepository(db))
     was_enabled: bool | None = None
     try:
-        await migrate(db, config.mode)
-        await settings.load()
+        with database_errors("run", config.database_url):
+            await migrate(db, config.mode)
+            await settings.load()
         was_enabled = settings.enabled
         await settings.set_enabled(True)  # the run trades; the operator's toggle is restored after
         engine = TradingEngine(
@@ -162,9 +164,6 @@ def main(argv: list[str]) -> int:
     setup_logging()
     try:
         summary = asyncio.run(run(args.duration, args.seed))
-    except ModeMismatchError as exc:
-        print(f"run: {exc}", file=sys.stderr)
-        return 1
     except RuntimeError as exc:
         print(f"run: {exc}", file=sys.stderr)
         return 1

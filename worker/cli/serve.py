@@ -1,7 +1,10 @@
 """``python -m worker``: migrate the database if needed, then run the engine and server.
 
-Stops cleanly on SIGTERM or SIGINT (exit code 0). A bad configuration exits 2, a
-database made for the other mode exits 1; neither prints a secret.
+Stops cleanly on SIGTERM or SIGINT (exit code 0). Start-up failures print one line and
+exit with a code a supervisor can act on (``worker.cli.common``): 78 for a configuration
+error (a bad variable, live mode without credentials, a database made for the other mode,
+a database URL that cannot work), 69 while the database cannot be reached, 1 otherwise.
+No line carries a secret.
 """
 
 from __future__ import annotations
@@ -13,44 +16,66 @@ import signal
 import sys
 
 from db.engine import Database
-from db.migrate import ModeMismatchError, migrate
-from worker.bootstrap import build_worker
-from worker.cli.common import config_or_exit, setup_logging
+from db.migrate import migrate
+from worker.bootstrap import Worker, build_worker
+from worker.cli.common import EX_CONFIG, config_or_exit, database_errors, setup_logging
+from worker.config import Config
 from worker.domain.errors import MissingCredentials
 from worker.trading import check_live_credentials
 
 log = logging.getLogger("worker.serve")
 
 
-async def serve(stop: asyncio.Event | None = None) -> int:
-    config = config_or_exit()
+def _data_dir_ready(config: Config) -> None:
+    """The token file (created once in ``EXECUTOR_DATA_DIR``), or one line and exit 78."""
+    try:
+        config.token()
+    except OSError as exc:
+        print(f"worker: EXECUTOR_DATA_DIR={config.data_dir}: cannot create the token file ({exc.strerror})",
+              file=sys.stderr)
+        raise SystemExit(EX_CONFIG) from None
+
+
+async def _start(config: Config) -> Worker:
     db = Database(config.database_url)
     try:
         revision = await migrate(db, config.mode)
-    except ModeMismatchError as exc:
-        print(f"worker: {exc}", file=sys.stderr)
+        log.info("database at revision %s", revision)
+        try:
+            await check_live_credentials(config)
+        except MissingCredentials as exc:
+            print(f"worker: live mode needs venue credentials: {exc}", file=sys.stderr)
+            raise SystemExit(EX_CONFIG) from None
+        worker = build_worker(config, db=db, trading=True)
+    except BaseException:
         await db.dispose()
-        return 1
-    log.info("database at revision %s", revision)
+        raise
     try:
-        await check_live_credentials(config)
-    except MissingCredentials as exc:
-        print(f"worker: live mode needs venue credentials: {exc}", file=sys.stderr)
-        await db.dispose()
-        return 2
-    worker = build_worker(config, db=db, trading=True)
+        await worker.start()
+    except BaseException:
+        await worker.stop()
+        raise
+    return worker
+
+
+async def serve(stop: asyncio.Event | None = None) -> int:
+    config = config_or_exit()
+    _data_dir_ready(config)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     try:
-        await worker.start()
-        await stop.wait()
-        log.info("stopping")
+        with database_errors("worker", config.database_url):
+            worker = await _start(config)
+        try:
+            await stop.wait()
+            log.info("stopping")
+        finally:
+            await worker.stop()
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
-        await worker.stop()
     return 0
 
 

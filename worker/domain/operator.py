@@ -79,8 +79,9 @@ class ConsoleSnapshot:
 
     settings: ExecutorSettings
     balances: Balances
-    stats: DailyStats
-    positions: Sequence[StoredPosition]
+    #: None while the database is down and nothing was read from it yet.
+    stats: DailyStats | None
+    positions: Sequence[StoredPosition] | None
     venues: Sequence[VenueState]
     opportunities: Sequence[Mapping[str, Any]]
     limits: Mapping[str, Any]
