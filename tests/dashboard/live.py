@@ -169,12 +169,20 @@ class PaperStack:
                 self.worker.wait(10)
             self.worker = None
 
-    def kill_worker(self) -> None:
-        """SIGKILL: the worker dies without a word (a crash, an OOM kill)."""
-        if self.worker is not None:
-            self.worker.kill()
-            self.worker.wait(10)
-            self.worker = None
+    def worker_pid(self) -> int:
+        """The worker process under the Procfile's supervisor (``python -m worker supervise``)."""
+        assert self.worker is not None
+        sup = self.worker.pid
+
+        def child() -> int | None:
+            try:
+                kids = Path(f"/proc/{sup}/task/{sup}/children").read_text().split()
+            except OSError:
+                return None
+            return int(kids[0]) if kids else None
+
+        pid: int = wait_until(child, 30, "the supervised worker process")
+        return pid
 
     def close(self) -> None:
         self.stop_worker()
