@@ -165,3 +165,31 @@ async def test_alerts_survive_a_restart_of_the_worker(tmp_path: Path) -> None:
         assert [a["id"] for a in init["data"]["alerts"]] == [raised.id]
     finally:
         await w2.stop()
+
+
+def test_an_overdue_settlement_and_a_stranded_attempt_are_alerts_a_success_is_not() -> None:
+    from worker.domain.events import Alert
+    from worker.engine.alerts import AlertCenter
+
+    class Store:  # observe() publishes at once; storing happens in the writer task (not run here)
+        async def save(self, alert: Alert) -> None: ...
+        async def active(self, limit: int = 200) -> list[Alert]:
+            return []
+        async def dismiss(self, alert_id: str, at: object) -> Alert | None:
+            return None
+
+    bus = EventBus()
+    seen = bus.subscribe(types={"alert"})
+    center = AlertCenter(Store(), bus)
+    assert center.observe("trade_event", {"event": "A at B", "status": "SUCCESS", "attempt_id": "a1"}) is None
+    overdue = center.observe("trade_event", {"event": "A at B", "status": "SETTLEMENT_OVERDUE", "attempt_id": "a1",
+                                             "reason": "game ended 14 h ago; Kalshi has not settled"})
+    assert overdue is not None and overdue.kind is AlertKind.SETTLEMENT_OVERDUE and overdue.key == "a1"
+    assert "Kalshi has not settled" in overdue.message
+    again = center.observe("trade_event", {"event": "A at B", "status": "SETTLEMENT_OVERDUE", "attempt_id": "a1",
+                                           "reason": "still not settled"})
+    assert again is not None and again.id == overdue.id and again.count == 2
+    stranded = center.observe("trade_event", {"event": "C at D", "status": "STRANDED", "attempt_id": "a2"})
+    assert stranded is not None and stranded.kind is AlertKind.STRANDED and stranded.severity.value == "critical"
+    published = [seen.get_nowait() for _ in range(3)]
+    assert [e.data["kind"] for e in published if e is not None] == ["settlement_overdue", "settlement_overdue", "stranded"]

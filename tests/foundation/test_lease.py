@@ -242,3 +242,25 @@ async def test_an_attempt_write_under_a_stale_grant_is_refused_by_the_database(d
     with pytest.raises(DomainLeaseLost):
         await mine.save(attempt)
     assert LeaseLost is DomainLeaseLost  # the engine's and the database's are one error
+
+
+async def test_losing_the_lease_to_another_worker_tells_the_operator_once(db: Database) -> None:
+    repo = LeaseRepository(db)
+    lost: list[str | None] = []
+    leader = LeaseKeeper(repo, account=ACCOUNT, holder="w1", ttl_s=0.3, on_lost=lost.append)
+    assert await leader.beat()
+    leader.role = LeaseRole.LEADER  # as after its reconciliation
+    while True:  # w2 takes over once the database clock says w1's grant ended
+        grant = await repo.acquire(ACCOUNT, "w2", 10)
+        if grant.held:
+            break
+        assert grant.expires_at is not None
+        await asyncio.sleep(max(0.0, (grant.expires_at - grant.db_now).total_seconds()))
+    assert not await leader.beat()
+    assert not await leader.beat()  # still standing by: told once, not on every heartbeat
+    assert lost == ["w2"] and leader.role == LeaseRole.STANDBY
+    # A worker that never led is only standing by: nothing to tell.
+    quiet: list[str | None] = []
+    other = LeaseKeeper(repo, account=ACCOUNT, holder="w3", ttl_s=10, on_lost=quiet.append)
+    assert not await other.beat()
+    assert quiet == []
