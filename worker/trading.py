@@ -40,7 +40,7 @@ from worker.api import schemas
 from worker.api.history import DbHistory
 from worker.config import Config, ensure_worker_id
 from worker.domain.errors import MissingCredentials, VenueError
-from worker.domain.mapping import Confidence, MappingStatus, OpportunityEvent
+from worker.domain.mapping import Confidence, MappingStatus, OpportunityEvent, TradePermission
 from worker.domain.markets import Venue
 from worker.domain.operator import (
     ActionUnavailable,
@@ -103,9 +103,14 @@ async def check_live_credentials(config: Config, env: Mapping[str, str] | None =
         await port.aclose()
 
 
-def opportunity_message(event: OpportunityEvent) -> tuple[str, dict[str, Any]]:
-    """The wire message for one scanner lifecycle step (the card grid's feed)."""
+def opportunity_message(
+    event: OpportunityEvent, permission: TradePermission | None = None
+) -> tuple[str, dict[str, Any]]:
+    """The wire message for one scanner lifecycle step (the card grid's feed), with
+    whether its pair may trade (``tradeable``, ``why_not``) when ``permission`` is known."""
     data: dict[str, Any] = schemas.to_wire(event.opportunity)
+    if permission is not None:
+        data.update(permission.to_wire())
     data["event"] = event.kind.value
     data["at"] = schemas.to_wire(event.at)
     if event.reason is not None:
@@ -210,6 +215,7 @@ class TradingEngine:
             publish=self.bus.publish,
             risk_config=RiskConfig(
                 min_confidence=Confidence(config.min_confidence),
+                require_confirmation=config.require_confirmation,
                 max_book_age_ms=config.max_book_age_ms,
                 no_trade_before_start_s=config.no_trade_before_start_s,
                 day_tz=config.day_tz,
@@ -301,7 +307,9 @@ class TradingEngine:
 
     # -- events --------------------------------------------------------------------------
     def _publish_opportunity(self, event: OpportunityEvent) -> None:
-        type_, data = opportunity_message(event)
+        feed = self.feed
+        permission = None if feed is None else feed.permission(event.opportunity.mapping_id)
+        type_, data = opportunity_message(event, permission)
         self.bus.publish(type_, data)
 
     async def _start_pnl_points(self) -> None:

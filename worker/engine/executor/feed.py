@@ -38,6 +38,8 @@ from worker.domain.mapping import (
     MarketMapping,
     OpportunityEvent,
     OpportunityEventKind,
+    TradePermission,
+    game_status,
 )
 from worker.domain.markets import ContractRef, Market, Venue
 from worker.domain.ports import VenuePort
@@ -98,6 +100,12 @@ class OpportunityFeed:
         if self.mappings_store is not None and found:
             # Stored status wins: an operator's rejection or confirmation survives rediscovery.
             found = await self.mappings_store.save_discovered(found, self.clock())
+        # One decision per game: should its rows ever disagree, a rejection wins.
+        games: dict[str, list[MarketMapping]] = {}
+        for m in found:
+            games.setdefault(m.review_key, []).append(m)
+        decided = {key: game_status(m.status for m in game) for key, game in games.items()}
+        found = [m if m.status is decided[m.review_key] else replace(m, status=decided[m.review_key]) for m in found]
         k_by_id = {m.market_id: m for m in kalshi_markets}
         p_by_id: dict[str, Market] = {}
         for m in poly_markets:
@@ -122,14 +130,43 @@ class OpportunityFeed:
         log.info("%d mappings (%d refused listings)", len(items), len(result.refused))
         return len(items)
 
-    def decide(self, mapping_id: str, status: MappingStatus) -> None:
-        """An operator's decision, live: a rejected pair is never traded (its opportunities
-        close at once); a confirmed one counts as HIGH confidence for the risk manager."""
+    def game(self, mapping_id: str) -> list[MarketMapping]:
+        """The mappings of ``mapping_id``'s game (same review key) this feed tracks."""
         mapping = self.mappings.get(mapping_id)
         if mapping is None:
+            return []
+        key = mapping.review_key
+        return [m for m in self.mappings.values() if m.review_key == key]
+
+    def decide(self, mapping_id: str, status: MappingStatus) -> None:
+        """An operator's decision, live, on the mapping's whole game (both directions):
+        a rejected game is never traded (its opportunities close at once); a confirmed
+        one may trade whatever its confidence, and its open opportunities are handed to
+        the executor and the wire again with that verdict. All in one synchronous step,
+        so no submission sees one direction decided and the other not."""
+        game = self.game(mapping_id)
+        now = self.clock()
+        for mapping in game:
+            self.mappings[mapping.id] = replace(mapping, status=status)
+        for mapping in game:
+            self.scanner.decide(mapping.id, status, now)
+        if status is MappingStatus.REJECTED:
+            for mapping in game:
+                for opp_id in [k for k, e in self._pending.items() if e.opportunity.mapping_id == mapping.id]:
+                    del self._pending[opp_id]
             return
-        self.mappings[mapping_id] = replace(mapping, status=status)
-        self.scanner.decide(mapping_id, status, self.clock())
+        ids = {m.id for m in game}
+        for opp in self.scanner.open_opportunities:
+            if opp.mapping_id in ids:
+                self._on_event(OpportunityEvent(OpportunityEventKind.UPDATED, opp, now))
+
+    def permission(self, mapping_id: str) -> TradePermission | None:
+        """Whether the mapping's pair may trade and why not (the risk manager's verdict,
+        before any limit or book check); None for a mapping this feed does not track."""
+        mapping = self.mappings.get(mapping_id)
+        if mapping is None:
+            return None
+        return self.executor.risk.permission_of(mapping.status, mapping.confidence)
 
     def contracts(self) -> tuple[list[ContractRef], list[ContractRef]]:
         kalshi: dict[ContractRef, None] = {}
@@ -189,6 +226,7 @@ class OpportunityFeed:
             game_key=mapping.kalshi_event_ticker or mapping.kalshi_ticker,
             confidence=mapping.confidence,
             mapping_status=mapping.status,
+            current_status=lambda: (self.mappings.get(mapping.id) or mapping).status,
             start_time=mapping.start_time or opp.expires_at,
             book_times=times,
             # Contracts available up to each leg's limit: the thinner leg goes first.

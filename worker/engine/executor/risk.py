@@ -37,7 +37,15 @@ from worker.domain.attempts import (
     worst_case_loss,
 )
 from worker.domain.fees import FeeSchedule
-from worker.domain.mapping import Confidence, Leg, MappingStatus, Opportunity
+from worker.domain.mapping import (
+    Confidence,
+    Leg,
+    MappingStatus,
+    NotTradeable,
+    Opportunity,
+    TradePermission,
+    trade_permission,
+)
 from worker.domain.markets import ContractRef, Venue
 from worker.domain.money import ONE, ZERO
 from worker.domain.orders import OrderAction, TimeInForce
@@ -53,13 +61,21 @@ VENUE_RELIABILITY = {Venue.POLYMARKET_US: 1, Venue.POLYMARKET: 2, Venue.KALSHI: 
 #: under 5 shares on sports markets (``orderMinSize``); Kalshi and Polymarket US trade 1.
 DEFAULT_MIN_SIZE = {Venue.POLYMARKET: Decimal(5), Venue.KALSHI: Decimal(1), Venue.POLYMARKET_US: Decimal(1)}
 
+#: The refusal for each reason a pair may not trade.
+_NOT_TRADEABLE = {
+    NotTradeable.REJECTED: RefusalReason.MAPPING_REJECTED,
+    NotTradeable.NOT_CONFIRMED: RefusalReason.NOT_CONFIRMED,
+    NotTradeable.BELOW_MIN_CONFIDENCE: RefusalReason.CONFIDENCE,
+}
+
 
 @dataclass(frozen=True)
 class Candidate:
     """An opportunity with what the risk manager needs to judge it.
 
     ``game_key`` identifies the game across both directions and both Kalshi markets
-    (the Kalshi event ticker). ``book_times`` are when each leg's book was received
+    (the Kalshi event ticker). ``mapping_status`` is the operator's decision on the game
+    (both directions carry the same one). ``book_times`` are when each leg's book was received
     (defaults to the opportunity's ``updated_at``). ``depth`` (contracts at the leg's
     limit), when known, puts the thinner leg first. ``min_sizes`` are the markets'
     minimum order sizes (Polymarket's ``orderMinSize``, 5 shares on sports markets).
@@ -74,6 +90,9 @@ class Candidate:
     depth: dict[ContractRef, Decimal] = field(default_factory=dict)
     min_sizes: dict[ContractRef, Decimal] = field(default_factory=dict)
     fees: dict[ContractRef, FeeSchedule] = field(default_factory=dict)
+    #: The game's decision as it stands when admission decides (a decision taken while
+    #: this candidate waited for the admission lock counts); ``mapping_status`` if None.
+    current_status: Callable[[], MappingStatus] | None = None
 
     @property
     def effective_confidence(self) -> Confidence:
@@ -88,6 +107,8 @@ class RiskConfig:
     """The environment's risk settings (``EXECUTOR_MIN_CONFIDENCE`` etc.)."""
 
     min_confidence: Confidence = Confidence.HIGH
+    #: ``EXECUTOR_REQUIRE_CONFIRMATION``: only operator-confirmed games trade.
+    require_confirmation: bool = False
     max_book_age_ms: int = 2000
     no_trade_before_start_s: int = 60
     day_tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("America/New_York"))
@@ -127,6 +148,16 @@ class RiskManager:
         self._lock = asyncio.Lock()
         self.halted: str | None = None  # kill switch / shutdown: a reason refuses everything
 
+    def permission_of(self, status: MappingStatus, confidence: Confidence) -> TradePermission:
+        """Whether a pair with the game's decision ``status`` and ``confidence`` may trade
+        at all (``EXECUTOR_MIN_CONFIDENCE``, ``EXECUTOR_REQUIRE_CONFIRMATION``): the same
+        verdict admission applies and the dashboard shows."""
+        return trade_permission(status, confidence, self.config.min_confidence, self.config.require_confirmation)
+
+    def permission(self, c: Candidate) -> TradePermission:
+        status = c.mapping_status if c.current_status is None else c.current_status()
+        return self.permission_of(status, c.confidence)
+
     def _static_checks(self, c: Candidate, now: datetime) -> Refusal | SizeChoice:
         s = self.settings.current
         if self.halted is not None:
@@ -134,13 +165,9 @@ class RiskManager:
             return Refusal(reason, self.halted)
         if not s.enabled:
             return Refusal(RefusalReason.DISABLED, "executor is disabled")
-        if c.mapping_status is MappingStatus.REJECTED:
-            return Refusal(RefusalReason.MAPPING_REJECTED, "mapping rejected by the operator")
-        if not c.effective_confidence.at_least(self.config.min_confidence):
-            return Refusal(
-                RefusalReason.CONFIDENCE,
-                f"confidence {c.effective_confidence} below {self.config.min_confidence}",
-            )
+        permission = self.permission(c)
+        if permission.reason is not None:
+            return Refusal(_NOT_TRADEABLE[permission.reason], permission.text)
         opp = c.opportunity
         for leg in opp.legs:
             at = c.book_times.get(leg.contract, opp.updated_at)
