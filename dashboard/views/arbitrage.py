@@ -49,6 +49,8 @@ def card_summary(opp: Opportunity, now: datetime, max_bet: Decimal | None = None
     warn = ' <span class="warn-mark" title="The venues\' resolution rules differ">⚠ rules differ</span>' if opp.rules_differ else ""
     expired = ' <span class="expired-tag">expired</span>' if opp.is_expired(now) else ""
     per_day = f" | {fmt.percent(opp.roi_per_day, 2)}/day" if opp.roi_per_day is not None else ""
+    verdict = fmt.trade_verdict(opp.tradeable, opp.why_not, opp.why_not_text)
+    trade = f'<div class="trade">{verdict}</div>' if verdict else ""
     return (
         f'<div class="card" data-id="{fmt.esc(opp.id)}" data-roi="{roi}" data-confidence="{opp.confidence}">'
         f'<div class="card-head"><span>{emoji} {fmt.esc(opp.title)}{warn}{expired}</span>'
@@ -56,6 +58,7 @@ def card_summary(opp: Opportunity, now: datetime, max_bet: Decimal | None = None
         f'<div class="legs">{fmt.esc(fmt.legs_line(opp))}</div>'
         f'<div class="figs">ROI: <span class="roi {band}">{fmt.percent(roi)}</span>{sized}{suspicious}'
         f" | Cost: {fmt.money(opp.cost)} | Vol: {fmt.esc(fmt.volumes(opp))}{per_day}</div>"
+        f"{trade}"
         f'<div style="margin-top:4px"><button class="copy-btn" data-ticket="{fmt.esc(fmt.order_ticket(opp))}" '
         f'onclick="{_COPY_JS}">Copy Trade</button></div></div>'
     )
