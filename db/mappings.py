@@ -121,6 +121,18 @@ class SqlMappingStore:
                 if ids
                 else set()
             )
+            # The operator's decisions on the games of the new pairs (one read).
+            decided_games: dict[str, list[MarketMapping]] = {}
+            events = {m.kalshi_event_ticker for m in mappings if m.id not in existing and m.kalshi_event_ticker}
+            tickers = {m.kalshi_ticker for m in mappings if m.id not in existing and not m.kalshi_event_ticker}
+            if events or tickers:
+                q = sa.select(t).where(
+                    t.c.status != MappingStatus.CANDIDATE.value,
+                    sa.or_(t.c.kalshi_event_ticker.in_(events), t.c.kalshi_ticker.in_(tickers)),
+                )
+                for row in (await conn.execute(q)).all():
+                    g = _mapping(row)
+                    decided_games.setdefault(g.review_key, []).append(g)
             for m in mappings:
                 values = _row_values(m, now)
                 if m.id in existing:
@@ -129,7 +141,7 @@ class SqlMappingStore:
                     await conn.execute(sa.update(t).where(t.c.id == m.id).values(**update))
                 else:
                     # A new pair of a game the operator already decided takes that decision.
-                    game = await self._game_rows(conn, m)
+                    game = decided_games.get(m.review_key, [])
                     decided = game_status(g.status for g in game)
                     if decided is not MappingStatus.CANDIDATE:
                         source = max(
