@@ -102,10 +102,10 @@ class OpportunityFeed:
             found = await self.mappings_store.save_discovered(found, self.clock())
         # One decision per game: should its rows ever disagree, a rejection wins.
         games: dict[str, list[MarketMapping]] = {}
-        for m in found:
-            games.setdefault(m.review_key, []).append(m)
-        decided = {key: game_status(m.status for m in game) for key, game in games.items()}
-        found = [m if m.status is decided[m.review_key] else replace(m, status=decided[m.review_key]) for m in found]
+        for row in found:
+            games.setdefault(row.review_key, []).append(row)
+        decided = {key: game_status(g.status for g in game) for key, game in games.items()}
+        found = [g if g.status is decided[g.review_key] else replace(g, status=decided[g.review_key]) for g in found]
         k_by_id = {m.market_id: m for m in kalshi_markets}
         p_by_id: dict[str, Market] = {}
         for m in poly_markets:
