@@ -113,10 +113,10 @@ async def test_rejecting_one_row_over_the_websocket_stops_the_game_trading(
 
     # The executor is off: the arbitrage is shown, marked as one that may trade.
     pin_arbitrage(paper, game, D("0.30"), D("0.56"))
+    opp_id = f"opp_{a['id'].removeprefix('map_')}_kalshi_no"  # the scanner's id of that pair
     shown = await until(client, lambda m: m["type"] in ("opportunity_opened", "opportunity_updated")
-                        and m["data"]["mapping_id"] == a["id"])
+                        and m["data"]["id"] == opp_id)
     assert shown["data"]["tradeable"] is True and shown["data"]["why_not"] is None
-    opp_id = shown["data"]["id"]
 
     # Reject the game's other row: both rows change, the open arbitrage closes.
     await client.send({"action": "reject_mapping", "mapping_id": b["id"], "id": "rj"})
