@@ -220,6 +220,13 @@ async def test_rejecting_one_direction_stops_the_whole_game(desk: Desk) -> None:
     assert await desk.submit_pending() == []
     assert await desk.attempts.list_all() == []
 
+    # The operator changes their mind (confirms a's row): the game is priced and trades again.
+    await desk.decide(a.id, MappingStatus.CONFIRMED)
+    assert desk.feed.permission(b.id) == TradePermission(True)
+    await desk.feed_books(a, b)
+    [admitted] = await desk.submit_pending()
+    assert isinstance(admitted, AttemptRecord) and admitted.mapping_id == a.id
+
 
 async def test_unconfirmed_high_pair_is_refused_until_the_game_is_confirmed(strict_desk: Desk) -> None:
     desk = strict_desk

@@ -80,6 +80,8 @@ class OpportunityFeed:
         self.clock = clock
         self.scanner = Scanner(self._on_event)
         self.mappings: dict[str, MarketMapping] = {}
+        #: Each mapping's two listed markets, to track its pair again once un-rejected.
+        self._markets: dict[str, tuple[Market, Market]] = {}
         self.min_sizes: dict[ContractRef, Decimal] = {}
         self.fees: dict[ContractRef, FeeSchedule] = {}
         self._pending: dict[str, OpportunityEvent] = {}
@@ -119,6 +121,7 @@ class OpportunityFeed:
             if k is None or p is None:
                 continue
             self.mappings[mapping.id] = mapping
+            self._markets[mapping.id] = (k, p)
             items.append((mapping, k, p))
             for ref in (mapping.kalshi_yes, mapping.kalshi_no):
                 self.min_sizes[ref] = k.min_size
@@ -155,6 +158,11 @@ class OpportunityFeed:
                 for opp_id in [k for k, e in self._pending.items() if e.opportunity.mapping_id == mapping.id]:
                     del self._pending[opp_id]
             return
+        for mapping in game:
+            markets = self._markets.get(mapping.id)
+            if markets is not None and not self.scanner.tracks(mapping.id):
+                # Un-rejected: the pair is priced again from the books already held.
+                self.scanner.add_mapping(self.mappings[mapping.id], *markets)
         ids = {m.id for m in game}
         for opp in self.scanner.open_opportunities:
             if opp.mapping_id in ids:

@@ -94,13 +94,6 @@ class Candidate:
     #: this candidate waited for the admission lock counts); ``mapping_status`` if None.
     current_status: Callable[[], MappingStatus] | None = None
 
-    @property
-    def effective_confidence(self) -> Confidence:
-        # An operator-confirmed mapping counts as HIGH.
-        if self.mapping_status is MappingStatus.CONFIRMED:
-            return Confidence.HIGH
-        return self.confidence
-
 
 @dataclass(frozen=True)
 class RiskConfig:
