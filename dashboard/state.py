@@ -87,6 +87,17 @@ def sid(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def permission(data: Mapping[str, Any]) -> tuple[bool | None, str, str]:
+    """(``tradeable``, ``why_not`` reason, ``why_not`` text) of a wire mapping or
+    opportunity; ``tradeable`` is None when the worker did not say."""
+    raw = data.get("tradeable")
+    tradeable = raw if isinstance(raw, bool) else None
+    why = data.get("why_not")
+    if not isinstance(why, Mapping):
+        return tradeable, "", ""
+    return tradeable, sid(why.get("reason")), sid(why.get("text"))
+
+
 # "NO KXNBAGAME-26NOV29HOULAL-HOU": the side and the market's ticker, as the scanner and
 # the executor label a Kalshi leg. The last ticker segment names the team the market is
 # about, which is how Kalshi's own site shows the contract ("NO HOU").
@@ -253,6 +264,12 @@ class Opportunity:
     #: Kalshi's traded contracts; ``volume`` is the Polymarket side's (dollars on
     #: Polymarket). Two units: shown side by side, never added.
     kalshi_volume: Decimal | None = None
+    #: May the pair trade (the worker's verdict; None when it did not say), and if not,
+    #: why: a machine reason (``not_confirmed``, ``mapping_rejected``, ``low_confidence``)
+    #: and a short text.
+    tradeable: bool | None = None
+    why_not: str = ""
+    why_not_text: str = ""
     #: The size–ROI curve: (size, cost, ROI %) per point, smallest first.
     curve: tuple[tuple[Decimal, Decimal, Decimal], ...] = ()
     size: Decimal | None = None  # full depth: contracts
@@ -337,6 +354,7 @@ class Opportunity:
             rules_outcome_problem=outcome_problem,
             rules_facts=facts,
             mapping_id=sid(data.get("mapping_id")),
+            **_permission_fields(data),
         )
 
     def is_expired(self, now: datetime) -> bool:
@@ -358,6 +376,10 @@ class Mapping_:
     kalshi: str
     poly: str
     starts_at: datetime | None
+    #: As on :class:`Opportunity`: may the pair trade, and if not, why.
+    tradeable: bool | None = None
+    why_not: str = ""
+    why_not_text: str = ""
 
     @classmethod
     def from_wire(cls, data: Mapping[str, Any]) -> Mapping_:
@@ -381,7 +403,13 @@ class Mapping_:
             kalshi=kalshi,
             poly=f"{poly_market} {poly_side}".strip(),
             starts_at=when(_first(data, "starts_at", "start_time")),
+            **_permission_fields(data),
         )
+
+
+def _permission_fields(data: Mapping[str, Any]) -> dict[str, Any]:
+    tradeable, reason, text = permission(data)
+    return {"tradeable": tradeable, "why_not": reason, "why_not_text": text}
 
 
 @dataclass(frozen=True)
@@ -724,7 +752,9 @@ class WorkerState:
         if old is not None and not m.title:
             # A status-only change: keep what we knew about the pair.
             m = Mapping_(old.id, old.title, old.league, old.confidence, m.status or old.status,
-                         m.reasons or old.reasons, old.kalshi, old.poly, old.starts_at)
+                         m.reasons or old.reasons, old.kalshi, old.poly, old.starts_at,
+                         *((m.tradeable, m.why_not, m.why_not_text) if m.tradeable is not None
+                           else (old.tradeable, old.why_not, old.why_not_text)))
         self.mappings[m.id] = m
         return {"mappings", "opportunities"}
 

@@ -5,6 +5,11 @@ pairs as candidates and refreshes the matcher's own fields (confidence, reasons,
 teams) of existing rows, but never writes ``status``, ``note`` or ``decided_at`` of a row
 that exists, so re-running discovery cannot undo a confirmation or a rejection. Each call
 runs in one write transaction (the database's single-writer rule).
+
+A decision applies to the game (:attr:`~worker.domain.mapping.MarketMapping.review_key`):
+:meth:`SqlMappingStore.decide` writes it on every row of the game in one transaction, and
+:meth:`SqlMappingStore.save_discovered` inserts a new row of a decided game (a re-listed
+market, or the game's other direction found later) with that decision.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import sqlalchemy as sa
 
 from db.engine import Database
 from db.tables import market_mappings as t
-from worker.domain.mapping import Confidence, MappingStatus, MarketMapping
+from worker.domain.mapping import Confidence, MappingStatus, MarketMapping, game_status
 from worker.domain.markets import Venue
 
 # Columns the matcher owns; an operator's columns (status, note, decided_at) are absent.
@@ -95,6 +100,17 @@ class SqlMappingStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
+    @staticmethod
+    async def _game_rows(conn: Any, m: MarketMapping) -> list[MarketMapping]:
+        """Every stored mapping of ``m``'s game (its review key), ``m`` itself included."""
+        q = sa.select(t).where(t.c.poly_venue == m.poly_venue.value)
+        if m.kalshi_event_ticker:
+            q = q.where(t.c.kalshi_event_ticker == m.kalshi_event_ticker)
+        else:
+            q = q.where(t.c.kalshi_ticker == m.kalshi_ticker)
+        key = m.review_key
+        return [g for g in map(_mapping, (await conn.execute(q)).all()) if g.review_key == key]
+
     async def save_discovered(
         self, mappings: Sequence[MarketMapping], now: datetime
     ) -> list[MarketMapping]:
@@ -105,6 +121,18 @@ class SqlMappingStore:
                 if ids
                 else set()
             )
+            # The operator's decisions on the games of the new pairs (one read).
+            decided_games: dict[str, list[MarketMapping]] = {}
+            events = {m.kalshi_event_ticker for m in mappings if m.id not in existing and m.kalshi_event_ticker}
+            tickers = {m.kalshi_ticker for m in mappings if m.id not in existing and not m.kalshi_event_ticker}
+            if events or tickers:
+                q = sa.select(t).where(
+                    t.c.status != MappingStatus.CANDIDATE.value,
+                    sa.or_(t.c.kalshi_event_ticker.in_(events), t.c.kalshi_ticker.in_(tickers)),
+                )
+                for row in (await conn.execute(q)).all():
+                    g = _mapping(row)
+                    decided_games.setdefault(g.review_key, []).append(g)
             for m in mappings:
                 values = _row_values(m, now)
                 if m.id in existing:
@@ -112,6 +140,15 @@ class SqlMappingStore:
                     update["updated_at"] = now
                     await conn.execute(sa.update(t).where(t.c.id == m.id).values(**update))
                 else:
+                    # A new pair of a game the operator already decided takes that decision.
+                    game = decided_games.get(m.review_key, [])
+                    decided = game_status(g.status for g in game)
+                    if decided is not MappingStatus.CANDIDATE:
+                        source = max(
+                            (g for g in game if g.status is decided),
+                            key=lambda g: g.decided_at or now,
+                        )
+                        values.update(status=decided.value, note=source.note, decided_at=source.decided_at)
                     await conn.execute(sa.insert(t).values(**values))
                     existing.add(m.id)
             rows = (await conn.execute(sa.select(t).where(t.c.id.in_(ids)))).all() if ids else []
@@ -134,14 +171,29 @@ class SqlMappingStore:
     async def decide(
         self, mapping_id: str, status: MappingStatus, now: datetime, note: str | None = None
     ) -> MarketMapping:
-        """Record an operator decision; ``KeyError`` if the mapping does not exist."""
+        """Record an operator decision on the mapping's whole game (every row with its
+        review key, both directions) in one transaction; returns the mapping asked for.
+        ``KeyError`` if the mapping does not exist (nothing is written then)."""
         async with self._db.write() as conn:
-            result = await conn.execute(
+            row = (await conn.execute(sa.select(t).where(t.c.id == mapping_id))).first()
+            if row is None:
+                raise KeyError(mapping_id)
+            ids = [g.id for g in await self._game_rows(conn, _mapping(row))]
+            await conn.execute(
                 sa.update(t)
-                .where(t.c.id == mapping_id)
+                .where(t.c.id.in_(ids))
                 .values(status=status.value, note=note, decided_at=now, updated_at=now)
             )
-            if result.rowcount == 0:
-                raise KeyError(mapping_id)
             row = (await conn.execute(sa.select(t).where(t.c.id == mapping_id))).one()
         return _mapping(row)
+
+    async def game(self, mapping_id: str) -> Sequence[MarketMapping]:
+        """The mapping's game: that mapping first, then the game's others by ticker;
+        empty when the mapping does not exist."""
+        async with self._db.read() as conn:
+            row = (await conn.execute(sa.select(t).where(t.c.id == mapping_id))).first()
+            if row is None:
+                return []
+            first = _mapping(row)
+            others = [g for g in await self._game_rows(conn, first) if g.id != mapping_id]
+        return [first, *sorted(others, key=lambda g: g.kalshi_ticker)]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -27,7 +27,13 @@ from worker.api.console import Console
 from worker.api.history import DbHistory
 from worker.api.server import ExecutorServer, ServerSettings
 from worker.config import Config
-from worker.domain.mapping import MappingStatus
+from worker.domain.mapping import (
+    Confidence,
+    MappingStatus,
+    MarketMapping,
+    game_status,
+    trade_permission,
+)
 from worker.domain.operator import (
     ExecutionControl,
     MappingDecisions,
@@ -101,37 +107,70 @@ class PaperExchangeMonitor:
 
 
 class StoreMappingDecisions:
-    """Adapts the scanner's ``MappingStore`` (domain objects, ``MappingStatus``) to the console."""
+    """Adapts the scanner's ``MappingStore`` (domain objects, ``MappingStatus``) to the console.
 
-    def __init__(self, store: Any, status_type: Any) -> None:
+    Each mapping on the wire carries its game (``review_key``) and whether its pair may
+    trade (``tradeable``, ``why_not``), judged as the risk manager judges it: from the
+    game's decision, its confidence and ``EXECUTOR_MIN_CONFIDENCE`` /
+    ``EXECUTOR_REQUIRE_CONFIRMATION`` (``min_confidence`` / ``require_confirmation``).
+    """
+
+    def __init__(
+        self,
+        store: Any,
+        status_type: Any,
+        min_confidence: Confidence = Confidence.HIGH,
+        require_confirmation: bool = False,
+    ) -> None:
         self._store = store
         self._status = status_type
+        self._min_confidence = min_confidence
+        self._require_confirmation = require_confirmation
 
     async def get(self, mapping_id: str) -> Mapping[str, Any] | None:
-        mapping = await self._store.get(mapping_id)
-        return None if mapping is None else self._wire(mapping)
+        game = await self._store.game(mapping_id)
+        return None if not game else self._wire(game[0], game)
 
     async def list(self, status: str | None = None) -> list[Mapping[str, Any]]:
-        mappings = await self._store.list(None if status is None else self._status(status))
-        return [self._wire(m) for m in mappings]
+        # Every row, so that each one is judged by its whole game's decision.
+        mappings = await self._store.list(None)
+        games: dict[str, list[MarketMapping]] = {}
+        for m in mappings:
+            games.setdefault(m.review_key, []).append(m)
+        want = None if status is None else self._status(status)
+        return [self._wire(m, games[m.review_key]) for m in mappings if want is None or m.status is want]
 
     async def decide(self, mapping_id: str, status: str, now: datetime) -> Mapping[str, Any]:
         try:
-            mapping = await self._store.decide(mapping_id, self._status(status), now)
+            await self._store.decide(mapping_id, self._status(status), now)
         except KeyError:
             raise OperatorError("mapping_id", f"no mapping {mapping_id}") from None
-        return self._wire(mapping)
+        game = await self._store.game(mapping_id)
+        return self._wire(game[0], game)
 
-    @staticmethod
-    def _wire(mapping: Any) -> dict[str, Any]:
+    async def game(self, mapping_id: str) -> Sequence[Mapping[str, Any]]:
+        game = await self._store.game(mapping_id)
+        return [self._wire(m, game) for m in game]
+
+    def _wire(self, mapping: MarketMapping, game: Sequence[MarketMapping]) -> dict[str, Any]:
         data: dict[str, Any] = schemas.to_wire(mapping)
         data["id"] = mapping.id
+        data["review_key"] = mapping.review_key
+        decided = game_status(m.status for m in game)
+        data.update(
+            trade_permission(decided, mapping.confidence, self._min_confidence, self._require_confirmation).to_wire()
+        )
         return data
 
 
-def mapping_decisions(db: Database) -> MappingDecisions:
-    """The operator's decisions through the scanner's mapping store."""
-    return StoreMappingDecisions(SqlMappingStore(db), MappingStatus)
+def mapping_decisions(db: Database, config: Config | None = None) -> MappingDecisions:
+    """The operator's decisions through the scanner's mapping store (judged with
+    ``config``'s ``EXECUTOR_MIN_CONFIDENCE`` / ``EXECUTOR_REQUIRE_CONFIRMATION``)."""
+    if config is None:
+        return StoreMappingDecisions(SqlMappingStore(db), MappingStatus)
+    return StoreMappingDecisions(
+        SqlMappingStore(db), MappingStatus, Confidence(config.min_confidence), config.require_confirmation
+    )
 
 
 @dataclass
@@ -226,7 +265,7 @@ def build_worker(
         mode=config.mode,
         poly_venue=config.poly_venue,
         execution=execution,
-        mappings=mappings if mappings is not None else mapping_decisions(db),
+        mappings=mappings if mappings is not None else mapping_decisions(db, config),
         db_probe=db.probe_writable,
         venue_monitor=monitor.states if monitor is not None else None,
         lease_status=lease_status,

@@ -54,6 +54,9 @@ class Config:
     paper_balances: Mapping[str, Decimal]
     poly_venue: str
     min_confidence: str = "HIGH"
+    #: ``EXECUTOR_REQUIRE_CONFIRMATION``: only games an operator confirmed trade
+    #: (default: on in live mode, off in paper mode).
+    require_confirmation: bool = False
     max_book_age_ms: int = 2000
     no_trade_before_start_s: int = 60
     lease_ttl_s: int = 10
@@ -314,6 +317,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         paper_balances=parse_paper_balances(env.get("EXECUTOR_PAPER_BALANCES") or DEFAULT_PAPER_BALANCES),
         poly_venue=_choice(env, "EXECUTOR_POLY_VENUE", "polymarket", POLY_VENUES),
         min_confidence=_choice(env, "EXECUTOR_MIN_CONFIDENCE", "HIGH", CONFIDENCES),
+        require_confirmation=_bool(env, "EXECUTOR_REQUIRE_CONFIRMATION", mode == "live"),
         max_book_age_ms=_int(env, "EXECUTOR_MAX_BOOK_AGE_MS", 2000, 1, 600_000),
         no_trade_before_start_s=_int(env, "EXECUTOR_NO_TRADE_BEFORE_START_S", 60, 0, 86_400),
         lease_ttl_s=_int(env, "EXECUTOR_LEASE_TTL_S", 10, 2, 3600),

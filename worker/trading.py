@@ -42,7 +42,7 @@ from worker.config import Config, ensure_worker_id
 from worker.domain.discovery import DiscoveryRefusals
 from worker.domain.errors import MissingCredentials, VenueError
 from worker.domain.events import AlertKind
-from worker.domain.mapping import Confidence, MappingStatus, OpportunityEvent
+from worker.domain.mapping import Confidence, MappingStatus, OpportunityEvent, TradePermission
 from worker.domain.markets import Venue
 from worker.domain.operator import (
     ActionUnavailable,
@@ -106,9 +106,14 @@ async def check_live_credentials(config: Config, env: Mapping[str, str] | None =
         await port.aclose()
 
 
-def opportunity_message(event: OpportunityEvent) -> tuple[str, dict[str, Any]]:
-    """The wire message for one scanner lifecycle step (the card grid's feed)."""
+def opportunity_message(
+    event: OpportunityEvent, permission: TradePermission | None = None
+) -> tuple[str, dict[str, Any]]:
+    """The wire message for one scanner lifecycle step (the card grid's feed), with
+    whether its pair may trade (``tradeable``, ``why_not``) when ``permission`` is known."""
     data: dict[str, Any] = schemas.to_wire(event.opportunity)
+    if permission is not None:
+        data.update(permission.to_wire())
     data["event"] = event.kind.value
     data["at"] = schemas.to_wire(event.at)
     if event.reason is not None:
@@ -218,6 +223,7 @@ class TradingEngine:
             publish=self.bus.publish,
             risk_config=RiskConfig(
                 min_confidence=Confidence(config.min_confidence),
+                require_confirmation=config.require_confirmation,
                 max_book_age_ms=config.max_book_age_ms,
                 no_trade_before_start_s=config.no_trade_before_start_s,
                 day_tz=config.day_tz,
@@ -333,7 +339,10 @@ class TradingEngine:
         return self.refusals.to_wire(schemas.DISCOVERY_REFUSALS_LIMIT)
 
     def _publish_opportunity(self, event: OpportunityEvent) -> None:
-        type_, data = opportunity_message(event)
+        feed = self.feed
+        opp = event.opportunity
+        permission = None if feed is None else feed.permission(opp.mapping_id, opp.rules)
+        type_, data = opportunity_message(event, permission)
         self.bus.publish(type_, data)
 
     async def _start_pnl_points(self) -> None:

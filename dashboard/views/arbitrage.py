@@ -45,7 +45,7 @@ def rules_warning(opp: Opportunity, size: Decimal | None, cost: Decimal | None =
     at ``size`` pairs bought for ``cost`` (what the pairs cost minus the least they pay).
     Nothing at all when the rules agree."""
     lines = []
-    if opp.rules_outcome_problem:
+    if opp.rules_outcome_problem and opp.why_not != "rules_outcome_mismatch":  # else the verdict line says it
         lines.append(f'<div class="warn-mark">⛔ Not traded: {fmt.esc(opp.rules_outcome_problem)}</div>')
     for line in opp.rules_differences:
         lines.append(f'<div class="warn-mark">⚠ {fmt.esc(line)}</div>')
@@ -76,13 +76,16 @@ def card_summary(opp: Opportunity, now: datetime, max_bet: Decimal | None = None
         rules = rules_warning(opp, opp.size, full_cost)
     expired = ' <span class="expired-tag">expired</span>' if opp.is_expired(now) else ""
     per_day = f" | {fmt.percent(opp.roi_per_day, 2)}/day" if opp.roi_per_day is not None else ""
+    verdict = fmt.trade_verdict(opp.tradeable, opp.why_not, opp.why_not_text)
+    trade = f'<div class="trade">{verdict}</div>' if verdict else ""
     return (
         f'<div class="card" data-id="{fmt.esc(opp.id)}" data-roi="{roi}" data-confidence="{opp.confidence}">'
         f'<div class="card-head"><span>{emoji} {fmt.esc(opp.title)}{expired}</span>'
         f'<span class="conf-tag {fmt.confidence_class(opp.confidence)}">{fmt.esc(opp.confidence)} ●</span></div>'
         f'<div class="legs">{fmt.esc(fmt.legs_line(opp))}</div>'
         f'<div class="figs">ROI: <span class="roi {band}">{fmt.percent(roi)}</span>{sized}{suspicious}'
-        f" | Cost: {fmt.money(opp.cost)} | Vol: {fmt.esc(fmt.volumes(opp))}{per_day}</div>{rules}"
+        f" | Cost: {fmt.money(opp.cost)} | Vol: {fmt.esc(fmt.volumes(opp))}{per_day}</div>"
+        f"{trade}{rules}"
         f'<div style="margin-top:4px"><button class="copy-btn" data-ticket="{fmt.esc(fmt.order_ticket(opp))}" '
         f'onclick="{_COPY_JS}">Copy Trade</button></div></div>'
     )

@@ -294,13 +294,47 @@ def test_confirming_a_real_mapping_shows_on_every_page(live, open_page):
     rows = page.locator("[data-mapping]")
     expect(rows).to_have_count(len(mappings))
     shot(page, "mappings")
-    target = next(m for m in mappings if m["status"] == "candidate")["id"]
+    chosen = next(m for m in mappings if m["status"] == "candidate")
+    target = chosen["id"]
+    # The decision is the game's: both of its rows (one per Kalshi market) take it.
+    game = sorted(m["id"] for m in mappings if m["review_key"] == chosen["review_key"])
+    assert len(game) == 2 and target in game
+    # Paper mode does not require confirmation: a HIGH candidate may trade already.
+    expect(page.locator(f"[data-mapping='{target}'] .trade-verdict")).to_have_text("may trade")
     row = page.locator(f"[data-key='{target}']")
     row.get_by_role("button", name="Confirm").click()
-    expect(other.locator(f"[data-mapping='{target}'] .map-status")).to_have_text("confirmed")
-    assert [m["id"] for m in stack.api("/api/mappings?status=confirmed")["mappings"]] == [target]
+    for mid in game:
+        expect(other.locator(f"[data-mapping='{mid}'] .map-status")).to_have_text("confirmed")
+        expect(other.locator(f"[data-mapping='{mid}'] .trade-verdict")).to_have_text("may trade")
+    assert sorted(m["id"] for m in stack.api("/api/mappings?status=confirmed")["mappings"]) == game
     other.get_by_role("button", name="confirmed").click()
-    expect(other.locator("[data-mapping]")).to_have_count(1)
+    expect(other.locator("[data-mapping]")).to_have_count(len(game))
+
+
+def test_rejecting_one_row_marks_the_game_untradeable_and_closes_its_card(live, open_page):
+    stack, _ = live
+    game = next(g for g in stack.games()[3:] if g[0]["status"] == g[1]["status"] == "candidate")
+    a, b = game
+    cards = open_page("/arbitrage")
+    try:
+        stack.pin_arbitrage(game, poly_ask="0.30", kalshi_yes_bid="0.56")  # an arbitrage on a's row
+        card = cards.locator(f"[data-key='{opp_id(a)}']")
+        expect(card.locator(".trade-verdict")).to_have_text("may trade")
+        page = open_page("/mappings")
+        # The operator rejects the game's other row (b): a's pair may not trade either.
+        page.locator(f"[data-key='{b['id']}']").get_by_role("button", name="Reject").click()
+        for m in (a, b):
+            row = page.locator(f"[data-mapping='{m['id']}']")
+            expect(row.locator(".map-status")).to_have_text("rejected")
+            expect(row.locator(".trade-verdict")).to_have_text("not tradeable: rejected by the operator")
+        shot(page, "mappings-rejected-game")
+        expect(card).to_have_count(0)  # its arbitrage closed
+    finally:
+        stack.unpin_game(game)
+    listed = {m["id"]: m for m in stack.mappings()}
+    for m in (a, b):
+        assert listed[m["id"]]["status"] == "rejected" and listed[m["id"]]["tradeable"] is False
+        assert listed[m["id"]]["why_not"] == {"reason": "mapping_rejected", "text": "rejected by the operator"}
 
 
 def test_mappings_page_lists_the_listings_refused_at_discovery(live, open_page):

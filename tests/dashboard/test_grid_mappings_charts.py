@@ -24,6 +24,7 @@ from tests.dashboard.protocol import (
     wire,
 )
 from worker.api import schemas
+from worker.domain.mapping import Confidence, MappingStatus, trade_permission
 
 
 def grid_ids(p) -> list[str]:
@@ -252,3 +253,46 @@ def test_a_card_shows_the_roi_at_the_size_max_bet_buys_and_full_depth_in_details
     settings["max_bet"] = D("15.00")
     replay(feed, p, wire(schemas.SETTINGS_CHANGED, settings))
     assert "for 15" in p.view.cards["opp_0007_kalshi_no"].summary
+
+
+def _judged(data: dict, status: MappingStatus, confidence: Confidence, require: bool) -> dict:
+    """A wire object with the worker's verdict, as the worker encodes it."""
+    return {**data, **trade_permission(status, confidence, Confidence.HIGH, require).to_wire()}
+
+
+def test_each_card_says_whether_its_pair_may_trade_and_why_not(feed, grid):
+    assert "trade-verdict" not in grid.view.cards["opp_0001_kalshi_no"].summary  # the worker did not say
+    awaiting = _judged(opportunity(1, roi="2.5", confidence="HIGH"), MappingStatus.CANDIDATE, Confidence.HIGH, True)
+    replay(feed, grid, wire(schemas.OPPORTUNITY_UPDATED, awaiting))
+    card = grid.view.cards["opp_0001_kalshi_no"].summary
+    assert ('<span class="trade-verdict no" data-tradeable="false" data-why-not="not_confirmed">'
+            "not tradeable: awaiting confirmation</span>") in card
+    low = _judged(opportunity(3, roi="0.7", confidence="MEDIUM"), MappingStatus.CANDIDATE, Confidence.MEDIUM, False)
+    replay(feed, grid, wire(schemas.OPPORTUNITY_UPDATED, low))
+    assert "not tradeable: confidence MEDIUM is below the minimum HIGH" in grid.view.cards["opp_0003_kalshi_no"].summary
+    # Confirmed: the same card now may trade.
+    confirmed = _judged(opportunity(1, roi="2.5", confidence="HIGH"), MappingStatus.CONFIRMED, Confidence.HIGH, True)
+    replay(feed, grid, wire(schemas.OPPORTUNITY_UPDATED, confirmed))
+    card = grid.view.cards["opp_0001_kalshi_no"].summary
+    assert '<span class="trade-verdict ok" data-tradeable="true">may trade</span>' in card
+    assert "not tradeable" not in card
+    assert grid.view.grid.items["opp_0001_kalshi_no"]["sum"] == card
+
+
+def test_each_mapping_row_says_whether_its_pair_may_trade(feed, page):
+    p = page("mappings")
+    replay(feed, p, init(), {"type": "mappings_snapshot", "data": {"mappings": [
+        _judged(mapping(1), MappingStatus.CANDIDATE, Confidence.MEDIUM, False),
+        _judged(mapping(2, status="confirmed", confidence="LOW"), MappingStatus.CONFIRMED, Confidence.LOW, True),
+        _judged(mapping(3, confidence="HIGH"), MappingStatus.CANDIDATE, Confidence.HIGH, True)]}})
+    rows = {m: p.view.list.items[mapping(n)["id"]]["sum"] for n, m in ((1, "low"), (2, "confirmed"), (3, "awaiting"))}
+    assert 'data-why-not="low_confidence">not tradeable: confidence MEDIUM is below the minimum HIGH<' in rows["low"]
+    assert 'data-tradeable="true">may trade<' in rows["confirmed"]
+    assert 'data-why-not="not_confirmed">not tradeable: awaiting confirmation<' in rows["awaiting"]
+    # The game is rejected (from its other row): this row's change arrives with the verdict.
+    mid = mapping(3)["id"]
+    replay(feed, p, wire(schemas.MAPPING_CHANGED, _judged(
+        mapping(3, status="rejected", confidence="HIGH"), MappingStatus.REJECTED, Confidence.HIGH, True)))
+    row = p.view.list.items[mid]["sum"]
+    assert 'data-status="rejected"' in row
+    assert 'data-why-not="mapping_rejected">not tradeable: rejected by the operator<' in row

@@ -198,6 +198,28 @@ async def test_medium_allowed_when_min_confidence_is_medium(rig: Rig) -> None:
     assert reason(await ex.submit(make_candidate("G2", confidence=Confidence.LOW))) is RefusalReason.CONFIDENCE
 
 
+async def test_require_confirmation_refuses_an_unconfirmed_high_pair_and_admits_a_confirmed_one(rig: Rig) -> None:
+    ex = await started(rig, RiskConfig(require_confirmation=True))
+    stock_books(rig.kalshi, rig.poly, "G1")
+    refused = await ex.submit(make_candidate("G1", confidence=Confidence.HIGH))
+    assert reason(refused) is RefusalReason.NOT_CONFIRMED
+    assert rig.events_of("refusal")[-1]["reason"] == "not_confirmed"
+    assert rig.events_of("refusal")[-1]["detail"] == "awaiting confirmation"
+    # A confirmation outranks the matcher: even a LOW pair trades once confirmed.
+    ok = await ex.submit(make_candidate("G1", confidence=Confidence.LOW, status=MappingStatus.CONFIRMED))
+    assert isinstance(ok, AttemptRecord)
+    await ex.wait_idle()
+    # Rejected stays rejected, required confirmation or not.
+    assert reason(await ex.submit(make_candidate("G2", status=MappingStatus.REJECTED))) is RefusalReason.MAPPING_REJECTED
+
+
+async def test_below_min_confidence_refusal_says_which(rig: Rig) -> None:
+    ex = await started(rig, RiskConfig(min_confidence=Confidence.MEDIUM))
+    stock_books(rig.kalshi, rig.poly, "G1")
+    assert reason(await ex.submit(make_candidate("G1", confidence=Confidence.LOW))) is RefusalReason.CONFIDENCE
+    assert rig.events_of("refusal")[-1]["detail"] == "confidence LOW is below the minimum MEDIUM"
+
+
 async def test_rejected_mapping_is_never_traded(rig: Rig) -> None:
     ex = await started(rig)
     stock_books(rig.kalshi, rig.poly, "G1")

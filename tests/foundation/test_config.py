@@ -56,6 +56,29 @@ def test_bad_value_names_the_variable(variable: str, value: str) -> None:
     assert variable in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, False),  # paper mode: unconfirmed pairs may trade (by confidence)
+        ({"EXECUTOR_MODE": "live"}, True),  # live: only confirmed games trade
+        ({"EXECUTOR_MODE": "live", "EXECUTOR_REQUIRE_CONFIRMATION": "false"}, False),
+        ({"EXECUTOR_MODE": "paper", "EXECUTOR_REQUIRE_CONFIRMATION": "true"}, True),
+        ({"EXECUTOR_REQUIRE_CONFIRMATION": " TRUE "}, True),
+        ({"EXECUTOR_MODE": "live", "EXECUTOR_REQUIRE_CONFIRMATION": ""}, True),  # empty = unset
+    ],
+)
+def test_require_confirmation_defaults_by_mode(env: dict[str, str], expected: bool) -> None:
+    assert load_config(env).require_confirmation is expected
+
+
+@pytest.mark.parametrize("value", ["1", "0", "yes", "no", "on", "tru", "false!", "True False"])
+def test_require_confirmation_is_a_strict_boolean(value: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config({"EXECUTOR_MODE": "live", "EXECUTOR_REQUIRE_CONFIRMATION": value})
+    assert info.value.variable == "EXECUTOR_REQUIRE_CONFIRMATION"
+    assert str(info.value) == f"EXECUTOR_REQUIRE_CONFIRMATION: must be true or false, got {value!r}"
+
+
 def test_bad_token_error_does_not_echo_the_secret() -> None:
     with pytest.raises(ConfigError) as info:
         load_config({"EXECUTOR_TOKEN": "s3cr3t-x"})

@@ -477,5 +477,9 @@ class Console:
         if await self.mappings.get(mapping_id) is None:
             raise OperatorError("mapping_id", f"no mapping {mapping_id}")
         decided = await self.mappings.decide(mapping_id, status, self._clock())
+        # The decision is the game's: every mapping of it (both directions) changed.
         self._bus.publish(schemas.MAPPING_CHANGED, decided)
+        for other in await self.mappings.game(mapping_id):
+            if other.get("id") != mapping_id:
+                self._bus.publish(schemas.MAPPING_CHANGED, other)
         return decided

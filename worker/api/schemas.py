@@ -18,11 +18,11 @@ shapes; extra keys inside ``data`` are allowed (``init`` also carries ``mode``,
     status_changed    {enabled, ...}
     --- additions
     opportunities_snapshot  {opportunities: [...]}       right after init
-    opportunity_opened / opportunity_updated  {...opportunity}
+    opportunity_opened / opportunity_updated  {...opportunity, tradeable, why_not}
     opportunity_closed      {id, reason, ...}
     pnl_point         {t, pnl (cumulative realised), delta, trade_id}
     refusal           {opportunity_id, reason, detail, at}
-    mapping_changed   {...mapping}
+    mapping_changed   {...mapping, review_key, tradeable, why_not}  one per row of the game
     venue_status      {venues: {name: {state, data_age_ms, ...}}}
     heartbeat         {server_time, uptime_s, enabled, executor_running}   every second
     alert             {...alert}: id, kind (AlertKind), severity, title, message, count, ...

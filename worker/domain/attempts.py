@@ -127,6 +127,8 @@ class RefusalReason(StrEnum):
     BALANCE = "insufficient_balance"
     CONFIDENCE = "low_confidence"
     MAPPING_REJECTED = "mapping_rejected"
+    #: ``EXECUTOR_REQUIRE_CONFIRMATION`` is on and the operator has not confirmed the game.
+    NOT_CONFIRMED = "not_confirmed"
     STALE_BOOK = "stale_book"
     GAME_STARTING = "game_started"
     GAME_BUSY = "game_busy"

@@ -9,12 +9,24 @@ propositions can never be stored as one mapping.
 An operator's decision (:class:`MappingStatus`) is authoritative: rediscovery refreshes
 confidence and reasons of a *candidate* but never changes a confirmed or rejected
 mapping's status, and a rejected mapping is never traded.
+
+**A decision applies to the game.** One game gives two mappings, one per Kalshi market
+(``…-BAL`` and ``…-CIN`` of one Kalshi event), each paired with its team's Polymarket
+contract of the same Polymarket game (the two tokens of one CLOB market, or the two sides
+of one Polymarket US slug). Both share :attr:`MarketMapping.review_key` (the Kalshi event
+ticker, the Polymarket venue and that Polymarket game), and a confirmation or rejection is
+stored on both at once; a mapping of that game discovered later takes the same decision.
+
+**What may trade** is decided in one place, :func:`trade_permission`, from the game's
+decision, the matcher's confidence, ``EXECUTOR_MIN_CONFIDENCE`` and
+``EXECUTOR_REQUIRE_CONFIRMATION``; the risk manager refuses with its reason and the wire
+shows the same verdict (``tradeable``, ``why_not``) on every mapping and opportunity.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -54,6 +66,75 @@ class MappingStatus(StrEnum):
     @property
     def tradable(self) -> bool:
         return self is not MappingStatus.REJECTED
+
+
+def game_status(statuses: Iterable[MappingStatus]) -> MappingStatus:
+    """The decision on a game from its mappings' statuses: a rejection of any of them
+    rejects the game (the safe side, should rows ever disagree), else a confirmation
+    confirms it, else it is a candidate."""
+    seen = set(statuses)
+    if MappingStatus.REJECTED in seen:
+        return MappingStatus.REJECTED
+    if MappingStatus.CONFIRMED in seen:
+        return MappingStatus.CONFIRMED
+    return MappingStatus.CANDIDATE
+
+
+class NotTradeable(StrEnum):
+    """Why a pair may not trade (the same values as the risk manager's refusal reasons)."""
+
+    REJECTED = "mapping_rejected"
+    NOT_CONFIRMED = "not_confirmed"
+    BELOW_MIN_CONFIDENCE = "low_confidence"
+    #: A completed game would not pay $1 per pair (``worker.domain.rules``).
+    RULES_OUTCOME = "rules_outcome_mismatch"
+    #: Cancelled/postponed games settle differently, with
+    #: ``EXECUTOR_REFUSE_CANCELLATION_MISMATCH=1``.
+    RULES_CANCELLATION = "rules_cancellation_mismatch"
+
+
+@dataclass(frozen=True, slots=True)
+class TradePermission:
+    """Whether a pair may trade; when not, a machine ``reason`` and a human ``text``."""
+
+    tradeable: bool
+    reason: NotTradeable | None = None
+    text: str = ""
+
+    def to_wire(self) -> dict[str, Any]:
+        """``{"tradeable": bool, "why_not": null | {"reason", "text"}}`` (added to the
+        wire's mapping and opportunity objects)."""
+        why = None if self.reason is None else {"reason": self.reason.value, "text": self.text}
+        return {"tradeable": self.tradeable, "why_not": why}
+
+
+MAY_TRADE = TradePermission(True)
+
+
+def trade_permission(
+    status: MappingStatus,
+    confidence: Confidence,
+    min_confidence: Confidence,
+    require_confirmation: bool,
+) -> TradePermission:
+    """May a pair with the game's decision ``status`` and the matcher's ``confidence``
+    trade? Rejected: never. Confirmed: yes (an operator's confirmation outranks the
+    matcher). A candidate: only when confirmation is not required
+    (``EXECUTOR_REQUIRE_CONFIRMATION=false``) and its confidence is at least
+    ``EXECUTOR_MIN_CONFIDENCE``."""
+    if status is MappingStatus.REJECTED:
+        return TradePermission(False, NotTradeable.REJECTED, "rejected by the operator")
+    if status is MappingStatus.CONFIRMED:
+        return MAY_TRADE
+    if require_confirmation:
+        return TradePermission(False, NotTradeable.NOT_CONFIRMED, "awaiting confirmation")
+    if not confidence.at_least(min_confidence):
+        return TradePermission(
+            False,
+            NotTradeable.BELOW_MIN_CONFIDENCE,
+            f"confidence {confidence.value} is below the minimum {min_confidence.value}",
+        )
+    return MAY_TRADE
 
 
 def mapping_id(kalshi_ticker: str, poly_venue: Venue, poly_market: str, poly_side: str) -> str:
@@ -100,6 +181,19 @@ class MarketMapping:
         return mapping_id(self.kalshi_ticker, self.poly_venue, self.poly_market, self.poly_side)
 
     @property
+    def review_key(self) -> str:
+        """The game an operator's decision applies to: the Kalshi event (or the market,
+        when no event is known), the Polymarket venue and the Polymarket game (a Polymarket
+        US slug; a Polymarket CLOB market's two tokens). Both directions of a game, one per
+        Kalshi market, share it; a different Polymarket listing of the same teams does not,
+        so a confirmation never carries over to a pair nobody reviewed."""
+        if self.poly_venue is Venue.POLYMARKET_US:
+            poly = self.poly_market
+        else:
+            poly = "+".join(sorted(t for t in (self.poly_market, self.poly_opposite) if t))
+        return f"{self.kalshi_event_ticker or self.kalshi_ticker}|{self.poly_venue.value}|{poly}"
+
+    @property
     def kalshi_yes(self) -> ContractRef:
         return ContractRef(Venue.KALSHI, self.kalshi_ticker, self.kalshi_ticker, OutcomeSide.YES)
 
@@ -132,8 +226,12 @@ class MappingStore(Protocol):
 
     ``save_discovered`` inserts new pairs as candidates and refreshes the matcher's
     fields (confidence, reasons, titles) of existing ones, but never touches the status,
-    note or decision time an operator set. It returns the stored mappings, with their
-    stored status, in input order.
+    note or decision time an operator set; a new pair of a game already decided (same
+    :attr:`MarketMapping.review_key`) is inserted with that decision. It returns the
+    stored mappings, with their stored status, in input order.
+
+    ``decide`` records the decision on every mapping of the game, in one transaction, and
+    returns the mapping asked for; ``game`` lists the game's mappings (that one first).
     """
 
     async def save_discovered(
@@ -147,6 +245,8 @@ class MappingStore(Protocol):
     async def decide(
         self, mapping_id: str, status: MappingStatus, now: datetime, note: str | None = None
     ) -> MarketMapping: ...
+
+    async def game(self, mapping_id: str) -> Sequence[MarketMapping]: ...
 
 
 # --- opportunities -----------------------------------------------------------------------

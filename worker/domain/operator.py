@@ -129,7 +129,9 @@ class MappingDecisions(Protocol):
     """The operator's decisions on market mappings (the scanner's mapping store).
 
     Mappings are returned as JSON-ready objects (with at least ``id`` and ``status``).
-    ``decide`` raises :class:`OperatorError` (field ``mapping_id``) for an unknown id.
+    ``decide`` records the decision on the mapping's whole game (both directions) and
+    returns the mapping asked for; it raises :class:`OperatorError` (field ``mapping_id``)
+    for an unknown id. ``game`` lists the game's mappings, the one asked for first.
     """
 
     async def get(self, mapping_id: str) -> Mapping[str, Any] | None: ...
@@ -137,6 +139,8 @@ class MappingDecisions(Protocol):
     async def list(self, status: str | None = None) -> Sequence[Mapping[str, Any]]: ...
 
     async def decide(self, mapping_id: str, status: str, now: datetime) -> Mapping[str, Any]: ...
+
+    async def game(self, mapping_id: str) -> Sequence[Mapping[str, Any]]: ...
 
 
 class OperatorConsole(Protocol):

@@ -39,6 +39,9 @@ from worker.domain.mapping import (
     MarketMapping,
     OpportunityEvent,
     OpportunityEventKind,
+    RulesCheck,
+    TradePermission,
+    game_status,
 )
 from worker.domain.markets import ContractRef, Market, Venue
 from worker.domain.ports import ListingRefusalSource, VenuePort
@@ -82,6 +85,8 @@ class OpportunityFeed:
         self.clock = clock
         self.scanner = Scanner(self._on_event)
         self.mappings: dict[str, MarketMapping] = {}
+        #: Each mapping's two listed markets, to track its pair again once un-rejected.
+        self._markets: dict[str, tuple[Market, Market]] = {}
         self.min_sizes: dict[ContractRef, Decimal] = {}
         self.fees: dict[ContractRef, FeeSchedule] = {}
         self._pending: dict[str, OpportunityEvent] = {}
@@ -106,6 +111,12 @@ class OpportunityFeed:
         if self.mappings_store is not None and found:
             # Stored status wins: an operator's rejection or confirmation survives rediscovery.
             found = await self.mappings_store.save_discovered(found, self.clock())
+        # One decision per game: should its rows ever disagree, a rejection wins.
+        games: dict[str, list[MarketMapping]] = {}
+        for row in found:
+            games.setdefault(row.review_key, []).append(row)
+        decided = {key: game_status(g.status for g in game) for key, game in games.items()}
+        found = [g if g.status is decided[g.review_key] else replace(g, status=decided[g.review_key]) for g in found]
         k_by_id = {m.market_id: m for m in kalshi_markets}
         p_by_id: dict[str, Market] = {}
         for m in poly_markets:
@@ -119,6 +130,7 @@ class OpportunityFeed:
             if k is None or p is None:
                 continue
             self.mappings[mapping.id] = mapping
+            self._markets[mapping.id] = (k, p)
             items.append((mapping, k, p))
             for ref in (mapping.kalshi_yes, mapping.kalshi_no):
                 self.min_sizes[ref] = k.min_size
@@ -142,14 +154,51 @@ class OpportunityFeed:
         if self.refusals.update(found, self.clock()) and self._on_refusals is not None:
             self._on_refusals(self.refusals)
 
-    def decide(self, mapping_id: str, status: MappingStatus) -> None:
-        """An operator's decision, live: a rejected pair is never traded (its opportunities
-        close at once); a confirmed one counts as HIGH confidence for the risk manager."""
+    def game(self, mapping_id: str) -> list[MarketMapping]:
+        """The mappings of ``mapping_id``'s game (same review key) this feed tracks."""
         mapping = self.mappings.get(mapping_id)
         if mapping is None:
+            return []
+        key = mapping.review_key
+        return [m for m in self.mappings.values() if m.review_key == key]
+
+    def decide(self, mapping_id: str, status: MappingStatus) -> None:
+        """An operator's decision, live, on the mapping's whole game (both directions):
+        a rejected game is never traded (its opportunities close at once); a confirmed
+        one may trade whatever its confidence, and its open opportunities are handed to
+        the executor and the wire again with that verdict. All in one synchronous step,
+        so no submission sees one direction decided and the other not."""
+        game = self.game(mapping_id)
+        now = self.clock()
+        for mapping in game:
+            self.mappings[mapping.id] = replace(mapping, status=status)
+        for mapping in game:
+            self.scanner.decide(mapping.id, status, now)
+        if status is MappingStatus.REJECTED:
+            for mapping in game:
+                for opp_id in [k for k, e in self._pending.items() if e.opportunity.mapping_id == mapping.id]:
+                    del self._pending[opp_id]
             return
-        self.mappings[mapping_id] = replace(mapping, status=status)
-        self.scanner.decide(mapping_id, status, self.clock())
+        for mapping in game:
+            markets = self._markets.get(mapping.id)
+            if markets is not None and not self.scanner.tracks(mapping.id):
+                # Un-rejected: the pair is priced again from the books already held.
+                self.scanner.add_mapping(self.mappings[mapping.id], *markets)
+        ids = {m.id for m in game}
+        for opp in self.scanner.open_opportunities:
+            if opp.mapping_id in ids:
+                self._on_event(OpportunityEvent(OpportunityEventKind.UPDATED, opp, now))
+
+    def permission(self, mapping_id: str, rules: RulesCheck | None = None) -> TradePermission | None:
+        """Whether the mapping's pair may trade and why not (the risk manager's verdict,
+        before any limit or book check; with an opportunity's ``rules``, theirs too); None
+        for a mapping this feed does not track."""
+        mapping = self.mappings.get(mapping_id)
+        if mapping is None:
+            return None
+        if rules is not None:
+            return self.executor.risk.opportunity_permission(mapping.status, mapping.confidence, rules)
+        return self.executor.risk.permission_of(mapping.status, mapping.confidence)
 
     def contracts(self) -> tuple[list[ContractRef], list[ContractRef]]:
         kalshi: dict[ContractRef, None] = {}
@@ -209,6 +258,7 @@ class OpportunityFeed:
             game_key=mapping.kalshi_event_ticker or mapping.kalshi_ticker,
             confidence=mapping.confidence,
             mapping_status=mapping.status,
+            current_status=lambda: (self.mappings.get(mapping.id) or mapping).status,
             start_time=mapping.start_time or opp.expires_at,
             book_times=times,
             # Contracts available up to each leg's limit: the thinner leg goes first.

@@ -37,7 +37,17 @@ from worker.domain.attempts import (
     worst_case_loss,
 )
 from worker.domain.fees import FeeSchedule
-from worker.domain.mapping import Confidence, Leg, MappingStatus, Opportunity
+from worker.domain.mapping import (
+    MAY_TRADE,
+    Confidence,
+    Leg,
+    MappingStatus,
+    NotTradeable,
+    Opportunity,
+    RulesCheck,
+    TradePermission,
+    trade_permission,
+)
 from worker.domain.markets import ContractRef, Venue
 from worker.domain.money import ONE, ZERO
 from worker.domain.orders import OrderAction, TimeInForce
@@ -53,13 +63,23 @@ VENUE_RELIABILITY = {Venue.POLYMARKET_US: 1, Venue.POLYMARKET: 2, Venue.KALSHI: 
 #: under 5 shares on sports markets (``orderMinSize``); Kalshi and Polymarket US trade 1.
 DEFAULT_MIN_SIZE = {Venue.POLYMARKET: Decimal(5), Venue.KALSHI: Decimal(1), Venue.POLYMARKET_US: Decimal(1)}
 
+#: The refusal for each reason a pair may not trade.
+_NOT_TRADEABLE = {
+    NotTradeable.REJECTED: RefusalReason.MAPPING_REJECTED,
+    NotTradeable.NOT_CONFIRMED: RefusalReason.NOT_CONFIRMED,
+    NotTradeable.BELOW_MIN_CONFIDENCE: RefusalReason.CONFIDENCE,
+    NotTradeable.RULES_OUTCOME: RefusalReason.RULES_OUTCOME,
+    NotTradeable.RULES_CANCELLATION: RefusalReason.RULES_CANCELLATION,
+}
+
 
 @dataclass(frozen=True)
 class Candidate:
     """An opportunity with what the risk manager needs to judge it.
 
     ``game_key`` identifies the game across both directions and both Kalshi markets
-    (the Kalshi event ticker). ``book_times`` are when each leg's book was received
+    (the Kalshi event ticker). ``mapping_status`` is the operator's decision on the game
+    (both directions carry the same one). ``book_times`` are when each leg's book was received
     (defaults to the opportunity's ``updated_at``). ``depth`` (contracts at the leg's
     limit), when known, puts the thinner leg first. ``min_sizes`` are the markets'
     minimum order sizes (Polymarket's ``orderMinSize``, 5 shares on sports markets).
@@ -74,13 +94,9 @@ class Candidate:
     depth: dict[ContractRef, Decimal] = field(default_factory=dict)
     min_sizes: dict[ContractRef, Decimal] = field(default_factory=dict)
     fees: dict[ContractRef, FeeSchedule] = field(default_factory=dict)
-
-    @property
-    def effective_confidence(self) -> Confidence:
-        # An operator-confirmed mapping counts as HIGH.
-        if self.mapping_status is MappingStatus.CONFIRMED:
-            return Confidence.HIGH
-        return self.confidence
+    #: The game's decision as it stands when admission decides (a decision taken while
+    #: this candidate waited for the admission lock counts); ``mapping_status`` if None.
+    current_status: Callable[[], MappingStatus] | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +104,8 @@ class RiskConfig:
     """The environment's risk settings (``EXECUTOR_MIN_CONFIDENCE`` etc.)."""
 
     min_confidence: Confidence = Confidence.HIGH
+    #: ``EXECUTOR_REQUIRE_CONFIRMATION``: only operator-confirmed games trade.
+    require_confirmation: bool = False
     max_book_age_ms: int = 2000
     no_trade_before_start_s: int = 60
     day_tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("America/New_York"))
@@ -130,6 +148,32 @@ class RiskManager:
         self._lock = asyncio.Lock()
         self.halted: str | None = None  # kill switch / shutdown: a reason refuses everything
 
+    def permission_of(self, status: MappingStatus, confidence: Confidence) -> TradePermission:
+        """Whether a pair with the game's decision ``status`` and ``confidence`` may trade
+        at all (``EXECUTOR_MIN_CONFIDENCE``, ``EXECUTOR_REQUIRE_CONFIRMATION``): the same
+        verdict admission applies and the dashboard shows."""
+        return trade_permission(status, confidence, self.config.min_confidence, self.config.require_confirmation)
+
+    def rules_permission(self, rules: RulesCheck) -> TradePermission:
+        """Whether the venues' settlement rules let the pair trade: never when a completed
+        game would not pay $1 per pair; not when cancelled/postponed games settle
+        differently and ``EXECUTOR_REFUSE_CANCELLATION_MISMATCH`` is on."""
+        if rules.outcome_problem:
+            return TradePermission(False, NotTradeable.RULES_OUTCOME, rules.outcome_problem)
+        if self.config.refuse_cancellation_mismatch and rules.differences:
+            return TradePermission(False, NotTradeable.RULES_CANCELLATION, "; ".join(rules.differences))
+        return MAY_TRADE
+
+    def opportunity_permission(self, status: MappingStatus, confidence: Confidence, rules: RulesCheck) -> TradePermission:
+        """The one verdict on an opportunity's pair: the review's, then the rules'. What
+        admission applies and what each card shows."""
+        verdict = self.permission_of(status, confidence)
+        return verdict if not verdict.tradeable else self.rules_permission(rules)
+
+    def permission(self, c: Candidate) -> TradePermission:
+        status = c.mapping_status if c.current_status is None else c.current_status()
+        return self.opportunity_permission(status, c.confidence, c.opportunity.rules)
+
     def _static_checks(self, c: Candidate, now: datetime) -> Refusal | SizeChoice:
         s = self.settings.current
         if self.halted is not None:
@@ -137,18 +181,9 @@ class RiskManager:
             return Refusal(reason, self.halted)
         if not s.enabled:
             return Refusal(RefusalReason.DISABLED, "executor is disabled")
-        if c.mapping_status is MappingStatus.REJECTED:
-            return Refusal(RefusalReason.MAPPING_REJECTED, "mapping rejected by the operator")
-        rules = c.opportunity.rules
-        if rules.outcome_problem:
-            return Refusal(RefusalReason.RULES_OUTCOME, rules.outcome_problem)
-        if self.config.refuse_cancellation_mismatch and rules.differences:
-            return Refusal(RefusalReason.RULES_CANCELLATION, "; ".join(rules.differences))
-        if not c.effective_confidence.at_least(self.config.min_confidence):
-            return Refusal(
-                RefusalReason.CONFIDENCE,
-                f"confidence {c.effective_confidence} below {self.config.min_confidence}",
-            )
+        permission = self.permission(c)
+        if permission.reason is not None:
+            return Refusal(_NOT_TRADEABLE[permission.reason], permission.text)
         opp = c.opportunity
         for leg in opp.legs:
             at = c.book_times.get(leg.contract, opp.updated_at)

@@ -291,6 +291,10 @@ class Scanner:
     def pair_count(self) -> int:
         return len(self._pairs)
 
+    def tracks(self, mapping_id: str) -> bool:
+        """True while the mapping's pair is evaluated (added and not rejected)."""
+        return mapping_id in self._pairs
+
     def asks(self, contract: ContractRef) -> tuple[PriceLevel, ...] | None:
         """The latest ask ladder the scanner prices ``contract`` from (best first; a
         Polymarket US SHORT side's is derived from its LONG book's bids), ``None`` when no
