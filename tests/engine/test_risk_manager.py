@@ -368,6 +368,12 @@ async def test_pair_whose_completed_game_may_not_pay_a_dollar_is_never_traded(ri
     await ex.wait_idle()
     assert rig.events_of("refusal")[-1]["reason"] == "rules_outcome_mismatch"
     assert rig.kalshi.client_ids() == [] and rig.poly.client_ids() == []
+    # The card's verdict is the same one: not tradeable, for that reason, even when confirmed.
+    for status in (MappingStatus.CANDIDATE, MappingStatus.CONFIRMED):
+        verdict = ex.risk.opportunity_permission(status, Confidence.HIGH, rules)
+        assert not verdict.tradeable and verdict.to_wire()["why_not"]["reason"] == "rules_outcome_mismatch"
+    assert ex.risk.opportunity_permission(MappingStatus.REJECTED, Confidence.HIGH, rules).to_wire()["why_not"][
+        "reason"] == "mapping_rejected"
 
 
 async def test_cancellation_difference_is_refused_only_when_asked(rig: Rig) -> None:
@@ -378,6 +384,8 @@ async def test_cancellation_difference_is_refused_only_when_asked(rig: Rig) -> N
     strict = await started(rig, RiskConfig(refuse_cancellation_mismatch=True))
     stock_books(rig.kalshi, rig.poly, "G1")
     assert reason(await strict.submit(with_rules(make_candidate("G1"), rules))) is RefusalReason.RULES_CANCELLATION
+    verdict = strict.risk.opportunity_permission(MappingStatus.CANDIDATE, Confidence.HIGH, rules)
+    assert verdict.to_wire()["why_not"]["reason"] == "rules_cancellation_mismatch"
 
 
 async def test_cancellation_difference_trades_by_default(rig: Rig) -> None:
