@@ -148,13 +148,13 @@ def esc(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def trade_verdict(tradeable: bool | None, why_not: str, text: str) -> str:
+def trade_verdict(tradeable: bool | None, why_not: str, text: str, ok: str = "may trade") -> str:
     """Whether a pair may trade, as the worker judged it (``tradeable``, ``why_not``):
-    "may trade" or "not tradeable: <why>"; empty when the worker did not say."""
+    ``ok`` or "not tradeable: <why>"; empty when the worker did not say."""
     if tradeable is None:
         return ""
     if tradeable:
-        return '<span class="trade-verdict ok" data-tradeable="true">may trade</span>'
+        return f'<span class="trade-verdict ok" data-tradeable="true">{esc(ok)}</span>'
     why = text or why_not or "not allowed"
     return (
         f'<span class="trade-verdict no" data-tradeable="false" data-why-not="{esc(why_not)}">'

@@ -76,3 +76,10 @@ class AlertRepository:
             )
             row = (await conn.execute(sa.select(t).where(t.c.id == alert_id))).first()
             return _alert(row) if row is not None else None
+
+    async def dismissed_keys(self, kinds: list[AlertKind]) -> set[tuple[AlertKind, str]]:
+        async with self.db.read() as conn:
+            rows = await conn.execute(
+                sa.select(t.c.kind, t.c.key).where(t.c.dismissed_at.is_not(None), t.c.kind.in_([k.value for k in kinds]))
+            )
+            return {(AlertKind(r.kind), r.key) for r in rows}

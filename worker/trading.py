@@ -249,6 +249,8 @@ class TradingEngine:
         count = await feed.discover()
         await self._start_pnl_points()
         self.executor, self.feed = executor, feed
+        # A decision taken while the feed was being built went to no feed: read them again.
+        await self._resync_decisions()
         feed.start()  # books and opportunities flow now; trading waits for the lease
         # The mappings, books and tables built so far live for the whole run: keep the
         # collector from re-scanning them on every pass (the scanner's latency goal).
@@ -378,17 +380,44 @@ class TradingEngine:
             sub.close()
 
     async def _follow_decisions(self) -> None:
-        """An operator's confirm/reject reaches the running scanner at once."""
-        sub = self.bus.subscribe(maxsize=10_000, types={schemas.MAPPING_CHANGED})
+        """An operator's confirm/reject reaches the running scanner at once. A failure to
+        apply one is logged and the next still applies; after an overflow the feed's
+        decisions are read again from the database (none is lost)."""
+        while True:
+            sub = self.bus.subscribe(maxsize=10_000, types={schemas.MAPPING_CHANGED})
+            try:
+                async for event in sub:
+                    mapping_id, status = event.data.get("id"), event.data.get("status")
+                    if self.feed is None or not isinstance(mapping_id, str) or not isinstance(status, str):
+                        continue
+                    try:
+                        self.feed.decide(mapping_id, MappingStatus(status))
+                    except ValueError:
+                        continue
+                    except Exception:
+                        log.exception("decision on %s not applied to the running scanner", mapping_id)
+            finally:
+                sub.close()
+            await self._resync_decisions()
+
+    async def _resync_decisions(self) -> None:
+        """Apply every stored decision the running feed does not have yet (one made while
+        the feed was being built, or lost in an overflow)."""
+        feed = self.feed
+        if feed is None:
+            return
         try:
-            async for event in sub:
-                mapping_id, status = event.data.get("id"), event.data.get("status")
-                if self.feed is None or not isinstance(mapping_id, str) or not isinstance(status, str):
-                    continue
-                with contextlib.suppress(ValueError):
-                    self.feed.decide(mapping_id, MappingStatus(status))
-        finally:
-            sub.close()
+            stored = await SqlMappingStore(self.db).list()
+        except Exception as exc:
+            log.warning("stored decisions not re-read (%s)", type(exc).__name__)
+            return
+        for mapping in stored:
+            known = feed.mappings.get(mapping.id)
+            if known is not None and known.status is not mapping.status:
+                try:
+                    feed.decide(mapping.id, mapping.status)
+                except Exception:
+                    log.exception("decision on %s not applied to the running scanner", mapping.id)
 
     def _down(self, detail: str) -> None:
         if self.detail != detail:

@@ -68,7 +68,8 @@ def mapping_item(m: Mapping_, message: str = "") -> Item:
             f'<div data-mapping="{fmt.esc(m.id)}"><b>{fmt.esc(m.title or m.kalshi)}</b> '
             f'<span class="conf-tag {fmt.confidence_class(m.confidence)}">{fmt.esc(m.confidence)}</span> '
             f'<span class="map-status {fmt.esc(m.status)}" data-status="{fmt.esc(m.status)}">{fmt.esc(m.status)}</span> '
-            f"{fmt.trade_verdict(m.tradeable, m.why_not, m.why_not_text)}"
+            # The review's verdict: the settlement rules are judged per opportunity (its card).
+            f"{fmt.trade_verdict(m.tradeable, m.why_not, m.why_not_text, ok='may trade (rules: see its cards)')}"
             f'<span style="float:right"><button class="act ok" data-action="confirm"{confirm_off}>Confirm</button> '
             f'<button class="act bad" data-action="reject"{reject_off}>Reject</button></span><br>'
             f'<span class="muted">Kalshi <code>{fmt.esc(m.kalshi)}</code> ↔ Poly <code>{fmt.esc(m.poly)}</code>'

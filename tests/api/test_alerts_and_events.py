@@ -94,11 +94,21 @@ async def test_a_repeated_situation_counts_instead_of_piling_up(worker: Worker) 
     client, _ = await connect_ready(worker)
     for state in ("up", "down", "up", "down"):
         worker.bus.publish(EventKind.VENUE_STATUS, {"venues": {"kalshi": {"state": state, "detail": "refused"}}})
-    seen = [(await client.recv_type("alert"))["data"] for _ in range(3)]
-    assert [s["kind"] for s in seen] == ["venue_down", "venue_up", "venue_down"]
-    assert seen[0]["id"] == seen[2]["id"] and seen[2]["count"] == 2
+    seen = [await client.recv_type("alert", "alert_dismissed") for _ in range(4)]
+    down, up, down_again = [m["data"] for m in seen if m["type"] == "alert"]
+    (cleared,) = [m["data"] for m in seen if m["type"] == "alert_dismissed"]
+    assert (down["kind"], up["kind"], down_again["kind"]) == ("venue_down", "venue_up", "venue_down")
+    # Back up: the first outage's alert is cleared on the operator's behalf; the next
+    # outage is a new alert, not a repeat of a situation that ended.
+    assert cleared["id"] == down["id"] and cleared["dismissed_at"] is not None
+    assert down_again["id"] != down["id"] and down_again["count"] == 1
+    worker.bus.publish(EventKind.VENUE_STATUS, {"venues": {"kalshi": {"state": "down", "detail": "still"}}})
+    worker.bus.publish(EventKind.VENUE_STATUS, {"venues": {"kalshi": {"state": "up"}}})
+    worker.bus.publish(EventKind.VENUE_STATUS, {"venues": {"kalshi": {"state": "up"}}})
+    back = await client.recv_type("alert")
+    assert back["data"]["kind"] == "venue_up" and back["data"]["id"] == up["id"] and back["data"]["count"] == 2
     init = (await connect_ready(worker))[1]
-    assert sorted(a["kind"] for a in init["data"]["alerts"] if a["key"] == "kalshi") == ["venue_down", "venue_up"]
+    assert sorted(a["kind"] for a in init["data"]["alerts"] if a["key"] == "kalshi") == ["venue_up"]
     await client.close()
 
 
@@ -193,3 +203,57 @@ def test_an_overdue_settlement_and_a_stranded_attempt_are_alerts_a_success_is_no
     assert stranded is not None and stranded.kind is AlertKind.STRANDED and stranded.severity.value == "critical"
     published = [seen.get_nowait() for _ in range(3)]
     assert [e.data["kind"] for e in published if e is not None] == ["settlement_overdue", "settlement_overdue", "stranded"]
+
+
+async def test_a_dismissed_daily_limit_stays_dismissed_even_after_a_restart(tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    w = await start_worker(config)
+    try:
+        client, _ = await connect_ready(w)
+        refusal = {"opportunity_id": "o1", "reason": "max_daily_loss", "detail": "lost $5.00 today"}
+        w.bus.publish(EventKind.REFUSAL, refusal)
+        alert = (await client.recv_type("alert"))["data"]
+        await client.send({"action": "dismiss_alert", "alert_id": alert["id"]})
+        assert (await client.reply())["type"] == "ack"
+        w.bus.publish(EventKind.REFUSAL, {**refusal, "opportunity_id": "o2"})  # every later opportunity
+        assert (await client.recv_type("alert", "heartbeat", wait_s=3))["type"] == "heartbeat"
+        await client.close()
+    finally:
+        await w.stop()
+    w2 = await start_worker(config)
+    try:
+        client, init = await connect_ready(w2)
+        assert init["data"]["alerts"] == []
+        w2.bus.publish(EventKind.REFUSAL, {"opportunity_id": "o3", "reason": "max_daily_loss", "detail": "x"})
+        assert (await client.recv_type("alert", "heartbeat", wait_s=3))["type"] == "heartbeat"
+        await client.close()
+    finally:
+        await w2.stop()
+
+
+async def test_a_stranded_alert_clears_when_the_attempt_is_resolved(worker: Worker) -> None:
+    client, _ = await connect_ready(worker)
+    worker.bus.publish(EventKind.TRADE_EVENT, {"event": "E", "status": "STRANDED", "attempt_id": "att_9"})
+    raised = (await client.recv_type("alert"))["data"]
+    worker.bus.publish(EventKind.TRADE_EVENT, {"event": "E", "status": "RESOLVED", "attempt_id": "att_9"})
+    cleared = (await client.recv_type("alert_dismissed"))["data"]
+    assert cleared["id"] == raised["id"]
+    assert (await connect_ready(worker))[1]["data"]["alerts"] == []
+    await client.close()
+
+
+async def test_an_alert_dismissed_by_another_worker_leaves_this_ones_init(tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    a = await start_worker(config)
+    b = await start_worker(config)
+    try:
+        assert a.alerts is not None and b.alerts is not None
+        raised = a.alerts.raise_alert(AlertKind.RECONCILIATION, "Unknown order", "order X", key="kalshi:X")
+        assert raised is not None
+        await a.alerts._flush_once()  # what a's writer does in the background
+        await b.alerts.dismiss(raised.id)
+        _, init = await connect_ready(a)
+        assert init["data"]["alerts"] == []
+    finally:
+        await b.stop()
+        await a.stop()

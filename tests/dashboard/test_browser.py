@@ -300,12 +300,12 @@ def test_confirming_a_real_mapping_shows_on_every_page(live, open_page):
     game = sorted(m["id"] for m in mappings if m["review_key"] == chosen["review_key"])
     assert len(game) == 2 and target in game
     # Paper mode does not require confirmation: a HIGH candidate may trade already.
-    expect(page.locator(f"[data-mapping='{target}'] .trade-verdict")).to_have_text("may trade")
+    expect(page.locator(f"[data-mapping='{target}'] .trade-verdict")).to_have_text("may trade (rules: see its cards)")
     row = page.locator(f"[data-key='{target}']")
     row.get_by_role("button", name="Confirm").click()
     for mid in game:
         expect(other.locator(f"[data-mapping='{mid}'] .map-status")).to_have_text("confirmed")
-        expect(other.locator(f"[data-mapping='{mid}'] .trade-verdict")).to_have_text("may trade")
+        expect(other.locator(f"[data-mapping='{mid}'] .trade-verdict")).to_have_text("may trade (rules: see its cards)")
     assert sorted(m["id"] for m in stack.api("/api/mappings?status=confirmed")["mappings"]) == game
     other.get_by_role("button", name="confirmed").click()
     expect(other.locator("[data-mapping]")).to_have_count(len(game))

@@ -287,7 +287,7 @@ def test_each_mapping_row_says_whether_its_pair_may_trade(feed, page):
         _judged(mapping(3, confidence="HIGH"), MappingStatus.CANDIDATE, Confidence.HIGH, True)]}})
     rows = {m: p.view.list.items[mapping(n)["id"]]["sum"] for n, m in ((1, "low"), (2, "confirmed"), (3, "awaiting"))}
     assert 'data-why-not="low_confidence">not tradeable: confidence MEDIUM is below the minimum HIGH<' in rows["low"]
-    assert 'data-tradeable="true">may trade<' in rows["confirmed"]
+    assert 'data-tradeable="true">may trade (rules: see its cards)<' in rows["confirmed"]
     assert 'data-why-not="not_confirmed">not tradeable: awaiting confirmation<' in rows["awaiting"]
     # The game is rejected (from its other row): this row's change arrives with the verdict.
     mid = mapping(3)["id"]

@@ -337,6 +337,32 @@ async def test_kill_switch_pauses_and_flattens(rig: Rig) -> None:
     assert not await rig.trades.list_positions("open")
 
 
+async def test_the_kill_switch_stops_new_trades_even_while_the_database_is_down(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ex = rig.executor()
+    await ex.start(background=False)
+
+    async def down(*_a: object, **_k: object) -> None:
+        raise OSError("connection refused")
+
+    with monkeypatch.context() as m:
+        m.setattr(rig.settings, "set_enabled", down)
+        m.setattr(rig.attempts, "list_active", down)
+        result = await ex.kill_switch(flatten=False)
+    assert result["paused"] is True and result["saved"] is False and result["cancelled"] is None
+    assert rig.settings.current.enabled  # not saved ...
+    stock_books(rig.kalshi, rig.poly, "G1")
+    refused = await ex.submit(make_candidate("G1"))  # ... yet nothing new is opened
+    assert isinstance(refused, Refusal) and refused.reason is RefusalReason.KILL_SWITCH
+    assert rig.kalshi.client_ids() == [] and rig.poly.client_ids() == []
+    # Saved once the database is back (paused), then started again: the halt is lifted.
+    await rig.settings.set_enabled(False)
+    await rig.settings.set_enabled(True)
+    assert ex.risk.halted is None
+    assert not isinstance(await ex.submit(make_candidate("G1")), Refusal)
+
+
 async def test_venue_fill_unknown_to_the_database_is_reported_loudly(rig: Rig) -> None:
     ex = rig.executor()
     await run_one(rig, ex=ex)
@@ -416,7 +442,16 @@ async def test_a_stranded_leg_resolved_with_the_operators_proceeds_realises_its_
     with pytest.raises(OperatorError) as err:
         await ex.resolve_stranded(a.id, "sold by hand", D(-1))
     assert err.value.field == "proceeds"
+    # 10 contracts bring in at most $10: "1500" for "15.00" would book a profit that is not there.
+    with pytest.raises(OperatorError, match="at most") as err:
+        await ex.resolve_stranded(a.id, "sold by hand", D("1500"))
+    assert err.value.field == "proceeds"
     assert (await rig.attempts.get(a.id)).state is AttemptState.STRANDED  # type: ignore[union-attr]
+    # Still STRANDED at a restart: the operator is told again (an alert raised while the
+    # database was down is not lost with the process).
+    rig.alerts.clear()
+    await rig.executor().start(background=False)
+    assert [(x["kind"], x["key"]) for x in rig.alerts] == [(AlertKind.STRANDED, a.id)]
     # The operator sells the 10 contracts by hand at the venue for $3.10.
     rig.poly.held[poly_ref("G1")] = D(0)
     rig.poly.cash += D("3.10")

@@ -453,7 +453,11 @@ class Console:
         if self.alerts is None:
             return
         cancelled = result.get("cancelled")
-        parts = ["trading paused"]
+        parts = ["new trades stopped"]
+        if result.get("saved") is False:
+            parts.append("'enabled' NOT saved (database unavailable): it must be paused again once it is back")
+        if cancelled is None and self.execution is not None and result:
+            parts.append("resting orders NOT checked: check the venues")
         if isinstance(cancelled, int):
             parts.append(f"{cancelled} resting orders cancelled")
         if flatten:

@@ -13,6 +13,9 @@ import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import quote
+
+from sqlalchemy.engine import make_url
 
 from worker.config import Config, ConfigError, load_config
 
@@ -49,8 +52,24 @@ def config_or_exit() -> Config:
         raise SystemExit(EX_CONFIG) from None
 
 
+def _password(url: str) -> str:
+    """The URL's password as written (SQLAlchemy's reading: it may hold ``/``)."""
+    try:
+        parsed = make_url(url)
+    except Exception:
+        found = _URL_PASSWORD.search(url)
+        return found.group(0)[len(found.group(1)):-1] if found else ""
+    password = parsed.password
+    return str(password) if password else ""
+
+
 def redact_url(url: str) -> str:
     """``url`` with its password (if any) replaced by ``***``."""
+    secret = _password(url)
+    for written in {secret, quote(secret, safe="")} if secret else ():
+        at = url.find(f":{written}@")
+        if at != -1:
+            return url[: at + 1] + "***" + url[at + 1 + len(written):]
     return _URL_PASSWORD.sub(lambda m: m.group(1) + "***@", url)
 
 
@@ -104,10 +123,9 @@ def database_errors(command: str, url: str) -> Iterator[None]:
         raise
     except Exception as exc:
         code, problem = describe_database_failure(exc)
-        password = _URL_PASSWORD.search(url)
-        secret = password.group(0)[len(password.group(1)):-1] if password else ""
+        secret = _password(url)
         if secret:  # a driver or parser may quote the URL back
-            problem = problem.replace(secret, "***")
+            problem = problem.replace(secret, "***").replace(quote(secret, safe=""), "***")
         problem = redact_url(problem)
         print(f"{command}: {DATABASE_VARIABLE}={redact_url(url)}: {problem}", file=sys.stderr, flush=True)
         raise SystemExit(code) from None

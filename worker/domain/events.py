@@ -140,3 +140,6 @@ class AlertStore(Protocol):
     async def dismiss(self, alert_id: str, at: datetime) -> Alert | None:
         """Mark dismissed (once: a dismissed alert keeps its first dismissal time);
         None when there is no such alert."""
+
+    async def dismissed_keys(self, kinds: list[AlertKind]) -> set[tuple[AlertKind, str]]:
+        """(kind, key) of every dismissed alert of ``kinds``."""

@@ -40,6 +40,13 @@ DOWN_STATES = frozenset({"down"})
 #: A venue never seen up is alerted only if still down this long after it was first
 #: reported (start-up order: the worker may come up before the exchange it talks to).
 START_GRACE_S = 30.0
+#: Kinds keyed by day: once dismissed, the same key is not raised again (a limit refuses
+#: every later opportunity of the day; the operator has seen it).
+ONCE_KINDS = frozenset({AlertKind.LIMIT_REACHED})
+#: Trade statuses that end a STRANDED attempt: its alert is cleared.
+STRANDED_ENDED = frozenset({"RESOLVED", "SETTLED", "CLOSED"})
+#: How long ``init`` waits for the database's list before it goes on with this process's.
+ACTIVE_READ_TIMEOUT_S = 2.0
 RETRY_START_S = 0.5
 RETRY_MAX_S = 30.0
 
@@ -78,7 +85,9 @@ class AlertCenter:
         self._seen_up: dict[str, bool] = {}
         self._alerted_down: dict[str, bool] = {}
         self._grace_pending: set[str] = set()
+        self._dismissed: set[tuple[AlertKind, str]] = set()
         self._tasks: list[asyncio.Task[None]] = []
+        self._side: set[asyncio.Task[None]] = set()
         self.raised = 0
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -87,6 +96,7 @@ class AlertCenter:
         try:
             for alert in await self._store.active():
                 self._active[(alert.kind, alert.key)] = alert
+            self._dismissed |= await self._store.dismissed_keys(sorted(ONCE_KINDS))
         except Exception as exc:  # the database may be down at start: alerts still flow
             log.warning("active alerts not loaded (%s); new ones are kept until stored", type(exc).__name__)
         if not self._tasks:
@@ -96,6 +106,9 @@ class AlertCenter:
             ]
 
     async def stop(self) -> None:
+        for task in [*self._side]:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(task), 1.0)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -115,8 +128,11 @@ class AlertCenter:
         key: str = "",
         data: Mapping[str, Any] | None = None,
         severity: AlertSeverity | None = None,
-    ) -> Alert:
-        """Raise (or repeat) an alert; published now, stored in the background."""
+    ) -> Alert | None:
+        """Raise (or repeat) an alert; published now, stored in the background. None when
+        it is a once-a-day alert the operator already dismissed."""
+        if kind in ONCE_KINDS and (kind, key) in self._dismissed:
+            return None
         at = self._clock()
         payload = dict(data or {})
         current = self._active.get((kind, key))
@@ -155,8 +171,23 @@ class AlertCenter:
         for key, alert in list(self._active.items()):
             if alert.id == alert_id:
                 del self._active[key]
+        self._dismissed.add((done.kind, done.key))
         self._bus.publish(EventKind.ALERT_DISMISSED, done.to_wire())
         return done
+
+    def clear(self, kind: AlertKind, key: str, why: str) -> None:
+        """The situation is over (a venue is back, a STRANDED attempt resolved): its alert
+        leaves the active set now (a new occurrence is a new alert) and is dismissed on the
+        operator's behalf in the background."""
+        alert = self._active.pop((kind, key), None)
+        if alert is not None:
+            self._later(self._dismiss_cleared(alert, why))
+
+    async def _dismiss_cleared(self, alert: Alert, why: str) -> None:
+        try:
+            await self.dismiss(alert.id)
+        except OperatorError as exc:
+            log.warning("alert %s not cleared (%s): %s", alert.id, why, exc.message)
 
     async def active(self) -> list[dict[str, Any]]:
         """What ``init`` carries: every alert not dismissed, newest first.
@@ -164,10 +195,18 @@ class AlertCenter:
         The database's rows (other workers' alerts too) merged with this process's
         (which may not be stored yet)."""
         by_id: dict[str, Alert] = {}
+        stored: set[str] | None = None
         with contextlib.suppress(Exception):
-            for alert in await self._store.active():
+            rows = await asyncio.wait_for(self._store.active(), ACTIVE_READ_TIMEOUT_S)
+            stored = {a.id for a in rows}
+            for alert in rows:
                 by_id[alert.id] = alert
-        for alert in self._active.values():
+        for key, alert in list(self._active.items()):
+            if stored is not None and alert.id not in stored and alert.id not in self._unsaved:
+                # Dismissed by another worker on the same database.
+                del self._active[key]
+                self._dismissed.add(key)
+                continue
             by_id[alert.id] = alert
         for alert in self._unsaved.values():
             if not alert.active:
@@ -243,7 +282,9 @@ class AlertCenter:
     def _trade(self, data: Mapping[str, Any]) -> Alert | None:
         status = str(data.get("status") or "").upper()
         event = str(data.get("event") or data.get("event_title") or "")
-        ref = str(data.get("attempt_id") or data.get("position_id") or data.get("trade_id") or event)
+        ref = str(data.get("what") or data.get("attempt_id") or data.get("position_id") or data.get("trade_id") or event)
+        if status in STRANDED_ENDED and data.get("attempt_id"):
+            self.clear(AlertKind.STRANDED, str(data["attempt_id"]), f"attempt {status.lower()}")
         reason = str(data.get("reason") or "")
         if status == "STRANDED":
             return self.raise_alert(
@@ -281,10 +322,21 @@ class AlertCenter:
                 with contextlib.suppress(RuntimeError):  # no running loop: nothing to wait on
                     asyncio.get_running_loop().call_later(self._grace, later)
         elif state == "up" and before in DOWN_STATES and self._alerted_down.get(venue):
+            self.clear(AlertKind.VENUE_DOWN, venue, "venue back")
             self.raise_alert(
                 AlertKind.VENUE_UP, f"{venue} is back",
                 f"{venue} answers again; trading there resumes", key=venue, data={"venue": venue, "state": state},
             )
+
+    def _later(self, work: Any) -> None:
+        """Run ``work`` (a coroutine) beside the observer; without a loop, drop it."""
+        try:
+            task = asyncio.get_running_loop().create_task(work)
+        except RuntimeError:
+            work.close()
+            return
+        self._side.add(task)
+        task.add_done_callback(self._side.discard)
 
     def _down_alert(self, venue: str, detail: str, state: str) -> None:
         self._alerted_down[venue] = True

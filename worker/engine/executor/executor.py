@@ -51,6 +51,7 @@ from worker.domain.operator import (
 )
 from worker.domain.orders import OrderAction, OrderState, TimeInForce
 from worker.domain.ports import VenuePort
+from worker.domain.settings import ExecutorSettings
 from worker.domain.storage import TradeStore
 from worker.domain.tradelog import (
     PositionStatus,
@@ -82,6 +83,8 @@ log = logging.getLogger(__name__)
 
 Publish = Callable[[str, Mapping[str, Any]], object]
 RaiseAlert = Callable[..., object]
+#: ``RiskManager.halted`` while the kill switch holds (until trading is started again).
+KILL_SWITCH_HALT = "kill switch pulled"
 Sleep = Callable[[float], Awaitable[None]]
 #: A holding whose game should have resolved this long ago without a result raises an
 #: alert (and keeps being asked: postponed games resolve days later).
@@ -164,18 +167,38 @@ class Executor:
         self.alerts: list[str] = []
         self.venue_errors: dict[Venue, str] = {}
         self._overdue_alerted: dict[str, datetime] = {}
+        # The kill switch halts admission in memory first (the database may be what is
+        # down); starting trading again, once that is saved, lifts it.
+        settings.subscribe(self._lift_kill_switch)
+
+    def _lift_kill_switch(self, old: ExecutorSettings, new: ExecutorSettings) -> None:
+        if new.enabled and self.risk.halted == KILL_SWITCH_HALT:
+            self.risk.halted = None
 
     # -- lifecycle -----------------------------------------------------------------------
     async def start(self, *, background: bool = True) -> None:
         """Balances, then reconciliation, then (only then) admit opportunities."""
         await self.refresher.refresh()
         await self.reconcile()
+        self._remind_stranded(await self.store.list_state(AttemptState.STRANDED))
         self.ready = True
         if background:
             self._background = [
                 asyncio.create_task(self.refresher.run(), name="balances"),
                 asyncio.create_task(self._reconcile_loop(), name="reconcile"),
             ]
+
+    def _remind_stranded(self, attempts: list[AttemptRecord]) -> None:
+        """Every attempt still STRANDED is an alert (again after a restart: an alert raised
+        while the database was down would otherwise be gone with the process)."""
+        if self.alert is None:
+            return
+        for attempt in attempts:
+            self.alert(
+                AlertKind.STRANDED, f"STRANDED: {attempt.event_title}",
+                "one leg is open and could not be unwound. Retry the unwind or resolve it by hand on the "
+                "/executor page.", key=attempt.id, data={"attempt_id": attempt.id, "event": attempt.event_title},
+            )
 
     async def _reconcile_loop(self) -> None:
         while True:
@@ -807,7 +830,7 @@ class Executor:
             if message not in self.alerts:
                 self.alerts.append(message)
             self.publish("trade_event", {"event": title, "status": "SETTLEMENT_OVERDUE", "reason": message,
-                                         "timestamp": now.isoformat(), "loud": True})
+                                         "what": what, "timestamp": now.isoformat(), "loud": True})
         return True
 
     async def _settle_stranded(self, attempt: AttemptRecord, value: Decimal, now: datetime, owed: bool = False) -> None:
@@ -884,6 +907,12 @@ class Executor:
             if current is None or current.state is not AttemptState.STRANDED:
                 raise OperatorError("attempt_id", f"no STRANDED attempt {attempt_id}")
             attempt = current
+            held = attempt.leg1_open_quantity()
+            if proceeds is not None and proceeds > held:  # each contract pays at most $1
+                raise OperatorError(
+                    "proceeds",
+                    f"{held} stranded contracts can have brought in at most ${held}: check the amount",
+                )
             now = self.clock()
             await self.runner.record_fills(attempt)
             attempt.move(AttemptState.RESOLVED, now)
@@ -919,10 +948,31 @@ class Executor:
         return result
 
     async def kill_switch(self, flatten: bool) -> Mapping[str, Any]:
-        """Pause (enabled off), cancel every resting order we know, flatten if asked."""
-        await self.settings.set_enabled(False)
+        """Stop admitting at once, pause (enabled off), cancel every resting order we know,
+        flatten if asked.
+
+        The stop comes first and in memory, so it holds even while the database is down:
+        then ``enabled`` is not saved (``"saved": false``; the operator is told) and the
+        resting orders are not known, but nothing new is opened by this worker."""
+        if self.risk.halted is None:
+            self.risk.halted = KILL_SWITCH_HALT
+        saved = True
+        try:
+            await self.settings.set_enabled(False)
+        except Exception as exc:
+            saved = False
+            log.error("kill switch: new trades stopped in this worker, but 'enabled' was not saved (%s)",
+                      type(exc).__name__)
         cancelled = 0
-        for attempt in [*await self.store.list_active(), *await self.store.list_state(AttemptState.HEDGED)]:
+        try:
+            attempts = [*await self.store.list_active(), *await self.store.list_state(AttemptState.HEDGED)]
+        except Exception as exc:
+            log.error("kill switch: resting orders not checked: the database is unavailable (%s)", type(exc).__name__)
+            return {"paused": True, "saved": saved, "cancelled": None, "flattened": [],
+                    "note": "new trades stopped; the database is unavailable, so 'enabled' was "
+                            + ("saved" if saved else "not saved")
+                            + " and resting orders were not checked: check the venues"}
+        for attempt in attempts:
             for leg in attempt.legs:
                 if leg.state in (OrderState.OPEN.value, OrderState.PARTIALLY_FILLED.value) and leg.venue_order_id:
                     try:
@@ -941,7 +991,7 @@ class Executor:
                     results.append(await self.close_position(position.id))
                 except OperatorError as exc:
                     results.append({"position_id": position.id, "closed": False, "problems": [exc.message]})
-        return {"paused": True, "cancelled": cancelled, "flattened": results}
+        return {"paused": True, "saved": saved, "cancelled": cancelled, "flattened": results}
 
     async def _books_after_refresh(self, cash: Mapping[Venue, Decimal]) -> Mapping[str, Any] | None:
         """The first balance read of a venue starts its books; every read re-computes them."""
