@@ -256,3 +256,20 @@ def test_refuse_cancellation_mismatch_is_a_strict_boolean() -> None:
     for bad in ("yes", "2", "on", "tru"):
         with pytest.raises(ConfigError, match="EXECUTOR_REFUSE_CANCELLATION_MISMATCH"):
             load_config({"EXECUTOR_REFUSE_CANCELLATION_MISMATCH": bad})
+
+
+def test_an_attributed_real_kalshi_game_market_with_no_secondary_rules_says_nothing_of_cancellation() -> None:
+    """zane180/nba-market-engine's captured KXNBAGAME event (tests/fixtures/real/kalshi/
+    nba_event.json, sidecar there): ``rules_primary`` names the winner, ``rules_secondary``
+    is empty. Read by hand: nothing about cancellation, postponement or ties, so every one
+    of them is unknown (never guessed) and the card warns against the Gamma text."""
+    event = json.loads((REAL.parent / "kalshi" / "nba_event.json").read_text())
+    market = next(m for m in event["markets"] if m["ticker"].endswith("-SAS"))
+    assert market["rules_secondary"] == ""
+    text = f"{market['rules_primary']}\n\n{market['rules_secondary']}"
+    facts = extract(text)
+    for fact in (facts.cancelled, facts.postponed, facts.tie):
+        assert fact.payout.settle is Settle.UNKNOWN and fact.quote == ""
+    check = compare_rules(text, gamma_description(), "nba")
+    assert not check.outcome_problem  # NBA games do not tie: a winner pays $1 a pair
+    assert check.differences and check.worst_loss is None  # cancelled: Kalshi does not say
