@@ -71,12 +71,18 @@ def test_require_confirmation_defaults_by_mode(env: dict[str, str], expected: bo
     assert load_config(env).require_confirmation is expected
 
 
-@pytest.mark.parametrize("value", ["1", "0", "yes", "no", "on", "tru", "false!", "True False"])
+@pytest.mark.parametrize("value", ["yes", "no", "on", "tru", "false!", "True False", "2"])
 def test_require_confirmation_is_a_strict_boolean(value: str) -> None:
     with pytest.raises(ConfigError) as info:
         load_config({"EXECUTOR_MODE": "live", "EXECUTOR_REQUIRE_CONFIRMATION": value})
     assert info.value.variable == "EXECUTOR_REQUIRE_CONFIRMATION"
-    assert str(info.value) == f"EXECUTOR_REQUIRE_CONFIRMATION: must be true or false, got {value!r}"
+    assert str(info.value) == f"EXECUTOR_REQUIRE_CONFIRMATION: must be 1, 0, true or false, got {value!r}"
+
+
+@pytest.mark.parametrize(("value", "expected"), [("1", True), ("0", False), ("TRUE", True), ("false", False)])
+def test_require_confirmation_takes_the_same_booleans_as_every_switch(value: str, expected: bool) -> None:
+    # One rule for every boolean variable (EXECUTOR_REFUSE_CANCELLATION_MISMATCH=1 too).
+    assert load_config({"EXECUTOR_MODE": "live", "EXECUTOR_REQUIRE_CONFIRMATION": value}).require_confirmation is expected
 
 
 def test_bad_token_error_does_not_echo_the_secret() -> None:
