@@ -134,6 +134,8 @@ class RefusalReason(StrEnum):
     GAME_BUSY = "game_busy"
     KILL_SWITCH = "kill_switch"
     SHUTTING_DOWN = "shutting_down"
+    #: The executor has not finished reconciling at start or takeover: nothing new yet.
+    NOT_RECONCILED = "not_reconciled"
     STANDBY = "lease_standby"  # another worker holds the single-trader lease
     #: A completed game (either team wins, or a tie where ties exist) would not pay $1 per
     #: pair under the venues' rules texts: never traded.

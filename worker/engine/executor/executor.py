@@ -254,7 +254,7 @@ class Executor:
         self.opportunities_seen += 1
         if not self.ready:
             refusal: AttemptRecord | Refusal = Refusal(
-                RefusalReason.SHUTTING_DOWN, "not reconciled yet: no new trade before reconciliation"
+                RefusalReason.NOT_RECONCILED, "not reconciled yet: no new trade before reconciliation"
             )
         elif not self._may_trade():
             refusal = Refusal(RefusalReason.STANDBY, "another worker holds the trading lease")
