@@ -40,6 +40,7 @@ TOPICS = (
     "alerts",
     "venues",
     "refusals",
+    "database",
 )
 MAX_TRADES = 500
 MAX_REFUSALS = 20
@@ -500,6 +501,8 @@ class WorkerState:
     venues_at: datetime | None = None
     heartbeat_at: datetime | None = None
     executor_running: bool = False
+    #: The worker's database as it last reported it: {state, error, since, figures_as_of}.
+    database: dict[str, Any] = field(default_factory=dict)
 
     # -- reducer ---------------------------------------------------------------------
     def apply(self, message: Mapping[str, Any], now: datetime | None = None) -> set[str]:
@@ -528,6 +531,7 @@ class WorkerState:
         self.limits = dict(data.get("limits") or {})
         self.stopping_limit = sid(_first(data, "stopping_limit", "blocked_by"))
         self.executor_running = bool(data.get("executor_running", False))
+        self.database = dict(data["database"]) if isinstance(data.get("database"), Mapping) else {}
         self.alerts = {}
         for raw in data.get("alerts") or ():
             if isinstance(raw, Mapping) and raw.get("id") and raw.get("dismissed_at") is None:
@@ -677,6 +681,9 @@ class WorkerState:
         topics: set[str] = set()
         if isinstance(data.get("venues"), Mapping):
             topics |= self._on_venue_status(data)
+        if isinstance(data.get("database"), Mapping) and data["database"].get("state") != self.database.get("state"):
+            self.database = {**self.database, **data["database"]}
+            topics.add("database")
         if "enabled" in data and bool(data["enabled"]) != self.enabled:
             self.enabled = bool(data["enabled"])
             topics |= {"status", "stats"}

@@ -81,6 +81,7 @@ class Header:
         self.mode = html("", name="mode")
         self.conn = html("", name="connection")
         self.banner = html("", name="stale-banner", sizing_mode="stretch_width")
+        self.database = html("", name="database-banner", sizing_mode="stretch_width")
         self.alerts = KeyedList(on_action=self._alert_action, list_class="alerts", sizing_mode="stretch_width",
                                 stylesheets=STYLES)
         self.alert_msgs: dict[str, str] = {}
@@ -90,7 +91,7 @@ class Header:
                 sizing_mode="stretch_width", css_classes=["header"],
                 styles={"border-bottom": "1px solid #d0d7de", "flex-wrap": "wrap"},
             ),
-            self.banner, self.alerts, sizing_mode="stretch_width",
+            self.banner, self.database, self.alerts, sizing_mode="stretch_width",
         )
 
     def update(self, topics: set[str]) -> None:
@@ -102,7 +103,23 @@ class Header:
             self._set(self.mode, f'<span class="mode {cls}">{fmt.esc(text)}</span>')
         if has(topics, "alerts"):
             self._render_alerts()
+        if has(topics, "database", "status"):
+            self._render_database()
         self.tick()
+
+    def _render_database(self) -> None:
+        db = self.ctx.feed.state.database
+        if db.get("state") != "down":
+            self._set(self.database, "")
+            return
+        since = fmt.clock(when(db.get("since")))
+        as_of = when(db.get("figures_as_of"))
+        figures = f"; today's figures as of {fmt.clock(as_of)} UTC" if as_of else ""
+        self._set(self.database, (
+            '<div class="stale-banner" data-database="down">⚠ The worker\'s database is down since '
+            f"{since} UTC ({fmt.esc(str(db.get('error') or 'not reachable'))}){figures}. Trades, positions and "
+            "settings changes may not be recorded until it is back.</div>"
+        ))
 
     # -- alerts ----------------------------------------------------------------------
     def alert_item(self, alert: dict[str, Any]) -> Item:

@@ -243,3 +243,26 @@ async def test_a_query_string_token_never_reaches_a_log_line(worker: Worker, cap
     assert any(r.name == "tornado.application" and r.exc_text for r in records)
     for r in records:
         assert TOKEN not in r.getMessage() and TOKEN not in (r.exc_text or "")
+
+
+@pytest.mark.usefixtures("no_probe_cache")
+async def test_a_listening_client_hears_of_an_outage_in_the_heartbeat_without_asking(running: Worker) -> None:
+    """The heartbeat carries the database's state, probed every few beats while clients
+    listen: a dashboard shows an outage that nobody asked /api/status about."""
+    client = await connect(running)
+    try:
+
+        async def database_state(wanted: str) -> dict[str, Any]:
+            while True:  # each heartbeat (1 s) says what the last probe (every 5 s) found
+                msg = await client.recv_type("heartbeat", wait_s=5)
+                if msg["data"]["database"]["state"] == wanted:
+                    data: dict[str, Any] = msg["data"]["database"]
+                    return data
+
+        assert (await database_state("up"))["error"] is None
+        async with outage(running.config.database_url):
+            down = await asyncio.wait_for(database_state("down"), 15)
+            assert down["error"] and TOKEN not in down["error"]
+        await asyncio.wait_for(database_state("up"), 15)
+    finally:
+        await client.close()

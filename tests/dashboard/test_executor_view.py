@@ -240,3 +240,18 @@ def test_books_say_whether_they_match_and_what_is_owed_until_redeemed(feed, page
     off = {**books, "agrees": False, "total": {"difference": Decimal("-0.35")}, "resolved_to_redeem": 0, "to_redeem": []}
     replay(feed, p, wire(schemas.BALANCE_UPDATE, {"poly": Decimal("40.00"), "kalshi": Decimal("45.00"), "books": off}))
     assert "differ by -$0.35" in p.view.balances.object and "to redeem" not in p.view.balances.object
+
+
+def test_a_database_outage_in_the_heartbeat_puts_a_banner_on_the_page_until_it_is_back(feed, page):
+    p = page("executor")
+    replay(feed, p, init())
+    assert p.header.database.object == ""
+    down = {"state": "down", "error": "cannot connect (ConnectionRefusedError)", "since": "2026-12-06T14:02:11Z"}
+    replay(feed, p, {"type": "heartbeat", "data": {"server_time": "2026-12-06T14:02:12Z", "enabled": True,
+                                                   "executor_running": True, "database": down}})
+    banner = p.header.database.object
+    assert 'data-database="down"' in banner and "14:02:11" in banner and "ConnectionRefusedError" in banner
+    replay(feed, p, {"type": "heartbeat", "data": {"server_time": "2026-12-06T14:02:40Z", "enabled": True,
+                                                   "executor_running": True,
+                                                   "database": {"state": "up", "error": None, "since": None}}})
+    assert p.header.database.object == ""

@@ -364,6 +364,8 @@ class Console:
             "lease": self._lease_status() if self._lease_status is not None else None,
             # Each venue's state and the age of its freshest data, now.
             "venues": {v.venue: {"state": v.state, "data_age_ms": v.data_age_ms} for v in self.venue_states()},
+            # As last probed (the server probes it every few seconds while clients listen).
+            "database": {"state": self._db["state"], "error": self._db.get("error"), "since": self._db.get("since")},
         }
 
     async def health(self) -> tuple[bool, dict[str, Any]]:

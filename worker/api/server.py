@@ -21,7 +21,7 @@ import contextlib
 import hmac
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -346,6 +346,10 @@ class MappingsHandler(JsonHandler):
 # --- the WebSocket -----------------------------------------------------------------------
 
 
+#: While clients listen, the database is probed every this many heartbeats.
+PROBE_EVERY_BEATS = 5
+
+
 class Hub:
     """Fans bus events out to connected clients; see the module docstring.
 
@@ -354,9 +358,16 @@ class Hub:
     (or cut off) and shows what it has as stale.
     """
 
-    def __init__(self, bus: EventBus, beat: Callable[[], Mapping[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        bus: EventBus,
+        beat: Callable[[], Mapping[str, Any]] | None = None,
+        probe: Callable[[], Awaitable[Any]] | None = None,
+    ) -> None:
         self._bus = bus
         self._beat = beat
+        # Re-checks what the heartbeat reports from cache (the database) every few beats.
+        self._probe = probe
         self.clients: set[ExecutorSocket] = set()
         self._task: asyncio.Task[None] | None = None
         self._beat_task: asyncio.Task[None] | None = None
@@ -369,7 +380,13 @@ class Hub:
             self._beat_task = asyncio.create_task(self._heartbeat(self._beat), name="ws-heartbeat")
 
     async def _heartbeat(self, beat: Callable[[], Mapping[str, Any]]) -> None:
+        beats = 0
         while True:
+            if self._probe is not None and beats % PROBE_EVERY_BEATS == 0 and self.clients:
+                # In the background: a hung database must never delay the heartbeat.
+                probing = asyncio.ensure_future(self._probe())
+                probing.add_done_callback(lambda f: f.cancelled() or f.exception())
+            beats += 1
             try:
                 self._bus.publish(schemas.HEARTBEAT, beat())
             except Exception:
@@ -550,7 +567,7 @@ class ExecutorSocket(_Guarded, tornado.websocket.WebSocketHandler):
 
 
 def make_app(console: Console, history: History, bus: EventBus, settings: ServerSettings) -> tornado.web.Application:
-    hub = Hub(bus, console.heartbeat)
+    hub = Hub(bus, console.heartbeat, console.database)
     return tornado.web.Application(
         [
             (r"/ws/executor", ExecutorSocket),
