@@ -794,8 +794,12 @@ class WorkerState:
         return {"pnl"}
 
     # -- derived figures -------------------------------------------------------------
-    def total_balance(self) -> Decimal:
-        return sum((self.balances.get(k, Decimal(0)) for k in ("poly", "kalshi")), Decimal(0))
+    def total_balance(self) -> Decimal | None:
+        """Both venues' cash; None until both were read (a part is not a total)."""
+        parts = [self.balances.get(k) for k in ("poly", "kalshi")]
+        if any(v is None for v in parts):
+            return None
+        return sum((v for v in parts if v is not None), Decimal(0))
 
     def trades_since(self, seq: int) -> list[Trade]:
         return [t for t in self.trades if t.seq > seq]

@@ -255,3 +255,13 @@ def test_a_database_outage_in_the_heartbeat_puts_a_banner_on_the_page_until_it_i
                                                    "executor_running": True,
                                                    "database": {"state": "up", "error": None, "since": None}}})
     assert p.header.database.object == ""
+
+
+def test_the_total_is_shown_only_once_both_balances_are_known(feed, page):
+    p = page("executor")
+    replay(feed, p, init())
+    unread = {"type": "init", "data": {**init()["data"], "balances": {"poly": None, "kalshi": Decimal("40.00")}}}
+    replay(feed, p, unread)
+    assert 'data-k="total">—' in p.view.balances.object  # not $40.00: Polymarket not read yet
+    replay(feed, p, {"type": "balance_update", "data": {"poly": Decimal("55.00"), "kalshi": Decimal("40.00")}})
+    assert 'data-k="total">$95.00' in p.view.balances.object
