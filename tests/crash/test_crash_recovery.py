@@ -40,9 +40,10 @@ async def assert_books_agree(rig: Rig) -> None:
                 assert leg.filled == sent[0].filled_size, (leg.id, leg.state)
 
 
-async def crash_after_leg1_sent(rig: Rig) -> AttemptRecord:
-    """An attempt whose worker died right after sending leg 1 (left in LEG1_SENT)."""
-    first = rig.executor(crash=CrashPoints("after_leg1_sent", on_crash=crash_now))
+async def crash_at(rig: Rig, point: str = "after_leg1_sent") -> AttemptRecord:
+    """An attempt whose worker died at ``point`` (by default right after sending leg 1,
+    which leaves it in LEG1_SENT)."""
+    first = rig.executor(crash=CrashPoints(point, on_crash=crash_now))
     await first.start(background=False)
     stock_books(rig.kalshi, rig.poly, "G1")
     admitted = await first.submit(make_candidate("G1"))
@@ -57,14 +58,7 @@ async def crash_after_leg1_sent(rig: Rig) -> AttemptRecord:
 async def test_crash_at_each_point_is_recovered_without_lost_or_duplicated_orders(rig: Rig, point: str) -> None:
     if point == "during_unwind":
         rig.kalshi.script = [Fault("reject")]
-    first = rig.executor(crash=CrashPoints(point, on_crash=crash_now))
-    await first.start(background=False)
-    stock_books(rig.kalshi, rig.poly, "G1")
-    admitted = await first.submit(make_candidate("G1"))
-    assert isinstance(admitted, AttemptRecord)
-    await first.wait_idle()
-    for task in first._tasks.values():
-        assert isinstance(task.exception(), SimulatedCrash)
+    admitted = await crash_at(rig, point)
     crashed = await rig.attempts.get(admitted.id)
     assert crashed is not None and crashed.state.in_flight  # died half-way
     rows_before = await rig.trades.recent_trades(limit=100)
@@ -98,7 +92,7 @@ async def test_crash_at_each_point_is_recovered_without_lost_or_duplicated_order
 
 
 async def test_unreachable_venue_at_restart_keeps_the_attempt_in_flight_and_the_game_busy(rig: Rig) -> None:
-    admitted = await crash_after_leg1_sent(rig)
+    admitted = await crash_at(rig)
     rig.poly.down = True
     second = rig.executor()
     await second.start(background=False)
@@ -118,7 +112,7 @@ async def test_leg_found_by_look_up_without_an_average_price_takes_it_from_the_f
     """Found by the SIGKILL test: an order record carries a fill count but no average
     price; the fills of that order give it, so leg 2 and the P&L are priced right."""
     rig.poly.records_without_price = True
-    admitted = await crash_after_leg1_sent(rig)
+    admitted = await crash_at(rig)
     second = rig.executor()
     await second.start(background=False)
     await second.wait_idle()
@@ -134,7 +128,7 @@ async def test_reconciliation_never_adopts_a_later_grants_attempt_and_resumes_it
 
     from db.tables import arbitrage_attempts
 
-    admitted = await crash_after_leg1_sent(rig)
+    admitted = await crash_at(rig)
     async with rig.db.write() as conn:
         await conn.execute(arbitrage_attempts.update().values(epoch=7))
     older = rig.executor()
