@@ -13,26 +13,20 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal as D
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from db.attempts import AttemptRepository
-from db.engine import Database
-from db.migrate import migrate
-from db.repositories import SettingsRepository, TradeRepository
+from db.repositories import TradeRepository
+from tests.engine.paper_desk import paper_desk
 from worker.domain.attempts import AttemptRecord, AttemptState, LegRole
 from worker.domain.mapping import Confidence, CurvePoint, Direction, Leg, Opportunity, RulesCheck
 from worker.domain.markets import Venue
 from worker.domain.ports import VenuePort
-from worker.engine.executor import Candidate, Executor, RiskConfig, UnwindPolicy
+from worker.engine.executor import Candidate, Executor, RiskConfig
 from worker.engine.executor.feed import OpportunityFeed
-from worker.engine.settings_manager import ExecutorSettingsManager
-from worker.engine.trade_logger import TradeLogger
-from worker.trading import build_venues
-from worker.venues.paper.connect import paper_urls
 from worker.venues.paper.faults import FaultSpec
-from worker.venues.paper.server import PaperServer, build_state
+from worker.venues.paper.server import PaperServer
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -55,51 +49,25 @@ class PaperRig:
 
 @pytest.fixture
 async def paper(tmp_path: Path) -> AsyncIterator[PaperRig]:
-    state = build_state(
-        tmp_path / "paper", seed=5, balances={"kalshi": D(1000), "polymarket": D(1000), "polymarket_us": D(1000)},
-        fault_spec=FaultSpec(hang=0.3), latency_ms=0,
-    )
     rig_orders: list[str | None] = []
     rig_slips: list[int] = []
-    faults: Any = state.faults
-    faults.order_fault = lambda: rig_orders.pop(0) if rig_orders else None
     drawn: list[int] = [0]
 
     def slip() -> bool:
         drawn[0] = rig_slips.pop(0) if rig_slips else 0
         return drawn[0] > 0
 
-    faults.slip = slip
-    faults.slip_ticks = lambda: drawn[0]
-    server = PaperServer(state, 0)
-    port = await server.start()
-    venues = build_venues({**paper_urls(port), **state.creds.as_env()}, "polymarket")
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'executor.db'}")
-    await migrate(db, "paper")
-    settings = ExecutorSettingsManager(SettingsRepository(db))
-    await settings.load()
-    await settings.set_enabled(True)
-    await settings.update({"min_bet": D("0.50"), "max_bet": D("10000"), "max_daily_loss": D("10000")})
-    trades = TradeRepository(db)
-    attempts = AttemptRepository(db)
-    ex = Executor(
-        settings=settings, store=attempts, trades=trades,
-        trade_logger=TradeLogger(trades, ZoneInfo("America/New_York")), venues=venues,
-        publish=lambda t, d: None, risk_config=RiskConfig(max_book_age_ms=60_000),
-        unwind=UnwindPolicy(pause_s=0.05), lookup_delays=(0.1, 0.3, 0.6),
-    )
-    feed = OpportunityFeed(ex, venues[Venue.KALSHI], venues[Venue.POLYMARKET])
-    await feed.discover()
-    await ex.start(background=False)
-    rig = PaperRig(server, venues, ex, feed, attempts, trades, rig_orders, rig_slips)
-    try:
-        yield rig
-    finally:
-        for v in venues.values():
-            await v.aclose()
-        await server.stop()
-        state.exchange.store.close()
-        await db.dispose()
+    def scripted(faults: Any) -> None:
+        faults.order_fault = lambda: rig_orders.pop(0) if rig_orders else None
+        faults.slip = slip
+        faults.slip_ticks = lambda: drawn[0]
+
+    async with paper_desk(
+        tmp_path, settings={"min_bet": D("0.50"), "max_bet": D("10000"), "max_daily_loss": D("10000")},
+        risk=RiskConfig(max_book_age_ms=60_000), faults=scripted, fault_spec=FaultSpec(hang=0.3),
+    ) as desk:
+        yield PaperRig(desk.server, desk.venues, desk.executor, desk.feed, desk.attempts, desk.trades,
+                       rig_orders, rig_slips)
 
 
 def freeze_book(rig: PaperRig, instrument_id: str) -> None:

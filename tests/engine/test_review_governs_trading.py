@@ -9,20 +9,18 @@ feed's own queue is submitted as its consumer does: no sleeping, no stubbed engi
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from db.attempts import AttemptRepository
-from db.engine import Database
 from db.mappings import SqlMappingStore
-from db.migrate import migrate
-from db.repositories import SettingsRepository, TradeRepository
+from tests.engine.paper_desk import paper_desk
 from worker.domain.attempts import AttemptRecord, AttemptState, Refusal, RefusalReason
 from worker.domain.mapping import (
     CloseReason,
@@ -37,13 +35,9 @@ from worker.domain.mapping import (
 )
 from worker.domain.markets import Venue
 from worker.domain.ports import VenuePort
-from worker.engine.executor import Executor, RiskConfig, UnwindPolicy
+from worker.engine.executor import Executor, RiskConfig
 from worker.engine.executor.feed import OpportunityFeed
-from worker.engine.settings_manager import ExecutorSettingsManager
-from worker.engine.trade_logger import TradeLogger
-from worker.trading import build_venues
-from worker.venues.paper.connect import paper_urls
-from worker.venues.paper.server import PaperServer, build_state
+from worker.venues.paper.server import PaperServer
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -118,67 +112,39 @@ class Desk:
         return results
 
 
-async def make_desk(tmp_path: Path, risk: RiskConfig) -> Desk:
-    state = build_state(
-        tmp_path / "paper", seed=5, balances={"kalshi": D(1000), "polymarket": D(1000), "polymarket_us": D(1000)},
-        latency_ms=0,
-    )
-    state.faults.order_fault = lambda: None  # type: ignore[method-assign]  # every order behaves
-    state.faults.slip = lambda: False  # type: ignore[method-assign]
-    server = PaperServer(state, 0)
-    port = await server.start()
-    venues = build_venues({**paper_urls(port), **state.creds.as_env()}, "polymarket")
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'executor.db'}")
-    await migrate(db, "paper")
-    settings = ExecutorSettingsManager(SettingsRepository(db))
-    await settings.load()
-    await settings.set_enabled(True)
-    await settings.update({"min_bet": D("0.50"), "max_bet": D("20"), "max_daily_loss": D("1000")})
-    trades = TradeRepository(db)
-    attempts = AttemptRepository(db)
+@asynccontextmanager
+async def open_desk(tmp_path: Path, risk: RiskConfig) -> AsyncIterator[Desk]:
     published: list[tuple[str, Any]] = []
-    ex = Executor(
-        settings=settings, store=attempts, trades=trades,
-        trade_logger=TradeLogger(trades, ZoneInfo("America/New_York")), venues=venues,
-        publish=lambda t, d: published.append((t, d)), risk_config=risk,
-        unwind=UnwindPolicy(pause_s=0.05), lookup_delays=(0.1, 0.3, 0.6),
-    )
-    store = SqlMappingStore(db)
     events: list[OpportunityEvent] = []
-    feed = OpportunityFeed(ex, venues[Venue.KALSHI], venues[Venue.POLYMARKET], store, on_event=events.append)
-    await feed.discover()
-    await ex.start(background=False)
-    desk = Desk(server, venues, store, attempts, ex, feed, published, events)
-    desk._db = db  # type: ignore[attr-defined]
-    return desk
 
+    def every_order_behaves(faults: Any) -> None:
+        faults.order_fault = lambda: None
+        faults.slip = lambda: False
 
-async def close_desk(desk: Desk) -> None:
-    await desk.executor.wait_idle()
-    for v in desk.venues.values():
-        await v.aclose()
-    await desk.server.stop()
-    desk.server.state.exchange.store.close()
-    await desk._db.dispose()  # type: ignore[attr-defined]
+    async with paper_desk(
+        tmp_path, settings={"min_bet": D("0.50"), "max_bet": D("20"), "max_daily_loss": D("1000")},
+        risk=risk, faults=every_order_behaves, publish=lambda t, d: published.append((t, d)),
+        mapping_store=SqlMappingStore, on_event=events.append,
+    ) as base:
+        assert isinstance(base.mappings, SqlMappingStore)
+        desk = Desk(base.server, base.venues, base.mappings, base.attempts, base.executor, base.feed, published, events)
+        try:
+            yield desk
+        finally:
+            await desk.executor.wait_idle()
 
 
 @pytest.fixture
 async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
-    d = await make_desk(tmp_path, RiskConfig(max_book_age_ms=60_000))
-    try:
+    async with open_desk(tmp_path, RiskConfig(max_book_age_ms=60_000)) as d:
         yield d
-    finally:
-        await close_desk(d)
 
 
 @pytest.fixture
 async def strict_desk(tmp_path: Path) -> AsyncIterator[Desk]:
     """``EXECUTOR_REQUIRE_CONFIRMATION=true``: only confirmed games trade."""
-    d = await make_desk(tmp_path, RiskConfig(max_book_age_ms=60_000, require_confirmation=True))
-    try:
+    async with open_desk(tmp_path, RiskConfig(max_book_age_ms=60_000, require_confirmation=True)) as d:
         yield d
-    finally:
-        await close_desk(d)
 
 
 async def test_rejecting_one_direction_stops_the_whole_game(desk: Desk) -> None:
