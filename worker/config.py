@@ -80,24 +80,18 @@ class Config:
     def dashboard_password(self) -> str:
         """The dashboard login's password: ``EXECUTOR_DASHBOARD_PASSWORD`` or the password
         file (created once, mode 0600, like the API token)."""
-        if self.dashboard_password_env:
-            return self.dashboard_password_env
-        password = ensure_file(self.dashboard_password_path, lambda: secrets.token_urlsafe(24))
-        if len(password) < MIN_DASHBOARD_PASSWORD:
-            raise ConfigError("EXECUTOR_DASHBOARD_PASSWORD", f"password file {self.dashboard_password_path} "
-                              f"holds fewer than {MIN_DASHBOARD_PASSWORD} characters")
-        return password
+        return _secret_from_file(
+            self.dashboard_password_env, self.dashboard_password_path, 24, MIN_DASHBOARD_PASSWORD,
+            "EXECUTOR_DASHBOARD_PASSWORD", "password file",
+        )
 
     def dashboard_cookie_secret(self) -> str:
         """The key signing the dashboard's login cookie: ``EXECUTOR_DASHBOARD_COOKIE_SECRET``
         or its file (created once, mode 0600), so a login outlives a dashboard restart."""
-        if self.dashboard_cookie_secret_env:
-            return self.dashboard_cookie_secret_env
-        secret = ensure_file(self.dashboard_cookie_secret_path, lambda: secrets.token_urlsafe(48))
-        if len(secret) < MIN_COOKIE_SECRET:
-            raise ConfigError("EXECUTOR_DASHBOARD_COOKIE_SECRET", f"cookie secret file "
-                              f"{self.dashboard_cookie_secret_path} holds fewer than {MIN_COOKIE_SECRET} characters")
-        return secret
+        return _secret_from_file(
+            self.dashboard_cookie_secret_env, self.dashboard_cookie_secret_path, 48, MIN_COOKIE_SECRET,
+            "EXECUTOR_DASHBOARD_COOKIE_SECRET", "cookie secret file",
+        )
 
     @property
     def paper_url(self) -> str:
@@ -176,6 +170,17 @@ def ensure_file(path: Path, make: Callable[[], str]) -> str:
     finally:
         tmp.unlink(missing_ok=True)
     return path.read_text().strip()
+
+
+def _secret_from_file(from_env: str | None, path: Path, nbytes: int, minimum: int, variable: str, what: str) -> str:
+    """``from_env`` when set, else the file at ``path`` (created once with
+    ``secrets.token_urlsafe(nbytes)``, mode 0600); a file shorter than ``minimum`` is refused."""
+    if from_env:
+        return from_env
+    secret = ensure_file(path, lambda: secrets.token_urlsafe(nbytes))
+    if len(secret) < minimum:
+        raise ConfigError(variable, f"{what} {path} holds fewer than {minimum} characters")
+    return secret
 
 
 def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
