@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.dashboard.live import wait_until
+
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
@@ -50,16 +52,6 @@ def supervise(*args: str, command: list[str]) -> subprocess.Popen[str]:
         [sys.executable, "-m", "worker", "supervise", *args, "--", *command],
         cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
-
-
-def wait_for(check: object, timeout: float, what: str) -> None:
-    """Poll a file a child process writes (there is no event to await across processes)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():  # type: ignore[operator]
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{what} not within {timeout} s")
 
 
 def pauses(stderr: str) -> list[float]:
@@ -102,7 +94,7 @@ def test_sigterm_stops_the_worker_and_restarts_nothing(tmp_path: Path) -> None:
         """,
     )
     proc = supervise(command=command)
-    wait_for((tmp_path / "runs.ready").exists, 30, "the worker's start")
+    wait_until((tmp_path / "runs.ready").exists, 30, "the worker's start", interval=0.05)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
@@ -150,7 +142,8 @@ def test_under_honcho_a_crashing_worker_does_not_stop_the_other_processes(tmp_pa
     proc = subprocess.Popen([str(honcho), "start", "-f", str(procfile), "-d", str(ROOT)], cwd=ROOT, env=ENV,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        wait_for(lambda: len(runs(tmp_path)) >= 4 and alive.exists(), 60, "three restarts of the crashing worker")
+        wait_until(lambda: len(runs(tmp_path)) >= 4 and alive.exists(), 60, "three restarts of the crashing worker",
+                   interval=0.05)
         assert proc.poll() is None  # honcho (and so the other process) still runs
     finally:
         proc.send_signal(signal.SIGTERM)
