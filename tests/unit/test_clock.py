@@ -1,0 +1,76 @@
+"""The clock port: the fake moves only when advanced, wakes sleepers in deadline order,
+and the check script finds time read anywhere in worker/ but the clock module."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from scripts.check_clock import offences
+from worker.clock import SYSTEM_CLOCK, FakeClock
+
+START = datetime(2026, 12, 6, 12, tzinfo=UTC)
+
+
+async def test_fake_clock_stands_still_until_advanced() -> None:
+    clock = FakeClock(START, monotonic=50.0)
+    assert clock.now() == START and clock.monotonic() == 50.0
+    await clock.advance(2.5)
+    assert clock.now() == START + timedelta(seconds=2.5)
+    assert clock.monotonic() == 52.5
+
+
+async def test_sleepers_wake_in_deadline_order_and_only_when_due() -> None:
+    clock = FakeClock(START)
+    woke: list[tuple[str, datetime]] = []
+
+    async def sleeper(name: str, seconds: float) -> None:
+        await clock.sleep(seconds)
+        woke.append((name, clock.now()))
+
+    tasks = [asyncio.create_task(sleeper("late", 10)), asyncio.create_task(sleeper("early", 3))]
+    await asyncio.sleep(0)
+    assert clock.sleepers == 2
+    await clock.advance(2.9)
+    assert woke == []
+    await clock.advance(0.1)
+    assert woke == [("early", START + timedelta(seconds=3))]
+    await clock.advance(100)
+    assert woke[1] == ("late", START + timedelta(seconds=10))
+    assert clock.now() == START + timedelta(seconds=103)
+    await asyncio.gather(*tasks)
+
+
+async def test_sleep_zero_yields_without_advance() -> None:
+    clock = FakeClock(START)
+    await asyncio.wait_for(clock.sleep(0), timeout=1)
+    assert clock.now() == START
+
+
+async def test_a_clock_does_not_go_back_and_needs_aware_times() -> None:
+    clock = FakeClock(START)
+    with pytest.raises(ValueError):
+        await clock.advance(-1)
+    with pytest.raises(ValueError):
+        FakeClock(datetime(2026, 1, 1))
+    with pytest.raises(ValueError):
+        clock.set(datetime(2026, 1, 1))
+
+
+async def test_system_clock_is_aware_utc_and_monotonic() -> None:
+    a, b = SYSTEM_CLOCK.monotonic(), SYSTEM_CLOCK.monotonic()
+    assert b >= a
+    assert SYSTEM_CLOCK.now().tzinfo is UTC
+
+
+def test_check_script_flags_time_outside_the_clock_module(tmp_path: Path) -> None:
+    (tmp_path / "worker" / "engine").mkdir(parents=True)
+    (tmp_path / "worker" / "clock.py").write_text("import time\nx = time.monotonic()\n")
+    (tmp_path / "worker" / "engine" / "ok.py").write_text("def f(clock):\n    return clock.now()\n")
+    (tmp_path / "worker" / "engine" / "bad.py").write_text(
+        "import asyncio\nasync def f():\n    await asyncio.sleep(1)\n"
+    )
+    assert offences(tmp_path) == ["worker/engine/bad.py:3: await asyncio.sleep(1)"]
