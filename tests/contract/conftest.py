@@ -39,6 +39,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from tests.contract.fakes import FakeKalshi, FakePolymarket, FakePolymarketUs, FakeVenue
+from worker.clock import SystemClock
 from worker.domain.markets import ContractRef, OutcomeSide, Venue
 from worker.venues.common.http import Backoff
 from worker.venues.kalshi.client import KalshiClient
@@ -72,13 +73,24 @@ PAPER_ORDER_FAULT = {
 
 
 class RecordingSleep:
-    """Injected instead of asyncio.sleep: records delays, never waits."""
+    """A sleep that records its delays and never waits."""
 
     def __init__(self) -> None:
         self.delays: list[float] = []
 
     async def __call__(self, seconds: float) -> None:
         self.delays.append(seconds)
+
+
+class RecordingClock(SystemClock):
+    """The clients' clock: the system's time, but every wait (backoff, rate limit) goes
+    to a :class:`RecordingSleep` and returns at once."""
+
+    def __init__(self, sleep: RecordingSleep) -> None:
+        self._sleep = sleep
+
+    async def sleep(self, seconds: float) -> None:
+        await self._sleep(seconds)
 
 
 def asks_ladder(name: str) -> list[list[Decimal]]:
@@ -167,7 +179,7 @@ class Harness:
 
 # -- mock backend ---------------------------------------------------------------------------
 def _common(sleep: RecordingSleep) -> dict[str, Any]:
-    return {"sleep": sleep, "rng": random.Random(7), "backoff": Backoff(base=0.25, cap=4, max_retries=3)}
+    return {"clock": RecordingClock(sleep), "rng": random.Random(7), "backoff": Backoff(base=0.25, cap=4, max_retries=3)}
 
 
 def build_mock(name: str) -> Harness:

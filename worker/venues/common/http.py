@@ -10,7 +10,8 @@ Rules (money and concurrency):
 * Error messages carry the status and the venue's error text only — never headers,
   keys or signatures.
 
-Sleep, clock and randomness are injected so tests never really sleep.
+The clock (waits and the rate limit's readings) and randomness are injected, so tests
+never really wait.
 """
 
 from __future__ import annotations
@@ -18,13 +19,13 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from worker.clock import SYSTEM_CLOCK, Clock
 from worker.domain.errors import (
     AuthFailed,
     InsufficientBalance,
@@ -36,8 +37,6 @@ from worker.domain.errors import (
     VenueUnavailable,
 )
 
-Sleep = Callable[[float], Awaitable[None]]
-Clock = Callable[[], float]
 HeaderSigner = Callable[[str, str, str], Mapping[str, str]]
 """``(METHOD, path_without_query, body_text) -> auth headers``."""
 
@@ -54,8 +53,7 @@ class TokenBucket:
         rate: float,
         burst: int | None = None,
         *,
-        clock: Clock = time.monotonic,
-        sleep: Sleep = asyncio.sleep,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
@@ -63,12 +61,11 @@ class TokenBucket:
         self.capacity = float(burst if burst is not None else max(1, int(rate)))
         self.tokens = self.capacity
         self._clock = clock
-        self._sleep = sleep
-        self._stamp = clock()
+        self._stamp = clock.monotonic()
         self._lock = asyncio.Lock()
 
     def _refill(self) -> None:
-        now = self._clock()
+        now = self._clock.monotonic()
         self.tokens = min(self.capacity, self.tokens + (now - self._stamp) * self.rate)
         self._stamp = now
 
@@ -76,7 +73,7 @@ class TokenBucket:
         async with self._lock:
             self._refill()
             while self.tokens < 1:
-                await self._sleep((1 - self.tokens) / self.rate)
+                await self._clock.sleep((1 - self.tokens) / self.rate)
                 self._refill()
             self.tokens -= 1
 
@@ -132,7 +129,7 @@ class VenueHttp:
         read_limit: TokenBucket,
         write_limit: TokenBucket,
         backoff: Backoff | None = None,
-        sleep: Sleep = asyncio.sleep,
+        clock: Clock = SYSTEM_CLOCK,
         rng: random.Random | None = None,
     ) -> None:
         self.venue = venue
@@ -140,7 +137,7 @@ class VenueHttp:
         self.read_limit = read_limit
         self.write_limit = write_limit
         self.backoff = backoff or Backoff()
-        self._sleep = sleep
+        self._clock = clock
         self._rng = rng or random.Random()
         self.retries = 0  # observable for tests and metrics
 
@@ -239,7 +236,7 @@ class VenueHttp:
 
     async def _wait(self, attempt: int, retry_after: float | None) -> int:
         self.retries += 1
-        await self._sleep(self.backoff.delay(attempt, self._rng, retry_after))
+        await self._clock.sleep(self.backoff.delay(attempt, self._rng, retry_after))
         return attempt + 1
 
 

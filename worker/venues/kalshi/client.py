@@ -16,16 +16,16 @@ Rate limits (Basic tier): 20 reads/s, 10 writes/s.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import httpx
 
+from worker.clock import SYSTEM_CLOCK, Clock
 from worker.domain.books import OrderBook
 from worker.domain.discovery import ListingRefusal
 from worker.domain.errors import OrderNotFound, OrderRejected
@@ -52,7 +52,7 @@ from worker.domain.orders import (
 )
 from worker.domain.ports import BookUpdate
 from worker.venues.common.env import require
-from worker.venues.common.http import Backoff, Sleep, TokenBucket, VenueHttp
+from worker.venues.common.http import Backoff, TokenBucket, VenueHttp
 from worker.venues.common.parsing import MarketRefused, dec, obj, text, ts
 from worker.venues.common.refusals import RefusalLog
 from worker.venues.kalshi.parse import parse_events, parse_orderbook
@@ -119,10 +119,9 @@ class KalshiClient:
         signer: KalshiSigner | None = None,
         ws_url: str = DEFAULT_WS_URL,
         http: httpx.AsyncClient | None = None,
-        sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
         backoff: Backoff | None = None,
-        clock: Callable[[], datetime] | None = None,
+        clock: Clock = SYSTEM_CLOCK,
         read_rate: float = READS_PER_SECOND,
         write_rate: float = WRITES_PER_SECOND,
     ) -> None:
@@ -133,13 +132,13 @@ class KalshiClient:
         self.http = VenueHttp(
             Venue.KALSHI,
             http or httpx.AsyncClient(timeout=httpx.Timeout(5.0)),
-            read_limit=TokenBucket(read_rate, sleep=sleep),
-            write_limit=TokenBucket(write_rate, sleep=sleep),
+            read_limit=TokenBucket(read_rate, clock=clock),
+            write_limit=TokenBucket(write_rate, clock=clock),
             backoff=backoff,
-            sleep=sleep,
+            clock=clock,
             rng=rng,
         )
-        self._now = clock or (lambda: datetime.now(UTC))
+        self.clock = clock
         self.refusals = RefusalLog(Venue.KALSHI, logging.getLogger(__name__))
 
     @classmethod
@@ -147,7 +146,8 @@ class KalshiClient:
         """Build from the environment; raises MissingCredentials naming what is missing."""
         creds = require(env, Venue.KALSHI, ["KALSHI_KEY_ID", "KALSHI_PRIVATE_KEY_PATH"])
         signer = KalshiSigner(
-            creds["KALSHI_KEY_ID"], load_private_key(creds["KALSHI_PRIVATE_KEY_PATH"])
+            creds["KALSHI_KEY_ID"], load_private_key(creds["KALSHI_PRIVATE_KEY_PATH"]),
+            clock=kwargs.get("clock", SYSTEM_CLOCK),
         )
         return cls(
             env.get("KALSHI_BASE_URL") or DEFAULT_BASE_URL,
@@ -210,7 +210,7 @@ class KalshiClient:
 
     async def get_books(self, ticker: str) -> tuple[OrderBook, OrderBook]:
         payload = await self._get(f"/markets/{ticker}/orderbook")
-        return parse_orderbook(ticker, payload, self._now())
+        return parse_orderbook(ticker, payload, self.clock.now())
 
     async def get_book(self, contract: ContractRef) -> OrderBook:
         yes, no = await self.get_books(contract.contract_id)
@@ -298,7 +298,7 @@ class KalshiClient:
             avg_fill_price=avg if filled > 0 else None,
             # average_fee_paid is per contract
             fee_paid=fee * filled,
-            updated_at=ts(p.get("ts_ms")) or self._now(),
+            updated_at=ts(p.get("ts_ms")) or self.clock.now(),
         )
 
     def _order_from_record(self, o: Mapping[str, Any]) -> Order:
@@ -420,7 +420,7 @@ class KalshiClient:
             price=price or ZERO,
             size=_count(f, "count_fp", "count") or ZERO,
             fee=dec(f.get("fee_cost_dollars") or f.get("fee_cost"), ZERO) or ZERO,
-            ts=ts(f.get("created_time")) or self._now(),
+            ts=ts(f.get("created_time")) or self.clock.now(),
             is_taker=bool(f.get("is_taker", True)),
             client_order_id=text(f.get("client_order_id")) or None,
         )
@@ -473,7 +473,7 @@ class KalshiClient:
             yes_value = ONE if result == "yes" else ZERO
         yes = ContractRef(Venue.KALSHI, ticker, ticker, OutcomeSide.YES)
         no = ContractRef(Venue.KALSHI, ticker, ticker, OutcomeSide.NO)
-        when = ts(m.get("settlement_ts") or m.get("expiration_time")) or self._now()
+        when = ts(m.get("settlement_ts") or m.get("expiration_time")) or self.clock.now()
         return MarketResolution(Venue.KALSHI, ticker, {yes: yes_value, no: ONE - yes_value}, when)
 
     async def aclose(self) -> None:

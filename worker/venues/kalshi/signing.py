@@ -8,12 +8,13 @@ digest length) over ``timestamp_ms + METHOD + path``), the path including
 from __future__ import annotations
 
 import base64
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from worker.clock import SYSTEM_CLOCK, Clock
 
 
 def message(timestamp_ms: int, method: str, path: str) -> bytes:
@@ -32,11 +33,16 @@ class KalshiSigner:
     """Produces the three auth headers; the key never leaves this object (no repr of it)."""
 
     def __init__(
-        self, key_id: str, private_key: rsa.RSAPrivateKey, now_ms: Callable[[], int] | None = None
+        self,
+        key_id: str,
+        private_key: rsa.RSAPrivateKey,
+        now_ms: Callable[[], int] | None = None,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.key_id = key_id
         self._key = private_key
-        self._now_ms = now_ms or (lambda: int(time.time() * 1000))
+        self._now_ms = now_ms or (lambda: int(clock.now().timestamp() * 1000))
 
     def __repr__(self) -> str:
         return "KalshiSigner(key_id=***)"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -133,7 +133,7 @@ async def stream_books(
             while True:
                 raw = await conn.recv()
                 message = json.loads(raw)
-                for update in state.apply(message, datetime.now(UTC)):
+                for update in state.apply(message, client.clock.now()):
                     yield update
         except (SequenceGap, ConnectionError, OSError):
             pass

@@ -74,7 +74,7 @@ def paper_clients(
     data_dir: str | Path, port: int, host: str = "127.0.0.1", **kwargs: Any
 ) -> tuple[KalshiClient, PolymarketClient, PolymarketUsClient]:
     """The three live clients built by their own ``from_env`` on the paper environment
-    (``kwargs`` go to every constructor: sleep, rng, backoff, http …)."""
+    (``kwargs`` go to every constructor: clock, rng, backoff, http …)."""
     env = paper_client_env(data_dir, port, host)
     return (
         KalshiClient.from_env(env, **kwargs),

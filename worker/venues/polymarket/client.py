@@ -19,16 +19,16 @@ per-10-second budgets.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import httpx
 
+from worker.clock import SYSTEM_CLOCK, Clock
 from worker.domain.books import OrderBook
 from worker.domain.discovery import ListingRefusal
 from worker.domain.errors import AuthFailed, OrderNotFound, OrderRejected
@@ -48,7 +48,7 @@ from worker.domain.orders import (
 )
 from worker.domain.ports import BookUpdate
 from worker.venues.common.env import require
-from worker.venues.common.http import Backoff, Sleep, TokenBucket, VenueHttp
+from worker.venues.common.http import Backoff, TokenBucket, VenueHttp
 from worker.venues.common.parsing import MarketRefused, dec, json_list, obj, text, ts
 from worker.venues.common.refusals import RefusalLog
 from worker.venues.polymarket.parse import parse_book, parse_events
@@ -81,10 +81,9 @@ class PolymarketClient:
         ws_url: str = DEFAULT_WS_URL,
         signer: PolymarketSigner | None = None,
         http: httpx.AsyncClient | None = None,
-        sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
         backoff: Backoff | None = None,
-        clock: Callable[[], datetime] | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.gamma_url = gamma_url.rstrip("/")
         self.clob_url = clob_url.rstrip("/")
@@ -95,13 +94,13 @@ class PolymarketClient:
         self.http = VenueHttp(
             Venue.POLYMARKET,
             http or httpx.AsyncClient(timeout=httpx.Timeout(5.0)),
-            read_limit=TokenBucket(50, sleep=sleep),
-            write_limit=TokenBucket(20, sleep=sleep),
+            read_limit=TokenBucket(50, clock=clock),
+            write_limit=TokenBucket(20, clock=clock),
             backoff=backoff,
-            sleep=sleep,
+            clock=clock,
             rng=rng,
         )
-        self._now = clock or (lambda: datetime.now(UTC))
+        self.clock = clock
         self.refusals = RefusalLog(Venue.POLYMARKET, logging.getLogger(__name__))
         self._neg_risk: dict[str, bool] = {}
         self._market_of_token: dict[str, str] = {}
@@ -138,7 +137,7 @@ class PolymarketClient:
     def _l2(self, method: str, path: str, body: str) -> Mapping[str, str]:
         if self.signer is None:
             raise AuthFailed(Venue.POLYMARKET, "no credentials configured")
-        return self.signer.l2_headers(int(self._now().timestamp()), method, path, body)
+        return self.signer.l2_headers(int(self.clock.now().timestamp()), method, path, body)
 
     async def _clob_get(
         self, path: str, params: Mapping[str, Any] | None = None, auth: bool = False
@@ -188,7 +187,7 @@ class PolymarketClient:
 
     async def get_book(self, contract: ContractRef) -> OrderBook:
         payload = await self._clob_get("/book", {"token_id": contract.contract_id})
-        return parse_book(obj(payload, "clob book"), self._now(), contract.market_id)
+        return parse_book(obj(payload, "clob book"), self.clock.now(), contract.market_id)
 
     async def stream_books(self, contracts: Sequence[ContractRef]) -> AsyncIterator[BookUpdate]:
         from worker.venues.polymarket.ws import stream_books
@@ -213,7 +212,7 @@ class PolymarketClient:
             maker_amount=maker_amount,
             taker_amount=taker_amount,
             side=side,
-            timestamp_ms=int(self._now().timestamp() * 1000),
+            timestamp_ms=int(self.clock.now().timestamp() * 1000),
         )
         exchange = NEG_RISK_EXCHANGE_V2 if self._neg_risk.get(c.contract_id) else EXCHANGE_V2
         order_hash, signature = self.signer.sign_order(unsigned, exchange)
@@ -288,7 +287,7 @@ class PolymarketClient:
             state=state,
             filled_size=min(shares, intent.size),
             avg_fill_price=(usdc / shares) if shares > 0 else None,
-            updated_at=self._now(),
+            updated_at=self.clock.now(),
         )
 
     async def place_order(self, intent: OrderIntent) -> Order:
@@ -407,7 +406,7 @@ class PolymarketClient:
             price=price,
             size=size,
             fee=fee,
-            ts=ts(t.get("match_time")) or self._now(),
+            ts=ts(t.get("match_time")) or self.clock.now(),
             is_taker=taker,
         )
 
@@ -483,7 +482,7 @@ class PolymarketClient:
                 for tok, pr in zip(tokens, prices, strict=True)
                 if pr is not None
             }
-            when = ts(m.get("closedTime") or m.get("umaEndDate")) or self._now()
+            when = ts(m.get("closedTime") or m.get("umaEndDate")) or self.clock.now()
             return MarketResolution(Venue.POLYMARKET, text(m.get("conditionId")) or contract.market_id, payouts, when)
         return None
 

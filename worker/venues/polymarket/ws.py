@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -96,7 +96,7 @@ async def stream_books(
                 raw = await conn.recv()
                 data = json.loads(raw)
                 for event in data if isinstance(data, list) else [data]:
-                    for update in state.apply(event, datetime.now(UTC)):
+                    for update in state.apply(event, client.clock.now()):
                         yield update
         except (ConnectionError, OSError):
             pass

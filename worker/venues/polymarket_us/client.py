@@ -20,16 +20,16 @@ field always represents the long side's price, regardless of which order intent 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import httpx
 
+from worker.clock import SYSTEM_CLOCK, Clock
 from worker.domain.books import OrderBook
 from worker.domain.discovery import ListingRefusal
 from worker.domain.errors import AuthFailed, OrderNotFound
@@ -49,7 +49,7 @@ from worker.domain.orders import (
 )
 from worker.domain.ports import BookUpdate
 from worker.venues.common.env import require
-from worker.venues.common.http import Backoff, Sleep, TokenBucket, VenueHttp
+from worker.venues.common.http import Backoff, TokenBucket, VenueHttp
 from worker.venues.common.parsing import MarketRefused, dec, obj, text, ts
 from worker.venues.common.refusals import RefusalLog
 from worker.venues.polymarket_us.parse import money, parse_book, parse_events
@@ -88,10 +88,9 @@ class PolymarketUsClient:
         ws_url: str = DEFAULT_WS_URL,
         signer: PolymarketUsSigner | None = None,
         http: httpx.AsyncClient | None = None,
-        sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
         backoff: Backoff | None = None,
-        clock: Callable[[], datetime] | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.gateway_url = gateway_url.rstrip("/")
         self.api_url = api_url.rstrip("/")
@@ -101,13 +100,13 @@ class PolymarketUsClient:
         self.http = VenueHttp(
             Venue.POLYMARKET_US,
             http or httpx.AsyncClient(timeout=httpx.Timeout(5.0)),
-            read_limit=TokenBucket(20, sleep=sleep),
-            write_limit=TokenBucket(10, sleep=sleep),
+            read_limit=TokenBucket(20, clock=clock),
+            write_limit=TokenBucket(10, clock=clock),
             backoff=backoff,
-            sleep=sleep,
+            clock=clock,
             rng=rng,
         )
-        self._now = clock or (lambda: datetime.now(UTC))
+        self.clock = clock
         self.refusals = RefusalLog(Venue.POLYMARKET_US, logging.getLogger(__name__))
         # When each intent was prepared (by client id): an order created before it cannot
         # be the one a timed-out send placed.
@@ -117,7 +116,8 @@ class PolymarketUsClient:
     def from_env(cls, env: Mapping[str, str], **kwargs: Any) -> PolymarketUsClient:
         c = require(env, Venue.POLYMARKET_US, ["POLYMARKET_US_KEY_ID", "POLYMARKET_US_SECRET_KEY"])
         signer = PolymarketUsSigner(
-            c["POLYMARKET_US_KEY_ID"], load_secret(c["POLYMARKET_US_SECRET_KEY"])
+            c["POLYMARKET_US_KEY_ID"], load_secret(c["POLYMARKET_US_SECRET_KEY"]),
+            clock=kwargs.get("clock", SYSTEM_CLOCK),
         )
         return cls(
             env.get("POLYMARKET_US_GATEWAY_URL") or DEFAULT_GATEWAY_URL,
@@ -187,7 +187,7 @@ class PolymarketUsClient:
         payload = await self.http.request(
             "GET", self.gateway_url + f"/v1/markets/{contract.contract_id}/book"
         )
-        long_book, short_book = parse_book(obj(payload, "book"), self._now())
+        long_book, short_book = parse_book(obj(payload, "book"), self.clock.now())
         return short_book if contract.side is OutcomeSide.SHORT else long_book
 
     async def stream_books(self, contracts: Sequence[ContractRef]) -> AsyncIterator[BookUpdate]:
@@ -216,7 +216,7 @@ class PolymarketUsClient:
             "quantity": int(intent.size),
             "tif": _TIF[intent.tif],
         }
-        self._prepared_at.setdefault(intent.client_order_id, self._now())
+        self._prepared_at.setdefault(intent.client_order_id, self.clock.now())
         return PreparedOrder(intent, None, body)
 
     async def send_order(self, prepared: PreparedOrder) -> Order:
@@ -262,7 +262,7 @@ class PolymarketUsClient:
             state=state,
             filled_size=filled,
             avg_fill_price=avg,
-            updated_at=self._now(),
+            updated_at=self.clock.now(),
         )
 
     async def place_order(self, intent: OrderIntent) -> Order:
@@ -419,7 +419,7 @@ class PolymarketUsClient:
             t = a.get("trade") if isinstance(a.get("trade"), Mapping) else None
             if t is None:
                 continue
-            when = ts(t.get("createTime") or t.get("transactTime")) or self._now()
+            when = ts(t.get("createTime") or t.get("transactTime")) or self.clock.now()
             if since is not None and when < since:
                 continue
             slug = text(t.get("marketSlug"))
@@ -469,7 +469,7 @@ class PolymarketUsClient:
             return None
         long_ref = ContractRef(Venue.POLYMARKET_US, slug, contract.contract_id, OutcomeSide.LONG)
         short_ref = ContractRef(Venue.POLYMARKET_US, slug, contract.contract_id, OutcomeSide.SHORT)
-        when = ts(s.get("settledAt")) or self._now()
+        when = ts(s.get("settledAt")) or self.clock.now()
         return MarketResolution(Venue.POLYMARKET_US, slug, {long_ref: price, short_ref: ONE - price}, when)
 
     async def aclose(self) -> None:

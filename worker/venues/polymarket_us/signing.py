@@ -9,10 +9,11 @@ SDK's ``pynacl``: Ed25519 is deterministic, so both produce the same signature.
 from __future__ import annotations
 
 import base64
-import time
 from collections.abc import Callable
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from worker.clock import SYSTEM_CLOCK, Clock
 
 
 def message(timestamp_ms: int, method: str, path: str) -> bytes:
@@ -32,11 +33,16 @@ class PolymarketUsSigner:
     """Produces the X-PM-* headers; the secret stays inside (not in repr)."""
 
     def __init__(
-        self, key_id: str, secret: Ed25519PrivateKey, now_ms: Callable[[], int] | None = None
+        self,
+        key_id: str,
+        secret: Ed25519PrivateKey,
+        now_ms: Callable[[], int] | None = None,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.key_id = key_id
         self._secret = secret
-        self._now_ms = now_ms or (lambda: int(time.time() * 1000))
+        self._now_ms = now_ms or (lambda: int(clock.now().timestamp() * 1000))
 
     def __repr__(self) -> str:
         return "PolymarketUsSigner(key_id=***)"

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from worker.domain.markets import ContractRef, OutcomeSide
@@ -57,7 +56,7 @@ async def stream_books(
                 message = json.loads(await conn.recv())
                 if not isinstance(message, dict) or "marketData" not in message:
                     continue
-                long_book, short_book = parse_book(message, datetime.now(UTC))
+                long_book, short_book = parse_book(message, client.clock.now())
                 slug = long_book.contract.contract_id
                 if (slug, OutcomeSide.LONG) in wanted:
                     yield BookUpdate(long_book, True)
