@@ -13,12 +13,12 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from worker.clock import FakeClock
 from worker.domain.fees import FeeSchedule
-from worker.venues.paper.clock import ManualClock
 from worker.venues.paper.server import build_exchange
 
 ONE = Decimal(1)
@@ -32,7 +32,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--step", type=float, default=0.5)
     a = ap.parse_args()
-    clock = ManualClock(datetime.now(UTC))
+    clock = FakeClock(datetime.now(UTC))
     ex = build_exchange(Path(tempfile.mkdtemp()), a.seed, {}, clock=clock)
     games = [g for g in ex.world.games(clock.now()) if "kalshi" in g.venues]
     open_since: dict[tuple[str, int], float] = {}
@@ -89,7 +89,7 @@ def main() -> None:
                     open_since[key] = t
                 elif not is_open and key in open_since:
                     durations[venue].append(t - open_since.pop(key))
-        clock.advance(a.step)
+        clock.set(clock.now() + timedelta(seconds=a.step))
         t += a.step
     elapsed = time.perf_counter() - wall
     print(f"simulated {a.seconds:.0f} s with {len(games)} Kalshi-listed games in {elapsed:.1f} s wall")

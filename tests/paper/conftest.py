@@ -16,7 +16,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 
-from worker.venues.paper.clock import ManualClock
+from worker.clock import FakeClock
 from worker.venues.paper.faults import FaultSpec
 from worker.venues.paper.server import PaperServer, ServerState, build_state
 
@@ -27,7 +27,7 @@ BALANCES = {"kalshi": Decimal(1000), "polymarket": Decimal(1000), "polymarket_us
 class Paper:
     """A running exchange and what a test needs to talk to it."""
 
-    def __init__(self, server: PaperServer, clock: ManualClock, data_dir: Path) -> None:
+    def __init__(self, server: PaperServer, clock: FakeClock, data_dir: Path) -> None:
         self.server = server
         self.clock = clock
         self.data_dir = data_dir
@@ -83,11 +83,11 @@ class Paper:
         return await self.http.request(method, full, json=json, headers=self.pmus_headers(method, path.split("?")[0]))
 
 
-async def start_paper(data_dir: Path, faults: FaultSpec | None = None, clock: ManualClock | None = None,
+async def start_paper(data_dir: Path, faults: FaultSpec | None = None, clock: FakeClock | None = None,
                       seed: int = 1, control: bool = False) -> Paper:
     """``control``: the ``/paper/admin`` endpoints (``EXECUTOR_PAPER_CONTROL=1``); off
     unless asked for, whatever the environment says."""
-    clock = clock or ManualClock(T0)
+    clock = clock or FakeClock(T0)
     state = build_state(data_dir, seed, BALANCES, faults, clock=clock, latency_ms=0, tick_s=3600, control=control)
     server = PaperServer(state, 0)
     await server.start()

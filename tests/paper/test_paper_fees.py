@@ -20,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.paper.conftest import BALANCES, T0
+from worker.clock import FakeClock
 from worker.domain.books import PriceLevel
 from worker.domain.fees import FeeSchedule
 from worker.domain.markets import Market, OutcomeSide
@@ -27,7 +28,6 @@ from worker.engine.scanner.detect import _fill, fee_units
 from worker.venues.kalshi.parse import parse_events as parse_kalshi
 from worker.venues.paper import fees as paper_fees
 from worker.venues.paper import wire
-from worker.venues.paper.clock import ManualClock
 from worker.venues.paper.exchange import PaperExchange, PlaceRequest
 from worker.venues.paper.server import build_exchange
 from worker.venues.paper.world import Game
@@ -40,7 +40,7 @@ CENT, HALF_CENT = D("0.01"), D("0.005")
 
 @pytest.fixture
 def ex(tmp_path: Path) -> Iterator[PaperExchange]:
-    e = build_exchange(tmp_path, 1, BALANCES, clock=ManualClock(T0))
+    e = build_exchange(tmp_path, 1, BALANCES, clock=FakeClock(T0))
     yield e
     e.store.close()
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.paper.conftest import BALANCES, T0
+from worker.clock import FakeClock
 from worker.domain.rules import Settle, extract
-from worker.venues.paper.clock import ManualClock
 from worker.venues.paper.exchange import PaperExchange
 from worker.venues.paper.server import build_exchange
 from worker.venues.paper.wire import gamma_market, kalshi_market, pmus_market
@@ -20,7 +20,7 @@ from worker.venues.paper.wire import gamma_market, kalshi_market, pmus_market
 
 @pytest.fixture
 def ex(tmp_path: Path) -> Iterator[PaperExchange]:
-    e = build_exchange(tmp_path, 1, BALANCES, clock=ManualClock(T0))
+    e = build_exchange(tmp_path, 1, BALANCES, clock=FakeClock(T0))
     yield e
     e.store.close()
 

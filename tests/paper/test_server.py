@@ -167,7 +167,7 @@ async def test_kalshi_websocket_snapshot_then_deltas_keep_the_book(paper: Paper)
         assert snap["type"] == "orderbook_snapshot" and snap["seq"] == 1
         book = {("yes", p): Decimal(s) for p, s in snap["msg"]["yes_dollars_fp"]}
         book |= {("no", p): Decimal(s) for p, s in snap["msg"]["no_dollars_fp"]}
-        paper.clock.advance(30)
+        await paper.clock.advance(30)
         paper.server.step()
         seq = 1
         while True:
@@ -196,7 +196,7 @@ async def test_websocket_disconnect_fault_leaves_a_sequence_gap(tmp_path: Path) 
             await ws.send(json.dumps({"id": 1, "cmd": "subscribe", "params": {"channels": ["orderbook_delta"], "market_tickers": [g.kalshi_ticker(True), g.kalshi_ticker(False)]}}))
             msgs = [json.loads(await ws.recv()) for _ in range(3)]
             assert [m["type"] for m in msgs] == ["subscribed", "orderbook_snapshot", "orderbook_snapshot"]
-            p.clock.advance(30)
+            await p.clock.advance(30)
             p.server.step()
             with pytest.raises(websockets.ConnectionClosed):
                 while True:

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.paper.conftest import BALANCES, T0
+from worker.clock import FakeClock
 from worker.domain.fees import kalshi_taker_fee, polymarket_taker_fee
-from worker.venues.paper.clock import ManualClock
 from worker.venues.paper.exchange import OrderRejected, PaperExchange, PlaceRequest
 from worker.venues.paper.server import build_exchange
 from worker.venues.paper.world import World
@@ -19,7 +19,7 @@ from worker.venues.paper.world import World
 
 @pytest.fixture
 def ex(tmp_path: Path) -> Iterator[PaperExchange]:
-    e = build_exchange(tmp_path, 1, BALANCES, clock=ManualClock(T0))
+    e = build_exchange(tmp_path, 1, BALANCES, clock=FakeClock(T0))
     yield e
     e.store.close()
 
@@ -144,18 +144,18 @@ def test_order_beyond_the_balance_is_rejected(ex: PaperExchange) -> None:
     assert err.value.code == "insufficient_balance"
 
 
-def test_resting_limit_order_fills_when_the_market_reaches_it(ex: PaperExchange) -> None:
+async def test_resting_limit_order_fills_when_the_market_reaches_it(ex: PaperExchange) -> None:
     g = first_game_on_all(ex)
     inst = ex.world.instrument(g.kalshi_ticker(True))
     assert inst is not None
     clock = ex.clock
-    assert isinstance(clock, ManualClock)
+    assert isinstance(clock, FakeClock)
     bids, asks = ex.instrument_book(inst)
     limit = bids[0][0]
     r = ex.place(PlaceRequest("kalshi", inst.id, "buy", limit, Decimal(5), "GTC"))
     assert r.order.status == "open"
     for _ in range(600):
-        clock.advance(2)
+        await clock.advance(2)
         ex.step()
         o = ex.store.get_order("kalshi", r.order.order_id)
         assert o is not None
@@ -212,15 +212,15 @@ def test_resolution_pays_out_positions_including_fifty_fifty(ex: PaperExchange) 
 def test_games_resolve_on_schedule(ex: PaperExchange) -> None:
     g = ex.world.games(T0)[0]
     clock = ex.clock
-    assert isinstance(clock, ManualClock)
+    assert isinstance(clock, FakeClock)
     clock.set(g.resolve_at + timedelta(seconds=1))
     _, resolutions = ex.step()
     assert g.index in [r.game.index for r in resolutions]
     assert ex.store.resolution(g.index) == g.home_settlement()
 
 
-def test_state_survives_an_exchange_restart(tmp_path: Path) -> None:
-    clock = ManualClock(T0)
+async def test_state_survives_an_exchange_restart(tmp_path: Path) -> None:
+    clock = FakeClock(T0)
     ex = build_exchange(tmp_path, 1, BALANCES, clock=clock)
     g = first_game_on_all(ex)
     inst = ex.world.instrument(g.pmus_winner_slug)
@@ -229,7 +229,7 @@ def test_state_survives_an_exchange_restart(tmp_path: Path) -> None:
     r = ex.place(PlaceRequest("polymarket_us", inst.id, "buy", asks[0][0], Decimal(7), "FOK", extra={"intent": "ORDER_INTENT_BUY_LONG"}))
     balance = ex.store.balance("polymarket_us")
     ex.store.close()
-    clock.advance(3600)  # restarted an hour later: same world epoch, same ids
+    await clock.advance(3600)  # restarted an hour later: same world epoch, same ids
     again = build_exchange(tmp_path, 1, {"polymarket_us": Decimal(5)}, clock=clock)
     assert again.world.epoch == ex.world.epoch
     assert again.store.balance("polymarket_us") == balance

@@ -13,11 +13,11 @@ import argparse
 import json
 import sys
 import tempfile
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
+from worker.clock import SYSTEM_CLOCK
 from worker.config import ConfigError, load_config
-from worker.venues.paper.clock import SystemClock
 from worker.venues.paper.exchange import PaperExchange
 from worker.venues.paper.server import store_path
 from worker.venues.paper.store import Store
@@ -26,7 +26,7 @@ from worker.venues.paper.world import World, floor_epoch
 
 
 def write_snapshot(out: Path, seed: int, data_dir: Path | None, now: datetime | None = None) -> list[Path]:
-    now = now or datetime.now(UTC)
+    now = now or SYSTEM_CLOCK.now()
     existing = store_path(data_dir, seed) if data_dir is not None else None
     with tempfile.TemporaryDirectory() as tmp:
         if existing is not None and existing.exists():
@@ -36,7 +36,7 @@ def write_snapshot(out: Path, seed: int, data_dir: Path | None, now: datetime | 
         raw = store.get_meta("epoch")
         epoch = datetime.fromisoformat(raw) if raw else floor_epoch(now)
         world = World(seed, epoch)
-        ex = PaperExchange(world, store, SystemClock(), {})
+        ex = PaperExchange(world, store, SYSTEM_CLOCK, {})
         payloads = snapshot(world, ex, now)
         store.close()
     out.mkdir(parents=True, exist_ok=True)

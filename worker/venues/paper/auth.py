@@ -36,7 +36,6 @@ import hmac
 import json
 import os
 import secrets
-import time
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -46,6 +45,8 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
+
+from worker.clock import SYSTEM_CLOCK, Clock
 
 POLYGON_CHAIN_ID = 137
 #: V2 exchange contracts (``polymarket-client`` ``environments.py``, production).
@@ -172,12 +173,12 @@ def _header(headers: Mapping[str, str], name: str) -> str:
     return value
 
 
-def _fresh(ts: str, unit_ms: bool, window_s: float = TIMESTAMP_WINDOW_S) -> None:
+def _fresh(ts: str, unit_ms: bool, clock: Clock, window_s: float = TIMESTAMP_WINDOW_S) -> None:
     try:
         value = int(ts)
     except ValueError as exc:
         raise AuthError("timestamp is not an integer") from exc
-    now = time.time() * (1000 if unit_ms else 1)
+    now = clock.now().timestamp() * (1000 if unit_ms else 1)
     if abs(now - value) > window_s * (1000 if unit_ms else 1):
         raise AuthError("timestamp outside the accepted window")
 
@@ -194,13 +195,14 @@ def path_candidates(path: str, prefix: str) -> list[str]:
 
 
 def verify_kalshi(
-    creds: PaperCredentials, headers: Mapping[str, str], method: str, paths: Iterable[str]
+    creds: PaperCredentials, headers: Mapping[str, str], method: str, paths: Iterable[str],
+    *, clock: Clock = SYSTEM_CLOCK,
 ) -> None:
     key = _header(headers, "KALSHI-ACCESS-KEY")
     if not hmac.compare_digest(key, creds.kalshi_key_id):
         raise AuthError("unknown KALSHI-ACCESS-KEY")
     ts = _header(headers, "KALSHI-ACCESS-TIMESTAMP")
-    _fresh(ts, unit_ms=True)
+    _fresh(ts, unit_ms=True, clock=clock)
     try:
         signature = base64.b64decode(_header(headers, "KALSHI-ACCESS-SIGNATURE"), validate=True)
     except (binascii.Error, ValueError) as exc:
@@ -219,7 +221,9 @@ def verify_kalshi(
     raise AuthError("KALSHI-ACCESS-SIGNATURE does not verify")
 
 
-def verify_poly_l2_headers(creds: PaperCredentials, headers: Mapping[str, str]) -> str:
+def verify_poly_l2_headers(
+    creds: PaperCredentials, headers: Mapping[str, str], *, clock: Clock = SYSTEM_CLOCK
+) -> str:
     """The L2 checks that need no body (key, passphrase, address, fresh timestamp), made
     before a body is read; returns the timestamp. :func:`verify_poly_l2` adds the HMAC."""
     if not hmac.compare_digest(_header(headers, "POLY_API_KEY"), creds.poly_api_key):
@@ -229,15 +233,15 @@ def verify_poly_l2_headers(creds: PaperCredentials, headers: Mapping[str, str]) 
     if _header(headers, "POLY_ADDRESS").lower() != creds.poly_address.lower():
         raise AuthError("POLY_ADDRESS does not match the API key")
     ts = _header(headers, "POLY_TIMESTAMP")
-    _fresh(ts, unit_ms=False, window_s=60)
+    _fresh(ts, unit_ms=False, clock=clock, window_s=60)
     return ts
 
 
 def verify_poly_l2(
     creds: PaperCredentials, headers: Mapping[str, str], method: str, paths: Iterable[str],
-    body: bytes,
+    body: bytes, *, clock: Clock = SYSTEM_CLOCK,
 ) -> None:
-    ts = verify_poly_l2_headers(creds, headers)
+    ts = verify_poly_l2_headers(creds, headers, clock=clock)
     given = _header(headers, "POLY_SIGNATURE")
     secret = base64.urlsafe_b64decode(creds.poly_api_secret + "=" * (-len(creds.poly_api_secret) % 4))
     try:
@@ -256,12 +260,13 @@ def verify_poly_l2(
 
 
 def verify_pmus(
-    creds: PaperCredentials, headers: Mapping[str, str], method: str, paths: Iterable[str]
+    creds: PaperCredentials, headers: Mapping[str, str], method: str, paths: Iterable[str],
+    *, clock: Clock = SYSTEM_CLOCK,
 ) -> None:
     if not hmac.compare_digest(_header(headers, "X-PM-Access-Key"), creds.pmus_key_id):
         raise AuthError("unknown X-PM-Access-Key")
     ts = _header(headers, "X-PM-Timestamp")
-    _fresh(ts, unit_ms=True)
+    _fresh(ts, unit_ms=True, clock=clock)
     try:
         signature = base64.b64decode(_header(headers, "X-PM-Signature"), validate=True)
     except (binascii.Error, ValueError) as exc:

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from worker.clock import Clock
 from worker.venues.paper import fees as paper_fees
-from worker.venues.paper.clock import Clock
 from worker.venues.paper.faults import Faults, FaultSpec
 from worker.venues.paper.store import FillRow, OrderRow, PositionRow, Store
 from worker.venues.paper.world import Game, Instrument, Market, World

@@ -25,7 +25,6 @@ import json
 import logging
 import os
 import re
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,9 +38,9 @@ import tornado.netutil
 import tornado.web
 import tornado.websocket
 
+from worker.clock import SYSTEM_CLOCK, Clock
 from worker.venues.paper import auth, wire
 from worker.venues.paper.auth import AuthError, PaperCredentials
-from worker.venues.paper.clock import Clock, SystemClock
 from worker.venues.paper.exchange import OrderRejected, PaperExchange, PlaceRequest
 from worker.venues.paper.faults import Faults, FaultSpec
 from worker.venues.paper.store import OrderRow, Store
@@ -105,6 +104,11 @@ class ServerState:
     #: The scripting endpoints under ``/paper/admin/`` (pinned books, scripted faults,
     #: balances) exist only when enabled (tests; ``EXECUTOR_PAPER_CONTROL=1``).
     control: bool = False
+    #: Real time at the wire: how fresh a request's signed timestamp is, the server time
+    #: the exchange reports, latency, hangs and the tick. The market's own time
+    #: (``exchange.clock``) may be a test's fake clock; a client's signature and its read
+    #: timeout are real time all the same.
+    wall: Clock = SYSTEM_CLOCK
 
 
 class Dropped(Exception):
@@ -193,7 +197,7 @@ class Base(tornado.web.RequestHandler):
 
     async def latency(self) -> None:
         if self.state.latency_s > 0:
-            await asyncio.sleep(self.state.latency_s)
+            await self.state.wall.sleep(self.state.latency_s)
 
     def paths(self) -> list[str]:
         return auth.path_candidates(self.request.path, self.venue_prefix)
@@ -202,7 +206,7 @@ class Base(tornado.web.RequestHandler):
         """Hold the request as a venue that timed out would, then drop the connection
         without an answer (the client sees a timeout or a lost connection)."""
         with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.sleep(self.state.faults.hang)
+            await self.state.wall.sleep(self.state.faults.hang)
         if self.request.connection is not None:
             self.request.connection.close()  # type: ignore[attr-defined]
         self._finished = True
@@ -341,7 +345,8 @@ class KalshiBase(Base):
 
     def authenticate(self) -> None:
         try:
-            auth.verify_kalshi(self.state.creds, self.request.headers, self.request.method or "GET", self.paths())
+            auth.verify_kalshi(self.state.creds, self.request.headers, self.request.method or "GET", self.paths(),
+                               clock=self.state.wall)
         except AuthError as exc:
             raise tornado.web.HTTPError(401, str(exc)) from exc
 
@@ -540,7 +545,7 @@ class KalshiBalance(KalshiBase):
         bal = self.ex.store.balance("kalshi")
         cents = int((bal * 100).to_integral_value(rounding="ROUND_FLOOR"))
         self.send({"balance": cents, "balance_dollars": wire.d4(bal), "portfolio_value": cents,
-                   "updated_ts": int(time.time())})
+                   "updated_ts": int(self.state.wall.now().timestamp())})
 
 
 class KalshiPositions(KalshiBase):
@@ -674,7 +679,7 @@ class ClobBase(Base):
     def authenticate(self) -> None:
         try:
             auth.verify_poly_l2(self.state.creds, self.request.headers, self.request.method or "GET",
-                                self.paths(), self.request.body or b"")
+                                self.paths(), self.request.body or b"", clock=self.state.wall)
         except AuthError as exc:
             raise tornado.web.HTTPError(401, str(exc)) from exc
 
@@ -682,7 +687,7 @@ class ClobBase(Base):
         """The L2 checks that need no body (key, passphrase, address, timestamp); the
         HMAC covers the body, so it is checked once the (size-limited) body is in."""
         try:
-            auth.verify_poly_l2_headers(self.state.creds, self.request.headers)
+            auth.verify_poly_l2_headers(self.state.creds, self.request.headers, clock=self.state.wall)
         except AuthError as exc:
             raise tornado.web.HTTPError(401, str(exc)) from exc
 
@@ -749,7 +754,7 @@ class ClobMarketInfo(ClobBase):
 
 class ClobTime(ClobBase):
     async def get(self) -> None:
-        self.send(int(time.time()))
+        self.send(int(self.state.wall.now().timestamp()))
 
 
 CLOB_TIF = {"FOK": "FOK", "FAK": "IOC", "GTC": "GTC", "GTD": "GTC"}
@@ -920,7 +925,8 @@ class PmusBase(Base):
 
     def authenticate(self) -> None:
         try:
-            auth.verify_pmus(self.state.creds, self.request.headers, self.request.method or "GET", self.paths())
+            auth.verify_pmus(self.state.creds, self.request.headers, self.request.method or "GET", self.paths(),
+                             clock=self.state.wall)
         except AuthError as exc:
             raise tornado.web.HTTPError(401, str(exc)) from exc
 
@@ -1422,7 +1428,7 @@ class KalshiSocket(FeedSocket):
     async def get(self, *args: Any, **kwargs: Any) -> None:
         try:
             auth.verify_kalshi(self.state.creds, self.request.headers, "GET",
-                               auth.path_candidates(self.request.path, "/kalshi"))
+                               auth.path_candidates(self.request.path, "/kalshi"), clock=self.state.wall)
         except AuthError as exc:
             self.set_status(401)
             self.finish(json.dumps({"error": {"code": "authentication_error", "message": str(exc)}}))
@@ -1568,7 +1574,7 @@ class PmusSocket(FeedSocket):
     async def get(self, *args: Any, **kwargs: Any) -> None:
         try:
             auth.verify_pmus(self.state.creds, self.request.headers, "GET",
-                             auth.path_candidates(self.request.path, PMUS))
+                             auth.path_candidates(self.request.path, PMUS), clock=self.state.wall)
         except AuthError as exc:
             self.set_status(401)
             self.finish(json.dumps({"code": 401, "message": str(exc)}))
@@ -1737,7 +1743,7 @@ class PaperServer:
 
     async def _tick_loop(self) -> None:
         while True:
-            await asyncio.sleep(self.state.tick_s)
+            await self.state.wall.sleep(self.state.tick_s)
             try:
                 self.step()
             except Exception:  # a bug: log it loudly but keep the exchange serving
@@ -1769,7 +1775,7 @@ def build_exchange(
 ) -> PaperExchange:
     """Open (or create) the persisted exchange of a seed; its epoch is kept in the store
     so that a restart lists the same games under the same identifiers."""
-    clock = clock or SystemClock()
+    clock = clock or SYSTEM_CLOCK
     store = Store(store_path(data_dir, seed))
     raw = store.get_meta("epoch")
     if raw is None:
