@@ -8,6 +8,7 @@ import pytest
 from db.engine import Database
 from db.lease import LeaseRepository
 from db.migrate import migrate
+from worker.clock import FakeClock
 from worker.engine.lease import LeaseKeeper, LeaseLost, LeaseRole
 
 ACCOUNT = "paper:kalshi+polymarket:abc"
@@ -19,14 +20,6 @@ async def db(database_url: str) -> AsyncIterator[Database]:
     await migrate(database, "paper")
     yield database
     await database.dispose()
-
-
-class FakeMonotonic:
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def __call__(self) -> float:
-        return self.t
 
 
 async def test_exactly_one_of_many_simultaneous_claimants_gets_the_lease(db: Database) -> None:
@@ -111,12 +104,12 @@ async def test_keeper_reconciles_before_it_trades_and_a_second_process_waits_for
 
 
 async def test_a_paused_worker_stops_trusting_its_lease_without_asking_the_database(db: Database) -> None:
-    clock = FakeMonotonic()
-    keeper = LeaseKeeper(LeaseRepository(db), account=ACCOUNT, holder="w1", ttl_s=10, monotonic=clock)
+    clock = FakeClock()
+    keeper = LeaseKeeper(LeaseRepository(db), account=ACCOUNT, holder="w1", ttl_s=10, clock=clock)
     assert await keeper.beat()
-    clock.t += 7.9
+    await clock.advance(7.9)
     assert keeper.held()
-    clock.t += 0.2  # past ttl minus the safety margin: a pause longer than that
+    await clock.advance(0.2)  # past ttl minus the safety margin: a pause longer than that
     assert not keeper.held()
     with pytest.raises(LeaseLost):
         keeper.check()
@@ -136,6 +129,42 @@ async def test_clean_exit_releases_so_a_standby_takes_over_immediately(db: Datab
     await task
     assert leader.role == LeaseRole.RELEASED and not leader.held()
     assert await standby.beat()
+
+
+async def test_the_heartbeat_renews_three_times_per_ttl_on_its_clock(db: Database) -> None:
+    repo = LeaseRepository(db)
+    done: asyncio.Queue[bool] = asyncio.Queue()
+
+    class CountingStore:
+        async def acquire(self, account: str, holder: str, ttl_s: float) -> object:
+            grant = await repo.acquire(account, holder, ttl_s)
+            done.put_nowait(grant.held)
+            return grant
+
+        async def release(self, account: str, holder: str) -> bool:
+            return await repo.release(account, holder)
+
+    clock = FakeClock()
+    keeper = LeaseKeeper(CountingStore(), account=ACCOUNT, holder="w1", ttl_s=30, clock=clock)  # type: ignore[arg-type]
+
+    async def renewed() -> bool:
+        held = await asyncio.wait_for(done.get(), 5)
+        while clock.sleepers == 0:  # the keeper is back to waiting on its clock
+            await asyncio.sleep(0)
+        return held
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(keeper.run(stop))
+    assert await renewed()
+    await clock.advance(9.9)
+    assert done.empty()  # not before the interval (ttl / 3)
+    await clock.advance(0.1)
+    assert await renewed()
+    await clock.advance(10)
+    assert await renewed() and keeper.trading()
+    stop.set()  # stops at once, without waiting out the interval
+    await asyncio.wait_for(task, 5)
+    assert keeper.role == LeaseRole.RELEASED and done.empty()
 
 
 async def test_the_heartbeat_keeps_renewing_while_a_takeover_reconciles(db: Database) -> None:

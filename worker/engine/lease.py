@@ -15,12 +15,11 @@ renewal task has not had a chance to run yet.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
 
+from worker.clock import SYSTEM_CLOCK, Clock
 from worker.domain.errors import LeaseLost, VenueError
 from worker.domain.storage import Fence, LeaseStore
 
@@ -49,7 +48,7 @@ class LeaseKeeper:
         ttl_s: float,
         on_acquired: Callable[[], Awaitable[None]] | None = None,
         on_lost: Callable[[str | None], object] | None = None,
-        monotonic: Callable[[], float] = time.monotonic,
+        clock: Clock = SYSTEM_CLOCK,
         safety: float = 0.2,
     ) -> None:
         self._store = store
@@ -58,7 +57,7 @@ class LeaseKeeper:
         self.ttl_s = ttl_s
         self._on_acquired = on_acquired
         self._on_lost = on_lost
-        self._monotonic = monotonic
+        self._clock = clock
         self._margin = ttl_s * safety
         self._deadline = float("-inf")
         self.role = LeaseRole.STANDBY
@@ -81,7 +80,7 @@ class LeaseKeeper:
         :meth:`trading` (the executor admits nothing before it has reconciled).
         """
         return (
-            self.role in (LeaseRole.LEADER, LeaseRole.RECONCILING) and self._monotonic() < self._deadline
+            self.role in (LeaseRole.LEADER, LeaseRole.RECONCILING) and self._clock.monotonic() < self._deadline
         )
 
     def trading(self) -> bool:
@@ -108,7 +107,7 @@ class LeaseKeeper:
         """One heartbeat: renew if we lead, try to take over if we wait. Returns held()."""
         if self.role == LeaseRole.RELEASED:
             return False
-        sent = self._monotonic()
+        sent = self._clock.monotonic()
         try:
             grant = await self._store.acquire(self.account, self.holder, self.ttl_s)
         except Exception as exc:  # the database is unreachable: we can't prove we hold it
@@ -171,10 +170,20 @@ class LeaseKeeper:
         try:
             while not stop.is_set():
                 await self.beat()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=self.interval_s)
+                await self._pause(stop)
         finally:
             await self.release()
+
+    async def _pause(self, stop: asyncio.Event) -> None:
+        """Wait one heartbeat interval on the clock, or less if ``stop`` is set."""
+        stopped = asyncio.ensure_future(stop.wait())
+        interval = asyncio.ensure_future(self._clock.sleep(self.interval_s))
+        try:
+            await asyncio.wait((stopped, interval), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (stopped, interval):
+                task.cancel()
+            await asyncio.gather(stopped, interval, return_exceptions=True)
 
     async def wait_changed(self) -> None:
         await self._changed.wait()
