@@ -15,7 +15,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from db.alerts import AlertRepository
@@ -26,6 +26,7 @@ from worker.api import schemas
 from worker.api.console import Console
 from worker.api.history import DbHistory
 from worker.api.server import ExecutorServer, ServerSettings
+from worker.clock import SYSTEM_CLOCK, Clock
 from worker.config import Config
 from worker.domain.mapping import (
     Confidence,
@@ -57,13 +58,16 @@ class PaperExchangeMonitor:
     ``venue_status`` on every change so dashboards show "down" at once.
     """
 
-    def __init__(self, port: int, venues: tuple[str, ...], bus: EventBus, interval_s: float = 2.0) -> None:
+    def __init__(
+        self, port: int, venues: tuple[str, ...], bus: EventBus, interval_s: float = 2.0, *, clock: Clock = SYSTEM_CLOCK
+    ) -> None:
         self._port = port
         self._venues = venues
         self._bus = bus
         self._interval = interval_s
+        self._clock = clock
         self._state = VenueConnection.CONNECTING
-        self._since = datetime.now(UTC)
+        self._since = clock.now()
         self._task: asyncio.Task[None] | None = None
 
     def states(self) -> list[VenueState]:
@@ -82,7 +86,7 @@ class PaperExchangeMonitor:
             state = VenueConnection.UP
         if state != self._state:
             self._state = state
-            self._since = datetime.now(UTC)
+            self._since = self._clock.now()
             self._bus.publish(
                 schemas.VENUE_STATUS,
                 {"venues": {s.venue: {"state": s.state, "data_age_ms": s.data_age_ms, "detail": s.detail} for s in self.states()}},
@@ -92,7 +96,7 @@ class PaperExchangeMonitor:
     async def run(self) -> None:
         while True:
             await self.check_once()
-            await asyncio.sleep(self._interval)
+            await self._clock.sleep(self._interval)
 
     def start(self) -> None:
         if self._task is None:
@@ -229,17 +233,19 @@ def build_worker(
     execution: ExecutionControl | None = None,
     mappings: MappingDecisions | None = None,
     trading: bool = False,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> Worker:
     """Wire the worker. Nothing connects to anything until :meth:`Worker.start`.
 
     ``trading=True`` (``python -m worker``) adds the trading engine — venue clients,
     scanner, executor, single-trader lease — as the console's execution control.
+    ``clock``: the time the console, server, alerts, trade log and paper monitor read and wait on.
     """
     db = db or Database(config.database_url)
     bus = bus or EventBus()
     settings = ExecutorSettingsManager(SettingsRepository(db))
-    trades = TradeLogger(TradeRepository(db), config.day_tz)
-    alerts = AlertCenter(AlertRepository(db), bus, day=lambda at: at.astimezone(config.day_tz).date().isoformat())
+    trades = TradeLogger(TradeRepository(db), config.day_tz, clock)
+    alerts = AlertCenter(AlertRepository(db), bus, day=lambda at: at.astimezone(config.day_tz).date().isoformat(), clock=clock)
     engine = None
     lease_status: Callable[[], str] | None = None
     books_source: Callable[[], Mapping[str, Any] | None] | None = None
@@ -256,7 +262,7 @@ def build_worker(
         standby_of = engine.standby_of
     monitor = None
     if execution is None and config.mode == "paper":
-        monitor = PaperExchangeMonitor(config.paper_port, ("kalshi", config.poly_venue), bus)
+        monitor = PaperExchangeMonitor(config.paper_port, ("kalshi", config.poly_venue), bus, clock=clock)
 
     console = Console(
         settings=settings,
@@ -274,6 +280,7 @@ def build_worker(
         budget_source=budget_source,
         standby_of=standby_of,
         alerts=alerts,
+        clock=clock,
     )
     server = ExecutorServer(
         console,
@@ -284,6 +291,7 @@ def build_worker(
             allowed_hosts=config.allowed_hosts,
             allowed_origins=tuple(o.rstrip("/") for o in config.allowed_origins),
         ),
+        clock=clock,
     )
     return Worker(
         config=config, db=db, bus=bus, settings=settings, trades=trades, console=console,

@@ -116,21 +116,25 @@ async def test_a_venue_never_up_is_alerted_only_after_the_start_up_grace(tmp_pat
     from db.alerts import AlertRepository
     from db.engine import Database
     from db.migrate import migrate
-    from worker.engine.alerts import AlertCenter
+    from worker.clock import FakeClock
+    from worker.engine.alerts import START_GRACE_S, AlertCenter
 
     db = Database(f"sqlite+aiosqlite:///{tmp_path}/a.db")
     await migrate(db, "paper")
     bus = EventBus()
     seen = bus.subscribe(types={"alert"})
-    center = AlertCenter(AlertRepository(db), bus, start_grace_s=0.2)
+    clock = FakeClock()
+    center = AlertCenter(AlertRepository(db), bus, clock=clock)
     await center.start()
     try:
         center.observe("venue_status", {"venues": {"kalshi": {"state": "down"}, "polymarket": {"state": "down"}}})
         center.observe("venue_status", {"venues": {"polymarket": {"state": "up"}}})  # came up within the grace
+        await clock.advance(START_GRACE_S - 1)
         assert seen.get_nowait() is None
+        await clock.advance(1)
         event = await asyncio.wait_for(seen.get(), 2)
         assert event.data["kind"] == "venue_down" and event.data["key"] == "kalshi"
-        await asyncio.sleep(0.3)
+        await clock.advance(START_GRACE_S)
         assert seen.get_nowait() is None  # polymarket came up in time: no alert for it
     finally:
         await center.stop()

@@ -12,18 +12,11 @@ from db.engine import Database
 from db.migrate import migrate
 from db.repositories import TradeRepository
 from db.tables import arbitrage_attempts
+from worker.clock import FakeClock
 from worker.domain.tradelog import NewPosition, PositionLeg, TradeStatus, trading_day_bounds
 from worker.engine.trade_logger import TradeLogger
 
 NY = ZoneInfo("America/New_York")
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
@@ -59,7 +52,7 @@ async def _attempt(db: Database, attempt_id: str, created_at: datetime) -> None:
 
 
 async def test_an_attempt_is_recorded_once_with_exact_amounts(db: Database) -> None:
-    clock = Clock(datetime(2026, 1, 11, 20, 0, tzinfo=UTC))
+    clock = FakeClock(datetime(2026, 1, 11, 20, 0, tzinfo=UTC))
     logger = TradeLogger(TradeRepository(db), NY, clock)
     first = await logger.record_attempt(
         attempt_id="a1", event_title="LAL vs BOS", status=TradeStatus.ROLLED_BACK,
@@ -87,7 +80,7 @@ async def test_in_between_states_are_not_trade_log_statuses(db: Database) -> Non
 
 
 async def test_positions_open_close_and_expire(db: Database) -> None:
-    clock = Clock(datetime(2026, 1, 11, 21, 0, tzinfo=UTC))
+    clock = FakeClock(datetime(2026, 1, 11, 21, 0, tzinfo=UTC))
     logger = TradeLogger(TradeRepository(db), NY, clock)
     p1 = await logger.open_position(_position("g1:dir:a1", "a1"))
     p2 = await logger.open_position(_position("g1:dir:a2", "a2"))
@@ -109,7 +102,7 @@ async def test_positions_open_close_and_expire(db: Database) -> None:
 
 
 async def test_settlement_writes_a_settled_row(db: Database) -> None:
-    logger = TradeLogger(TradeRepository(db), NY, Clock(datetime(2026, 1, 12, 5, 0, tzinfo=UTC)))
+    logger = TradeLogger(TradeRepository(db), NY, FakeClock(datetime(2026, 1, 12, 5, 0, tzinfo=UTC)))
     p = await logger.open_position(_position("g2:dir:a3", "a3"))
     _, row = await logger.close_position(p.id, pnl=Decimal("0.06"), reason="resolved: Rockets", settled=True)
     assert row is not None and row.status == "SETTLED"
@@ -129,8 +122,8 @@ async def test_daily_stats_follow_the_trading_day_in_its_time_zone(db: Database)
     # 23:30 in New York on Jan 11 is 04:30 UTC on Jan 12; 00:30 NY on Jan 12 is 05:30 UTC.
     late = datetime(2026, 1, 12, 4, 30, tzinfo=UTC)
     early_next = datetime(2026, 1, 12, 5, 30, tzinfo=UTC)
-    logger_late = TradeLogger(repo, NY, Clock(late))
-    logger_next = TradeLogger(repo, NY, Clock(early_next))
+    logger_late = TradeLogger(repo, NY, FakeClock(late))
+    logger_next = TradeLogger(repo, NY, FakeClock(early_next))
 
     await _attempt(db, "a-late-1", late)
     await _attempt(db, "a-late-2", late)

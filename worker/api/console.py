@@ -18,16 +18,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from worker.api import schemas
+from worker.clock import SYSTEM_CLOCK, Clock
 from worker.domain.events import AlertKind
 from worker.domain.operator import (
     ActionUnavailable,
@@ -48,7 +48,6 @@ from worker.engine.trade_logger import TradeLogger
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
 Probe = Callable[[], Awaitable[None]]
 #: How long one database probe's answer is reused (health checks and snapshots share it).
 DB_PROBE_CACHE_S = 1.0
@@ -57,10 +56,6 @@ SNAPSHOT_DB_TIMEOUT_S = 5.0
 OPPORTUNITY_TYPES = frozenset(
     {schemas.OPPORTUNITY_OPENED, schemas.OPPORTUNITY_UPDATED, schemas.OPPORTUNITY_CLOSED}
 )
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def settings_limits(settings: ExecutorSettings, trades_today: int | None, pnl_today: Decimal | None) -> dict[str, Any]:
@@ -172,7 +167,7 @@ class Console:
         budget_source: Callable[[], Awaitable[Mapping[str, Any] | None]] | None = None,
         standby_of: Callable[[], str | None] | None = None,
         alerts: AlertCenter | None = None,
-        clock: Clock = _utcnow,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self._settings = settings
         self._trades = trades
@@ -191,7 +186,7 @@ class Console:
         self._standby_of = standby_of
         self.alerts = alerts
         self._clock = clock
-        self.started_at = clock()
+        self.started_at = clock.now()
         self.opportunities = OpportunityBook()
         self._db: dict[str, Any] = {"state": "up", "error": None, "since": self.started_at}
         self._db_checked: float | None = None
@@ -236,7 +231,7 @@ class Console:
     def _announce_settings(self, old: ExecutorSettings, new: ExecutorSettings) -> None:
         self._bus.publish(schemas.SETTINGS_CHANGED, schemas.settings_to_wire(new))
         if old.enabled != new.enabled:
-            self._bus.publish(schemas.STATUS_CHANGED, {"enabled": new.enabled, "at": self._clock()})
+            self._bus.publish(schemas.STATUS_CHANGED, {"enabled": new.enabled, "at": self._clock.now()})
 
     # --- reads ---------------------------------------------------------------------------
 
@@ -277,7 +272,7 @@ class Console:
                 log.warning("database is back up")
             else:
                 log.warning("database is down: %s", error)
-            self._db = {"state": state, "error": error, "since": self._clock()}
+            self._db = {"state": state, "error": error, "since": self._clock.now()}
         elif error is not None:
             self._db["error"] = error
 
@@ -289,12 +284,12 @@ class Console:
             except Exception as exc:  # any failure is "down"; the reason says which
                 error = _probe_reason(exc)
         self._mark_database(error)
-        self._db_checked = time.monotonic()
+        self._db_checked = self._clock.monotonic()
 
     async def database(self) -> dict[str, Any]:
         """The database's state, probed at most once per :data:`DB_PROBE_CACHE_S`
         (concurrent callers share one probe)."""
-        fresh = self._db_checked is not None and time.monotonic() - self._db_checked < DB_PROBE_CACHE_S
+        fresh = self._db_checked is not None and self._clock.monotonic() - self._db_checked < DB_PROBE_CACHE_S
         if not fresh:
             if self._db_probe_task is None or self._db_probe_task.done():
                 self._db_probe_task = asyncio.create_task(self._probe_database(), name="db-probe")
@@ -310,7 +305,7 @@ class Console:
         positions = await self._trades.open_positions()
         last = await self._trades.recent_trades(limit=1)
         budget = await self._budget_source() if self._budget_source is not None else None
-        return _Figures(stats, positions, last[0].timestamp if last else None, budget, self._clock())
+        return _Figures(stats, positions, last[0].timestamp if last else None, budget, self._clock.now())
 
     async def snapshot(self) -> ConsoleSnapshot:
         database = await self.database()
@@ -341,7 +336,7 @@ class Console:
             mode=self.mode,
             poly_venue=self.poly_venue,
             started_at=self.started_at,
-            taken_at=self._clock(),
+            taken_at=self._clock.now(),
             last_trade_at=figures.last_trade_at if figures is not None else None,
             executor_running=self.execution is not None,
             extra={
@@ -355,7 +350,7 @@ class Console:
 
     def heartbeat(self) -> dict[str, Any]:
         """``heartbeat`` (every second): the worker is alive, and what it is doing."""
-        now = self._clock()
+        now = self._clock.now()
         return {
             "server_time": now,
             "uptime_s": Decimal((now - self.started_at).total_seconds()).quantize(Decimal("0.001")),
@@ -467,7 +462,7 @@ class Console:
         self.alerts.raise_alert(
             AlertKind.KILL_SWITCH, "Kill switch pulled",
             "; ".join(parts) + ". Trading stays paused until someone starts it again.",
-            key=self._clock().isoformat(), data={"flatten": flatten},
+            key=self._clock.now().isoformat(), data={"flatten": flatten},
         )
 
     async def confirm_mapping(self, mapping_id: str) -> Mapping[str, Any]:
@@ -482,7 +477,7 @@ class Console:
             raise ActionUnavailable("action", "mapping decisions need the scanner's mapping store, which is not running")
         if await self.mappings.get(mapping_id) is None:
             raise OperatorError("mapping_id", f"no mapping {mapping_id}")
-        decided = await self.mappings.decide(mapping_id, status, self._clock())
+        decided = await self.mappings.decide(mapping_id, status, self._clock.now())
         # The decision is the game's: every mapping of it (both directions) changed.
         self._bus.publish(schemas.MAPPING_CHANGED, decided)
         for other in await self.mappings.game(mapping_id):

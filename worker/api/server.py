@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import hmac
 import logging
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,6 +36,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from db.engine import DatabaseUnavailable
 from worker.api import redact, schemas
 from worker.api.console import Console
+from worker.clock import SYSTEM_CLOCK, Clock
 from worker.domain.operator import ConsoleSnapshot, OperatorError
 from worker.engine.event_bus import OVERFLOW, EventBus
 
@@ -167,17 +167,17 @@ def status_data(snapshot: ConsoleSnapshot) -> dict[str, Any]:
 
 
 class TokenBucket:
-    """``rate`` actions per second with bursts up to ``burst``; the clock is injected."""
+    """``rate`` actions per second with bursts up to ``burst``, on the given clock."""
 
-    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, rate: float, burst: int, clock: Clock = SYSTEM_CLOCK) -> None:
         self.rate = rate
         self.burst = burst
         self._clock = clock
         self._tokens = float(burst)
-        self._last = clock()
+        self._last = clock.monotonic()
 
     def take(self) -> bool:
-        now = self._clock()
+        now = self._clock.monotonic()
         self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
         self._last = now
         if self._tokens >= 1:
@@ -363,9 +363,12 @@ class Hub:
         bus: EventBus,
         beat: Callable[[], Mapping[str, Any]] | None = None,
         probe: Callable[[], Awaitable[Any]] | None = None,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self._bus = bus
         self._beat = beat
+        self._clock = clock
         # Re-checks what the heartbeat reports from cache (the database) every few beats.
         self._probe = probe
         self.clients: set[ExecutorSocket] = set()
@@ -391,7 +394,7 @@ class Hub:
                 self._bus.publish(schemas.HEARTBEAT, beat())
             except Exception:
                 log.exception("heartbeat not sent")
-            await asyncio.sleep(schemas.HEARTBEAT_S)
+            await self._clock.sleep(schemas.HEARTBEAT_S)
 
     async def stop(self) -> None:
         for name in ("_beat_task", "_task"):
@@ -438,7 +441,7 @@ class ExecutorSocket(_Guarded, tornado.websocket.WebSocketHandler):
         self._queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=cfg.client_queue + 1)
         self._limit = cfg.client_queue
         self._sender: asyncio.Task[None] | None = None
-        self._bucket = TokenBucket(cfg.actions_per_second, cfg.action_burst)
+        self._bucket = TokenBucket(cfg.actions_per_second, cfg.action_burst, self.application.settings["clock"])
         self._closing = False
 
     def prepare(self) -> None:
@@ -566,8 +569,10 @@ class ExecutorSocket(_Guarded, tornado.websocket.WebSocketHandler):
 # --- the app -----------------------------------------------------------------------------
 
 
-def make_app(console: Console, history: History, bus: EventBus, settings: ServerSettings) -> tornado.web.Application:
-    hub = Hub(bus, console.heartbeat, console.database)
+def make_app(
+    console: Console, history: History, bus: EventBus, settings: ServerSettings, *, clock: Clock = SYSTEM_CLOCK
+) -> tornado.web.Application:
+    hub = Hub(bus, console.heartbeat, console.database, clock=clock)
     return tornado.web.Application(
         [
             (r"/ws/executor", ExecutorSocket),
@@ -582,6 +587,7 @@ def make_app(console: Console, history: History, bus: EventBus, settings: Server
         console=console,
         history=history,
         hub=hub,
+        clock=clock,
         websocket_max_message_size=settings.max_message_bytes,
         websocket_ping_interval=settings.ping_interval_s,
         websocket_ping_timeout=settings.ping_timeout_s,
@@ -594,8 +600,10 @@ def make_app(console: Console, history: History, bus: EventBus, settings: Server
 class ExecutorServer:
     """The running server: the app, its HTTP server and its hub."""
 
-    def __init__(self, console: Console, history: History, bus: EventBus, settings: ServerSettings) -> None:
-        self.app = make_app(console, history, bus, settings)
+    def __init__(
+        self, console: Console, history: History, bus: EventBus, settings: ServerSettings, *, clock: Clock = SYSTEM_CLOCK
+    ) -> None:
+        self.app = make_app(console, history, bus, settings, clock=clock)
         self.hub: Hub = self.app.settings["hub"]
         self._http: tornado.httpserver.HTTPServer | None = None
         self.port: int | None = None

@@ -21,9 +21,10 @@ import logging
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from worker.clock import SYSTEM_CLOCK, Clock
 from worker.domain.attempts import RefusalReason
 from worker.domain.events import SEVERITY, Alert, AlertKind, AlertSeverity, AlertStore, EventKind
 from worker.domain.operator import OperatorError
@@ -51,10 +52,6 @@ RETRY_START_S = 0.5
 RETRY_MAX_S = 30.0
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def _new_id() -> str:
     return f"alert_{uuid.uuid4().hex[:16]}"
 
@@ -67,7 +64,7 @@ class AlertCenter:
         store: AlertStore,
         bus: EventBus,
         *,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Clock = SYSTEM_CLOCK,
         new_id: Callable[[], str] = _new_id,
         day: Callable[[datetime], str] | None = None,
         start_grace_s: float = START_GRACE_S,
@@ -88,6 +85,7 @@ class AlertCenter:
         self._dismissed: set[tuple[AlertKind, str]] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._side: set[asyncio.Task[None]] = set()
+        self._graces: set[asyncio.Task[None]] = set()
         self.raised = 0
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -106,6 +104,8 @@ class AlertCenter:
             ]
 
     async def stop(self) -> None:
+        for task in [*self._graces]:
+            task.cancel()
         for task in [*self._side]:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(asyncio.shield(task), 1.0)
@@ -133,7 +133,7 @@ class AlertCenter:
         it is a once-a-day alert the operator already dismissed."""
         if kind in ONCE_KINDS and (kind, key) in self._dismissed:
             return None
-        at = self._clock()
+        at = self._clock.now()
         payload = dict(data or {})
         current = self._active.get((kind, key))
         if current is not None:
@@ -153,7 +153,7 @@ class AlertCenter:
 
     async def dismiss(self, alert_id: str) -> Alert:
         """Dismiss an alert; the operator's error when there is no such alert."""
-        at = self._clock()
+        at = self._clock.now()
         pending = self._unsaved.get(alert_id)
         if pending is not None and pending.active:
             # Not stored yet: stored as dismissed by the writer.
@@ -235,7 +235,7 @@ class AlertCenter:
                 raise
             except Exception as exc:
                 log.warning("alerts not stored yet (%s); retrying in %.1f s", type(exc).__name__, delay)
-                await asyncio.sleep(delay)
+                await self._clock.sleep(delay)
                 delay = min(delay * 2, RETRY_MAX_S)
                 self._wake.set()
 
@@ -271,7 +271,7 @@ class AlertCenter:
         if type_ == EventKind.REFUSAL:
             reason = str(data.get("reason") or "")
             if reason in LIMIT_REASONS:
-                day = self._day(self._clock())
+                day = self._day(self._clock.now())
                 return self.raise_alert(
                     AlertKind.LIMIT_REACHED, f"Daily limit reached: {reason.replace('_', ' ')}",
                     str(data.get("detail") or reason) + ". No new trades today unless the limit is raised.",
@@ -313,14 +313,18 @@ class AlertCenter:
             elif venue not in self._grace_pending:
                 # Never seen up (start-up order): only if it stays down past the grace.
                 self._grace_pending.add(venue)
+                due = self._clock.monotonic() + self._grace
 
-                def later() -> None:
+                async def later() -> None:
+                    await self._clock.sleep(due - self._clock.monotonic())
                     self._grace_pending.discard(venue)
                     if self._venue_states.get(venue) in DOWN_STATES and not self._seen_up.get(venue):
                         self._down_alert(venue, detail, state)
 
                 with contextlib.suppress(RuntimeError):  # no running loop: nothing to wait on
-                    asyncio.get_running_loop().call_later(self._grace, later)
+                    task = asyncio.get_running_loop().create_task(later(), name=f"alerts-grace-{venue}")
+                    self._graces.add(task)
+                    task.add_done_callback(self._graces.discard)
         elif state == "up" and before in DOWN_STATES and self._alerted_down.get(venue):
             self.clear(AlertKind.VENUE_DOWN, venue, "venue back")
             self.raise_alert(

@@ -7,12 +7,13 @@ computed for the trading day in ``EXECUTOR_DAY_TZ`` from exact amounts in the da
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from worker.clock import SYSTEM_CLOCK, Clock
 from worker.domain.ledger import CashEntry
 from worker.domain.storage import TradeStore
 from worker.domain.tradelog import (
@@ -27,17 +28,11 @@ from worker.domain.tradelog import (
     trading_day_bounds,
 )
 
-Clock = Callable[[], datetime]
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
 
 class TradeLogger:
     """Records attempts' outcomes, opens/closes/expires positions, computes daily stats."""
 
-    def __init__(self, store: TradeStore, day_tz: ZoneInfo, clock: Clock = _utcnow) -> None:
+    def __init__(self, store: TradeStore, day_tz: ZoneInfo, clock: Clock = SYSTEM_CLOCK) -> None:
         self._store = store
         self._day_tz = day_tz
         self._clock = clock
@@ -71,7 +66,7 @@ class TradeLogger:
                 bet_size=bet_size,
                 pnl=pnl,
                 roi=roi,
-                timestamp=self._clock(),
+                timestamp=self._clock.now(),
                 poly_order_id=poly_order_id,
                 kalshi_order_id=kalshi_order_id,
                 reason=reason,
@@ -104,7 +99,7 @@ class TradeLogger:
         position = await self._store.get_position(position_id)
         if position is None:
             raise KeyError(f"no position {position_id}")
-        now = self._clock()
+        now = self._clock.now()
         row_status = TradeStatus.SETTLED if settled else TradeStatus.CLOSED
         cost = position.cost if cost is None else cost
         trade = TradeRecord(
@@ -136,7 +131,7 @@ class TradeLogger:
         position, _ = await self._store.close_position(
             position_id,
             status=PositionStatus.EXPIRED,
-            closed_at=self._clock(),
+            closed_at=self._clock.now(),
             realized_pnl=None,
             reason=reason,
             trade=None,
@@ -151,7 +146,7 @@ class TradeLogger:
 
     async def stats(self, now: datetime | None = None) -> DailyStats:
         """Today's trades (attempts that reserved a slot), net realised pnl and wins."""
-        day, start, end = trading_day_bounds(now or self._clock(), self._day_tz)
+        day, start, end = trading_day_bounds(now or self._clock.now(), self._day_tz)
         trades, pnl, wins = await self._store.day_figures(start, end)
         return DailyStats(day=day, trades=trades, pnl=pnl, wins=wins, losses_realised=max(-pnl, Decimal(0)))
 
