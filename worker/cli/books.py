@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import sys
 import uuid
-from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 from db.attempts import AttemptRepository
@@ -30,6 +29,7 @@ from db.migrate import ModeMismatchError, migrate
 from db.repositories import TradeRepository
 from worker.api import schemas
 from worker.cli.common import config_or_exit, setup_logging
+from worker.clock import utcnow
 from worker.config import Config
 from worker.domain.errors import VenueError
 from worker.domain.markets import Venue
@@ -119,7 +119,7 @@ def main(argv: list[str]) -> int:
         try:
             await migrate(db, config.mode)
             keeper = BooksKeeper(LedgerRepository(db), AttemptRepository(db), TradeRepository(db), venues)
-            now = datetime.now(UTC)
+            now = utcnow()
             if transfer is not None:
                 venue, amount, note = transfer
                 await keeper.record_transfer(venue, amount, note, f"transfer:{uuid.uuid4().hex}", now)

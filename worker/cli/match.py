@@ -20,10 +20,10 @@ import json
 import logging
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from worker.clock import utcnow
 from worker.domain.mapping import MarketMapping
 from worker.domain.markets import Market, Venue
 from worker.engine.scanner.matcher import match_markets
@@ -116,7 +116,7 @@ async def _save(mappings: list[MarketMapping]) -> list[MarketMapping]:
     db = Database(config.database_url)
     try:
         await migrate(db, config.mode)
-        return await SqlMappingStore(db).save_discovered(mappings, datetime.now(UTC))
+        return await SqlMappingStore(db).save_discovered(mappings, utcnow())
     finally:
         await db.dispose()
 

@@ -21,7 +21,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from db.engine import Database
 from db.migrate import migrate
 from db.repositories import SettingsRepository, TradeRepository
 from worker.cli.common import config_or_exit, database_errors, setup_logging
+from worker.clock import SYSTEM_CLOCK, Clock
 from worker.config import Config
 from worker.engine.event_bus import EventBus
 from worker.engine.settings_manager import ExecutorSettingsManager
@@ -60,7 +60,9 @@ def _spawn_exchange(env: dict[str, str], log_path: Path) -> subprocess.Popen[byt
         )
 
 
-async def ensure_paper_exchange(config: Config, seed: int | None) -> subprocess.Popen[bytes] | None:
+async def ensure_paper_exchange(
+    config: Config, seed: int | None, *, clock: Clock = SYSTEM_CLOCK
+) -> subprocess.Popen[bytes] | None:
     """Start ``python -m worker paper-exchange`` unless one answers already; wait until it does."""
     if await _answers(config):
         return None
@@ -69,14 +71,14 @@ async def ensure_paper_exchange(config: Config, seed: int | None) -> subprocess.
         env["EXECUTOR_SEED"] = str(seed)
     log_path = Path(config.data_dir) / "paper-exchange.log"
     child = _spawn_exchange(env, log_path)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    deadline = clock.monotonic() + 60
+    while clock.monotonic() < deadline:
         if child.poll() is not None:
             raise RuntimeError(f"the paper exchange exited with {child.returncode}; see {log_path}")
         if await _answers(config):
             log.info("started the paper exchange (pid %s)", child.pid)
             return child
-        await asyncio.sleep(0.2)
+        await clock.sleep(0.2)
     child.terminate()
     raise RuntimeError(f"the paper exchange did not answer within 60 s; see {log_path}")
 
@@ -114,11 +116,11 @@ async def run(duration: float, seed: int | None, stop: asyncio.Event | None = No
             waiter.cancel()
         elif not waiter.result():
             log.warning("not trading after %.0f s (lease %s)", STARTUP_BOUND_S, engine.lease_status())
-        started = time.monotonic()
+        started = SYSTEM_CLOCK.monotonic()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=duration)
         clean = await engine.stop()
-        elapsed = time.monotonic() - started
+        elapsed = SYSTEM_CLOCK.monotonic() - started
         executor, feed = engine.executor, engine.feed
         summary: dict[str, Any] = (
             executor.summary()

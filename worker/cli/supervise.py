@@ -22,8 +22,9 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from types import FrameType
+
+from worker.clock import SYSTEM_CLOCK
 
 EX_CONFIG = 78
 
@@ -73,14 +74,14 @@ class Supervisor:
     def run(self) -> int:
         backoff = self.initial_backoff
         while True:
-            started = time.monotonic()
+            started = SYSTEM_CLOCK.monotonic()
             self.child = subprocess.Popen(
                 self.command, preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None
             )
             if self.stopping:  # a signal arrived while it was being started
                 self.child.send_signal(signal.SIGTERM)
             code = self.child.wait()
-            ran = time.monotonic() - started
+            ran = SYSTEM_CLOCK.monotonic() - started
             if self.stopping:
                 return code if code >= 0 else 128 - code
             if code == EX_CONFIG:
