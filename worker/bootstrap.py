@@ -20,11 +20,12 @@ from typing import Any
 
 from db.alerts import AlertRepository
 from db.engine import Database
+from db.history import HistoryRepository
 from db.mappings import SqlMappingStore
 from db.repositories import SettingsRepository, TradeRepository
 from worker.api import schemas
 from worker.api.console import Console
-from worker.api.history import DbHistory
+from worker.api.history import WireHistory
 from worker.api.server import ExecutorServer, ServerSettings
 from worker.config import Config
 from worker.domain.mapping import (
@@ -277,7 +278,7 @@ def build_worker(
     )
     server = ExecutorServer(
         console,
-        DbHistory(db),
+        WireHistory(HistoryRepository(db)),
         bus,
         ServerSettings(
             token=config.token(),

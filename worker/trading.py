@@ -32,12 +32,12 @@ import httpx
 
 from db.attempts import AttemptRepository
 from db.engine import Database
+from db.history import HistoryRepository
 from db.lease import LeaseRepository
 from db.ledger import LedgerRepository
 from db.mappings import SqlMappingStore
 from db.repositories import TradeRepository
 from worker.api import schemas
-from worker.api.history import DbHistory
 from worker.config import Config, ensure_worker_id
 from worker.domain.discovery import DiscoveryRefusals
 from worker.domain.errors import MissingCredentials, VenueError
@@ -355,8 +355,7 @@ class TradingEngine:
         """
         if self._pnl_task is not None:
             return
-        points = await DbHistory(self.db).pnl(since=None, bucket="day")
-        self._cumulative = Decimal(str(points[-1]["pnl"])) if points else Decimal(0)
+        self._cumulative = await HistoryRepository(self.db).realised_total()
         sub = self.bus.subscribe(maxsize=10_000, types={schemas.TRADE_EVENT})
         self._pnl_task = asyncio.create_task(self._follow_trades(sub), name="pnl-points")
 
