@@ -48,7 +48,7 @@ and seeded books are long-lived; freezing keeps full collections from traversing
 the hot path), and what happens to an event after the update is what the worker's feed
 tasks do, after the timed call: the publishing task hands each event, in order, to the
 ``on_event`` hook, which here, as in the worker, encodes it for the wire
-(``worker.trading.opportunity_message``: the size–ROI curve, built on its first read, is
+(``worker.api.trading_wire.opportunity_message``: the size–ROI curve, built on its first read, is
 encoded with the rest), and the executor's consumer takes the latest quotes. The hook
 keeps the last 1000 events, as a bounded subscriber would. Timings include every garbage
 collection that happens, those that the encoder's allocations bring on included.
@@ -76,6 +76,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+from worker.api.trading_wire import opportunity_message
 from worker.domain.books import OrderBook, PriceLevel, two_sided_from_bids
 from worker.domain.fees import FeeSchedule
 from worker.domain.mapping import (
@@ -95,7 +96,6 @@ from worker.domain.markets import (
     Venue,
 )
 from worker.engine.executor.feed import OpportunityFeed
-from worker.trading import opportunity_message
 
 NOW = datetime(2026, 1, 1, 12, tzinfo=UTC)
 CENT = Decimal("0.01")

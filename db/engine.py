@@ -26,18 +26,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+# The storage port's error (the API and the engine catch it without importing the database).
+from worker.domain.storage import DatabaseUnavailable
+
 BUSY_TIMEOUT_MS = 30_000
 PROBE_TIMEOUT_S = 3.0
 # The probe's write: touches the one row every migrated database has, changes nothing.
 _PROBE_SQL = "UPDATE executor_meta SET value = value WHERE key = 'mode'"
-
-
-class DatabaseUnavailable(RuntimeError):
-    """The database cannot take a write now; ``reason`` is short and carries no secret."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def short_db_error(exc: BaseException) -> str:

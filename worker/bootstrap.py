@@ -1,11 +1,21 @@
 """The composition root: builds the worker's parts from the configuration and wires them.
 
 Database → repositories → settings manager, trade logger → event bus → operator console
-→ Tornado server. The executor plugs in as one :class:`~worker.domain.operator.ExecutionControl`
-passed to :func:`build_worker` (``execution=``), the scanner's mapping store as one
+→ Tornado server; with trading (``python -m worker``), the trading supervisor on top:
+venue clients (:func:`build_venues`; pointed at the paper exchange in paper mode) →
+executor and scanner feed → single-trader lease (:func:`build_trading`, which the headless
+``python -m worker run`` uses too, so it trades exactly as the worker does).
+
+The executor plugs in as one :class:`~worker.domain.operator.ExecutionControl` passed to
+:func:`build_worker` (``execution=``), the scanner's mapping store as one
 :class:`~worker.domain.operator.MappingDecisions` (``mappings=``); the server never sees
 either directly. The worker starts and answers (``init``, settings, ``/api/status``) even
 when no venue or paper exchange can be reached: it reports them as down and keeps checking.
+
+Paper mode is not a different code path: the live clients are built from
+:func:`worker.venues.paper.connect.paper_client_env`, which points them at the local paper
+exchange with the credentials it issued. Live mode builds them from the environment and
+refuses to start without the credentials its venues need.
 """
 
 from __future__ import annotations
@@ -13,21 +23,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import httpx
+
 from db.alerts import AlertRepository
+from db.attempts import AttemptRepository
 from db.engine import Database
+from db.history import HistoryRepository
+from db.lease import LeaseRepository
+from db.ledger import LedgerRepository
 from db.mappings import SqlMappingStore
 from db.repositories import SettingsRepository, TradeRepository
 from worker.api import schemas
 from worker.api.console import Console
-from worker.api.history import DbHistory
+from worker.api.history import WireHistory
 from worker.api.server import ExecutorServer, ServerSettings
+from worker.api.trading_wire import TRADING_WIRE
 from worker.clock import SYSTEM_CLOCK, Clock
-from worker.config import Config
+from worker.config import Config, ensure_worker_id
+from worker.domain.errors import VenueError
 from worker.domain.mapping import (
     Confidence,
     MappingStatus,
@@ -35,6 +55,7 @@ from worker.domain.mapping import (
     game_status,
     trade_permission,
 )
+from worker.domain.markets import Venue
 from worker.domain.operator import (
     ExecutionControl,
     MappingDecisions,
@@ -42,13 +63,160 @@ from worker.domain.operator import (
     VenueConnection,
     VenueState,
 )
+from worker.domain.ports import VenuePort
 from worker.engine.alerts import AlertCenter
+from worker.engine.books import BooksKeeper
 from worker.engine.event_bus import EventBus
+from worker.engine.executor import CrashPoints, Executor, RiskConfig
+from worker.engine.executor.feed import OpportunityFeed
 from worker.engine.settings_manager import ExecutorSettingsManager
+from worker.engine.supervisor import Hooks, LeaseTerms, TradingSupervisor, VenueAccess
+from worker.engine.supervisor_control import SupervisorControl
 from worker.engine.trade_logger import TradeLogger
-from worker.trading import EngineControl, TradingEngine
+from worker.venues.kalshi.client import KalshiClient
+from worker.venues.paper.connect import PaperCredentialsMissing, paper_client_env
+from worker.venues.polymarket.client import PolymarketClient
+from worker.venues.polymarket_us.client import PolymarketUsClient
 
 log = logging.getLogger(__name__)
+
+
+# --- venue clients ----------------------------------------------------------------------
+
+#: Failures meaning the venues (or the paper exchange) cannot be reached now: the trading
+#: supervisor shows them as down and retries with backoff.
+UNREACHABLE: tuple[type[BaseException], ...] = (
+    VenueError, OSError, httpx.HTTPError, PaperCredentialsMissing, TimeoutError,
+)
+
+
+def venue_env(config: Config, env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """What the clients' ``from_env`` read: the paper exchange's, or the process environment."""
+    if config.mode == "paper":
+        return paper_client_env(config.data_dir, config.paper_port)
+    return dict(os.environ if env is None else env)
+
+
+def build_venues(env: Mapping[str, str], poly_venue: str) -> dict[Venue, VenuePort]:
+    """Kalshi plus the chosen Polymarket venue's live clients (raises MissingCredentials)."""
+    poly: VenuePort
+    if poly_venue == Venue.POLYMARKET_US.value:
+        poly = PolymarketUsClient.from_env(env)
+    else:
+        poly = PolymarketClient.from_env(env)
+    return {Venue.KALSHI: KalshiClient.from_env(env), poly.venue: poly}
+
+
+async def check_live_credentials(config: Config, env: Mapping[str, str] | None = None) -> None:
+    """Live mode refuses to start without the credentials its venues need.
+
+    Raises :class:`MissingCredentials`, which names the missing variables (never values).
+    Builds the clients only to read their configuration; nothing is sent.
+    """
+    if config.mode != "live":
+        return
+    venues = build_venues(dict(os.environ if env is None else env), config.poly_venue)
+    for port in venues.values():
+        await port.aclose()
+
+
+def unreachable_reason(exc: BaseException) -> str:
+    """A short, secret-free reason for logs and the dashboard."""
+    if isinstance(exc, VenueError):
+        return exc.message
+    if isinstance(exc, PaperCredentialsMissing):
+        return "paper exchange has not issued credentials yet (is it running?)"
+    if isinstance(exc, httpx.HTTPError | OSError):
+        return f"{type(exc).__name__}: connection failed"
+    return type(exc).__name__
+
+
+# --- the trading side ---------------------------------------------------------------------
+
+
+def build_trading(
+    config: Config,
+    db: Database,
+    bus: EventBus,
+    settings: ExecutorSettingsManager,
+    trade_logger: TradeLogger,
+    *,
+    alerts: AlertCenter | None = None,
+    env: Mapping[str, str] | None = None,
+    shutdown_s: float = 30.0,
+    clock: Clock = SYSTEM_CLOCK,
+) -> TradingSupervisor:
+    """The trading supervisor, as ``python -m worker`` and ``python -m worker run`` trade.
+
+    Each connection to the venues builds live clients (:func:`venue_env`), an executor
+    whose every attempt write is fenced by this process's grant of the lease, and the
+    scanner feed on them. Nothing connects until :meth:`TradingSupervisor.start`.
+    """
+
+    def assemble(venues: Mapping[Venue, VenuePort], hooks: Hooks) -> tuple[Executor, OpportunityFeed]:
+        lease = hooks.lease
+        executor = Executor(
+            settings=settings,
+            store=AttemptRepository(db, fence=lease.fence),
+            trades=TradeRepository(db),
+            trade_logger=trade_logger,
+            venues=venues,
+            publish=bus.publish,
+            risk_config=RiskConfig(
+                min_confidence=Confidence(config.min_confidence),
+                require_confirmation=config.require_confirmation,
+                max_book_age_ms=config.max_book_age_ms,
+                no_trade_before_start_s=config.no_trade_before_start_s,
+                day_tz=config.day_tz,
+                refuse_cancellation_mismatch=config.refuse_cancellation_mismatch,
+            ),
+            crash=CrashPoints.from_env(),
+            gate=lease.check,
+            worker_id=lease.holder,
+            reconcile_interval_s=config.reconcile_interval_s,
+            epoch=lambda: lease.epoch,
+            books=BooksKeeper(LedgerRepository(db), AttemptRepository(db), TradeRepository(db), venues),
+            alert=alerts.raise_alert if alerts is not None else None,
+        )
+        feed = OpportunityFeed(
+            executor,
+            venues[Venue.KALSHI],
+            venues[Venue(config.poly_venue)],
+            SqlMappingStore(db),
+            on_event=hooks.on_opportunity,
+            refusals=hooks.refusals,
+            on_refusals=hooks.on_refusals,
+        )
+        return executor, feed
+
+    return TradingSupervisor(
+        access=VenueAccess(
+            names=("kalshi", config.poly_venue),
+            open=lambda: build_venues(venue_env(config, env), config.poly_venue),
+            unreachable=UNREACHABLE,
+            describe=unreachable_reason,
+        ),
+        assemble=assemble,
+        lease=LeaseTerms(
+            LeaseRepository(db),
+            account=config.trading_account(env),
+            # One process, not one data directory: two workers started on the same data
+            # directory are two holders, and only one of them trades.
+            holder=f"{ensure_worker_id(config.data_dir)}/{secrets.token_hex(4)}",
+            ttl_s=config.lease_ttl_s,
+        ),
+        bus=bus,
+        settings=settings,
+        mappings=SqlMappingStore(db),
+        realised_total=HistoryRepository(db).realised_total,
+        wire=TRADING_WIRE,
+        alerts=alerts,
+        shutdown_s=shutdown_s,
+        clock=clock,
+    )
+
+
+# --- the worker ---------------------------------------------------------------------------
 
 
 class PaperExchangeMonitor:
@@ -189,7 +357,7 @@ class Worker:
     console: Console
     server: ExecutorServer
     monitor: PaperExchangeMonitor | None = None
-    engine: TradingEngine | None = None
+    engine: TradingSupervisor | None = None
     alerts: AlertCenter | None = None
     port: int | None = None
     _stopped: bool = field(default=False, repr=False)
@@ -237,9 +405,10 @@ def build_worker(
 ) -> Worker:
     """Wire the worker. Nothing connects to anything until :meth:`Worker.start`.
 
-    ``trading=True`` (``python -m worker``) adds the trading engine — venue clients,
-    scanner, executor, single-trader lease — as the console's execution control.
-    ``clock``: the time the console, server, alerts, trade log and paper monitor read and wait on.
+    ``trading=True`` (``python -m worker``) adds the trading supervisor
+    (:func:`build_trading`) as the console's execution control.
+    ``clock``: the time the console, server, alerts, trade log, paper monitor and trading
+    supervisor read and wait on.
     """
     db = db or Database(config.database_url)
     bus = bus or EventBus()
@@ -253,8 +422,8 @@ def build_worker(
     budget_source: Callable[[], Awaitable[Mapping[str, Any] | None]] | None = None
     standby_of: Callable[[], str | None] | None = None
     if trading and execution is None:
-        engine = TradingEngine(config, db, bus, settings, trades, alerts=alerts)
-        execution = EngineControl(engine)
+        engine = build_trading(config, db, bus, settings, trades, alerts=alerts, clock=clock)
+        execution = SupervisorControl(engine)
         lease_status = engine.lease_status
         books_source = engine.books_figures
         discovery_source = engine.discovery_figures
@@ -284,7 +453,7 @@ def build_worker(
     )
     server = ExecutorServer(
         console,
-        DbHistory(db),
+        WireHistory(HistoryRepository(db)),
         bus,
         ServerSettings(
             token=config.token(),

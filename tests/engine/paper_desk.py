@@ -19,6 +19,7 @@ from db.attempts import AttemptRepository
 from db.engine import Database
 from db.migrate import migrate
 from db.repositories import SettingsRepository, TradeRepository
+from worker.bootstrap import build_venues
 from worker.domain.mapping import MappingStore, OpportunityEvent
 from worker.domain.markets import Venue
 from worker.domain.ports import VenuePort
@@ -26,7 +27,6 @@ from worker.engine.executor import Executor, RiskConfig, UnwindPolicy
 from worker.engine.executor.feed import OpportunityFeed
 from worker.engine.settings_manager import ExecutorSettingsManager
 from worker.engine.trade_logger import TradeLogger
-from worker.trading import build_venues
 from worker.venues.paper.connect import paper_urls
 from worker.venues.paper.faults import FaultSpec
 from worker.venues.paper.server import PaperServer, build_state

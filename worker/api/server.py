@@ -33,11 +33,11 @@ import tornado.web
 import tornado.websocket
 from sqlalchemy.exc import SQLAlchemyError
 
-from db.engine import DatabaseUnavailable
 from worker.api import redact, schemas
 from worker.api.console import Console
 from worker.clock import SYSTEM_CLOCK, Clock
 from worker.domain.operator import ConsoleSnapshot, OperatorError
+from worker.domain.storage import DatabaseUnavailable
 from worker.engine.event_bus import OVERFLOW, EventBus
 
 log = logging.getLogger(__name__)

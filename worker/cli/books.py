@@ -28,6 +28,7 @@ from db.ledger import LedgerRepository
 from db.migrate import ModeMismatchError, migrate
 from db.repositories import TradeRepository
 from worker.api import schemas
+from worker.bootstrap import build_venues, venue_env
 from worker.cli.common import config_or_exit, setup_logging
 from worker.clock import utcnow
 from worker.config import Config
@@ -36,7 +37,6 @@ from worker.domain.markets import Venue
 from worker.domain.tradelog import trading_day_bounds
 from worker.engine.books import Books, BooksKeeper
 from worker.engine.executor.executor import REDEEM_STEP
-from worker.trading import build_venues, venue_env
 
 AGREE, DIFFER, IN_FLIGHT = 0, 1, 2
 MAX_TRANSFER = Decimal(100_000_000)

@@ -30,13 +30,13 @@ import httpx
 from db.engine import Database
 from db.migrate import migrate
 from db.repositories import SettingsRepository, TradeRepository
+from worker.bootstrap import build_trading
 from worker.cli.common import config_or_exit, database_errors, setup_logging
 from worker.clock import SYSTEM_CLOCK, Clock
 from worker.config import Config
 from worker.engine.event_bus import EventBus
 from worker.engine.settings_manager import ExecutorSettingsManager
 from worker.engine.trade_logger import TradeLogger
-from worker.trading import TradingEngine
 
 log = logging.getLogger("worker.run")
 SHUTDOWN_BOUND_S = 45.0
@@ -102,7 +102,7 @@ async def run(duration: float, seed: int | None, stop: asyncio.Event | None = No
             await settings.load()
         was_enabled = settings.enabled
         await settings.set_enabled(True)  # the run trades; the operator's toggle is restored after
-        engine = TradingEngine(
+        engine = build_trading(
             config, db, EventBus(), settings, TradeLogger(TradeRepository(db), config.day_tz),
             shutdown_s=SHUTDOWN_BOUND_S,
         )

@@ -17,11 +17,10 @@ import sys
 
 from db.engine import Database
 from db.migrate import migrate
-from worker.bootstrap import Worker, build_worker
+from worker.bootstrap import Worker, build_worker, check_live_credentials
 from worker.cli.common import EX_CONFIG, config_or_exit, database_errors, setup_logging
 from worker.config import Config
 from worker.domain.errors import MissingCredentials
-from worker.trading import check_live_credentials
 
 log = logging.getLogger("worker.serve")
 

@@ -17,6 +17,14 @@ from worker.domain.settings import ExecutorSettings
 from worker.domain.tradelog import NewPosition, StoredPosition, StoredTrade, TradeRecord
 
 
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot take a write now; ``reason`` is short and carries no secret."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class SettingsConflict(RuntimeError):
     """The settings changed since they were read: the write was refused."""
 

@@ -169,6 +169,22 @@ class DailyStats:
     losses_realised: Decimal  # net realised loss today (>= 0), for the daily-loss limit
 
 
+@dataclass(frozen=True)
+class PnlPoint:
+    """One point of the cumulative realised P&L series: after one trade, or after the
+    trades of one UTC minute, hour or day (``t`` is then the bucket's start).
+
+    ``pnl`` is the running total, ``delta`` what the point's ``trades`` realised;
+    ``trade_id`` names the trade when the series has one point per trade.
+    """
+
+    t: datetime
+    pnl: Decimal
+    delta: Decimal
+    trades: int = 1
+    trade_id: str | None = None
+
+
 def trading_day_bounds(now: datetime, tz: ZoneInfo) -> tuple[date, datetime, datetime]:
     """The trading day containing ``now`` and its [start, end) instants in UTC.
 
