@@ -24,7 +24,8 @@ from worker.clock import FakeClock
 from worker.domain.books import PriceLevel
 from worker.domain.fees import FeeSchedule
 from worker.domain.markets import Market, OutcomeSide
-from worker.engine.scanner.detect import _fill, fee_units
+from worker.engine.scanner.curve import _fill
+from worker.engine.scanner.units import fee_units
 from worker.venues.kalshi.parse import parse_events as parse_kalshi
 from worker.venues.paper import fees as paper_fees
 from worker.venues.paper import wire

@@ -591,16 +591,16 @@ def test_fractional_ends_choose_the_eager_walks_point(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The deepest point when the walk ends inside a unit: same figures, same exponents."""
-    from worker.engine.scanner import detect
+    from worker.engine.scanner import deepest
 
     calls: list[Decimal] = []
-    real = detect._last_whole
+    real = deepest._last_whole
 
     def spy(x: Any, y: Any, size: Decimal) -> Any:
         calls.append(size)
         return real(x, y, size)
 
-    monkeypatch.setattr(detect, "_last_whole", spy)
+    monkeypatch.setattr(deepest, "_last_whole", spy)
     pair = _pair(FeeSchedule.kalshi(), POLY, ONE)
     legs = pair.directions[0]
     fast = opportunity_from_asks(pair, legs, a, b, NOW)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from worker.domain.markets import Market, OutcomeSide, Venue
+from worker.domain.markets import League, Market, OutcomeSide, Venue
 from worker.engine.scanner.teams import LeagueIndex, league_index
 
 _MONTHS = {
@@ -239,7 +239,7 @@ def normalize_polymarket(market: Market) -> Listing | Refusal:
         return refuse("no sportsMarketType and no slug: cannot tell it is the game winner")
     base = _GAME_SLUG.match(slug) or _GAME_SLUG.match(event_slug)
     if base is None:
-        if ev is None or ev.group(1) not in ("nba", "nfl", "nhl"):
+        if ev is None or ev.group(1) not in (League.NBA, League.NFL, League.NHL):
             return refuse(f"slug {event_slug or slug} is not an NBA/NFL/NHL game slug")
         return refuse(f"event slug {event_slug} is not a bare game slug")
     league = base.group(1)

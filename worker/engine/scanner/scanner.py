@@ -1,6 +1,6 @@
 """The incremental scanner: books in, opportunity lifecycle events out.
 
-Each tradable mapping becomes a :class:`~worker.engine.scanner.detect.Pair` with two
+Each tradable mapping becomes a :class:`~worker.engine.scanner.pair.Pair` with two
 directions (buy Kalshi YES + the other team's contract, buy Kalshi NO + the same team's
 contract). Every contract has one book slot that lists the directions buying it, so a
 book update re-evaluates only the directions that use that book (a Polymarket token's
@@ -28,9 +28,7 @@ garbage collector anything on the hot path.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 
 from worker.domain.books import OrderBook, PriceLevel, complement_levels
 from worker.domain.mapping import (
@@ -43,13 +41,9 @@ from worker.domain.mapping import (
 )
 from worker.domain.markets import ContractRef, Market, MarketStatus, OutcomeSide, Venue
 from worker.domain.slots import slot_setters
-from worker.engine.scanner.detect import (
-    FeeUnits,
-    Pair,
-    PairLegs,
-    build_pair,
-    opportunity_after_top,
-)
+from worker.engine.scanner.detect import opportunity_after_top
+from worker.engine.scanner.pair import Pair, build_pair
+from worker.engine.scanner.state import DirectionState, PairState, Slot
 
 Publish = Callable[[OpportunityEvent], None]
 
@@ -75,77 +69,6 @@ def _event(
     return e
 
 
-@dataclass(slots=True, eq=False)
-class _Slot:
-    """The latest ask ladder of one contract and the directions that buy it.
-
-    A slot keeps what pricing needs and nothing else: ``asks`` (``None`` until a book
-    arrives), ``top``, the marginal cost of the best level (price plus fee unit), and
-    ``room``, what that leaves under $1 (both ``None`` without asks), set when the book
-    is stored, while it is hot in the cache. The usual update, whose top pair does not
-    pay, is then rejected by comparing one slot's ``top`` with the other's ``room``,
-    without reading the other venue's ladder. The rest of a book (its bids, the book
-    object; ``received_at`` aside) is not retained, so it is freed by whoever drops the
-    book, right after the update, instead of when the next book replaces it long after.
-    Only a
-    Polymarket US LONG slot keeps its bids (``long_bids``): its SHORT side's asks are
-    derived from them when a mapping starts buying that side. ``units`` is the fee-unit
-    table of the contract's venue rate (set by the first mapping that buys it).
-    ``received_at`` is when the book the asks come from was received (a SHORT side's:
-    its LONG book's), the age the risk manager checks.
-    """
-
-    ref: ContractRef
-    asks: tuple[PriceLevel, ...] | None = None
-    top: Decimal | None = None
-    room: Decimal | None = None
-    units: FeeUnits | None = None
-    long_bids: tuple[PriceLevel, ...] | None = None
-    received_at: datetime | None = None
-    directions: list[_DirectionState] = field(default_factory=list)
-
-    def store(self, asks: tuple[PriceLevel, ...], received_at: datetime | None) -> None:
-        self.asks = asks
-        self.received_at = received_at
-        units = self.units
-        if asks and units is not None:
-            _, self.top, self.room = units[asks[0].price]
-        else:
-            self.top = self.room = None
-
-    def set_units(self, units: FeeUnits) -> None:
-        if self.units is None:
-            self.units = units
-            if self.asks is not None:
-                self.store(self.asks, self.received_at)
-
-
-@dataclass(slots=True, eq=False)
-class _DirectionState:
-    """One (mapping, direction): its books, its open opportunity, what it last saw.
-
-    ``seen_kalshi``/``seen_poly`` are the ask ladders of the last evaluation (``None``
-    forces the next one); ``stamp`` de-duplicates a direction within one update.
-    """
-
-    pair: Pair
-    legs: PairLegs
-    id: str
-    kalshi: _Slot
-    poly: _Slot
-    open: Opportunity | None = None
-    seen_kalshi: tuple[PriceLevel, ...] | None = None
-    seen_poly: tuple[PriceLevel, ...] | None = None
-    stamp: int = 0
-
-
-@dataclass(slots=True, eq=False)
-class _PairState:
-    pair: Pair
-    directions: tuple[_DirectionState, _DirectionState]
-    markets: tuple[tuple[Venue, str], tuple[Venue, str]]
-
-
 class Scanner:
     """Keeps books and open opportunities for every tradable mapping.
 
@@ -156,11 +79,11 @@ class Scanner:
 
     def __init__(self, publish: Publish) -> None:
         self._publish = publish
-        self._pairs: dict[str, _PairState] = {}
+        self._pairs: dict[str, PairState] = {}
         # Book slots by contract id, then matched on venue, market and side: a str key
         # hashes in C, where a ContractRef hashes and compares in Python (hot path).
-        self._slots: dict[str, list[_Slot]] = {}
-        self._by_id: dict[str, _DirectionState] = {}
+        self._slots: dict[str, list[Slot]] = {}
+        self._by_id: dict[str, DirectionState] = {}
         self._open: dict[str, Opportunity] = {}
         self._closed_markets: set[tuple[Venue, str]] = set()
         self._stamp = 0
@@ -176,7 +99,7 @@ class Scanner:
             self.remove_mapping(mapping.id, CloseReason.MAPPING_REJECTED, None)
         pair = build_pair(mapping, kalshi, poly)
         states = tuple(
-            _DirectionState(
+            DirectionState(
                 pair,
                 legs,
                 pair.opportunity_ids[legs.direction],
@@ -186,7 +109,7 @@ class Scanner:
             for legs in pair.directions
         )
         d_yes, d_no = states
-        self._pairs[pair.mapping_id] = _PairState(
+        self._pairs[pair.mapping_id] = PairState(
             pair,
             (d_yes, d_no),
             ((kalshi.venue, kalshi.market_id), (poly.venue, poly.market_id)),
@@ -240,7 +163,7 @@ class Scanner:
         """
         self._stamp += 1
         stamp = self._stamp
-        touched: list[_DirectionState] = []
+        touched: list[DirectionState] = []
         for book in books:
             ref = book.contract
             slot = self._find(ref) or self._slot(ref)
@@ -317,22 +240,22 @@ class Scanner:
 
     # --- internals ----------------------------------------------------------------------
 
-    def _find(self, ref: ContractRef) -> _Slot | None:
+    def _find(self, ref: ContractRef) -> Slot | None:
         for slot in self._slots.get(ref.contract_id, ()):
             r = slot.ref
             if r.side == ref.side and r.market_id == ref.market_id and r.venue == ref.venue:
                 return slot
         return None
 
-    def _slot(self, ref: ContractRef) -> _Slot:
+    def _slot(self, ref: ContractRef) -> Slot:
         """The slot of ``ref``, created on first use."""
         slot = self._find(ref)
         if slot is None:
-            slot = _Slot(ref)
+            slot = Slot(ref)
             self._slots.setdefault(ref.contract_id, []).append(slot)
         return slot
 
-    def _store_long(self, long: _Slot, book: OrderBook) -> _Slot | None:
+    def _store_long(self, long: Slot, book: OrderBook) -> Slot | None:
         """One Polymarket US book prices both sides: SHORT asks are 1 − LONG bids.
 
         Returns the SHORT slot when a mapping buys that side (it then holds fresh asks)."""
@@ -364,7 +287,7 @@ class Scanner:
             return CloseReason.MARKET_CLOSED
         return None
 
-    def _evaluate(self, d: _DirectionState, now: datetime) -> None:
+    def _evaluate(self, d: DirectionState, now: datetime) -> None:
         self.evaluations += 1
         pair = d.pair
         start = pair.expires_at
@@ -407,7 +330,7 @@ class Scanner:
         d.open = self._open[d.id] = opp
         self._publish(_event(_OPENED if prev is None else _UPDATED, opp, now))
 
-    def _close(self, d: _DirectionState, reason: CloseReason, now: datetime | None) -> None:
+    def _close(self, d: DirectionState, reason: CloseReason, now: datetime | None) -> None:
         prev = d.open
         if prev is None:
             return
