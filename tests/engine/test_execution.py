@@ -12,11 +12,12 @@ import pytest
 from db.ledger import LedgerRepository
 from tests.engine.conftest import Rig
 from tests.engine.fakes import Fault, kalshi_ref, make_candidate, poly_ref, stock_books
+from worker.clock import FakeClock
 from worker.domain.attempts import AttemptRecord, AttemptState, LegRole, Refusal, RefusalReason
 from worker.domain.events import AlertKind
 from worker.domain.markets import ContractRef, MarketResolution, OutcomeSide, Venue
 from worker.domain.operator import OperatorError
-from worker.engine.executor import Executor
+from worker.engine.executor import Executor, UnwindPolicy
 
 
 async def run_one(rig: Rig, game: str = "G1", ex: Executor | None = None, **kw: object) -> AttemptRecord:
@@ -263,6 +264,36 @@ async def test_close_position_with_an_unsellable_leg_keeps_what_is_left_open(rig
     assert (await ex.close_position(pos.id))["closed"] is True
 
 
+async def test_the_unwind_ladder_pauses_between_tries_on_its_clock_and_stops_once_its_window_has_passed(
+    rig: Rig,
+) -> None:
+    clock = FakeClock(datetime.now(UTC))
+    ex = rig.executor(clock=clock, unwind=UnwindPolicy(max_tries=10, window_s=2.5, pause_s=1.0))
+    await ex.start(background=False)
+    rig.kalshi.script = [Fault("reject")]  # leg 2 refused
+    rig.poly.sells_fail = True  # and no try of the ladder sells anything
+    stock_books(rig.kalshi, rig.poly, "G1")
+    a = await ex.submit(make_candidate("G1"))
+    assert isinstance(a, AttemptRecord)
+    pauses = 0
+    while ex.running(a.id):
+        if clock.sleepers:  # the ladder waits for its next try: nothing happens until the clock moves
+            await clock.advance(1.0)
+            pauses += 1
+        else:
+            await asyncio.sleep(0.001)  # the attempt is writing to the database
+    stored = await rig.attempts.get(a.id)
+    assert stored is not None and stored.state is AttemptState.STRANDED
+    tries = stored.legs_of(LegRole.UNWIND)
+    sent = [g.sent_at for g in tries]
+    assert all(t is not None for t in sent)
+    # One try, then one a pause (1 s on the clock) later each; the window is looked at
+    # before each pause, so the try after the pause that crosses 2.5 s is the last one.
+    assert [(t - sent[0]).total_seconds() for t in sent] == [0.0, 1.0, 2.0, 3.0]  # type: ignore[operator]
+    assert pauses == 3 < len(tries) < 10
+    assert stored.details["stranded"]["why"] == "unwind ladder exhausted after 4 tries"
+
+
 async def test_close_during_an_active_trade_waits_for_it_instead_of_racing(rig: Rig) -> None:
     ex = rig.executor()
     await ex.start(background=False)
@@ -312,11 +343,12 @@ async def test_settlement_closes_positions_with_their_payout(
 
 
 async def test_position_past_expiry_without_resolution_stays_open_and_alerts(rig: Rig) -> None:
-    ex = rig.executor()
+    clock = FakeClock(datetime.now(UTC))
+    ex = rig.executor(clock=clock)
     await run_one(rig, ex=ex, start_in=timedelta(minutes=5))
     (pos,) = await rig.trades.list_positions("open")
     assert await ex.settle() == {"settled": 0, "stranded": 0, "overdue": 0}
-    ex.clock = lambda: datetime.now(UTC) + timedelta(days=2)
+    await clock.advance(timedelta(days=2).total_seconds())
     assert await ex.settle() == {"settled": 0, "stranded": 0, "overdue": 1}
     assert (await rig.trades.get_position(pos.id)).status == "open"  # type: ignore[union-attr]
     (alert,) = [e for e in rig.events_of("trade_event") if e["status"] == "SETTLEMENT_OVERDUE"]
