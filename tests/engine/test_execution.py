@@ -365,6 +365,7 @@ async def test_kill_switch_pauses_and_flattens(rig: Rig) -> None:
     await run_one(rig, ex=ex)
     result = await ex.kill_switch(flatten=True)
     assert result["paused"] is True and not rig.settings.current.enabled
+    assert result["orders_checked"] is True and result["cancelled"] == 0  # nothing was resting
     assert [r["closed"] for r in result["flattened"]] == [True]
     assert not await rig.trades.list_positions("open")
 
@@ -382,7 +383,8 @@ async def test_the_kill_switch_stops_new_trades_even_while_the_database_is_down(
         m.setattr(rig.settings, "set_enabled", down)
         m.setattr(rig.attempts, "list_active", down)
         result = await ex.kill_switch(flatten=False)
-    assert result["paused"] is True and result["saved"] is False and result["cancelled"] is None
+    assert result["paused"] is True and result["saved"] is False
+    assert result["cancelled"] == 0 and result["orders_checked"] is False  # not looked for, not zero found
     assert rig.settings.current.enabled  # not saved ...
     stock_books(rig.kalshi, rig.poly, "G1")
     refused = await ex.submit(make_candidate("G1"))  # ... yet nothing new is opened

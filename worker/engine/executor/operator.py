@@ -163,7 +163,9 @@ class OperatorActions:
 
         The stop comes first and in memory, so it holds even while the database is down:
         then ``enabled`` is not saved (``"saved": false``; the operator is told) and the
-        resting orders are not known, but nothing new is opened by this worker."""
+        resting orders cannot be looked for (``"orders_checked": false``, ``"cancelled":
+        0``), but nothing new is opened by this worker. ``cancelled`` counts the resting
+        orders the venues took off their books."""
         if self.risk.halted is None:
             self.risk.halted = KILL_SWITCH_HALT
         saved = True
@@ -178,7 +180,7 @@ class OperatorActions:
             attempts = [*await self.store.list_active(), *await self.store.list_state(AttemptState.HEDGED)]
         except Exception as exc:
             log.error("kill switch: resting orders not checked: the database is unavailable (%s)", type(exc).__name__)
-            return {"paused": True, "saved": saved, "cancelled": None, "flattened": [],
+            return {"paused": True, "saved": saved, "cancelled": 0, "orders_checked": False, "flattened": [],
                     "note": "new trades stopped; the database is unavailable, so 'enabled' was "
                             + ("saved" if saved else "not saved")
                             + " and resting orders were not checked: check the venues"}
@@ -201,4 +203,4 @@ class OperatorActions:
                     results.append(await self._close_position(position.id))
                 except OperatorError as exc:
                     results.append({"position_id": position.id, "closed": False, "problems": [exc.message]})
-        return {"paused": True, "saved": saved, "cancelled": cancelled, "flattened": results}
+        return {"paused": True, "saved": saved, "cancelled": cancelled, "orders_checked": True, "flattened": results}
