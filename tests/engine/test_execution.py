@@ -294,6 +294,50 @@ async def test_the_unwind_ladder_pauses_between_tries_on_its_clock_and_stops_onc
     assert stored.details["stranded"]["why"] == "unwind ladder exhausted after 4 tries"
 
 
+async def _shutting_down_with_leg1_at_the_venue(rig: Rig) -> tuple[Executor, FakeClock, asyncio.Event, asyncio.Task[bool]]:
+    """An executor on a fake clock whose one attempt's leg 1 hangs at the venue, and its
+    shutdown (30 s bound) waiting on the clock."""
+    clock = FakeClock(datetime.now(UTC))
+    ex = rig.executor(clock=clock)
+    await ex.start(background=False)
+    gate = asyncio.Event()
+    hang = Fault("gate", event=gate)
+    rig.poly.script = [hang]
+    stock_books(rig.kalshi, rig.poly, "G1")
+    assert isinstance(await ex.submit(make_candidate("G1")), AttemptRecord)
+    await hang.reached.wait()
+    stopping = asyncio.create_task(ex.shutdown(timeout_s=30))
+    for _ in range(100):  # a few turns of the loop: no I/O before the bound's wait
+        if clock.sleepers:
+            break
+        await asyncio.sleep(0)
+    assert clock.sleepers == 1
+    return ex, clock, gate, stopping
+
+
+async def test_shutdown_refuses_new_trades_and_gives_an_attempt_in_flight_its_bound_then_leaves_it(rig: Rig) -> None:
+    ex, clock, gate, stopping = await _shutting_down_with_leg1_at_the_venue(rig)
+    stock_books(rig.kalshi, rig.poly, "G2")
+    refused = await ex.submit(make_candidate("G2"))
+    assert isinstance(refused, Refusal) and refused.reason is RefusalReason.SHUTTING_DOWN
+    await clock.advance(29.9)
+    assert not stopping.done()  # still within the bound
+    await clock.advance(0.1)
+    assert await stopping is False  # left in flight: the next start's reconciliation resumes it
+    gate.set()
+    await ex.wait_idle()
+
+
+async def test_shutdown_returns_as_soon_as_the_attempts_in_flight_have_ended(rig: Rig) -> None:
+    ex, clock, gate, stopping = await _shutting_down_with_leg1_at_the_venue(rig)
+    await clock.advance(5)
+    gate.set()
+    assert await stopping is True
+    assert clock.sleepers == 0  # the bound's wait was called off
+    (attempt,) = await rig.attempts.list_all()
+    assert attempt.state is AttemptState.HEDGED
+
+
 async def test_close_during_an_active_trade_waits_for_it_instead_of_racing(rig: Rig) -> None:
     ex = rig.executor()
     await ex.start(background=False)
