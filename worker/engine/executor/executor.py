@@ -128,22 +128,22 @@ class Executor:
         # The single-trader lease: raises LeaseLost when this worker may not open exposure.
         self.gate = gate
         self.runner = AttemptRunner(store, self.sender, publish, crash, unwind, gate, worker_id, clock=clock)
-        self.attempts = AttemptTasks(self.runner, self.risk.release, self.refresher.refresh)
+        self.tasks = AttemptTasks(self.runner, self.risk.release, self.refresher.refresh)
         self.admission = Admission(self.risk, publish, gate, clock=clock)
         self.reconciler = Reconciler(
-            store, trades, self.venues, self.sender, self.attempts, lambda: self.ready,
+            store, trades, self.venues, self.sender, self.tasks, lambda: self.ready,
             epoch=epoch, alert=alert, alerts=self.alerts, venue_errors=self.venue_errors, clock=clock,
         )
         self.positions = Positions(
-            store, trades, trade_logger, self.venues, self.sender, self.attempts, publish,
+            store, trades, trade_logger, self.venues, self.sender, self.tasks, publish,
             self.refresher.refresh, clock=clock,
         )
         self.settlement = Settlement(
-            store, trades, self.venues, self.positions, self.attempts, publish,
+            store, trades, self.venues, self.positions, self.tasks, publish,
             books=books, alerts=self.alerts, clock=clock,
         )
         self.operator = OperatorActions(
-            settings, store, trades, self.venues, self.risk, self.attempts, publish,
+            settings, store, trades, self.venues, self.risk, self.tasks, publish,
             self.positions.close_position, clock=clock,
         )
         self._reconcile_interval = reconcile_interval_s
@@ -178,15 +178,15 @@ class Executor:
 
     @property
     def outcomes(self) -> Counter[str]:
-        return self.attempts.outcomes
+        return self.tasks.outcomes
 
     @property
     def pnl_total(self) -> Decimal:
-        return self.attempts.pnl_total
+        return self.tasks.pnl_total
 
     @property
     def _tasks(self) -> dict[str, asyncio.Task[None]]:
-        return self.attempts.tasks
+        return self.tasks.tasks
 
     # -- lifecycle -----------------------------------------------------------------------
     async def start(self, *, background: bool = True) -> None:
@@ -233,7 +233,7 @@ class Executor:
 
     async def _finish_within(self, timeout_s: float) -> int:
         """Wait (on the clock) up to ``timeout_s`` for the attempts in flight; how many are left."""
-        pending = self.attempts.pending()
+        pending = self.tasks.pending()
         if not pending:
             return 0
         everything = asyncio.ensure_future(asyncio.wait(pending))
@@ -247,20 +247,20 @@ class Executor:
 
     async def wait_idle(self) -> None:
         """Wait for every attempt task started so far (tests, headless run)."""
-        await self.attempts.wait_idle()
+        await self.tasks.wait_idle()
 
     def game_lock(self, game_key: str) -> asyncio.Lock:
-        return self.attempts.game_lock(game_key)
+        return self.tasks.game_lock(game_key)
 
     def running(self, attempt_id: str) -> bool:
-        return self.attempts.running(attempt_id)
+        return self.tasks.running(attempt_id)
 
     # -- admission -----------------------------------------------------------------------
     async def submit(self, candidate: Candidate) -> AttemptRecord | Refusal:
         """Judge one opportunity; when admitted its attempt starts running at once."""
         admitted = await self.admission.admit(candidate)
         if isinstance(admitted, AttemptRecord):
-            self.attempts.spawn(admitted)
+            self.tasks.spawn(admitted)
         return admitted
 
     # -- reconciliation, positions, settlement -------------------------------------------
