@@ -77,6 +77,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from worker.api.trading_wire import opportunity_message
+from worker.clock import FakeClock
 from worker.domain.books import OrderBook, PriceLevel, two_sided_from_bids
 from worker.domain.fees import FeeSchedule
 from worker.domain.mapping import (
@@ -257,7 +258,7 @@ def build_world(
     noise = WORKLOADS[workload]
     rnd = random.Random(11)
     # The bench drives the books and reads the events itself: no venue ports, no executor.
-    feed = OpportunityFeed(None, None, None, clock=lambda: NOW, on_event=on_event)  # type: ignore[arg-type]
+    feed = OpportunityFeed(None, None, None, clock=FakeClock(NOW), on_event=on_event)  # type: ignore[arg-type]
     sc = feed.scanner
     start = NOW + timedelta(days=1)
     fair: list[int] = []

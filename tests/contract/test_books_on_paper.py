@@ -95,7 +95,7 @@ async def _trade(h: Harness, sender: LegSender, leg: LegRecord) -> Decimal:
 
 async def test_fills_account_for_the_cash_and_the_result_pays_as_the_venue_pays(h: Harness) -> None:
     assert h.paper is not None
-    sender = LegSender({h.contract.venue: h.client}, sleep=h.sleep, lookup_delays=(0.0, 0.0))
+    sender = LegSender({h.contract.venue: h.client}, lookup_delays=(0.0, 0.0))
     bought = _leg(h, OrderAction.BUY, "0.46", 10)  # walks two levels of the ask ladder
     await _trade(h, sender, bought)
     assert bought.filled == 10 and bought.fees > 0

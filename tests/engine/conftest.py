@@ -16,6 +16,7 @@ from db.ledger import LedgerRepository
 from db.migrate import migrate
 from db.repositories import SettingsRepository, TradeRepository
 from tests.engine.fakes import POLY_FEES, FakeVenue
+from worker.clock import SYSTEM_CLOCK, Clock
 from worker.domain.fees import FeeSchedule
 from worker.domain.markets import Venue
 from worker.engine.books import BooksKeeper
@@ -45,7 +46,13 @@ class Rig:
     def events_of(self, type_: str) -> list[Mapping[str, Any]]:
         return [d for t, d in self.events if t == type_]
 
-    def executor(self, crash: CrashPoints | None = None, config: RiskConfig | None = None) -> Executor:
+    def executor(
+        self,
+        crash: CrashPoints | None = None,
+        config: RiskConfig | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+        unwind: UnwindPolicy | None = None,
+    ) -> Executor:
         return Executor(
             settings=self.settings,
             store=self.attempts,
@@ -56,8 +63,9 @@ class Rig:
             alert=self.alert,
             risk_config=config or RiskConfig(day_tz=ZoneInfo("America/New_York")),
             crash=crash,
-            unwind=UnwindPolicy(pause_s=0.0),
+            unwind=unwind or UnwindPolicy(pause_s=0.0),
             lookup_delays=(0.0, 0.0),
+            clock=clock,
             books=BooksKeeper(
                 LedgerRepository(self.db), self.attempts, self.trades, {Venue.KALSHI: self.kalshi, Venue.POLYMARKET: self.poly}
             ),

@@ -12,11 +12,12 @@ import pytest
 from db.ledger import LedgerRepository
 from tests.engine.conftest import Rig
 from tests.engine.fakes import Fault, kalshi_ref, make_candidate, poly_ref, stock_books
+from worker.clock import FakeClock
 from worker.domain.attempts import AttemptRecord, AttemptState, LegRole, Refusal, RefusalReason
 from worker.domain.events import AlertKind
 from worker.domain.markets import ContractRef, MarketResolution, OutcomeSide, Venue
 from worker.domain.operator import OperatorError
-from worker.engine.executor import Executor
+from worker.engine.executor import Executor, UnwindPolicy
 
 
 async def run_one(rig: Rig, game: str = "G1", ex: Executor | None = None, **kw: object) -> AttemptRecord:
@@ -263,6 +264,80 @@ async def test_close_position_with_an_unsellable_leg_keeps_what_is_left_open(rig
     assert (await ex.close_position(pos.id))["closed"] is True
 
 
+async def test_the_unwind_ladder_pauses_between_tries_on_its_clock_and_stops_once_its_window_has_passed(
+    rig: Rig,
+) -> None:
+    clock = FakeClock(datetime.now(UTC))
+    ex = rig.executor(clock=clock, unwind=UnwindPolicy(max_tries=10, window_s=2.5, pause_s=1.0))
+    await ex.start(background=False)
+    rig.kalshi.script = [Fault("reject")]  # leg 2 refused
+    rig.poly.sells_fail = True  # and no try of the ladder sells anything
+    stock_books(rig.kalshi, rig.poly, "G1")
+    a = await ex.submit(make_candidate("G1"))
+    assert isinstance(a, AttemptRecord)
+    pauses = 0
+    while ex.running(a.id):
+        if clock.sleepers:  # the ladder waits for its next try: nothing happens until the clock moves
+            await clock.advance(1.0)
+            pauses += 1
+        else:
+            await asyncio.sleep(0.001)  # the attempt is writing to the database
+    stored = await rig.attempts.get(a.id)
+    assert stored is not None and stored.state is AttemptState.STRANDED
+    tries = stored.legs_of(LegRole.UNWIND)
+    sent = [g.sent_at for g in tries]
+    assert all(t is not None for t in sent)
+    # One try, then one a pause (1 s on the clock) later each; the window is looked at
+    # before each pause, so the try after the pause that crosses 2.5 s is the last one.
+    assert [(t - sent[0]).total_seconds() for t in sent] == [0.0, 1.0, 2.0, 3.0]  # type: ignore[operator]
+    assert pauses == 3 < len(tries) < 10
+    assert stored.details["stranded"]["why"] == "unwind ladder exhausted after 4 tries"
+
+
+async def _shutting_down_with_leg1_at_the_venue(rig: Rig) -> tuple[Executor, FakeClock, asyncio.Event, asyncio.Task[bool]]:
+    """An executor on a fake clock whose one attempt's leg 1 hangs at the venue, and its
+    shutdown (30 s bound) waiting on the clock."""
+    clock = FakeClock(datetime.now(UTC))
+    ex = rig.executor(clock=clock)
+    await ex.start(background=False)
+    gate = asyncio.Event()
+    hang = Fault("gate", event=gate)
+    rig.poly.script = [hang]
+    stock_books(rig.kalshi, rig.poly, "G1")
+    assert isinstance(await ex.submit(make_candidate("G1")), AttemptRecord)
+    await hang.reached.wait()
+    stopping = asyncio.create_task(ex.shutdown(timeout_s=30))
+    for _ in range(100):  # a few turns of the loop: no I/O before the bound's wait
+        if clock.sleepers:
+            break
+        await asyncio.sleep(0)
+    assert clock.sleepers == 1
+    return ex, clock, gate, stopping
+
+
+async def test_shutdown_refuses_new_trades_and_gives_an_attempt_in_flight_its_bound_then_leaves_it(rig: Rig) -> None:
+    ex, clock, gate, stopping = await _shutting_down_with_leg1_at_the_venue(rig)
+    stock_books(rig.kalshi, rig.poly, "G2")
+    refused = await ex.submit(make_candidate("G2"))
+    assert isinstance(refused, Refusal) and refused.reason is RefusalReason.SHUTTING_DOWN
+    await clock.advance(29.9)
+    assert not stopping.done()  # still within the bound
+    await clock.advance(0.1)
+    assert await stopping is False  # left in flight: the next start's reconciliation resumes it
+    gate.set()
+    await ex.wait_idle()
+
+
+async def test_shutdown_returns_as_soon_as_the_attempts_in_flight_have_ended(rig: Rig) -> None:
+    ex, clock, gate, stopping = await _shutting_down_with_leg1_at_the_venue(rig)
+    await clock.advance(5)
+    gate.set()
+    assert await stopping is True
+    assert clock.sleepers == 0  # the bound's wait was called off
+    (attempt,) = await rig.attempts.list_all()
+    assert attempt.state is AttemptState.HEDGED
+
+
 async def test_close_during_an_active_trade_waits_for_it_instead_of_racing(rig: Rig) -> None:
     ex = rig.executor()
     await ex.start(background=False)
@@ -312,11 +387,12 @@ async def test_settlement_closes_positions_with_their_payout(
 
 
 async def test_position_past_expiry_without_resolution_stays_open_and_alerts(rig: Rig) -> None:
-    ex = rig.executor()
+    clock = FakeClock(datetime.now(UTC))
+    ex = rig.executor(clock=clock)
     await run_one(rig, ex=ex, start_in=timedelta(minutes=5))
     (pos,) = await rig.trades.list_positions("open")
     assert await ex.settle() == {"settled": 0, "stranded": 0, "overdue": 0}
-    ex.clock = lambda: datetime.now(UTC) + timedelta(days=2)
+    await clock.advance(timedelta(days=2).total_seconds())
     assert await ex.settle() == {"settled": 0, "stranded": 0, "overdue": 1}
     assert (await rig.trades.get_position(pos.id)).status == "open"  # type: ignore[union-attr]
     (alert,) = [e for e in rig.events_of("trade_event") if e["status"] == "SETTLEMENT_OVERDUE"]
@@ -333,6 +409,7 @@ async def test_kill_switch_pauses_and_flattens(rig: Rig) -> None:
     await run_one(rig, ex=ex)
     result = await ex.kill_switch(flatten=True)
     assert result["paused"] is True and not rig.settings.current.enabled
+    assert result["orders_checked"] is True and result["cancelled"] == 0  # nothing was resting
     assert [r["closed"] for r in result["flattened"]] == [True]
     assert not await rig.trades.list_positions("open")
 
@@ -350,7 +427,8 @@ async def test_the_kill_switch_stops_new_trades_even_while_the_database_is_down(
         m.setattr(rig.settings, "set_enabled", down)
         m.setattr(rig.attempts, "list_active", down)
         result = await ex.kill_switch(flatten=False)
-    assert result["paused"] is True and result["saved"] is False and result["cancelled"] is None
+    assert result["paused"] is True and result["saved"] is False
+    assert result["cancelled"] == 0 and result["orders_checked"] is False  # not looked for, not zero found
     assert rig.settings.current.enabled  # not saved ...
     stock_books(rig.kalshi, rig.poly, "G1")
     refused = await ex.submit(make_candidate("G1"))  # ... yet nothing new is opened

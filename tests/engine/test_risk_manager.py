@@ -12,6 +12,7 @@ from db.attempts import AttemptRepository
 from db.engine import Database
 from tests.engine.conftest import Rig
 from tests.engine.fakes import Fault, make_candidate, stock_books
+from worker.clock import FakeClock
 from worker.domain.attempts import AttemptRecord, AttemptState, LegRole, Refusal, RefusalReason
 from worker.domain.mapping import Confidence, MappingStatus
 from worker.engine.executor import RiskConfig
@@ -228,8 +229,7 @@ async def test_rejected_mapping_is_never_traded(rig: Rig) -> None:
 
 async def test_book_age_boundary(rig: Rig) -> None:
     now = datetime.now(UTC)
-    ex = rig.executor(config=RiskConfig(max_book_age_ms=2000))
-    ex.risk._clock = lambda: now
+    ex = rig.executor(config=RiskConfig(max_book_age_ms=2000), clock=FakeClock(now))
     await ex.start(background=False)
     stock_books(rig.kalshi, rig.poly, "G1")
     stale = make_candidate("G1", now=now, book_age=timedelta(milliseconds=2001))
@@ -241,8 +241,7 @@ async def test_book_age_boundary(rig: Rig) -> None:
 
 async def test_game_starting_within_the_no_trade_window_is_refused(rig: Rig) -> None:
     now = datetime.now(UTC)
-    ex = rig.executor(config=RiskConfig(no_trade_before_start_s=60))
-    ex.risk._clock = lambda: now
+    ex = rig.executor(config=RiskConfig(no_trade_before_start_s=60), clock=FakeClock(now))
     await ex.start(background=False)
     stock_books(rig.kalshi, rig.poly, "G1")
     soon = make_candidate("G1", now=now, start_in=timedelta(seconds=59))

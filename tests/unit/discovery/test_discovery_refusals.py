@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from worker.clock import FakeClock
 from worker.domain.discovery import DiscoveryRefusals, ListingRefusal
 from worker.domain.markets import League, Market, Venue
 from worker.engine.executor.feed import OpportunityFeed
@@ -158,9 +159,9 @@ async def test_discovery_collects_parser_and_matcher_refusals_and_publishes_chan
     poly = _Port(Venue.POLYMARKET, gamma, [ListingRefusal(Venue.POLYMARKET, r.market_id, r.reason) for r in refused_at_parse])
     kalshi = _Port(Venue.KALSHI, [], [])
     published: list[dict[str, Any]] = []
-    clock = [T0]
+    clock = FakeClock(T0)
     feed = OpportunityFeed(
-        None, kalshi, poly, clock=lambda: clock[0],  # type: ignore[arg-type]
+        None, kalshi, poly, clock=clock,  # type: ignore[arg-type]
         on_refusals=lambda c: published.append(c.to_wire()),
     )
     assert await feed.discover() == 0
@@ -170,7 +171,7 @@ async def test_discovery_collects_parser_and_matcher_refusals_and_publishes_chan
     assert wire["refused_count"] == 8 and set(by_id) == {"1642124", *(m.market_id for m in gamma)}
     assert by_id["1642124"]["reason"] == "no clobTokenIds: the market has no CLOB tokens to trade"
     assert all(x["venue"] == "polymarket" and x["at"] == T0 for x in wire["refused"])
-    clock[0] = T0 + timedelta(minutes=1)
+    await clock.advance(60)
     await feed.discover()
     assert len(published) == 1  # nothing changed: nothing published
 

@@ -10,6 +10,7 @@ from decimal import Decimal as D
 import pytest
 
 import worker.engine.scanner.scanner as scanner_module
+from worker.clock import FakeClock
 from worker.domain.books import OrderBook, PriceLevel, two_sided_from_bids
 from worker.domain.fees import FeeSchedule
 from worker.domain.mapping import (
@@ -157,7 +158,7 @@ def test_the_executor_feed_reads_depth_from_the_scanner_ladders_short_side_inclu
     from worker.engine.executor.feed import OpportunityFeed
 
     events: list[OpportunityEvent] = []
-    feed = OpportunityFeed(None, None, None, clock=lambda: NOW, on_event=events.append)  # type: ignore[arg-type]
+    feed = OpportunityFeed(None, None, None, clock=FakeClock(NOW), on_event=events.append)  # type: ignore[arg-type]
     mapping = pmus_mapping()
     feed.mappings[mapping.id] = mapping
     feed.scanner.add_mapping(mapping, kalshi(), pmus())
@@ -200,7 +201,7 @@ def test_a_polymarket_us_short_leg_is_as_old_as_the_long_book_it_is_derived_from
     from worker.engine.executor.feed import OpportunityFeed
 
     events: list[OpportunityEvent] = []
-    feed = OpportunityFeed(None, None, None, clock=lambda: NOW, on_event=events.append)  # type: ignore[arg-type]
+    feed = OpportunityFeed(None, None, None, clock=FakeClock(NOW), on_event=events.append)  # type: ignore[arg-type]
     mapping = pmus_mapping()
     feed.mappings[mapping.id] = mapping
     feed.scanner.add_mapping(mapping, kalshi(), pmus())
@@ -268,7 +269,7 @@ class _FeedRig:
                 log.append("submit")
 
         self.kalshi, self.poly = _Stream(Venue.KALSHI), _Stream(Venue.POLYMARKET)
-        self.feed = OpportunityFeed(Executor(), self.kalshi, self.poly, clock=lambda: NOW, on_event=self.hook)  # type: ignore[arg-type]
+        self.feed = OpportunityFeed(Executor(), self.kalshi, self.poly, clock=FakeClock(NOW), on_event=self.hook)  # type: ignore[arg-type]
         mapping = gamma_mapping()
         self.feed.mappings[mapping.id] = mapping
         self.feed.scanner.add_mapping(mapping, kalshi(), gamma())

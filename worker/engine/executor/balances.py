@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from worker.clock import SYSTEM_CLOCK, Clock
 from worker.domain.errors import VenueError
 from worker.domain.markets import Venue
 from worker.domain.money import ZERO
@@ -64,8 +65,11 @@ class BalanceRefresher:
         publish: Publish,
         interval_s: float = 30.0,
         on_refresh: OnRefresh | None = None,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self._venues = venues
+        self._clock = clock
         self._book = book
         self._publish = publish
         self._interval = interval_s
@@ -81,7 +85,7 @@ class BalanceRefresher:
                 except VenueError as exc:
                     log.warning("balance of %s not refreshed: %s", venue.value, exc)
                     continue
-                self._book.set(venue, bal.available, datetime.now(UTC))
+                self._book.set(venue, bal.available, self._clock.now())
                 read[venue] = bal.available
             data: dict[str, Any] = self.wire()
             if self.on_refresh is not None:
@@ -107,5 +111,5 @@ class BalanceRefresher:
 
     async def run(self) -> None:
         while True:
-            await asyncio.sleep(self._interval)
+            await self._clock.sleep(self._interval)
             await self.refresh()

@@ -29,6 +29,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from worker.clock import SYSTEM_CLOCK, Clock
 from worker.domain.books import OrderBook, depth_to
 from worker.domain.discovery import DiscoveryRefusals, ListingRefusal
 from worker.domain.errors import VenueError
@@ -53,11 +54,6 @@ from worker.engine.scanner.scanner import Scanner
 
 log = logging.getLogger(__name__)
 
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 #: The receive time given to a leg whose book time is unknown: older than any age limit.
 _UNKNOWN_AGE = datetime.min.replace(tzinfo=UTC)
 #: Events encoded per turn of the publishing task before it lets other tasks run.
@@ -73,7 +69,7 @@ class OpportunityFeed:
         kalshi: VenuePort,
         poly: VenuePort,
         mappings: MappingStore | None = None,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Clock = SYSTEM_CLOCK,
         on_event: Callable[[OpportunityEvent], None] | None = None,
         refusals: DiscoveryRefusals | None = None,
         on_refusals: Callable[[DiscoveryRefusals], None] | None = None,
@@ -110,7 +106,7 @@ class OpportunityFeed:
         found = result.mappings
         if self.mappings_store is not None and found:
             # Stored status wins: an operator's rejection or confirmation survives rediscovery.
-            found = await self.mappings_store.save_discovered(found, self.clock())
+            found = await self.mappings_store.save_discovered(found, self.clock.now())
         # One decision per game: should its rows ever disagree, a rejection wins.
         games: dict[str, list[MarketMapping]] = {}
         for row in found:
@@ -151,7 +147,7 @@ class OpportunityFeed:
             if isinstance(port, ListingRefusalSource):
                 found.extend(port.listing_refusals())
         found.extend(ListingRefusal(r.venue, r.market_id, r.reason) for r in matcher_refused)
-        if self.refusals.update(found, self.clock()) and self._on_refusals is not None:
+        if self.refusals.update(found, self.clock.now()) and self._on_refusals is not None:
             self._on_refusals(self.refusals)
 
     def game(self, mapping_id: str) -> list[MarketMapping]:
@@ -169,7 +165,7 @@ class OpportunityFeed:
         the executor and the wire again with that verdict. All in one synchronous step,
         so no submission sees one direction decided and the other not."""
         game = self.game(mapping_id)
-        now = self.clock()
+        now = self.clock.now()
         for mapping in game:
             self.mappings[mapping.id] = replace(mapping, status=status)
         for mapping in game:
@@ -214,7 +210,7 @@ class OpportunityFeed:
     def on_book(self, book: OrderBook) -> None:
         # The scanner keeps each book's receive time with its asks (``book_time``).
         self.book_updates += 1
-        self.scanner.on_book(book, self.clock())
+        self.scanner.on_book(book, self.clock.now())
 
     async def _stream(self, port: VenuePort, contracts: list[ContractRef]) -> None:
         while True:
@@ -225,12 +221,12 @@ class OpportunityFeed:
                 log.warning("%s book stream: %s; reconnecting", port.venue.value, exc)
             except (OSError, TimeoutError) as exc:
                 log.warning("%s book stream dropped (%s); reconnecting", port.venue.value, type(exc).__name__)
-            await asyncio.sleep(0.5)
+            await self.clock.sleep(0.5)
 
     async def _clock_loop(self) -> None:
         while True:
-            await asyncio.sleep(1.0)
-            self.scanner.on_clock(self.clock())
+            await self.clock.sleep(1.0)
+            self.scanner.on_clock(self.clock.now())
 
     # -- opportunities -------------------------------------------------------------------
     def _on_event(self, event: OpportunityEvent) -> None:
@@ -302,7 +298,7 @@ class OpportunityFeed:
             # updates, order acknowledgements and the lease heartbeat run in between.
             if self.flush_events(_FLUSH_SLICE) == _FLUSH_SLICE:
                 self._outbox_ready.set()  # more queued: go on after the others had a turn
-                await asyncio.sleep(0)
+                await self.clock.sleep(0)
 
     async def _consume(self) -> None:
         while True:

@@ -13,13 +13,15 @@ Rules (VENUES.md, ARCHITECTURE.md "Two-leg execution"):
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
+from enum import StrEnum
 
+from worker.clock import SYSTEM_CLOCK, Clock
 from worker.domain.attempts import LEG_NOT_FOUND, LegRecord
 from worker.domain.errors import (
     AuthFailed,
@@ -36,7 +38,6 @@ from worker.domain.ports import VenuePort
 
 log = logging.getLogger(__name__)
 
-Sleep = Callable[[float], Awaitable[None]]
 #: Pauses between look-ups of an unknown order: the venue may still be processing it.
 LOOKUP_DELAYS: tuple[float, ...] = (0.05, 0.2, 0.5, 1.0, 2.0)
 
@@ -45,7 +46,21 @@ class LegUnresolved(Exception):
     """The outcome of a sent leg is still unknown after every look-up (venue unreachable)."""
 
 
-def apply_order(leg: LegRecord, order: Order) -> None:
+class LookupOutcome(StrEnum):
+    """What one look-up of a sent leg found."""
+
+    SETTLED = "settled"  # the order is terminal at the venue: the leg's outcome is known
+    ABSENT = "absent"  # the venue has no such order
+    PENDING = "pending"  # found, not terminal yet
+    ERROR = "error"  # the venue could not be asked
+
+
+def new_client_id() -> str:
+    """Our order id: unique, venue-safe characters (Kalshi accepts up to 64)."""
+    return "ex-" + uuid.uuid4().hex
+
+
+def apply_order(leg: LegRecord, order: Order, now: datetime) -> None:
     """Copy the venue's view of the order onto the leg (never un-filling anything).
 
     Some look-ups (an order record rather than the create answer) report a fill count
@@ -65,7 +80,7 @@ def apply_order(leg: LegRecord, order: Order) -> None:
         leg.avg_price = avg if order.filled_size > 0 else None
         leg.fees = fees
     leg.state = order.state.value
-    leg.updated_at = datetime.now(UTC)
+    leg.updated_at = now
 
 
 def _from_fills(fills: Sequence[Fill], fee_paid: Decimal) -> tuple[Decimal, Decimal] | None:
@@ -98,11 +113,12 @@ class LegSender:
     def __init__(
         self,
         venues: Mapping[Venue, VenuePort],
-        sleep: Sleep = asyncio.sleep,
         lookup_delays: Sequence[float] = LOOKUP_DELAYS,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.venues = venues
-        self._sleep = sleep
+        self.clock = clock
         self._delays = tuple(lookup_delays)
 
     def port(self, leg: LegRecord) -> VenuePort:
@@ -114,7 +130,7 @@ class LegSender:
         if prepared.venue_order_id:
             leg.venue_order_id = prepared.venue_order_id
         leg.state = OrderState.SUBMITTED.value
-        leg.sent_at = datetime.now(UTC)
+        leg.sent_at = self.clock.now()
         leg.updated_at = leg.sent_at
         return prepared
 
@@ -150,7 +166,7 @@ class LegSender:
             leg.error = f"unknown: {type(exc).__name__}"
             log.info("leg %s outcome unknown on %s (%s): looking it up", leg.id, leg.venue.value, exc)
             return
-        apply_order(leg, order)
+        apply_order(leg, order, self.clock.now())
         await self._settle_resting(leg)
 
     async def _settle_resting(self, leg: LegRecord) -> None:
@@ -161,12 +177,12 @@ class LegSender:
             return
         log.warning("leg %s found resting on %s: cancelling it", leg.id, leg.venue.value)
         try:
-            apply_order(leg, await self.port(leg).cancel_order(leg.venue_order_id))
+            apply_order(leg, await self.port(leg).cancel_order(leg.venue_order_id), self.clock.now())
         except VenueError as exc:
             log.warning("cancel of leg %s failed: %s", leg.id, exc)
 
-    async def lookup_once(self, leg: LegRecord) -> str:
-        """One look-up: ``settled``, ``absent`` (no such order), ``pending`` or ``error``."""
+    async def lookup_once(self, leg: LegRecord) -> LookupOutcome:
+        """One look-up of ``leg``'s order at its venue (see :class:`LookupOutcome`)."""
         port = self.port(leg)
         order: Order | None = None
         try:
@@ -179,14 +195,14 @@ class LegSender:
                 order = await port.find_order(leg.intent())
         except VenueError as exc:
             log.info("look-up of leg %s on %s failed: %s", leg.id, leg.venue.value, exc)
-            return "error"
+            return LookupOutcome.ERROR
         if order is None:
-            return "absent"
-        apply_order(leg, order)
+            return LookupOutcome.ABSENT
+        apply_order(leg, order, self.clock.now())
         if order.filled_size > 0 and order.avg_fill_price is None and not order.fills:
             await self.complete_prices(leg)
         await self._settle_resting(leg)
-        return "settled" if leg.settled else "pending"
+        return LookupOutcome.SETTLED if leg.settled else LookupOutcome.PENDING
 
     async def complete_prices(self, leg: LegRecord) -> None:
         """Average price and fees of a filled leg from the venue's fills of its order."""
@@ -215,7 +231,7 @@ class LegSender:
         since = leg.sent_at - timedelta(minutes=5) if leg.sent_at else None
         for delay in (0.0, *self._delays)[:tries]:
             if delay:
-                await self._sleep(delay)
+                await self.clock.sleep(delay)
             try:
                 raw = await self.port(leg).order_fills(leg.venue_order_id, since)
             except VenueError as exc:
@@ -243,17 +259,17 @@ class LegSender:
         """
         if leg.settled:
             return
-        outcomes: list[str] = []
+        outcomes: list[LookupOutcome] = []
         for delay in (0.0, *(delays if delays is not None else self._delays)):
             if delay:
-                await self._sleep(delay)
+                await self.clock.sleep(delay)
             outcome = await self.lookup_once(leg)
-            if outcome == "settled":
+            if outcome is LookupOutcome.SETTLED:
                 return
             outcomes.append(outcome)
-        if outcomes and all(o == "absent" for o in outcomes):
+        if outcomes and all(o is LookupOutcome.ABSENT for o in outcomes):
             leg.state = LEG_NOT_FOUND
-            leg.updated_at = datetime.now(UTC)
+            leg.updated_at = self.clock.now()
             log.info("leg %s was never placed on %s (not found)", leg.id, leg.venue.value)
             return
-        raise LegUnresolved(f"leg {leg.id} on {leg.venue.value}: {outcomes[-1] if outcomes else 'unknown'}")
+        raise LegUnresolved(f"leg {leg.id} on {leg.venue.value}: {outcomes[-1].value if outcomes else 'unknown'}")

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from worker.clock import SYSTEM_CLOCK, Clock
 from worker.domain.attempts import (
     AttemptRecord,
     AttemptState,
@@ -53,6 +54,7 @@ from worker.domain.money import ONE, ZERO
 from worker.domain.orders import OrderAction, TimeInForce
 from worker.domain.tradelog import trading_day_bounds
 from worker.engine.executor.balances import BalanceBook
+from worker.engine.executor.legs import new_client_id
 from worker.engine.settings_manager import ExecutorSettingsManager
 
 #: How reliable a venue is for sending first: the least reliable leg goes first, so a
@@ -62,6 +64,11 @@ VENUE_RELIABILITY = {Venue.POLYMARKET_US: 1, Venue.POLYMARKET: 2, Venue.KALSHI: 
 #: Minimum order size when the listing did not say: Polymarket's CLOB refuses orders
 #: under 5 shares on sports markets (``orderMinSize``); Kalshi and Polymarket US trade 1.
 DEFAULT_MIN_SIZE = {Venue.POLYMARKET: Decimal(5), Venue.KALSHI: Decimal(1), Venue.POLYMARKET_US: Decimal(1)}
+
+#: ``RiskManager.halted`` while the worker shuts down (it refuses with SHUTTING_DOWN).
+SHUTDOWN_HALT = "shutdown"
+#: ``RiskManager.halted`` while the kill switch holds (until trading is started again).
+KILL_SWITCH_HALT = "kill switch pulled"
 
 #: The refusal for each reason a pair may not trade.
 _NOT_TRADEABLE = {
@@ -125,10 +132,6 @@ def leg_order(c: Candidate) -> tuple[Leg, Leg]:
     return (k, p) if rk < rp else (p, k)
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class RiskManager:
     """Admits an opportunity as a reserved PLANNED attempt, or refuses it with a reason."""
 
@@ -138,13 +141,14 @@ class RiskManager:
         store: AttemptStore,
         balances: BalanceBook,
         config: RiskConfig | None = None,
-        clock: Callable[[], datetime] = _utcnow,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.settings = settings
         self.store = store
         self.balances = balances
         self.config = config or RiskConfig()
-        self._clock = clock
+        self.clock = clock
         self._lock = asyncio.Lock()
         self.halted: str | None = None  # kill switch / shutdown: a reason refuses everything
 
@@ -177,7 +181,7 @@ class RiskManager:
     def _static_checks(self, c: Candidate, now: datetime) -> Refusal | SizeChoice:
         s = self.settings.current
         if self.halted is not None:
-            reason = RefusalReason.SHUTTING_DOWN if self.halted == "shutdown" else RefusalReason.KILL_SWITCH
+            reason = RefusalReason.SHUTTING_DOWN if self.halted == SHUTDOWN_HALT else RefusalReason.KILL_SWITCH
             return Refusal(reason, self.halted)
         if not s.enabled:
             return Refusal(RefusalReason.DISABLED, "executor is disabled")
@@ -228,7 +232,7 @@ class RiskManager:
                     quantity=size.contracts,
                     # Leg 1 all or nothing; leg 2 hedges what it can (the rest is unwound).
                     tif=TimeInForce.FOK if role is LegRole.LEG1 else TimeInForce.IOC,
-                    client_order_id="ex-" + uuid.uuid4().hex,
+                    client_order_id=new_client_id(),
                     updated_at=now,
                 )
             )
@@ -296,7 +300,7 @@ class RiskManager:
     async def admit(self, c: Candidate) -> AttemptRecord | Refusal:
         """Check every limit and reserve the attempt, atomically; the PLANNED row is committed."""
         async with self._lock:
-            now = self._clock()
+            now = self.clock.now()
             checked = self._static_checks(c, now)
             if isinstance(checked, Refusal):
                 return checked
@@ -337,7 +341,7 @@ class RiskManager:
         """Today's loss budget as admission sees it: ``max_daily_loss`` less the net loss
         realised today, the worst case reserved by attempts in flight and the stranded
         legs' cost; ``remaining`` is what the next attempt's worst case may take."""
-        _, start, end = trading_day_bounds(self._clock(), self.config.day_tz)
+        _, start, end = trading_day_bounds(self.clock.now(), self.config.day_tz)
         exp = await self.store.exposure(start.astimezone(UTC), end.astimezone(UTC))
         limit = self.settings.current.max_daily_loss
         return {

@@ -15,16 +15,13 @@ STRANDED.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
-import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from worker.clock import SYSTEM_CLOCK, Clock
 from worker.domain.attempts import (
     UNWIND_MAX_TRIES,
     UNWIND_WINDOW_S,
@@ -40,19 +37,17 @@ from worker.domain.attempts import (
 )
 from worker.domain.errors import VenueError
 from worker.domain.fees import FeeSchedule
-from worker.domain.markets import Venue
 from worker.domain.money import ZERO
-from worker.domain.orders import OrderAction, OrderState, TimeInForce
-from worker.domain.tradelog import NewPosition, PositionLeg, TradeRecord, TradeStatus
+from worker.domain.orders import OrderState
+from worker.domain.pnl import leg_cost, locked_pnl, no_pnl, stranded_cost, unwind_pnl
+from worker.domain.tradelog import TradeStatus
 from worker.engine.executor.crash import CrashPoints
 from worker.engine.executor.legs import LegSender, LegUnresolved
+from worker.engine.executor.records import VENUE_SHORT, attempt_row, new_position, sale_leg
 
 log = logging.getLogger(__name__)
 
 Publish = Callable[[str, Mapping[str, Any]], object]
-Sleep = Callable[[float], Awaitable[None]]
-HUNDRED = Decimal(100)
-VENUE_SHORT = {Venue.KALSHI: "Kalshi", Venue.POLYMARKET: "Poly", Venue.POLYMARKET_US: "PolyUS"}
 
 
 @dataclass(frozen=True)
@@ -62,71 +57,6 @@ class UnwindPolicy:
     max_tries: int = UNWIND_MAX_TRIES
     window_s: float = UNWIND_WINDOW_S
     pause_s: float = 1.0
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _cost(leg: LegRecord | None, quantity: Decimal | None = None) -> Decimal:
-    """Cash a buy leg cost with its fee, pro rata for ``quantity`` of its fills."""
-    if leg is None or leg.filled <= 0 or leg.avg_price is None:
-        return ZERO
-    q = leg.filled if quantity is None else min(quantity, leg.filled)
-    return leg.avg_price * q + leg.fees * q / leg.filled
-
-
-def _proceeds(legs: list[LegRecord]) -> Decimal:
-    return sum((g.notional - g.fees for g in legs), ZERO)
-
-
-# -- P&L (of an attempt whose legs' figures are final) ------------------------------------
-def _nothing(attempt: AttemptRecord) -> Decimal:
-    return ZERO
-
-
-def unwind_pnl(attempt: AttemptRecord) -> Decimal:
-    """Proceeds of the unwind sales minus the cost of the leg 1 contracts they sold."""
-    leg1 = attempt.leg(LegRole.LEG1)
-    assert leg1 is not None
-    unwinds = attempt.legs_of(LegRole.UNWIND)
-    sold = sum((u.filled for u in unwinds), ZERO)
-    if sold == 0:
-        return ZERO
-    return _proceeds(unwinds) - _cost(leg1, sold)
-
-
-def locked_pnl(attempt: AttemptRecord) -> Decimal:
-    """Edge locked by the hedged pairs, plus what unwinding any excess realised."""
-    leg1 = attempt.leg(LegRole.LEG1)
-    leg2 = attempt.leg(LegRole.LEG2)
-    assert leg1 is not None and leg2 is not None
-    hedged = min(leg1.filled, leg2.filled)
-    return hedged - _cost(leg1, hedged) - _cost(leg2) + unwind_pnl(attempt)
-
-
-def position_cost(attempt: AttemptRecord) -> Decimal:
-    """What the position of an attempt cost, fees included.
-
-    Once the attempt is HEDGED every leg 1 contract is either hedged or sold back, so the
-    position carries the whole of both legs less what the unwind brought in: its
-    settlement then realises the unwind's loss too. Before that (a partial hedge whose
-    excess is still being sold, or STRANDED) it carries the hedged pairs only; the rest is
-    the stranded leg's, realised when that leg is resolved.
-    """
-    leg1 = attempt.leg(LegRole.LEG1)
-    leg2 = attempt.leg(LegRole.LEG2)
-    assert leg1 is not None and leg2 is not None
-    if attempt.state is AttemptState.HEDGED:
-        return _cost(leg1) + _cost(leg2) - _proceeds(attempt.legs_of(LegRole.UNWIND))
-    return _cost(leg1, min(leg1.filled, leg2.filled)) + _cost(leg2)
-
-
-def stranded_cost(attempt: AttemptRecord) -> Decimal:
-    """Cost (fees included) of the leg 1 contracts a STRANDED attempt still holds."""
-    leg1 = attempt.leg(LegRole.LEG1)
-    assert leg1 is not None
-    return _cost(leg1, attempt.leg1_open_quantity())
 
 
 class AttemptRunner:
@@ -139,10 +69,10 @@ class AttemptRunner:
         publish: Publish,
         crash: CrashPoints | None = None,
         unwind: UnwindPolicy | None = None,
-        sleep: Sleep = asyncio.sleep,
-        clock: Callable[[], datetime] = _utcnow,
         gate: Callable[[], None] | None = None,
         worker_id: str | None = None,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.store = store
         self.sender = sender
@@ -157,8 +87,7 @@ class AttemptRunner:
         self.worker_id = worker_id
         self.crash = crash or CrashPoints()
         self.unwind = unwind or UnwindPolicy()
-        self._sleep = sleep
-        self._clock = clock
+        self.clock = clock
 
     # -- the loop ------------------------------------------------------------------------
     async def drive(self, attempt: AttemptRecord) -> AttemptRecord:
@@ -180,18 +109,18 @@ class AttemptRunner:
     async def abandon_planned(self, attempt: AttemptRecord, why: str) -> None:
         """A PLANNED attempt found after a restart: nothing was sent (LEG1_SENT is committed
         before any send), and its opportunity is stale, so it ends FAILED without trading."""
-        attempt.move(AttemptState.FAILED, self._clock())
-        await self._end(attempt, TradeStatus.FAILED, _nothing, why)
+        attempt.move(AttemptState.FAILED, self.clock.now())
+        await self._end(attempt, TradeStatus.FAILED, no_pnl, why)
 
     def _timing(self, attempt: AttemptRecord, name: str) -> None:
-        attempt.details.setdefault("timings", {})[name] = self._clock().isoformat()
+        attempt.details.setdefault("timings", {})[name] = self.clock.now().isoformat()
 
     def _stamp(self, attempt: AttemptRecord, leg: LegRecord) -> None:
         if self.worker_id is not None:
             attempt.details.setdefault("sent_by", {})[leg.id] = self.worker_id
 
     async def _move(self, attempt: AttemptRecord, state: AttemptState) -> None:
-        attempt.move(state, self._clock())
+        attempt.move(state, self.clock.now())
         self._timing(attempt, state.value)
         await self.store.save(attempt)
 
@@ -205,7 +134,7 @@ class AttemptRunner:
         except VenueError as exc:
             leg1.state = OrderState.REJECTED.value
             leg1.error = f"not prepared: {exc.message}"
-            attempt.move(AttemptState.LEG1_SENT, self._clock())  # path shows it got that far
+            attempt.move(AttemptState.LEG1_SENT, self.clock.now())  # path shows it got that far
             await self._after_leg1(attempt)
             return
         # Write-ahead: LEG1_SENT with the client id / order hash, committed before the call.
@@ -226,9 +155,9 @@ class AttemptRunner:
             await self._move(attempt, AttemptState.LEG1_FILLED)
             self.crash.hit("after_leg1_fill")
             return
-        attempt.move(AttemptState.FAILED, self._clock())
+        attempt.move(AttemptState.FAILED, self.clock.now())
         reason = f"{VENUE_SHORT[leg1.venue]} fail: {leg1.error or leg1.state}"
-        await self._end(attempt, TradeStatus.FAILED, _nothing, reason)
+        await self._end(attempt, TradeStatus.FAILED, no_pnl, reason)
 
     async def _resolve(self, attempt: AttemptRecord, leg: LegRecord) -> None:
         try:
@@ -245,7 +174,7 @@ class AttemptRunner:
         fees = attempt.details.get("fees") or {}
         fees1 = FeeSchedule.from_record(fees[leg1.id]) if leg1.id in fees else None
         fees2 = FeeSchedule.from_record(fees[leg2.id]) if leg2.id in fees else None
-        leg1_cost = _cost(leg1)
+        leg1_cost = leg_cost(leg1)
         if fees1 is not None:
             # An order answer may report no fee (Polymarket's): count at least what the
             # market's schedule charges for what filled.
@@ -280,12 +209,12 @@ class AttemptRunner:
         if not leg2.settled:
             await self._resolve(attempt, leg2)
         if leg2.filled >= leg1.filled:
-            attempt.move(AttemptState.HEDGED, self._clock())
+            attempt.move(AttemptState.HEDGED, self.clock.now())
             await self._end(attempt, TradeStatus.SUCCESS, locked_pnl, None)
             return
         if leg2.filled > 0:
             # A partial hedge is a real position now; the excess of leg 1 is unwound.
-            await self.store.finish(attempt, None, self._position(attempt))
+            await self.store.finish(attempt, None, new_position(attempt, self.clock.now()))
             self._publish_position(attempt)
         attempt.details["leg2_failure"] = f"{VENUE_SHORT[leg2.venue]} fail: {leg2.error or leg2.state}"
         attempt.worst_case_loss = max(attempt.worst_case_loss, ZERO)
@@ -304,14 +233,14 @@ class AttemptRunner:
                     await self._strand(attempt, f"unwind order unresolved: {exc}")
                     return
         floor = unwind_floor_price(leg1.avg_price)
-        started = time.monotonic()
+        started = self.clock.monotonic()
         tries = 0
         port = self.sender.venues[leg1.venue]
         while attempt.leg1_open_quantity() > 0 and tries < self.unwind.max_tries:
-            if time.monotonic() - started > self.unwind.window_s:
+            if self.clock.monotonic() - started > self.unwind.window_s:
                 break
             if tries:
-                await self._sleep(self.unwind.pause_s)
+                await self.clock.sleep(self.unwind.pause_s)
             self.gate()  # LeaseLost: persisted as it stands, the lease holder resumes it
             best_bid = None
             try:
@@ -320,21 +249,7 @@ class AttemptRunner:
             except VenueError as exc:
                 log.info("unwind of %s: no book (%s); selling at the floor", attempt.id, exc)
             price = ladder_price(best_bid, tries, floor)
-            seq = 10 + len(attempt.legs_of(LegRole.UNWIND))
-            leg = LegRecord(
-                id=f"{attempt.id}-u{seq}",
-                attempt_id=attempt.id,
-                role=LegRole.UNWIND,
-                seq=seq,
-                contract=leg1.contract,
-                label=leg1.label,
-                action=OrderAction.SELL,
-                price=price,
-                quantity=attempt.leg1_open_quantity(),
-                tif=TimeInForce.IOC,
-                client_order_id=_client_id(),
-            )
-            attempt.legs.append(leg)
+            leg = sale_leg(attempt, leg1, LegRole.UNWIND, price, attempt.leg1_open_quantity())
             tries += 1
             try:
                 prepared = await self.sender.prepare(leg)
@@ -365,17 +280,17 @@ class AttemptRunner:
         leg2 = attempt.leg(LegRole.LEG2)
         failure = str(attempt.details.get("leg2_failure") or "leg 2 failed")
         if leg2 is not None and leg2.filled > 0:
-            attempt.move(AttemptState.HEDGED, self._clock())
+            attempt.move(AttemptState.HEDGED, self.clock.now())
             reason = f"partial hedge {leg2.filled} of {leg1.filled}; excess unwound ({failure})"
             await self._end(attempt, TradeStatus.SUCCESS, locked_pnl, reason)
             return
-        attempt.move(AttemptState.ROLLED_BACK, self._clock())
+        attempt.move(AttemptState.ROLLED_BACK, self.clock.now())
         await self._end(attempt, TradeStatus.ROLLED_BACK, unwind_pnl, failure)
 
     async def _strand(self, attempt: AttemptRecord, why: str) -> None:
         leg1 = attempt.leg(LegRole.LEG1)
         assert leg1 is not None
-        attempt.move(AttemptState.STRANDED, self._clock())
+        attempt.move(AttemptState.STRANDED, self.clock.now())
         await self.record_fills(attempt)
         # A stranded leg counts its full remaining cost toward the daily loss.
         attempt.worst_case_loss = stranded_cost(attempt)
@@ -391,39 +306,8 @@ class AttemptRunner:
         await self._end(attempt, TradeStatus.STRANDED, unwind_pnl, f"{failure}; {why}".strip("; "))
 
     # -- ends ----------------------------------------------------------------------------
-    def _position(self, attempt: AttemptRecord) -> NewPosition:
-        leg1 = attempt.leg(LegRole.LEG1)
-        leg2 = attempt.leg(LegRole.LEG2)
-        assert leg1 is not None and leg2 is not None
-        hedged = min(leg1.filled, leg2.filled)
-        kalshi, poly = (leg1, leg2) if leg1.venue is Venue.KALSHI else (leg2, leg1)
-
-        def pleg(g: LegRecord) -> PositionLeg:
-            contract = f"{label_side(g.contract)} {g.contract.contract_id}" if g.venue is Venue.KALSHI else g.label
-            side = label_side(g.contract) if g.venue is not Venue.POLYMARKET else g.label
-            return PositionLeg(
-                venue=g.venue.value,
-                market=g.contract.contract_id,
-                contract=contract,
-                side=side,
-                price=g.avg_price or g.price,
-                contracts=int(hedged),
-            )
-
-        return NewPosition(
-            event_key=f"{attempt.game_key}:{attempt.id}",
-            event_title=attempt.event_title,
-            opened_at=self._clock(),
-            poly=pleg(poly),
-            kalshi=pleg(kalshi),
-            cost=position_cost(attempt),
-            attempt_id=attempt.id,
-            game_key=attempt.game_key,
-            expires_at=_parse_time(attempt.details.get("expires_at")),
-        )
-
     def _publish_position(self, attempt: AttemptRecord) -> None:
-        pos = self._position(attempt)
+        pos = new_position(attempt, self.clock.now())
         self.publish(
             "position_opened",
             {
@@ -478,47 +362,15 @@ class AttemptRunner:
         if not await self.record_fills(attempt):
             attempt.details["fills_pending"] = True
         pnl = pnl_of(attempt)
-        leg1 = attempt.leg(LegRole.LEG1)
-        leg2 = attempt.leg(LegRole.LEG2)
-        spent = _cost(leg1) + _cost(leg2)
-        bet = spent if spent > 0 else attempt.planned_cost
         attempt.pnl = pnl
         attempt.reason = reason
         self._timing(attempt, attempt.state.value)
         if attempt.state is not AttemptState.STRANDED:
             attempt.worst_case_loss = ZERO
-        retries = int(attempt.details.get("unwind_retries", 0))
-        roi = (pnl / bet * HUNDRED).quantize(Decimal("0.01")) if bet > 0 else None
-        poly_leg = next((g for g in (leg1, leg2) if g is not None and g.venue is not Venue.KALSHI), None)
-        kalshi_leg = next((g for g in (leg1, leg2) if g is not None and g.venue is Venue.KALSHI), None)
-        details = {
-            "path": list(attempt.path),
-            "legs": [_leg_detail(g) for g in attempt.legs],
-            "fees": str(sum((g.fees for g in attempt.legs), ZERO)),
-            "timings": attempt.details.get("timings", {}),
-            "game_key": attempt.game_key,
-            "mapping_id": attempt.mapping_id,
-            "direction": attempt.direction,
-        }
-        if "stranded" in attempt.details:
-            details["stranded"] = attempt.details["stranded"]
-        trade = TradeRecord(
-            event_title=attempt.event_title,
-            status=status,
-            bet_size=bet,
-            pnl=pnl,
-            timestamp=self._clock(),
-            roi=roi,
-            poly_order_id=poly_leg.venue_order_id if poly_leg else None,
-            kalshi_order_id=kalshi_leg.venue_order_id if kalshi_leg else None,
-            reason=reason,
-            attempt_id=attempt.id,
-            details=details,
-            # An operator's retry of a STRANDED attempt's unwind ends in a row of its own.
-            dedup_key=f"attempt:{attempt.id}:retry{retries}" if retries else None,
-        )
+        trade = attempt_row(attempt, status, pnl, reason, self.clock.now())
+        bet, roi = trade.bet_size, trade.roi
         opened_now = attempt.state is AttemptState.HEDGED and attempt.position_id is None
-        position = self._position(attempt) if attempt.state is AttemptState.HEDGED else None
+        position = new_position(attempt, self.clock.now()) if attempt.state is AttemptState.HEDGED else None
         trade_id, _ = await self.store.finish(attempt, trade, position)
         if opened_now and attempt.position_id is not None:
             self._publish_position(attempt)
@@ -534,40 +386,8 @@ class AttemptRunner:
                     "reason": reason,
                     "attempt_id": attempt.id,
                     "trade_id": trade_id,
-                    "timestamp": self._clock().isoformat(),
+                    "timestamp": self.clock.now().isoformat(),
                     "loud": status is TradeStatus.STRANDED,
                 },
             )
 
-
-def _leg_detail(g: LegRecord) -> dict[str, Any]:
-    return {
-        "role": g.role.value,
-        "venue": g.venue.value,
-        "contract": g.label,
-        "contract_id": g.contract.contract_id,
-        "side": g.contract.side.value,
-        "action": g.action.value,
-        "price": str(g.price),
-        "quantity": str(g.quantity),
-        "tif": g.tif.value,
-        "client_order_id": g.client_order_id,
-        "venue_order_id": g.venue_order_id,
-        "state": g.state,
-        "filled": str(g.filled),
-        "avg_price": None if g.avg_price is None else str(g.avg_price),
-        "fees": str(g.fees),
-        "error": g.error,
-        "sent_at": None if g.sent_at is None else g.sent_at.isoformat(),
-    }
-
-
-def _parse_time(value: object) -> datetime | None:
-    if isinstance(value, str) and value:
-        return datetime.fromisoformat(value)
-    return None
-
-
-def _client_id() -> str:
-    """Our order id: unique, venue-safe characters (Kalshi accepts up to 64)."""
-    return "ex-" + uuid.uuid4().hex
