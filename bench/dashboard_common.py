@@ -76,10 +76,10 @@ def running_stack(login: bool = True) -> Iterator[tuple[WorkerThread, str]]:
 
 
 def trade_data(i: int, prefix: str) -> dict[str, Any]:
+    """A trade-log row's ``trade_event`` as the executor publishes it (its id is ``trade_id``)."""
     return {
-        "id": f"{prefix}-{i}",
+        "trade_id": f"{prefix}-{i}",
         "event": f"Bench game {i}",
-        "event_title": f"Bench game {i}",
         "status": "SUCCESS",
         "bet_size": Decimal("5.00"),
         "pnl": Decimal("0.12"),

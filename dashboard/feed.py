@@ -20,6 +20,10 @@ Replies: actions carry an ``id``; the worker answers each with exactly one ``ack
 ``error``. Replies are matched by ``id`` when the worker echoes it, else by order — one
 connection is answered in the order it sent — so a field error reaches the session that
 pressed Save, not every open tab.
+
+Every message is decoded into its typed view (:mod:`worker.api.views`) before anything
+reads it; one that does not read as the protocol says is logged, with the field, and
+skipped: the feed goes on with the next.
 """
 
 from __future__ import annotations
@@ -44,13 +48,14 @@ from urllib.parse import urlsplit
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.websocket import WebSocketClientConnection, WebSocketClosedError, websocket_connect
 
-from dashboard.state import WorkerState
+from dashboard.state import WorkerState, decode
 from worker.api import schemas
+from worker.api import views as wire
 
 log = logging.getLogger("dashboard.feed")
 
 Listener = Callable[[set[str]], None]
-ReplyCallback = Callable[[Mapping[str, Any]], None]
+ReplyCallback = Callable[[wire.ReplyView], None]
 
 LIVE = "live"
 CONNECTING = "connecting"
@@ -70,7 +75,7 @@ def encode(message: Mapping[str, Any]) -> str:
     return schemas.dumps(message)
 
 
-def decode(text: str | bytes) -> Any:
+def parse(text: str | bytes) -> Any:
     """Parse a worker message with every fractional JSON number as a Decimal."""
     return schemas.decode_server_message(text)
 
@@ -176,29 +181,35 @@ class Feed:
 
     # -- incoming --------------------------------------------------------------------
     def apply(self, message: Mapping[str, Any]) -> set[str]:
-        """Fold a worker message into the state, route replies, notify sessions."""
+        """Decode a worker message, fold it into the state, route replies, notify sessions.
+
+        A message that does not read as the protocol says is logged and skipped."""
         now = self._clock()
         self.messages += 1
         self.connection.last_message = now
         self.connection.last_message_at = datetime.now(UTC)
-        kind = message.get("type")
-        if kind in ("ack", "error"):
-            self._route_reply(message)
+        try:
+            kind, view = decode(message)
+        except wire.ViewError as exc:
+            log.warning("worker message not read, skipped: %s", exc)
+            return set()
+        if isinstance(view, wire.AckView | wire.ErrorView):
+            self._route_reply(view)
             topics = {"reply"}
         else:
-            topics = self.state.apply(message)
+            topics = self.state.fold(kind, view)
             if kind in STATS_CHANGING:
                 self._refresh_status_soon()
-            if kind == "position_opened" and self._thin_position(message.get("data")):
+            if kind == schemas.POSITION_OPENED and self._thin_position(view):
                 self.refresh("positions")
         self._notify(topics)
         return topics
 
     @staticmethod
-    def _thin_position(data: Any) -> bool:
-        """The executor's ``position_opened`` names the legs by side only (no Kalshi ticker,
-        no Polymarket contract): the stored row, read from ``/api/positions``, has them."""
-        return isinstance(data, Mapping) and not (data.get("kalshi_ticker") or data.get("kalshi"))
+    def _thin_position(position: wire.PositionView) -> bool:
+        """A ``position_opened`` that names the legs by side only (no Kalshi ticker): the
+        stored row, read from ``/api/positions``, has the names."""
+        return not position.kalshi_ticker
 
     def _refresh_status_soon(self) -> None:
         """Today's stats and balances after a trade: the plan pushes them only in ``init``,
@@ -222,19 +233,16 @@ class Feed:
                 return
             finally:
                 self._status_refresh = None
-            if isinstance(body, dict):
-                self.apply({"type": "status_snapshot", "data": body})
+            self.apply({"type": "status_snapshot", "data": body})
 
         self._status_refresh = asyncio.ensure_future(later())
 
-    def _route_reply(self, message: Mapping[str, Any]) -> None:
-        msg_id = message.get("id")
-        if msg_id is None and isinstance(message.get("data"), Mapping):
-            msg_id = message["data"].get("id")
+    def _route_reply(self, reply: wire.ReplyView) -> None:
+        msg_id = reply.id
         callback: ReplyCallback | None = None
         if msg_id is not None:
             for i, (pid, cb) in enumerate(self._pending):
-                if pid == str(msg_id):
+                if pid == msg_id:
                     callback = cb
                     del self._pending[i]
                     break
@@ -242,7 +250,7 @@ class Feed:
             _, callback = self._pending.popleft()
         if callback is not None:
             try:
-                callback(message)
+                callback(reply)
             except Exception:
                 log.exception("reply callback failed")
 
@@ -250,7 +258,7 @@ class Feed:
         while self._pending:
             _, cb = self._pending.popleft()
             with contextlib.suppress(Exception):
-                cb({"type": "error", "message": why, "field": None})
+                cb(wire.ErrorView(why, None, None))
 
     # -- outgoing --------------------------------------------------------------------
     def send(self, action: str, on_reply: ReplyCallback | None = None, **payload: Any) -> str:
@@ -258,7 +266,7 @@ class Feed:
         action_id = f"dash-{os.getpid()}-{next(self._action_ids)}"
         callback: ReplyCallback = on_reply or (lambda _m: None)
         if self._ws is None or self.connection.status != LIVE:
-            callback({"type": "error", "message": "Not connected to the worker", "field": None})
+            callback(wire.ErrorView("Not connected to the worker", None, None))
             return action_id
         message = {"action": action, **payload, "id": action_id}
         self._pending.append((action_id, callback))
@@ -266,7 +274,7 @@ class Feed:
             fut = self._ws.write_message(encode(message))
         except WebSocketClosedError:
             self._pending.pop()
-            callback({"type": "error", "message": "Connection to the worker lost", "field": None})
+            callback(wire.ErrorView("Connection to the worker lost", None, None))
             return action_id
         fut.add_done_callback(lambda f: f.exception())  # closed mid-write: the reader notices
         return action_id
@@ -314,7 +322,7 @@ class Feed:
                     if text is None:
                         break
                     try:
-                        message = decode(text)
+                        message = parse(text)
                     except ValueError:
                         log.warning("worker sent a message that is not JSON; ignored")
                         continue
@@ -324,7 +332,8 @@ class Feed:
                         got_init = True
                         backoff = BACKOFF_START_S
                         self._set_status(LIVE)
-                        self.apply(message)
+                        if not self.apply(message):
+                            log.error("the worker's init was not read: the pages show no worker state")
                         history = asyncio.ensure_future(self._load_history(url, token))
                         history.add_done_callback(lambda f: f.cancelled() or f.exception())
                         continue
@@ -349,11 +358,12 @@ class Feed:
             backoff = min(backoff * 2, BACKOFF_MAX_S)
 
 
+    #: History list -> (route, the dashboard's message kind its answer is folded in as).
     HISTORY = {
-        "trades": ("/api/trades?limit=200", "trades_history", "trades"),
-        "pnl": ("/api/pnl", "pnl_history", "points"),
-        "mappings": ("/api/mappings", "mappings_snapshot", "mappings"),
-        "positions": ("/api/positions?status=open", "positions_snapshot", "positions"),
+        "trades": ("/api/trades?limit=200", "trades_history"),
+        "pnl": ("/api/pnl", "pnl_history"),
+        "mappings": ("/api/mappings", "mappings_snapshot"),
+        "positions": ("/api/positions?status=open", "positions_snapshot"),
     }
 
     async def _load_history(self, ws_url: str, token: str, which: tuple[str, ...] = ("trades", "pnl", "mappings")) -> None:
@@ -368,7 +378,7 @@ class Feed:
         client = AsyncHTTPClient()
         headers = {"Authorization": f"Bearer {token}"}
         for name in which:
-            path, kind, key = self.HISTORY[name]
+            path, kind = self.HISTORY[name]
             body: Any = None
             for attempt in range(3):
                 try:
@@ -378,11 +388,8 @@ class Feed:
                 except Exception as exc:  # the kind only: a message could carry a URL with a token
                     log.warning("history %s not loaded (%s), attempt %d", path.split("?")[0], type(exc).__name__, attempt + 1)
                     await asyncio.sleep(0.5 * (attempt + 1))
-            if body is None:
-                continue
-            rows = body.get(key, body.get("items", body.get("data"))) if isinstance(body, dict) else body
-            if isinstance(rows, list):
-                self.apply({"type": kind, "data": {key: rows}})
+            if body is not None:
+                self.apply({"type": kind, "data": body})
 
     def refresh(self, *which: str) -> None:
         """Re-read history lists now (a page that shows them was opened)."""

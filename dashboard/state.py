@@ -1,11 +1,17 @@
-"""The worker's state as the dashboard knows it, rebuilt from protocol messages.
+"""The worker's state as the dashboard knows it, rebuilt from the worker's messages.
 
 :class:`WorkerState` is a pure reducer: :meth:`WorkerState.apply` takes one server
-message (already parsed with Decimal-exact numbers) and returns the set of *topics* it
-changed (``status``, ``settings``, ``balances``, ``stats``, ``positions``, ``trades``,
-``opportunities``, ``mappings``, ``pnl``). The process-wide feed owns one instance; every
-session reads it on its own document's tick. ``init`` replaces everything (a resync after
-a reconnect), so a session never shows a mix of old and new worker state.
+message (parsed with Decimal-exact numbers), decodes it into its typed view
+(:mod:`worker.api.views`: one key per field, as the worker sends it) and returns the set
+of *topics* it changed (``status``, ``settings``, ``balances``, ``stats``, ``positions``,
+``trades``, ``opportunities``, ``mappings``, ``pnl`` …). A message that does not read as
+the protocol says raises :class:`~worker.api.views.ViewError` and changes nothing; the
+feed logs it and goes on. The process-wide feed owns one instance; every session reads it
+on its own document's tick. ``init`` replaces everything (a resync after a reconnect), so
+a session never shows a mix of old and new worker state.
+
+The answers of the read-only API the feed reads (``/api/status``, ``/api/trades`` …) are
+folded in the same way, as messages of the dashboard's own kinds (:data:`API_ANSWERS`).
 
 Money stays ``Decimal`` from the wire to the formatter; nothing here does float maths.
 Trades get a process-local sequence number so each session can tell which rows it has
@@ -16,13 +22,18 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from worker.api import schemas
+from worker.api import views as wire
+from worker.domain.attempts import RefusalReason
+from worker.domain.markets import Venue
+from worker.domain.settings import ExecutorSettings
+from worker.domain.tradelog import PositionStatus
 
 TOPICS = (
     "status",
@@ -45,58 +56,29 @@ TOPICS = (
 MAX_TRADES = 500
 MAX_REFUSALS = 20
 MAX_PNL_POINTS = 20_000
+#: Refusals that say which daily limit stops new trades.
+STOPPING_REFUSALS = frozenset({RefusalReason.DAILY_TRADES, RefusalReason.DAILY_LOSS})
+
+#: The read-only API's answers the feed folds in, each as a message of the dashboard's
+#: own kind whose data is the route's answer.
+API_ANSWERS: dict[str, Callable[[object], Any]] = {
+    "status_snapshot": wire.decode_api_status,  # GET /api/status, after a trade
+    "trades_history": wire.decode_api_trades,  # GET /api/trades
+    "positions_snapshot": wire.decode_api_positions,  # GET /api/positions?status=open
+    "pnl_history": wire.decode_api_pnl,  # GET /api/pnl
+    "mappings_snapshot": wire.decode_api_mappings,  # GET /api/mappings
+}
 
 
-def dec(value: Any) -> Decimal | None:
-    """An exact Decimal from a wire number (int or Decimal); None when absent or invalid."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, Decimal):
-        return value if value.is_finite() else None
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, str | float):
-        try:
-            d = Decimal(str(value))
-        except InvalidOperation:
-            return None
-        return d if d.is_finite() else None
-    return None
-
-
-def when(value: Any) -> datetime | None:
-    """A timezone-aware UTC datetime from an ISO-8601 string or epoch seconds."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, int | float | Decimal):
-        return datetime.fromtimestamp(float(value), UTC)
-    if isinstance(value, str):
-        text = value.strip()
-        if text.endswith("Z"):
-            text = text[:-1] + "+00:00"
-        try:
-            parsed = datetime.fromisoformat(text)
-        except ValueError:
-            return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    return None
-
-
-def sid(value: Any) -> str:
-    return "" if value is None else str(value)
-
-
-def permission(data: Mapping[str, Any]) -> tuple[bool | None, str, str]:
-    """(``tradeable``, ``why_not`` reason, ``why_not`` text) of a wire mapping or
-    opportunity; ``tradeable`` is None when the worker did not say."""
-    raw = data.get("tradeable")
-    tradeable = raw if isinstance(raw, bool) else None
-    why = data.get("why_not")
-    if not isinstance(why, Mapping):
-        return tradeable, "", ""
-    return tradeable, sid(why.get("reason")), sid(why.get("text"))
+def decode(message: Mapping[str, Any]) -> tuple[str, Any]:
+    """(kind, view) of a server message or of an API answer wrapped as one; raises
+    :class:`~worker.api.views.ViewError` when it does not read as the protocol says."""
+    kind = message.get("type") if isinstance(message, Mapping) else None
+    answer = API_ANSWERS.get(kind) if isinstance(kind, str) else None
+    if answer is not None:
+        return str(kind), answer(message.get("data"))
+    view = wire.decode_view(message)
+    return view.type, view.data
 
 
 # "NO KXNBAGAME-26NOV29HOULAL-HOU": the side and the market's ticker, as the scanner and
@@ -111,13 +93,6 @@ def kalshi_name(label: str) -> str:
     return f"{m.group(1).upper()} {m.group(3)}" if m else label
 
 
-def _first(data: Mapping[str, Any], *keys: str) -> Any:
-    for key in keys:
-        if key in data and data[key] is not None:
-            return data[key]
-    return None
-
-
 @dataclass(frozen=True)
 class Leg:
     """One side of a position or opportunity, named as its venue names the contract."""
@@ -126,58 +101,11 @@ class Leg:
     contract: str  # "Rockets", "NO HOU", "long Houston"
     price: Decimal | None
     market: str = ""  # ticker, CLOB token id or market slug
-    url: str = ""
-    contracts: int | None = None
 
     @classmethod
-    def from_wire(cls, data: Mapping[str, Any], venue: str = "") -> Leg:
-        contract = data.get("contract")
-        ref: Mapping[str, Any] = contract if isinstance(contract, Mapping) else {}
-        name = _first(data, "label", "contract_name", "outcome", "name")
-        if name is None:
-            name = contract if isinstance(contract, str) else _first(data, "side")
-        contracts = _first(data, "contracts", "size")
-        leg_venue = sid(_first(data, "venue") or ref.get("venue") or venue)
-        return cls(
-            venue=leg_venue,
-            contract=kalshi_name(sid(name)) if leg_venue == "kalshi" else sid(name),
-            price=dec(_first(data, "price", "avg_price")),
-            market=sid(_first(data, "market", "ticker", "token_id", "slug") or ref.get("contract_id")),
-            url=sid(_first(data, "url")),
-            contracts=int(contracts) if isinstance(contracts, int | Decimal) and not isinstance(contracts, bool) else None,
-        )
-
-
-def _position_legs(data: Mapping[str, Any]) -> tuple[Leg, Leg]:
-    poly = data.get("poly")
-    kalshi = data.get("kalshi")
-    if isinstance(poly, Mapping) and isinstance(kalshi, Mapping):
-        return (
-            Leg.from_wire(poly, sid(data.get("poly_venue")) or "polymarket"),
-            Leg.from_wire(kalshi, "kalshi"),
-        )
-    # The plan's flat columns: poly_side / poly_price / kalshi_side / kalshi_price.
-    kalshi_contract = kalshi_name(sid(_first(data, "kalshi_contract")))
-    if not kalshi_contract:
-        side = sid(data.get("kalshi_side"))
-        ticker = sid(data.get("kalshi_ticker"))
-        kalshi_contract = f"{side} {ticker.rsplit('-', 1)[-1]}".strip() if ticker else side
-    return (
-        Leg(
-            venue=sid(data.get("poly_venue")) or "polymarket",
-            contract=sid(_first(data, "poly_contract", "poly_side")),
-            price=dec(data.get("poly_price")),
-            market=sid(data.get("poly_market")),
-            contracts=data.get("poly_contracts") if isinstance(data.get("poly_contracts"), int) else None,
-        ),
-        Leg(
-            venue="kalshi",
-            contract=kalshi_contract,
-            price=dec(data.get("kalshi_price")),
-            market=sid(data.get("kalshi_ticker")),
-            contracts=data.get("kalshi_contracts") if isinstance(data.get("kalshi_contracts"), int) else None,
-        ),
-    )
+    def from_view(cls, leg: wire.LegView) -> Leg:
+        kalshi = leg.venue is Venue.KALSHI
+        return cls(leg.venue.value, kalshi_name(leg.label) if kalshi else leg.label, leg.price, leg.contract_id)
 
 
 @dataclass(frozen=True)
@@ -186,19 +114,27 @@ class Position:
     event: str
     poly: Leg
     kalshi: Leg
-    opened_at: datetime | None
+    opened_at: datetime
     cost: Decimal | None
 
     @classmethod
-    def from_wire(cls, data: Mapping[str, Any]) -> Position:
-        poly, kalshi = _position_legs(data)
+    def from_view(cls, p: wire.PositionView) -> Position:
+        # The Kalshi contract by side and team (the ticker's last segment): "NO HOU".
+        side, ticker = p.kalshi_side or "", p.kalshi_ticker or ""
+        kalshi_contract = f"{side} {ticker.rsplit('-', 1)[-1]}".strip() if ticker else side
         return cls(
-            id=sid(_first(data, "id", "position_id")),
-            event=sid(_first(data, "event_title", "event", "title")),
-            poly=poly,
-            kalshi=kalshi,
-            opened_at=when(data.get("opened_at")),
-            cost=dec(data.get("cost")),
+            id=p.id,
+            event=p.event_title,
+            poly=Leg(
+                venue=p.poly_venue.value if p.poly_venue is not None else "polymarket",
+                # The outcome's name; a row without one is named by the side bought.
+                contract=p.poly_contract or p.poly_side or "",
+                price=p.poly_price,
+                market=p.poly_market or "",
+            ),
+            kalshi=Leg(venue="kalshi", contract=kalshi_contract, price=p.kalshi_price, market=ticker),
+            opened_at=p.opened_at,
+            cost=p.cost,
         )
 
 
@@ -206,7 +142,7 @@ class Position:
 class Trade:
     seq: int
     id: str
-    time: datetime | None
+    time: datetime
     status: str
     event: str
     size: Decimal | None
@@ -216,29 +152,19 @@ class Trade:
     attempt_id: str
 
     @classmethod
-    def from_wire(cls, seq: int, data: Mapping[str, Any]) -> Trade:
+    def from_view(cls, seq: int, t: wire.TradeView) -> Trade:
         return cls(
             seq=seq,
-            id=sid(_first(data, "id", "trade_id")),
-            time=when(_first(data, "timestamp", "time", "at")),
-            status=sid(data.get("status")).upper(),
-            event=sid(_first(data, "event", "event_title", "title")),
-            size=dec(_first(data, "bet_size", "size")),
-            pnl=dec(data.get("pnl")),
-            roi=dec(data.get("roi")),
-            reason=sid(data.get("reason")),
-            attempt_id=sid(data.get("attempt_id")),
+            id=t.id or "",
+            time=t.timestamp,
+            status=t.status.value,
+            event=t.event,
+            size=t.bet_size,
+            pnl=t.pnl,
+            roi=t.roi,
+            reason=t.reason or "",
+            attempt_id=t.attempt_id or "",
         )
-
-
-def _curve(raw: Any) -> tuple[tuple[Decimal, Decimal, Decimal], ...]:
-    out = []
-    for point in raw if isinstance(raw, list | tuple) else ():
-        if isinstance(point, Mapping):
-            size, cost, roi = dec(point.get("size")), dec(point.get("cost")), dec(point.get("roi_pct"))
-            if size is not None and cost is not None and roi is not None:
-                out.append((size, cost, roi))
-    return tuple(sorted(out))
 
 
 @dataclass(frozen=True)
@@ -251,16 +177,13 @@ class Opportunity:
     confidence: str
     legs: tuple[Leg, Leg]
     roi: Decimal
-    cost: Decimal | None
+    cost: Decimal | None  # per pair
     volume: Decimal | None
     roi_per_day: Decimal | None
-    starts_at: datetime | None
-    opened_at: datetime | None
-    updated_at: datetime | None
     expires_at: datetime | None
-    expired: bool
-    rules_differ: bool
-    rules: Mapping[str, str]
+    updated_at: datetime | None
+    rules_kalshi: str = ""
+    rules_poly: str = ""
     mapping_id: str = ""
     #: Kalshi's traded contracts; ``volume`` is the Polymarket side's (dollars on
     #: Polymarket). Two units: shown side by side, never added.
@@ -284,6 +207,11 @@ class Opportunity:
     #: Each venue's rule per scenario in words, with the sentence it was read from.
     rules_facts: tuple[str, ...] = ()
 
+    @property
+    def starts_at(self) -> datetime | None:
+        """When the game starts: the opportunity expires then."""
+        return self.expires_at
+
     def at_bet(self, max_bet: Decimal | None) -> tuple[Decimal, Decimal, Decimal] | None:
         """(size, cost, ROI %) the executor would trade with ``max_bet`` (its own sizing
         of the curve), or None when not even the smallest size fits."""
@@ -296,71 +224,42 @@ class Opportunity:
         return next((leg.venue for leg in self.legs if leg.venue != "kalshi"), "polymarket")
 
     @classmethod
-    def from_wire(cls, data: Mapping[str, Any]) -> Opportunity:
-        raw_legs = data.get("legs")
-        if isinstance(data.get("poly_leg"), Mapping) and isinstance(data.get("kalshi_leg"), Mapping):
-            legs = (Leg.from_wire(data["poly_leg"]), Leg.from_wire(data["kalshi_leg"], "kalshi"))
-        elif isinstance(raw_legs, list | tuple) and len(raw_legs) >= 2:
-            legs = (Leg.from_wire(raw_legs[0]), Leg.from_wire(raw_legs[1]))
-        else:
-            legs = _position_legs(data)
-        rules = data.get("rules")
-        rules_map: dict[str, str] = {}
-        differ = bool(data.get("rules_differ", False))
-        differences: tuple[str, ...] = ()
-        worst_loss: Decimal | None = None
-        outcome_problem = ""
-        facts: tuple[str, ...] = ()
-        if isinstance(rules, Mapping):
-            for key, value in rules.items():
-                if key == "differences":
-                    differ = differ or bool(value)
-                    if isinstance(value, list | tuple) and value:
-                        differences = tuple(sid(v) for v in value)
-                        rules_map["differences"] = "; ".join(differences)
-                elif key == "worst_loss":
-                    worst_loss = dec(value)
-                elif key == "outcome_problem":
-                    outcome_problem = sid(value)
-                elif key == "facts":
-                    facts = tuple(sid(v) for v in value) if isinstance(value, list | tuple) else ()
-                elif isinstance(value, str):  # the texts; the structured facts stay on the wire
-                    rules_map[str(key)] = value
-        cost = dec(_first(data, "cost_per_pair", "unit_cost"))
-        if cost is None:
-            total, size = dec(data.get("cost")), dec(data.get("size"))
-            cost = total / size if total is not None and size else total
+    def from_view(cls, o: wire.OpportunityView) -> Opportunity:
         return cls(
-            id=sid(_first(data, "id", "opportunity_id")),
-            title=sid(_first(data, "title", "event_title", "event")),
-            league=sid(_first(data, "league", "sport")).lower(),
-            confidence=sid(data.get("confidence") or "LOW").upper(),
-            legs=legs,
-            roi=dec(_first(data, "roi_pct", "roi")) or Decimal(0),
-            cost=cost,
-            volume=dec(_first(data, "volume", "vol")),
-            kalshi_volume=dec(data.get("kalshi_volume")),
-            curve=_curve(data.get("curve")),
-            size=dec(data.get("size")),
-            roi_per_day=dec(_first(data, "roi_per_day_pct", "roi_per_day")),
-            starts_at=when(_first(data, "starts_at", "start_time", "game_start", "expires_at")),
-            opened_at=when(_first(data, "opened_at", "detected_at")),
-            updated_at=when(data.get("updated_at")),
-            expires_at=when(data.get("expires_at")),
-            expired=bool(data.get("expired", False)),
-            rules_differ=differ,
-            rules=rules_map,
-            rules_differences=differences,
-            rules_worst_loss=worst_loss,
-            rules_outcome_problem=outcome_problem,
-            rules_facts=facts,
-            mapping_id=sid(data.get("mapping_id")),
-            **_permission_fields(data),
+            id=o.id,
+            title=o.event_title,
+            league=o.league.lower(),
+            confidence=o.confidence.value,
+            legs=(Leg.from_view(o.poly_leg), Leg.from_view(o.kalshi_leg)),
+            roi=o.roi_pct,
+            cost=o.cost / o.size if o.size else o.cost,
+            volume=o.volume,
+            kalshi_volume=o.kalshi_volume,
+            curve=tuple(sorted((p.size, p.cost, p.roi_pct) for p in o.curve)),
+            size=o.size,
+            roi_per_day=o.roi_per_day_pct,
+            expires_at=o.expires_at,
+            updated_at=o.updated_at,
+            rules_kalshi=o.rules.kalshi,
+            rules_poly=o.rules.poly,
+            rules_differences=o.rules.differences,
+            rules_worst_loss=o.rules.worst_loss,
+            rules_outcome_problem=o.rules.outcome_problem,
+            rules_facts=o.rules.facts,
+            mapping_id=o.mapping_id,
+            tradeable=o.tradeable,
+            why_not=o.why_not.reason.value if o.why_not is not None else "",
+            why_not_text=o.why_not.text if o.why_not is not None else "",
         )
 
+    @classmethod
+    def from_wire(cls, data: Mapping[str, Any]) -> Opportunity:
+        """From an opportunity object as the wire carries it (``opportunity_opened`` data)."""
+        view = wire.decode_view({"type": schemas.OPPORTUNITY_UPDATED.value, "data": data}).data
+        assert isinstance(view, wire.OpportunityView)
+        return cls.from_view(view)
+
     def is_expired(self, now: datetime) -> bool:
-        if self.expired:
-            return True
         return self.expires_at is not None and self.expires_at <= now
 
 
@@ -383,87 +282,25 @@ class Mapping_:
     why_not_text: str = ""
 
     @classmethod
-    def from_wire(cls, data: Mapping[str, Any]) -> Mapping_:
-        reasons = data.get("reasons")
-        if isinstance(reasons, str):
-            reasons_t: tuple[str, ...] = (reasons,)
-        elif isinstance(reasons, list | tuple):
-            reasons_t = tuple(sid(r) for r in reasons)
-        else:
-            reasons_t = ()
-        poly_market = sid(_first(data, "poly_contract", "poly_market", "poly"))
-        poly_side = sid(data.get("poly_side"))
-        kalshi = sid(_first(data, "kalshi_ticker", "kalshi"))
+    def from_view(cls, m: wire.MappingView) -> Mapping_:
         return cls(
-            id=sid(_first(data, "id", "mapping_id")) or f"{kalshi}|{poly_market}|{poly_side}",
-            title=sid(_first(data, "title", "event", "event_title")),
-            league=sid(data.get("league")).lower(),
-            confidence=sid(data.get("confidence") or "LOW").upper(),
-            status=sid(data.get("status") or "candidate").lower(),
-            reasons=reasons_t,
-            kalshi=kalshi,
-            poly=f"{poly_market} {poly_side}".strip(),
-            starts_at=when(_first(data, "starts_at", "start_time")),
-            **_permission_fields(data),
+            id=m.id,
+            title=m.event_title,
+            league=m.league.lower(),
+            confidence=m.confidence.value,
+            status=m.status.value,
+            reasons=m.reasons,
+            kalshi=m.kalshi_ticker,
+            poly=f"{m.poly_market} {m.poly_side}".strip(),
+            starts_at=m.start_time,
+            tradeable=m.tradeable,
+            why_not=m.why_not.reason.value if m.why_not is not None else "",
+            why_not_text=m.why_not.text if m.why_not is not None else "",
         )
 
 
-def _permission_fields(data: Mapping[str, Any]) -> dict[str, Any]:
-    tradeable, reason, text = permission(data)
-    return {"tradeable": tradeable, "why_not": reason, "why_not_text": text}
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """An opportunity the executor did not take, and why."""
-
-    time: datetime | None
-    event: str
-    reason: str
-    detail: str
-
-
-@dataclass(frozen=True)
-class DiscoveryRefusal:
-    """A listing the worker refused at discovery (``discovery_refusals`` / ``discovery``)."""
-
-    venue: str
-    id: str
-    reason: str
-    at: datetime | None
-
-    @classmethod
-    def from_wire(cls, data: Mapping[str, Any]) -> DiscoveryRefusal:
-        return cls(sid(data.get("venue")), sid(data.get("id")), sid(data.get("reason")), when(data.get("at")))
-
-
-@dataclass(frozen=True)
-class Discovery:
-    """Listings refused at the worker's latest discovery: the full count, the latest few
-    (at most ``schemas.DISCOVERY_REFUSALS_LIMIT``) and when discovery ran (None: not yet)."""
-
-    refused_count: int = 0
-    refused: tuple[DiscoveryRefusal, ...] = ()
-    discovered_at: datetime | None = None
-    known: bool = False  # False until the worker said anything about discovery
-
-    @classmethod
-    def from_wire(cls, data: Mapping[str, Any]) -> Discovery:
-        rows = tuple(DiscoveryRefusal.from_wire(r) for r in data.get("refused") or () if isinstance(r, Mapping))
-        count = data.get("refused_count")
-        return cls(
-            refused_count=count if isinstance(count, int) and not isinstance(count, bool) else len(rows),
-            refused=rows,
-            discovered_at=when(data.get("discovered_at")),
-            known=True,
-        )
-
-
-@dataclass(frozen=True)
-class PnlPoint:
-    time: datetime
-    cumulative: Decimal
-    pnl: Decimal | None = None
+NO_BALANCES = wire.BalancesView(None, None)
+_SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 
 
 @dataclass
@@ -474,287 +311,242 @@ class WorkerState:
     enabled: bool = False
     mode: str = ""
     poly_venue: str = "polymarket"
-    settings: dict[str, Any] = field(default_factory=dict)
-    balances: dict[str, Decimal] = field(default_factory=dict)
-    #: The worker's books (``init`` / ``balance_update`` / status ``books``); {} until known.
-    books: dict[str, Any] = field(default_factory=dict)
-    stats: dict[str, Any] = field(default_factory=dict)
-    limits: dict[str, Any] = field(default_factory=dict)
+    #: The worker's settings (``init``, ``settings_changed``); None until known.
+    settings: ExecutorSettings | None = None
+    #: Each venue's cash as last read; a venue never read is None.
+    balances: wire.BalancesView = NO_BALANCES
+    #: The worker's books (``init`` / ``balance_update`` / status ``books``); None until known.
+    books: wire.BooksView | None = None
+    #: Today's figures; None until known (or while the worker's database has none).
+    stats: wire.StatsView | None = None
     positions: dict[str, Position] = field(default_factory=dict)
     closed_positions: deque[str] = field(default_factory=lambda: deque(maxlen=1000))
     trades: deque[Trade] = field(default_factory=lambda: deque(maxlen=MAX_TRADES))
     trade_seq: int = 0
     opportunities: dict[str, Opportunity] = field(default_factory=dict)
     mappings: dict[str, Mapping_] = field(default_factory=dict)
-    discovery: Discovery = field(default_factory=Discovery)
-    pnl: list[PnlPoint] = field(default_factory=list)
+    #: Listings refused at the latest discovery; None until the worker said anything.
+    discovery: wire.DiscoveryView | None = None
+    pnl: list[wire.PnlPointView] = field(default_factory=list)
     stopping_limit: str = ""
     updated_at: datetime | None = None
     last_refusal: str = ""
-    #: The newest refusals first: (time, event, reason, detail).
-    refusals: deque[Refusal] = field(default_factory=lambda: deque(maxlen=MAX_REFUSALS))
-    #: Alerts not dismissed, by id (the worker's wire shape).
-    alerts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The newest refusals first.
+    refusals: deque[wire.RefusalView] = field(default_factory=lambda: deque(maxlen=MAX_REFUSALS))
+    #: Alerts not dismissed, by id.
+    alerts: dict[str, wire.AlertView] = field(default_factory=dict)
     #: Each venue's feed as the worker last reported it (``venues`` / ``venue_status``).
-    venues: dict[str, dict[str, Any]] = field(default_factory=dict)
+    venues: dict[str, wire.VenueView] = field(default_factory=dict)
     #: When the worker last reported them (its clock), for their age.
     venues_at: datetime | None = None
     heartbeat_at: datetime | None = None
     executor_running: bool = False
-    #: The worker's database as it last reported it: {state, error, since, figures_as_of}.
-    database: dict[str, Any] = field(default_factory=dict)
+    #: The worker's database as it last reported it; None until it did.
+    database: wire.DatabaseView | None = None
 
     # -- reducer ---------------------------------------------------------------------
     def apply(self, message: Mapping[str, Any], now: datetime | None = None) -> set[str]:
-        """Fold one server message into the state; return the topics it changed."""
-        kind = message.get("type")
-        data = message.get("data")
-        if not isinstance(data, Mapping):
-            data = {}
+        """Decode one message and fold it into the state; return the topics it changed.
+
+        Raises :class:`~worker.api.views.ViewError` (nothing changed) when the message
+        does not read as the protocol says."""
+        kind, view = decode(message)
+        return self.fold(kind, view, now)
+
+    def fold(self, kind: str, view: Any, now: datetime | None = None) -> set[str]:
+        """Fold one decoded message (``kind``, its view) into the state."""
         handler = getattr(self, f"_on_{kind}", None)
         if handler is None:
             return set()
         self.updated_at = now or datetime.now(UTC)
-        topics: set[str] = handler(data)
+        topics: set[str] = handler(view)
         return topics
 
-    def _on_init(self, data: Mapping[str, Any]) -> set[str]:
+    def _on_init(self, init: wire.InitView) -> set[str]:
         self.initialised = True
-        self.enabled = bool(data.get("enabled", False))
-        self.mode = sid(data.get("mode")).lower()
-        self.poly_venue = sid(data.get("poly_venue")) or "polymarket"
-        self.settings = dict(data.get("settings") or {})
-        self.balances = {k: v for k, v in ((k, dec(v)) for k, v in (data.get("balances") or {}).items()) if v is not None}
-        books = data.get("books")
-        self.books = dict(books) if isinstance(books, Mapping) else {}
-        self.stats = dict(data.get("stats") or {})
-        self.limits = dict(data.get("limits") or {})
-        self.stopping_limit = sid(_first(data, "stopping_limit", "blocked_by"))
-        self.executor_running = bool(data.get("executor_running", False))
-        self.database = dict(data["database"]) if isinstance(data.get("database"), Mapping) else {}
-        self.alerts = {}
-        for raw in data.get("alerts") or ():
-            if isinstance(raw, Mapping) and raw.get("id") and raw.get("dismissed_at") is None:
-                self.alerts[sid(raw["id"])] = dict(raw)
-        venues = data.get("venues")
-        self.venues = {str(k): dict(v) for k, v in venues.items() if isinstance(v, Mapping)} if isinstance(venues, Mapping) else {}
-        self.venues_at = when(data.get("server_time")) or self.updated_at
+        self.enabled = init.enabled
+        self.mode = init.mode
+        self.poly_venue = init.poly_venue.value
+        self.settings = init.settings
+        self.balances = init.balances
+        self.books = init.books
+        self.stats = init.stats
+        self.stopping_limit = ""
+        self.executor_running = init.executor_running
+        self.database = init.database
+        self.alerts = {a.id: a for a in init.alerts if a.dismissed_at is None}
+        self.venues = dict(init.venues)
+        self.venues_at = init.server_time
         self.positions = {}
-        for raw in data.get("positions") or ():
-            if isinstance(raw, Mapping):
-                pos = Position.from_wire(raw)
-                self.positions[pos.id] = pos
-        if isinstance(data.get("recent_trades"), list):
-            self.trades.clear()
-            self._add_trades(data["recent_trades"])
-        if isinstance(data.get("opportunities"), list):
-            self._replace_opportunities(data["opportunities"])
-        if isinstance(data.get("mappings"), list):
-            self._replace_mappings(data["mappings"])
-        discovery = data.get("discovery")
-        self.discovery = Discovery.from_wire(discovery) if isinstance(discovery, Mapping) else Discovery()
-        if isinstance(data.get("pnl"), list):
-            self.pnl = [p for p in (self._pnl(x) for x in data["pnl"]) if p]
+        for p in init.positions or ():
+            pos = Position.from_view(p)
+            self.positions[pos.id] = pos
+        self.discovery = init.discovery
         return set(TOPICS) - {"connection", "reply"}
 
-    def _add_trades(self, rows: Iterable[Any]) -> None:
-        for raw in rows:
-            if isinstance(raw, Mapping):
-                self.trade_seq += 1
-                self.trades.append(Trade.from_wire(self.trade_seq, raw))
+    def _add_trades(self, rows: Iterable[wire.TradeView]) -> None:
+        for row in rows:
+            self.trade_seq += 1
+            self.trades.append(Trade.from_view(self.trade_seq, row))
 
-    def _on_trades_history(self, data: Mapping[str, Any]) -> set[str]:
-        rows = [r for r in data.get("trades") or () if isinstance(r, Mapping)]
-        rows.sort(key=lambda r: when(_first(r, "timestamp", "time", "at")) or datetime.min.replace(tzinfo=UTC))
+    def _on_trades_history(self, rows: tuple[wire.TradeView, ...]) -> set[str]:
         self.trades.clear()
-        self._add_trades(rows)
+        self._add_trades(sorted(rows, key=lambda r: r.timestamp))
         return {"trades"}
 
-    def _on_balance_update(self, data: Mapping[str, Any]) -> set[str]:
-        books = data.get("books")
-        if isinstance(books, Mapping):
-            self.books = dict(books)
-        for key, value in data.items():
-            if key == "books":
-                continue
-            amount = dec(value)
-            if amount is not None:
-                self.balances[str(key)] = amount
+    def _merge_balances(self, new: wire.BalancesView) -> None:
+        """A venue read now replaces its figure; one not read (null) keeps the last known."""
+        old = self.balances
+        self.balances = wire.BalancesView(
+            new.poly if new.poly is not None else old.poly,
+            new.kalshi if new.kalshi is not None else old.kalshi,
+        )
+
+    def _on_balance_update(self, update: wire.BalanceUpdateView) -> set[str]:
+        if update.books is not None:
+            self.books = update.books
+        self._merge_balances(update.balances)
         return {"balances"}
 
-    def _on_trade_event(self, data: Mapping[str, Any]) -> set[str]:
-        self._add_trades([data])
-        topics = {"trades"}
-        stats = data.get("stats")
-        if isinstance(stats, Mapping):
-            self.stats.update(stats)
+    def _on_trade_event(self, trade: wire.TradeView) -> set[str]:
+        self._add_trades([trade])
+        return {"trades"}
+
+    def _on_status_snapshot(self, status: wire.StatusView) -> set[str]:
+        """``GET /api/status``: today's stats, balances and books, read after a trade."""
+        topics = {"balances", "discovery"}
+        if status.stats is not None:
+            self.stats = status.stats
             topics.add("stats")
+        self._merge_balances(status.balances)
+        if status.books is not None:
+            self.books = status.books
+        self.discovery = status.discovery
         return topics
 
-    def _on_status_snapshot(self, data: Mapping[str, Any]) -> set[str]:
-        """``GET /api/status``: today's stats, balances and limits, read after a trade."""
-        topics: set[str] = set()
-        stats = data.get("stats")
-        if isinstance(stats, Mapping):
-            self.stats.update({k: v for k, v in stats.items() if k in ("trades", "pnl", "wins")})
-            topics.add("stats")
-        balances = data.get("balances")
-        if isinstance(balances, Mapping):
-            topics |= self._on_balance_update(balances)
-        if isinstance(data.get("books"), Mapping):
-            self.books = dict(data["books"])
-            topics.add("balances")
-        if isinstance(data.get("limits"), Mapping):
-            self.limits = dict(data["limits"])
-        if isinstance(data.get("discovery"), Mapping):
-            self.discovery = Discovery.from_wire(data["discovery"])
-            topics.add("discovery")
-        return topics
-
-    def _on_stats_update(self, data: Mapping[str, Any]) -> set[str]:
-        self.stats.update(data)
-        if "stopping_limit" in data or "blocked_by" in data:
-            self.stopping_limit = sid(_first(data, "stopping_limit", "blocked_by"))
-        return {"stats"}
-
-    def _on_position_opened(self, data: Mapping[str, Any]) -> set[str]:
-        pos = Position.from_wire(data)
+    def _on_position_opened(self, p: wire.PositionView) -> set[str]:
+        pos = Position.from_view(p)
         self.positions[pos.id] = pos
         return {"positions"}
 
-    def _on_position_closed(self, data: Mapping[str, Any]) -> set[str]:
-        pid = sid(_first(data, "id", "position_id"))
-        self.positions.pop(pid, None)
-        self.closed_positions.append(pid)
+    def _on_position_closed(self, closed: wire.PositionClosedView) -> set[str]:
+        self.positions.pop(closed.id, None)
+        self.closed_positions.append(closed.id)
         return {"positions"}
 
-    def _on_positions_snapshot(self, data: Mapping[str, Any]) -> set[str]:
+    def _on_positions_snapshot(self, rows: tuple[wire.PositionView, ...]) -> set[str]:
         """Open positions read from ``/api/positions``: fills in the legs' names.
 
         Merges only: a snapshot read before a ``position_opened`` or ``position_closed``
         arrived must neither drop the new one nor bring back the closed one.
         """
         closed = set(self.closed_positions)
-        for raw in data.get("positions") or ():
-            if not isinstance(raw, Mapping) or sid(raw.get("status") or "open").lower() != "open":
+        for p in rows:
+            if (p.status or PositionStatus.OPEN) is not PositionStatus.OPEN:
                 continue
-            pos = Position.from_wire(raw)
-            if pos.id and pos.id not in closed:
+            pos = Position.from_view(p)
+            if pos.id not in closed:
                 self.positions[pos.id] = pos
         return {"positions"}
 
-    def _on_settings_changed(self, data: Mapping[str, Any]) -> set[str]:
-        nested = data.get("settings")
-        settings: Mapping[str, Any] = nested if isinstance(nested, Mapping) else data
-        self.settings = {k: v for k, v in settings.items() if k != "enabled"}
-        if "enabled" in settings:
-            self.enabled = bool(settings["enabled"])
+    def _on_settings_changed(self, settings: ExecutorSettings) -> set[str]:
+        self.settings = settings
+        self.enabled = settings.enabled
         return {"settings", "status", "stats"}
 
-    def _on_status_changed(self, data: Mapping[str, Any]) -> set[str]:
-        if "enabled" in data:
-            self.enabled = bool(data["enabled"])
-        if "stopping_limit" in data or "blocked_by" in data:
-            self.stopping_limit = sid(_first(data, "stopping_limit", "blocked_by"))
+    def _on_status_changed(self, change: wire.StatusChangedView) -> set[str]:
+        self.enabled = change.enabled
         return {"status", "stats"}
 
-    def _on_refusal(self, data: Mapping[str, Any]) -> set[str]:
-        self.last_refusal = sid(_first(data, "detail", "reason", "message"))
-        if sid(data.get("reason")) != "disabled":  # paused: the badge says so, for every opportunity
-            self.refusals.appendleft(Refusal(
-            time=when(_first(data, "timestamp", "at")) or self.updated_at,
-            event=sid(_first(data, "event", "event_title", "opportunity_id")),
-            reason=sid(data.get("reason")),
-            detail=sid(data.get("detail")),
-            ))
-        limit = sid(_first(data, "limit", "field", "reason"))
-        if limit in ("max_daily_trades", "max_daily_loss", "enabled"):
-            self.stopping_limit = limit
+    def _on_refusal(self, refusal: wire.RefusalView) -> set[str]:
+        self.last_refusal = refusal.detail
+        if refusal.reason is not RefusalReason.DISABLED:  # paused: the badge says so, for every opportunity
+            self.refusals.appendleft(refusal)
+        if refusal.reason in STOPPING_REFUSALS:
+            self.stopping_limit = refusal.reason.value
             return {"stats", "refusals"}
         return {"refusals"}
 
-    def _on_heartbeat(self, data: Mapping[str, Any]) -> set[str]:
+    def _on_heartbeat(self, beat: wire.HeartbeatView) -> set[str]:
         """The worker is alive. Carries ``enabled`` too, so a badge never lags a change
         whose ``status_changed`` was lost with a connection."""
-        self.heartbeat_at = when(data.get("server_time")) or self.updated_at
-        self.executor_running = bool(data.get("executor_running", self.executor_running))
+        self.heartbeat_at = beat.server_time
+        self.executor_running = beat.executor_running
         topics: set[str] = set()
-        if isinstance(data.get("venues"), Mapping):
-            topics |= self._on_venue_status(data)
-        if isinstance(data.get("database"), Mapping) and data["database"].get("state") != self.database.get("state"):
-            self.database = {**self.database, **data["database"]}
+        # State and data age only: the detail and since stay as last reported.
+        for name, info in beat.venues.items():
+            old = self.venues.get(name)
+            self.venues[name] = info if old is None else replace(old, state=info.state, data_age_ms=info.data_age_ms)
+        self.venues_at = self.updated_at
+        topics.add("venues")
+        old_db = self.database
+        if old_db is None or beat.database.state != old_db.state:
+            # The heartbeat carries no figures_as_of: keep the one init or status gave.
+            self.database = replace(beat.database, figures_as_of=old_db.figures_as_of if old_db else None)
             topics.add("database")
-        if "enabled" in data and bool(data["enabled"]) != self.enabled:
-            self.enabled = bool(data["enabled"])
+        if beat.enabled != self.enabled:
+            self.enabled = beat.enabled
             topics |= {"status", "stats"}
         return topics
 
-    def _on_alert(self, data: Mapping[str, Any]) -> set[str]:
-        alert_id = sid(data.get("id"))
-        if not alert_id:
-            return set()
-        if data.get("dismissed_at") is not None:
-            self.alerts.pop(alert_id, None)
+    def _on_alert(self, alert: wire.AlertView) -> set[str]:
+        if alert.dismissed_at is not None:
+            self.alerts.pop(alert.id, None)
         else:
-            self.alerts[alert_id] = dict(data)
+            self.alerts[alert.id] = alert
         return {"alerts"}
 
-    def _on_alert_dismissed(self, data: Mapping[str, Any]) -> set[str]:
-        self.alerts.pop(sid(_first(data, "id", "alert_id")), None)
+    def _on_alert_dismissed(self, alert: wire.AlertView) -> set[str]:
+        self.alerts.pop(alert.id, None)
         return {"alerts"}
 
-    def _on_venue_status(self, data: Mapping[str, Any]) -> set[str]:
-        venues = data.get("venues")
-        if not isinstance(venues, Mapping):
-            return set()
-        for name, info in venues.items():
-            if isinstance(info, Mapping):
-                self.venues[str(name)] = {**self.venues.get(str(name), {}), **info}
+    def _on_venue_status(self, status: wire.VenueStatusView) -> set[str]:
+        # State, data age and detail: the since stays as last reported.
+        for name, info in status.venues.items():
+            old = self.venues.get(name)
+            self.venues[name] = info if old is None else replace(
+                old, state=info.state, data_age_ms=info.data_age_ms, detail=info.detail)
         self.venues_at = self.updated_at
         return {"venues"}
 
-    def active_alerts(self) -> list[dict[str, Any]]:
+    def active_alerts(self) -> list[wire.AlertView]:
         """Not dismissed, the most severe first, then the newest."""
-        order = {"critical": 0, "warning": 1, "info": 2}
         return sorted(self.alerts.values(),
-                      key=lambda a: (order.get(sid(a.get("severity")), 3), -(when(a.get("last_at")) or datetime.min.replace(tzinfo=UTC)).timestamp()))
+                      key=lambda a: (_SEVERITY_ORDER.get(a.severity.value, 3), -a.last_at.timestamp()))
 
-    def _replace_opportunities(self, rows: Iterable[Any]) -> None:
+    def _replace_opportunities(self, rows: Iterable[wire.OpportunityView]) -> None:
         self.opportunities = {}
-        for raw in rows:
-            if isinstance(raw, Mapping):
-                opp = Opportunity.from_wire(raw)
-                self.opportunities[opp.id] = opp
+        for row in rows:
+            opp = Opportunity.from_view(row)
+            self.opportunities[opp.id] = opp
 
-    def _on_opportunities_snapshot(self, data: Mapping[str, Any]) -> set[str]:
-        rows = data.get("opportunities") if "opportunities" in data else data.get("items")
-        self._replace_opportunities(rows or ())
+    def _on_opportunities_snapshot(self, snapshot: wire.OpportunitiesView) -> set[str]:
+        self._replace_opportunities(snapshot.opportunities)
         return {"opportunities"}
 
-    def _on_opportunity_opened(self, data: Mapping[str, Any]) -> set[str]:
-        opp = Opportunity.from_wire(data)
+    def _on_opportunity_opened(self, view: wire.OpportunityView) -> set[str]:
+        opp = Opportunity.from_view(view)
         self.opportunities[opp.id] = opp
         return {"opportunities"}
 
     _on_opportunity_updated = _on_opportunity_opened
 
-    def _on_opportunity_closed(self, data: Mapping[str, Any]) -> set[str]:
-        self.opportunities.pop(sid(_first(data, "id", "opportunity_id")), None)
+    def _on_opportunity_closed(self, closed: wire.OpportunityClosedView) -> set[str]:
+        self.opportunities.pop(closed.id, None)
         return {"opportunities"}
 
-    def _replace_mappings(self, rows: Iterable[Any]) -> None:
+    def _replace_mappings(self, rows: Iterable[wire.MappingView]) -> None:
         self.mappings = {}
-        for raw in rows:
-            if isinstance(raw, Mapping):
-                m = Mapping_.from_wire(raw)
-                self.mappings[m.id] = m
+        for row in rows:
+            m = Mapping_.from_view(row)
+            self.mappings[m.id] = m
 
-    def _on_mappings_snapshot(self, data: Mapping[str, Any]) -> set[str]:
-        self._replace_mappings(data.get("mappings") or ())
+    def _on_mappings_snapshot(self, rows: tuple[wire.MappingView, ...]) -> set[str]:
+        self._replace_mappings(rows)
         return {"mappings"}
 
-    def _on_mapping_changed(self, data: Mapping[str, Any]) -> set[str]:
-        m = Mapping_.from_wire(data)
+    def _on_mapping_changed(self, view: wire.MappingView) -> set[str]:
+        m = Mapping_.from_view(view)
         old = self.mappings.get(m.id)
         if old is not None and not m.title:
             # A status-only change: keep what we knew about the pair.
@@ -765,41 +557,27 @@ class WorkerState:
         self.mappings[m.id] = m
         return {"mappings", "opportunities"}
 
-    def _on_discovery_refusals(self, data: Mapping[str, Any]) -> set[str]:
-        self.discovery = Discovery.from_wire(data)
+    def _on_discovery_refusals(self, discovery: wire.DiscoveryView) -> set[str]:
+        self.discovery = discovery
         return {"discovery"}
 
-    @staticmethod
-    def _pnl(raw: Any) -> PnlPoint | None:
-        if not isinstance(raw, Mapping):
-            return None
-        t = when(_first(raw, "t", "time", "timestamp", "at"))
-        # The schema's pnl_point: ``pnl`` is the cumulative realised P&L, ``delta`` the step.
-        cumulative = dec(_first(raw, "cumulative", "pnl"))
-        if t is None or cumulative is None:
-            return None
-        return PnlPoint(t, cumulative, dec(raw.get("delta")))
-
-    def _on_pnl_point(self, data: Mapping[str, Any]) -> set[str]:
-        point = self._pnl(data)
-        if point is None:
-            return set()
+    def _on_pnl_point(self, point: wire.PnlPointView) -> set[str]:
         self.pnl.append(point)
         if len(self.pnl) > MAX_PNL_POINTS:
             del self.pnl[: len(self.pnl) - MAX_PNL_POINTS]
         return {"pnl"}
 
-    def _on_pnl_history(self, data: Mapping[str, Any]) -> set[str]:
-        self.pnl = [p for p in (self._pnl(x) for x in data.get("points") or ()) if p]
+    def _on_pnl_history(self, points: tuple[wire.PnlPointView, ...]) -> set[str]:
+        self.pnl = list(points)
         return {"pnl"}
 
     # -- derived figures -------------------------------------------------------------
     def total_balance(self) -> Decimal | None:
         """Both venues' cash; None until both were read (a part is not a total)."""
-        parts = [self.balances.get(k) for k in ("poly", "kalshi")]
-        if any(v is None for v in parts):
+        poly, kalshi = self.balances.poly, self.balances.kalshi
+        if poly is None or kalshi is None:
             return None
-        return sum((v for v in parts if v is not None), Decimal(0))
+        return poly + kalshi
 
     def trades_since(self, seq: int) -> list[Trade]:
         return [t for t in self.trades if t.seq > seq]

@@ -15,7 +15,7 @@ from decimal import Decimal
 import panel as pn
 
 from dashboard import format as fmt
-from dashboard.state import Opportunity, dec
+from dashboard.state import Opportunity
 from dashboard.views.common import STYLES, Context, has, html
 from dashboard.views.keyed import KeyedList
 
@@ -97,18 +97,17 @@ def card_details(opp: Opportunity) -> str:
     for leg in opp.legs:
         venue = fmt.VENUE_LONG.get(leg.venue, leg.venue)
         ident = "Ticker" if leg.venue == "kalshi" else ("Market slug" if leg.venue == "polymarket_us" else "Token id")
-        url = f' <a href="{fmt.esc(leg.url)}" target="_blank" rel="noopener">open ↗</a>' if leg.url else ""
-        rows.append(f"<tr><td>{venue}</td><td>{ident}: <code>{fmt.esc(leg.market or '—')}</code>{url}</td></tr>")
+        rows.append(f"<tr><td>{venue}</td><td>{ident}: <code>{fmt.esc(leg.market or '—')}</code></td></tr>")
     depth = (
         f"{fmt.volume(opp.size)} pairs · ROI {fmt.percent(opp.roi)}" if opp.size is not None else fmt.percent(opp.roi)
     )
     times = (
         f"<tr><td>Full depth</td><td>{depth}</td></tr>"
         f"<tr><td>Starts</td><td>{fmt.stamp(opp.starts_at)}</td></tr>"
-        f"<tr><td>Seen</td><td>{fmt.stamp(opp.opened_at or opp.updated_at)}</td></tr>"
+        f"<tr><td>Seen</td><td>{fmt.stamp(opp.updated_at)}</td></tr>"
     )
-    rules_k = fmt.esc(opp.rules.get("kalshi", "—"))
-    rules_p = fmt.esc(opp.rules.get("poly", opp.rules.get("polymarket", "—")))
+    rules_k = fmt.esc(opp.rules_kalshi or "—")
+    rules_p = fmt.esc(opp.rules_poly or "—")
     diff = "".join(f'<div class="warn-mark">{fmt.esc(line)}</div>' for line in opp.rules_differences)
     facts = "".join(f"<li>{fmt.esc(line)}</li>" for line in opp.rules_facts)
     if facts:
@@ -187,7 +186,8 @@ class ArbitrageView:
         return self.layout
 
     def max_bet(self) -> Decimal | None:
-        return dec(self.ctx.feed.state.settings.get("max_bet"))
+        settings = self.ctx.feed.state.settings
+        return settings.max_bet if settings is not None else None
 
     def update(self, topics: set[str]) -> None:
         if has(topics, "freshness", "connection"):

@@ -22,8 +22,8 @@ from bokeh.models import (
 from bokeh.plotting import figure
 
 from dashboard import format as fmt
-from dashboard.state import PnlPoint
 from dashboard.views.common import Context, has, html
+from worker.api import views as wire
 
 RANGES = ("today", "7 d", "all")
 ROI_BINS = tuple(Decimal(x) for x in ("0", "0.5", "1", "1.5", "2", "2.5", "3", "4", "5", "7.5", "10", "20"))
@@ -111,24 +111,24 @@ class ChartsView:
         if has(topics, "opportunities"):
             self.hist_src.data = roi_histogram([o.roi for o in self.ctx.feed.state.opportunities.values()])
 
-    def pnl_points(self) -> list[PnlPoint]:
+    def pnl_points(self) -> list[wire.PnlPointView]:
         points = self.ctx.feed.state.pnl
         now = self.ctx.now()
         if self.range.value == "today":
             start = now.replace(hour=0, minute=0, second=0, microsecond=0)
-            return [p for p in points if p.time >= start]
+            return [p for p in points if p.t >= start]
         if self.range.value == "7 d":
-            return [p for p in points if p.time >= now - timedelta(days=7)]
+            return [p for p in points if p.t >= now - timedelta(days=7)]
         return list(points)
 
     @staticmethod
-    def _columns(points: list[PnlPoint]) -> dict[str, Any]:
+    def _columns(points: list[wire.PnlPointView]) -> dict[str, Any]:
         # Bokeh draws datetimes as UTC epoch milliseconds: drop tzinfo after UTC.
         return {
-            "t": [p.time.astimezone(UTC).replace(tzinfo=None) for p in points],
-            "pnl": [float(p.cumulative) for p in points],
-            "label": [fmt.money(p.cumulative, signed=True) for p in points],
-            "time": [fmt.stamp(p.time) for p in points],
+            "t": [p.t.astimezone(UTC).replace(tzinfo=None) for p in points],
+            "pnl": [float(p.pnl) for p in points],
+            "label": [fmt.money(p.pnl, signed=True) for p in points],
+            "time": [fmt.stamp(p.t) for p in points],
         }
 
     def _render_pnl(self) -> None:
@@ -136,15 +136,15 @@ class ChartsView:
         shown = len(self.pnl_src.data["t"])
         if (
             self.range.value == "all" and self._range_shown == "all" and 0 < shown < len(points)
-            and self._first_shown == points[0].time
+            and self._first_shown == points[0].t
         ):
             # New points only: stream them instead of resending the whole series.
             self.pnl_src.stream(self._columns(points[shown:]))
         else:
             self.pnl_src.data = self._columns(points)
         self._range_shown = self.range.value
-        self._first_shown = points[0].time if points else None
-        last = points[-1].cumulative if points else None
+        self._first_shown = points[0].t if points else None
+        last = points[-1].pnl if points else None
         self.summary.object = f'<span data-k="pnl-last">Realised P&amp;L: <b>{fmt.money(last, signed=True)}</b> ({len(points)} points)</span>'
 
     def _render_roi(self) -> None:

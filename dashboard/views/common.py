@@ -12,9 +12,9 @@ import panel as pn
 
 from dashboard import format as fmt
 from dashboard.feed import DOWN, LIVE, RECONNECTING, Feed
-from dashboard.state import when
 from dashboard.views.keyed import Item, KeyedList
 from worker.api import schemas
+from worker.api import views as wire
 
 STYLESHEET = "/dashboard-assets/dashboard.css"
 STYLES = [STYLESHEET]
@@ -42,12 +42,13 @@ class Context:
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     monotonic: Callable[[], float] = time.monotonic
 
-    def send(self, action: str, on_reply: Callable[[dict[str, Any]], None] | None = None, **payload: Any) -> str:
-        """Send an action; ``on_reply`` runs on this session's document."""
+    def send(self, action: str, on_reply: Callable[[wire.ReplyView], None] | None = None, **payload: Any) -> str:
+        """Send an action; ``on_reply`` runs on this session's document with the worker's
+        ``ack`` or ``error``."""
 
-        def reply(message: Any) -> None:
+        def reply(message: wire.ReplyView) -> None:
             if on_reply is not None:
-                self.post(lambda: on_reply(dict(message)))
+                self.post(lambda: on_reply(message))
 
         return self.feed.send(action, reply, **payload)
 
@@ -109,48 +110,46 @@ class Header:
 
     def _render_database(self) -> None:
         db = self.ctx.feed.state.database
-        if db.get("state") != "down":
+        if db is None or db.state is not wire.DatabaseState.DOWN:
             self._set(self.database, "")
             return
-        since = fmt.clock(when(db.get("since")))
-        as_of = when(db.get("figures_as_of"))
+        as_of = db.figures_as_of
         figures = f"; today's figures as of {fmt.clock(as_of)} UTC" if as_of else ""
         self._set(self.database, (
             '<div class="stale-banner" data-database="down">⚠ The worker\'s database is down since '
-            f"{since} UTC ({fmt.esc(str(db.get('error') or 'not reachable'))}){figures}. Trades, positions and "
+            f"{fmt.clock(db.since)} UTC ({fmt.esc(db.error or 'not reachable')}){figures}. Trades, positions and "
             "settings changes may not be recorded until it is back.</div>"
         ))
 
     # -- alerts ----------------------------------------------------------------------
-    def alert_item(self, alert: dict[str, Any]) -> Item:
-        severity = str(alert.get("severity") or "warning")
-        count = alert.get("count")
-        repeat = f' <span class="muted">×{count}</span>' if isinstance(count, int) and count > 1 else ""
-        when_ = fmt.clock(when(alert.get("last_at")))
+    def alert_item(self, alert: wire.AlertView) -> Item:
+        repeat = f' <span class="muted">×{alert.count}</span>' if alert.count > 1 else ""
         return {
-            "cls": f"alert {severity}",
+            "cls": f"alert {alert.severity.value}",
             "sum": (
-                f'<span class="alert-kind" data-kind="{fmt.esc(str(alert.get("kind") or ""))}">'
-                f"{fmt.esc(str(alert.get('title') or ''))}</span>{repeat} "
-                f'<span class="muted">{when_} UTC</span> — {fmt.esc(str(alert.get("message") or ""))} '
+                f'<span class="alert-kind" data-kind="{fmt.esc(alert.kind.value)}">'
+                f"{fmt.esc(alert.title)}</span>{repeat} "
+                f'<span class="muted">{fmt.clock(alert.last_at)} UTC</span> — {fmt.esc(alert.message)} '
                 '<button class="act" data-action="dismiss">Dismiss</button>'
-                f"{self.alert_msgs.get(str(alert.get('id')), '')}"
+                f"{self.alert_msgs.get(alert.id, '')}"
             ),
         }
 
     def _render_alerts(self) -> None:
         alerts = self.ctx.feed.state.active_alerts()
-        items = {str(a["id"]): self.alert_item(a) for a in alerts}
+        items = {a.id: self.alert_item(a) for a in alerts}
         self.alerts.apply(items, list(items))
 
     def _alert_action(self, action: str, alert_id: str, _value: Any) -> None:
         if action != "dismiss":
             return
 
-        def reply(r: dict[str, Any]) -> None:
-            if r.get("type") != "ack":
-                self.alert_msgs[alert_id] = f' <span class="field-error">⚠ {fmt.esc(r.get("message") or "Refused")}</span>'
-                self.alerts.update_item(alert_id, self.alert_item(self.ctx.feed.state.alerts.get(alert_id, {"id": alert_id})))
+        def reply(r: wire.ReplyView) -> None:
+            if isinstance(r, wire.ErrorView):
+                self.alert_msgs[alert_id] = f' <span class="field-error">⚠ {fmt.esc(r.message or "Refused")}</span>'
+                alert = self.ctx.feed.state.alerts.get(alert_id)
+                if alert is not None:  # gone meanwhile: its item is gone too
+                    self.alerts.update_item(alert_id, self.alert_item(alert))
 
         self.ctx.send(schemas.DISMISS_ALERT, reply, alert_id=alert_id)
 

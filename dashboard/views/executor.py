@@ -17,10 +17,11 @@ import panel as pn
 import param
 
 from dashboard import format as fmt
-from dashboard.state import Position, Trade, dec, when
+from dashboard.state import Position, Trade
 from dashboard.views.common import STYLES, Context, has, html
 from dashboard.views.keyed import Item, KeyedList
 from worker.api import schemas
+from worker.api import views as wire
 
 MAX_ROWS = 50
 
@@ -98,8 +99,7 @@ class SettingsPanel:
         current = self.ctx.feed.state.settings
         out = {}
         for name, value in self.values().items():
-            worker_value = dec(current.get(name))
-            if worker_value is None or Decimal(value) != worker_value:
+            if current is None or Decimal(value) != getattr(current, name):
                 out[name] = value
         return out
 
@@ -113,27 +113,24 @@ class SettingsPanel:
         self.message.object = '<span class="muted">Saving…</span>'
         self.ctx.send(schemas.UPDATE_SETTINGS, self._on_reply, settings=changes)
 
-    def _on_reply(self, reply: dict[str, Any]) -> None:
-        if reply.get("type") == "ack":
+    def _on_reply(self, reply: wire.ReplyView) -> None:
+        if isinstance(reply, wire.AckView):
             self.message.object = '<span class="saved">✓ Settings saved</span>'
             return
-        field = reply.get("field")
-        text = fmt.esc(reply.get("message") or "Refused")
-        if isinstance(field, str) and field in self.errors:
+        field = reply.field
+        text = fmt.esc(reply.message or "Refused")
+        if field is not None and field in self.errors:
             self.errors[field].object = f"⚠ {text}"
             self.message.object = '<span class="field-error">Not saved: see the field marked above.</span>'
         else:
             self.message.object = f'<span class="field-error">Not saved: {text}</span>'
 
     def update(self, topics: set[str]) -> None:
-        if not has(topics, "settings"):
+        settings = self.ctx.feed.state.settings
+        if not has(topics, "settings") or settings is None:
             return
-        for name, raw in self.ctx.feed.state.settings.items():
-            if name not in self.widgets:
-                continue
-            value = dec(raw)
-            if value is None:
-                continue
+        for name in self.widgets:
+            value = getattr(settings, name)
             # Reset to the worker's value whenever it changes (here or in another client).
             new: Any = int(value) if isinstance(self.form.param[name], param.Integer) else float(value)
             if getattr(self.form, name) != new:
@@ -216,11 +213,11 @@ class ExecutorView:
         return self.layout
 
     # -- actions ---------------------------------------------------------------------
-    def _say(self, reply: dict[str, Any], ok: str) -> None:
-        if reply.get("type") == "ack":
+    def _say(self, reply: wire.ReplyView, ok: str) -> None:
+        if isinstance(reply, wire.AckView):
             self.action_msg.object = f'<span class="saved">✓ {fmt.esc(ok)}</span>'
         else:
-            self.action_msg.object = f'<span class="field-error">⚠ {fmt.esc(reply.get("message") or "Refused")}</span>'
+            self.action_msg.object = f'<span class="field-error">⚠ {fmt.esc(reply.message or "Refused")}</span>'
 
     def _toggle(self) -> None:
         target = not self.ctx.feed.state.enabled
@@ -264,8 +261,8 @@ class ExecutorView:
             b = state.balances
             self.balances.object = (
                 '<table class="kv">'
-                f'<tr><td>{poly_label}:</td><td class="v" data-k="poly">{fmt.money(b.get("poly"))}</td></tr>'
-                f'<tr><td>Kalshi:</td><td class="v" data-k="kalshi">{fmt.money(b.get("kalshi"))}</td></tr>'
+                f'<tr><td>{poly_label}:</td><td class="v" data-k="poly">{fmt.money(b.poly)}</td></tr>'
+                f'<tr><td>Kalshi:</td><td class="v" data-k="kalshi">{fmt.money(b.kalshi)}</td></tr>'
                 f'<tr class="total"><td>Total:</td><td class="v" data-k="total">{fmt.money(state.total_balance())}</td></tr>'
                 "</table>" + self._books_html()
             )
@@ -300,17 +297,14 @@ class ExecutorView:
         now = self.ctx.now()
         rows = []
         for name, info in sorted(state.venues.items()):
-            venue_state = str(info.get("state") or "unknown")
-            if stale:
-                venue_state = "unknown"
-            age_ms = info.get("data_age_ms")
+            venue_state = "unknown" if stale else info.state.value
             age = "—"
-            if isinstance(age_ms, int | Decimal) and not isinstance(age_ms, bool):
+            if info.data_age_ms is not None:
                 seen = state.venues_at
                 extra = (now - seen).total_seconds() if seen is not None else 0.0
-                age = fmt.age(float(age_ms) / 1000 + max(extra, 0.0))
-            since = when(info.get("since"))
-            detail = str(info.get("detail") or "")
+                age = fmt.age(info.data_age_ms / 1000 + max(extra, 0.0))
+            since = info.since
+            detail = info.detail or ""
             rows.append(
                 f'<tr data-venue="{fmt.esc(name)}"><td>{fmt.esc(fmt.VENUE_LONG.get(name, name))}</td>'
                 f'<td><span class="vstate {fmt.esc(venue_state)}">{fmt.esc(venue_state)}</span></td>'
@@ -322,8 +316,8 @@ class ExecutorView:
 
     def _render_refusals(self) -> None:
         rows = [
-            f'<tr><td>{fmt.clock(r.time)}</td><td>{fmt.esc(r.event)}</td>'
-            f'<td class="reason" data-reason="{fmt.esc(r.reason)}">{fmt.esc(r.reason.replace("_", " "))}</td>'
+            f'<tr><td>{fmt.clock(r.timestamp)}</td><td>{fmt.esc(r.event)}</td>'
+            f'<td class="reason" data-reason="{fmt.esc(r.reason.value)}">{fmt.esc(r.reason.value.replace("_", " "))}</td>'
             f'<td class="muted">{fmt.esc(r.detail)}</td></tr>'
             for r in list(self.ctx.feed.state.refusals)[:10]
         ]
@@ -333,26 +327,23 @@ class ExecutorView:
     def _books_html(self) -> str:
         """Whether our books match the venues' cash, and what is won but still to redeem."""
         books = self.ctx.feed.state.books
-        if not books:
+        if books is None:
             return ""
-        total = books.get("total") if isinstance(books.get("total"), dict) else {}
-        diff = dec(total.get("difference"))
-        if books.get("in_flight"):
+        diff = books.difference
+        if books.in_flight:
             verdict = '<span class="muted">checked when no trade is in flight</span>'
         elif diff is None:
             verdict = '<span class="muted">not yet checked</span>'
-        elif books.get("agrees"):
+        elif books.agrees:
             verdict = '<span class="pos">match the venues</span>'
         else:
             verdict = f'<span class="neg">differ by {fmt.money(diff, signed=True)}</span>'
         out = f'<div class="books" data-k="books">Books: {verdict}</div>'
-        owed = dec(books.get("resolved_to_redeem"))
-        items = [i for i in books.get("to_redeem") or () if isinstance(i, dict)]
-        if owed and owed > 0:
+        owed = books.resolved_to_redeem
+        if owed > 0:
             rows = "".join(
-                f'<li>{fmt.money(dec(i.get("amount")))} on {fmt.esc(str(i.get("venue") or ""))}: '
-                f'{fmt.esc(str(i.get("what") or ""))}</li>'
-                for i in items
+                f"<li>{fmt.money(i.amount)} on {fmt.esc(i.venue.value)}: {fmt.esc(i.what or '')}</li>"
+                for i in books.to_redeem
             )
             out += (
                 f'<div class="to-redeem" data-k="to-redeem"><b>Resolved, to redeem: {fmt.money(owed)}</b>'
@@ -366,15 +357,12 @@ class ExecutorView:
     def stopping_limit(self) -> str:
         """Which limit, if any, stops new trades now."""
         state = self.ctx.feed.state
-        trades = state.stats.get("trades")
-        max_trades = state.settings.get("max_daily_trades")
-        pnl = dec(state.stats.get("pnl"))
-        max_loss = dec(state.settings.get("max_daily_loss"))
+        stats, settings = state.stats, state.settings
         if not state.enabled:
             return "Paused: no new trades"
-        if isinstance(trades, int) and isinstance(max_trades, int) and trades >= max_trades:
+        if stats is not None and settings is not None and stats.trades >= settings.max_daily_trades:
             return "Stopped by Max Daily Trades"
-        if pnl is not None and max_loss is not None and -pnl >= max_loss:
+        if stats is not None and settings is not None and -stats.pnl >= settings.max_daily_loss:
             return "Stopped by Max Daily Loss"
         if state.stopping_limit:
             return f"Stopped by {state.stopping_limit.replace('_', ' ').title()}"
@@ -382,12 +370,13 @@ class ExecutorView:
 
     def _render_stats(self) -> None:
         state = self.ctx.feed.state
-        trades = state.stats.get("trades", 0)
-        wins = state.stats.get("wins", 0)
-        pnl = dec(state.stats.get("pnl"))
-        max_trades = state.settings.get("max_daily_trades", "—")
+        stats = state.stats
+        trades = stats.trades if stats is not None else 0
+        wins = stats.wins if stats is not None else 0
+        pnl = stats.pnl if stats is not None else None
+        max_trades: int | str = state.settings.max_daily_trades if state.settings is not None else "—"
         rate = "—"
-        if isinstance(trades, int) and isinstance(wins, int) and trades > 0:
+        if trades > 0:
             rate = f"{(Decimal(wins) * 100 / Decimal(trades)).quantize(Decimal(1))}%"
         pnl_cls = "pos" if pnl is not None and pnl > 0 else ("neg" if pnl is not None and pnl < 0 else "")
         limit = self.stopping_limit()
@@ -417,11 +406,11 @@ class ExecutorView:
         if action != "close":
             return
 
-        def reply(r: dict[str, Any]) -> None:
-            if r.get("type") == "ack":
+        def reply(r: wire.ReplyView) -> None:
+            if isinstance(r, wire.AckView):
                 self.position_msgs[pid] = ' <span class="saved">Closing…</span>'
             else:
-                self.position_msgs[pid] = f' <span class="field-error">⚠ {fmt.esc(r.get("message") or "Refused")}</span>'
+                self.position_msgs[pid] = f' <span class="field-error">⚠ {fmt.esc(r.message or "Refused")}</span>'
             self._render_positions()
 
         self.ctx.send(schemas.CLOSE_POSITION, reply, position_id=pid)
@@ -481,13 +470,13 @@ class ExecutorView:
         self.stranded.apply(items, list(items))
 
     def _stranded_action(self, action: str, attempt_id: str, value: Any) -> None:
-        def reply(r: dict[str, Any], ok: str, resolved: bool = False) -> None:
-            if r.get("type") == "ack":
+        def reply(r: wire.ReplyView, ok: str, resolved: bool = False) -> None:
+            if isinstance(r, wire.AckView):
                 self.stranded_msgs[attempt_id] = f' <span class="saved">✓ {ok}</span>'
                 if resolved:
                     self._resolved.add(attempt_id)
             else:
-                self.stranded_msgs[attempt_id] = f' <span class="field-error">⚠ {fmt.esc(r.get("message") or "Refused")}</span>'
+                self.stranded_msgs[attempt_id] = f' <span class="field-error">⚠ {fmt.esc(r.message or "Refused")}</span>'
             self._render_stranded()
 
         if action == "retry":

@@ -5,7 +5,6 @@ from __future__ import annotations
 import panel as pn
 
 from dashboard import format as fmt
-from dashboard.state import dec
 from dashboard.views.common import PAGES, Context, has, html
 
 BLURBS = {
@@ -37,6 +36,6 @@ class HomeView:
         status = '<span class="badge active">ACTIVE</span>' if s.enabled else '<span class="badge paused">PAUSED</span>'
         self.glance.object = (
             f"{status} &nbsp; Total balance <b>{fmt.money(s.total_balance())}</b> · "
-            f"P&amp;L today <b>{fmt.money(dec(s.stats.get('pnl')), signed=True)}</b> · "
+            f"P&amp;L today <b>{fmt.money(s.stats.pnl if s.stats is not None else None, signed=True)}</b> · "
             f"{len(s.positions)} open positions · {len(s.opportunities)} live opportunities"
         )

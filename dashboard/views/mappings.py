@@ -17,19 +17,20 @@ from typing import Any
 import panel as pn
 
 from dashboard import format as fmt
-from dashboard.state import Discovery, Mapping_
+from dashboard.state import Mapping_
 from dashboard.views.common import STYLES, Context, has, html
 from dashboard.views.keyed import Item, KeyedList
 from worker.api import schemas
+from worker.api import views as wire
 
 STATUS_FILTERS = ("all", "candidate", "confirmed", "rejected")
 MAX_ROWS = 300
 ACTIONS = {"confirm": schemas.CONFIRM_MAPPING, "reject": schemas.REJECT_MAPPING}
 
 
-def discovery_html(d: Discovery) -> str:
+def discovery_html(d: wire.DiscoveryView | None) -> str:
     """The "Refused at discovery" section: the count and a table (venue, id, reason, when)."""
-    if not d.known or d.discovered_at is None:
+    if d is None or d.discovered_at is None:
         return (
             '<div class="discovery" data-refused-count="">'
             "<h4 style='margin:8px 0 4px'>Refused at discovery</h4>"
@@ -46,7 +47,7 @@ def discovery_html(d: Discovery) -> str:
     if not d.refused:
         return head + '<p class="muted">No listing was refused.</p></div>'
     rows = "".join(
-        f'<tr data-venue="{fmt.esc(r.venue)}" data-id="{fmt.esc(r.id)}"><td>{fmt.esc(r.venue)}</td>'
+        f'<tr data-venue="{fmt.esc(r.venue.value)}" data-id="{fmt.esc(r.id)}"><td>{fmt.esc(r.venue.value)}</td>'
         f"<td><code>{fmt.esc(r.id)}</code></td><td>{fmt.esc(r.reason)}</td><td>{fmt.stamp(r.at)}</td></tr>"
         for r in d.refused
     )
@@ -118,11 +119,11 @@ class MappingsView:
         if action not in ACTIONS:
             return
 
-        def reply(r: dict[str, Any]) -> None:
-            if r.get("type") == "ack":
+        def reply(r: wire.ReplyView) -> None:
+            if isinstance(r, wire.AckView):
                 self.messages[mid] = ' <span class="saved">✓ sent</span>'
             else:
-                self.messages[mid] = f' <span class="field-error">⚠ {fmt.esc(r.get("message") or "Refused")}</span>'
+                self.messages[mid] = f' <span class="field-error">⚠ {fmt.esc(r.message or "Refused")}</span>'
             self.list.apply(self._items())
 
         self.ctx.send(ACTIONS[action], reply, mapping_id=mid)

@@ -10,6 +10,7 @@ from bokeh.document import Document
 
 from dashboard.app import Page, build_page
 from dashboard.feed import LIVE, Feed
+from dashboard.state import decode
 from tests.dashboard.protocol import T0
 
 
@@ -32,11 +33,21 @@ class FakeSocket:
 
 
 class FakeFeed(Feed):
-    """A real :class:`Feed` (reducer, routing, encoding) with a recording socket."""
+    """A real :class:`Feed` (reducer, routing, encoding) with a recording socket.
+
+    ``strict``: a message that does not read as the protocol says fails the test (the
+    real feed logs and skips it, which would let a test pass on a message never applied).
+    """
 
     def __init__(self) -> None:
         super().__init__(url="ws://127.0.0.1:1/ws/executor", token=lambda: "t" * 32)
         self.socket = FakeSocket()
+        self.strict = True
+
+    def apply(self, message: Any) -> set[str]:
+        if self.strict:
+            decode(message)  # raises ViewError naming the field
+        return super().apply(message)
 
     def go_live(self) -> None:
         self._ws = self.socket  # type: ignore[assignment]

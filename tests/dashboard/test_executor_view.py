@@ -7,8 +7,17 @@ from decimal import Decimal
 
 from dashboard.views.executor import SettingsForm
 from tests.dashboard.conftest import replay
-from tests.dashboard.protocol import init, position, trade, wire
+from tests.dashboard.protocol import (
+    T0,
+    api_status,
+    init,
+    position_closed,
+    position_opened,
+    trade,
+    wire,
+)
 from worker.api import schemas
+from worker.domain.operator import Balances
 
 
 def test_init_shows_active_badge_balances_and_todays_stats(feed, page):
@@ -26,7 +35,7 @@ def test_init_shows_active_badge_balances_and_todays_stats(feed, page):
 
 def test_status_changed_flips_badge_to_paused_and_names_the_stop(feed, page):
     p = page("executor")
-    replay(feed, p, init(enabled=True), wire(schemas.STATUS_CHANGED, {"enabled": False}))
+    replay(feed, p, init(enabled=True), wire(schemas.STATUS_CHANGED, {"enabled": False, "at": T0}))
     assert "PAUSED" in p.view.badge.object and "paused" in p.view.badge.object
     assert p.view.toggle.label == "▶ Start trading"
     assert "Paused" in p.view.stats.object
@@ -63,9 +72,9 @@ def test_positions_name_each_leg_by_its_venue_contract(feed, page):
 def test_position_opened_and_closed_add_and_remove_cards(feed, page):
     p = page("executor")
     replay(feed, p, init(positions=[]))
-    replay(feed, p, wire(schemas.POSITION_OPENED, position("pos-9", "Kings vs Ducks")))
+    replay(feed, p, position_opened("pos-9", "Kings vs Ducks"))
     assert "Open Positions (1)" in p.view.positions_title.object
-    replay(feed, p, wire(schemas.POSITION_CLOSED, {**position("pos-9"), "status": "closed"}))
+    replay(feed, p, position_closed("pos-9", "Kings vs Ducks"))
     assert "Open Positions (0)" in p.view.positions_title.object
     assert p.view.positions.order == [] and p.view.positions.empty == "No open positions."
 
@@ -216,9 +225,8 @@ def test_action_while_disconnected_says_so(feed, page):
 def test_status_snapshot_after_a_trade_updates_stats_and_balances(feed, page):
     p = page("executor")
     replay(feed, p, init(trades=3, pnl="1.25", wins=2))
-    replay(feed, p, {"type": "status_snapshot", "data": {
-        "stats": {"day": "2026-11-29", "trades": 4, "pnl": Decimal("1.37"), "wins": 3},
-        "balances": {"poly": Decimal("49.50"), "kalshi": None}, "limits": {"max_daily_trades": 50}}})
+    replay(feed, p, {"type": "status_snapshot", "data": api_status(
+        trades=4, pnl="1.37", wins=3, balances=Balances(Decimal("49.50"), None))})
     assert "4 / 50" in p.view.stats.object and "+$1.37" in p.view.stats.object and "75%" in p.view.stats.object
     assert "$49.50" in p.view.balances.object and "$45.00" in p.view.balances.object  # null keeps the last known
 
@@ -247,12 +255,14 @@ def test_a_database_outage_in_the_heartbeat_puts_a_banner_on_the_page_until_it_i
     replay(feed, p, init())
     assert p.header.database.object == ""
     down = {"state": "down", "error": "cannot connect (ConnectionRefusedError)", "since": "2026-12-06T14:02:11Z"}
-    replay(feed, p, {"type": "heartbeat", "data": {"server_time": "2026-12-06T14:02:12Z", "enabled": True,
-                                                   "executor_running": True, "database": down}})
+    replay(feed, p, {"type": "heartbeat", "data": {"server_time": "2026-12-06T14:02:12Z", "uptime_s": 61,
+                                                   "enabled": True, "executor_running": True, "lease": "leader",
+                                                   "venues": {}, "database": down}})
     banner = p.header.database.object
     assert 'data-database="down"' in banner and "14:02:11" in banner and "ConnectionRefusedError" in banner
-    replay(feed, p, {"type": "heartbeat", "data": {"server_time": "2026-12-06T14:02:40Z", "enabled": True,
-                                                   "executor_running": True,
+    replay(feed, p, {"type": "heartbeat", "data": {"server_time": "2026-12-06T14:02:40Z", "uptime_s": 89,
+                                                   "enabled": True, "executor_running": True, "lease": "leader",
+                                                   "venues": {},
                                                    "database": {"state": "up", "error": None, "since": None}}})
     assert p.header.database.object == ""
 

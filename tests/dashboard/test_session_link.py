@@ -8,6 +8,10 @@ from bokeh.document import Document
 
 from dashboard.feed import Feed
 from dashboard.session import SessionLink
+from tests.dashboard.protocol import T0, init, position, trade, wire
+from worker.api import schemas
+
+BALANCES = wire(schemas.BALANCE_UPDATE, {"poly": 1, "kalshi": 1})
 
 
 class FakeDoc(Document):
@@ -39,15 +43,15 @@ def make(clock: list[float]) -> tuple[Feed, FakeDoc, SessionLink, list[set[str]]
 def test_first_change_goes_out_on_the_next_tick_and_a_burst_is_coalesced():
     clock = [100.0]
     feed, doc, link, rendered = make(clock)
-    feed.apply({"type": "balance_update", "data": {"poly": 1}})
+    feed.apply(BALANCES)
     assert len(doc.next_tick) == 1 and doc.timeouts == []
     doc.next_tick.pop()()
     assert rendered == [{"balances"}]
     # Three more within 100 ms: one timeout callback, one render with every topic.
     clock[0] += 0.02
-    feed.apply({"type": "status_changed", "data": {"enabled": True}})
-    feed.apply({"type": "trade_event", "data": {"event": "A", "status": "SUCCESS"}})
-    feed.apply({"type": "trade_event", "data": {"event": "B", "status": "FAILED"}})
+    feed.apply(wire(schemas.STATUS_CHANGED, {"enabled": True, "at": T0}))
+    feed.apply(trade("SUCCESS", event="A", trade_id="a"))
+    feed.apply(trade("FAILED", event="B", trade_id="b"))
     assert doc.next_tick == [] and len(doc.timeouts) == 1
     cb, ms = doc.timeouts.pop()
     assert 70 <= ms <= 101
@@ -60,12 +64,12 @@ def test_closed_session_gets_nothing_more():
     clock = [0.0]
     feed, doc, link, rendered = make(clock)
     link.close()
-    feed.apply({"type": "balance_update", "data": {"poly": 1}})
+    feed.apply(BALANCES)
     assert doc.next_tick == [] and doc.timeouts == [] and feed.subscribers == 0
 
 
 def test_init_after_reconnect_replaces_the_state():
     feed = Feed(url="ws://127.0.0.1:1/ws/executor", token=lambda: None)
-    feed.apply({"type": "init", "data": {"enabled": True, "positions": [{"id": "p1", "event_title": "X"}]}})
-    feed.apply({"type": "init", "data": {"enabled": False, "positions": []}})
+    feed.apply(init(enabled=True, positions=[position("p1", "X")]))
+    feed.apply(init(enabled=False, positions=[]))
     assert feed.state.enabled is False and feed.state.positions == {}

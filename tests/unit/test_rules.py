@@ -189,13 +189,15 @@ NOW = datetime(2026, 2, 5, 20, 0, tzinfo=UTC)
 
 
 def card(check: object, part: str = "summary") -> str:
+    # An opportunity object as the wire carries it (numbers exact, every key it sends).
     wire = {
-        "id": "opp_x_kalshi_yes", "event_title": "Warriors vs. Suns", "league": "nba", "confidence": "HIGH",
-        "roi_pct": "2.0", "size": "10", "cost": "9.80",
+        "id": "opp_x_kalshi_yes", "mapping_id": "map_x", "event_title": "Warriors vs. Suns", "league": "nba",
+        "confidence": "HIGH", "roi_pct": D("2.0"), "roi_per_day_pct": D("2.0"), "size": D(10), "cost": D("9.80"),
         "kalshi_leg": {"contract": {"venue": "kalshi", "market_id": "K", "contract_id": "K", "side": "yes"},
-                       "label": "YES K", "price": "0.49", "size": "10"},
+                       "label": "YES K", "price": D("0.49"), "size": D(10)},
         "poly_leg": {"contract": {"venue": "polymarket", "market_id": "P", "contract_id": "P", "side": "token"},
-                     "label": "Suns", "price": "0.49", "size": "10"},
+                     "label": "Suns", "price": D("0.49"), "size": D(10)},
+        "curve": [], "volume": None, "kalshi_volume": None, "expires_at": None, "updated_at": "2026-02-05T19:59:00Z",
         "rules": schemas.to_wire(check),
     }
     opp = CardOpportunity.from_wire(wire)

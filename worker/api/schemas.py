@@ -59,6 +59,7 @@ from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import Any, Final, Literal, TypedDict
 
+from worker.api.views import *  # noqa: F403 - the decoders, the client side of this protocol
 from worker.domain.attempts import size_candidates
 from worker.domain.events import AlertKind, EventKind
 from worker.domain.mapping import CurvePoint
