@@ -177,6 +177,7 @@ def build_trading(
             epoch=lambda: lease.epoch,
             books=BooksKeeper(LedgerRepository(db), AttemptRepository(db), TradeRepository(db), venues),
             alert=alerts.raise_alert if alerts is not None else None,
+            clock=clock,
         )
         feed = OpportunityFeed(
             executor,
@@ -186,6 +187,7 @@ def build_trading(
             on_event=hooks.on_opportunity,
             refusals=hooks.refusals,
             on_refusals=hooks.on_refusals,
+            clock=clock,
         )
         return executor, feed
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from worker.trading import opportunity_message
 
 from db.tables import market_mappings
 from tests.api.conftest import TOKEN, connect_ready
@@ -46,7 +47,6 @@ from worker.domain.tradelog import (
     TradeStatus,
 )
 from worker.engine.books import Books, VenueBooks
-from worker.trading import opportunity_message
 
 T0 = datetime(2026, 12, 6, 13, 14, 49, tzinfo=UTC)
 

@@ -148,7 +148,7 @@ class TradingSupervisor:
             ttl_s=lease.ttl_s,
             on_acquired=self._take_over,
             on_lost=self._lease_lost,
-            monotonic=clock.monotonic,
+            clock=clock,
         )
         self.venues: dict[Venue, VenuePort] = {}
         self.detail: str | None = "starting"
