@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import pytest
 
@@ -131,40 +132,43 @@ async def test_clean_exit_releases_so_a_standby_takes_over_immediately(db: Datab
     assert await standby.beat()
 
 
-async def test_the_heartbeat_renews_three_times_per_ttl_on_its_clock(db: Database) -> None:
-    repo = LeaseRepository(db)
-    done: asyncio.Queue[bool] = asyncio.Queue()
+@dataclass(frozen=True)
+class Grant:
+    holder: str | None
+    held: bool
+    epoch: int
 
-    class CountingStore:
-        async def acquire(self, account: str, holder: str, ttl_s: float) -> object:
-            grant = await repo.acquire(account, holder, ttl_s)
-            done.put_nowait(grant.held)
-            return grant
 
-        async def release(self, account: str, holder: str) -> bool:
-            return await repo.release(account, holder)
+class MemoryLeases:
+    """A lease store that always grants, and notes when (on ``clock``) it was asked."""
 
-    clock = FakeClock()
-    keeper = LeaseKeeper(CountingStore(), account=ACCOUNT, holder="w1", ttl_s=30, clock=clock)  # type: ignore[arg-type]
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.asked_at: list[float] = []
 
-    async def renewed() -> bool:
-        held = await asyncio.wait_for(done.get(), 5)
-        while clock.sleepers == 0:  # the keeper is back to waiting on its clock
-            await asyncio.sleep(0)
-        return held
+    async def acquire(self, account: str, holder: str, ttl_s: float) -> Grant:
+        self.asked_at.append(self.clock.monotonic())
+        return Grant(holder, True, 1)
 
+    async def release(self, account: str, holder: str) -> bool:
+        return True
+
+
+async def test_the_heartbeat_renews_three_times_per_ttl_on_its_clock() -> None:
+    clock = FakeClock(monotonic=0.0)
+    store = MemoryLeases(clock)
+    keeper = LeaseKeeper(store, account=ACCOUNT, holder="w1", ttl_s=30, clock=clock)
     stop = asyncio.Event()
     task = asyncio.create_task(keeper.run(stop))
-    assert await renewed()
-    await clock.advance(9.9)
-    assert done.empty()  # not before the interval (ttl / 3)
-    await clock.advance(0.1)
-    assert await renewed()
-    await clock.advance(10)
-    assert await renewed() and keeper.trading()
+    await keeper.wait_changed()
+    assert store.asked_at == [0.0] and keeper.trading()
+    await clock.advance(9)
+    assert store.asked_at == [0.0]  # not before the interval (ttl / 3)
+    await clock.advance(21)
+    assert store.asked_at == [0.0, 10.0, 20.0, 30.0] and keeper.trading()
     stop.set()  # stops at once, without waiting out the interval
     await asyncio.wait_for(task, 5)
-    assert keeper.role == LeaseRole.RELEASED and done.empty()
+    assert keeper.role == LeaseRole.RELEASED and store.asked_at == [0.0, 10.0, 20.0, 30.0]
 
 
 async def test_the_heartbeat_keeps_renewing_while_a_takeover_reconciles(db: Database) -> None:

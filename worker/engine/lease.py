@@ -181,9 +181,8 @@ class LeaseKeeper:
         try:
             await asyncio.wait((stopped, interval), return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in (stopped, interval):
-                task.cancel()
-            await asyncio.gather(stopped, interval, return_exceptions=True)
+            stopped.cancel()
+            interval.cancel()
 
     async def wait_changed(self) -> None:
         await self._changed.wait()
