@@ -97,14 +97,17 @@ def venue_env(config: Config, env: Mapping[str, str] | None = None) -> dict[str,
     return dict(os.environ if env is None else env)
 
 
-def build_venues(env: Mapping[str, str], poly_venue: str) -> dict[Venue, VenuePort]:
-    """Kalshi plus the chosen Polymarket venue's live clients (raises MissingCredentials)."""
+def build_venues(
+    env: Mapping[str, str], poly_venue: str, *, clock: Clock = SYSTEM_CLOCK
+) -> dict[Venue, VenuePort]:
+    """Kalshi plus the chosen Polymarket venue's live clients (raises MissingCredentials),
+    reading and waiting on ``clock`` (book times, signatures, backoff, rate limits)."""
     poly: VenuePort
     if poly_venue == Venue.POLYMARKET_US.value:
-        poly = PolymarketUsClient.from_env(env)
+        poly = PolymarketUsClient.from_env(env, clock=clock)
     else:
-        poly = PolymarketClient.from_env(env)
-    return {Venue.KALSHI: KalshiClient.from_env(env), poly.venue: poly}
+        poly = PolymarketClient.from_env(env, clock=clock)
+    return {Venue.KALSHI: KalshiClient.from_env(env, clock=clock), poly.venue: poly}
 
 
 async def check_live_credentials(config: Config, env: Mapping[str, str] | None = None) -> None:
@@ -194,7 +197,7 @@ def build_trading(
     return TradingSupervisor(
         access=VenueAccess(
             names=("kalshi", config.poly_venue),
-            open=lambda: build_venues(venue_env(config, env), config.poly_venue),
+            open=lambda: build_venues(venue_env(config, env), config.poly_venue, clock=clock),
             unreachable=UNREACHABLE,
             describe=unreachable_reason,
         ),

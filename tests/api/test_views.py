@@ -12,13 +12,13 @@ from typing import Any
 
 import httpx
 import pytest
-from worker.trading import opportunity_message
 
 from db.tables import market_mappings
 from tests.api.conftest import TOKEN, connect_ready
 from tests.dashboard.protocol import domain_mapping, domain_opportunity
 from worker.api import schemas, views
 from worker.api.server import init_data, status_data
+from worker.api.trading_wire import opportunity_message
 from worker.api.views import ViewError, decode_view
 from worker.bootstrap import StoreMappingDecisions, Worker
 from worker.domain.attempts import RefusalReason
