@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any, Protocol
 
 from worker.domain.settings import ExecutorSettings
@@ -37,13 +38,30 @@ class ActionUnavailable(OperatorError):
     """The part of the engine this action needs is not running (e.g. no executor yet)."""
 
 
-class VenueConnection:
+class VenueConnection(StrEnum):
     """Connection states a venue feed reports."""
 
     UP = "up"
     DOWN = "down"
     CONNECTING = "connecting"
     NOT_RUNNING = "not_running"
+
+
+class DatabaseState(StrEnum):
+    """The database's state as the last write probe found it."""
+
+    UP = "up"
+    DOWN = "down"
+
+
+@dataclass(frozen=True)
+class DatabaseStatus:
+    """The database as last probed: ``error`` a short secret-free reason (None when up),
+    ``since`` when the state last changed."""
+
+    state: DatabaseState
+    error: str | None = None
+    since: datetime | None = None
 
 
 @dataclass(frozen=True)
