@@ -12,7 +12,7 @@ from dashboard.state import WorkerState
 from tests.api.conftest import connect_ready, make_config, start_worker
 from worker.api import schemas
 from worker.bootstrap import Worker
-from worker.domain.events import AlertKind, EventKind, UnknownEventKind
+from worker.domain.events import AlertKind, AlertRaised, EventKind, UnknownEventKind
 from worker.engine.event_bus import EventBus
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -129,7 +129,8 @@ async def test_a_venue_never_up_is_alerted_only_after_the_start_up_grace(tmp_pat
         center.observe("venue_status", {"venues": {"polymarket": {"state": "up"}}})  # came up within the grace
         assert seen.get_nowait() is None
         event = await asyncio.wait_for(seen.get(), 2)
-        assert event.data["kind"] == "venue_down" and event.data["key"] == "kalshi"
+        assert isinstance(event.payload, AlertRaised)
+        assert event.payload.alert.kind == "venue_down" and event.payload.alert.key == "kalshi"
         await asyncio.sleep(0.3)
         assert seen.get_nowait() is None  # polymarket came up in time: no alert for it
     finally:
@@ -202,7 +203,9 @@ def test_an_overdue_settlement_and_a_stranded_attempt_are_alerts_a_success_is_no
     stranded = center.observe("trade_event", {"event": "C at D", "status": "STRANDED", "attempt_id": "a2"})
     assert stranded is not None and stranded.kind is AlertKind.STRANDED and stranded.severity.value == "critical"
     published = [seen.get_nowait() for _ in range(3)]
-    assert [e.data["kind"] for e in published if e is not None] == ["settlement_overdue", "settlement_overdue", "stranded"]
+    raised = [e.payload for e in published if e is not None]
+    assert all(isinstance(r, AlertRaised) for r in raised)
+    assert [r.alert.kind for r in raised] == ["settlement_overdue", "settlement_overdue", "stranded"]
 
 
 async def test_a_dismissed_daily_limit_stays_dismissed_even_after_a_restart(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Protocol
 
+from worker.domain.mapping import JudgedMapping
 from worker.domain.settings import ExecutorSettings
 from worker.domain.tradelog import DailyStats, StoredPosition
 
@@ -146,19 +147,20 @@ class ExecutionControl(Protocol):
 class MappingDecisions(Protocol):
     """The operator's decisions on market mappings (the scanner's mapping store).
 
-    Mappings are returned as JSON-ready objects (with at least ``id`` and ``status``).
-    ``decide`` records the decision on the mapping's whole game (both directions) and
-    returns the mapping asked for; it raises :class:`OperatorError` (field ``mapping_id``)
-    for an unknown id. ``game`` lists the game's mappings, the one asked for first.
+    ``get`` and ``list`` return mappings as JSON-ready objects (with at least ``id`` and
+    ``status``). ``decide`` records the decision on the mapping's whole game (both
+    directions) and returns the mapping asked for, with whether it may now trade; it
+    raises :class:`OperatorError` (field ``mapping_id``) for an unknown id. ``game`` lists
+    the game's mappings, each with its verdict, the one asked for first.
     """
 
     async def get(self, mapping_id: str) -> Mapping[str, Any] | None: ...
 
     async def list(self, status: str | None = None) -> Sequence[Mapping[str, Any]]: ...
 
-    async def decide(self, mapping_id: str, status: str, now: datetime) -> Mapping[str, Any]: ...
+    async def decide(self, mapping_id: str, status: str, now: datetime) -> JudgedMapping: ...
 
-    async def game(self, mapping_id: str) -> Sequence[Mapping[str, Any]]: ...
+    async def game(self, mapping_id: str) -> Sequence[JudgedMapping]: ...
 
 
 class OperatorConsole(Protocol):
