@@ -35,7 +35,6 @@ from worker.domain.mapping import (
 )
 from worker.domain.markets import Venue
 from worker.engine.books import Books, VenueBooks
-from worker.trading import opportunity_message
 
 T = datetime(2026, 1, 11, 19, 30, 5, tzinfo=UTC)
 
@@ -93,9 +92,16 @@ def test_an_opportunity_step_is_the_message_the_trading_engine_built(
     kind: OpportunityEventKind, reason: CloseReason | None, permission: TradePermission | None
 ) -> None:
     step = OpportunityEvent(kind, OPPORTUNITY, T, reason)
-    type_, data = opportunity_message(step, permission)  # how the wire message was built so far
-    assert_exact(on_the_wire(schemas.event_message(opportunity_change(step, permission))),
-                 on_the_wire({"type": type_, "data": data}))
+    # How the trading engine built the message so far (worker.trading.opportunity_message).
+    data: dict[str, Any] = schemas.to_wire(step.opportunity)
+    if permission is not None:
+        data.update(permission.to_wire())
+    data["event"] = step.kind.value
+    data["at"] = schemas.to_wire(step.at)
+    if step.reason is not None:
+        data["reason"] = step.reason.value
+    expected = {"type": f"opportunity_{step.kind.value}", "data": data}
+    assert_exact(on_the_wire(schemas.event_message(opportunity_change(step, permission))), on_the_wire(expected))
 
 
 def test_closing_an_opportunity_needs_a_reason() -> None:
