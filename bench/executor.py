@@ -108,7 +108,7 @@ async def main(seconds: float, concurrency: int, latency_ms: int, faults: str, l
     ex = Executor(
         settings=settings, store=AttemptRepository(db), trades=trades,
         trade_logger=TradeLogger(trades, ZoneInfo("America/New_York")), venues=venues,
-        publish=lambda t, d: None, risk_config=RiskConfig(max_book_age_ms=60_000),
+        publish=lambda *event: None, risk_config=RiskConfig(max_book_age_ms=60_000),
         unwind=UnwindPolicy(pause_s=0.1), lookup_delays=(0.1, 0.3, 0.6),
     )
     feed = OpportunityFeed(ex, venues[Venue.KALSHI], venues[Venue.POLYMARKET])

@@ -48,8 +48,10 @@ from worker.api.trading_wire import TRADING_WIRE
 from worker.clock import SYSTEM_CLOCK, Clock
 from worker.config import Config, ensure_worker_id
 from worker.domain.errors import VenueError
+from worker.domain.events import VenueStatus, venue_feeds
 from worker.domain.mapping import (
     Confidence,
+    JudgedMapping,
     MappingStatus,
     MarketMapping,
     game_status,
@@ -260,10 +262,7 @@ class PaperExchangeMonitor:
         if state != self._state:
             self._state = state
             self._since = self._clock.now()
-            self._bus.publish(
-                schemas.VENUE_STATUS,
-                {"venues": {s.venue: {"state": s.state, "data_age_ms": s.data_age_ms, "detail": s.detail} for s in self.states()}},
-            )
+            self._bus.publish(VenueStatus(venue_feeds(self.states())))
         return state
 
     async def run(self) -> None:
@@ -317,27 +316,26 @@ class StoreMappingDecisions:
         want = None if status is None else self._status(status)
         return [self._wire(m, games[m.review_key]) for m in mappings if want is None or m.status is want]
 
-    async def decide(self, mapping_id: str, status: str, now: datetime) -> Mapping[str, Any]:
+    async def decide(self, mapping_id: str, status: str, now: datetime) -> JudgedMapping:
         try:
             await self._store.decide(mapping_id, self._status(status), now)
         except KeyError:
             raise OperatorError("mapping_id", f"no mapping {mapping_id}") from None
         game = await self._store.game(mapping_id)
-        return self._wire(game[0], game)
+        return self._judge(game[0], game)
 
-    async def game(self, mapping_id: str) -> Sequence[Mapping[str, Any]]:
+    async def game(self, mapping_id: str) -> Sequence[JudgedMapping]:
         game = await self._store.game(mapping_id)
-        return [self._wire(m, game) for m in game]
+        return [self._judge(m, game) for m in game]
+
+    def _judge(self, mapping: MarketMapping, game: Sequence[MarketMapping]) -> JudgedMapping:
+        decided = game_status(m.status for m in game)
+        permission = trade_permission(decided, mapping.confidence, self._min_confidence, self._require_confirmation)
+        return JudgedMapping(mapping, permission)
 
     def _wire(self, mapping: MarketMapping, game: Sequence[MarketMapping]) -> dict[str, Any]:
-        data: dict[str, Any] = schemas.to_wire(mapping)
-        data["id"] = mapping.id
-        data["review_key"] = mapping.review_key
-        decided = game_status(m.status for m in game)
-        data.update(
-            trade_permission(decided, mapping.confidence, self._min_confidence, self._require_confirmation).to_wire()
-        )
-        return data
+        judged = self._judge(mapping, game)
+        return schemas.mapping_data(judged.mapping, judged.permission)
 
 
 def mapping_decisions(db: Database, config: Config | None = None) -> MappingDecisions:

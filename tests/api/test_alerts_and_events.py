@@ -4,15 +4,37 @@ from __future__ import annotations
 
 import asyncio
 import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
 from dashboard.state import WorkerState
 from tests.api.conftest import connect_ready, make_config, start_worker
+from tests.api.event_samples import samples
 from worker.api import schemas
 from worker.bootstrap import Worker
-from worker.domain.events import AlertKind, EventKind, UnknownEventKind
+from worker.clock import FakeClock
+from worker.domain.attempts import RefusalReason
+from worker.domain.events import (
+    EVENT_CLASSES,
+    AlertKind,
+    AlertRaised,
+    EngineEvent,
+    EventKind,
+    OpportunityRefused,
+    StatusChanged,
+    TradeEvent,
+    TradeNotice,
+    UnknownEventKind,
+    VenueFeed,
+    VenueStatus,
+)
+from worker.domain.markets import Venue
+from worker.domain.operator import VenueConnection
+from worker.domain.tradelog import TradeStatus
 from worker.engine.event_bus import EventBus
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,6 +48,97 @@ def test_every_event_kind_is_a_documented_server_message_with_a_dashboard_handle
     assert re.search(rf"`{kind.value}`", DOC), f"docs/worker-api.md does not document {kind.value}"
     handler = getattr(WorkerState, f"_on_{kind.value}", None)
     assert callable(handler), f"the dashboard has no handler for {kind.value}"
+    classes = [cls for cls in _event_classes() if getattr(cls, "kind", None) is kind]
+    assert classes == [EVENT_CLASSES[kind]], f"{kind.value} needs exactly one event class, has {classes}"
+
+
+def _event_classes() -> list[type[EngineEvent]]:
+    """Every subclass of EngineEvent the worker defines, registered or not (a test's own
+    stray classes aside)."""
+    found: list[type[EngineEvent]] = []
+    todo = list(EngineEvent.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        if cls.__module__.startswith("worker."):
+            found.append(cls)
+        todo.extend(cls.__subclasses__())
+    return found
+
+
+@pytest.mark.parametrize("cls", list(EVENT_CLASSES.values()), ids=lambda c: c.__name__)
+def test_every_event_class_encodes_to_a_documented_message_the_dashboard_handles(cls: type[EngineEvent]) -> None:
+    kind = cls.kind
+    assert EVENT_CLASSES[kind] is cls
+    found = [s.event for s in samples() if type(s.event) is cls]
+    assert found, f"no sample of {cls.__name__}"
+    for event in found:
+        message = schemas.event_message(event)
+        assert message["type"] == kind.value, f"{cls.__name__} is written as {message['type']}"
+        assert message["type"] in schemas.BROADCAST_TYPES and message["type"] in schemas.SERVER_TYPES
+        assert re.search(rf"`{message['type']}`", DOC), f"docs/worker-api.md does not document {message['type']}"
+        text = schemas.dumps(message)
+        state = WorkerState()
+        topics = state.apply(schemas.decode_server_message(text))  # the dashboard folds it in
+        assert isinstance(topics, set)
+
+
+def test_the_bus_takes_typed_events_stamped_with_its_clock_and_refuses_anything_else() -> None:
+    clock = FakeClock(datetime(2026, 3, 1, 12, 0, tzinfo=UTC))
+    bus = EventBus(clock=clock)
+    sub = bus.subscribe()
+    changed = StatusChanged(False, datetime(2026, 3, 1, 11, 59, tzinfo=UTC))
+    published = bus.publish(changed)
+    event = sub.get_nowait()
+    assert event is published and event.payload is changed
+    assert event.type == "status_changed" and event.at == clock.now()
+
+    @dataclass(frozen=True)
+    class Stray(EngineEvent):  # an event class outside the enumeration
+        kind: ClassVar[EventKind] = EventKind.STATUS_CHANGED
+        enabled: bool
+
+    @dataclass(frozen=True)
+    class NotAnEvent:
+        enabled: bool
+
+    for wrong in (Stray(True), NotAnEvent(True), {"enabled": True}, EventKind.STATUS_CHANGED, "status_changed"):
+        with pytest.raises(UnknownEventKind):
+            bus.publish(wrong)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="carries its own data"):
+        bus.publish(changed, {"enabled": False})  # type: ignore[arg-type]
+    assert sub.get_nowait() is None  # nothing was delivered
+
+
+async def test_alerts_are_derived_from_typed_events() -> None:
+    from worker.domain.events import Alert
+    from worker.engine.alerts import AlertCenter
+
+    class Store:  # storing happens in the writer task (not run here)
+        async def save(self, alert: Alert) -> None: ...
+        async def active(self, limit: int = 200) -> list[Alert]:
+            return []
+        async def dismiss(self, alert_id: str, at: object) -> Alert | None:
+            return None
+
+    at = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    center = AlertCenter(Store(), EventBus(), start_grace_s=0)
+    stranded = center.observe(TradeEvent("A at B", TradeStatus.STRANDED, at, reason="leg 2 refused", attempt_id="a1"))
+    assert stranded is not None and stranded.kind is AlertKind.STRANDED and stranded.key == "a1"
+    assert "leg 2 refused" in stranded.message
+    overdue = center.observe(TradeEvent("A at B", TradeNotice.SETTLEMENT_OVERDUE, at, reason="late",
+                                        what="position p1"))
+    assert overdue is not None and overdue.kind is AlertKind.SETTLEMENT_OVERDUE and overdue.key == "position p1"
+    assert center.observe(TradeEvent("A at B", TradeStatus.SUCCESS, at, attempt_id="a2")) is None
+    limit = center.observe(OpportunityRefused("o1", "A at B", RefusalReason.DAILY_TRADES, "50 trades today", at))
+    assert limit is not None and limit.kind is AlertKind.LIMIT_REACHED and "50 trades today" in limit.message
+    assert center.observe(OpportunityRefused("o2", "A at B", RefusalReason.ROI_TOO_LOW, "low", at)) is None
+    up, down = VenueConnection.UP, VenueConnection.DOWN
+    center.observe(VenueStatus((VenueFeed(Venue.KALSHI, up, 10),)))
+    center.observe(VenueStatus((VenueFeed(Venue.KALSHI, down, None, "HTTP 503"),)))
+    (venue_down,) = [a for a in center._active.values() if a.kind is AlertKind.VENUE_DOWN]
+    assert venue_down.key == "kalshi" and venue_down.message == "HTTP 503"
+    assert center.observe(StatusChanged(True, at)) is None  # nothing to alert
+    await center.stop()
 
 
 def test_every_alert_kind_is_documented() -> None:
@@ -133,7 +246,8 @@ async def test_a_venue_never_up_is_alerted_only_after_the_start_up_grace(tmp_pat
         assert seen.get_nowait() is None
         await clock.advance(1)
         event = await asyncio.wait_for(seen.get(), 2)
-        assert event.data["kind"] == "venue_down" and event.data["key"] == "kalshi"
+        assert isinstance(event.payload, AlertRaised)
+        assert event.payload.alert.kind == "venue_down" and event.payload.alert.key == "kalshi"
         await clock.advance(START_GRACE_S)
         assert seen.get_nowait() is None  # polymarket came up in time: no alert for it
     finally:
@@ -206,7 +320,9 @@ def test_an_overdue_settlement_and_a_stranded_attempt_are_alerts_a_success_is_no
     stranded = center.observe("trade_event", {"event": "C at D", "status": "STRANDED", "attempt_id": "a2"})
     assert stranded is not None and stranded.kind is AlertKind.STRANDED and stranded.severity.value == "critical"
     published = [seen.get_nowait() for _ in range(3)]
-    assert [e.data["kind"] for e in published if e is not None] == ["settlement_overdue", "settlement_overdue", "stranded"]
+    raised = [e.payload for e in published if e is not None]
+    assert all(isinstance(r, AlertRaised) for r in raised)
+    assert [r.alert.kind for r in raised] == ["settlement_overdue", "settlement_overdue", "stranded"]
 
 
 async def test_a_dismissed_daily_limit_stays_dismissed_even_after_a_restart(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from db.engine import Database
 from db.ledger import LedgerRepository
 from db.migrate import migrate
 from db.repositories import SettingsRepository, TradeRepository
-from tests.engine.fakes import POLY_FEES, FakeVenue
+from tests.engine.fakes import POLY_FEES, FakeVenue, bus_message
 from worker.clock import SYSTEM_CLOCK, Clock
 from worker.domain.fees import FeeSchedule
 from worker.domain.markets import Venue
@@ -37,8 +37,8 @@ class Rig:
     events: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)
     alerts: list[dict[str, Any]] = field(default_factory=list)
 
-    def publish(self, type_: str, data: Mapping[str, Any]) -> None:
-        self.events.append((type_, data))
+    def publish(self, event: Any, data: Mapping[str, Any] | None = None) -> None:
+        self.events.append(bus_message(event, data))
 
     def alert(self, kind: Any, title: str, message: str, **extra: Any) -> None:
         self.alerts.append({"kind": kind, "title": title, "message": message, **extra})

@@ -14,7 +14,9 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
+from worker.api import schemas
 from worker.domain.books import OrderBook, PriceLevel
 from worker.domain.errors import OrderNotFound, OrderRejected, OrderUnknown, VenueUnavailable
 from worker.domain.fees import FeeSchedule
@@ -348,3 +350,12 @@ def stock_books(kalshi: FakeVenue, poly: FakeVenue, game: str, *, k_price: str =
     kp, pp = D(k_price), D(p_price)
     kalshi.set_book(kalshi_ref(game), [(str(kp - D("0.01")), depth)], [(k_price, depth)])
     poly.set_book(poly_ref(game), [(str(pp - D("0.01")), depth)], [(p_price, depth)])
+
+
+def bus_message(event: Any, data: Mapping[str, Any] | None = None) -> tuple[str, Mapping[str, Any]]:
+    """What a test's stand-in for the bus's ``publish`` records: (type, data). A typed
+    engine event is recorded as the wire writes it; a (type, data) pair as given."""
+    if data is not None:
+        return event, data
+    message = schemas.event_message(event)
+    return message["type"], message["data"]

@@ -55,7 +55,7 @@ async def paper_desk(
     risk: RiskConfig,
     faults: Callable[[Any], None],
     fault_spec: FaultSpec | None = None,
-    publish: Callable[[str, Mapping[str, Any]], object] = lambda t, d: None,
+    publish: Callable[..., object] = lambda *event: None,
     mapping_store: Callable[[Database], MappingStore] | None = None,
     on_event: Callable[[OpportunityEvent], None] | None = None,
 ) -> AsyncIterator[PaperDesk]:

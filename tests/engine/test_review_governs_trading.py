@@ -20,6 +20,7 @@ import pytest
 
 from db.attempts import AttemptRepository
 from db.mappings import SqlMappingStore
+from tests.engine.fakes import bus_message
 from tests.engine.paper_desk import paper_desk
 from worker.domain.attempts import AttemptRecord, AttemptState, Refusal, RefusalReason
 from worker.domain.mapping import (
@@ -123,7 +124,7 @@ async def open_desk(tmp_path: Path, risk: RiskConfig) -> AsyncIterator[Desk]:
 
     async with paper_desk(
         tmp_path, settings={"min_bet": D("0.50"), "max_bet": D("20"), "max_daily_loss": D("1000")},
-        risk=risk, faults=every_order_behaves, publish=lambda t, d: published.append((t, d)),
+        risk=risk, faults=every_order_behaves, publish=lambda e, d=None: published.append(bus_message(e, d)),
         mapping_store=SqlMappingStore, on_event=events.append,
     ) as base:
         assert isinstance(base.mappings, SqlMappingStore)

@@ -22,17 +22,28 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from worker.api import schemas
 from worker.clock import SYSTEM_CLOCK, Clock
-from worker.domain.events import AlertKind
+from worker.domain.events import (
+    AlertKind,
+    Heartbeat,
+    MappingChanged,
+    OpportunityChange,
+    OpportunityClosed,
+    SettingsChanged,
+    StatusChanged,
+    venue_feeds,
+)
 from worker.domain.operator import (
     ActionUnavailable,
     Balances,
     ConsoleSnapshot,
+    DatabaseState,
+    DatabaseStatus,
     ExecutionControl,
     MappingDecisions,
     OperatorError,
@@ -90,12 +101,20 @@ def settings_limits(settings: ExecutorSettings, trades_today: int | None, pnl_to
 
 
 class OpportunityBook:
-    """The live opportunities by id, kept from the bus's ``opportunity_*`` events."""
+    """The live opportunities by id, kept from the bus's ``opportunity_*`` events (each
+    written for the wire only when a snapshot asks for it)."""
 
     def __init__(self) -> None:
-        self._by_id: dict[str, Mapping[str, Any]] = {}
+        self._by_id: dict[str, Mapping[str, Any] | OpportunityChange] = {}
+
+    def apply_event(self, event: OpportunityChange) -> None:
+        if isinstance(event, OpportunityClosed):
+            self._by_id.pop(event.opportunity.id, None)
+        else:
+            self._by_id[event.opportunity.id] = event
 
     def apply(self, type_: str, data: Mapping[str, Any]) -> None:
+        """TRANSITIONAL: an ``opportunity_*`` event published as a dict."""
         wire = schemas.to_wire(data)
         opp_id = wire.get("id") if isinstance(wire, dict) else None
         if not isinstance(opp_id, str):
@@ -114,7 +133,10 @@ class OpportunityBook:
         self._by_id.clear()
 
     def all(self) -> list[Mapping[str, Any]]:
-        return list(self._by_id.values())
+        return [
+            kept if isinstance(kept, Mapping) else schemas.event_message(kept)["data"]
+            for kept in self._by_id.values()
+        ]
 
 
 def _probe_reason(exc: BaseException) -> str:
@@ -224,14 +246,17 @@ class Console:
                         # updates rebuild it (clients are resynced by the server).
                         self.opportunities.clear()
                         break
-                    self.opportunities.apply(event.type, event.data)
+                    if event.payload is not None:
+                        self.opportunities.apply_event(cast(OpportunityChange, event.payload))
+                    else:  # TRANSITIONAL: published as a dict
+                        self.opportunities.apply(event.type, event.data)
             finally:
                 sub.close()
 
     def _announce_settings(self, old: ExecutorSettings, new: ExecutorSettings) -> None:
-        self._bus.publish(schemas.SETTINGS_CHANGED, schemas.settings_to_wire(new))
+        self._bus.publish(SettingsChanged(new))
         if old.enabled != new.enabled:
-            self._bus.publish(schemas.STATUS_CHANGED, {"enabled": new.enabled, "at": self._clock.now()})
+            self._bus.publish(StatusChanged(new.enabled, self._clock.now()))
 
     # --- reads ---------------------------------------------------------------------------
 
@@ -348,20 +373,20 @@ class Console:
             },
         )
 
-    def heartbeat(self) -> dict[str, Any]:
+    def heartbeat(self) -> Heartbeat:
         """``heartbeat`` (every second): the worker is alive, and what it is doing."""
         now = self._clock.now()
-        return {
-            "server_time": now,
-            "uptime_s": Decimal((now - self.started_at).total_seconds()).quantize(Decimal("0.001")),
-            "enabled": self._settings.current.enabled,
-            "executor_running": self.execution is not None,
-            "lease": self._lease_status() if self._lease_status is not None else None,
+        return Heartbeat(
+            server_time=now,
+            uptime_s=Decimal((now - self.started_at).total_seconds()).quantize(Decimal("0.001")),
+            enabled=self._settings.current.enabled,
+            executor_running=self.execution is not None,
+            lease=self._lease_status() if self._lease_status is not None else None,
             # Each venue's state and the age of its freshest data, now.
-            "venues": {v.venue: {"state": v.state, "data_age_ms": v.data_age_ms} for v in self.venue_states()},
+            venues=venue_feeds(self.venue_states()),
             # As last probed (the server probes it every few seconds while clients listen).
-            "database": {"state": self._db["state"], "error": self._db.get("error"), "since": self._db.get("since")},
-        }
+            database=DatabaseStatus(DatabaseState(self._db["state"]), self._db.get("error"), self._db.get("since")),
+        )
 
     async def health(self) -> tuple[bool, dict[str, Any]]:
         """Live only when the database takes a write and every venue feed is up; the
@@ -479,8 +504,8 @@ class Console:
             raise OperatorError("mapping_id", f"no mapping {mapping_id}")
         decided = await self.mappings.decide(mapping_id, status, self._clock.now())
         # The decision is the game's: every mapping of it (both directions) changed.
-        self._bus.publish(schemas.MAPPING_CHANGED, decided)
+        self._bus.publish(MappingChanged(decided.mapping, decided.permission))
         for other in await self.mappings.game(mapping_id):
-            if other.get("id") != mapping_id:
-                self._bus.publish(schemas.MAPPING_CHANGED, other)
-        return decided
+            if other.mapping.id != mapping_id:
+                self._bus.publish(MappingChanged(other.mapping, other.permission))
+        return schemas.mapping_data(decided.mapping, decided.permission)

@@ -36,6 +36,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from worker.api import redact, schemas
 from worker.api.console import Console
 from worker.clock import SYSTEM_CLOCK, Clock
+from worker.domain.events import Heartbeat
 from worker.domain.operator import ConsoleSnapshot, OperatorError
 from worker.domain.storage import DatabaseUnavailable
 from worker.engine.event_bus import OVERFLOW, EventBus
@@ -361,7 +362,7 @@ class Hub:
     def __init__(
         self,
         bus: EventBus,
-        beat: Callable[[], Mapping[str, Any]] | None = None,
+        beat: Callable[[], Heartbeat] | None = None,
         probe: Callable[[], Awaitable[Any]] | None = None,
         *,
         clock: Clock = SYSTEM_CLOCK,
@@ -382,7 +383,7 @@ class Hub:
         if self._beat is not None and self._beat_task is None:
             self._beat_task = asyncio.create_task(self._heartbeat(self._beat), name="ws-heartbeat")
 
-    async def _heartbeat(self, beat: Callable[[], Mapping[str, Any]]) -> None:
+    async def _heartbeat(self, beat: Callable[[], Heartbeat]) -> None:
         beats = 0
         while True:
             if self._probe is not None and beats % PROBE_EVERY_BEATS == 0 and self.clients:
@@ -391,7 +392,7 @@ class Hub:
                 probing.add_done_callback(lambda f: f.cancelled() or f.exception())
             beats += 1
             try:
-                self._bus.publish(schemas.HEARTBEAT, beat())
+                self._bus.publish(beat())
             except Exception:
                 log.exception("heartbeat not sent")
             await self._clock.sleep(schemas.HEARTBEAT_S)
@@ -421,7 +422,10 @@ class Hub:
                             client.close(HUB_OVERFLOW_CLOSE, "resync")
                         break
                     try:
-                        text = schemas.dumps({"type": event.type, "data": event.data})
+                        if event.payload is not None:
+                            text = schemas.dumps(schemas.event_message(event.payload))
+                        else:  # TRANSITIONAL: published as a dict, already the wire's data
+                            text = schemas.dumps({"type": event.type, "data": event.data})
                     except (TypeError, ValueError):
                         log.exception("event %s could not be encoded; dropped", event.type)
                         continue

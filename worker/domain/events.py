@@ -6,16 +6,39 @@ server message of ``/ws/executor`` (``worker/api/schemas.py`` maps them, and a t
 when the protocol or the dashboard has no handler for one). The values are the wire's
 message types, so a kind *is* its message type.
 
+Each kind has exactly one event class (:data:`EVENT_CLASSES`), a frozen dataclass whose
+``kind`` names it: what the engine publishes is one of these, typed (money ``Decimal``,
+aware times, enums, nested frozen dataclasses), never a hand-built dict. How each one is
+written on the wire is ``worker/api/schemas.py``'s (:func:`worker.api.schemas.event_message`).
+
 :class:`AlertKind` lists what the operator must be told and must acknowledge: each alert
 is stored, sent in ``init`` until dismissed, and shown on every page.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from enum import StrEnum
-from typing import Any, Protocol
+from decimal import Decimal
+from enum import Enum, StrEnum
+from typing import Any, ClassVar, Final, Protocol
+
+from worker.domain.attempts import RefusalReason
+from worker.domain.discovery import DiscoveryRefusals
+from worker.domain.ledger import BooksFigures
+from worker.domain.mapping import (
+    CloseReason,
+    MarketMapping,
+    Opportunity,
+    OpportunityEvent,
+    OpportunityEventKind,
+    TradePermission,
+)
+from worker.domain.markets import Venue
+from worker.domain.operator import DatabaseStatus, VenueConnection, VenueState
+from worker.domain.settings import ExecutorSettings
+from worker.domain.tradelog import NewPosition, TradeStatus
 
 
 class EventKind(StrEnum):
@@ -143,3 +166,306 @@ class AlertStore(Protocol):
 
     async def dismissed_keys(self, kinds: list[AlertKind]) -> set[tuple[AlertKind, str]]:
         """(kind, key) of every dismissed alert of ``kinds``."""
+
+
+# --- the events ---------------------------------------------------------------------------
+
+
+class EngineEvent:
+    """What the engine publishes: one frozen dataclass per :class:`EventKind` below."""
+
+    __slots__ = ()
+    kind: ClassVar[EventKind]
+
+
+class Omit(Enum):
+    """The marker of a field an event does not carry (see :class:`TradeEvent`)."""
+
+    OMIT = "omit"
+
+
+#: A :class:`TradeEvent` field left at this is not in its message (``None`` is sent as null).
+OMIT: Final = Omit.OMIT
+
+
+@dataclass(frozen=True)
+class BalanceUpdate(EngineEvent):
+    """Each venue side's cash just read (the Polymarket side is whichever Polymarket venue
+    runs; zero while never read) and the books computed with it (None: not computed)."""
+
+    kind: ClassVar[EventKind] = EventKind.BALANCE_UPDATE
+    poly: Decimal
+    kalshi: Decimal
+    #: TRANSITIONAL: also the books' wire dict, while the executor computes them as that.
+    books: BooksFigures | Mapping[str, Any] | None = None
+
+
+class TradeNotice(StrEnum):
+    """``trade_event`` statuses that are not a trade-log row's (:class:`TradeStatus`)."""
+
+    RESOLVED = "RESOLVED"  # the operator took a STRANDED attempt off the desk
+    CLOSE_INCOMPLETE = "CLOSE_INCOMPLETE"  # closing a position left contracts open
+    TO_REDEEM = "TO_REDEEM"  # a payout won, to be redeemed at the venue
+    SETTLEMENT_OVERDUE = "SETTLEMENT_OVERDUE"  # a holding's game is over, not yet settled
+
+
+@dataclass(frozen=True)
+class TradeEvent(EngineEvent):
+    """A trade-log row written (``status`` a :class:`TradeStatus`) or a notice about a
+    trade (a :class:`TradeNotice`). Each site carries the fields that say what happened;
+    a field left at :data:`OMIT` is not in the message. ``loud``: the dashboard makes a
+    sound. ``left``: contracts still held per venue (``CLOSE_INCOMPLETE``); ``what``: the
+    holding an overdue settlement is about."""
+
+    kind: ClassVar[EventKind] = EventKind.TRADE_EVENT
+    event: str
+    status: TradeStatus | TradeNotice
+    timestamp: datetime
+    bet_size: Decimal | Omit = OMIT
+    pnl: Decimal | None | Omit = OMIT
+    roi: Decimal | None | Omit = OMIT
+    reason: str | None | Omit = OMIT
+    attempt_id: str | None | Omit = OMIT
+    position_id: str | Omit = OMIT
+    trade_id: str | Omit = OMIT
+    what: str | Omit = OMIT
+    left: Mapping[Venue, Decimal] | Omit = OMIT
+    loud: bool | Omit = OMIT
+
+
+@dataclass(frozen=True)
+class PositionOpened(EngineEvent):
+    """A hedge opened (or a partial hedge became) a position."""
+
+    kind: ClassVar[EventKind] = EventKind.POSITION_OPENED
+    position_id: str | None
+    position: NewPosition
+
+
+@dataclass(frozen=True)
+class PositionClosed(EngineEvent):
+    """A position closed (``CLOSED``: by the operator; ``SETTLED``: at resolution)."""
+
+    kind: ClassVar[EventKind] = EventKind.POSITION_CLOSED
+    position_id: str
+    event_title: str
+    status: TradeStatus
+    pnl: Decimal
+    timestamp: datetime
+
+
+@dataclass(frozen=True)
+class SettingsChanged(EngineEvent):
+    """The complete settings after a committed change."""
+
+    kind: ClassVar[EventKind] = EventKind.SETTINGS_CHANGED
+    settings: ExecutorSettings
+
+
+@dataclass(frozen=True)
+class StatusChanged(EngineEvent):
+    """``enabled`` flipped."""
+
+    kind: ClassVar[EventKind] = EventKind.STATUS_CHANGED
+    enabled: bool
+    at: datetime
+
+
+@dataclass(frozen=True)
+class OpportunityOpened(EngineEvent):
+    """The scanner found an opportunity; ``permission`` says whether its pair may trade
+    (None while no feed can judge it)."""
+
+    kind: ClassVar[EventKind] = EventKind.OPPORTUNITY_OPENED
+    opportunity: Opportunity
+    at: datetime
+    permission: TradePermission | None = None
+
+
+@dataclass(frozen=True)
+class OpportunityUpdated(EngineEvent):
+    """An open opportunity's quote changed (or its pair's verdict, on a confirmation)."""
+
+    kind: ClassVar[EventKind] = EventKind.OPPORTUNITY_UPDATED
+    opportunity: Opportunity
+    at: datetime
+    permission: TradePermission | None = None
+
+
+@dataclass(frozen=True)
+class OpportunityClosed(EngineEvent):
+    """An opportunity closed, and why; ``opportunity`` is its last state."""
+
+    kind: ClassVar[EventKind] = EventKind.OPPORTUNITY_CLOSED
+    opportunity: Opportunity
+    at: datetime
+    reason: CloseReason
+    permission: TradePermission | None = None
+
+
+OpportunityChange = OpportunityOpened | OpportunityUpdated | OpportunityClosed
+
+
+def opportunity_change(event: OpportunityEvent, permission: TradePermission | None = None) -> OpportunityChange:
+    """The bus event of one scanner lifecycle step, with its pair's verdict when known."""
+    if event.kind is OpportunityEventKind.OPENED:
+        return OpportunityOpened(event.opportunity, event.at, permission)
+    if event.kind is OpportunityEventKind.UPDATED:
+        return OpportunityUpdated(event.opportunity, event.at, permission)
+    if event.reason is None:
+        raise ValueError(f"closing {event.opportunity.id} needs a reason")
+    return OpportunityClosed(event.opportunity, event.at, event.reason, permission)
+
+
+@dataclass(frozen=True)
+class PnlPoint(EngineEvent):
+    """A realised trade-log row moved the cumulative realised P&L to ``pnl`` (by ``delta``)."""
+
+    kind: ClassVar[EventKind] = EventKind.PNL_POINT
+    t: datetime
+    pnl: Decimal
+    delta: Decimal
+    trade_id: str | None
+
+
+@dataclass(frozen=True)
+class OpportunityRefused(EngineEvent):
+    """The executor skipped an opportunity (published once per change of reason)."""
+
+    kind: ClassVar[EventKind] = EventKind.REFUSAL
+    opportunity_id: str
+    event: str
+    reason: RefusalReason
+    detail: str
+    timestamp: datetime
+
+
+@dataclass(frozen=True)
+class MappingChanged(EngineEvent):
+    """An operator decided a mapping's game: one event per mapping of the game."""
+
+    kind: ClassVar[EventKind] = EventKind.MAPPING_CHANGED
+    mapping: MarketMapping
+    permission: TradePermission
+
+
+@dataclass(frozen=True)
+class VenueFeed:
+    """One venue's feed as events carry it (``detail``: why it is down, secret-free)."""
+
+    venue: Venue
+    state: VenueConnection
+    data_age_ms: int | None = None
+    detail: str | None = None
+
+    @classmethod
+    def of(cls, state: VenueState) -> VenueFeed:
+        return cls(Venue(state.venue), VenueConnection(state.state), state.data_age_ms, state.detail)
+
+
+def venue_feeds(states: Iterable[VenueState]) -> tuple[VenueFeed, ...]:
+    return tuple(VenueFeed.of(s) for s in states)
+
+
+@dataclass(frozen=True)
+class VenueStatus(EngineEvent):
+    """A venue feed changed state; ``lease`` is the trading engine's lease status (None
+    where no engine runs)."""
+
+    kind: ClassVar[EventKind] = EventKind.VENUE_STATUS
+    venues: tuple[VenueFeed, ...]
+    lease: str | None = None
+
+
+@dataclass(frozen=True)
+class Heartbeat(EngineEvent):
+    """Every second: the worker is alive, and what it is doing."""
+
+    kind: ClassVar[EventKind] = EventKind.HEARTBEAT
+    server_time: datetime
+    uptime_s: Decimal
+    enabled: bool
+    executor_running: bool
+    lease: str | None
+    venues: tuple[VenueFeed, ...]
+    database: DatabaseStatus
+
+
+@dataclass(frozen=True)
+class AlertRaised(EngineEvent):
+    """An alert raised, or repeated (its ``count`` and ``last_at`` moved)."""
+
+    kind: ClassVar[EventKind] = EventKind.ALERT
+    alert: Alert
+
+
+@dataclass(frozen=True)
+class AlertDismissed(EngineEvent):
+    """An alert dismissed (``alert.dismissed_at`` set)."""
+
+    kind: ClassVar[EventKind] = EventKind.ALERT_DISMISSED
+    alert: Alert
+
+
+@dataclass(frozen=True)
+class RefusedListing:
+    """A listing refused at discovery, and when it was first seen refused."""
+
+    venue: Venue
+    id: str
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class DiscoveryRefusalsChanged(EngineEvent):
+    """The listings refused at discovery changed: the full count, the latest first seen
+    (at most the wire's limit) and when discovery ran."""
+
+    kind: ClassVar[EventKind] = EventKind.DISCOVERY_REFUSALS
+    refused_count: int
+    refused: tuple[RefusedListing, ...]
+    discovered_at: datetime | None
+
+    @classmethod
+    def of(cls, refusals: DiscoveryRefusals, limit: int) -> DiscoveryRefusalsChanged:
+        latest = tuple(RefusedListing(r.venue, r.id, r.reason, at) for r, at in refusals.latest(limit))
+        return cls(refusals.count, latest, refusals.discovered_at)
+
+
+#: Every event class, one per :class:`EventKind` (checked below and by the API's tests).
+EVENT_CLASSES: Final[Mapping[EventKind, type[EngineEvent]]] = {
+    cls.kind: cls
+    for cls in (
+        BalanceUpdate,
+        TradeEvent,
+        PositionOpened,
+        PositionClosed,
+        SettingsChanged,
+        StatusChanged,
+        OpportunityOpened,
+        OpportunityUpdated,
+        OpportunityClosed,
+        PnlPoint,
+        OpportunityRefused,
+        MappingChanged,
+        VenueStatus,
+        Heartbeat,
+        AlertRaised,
+        AlertDismissed,
+        DiscoveryRefusalsChanged,
+    )
+}
+if set(EVENT_CLASSES) != set(EventKind) or len(EVENT_CLASSES) != len(EventKind):
+    raise RuntimeError("every EventKind needs exactly one event class")
+
+
+def event_class(event: object) -> type[EngineEvent]:
+    """The event class of ``event``; raises :class:`UnknownEventKind` for anything that is
+    not one of :data:`EVENT_CLASSES`."""
+    kind = getattr(type(event), "kind", None)
+    if isinstance(event, EngineEvent) and isinstance(kind, EventKind) and EVENT_CLASSES.get(kind) is type(event):
+        return type(event)
+    raise UnknownEventKind(
+        f"{type(event).__name__} is not an event the engine may publish (worker.domain.events.EVENT_CLASSES)"
+    )

@@ -15,6 +15,7 @@ Realised P&L on a venue is that cash flow plus the cost of what is still held th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -84,3 +85,65 @@ class Opening:
 
     amount: Decimal
     at: datetime
+
+
+# --- the books as reported (``books`` of init, balance_update and /api/status) ------------
+
+
+@dataclass(frozen=True, slots=True)
+class VenueBooksFigures:
+    """One venue's books: ``cash`` is what it reports now (None, with ``cash_error``,
+    when not read), ``difference`` what our records do not explain (None while the cash
+    or the opening is unknown)."""
+
+    venue: Venue
+    cash_at_start: Decimal | None
+    cash: Decimal | None
+    cash_error: str | None
+    open_cost: Decimal
+    realised: Decimal
+    fees: Decimal
+    settlements: Decimal
+    to_redeem: Decimal
+    other_movements: Decimal
+    difference: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class BooksTotals:
+    """The venues' figures added up; a sum is None when one venue's part is unknown."""
+
+    cash_at_start: Decimal | None
+    cash: Decimal | None
+    open_cost: Decimal | None
+    to_redeem: Decimal | None
+    realised: Decimal
+    fees: Decimal | None
+    other_movements: Decimal | None
+    difference: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class PayoutToRedeem:
+    """A payout won but not paid yet: the operator redeems it at the venue."""
+
+    venue: Venue
+    amount: Decimal
+    what: str | None
+    attempt_id: str | None
+    since: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class BooksFigures:
+    """The books: per venue, in total, and what the trade log says beside them."""
+
+    venues: Mapping[Venue, VenueBooksFigures]
+    total: BooksTotals
+    locked_edge: Decimal
+    resolved_to_redeem: Decimal
+    to_redeem: tuple[PayoutToRedeem, ...]
+    realised_today: Decimal
+    realised_all_time: Decimal
+    in_flight: int
+    agrees: bool

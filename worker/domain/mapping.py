@@ -111,6 +111,15 @@ class TradePermission:
 MAY_TRADE = TradePermission(True)
 
 
+@dataclass(frozen=True, slots=True)
+class JudgedMapping:
+    """A mapping with the verdict on whether its pair may trade (its game's decision,
+    its confidence and the worker's confirmation settings)."""
+
+    mapping: MarketMapping
+    permission: TradePermission
+
+
 def trade_permission(
     status: MappingStatus,
     confidence: Confidence,

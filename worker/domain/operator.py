@@ -18,8 +18,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any, Protocol
 
+from worker.domain.mapping import JudgedMapping
 from worker.domain.settings import ExecutorSettings
 from worker.domain.tradelog import DailyStats, StoredPosition
 
@@ -37,13 +39,30 @@ class ActionUnavailable(OperatorError):
     """The part of the engine this action needs is not running (e.g. no executor yet)."""
 
 
-class VenueConnection:
+class VenueConnection(StrEnum):
     """Connection states a venue feed reports."""
 
     UP = "up"
     DOWN = "down"
     CONNECTING = "connecting"
     NOT_RUNNING = "not_running"
+
+
+class DatabaseState(StrEnum):
+    """The database's state as the last write probe found it."""
+
+    UP = "up"
+    DOWN = "down"
+
+
+@dataclass(frozen=True)
+class DatabaseStatus:
+    """The database as last probed: ``error`` a short secret-free reason (None when up),
+    ``since`` when the state last changed."""
+
+    state: DatabaseState
+    error: str | None = None
+    since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -128,19 +147,20 @@ class ExecutionControl(Protocol):
 class MappingDecisions(Protocol):
     """The operator's decisions on market mappings (the scanner's mapping store).
 
-    Mappings are returned as JSON-ready objects (with at least ``id`` and ``status``).
-    ``decide`` records the decision on the mapping's whole game (both directions) and
-    returns the mapping asked for; it raises :class:`OperatorError` (field ``mapping_id``)
-    for an unknown id. ``game`` lists the game's mappings, the one asked for first.
+    ``get`` and ``list`` return mappings as JSON-ready objects (with at least ``id`` and
+    ``status``). ``decide`` records the decision on the mapping's whole game (both
+    directions) and returns the mapping asked for, with whether it may now trade; it
+    raises :class:`OperatorError` (field ``mapping_id``) for an unknown id. ``game`` lists
+    the game's mappings, each with its verdict, the one asked for first.
     """
 
     async def get(self, mapping_id: str) -> Mapping[str, Any] | None: ...
 
     async def list(self, status: str | None = None) -> Sequence[Mapping[str, Any]]: ...
 
-    async def decide(self, mapping_id: str, status: str, now: datetime) -> Mapping[str, Any]: ...
+    async def decide(self, mapping_id: str, status: str, now: datetime) -> JudgedMapping: ...
 
-    async def game(self, mapping_id: str) -> Sequence[Mapping[str, Any]]: ...
+    async def game(self, mapping_id: str) -> Sequence[JudgedMapping]: ...
 
 
 class OperatorConsole(Protocol):

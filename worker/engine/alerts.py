@@ -26,7 +26,21 @@ from typing import Any
 
 from worker.clock import SYSTEM_CLOCK, Clock
 from worker.domain.attempts import RefusalReason
-from worker.domain.events import SEVERITY, Alert, AlertKind, AlertSeverity, AlertStore, EventKind
+from worker.domain.events import (
+    OMIT,
+    SEVERITY,
+    Alert,
+    AlertDismissed,
+    AlertKind,
+    AlertRaised,
+    AlertSeverity,
+    AlertStore,
+    EngineEvent,
+    EventKind,
+    OpportunityRefused,
+    TradeEvent,
+    VenueStatus,
+)
 from worker.domain.operator import OperatorError
 from worker.engine.event_bus import OVERFLOW, EventBus
 
@@ -50,6 +64,11 @@ STRANDED_ENDED = frozenset({"RESOLVED", "SETTLED", "CLOSED"})
 ACTIVE_READ_TIMEOUT_S = 2.0
 RETRY_START_S = 0.5
 RETRY_MAX_S = 30.0
+
+
+def _given(value: Any) -> Any:
+    """A :class:`~worker.domain.events.TradeEvent` field's value; None when not carried."""
+    return None if value is OMIT else value
 
 
 def _new_id() -> str:
@@ -148,7 +167,7 @@ class AlertCenter:
         self._wake.set()
         self.raised += 1
         log.warning("ALERT %s %s: %s", kind.value, key, message)
-        self._bus.publish(EventKind.ALERT, alert.to_wire())
+        self._bus.publish(AlertRaised(alert))
         return alert
 
     async def dismiss(self, alert_id: str) -> Alert:
@@ -172,7 +191,7 @@ class AlertCenter:
             if alert.id == alert_id:
                 del self._active[key]
         self._dismissed.add((done.kind, done.key))
-        self._bus.publish(EventKind.ALERT_DISMISSED, done.to_wire())
+        self._bus.publish(AlertDismissed(done))
         return done
 
     def clear(self, kind: AlertKind, key: str, why: str) -> None:
@@ -250,61 +269,88 @@ class AlertCenter:
                     if event is OVERFLOW:
                         break
                     try:
-                        self.observe(event.type, event.data)
+                        if event.payload is not None:
+                            self.observe(event.payload)
+                        else:  # TRANSITIONAL: an event published as a dict
+                            self.observe(event.type, event.data)
                     except Exception:
                         log.exception("alert derivation failed for a %s event", event.type)
             finally:
                 sub.close()
 
-    def observe(self, type_: str, data: Mapping[str, Any]) -> Alert | None:
-        """Raise the alert an engine event calls for, if any."""
-        if type_ == EventKind.TRADE_EVENT:
-            return self._trade(data)
-        if type_ == EventKind.VENUE_STATUS:
+    def observe(self, event: EngineEvent | str, data: Mapping[str, Any] | None = None) -> Alert | None:
+        """Raise the alert an engine event calls for, if any.
+
+        TRANSITIONAL: ``observe(kind, data)`` reads an event published as a dict."""
+        if isinstance(event, TradeEvent):
+            return self._trade(
+                str(event.status), event.event, _given(event.what), _given(event.attempt_id),
+                _given(event.position_id), _given(event.trade_id), _given(event.reason),
+            )
+        if isinstance(event, VenueStatus):
+            for feed in event.venues:
+                self._venue(feed.venue.value, feed.state.value, feed.detail)
+            return None
+        if isinstance(event, OpportunityRefused):
+            return self._refusal(event.reason.value, event.detail)
+        if isinstance(event, EngineEvent):
+            return None
+        data = data or {}
+        if event == EventKind.TRADE_EVENT:
+            return self._trade(
+                str(data.get("status") or ""), str(data.get("event") or data.get("event_title") or ""),
+                data.get("what"), data.get("attempt_id"), data.get("position_id"), data.get("trade_id"),
+                data.get("reason"),
+            )
+        if event == EventKind.VENUE_STATUS:
             venues = data.get("venues")
             if isinstance(venues, Mapping):
                 for venue, info in venues.items():
                     state = info.get("state") if isinstance(info, Mapping) else None
                     if isinstance(state, str):
-                        self._venue(str(venue), state, info)
+                        self._venue(str(venue), state, info.get("detail"))
             return None
-        if type_ == EventKind.REFUSAL:
-            reason = str(data.get("reason") or "")
-            if reason in LIMIT_REASONS:
-                day = self._day(self._clock.now())
-                return self.raise_alert(
-                    AlertKind.LIMIT_REACHED, f"Daily limit reached: {reason.replace('_', ' ')}",
-                    str(data.get("detail") or reason) + ". No new trades today unless the limit is raised.",
-                    key=f"{reason}:{day}", data={"reason": reason, "day": day},
-                )
+        if event == EventKind.REFUSAL:
+            return self._refusal(str(data.get("reason") or ""), data.get("detail"))
         return None
 
-    def _trade(self, data: Mapping[str, Any]) -> Alert | None:
-        status = str(data.get("status") or "").upper()
-        event = str(data.get("event") or data.get("event_title") or "")
-        ref = str(data.get("what") or data.get("attempt_id") or data.get("position_id") or data.get("trade_id") or event)
-        if status in STRANDED_ENDED and data.get("attempt_id"):
-            self.clear(AlertKind.STRANDED, str(data["attempt_id"]), f"attempt {status.lower()}")
-        reason = str(data.get("reason") or "")
+    def _refusal(self, reason: str, detail: Any) -> Alert | None:
+        if reason not in LIMIT_REASONS:
+            return None
+        day = self._day(self._clock.now())
+        return self.raise_alert(
+            AlertKind.LIMIT_REACHED, f"Daily limit reached: {reason.replace('_', ' ')}",
+            str(detail or reason) + ". No new trades today unless the limit is raised.",
+            key=f"{reason}:{day}", data={"reason": reason, "day": day},
+        )
+
+    def _trade(
+        self, status_: str, event: str, what: Any, attempt_id: Any, position_id: Any, trade_id: Any, reason_: Any
+    ) -> Alert | None:
+        status = status_.upper()
+        ref = str(what or attempt_id or position_id or trade_id or event)
+        if status in STRANDED_ENDED and attempt_id:
+            self.clear(AlertKind.STRANDED, str(attempt_id), f"attempt {status.lower()}")
+        reason = str(reason_ or "")
         if status == "STRANDED":
             return self.raise_alert(
                 AlertKind.STRANDED, f"STRANDED: {event}",
                 (reason or "one leg is open and could not be unwound")
                 + ". Retry the unwind or resolve it by hand on the /executor page.",
-                key=ref, data={"attempt_id": data.get("attempt_id"), "event": event},
+                key=ref, data={"attempt_id": attempt_id, "event": event},
             )
         if status == "SETTLEMENT_OVERDUE":
             return self.raise_alert(
                 AlertKind.SETTLEMENT_OVERDUE, f"Settlement overdue: {event}",
                 reason or "the game should be over and the position is not settled; still polling the venue",
-                key=ref, data={"attempt_id": data.get("attempt_id"), "event": event},
+                key=ref, data={"attempt_id": attempt_id, "event": event},
             )
         return None
 
-    def _venue(self, venue: str, state: str, info: Mapping[str, Any]) -> None:
+    def _venue(self, venue: str, state: str, detail_: Any) -> None:
         before = self._venue_states.get(venue)
         self._venue_states[venue] = state
-        detail = str(info.get("detail") or "") if isinstance(info, Mapping) else ""
+        detail = str(detail_ or "")
         if state == "up":
             self._seen_up[venue] = True
         if state in DOWN_STATES and before not in DOWN_STATES:

@@ -27,7 +27,14 @@ from typing import Any
 
 from worker.domain.attempts import IN_FLIGHT, AttemptRecord, AttemptState, AttemptStore, LegRole
 from worker.domain.errors import VenueError
-from worker.domain.ledger import CashEntry, CashKind
+from worker.domain.ledger import (
+    BooksFigures,
+    BooksTotals,
+    CashEntry,
+    CashKind,
+    PayoutToRedeem,
+    VenueBooksFigures,
+)
 from worker.domain.markets import Venue
 from worker.domain.money import CENT, ZERO
 from worker.domain.ports import VenuePort
@@ -123,6 +130,37 @@ class Books:
             "other_movements": add("transfers"),
             "difference": sum(known, ZERO) if len(known) == len(diffs) else None,
         }
+
+    def figures(self) -> BooksFigures:
+        """The ``books`` of ``init``, ``balance_update`` and ``/api/status``, typed (the
+        same figures as :meth:`wire`)."""
+        total = self.total()
+        return BooksFigures(
+            venues={
+                v: VenueBooksFigures(
+                    venue=Venue(b.venue),
+                    cash_at_start=b.cash_at_start,
+                    cash=b.cash_now,
+                    cash_error=b.cash_error,
+                    open_cost=b.open_cost,
+                    realised=b.realised,
+                    fees=b.fees,
+                    settlements=b.settlements + b.manual,
+                    to_redeem=b.to_redeem,
+                    other_movements=b.transfers,
+                    difference=b.difference,
+                )
+                for v, b in self.venues.items()
+            },
+            total=BooksTotals(**total),
+            locked_edge=self.locked_edge,
+            resolved_to_redeem=self.to_redeem,
+            to_redeem=tuple(PayoutToRedeem(e.venue, e.amount, e.note, e.attempt_id, e.at) for e in self.redeem),
+            realised_today=self.realised_today,
+            realised_all_time=self.trade_log_realised,
+            in_flight=self.in_flight,
+            agrees=self.agrees,
+        )
 
     def wire(self) -> dict[str, Any]:
         """The ``books`` figures of ``init``, ``balance_update`` and ``/api/status``."""

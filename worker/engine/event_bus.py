@@ -1,39 +1,68 @@
 """The worker's in-process event bus.
 
-Publishers (settings manager, trade logger callers, scanner, executor) publish
-:class:`Event` objects whose ``type`` and ``data`` are already the wire protocol's
-(``trade_event``, ``settings_changed``, ``opportunity_opened`` …; see
-``worker/api/schemas.py``). Subscribers get their own bounded queue: publishing never
-blocks, and a subscriber that falls behind loses its subscription (``overflowed`` is set
-and its queue yields :data:`OVERFLOW`) instead of slowing the engine — the WebSocket layer
-then disconnects that client, which resyncs from ``init``.
+Publishers (settings changes, alerts, the executor, the scanner's feed, the server's
+heartbeat) publish one of the typed events of :mod:`worker.domain.events` (one frozen
+dataclass per :class:`~worker.domain.events.EventKind`); the bus wraps it in an
+:class:`Event` (its kind, a sequence number, the time it was published) and the server
+writes it on the wire with :func:`worker.api.schemas.event_message`. Subscribers get their
+own bounded queue: publishing never blocks, and a subscriber that falls behind loses its
+subscription (``overflowed`` is set and its queue yields :data:`OVERFLOW`) instead of
+slowing the engine — the WebSocket layer then disconnects that client, which resyncs from
+``init``.
 
-Only the kinds of :class:`~worker.domain.events.EventKind` may be published:
+Only the events of :data:`~worker.domain.events.EVENT_CLASSES` may be published:
 :meth:`EventBus.publish` raises :class:`~worker.domain.events.UnknownEventKind` on anything
 else, so an event nobody forwards or shows cannot be published by mistake.
+
+TRANSITIONAL: ``publish(kind, data)`` with a hand-built dict whose ``data`` is already the
+wire's still works (and ``Event.data`` reads it) while the executor, the trading
+composition and the scanner's feed move to typed events; it goes once they have.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from worker.domain.events import EventKind, event_kind
+from worker.clock import SYSTEM_CLOCK, Clock
+from worker.domain.events import EngineEvent, EventKind, MappingChanged, event_class, event_kind
 
 
 @dataclass(frozen=True)
 class Event:
+    """One published event: ``payload`` is the typed event (None on the transitional dict
+    path), ``type`` its kind's wire type, ``at`` when the bus took it."""
+
     type: str
-    data: Mapping[str, Any]
+    at: datetime
     seq: int = 0
-    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    payload: EngineEvent | None = None
+    #: TRANSITIONAL: the hand-built dict of ``publish(kind, data)``.
+    raw: Mapping[str, Any] | None = None
+
+    @property
+    def data(self) -> Mapping[str, Any]:
+        """TRANSITIONAL: the dict of ``publish(kind, data)``; for a typed event, its fields
+        by name (and a mapping's ``id`` and ``status``, which the trading engine follows).
+        Goes with the dict path: read :attr:`payload`."""
+        if self.payload is None:
+            return self.raw if self.raw is not None else {}
+        return _fields(self.payload)
 
 
-OVERFLOW = Event(type="__overflow__", data={})
+def _fields(payload: EngineEvent) -> dict[str, Any]:
+    data = {f.name: getattr(payload, f.name) for f in dataclasses.fields(payload)}  # type: ignore[arg-type]
+    if isinstance(payload, MappingChanged):
+        data.update(id=payload.mapping.id, status=payload.mapping.status.value)
+    return data
+
+
+OVERFLOW = Event(type="__overflow__", at=datetime(1970, 1, 1, tzinfo=UTC))
 
 
 class Subscription:
@@ -81,23 +110,34 @@ class Subscription:
 class EventBus:
     """Fan-out of events to subscribers; publish is synchronous and never blocks."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, clock: Clock = SYSTEM_CLOCK) -> None:
         self._subscribers: list[Subscription] = []
         self._seq = itertools.count(1)
+        self._clock = clock
 
     def subscribe(self, *, maxsize: int = 1000, types: set[str] | None = None) -> Subscription:
         sub = Subscription(self, maxsize, frozenset(types) if types is not None else None)
         self._subscribers.append(sub)
         return sub
 
-    def publish(self, type_: EventKind | str, data: Mapping[str, Any]) -> Event:
-        """Deliver ``data`` as an event of kind ``type_`` (an :class:`EventKind` or its
-        value; anything else raises :class:`~worker.domain.events.UnknownEventKind`)."""
-        kind = event_kind(type_)
-        event = Event(type=kind.value, data=data, seq=next(self._seq))
+    def publish(self, event: EngineEvent | EventKind | str, data: Mapping[str, Any] | None = None) -> Event:
+        """Deliver ``event``, one of :data:`~worker.domain.events.EVENT_CLASSES`; anything
+        else raises :class:`~worker.domain.events.UnknownEventKind`.
+
+        TRANSITIONAL: ``publish(kind, data)`` (an :class:`EventKind` or its value, and the
+        message's data as a dict) is still taken."""
+        if data is None:
+            event_class(event)  # UnknownEventKind unless one of the event classes
+            payload = cast(EngineEvent, event)
+            published = Event(type=payload.kind.value, at=self._clock.now(), seq=next(self._seq), payload=payload)
+        else:
+            if isinstance(event, EngineEvent):
+                raise TypeError("a typed event carries its own data: publish(event)")
+            kind = event_kind(event)
+            published = Event(type=kind.value, at=self._clock.now(), seq=next(self._seq), raw=data)
         for sub in list(self._subscribers):
-            sub._offer(event)
-        return event
+            sub._offer(published)
+        return published
 
     def _remove(self, sub: Subscription) -> None:
         if sub in self._subscribers:

@@ -16,15 +16,20 @@ from typing import Any
 
 from worker.clock import SYSTEM_CLOCK, Clock
 from worker.domain.errors import VenueError
+from worker.domain.events import BalanceUpdate
+from worker.domain.ledger import BooksFigures
 from worker.domain.markets import Venue
 from worker.domain.money import ZERO
 from worker.domain.ports import VenuePort
 
 log = logging.getLogger(__name__)
 
-Publish = Callable[[str, Mapping[str, Any]], object]
+#: The bus's ``publish``, given a :class:`~worker.domain.events.BalanceUpdate`.
+#: TRANSITIONAL: typed loosely while the executor that hands it over still publishes dicts.
+Publish = Callable[..., object]
 #: Called with the cash just read per venue; what it returns goes out as ``books``.
-OnRefresh = Callable[[Mapping[Venue, Decimal]], Awaitable[Mapping[str, Any] | None]]
+#: TRANSITIONAL: the executor still returns the books as their wire dict.
+OnRefresh = Callable[[Mapping[Venue, Decimal]], Awaitable[BooksFigures | Mapping[str, Any] | None]]
 
 
 class BalanceBook:
@@ -87,7 +92,7 @@ class BalanceRefresher:
                     continue
                 self._book.set(venue, bal.available, self._clock.now())
                 read[venue] = bal.available
-            data: dict[str, Any] = self.wire()
+            books: BooksFigures | Mapping[str, Any] | None = None
             if self.on_refresh is not None:
                 try:
                     books = await self.on_refresh(read)
@@ -96,18 +101,17 @@ class BalanceRefresher:
                     # balances (which the risk manager needs) from being published.
                     log.exception("books not computed")
                     books = None
-                if books is not None:
-                    data["books"] = books
-            self._publish("balance_update", data)
+            self._publish(BalanceUpdate(*self.sides(), books=books))
 
-    def wire(self) -> dict[str, Any]:
-        """The plan's ``balance_update`` shape: ``{"poly": …, "kalshi": …}`` in dollars."""
+    def sides(self) -> tuple[Decimal, Decimal]:
+        """The plan's ``balance_update`` figures: (poly, kalshi) in dollars, zero while
+        never read (the Polymarket side is whichever Polymarket venue was read)."""
         poly = ZERO
         for venue in (Venue.POLYMARKET, Venue.POLYMARKET_US):
             if venue in self._book.available:
                 poly = self._book.available[venue]
         kalshi = self._book.available.get(Venue.KALSHI, ZERO)
-        return {"poly": poly, "kalshi": kalshi}
+        return poly, kalshi
 
     async def run(self) -> None:
         while True:
