@@ -48,7 +48,7 @@ and seeded books are long-lived; freezing keeps full collections from traversing
 the hot path), and what happens to an event after the update is what the worker's feed
 tasks do, after the timed call: the publishing task hands each event, in order, to the
 ``on_event`` hook, which here, as in the worker, encodes it for the wire
-(``worker.api.trading_wire.opportunity_message``: the size–ROI curve, built on its first read, is
+(``worker.api.schemas.event_message``: the size–ROI curve, built on its first read, is
 encoded with the rest), and the executor's consumer takes the latest quotes. The hook
 keeps the last 1000 events, as a bounded subscriber would. Timings include every garbage
 collection that happens, those that the encoder's allocations bring on included.
@@ -76,9 +76,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from worker.api.trading_wire import opportunity_message
+from worker.api.schemas import event_message
 from worker.clock import FakeClock
 from worker.domain.books import OrderBook, PriceLevel, two_sided_from_bids
+from worker.domain.events import opportunity_change
 from worker.domain.fees import FeeSchedule
 from worker.domain.mapping import (
     Confidence,
@@ -326,7 +327,7 @@ def run(workload: str, pairs: int, updates: int, prebuilt: bool) -> Result:
         recent.append(e)
         if encoding[0]:
             t0 = perf()
-            opportunity_message(e)
+            event_message(opportunity_change(e))
             encode_us.append((perf() - t0) / 1000)
 
     feed, next_update = build_world(workload, pairs, on_event)

@@ -44,7 +44,6 @@ from worker.api import schemas
 from worker.api.console import Console
 from worker.api.history import WireHistory
 from worker.api.server import ExecutorServer, ServerSettings
-from worker.api.trading_wire import TRADING_WIRE
 from worker.clock import SYSTEM_CLOCK, Clock
 from worker.config import Config, ensure_worker_id
 from worker.domain.errors import VenueError
@@ -216,7 +215,6 @@ def build_trading(
         settings=settings,
         mappings=SqlMappingStore(db),
         realised_total=HistoryRepository(db).realised_total,
-        wire=TRADING_WIRE,
         alerts=alerts,
         shutdown_s=shutdown_s,
         clock=clock,

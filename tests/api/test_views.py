@@ -18,12 +18,11 @@ from tests.api.conftest import TOKEN, connect_ready
 from tests.dashboard.protocol import domain_mapping, domain_opportunity
 from worker.api import schemas, views
 from worker.api.server import init_data, status_data
-from worker.api.trading_wire import opportunity_message
 from worker.api.views import ViewError, decode_view
 from worker.bootstrap import StoreMappingDecisions, Worker
 from worker.domain.attempts import RefusalReason
 from worker.domain.discovery import DiscoveryRefusals, ListingRefusal
-from worker.domain.events import Alert, AlertKind, AlertSeverity
+from worker.domain.events import Alert, AlertKind, AlertSeverity, opportunity_change
 from worker.domain.ledger import CashEntry, CashKind
 from worker.domain.mapping import (
     CloseReason,
@@ -32,6 +31,7 @@ from worker.domain.mapping import (
     NotTradeable,
     OpportunityEvent,
     OpportunityEventKind,
+    TradePermission,
     trade_permission,
 )
 from worker.domain.markets import Venue
@@ -50,6 +50,14 @@ from worker.engine.books import Books, VenueBooks
 
 T0 = datetime(2026, 12, 6, 13, 14, 49, tzinfo=UTC)
 
+
+
+def opportunity_message(
+    event: OpportunityEvent, permission: TradePermission | None = None
+) -> tuple[str, dict[str, Any]]:
+    """The message the worker sends for one scanner step: its type and data."""
+    message = schemas.event_message(opportunity_change(event, permission))
+    return message["type"], message["data"]
 
 def sent(type_: str, data: Any) -> dict[str, Any]:
     """A message as it comes off the wire: the server's encoding, parsed exactly."""

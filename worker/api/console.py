@@ -49,6 +49,7 @@ from worker.domain.operator import (
     OperatorError,
     VenueConnection,
     VenueState,
+    kill_switch_answer,
 )
 from worker.domain.settings import ExecutorSettings, SettingsError
 from worker.domain.tradelog import DailyStats, StoredPosition
@@ -105,7 +106,7 @@ class OpportunityBook:
     written for the wire only when a snapshot asks for it)."""
 
     def __init__(self) -> None:
-        self._by_id: dict[str, Mapping[str, Any] | OpportunityChange] = {}
+        self._by_id: dict[str, OpportunityChange] = {}
 
     def apply_event(self, event: OpportunityChange) -> None:
         if isinstance(event, OpportunityClosed):
@@ -113,30 +114,11 @@ class OpportunityBook:
         else:
             self._by_id[event.opportunity.id] = event
 
-    def apply(self, type_: str, data: Mapping[str, Any]) -> None:
-        """TRANSITIONAL: an ``opportunity_*`` event published as a dict."""
-        wire = schemas.to_wire(data)
-        opp_id = wire.get("id") if isinstance(wire, dict) else None
-        if not isinstance(opp_id, str):
-            # An event shaped {"opportunity": {...}} (the scanner's OpportunityEvent).
-            inner = wire.get("opportunity") if isinstance(wire, dict) else None
-            opp_id = inner.get("id") if isinstance(inner, dict) else None
-            wire = inner if isinstance(inner, dict) else wire
-        if not isinstance(opp_id, str):
-            return
-        if type_ == schemas.OPPORTUNITY_CLOSED:
-            self._by_id.pop(opp_id, None)
-        else:
-            self._by_id[opp_id] = wire
-
     def clear(self) -> None:
         self._by_id.clear()
 
     def all(self) -> list[Mapping[str, Any]]:
-        return [
-            kept if isinstance(kept, Mapping) else schemas.event_message(kept)["data"]
-            for kept in self._by_id.values()
-        ]
+        return [schemas.event_message(kept)["data"] for kept in self._by_id.values()]
 
 
 def _probe_reason(exc: BaseException) -> str:
@@ -246,10 +228,7 @@ class Console:
                         # updates rebuild it (clients are resynced by the server).
                         self.opportunities.clear()
                         break
-                    if event.payload is not None:
-                        self.opportunities.apply_event(cast(OpportunityChange, event.payload))
-                    else:  # TRANSITIONAL: published as a dict
-                        self.opportunities.apply(event.type, event.data)
+                    self.opportunities.apply_event(cast(OpportunityChange, event.payload))
             finally:
                 sub.close()
 
@@ -453,16 +432,14 @@ class Console:
         # Stopping is always allowed: it writes `enabled` alone (a leader elsewhere follows
         # the stored settings every second and stops admitting within a second).
         await self._settings.set_enabled(False)
-        self._kill_alert(False, {})
-        return {
-            "paused": True,
-            "orders_cancelled": None,
-            "flattened": False,
-            "executor_running": False,
-            "note": "trading paused from a standby; the leading worker stops within a second"
+        result = kill_switch_answer(
+            saved=True, cancelled=0, orders_checked=False, executor_running=False,
+            note="trading paused from a standby; the leading worker stops within a second"
             if standby
             else "trading paused; resting orders were not checked because the executor is not running",
-        }
+        )
+        self._kill_alert(False, result)
+        return result
 
     async def dismiss_alert(self, alert_id: str) -> Mapping[str, Any]:
         """The operator has seen the alert: it leaves every page (kept in the database)."""
@@ -474,14 +451,13 @@ class Console:
     def _kill_alert(self, flatten: bool, result: Mapping[str, Any]) -> None:
         if self.alerts is None:
             return
-        cancelled = result.get("cancelled")
         parts = ["new trades stopped"]
-        if result.get("saved") is False:
+        if result["saved"] is False:
             parts.append("'enabled' NOT saved (database unavailable): it must be paused again once it is back")
-        if cancelled is None and self.execution is not None and result:
+        if result["orders_checked"]:
+            parts.append(f"{result['cancelled']} resting orders cancelled")
+        elif result["executor_running"]:
             parts.append("resting orders NOT checked: check the venues")
-        if isinstance(cancelled, int):
-            parts.append(f"{cancelled} resting orders cancelled")
         if flatten:
             parts.append("open positions flattened")
         self.alerts.raise_alert(

@@ -422,10 +422,8 @@ class Hub:
                             client.close(HUB_OVERFLOW_CLOSE, "resync")
                         break
                     try:
-                        if event.payload is not None:
-                            text = schemas.dumps(schemas.event_message(event.payload))
-                        else:  # TRANSITIONAL: published as a dict, already the wire's data
-                            text = schemas.dumps({"type": event.type, "data": event.data})
+                        assert event.payload is not None  # only OVERFLOW has none
+                        text = schemas.dumps(schemas.event_message(event.payload))
                     except (TypeError, ValueError):
                         log.exception("event %s could not be encoded; dropped", event.type)
                         continue

@@ -17,7 +17,7 @@ is stored, sent in ``init`` until dismissed, and shown on every page.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
@@ -196,8 +196,7 @@ class BalanceUpdate(EngineEvent):
     kind: ClassVar[EventKind] = EventKind.BALANCE_UPDATE
     poly: Decimal
     kalshi: Decimal
-    #: TRANSITIONAL: also the books' wire dict, while the executor computes them as that.
-    books: BooksFigures | Mapping[str, Any] | None = None
+    books: BooksFigures | None = None
 
 
 class TradeNotice(StrEnum):
@@ -458,6 +457,10 @@ EVENT_CLASSES: Final[Mapping[EventKind, type[EngineEvent]]] = {
 }
 if set(EVENT_CLASSES) != set(EventKind) or len(EVENT_CLASSES) != len(EventKind):
     raise RuntimeError("every EventKind needs exactly one event class")
+
+
+#: How a component publishes (the event bus's ``publish``).
+Publish = Callable[[EngineEvent], object]
 
 
 def event_class(event: object) -> type[EngineEvent]:

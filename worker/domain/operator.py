@@ -113,6 +113,31 @@ class ConsoleSnapshot:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
+def kill_switch_answer(
+    *,
+    saved: bool,
+    cancelled: int,
+    orders_checked: bool,
+    flattened: Sequence[Mapping[str, Any]] = (),
+    executor_running: bool = True,
+    note: str | None = None,
+) -> dict[str, Any]:
+    """The kill switch's answer, one shape wherever it is pulled: trading is paused;
+    ``saved``: ``enabled`` off was stored; ``cancelled``: resting orders the venues took off
+    their books; ``orders_checked``: whether they were looked for at all (False: the
+    executor or the database was not there, so ``cancelled`` 0 says nothing); ``flattened``:
+    each position's close result; ``note``: what the operator should know."""
+    return {
+        "paused": True,
+        "saved": saved,
+        "cancelled": cancelled,
+        "orders_checked": orders_checked,
+        "flattened": list(flattened),
+        "executor_running": executor_running,
+        "note": note,
+    }
+
+
 class ExecutionControl(Protocol):
     """What the executor offers the operator; implemented by ``worker/engine/executor``.
 

@@ -269,19 +269,14 @@ class AlertCenter:
                     if event is OVERFLOW:
                         break
                     try:
-                        if event.payload is not None:
-                            self.observe(event.payload)
-                        else:  # TRANSITIONAL: an event published as a dict
-                            self.observe(event.type, event.data)
+                        self.observe(event.payload)
                     except Exception:
                         log.exception("alert derivation failed for a %s event", event.type)
             finally:
                 sub.close()
 
-    def observe(self, event: EngineEvent | str, data: Mapping[str, Any] | None = None) -> Alert | None:
-        """Raise the alert an engine event calls for, if any.
-
-        TRANSITIONAL: ``observe(kind, data)`` reads an event published as a dict."""
+    def observe(self, event: EngineEvent | None) -> Alert | None:
+        """Raise the alert an engine event calls for, if any."""
         if isinstance(event, TradeEvent):
             return self._trade(
                 str(event.status), event.event, _given(event.what), _given(event.attempt_id),
@@ -293,25 +288,6 @@ class AlertCenter:
             return None
         if isinstance(event, OpportunityRefused):
             return self._refusal(event.reason.value, event.detail)
-        if isinstance(event, EngineEvent):
-            return None
-        data = data or {}
-        if event == EventKind.TRADE_EVENT:
-            return self._trade(
-                str(data.get("status") or ""), str(data.get("event") or data.get("event_title") or ""),
-                data.get("what"), data.get("attempt_id"), data.get("position_id"), data.get("trade_id"),
-                data.get("reason"),
-            )
-        if event == EventKind.VENUE_STATUS:
-            venues = data.get("venues")
-            if isinstance(venues, Mapping):
-                for venue, info in venues.items():
-                    state = info.get("state") if isinstance(info, Mapping) else None
-                    if isinstance(state, str):
-                        self._venue(str(venue), state, info.get("detail"))
-            return None
-        if event == EventKind.REFUSAL:
-            return self._refusal(str(data.get("reason") or ""), data.get("detail"))
         return None
 
     def _refusal(self, reason: str, detail: Any) -> Alert | None:

@@ -13,53 +13,29 @@ slowing the engine — the WebSocket layer then disconnects that client, which r
 Only the events of :data:`~worker.domain.events.EVENT_CLASSES` may be published:
 :meth:`EventBus.publish` raises :class:`~worker.domain.events.UnknownEventKind` on anything
 else, so an event nobody forwards or shows cannot be published by mistake.
-
-TRANSITIONAL: ``publish(kind, data)`` with a hand-built dict whose ``data`` is already the
-wire's still works (and ``Event.data`` reads it) while the executor, the trading
-composition and the scanner's feed move to typed events; it goes once they have.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import itertools
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
 
 from worker.clock import SYSTEM_CLOCK, Clock
-from worker.domain.events import EngineEvent, EventKind, MappingChanged, event_class, event_kind
+from worker.domain.events import EngineEvent, event_class
 
 
 @dataclass(frozen=True)
 class Event:
-    """One published event: ``payload`` is the typed event (None on the transitional dict
-    path), ``type`` its kind's wire type, ``at`` when the bus took it."""
+    """One published event: ``payload`` is the typed event, ``type`` its kind's wire type,
+    ``at`` when the bus took it. Only :data:`OVERFLOW` has no payload."""
 
     type: str
     at: datetime
     seq: int = 0
     payload: EngineEvent | None = None
-    #: TRANSITIONAL: the hand-built dict of ``publish(kind, data)``.
-    raw: Mapping[str, Any] | None = None
-
-    @property
-    def data(self) -> Mapping[str, Any]:
-        """TRANSITIONAL: the dict of ``publish(kind, data)``; for a typed event, its fields
-        by name (and a mapping's ``id`` and ``status``, which the trading engine follows).
-        Goes with the dict path: read :attr:`payload`."""
-        if self.payload is None:
-            return self.raw if self.raw is not None else {}
-        return _fields(self.payload)
-
-
-def _fields(payload: EngineEvent) -> dict[str, Any]:
-    data = {f.name: getattr(payload, f.name) for f in dataclasses.fields(payload)}  # type: ignore[arg-type]
-    if isinstance(payload, MappingChanged):
-        data.update(id=payload.mapping.id, status=payload.mapping.status.value)
-    return data
 
 
 OVERFLOW = Event(type="__overflow__", at=datetime(1970, 1, 1, tzinfo=UTC))
@@ -120,21 +96,11 @@ class EventBus:
         self._subscribers.append(sub)
         return sub
 
-    def publish(self, event: EngineEvent | EventKind | str, data: Mapping[str, Any] | None = None) -> Event:
+    def publish(self, event: EngineEvent) -> Event:
         """Deliver ``event``, one of :data:`~worker.domain.events.EVENT_CLASSES`; anything
-        else raises :class:`~worker.domain.events.UnknownEventKind`.
-
-        TRANSITIONAL: ``publish(kind, data)`` (an :class:`EventKind` or its value, and the
-        message's data as a dict) is still taken."""
-        if data is None:
-            event_class(event)  # UnknownEventKind unless one of the event classes
-            payload = cast(EngineEvent, event)
-            published = Event(type=payload.kind.value, at=self._clock.now(), seq=next(self._seq), payload=payload)
-        else:
-            if isinstance(event, EngineEvent):
-                raise TypeError("a typed event carries its own data: publish(event)")
-            kind = event_kind(event)
-            published = Event(type=kind.value, at=self._clock.now(), seq=next(self._seq), raw=data)
+        else raises :class:`~worker.domain.events.UnknownEventKind`."""
+        kind = event_class(event).kind
+        published = Event(type=kind.value, at=self._clock.now(), seq=next(self._seq), payload=event)
         for sub in list(self._subscribers):
             sub._offer(published)
         return published

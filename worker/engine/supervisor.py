@@ -11,8 +11,8 @@ still held, then gives the lease back.
 
 It builds nothing concrete itself: the root gives it a way to open the venue clients
 (:class:`VenueAccess`), a way to build the executor and the scanner feed on them
-(:data:`Assemble`), the storage it reads, the wire format of what it publishes
-(:class:`WireFormat`, the API's) and the clock.
+(:data:`Assemble`), the storage it reads and the clock. What it publishes are typed events
+(:mod:`worker.domain.events`); the API writes them.
 """
 
 from __future__ import annotations
@@ -23,15 +23,20 @@ import gc
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 from worker.clock import SYSTEM_CLOCK, Clock
-from worker.domain.discovery import DiscoveryRefusals
+from worker.domain.discovery import WIRE_LIMIT, DiscoveryRefusals
 from worker.domain.errors import MissingCredentials
-from worker.domain.events import AlertKind, EventKind
-from worker.domain.mapping import MappingStore, OpportunityEvent, TradePermission
+from worker.domain.events import (
+    AlertKind,
+    DiscoveryRefusalsChanged,
+    VenueStatus,
+    opportunity_change,
+    venue_feeds,
+)
+from worker.domain.mapping import MappingStore, OpportunityEvent
 from worker.domain.markets import Venue
 from worker.domain.operator import VenueConnection, VenueState
 from worker.domain.ports import VenuePort
@@ -93,24 +98,6 @@ class Hooks:
 Assemble = Callable[[Mapping[Venue, VenuePort], Hooks], tuple[Executor, OpportunityFeed]]
 
 
-class WireFormat(Protocol):
-    """How the supervisor's payloads are written (the API's encoding, given by the root)."""
-
-    def opportunity(
-        self, event: OpportunityEvent, permission: TradePermission | None
-    ) -> tuple[str, dict[str, Any]]:
-        """The message type and data of one scanner lifecycle step."""
-        ...
-
-    def refusals(self, refusals: DiscoveryRefusals) -> dict[str, Any]:
-        """``discovery_refusals`` data (bounded as the protocol says)."""
-        ...
-
-    def time(self, at: datetime) -> Any:
-        """A time as the wire writes it."""
-        ...
-
-
 class TradingSupervisor:
     """Venues → scanner → executor, under the single-trader lease (see module docstring)."""
 
@@ -124,7 +111,6 @@ class TradingSupervisor:
         settings: ExecutorSettingsManager,
         mappings: MappingStore,
         realised_total: Callable[[], Awaitable[Decimal]],
-        wire: WireFormat,
         alerts: AlertCenter | None = None,
         retry_max_s: float = 30.0,
         shutdown_s: float = 30.0,
@@ -135,7 +121,6 @@ class TradingSupervisor:
         self.bus = bus
         self.settings = settings
         self.alerts = alerts
-        self._wire = wire
         self._clock = clock
         self._retry_max_s = retry_max_s
         self._shutdown_s = shutdown_s
@@ -160,7 +145,7 @@ class TradingSupervisor:
         self._decisions_task: asyncio.Task[None] | None = None
         self._settings_task: asyncio.Task[None] | None = None
         self._started_executor = False
-        self.pnl = PnlPoints(bus, realised_total, wire.time)
+        self.pnl = PnlPoints(bus, realised_total)
         self.decisions = DecisionFollower(bus, mappings, lambda: self.feed)
         # Kept across reconnects, so a listing refused again keeps its first-seen time.
         self.refusals = DiscoveryRefusals()
@@ -227,7 +212,7 @@ class TradingSupervisor:
             self._started_executor = True
         else:
             await self.executor.reconcile()
-        self.bus.publish(EventKind.VENUE_STATUS, self._venue_status_data())
+        self.bus.publish(self._venue_status())
 
     def _lease_lost(self, other: str | None) -> None:
         if self.alerts is not None:
@@ -317,34 +302,27 @@ class TradingSupervisor:
 
     # -- events --------------------------------------------------------------------------
     def _publish_refusals(self, refusals: DiscoveryRefusals) -> None:
-        self.bus.publish(EventKind.DISCOVERY_REFUSALS, self._wire.refusals(refusals))
+        self.bus.publish(DiscoveryRefusalsChanged.of(refusals, WIRE_LIMIT))
 
     def _publish_opportunity(self, event: OpportunityEvent) -> None:
         feed = self.feed
         opp = event.opportunity
         permission = None if feed is None else feed.permission(opp.mapping_id, opp.rules)
-        type_, data = self._wire.opportunity(event, permission)
-        self.bus.publish(type_, data)
+        self.bus.publish(opportunity_change(event, permission))
 
     def _down(self, detail: str) -> None:
         if self.detail != detail:
             self.detail = detail
             self._since = self._clock.now()
-            self.bus.publish(EventKind.VENUE_STATUS, self._venue_status_data())
+            self.bus.publish(self._venue_status())
 
-    def _venue_status_data(self) -> dict[str, Any]:
-        return {
-            "venues": {
-                s.venue: {"state": s.state, "data_age_ms": s.data_age_ms, "detail": s.detail}
-                for s in self.venue_states()
-            },
-            "lease": self.keeper.status,
-        }
+    def _venue_status(self) -> VenueStatus:
+        return VenueStatus(venue_feeds(self.venue_states()), self.keeper.status)
 
     # -- the operator's view -------------------------------------------------------------
     def discovery_figures(self) -> Mapping[str, Any]:
         """Listings refused at the latest discovery (``schemas.DiscoveryData``)."""
-        return self._wire.refusals(self.refusals)
+        return self.refusals.to_wire(WIRE_LIMIT)
 
     def standby_of(self) -> str | None:
         """The leading worker while this one stands by (another process holds the lease)."""

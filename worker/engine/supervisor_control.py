@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from worker.domain.operator import ActionUnavailable, Balances, VenueState
+from worker.domain.operator import ActionUnavailable, Balances, VenueState, kill_switch_answer
 from worker.engine.executor import Executor
 from worker.engine.supervisor import TradingSupervisor
 
@@ -43,7 +43,10 @@ class SupervisorControl:
             if flatten:
                 raise ActionUnavailable("flatten", "flattening needs the executor, which is not connected")
             await self.supervisor.settings.set_enabled(False)
-            return {"paused": True, "cancelled": [], "flattened": [], "note": "executor not connected"}
+            return kill_switch_answer(
+                saved=True, cancelled=0, orders_checked=False, executor_running=False,
+                note="trading paused; resting orders were not checked because the executor is not connected",
+            )
         return await executor.kill_switch(flatten)
 
     def balances(self) -> Balances:

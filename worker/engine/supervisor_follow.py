@@ -10,19 +10,16 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
-from worker.domain.events import EventKind
-from worker.domain.mapping import MappingStatus, MappingStore
+from worker.domain.events import OMIT, EventKind, MappingChanged, PnlPoint, TradeEvent
+from worker.domain.mapping import MappingStore
 from worker.domain.tradelog import REALISED_STATUSES
 from worker.engine.event_bus import EventBus, Subscription
 from worker.engine.executor.feed import OpportunityFeed
 
 log = logging.getLogger(__name__)
 
-REALISED = {str(s) for s in REALISED_STATUSES}
 FOLLOW_QUEUE = 10_000
 
 
@@ -37,11 +34,9 @@ class PnlPoints:
         self,
         bus: EventBus,
         realised_total: Callable[[], Awaitable[Decimal]],
-        wire_time: Callable[[datetime], Any],
     ) -> None:
         self._bus = bus
         self._realised_total = realised_total
-        self._wire_time = wire_time
         self.total = Decimal(0)
         self._task: asyncio.Task[None] | None = None
 
@@ -63,19 +58,14 @@ class PnlPoints:
     async def _follow(self, sub: Subscription) -> None:
         try:
             async for event in sub:
-                status, delta = event.data.get("status"), event.data.get("pnl")
-                if status not in REALISED or not isinstance(delta, Decimal):
+                trade = event.payload
+                if not isinstance(trade, TradeEvent) or trade.status not in REALISED_STATUSES:
                     continue
-                self.total += delta
-                self._bus.publish(
-                    EventKind.PNL_POINT,
-                    {
-                        "t": event.data.get("timestamp") or self._wire_time(event.at),
-                        "pnl": self.total,
-                        "delta": delta,
-                        "trade_id": event.data.get("trade_id"),
-                    },
-                )
+                if not isinstance(trade.pnl, Decimal):
+                    continue
+                self.total += trade.pnl
+                trade_id = None if trade.trade_id is OMIT else trade.trade_id
+                self._bus.publish(PnlPoint(trade.timestamp, self.total, trade.pnl, trade_id))
         finally:
             sub.close()
 
@@ -100,13 +90,12 @@ class DecisionFollower:
             try:
                 async for event in sub:
                     feed = self._feed()
-                    mapping_id, status = event.data.get("id"), event.data.get("status")
-                    if feed is None or not isinstance(mapping_id, str) or not isinstance(status, str):
+                    changed = event.payload
+                    if feed is None or not isinstance(changed, MappingChanged):
                         continue
+                    mapping_id = changed.mapping.id
                     try:
-                        feed.decide(mapping_id, MappingStatus(status))
-                    except ValueError:
-                        continue
+                        feed.decide(mapping_id, changed.mapping.status)
                     except Exception:
                         log.exception("decision on %s not applied to the running scanner", mapping_id)
             finally:

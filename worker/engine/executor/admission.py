@@ -11,15 +11,13 @@ repeat the same refusal on the wire.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
 
 from worker.clock import SYSTEM_CLOCK, Clock
 from worker.domain.attempts import AttemptRecord, Refusal, RefusalReason
+from worker.domain.events import OpportunityRefused, Publish
 from worker.engine.executor.risk import Candidate, RiskManager
 from worker.engine.lease import LeaseLost
-
-Publish = Callable[[str, Mapping[str, Any]], object]
 
 
 class Admission:
@@ -70,14 +68,9 @@ class Admission:
             if self._last_refusal.get(key) != refusal.reason.value:
                 self._last_refusal[key] = refusal.reason.value
                 self.publish(
-                    "refusal",
-                    {
-                        "opportunity_id": key,
-                        "event": candidate.opportunity.event_title,
-                        "reason": refusal.reason.value,
-                        "detail": refusal.detail,
-                        "timestamp": self.clock.now().isoformat(),
-                    },
+                    OpportunityRefused(
+                        key, candidate.opportunity.event_title, refusal.reason, refusal.detail, self.clock.now()
+                    )
                 )
             return refusal
         attempt = refusal

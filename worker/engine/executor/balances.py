@@ -12,11 +12,10 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from worker.clock import SYSTEM_CLOCK, Clock
 from worker.domain.errors import VenueError
-from worker.domain.events import BalanceUpdate
+from worker.domain.events import BalanceUpdate, Publish
 from worker.domain.ledger import BooksFigures
 from worker.domain.markets import Venue
 from worker.domain.money import ZERO
@@ -25,11 +24,8 @@ from worker.domain.ports import VenuePort
 log = logging.getLogger(__name__)
 
 #: The bus's ``publish``, given a :class:`~worker.domain.events.BalanceUpdate`.
-#: TRANSITIONAL: typed loosely while the executor that hands it over still publishes dicts.
-Publish = Callable[..., object]
 #: Called with the cash just read per venue; what it returns goes out as ``books``.
-#: TRANSITIONAL: the executor still returns the books as their wire dict.
-OnRefresh = Callable[[Mapping[Venue, Decimal]], Awaitable[BooksFigures | Mapping[str, Any] | None]]
+OnRefresh = Callable[[Mapping[Venue, Decimal]], Awaitable[BooksFigures | None]]
 
 
 class BalanceBook:
@@ -92,7 +88,7 @@ class BalanceRefresher:
                     continue
                 self._book.set(venue, bal.available, self._clock.now())
                 read[venue] = bal.available
-            books: BooksFigures | Mapping[str, Any] | None = None
+            books: BooksFigures | None = None
             if self.on_refresh is not None:
                 try:
                     books = await self.on_refresh(read)

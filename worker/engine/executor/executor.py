@@ -39,6 +39,8 @@ from typing import TYPE_CHECKING, Any
 
 from worker.clock import SYSTEM_CLOCK, Clock
 from worker.domain.attempts import AttemptRecord, AttemptState, AttemptStore, Refusal
+from worker.domain.events import Publish
+from worker.domain.ledger import BooksFigures
 from worker.domain.markets import Venue
 from worker.domain.operator import Balances, ExecutionControl, VenueConnection, VenueState
 from worker.domain.ports import VenuePort
@@ -72,7 +74,6 @@ from worker.engine.trade_logger import TradeLogger
 
 log = logging.getLogger(__name__)
 
-Publish = Callable[[str, Mapping[str, Any]], object]
 RaiseAlert = Callable[..., object]
 
 __all__ = ["KILL_SWITCH_HALT", "OVERDUE_ALERT_EVERY", "REDEEM_STEP", "SETTLEMENT_GRACE", "Executor"]
@@ -292,7 +293,7 @@ class Executor:
         return await self.operator.kill_switch(flatten)
 
     # -- balances, books, venues, summary ------------------------------------------------
-    async def _books_after_refresh(self, cash: Mapping[Venue, Decimal]) -> Mapping[str, Any] | None:
+    async def _books_after_refresh(self, cash: Mapping[Venue, Decimal]) -> BooksFigures | None:
         """The first balance read of a venue starts its books; every read re-computes them."""
         if self.books is None:
             return None
@@ -301,8 +302,8 @@ class Executor:
             await self.books.record_opening(venue, amount, now)
         _, day_start, _ = trading_day_bounds(now, self.risk.config.day_tz)
         figures = await self.books.books(day_start, cash)
-        self.last_books = schemas_books = figures.wire()
-        return schemas_books
+        self.last_books = figures.wire()
+        return figures.figures()
 
     def balances(self) -> Balances:
         known = self.balance_book.available

@@ -16,10 +16,11 @@ from typing import Any
 from worker.clock import SYSTEM_CLOCK, Clock
 from worker.domain.attempts import AttemptState, AttemptStore, LegRole
 from worker.domain.errors import VenueError
+from worker.domain.events import Publish, TradeEvent, TradeNotice
 from worker.domain.ledger import CashEntry, CashKind
 from worker.domain.markets import Venue
 from worker.domain.money import ZERO
-from worker.domain.operator import OperatorError
+from worker.domain.operator import OperatorError, kill_switch_answer
 from worker.domain.orders import OrderState
 from worker.domain.pnl import stranded_cost, stranded_pnl
 from worker.domain.ports import VenuePort
@@ -33,7 +34,6 @@ from worker.engine.settings_manager import ExecutorSettingsManager
 
 log = logging.getLogger(__name__)
 
-Publish = Callable[[str, Mapping[str, Any]], object]
 ClosePosition = Callable[[str], Awaitable[Mapping[str, Any]]]
 _RESTING = (OrderState.OPEN.value, OrderState.PARTIALLY_FILLED.value)
 
@@ -151,9 +151,8 @@ class OperatorActions:
                 await self.store.finish(attempt, trade, None, cash)
                 result["pnl"] = pnl
         self.publish(
-            "trade_event",
-            {"event": attempt.event_title, "status": "RESOLVED", "attempt_id": attempt_id,
-             "pnl": result.get("pnl"), "reason": note.strip(), "timestamp": now.isoformat()},
+            TradeEvent(attempt.event_title, TradeNotice.RESOLVED, now, attempt_id=attempt_id,
+                       pnl=result.get("pnl"), reason=note.strip())
         )
         return result
 
@@ -180,10 +179,12 @@ class OperatorActions:
             attempts = [*await self.store.list_active(), *await self.store.list_state(AttemptState.HEDGED)]
         except Exception as exc:
             log.error("kill switch: resting orders not checked: the database is unavailable (%s)", type(exc).__name__)
-            return {"paused": True, "saved": saved, "cancelled": 0, "orders_checked": False, "flattened": [],
-                    "note": "new trades stopped; the database is unavailable, so 'enabled' was "
-                            + ("saved" if saved else "not saved")
-                            + " and resting orders were not checked: check the venues"}
+            return kill_switch_answer(
+                saved=saved, cancelled=0, orders_checked=False,
+                note="new trades stopped; the database is unavailable, so 'enabled' was "
+                + ("saved" if saved else "not saved")
+                + " and resting orders were not checked: check the venues",
+            )
         for attempt in attempts:
             for leg in attempt.legs:
                 if leg.state in _RESTING and leg.venue_order_id:
@@ -203,4 +204,4 @@ class OperatorActions:
                     results.append(await self._close_position(position.id))
                 except OperatorError as exc:
                     results.append({"position_id": position.id, "closed": False, "problems": [exc.message]})
-        return {"paused": True, "saved": saved, "cancelled": cancelled, "orders_checked": True, "flattened": results}
+        return kill_switch_answer(saved=saved, cancelled=cancelled, orders_checked=True, flattened=results)

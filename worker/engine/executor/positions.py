@@ -16,6 +16,7 @@ from typing import Any
 from worker.clock import SYSTEM_CLOCK, Clock
 from worker.domain.attempts import AttemptRecord, AttemptStore, LegRecord, LegRole
 from worker.domain.errors import VenueError
+from worker.domain.events import PositionClosed, Publish, TradeEvent, TradeNotice
 from worker.domain.markets import Venue
 from worker.domain.operator import OperatorError
 from worker.domain.orders import OrderState
@@ -30,7 +31,6 @@ from worker.engine.trade_logger import TradeLogger
 
 log = logging.getLogger(__name__)
 
-Publish = Callable[[str, Mapping[str, Any]], object]
 
 
 class Positions:
@@ -95,22 +95,17 @@ class Positions:
                 if problem:
                     problems.append(problem)
             attempt, held = await self.legs(position)
-            left = {leg.venue.value: str(q) for leg, q in held if q > 0}
+            left = {leg.venue: q for leg, q in held if q > 0}
             if left:
                 log.warning("position %s not fully closed: %s", position_id, "; ".join(problems))
                 self.publish(
-                    "trade_event",
-                    {
-                        "event": position.event_title,
-                        "status": "CLOSE_INCOMPLETE",
-                        "position_id": position_id,
-                        "left": left,
-                        "reason": "; ".join(problems),
-                        "timestamp": self.clock.now().isoformat(),
-                        "loud": True,
-                    },
+                    TradeEvent(
+                        position.event_title, TradeNotice.CLOSE_INCOMPLETE, self.clock.now(), position_id=position_id,
+                        left=left, reason="; ".join(problems), loud=True,
+                    )
                 )
-                return {"position_id": position_id, "closed": False, "left": left, "problems": problems}
+                return {"position_id": position_id, "closed": False,
+                        "left": {venue.value: str(q) for venue, q in left.items()}, "problems": problems}
             complete = await self.runner.record_fills(attempt)
             await self.store.save(attempt)
             if not complete:
@@ -175,30 +170,11 @@ class Positions:
         if trade is not None:
             # The exit's own trade-log row (CLOSED / SETTLED), like every other row.
             self.publish(
-                "trade_event",
-                {
-                    "event": trade.event_title,
-                    "status": trade.status,
-                    "bet_size": trade.bet_size,
-                    "pnl": trade.pnl,
-                    "roi": trade.roi,
-                    "reason": trade.reason,
-                    "attempt_id": trade.attempt_id,
-                    "position_id": position.id,
-                    "trade_id": trade.id,
-                    "timestamp": trade.timestamp.isoformat(),
-                    "loud": False,
-                },
+                TradeEvent(
+                    trade.event_title, TradeStatus(trade.status), trade.timestamp, bet_size=trade.bet_size,
+                    pnl=trade.pnl, roi=trade.roi, reason=trade.reason, attempt_id=trade.attempt_id,
+                    position_id=position.id, trade_id=trade.id, loud=False,
+                )
             )
-        self.publish(
-            "position_closed",
-            {
-                "id": position.id,
-                "position_id": position.id,
-                "event": position.event_title,
-                "status": status,
-                "pnl": pnl,
-                "timestamp": self.clock.now().isoformat(),
-            },
-        )
+        self.publish(PositionClosed(position.id, position.event_title, status, pnl, self.clock.now()))
 

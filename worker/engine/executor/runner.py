@@ -16,10 +16,9 @@ STRANDED.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from worker.clock import SYSTEM_CLOCK, Clock
 from worker.domain.attempts import (
@@ -36,6 +35,7 @@ from worker.domain.attempts import (
     unwind_floor_price,
 )
 from worker.domain.errors import VenueError
+from worker.domain.events import PositionOpened, Publish, TradeEvent
 from worker.domain.fees import FeeSchedule
 from worker.domain.money import ZERO
 from worker.domain.orders import OrderState
@@ -47,7 +47,6 @@ from worker.engine.executor.records import VENUE_SHORT, attempt_row, new_positio
 
 log = logging.getLogger(__name__)
 
-Publish = Callable[[str, Mapping[str, Any]], object]
 
 
 @dataclass(frozen=True)
@@ -308,30 +307,7 @@ class AttemptRunner:
     # -- ends ----------------------------------------------------------------------------
     def _publish_position(self, attempt: AttemptRecord) -> None:
         pos = new_position(attempt, self.clock.now())
-        self.publish(
-            "position_opened",
-            {
-                "id": attempt.position_id,
-                "position_id": attempt.position_id,
-                "event": pos.event_title,
-                "event_title": pos.event_title,
-                "attempt_id": attempt.id,
-                "poly_side": pos.poly.side,
-                "poly_price": pos.poly.price,
-                "poly_contracts": pos.poly.contracts,
-                "kalshi_side": pos.kalshi.side,
-                "kalshi_price": pos.kalshi.price,
-                "kalshi_contracts": pos.kalshi.contracts,
-                "cost": pos.cost,
-                # Names as the venues name them, as /api/positions has them.
-                "poly_venue": pos.poly.venue,
-                "poly_market": pos.poly.market,
-                "poly_contract": pos.poly.contract,
-                "kalshi_ticker": pos.kalshi.market,
-                "game_key": pos.game_key,
-                "opened_at": pos.opened_at,
-            },
-        )
+        self.publish(PositionOpened(attempt.position_id, pos))
 
     async def record_fills(self, attempt: AttemptRecord) -> bool:
         """Take every filled leg's price and fees from the venue's own fills; True when
@@ -376,18 +352,9 @@ class AttemptRunner:
             self._publish_position(attempt)
         if trade_id is not None:
             self.publish(
-                "trade_event",
-                {
-                    "event": attempt.event_title,
-                    "status": status.value,
-                    "bet_size": bet,
-                    "pnl": pnl,
-                    "roi": roi,
-                    "reason": reason,
-                    "attempt_id": attempt.id,
-                    "trade_id": trade_id,
-                    "timestamp": self.clock.now().isoformat(),
-                    "loud": status is TradeStatus.STRANDED,
-                },
+                TradeEvent(
+                    attempt.event_title, status, self.clock.now(), bet_size=bet, pnl=pnl, roi=roi, reason=reason,
+                    attempt_id=attempt.id, trade_id=trade_id, loud=status is TradeStatus.STRANDED,
+                )
             )
 

@@ -12,14 +12,14 @@ games resolve days later, and nothing ends without its money.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 from worker.clock import SYSTEM_CLOCK, Clock
 from worker.domain.attempts import AttemptRecord, AttemptState, AttemptStore, LegRole
 from worker.domain.errors import VenueError
+from worker.domain.events import Publish, TradeEvent, TradeNotice
 from worker.domain.ledger import CashEntry, CashKind
 from worker.domain.markets import ContractRef, MarketResolution, Venue, resolution_payout
 from worker.domain.money import ZERO
@@ -35,7 +35,6 @@ from worker.engine.executor.tasks import AttemptTasks
 
 log = logging.getLogger(__name__)
 
-Publish = Callable[[str, Mapping[str, Any]], object]
 #: A holding whose game should have resolved this long ago without a result raises an
 #: alert (and keeps being asked: postponed games resolve days later).
 SETTLEMENT_GRACE = timedelta(hours=12)
@@ -238,9 +237,8 @@ class Settlement:
                 self._overdue_alerted[what] = now
                 message = f"resolved, to redeem: {e.amount} on {venue.value} ({e.note}). {REDEEM_STEP}"
                 log.warning("TO REDEEM: %s", message)
-                self.publish("trade_event", {"event": e.note or e.ref, "status": "TO_REDEEM", "reason": message,
-                                             "attempt_id": e.attempt_id, "pnl": None,
-                                             "timestamp": now.isoformat(), "loud": False})
+                self.publish(TradeEvent(e.note or e.ref, TradeNotice.TO_REDEEM, now, reason=message,
+                                        attempt_id=e.attempt_id, pnl=None, loud=False))
         still = {e.attempt_id for e in owed if e.ref not in received}
         for position in await self.trades.list_positions(PositionStatus.TO_REDEEM):
             if position.attempt_id not in still:
@@ -260,8 +258,7 @@ class Settlement:
             log.error("SETTLEMENT OVERDUE: %s", message)
             if message not in self.alerts:
                 self.alerts.append(message)
-            self.publish("trade_event", {"event": title, "status": "SETTLEMENT_OVERDUE", "reason": message,
-                                         "what": what, "timestamp": now.isoformat(), "loud": True})
+            self.publish(TradeEvent(title, TradeNotice.SETTLEMENT_OVERDUE, now, reason=message, what=what, loud=True))
         return True
 
     async def _settle_stranded(self, attempt: AttemptRecord, value: Decimal, now: datetime, owed: bool = False) -> None:
@@ -289,6 +286,5 @@ class Settlement:
                           received=paid == 0 or not owed)]
         trade_id, _ = await self.store.finish(attempt, trade, None, cash)
         if trade_id is not None:
-            self.publish("trade_event", {"event": attempt.event_title, "status": "SETTLED", "pnl": pnl,
-                                         "attempt_id": attempt.id, "trade_id": trade_id,
-                                         "reason": trade.reason, "timestamp": now.isoformat(), "loud": False})
+            self.publish(TradeEvent(attempt.event_title, TradeStatus.SETTLED, now, pnl=pnl, attempt_id=attempt.id,
+                                    trade_id=trade_id, reason=trade.reason, loud=False))
