@@ -41,6 +41,22 @@ ROOT = Path(__file__).resolve().parents[2]
 DOC = (ROOT / "docs" / "worker-api.md").read_text()
 
 
+NOW = datetime(2026, 12, 6, 12, tzinfo=UTC)
+
+
+def venues(detail: str | None = None, **states: str) -> VenueStatus:
+    """A ``venue_status`` event: each venue's state."""
+    return VenueStatus(tuple(VenueFeed(Venue(v), VenueConnection(st), detail=detail) for v, st in states.items()))
+
+
+def refused(opportunity_id: str, reason: str, detail: str = "") -> OpportunityRefused:
+    return OpportunityRefused(opportunity_id, "A at B", RefusalReason(reason), detail, NOW)
+
+
+def trade(event: str, status: TradeStatus | TradeNotice, **fields: object) -> TradeEvent:
+    return TradeEvent(event, status, NOW, **fields)  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("kind", list(EventKind), ids=lambda k: k.value)
 def test_every_event_kind_is_a_documented_server_message_with_a_dashboard_handler(kind: EventKind) -> None:
     assert kind.value in schemas.SERVER_TYPES, f"{kind.value} is not a server message of the protocol"
@@ -104,8 +120,8 @@ def test_the_bus_takes_typed_events_stamped_with_its_clock_and_refuses_anything_
     for wrong in (Stray(True), NotAnEvent(True), {"enabled": True}, EventKind.STATUS_CHANGED, "status_changed"):
         with pytest.raises(UnknownEventKind):
             bus.publish(wrong)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="carries its own data"):
-        bus.publish(changed, {"enabled": False})  # type: ignore[arg-type]
+    with pytest.raises(TypeError):  # a typed event carries its own data: no second argument
+        bus.publish(changed, {"enabled": False})  # type: ignore[call-arg]
     assert sub.get_nowait() is None  # nothing was delivered
 
 
@@ -150,9 +166,11 @@ def test_the_bus_refuses_a_kind_outside_the_enumeration() -> None:
     bus = EventBus()
     sub = bus.subscribe()
     with pytest.raises(UnknownEventKind, match="reconciliation_alert"):
-        bus.publish("reconciliation_alert", {"message": "x"})
+        bus.publish("reconciliation_alert")  # type: ignore[arg-type]
+    with pytest.raises(UnknownEventKind):
+        bus.publish({"type": "trade_event", "data": {"status": "SUCCESS"}})  # type: ignore[arg-type]
     assert sub.get_nowait() is None  # nothing was delivered
-    bus.publish(EventKind.TRADE_EVENT, {"status": "SUCCESS"})
+    bus.publish(trade("E", TradeStatus.SUCCESS))
     event = sub.get_nowait()
     assert event is not None and event.type == "trade_event"
 
@@ -162,10 +180,7 @@ async def test_an_alert_is_published_stored_sent_in_init_and_dismissed(worker: W
     a, init = await connect_ready(worker)
     assert [a for a in init["data"]["alerts"] if a["kind"] == "stranded"] == []
     # A STRANDED attempt as the engine announces it: the alert is derived from it.
-    worker.bus.publish(
-        EventKind.TRADE_EVENT,
-        {"event": "Rockets vs Kings", "status": "STRANDED", "attempt_id": "att_1", "reason": "leg 2 refused"},
-    )
+    worker.bus.publish(trade("Rockets vs Kings", TradeStatus.STRANDED, attempt_id="att_1", reason="leg 2 refused"))
     alert = (await a.recv_type("alert"))["data"]
     assert alert["kind"] == "stranded" and alert["severity"] == "critical"
     assert "Rockets vs Kings" in alert["title"] and "leg 2 refused" in alert["message"]
@@ -206,7 +221,7 @@ async def test_a_repeated_situation_counts_instead_of_piling_up(worker: Worker) 
     assert worker.alerts is not None
     client, _ = await connect_ready(worker)
     for state in ("up", "down", "up", "down"):
-        worker.bus.publish(EventKind.VENUE_STATUS, {"venues": {"kalshi": {"state": state, "detail": "refused"}}})
+        worker.bus.publish(venues(detail="refused", kalshi=state))
     seen = [await client.recv_type("alert", "alert_dismissed") for _ in range(4)]
     down, up, down_again = [m["data"] for m in seen if m["type"] == "alert"]
     (cleared,) = [m["data"] for m in seen if m["type"] == "alert_dismissed"]
@@ -215,9 +230,9 @@ async def test_a_repeated_situation_counts_instead_of_piling_up(worker: Worker) 
     # outage is a new alert, not a repeat of a situation that ended.
     assert cleared["id"] == down["id"] and cleared["dismissed_at"] is not None
     assert down_again["id"] != down["id"] and down_again["count"] == 1
-    worker.bus.publish(EventKind.VENUE_STATUS, {"venues": {"kalshi": {"state": "down", "detail": "still"}}})
-    worker.bus.publish(EventKind.VENUE_STATUS, {"venues": {"kalshi": {"state": "up"}}})
-    worker.bus.publish(EventKind.VENUE_STATUS, {"venues": {"kalshi": {"state": "up"}}})
+    worker.bus.publish(venues(detail="still", kalshi="down"))
+    worker.bus.publish(venues(kalshi="up"))
+    worker.bus.publish(venues(kalshi="up"))
     back = await client.recv_type("alert")
     assert back["data"]["kind"] == "venue_up" and back["data"]["id"] == up["id"] and back["data"]["count"] == 2
     init = (await connect_ready(worker))[1]
@@ -240,8 +255,8 @@ async def test_a_venue_never_up_is_alerted_only_after_the_start_up_grace(tmp_pat
     center = AlertCenter(AlertRepository(db), bus, clock=clock)
     await center.start()
     try:
-        center.observe("venue_status", {"venues": {"kalshi": {"state": "down"}, "polymarket": {"state": "down"}}})
-        center.observe("venue_status", {"venues": {"polymarket": {"state": "up"}}})  # came up within the grace
+        center.observe(venues(kalshi="down", polymarket="down"))
+        center.observe(venues(polymarket="up"))  # came up within the grace
         await clock.advance(START_GRACE_S - 1)
         assert seen.get_nowait() is None
         await clock.advance(1)
@@ -261,12 +276,11 @@ async def test_the_kill_switch_and_a_daily_limit_raise_alerts(worker: Worker) ->
     assert (await client.reply())["type"] == "ack"
     kill = (await client.recv_type("alert"))["data"]
     assert kill["kind"] == "kill_switch" and "paused" in kill["message"]
-    worker.bus.publish(EventKind.REFUSAL, {"opportunity_id": "o1", "reason": "max_daily_trades",
-                                           "detail": "50 trades today"})
+    worker.bus.publish(refused("o1", "max_daily_trades", "50 trades today"))
     limit = (await client.recv_type("alert"))["data"]
     assert limit["kind"] == "limit_reached" and "50 trades today" in limit["message"]
     # An ordinary refusal (one opportunity) is not an alert.
-    worker.bus.publish(EventKind.REFUSAL, {"opportunity_id": "o2", "reason": "roi_below_min"})
+    worker.bus.publish(refused("o2", "roi_below_min"))
     beat = await client.recv_type("alert", "heartbeat")
     assert beat["type"] == "heartbeat"
     await client.close()
@@ -309,15 +323,15 @@ def test_an_overdue_settlement_and_a_stranded_attempt_are_alerts_a_success_is_no
     bus = EventBus()
     seen = bus.subscribe(types={"alert"})
     center = AlertCenter(Store(), bus)
-    assert center.observe("trade_event", {"event": "A at B", "status": "SUCCESS", "attempt_id": "a1"}) is None
-    overdue = center.observe("trade_event", {"event": "A at B", "status": "SETTLEMENT_OVERDUE", "attempt_id": "a1",
-                                             "reason": "game ended 14 h ago; Kalshi has not settled"})
+    assert center.observe(trade("A at B", TradeStatus.SUCCESS, attempt_id="a1")) is None
+    overdue = center.observe(trade("A at B", TradeNotice.SETTLEMENT_OVERDUE, attempt_id="a1",
+                                   reason="game ended 14 h ago; Kalshi has not settled"))
     assert overdue is not None and overdue.kind is AlertKind.SETTLEMENT_OVERDUE and overdue.key == "a1"
     assert "Kalshi has not settled" in overdue.message
-    again = center.observe("trade_event", {"event": "A at B", "status": "SETTLEMENT_OVERDUE", "attempt_id": "a1",
-                                           "reason": "still not settled"})
+    again = center.observe(trade("A at B", TradeNotice.SETTLEMENT_OVERDUE, attempt_id="a1",
+                                 reason="still not settled"))
     assert again is not None and again.id == overdue.id and again.count == 2
-    stranded = center.observe("trade_event", {"event": "C at D", "status": "STRANDED", "attempt_id": "a2"})
+    stranded = center.observe(trade("C at D", TradeStatus.STRANDED, attempt_id="a2"))
     assert stranded is not None and stranded.kind is AlertKind.STRANDED and stranded.severity.value == "critical"
     published = [seen.get_nowait() for _ in range(3)]
     raised = [e.payload for e in published if e is not None]
@@ -330,12 +344,11 @@ async def test_a_dismissed_daily_limit_stays_dismissed_even_after_a_restart(tmp_
     w = await start_worker(config)
     try:
         client, _ = await connect_ready(w)
-        refusal = {"opportunity_id": "o1", "reason": "max_daily_loss", "detail": "lost $5.00 today"}
-        w.bus.publish(EventKind.REFUSAL, refusal)
+        w.bus.publish(refused("o1", "max_daily_loss", "lost $5.00 today"))
         alert = (await client.recv_type("alert"))["data"]
         await client.send({"action": "dismiss_alert", "alert_id": alert["id"]})
         assert (await client.reply())["type"] == "ack"
-        w.bus.publish(EventKind.REFUSAL, {**refusal, "opportunity_id": "o2"})  # every later opportunity
+        w.bus.publish(refused("o2", "max_daily_loss", "lost $5.00 today"))  # every later opportunity
         assert (await client.recv_type("alert", "heartbeat", wait_s=3))["type"] == "heartbeat"
         await client.close()
     finally:
@@ -344,7 +357,7 @@ async def test_a_dismissed_daily_limit_stays_dismissed_even_after_a_restart(tmp_
     try:
         client, init = await connect_ready(w2)
         assert init["data"]["alerts"] == []
-        w2.bus.publish(EventKind.REFUSAL, {"opportunity_id": "o3", "reason": "max_daily_loss", "detail": "x"})
+        w2.bus.publish(refused("o3", "max_daily_loss", "x"))
         assert (await client.recv_type("alert", "heartbeat", wait_s=3))["type"] == "heartbeat"
         await client.close()
     finally:
@@ -353,9 +366,9 @@ async def test_a_dismissed_daily_limit_stays_dismissed_even_after_a_restart(tmp_
 
 async def test_a_stranded_alert_clears_when_the_attempt_is_resolved(worker: Worker) -> None:
     client, _ = await connect_ready(worker)
-    worker.bus.publish(EventKind.TRADE_EVENT, {"event": "E", "status": "STRANDED", "attempt_id": "att_9"})
+    worker.bus.publish(trade("E", TradeStatus.STRANDED, attempt_id="att_9"))
     raised = (await client.recv_type("alert"))["data"]
-    worker.bus.publish(EventKind.TRADE_EVENT, {"event": "E", "status": "RESOLVED", "attempt_id": "att_9"})
+    worker.bus.publish(trade("E", TradeNotice.RESOLVED, attempt_id="att_9"))
     cleared = (await client.recv_type("alert_dismissed"))["data"]
     assert cleared["id"] == raised["id"]
     assert (await connect_ready(worker))[1]["data"]["alerts"] == []

@@ -11,6 +11,7 @@ from tests.api.conftest import TOKEN, connect_ready
 from worker.api import schemas
 from worker.bootstrap import Worker
 from worker.domain.discovery import DiscoveryRefusals, ListingRefusal
+from worker.domain.events import DiscoveryRefusalsChanged
 from worker.domain.markets import Venue
 
 T0 = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
@@ -25,7 +26,7 @@ async def test_init_status_and_the_published_message_carry_discovery(worker: Wor
         assert (await http.get("/api/status")).json(parse_float=Decimal)["discovery"] == empty
     c = DiscoveryRefusals()
     c.update([ListingRefusal(Venue.KALSHI, "KXNBASPREAD-X", "spread market, not a game winner")], T0)
-    worker.bus.publish(schemas.DISCOVERY_REFUSALS, c.to_wire(schemas.DISCOVERY_REFUSALS_LIMIT))
+    worker.bus.publish(DiscoveryRefusalsChanged.of(c, schemas.DISCOVERY_REFUSALS_LIMIT))
     msg = await client.recv_type(schemas.DISCOVERY_REFUSALS)
     assert msg["data"] == {
         "refused_count": 1,

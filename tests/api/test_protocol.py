@@ -13,10 +13,14 @@ import sqlalchemy as sa
 
 from db.tables import market_mappings
 from tests.api.conftest import connect, connect_ready, make_config, start_worker
+from tests.dashboard.protocol import domain_opportunity
 from worker.bootstrap import Worker
-from worker.domain.mapping import mapping_id
+from worker.domain.events import OpportunityClosed, OpportunityOpened, TradeEvent
+from worker.domain.mapping import CloseReason, mapping_id
 from worker.domain.markets import Venue
 from worker.domain.tradelog import NewPosition, PositionLeg, TradeStatus
+
+NOW = datetime(2026, 12, 6, 12, tzinfo=UTC)
 
 
 async def test_init_carries_the_plans_fields_with_exact_numbers(worker: Worker) -> None:
@@ -240,27 +244,30 @@ async def test_confirm_mapping_is_persisted_and_broadcast(worker: Worker) -> Non
 async def test_bus_events_reach_every_client_in_order(worker: Worker) -> None:
     clients = [ (await connect_ready(worker))[0] for _ in range(5)]
     for i in range(20):
-        worker.bus.publish("trade_event", {"event": "LAL vs BOS", "status": "SUCCESS", "n": i, "pnl": Decimal("0.12")})
+        worker.bus.publish(TradeEvent("LAL vs BOS", TradeStatus.SUCCESS, NOW, pnl=Decimal("0.12"), trade_id=str(i)))
     for client in clients:
         seen = [ (await client.recv_type("trade_event"))["data"] for _ in range(20)]
-        assert [d["n"] for d in seen] == list(range(20))
+        assert [d["trade_id"] for d in seen] == [str(i) for i in range(20)]
         assert seen[0]["pnl"] == Decimal("0.12")
         await client.close()
 
 
 async def test_opportunities_snapshot_follows_init_with_live_opportunities(worker: Worker) -> None:
-    worker.bus.publish("opportunity_opened", {"id": "opp_1", "roi_pct": Decimal("2.50")})
-    worker.bus.publish("opportunity_opened", {"id": "opp_2", "roi_pct": Decimal("1.10")})
-    worker.bus.publish("opportunity_closed", {"id": "opp_2", "reason": "edge_gone"})
+    first, second = domain_opportunity(1, roi="2.50"), domain_opportunity(2, roi="1.10")
+    worker.bus.publish(OpportunityOpened(first, NOW))
+    worker.bus.publish(OpportunityOpened(second, NOW))
+    worker.bus.publish(OpportunityClosed(second, NOW, CloseReason.EDGE_GONE))
     # Let the console's follower read the events.
     for _ in range(50):
-        if [o["id"] for o in worker.console.opportunities.all()] == ["opp_1"]:
+        if [o["id"] for o in worker.console.opportunities.all()] == [first.id]:
             break
         await asyncio.sleep(0.01)
     client = await connect(worker)
     assert (await client.recv())["type"] == "init"
     snap = await client.recv()
-    assert snap == {"type": "opportunities_snapshot", "data": {"opportunities": [{"id": "opp_1", "roi_pct": Decimal("2.50")}]}}
+    assert snap["type"] == "opportunities_snapshot"
+    [opp] = snap["data"]["opportunities"]
+    assert opp["id"] == first.id and opp["roi_pct"] == Decimal("2.50") and opp["event"] == "opened"
     await client.close()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import httpx
@@ -12,6 +13,10 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.api.conftest import TOKEN, connect, connect_ready, make_config, start_worker
 from worker.bootstrap import Worker
+from worker.domain.events import TradeEvent
+from worker.domain.tradelog import TradeStatus
+
+NOW = datetime(2026, 12, 6, 12, tzinfo=UTC)
 
 
 async def _refused(worker: Worker, status: int, token: str | None = TOKEN, **headers: str) -> None:
@@ -105,11 +110,11 @@ async def test_slow_client_is_disconnected_without_delaying_others(tmp_path) -> 
         async def read_fast() -> None:
             while len(received) < n:
                 msg = await fast.recv_type("trade_event", wait_s=10)
-                received.append(msg["data"]["n"])
+                received.append(int(msg["data"]["trade_id"]))
 
         reader = asyncio.create_task(read_fast())
         for i in range(n):
-            worker.bus.publish("trade_event", {"n": i, "blob": payload})
+            worker.bus.publish(TradeEvent(payload, TradeStatus.SUCCESS, NOW, trade_id=str(i)))
             if i % 8 == 7:
                 await asyncio.sleep(0.005)  # a fast feed, not one burst bigger than any queue
         await asyncio.wait_for(reader, 20)

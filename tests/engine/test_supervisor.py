@@ -12,10 +12,9 @@ from decimal import Decimal
 from typing import Any
 
 from worker.clock import FakeClock
-from worker.domain.discovery import DiscoveryRefusals
 from worker.domain.errors import MissingCredentials
-from worker.domain.events import EventKind
-from worker.domain.mapping import MappingStatus, MarketMapping, OpportunityEvent, TradePermission
+from worker.domain.events import EventKind, VenueStatus
+from worker.domain.mapping import MappingStatus, MarketMapping
 from worker.domain.markets import Venue
 from worker.domain.operator import VenueConnection
 from worker.domain.ports import VenuePort
@@ -49,17 +48,6 @@ class UnaskedLease:
 class NoMappings:
     async def list(self, status: MappingStatus | None = None) -> list[MarketMapping]:
         return []
-
-
-class PlainWire:
-    def opportunity(self, event: OpportunityEvent, permission: TradePermission | None) -> tuple[str, dict[str, Any]]:
-        raise AssertionError("no opportunity without venues")
-
-    def refusals(self, refusals: DiscoveryRefusals) -> dict[str, Any]:
-        return refusals.to_wire()
-
-    def time(self, at: Any) -> Any:
-        return at.isoformat()
 
 
 class Venues:
@@ -96,7 +84,6 @@ def supervisor(venues: Venues, bus: EventBus, clock: FakeClock) -> TradingSuperv
         settings=ExecutorSettingsManager(NoStoredSettings()),
         mappings=NoMappings(),
         realised_total=realised_nothing,
-        wire=PlainWire(),
         retry_max_s=8.0,
         clock=clock,
     )
@@ -123,8 +110,9 @@ async def test_unreachable_venues_are_shown_down_and_retried_with_a_doubling_bac
         ("polymarket", VenueConnection.DOWN, clock.now()),
     ]
     status = statuses.get_nowait()
-    assert status is not None and status.data["venues"]["kalshi"]["state"] == VenueConnection.DOWN
-    assert status.data["lease"] == "standby"
+    assert status is not None and isinstance(status.payload, VenueStatus)
+    assert status.payload.venues[0].venue is Venue.KALSHI and status.payload.venues[0].state is VenueConnection.DOWN
+    assert status.payload.lease == "standby"
 
     for delay in (1.0, 2.0, 4.0, 8.0, 8.0, 8.0):  # doubling, up to retry_max_s
         opened = venues.opened

@@ -469,6 +469,5 @@ def event_class(event: object) -> type[EngineEvent]:
     kind = getattr(type(event), "kind", None)
     if isinstance(event, EngineEvent) and isinstance(kind, EventKind) and EVENT_CLASSES.get(kind) is type(event):
         return type(event)
-    raise UnknownEventKind(
-        f"{type(event).__name__} is not an event the engine may publish (worker.domain.events.EVENT_CLASSES)"
-    )
+    what = repr(event) if isinstance(event, str) else type(event).__name__
+    raise UnknownEventKind(f"{what} is not an event the engine may publish (worker.domain.events.EVENT_CLASSES)")
