@@ -44,19 +44,22 @@ window.__deepAll = (sel) => {
 };
 """
 
+# The trade table of /executor (the last refusals are a table.trades too).
+TRADES_TABLE = "table.trades:not(.refusals)"
+
 # Stamps (Date.now()) the moment each trade row first appears in the trade table.
-WATCH_TRADES_JS = DEEP_JS + """
-window.__seen = {};
-const table = window.__deepAll('table.trades')[0];
+WATCH_TRADES_JS = DEEP_JS + f"""
+window.__seen = {{}};
+const table = window.__deepAll('{TRADES_TABLE}')[0];
 const root = table.getRootNode();
-const stamp = () => {
+const stamp = () => {{
   const now = Date.now();
-  root.querySelectorAll('tr[data-id]').forEach(tr => {
+  root.querySelectorAll('tr[data-id]').forEach(tr => {{
     const id = tr.getAttribute('data-id');
     if (!(id in window.__seen)) window.__seen[id] = now;
-  });
-};
-new MutationObserver(stamp).observe(root, {childList: true, subtree: true, characterData: true});
+  }});
+}};
+new MutationObserver(stamp).observe(root, {{childList: true, subtree: true, characterData: true}});
 stamp();
 """
 
@@ -110,5 +113,5 @@ def summary(values: list[float]) -> str:
     )
 
 
-__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "DEEP_JS", "WATCH_TRADES_JS", "logged_in_context", "percentile", "publish_trade",
-           "running_stack", "summary", "trade_event"]
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "DEEP_JS", "TRADES_TABLE", "WATCH_TRADES_JS", "logged_in_context", "percentile",
+           "publish_trade", "running_stack", "summary", "trade_event"]
