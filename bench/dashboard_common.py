@@ -15,7 +15,6 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -29,7 +28,8 @@ from tests.dashboard.live import (  # noqa: E402
     start_panel,
     stop_panel,
 )
-from worker.api import schemas  # noqa: E402
+from worker.domain.events import TradeEvent  # noqa: E402
+from worker.domain.tradelog import TradeStatus  # noqa: E402
 
 # Finds elements through every open shadow root (Panel renders each component in one).
 DEEP_JS = """
@@ -44,19 +44,22 @@ window.__deepAll = (sel) => {
 };
 """
 
+# The trade table of /executor (the last refusals are a table.trades too).
+TRADES_TABLE = "table.trades:not(.refusals)"
+
 # Stamps (Date.now()) the moment each trade row first appears in the trade table.
-WATCH_TRADES_JS = DEEP_JS + """
-window.__seen = {};
-const table = window.__deepAll('table.trades')[0];
+WATCH_TRADES_JS = DEEP_JS + f"""
+window.__seen = {{}};
+const table = window.__deepAll('{TRADES_TABLE}')[0];
 const root = table.getRootNode();
-const stamp = () => {
+const stamp = () => {{
   const now = Date.now();
-  root.querySelectorAll('tr[data-id]').forEach(tr => {
+  root.querySelectorAll('tr[data-id]').forEach(tr => {{
     const id = tr.getAttribute('data-id');
     if (!(id in window.__seen)) window.__seen[id] = now;
-  });
-};
-new MutationObserver(stamp).observe(root, {childList: true, subtree: true, characterData: true});
+  }});
+}};
+new MutationObserver(stamp).observe(root, {{childList: true, subtree: true, characterData: true}});
 stamp();
 """
 
@@ -75,22 +78,24 @@ def running_stack(login: bool = True) -> Iterator[tuple[WorkerThread, str]]:
         worker.close()
 
 
-def trade_data(i: int, prefix: str) -> dict[str, Any]:
-    """A trade-log row's ``trade_event`` as the executor publishes it (its id is ``trade_id``)."""
-    return {
-        "trade_id": f"{prefix}-{i}",
-        "event": f"Bench game {i}",
-        "status": "SUCCESS",
-        "bet_size": Decimal("5.00"),
-        "pnl": Decimal("0.12"),
-        "roi": Decimal("2.4"),
-        "attempt_id": f"{prefix}-att-{i}",
-        "timestamp": datetime.now(UTC),
-    }
+def trade_event(i: int, prefix: str) -> TradeEvent:
+    """A trade-log row's ``trade_event`` as the executor publishes it. Its ``trade_id``,
+    ``{prefix}-{i}``, is the row's ``data-id`` in the trade table: what the benchmarks
+    look for in the page."""
+    return TradeEvent(
+        f"Bench game {i}",
+        TradeStatus.SUCCESS,
+        datetime.now(UTC),
+        bet_size=Decimal("5.00"),
+        pnl=Decimal("0.12"),
+        roi=Decimal("2.4"),
+        attempt_id=f"{prefix}-att-{i}",
+        trade_id=f"{prefix}-{i}",
+    )
 
 
 def publish_trade(worker: WorkerThread, i: int, prefix: str) -> None:
-    worker.publish(schemas.TRADE_EVENT, trade_data(i, prefix))
+    worker.publish(trade_event(i, prefix))
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -108,5 +113,5 @@ def summary(values: list[float]) -> str:
     )
 
 
-__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "DEEP_JS", "WATCH_TRADES_JS", "logged_in_context", "percentile", "publish_trade",
-           "running_stack", "summary", "trade_data"]
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "DEEP_JS", "TRADES_TABLE", "WATCH_TRADES_JS", "logged_in_context", "percentile",
+           "publish_trade", "running_stack", "summary", "trade_event"]

@@ -24,8 +24,8 @@ from dashboard_common import (
 )
 from playwright.sync_api import sync_playwright
 
-from tests.dashboard.protocol import opportunity
-from worker.api import schemas
+from tests.dashboard.protocol import domain_opportunity
+from worker.domain.events import OpportunityOpened
 
 MEASURE_JS = DEEP_JS + """
 async ([label, expected, firstId]) => {
@@ -65,7 +65,7 @@ def main() -> None:
     oid = lambda s: f"opp_{s[0]:04d}_kalshi_no"  # noqa: E731
     with running_stack() as (worker, base), sync_playwright() as pw:
         for n, roi, conf, starts in specs:
-            worker.publish(schemas.OPPORTUNITY_OPENED, opportunity(n, roi=roi, confidence=conf, expires_at=starts))
+            worker.publish(OpportunityOpened(domain_opportunity(n, roi=roi, confidence=conf, expires_at=starts), now))
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = logged_in_context(browser, base, viewport={"width": 1280, "height": 800}).new_page()
         t0 = time.perf_counter()

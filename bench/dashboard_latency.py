@@ -15,6 +15,7 @@ import time
 from dashboard_common import (
     CHROMIUM,
     CHROMIUM_ARGS,
+    TRADES_TABLE,
     WATCH_TRADES_JS,
     logged_in_context,
     publish_trade,
@@ -48,7 +49,7 @@ def main() -> None:
         fcp, ready = first_paint(browser, base)
         page = logged_in_context(browser, base, viewport={"width": 1280, "height": 800}).new_page()
         page.goto(base + "/executor")
-        page.locator("table.trades").wait_for()
+        page.locator(TRADES_TABLE).wait_for()
         page.locator(".conn[data-status=live]").wait_for()
         page.evaluate(WATCH_TRADES_JS)
         sent: dict[str, float] = {}

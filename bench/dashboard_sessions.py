@@ -23,6 +23,7 @@ from bokeh.client import pull_session
 from dashboard_common import (
     CHROMIUM,
     CHROMIUM_ARGS,
+    TRADES_TABLE,
     WATCH_TRADES_JS,
     publish_trade,
     running_stack,
@@ -137,7 +138,7 @@ def main() -> None:
                     page = b.new_page(viewport={"width": 1280, "height": 800})
                     page.add_init_script(WS_ARRIVAL_JS)
                     page.goto(base + "/executor")
-                    page.locator("table.trades").wait_for(timeout=60_000)
+                    page.locator(TRADES_TABLE).wait_for(timeout=60_000)
                     page.locator(".conn[data-status=live]").wait_for(timeout=60_000)
                     page.evaluate(WATCH_TRADES_JS)
                     pages.append(page)

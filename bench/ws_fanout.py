@@ -4,8 +4,9 @@
 
 Starts a real worker server in-process (temporary SQLite database, no venues), connects
 the clients over real sockets, publishes ``trade_event`` updates on the event bus at the
-given rate with the publish time inside, and prints delivery latency p50/p99 and the
-number of messages that did not arrive (dropped) or clients that were disconnected.
+given rate with the publish time inside (their ``trade_id`` is ``"{n}:{perf_counter}"``),
+and prints delivery latency p50/p99 and the number of messages that did not arrive
+(dropped) or clients that were disconnected.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import json
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import websockets
@@ -26,8 +28,21 @@ from db.engine import Database
 from db.migrate import migrate
 from worker.bootstrap import build_worker
 from worker.config import load_config
+from worker.domain.events import TradeEvent
+from worker.domain.tradelog import TradeStatus
 
 TOKEN = "bench-token-0123456789abcdef"
+
+
+def stamped_trade(n: int) -> TradeEvent:
+    """The ``n``-th update, its send time (``perf_counter``) in its ``trade_id``."""
+    # perf_counter is a float timestamp for measuring, never money.
+    return TradeEvent("LAL vs BOS", TradeStatus.SUCCESS, datetime.now(UTC), trade_id=f"{n}:{time.perf_counter()!r}")
+
+
+def sent_at(data: dict[str, object]) -> float:
+    """The send time :func:`stamped_trade` put in a ``trade_event``'s ``trade_id``."""
+    return float(str(data["trade_id"]).split(":", 1)[1])
 
 
 async def run(clients: int, rate: float, seconds: float) -> dict[str, object]:
@@ -63,7 +78,7 @@ async def run(clients: int, rate: float, seconds: float) -> dict[str, object]:
                     while received[i] < total:
                         msg = json.loads(await asyncio.wait_for(ws.recv(), 10))
                         if msg["type"] == "trade_event":
-                            latencies.append(time.perf_counter() - msg["data"]["sent"])
+                            latencies.append(time.perf_counter() - sent_at(msg["data"]))
                             received[i] += 1
                 except (websockets.ConnectionClosed, TimeoutError):
                     closed_early += 1
@@ -76,8 +91,7 @@ async def run(clients: int, rate: float, seconds: float) -> dict[str, object]:
         for n in range(total):
             target = start + n * interval
             await asyncio.sleep(max(0.0, target - time.perf_counter()))
-            # perf_counter is a float timestamp for measuring, never money.
-            worker.bus.publish("trade_event", {"event": "LAL vs BOS", "status": "SUCCESS", "n": n, "sent": time.perf_counter()})
+            worker.bus.publish(stamped_trade(n))
         await asyncio.gather(*tasks)
         await worker.stop()
     latencies.sort()

@@ -49,6 +49,7 @@ from db.migrate import migrate
 from worker.api import schemas
 from worker.bootstrap import Worker, build_worker
 from worker.config import load_config
+from worker.domain.events import EngineEvent
 
 T = TypeVar("T")
 TOKEN = "dashboard-browser-test-token-0123456789"
@@ -328,10 +329,11 @@ class WorkerThread:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
 
-    def publish(self, type_: str, data: Mapping[str, Any]) -> None:
+    def publish(self, event: EngineEvent) -> None:
+        """Publish ``event`` on the worker's bus, from any thread (on the worker's loop)."""
         assert self.worker is not None
         bus = self.worker.bus
-        self.loop.call_soon_threadsafe(bus.publish, type_, data)
+        self.loop.call_soon_threadsafe(bus.publish, event)
 
 
 def procfile_web_args(port: int) -> list[str]:
