@@ -412,7 +412,7 @@ def build_worker(
     supervisor read and wait on.
     """
     db = db or Database(config.database_url)
-    bus = bus or EventBus()
+    bus = bus or EventBus(clock=clock)
     settings = ExecutorSettingsManager(SettingsRepository(db))
     trades = TradeLogger(TradeRepository(db), config.day_tz, clock)
     alerts = AlertCenter(AlertRepository(db), bus, day=lambda at: at.astimezone(config.day_tz).date().isoformat(), clock=clock)

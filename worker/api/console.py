@@ -118,7 +118,15 @@ class OpportunityBook:
         self._by_id.clear()
 
     def all(self) -> list[Mapping[str, Any]]:
-        return [schemas.event_message(kept)["data"] for kept in self._by_id.values()]
+        """Every live opportunity as the wire writes it; one that cannot be written is
+        logged and left out (it never costs a client its ``init``)."""
+        written = []
+        for kept in self._by_id.values():
+            try:
+                written.append(schemas.event_message(kept)["data"])
+            except Exception:
+                log.exception("opportunity %s could not be written; left out of the snapshot", kept.opportunity.id)
+        return written
 
 
 def _probe_reason(exc: BaseException) -> str:

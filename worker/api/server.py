@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 
 SLOW_CLIENT_CLOSE = 4001
 HUB_OVERFLOW_CLOSE = 4002
+HUB_SLICE = 100  # events the hub writes before it lets other tasks run
 RATE_LIMIT_CLOSE = 4008
 
 
@@ -376,6 +377,7 @@ class Hub:
         self._task: asyncio.Task[None] | None = None
         self._beat_task: asyncio.Task[None] | None = None
         self.events_forwarded = 0
+        self.events_dropped = 0
 
     def start(self) -> None:
         if self._task is None:
@@ -411,8 +413,15 @@ class Hub:
     async def _run(self) -> None:
         while True:
             sub = self._bus.subscribe(maxsize=50_000, types=set(schemas.BROADCAST_TYPES))
+            taken = 0
             try:
                 while True:
+                    taken += 1
+                    if taken % HUB_SLICE == 0:
+                        # A burst (thousands of opportunities after a reconnect) is written
+                        # in slices, so book updates, orders and the lease run in between:
+                        # a queue that is never empty never gives the loop back by itself.
+                        await self._clock.sleep(0)
                     event = await sub.get()
                     if event is OVERFLOW:
                         # The engine outran even the hub: every client's view is now
@@ -424,8 +433,10 @@ class Hub:
                     try:
                         assert event.payload is not None  # only OVERFLOW has none
                         text = schemas.dumps(schemas.event_message(event.payload))
-                    except (TypeError, ValueError):
+                    except Exception:
+                        # One event that cannot be written never stops the others.
                         log.exception("event %s could not be encoded; dropped", event.type)
+                        self.events_dropped += 1
                         continue
                     self.events_forwarded += 1
                     for client in list(self.clients):

@@ -653,7 +653,7 @@ class OpportunityView:
     rules: RulesView
     updated_at: datetime
     #: May the pair trade, and if not why. Left out while the scanner's feed is being
-    #: built (``worker/trading.py`` publishes without a verdict then): None.
+    #: built (the trading supervisor publishes without a verdict then): None.
     tradeable: bool | None
     why_not: WhyNotView | None
 

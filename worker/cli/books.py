@@ -36,7 +36,7 @@ from worker.domain.errors import VenueError
 from worker.domain.markets import Venue
 from worker.domain.tradelog import trading_day_bounds
 from worker.engine.books import Books, BooksKeeper
-from worker.engine.executor.executor import REDEEM_STEP
+from worker.engine.executor.settlement import REDEEM_STEP
 
 AGREE, DIFFER, IN_FLIGHT = 0, 1, 2
 MAX_TRANSFER = Decimal(100_000_000)

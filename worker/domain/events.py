@@ -69,16 +69,6 @@ class UnknownEventKind(ValueError):
     """Something tried to publish an event kind that is not in :class:`EventKind`."""
 
 
-def event_kind(value: str) -> EventKind:
-    """``value`` as an :class:`EventKind`; raises :class:`UnknownEventKind` otherwise."""
-    try:
-        return EventKind(value)
-    except ValueError:
-        raise UnknownEventKind(
-            f"{value!r} is not an event kind the engine may publish (worker.domain.events.EventKind)"
-        ) from None
-
-
 class AlertKind(StrEnum):
     """What the operator is alerted to (one ``alert`` message; stored until dismissed)."""
 

@@ -23,7 +23,6 @@ from worker.domain.ports import VenuePort
 
 log = logging.getLogger(__name__)
 
-#: The bus's ``publish``, given a :class:`~worker.domain.events.BalanceUpdate`.
 #: Called with the cash just read per venue; what it returns goes out as ``books``.
 OnRefresh = Callable[[Mapping[Venue, Decimal]], Awaitable[BooksFigures | None]]
 

@@ -62,12 +62,7 @@ from worker.engine.executor.risk import (
     RiskManager,
 )
 from worker.engine.executor.runner import AttemptRunner, UnwindPolicy
-from worker.engine.executor.settlement import (
-    OVERDUE_ALERT_EVERY,
-    REDEEM_STEP,
-    SETTLEMENT_GRACE,
-    Settlement,
-)
+from worker.engine.executor.settlement import Settlement
 from worker.engine.executor.tasks import AttemptTasks
 from worker.engine.settings_manager import ExecutorSettingsManager
 from worker.engine.trade_logger import TradeLogger
@@ -76,7 +71,7 @@ log = logging.getLogger(__name__)
 
 RaiseAlert = Callable[..., object]
 
-__all__ = ["KILL_SWITCH_HALT", "OVERDUE_ALERT_EVERY", "REDEEM_STEP", "SETTLEMENT_GRACE", "Executor"]
+__all__ = ["KILL_SWITCH_HALT", "Executor"]
 
 
 class Executor:

@@ -56,7 +56,7 @@ log = logging.getLogger(__name__)
 
 #: The receive time given to a leg whose book time is unknown: older than any age limit.
 _UNKNOWN_AGE = datetime.min.replace(tzinfo=UTC)
-#: Events encoded per turn of the publishing task before it lets other tasks run.
+#: Events handed on per turn of the publishing task before it lets other tasks run.
 _FLUSH_SLICE = 100
 
 
@@ -294,8 +294,9 @@ class OpportunityFeed:
         while True:
             await self._outbox_ready.wait()
             self._outbox_ready.clear()
-            # A burst (every book after a reconnect) is encoded in slices, so that book
-            # updates, order acknowledgements and the lease heartbeat run in between.
+            # A burst (every book after a reconnect) is handed on in slices, so that book
+            # updates, order acknowledgements and the lease heartbeat run in between (the
+            # server's hub writes the wire messages, in slices of its own).
             if self.flush_events(_FLUSH_SLICE) == _FLUSH_SLICE:
                 self._outbox_ready.set()  # more queued: go on after the others had a turn
                 await self.clock.sleep(0)
@@ -304,7 +305,7 @@ class OpportunityFeed:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            # Orders first: the cards (encoded by the publishing task) never delay a submit.
+            # Orders first: the cards (published by the publishing task) never delay a submit.
             for event in self.take_pending():
                 cand = self.candidate(event)
                 if cand is not None:
