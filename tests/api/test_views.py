@@ -387,7 +387,7 @@ def _trade(**changes: Any) -> dict[str, Any]:
          "status_changed.data.enabled: must be true or false, got a string"),
         ({"type": "alert_dismissed", "data": {"id": "al_1"}}, "alert_dismissed.data.kind: missing"),
         ({"type": "venue_status", "data": {"venues": {"kalshi": {"state": "sleepy", "data_age_ms": 1, "detail": None}}}},
-         "venue_status.data.venues.kalshi.state: 'sleepy' is not a VenueFeedState"),
+         "venue_status.data.venues.kalshi.state: 'sleepy' is not a VenueConnection"),
         ({"type": "discovery_refusals", "data": {"refused_count": True, "refused": [], "discovered_at": None}},
          "discovery_refusals.data.refused_count: must be a whole number, got a boolean"),
         ({"type": "ack", "id": "x", "data": {}}, "ack.action: missing"),

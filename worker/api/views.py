@@ -37,6 +37,7 @@ from worker.domain.attempts import RefusalReason
 from worker.domain.events import AlertKind, AlertSeverity, EventKind
 from worker.domain.mapping import CloseReason, Confidence, MappingStatus, NotTradeable
 from worker.domain.markets import Venue
+from worker.domain.operator import DatabaseState, VenueConnection
 from worker.domain.settings import FIELDS, ExecutorSettings
 from worker.domain.tradelog import PositionStatus, TradeStatus
 
@@ -251,18 +252,8 @@ class TradeEventStatus(StrEnum):
     RESOLVED = "RESOLVED"
 
 
-class VenueFeedState(StrEnum):
-    """A venue feed's state (``worker.domain.operator.VenueConnection``)."""
-
-    UP = "up"
-    DOWN = "down"
-    CONNECTING = "connecting"
-    NOT_RUNNING = "not_running"
-
-
-class DatabaseState(StrEnum):
-    UP = "up"
-    DOWN = "down"
+#: A venue feed's state: the domain's own enum, so the two can never disagree.
+VenueFeedState = VenueConnection
 
 
 # --- the parts ---------------------------------------------------------------------------
