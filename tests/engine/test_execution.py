@@ -12,6 +12,7 @@ import pytest
 from db.ledger import LedgerRepository
 from tests.engine.conftest import Rig
 from tests.engine.fakes import Fault, kalshi_ref, make_candidate, poly_ref, stock_books
+from tests.scale.procs import wait_until
 from worker.clock import FakeClock
 from worker.domain.attempts import AttemptRecord, AttemptState, LegRole, Refusal, RefusalReason
 from worker.domain.events import AlertKind
@@ -351,8 +352,9 @@ async def test_close_during_an_active_trade_waits_for_it_instead_of_racing(rig: 
     await unwind_gate.reached.wait()
     (pos,) = await rig.trades.list_positions("open")  # the partial hedge is a position already
     closing = asyncio.create_task(ex.close_position(pos.id))
-    await asyncio.sleep(0.05)
-    assert not closing.done()  # waiting for the attempt
+    # Seen waiting for the attempt, not assumed after some time.
+    await wait_until(lambda: ex.tasks.waiting(a.id) == 1, 5, "the close waiting for the attempt")
+    assert not closing.done() and ex.tasks.running(a.id)
     gate.set()
     result = await closing
     assert result["closed"] is True

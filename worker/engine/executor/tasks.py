@@ -45,6 +45,7 @@ class AttemptTasks:
         self._after = after
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self._game_locks: dict[str, asyncio.Lock] = {}
+        self._waiting: Counter[str] = Counter()
         #: Attempts ended by this process, per end state, and their realised P&L.
         self.outcomes: Counter[str] = Counter()
         self.pnl_total = Decimal(0)
@@ -72,7 +73,15 @@ class AttemptTasks:
         """Until ``attempt_id``'s task (if any) has ended."""
         task = self.tasks.get(attempt_id)
         if task is not None:
-            await asyncio.wait([task])
+            self._waiting[attempt_id] += 1
+            try:
+                await asyncio.wait([task])
+            finally:
+                self._waiting[attempt_id] -= 1
+
+    def waiting(self, attempt_id: str) -> int:
+        """How many callers (a close, an operator action) wait for ``attempt_id`` to end."""
+        return self._waiting[attempt_id]
 
     async def wait_idle(self) -> None:
         """Until every attempt task started so far has ended (and any they started)."""
