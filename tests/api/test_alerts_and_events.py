@@ -390,3 +390,35 @@ async def test_an_alert_dismissed_by_another_worker_leaves_this_ones_init(tmp_pa
     finally:
         await b.stop()
         await a.stop()
+
+
+async def test_a_dismissed_alert_stays_out_of_init_even_when_the_database_read_began_before_the_dismissal() -> None:
+    from dataclasses import replace as copy
+
+    from worker.domain.events import Alert
+    from worker.engine.alerts import AlertCenter
+
+    class StaleReads:
+        """Stores alerts, but ``active`` answers as a read begun before the last dismissal."""
+
+        def __init__(self) -> None:
+            self.rows: dict[str, Alert] = {}
+
+        async def save(self, alert: Alert) -> None:
+            self.rows[alert.id] = alert
+
+        async def active(self, limit: int = 200) -> list[Alert]:
+            return list(self.rows.values())  # the dismissal is not visible yet
+
+        async def dismiss(self, alert_id: str, at: datetime) -> Alert | None:
+            row = self.rows.get(alert_id)
+            return None if row is None else copy(row, dismissed_at=at)
+
+    store = StaleReads()
+    center = AlertCenter(store, EventBus(), clock=FakeClock(NOW))
+    raised = center.observe(trade("C at D", TradeStatus.STRANDED, attempt_id="a2"))
+    assert raised is not None
+    await center._flush_once()  # stored, as the writer task does
+    assert [a["id"] for a in await center.active()] == [raised.id]
+    await center.dismiss(raised.id)
+    assert await center.active() == []

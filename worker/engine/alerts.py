@@ -64,6 +64,7 @@ STRANDED_ENDED = frozenset({"RESOLVED", "SETTLED", "CLOSED"})
 ACTIVE_READ_TIMEOUT_S = 2.0
 RETRY_START_S = 0.5
 RETRY_MAX_S = 30.0
+DISMISSED_IDS_KEPT = 10_000  # this process's dismissals remembered for `active`
 
 
 def _given(value: Any) -> Any:
@@ -102,6 +103,9 @@ class AlertCenter:
         self._alerted_down: dict[str, bool] = {}
         self._grace_pending: set[str] = set()
         self._dismissed: set[tuple[AlertKind, str]] = set()
+        #: Alerts this process dismissed (a dismissal is final): ``active`` leaves them out
+        #: even when its database read began before the dismissal was stored.
+        self._dismissed_ids: dict[str, None] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._side: set[asyncio.Task[None]] = set()
         self._graces: set[asyncio.Task[None]] = set()
@@ -191,6 +195,9 @@ class AlertCenter:
             if alert.id == alert_id:
                 del self._active[key]
         self._dismissed.add((done.kind, done.key))
+        self._dismissed_ids[done.id] = None
+        while len(self._dismissed_ids) > DISMISSED_IDS_KEPT:
+            del self._dismissed_ids[next(iter(self._dismissed_ids))]
         self._bus.publish(AlertDismissed(done))
         return done
 
@@ -230,6 +237,8 @@ class AlertCenter:
         for alert in self._unsaved.values():
             if not alert.active:
                 by_id.pop(alert.id, None)
+        for alert_id in self._dismissed_ids:
+            by_id.pop(alert_id, None)
         alerts = sorted(by_id.values(), key=lambda a: a.last_at, reverse=True)
         return [a.to_wire() for a in alerts]
 
