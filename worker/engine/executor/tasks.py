@@ -78,6 +78,8 @@ class AttemptTasks:
                 await asyncio.wait([task])
             finally:
                 self._waiting[attempt_id] -= 1
+                if self._waiting[attempt_id] <= 0:
+                    del self._waiting[attempt_id]  # kept only while someone waits
 
     def waiting(self, attempt_id: str) -> int:
         """How many callers (a close, an operator action) wait for ``attempt_id`` to end."""
