@@ -195,6 +195,9 @@ async def test_kill_switch_without_flatten_pauses_trading_for_everyone(worker: W
     await a.send({"action": "kill_switch", "flatten": False, "id": "k"})
     ack = await a.reply()
     assert ack["type"] == "ack" and ack["data"]["paused"] is True
+    # No executor runs here: nothing was looked for, and the answer says so in the one shape.
+    assert ack["data"]["cancelled"] == 0 and ack["data"]["orders_checked"] is False
+    assert ack["data"]["flattened"] == [] and ack["data"]["executor_running"] is False
     assert (await b.recv_type("status_changed"))["data"]["enabled"] is False
     await a.send({"action": "kill_switch", "flatten": True})
     err = await a.reply()
