@@ -19,6 +19,7 @@ import asyncio
 import heapq
 import itertools
 import time
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -54,6 +55,26 @@ def utcnow() -> datetime:
     """The wall clock now (aware UTC), for code outside the engine that has no clock of its
     own to take (command-line tools, module-level defaults)."""
     return SYSTEM_CLOCK.now()
+
+
+async def within(clock: Clock, waiter: Awaitable[object], seconds: float) -> bool:
+    """Await ``waiter`` for at most ``seconds`` of ``clock``.
+
+    True when it finished first (an exception it raised is raised here); False when the
+    time ran out first, and ``waiter`` is cancelled. Neither is awaited after
+    cancelling, so a caller on a :class:`FakeClock` needs no extra turns."""
+    task = asyncio.ensure_future(waiter)
+    timer = asyncio.ensure_future(clock.sleep(seconds))
+    try:
+        await asyncio.wait((task, timer), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        timer.cancel()
+        finished = task.done()
+        if not finished:
+            task.cancel()
+    if finished and not task.cancelled():
+        task.result()
+    return finished
 
 
 class FakeClock:

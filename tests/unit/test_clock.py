@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from scripts.check_clock import offences
-from worker.clock import SYSTEM_CLOCK, FakeClock
+from worker.clock import SYSTEM_CLOCK, FakeClock, within
 
 START = datetime(2026, 12, 6, 12, tzinfo=UTC)
 
@@ -74,3 +74,28 @@ def test_check_script_flags_time_outside_the_clock_module(tmp_path: Path) -> Non
         "import asyncio\nasync def f():\n    await asyncio.sleep(1)\n"
     )
     assert offences(tmp_path) == ["worker/engine/bad.py:3: await asyncio.sleep(1)"]
+
+
+async def test_within_says_whether_the_waiter_finished_before_the_clock_ran_out() -> None:
+    clock = FakeClock(START)
+    done = asyncio.Event()
+    first = asyncio.create_task(within(clock, done.wait(), 5))
+    await asyncio.sleep(0)
+    done.set()
+    assert await first is True
+    late = asyncio.create_task(within(clock, asyncio.Event().wait(), 5))
+    for _ in range(3):  # within starts its timer
+        await asyncio.sleep(0)
+    assert clock.sleepers == 1
+    await clock.advance(4.5)
+    assert not late.done()
+    await clock.advance(0.5)
+    assert await late is False
+
+
+async def test_within_raises_what_the_waiter_raised() -> None:
+    async def broken() -> None:
+        raise RuntimeError("waiter failed")
+
+    with pytest.raises(RuntimeError, match="waiter failed"):
+        await within(FakeClock(START), broken(), 5)

@@ -19,7 +19,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
 
-from worker.clock import SYSTEM_CLOCK, Clock
+from worker.clock import SYSTEM_CLOCK, Clock, within
 from worker.domain.errors import LeaseLost, VenueError
 from worker.domain.storage import Fence, LeaseStore
 
@@ -176,13 +176,7 @@ class LeaseKeeper:
 
     async def _pause(self, stop: asyncio.Event) -> None:
         """Wait one heartbeat interval on the clock, or less if ``stop`` is set."""
-        stopped = asyncio.ensure_future(stop.wait())
-        interval = asyncio.ensure_future(self._clock.sleep(self.interval_s))
-        try:
-            await asyncio.wait((stopped, interval), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopped.cancel()
-            interval.cancel()
+        await within(self._clock, stop.wait(), self.interval_s)
 
     async def wait_changed(self) -> None:
         await self._changed.wait()

@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from worker.clock import SYSTEM_CLOCK, Clock
+from worker.clock import SYSTEM_CLOCK, Clock, within
 from worker.domain.discovery import WIRE_LIMIT, DiscoveryRefusals
 from worker.domain.errors import MissingCredentials
 from worker.domain.events import (
@@ -230,7 +230,7 @@ class TradingSupervisor:
             remaining = deadline - self._clock.monotonic()
             if remaining <= 0 or self._stop.is_set():
                 return False
-            await self._within(self.keeper.wait_changed(), remaining)
+            await within(self._clock, self.keeper.wait_changed(), remaining)
         return True
 
     async def stop(self) -> bool:
@@ -250,7 +250,7 @@ class TradingSupervisor:
             remaining = deadline - self._clock.monotonic()
             if remaining <= 0:
                 break
-            await self._within(self.keeper.wait_changed(), remaining)
+            await within(self._clock, self.keeper.wait_changed(), remaining)
         if self.executor is not None and self._started_executor:
             # The heartbeat still runs here, so legs 2 and unwinds may still be sent.
             clean = await self.executor.shutdown(self._shutdown_s)
@@ -273,21 +273,9 @@ class TradingSupervisor:
                 await port.aclose()
         self.venues = {}
 
-    async def _within(self, waiter: Awaitable[object], seconds: float) -> bool:
-        """Await ``waiter`` for at most ``seconds`` of the clock; False (and ``waiter``
-        cancelled) when the time ran out first."""
-        task = asyncio.ensure_future(waiter)
-        timer = asyncio.ensure_future(self._clock.sleep(seconds))
-        try:
-            await asyncio.wait({task, timer}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            timer.cancel()
-            await _cancel(task)
-        return not task.cancelled()
-
     async def _stopped_within(self, seconds: float) -> bool:
         """Wait ``seconds`` of the clock unless stopped first; True when stopped."""
-        await self._within(self._stop.wait(), seconds)
+        await within(self._clock, self._stop.wait(), seconds)
         return self._stop.is_set()
 
     async def _follow_settings(self) -> None:

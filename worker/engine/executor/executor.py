@@ -37,7 +37,7 @@ from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from worker.clock import SYSTEM_CLOCK, Clock
+from worker.clock import SYSTEM_CLOCK, Clock, within
 from worker.domain.attempts import AttemptRecord, AttemptState, AttemptStore, Refusal
 from worker.domain.events import Publish
 from worker.domain.ledger import BooksFigures
@@ -232,13 +232,7 @@ class Executor:
         pending = self.tasks.pending()
         if not pending:
             return 0
-        everything = asyncio.ensure_future(asyncio.wait(pending))
-        bound = asyncio.ensure_future(self.clock.sleep(timeout_s))
-        try:
-            await asyncio.wait([everything, bound], return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in (everything, bound):
-                waiter.cancel()
+        await within(self.clock, asyncio.wait(pending), timeout_s)
         return sum(1 for t in pending if not t.done())
 
     async def wait_idle(self) -> None:
