@@ -8,17 +8,19 @@ from decimal import Decimal
 
 import pytest
 
+from worker.domain.attempt_money import (
+    contracts_within,
+    hedge_cap,
+    ladder_price,
+    unwind_floor_price,
+    worst_case_loss,
+)
 from worker.domain.attempts import (
     TRANSITIONS,
     AttemptRecord,
     AttemptState,
     IllegalAttemptTransition,
     check_transition,
-    contracts_within,
-    hedge_cap,
-    ladder_price,
-    unwind_floor_price,
-    worst_case_loss,
 )
 from worker.domain.fees import FeeSchedule
 

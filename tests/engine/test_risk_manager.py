@@ -294,7 +294,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from db.attempts import AttemptRepository
 from db.engine import Database
-from worker.domain.attempts import AttemptRecord, AttemptState, ReservationLimits, worst_case_loss
+from worker.domain.attempt_money import worst_case_loss
+from worker.domain.attempts import AttemptRecord, AttemptState, ReservationLimits
 
 async def main(url, name, n):
     db = Database(url)

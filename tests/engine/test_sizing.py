@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
-from worker.domain.attempts import Refusal, RefusalReason, SizeChoice, choose_size
+from worker.domain.attempt_money import SizeChoice, choose_size
+from worker.domain.attempts import Refusal, RefusalReason
 from worker.domain.mapping import CurvePoint
 
 

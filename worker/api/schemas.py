@@ -60,7 +60,7 @@ from enum import Enum
 from typing import Any, Final, Literal, TypedDict, TypeVar
 
 from worker.api.views import *  # noqa: F403 - the decoders, the client side of this protocol
-from worker.domain.attempts import size_candidates
+from worker.domain.attempt_money import size_candidates
 from worker.domain.events import (
     EVENT_CLASSES,
     OMIT,

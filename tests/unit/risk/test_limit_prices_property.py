@@ -17,7 +17,7 @@ from decimal import Decimal
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from worker.domain.attempts import choose_size, hedge_cap
+from worker.domain.attempt_money import choose_size, hedge_cap
 from worker.domain.books import PriceLevel
 from worker.domain.fees import FeeSchedule
 from worker.engine.scanner.detect import fee_units, opportunity_curve

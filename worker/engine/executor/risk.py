@@ -22,6 +22,13 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from worker.clock import SYSTEM_CLOCK, Clock
+from worker.domain.attempt_money import (
+    SizeChoice,
+    choose_size,
+    contracts_within,
+    fee_bound,
+    worst_case_loss,
+)
 from worker.domain.attempts import (
     AttemptRecord,
     AttemptState,
@@ -31,11 +38,6 @@ from worker.domain.attempts import (
     Refusal,
     RefusalReason,
     ReservationLimits,
-    SizeChoice,
-    choose_size,
-    contracts_within,
-    fee_bound,
-    worst_case_loss,
 )
 from worker.domain.fees import FeeSchedule
 from worker.domain.mapping import (

@@ -21,18 +21,20 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from worker.clock import SYSTEM_CLOCK, Clock
-from worker.domain.attempts import (
+from worker.domain.attempt_money import (
     UNWIND_MAX_TRIES,
     UNWIND_WINDOW_S,
+    hedge_cap,
+    ladder_price,
+    unwind_floor_price,
+)
+from worker.domain.attempts import (
     AttemptRecord,
     AttemptState,
     AttemptStore,
     LegRecord,
     LegRole,
-    hedge_cap,
     label_side,
-    ladder_price,
-    unwind_floor_price,
 )
 from worker.domain.errors import VenueError
 from worker.domain.events import PositionOpened, Publish, TradeEvent
