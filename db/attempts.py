@@ -14,23 +14,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from db.attempt_rows import attempt_from_row, attempt_values, leg_from_row, leg_values, stamp
 from db.engine import Database
 from db.lease import db_now
 from db.ledger import insert_cash, insert_ignore
-from db.repositories import insert_trade
+from db.repositories import day_trades_and_pnl, insert_trade, position_values
 from db.tables import (
     arbitrage_attempts,
     attempt_legs,
     executor_lease,
     executor_positions,
-    executor_trades,
     order_fills,
 )
 from db.types import Money
@@ -42,151 +42,20 @@ from worker.domain.attempts import (
     AttemptState,
     DayExposure,
     LegRecord,
-    LegRole,
     Refusal,
     RefusalReason,
     ReservationLimits,
 )
 from worker.domain.errors import LeaseLost
 from worker.domain.ledger import CashEntry
-from worker.domain.markets import ContractRef, OutcomeSide, Venue
-from worker.domain.orders import Fill, OrderAction, TimeInForce
+from worker.domain.orders import Fill
 from worker.domain.storage import Fence
-from worker.domain.tradelog import ATTEMPT_STATUSES, REALISED_STATUSES, NewPosition, TradeRecord
+from worker.domain.tradelog import NewPosition, TradeRecord
 
 #: Any fixed 64-bit number: the PostgreSQL advisory lock that serialises reservations.
 _PG_RESERVATION_LOCK = 0x45584552
 
 _BUSY_STATES = [s.value for s in IN_FLIGHT] + [AttemptState.STRANDED.value]
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _attempt_values(a: AttemptRecord) -> dict[str, Any]:
-    return {
-        "id": a.id,
-        "game_key": a.game_key,
-        "mapping_id": a.mapping_id,
-        "direction": a.direction,
-        "event_title": a.event_title,
-        "state": a.state.value,
-        "created_at": a.created_at,
-        "updated_at": a.updated_at,
-        "contracts": a.contracts,
-        "planned_cost": a.planned_cost,
-        "expected_edge": a.expected_edge,
-        "worst_case_loss": a.worst_case_loss,
-        "pnl": a.pnl,
-        "reason": a.reason,
-        "path": list(a.path),
-        "details": dict(a.details),
-    }
-
-
-def _leg_values(g: LegRecord) -> dict[str, Any]:
-    return {
-        "id": g.id,
-        "attempt_id": g.attempt_id,
-        "role": g.role.value,
-        "seq": g.seq,
-        "venue": g.contract.venue.value,
-        "market_id": g.contract.market_id,
-        "contract_id": g.contract.contract_id,
-        "contract_label": g.label,
-        # side of the contract and the action, e.g. "yes/buy", kept in one column
-        "side": f"{g.contract.side.value}/{g.action.value}",
-        "price": g.price,
-        "quantity": g.quantity,
-        "time_in_force": g.tif.value,
-        "client_order_id": g.client_order_id,
-        "venue_order_id": g.venue_order_id,
-        "state": g.state,
-        "filled_quantity": g.filled,
-        "average_price": g.avg_price,
-        "fees": g.fees,
-        "error": g.error,
-        "sent_at": g.sent_at,
-        "updated_at": g.updated_at or _now(),
-        "fills_recorded": g.fills_recorded,
-    }
-
-
-def _leg(row: Any) -> LegRecord:
-    m = row._mapping
-    side, _, action = str(m["side"]).partition("/")
-    return LegRecord(
-        id=m["id"],
-        attempt_id=m["attempt_id"],
-        role=LegRole(m["role"]),
-        seq=int(m["seq"]),
-        contract=ContractRef(Venue(m["venue"]), m["market_id"], m["contract_id"], OutcomeSide(side)),
-        label=m["contract_label"],
-        action=OrderAction(action or "buy"),
-        price=m["price"],
-        quantity=m["quantity"],
-        tif=TimeInForce(m["time_in_force"]),
-        client_order_id=m["client_order_id"],
-        state=m["state"],
-        venue_order_id=m["venue_order_id"],
-        filled=m["filled_quantity"],
-        avg_price=m["average_price"],
-        fees=m["fees"],
-        error=m["error"],
-        sent_at=m["sent_at"],
-        updated_at=m["updated_at"],
-        fills_recorded=bool(m["fills_recorded"]),
-    )
-
-
-def _attempt(row: Any, legs: list[LegRecord]) -> AttemptRecord:
-    m = row._mapping
-    return AttemptRecord(
-        id=m["id"],
-        game_key=m["game_key"],
-        mapping_id=m["mapping_id"],
-        direction=m["direction"],
-        event_title=m["event_title"],
-        state=AttemptState(m["state"]),
-        created_at=m["created_at"],
-        updated_at=m["updated_at"],
-        contracts=m["contracts"],
-        planned_cost=m["planned_cost"],
-        expected_edge=m["expected_edge"],
-        worst_case_loss=m["worst_case_loss"],
-        path=list(m["path"] or []),
-        details=dict(m["details"] or {}),
-        pnl=m["pnl"],
-        reason=m["reason"],
-        legs=sorted(legs, key=lambda g: (g.seq, g.id)),
-        trade_id=None if m["trade_id"] is None else str(m["trade_id"]),
-        position_id=None if m["position_id"] is None else str(m["position_id"]),
-        epoch=m["epoch"],
-    )
-
-
-def _position_values(p: NewPosition) -> dict[str, Any]:
-    return {
-        "event_key": p.event_key,
-        "event_title": p.event_title,
-        "opened_at": p.opened_at,
-        "poly_side": p.poly.side,
-        "poly_price": float(p.poly.price),  # display column only
-        "poly_contracts": p.poly.contracts,
-        "kalshi_side": p.kalshi.side,
-        "kalshi_price": float(p.kalshi.price),  # display column only
-        "kalshi_contracts": p.kalshi.contracts,
-        "status": "open",
-        "cost_micros": p.cost,
-        "attempt_id": p.attempt_id,
-        "game_key": p.game_key,
-        "poly_venue": p.poly.venue,
-        "poly_market": p.poly.market,
-        "poly_contract": p.poly.contract,
-        "kalshi_ticker": p.kalshi.market,
-        "expires_at": p.expires_at,
-    }
 
 
 class AttemptRepository:
@@ -225,32 +94,8 @@ class AttemptRepository:
             await conn.execute(sa.text(f"SELECT pg_advisory_xact_lock({_PG_RESERVATION_LOCK})"))
 
     async def _exposure(self, conn: AsyncConnection, start: datetime, end: datetime) -> DayExposure:
-        a, t = arbitrage_attempts, executor_trades
-        attempts = (
-            await conn.execute(
-                sa.select(sa.func.count()).where(a.c.created_at >= start, a.c.created_at < end)
-            )
-        ).scalar_one()
-        # Rows imported from an older bot count too (no attempt of ours behind them).
-        imported = (
-            await conn.execute(
-                sa.select(sa.func.count()).where(
-                    t.c.timestamp >= start,
-                    t.c.timestamp < end,
-                    t.c.attempt_id.is_(None),
-                    t.c.status.in_([str(s) for s in ATTEMPT_STATUSES]),
-                )
-            )
-        ).scalar_one()
-        pnl = (
-            await conn.execute(
-                sa.select(sa.type_coerce(sa.func.coalesce(sa.func.sum(t.c.pnl_micros), 0), Money)).where(
-                    t.c.timestamp >= start,
-                    t.c.timestamp < end,
-                    t.c.status.in_([str(s) for s in REALISED_STATUSES]),
-                )
-            )
-        ).scalar_one()
+        a = arbitrage_attempts
+        trades, pnl = await day_trades_and_pnl(conn, start, end)  # imported rows included
 
         async def worst(states: list[str]) -> Decimal:
             value = (
@@ -263,8 +108,8 @@ class AttemptRepository:
             return Decimal(value)
 
         return DayExposure(
-            trades=int(attempts) + int(imported),
-            realised_pnl=Decimal(pnl),
+            trades=trades,
+            realised_pnl=pnl,
             in_flight_worst_case=await worst([s.value for s in IN_FLIGHT]),
             # A stranded leg counts until it is settled or the operator reported what it
             # brought (a RESOLVED attempt left to settle keeps its worst case until then).
@@ -332,14 +177,14 @@ class AttemptRepository:
                         f"opportunity can trade ({why})",
                     )
                 attempt = resized
-            await conn.execute(a.insert().values(**_attempt_values(attempt), epoch=epoch))
+            await conn.execute(a.insert().values(**attempt_values(attempt), epoch=epoch))
             for leg in attempt.legs:
-                await conn.execute(attempt_legs.insert().values(**_leg_values(leg)))
+                await conn.execute(attempt_legs.insert().values(**leg_values(leg)))
         return attempt
 
     async def _save(self, conn: AsyncConnection, attempt: AttemptRecord) -> None:
         epoch = await self._fenced(conn)
-        values = _attempt_values(attempt)
+        values = attempt_values(attempt)
         values.pop("id")
         values.pop("created_at")
         if epoch is not None:
@@ -356,7 +201,7 @@ class AttemptRepository:
             )
         }
         for leg in attempt.legs:
-            lv = _leg_values(leg)
+            lv = leg_values(leg)
             if leg.id in existing:
                 lv.pop("id")
                 recorded, was_sent = existing[leg.id]
@@ -409,7 +254,7 @@ class AttemptRepository:
                     existing = (
                         await conn.execute(
                             executor_positions.insert()
-                            .values(**_position_values(position))
+                            .values(**position_values(position))
                             .returning(executor_positions.c.id)
                         )
                     ).scalar_one()
@@ -456,7 +301,7 @@ class AttemptRepository:
             await conn.execute(
                 attempt_legs.update()
                 .where(attempt_legs.c.id == leg.id)
-                .values(average_price=leg.avg_price, fees=leg.fees, fills_recorded=True, updated_at=_now())
+                .values(average_price=leg.avg_price, fees=leg.fees, fills_recorded=True, updated_at=stamp())
             )
 
     async def _load(self, conn: AsyncConnection, where: Any) -> list[AttemptRecord]:
@@ -472,8 +317,8 @@ class AttemptRepository:
             for lr in (
                 await conn.execute(sa.select(attempt_legs).where(attempt_legs.c.attempt_id.in_(chunk)))
             ).all():
-                legs[lr._mapping["attempt_id"]].append(_leg(lr))
-        return [_attempt(r, legs[r._mapping["id"]]) for r in rows]
+                legs[lr._mapping["attempt_id"]].append(leg_from_row(lr))
+        return [attempt_from_row(r, legs[r._mapping["id"]]) for r in rows]
 
     async def get(self, attempt_id: str) -> AttemptRecord | None:
         async with self.db.read() as conn:

@@ -161,6 +161,51 @@ def trade_values(record: TradeRecord) -> dict[str, Any]:
     }
 
 
+def position_values(position: NewPosition) -> dict[str, Any]:
+    """The row of a newly opened position."""
+    return {
+        "event_key": position.event_key,
+        "event_title": position.event_title,
+        "opened_at": position.opened_at,
+        "poly_side": position.poly.side,
+        "poly_price": _display(position.poly.price),
+        "poly_contracts": position.poly.contracts,
+        "kalshi_side": position.kalshi.side,
+        "kalshi_price": _display(position.kalshi.price),
+        "kalshi_contracts": position.kalshi.contracts,
+        "status": "open",
+        "cost_micros": position.cost,
+        "attempt_id": position.attempt_id,
+        "game_key": position.game_key,
+        "poly_venue": position.poly.venue,
+        "poly_market": position.poly.market,
+        "poly_contract": position.poly.contract,
+        "kalshi_ticker": position.kalshi.market,
+        "expires_at": position.expires_at,
+    }
+
+
+async def day_trades_and_pnl(conn: AsyncConnection, start: datetime, end: datetime) -> tuple[int, Decimal]:
+    """The trades of the day [start, end) — our attempts, and rows imported from an older
+    bot (no attempt of ours behind them) — and its net realised P&L, in the caller's
+    transaction."""
+    t = executor_trades
+    in_day = sa.and_(t.c.timestamp >= start, t.c.timestamp < end)
+    attempts_q = sa.select(sa.func.count()).where(
+        arbitrage_attempts.c.created_at >= start, arbitrage_attempts.c.created_at < end
+    )
+    imported_q = sa.select(sa.func.count()).where(
+        in_day, t.c.attempt_id.is_(None), t.c.status.in_([str(s) for s in ATTEMPT_STATUSES])
+    )
+    pnl_q = sa.select(sa.type_coerce(sa.func.coalesce(sa.func.sum(t.c.pnl_micros), 0), Money)).where(
+        in_day, t.c.status.in_([str(s) for s in REALISED_STATUSES])
+    )
+    attempts = (await conn.execute(attempts_q)).scalar_one()
+    imported = (await conn.execute(imported_q)).scalar_one()
+    pnl = (await conn.execute(pnl_q)).scalar_one()
+    return int(attempts) + int(imported), Decimal(pnl)
+
+
 async def insert_trade(conn: AsyncConnection, record: TradeRecord) -> StoredTrade | None:
     """Insert unless a row with the same key exists (then None). Runs in the caller's transaction.
 
@@ -206,26 +251,7 @@ class TradeRepository:
             return await insert_trade(conn, record)
 
     async def open_position(self, position: NewPosition) -> StoredPosition:
-        values = {
-            "event_key": position.event_key,
-            "event_title": position.event_title,
-            "opened_at": position.opened_at,
-            "poly_side": position.poly.side,
-            "poly_price": _display(position.poly.price),
-            "poly_contracts": position.poly.contracts,
-            "kalshi_side": position.kalshi.side,
-            "kalshi_price": _display(position.kalshi.price),
-            "kalshi_contracts": position.kalshi.contracts,
-            "status": "open",
-            "cost_micros": position.cost,
-            "attempt_id": position.attempt_id,
-            "game_key": position.game_key,
-            "poly_venue": position.poly.venue,
-            "poly_market": position.poly.market,
-            "poly_contract": position.poly.contract,
-            "kalshi_ticker": position.kalshi.market,
-            "expires_at": position.expires_at,
-        }
+        values = position_values(position)
         async with self.db.write() as conn:
             new_id = (
                 await conn.execute(
@@ -308,15 +334,6 @@ class TradeRepository:
     async def day_figures(self, start: datetime, end: datetime) -> tuple[int, Decimal, int]:
         t = executor_trades
         in_day = sa.and_(t.c.timestamp >= start, t.c.timestamp < end)
-        attempts_q = sa.select(sa.func.count()).where(
-            arbitrage_attempts.c.created_at >= start, arbitrage_attempts.c.created_at < end
-        )
-        imported_q = sa.select(sa.func.count()).where(
-            in_day, t.c.attempt_id.is_(None), t.c.status.in_([str(s) for s in ATTEMPT_STATUSES])
-        )
-        pnl_q = sa.select(sa.type_coerce(sa.func.coalesce(sa.func.sum(t.c.pnl_micros), 0), Money)).where(
-            in_day, t.c.status.in_([str(s) for s in REALISED_STATUSES])
-        )
         # A win is an attempt whose realised P&L today is > 0 (its realised rows summed:
         # a position's settlement, an unwind, …); an imported row counts on its own.
         who = sa.func.coalesce(t.c.attempt_id, sa.cast(t.c.id, sa.Text))
@@ -329,11 +346,9 @@ class TradeRepository:
         )
         wins_q = sa.select(sa.func.count()).select_from(won)
         async with self.db.read() as conn:
-            attempts = (await conn.execute(attempts_q)).scalar_one()
-            imported = (await conn.execute(imported_q)).scalar_one()
-            pnl = (await conn.execute(pnl_q)).scalar_one()
+            trades, pnl = await day_trades_and_pnl(conn, start, end)
             wins = (await conn.execute(wins_q)).scalar_one()
-        return int(attempts) + int(imported), pnl, int(wins)
+        return trades, pnl, int(wins)
 
 
 def _int_id(value: str) -> int:
