@@ -32,6 +32,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/python scripts/check_clock.py
+	$(BIN)/python scripts/check_module_size.py
 
 test: lint
 	$(BIN)/pytest
