@@ -33,6 +33,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/python scripts/check_clock.py
 	$(BIN)/python scripts/check_module_size.py
+	$(BIN)/python -m pylint --disable=all --enable=duplicate-code --min-similarity-lines=8 worker db dashboard paper_exchange
 
 test: lint
 	$(BIN)/pytest
