@@ -40,6 +40,7 @@ from worker.domain.events import Heartbeat
 from worker.domain.operator import ConsoleSnapshot, OperatorError
 from worker.domain.storage import DatabaseUnavailable
 from worker.engine.event_bus import OVERFLOW, EventBus
+from worker.rate_limit import TokenBucket
 
 log = logging.getLogger(__name__)
 
@@ -163,29 +164,6 @@ def status_data(snapshot: ConsoleSnapshot) -> dict[str, Any]:
         "database": snapshot.extra.get("database"),
         "server_time": snapshot.taken_at,
     }
-
-
-# --- rate limit --------------------------------------------------------------------------
-
-
-class TokenBucket:
-    """``rate`` actions per second with bursts up to ``burst``, on the given clock."""
-
-    def __init__(self, rate: float, burst: int, clock: Clock = SYSTEM_CLOCK) -> None:
-        self.rate = rate
-        self.burst = burst
-        self._clock = clock
-        self._tokens = float(burst)
-        self._last = clock.monotonic()
-
-    def take(self) -> bool:
-        now = self._clock.monotonic()
-        self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
-        self._last = now
-        if self._tokens >= 1:
-            self._tokens -= 1
-            return True
-        return False
 
 
 # --- request checks ----------------------------------------------------------------------
@@ -454,7 +432,7 @@ class ExecutorSocket(_Guarded, tornado.websocket.WebSocketHandler):
         self._queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=cfg.client_queue + 1)
         self._limit = cfg.client_queue
         self._sender: asyncio.Task[None] | None = None
-        self._bucket = TokenBucket(cfg.actions_per_second, cfg.action_burst, self.application.settings["clock"])
+        self._bucket = TokenBucket(cfg.actions_per_second, cfg.action_burst, clock=self.application.settings["clock"])
         self._closing = False
 
     def prepare(self) -> None:
