@@ -45,9 +45,9 @@ which the CPU figure leaves out, so the pair tells a slow scanner from a busy ma
 
 What the worker does is mirrored: ``gc.freeze()`` after start-up (the mappings, markets
 and seeded books are long-lived; freezing keeps full collections from traversing them on
-the hot path), and what happens to an event after the update is what the worker's feed
+the hot path), and what happens to an event after the update is what the worker's pipeline
 tasks do, after the timed call: the publishing task hands each event, in order, to the
-``on_event`` hook, which here encodes it for the wire as the worker's event hub does
+``on_event`` hook, which here encodes it for the wire as the worker's broadcaster does
 (``worker.api.schemas.event_message``: the size–ROI curve, built on its first read, is
 encoded with the rest), and the executor's consumer takes the latest quotes. The hook
 keeps the last 1000 events, as a bounded subscriber would. Timings include every garbage

@@ -8,10 +8,10 @@ WebSocket messages are capped at 64 KiB, idle clients are pinged and dropped whe
 stop answering, actions are rate limited per connection, and a client that cannot keep up
 is disconnected (close code 4001) without slowing anyone else; it resyncs from ``init``.
 
-Fan-out (the concurrency rule): one hub task reads the event bus, encodes each event once,
+Fan-out (the concurrency rule): one broadcaster task reads the event bus, encodes each event once,
 and offers the text to every client's own bounded queue without waiting. Each client has
 one sender task that awaits its socket; a full queue means that client is too slow and it
-is closed. Nothing a client does can block the hub or another client.
+is closed. Nothing a client does can block the broadcaster or another client.
 """
 
 from __future__ import annotations
@@ -45,8 +45,8 @@ from worker.rate_limit import TokenBucket
 log = logging.getLogger(__name__)
 
 SLOW_CLIENT_CLOSE = 4001
-HUB_OVERFLOW_CLOSE = 4002
-HUB_SLICE = 100  # events the hub writes before it lets other tasks run
+BROADCAST_OVERFLOW_CLOSE = 4002
+BROADCAST_SLICE = 100  # events the broadcaster writes before it lets other tasks run
 RATE_LIMIT_CLOSE = 4008
 
 
@@ -330,7 +330,7 @@ class MappingsHandler(JsonHandler):
 PROBE_EVERY_BEATS = 5
 
 
-class Hub:
+class Broadcaster:
     """Fans bus events out to connected clients; see the module docstring.
 
     Also publishes ``heartbeat`` every :data:`schemas.HEARTBEAT_S` while it runs, so a
@@ -395,18 +395,18 @@ class Hub:
             try:
                 while True:
                     taken += 1
-                    if taken % HUB_SLICE == 0:
+                    if taken % BROADCAST_SLICE == 0:
                         # A burst (thousands of opportunities after a reconnect) is written
                         # in slices, so book updates, orders and the lease run in between:
                         # a queue that is never empty never gives the loop back by itself.
                         await self._clock.sleep(0)
                     event = await sub.get()
                     if event is OVERFLOW:
-                        # The engine outran even the hub: every client's view is now
+                        # The engine outran even the broadcaster: every client's view is now
                         # incomplete, so all of them resync from init.
                         log.warning("event hub overflowed; disconnecting %d clients to resync", len(self.clients))
                         for client in list(self.clients):
-                            client.close(HUB_OVERFLOW_CLOSE, "resync")
+                            client.close(BROADCAST_OVERFLOW_CLOSE, "resync")
                         break
                     try:
                         assert event.payload is not None  # only OVERFLOW has none
@@ -443,9 +443,9 @@ class ExecutorSocket(_Guarded, tornado.websocket.WebSocketHandler):
         return origin.rstrip("/") in self.server_settings.allowed_origins
 
     @property
-    def hub(self) -> Hub:
-        hub: Hub = self.application.settings["hub"]
-        return hub
+    def broadcaster(self) -> Broadcaster:
+        broadcaster: Broadcaster = self.application.settings["broadcaster"]
+        return broadcaster
 
     @property
     def console(self) -> Console:
@@ -455,7 +455,7 @@ class ExecutorSocket(_Guarded, tornado.websocket.WebSocketHandler):
     async def open(self, *args: str, **kwargs: str) -> None:
         # Join the fan-out first and hold its messages until init is out, so nothing
         # that happens while the snapshot is taken is lost (at worst it repeats).
-        self.hub.clients.add(self)
+        self.broadcaster.clients.add(self)
         try:
             snapshot = await self.console.snapshot()
             await self.write_message(schemas.dumps(schemas.message(schemas.INIT, init_data(snapshot))))
@@ -465,12 +465,12 @@ class ExecutorSocket(_Guarded, tornado.websocket.WebSocketHandler):
                 )
             )
         except tornado.websocket.WebSocketClosedError:
-            self.hub.clients.discard(self)
+            self.broadcaster.clients.discard(self)
             return
         self._sender = asyncio.create_task(self._send_loop(), name="ws-sender")
 
     def offer(self, text: str) -> None:
-        """Queue one encoded message for this client without waiting (called by the hub)."""
+        """Queue one encoded message for this client without waiting (called by the broadcaster)."""
         if self._closing:
             return
         if self._queue.qsize() < self._limit:
@@ -552,7 +552,7 @@ class ExecutorSocket(_Guarded, tornado.websocket.WebSocketHandler):
     def _stop(self) -> None:
         # Leave the fan-out at once: a closing client gets nothing more.
         self._closing = True
-        self.hub.clients.discard(self)
+        self.broadcaster.clients.discard(self)
         with contextlib.suppress(asyncio.QueueFull):
             self._queue.put_nowait(None)
 
@@ -563,7 +563,7 @@ class ExecutorSocket(_Guarded, tornado.websocket.WebSocketHandler):
 def make_app(
     console: Console, history: History, bus: EventBus, settings: ServerSettings, *, clock: Clock = SYSTEM_CLOCK
 ) -> tornado.web.Application:
-    hub = Hub(bus, console.heartbeat, console.database, clock=clock)
+    broadcaster = Broadcaster(bus, console.heartbeat, console.database, clock=clock)
     return tornado.web.Application(
         [
             (r"/ws/executor", ExecutorSocket),
@@ -577,7 +577,7 @@ def make_app(
         executor=settings,
         console=console,
         history=history,
-        hub=hub,
+        broadcaster=broadcaster,
         clock=clock,
         websocket_max_message_size=settings.max_message_bytes,
         websocket_ping_interval=settings.ping_interval_s,
@@ -589,20 +589,20 @@ def make_app(
 
 
 class ExecutorServer:
-    """The running server: the app, its HTTP server and its hub."""
+    """The running server: the app, its HTTP server and its broadcaster."""
 
     def __init__(
         self, console: Console, history: History, bus: EventBus, settings: ServerSettings, *, clock: Clock = SYSTEM_CLOCK
     ) -> None:
         self.app = make_app(console, history, bus, settings, clock=clock)
-        self.hub: Hub = self.app.settings["hub"]
+        self.broadcaster: Broadcaster = self.app.settings["broadcaster"]
         self._http: tornado.httpserver.HTTPServer | None = None
         self.port: int | None = None
         self._log_filter: redact.SecretFilter | None = None
 
     async def start(self, host: str, port: int) -> int:
         """Listen on ``host:port`` (0 picks a free port); returns the bound port."""
-        self.hub.start()
+        self.broadcaster.start()
         if self._log_filter is None:
             self._log_filter = redact.install_secret_filter((self.app.settings["executor"].token,))
         self._http = tornado.httpserver.HTTPServer(
@@ -616,7 +616,7 @@ class ExecutorServer:
     async def stop(self) -> None:
         if self._http is not None:
             self._http.stop()
-        await self.hub.stop()
+        await self.broadcaster.stop()
         if self._http is not None:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._http.close_all_connections(), timeout=5)

@@ -296,7 +296,7 @@ class OpportunityPipeline:
             self._outbox_ready.clear()
             # A burst (every book after a reconnect) is handed on in slices, so that book
             # updates, order acknowledgements and the lease heartbeat run in between (the
-            # server's hub writes the wire messages, in slices of its own).
+            # server's broadcaster writes the wire messages, in slices of its own).
             if self.flush_events(_FLUSH_SLICE) == _FLUSH_SLICE:
                 self._outbox_ready.set()  # more queued: go on after the others had a turn
                 await self.clock.sleep(0)
