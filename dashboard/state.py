@@ -13,6 +13,10 @@ a session never shows a mix of old and new worker state.
 The answers of the read-only API the feed reads (``/api/status``, ``/api/trades`` …) are
 folded in the same way, as messages of the dashboard's own kinds (:data:`API_ANSWERS`).
 
+Positions, trades, opportunities and mappings are kept as the pages show them
+(:class:`ShownPosition`, :class:`ShownTrade`, :class:`ShownOpportunity`,
+:class:`ShownMapping`, their legs :class:`ShownLeg`), read from the wire's views.
+
 Money stays ``Decimal`` from the wire to the formatter; nothing here does float maths.
 Trades get a process-local sequence number so each session can tell which rows it has
 already shown and never loses one between two coalesced ticks.
@@ -94,8 +98,9 @@ def kalshi_name(label: str) -> str:
 
 
 @dataclass(frozen=True)
-class Leg:
-    """One side of a position or opportunity, named as its venue names the contract."""
+class ShownLeg:
+    """One side of a position or opportunity as the pages show it, named as its venue
+    names the contract."""
 
     venue: str  # kalshi | polymarket | polymarket_us
     contract: str  # "Rockets", "NO HOU", "long Houston"
@@ -103,43 +108,48 @@ class Leg:
     market: str = ""  # ticker, CLOB token id or market slug
 
     @classmethod
-    def from_view(cls, leg: wire.LegView) -> Leg:
+    def from_view(cls, leg: wire.LegView) -> ShownLeg:
         kalshi = leg.venue is Venue.KALSHI
         return cls(leg.venue.value, kalshi_name(leg.label) if kalshi else leg.label, leg.price, leg.contract_id)
 
 
 @dataclass(frozen=True)
-class Position:
+class ShownPosition:
+    """An open position as the executor page's table shows it."""
+
     id: str
     event: str
-    poly: Leg
-    kalshi: Leg
+    poly: ShownLeg
+    kalshi: ShownLeg
     opened_at: datetime
     cost: Decimal | None
 
     @classmethod
-    def from_view(cls, p: wire.PositionView) -> Position:
+    def from_view(cls, p: wire.PositionView) -> ShownPosition:
         # The Kalshi contract by side and team (the ticker's last segment): "NO HOU".
         side, ticker = p.kalshi_side or "", p.kalshi_ticker or ""
         kalshi_contract = f"{side} {ticker.rsplit('-', 1)[-1]}".strip() if ticker else side
         return cls(
             id=p.id,
             event=p.event_title,
-            poly=Leg(
+            poly=ShownLeg(
                 venue=p.poly_venue.value if p.poly_venue is not None else "polymarket",
                 # The outcome's name; a row without one is named by the side bought.
                 contract=p.poly_contract or p.poly_side or "",
                 price=p.poly_price,
                 market=p.poly_market or "",
             ),
-            kalshi=Leg(venue="kalshi", contract=kalshi_contract, price=p.kalshi_price, market=ticker),
+            kalshi=ShownLeg(venue="kalshi", contract=kalshi_contract, price=p.kalshi_price, market=ticker),
             opened_at=p.opened_at,
             cost=p.cost,
         )
 
 
 @dataclass(frozen=True)
-class Trade:
+class ShownTrade:
+    """A trade-log row or announcement as the executor page's table shows it (``seq``:
+    this process's order of arrival)."""
+
     seq: int
     id: str
     time: datetime
@@ -152,7 +162,7 @@ class Trade:
     attempt_id: str
 
     @classmethod
-    def from_view(cls, seq: int, t: wire.TradeView) -> Trade:
+    def from_view(cls, seq: int, t: wire.TradeView) -> ShownTrade:
         return cls(
             seq=seq,
             id=t.id or "",
@@ -168,14 +178,14 @@ class Trade:
 
 
 @dataclass(frozen=True)
-class Opportunity:
+class ShownOpportunity:
     """A live arbitrage opportunity as the card grid shows it (ROI in percent)."""
 
     id: str
     title: str
     league: str
     confidence: str
-    legs: tuple[Leg, Leg]
+    legs: tuple[ShownLeg, ShownLeg]
     roi: Decimal
     cost: Decimal | None  # per pair
     volume: Decimal | None
@@ -224,13 +234,13 @@ class Opportunity:
         return next((leg.venue for leg in self.legs if leg.venue != "kalshi"), "polymarket")
 
     @classmethod
-    def from_view(cls, o: wire.OpportunityView) -> Opportunity:
+    def from_view(cls, o: wire.OpportunityView) -> ShownOpportunity:
         return cls(
             id=o.id,
             title=o.event_title,
             league=o.league.lower(),
             confidence=o.confidence.value,
-            legs=(Leg.from_view(o.poly_leg), Leg.from_view(o.kalshi_leg)),
+            legs=(ShownLeg.from_view(o.poly_leg), ShownLeg.from_view(o.kalshi_leg)),
             roi=o.roi_pct,
             cost=o.cost / o.size if o.size else o.cost,
             volume=o.volume,
@@ -253,7 +263,7 @@ class Opportunity:
         )
 
     @classmethod
-    def from_wire(cls, data: Mapping[str, Any]) -> Opportunity:
+    def from_wire(cls, data: Mapping[str, Any]) -> ShownOpportunity:
         """From an opportunity object as the wire carries it (``opportunity_opened`` data)."""
         view = wire.decode_view({"type": schemas.OPPORTUNITY_UPDATED.value, "data": data}).data
         assert isinstance(view, wire.OpportunityView)
@@ -264,8 +274,9 @@ class Opportunity:
 
 
 @dataclass(frozen=True)
-class Mapping_:
-    """A matched Kalshi / Polymarket pair with the matcher's confidence and reasons."""
+class ShownMapping:
+    """A matched Kalshi / Polymarket pair with the matcher's confidence and reasons, as
+    the mappings page shows it."""
 
     id: str
     title: str
@@ -276,13 +287,13 @@ class Mapping_:
     kalshi: str
     poly: str
     starts_at: datetime | None
-    #: As on :class:`Opportunity`: may the pair trade, and if not, why.
+    #: As on :class:`ShownOpportunity`: may the pair trade, and if not, why.
     tradeable: bool | None = None
     why_not: str = ""
     why_not_text: str = ""
 
     @classmethod
-    def from_view(cls, m: wire.MappingView) -> Mapping_:
+    def from_view(cls, m: wire.MappingView) -> ShownMapping:
         return cls(
             id=m.id,
             title=m.event_title,
@@ -319,12 +330,12 @@ class WorkerState:
     books: wire.BooksView | None = None
     #: Today's figures; None until known (or while the worker's database has none).
     stats: wire.StatsView | None = None
-    positions: dict[str, Position] = field(default_factory=dict)
+    positions: dict[str, ShownPosition] = field(default_factory=dict)
     closed_positions: deque[str] = field(default_factory=lambda: deque(maxlen=1000))
-    trades: deque[Trade] = field(default_factory=lambda: deque(maxlen=MAX_TRADES))
+    trades: deque[ShownTrade] = field(default_factory=lambda: deque(maxlen=MAX_TRADES))
     trade_seq: int = 0
-    opportunities: dict[str, Opportunity] = field(default_factory=dict)
-    mappings: dict[str, Mapping_] = field(default_factory=dict)
+    opportunities: dict[str, ShownOpportunity] = field(default_factory=dict)
+    mappings: dict[str, ShownMapping] = field(default_factory=dict)
     #: Listings refused at the latest discovery; None until the worker said anything.
     discovery: wire.DiscoveryView | None = None
     pnl: list[wire.PnlPointView] = field(default_factory=list)
@@ -379,7 +390,7 @@ class WorkerState:
         self.venues_at = init.server_time
         self.positions = {}
         for p in init.positions or ():
-            pos = Position.from_view(p)
+            pos = ShownPosition.from_view(p)
             self.positions[pos.id] = pos
         self.discovery = init.discovery
         return set(TOPICS) - {"connection", "reply"}
@@ -387,7 +398,7 @@ class WorkerState:
     def _add_trades(self, rows: Iterable[wire.TradeView]) -> None:
         for row in rows:
             self.trade_seq += 1
-            self.trades.append(Trade.from_view(self.trade_seq, row))
+            self.trades.append(ShownTrade.from_view(self.trade_seq, row))
 
     def _on_trades_history(self, rows: tuple[wire.TradeView, ...]) -> set[str]:
         self.trades.clear()
@@ -425,7 +436,7 @@ class WorkerState:
         return topics
 
     def _on_position_opened(self, p: wire.PositionView) -> set[str]:
-        pos = Position.from_view(p)
+        pos = ShownPosition.from_view(p)
         self.positions[pos.id] = pos
         return {"positions"}
 
@@ -444,7 +455,7 @@ class WorkerState:
         for p in rows:
             if (p.status or PositionStatus.OPEN) is not PositionStatus.OPEN:
                 continue
-            pos = Position.from_view(p)
+            pos = ShownPosition.from_view(p)
             if pos.id not in closed:
                 self.positions[pos.id] = pos
         return {"positions"}
@@ -517,7 +528,7 @@ class WorkerState:
     def _replace_opportunities(self, rows: Iterable[wire.OpportunityView]) -> None:
         self.opportunities = {}
         for row in rows:
-            opp = Opportunity.from_view(row)
+            opp = ShownOpportunity.from_view(row)
             self.opportunities[opp.id] = opp
 
     def _on_opportunities_snapshot(self, snapshot: wire.OpportunitiesView) -> set[str]:
@@ -525,7 +536,7 @@ class WorkerState:
         return {"opportunities"}
 
     def _on_opportunity_opened(self, view: wire.OpportunityView) -> set[str]:
-        opp = Opportunity.from_view(view)
+        opp = ShownOpportunity.from_view(view)
         self.opportunities[opp.id] = opp
         return {"opportunities"}
 
@@ -538,7 +549,7 @@ class WorkerState:
     def _replace_mappings(self, rows: Iterable[wire.MappingView]) -> None:
         self.mappings = {}
         for row in rows:
-            m = Mapping_.from_view(row)
+            m = ShownMapping.from_view(row)
             self.mappings[m.id] = m
 
     def _on_mappings_snapshot(self, rows: tuple[wire.MappingView, ...]) -> set[str]:
@@ -546,11 +557,11 @@ class WorkerState:
         return {"mappings"}
 
     def _on_mapping_changed(self, view: wire.MappingView) -> set[str]:
-        m = Mapping_.from_view(view)
+        m = ShownMapping.from_view(view)
         old = self.mappings.get(m.id)
         if old is not None and not m.title:
             # A status-only change: keep what we knew about the pair.
-            m = Mapping_(old.id, old.title, old.league, old.confidence, m.status or old.status,
+            m = ShownMapping(old.id, old.title, old.league, old.confidence, m.status or old.status,
                          m.reasons or old.reasons, old.kalshi, old.poly, old.starts_at,
                          *((m.tradeable, m.why_not, m.why_not_text) if m.tradeable is not None
                            else (old.tradeable, old.why_not, old.why_not_text)))
@@ -579,5 +590,5 @@ class WorkerState:
             return None
         return poly + kalshi
 
-    def trades_since(self, seq: int) -> list[Trade]:
+    def trades_since(self, seq: int) -> list[ShownTrade]:
         return [t for t in self.trades if t.seq > seq]
