@@ -199,14 +199,14 @@ BROADCAST_TYPES: Final = SERVER_TYPES - {INIT, ERROR, ACK, OPPORTUNITIES_SNAPSHO
 SETTING_BOUNDS: Final[Mapping[str, FieldSpec]] = {spec.name: spec for spec in FIELDS}
 
 
-class Balances(TypedDict):
+class BalancesData(TypedDict):
     """Dollars per venue; ``null`` while a venue's balance has never been read."""
 
     poly: Decimal | None
     kalshi: Decimal | None
 
 
-class Stats(TypedDict):
+class StatsData(TypedDict):
     trades: int
     pnl: Decimal
     wins: int
@@ -236,8 +236,8 @@ class DiscoveryData(TypedDict):
 class InitData(TypedDict, total=False):
     enabled: bool
     settings: dict[str, Any]
-    balances: Balances
-    stats: Stats
+    balances: BalancesData
+    stats: StatsData
     positions: list[dict[str, Any]]
     mode: str
     poly_venue: str
