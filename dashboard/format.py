@@ -10,7 +10,7 @@ import html
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from dashboard.state import ShownLeg, ShownOpportunity
+from dashboard.shown import ShownLeg, ShownOpportunity
 
 CENT = Decimal("0.01")
 VENUE_SHORT = {"polymarket": "Poly", "polymarket_us": "Poly US", "kalshi": "Kalshi"}

@@ -15,7 +15,7 @@ from decimal import Decimal
 import panel as pn
 
 from dashboard import format as fmt
-from dashboard.state import ShownOpportunity
+from dashboard.shown import ShownOpportunity
 from dashboard.views.common import STYLES, Context, has, html
 from dashboard.views.keyed import KeyedList
 

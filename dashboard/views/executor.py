@@ -17,7 +17,7 @@ import panel as pn
 import param
 
 from dashboard import format as fmt
-from dashboard.state import ShownPosition, ShownTrade
+from dashboard.shown import ShownPosition, ShownTrade
 from dashboard.views.common import STYLES, Context, has, html
 from dashboard.views.keyed import Item, KeyedList
 from worker.api import schemas

@@ -17,7 +17,7 @@ from typing import Any
 import panel as pn
 
 from dashboard import format as fmt
-from dashboard.state import ShownMapping
+from dashboard.shown import ShownMapping
 from dashboard.views.common import STYLES, Context, has, html
 from dashboard.views.keyed import Item, KeyedList
 from worker.api import schemas

@@ -10,7 +10,7 @@ import pytest
 
 from dashboard import format as fmt
 from dashboard.feed import DOWN, RECONNECTING
-from dashboard.state import ShownOpportunity
+from dashboard.shown import ShownOpportunity
 from dashboard.views.charts import roi_histogram
 from tests.dashboard.conftest import replay
 from tests.dashboard.protocol import (

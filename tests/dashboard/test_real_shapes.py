@@ -17,7 +17,8 @@ import pytest
 
 from dashboard import format as fmt
 from dashboard.feed import Feed
-from dashboard.state import ShownOpportunity, WorkerState, kalshi_name
+from dashboard.shown import ShownOpportunity, kalshi_name
+from dashboard.state import WorkerState
 from tests.dashboard.conftest import replay
 from tests.dashboard.protocol import (
     init,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.state import ShownOpportunity
+from dashboard.shown import ShownOpportunity
 from dashboard.views.arbitrage import card_details, card_summary
 from worker.api import schemas
 from worker.config import ConfigError, load_config
