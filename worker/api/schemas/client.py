@@ -22,6 +22,7 @@ from worker.api.schemas.protocol import (
     WHOLE_MESSAGE,
     FieldKind,
 )
+from worker.api.views.reading import json_kind
 from worker.domain.settings import FIELD_NAMES, SettingsError, coerce_field
 
 _ID_RE = re.compile(r"^[A-Za-z0-9_.:\-]+$")
@@ -135,14 +136,9 @@ def loads(raw: str | bytes) -> Any:
 
 
 def _type_name(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | Decimal | float | BadNumber):
-        return "a number"
-    names: dict[type, str] = {str: "a string", list: "an array", dict: "an object"}
-    return names.get(type(value), type(value).__name__)
+    """What a client sent, for an error (as the decoders say it); a refused number is
+    still a number."""
+    return "a number" if isinstance(value, BadNumber) else json_kind(value)
 
 
 def _check_id(field: str, value: object) -> str:
