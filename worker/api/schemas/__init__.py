@@ -3,7 +3,7 @@
 This is the one package the dashboard imports from the worker besides the decoders
 (:mod:`worker.api.views`, re-exported here), so it imports nothing of ours but the domain
 and those decoders. Its parts: the vocabulary (:mod:`~worker.api.schemas.protocol`), client
-messages in (:mod:`~worker.api.schemas.client`), exact JSON out
+messages in (:mod:`~worker.api.schemas.client_messages`), exact JSON out
 (:mod:`~worker.api.schemas.encoding`) and the engine's events as server messages
 (:mod:`~worker.api.schemas.event_messages`); every name is given here.
 
@@ -53,7 +53,7 @@ the message as a whole (not JSON, not an object, too large).
 
 from __future__ import annotations
 
-from worker.api.schemas.client import (
+from worker.api.schemas.client_messages import (
     BadNumber,
     ClientMessage,
     ProtocolError,
