@@ -3,7 +3,7 @@
 Builds 5,000 mappings (Kalshi × Gamma) on generated markets, seeds every book, then
 applies random book updates (Kalshi YES/NO pairs and Polymarket tokens, five levels a
 side, prices drifting around each game's fair value) through the worker's own entry
-point, :meth:`OpportunityFeed.on_book <worker.engine.executor.feed.OpportunityFeed.on_book>`
+point, :meth:`OpportunityPipeline.on_book <worker.engine.executor.pipeline.OpportunityPipeline.on_book>`
 (which runs the scanner on it; the scanner's events are queued by the feed), and prints the p50/p95/p99/max time per update, how many updates were measured
 and the share of updates that opened, updated or closed an opportunity. A Kalshi update
 is one venue message: its YES and NO books, handed over one after the other as the Kalshi
@@ -45,9 +45,9 @@ which the CPU figure leaves out, so the pair tells a slow scanner from a busy ma
 
 What the worker does is mirrored: ``gc.freeze()`` after start-up (the mappings, markets
 and seeded books are long-lived; freezing keeps full collections from traversing them on
-the hot path), and what happens to an event after the update is what the worker's feed
+the hot path), and what happens to an event after the update is what the worker's pipeline
 tasks do, after the timed call: the publishing task hands each event, in order, to the
-``on_event`` hook, which here encodes it for the wire as the worker's event hub does
+``on_event`` hook, which here encodes it for the wire as the worker's broadcaster does
 (``worker.api.schemas.event_message``: the size–ROI curve, built on its first read, is
 encoded with the rest), and the executor's consumer takes the latest quotes. The hook
 keeps the last 1000 events, as a bounded subscriber would. Timings include every garbage
@@ -97,7 +97,7 @@ from worker.domain.markets import (
     OutcomeSide,
     Venue,
 )
-from worker.engine.executor.feed import OpportunityFeed
+from worker.engine.executor.pipeline import OpportunityPipeline
 
 NOW = datetime(2026, 1, 1, 12, tzinfo=UTC)
 CENT = Decimal("0.01")
@@ -243,13 +243,13 @@ Update = tuple[int, object]
 
 def build_world(
     workload: str, pairs: int, on_event: Callable[[OpportunityEvent], None]
-) -> tuple[OpportunityFeed, Callable[[], Update]]:
+) -> tuple[OpportunityPipeline, Callable[[], Update]]:
     """The worker's feed (its scanner holding ``pairs`` mappings, every book seeded) and
     the stream of updates.
 
-    Books enter through :meth:`OpportunityFeed.on_book`, as the venues' streams hand them
+    Books enter through :meth:`OpportunityPipeline.on_book`, as the venues' streams hand them
     to the worker; the feed queues the scanner's events for ``on_event`` (the worker's
-    wire encoder), which gets them from :meth:`OpportunityFeed.flush_events`.
+    wire encoder), which gets them from :meth:`OpportunityPipeline.flush_events`.
 
     One random stream (seed 11) draws the games' fair values, the seeded books and then
     the updates, in that order, so every run sees the same updates. An update is ``(0,
@@ -259,7 +259,7 @@ def build_world(
     noise = WORKLOADS[workload]
     rnd = random.Random(11)
     # The bench drives the books and reads the events itself: no venue ports, no executor.
-    feed = OpportunityFeed(None, None, None, clock=FakeClock(NOW), on_event=on_event)  # type: ignore[arg-type]
+    feed = OpportunityPipeline(None, None, None, clock=FakeClock(NOW), on_event=on_event)  # type: ignore[arg-type]
     sc = feed.scanner
     start = NOW + timedelta(days=1)
     fair: list[int] = []
@@ -297,7 +297,7 @@ def build_world(
     return feed, next_update
 
 
-def apply(feed: OpportunityFeed, update: Update) -> None:
+def apply(feed: OpportunityPipeline, update: Update) -> None:
     """Hand one update to the feed, as the worker's book streams do: a Kalshi message's
     YES and NO books one after the other (the Kalshi stream yields one ``BookUpdate``
     each), a Polymarket token's book on its own."""

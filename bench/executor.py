@@ -52,7 +52,7 @@ from worker.domain.mapping import (
 )
 from worker.domain.markets import Venue
 from worker.engine.executor import Candidate, Executor, RiskConfig, UnwindPolicy
-from worker.engine.executor.feed import OpportunityFeed
+from worker.engine.executor.pipeline import OpportunityPipeline
 from worker.engine.settings_manager import ExecutorSettingsManager
 from worker.engine.trade_logger import TradeLogger
 from worker.venues.paper.connect import paper_urls
@@ -111,7 +111,7 @@ async def main(seconds: float, concurrency: int, latency_ms: int, faults: str, l
         publish=lambda *event: None, risk_config=RiskConfig(max_book_age_ms=60_000),
         unwind=UnwindPolicy(pause_s=0.1), lookup_delays=(0.1, 0.3, 0.6),
     )
-    feed = OpportunityFeed(ex, venues[Venue.KALSHI], venues[Venue.POLYMARKET])
+    feed = OpportunityPipeline(ex, venues[Venue.KALSHI], venues[Venue.POLYMARKET])
     await feed.discover()
     await ex.start(background=False)
     now = datetime.now(UTC)

@@ -10,7 +10,7 @@ import html
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from dashboard.state import Leg, Opportunity
+from dashboard.shown import ShownLeg, ShownOpportunity
 
 CENT = Decimal("0.01")
 VENUE_SHORT = {"polymarket": "Poly", "polymarket_us": "Poly US", "kalshi": "Kalshi"}
@@ -66,7 +66,7 @@ def volume(value: Decimal | None) -> str:
     return f"{value.quantize(Decimal(1), rounding=ROUND_HALF_EVEN):f}"
 
 
-def volumes(opp: Opportunity) -> str:
+def volumes(opp: ShownOpportunity) -> str:
     """Each venue's traded volume in its own unit — Polymarket in dollars, Kalshi in
     contracts — never added together; ``—`` when neither venue reports one."""
     parts = []
@@ -114,19 +114,19 @@ def confidence_class(confidence: str) -> str:
     return f"conf-{c.lower()}" if c in CONFIDENCE_RANK else "conf-low"
 
 
-def leg_name(leg: Leg) -> str:
+def leg_name(leg: ShownLeg) -> str:
     """A leg by its contract's own name: ``Poly Rockets @ 0.51``, ``Kalshi NO HOU @ 0.48``."""
     return f"{VENUE_SHORT.get(leg.venue, leg.venue)} {leg.contract} @ {price(leg.price)}"
 
 
-def legs_line(opp: Opportunity) -> str:
+def legs_line(opp: ShownOpportunity) -> str:
     """``BUY Rockets Poly @ 0.51 → BUY NO HOU Kalshi @ 0.48``."""
     return " → ".join(
         f"BUY {leg.contract} {VENUE_SHORT.get(leg.venue, leg.venue)} @ {price(leg.price)}" for leg in opp.legs
     )
 
 
-def order_ticket(opp: Opportunity) -> str:
+def order_ticket(opp: ShownOpportunity) -> str:
     """The plain-text order ticket [Copy Trade] puts on the clipboard."""
     lines = [f"{opp.title} ({opp.league.upper()}) — {opp.confidence} confidence"]
     for n, leg in enumerate(opp.legs, 1):

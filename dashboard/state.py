@@ -13,6 +13,9 @@ a session never shows a mix of old and new worker state.
 The answers of the read-only API the feed reads (``/api/status``, ``/api/trades`` …) are
 folded in the same way, as messages of the dashboard's own kinds (:data:`API_ANSWERS`).
 
+Positions, trades, opportunities and mappings are kept as the pages show them
+(:mod:`dashboard.shown`), read from the wire's views.
+
 Money stays ``Decimal`` from the wire to the formatter; nothing here does float maths.
 Trades get a process-local sequence number so each session can tell which rows it has
 already shown and never loses one between two coalesced ticks.
@@ -20,7 +23,6 @@ already shown and never loses one between two coalesced ticks.
 
 from __future__ import annotations
 
-import re
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -28,10 +30,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from worker.api import schemas
+from dashboard.shown import ShownMapping, ShownOpportunity, ShownPosition, ShownTrade
 from worker.api import views as wire
 from worker.domain.attempts import RefusalReason
-from worker.domain.markets import Venue
 from worker.domain.settings import ExecutorSettings
 from worker.domain.tradelog import PositionStatus
 
@@ -81,224 +82,6 @@ def decode(message: Mapping[str, Any]) -> tuple[str, Any]:
     return view.type, view.data
 
 
-# "NO KXNBAGAME-26NOV29HOULAL-HOU": the side and the market's ticker, as the scanner and
-# the executor label a Kalshi leg. The last ticker segment names the team the market is
-# about, which is how Kalshi's own site shows the contract ("NO HOU").
-_KALSHI_LABEL = re.compile(r"^(YES|NO) ([A-Z0-9.]+(?:-[A-Z0-9.]+)*-([A-Z0-9.]+))$", re.IGNORECASE)
-
-
-def kalshi_name(label: str) -> str:
-    """A Kalshi contract by its short name: ``NO KXNBAGAME-…-HOU`` → ``NO HOU``."""
-    m = _KALSHI_LABEL.match(label.strip())
-    return f"{m.group(1).upper()} {m.group(3)}" if m else label
-
-
-@dataclass(frozen=True)
-class Leg:
-    """One side of a position or opportunity, named as its venue names the contract."""
-
-    venue: str  # kalshi | polymarket | polymarket_us
-    contract: str  # "Rockets", "NO HOU", "long Houston"
-    price: Decimal | None
-    market: str = ""  # ticker, CLOB token id or market slug
-
-    @classmethod
-    def from_view(cls, leg: wire.LegView) -> Leg:
-        kalshi = leg.venue is Venue.KALSHI
-        return cls(leg.venue.value, kalshi_name(leg.label) if kalshi else leg.label, leg.price, leg.contract_id)
-
-
-@dataclass(frozen=True)
-class Position:
-    id: str
-    event: str
-    poly: Leg
-    kalshi: Leg
-    opened_at: datetime
-    cost: Decimal | None
-
-    @classmethod
-    def from_view(cls, p: wire.PositionView) -> Position:
-        # The Kalshi contract by side and team (the ticker's last segment): "NO HOU".
-        side, ticker = p.kalshi_side or "", p.kalshi_ticker or ""
-        kalshi_contract = f"{side} {ticker.rsplit('-', 1)[-1]}".strip() if ticker else side
-        return cls(
-            id=p.id,
-            event=p.event_title,
-            poly=Leg(
-                venue=p.poly_venue.value if p.poly_venue is not None else "polymarket",
-                # The outcome's name; a row without one is named by the side bought.
-                contract=p.poly_contract or p.poly_side or "",
-                price=p.poly_price,
-                market=p.poly_market or "",
-            ),
-            kalshi=Leg(venue="kalshi", contract=kalshi_contract, price=p.kalshi_price, market=ticker),
-            opened_at=p.opened_at,
-            cost=p.cost,
-        )
-
-
-@dataclass(frozen=True)
-class Trade:
-    seq: int
-    id: str
-    time: datetime
-    status: str
-    event: str
-    size: Decimal | None
-    pnl: Decimal | None
-    roi: Decimal | None
-    reason: str
-    attempt_id: str
-
-    @classmethod
-    def from_view(cls, seq: int, t: wire.TradeView) -> Trade:
-        return cls(
-            seq=seq,
-            id=t.id or "",
-            time=t.timestamp,
-            status=t.status.value,
-            event=t.event,
-            size=t.bet_size,
-            pnl=t.pnl,
-            roi=t.roi,
-            reason=t.reason or "",
-            attempt_id=t.attempt_id or "",
-        )
-
-
-@dataclass(frozen=True)
-class Opportunity:
-    """A live arbitrage opportunity as the card grid shows it (ROI in percent)."""
-
-    id: str
-    title: str
-    league: str
-    confidence: str
-    legs: tuple[Leg, Leg]
-    roi: Decimal
-    cost: Decimal | None  # per pair
-    volume: Decimal | None
-    roi_per_day: Decimal | None
-    expires_at: datetime | None
-    updated_at: datetime | None
-    rules_kalshi: str = ""
-    rules_poly: str = ""
-    mapping_id: str = ""
-    #: Kalshi's traded contracts; ``volume`` is the Polymarket side's (dollars on
-    #: Polymarket). Two units: shown side by side, never added.
-    kalshi_volume: Decimal | None = None
-    #: May the pair trade (the worker's verdict; None when it did not say), and if not,
-    #: why: a machine reason (``not_confirmed``, ``mapping_rejected``, ``low_confidence``)
-    #: and a short text.
-    tradeable: bool | None = None
-    why_not: str = ""
-    why_not_text: str = ""
-    #: The size–ROI curve: (size, cost, ROI %) per point, smallest first.
-    curve: tuple[tuple[Decimal, Decimal, Decimal], ...] = ()
-    size: Decimal | None = None  # full depth: contracts
-    #: One line per cancellation/postponement scenario the venues settle differently
-    #: (worst case per pair included); empty when they agree.
-    rules_differences: tuple[str, ...] = ()
-    #: The largest shortfall under $1 per pair among those (None: a payout is unknown).
-    rules_worst_loss: Decimal | None = None
-    #: Why a completed game would not pay $1 per pair (the executor refuses the pair).
-    rules_outcome_problem: str = ""
-    #: Each venue's rule per scenario in words, with the sentence it was read from.
-    rules_facts: tuple[str, ...] = ()
-
-    @property
-    def starts_at(self) -> datetime | None:
-        """When the game starts: the opportunity expires then."""
-        return self.expires_at
-
-    def at_bet(self, max_bet: Decimal | None) -> tuple[Decimal, Decimal, Decimal] | None:
-        """(size, cost, ROI %) the executor would trade with ``max_bet`` (its own sizing
-        of the curve), or None when not even the smallest size fits."""
-        if max_bet is None or not self.curve:
-            return None
-        return schemas.size_at_bet(self.curve, max_bet)
-
-    @property
-    def poly_venue(self) -> str:
-        return next((leg.venue for leg in self.legs if leg.venue != "kalshi"), "polymarket")
-
-    @classmethod
-    def from_view(cls, o: wire.OpportunityView) -> Opportunity:
-        return cls(
-            id=o.id,
-            title=o.event_title,
-            league=o.league.lower(),
-            confidence=o.confidence.value,
-            legs=(Leg.from_view(o.poly_leg), Leg.from_view(o.kalshi_leg)),
-            roi=o.roi_pct,
-            cost=o.cost / o.size if o.size else o.cost,
-            volume=o.volume,
-            kalshi_volume=o.kalshi_volume,
-            curve=tuple(sorted((p.size, p.cost, p.roi_pct) for p in o.curve)),
-            size=o.size,
-            roi_per_day=o.roi_per_day_pct,
-            expires_at=o.expires_at,
-            updated_at=o.updated_at,
-            rules_kalshi=o.rules.kalshi,
-            rules_poly=o.rules.poly,
-            rules_differences=o.rules.differences,
-            rules_worst_loss=o.rules.worst_loss,
-            rules_outcome_problem=o.rules.outcome_problem,
-            rules_facts=o.rules.facts,
-            mapping_id=o.mapping_id,
-            tradeable=o.tradeable,
-            why_not=o.why_not.reason.value if o.why_not is not None else "",
-            why_not_text=o.why_not.text if o.why_not is not None else "",
-        )
-
-    @classmethod
-    def from_wire(cls, data: Mapping[str, Any]) -> Opportunity:
-        """From an opportunity object as the wire carries it (``opportunity_opened`` data)."""
-        view = wire.decode_view({"type": schemas.OPPORTUNITY_UPDATED.value, "data": data}).data
-        assert isinstance(view, wire.OpportunityView)
-        return cls.from_view(view)
-
-    def is_expired(self, now: datetime) -> bool:
-        return self.expires_at is not None and self.expires_at <= now
-
-
-@dataclass(frozen=True)
-class Mapping_:
-    """A matched Kalshi / Polymarket pair with the matcher's confidence and reasons."""
-
-    id: str
-    title: str
-    league: str
-    confidence: str
-    status: str
-    reasons: tuple[str, ...]
-    kalshi: str
-    poly: str
-    starts_at: datetime | None
-    #: As on :class:`Opportunity`: may the pair trade, and if not, why.
-    tradeable: bool | None = None
-    why_not: str = ""
-    why_not_text: str = ""
-
-    @classmethod
-    def from_view(cls, m: wire.MappingView) -> Mapping_:
-        return cls(
-            id=m.id,
-            title=m.event_title,
-            league=m.league.lower(),
-            confidence=m.confidence.value,
-            status=m.status.value,
-            reasons=m.reasons,
-            kalshi=m.kalshi_ticker,
-            poly=f"{m.poly_market} {m.poly_side}".strip(),
-            starts_at=m.start_time,
-            tradeable=m.tradeable,
-            why_not=m.why_not.reason.value if m.why_not is not None else "",
-            why_not_text=m.why_not.text if m.why_not is not None else "",
-        )
-
-
 NO_BALANCES = wire.BalancesView(None, None)
 _SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 
@@ -319,12 +102,12 @@ class WorkerState:
     books: wire.BooksView | None = None
     #: Today's figures; None until known (or while the worker's database has none).
     stats: wire.StatsView | None = None
-    positions: dict[str, Position] = field(default_factory=dict)
+    positions: dict[str, ShownPosition] = field(default_factory=dict)
     closed_positions: deque[str] = field(default_factory=lambda: deque(maxlen=1000))
-    trades: deque[Trade] = field(default_factory=lambda: deque(maxlen=MAX_TRADES))
+    trades: deque[ShownTrade] = field(default_factory=lambda: deque(maxlen=MAX_TRADES))
     trade_seq: int = 0
-    opportunities: dict[str, Opportunity] = field(default_factory=dict)
-    mappings: dict[str, Mapping_] = field(default_factory=dict)
+    opportunities: dict[str, ShownOpportunity] = field(default_factory=dict)
+    mappings: dict[str, ShownMapping] = field(default_factory=dict)
     #: Listings refused at the latest discovery; None until the worker said anything.
     discovery: wire.DiscoveryView | None = None
     pnl: list[wire.PnlPointView] = field(default_factory=list)
@@ -379,7 +162,7 @@ class WorkerState:
         self.venues_at = init.server_time
         self.positions = {}
         for p in init.positions or ():
-            pos = Position.from_view(p)
+            pos = ShownPosition.from_view(p)
             self.positions[pos.id] = pos
         self.discovery = init.discovery
         return set(TOPICS) - {"connection", "reply"}
@@ -387,7 +170,7 @@ class WorkerState:
     def _add_trades(self, rows: Iterable[wire.TradeView]) -> None:
         for row in rows:
             self.trade_seq += 1
-            self.trades.append(Trade.from_view(self.trade_seq, row))
+            self.trades.append(ShownTrade.from_view(self.trade_seq, row))
 
     def _on_trades_history(self, rows: tuple[wire.TradeView, ...]) -> set[str]:
         self.trades.clear()
@@ -425,7 +208,7 @@ class WorkerState:
         return topics
 
     def _on_position_opened(self, p: wire.PositionView) -> set[str]:
-        pos = Position.from_view(p)
+        pos = ShownPosition.from_view(p)
         self.positions[pos.id] = pos
         return {"positions"}
 
@@ -444,7 +227,7 @@ class WorkerState:
         for p in rows:
             if (p.status or PositionStatus.OPEN) is not PositionStatus.OPEN:
                 continue
-            pos = Position.from_view(p)
+            pos = ShownPosition.from_view(p)
             if pos.id not in closed:
                 self.positions[pos.id] = pos
         return {"positions"}
@@ -517,7 +300,7 @@ class WorkerState:
     def _replace_opportunities(self, rows: Iterable[wire.OpportunityView]) -> None:
         self.opportunities = {}
         for row in rows:
-            opp = Opportunity.from_view(row)
+            opp = ShownOpportunity.from_view(row)
             self.opportunities[opp.id] = opp
 
     def _on_opportunities_snapshot(self, snapshot: wire.OpportunitiesView) -> set[str]:
@@ -525,7 +308,7 @@ class WorkerState:
         return {"opportunities"}
 
     def _on_opportunity_opened(self, view: wire.OpportunityView) -> set[str]:
-        opp = Opportunity.from_view(view)
+        opp = ShownOpportunity.from_view(view)
         self.opportunities[opp.id] = opp
         return {"opportunities"}
 
@@ -538,7 +321,7 @@ class WorkerState:
     def _replace_mappings(self, rows: Iterable[wire.MappingView]) -> None:
         self.mappings = {}
         for row in rows:
-            m = Mapping_.from_view(row)
+            m = ShownMapping.from_view(row)
             self.mappings[m.id] = m
 
     def _on_mappings_snapshot(self, rows: tuple[wire.MappingView, ...]) -> set[str]:
@@ -546,11 +329,11 @@ class WorkerState:
         return {"mappings"}
 
     def _on_mapping_changed(self, view: wire.MappingView) -> set[str]:
-        m = Mapping_.from_view(view)
+        m = ShownMapping.from_view(view)
         old = self.mappings.get(m.id)
         if old is not None and not m.title:
             # A status-only change: keep what we knew about the pair.
-            m = Mapping_(old.id, old.title, old.league, old.confidence, m.status or old.status,
+            m = ShownMapping(old.id, old.title, old.league, old.confidence, m.status or old.status,
                          m.reasons or old.reasons, old.kalshi, old.poly, old.starts_at,
                          *((m.tradeable, m.why_not, m.why_not_text) if m.tradeable is not None
                            else (old.tradeable, old.why_not, old.why_not_text)))
@@ -579,5 +362,5 @@ class WorkerState:
             return None
         return poly + kalshi
 
-    def trades_since(self, seq: int) -> list[Trade]:
+    def trades_since(self, seq: int) -> list[ShownTrade]:
         return [t for t in self.trades if t.seq > seq]

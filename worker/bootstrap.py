@@ -69,7 +69,7 @@ from worker.engine.alerts import AlertCenter
 from worker.engine.books import BooksKeeper
 from worker.engine.event_bus import EventBus
 from worker.engine.executor import CrashPoints, Executor, RiskConfig
-from worker.engine.executor.feed import OpportunityFeed
+from worker.engine.executor.pipeline import OpportunityPipeline
 from worker.engine.settings_manager import ExecutorSettingsManager
 from worker.engine.supervisor import Hooks, LeaseTerms, TradingSupervisor, VenueAccess
 from worker.engine.supervisor_control import SupervisorControl
@@ -157,7 +157,7 @@ def build_trading(
     scanner feed on them. Nothing connects until :meth:`TradingSupervisor.start`.
     """
 
-    def assemble(venues: Mapping[Venue, VenuePort], hooks: Hooks) -> tuple[Executor, OpportunityFeed]:
+    def assemble(venues: Mapping[Venue, VenuePort], hooks: Hooks) -> tuple[Executor, OpportunityPipeline]:
         lease = hooks.lease
         executor = Executor(
             settings=settings,
@@ -183,7 +183,7 @@ def build_trading(
             alert=alerts.raise_alert if alerts is not None else None,
             clock=clock,
         )
-        feed = OpportunityFeed(
+        feed = OpportunityPipeline(
             executor,
             venues[Venue.KALSHI],
             venues[Venue(config.poly_venue)],

@@ -15,7 +15,7 @@ from decimal import Decimal
 import panel as pn
 
 from dashboard import format as fmt
-from dashboard.state import Opportunity
+from dashboard.shown import ShownOpportunity
 from dashboard.views.common import STYLES, Context, has, html
 from dashboard.views.keyed import KeyedList
 
@@ -31,14 +31,14 @@ _COPY_JS = (
 )
 
 
-def shown_roi(opp: Opportunity, max_bet: Decimal | None) -> Decimal:
+def shown_roi(opp: ShownOpportunity, max_bet: Decimal | None) -> Decimal:
     """The ROI a card shows: at the size ``max_bet`` buys (what the executor would trade
     now), else the opportunity's own (full depth)."""
     at = opp.at_bet(max_bet)
     return at[2] if at is not None else opp.roi
 
 
-def rules_warning(opp: Opportunity, size: Decimal | None, cost: Decimal | None = None) -> str:
+def rules_warning(opp: ShownOpportunity, size: Decimal | None, cost: Decimal | None = None) -> str:
     """What the venues' rules texts mean for this pair, only when it matters: a completed
     game that would not pay $1 (the executor refuses the pair), and each way an unplayed
     game (cancelled, postponed) is settled differently, with the worst case per pair and
@@ -61,7 +61,7 @@ def rules_warning(opp: Opportunity, size: Decimal | None, cost: Decimal | None =
     return f'<div class="rules-warn">{"".join(lines)}</div>' if lines else ""
 
 
-def card_summary(opp: Opportunity, now: datetime, max_bet: Decimal | None = None) -> str:
+def card_summary(opp: ShownOpportunity, now: datetime, max_bet: Decimal | None = None) -> str:
     """The card's always-visible part, as HTML."""
     emoji = fmt.SPORT_EMOJI.get(opp.league, "🎯")
     roi = shown_roi(opp, max_bet)
@@ -91,7 +91,7 @@ def card_summary(opp: Opportunity, now: datetime, max_bet: Decimal | None = None
     )
 
 
-def card_details(opp: Opportunity) -> str:
+def card_details(opp: ShownOpportunity) -> str:
     """The expandable part: ids, URLs, times, the full-depth figures and both rules texts."""
     rows = []
     for leg in opp.legs:
@@ -120,7 +120,7 @@ def card_details(opp: Opportunity) -> str:
     )
 
 
-def matches(opp: Opportunity, confidence: str, hide_expired: bool, now: datetime) -> bool:
+def matches(opp: ShownOpportunity, confidence: str, hide_expired: bool, now: datetime) -> bool:
     rank = fmt.CONFIDENCE_RANK.get(opp.confidence, 0)
     if confidence == "HIGH only" and rank < 3:
         return False
@@ -141,13 +141,13 @@ def sort_key(sort: str, now: datetime, max_bet: Decimal | None = None) -> object
 class Card:
     """One opportunity's rendered parts; :meth:`update` re-renders only what changed."""
 
-    def __init__(self, opp: Opportunity, now: datetime, max_bet: Decimal | None = None) -> None:
+    def __init__(self, opp: ShownOpportunity, now: datetime, max_bet: Decimal | None = None) -> None:
         self.opp = opp
         self.summary = card_summary(opp, now, max_bet)
         self.details = card_details(opp)
         self.classes = f"opp-card {fmt.confidence_class(opp.confidence)}"
 
-    def update(self, opp: Opportunity, now: datetime, max_bet: Decimal | None = None) -> bool:
+    def update(self, opp: ShownOpportunity, now: datetime, max_bet: Decimal | None = None) -> bool:
         """Re-render for ``opp``; True when anything the browser shows changed."""
         self.opp = opp
         summary, details = card_summary(opp, now, max_bet), card_details(opp)

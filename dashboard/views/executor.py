@@ -17,7 +17,7 @@ import panel as pn
 import param
 
 from dashboard import format as fmt
-from dashboard.state import Position, Trade
+from dashboard.shown import ShownPosition, ShownTrade
 from dashboard.views.common import STYLES, Context, has, html
 from dashboard.views.keyed import Item, KeyedList
 from worker.api import schemas
@@ -389,7 +389,7 @@ class ExecutorView:
             + (f'<div class="limit" data-k="limit">{fmt.esc(limit)}</div>' if limit else "")
         )
 
-    def position_item(self, pos: Position) -> Item:
+    def position_item(self, pos: ShownPosition) -> Item:
         cost = f'<br><span class="muted">cost {fmt.money(pos.cost)} · opened {fmt.clock(pos.opened_at)} UTC</span>' if pos.cost is not None else ""
         return {
             "cls": "position",
@@ -420,7 +420,7 @@ class ExecutorView:
         self.positions_title.object = f"<h3 style='margin:0'>Open Positions ({len(positions)})</h3>"
         self.positions.apply({pid: self.position_item(p) for pid, p in positions.items()}, list(positions))
 
-    def visible_trades(self) -> list[Trade]:
+    def visible_trades(self) -> list[ShownTrade]:
         rows = self.ctx.feed.state.trades_since(self.cleared_seq)
         return rows[-MAX_ROWS:][::-1]
 
@@ -442,9 +442,9 @@ class ExecutorView:
         )
         self._render_stranded()
 
-    def stranded_attempts(self) -> dict[str, Trade]:
+    def stranded_attempts(self) -> dict[str, ShownTrade]:
         """Attempts whose latest row is STRANDED and that were not resolved here."""
-        latest: dict[str, Trade] = {}
+        latest: dict[str, ShownTrade] = {}
         for t in self.ctx.feed.state.trades:
             if t.attempt_id:
                 latest[t.attempt_id] = t

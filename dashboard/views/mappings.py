@@ -17,7 +17,7 @@ from typing import Any
 import panel as pn
 
 from dashboard import format as fmt
-from dashboard.state import Mapping_
+from dashboard.shown import ShownMapping
 from dashboard.views.common import STYLES, Context, has, html
 from dashboard.views.keyed import Item, KeyedList
 from worker.api import schemas
@@ -59,7 +59,7 @@ def discovery_html(d: wire.DiscoveryView | None) -> str:
     )
 
 
-def mapping_item(m: Mapping_, message: str = "") -> Item:
+def mapping_item(m: ShownMapping, message: str = "") -> Item:
     reasons = "; ".join(m.reasons) or "—"
     confirm_off = " disabled" if m.status == "confirmed" else ""
     reject_off = " disabled" if m.status == "rejected" else ""

@@ -372,26 +372,26 @@ async def test_a_standby_refuses_every_mutating_action_naming_the_leader_and_acc
 
 async def test_an_event_that_cannot_be_written_is_dropped_and_the_next_still_goes_out(worker: Worker) -> None:
     client, _ = await connect_ready(worker)
-    # A timestamp that is not a time: the encoder fails on it, in the hub.
+    # A timestamp that is not a time: the encoder fails on it, in the broadcaster.
     worker.bus.publish(TradeEvent("broken", TradeStatus.SUCCESS, None, trade_id="bad"))  # type: ignore[arg-type]
     worker.bus.publish(TradeEvent("LAL vs BOS", TradeStatus.SUCCESS, NOW, trade_id="good"))
     received = await client.recv_type("trade_event")
     assert received["data"]["trade_id"] == "good"
-    assert worker.server.hub.events_dropped == 1
+    assert worker.server.broadcaster.events_dropped == 1
     await client.close()
 
 
 async def test_a_burst_of_events_is_written_in_slices_so_other_tasks_run_between(worker: Worker) -> None:
-    hub = worker.server.hub
-    start = hub.events_forwarded
+    broadcaster = worker.server.broadcaster
+    start = broadcaster.events_forwarded
     for i in range(1000):
         worker.bus.publish(TradeEvent("LAL vs BOS", TradeStatus.SUCCESS, NOW, trade_id=str(i)))
     seen_at: list[int] = []
 
     async def another_task() -> None:
-        seen_at.append(hub.events_forwarded - start)
+        seen_at.append(broadcaster.events_forwarded - start)
 
     await asyncio.create_task(another_task())
     assert seen_at and seen_at[0] < 1000  # it ran while the burst was being written
     # and the whole burst still goes out
-    await wait_until(lambda: hub.events_forwarded - start >= 1000, 5, "the burst forwarded")
+    await wait_until(lambda: broadcaster.events_forwarded - start >= 1000, 5, "the burst forwarded")

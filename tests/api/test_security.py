@@ -119,7 +119,7 @@ async def test_slow_client_is_disconnected_without_delaying_others(tmp_path) -> 
                 await asyncio.sleep(0.005)  # a fast feed, not one burst bigger than any queue
         await asyncio.wait_for(reader, 20)
         assert received == list(range(n))
-        assert len(worker.server.hub.clients) == 1  # only the fast one is left
+        assert len(worker.server.broadcaster.clients) == 1  # only the fast one is left
         with pytest.raises(ConnectionClosed) as info:
             while True:
                 await slow.ws.recv()

@@ -10,7 +10,7 @@ import pytest
 
 from dashboard import format as fmt
 from dashboard.feed import DOWN, RECONNECTING
-from dashboard.state import Opportunity
+from dashboard.shown import ShownOpportunity
 from dashboard.views.charts import roi_histogram
 from tests.dashboard.conftest import replay
 from tests.dashboard.protocol import (
@@ -135,7 +135,7 @@ def test_rules_difference_is_warned_and_details_show_both_rules(feed, grid):
 
 
 def test_copy_trade_ticket_names_both_legs(grid):
-    opp: Opportunity = grid.view.cards["opp_0001_kalshi_no"].opp
+    opp: ShownOpportunity = grid.view.cards["opp_0001_kalshi_no"].opp
     ticket = fmt.order_ticket(opp)
     assert "Leg 1: BUY Rockets on Polymarket @ 0.51" in ticket
     assert "Leg 2: BUY NO HOU on Kalshi @ 0.48" in ticket

@@ -17,7 +17,8 @@ import pytest
 
 from dashboard import format as fmt
 from dashboard.feed import Feed
-from dashboard.state import Opportunity, WorkerState, kalshi_name
+from dashboard.shown import ShownOpportunity, kalshi_name
+from dashboard.state import WorkerState
 from tests.dashboard.conftest import replay
 from tests.dashboard.protocol import (
     init,
@@ -41,7 +42,7 @@ def test_kalshi_name_is_side_and_team_segment_of_the_ticker():
 
 
 def test_card_legs_line_names_the_kalshi_contract_by_team():
-    opp = Opportunity.from_wire(opportunity(7))
+    opp = ShownOpportunity.from_wire(opportunity(7))
     assert fmt.legs_line(opp) == "BUY Rockets Poly @ 0.51 → BUY NO HOU Kalshi @ 0.48"
     # The full ticker stays where a trader needs it: the leg's market and the ticket.
     assert opp.legs[1].market == "KXNBAGAME-26NOV29HOULAL7-HOU"

@@ -24,7 +24,7 @@ from worker.domain.mapping import MappingStore, OpportunityEvent
 from worker.domain.markets import Venue
 from worker.domain.ports import VenuePort
 from worker.engine.executor import Executor, RiskConfig, UnwindPolicy
-from worker.engine.executor.feed import OpportunityFeed
+from worker.engine.executor.pipeline import OpportunityPipeline
 from worker.engine.settings_manager import ExecutorSettingsManager
 from worker.engine.trade_logger import TradeLogger
 from worker.venues.paper.connect import paper_urls
@@ -43,7 +43,7 @@ class PaperDesk:
     attempts: AttemptRepository
     trades: TradeRepository
     executor: Executor
-    feed: OpportunityFeed
+    feed: OpportunityPipeline
     mappings: MappingStore | None = None
 
 
@@ -83,7 +83,7 @@ async def paper_desk(
             unwind=UnwindPolicy(pause_s=0.05), lookup_delays=(0.1, 0.3, 0.6),
         )
         mappings = mapping_store(db) if mapping_store is not None else None
-        feed = OpportunityFeed(ex, venues[Venue.KALSHI], venues[Venue.POLYMARKET], mappings, on_event=on_event)
+        feed = OpportunityPipeline(ex, venues[Venue.KALSHI], venues[Venue.POLYMARKET], mappings, on_event=on_event)
         await feed.discover()
         await ex.start(background=False)
         yield PaperDesk(server, venues, db, attempts, trades, ex, feed, mappings)

@@ -24,7 +24,7 @@ from worker.domain.mapping import Confidence, CurvePoint, Direction, Leg, Opport
 from worker.domain.markets import Venue
 from worker.domain.ports import VenuePort
 from worker.engine.executor import Candidate, Executor, RiskConfig
-from worker.engine.executor.feed import OpportunityFeed
+from worker.engine.executor.pipeline import OpportunityPipeline
 from worker.venues.paper.faults import FaultSpec
 from worker.venues.paper.server import PaperServer
 
@@ -36,7 +36,7 @@ class PaperRig:
     server: PaperServer
     venues: dict[Venue, VenuePort]
     executor: Executor
-    feed: OpportunityFeed
+    feed: OpportunityPipeline
     attempts: AttemptRepository
     trades: TradeRepository
     orders: list[str | None] = field(default_factory=list)  # scripted faults, one per order

@@ -37,7 +37,7 @@ from worker.domain.mapping import (
 from worker.domain.markets import Venue
 from worker.domain.ports import VenuePort
 from worker.engine.executor import Executor, RiskConfig
-from worker.engine.executor.feed import OpportunityFeed
+from worker.engine.executor.pipeline import OpportunityPipeline
 from worker.venues.paper.server import PaperServer
 
 pytestmark = pytest.mark.timeout(120)
@@ -50,7 +50,7 @@ class Desk:
     store: SqlMappingStore
     attempts: AttemptRepository
     executor: Executor
-    feed: OpportunityFeed
+    feed: OpportunityPipeline
     published: list[tuple[str, Any]] = field(default_factory=list)  # the executor's bus messages
     events: list[OpportunityEvent] = field(default_factory=list)  # the feed's wire hook
 

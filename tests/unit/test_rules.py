@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.state import Opportunity as CardOpportunity
+from dashboard.shown import ShownOpportunity
 from dashboard.views.arbitrage import card_details, card_summary
 from worker.api import schemas
 from worker.config import ConfigError, load_config
@@ -200,7 +200,7 @@ def card(check: object, part: str = "summary") -> str:
         "curve": [], "volume": None, "kalshi_volume": None, "expires_at": None, "updated_at": "2026-02-05T19:59:00Z",
         "rules": schemas.to_wire(check),
     }
-    opp = CardOpportunity.from_wire(wire)
+    opp = ShownOpportunity.from_wire(wire)
     return card_summary(opp, NOW) if part == "summary" else card_details(opp)
 
 

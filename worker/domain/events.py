@@ -2,14 +2,14 @@
 
 :class:`EventKind` is the closed list of what goes on the worker's event bus
 (:class:`worker.engine.event_bus.EventBus` refuses anything else): each kind is one
-server message of ``/ws/executor`` (``worker/api/schemas.py`` maps them, and a test fails
+server message of ``/ws/executor`` (``worker/api/schemas/`` maps them, and a test fails
 when the protocol or the dashboard has no handler for one). The values are the wire's
 message types, so a kind *is* its message type.
 
 Each kind has exactly one event class (:data:`EVENT_CLASSES`), a frozen dataclass whose
 ``kind`` names it: what the engine publishes is one of these, typed (money ``Decimal``,
 aware times, enums, nested frozen dataclasses), never a hand-built dict. How each one is
-written on the wire is ``worker/api/schemas.py``'s (:func:`worker.api.schemas.event_message`).
+written on the wire is ``worker/api/schemas/event_messages.py``'s (:func:`worker.api.schemas.event_message`).
 
 :class:`AlertKind` lists what the operator must be told and must acknowledge: each alert
 is stored, sent in ``init`` until dismissed, and shown on every page.

@@ -44,7 +44,7 @@ from worker.domain.storage import LeaseStore
 from worker.engine.alerts import AlertCenter
 from worker.engine.event_bus import EventBus
 from worker.engine.executor import Executor
-from worker.engine.executor.feed import OpportunityFeed
+from worker.engine.executor.pipeline import OpportunityPipeline
 from worker.engine.lease import LeaseKeeper, LeaseRole
 from worker.engine.settings_manager import ExecutorSettingsManager
 from worker.engine.supervisor_follow import DecisionFollower, PnlPoints
@@ -95,7 +95,7 @@ class Hooks:
 
 
 #: Builds the executor and its scanner feed on the venue clients just opened.
-Assemble = Callable[[Mapping[Venue, VenuePort], Hooks], tuple[Executor, OpportunityFeed]]
+Assemble = Callable[[Mapping[Venue, VenuePort], Hooks], tuple[Executor, OpportunityPipeline]]
 
 
 class TradingSupervisor:
@@ -125,7 +125,7 @@ class TradingSupervisor:
         self._retry_max_s = retry_max_s
         self._shutdown_s = shutdown_s
         self.executor: Executor | None = None
-        self.feed: OpportunityFeed | None = None
+        self.feed: OpportunityPipeline | None = None
         self.keeper = LeaseKeeper(
             lease.store,
             account=lease.account,

@@ -16,7 +16,7 @@ from worker.domain.events import OMIT, EventKind, MappingChanged, PnlPoint, Trad
 from worker.domain.mapping import MappingStore
 from worker.domain.tradelog import REALISED_STATUSES
 from worker.engine.event_bus import EventBus, Subscription
-from worker.engine.executor.feed import OpportunityFeed
+from worker.engine.executor.pipeline import OpportunityPipeline
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ class DecisionFollower:
     """
 
     def __init__(
-        self, bus: EventBus, store: MappingStore, feed: Callable[[], OpportunityFeed | None]
+        self, bus: EventBus, store: MappingStore, feed: Callable[[], OpportunityPipeline | None]
     ) -> None:
         self._bus = bus
         self._store = store

@@ -17,7 +17,7 @@ import pytest
 from worker.clock import FakeClock
 from worker.domain.discovery import DiscoveryRefusals, ListingRefusal
 from worker.domain.markets import League, Market, Venue
-from worker.engine.executor.feed import OpportunityFeed
+from worker.engine.executor.pipeline import OpportunityPipeline
 from worker.venues.kalshi.client import KalshiClient
 from worker.venues.polymarket.client import PolymarketClient
 from worker.venues.polymarket.parse import parse_events as gamma_events
@@ -160,7 +160,7 @@ async def test_discovery_collects_parser_and_matcher_refusals_and_publishes_chan
     kalshi = _Port(Venue.KALSHI, [], [])
     published: list[dict[str, Any]] = []
     clock = FakeClock(T0)
-    feed = OpportunityFeed(
+    feed = OpportunityPipeline(
         None, kalshi, poly, clock=clock,  # type: ignore[arg-type]
         on_refusals=lambda c: published.append(c.to_wire()),
     )

@@ -155,10 +155,10 @@ def test_short_side_is_derived_for_a_mapping_added_after_its_long_book_arrived()
 def test_the_executor_feed_reads_depth_from_the_scanner_ladders_short_side_included() -> None:
     """The risk manager's depth (contracts up to each leg's limit) comes from the ladders
     the scanner priced the opportunity from: a Polymarket US SHORT leg has one too."""
-    from worker.engine.executor.feed import OpportunityFeed
+    from worker.engine.executor.pipeline import OpportunityPipeline
 
     events: list[OpportunityEvent] = []
-    feed = OpportunityFeed(None, None, None, clock=FakeClock(NOW), on_event=events.append)  # type: ignore[arg-type]
+    feed = OpportunityPipeline(None, None, None, clock=FakeClock(NOW), on_event=events.append)  # type: ignore[arg-type]
     mapping = pmus_mapping()
     feed.mappings[mapping.id] = mapping
     feed.scanner.add_mapping(mapping, kalshi(), pmus())
@@ -198,10 +198,10 @@ def test_a_polymarket_us_short_leg_is_as_old_as_the_long_book_it_is_derived_from
     """The risk manager refuses legs whose book is too old: a SHORT leg's age is its LONG
     book's, not the time the opportunity was last evaluated (a fresh Kalshi book would
     otherwise make a stale Polymarket US book look fresh)."""
-    from worker.engine.executor.feed import OpportunityFeed
+    from worker.engine.executor.pipeline import OpportunityPipeline
 
     events: list[OpportunityEvent] = []
-    feed = OpportunityFeed(None, None, None, clock=FakeClock(NOW), on_event=events.append)  # type: ignore[arg-type]
+    feed = OpportunityPipeline(None, None, None, clock=FakeClock(NOW), on_event=events.append)  # type: ignore[arg-type]
     mapping = pmus_mapping()
     feed.mappings[mapping.id] = mapping
     feed.scanner.add_mapping(mapping, kalshi(), pmus())
@@ -253,12 +253,12 @@ class _Stream:
 
 
 class _FeedRig:
-    """An :class:`OpportunityFeed` on a Gamma mapping whose books come from queues, with
+    """An :class:`OpportunityPipeline` on a Gamma mapping whose books come from queues, with
     a hook that records each event (and fails if it runs inside a book update) and an
     executor that records each submission, all in one log."""
 
     def __init__(self) -> None:
-        from worker.engine.executor.feed import OpportunityFeed
+        from worker.engine.executor.pipeline import OpportunityPipeline
 
         self.log: list[str] = []
         self.in_update = False
@@ -269,7 +269,7 @@ class _FeedRig:
                 log.append("submit")
 
         self.kalshi, self.poly = _Stream(Venue.KALSHI), _Stream(Venue.POLYMARKET)
-        self.feed = OpportunityFeed(Executor(), self.kalshi, self.poly, clock=FakeClock(NOW), on_event=self.hook)  # type: ignore[arg-type]
+        self.feed = OpportunityPipeline(Executor(), self.kalshi, self.poly, clock=FakeClock(NOW), on_event=self.hook)  # type: ignore[arg-type]
         mapping = gamma_mapping()
         self.feed.mappings[mapping.id] = mapping
         self.feed.scanner.add_mapping(mapping, kalshi(), gamma())

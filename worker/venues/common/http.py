@@ -1,4 +1,4 @@
-"""HTTP plumbing shared by the live clients: rate limiting, backoff, error mapping.
+"""HTTP plumbing shared by the live clients: rate limiting (:mod:`worker.rate_limit`), backoff, error mapping.
 
 Rules (money and concurrency):
 
@@ -16,7 +16,6 @@ never really wait.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import random
 from collections.abc import Callable, Mapping
@@ -36,46 +35,10 @@ from worker.domain.errors import (
     VenueError,
     VenueUnavailable,
 )
+from worker.rate_limit import TokenBucket
 
 HeaderSigner = Callable[[str, str, str], Mapping[str, str]]
 """``(METHOD, path_without_query, body_text) -> auth headers``."""
-
-
-class TokenBucket:
-    """Client-side rate limit: ``rate`` requests per second with bursts up to ``burst``.
-
-    Concurrency: ``acquire`` is serialised by a lock so concurrent callers queue in
-    order instead of all seeing the same free token.
-    """
-
-    def __init__(
-        self,
-        rate: float,
-        burst: int | None = None,
-        *,
-        clock: Clock = SYSTEM_CLOCK,
-    ) -> None:
-        if rate <= 0:
-            raise ValueError("rate must be positive")
-        self.rate = rate
-        self.capacity = float(burst if burst is not None else max(1, int(rate)))
-        self.tokens = self.capacity
-        self._clock = clock
-        self._stamp = clock.monotonic()
-        self._lock = asyncio.Lock()
-
-    def _refill(self) -> None:
-        now = self._clock.monotonic()
-        self.tokens = min(self.capacity, self.tokens + (now - self._stamp) * self.rate)
-        self._stamp = now
-
-    async def acquire(self) -> None:
-        async with self._lock:
-            self._refill()
-            while self.tokens < 1:
-                await self._clock.sleep((1 - self.tokens) / self.rate)
-                self._refill()
-            self.tokens -= 1
 
 
 @dataclass(frozen=True, slots=True)

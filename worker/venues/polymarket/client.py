@@ -47,8 +47,9 @@ from worker.domain.orders import (
     TimeInForce,
 )
 from worker.domain.ports import BookUpdate
+from worker.rate_limit import TokenBucket
 from worker.venues.common.env import require
-from worker.venues.common.http import Backoff, TokenBucket, VenueHttp
+from worker.venues.common.http import Backoff, VenueHttp
 from worker.venues.common.parsing import MarketRefused, dec, json_list, obj, text, ts
 from worker.venues.common.refusals import RefusalLog
 from worker.venues.polymarket.parse import parse_book, parse_events

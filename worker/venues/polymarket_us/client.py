@@ -48,8 +48,9 @@ from worker.domain.orders import (
     apportion_fee,
 )
 from worker.domain.ports import BookUpdate
+from worker.rate_limit import TokenBucket
 from worker.venues.common.env import require
-from worker.venues.common.http import Backoff, TokenBucket, VenueHttp
+from worker.venues.common.http import Backoff, VenueHttp
 from worker.venues.common.parsing import MarketRefused, dec, obj, text, ts
 from worker.venues.common.refusals import RefusalLog
 from worker.venues.polymarket_us.parse import money, parse_book, parse_events

@@ -1,17 +1,17 @@
 """From venues to the executor: markets matched, books streamed, opportunities submitted.
 
-:class:`OpportunityFeed` lists both venues' markets, matches them (the scanner's matcher,
+:class:`OpportunityPipeline` lists both venues' markets, matches them (the scanner's matcher,
 decisions of the operator kept through the mapping store), streams every mapped
 contract's book into the scanner, and hands each OPENED / UPDATED opportunity to the
 executor as a :class:`~worker.engine.executor.risk.Candidate` carrying the mapping's
 game, confidence, operator status and the time each leg's book was received.
 
 Concurrency: the scanner publishes synchronously, inside its handling of a book update,
-so the feed's part of that call is kept to queueing: events for the executor go through a
+so the pipeline's part of that call is kept to queueing: events for the executor go through a
 queue in which only the latest quote per opportunity is kept, and one consumer submits
 them, so a burst of updates never queues stale quotes behind fresh ones; events for the
 ``on_event`` hook (the worker encodes them for the wire) wait in an outbox, in order,
-which a task of their own drains on the same loop (:meth:`OpportunityFeed.flush_events`),
+which a task of their own drains on the same loop (:meth:`OpportunityPipeline.flush_events`),
 a slice at a time. Encoding an opportunity (its size–ROI curve included) is thus charged
 neither to the book update that found it nor to the executor's submission of it: the
 card may reach the wire just after the first attempt message on it (the dashboard does
@@ -60,7 +60,7 @@ _UNKNOWN_AGE = datetime.min.replace(tzinfo=UTC)
 _FLUSH_SLICE = 100
 
 
-class OpportunityFeed:
+class OpportunityPipeline:
     """Venues → matcher → scanner → executor, for one Kalshi + one Polymarket venue."""
 
     def __init__(
@@ -151,7 +151,7 @@ class OpportunityFeed:
             self._on_refusals(self.refusals)
 
     def game(self, mapping_id: str) -> list[MarketMapping]:
-        """The mappings of ``mapping_id``'s game (same review key) this feed tracks."""
+        """The mappings of ``mapping_id``'s game (same review key) this pipeline tracks."""
         mapping = self.mappings.get(mapping_id)
         if mapping is None:
             return []
@@ -188,7 +188,7 @@ class OpportunityFeed:
     def permission(self, mapping_id: str, rules: RulesCheck | None = None) -> TradePermission | None:
         """Whether the mapping's pair may trade and why not (the risk manager's verdict,
         before any limit or book check; with an opportunity's ``rules``, theirs too); None
-        for a mapping this feed does not track."""
+        for a mapping this pipeline does not track."""
         mapping = self.mappings.get(mapping_id)
         if mapping is None:
             return None
@@ -296,7 +296,7 @@ class OpportunityFeed:
             self._outbox_ready.clear()
             # A burst (every book after a reconnect) is handed on in slices, so that book
             # updates, order acknowledgements and the lease heartbeat run in between (the
-            # server's hub writes the wire messages, in slices of its own).
+            # server's broadcaster writes the wire messages, in slices of its own).
             if self.flush_events(_FLUSH_SLICE) == _FLUSH_SLICE:
                 self._outbox_ready.set()  # more queued: go on after the others had a turn
                 await self.clock.sleep(0)

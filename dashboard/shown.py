@@ -1,0 +1,240 @@
+"""What the pages show of the worker's positions, trades, opportunities and mappings: the
+dashboard's own records, each read from the wire's view (:mod:`worker.api.views`) and named
+as the venues name the contracts. Money stays ``Decimal``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from worker.api import schemas
+from worker.api import views as wire
+from worker.domain.markets import Venue
+
+# "NO KXNBAGAME-26NOV29HOULAL-HOU": the side and the market's ticker, as the scanner and
+# the executor label a Kalshi leg. The last ticker segment names the team the market is
+# about, which is how Kalshi's own site shows the contract ("NO HOU").
+_KALSHI_LABEL = re.compile(r"^(YES|NO) ([A-Z0-9.]+(?:-[A-Z0-9.]+)*-([A-Z0-9.]+))$", re.IGNORECASE)
+
+
+def kalshi_name(label: str) -> str:
+    """A Kalshi contract by its short name: ``NO KXNBAGAME-…-HOU`` → ``NO HOU``."""
+    m = _KALSHI_LABEL.match(label.strip())
+    return f"{m.group(1).upper()} {m.group(3)}" if m else label
+
+
+@dataclass(frozen=True)
+class ShownLeg:
+    """One side of a position or opportunity as the pages show it, named as its venue
+    names the contract."""
+
+    venue: str  # kalshi | polymarket | polymarket_us
+    contract: str  # "Rockets", "NO HOU", "long Houston"
+    price: Decimal | None
+    market: str = ""  # ticker, CLOB token id or market slug
+
+    @classmethod
+    def from_view(cls, leg: wire.LegView) -> ShownLeg:
+        kalshi = leg.venue is Venue.KALSHI
+        return cls(leg.venue.value, kalshi_name(leg.label) if kalshi else leg.label, leg.price, leg.contract_id)
+
+
+@dataclass(frozen=True)
+class ShownPosition:
+    """An open position as the executor page's table shows it."""
+
+    id: str
+    event: str
+    poly: ShownLeg
+    kalshi: ShownLeg
+    opened_at: datetime
+    cost: Decimal | None
+
+    @classmethod
+    def from_view(cls, p: wire.PositionView) -> ShownPosition:
+        # The Kalshi contract by side and team (the ticker's last segment): "NO HOU".
+        side, ticker = p.kalshi_side or "", p.kalshi_ticker or ""
+        kalshi_contract = f"{side} {ticker.rsplit('-', 1)[-1]}".strip() if ticker else side
+        return cls(
+            id=p.id,
+            event=p.event_title,
+            poly=ShownLeg(
+                venue=p.poly_venue.value if p.poly_venue is not None else "polymarket",
+                # The outcome's name; a row without one is named by the side bought.
+                contract=p.poly_contract or p.poly_side or "",
+                price=p.poly_price,
+                market=p.poly_market or "",
+            ),
+            kalshi=ShownLeg(venue="kalshi", contract=kalshi_contract, price=p.kalshi_price, market=ticker),
+            opened_at=p.opened_at,
+            cost=p.cost,
+        )
+
+
+@dataclass(frozen=True)
+class ShownTrade:
+    """A trade-log row or announcement as the executor page's table shows it (``seq``:
+    this process's order of arrival)."""
+
+    seq: int
+    id: str
+    time: datetime
+    status: str
+    event: str
+    size: Decimal | None
+    pnl: Decimal | None
+    roi: Decimal | None
+    reason: str
+    attempt_id: str
+
+    @classmethod
+    def from_view(cls, seq: int, t: wire.TradeView) -> ShownTrade:
+        return cls(
+            seq=seq,
+            id=t.id or "",
+            time=t.timestamp,
+            status=t.status.value,
+            event=t.event,
+            size=t.bet_size,
+            pnl=t.pnl,
+            roi=t.roi,
+            reason=t.reason or "",
+            attempt_id=t.attempt_id or "",
+        )
+
+
+@dataclass(frozen=True)
+class ShownOpportunity:
+    """A live arbitrage opportunity as the card grid shows it (ROI in percent)."""
+
+    id: str
+    title: str
+    league: str
+    confidence: str
+    legs: tuple[ShownLeg, ShownLeg]
+    roi: Decimal
+    cost: Decimal | None  # per pair
+    volume: Decimal | None
+    roi_per_day: Decimal | None
+    expires_at: datetime | None
+    updated_at: datetime | None
+    rules_kalshi: str = ""
+    rules_poly: str = ""
+    mapping_id: str = ""
+    #: Kalshi's traded contracts; ``volume`` is the Polymarket side's (dollars on
+    #: Polymarket). Two units: shown side by side, never added.
+    kalshi_volume: Decimal | None = None
+    #: May the pair trade (the worker's verdict; None when it did not say), and if not,
+    #: why: a machine reason (``not_confirmed``, ``mapping_rejected``, ``low_confidence``)
+    #: and a short text.
+    tradeable: bool | None = None
+    why_not: str = ""
+    why_not_text: str = ""
+    #: The size–ROI curve: (size, cost, ROI %) per point, smallest first.
+    curve: tuple[tuple[Decimal, Decimal, Decimal], ...] = ()
+    size: Decimal | None = None  # full depth: contracts
+    #: One line per cancellation/postponement scenario the venues settle differently
+    #: (worst case per pair included); empty when they agree.
+    rules_differences: tuple[str, ...] = ()
+    #: The largest shortfall under $1 per pair among those (None: a payout is unknown).
+    rules_worst_loss: Decimal | None = None
+    #: Why a completed game would not pay $1 per pair (the executor refuses the pair).
+    rules_outcome_problem: str = ""
+    #: Each venue's rule per scenario in words, with the sentence it was read from.
+    rules_facts: tuple[str, ...] = ()
+
+    @property
+    def starts_at(self) -> datetime | None:
+        """When the game starts: the opportunity expires then."""
+        return self.expires_at
+
+    def at_bet(self, max_bet: Decimal | None) -> tuple[Decimal, Decimal, Decimal] | None:
+        """(size, cost, ROI %) the executor would trade with ``max_bet`` (its own sizing
+        of the curve), or None when not even the smallest size fits."""
+        if max_bet is None or not self.curve:
+            return None
+        return schemas.size_at_bet(self.curve, max_bet)
+
+    @property
+    def poly_venue(self) -> str:
+        return next((leg.venue for leg in self.legs if leg.venue != "kalshi"), "polymarket")
+
+    @classmethod
+    def from_view(cls, o: wire.OpportunityView) -> ShownOpportunity:
+        return cls(
+            id=o.id,
+            title=o.event_title,
+            league=o.league.lower(),
+            confidence=o.confidence.value,
+            legs=(ShownLeg.from_view(o.poly_leg), ShownLeg.from_view(o.kalshi_leg)),
+            roi=o.roi_pct,
+            cost=o.cost / o.size if o.size else o.cost,
+            volume=o.volume,
+            kalshi_volume=o.kalshi_volume,
+            curve=tuple(sorted((p.size, p.cost, p.roi_pct) for p in o.curve)),
+            size=o.size,
+            roi_per_day=o.roi_per_day_pct,
+            expires_at=o.expires_at,
+            updated_at=o.updated_at,
+            rules_kalshi=o.rules.kalshi,
+            rules_poly=o.rules.poly,
+            rules_differences=o.rules.differences,
+            rules_worst_loss=o.rules.worst_loss,
+            rules_outcome_problem=o.rules.outcome_problem,
+            rules_facts=o.rules.facts,
+            mapping_id=o.mapping_id,
+            tradeable=o.tradeable,
+            why_not=o.why_not.reason.value if o.why_not is not None else "",
+            why_not_text=o.why_not.text if o.why_not is not None else "",
+        )
+
+    @classmethod
+    def from_wire(cls, data: Mapping[str, Any]) -> ShownOpportunity:
+        """From an opportunity object as the wire carries it (``opportunity_opened`` data)."""
+        view = wire.decode_view({"type": schemas.OPPORTUNITY_UPDATED.value, "data": data}).data
+        assert isinstance(view, wire.OpportunityView)
+        return cls.from_view(view)
+
+    def is_expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
+
+
+@dataclass(frozen=True)
+class ShownMapping:
+    """A matched Kalshi / Polymarket pair with the matcher's confidence and reasons, as
+    the mappings page shows it."""
+
+    id: str
+    title: str
+    league: str
+    confidence: str
+    status: str
+    reasons: tuple[str, ...]
+    kalshi: str
+    poly: str
+    starts_at: datetime | None
+    #: As on :class:`ShownOpportunity`: may the pair trade, and if not, why.
+    tradeable: bool | None = None
+    why_not: str = ""
+    why_not_text: str = ""
+
+    @classmethod
+    def from_view(cls, m: wire.MappingView) -> ShownMapping:
+        return cls(
+            id=m.id,
+            title=m.event_title,
+            league=m.league.lower(),
+            confidence=m.confidence.value,
+            status=m.status.value,
+            reasons=m.reasons,
+            kalshi=m.kalshi_ticker,
+            poly=f"{m.poly_market} {m.poly_side}".strip(),
+            starts_at=m.start_time,
+            tradeable=m.tradeable,
+            why_not=m.why_not.reason.value if m.why_not is not None else "",
+            why_not_text=m.why_not.text if m.why_not is not None else "",
+        )

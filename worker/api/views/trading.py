@@ -1,0 +1,369 @@
+"""The views of what the worker trades: positions, trades, opportunities (their legs,
+size–ROI curve and rules), mappings, the executor's refusals and the P&L."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from worker.api.views.reading import (
+    Obj,
+    array_of,
+    count,
+    enum_of,
+    flag,
+    moment,
+    number,
+    object_of,
+    text,
+)
+from worker.domain.attempts import RefusalReason
+from worker.domain.mapping import CloseReason, Confidence, MappingStatus, NotTradeable
+from worker.domain.markets import Venue
+from worker.domain.tradelog import PositionStatus, TradeStatus
+
+
+class TradeEventStatus(StrEnum):
+    """A ``trade_event``'s status: a trade-log row's (:class:`TradeStatus`), or one of the
+    executor's announcements that write no row (an incomplete close, a payout to redeem,
+    an overdue settlement, a STRANDED attempt resolved by hand)."""
+
+    SUCCESS = "SUCCESS"
+    FAILED = "FAILED"
+    ROLLED_BACK = "ROLLED_BACK"
+    STRANDED = "STRANDED"
+    CLOSED = "CLOSED"
+    SETTLED = "SETTLED"
+    CLOSE_INCOMPLETE = "CLOSE_INCOMPLETE"
+    TO_REDEEM = "TO_REDEEM"
+    SETTLEMENT_OVERDUE = "SETTLEMENT_OVERDUE"
+    RESOLVED = "RESOLVED"
+
+
+
+@dataclass(frozen=True, slots=True)
+class PositionView:
+    """An open position as ``init``, ``position_opened`` and ``/api/positions`` send it:
+    the stored row's flat columns (null where the row has none)."""
+
+    id: str
+    event_title: str
+    opened_at: datetime
+    #: Sent by ``init`` and ``/api/positions`` (the stored row); ``position_opened``
+    #: (``AttemptRunner._publish_position``) leaves it out.
+    status: PositionStatus | None
+    poly_venue: Venue | None
+    poly_market: str | None
+    poly_contract: str | None
+    poly_side: str | None
+    poly_price: Decimal | None
+    poly_contracts: int | None
+    kalshi_ticker: str | None
+    kalshi_side: str | None
+    kalshi_price: Decimal | None
+    kalshi_contracts: int | None
+    cost: Decimal | None
+    attempt_id: str | None
+
+
+def decode_position(o: Obj) -> PositionView:
+    return PositionView(
+        o.req("id", text),
+        o.req("event_title", text),
+        o.req("opened_at", moment),
+        o.opt("status", enum_of(PositionStatus)),
+        o.null("poly_venue", enum_of(Venue)),
+        o.null("poly_market", text),
+        o.null("poly_contract", text),
+        o.null("poly_side", text),
+        o.null("poly_price", number),
+        o.null("poly_contracts", count),
+        o.null("kalshi_ticker", text),
+        o.null("kalshi_side", text),
+        o.null("kalshi_price", number),
+        o.null("kalshi_contracts", count),
+        o.null("cost", number),
+        o.null("attempt_id", text),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PositionClosedView:
+    """``position_closed``: which position, how it ended (CLOSED / SETTLED), its P&L."""
+
+    id: str
+    event: str
+    status: TradeStatus
+    pnl: Decimal
+    timestamp: datetime
+
+
+def decode_position_closed(o: Obj) -> PositionClosedView:
+    return PositionClosedView(
+        o.req("id", text),
+        o.req("event", text),
+        o.req("status", enum_of(TradeStatus)),
+        o.req("pnl", number),
+        o.req("timestamp", moment),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TradeView:
+    """A trade-log row, or an executor announcement on the trade log (see
+    :class:`TradeEventStatus`). ``id`` is the row's id (None: an announcement)."""
+
+    id: str | None
+    timestamp: datetime
+    status: TradeEventStatus
+    event: str
+    bet_size: Decimal | None
+    pnl: Decimal | None
+    roi: Decimal | None
+    reason: str | None
+    attempt_id: str | None
+    position_id: str | None
+
+
+def decode_trade_event(o: Obj) -> TradeView:
+    """``trade_event``. Its producers (``worker/engine/executor``) send different keys:
+    the row's id as ``trade_id`` (not ``id``, unlike ``/api/trades``), and only rows carry
+    it; the announcements leave out ``bet_size``, ``roi`` and (some) ``pnl``,
+    ``attempt_id`` or ``position_id``: all optional here."""
+    return TradeView(
+        o.opt("trade_id", text),
+        o.req("timestamp", moment),
+        o.req("status", enum_of(TradeEventStatus)),
+        o.req("event", text),
+        o.opt("bet_size", number),
+        o.opt("pnl", number),
+        o.opt("roi", number),
+        o.opt("reason", text),
+        o.opt("attempt_id", text),
+        o.opt("position_id", text),
+    )
+
+
+def decode_trade_row(o: Obj) -> TradeView:
+    """A ``/api/trades`` row (``schemas.trade_event_data`` of a stored trade): the id is
+    ``id``, every column is there."""
+    return TradeView(
+        o.req("id", text),
+        o.req("timestamp", moment),
+        o.req("status", enum_of(TradeEventStatus)),
+        o.req("event", text),
+        o.req("bet_size", number),
+        o.req("pnl", number),
+        o.null("roi", number),
+        o.null("reason", text),
+        o.null("attempt_id", text),
+        o.null("position_id", text),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class WhyNotView:
+    """Why a pair may not trade: the refusal reason and a short text."""
+
+    reason: NotTradeable
+    text: str
+
+
+def _why_not(o: Obj) -> WhyNotView:
+    return WhyNotView(o.req("reason", enum_of(NotTradeable)), o.req("text", text))
+
+
+@dataclass(frozen=True, slots=True)
+class LegView:
+    """One leg of an opportunity: the venue's contract id (Kalshi ticker, CLOB token id,
+    Polymarket US slug), its label, the limit price and the contracts for the full size."""
+
+    venue: Venue
+    contract_id: str
+    label: str
+    price: Decimal
+    size: Decimal
+
+
+def _leg(o: Obj) -> LegView:
+    contract = o.req("contract", object_of(lambda c: (c.req("venue", enum_of(Venue)), c.req("contract_id", text))))
+    return LegView(contract[0], contract[1], o.req("label", text), o.req("price", number), o.req("size", number))
+
+
+@dataclass(frozen=True, slots=True)
+class CurvePointView:
+    """Buying ``size`` pairs costs ``cost`` (asks and fees) at ``roi_pct``."""
+
+    size: Decimal
+    cost: Decimal
+    roi_pct: Decimal
+
+
+def _curve_point(o: Obj) -> CurvePointView:
+    return CurvePointView(o.req("size", number), o.req("cost", number), o.req("roi_pct", number))
+
+
+@dataclass(frozen=True, slots=True)
+class RulesView:
+    """Both venues' rules texts and what they mean for the pair (``RulesCheck``)."""
+
+    kalshi: str
+    poly: str
+    differences: tuple[str, ...]
+    outcome_problem: str
+    worst_loss: Decimal | None
+    facts: tuple[str, ...]
+
+
+def _rules(o: Obj) -> RulesView:
+    return RulesView(
+        o.req("kalshi", text),
+        o.req("poly", text),
+        o.req("differences", array_of(text)),
+        o.req("outcome_problem", text),
+        o.null("worst_loss", number),
+        o.req("facts", array_of(text)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class OpportunityView:
+    """A live opportunity (``opportunity_opened`` / ``_updated``, the snapshot's items)."""
+
+    id: str
+    mapping_id: str
+    league: str
+    event_title: str
+    confidence: Confidence
+    kalshi_leg: LegView
+    poly_leg: LegView
+    size: Decimal
+    cost: Decimal
+    roi_pct: Decimal
+    roi_per_day_pct: Decimal
+    curve: tuple[CurvePointView, ...]
+    volume: Decimal | None
+    kalshi_volume: Decimal | None
+    expires_at: datetime | None
+    rules: RulesView
+    updated_at: datetime
+    #: May the pair trade, and if not why. Left out while the scanner's feed is being
+    #: built (the trading supervisor publishes without a verdict then): None.
+    tradeable: bool | None
+    why_not: WhyNotView | None
+
+
+def decode_opportunity(o: Obj) -> OpportunityView:
+    return OpportunityView(
+        o.req("id", text),
+        o.req("mapping_id", text),
+        o.req("league", text),
+        o.req("event_title", text),
+        o.req("confidence", enum_of(Confidence)),
+        o.req("kalshi_leg", object_of(_leg)),
+        o.req("poly_leg", object_of(_leg)),
+        o.req("size", number),
+        o.req("cost", number),
+        o.req("roi_pct", number),
+        o.req("roi_per_day_pct", number),
+        o.req("curve", array_of(object_of(_curve_point))),
+        o.null("volume", number),
+        o.null("kalshi_volume", number),
+        o.null("expires_at", moment),
+        o.req("rules", object_of(_rules)),
+        o.req("updated_at", moment),
+        o.opt("tradeable", flag),
+        o.opt("why_not", object_of(_why_not)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class OpportunitiesView:
+    """``opportunities_snapshot``: every live opportunity, right after ``init``."""
+
+    opportunities: tuple[OpportunityView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class OpportunityClosedView:
+    """``opportunity_closed``: which one, and why (``edge_gone``, ``mapping_rejected`` …)."""
+
+    id: str
+    reason: CloseReason | None
+
+
+@dataclass(frozen=True, slots=True)
+class MappingView:
+    """A mapping as ``mapping_changed`` and ``/api/mappings`` send it, with its verdict."""
+
+    id: str
+    kalshi_ticker: str
+    poly_venue: Venue
+    poly_market: str
+    poly_side: str
+    league: str
+    event_title: str
+    confidence: Confidence
+    reasons: tuple[str, ...]
+    start_time: datetime | None
+    status: MappingStatus
+    tradeable: bool
+    why_not: WhyNotView | None
+
+
+def decode_mapping(o: Obj) -> MappingView:
+    return MappingView(
+        o.req("id", text),
+        o.req("kalshi_ticker", text),
+        o.req("poly_venue", enum_of(Venue)),
+        o.req("poly_market", text),
+        o.req("poly_side", text),
+        o.req("league", text),
+        o.req("event_title", text),
+        o.req("confidence", enum_of(Confidence)),
+        o.req("reasons", array_of(text)),
+        o.null("start_time", moment),
+        o.req("status", enum_of(MappingStatus)),
+        o.req("tradeable", flag),
+        o.null("why_not", object_of(_why_not)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RefusalView:
+    """``refusal``: the executor skipped an opportunity, and why."""
+
+    opportunity_id: str
+    event: str
+    reason: RefusalReason
+    detail: str
+    timestamp: datetime
+
+
+def decode_refusal(o: Obj) -> RefusalView:
+    return RefusalView(
+        o.req("opportunity_id", text),
+        o.req("event", text),
+        o.req("reason", enum_of(RefusalReason)),
+        o.req("detail", text),
+        o.req("timestamp", moment),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PnlPointView:
+    """A point of the cumulative realised P&L: ``pnl`` the total at ``t``, ``delta`` the
+    step. ``trade_id``: the realised row (``/api/pnl`` leaves it out when it buckets)."""
+
+    t: datetime
+    pnl: Decimal
+    delta: Decimal
+    trade_id: str | None
+
+
+def decode_pnl_point(o: Obj) -> PnlPointView:
+    return PnlPointView(o.req("t", moment), o.req("pnl", number), o.req("delta", number), o.opt("trade_id", text))
+
+
