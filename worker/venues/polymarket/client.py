@@ -33,6 +33,7 @@ from worker.domain.books import OrderBook
 from worker.domain.discovery import ListingRefusal
 from worker.domain.errors import AuthFailed, OrderNotFound, OrderRejected
 from worker.domain.fees import FeeSchedule
+from worker.domain.leagues import LISTED
 from worker.domain.markets import ContractRef, League, Market, MarketResolution, OutcomeSide, Venue
 from worker.domain.money import ZERO, from_micro
 from worker.domain.orders import (
@@ -152,7 +153,7 @@ class PolymarketClient:
 
     # -- market data ------------------------------------------------------------------
     async def list_markets(self, leagues: Sequence[League] | None = None) -> list[Market]:
-        wanted = list(leagues) if leagues else [League.NBA, League.NFL, League.NHL, League.MLB]
+        wanted = list(leagues) if leagues else list(LISTED)
         out: list[Market] = []
         refused: list[MarketRefused] = []
         for league in wanted:
