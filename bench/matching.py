@@ -27,6 +27,7 @@ from worker.domain.markets import (
     Venue,
 )
 from worker.engine.scanner.matcher import match_markets
+from worker.venues.normalize import NORMALISERS
 
 MON = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
 
@@ -124,7 +125,7 @@ def main() -> None:
     best = float("inf")
     for _ in range(3):
         t0 = time.perf_counter()
-        result = match_markets(kalshi, poly)
+        result = match_markets(kalshi, poly, NORMALISERS)
         best = min(best, time.perf_counter() - t0)
     spreads_paired = sum(1 for m in result.mappings if "-spread" in m.poly_market)
     print(
