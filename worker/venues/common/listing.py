@@ -1,5 +1,5 @@
 """What the venues' normalisers share: teams from an event title, the local date from a
-start time, and away/home from a slug's team codes (Polymarket and Polymarket US).
+start time, and a game from a slug's team codes and date (Polymarket and Polymarket US).
 
 The contract of a normaliser is :class:`worker.domain.listings.VenueNormaliser`.
 """
@@ -51,7 +51,8 @@ def teams_from_title(title: str, index: LeagueIndex) -> tuple[str, str, bool] | 
     return a.team.id, h.team.id, a.fuzzy or h.fuzzy
 
 
-def slug_away_home(
+def slug_game(
+    slug: str,
     parts: SlugParts,
     by_code: Callable[[str], Team | None],
     teams: Collection[str],
@@ -60,12 +61,13 @@ def slug_away_home(
     index: LeagueIndex,
     evidence: list[str],
     text_fields: list[str],
-) -> tuple[str, str] | str:
-    """Away and home team ids from the slug's codes (``by_code``: the venue's lookup),
-    else from the event title; or why not (a refusal's reason).
+) -> tuple[str, str, date] | str:
+    """Away and home team ids from the slug's codes (``by_code``: the venue's lookup), else
+    from the event title, and the slug's date; or why not (a refusal's reason, naming the
+    market by ``slug``).
 
-    ``teams`` are the team ids the market's ``what`` (outcomes, sides) name: the slug's
-    (or title's) two teams must be those.
+    ``parts`` are the game slug's; ``teams`` the team ids the market's ``what`` (outcomes,
+    sides) name: the slug's (or title's) two teams must be those.
     """
     a_code, h_code = parts.away, parts.home
     a_team, h_team = by_code(a_code), by_code(h_code)
@@ -74,9 +76,13 @@ def slug_away_home(
         if {away, home} != set(teams):
             return f"{what} {sorted(teams)} are not the slug's teams {a_code}/{h_code}"
         evidence.append(f"teams {a_code}@{h_code} from slug codes")
-        return away, home
-    found = teams_from_title(market.event_title, index)
-    if found is None or {found[0], found[1]} != set(teams):
-        return f"slug codes {a_code}/{h_code} unknown and title does not settle away/home"
-    text_fields.append("away/home from event title")
-    return found[0], found[1]
+    else:
+        found = teams_from_title(market.event_title, index)
+        if found is None or {found[0], found[1]} != set(teams):
+            return f"slug codes {a_code}/{h_code} unknown and title does not settle away/home"
+        away, home = found[0], found[1]
+        text_fields.append("away/home from event title")
+    try:
+        return away, home, parts.date()
+    except ValueError:
+        return f"slug date of {slug} is not a date"

@@ -11,7 +11,7 @@ from worker.data.index import league_index
 from worker.domain.leagues import MATCHED, matched_names
 from worker.domain.listings import Contract, Listing, Refusal
 from worker.domain.markets import Market, Outcome, OutcomeSide, Venue
-from worker.venues.common.listing import slug_away_home
+from worker.venues.common.listing import slug_game
 from worker.venues.common.slugs import matched_game_slug, slug_parts
 
 
@@ -71,16 +71,13 @@ def normalize(market: Market) -> Listing | Refusal:
     if resolved[0][0] == resolved[1][0]:
         return refuse("both outcomes name the same team")
     teams = {resolved[0][0], resolved[1][0]}
-    found = slug_away_home(
-        base, index.by_polymarket_code, teams, "outcomes", market, index, evidence, text_fields
+    game = slug_game(
+        slug or event_slug, base, index.by_polymarket_code, teams, "outcomes", market, index,
+        evidence, text_fields,
     )
-    if isinstance(found, str):
-        return refuse(found)
-    away, home = found
-    try:
-        game_date = base.date()
-    except ValueError:
-        return refuse(f"slug date of {slug or event_slug} is not a date")
+    if isinstance(game, str):
+        return refuse(game)
+    away, home, game_date = game
     contracts = {tid: Contract(o.contract_id, OutcomeSide.TOKEN, o.label) for tid, o in resolved}
     for tid, o in resolved:
         evidence.append(f"token {o.contract_id[:12]}… outcome {o.label!r} = {tid}")

@@ -13,7 +13,7 @@ from worker.data.index import league_index
 from worker.domain.leagues import matched_names
 from worker.domain.listings import Contract, Listing, Refusal
 from worker.domain.markets import Market, OutcomeSide, Venue
-from worker.venues.common.listing import slug_away_home
+from worker.venues.common.listing import slug_game
 from worker.venues.common.slugs import matched_game_slug
 
 #: The slug prefix of a full-game winner market.
@@ -76,16 +76,13 @@ def normalize(market: Market) -> Listing | Refusal:
     if resolved[OutcomeSide.LONG] == resolved[OutcomeSide.SHORT]:
         return refuse("long and short sides name the same team")
     teams = set(resolved.values())
-    found = slug_away_home(
-        base, index.by_polymarket_us_code, teams, "sides", market, index, evidence, text_fields
+    game = slug_game(
+        slug, base, index.by_polymarket_us_code, teams, "sides", market, index, evidence,
+        text_fields,
     )
-    if isinstance(found, str):
-        return refuse(found)
-    away, home = found
-    try:
-        game_date = base.date()
-    except ValueError:
-        return refuse(f"slug date of {slug} is not a date")
+    if isinstance(game, str):
+        return refuse(game)
+    away, home, game_date = game
     contracts = {
         resolved[side]: Contract(slug, side, f"{side.value.upper()} {sides[side].label}")
         for side in (OutcomeSide.LONG, OutcomeSide.SHORT)
