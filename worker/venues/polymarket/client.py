@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -345,7 +346,7 @@ class PolymarketClient:
             order = await self.get_order(order_hash)
         except OrderNotFound:
             return None
-        return Order(**{**_fields(order), "client_order_id": intent.client_order_id})
+        return replace(order, client_order_id=intent.client_order_id)
 
     async def cancel_order(self, venue_order_id: str) -> Order:
         await self.http.request(
@@ -496,7 +497,3 @@ class PolymarketClient:
 BPS = Decimal(10_000)
 #: The cursor ``/data/trades`` answers on its last page.
 END_CURSOR = "LTE="
-
-
-def _fields(order: Order) -> dict[str, Any]:
-    return {f: getattr(order, f) for f in Order.__dataclass_fields__}
