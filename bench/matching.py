@@ -15,7 +15,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from worker.data.teams import load_all
+from worker.data.teams import LEAGUES, load_all
 from worker.domain.fees import FeeSchedule
 from worker.domain.markets import (
     League,
@@ -42,7 +42,7 @@ def generate(n: int, seed: int = 7) -> tuple[list[Market], list[Market]]:
     used: set[tuple[str, date, str, str]] = set()
     g = 0
     while g < games:
-        league = rnd.choice(["nba", "nfl", "nhl"])
+        league = rnd.choice(LEAGUES)
         teams = tables[league].teams
         a, h = rnd.sample(teams, 2)
         d = day0 + timedelta(days=rnd.randrange(365))
