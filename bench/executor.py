@@ -55,6 +55,7 @@ from worker.engine.executor import Candidate, Executor, RiskConfig, UnwindPolicy
 from worker.engine.executor.pipeline import OpportunityPipeline
 from worker.engine.settings_manager import ExecutorSettingsManager
 from worker.engine.trade_logger import TradeLogger
+from worker.venues.normalize import NORMALISERS
 from worker.venues.paper.connect import paper_urls
 from worker.venues.paper.faults import parse_faults
 from worker.venues.paper.server import PaperServer, build_state
@@ -111,7 +112,7 @@ async def main(seconds: float, concurrency: int, latency_ms: int, faults: str, l
         publish=lambda *event: None, risk_config=RiskConfig(max_book_age_ms=60_000),
         unwind=UnwindPolicy(pause_s=0.1), lookup_delays=(0.1, 0.3, 0.6),
     )
-    feed = OpportunityPipeline(ex, venues[Venue.KALSHI], venues[Venue.POLYMARKET])
+    feed = OpportunityPipeline(ex, venues[Venue.KALSHI], venues[Venue.POLYMARKET], normalisers=NORMALISERS)
     await feed.discover()
     await ex.start(background=False)
     now = datetime.now(UTC)

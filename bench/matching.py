@@ -15,7 +15,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from worker.data.teams import load_all
+from worker.data.teams import LEAGUES, load_all
 from worker.domain.fees import FeeSchedule
 from worker.domain.markets import (
     League,
@@ -27,6 +27,7 @@ from worker.domain.markets import (
     Venue,
 )
 from worker.engine.scanner.matcher import match_markets
+from worker.venues.normalize import NORMALISERS
 
 MON = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
 
@@ -41,7 +42,7 @@ def generate(n: int, seed: int = 7) -> tuple[list[Market], list[Market]]:
     used: set[tuple[str, date, str, str]] = set()
     g = 0
     while g < games:
-        league = rnd.choice(["nba", "nfl", "nhl"])
+        league = rnd.choice(LEAGUES)
         teams = tables[league].teams
         a, h = rnd.sample(teams, 2)
         d = day0 + timedelta(days=rnd.randrange(365))
@@ -124,7 +125,7 @@ def main() -> None:
     best = float("inf")
     for _ in range(3):
         t0 = time.perf_counter()
-        result = match_markets(kalshi, poly)
+        result = match_markets(kalshi, poly, NORMALISERS)
         best = min(best, time.perf_counter() - t0)
     spreads_paired = sum(1 for m in result.mappings if "-spread" in m.poly_market)
     print(

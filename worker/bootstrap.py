@@ -75,6 +75,7 @@ from worker.engine.supervisor import Hooks, LeaseTerms, TradingSupervisor, Venue
 from worker.engine.supervisor_control import SupervisorControl
 from worker.engine.trade_logger import TradeLogger
 from worker.venues.kalshi.client import KalshiClient
+from worker.venues.normalize import NORMALISERS
 from worker.venues.paper.connect import PaperCredentialsMissing, paper_client_env
 from worker.venues.polymarket.client import PolymarketClient
 from worker.venues.polymarket_us.client import PolymarketUsClient
@@ -192,6 +193,7 @@ def build_trading(
             refusals=hooks.refusals,
             on_refusals=hooks.on_refusals,
             clock=clock,
+            normalisers=NORMALISERS,
         )
         return executor, feed
 

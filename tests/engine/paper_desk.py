@@ -27,6 +27,7 @@ from worker.engine.executor import Executor, RiskConfig, UnwindPolicy
 from worker.engine.executor.pipeline import OpportunityPipeline
 from worker.engine.settings_manager import ExecutorSettingsManager
 from worker.engine.trade_logger import TradeLogger
+from worker.venues.normalize import NORMALISERS
 from worker.venues.paper.connect import paper_urls
 from worker.venues.paper.faults import FaultSpec
 from worker.venues.paper.server import PaperServer, build_state
@@ -83,7 +84,9 @@ async def paper_desk(
             unwind=UnwindPolicy(pause_s=0.05), lookup_delays=(0.1, 0.3, 0.6),
         )
         mappings = mapping_store(db) if mapping_store is not None else None
-        feed = OpportunityPipeline(ex, venues[Venue.KALSHI], venues[Venue.POLYMARKET], mappings, on_event=on_event)
+        feed = OpportunityPipeline(
+            ex, venues[Venue.KALSHI], venues[Venue.POLYMARKET], mappings, on_event=on_event, normalisers=NORMALISERS
+        )
         await feed.discover()
         await ex.start(background=False)
         yield PaperDesk(server, venues, db, attempts, trades, ex, feed, mappings)

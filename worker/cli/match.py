@@ -149,7 +149,9 @@ def main(argv: list[str]) -> int:
         return 2
     _log_refused("kalshi", kalshi_refused)
     _log_refused(poly_name, poly_refused)
-    result = match_markets(kalshi, poly_markets)
+    from worker.venues.normalize import NORMALISERS
+
+    result = match_markets(kalshi, poly_markets, NORMALISERS)
     log.info(
         "%d kalshi and %d polymarket markets (%d and %d unreadable, refused): "
         "%d mappings, %d refused, %d unmatched",

@@ -1,1 +1,1 @@
-"""Package data: per-league team tables (``teams/*.json``) and their loader."""
+"""Package data: per-league team tables (``teams/*.json``), their loader and team lookups."""

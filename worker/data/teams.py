@@ -3,8 +3,8 @@
 The tables are data, not code: every NBA, NFL and NHL team with each venue's codes
 (Kalshi tickers, Gamma slugs, Polymarket US slugs), the names each venue shows, aliases
 and former names, plus the sources they come from. This module only reads them (through
-``importlib.resources``, no other I/O) and imports nothing else of ours, so the domain-free
-layers (engine, venues, the paper exchange) may all use it.
+``importlib.resources``, no other I/O) and imports nothing else of ours but the domain's
+league table (:mod:`worker.domain.leagues`: which leagues have a table).
 
 Within one venue and one league a code names exactly one team; the first code of a
 venue's list is the one the venue uses today, the others are accepted alternates.
@@ -18,7 +18,10 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-LEAGUES: tuple[str, ...] = ("nba", "nfl", "nhl")
+from worker.domain.leagues import MATCHED
+
+#: The leagues with a team table (the league table's matched leagues).
+LEAGUES: tuple[str, ...] = tuple(league.value for league in MATCHED)
 
 
 @dataclass(frozen=True, slots=True)

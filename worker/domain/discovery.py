@@ -5,8 +5,8 @@ Two kinds of refusal reach here, each naming the venue, the market (or event) an
 * a venue's listing parser could not read a market (no ``clobTokenIds``, outcomes that
   do not pair with tokens, a number that is not one, fees without a rate …): the rest of
   the listing stood (:mod:`worker.venues.common.parsing`);
-* the matcher's normaliser refused a market it read (a spread, total or prop, a polarity
-  in doubt …: :mod:`worker.engine.scanner.normalize`).
+* the venue's normaliser, for the matcher, refused a market it read (a spread, total or
+  prop, a polarity in doubt …: :mod:`worker.domain.listings`).
 
 :class:`DiscoveryRefusals` keeps the refusals of the latest discovery, each with the time
 it was first seen (kept while the listing stays refused across discoveries), bounded in

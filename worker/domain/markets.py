@@ -26,6 +26,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from worker.domain.fees import FeeSchedule
+from worker.domain.leagues import League
 
 
 class Venue(StrEnum):
@@ -34,34 +35,6 @@ class Venue(StrEnum):
     KALSHI = "kalshi"
     POLYMARKET = "polymarket"
     POLYMARKET_US = "polymarket_us"
-
-
-class League(StrEnum):
-    """Sports leagues, lower-case as they appear in Polymarket slugs."""
-
-    NBA = "nba"
-    NFL = "nfl"
-    NHL = "nhl"
-    MLB = "mlb"
-    WNBA = "wnba"
-    NCAAF = "ncaaf"
-    NCAAB = "ncaab"
-    MLS = "mls"
-    EPL = "epl"
-    OTHER = "other"
-
-    @classmethod
-    def parse(cls, value: str | None) -> League:
-        """League from a slug prefix / tag (``"NBA"``, ``"nba"``, ``"cfb"``); unknown → OTHER."""
-        if not value:
-            return cls.OTHER
-        v = value.strip().lower()
-        aliases = {"cfb": "ncaaf", "cbb": "ncaab", "college-football": "ncaaf"}
-        v = aliases.get(v, v)
-        try:
-            return cls(v)
-        except ValueError:
-            return cls.OTHER
 
 
 class MarketKind(StrEnum):

@@ -35,13 +35,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
+from worker.domain.leagues import TIE_LEAGUES
+
 ZERO = Decimal(0)
 HALF = Decimal("0.5")
 ONE = Decimal(1)
-
-#: Leagues whose games can end in a tie (regular-season NFL, soccer). NBA, NHL (shootout),
-#: MLB, college basketball and football always produce a winner.
-TIE_LEAGUES = frozenset({"nfl", "mls", "epl"})
 
 
 class Settle(StrEnum):

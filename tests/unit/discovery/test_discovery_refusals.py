@@ -19,6 +19,7 @@ from worker.domain.discovery import DiscoveryRefusals, ListingRefusal
 from worker.domain.markets import League, Market, Venue
 from worker.engine.executor.pipeline import OpportunityPipeline
 from worker.venues.kalshi.client import KalshiClient
+from worker.venues.normalize import NORMALISERS
 from worker.venues.polymarket.client import PolymarketClient
 from worker.venues.polymarket.parse import parse_events as gamma_events
 
@@ -162,7 +163,7 @@ async def test_discovery_collects_parser_and_matcher_refusals_and_publishes_chan
     clock = FakeClock(T0)
     feed = OpportunityPipeline(
         None, kalshi, poly, clock=clock,  # type: ignore[arg-type]
-        on_refusals=lambda c: published.append(c.to_wire()),
+        on_refusals=lambda c: published.append(c.to_wire()), normalisers=NORMALISERS,
     )
     assert await feed.discover() == 0
     [wire] = published

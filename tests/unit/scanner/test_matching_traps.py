@@ -17,6 +17,7 @@ from worker.domain.mapping import Confidence
 from worker.domain.markets import Venue
 from worker.engine.scanner.matcher import match_markets
 from worker.venues.kalshi.parse import parse_events as parse_kalshi
+from worker.venues.normalize import NORMALISERS
 from worker.venues.polymarket.parse import parse_events as parse_gamma
 from worker.venues.polymarket_us.parse import parse_events as parse_pmus
 
@@ -76,14 +77,14 @@ PMUS_NOT_WINNER = {"tsc-nba-hou-sac-2026-01-11-224pt5", "aec-nba-hou-sac-2026-01
 
 
 def test_gamma_traps_pair_every_game_winner_with_the_same_proposition_token() -> None:
-    result = match_markets(kalshi_markets(), parse_gamma(raw("gamma_events.json")))
+    result = match_markets(kalshi_markets(), parse_gamma(raw("gamma_events.json")), NORMALISERS)
     got = {m.kalshi_ticker: m.poly_market for m in result.mappings}
     assert got == GAMMA_EXPECTED
     assert all(m.confidence is Confidence.HIGH for m in result.mappings)
 
 
 def test_gamma_spreads_totals_and_futures_are_never_paired() -> None:
-    result = match_markets(kalshi_markets(), parse_gamma(raw("gamma_events.json")))
+    result = match_markets(kalshi_markets(), parse_gamma(raw("gamma_events.json")), NORMALISERS)
     used = {m.poly_market for m in result.mappings} | {m.poly_opposite for m in result.mappings}
     assert not used & NOT_WINNER_TOKENS
     assert not any(
@@ -101,20 +102,20 @@ def test_gamma_spreads_totals_and_futures_are_never_paired() -> None:
 
 
 def test_gamma_opposite_token_is_the_other_team() -> None:
-    result = match_markets(kalshi_markets(), parse_gamma(raw("gamma_events.json")))
+    result = match_markets(kalshi_markets(), parse_gamma(raw("gamma_events.json")), NORMALISERS)
     by = {m.kalshi_ticker: m for m in result.mappings}
     assert by["KXNBAGAME-26JAN11HOUSAC-HOU"].poly_opposite == "5001"
     assert by["KXNBAGAME-26JAN11HOUSAC-SAC"].poly_opposite == "5002"
 
 
 def test_nfl_panthers_never_pair_with_nhl_panthers() -> None:
-    result = match_markets(kalshi_markets(), parse_gamma(raw("gamma_events.json")))
+    result = match_markets(kalshi_markets(), parse_gamma(raw("gamma_events.json")), NORMALISERS)
     assert all(m.poly_market not in {"5061", "5062"} for m in result.mappings)
     assert (Venue.POLYMARKET, "700061", "no kalshi partner") in result.unmatched
 
 
 def test_polymarket_us_traps_pair_the_side_whose_team_matches() -> None:
-    result = match_markets(kalshi_markets(), parse_pmus(raw("pmus_events.json")))
+    result = match_markets(kalshi_markets(), parse_pmus(raw("pmus_events.json")), NORMALISERS)
     got = {m.kalshi_ticker: (m.poly_market, m.poly_side) for m in result.mappings}
     assert got == PMUS_EXPECTED
     assert all(m.confidence is Confidence.HIGH for m in result.mappings)
@@ -130,7 +131,7 @@ def test_gamma_polarity_holds_whatever_the_outcome_order(reverse: bool) -> None:
             if reverse:
                 names, tokens = names[::-1], tokens[::-1]
             m["outcomes"], m["clobTokenIds"] = json.dumps(names), json.dumps(tokens)
-    result = match_markets(kalshi_markets(), parse_gamma(doc))
+    result = match_markets(kalshi_markets(), parse_gamma(doc), NORMALISERS)
     assert {m.kalshi_ticker: m.poly_market for m in result.mappings} == GAMMA_EXPECTED
 
 
@@ -140,8 +141,8 @@ def test_polymarket_us_polarity_follows_the_long_flag_not_the_list_order() -> No
     for ev in flipped["events"]:
         for m in ev["markets"]:
             m["marketSides"] = m["marketSides"][::-1]
-    a = match_markets(kalshi_markets(), parse_pmus(doc))
-    b = match_markets(kalshi_markets(), parse_pmus(flipped))
+    a = match_markets(kalshi_markets(), parse_pmus(doc), NORMALISERS)
+    b = match_markets(kalshi_markets(), parse_pmus(flipped), NORMALISERS)
     assert {(m.kalshi_ticker, m.poly_side) for m in a.mappings} == {
         (m.kalshi_ticker, m.poly_side) for m in b.mappings
     }
@@ -151,7 +152,7 @@ def test_polymarket_us_polarity_follows_the_long_flag_not_the_list_order() -> No
         for m in ev["markets"]:
             for s in m["marketSides"]:
                 s["long"] = not s["long"]
-    c = match_markets(kalshi_markets(), parse_pmus(swapped))
+    c = match_markets(kalshi_markets(), parse_pmus(swapped), NORMALISERS)
     flip = {"long": "short", "short": "long"}
     assert {m.kalshi_ticker: m.poly_side for m in c.mappings} == {
         t: flip[side] for t, (_, side) in PMUS_EXPECTED.items()
@@ -162,7 +163,7 @@ def test_kalshi_market_whose_sub_title_names_the_other_team_is_refused() -> None
     doc = raw("kalshi_events.json")
     doc["events"] = [doc["events"][0]]
     doc["events"][0]["markets"][0]["yes_sub_title"] = "Sacramento"  # ticker says HOU
-    result = match_markets(kalshi_markets(doc), parse_gamma(raw("gamma_events.json")))
+    result = match_markets(kalshi_markets(doc), parse_gamma(raw("gamma_events.json")), NORMALISERS)
     assert "KXNBAGAME-26JAN11HOUSAC-HOU" not in {m.kalshi_ticker for m in result.mappings}
     assert any(r.market_id == "KXNBAGAME-26JAN11HOUSAC-HOU" for r in result.refused)
 
@@ -170,14 +171,14 @@ def test_kalshi_market_whose_sub_title_names_the_other_team_is_refused() -> None
 def test_gamma_outcomes_naming_other_teams_than_the_slug_are_refused() -> None:
     doc = raw("gamma_events.json")
     doc[0]["markets"][0]["outcomes"] = json.dumps(["Kings", "Lakers"])
-    result = match_markets(kalshi_markets(), parse_gamma(doc))
+    result = match_markets(kalshi_markets(), parse_gamma(doc), NORMALISERS)
     assert all(m.poly_market not in {"5001", "5002"} for m in result.mappings)
 
 
 def test_fuzzy_outcome_names_cap_confidence_at_medium() -> None:
     doc = raw("gamma_events.json")
     doc[0]["markets"][0]["outcomes"] = json.dumps(["Sacramento Kingz", "Houston Rocket"])
-    result = match_markets(kalshi_markets(), parse_gamma(doc))
+    result = match_markets(kalshi_markets(), parse_gamma(doc), NORMALISERS)
     by = {m.kalshi_ticker: m for m in result.mappings}
     hou = by["KXNBAGAME-26JAN11HOUSAC-HOU"]
     assert hou.poly_market == "5002"
@@ -188,7 +189,7 @@ def test_fuzzy_outcome_names_cap_confidence_at_medium() -> None:
 def test_date_one_day_off_matches_at_medium_only_without_an_exact_partner() -> None:
     doc = raw("gamma_events.json")
     doc[3]["slug"] = doc[3]["markets"][0]["slug"] = "nfl-jax-ten-2026-01-05"
-    result = match_markets(kalshi_markets(), parse_gamma(doc))
+    result = match_markets(kalshi_markets(), parse_gamma(doc), NORMALISERS)
     jac = next(m for m in result.mappings if m.kalshi_ticker.endswith("JACTEN-JAC"))
     assert jac.poly_market == "5031"
     assert jac.confidence is Confidence.MEDIUM
@@ -200,7 +201,7 @@ def test_date_one_day_off_matches_at_medium_only_without_an_exact_partner() -> N
 
 def test_consecutive_day_game_with_only_one_listing_does_not_take_the_other_day() -> None:
     doc = [ev for ev in raw("gamma_events.json") if ev["slug"] != "nhl-nyr-nyi-2026-03-01"]
-    result = match_markets(kalshi_markets(), parse_gamma(doc))
+    result = match_markets(kalshi_markets(), parse_gamma(doc), NORMALISERS)
     tickers = {m.kalshi_ticker for m in result.mappings}
     assert "KXNHLGAME-26MAR01NYRNYI-NYR" not in tickers
     assert "KXNHLGAME-26MAR02NYINYR-NYR" in tickers

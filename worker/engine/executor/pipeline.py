@@ -34,6 +34,7 @@ from worker.domain.books import OrderBook, depth_to
 from worker.domain.discovery import DiscoveryRefusals, ListingRefusal
 from worker.domain.errors import VenueError
 from worker.domain.fees import FeeSchedule
+from worker.domain.listings import Refusal, VenueNormaliser
 from worker.domain.mapping import (
     MappingStatus,
     MappingStore,
@@ -49,7 +50,6 @@ from worker.domain.ports import ListingRefusalSource, VenuePort
 from worker.engine.executor.executor import Executor
 from worker.engine.executor.risk import Candidate
 from worker.engine.scanner.matcher import match_markets
-from worker.engine.scanner.normalize import Refusal
 from worker.engine.scanner.scanner import Scanner
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,7 @@ class OpportunityPipeline:
         on_event: Callable[[OpportunityEvent], None] | None = None,
         refusals: DiscoveryRefusals | None = None,
         on_refusals: Callable[[DiscoveryRefusals], None] | None = None,
+        normalisers: Mapping[Venue, VenueNormaliser] | None = None,
     ) -> None:
         self.executor = executor
         self.kalshi = kalshi
@@ -96,12 +97,16 @@ class OpportunityPipeline:
         #: Listings refused at discovery (parsers and matcher), kept across discoveries.
         self.refusals = refusals if refusals is not None else DiscoveryRefusals()
         self._on_refusals = on_refusals
+        #: Each venue's normaliser (the composition root's): needed to discover.
+        self.normalisers = normalisers
 
     async def discover(self) -> int:
         """List, match and (when a store is given) persist mappings; returns how many trade."""
+        if self.normalisers is None:
+            raise ValueError("the feed was given no venue normalisers: it cannot match markets")
         kalshi_markets = await self.kalshi.list_markets()
         poly_markets = await self.poly.list_markets()
-        result = match_markets(kalshi_markets, poly_markets)
+        result = match_markets(kalshi_markets, poly_markets, self.normalisers)
         self._record_refusals(result.refused)
         found = result.mappings
         if self.mappings_store is not None and found:

@@ -1,8 +1,9 @@
 """Pair Kalshi game-winner markets with the same-proposition Polymarket contract.
 
-Cost stays near-linear: every market is normalised once (dictionary look-ups; rapidfuzz
-only for names no table knows, within one league), then listings are blocked by
-``(league, local date, the two teams)`` and paired by hash look-up. A one-day date
+Cost stays near-linear: every market is normalised once, by its venue's normaliser (a
+:class:`~worker.domain.listings.VenueNormaliser` the caller gives: dictionary look-ups;
+rapidfuzz only for names no table knows, within one league), then listings are blocked
+by ``(league, local date, the two teams)`` and paired by hash look-up. A one-day date
 tolerance is tried only for listings left without an exact partner, so two games of the
 same teams on consecutive days never cross.
 
@@ -15,13 +16,13 @@ tolerance (date off by one day, home/away order); LOW otherwise.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from worker.domain.listings import Listing, Refusal, VenueNormaliser
 from worker.domain.mapping import Confidence, MarketMapping
 from worker.domain.markets import Market, Venue
-from worker.engine.scanner.normalize import Listing, Refusal, normalize
 
 _Key = tuple[str, object, frozenset[str]]
 
@@ -100,19 +101,31 @@ def _pair(k: Listing, p: Listing, day_shift: int) -> MarketMapping:
     )
 
 
-def match_markets(kalshi: Iterable[Market], poly: Iterable[Market]) -> MatchResult:
-    """All mappings between Kalshi markets and one Polymarket venue's markets."""
+def _normalize(market: Market, normalisers: Mapping[Venue, VenueNormaliser]) -> Listing | Refusal:
+    normaliser = normalisers.get(market.venue)
+    if normaliser is None:
+        return Refusal(market.venue, market.market_id, f"no normaliser for {market.venue.value} markets")
+    return normaliser.normalize(market)
+
+
+def match_markets(
+    kalshi: Iterable[Market],
+    poly: Iterable[Market],
+    normalisers: Mapping[Venue, VenueNormaliser],
+) -> MatchResult:
+    """All mappings between Kalshi markets and one Polymarket venue's markets, each market
+    normalised by ``normalisers[market.venue]``."""
     result = MatchResult()
     k_listings: list[Listing] = []
     p_by_key: dict[_Key, list[Listing]] = defaultdict(list)
     for m in kalshi:
-        n = normalize(m)
+        n = _normalize(m, normalisers)
         if isinstance(n, Refusal):
             result.refused.append(n)
         else:
             k_listings.append(n)
     for m in poly:
-        n = normalize(m)
+        n = _normalize(m, normalisers)
         if isinstance(n, Refusal):
             result.refused.append(n)
         else:

@@ -6,7 +6,10 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from worker.domain.leagues import MATCHED
+
 _SLUG_RE = re.compile(r"^([a-z0-9]+)-([a-z0-9]+)-([a-z0-9]+)-(\d{4})-(\d{2})-(\d{2})(?:-(.+))?$")
+_MATCHED = frozenset(league.value for league in MATCHED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +21,37 @@ class GameSlug:
     home: str
     day: date
     suffix: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SlugParts:
+    """A slug's parts as written (the date's digits not checked to be a date)."""
+
+    league: str
+    away: str
+    home: str
+    year: str
+    month: str
+    day: str
+    suffix: str | None
+
+    def date(self) -> date:
+        """The local date; ValueError when the digits are no date."""
+        return date(int(self.year), int(self.month), int(self.day))
+
+
+def slug_parts(slug: str) -> SlugParts | None:
+    """``nba-hou-sac-2026-01-11[-spread-home-5pt5]`` → its parts, as written; no prefix skipped."""
+    m = _SLUG_RE.match(slug)
+    return SlugParts(*m.groups()) if m else None
+
+
+def matched_game_slug(slug: str) -> SlugParts | None:
+    """The parts of a bare game slug (no suffix) of a matched league (nba, nfl, nhl)."""
+    parts = slug_parts(slug)
+    if parts is None or parts.league not in _MATCHED or parts.suffix is not None:
+        return None
+    return parts
 
 
 def parse_game_slug(slug: str | None) -> GameSlug | None:
@@ -32,12 +66,11 @@ def parse_game_slug(slug: str | None) -> GameSlug | None:
         if s.startswith(prefix):
             s = s[len(prefix) :]
             break
-    m = _SLUG_RE.match(s)
-    if not m:
+    parts = slug_parts(s)
+    if parts is None:
         return None
-    league, away, home, y, mo, d, suffix = m.groups()
     try:
-        day = date(int(y), int(mo), int(d))
+        day = parts.date()
     except ValueError:
         return None
-    return GameSlug(league, away, home, day, suffix)
+    return GameSlug(parts.league, parts.away, parts.home, day, parts.suffix)

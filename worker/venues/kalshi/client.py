@@ -58,18 +58,12 @@ from worker.venues.common.parsing import MarketRefused, dec, obj, text, ts
 from worker.venues.common.refusals import RefusalLog
 from worker.venues.kalshi.parse import parse_events, parse_orderbook
 from worker.venues.kalshi.signing import KalshiSigner, load_private_key
+from worker.venues.kalshi.tickers import LISTED_SERIES
 
 DEFAULT_BASE_URL = "https://external-api.kalshi.com/trade-api/v2"
 DEFAULT_WS_URL = "wss://external-api.kalshi.com/trade-api/ws/v2"
 READS_PER_SECOND = 20
 WRITES_PER_SECOND = 10
-
-LEAGUE_SERIES: dict[League, str] = {
-    League.NBA: "KXNBAGAME",
-    League.NFL: "KXNFLGAME",
-    League.NHL: "KXNHLGAME",
-    League.MLB: "KXMLBGAME",
-}
 
 _TIF = {
     TimeInForce.FOK: "fill_or_kill",
@@ -181,11 +175,11 @@ class KalshiClient:
 
     # -- market data ------------------------------------------------------------------
     async def list_markets(self, leagues: Sequence[League] | None = None) -> list[Market]:
-        wanted = list(leagues) if leagues else list(LEAGUE_SERIES)
+        wanted = list(leagues) if leagues else list(LISTED_SERIES)
         out: list[Market] = []
         refused: list[MarketRefused] = []
         for league in wanted:
-            series = LEAGUE_SERIES.get(league)
+            series = LISTED_SERIES.get(league)
             if series is None:
                 continue
             cursor: str | None = None

@@ -8,9 +8,8 @@ and the V2 event-orders responses. Pure: no I/O.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -18,7 +17,6 @@ from worker.domain.books import OrderBook, PriceLevel, two_sided_from_bids
 from worker.domain.fees import KALSHI_MAKER_RATE, FeeSchedule
 from worker.domain.markets import (
     ContractRef,
-    League,
     Market,
     MarketKind,
     MarketStatus,
@@ -41,30 +39,15 @@ from worker.venues.common.parsing import (
     text,
     ts,
 )
+from worker.venues.kalshi.tickers import (
+    kind_of_series,
+    league_of_series,
+    market_suffix,
+    split_event_ticker,
+    split_teams,
+)
 
 log = logging.getLogger(__name__)
-
-_MONTHS = {
-    m: i
-    for i, m in enumerate(
-        ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], 1
-    )
-}
-_DATE_RE = re.compile(r"^(\d{2})([A-Z]{3})(\d{2})(.*)$")
-
-_SERIES_LEAGUE = {
-    "KXNBA": League.NBA,
-    "KXWNBA": League.WNBA,
-    "KXNFL": League.NFL,
-    "KXNHL": League.NHL,
-    "KXMLB": League.MLB,
-    "KXNCAAF": League.NCAAF,
-    "KXNCAAFB": League.NCAAF,
-    "KXNCAAMB": League.NCAAB,
-    "KXNCAAB": League.NCAAB,
-    "KXMLS": League.MLS,
-    "KXEPL": League.EPL,
-}
 
 _STATUS = {
     "initialized": MarketStatus.UNOPENED,
@@ -80,59 +63,6 @@ _STATUS = {
     "settled": MarketStatus.SETTLED,
     "finalized": MarketStatus.SETTLED,
 }
-
-
-def league_of_series(series: str) -> League:
-    """``KXNBAGAME`` → nba; the longest known prefix wins (``KXWNBA`` before ``KXNBA``)."""
-    s = series.upper()
-    for prefix in sorted(_SERIES_LEAGUE, key=len, reverse=True):
-        if s.startswith(prefix):
-            return _SERIES_LEAGUE[prefix]
-    return League.OTHER
-
-
-def kind_of_series(series: str) -> MarketKind:
-    s = series.upper()
-    if s.endswith("GAME"):
-        return MarketKind.GAME_WINNER
-    if "SPREAD" in s:
-        return MarketKind.SPREAD
-    if "TOTAL" in s:
-        return MarketKind.TOTAL
-    return MarketKind.OTHER
-
-
-def split_event_ticker(event_ticker: str) -> tuple[str, date | None, str]:
-    """``KXNBAGAME-26JAN11HOUSAC`` → (``KXNBAGAME``, 2026-01-11, ``HOUSAC``).
-
-    The date is the game's local date (``YYMONDD``); the rest is AWAY+HOME codes glued
-    together (split it with the market suffixes, see :func:`split_teams`).
-    """
-    series, _, tail = event_ticker.partition("-")
-    m = _DATE_RE.match(tail)
-    if not m or m.group(2) not in _MONTHS:
-        return series, None, tail
-    yy, mon, dd, teams = m.groups()
-    try:
-        return series, date(2000 + int(yy), _MONTHS[mon], int(dd)), teams
-    except ValueError:
-        return series, None, teams
-
-
-def split_teams(glued: str, codes: Sequence[str]) -> tuple[str, str] | None:
-    """Split ``HOUSAC`` into (away, home) using the market ticker suffixes ``HOU``, ``SAC``."""
-    for a in codes:
-        for h in codes:
-            if a != h and glued == a + h:
-                return a, h
-    return None
-
-
-def market_suffix(ticker: str, event_ticker: str) -> str:
-    """``KXNBAGAME-26JAN11HOUSAC-HOU`` → ``HOU`` (the team whose win YES pays)."""
-    if ticker.startswith(event_ticker + "-"):
-        return ticker[len(event_ticker) + 1 :]
-    return ticker.rsplit("-", 1)[-1]
 
 
 def _tick(m: Mapping[str, Any]) -> Decimal:

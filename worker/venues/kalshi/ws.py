@@ -9,35 +9,20 @@ No delta-derived book is yielded between a gap and that snapshot.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from worker.domain.books import BookSequencer, PriceLevel, two_sided_from_bids
 from worker.domain.errors import SequenceGap
 from worker.domain.markets import ContractRef, OutcomeSide, Venue
 from worker.domain.ports import BookUpdate
 from worker.venues.common.parsing import dec, text
+from worker.venues.common.ws import Connect, Subscription, default_connect, stream
 
 if TYPE_CHECKING:
     from worker.venues.kalshi.client import KalshiClient
-
-
-class WsConnection(Protocol):
-    async def send(self, message: str) -> None: ...
-    async def recv(self) -> str | bytes: ...
-    async def close(self) -> None: ...
-
-
-Connect = Callable[[str, Mapping[str, str]], Awaitable[WsConnection]]
-
-
-async def _default_connect(url: str, headers: Mapping[str, str]) -> WsConnection:
-    import websockets
-
-    conn: Any = await websockets.connect(url, additional_headers=dict(headers))
-    return conn
 
 
 def _ladder(raw: Any) -> dict[Decimal, Decimal]:
@@ -104,47 +89,35 @@ class KalshiBookState:
         return [BookUpdate(yes, snapshot), BookUpdate(no, snapshot)]
 
 
-async def stream_books(
+def stream_books(
     client: KalshiClient,
     contracts: Sequence[ContractRef],
     *,
-    connect: Connect = _default_connect,
+    connect: Connect = default_connect,
     max_reconnects: int | None = None,
 ) -> AsyncIterator[BookUpdate]:
     """Yield trusted book updates forever; on a gap or a dropped socket, re-subscribe."""
     tickers = sorted({c.contract_id for c in contracts})
-    reconnects = 0
-    while True:
+    subscribe = json.dumps(
+        {
+            "id": 1,
+            "cmd": "subscribe",
+            "params": {"channels": ["orderbook_delta"], "market_tickers": tickers},
+        }
+    )
+
+    def subscription() -> Subscription:
         headers: Mapping[str, str] = {}
         if client.signer is not None:
             headers = client.signer.headers("GET", "/trade-api/ws/v2")
-        conn = await connect(client.ws_url, headers)
         state = KalshiBookState()
-        try:
-            await conn.send(
-                json.dumps(
-                    {
-                        "id": 1,
-                        "cmd": "subscribe",
-                        "params": {"channels": ["orderbook_delta"], "market_tickers": tickers},
-                    }
-                )
-            )
-            while True:
-                raw = await conn.recv()
-                message = json.loads(raw)
-                for update in state.apply(message, client.clock.now()):
-                    yield update
-        except (SequenceGap, ConnectionError, OSError):
-            pass
-        except Exception as exc:
-            # websockets' ConnectionClosed* live outside the builtin hierarchy.
-            if type(exc).__name__.startswith("ConnectionClosed"):
-                pass
-            else:
-                raise
-        finally:
-            await conn.close()
-        reconnects += 1
-        if max_reconnects is not None and reconnects > max_reconnects:
-            return
+        return Subscription(
+            client.ws_url,
+            headers,
+            [subscribe],
+            lambda message: state.apply(message, client.clock.now()),
+        )
+
+    return stream(
+        subscription, connect=connect, max_reconnects=max_reconnects, resubscribe_on=(SequenceGap,)
+    )

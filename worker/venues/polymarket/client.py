@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -33,6 +34,7 @@ from worker.domain.books import OrderBook
 from worker.domain.discovery import ListingRefusal
 from worker.domain.errors import AuthFailed, OrderNotFound, OrderRejected
 from worker.domain.fees import FeeSchedule
+from worker.domain.leagues import LISTED
 from worker.domain.markets import ContractRef, League, Market, MarketResolution, OutcomeSide, Venue
 from worker.domain.money import ZERO, from_micro
 from worker.domain.orders import (
@@ -153,7 +155,7 @@ class PolymarketClient:
 
     # -- market data ------------------------------------------------------------------
     async def list_markets(self, leagues: Sequence[League] | None = None) -> list[Market]:
-        wanted = list(leagues) if leagues else [League.NBA, League.NFL, League.NHL, League.MLB]
+        wanted = list(leagues) if leagues else list(LISTED)
         out: list[Market] = []
         refused: list[MarketRefused] = []
         for league in wanted:
@@ -345,7 +347,7 @@ class PolymarketClient:
             order = await self.get_order(order_hash)
         except OrderNotFound:
             return None
-        return Order(**{**_fields(order), "client_order_id": intent.client_order_id})
+        return replace(order, client_order_id=intent.client_order_id)
 
     async def cancel_order(self, venue_order_id: str) -> Order:
         await self.http.request(
@@ -496,7 +498,3 @@ class PolymarketClient:
 BPS = Decimal(10_000)
 #: The cursor ``/data/trades`` answers on its last page.
 END_CURSOR = "LTE="
-
-
-def _fields(order: Order) -> dict[str, Any]:
-    return {f: getattr(order, f) for f in Order.__dataclass_fields__}

@@ -8,7 +8,7 @@ without a snapshot is ignored, so no delta is applied to an untrusted book.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -17,7 +17,7 @@ from worker.domain.books import OrderBook, PriceLevel
 from worker.domain.markets import ContractRef, OutcomeSide, Venue
 from worker.domain.ports import BookUpdate
 from worker.venues.common.parsing import dec, text
-from worker.venues.kalshi.ws import Connect, _default_connect
+from worker.venues.common.ws import Connect, Subscription, default_connect, stream
 from worker.venues.polymarket.parse import parse_book
 
 if TYPE_CHECKING:
@@ -78,33 +78,24 @@ class PolymarketBookState:
         return out
 
 
-async def stream_books(
+def stream_books(
     client: PolymarketClient,
     contracts: Sequence[ContractRef],
     *,
-    connect: Connect = _default_connect,
+    connect: Connect = default_connect,
     max_reconnects: int | None = None,
 ) -> AsyncIterator[BookUpdate]:
+    """Yield a token's book per ``book`` snapshot and per ``price_change`` on it, forever."""
     markets = {c.contract_id: c.market_id for c in contracts}
-    reconnects = 0
-    while True:
-        conn = await connect(client.ws_url, {})
+    subscribe = json.dumps({"assets_ids": sorted(markets), "type": "market"})
+
+    def subscription() -> Subscription:
         state = PolymarketBookState(markets)
-        try:
-            await conn.send(json.dumps({"assets_ids": sorted(markets), "type": "market"}))
-            while True:
-                raw = await conn.recv()
-                data = json.loads(raw)
-                for event in data if isinstance(data, list) else [data]:
-                    for update in state.apply(event, client.clock.now()):
-                        yield update
-        except (ConnectionError, OSError):
-            pass
-        except Exception as exc:
-            if not type(exc).__name__.startswith("ConnectionClosed"):
-                raise
-        finally:
-            await conn.close()
-        reconnects += 1
-        if max_reconnects is not None and reconnects > max_reconnects:
-            return
+
+        def handle(data: Any) -> Iterator[BookUpdate]:
+            for event in data if isinstance(data, list) else [data]:
+                yield from state.apply(event, client.clock.now())
+
+        return Subscription(client.ws_url, {}, [subscribe], handle)
+
+    return stream(subscription, connect=connect, max_reconnects=max_reconnects)

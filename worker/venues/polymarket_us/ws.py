@@ -12,12 +12,12 @@ re-connects and re-subscribes.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 from worker.domain.markets import ContractRef, OutcomeSide
 from worker.domain.ports import BookUpdate
-from worker.venues.kalshi.ws import Connect, _default_connect
+from worker.venues.common.ws import Connect, Subscription, default_connect, stream
 from worker.venues.polymarket_us.parse import parse_book
 
 if TYPE_CHECKING:
@@ -26,49 +26,38 @@ if TYPE_CHECKING:
 WS_PATH = "/v1/ws/markets"
 
 
-async def stream_books(
+def stream_books(
     client: PolymarketUsClient,
     contracts: Sequence[ContractRef],
     *,
-    connect: Connect = _default_connect,
+    connect: Connect = default_connect,
     max_reconnects: int | None = None,
 ) -> AsyncIterator[BookUpdate]:
     """Yield a LONG and a SHORT book per ``marketData`` message, forever."""
     slugs = sorted({c.contract_id for c in contracts})
     wanted = {(c.contract_id, c.side) for c in contracts}
-    reconnects = 0
-    while True:
-        headers = client.signer.headers("GET", WS_PATH) if client.signer is not None else {}
-        conn = await connect(client.ws_url, headers)
-        try:
-            await conn.send(
-                json.dumps(
-                    {
-                        "subscribe": {
-                            "requestId": "books",
-                            "subscriptionType": "SUBSCRIPTION_TYPE_MARKET_DATA",
-                            "marketSlugs": slugs,
-                        }
-                    }
-                )
-            )
-            while True:
-                message = json.loads(await conn.recv())
-                if not isinstance(message, dict) or "marketData" not in message:
-                    continue
-                long_book, short_book = parse_book(message, client.clock.now())
-                slug = long_book.contract.contract_id
-                if (slug, OutcomeSide.LONG) in wanted:
-                    yield BookUpdate(long_book, True)
-                if (slug, OutcomeSide.SHORT) in wanted:
-                    yield BookUpdate(short_book, True)
-        except (ConnectionError, OSError):
-            pass
-        except Exception as exc:
-            if not type(exc).__name__.startswith("ConnectionClosed"):
-                raise
-        finally:
-            await conn.close()
-        reconnects += 1
-        if max_reconnects is not None and reconnects > max_reconnects:
+    subscribe = json.dumps(
+        {
+            "subscribe": {
+                "requestId": "books",
+                "subscriptionType": "SUBSCRIPTION_TYPE_MARKET_DATA",
+                "marketSlugs": slugs,
+            }
+        }
+    )
+
+    def handle(message: Any) -> Iterator[BookUpdate]:
+        if not isinstance(message, dict) or "marketData" not in message:
             return
+        long_book, short_book = parse_book(message, client.clock.now())
+        slug = long_book.contract.contract_id
+        if (slug, OutcomeSide.LONG) in wanted:
+            yield BookUpdate(long_book, True)
+        if (slug, OutcomeSide.SHORT) in wanted:
+            yield BookUpdate(short_book, True)
+
+    def subscription() -> Subscription:
+        headers = client.signer.headers("GET", WS_PATH) if client.signer is not None else {}
+        return Subscription(client.ws_url, headers, [subscribe], handle)
+
+    return stream(subscription, connect=connect, max_reconnects=max_reconnects)

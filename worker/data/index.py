@@ -1,5 +1,8 @@
 """Team identity lookups built from the per-league tables in ``worker/data/teams``.
 
+Used by the venues' normalisers (``worker/venues/*/normalize.py``), each through its own
+venue's codes.
+
 Every venue code and every name form resolves, *within one league*, to one team id
 (``"nba:HOU"``). Names that fit several teams of a league (``Los Angeles`` in the NBA,
 ``New York`` in the NFL) resolve to nothing rather than to a guess. Text that matches no
@@ -128,7 +131,7 @@ class LeagueIndex:
 
 @cache
 def league_index(league: str) -> LeagueIndex | None:
-    """The index of a supported league (nba, nfl, nhl), else ``None``."""
+    """The index of a league with a team table (nba, nfl, nhl), else ``None``."""
     if league not in LEAGUES:
         return None
     return LeagueIndex(load_league(league))

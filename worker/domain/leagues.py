@@ -1,0 +1,102 @@
+"""The leagues: one table of what the worker knows about each.
+
+Every league list and league abbreviation of the worker comes from here: which leagues
+the venues are asked for (:data:`LISTED`), which have team tables and so have their game
+winners matched (:data:`MATCHED`), which can end in a tie, and the names the venues give
+a league (the abbreviations in Kalshi series tickers, the tags and slug prefixes of
+Polymarket). How a venue *spells* them (``KX{CODE}GAME``, ``{league}-{away}-{home}-…``)
+is that venue's knowledge and lives in its folder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class League(StrEnum):
+    """Sports leagues, lower-case as they appear in Polymarket slugs."""
+
+    NBA = "nba"
+    NFL = "nfl"
+    NHL = "nhl"
+    MLB = "mlb"
+    WNBA = "wnba"
+    NCAAF = "ncaaf"
+    NCAAB = "ncaab"
+    MLS = "mls"
+    EPL = "epl"
+    OTHER = "other"
+
+    @classmethod
+    def parse(cls, value: str | None) -> League:
+        """League from a slug prefix / tag (``"NBA"``, ``"nba"``, ``"cfb"``); unknown → OTHER."""
+        if not value:
+            return cls.OTHER
+        v = value.strip().lower()
+        v = _ALIASES.get(v, v)
+        try:
+            return cls(v)
+        except ValueError:
+            return cls.OTHER
+
+
+@dataclass(frozen=True, slots=True)
+class LeagueInfo:
+    """One league.
+
+    ``codes``: the upper-case abbreviations venues use for it, the usual one first
+    (``NBA``; Kalshi's college series say ``NCAAFB``, ``NCAAMB``). ``aliases``: other
+    names in tags and slugs (``cfb``). ``listed``: its games are listed when discovery
+    asks for no league in particular. ``matched``: it has a team table
+    (``worker/data/teams/<league>.json``), so its game winners are paired across venues.
+    ``ties``: a game can end level (regular-season NFL, soccer).
+    """
+
+    league: League
+    codes: tuple[str, ...]
+    aliases: tuple[str, ...] = ()
+    listed: bool = False
+    matched: bool = False
+    ties: bool = False
+
+    @property
+    def code(self) -> str:
+        """The usual abbreviation (``NBA``)."""
+        return self.codes[0]
+
+
+LEAGUES: tuple[LeagueInfo, ...] = (
+    LeagueInfo(League.NBA, ("NBA",), listed=True, matched=True),
+    LeagueInfo(League.NFL, ("NFL",), listed=True, matched=True, ties=True),
+    LeagueInfo(League.NHL, ("NHL",), listed=True, matched=True),
+    LeagueInfo(League.MLB, ("MLB",), listed=True),
+    LeagueInfo(League.WNBA, ("WNBA",)),
+    LeagueInfo(League.NCAAF, ("NCAAF", "NCAAFB"), aliases=("cfb", "college-football")),
+    LeagueInfo(League.NCAAB, ("NCAAB", "NCAAMB"), aliases=("cbb",)),
+    LeagueInfo(League.MLS, ("MLS",), ties=True),
+    LeagueInfo(League.EPL, ("EPL",), ties=True),
+)
+
+_BY_LEAGUE = {info.league: info for info in LEAGUES}
+_ALIASES = {alias: info.league.value for info in LEAGUES for alias in info.aliases}
+
+#: Leagues discovery lists by default, in table order.
+LISTED: tuple[League, ...] = tuple(info.league for info in LEAGUES if info.listed)
+#: Leagues with a team table: their game winners are matched across venues.
+MATCHED: tuple[League, ...] = tuple(info.league for info in LEAGUES if info.matched)
+#: Leagues whose games can end in a tie (as lower-case names).
+TIE_LEAGUES: frozenset[str] = frozenset(info.league.value for info in LEAGUES if info.ties)
+
+
+def info(league: League) -> LeagueInfo:
+    """The table row of ``league`` (KeyError for OTHER)."""
+    return _BY_LEAGUE[league]
+
+
+def matched_names() -> str:
+    """``NBA/NFL/NHL``: the matched leagues, as refusals name them."""
+    return "/".join(info(league).code for league in MATCHED)
+
+
+__all__ = ["LEAGUES", "LISTED", "MATCHED", "TIE_LEAGUES", "League", "LeagueInfo", "info", "matched_names"]

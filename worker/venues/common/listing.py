@@ -1,0 +1,88 @@
+"""What the venues' normalisers share: teams from an event title, the local date from a
+start time, and a game from a slug's team codes and date (Polymarket and Polymarket US).
+
+The contract of a normaliser is :class:`worker.domain.listings.VenueNormaliser`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from worker.data.index import LeagueIndex
+from worker.data.teams import Team
+from worker.domain.markets import Market
+from worker.venues.common.slugs import SlugParts
+
+_AT = re.compile(r"^(.+?)\s+(?:at|@)\s+(.+?)(?:\s+winner\??)?$", re.IGNORECASE)
+_VS = re.compile(r"^(.+?)\s+(?:vs\.?|v\.?)\s+(.+?)$", re.IGNORECASE)
+
+
+def local_date(market: Market, index: LeagueIndex) -> date | None:
+    """The date of the market's start time in the league's time zone."""
+    if market.start_time is None:
+        return None
+    return market.start_time.astimezone(ZoneInfo(index.timezone)).date()
+
+
+def split_title(title: str) -> tuple[str, str] | None:
+    """``Rockets at Kings`` / ``Rockets vs. Kings`` → (``Rockets``, ``Kings``)."""
+    t = title.strip()
+    m = _AT.match(t)
+    if m:
+        return m.group(1).strip(), m.group(2).strip()
+    m = _VS.match(t)
+    if m:
+        return m.group(1).strip(), m.group(2).strip()
+    return None
+
+
+def teams_from_title(title: str, index: LeagueIndex) -> tuple[str, str, bool] | None:
+    """(first team id, second team id, whether a name matched only by similarity)."""
+    parts = split_title(title)
+    if not parts:
+        return None
+    a = index.by_name(parts[0])
+    h = index.by_name(parts[1])
+    if a is None or h is None or a.team.id == h.team.id:
+        return None
+    return a.team.id, h.team.id, a.fuzzy or h.fuzzy
+
+
+def slug_game(
+    slug: str,
+    parts: SlugParts,
+    by_code: Callable[[str], Team | None],
+    teams: Collection[str],
+    what: str,
+    market: Market,
+    index: LeagueIndex,
+    evidence: list[str],
+    text_fields: list[str],
+) -> tuple[str, str, date] | str:
+    """Away and home team ids from the slug's codes (``by_code``: the venue's lookup), else
+    from the event title, and the slug's date; or why not (a refusal's reason, naming the
+    market by ``slug``).
+
+    ``parts`` are the game slug's; ``teams`` the team ids the market's ``what`` (outcomes,
+    sides) name: the slug's (or title's) two teams must be those.
+    """
+    a_code, h_code = parts.away, parts.home
+    a_team, h_team = by_code(a_code), by_code(h_code)
+    if a_team is not None and h_team is not None and a_team.id != h_team.id:
+        away, home = a_team.id, h_team.id
+        if {away, home} != set(teams):
+            return f"{what} {sorted(teams)} are not the slug's teams {a_code}/{h_code}"
+        evidence.append(f"teams {a_code}@{h_code} from slug codes")
+    else:
+        found = teams_from_title(market.event_title, index)
+        if found is None or {found[0], found[1]} != set(teams):
+            return f"slug codes {a_code}/{h_code} unknown and title does not settle away/home"
+        away, home = found[0], found[1]
+        text_fields.append("away/home from event title")
+    try:
+        return away, home, parts.date()
+    except ValueError:
+        return f"slug date of {slug} is not a date"
