@@ -11,8 +11,8 @@ from decimal import Decimal as D
 
 import pytest
 
-from tests.engine.conftest import Rig
-from tests.engine.fakes import Fault, make_candidate, stock_books
+from tests.support.fake_venue import Fault, make_candidate, stock_books
+from tests.worker.engine.conftest import Rig
 from worker.domain.attempts import AttemptRecord, AttemptState, LegRole
 from worker.engine.executor import CRASH_POINTS, CrashPoints
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.crash.test_sigkill import World
 from tests.dashboard.live import wait_until
+from tests.system.crash.test_sigkill import World
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -44,7 +44,7 @@ FAULTS = "reject=0.05,timeout_filled=0.04,timeout_unfilled=0.04,slip=0.1,hang=1"
 # Unwinds need a failed leg 2: the world of the during_unwind cycles rejects more often.
 UNWIND_FAULTS = "reject=0.35,timeout_filled=0.04,timeout_unfilled=0.04,slip=0.1,hang=1"
 CYCLES_PER_WORLD = 5  # a fresh exchange + database every few cycles so games stay free
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def free_port() -> int:

@@ -29,7 +29,7 @@ import websockets
 from db.engine import Database
 from db.tables import arbitrage_attempts, attempt_legs, executor_lease
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 TOKEN = "scale-test-token-0123456789"
 
 

@@ -25,7 +25,7 @@ from tests.conftest import (
     create_postgres_database,
     drop_postgres_database,
 )
-from tests.scale.procs import REPO, TOKEN, PaperExchange, WorkerProc, base_env, lease_row
+from tests.system.scale.procs import REPO, TOKEN, PaperExchange, WorkerProc, base_env, lease_row
 
 pytestmark = [pytest.mark.postgres, pytest.mark.skipif(not POSTGRES_URL, reason=NO_POSTGRES)]
 

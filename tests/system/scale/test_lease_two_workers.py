@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from db.engine import Database
-from tests.scale.procs import (
+from tests.system.scale.procs import (
     PaperExchange,
     WorkerProc,
     attributed_orders,

@@ -31,7 +31,7 @@ from db.engine import Database
 from db.migrate import migrate
 from db.repositories import SettingsRepository
 from db.tables import arbitrage_attempts, attempt_legs
-from tests.scale.procs import PaperExchange, WorkerProc, stop_all, wait_until
+from tests.system.scale.procs import PaperExchange, WorkerProc, stop_all, wait_until
 from worker.domain.attempts import IN_FLIGHT
 from worker.domain.settings import ExecutorSettings
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal as D
 
-from tests.engine.conftest import Rig
-from tests.engine.fakes import Fault, make_candidate, poly_ref, stock_books
+from tests.support.fake_venue import Fault, make_candidate, poly_ref, stock_books
+from tests.worker.engine.conftest import Rig
 from worker.domain.attempts import AttemptRecord, AttemptState, LegRole
 from worker.engine.executor import Executor, RiskConfig, UnwindPolicy
 from worker.engine.lease import LeaseLost

@@ -12,8 +12,8 @@ from typing import ClassVar
 import pytest
 
 from dashboard.state import WorkerState
-from tests.api.conftest import connect_ready, make_config, start_worker
-from tests.api.event_samples import samples
+from tests.worker.api.conftest import connect_ready, make_config, start_worker
+from tests.worker.api.event_samples import samples
 from worker.api import schemas
 from worker.bootstrap import Worker
 from worker.clock import FakeClock
@@ -37,7 +37,7 @@ from worker.domain.operator import VenueConnection
 from worker.domain.tradelog import TradeStatus
 from worker.engine.event_bus import EventBus
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DOC = (ROOT / "docs" / "worker-api.md").read_text()
 
 

@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from tests.api.conftest import TOKEN, connect, make_config, start_worker
 from tests.conftest import POSTGRES_URL
+from tests.worker.api.conftest import TOKEN, connect, make_config, start_worker
 from worker.api import console as console_module
 from worker.bootstrap import Worker
 

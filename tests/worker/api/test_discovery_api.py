@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import httpx
 
-from tests.api.conftest import TOKEN, connect_ready
+from tests.worker.api.conftest import TOKEN, connect_ready
 from worker.api import schemas
 from worker.bootstrap import Worker
 from worker.domain.discovery import DiscoveryRefusals, ListingRefusal

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import connect_ready
-from tests.api.event_samples import OPPORTUNITY, Sample, samples
+from tests.worker.api.conftest import connect_ready
+from tests.worker.api.event_samples import OPPORTUNITY, Sample, samples
 from worker.api import schemas
 from worker.bootstrap import Worker
 from worker.domain.attempts import RefusalReason

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from websockets.sync.client import connect as sync_connect
 
-from tests.api.conftest import TOKEN, make_config, start_worker
+from tests.worker.api.conftest import TOKEN, make_config, start_worker
 from worker.api.schemas import decode_server_message
 
 VALID: list[dict[str, Any]] = [

@@ -12,9 +12,9 @@ import httpx
 import sqlalchemy as sa
 
 from db.tables import market_mappings
-from tests.api.conftest import connect, connect_ready, make_config, start_worker
 from tests.dashboard.protocol import domain_opportunity
-from tests.scale.procs import wait_until
+from tests.system.scale.procs import wait_until
+from tests.worker.api.conftest import connect, connect_ready, make_config, start_worker
 from worker.bootstrap import Worker
 from worker.domain.events import OpportunityClosed, OpportunityOpened, TradeEvent
 from worker.domain.mapping import CloseReason, mapping_id

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from tests.api.conftest import TOKEN, connect, connect_ready, make_config, start_worker
+from tests.worker.api.conftest import TOKEN, connect, connect_ready, make_config, start_worker
 from worker.bootstrap import Worker
 from worker.domain.events import TradeEvent
 from worker.domain.tradelog import TradeStatus

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import websockets
 
-from tests.api.conftest import TOKEN
+from tests.worker.api.conftest import TOKEN
 from worker.api.schemas import decode_server_message
 
 

@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from db.tables import market_mappings
-from tests.api.conftest import TOKEN, connect_ready
 from tests.dashboard.protocol import domain_mapping, domain_opportunity
+from tests.worker.api.conftest import TOKEN, connect_ready
 from worker.api import schemas, views
 from worker.api.server import init_data, status_data
 from worker.api.views import ViewError, decode_view

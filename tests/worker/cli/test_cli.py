@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.processes import run_worker
 from worker.cli.common import database_errors
-
-from .helpers import run_worker
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:

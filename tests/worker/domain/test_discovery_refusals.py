@@ -1,5 +1,5 @@
 """Listings refused at discovery: the collector, the clients' refusal log, the feed, the
-``match`` command (the worker API: tests/api/test_discovery_api.py)."""
+``match`` command (the worker API: tests/worker/api/test_discovery_api.py)."""
 
 from __future__ import annotations
 

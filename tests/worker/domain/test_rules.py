@@ -22,7 +22,7 @@ from worker.domain.rules import Scenario, Settle, extract, pair_payouts
 from worker.engine.scanner.rules import compare_rules
 from worker.venues.paper.wire import kalshi_rules_secondary, poly_description
 
-REAL = Path(__file__).resolve().parents[1] / "fixtures" / "real" / "rules"
+REAL = Path(__file__).resolve().parents[2] / "fixtures" / "real" / "rules"
 
 
 def gamma_description() -> str:

@@ -15,7 +15,7 @@ from db.engine import Database
 from db.ledger import LedgerRepository
 from db.migrate import migrate
 from db.repositories import SettingsRepository, TradeRepository
-from tests.engine.fakes import POLY_FEES, FakeVenue, bus_message
+from tests.support.fake_venue import POLY_FEES, FakeVenue, bus_message
 from worker.clock import SYSTEM_CLOCK, Clock
 from worker.domain.fees import FeeSchedule
 from worker.domain.markets import Venue

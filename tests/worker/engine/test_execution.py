@@ -10,9 +10,9 @@ from decimal import Decimal as D
 import pytest
 
 from db.ledger import LedgerRepository
-from tests.engine.conftest import Rig
-from tests.engine.fakes import Fault, kalshi_ref, make_candidate, poly_ref, stock_books
-from tests.scale.procs import wait_until
+from tests.support.fake_venue import Fault, kalshi_ref, make_candidate, poly_ref, stock_books
+from tests.system.scale.procs import wait_until
+from tests.worker.engine.conftest import Rig
 from worker.clock import FakeClock
 from worker.domain.attempts import AttemptRecord, AttemptState, LegRole, Refusal, RefusalReason
 from worker.domain.events import AlertKind

@@ -18,7 +18,7 @@ import pytest
 
 from db.attempts import AttemptRepository
 from db.repositories import TradeRepository
-from tests.engine.paper_desk import paper_desk
+from tests.worker.engine.paper_desk import paper_desk
 from worker.domain.attempts import AttemptRecord, AttemptState, LegRole
 from worker.domain.mapping import Confidence, CurvePoint, Direction, Leg, Opportunity, RulesCheck
 from worker.domain.markets import Venue

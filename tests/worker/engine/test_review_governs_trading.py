@@ -20,8 +20,8 @@ import pytest
 
 from db.attempts import AttemptRepository
 from db.mappings import SqlMappingStore
-from tests.engine.fakes import bus_message
-from tests.engine.paper_desk import paper_desk
+from tests.support.fake_venue import bus_message
+from tests.worker.engine.paper_desk import paper_desk
 from worker.domain.attempts import AttemptRecord, AttemptState, Refusal, RefusalReason
 from worker.domain.mapping import (
     CloseReason,

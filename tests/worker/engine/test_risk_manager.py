@@ -10,8 +10,8 @@ from pathlib import Path
 
 from db.attempts import AttemptRepository
 from db.engine import Database
-from tests.engine.conftest import Rig
-from tests.engine.fakes import Fault, make_candidate, stock_books
+from tests.support.fake_venue import Fault, make_candidate, stock_books
+from tests.worker.engine.conftest import Rig
 from worker.clock import FakeClock
 from worker.domain.attempts import AttemptRecord, AttemptState, LegRole, Refusal, RefusalReason
 from worker.domain.mapping import Confidence, MappingStatus
@@ -287,7 +287,7 @@ async def test_two_executors_on_one_database_cannot_pass_the_trade_limit_togethe
         await other_db.dispose()
 
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 RESERVER = """
 import asyncio, sys, uuid
 from datetime import UTC, datetime, timedelta

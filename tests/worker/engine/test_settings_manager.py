@@ -203,7 +203,7 @@ async def test_a_broken_hand_edit_falls_back_to_defaults_loudly(
     assert "min_bet" in caplog.text and "max_daily_trades" in caplog.text
 
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 SCRIPT = """
 import asyncio, json, sys

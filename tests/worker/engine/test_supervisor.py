@@ -1,7 +1,7 @@
 """The trading supervisor while the venues cannot be reached, on a clock the test moves.
 
 Its whole path with venues that answer (lease, takeover, trading, stop) runs in
-``tests/api/test_review_over_ws.py``, ``tests/crash`` and ``tests/scale``.
+``tests/worker/api/test_review_over_ws.py``, ``tests/system/crash`` and ``tests/system/scale``.
 """
 
 from __future__ import annotations

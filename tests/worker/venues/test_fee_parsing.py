@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.contract.fakes import fixture
+from tests.worker.venues.contract.fakes import fixture
 from worker.domain.fees import FeeModel, FeeSchedule
 from worker.venues.common.parsing import MarketRefused
 from worker.venues.polymarket.parse import parse_events, parse_market

@@ -29,7 +29,7 @@ from worker.venues.polymarket_us.parse import parse_events as pmus_events
 from worker.venues.polymarket_us.parse import parse_markets as pmus_markets
 
 REAL = Path(__file__).parents[2] / "fixtures" / "real"
-CONTRACT = Path(__file__).parents[2] / "contract" / "fixtures"
+CONTRACT = Path(__file__).parent / "contract" / "fixtures"
 D = Decimal
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from tests.contract.fakes import fixture
+from tests.worker.venues.contract.fakes import fixture
 from worker.domain.fees import FeeSchedule
 from worker.domain.markets import League, MarketKind, MarketStatus, OutcomeSide
 from worker.venues.kalshi.parse import parse_events as kalshi_events

@@ -38,7 +38,12 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
-from tests.contract.fakes import FakeKalshi, FakePolymarket, FakePolymarketUs, FakeVenue
+from tests.worker.venues.contract.fakes import (
+    FakeKalshi,
+    FakePolymarket,
+    FakePolymarketUs,
+    FakeVenue,
+)
 from worker.clock import SystemClock
 from worker.domain.markets import ContractRef, OutcomeSide, Venue
 from worker.venues.common.http import Backoff

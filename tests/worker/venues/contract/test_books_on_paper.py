@@ -18,7 +18,12 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from tests.contract.conftest import ADAPTERS, Harness, PaperExchangeProcess, build_paper
+from tests.worker.venues.contract.conftest import (
+    ADAPTERS,
+    Harness,
+    PaperExchangeProcess,
+    build_paper,
+)
 from worker.domain.attempts import LegRecord, LegRole
 from worker.domain.ledger import fill_cash
 from worker.domain.markets import ContractRef, Venue, resolution_payout

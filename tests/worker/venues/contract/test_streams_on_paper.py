@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.contract.conftest import (
+from tests.worker.venues.contract.conftest import (
     ADAPTERS,
     Harness,
     PaperExchangeProcess,

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.contract.conftest import Harness
+from tests.worker.venues.contract.conftest import Harness
 from worker.domain.errors import (
     AuthFailed,
     OrderRejected,
