@@ -25,8 +25,9 @@ import sqlalchemy as sa
 
 from db.engine import Database
 from db.tables import arbitrage_attempts, attempt_legs, executor_positions, order_fills, venue_cash
-from tests.support.processes import run_worker
-from tests.system.scale.procs import Proc, base_env, free_port, wait_port, wait_until
+from tests.support.processes import free_port, run_worker
+from tests.support.waiting import wait_until
+from tests.system.scale.procs import Proc, base_env, wait_port
 from worker.domain.attempts import IN_FLIGHT
 from worker.domain.fees import FeeSchedule
 from worker.venues.polymarket.parse import parse_market

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.dashboard.live import wait_until
+from tests.support.waiting import wait_until_blocking
 from tests.system.crash.test_sigkill import World
 
 pytestmark = pytest.mark.timeout(180)
@@ -25,7 +25,7 @@ def test_sigterm_stops_admitting_lets_attempts_end_and_prints_the_summary(tmp_pa
             return "held: trading" in (log.read_text() if log.exists() else "")
 
         # Stop it once it trades (its log says so); the lease line is the event we wait on.
-        wait_until(trading, 60, "the run trading")
+        wait_until_blocking(trading, 60, "the run trading")
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=90)
         assert proc.returncode == 0

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.processes import free_port
 from worker.engine.executor import CRASH_POINTS
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
@@ -46,11 +47,6 @@ UNWIND_FAULTS = "reject=0.35,timeout_filled=0.04,timeout_unfilled=0.04,slip=0.1,
 CYCLES_PER_WORLD = 5  # a fresh exchange + database every few cycles so games stay free
 REPO = Path(__file__).resolve().parents[3]
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class World:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.dashboard.live import wait_until
+from tests.support.waiting import wait_until_blocking
 
 ROOT = Path(__file__).resolve().parents[3]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -94,7 +94,7 @@ def test_sigterm_stops_the_worker_and_restarts_nothing(tmp_path: Path) -> None:
         """,
     )
     proc = supervise(command=command)
-    wait_until((tmp_path / "runs.ready").exists, 30, "the worker's start", interval=0.05)
+    wait_until_blocking((tmp_path / "runs.ready").exists, 30, "the worker's start", every=0.05)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
@@ -142,8 +142,8 @@ def test_under_honcho_a_crashing_worker_does_not_stop_the_other_processes(tmp_pa
     proc = subprocess.Popen([str(honcho), "start", "-f", str(procfile), "-d", str(ROOT)], cwd=ROOT, env=ENV,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        wait_until(lambda: len(runs(tmp_path)) >= 4 and alive.exists(), 60, "three restarts of the crashing worker",
-                   interval=0.05)
+        wait_until_blocking(lambda: len(runs(tmp_path)) >= 4 and alive.exists(), 60, "three restarts of the crashing worker",
+                   every=0.05)
         assert proc.poll() is None  # honcho (and so the other process) still runs
     finally:
         proc.send_signal(signal.SIGTERM)

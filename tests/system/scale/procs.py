@@ -11,12 +11,10 @@ import json
 import os
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -28,15 +26,12 @@ import websockets
 
 from db.engine import Database
 from db.tables import arbitrage_attempts, attempt_legs, executor_lease
+from tests.support.processes import free_port
+from tests.support.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[3]
 TOKEN = "scale-test-token-0123456789"
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def base_env(**extra: str) -> dict[str, str]:
@@ -44,20 +39,6 @@ def base_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("EXECUTOR_", "KALSHI_", "POLYMARKET_"))}
     env.update(extra)
     return env
-
-
-async def wait_until(check: Callable[[], Any], within_s: float, what: str, every: float = 0.05) -> Any:
-    """Poll ``check`` (sync or async) until it returns something truthy; fail naming ``what``."""
-    deadline = time.monotonic() + within_s
-    while True:
-        value = check()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {within_s:.0f} s waiting for {what}")
-        await asyncio.sleep(every)
 
 
 async def wait_port(port: int, within_s: float = 60) -> None:

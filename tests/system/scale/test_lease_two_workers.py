@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from db.engine import Database
+from tests.support.waiting import wait_until
 from tests.system.scale.procs import (
     PaperExchange,
     WorkerProc,
@@ -27,7 +28,6 @@ from tests.system.scale.procs import (
     lead_then_stand_by,
     lease_row,
     stop_all,
-    wait_until,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]

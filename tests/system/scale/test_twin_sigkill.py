@@ -31,7 +31,8 @@ from db.engine import Database
 from db.migrate import migrate
 from db.repositories import SettingsRepository
 from db.tables import arbitrage_attempts, attempt_legs
-from tests.system.scale.procs import PaperExchange, WorkerProc, stop_all, wait_until
+from tests.support.waiting import wait_until
+from tests.system.scale.procs import PaperExchange, WorkerProc, stop_all
 from worker.domain.attempts import IN_FLIGHT
 from worker.domain.settings import ExecutorSettings
 

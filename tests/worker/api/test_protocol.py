@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from db.tables import market_mappings
 from tests.dashboard.protocol import domain_opportunity
-from tests.system.scale.procs import wait_until
+from tests.support.waiting import wait_until
 from tests.worker.api.conftest import connect, connect_ready, make_config, start_worker
 from worker.bootstrap import Worker
 from worker.domain.events import OpportunityClosed, OpportunityOpened, TradeEvent

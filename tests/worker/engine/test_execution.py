@@ -11,7 +11,7 @@ import pytest
 
 from db.ledger import LedgerRepository
 from tests.support.fake_venue import Fault, kalshi_ref, make_candidate, poly_ref, stock_books
-from tests.system.scale.procs import wait_until
+from tests.support.waiting import wait_until
 from tests.worker.engine.conftest import Rig
 from worker.clock import FakeClock
 from worker.domain.attempts import AttemptRecord, AttemptState, LegRole, Refusal, RefusalReason
