@@ -32,7 +32,7 @@ from worker.domain.attempts import IN_FLIGHT
 from worker.domain.fees import FeeSchedule
 from worker.venues.polymarket.parse import parse_market
 
-pytestmark = [pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 TOKEN = "books-test-token-0123456789"
 # The faults; a timed-out request is held 2 s (not 30) before its connection drops.
