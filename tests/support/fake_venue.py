@@ -133,14 +133,16 @@ class FakeVenue:
                 raise OrderRejected(self.venue.value, "injected reject", "injected")
             if fault is not None and fault.kind == "timeout_unfilled":
                 raise OrderUnknown(self.venue.value, "timed out", intent.client_order_id, prepared.venue_order_id)
-            order = self._match(prepared, fault)
+            order = self.match(prepared, fault)
             if fault is not None and fault.kind == "timeout_filled":
                 raise OrderUnknown(self.venue.value, "timed out", intent.client_order_id, prepared.venue_order_id)
             return order
         finally:
             self.in_flight -= 1
 
-    def _match(self, prepared: PreparedOrder, fault: Fault | None) -> Order:
+    def match(self, prepared: PreparedOrder, fault: Fault | None = None) -> Order:
+        """Match an order against the book now: FOK all or nothing, IOC what it can, GTC
+        what it can with the rest resting (it never joins the book)."""
         intent = prepared.intent
         if intent.action is OrderAction.SELL and self.sells_fail:
             raise OrderRejected(self.venue.value, "market halted", "halted")
@@ -190,6 +192,8 @@ class FakeVenue:
         state = OrderState.FILLED if filled == intent.size else OrderState.CANCELED
         if filled == 0 and intent.tif is TimeInForce.FOK:
             state = OrderState.CANCELED
+        if intent.tif is TimeInForce.GTC and filled < intent.size:
+            state = OrderState.PARTIALLY_FILLED if filled > 0 else OrderState.OPEN
         order = Order(
             venue=self.venue, venue_order_id=vid, client_order_id=intent.client_order_id,
             contract=intent.contract, action=intent.action, price=intent.price, size=intent.size,

@@ -42,7 +42,7 @@ from tests.worker.venues.contract.fakes import (
     FakeKalshi,
     FakePolymarket,
     FakePolymarketUs,
-    FakeVenue,
+    WireVenue,
 )
 from worker.clock import SystemClock
 from worker.domain.markets import ContractRef, OutcomeSide, Venue
@@ -124,7 +124,7 @@ class Harness:
     contract: ContractRef
     sleep: RecordingSleep
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
-    fake: FakeVenue | None = None
+    fake: WireVenue | None = None
     paper: PaperExchangeProcess | None = None
     recorded: list[httpx.Request] = field(default_factory=list)
     orders_before: int = 0
@@ -189,7 +189,7 @@ def _common(sleep: RecordingSleep) -> dict[str, Any]:
 
 def build_mock(name: str) -> Harness:
     sleep = RecordingSleep()
-    fake: FakeVenue
+    fake: WireVenue
     client: Client
     if name == "kalshi":
         fake = FakeKalshi(asks=asks_ladder(name))

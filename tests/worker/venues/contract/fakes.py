@@ -1,22 +1,33 @@
-"""In-memory fake venues served through ``httpx.MockTransport``.
+"""The venues' HTTP APIs over the in-memory venue, served through ``httpx.MockTransport``.
 
-Each fake speaks its venue's paths and payload shapes (fixtures in ``fixtures/``), keeps
-one market's ask ladder for the contract side under test, matches FOK/IOC/GTC orders
-against it (consuming liquidity), and can be scripted with faults: a timeout after
-which the order *was* placed, a timeout after which it was not, 429s, auth failures.
+Each fake speaks its venue's paths and payload shapes (fixtures in ``fixtures/``) and
+translates them to and from :class:`tests.support.fake_venue.FakeVenue`, the one
+in-memory venue of the unit tests: it holds the contract's book and the orders, and
+matches FOK/IOC/GTC orders against the asks (consuming liquidity). What happens on the
+wire is scripted here: a timeout after which the order *was* placed, a timeout after
+which it was not, HTTP statuses (429s, auth failures) for order posts and for reads.
 """
 
 from __future__ import annotations
 
 import json
-import uuid
-from dataclasses import dataclass, field
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
+from tests.support.fake_venue import FakeVenue
+from worker.domain.markets import ContractRef, OutcomeSide, Venue
+from worker.domain.orders import (
+    Order,
+    OrderAction,
+    OrderIntent,
+    OrderState,
+    PreparedOrder,
+    TimeInForce,
+)
 from worker.venues.polymarket.signing import UnsignedOrder, order_hash
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -26,50 +37,56 @@ def fixture(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text())["payload"]
 
 
-@dataclass
-class FakeOrder:
-    order_id: str
-    client_order_id: str | None
-    price: Decimal  # in the bought side's terms
-    size: Decimal
-    filled: Decimal
-    tif: str
-    status: str
+def status(o: Order) -> str:
+    """The order's state in the fakes' words: executed, resting or canceled."""
+    if o.state is OrderState.FILLED:
+        return "executed"
+    return "resting" if o.state in (OrderState.OPEN, OrderState.PARTIALLY_FILLED) else "canceled"
 
 
-@dataclass
-class FakeVenue:
-    """Venue-neutral state; subclasses translate HTTP in and out."""
+class WireVenue:
+    """One contract of one venue over HTTP; subclasses translate requests and answers."""
 
-    asks: list[list[Decimal]] = field(default_factory=list)  # [[price, size]] best first
-    orders: dict[str, FakeOrder] = field(default_factory=dict)
-    faults: list[str] = field(default_factory=list)  # consumed one per order POST / read
-    read_faults: list[int] = field(default_factory=list)  # status codes for the next reads
-    requests: list[httpx.Request] = field(default_factory=list)
-    balance: Decimal = Decimal("100")  # cash the account may spend, in dollars
+    venue_id: ClassVar[Venue]
 
-    def match(self, price: Decimal, size: Decimal, tif: str) -> Decimal:
-        available = sum((s for p, s in self.asks if p <= price), Decimal(0))
-        if tif == "fok" and available < size:
-            return Decimal(0)
-        want = size
-        for level in self.asks:
-            if want == 0 or level[0] > price:
-                break
-            take = min(want, level[1])
-            level[1] -= take
-            want -= take
-        self.asks = [lvl for lvl in self.asks if lvl[1] > 0]
-        return size - want
+    def __init__(self, asks: list[list[Decimal]], balance: Decimal = Decimal("100")) -> None:
+        self.venue = FakeVenue(self.venue_id, cash=balance)
+        self.contract = self.contract_ref()
+        self.venue.set_book(self.contract, [], [(str(p), str(s)) for p, s in asks])
+        self.faults: list[str] = []  # consumed one per order POST
+        self.read_faults: list[int] = []  # status codes for the next reads
+        self.requests: list[httpx.Request] = []
 
-    def execute(self, client_id: str | None, price: Decimal, size: Decimal, tif: str) -> FakeOrder:
-        filled = self.match(price, size, tif)
-        status = "executed" if filled == size else ("resting" if tif == "gtc" else "canceled")
-        o = FakeOrder(str(uuid.uuid4()), client_id, price, size, filled, tif, status)
-        self.orders[o.order_id] = o
-        return o
+    def contract_ref(self) -> ContractRef:
+        raise NotImplementedError
 
-    def by_client_id(self, client_id: str) -> FakeOrder | None:
+    @property
+    def asks(self) -> list[list[Decimal]]:
+        """The contract's asks as the venue holds them now, ``[[price, size]]`` best first."""
+        return [[lvl.price, lvl.size] for lvl in self.venue.books[self.contract][1]]
+
+    @property
+    def orders(self) -> dict[str, Order]:
+        return self.venue.orders
+
+    @property
+    def balance(self) -> Decimal:
+        """Cash the account may spend, in dollars."""
+        return self.venue.cash
+
+    @balance.setter
+    def balance(self, amount: Decimal) -> None:
+        self.venue.cash = amount
+
+    def execute(self, client_id: str | None, price: Decimal, size: Decimal, tif: str, order_id: str | None = None) -> Order:
+        """A buy of the contract at worst ``price``, matched by the in-memory venue."""
+        intent = OrderIntent(self.contract, OrderAction.BUY, price, size, TimeInForce(tif), client_id or "no-client-id")
+        order = self.venue.match(PreparedOrder(intent=intent, venue_order_id=order_id, body={}))
+        if client_id is None:  # a venue without client order ids
+            order = self.venue.orders[str(order.venue_order_id)] = replace(order, client_order_id=None)
+        return order
+
+    def by_client_id(self, client_id: str) -> Order | None:
         return next((o for o in self.orders.values() if o.client_order_id == client_id), None)
 
     def transport(self) -> httpx.MockTransport:
@@ -101,26 +118,30 @@ class FakeVenue:
 D = Decimal
 
 
-class FakeKalshi(FakeVenue):
+class FakeKalshi(WireVenue):
     """Kalshi Trade API v2: YES book as bids only; V2 orders on the YES book."""
 
+    venue_id = Venue.KALSHI
     ticker = "KXNBAGAME-26JAN11HOUSAC-HOU"
+
+    def contract_ref(self) -> ContractRef:
+        return ContractRef(Venue.KALSHI, self.ticker, self.ticker, OutcomeSide.YES)
 
     def is_order_path(self, path: str) -> bool:
         return path.endswith("/portfolio/events/orders")
 
-    def _record(self, o: FakeOrder) -> dict[str, Any]:
+    def _record(self, o: Order) -> dict[str, Any]:
         return {
-            "order_id": o.order_id,
+            "order_id": o.venue_order_id,
             "client_order_id": o.client_order_id,
             "ticker": self.ticker,
             "side": "yes",
             "action": "buy",
-            "status": o.status,
+            "status": status(o),
             "yes_price_dollars": f"{o.price:.4f}",
             "no_price_dollars": f"{1 - o.price:.4f}",
-            "fill_count_fp": f"{o.filled:.2f}",
-            "remaining_count_fp": f"{o.size - o.filled:.2f}" if o.status == "resting" else "0.00",
+            "fill_count_fp": f"{o.filled_size:.2f}",
+            "remaining_count_fp": f"{o.size - o.filled_size:.2f}" if status(o) == "resting" else "0.00",
             "initial_count_fp": f"{o.size:.2f}",
         }
 
@@ -152,10 +173,10 @@ class FakeKalshi(FakeVenue):
             return httpx.Response(
                 201,
                 json={
-                    "order_id": o.order_id,
+                    "order_id": o.venue_order_id,
                     "client_order_id": o.client_order_id,
-                    "fill_count": f"{o.filled:.2f}",
-                    "remaining_count": f"{o.size - o.filled:.2f}" if tif == "gtc" else "0.00",
+                    "fill_count": f"{o.filled_size:.2f}",
+                    "remaining_count": f"{o.size - o.filled_size:.2f}" if tif == "gtc" else "0.00",
                     "average_fill_price": f"{o.price:.4f}",
                     "average_fee_paid": "0.0000",
                     "ts_ms": 1768180000000,
@@ -176,10 +197,14 @@ class FakeKalshi(FakeVenue):
         return httpx.Response(404, json={"error": "no route"})
 
 
-class FakePolymarket(FakeVenue):
+class FakePolymarket(WireVenue):
     """Polymarket Gamma + CLOB: token books, signed order POST with order hash as id."""
 
+    venue_id = Venue.POLYMARKET
     token = "71321045679252212594626385532706912750332728571942532289631379312455583992563"
+
+    def contract_ref(self) -> ContractRef:
+        return ContractRef(Venue.POLYMARKET, "555001", self.token, OutcomeSide.TOKEN)
 
     def is_order_path(self, path: str) -> bool:
         return path == "/order"
@@ -209,10 +234,8 @@ class FakePolymarket(FakeVenue):
                         "error": "order couldn't be fully filled. FOK orders are fully filled or killed."
                     },
                 )
-            o = self.execute(None, price, size, tif)
             # The venue's order id is the EIP-712 hash of the signed order.
-            del self.orders[o.order_id]
-            o.order_id = order_hash(
+            order_id = order_hash(
                 UnsignedOrder(
                     salt=int(order["salt"]),
                     maker=order["maker"],
@@ -225,16 +248,16 @@ class FakePolymarket(FakeVenue):
                     signature_type=order["signatureType"],
                 )
             )
-            self.orders[o.order_id] = o
+            o = self.execute(None, price, size, tif, order_id)
             return httpx.Response(
                 200,
                 json={
                     "success": True,
                     "errorMsg": "",
-                    "orderID": o.order_id,
-                    "status": "matched" if o.filled else ("live" if tif == "gtc" else "unmatched"),
-                    "makingAmount": str(o.filled * price),
-                    "takingAmount": str(o.filled),
+                    "orderID": o.venue_order_id,
+                    "status": "matched" if o.filled_size else ("live" if tif == "gtc" else "unmatched"),
+                    "makingAmount": str(o.filled_size * price),
+                    "takingAmount": str(o.filled_size),
                 },
             )
         if path.startswith("/data/order/"):
@@ -247,13 +270,13 @@ class FakePolymarket(FakeVenue):
                 json={
                     "id": oid,
                     "status": "MATCHED"
-                    if o.filled == o.size
+                    if o.filled_size == o.size
                     else ("LIVE" if o.tif == "gtc" else "CANCELED"),
                     "asset_id": self.token,
                     "market": "0xabc1",
                     "side": "BUY",
                     "original_size": str(o.size),
-                    "size_matched": str(o.filled),
+                    "size_matched": str(o.filled_size),
                     "price": str(o.price),
                     "order_type": o.tif.upper(),
                 },
@@ -265,25 +288,29 @@ class FakePolymarket(FakeVenue):
         return httpx.Response(404, json={"error": "no route"})
 
 
-class FakePolymarketUs(FakeVenue):
+class FakePolymarketUs(WireVenue):
     """Polymarket US gateway + API: one long book per market, intent-based orders."""
 
+    venue_id = Venue.POLYMARKET_US
     slug = "aec-nba-nyk-bos-2026-10-08"
+
+    def contract_ref(self) -> ContractRef:
+        return ContractRef(Venue.POLYMARKET_US, self.slug, self.slug, OutcomeSide.LONG)
 
     def is_order_path(self, path: str) -> bool:
         return path == "/v1/orders"
 
-    def _record(self, o: FakeOrder) -> dict[str, Any]:
+    def _record(self, o: Order) -> dict[str, Any]:
         return {
-            "id": o.order_id,
+            "id": o.venue_order_id,
             "marketSlug": self.slug,
             "intent": "ORDER_INTENT_BUY_LONG",
             "price": {"value": str(o.price), "currency": "USD"},
             "quantity": int(o.size),
-            "cumQuantity": int(o.filled),
-            "leavesQuantity": int(o.size - o.filled),
+            "cumQuantity": int(o.filled_size),
+            "leavesQuantity": int(o.size - o.filled_size),
             "state": "ORDER_STATE_FILLED"
-            if o.filled == o.size
+            if o.filled_size == o.size
             else ("ORDER_STATE_NEW" if o.tif == "gtc" else "ORDER_STATE_CANCELED"),
             "tif": {
                 "fok": "TIME_IN_FORCE_FILL_OR_KILL",
@@ -312,22 +339,22 @@ class FakePolymarketUs(FakeVenue):
             execs = (
                 [
                     {
-                        "id": "ex-" + o.order_id,
-                        "lastShares": str(o.filled),
+                        "id": f"ex-{o.venue_order_id}",
+                        "lastShares": str(o.filled_size),
                         "lastPx": {"value": str(o.price), "currency": "USD"},
                         "type": "EXECUTION_TYPE_FILL",
                     }
                 ]
-                if o.filled
+                if o.filled_size
                 else []
             )
-            return httpx.Response(200, json={"id": o.order_id, "executions": execs})
+            return httpx.Response(200, json={"id": o.venue_order_id, "executions": execs})
         if path == "/v1/orders/open":
             return httpx.Response(
                 200,
                 json={
                     "orders": [
-                        self._record(o) for o in self.orders.values() if o.status == "resting"
+                        self._record(o) for o in self.orders.values() if status(o) == "resting"
                     ]
                 },
             )
@@ -335,10 +362,10 @@ class FakePolymarketUs(FakeVenue):
             acts = [
                 {
                     "type": "ACTIVITY_TYPE_TRADE",
-                    "trade": {"orderId": o.order_id, "marketSlug": self.slug},
+                    "trade": {"orderId": o.venue_order_id, "marketSlug": self.slug},
                 }
                 for o in self.orders.values()
-                if o.filled
+                if o.filled_size
             ]
             return httpx.Response(200, json={"activities": acts})
         if path.startswith("/v1/order/"):
