@@ -1,9 +1,12 @@
-"""An in-memory venue implementing the venue port, with scripted faults, for engine tests.
+"""The in-memory venue of the unit tests: the venue port, with scripted faults.
 
-It is a small exchange, not a mock: books with levels that orders consume, FOK / IOC
-semantics, fees from the project's fee module, orders findable by id and client id,
+It is a small exchange, not a mock: books with levels that orders consume, FOK / IOC /
+GTC semantics, fees from the project's fee module, orders findable by id and client id,
 balances and positions that move with fills. Faults are scripted per order
-(``script``) so a test says exactly which order misbehaves and how.
+(``script``) so a test says exactly which order misbehaves and how. The engine tests use
+it as the venue port; the contract suite's HTTP fakes (``tests/worker/venues/contract/
+fakes.py``) serve it in each venue's API. The paper exchange is the other simulator, for
+tests that need real HTTP and a whole world of games.
 """
 
 from __future__ import annotations
