@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: install run run-live test lint bench migrate clean
+.PHONY: install run run-live test test-fast lint bench migrate clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,8 +35,17 @@ lint: $(STAMP)
 	$(BIN)/python scripts/check_module_size.py
 	$(BIN)/python -m pylint --disable=all --enable=duplicate-code --min-similarity-lines=8 worker db dashboard paper_exchange
 
+# Tests run on TEST_WORKERS processes (pytest-xdist); most of them wait on sockets,
+# subprocesses and the clock, so more workers than cores pays. See tests/README.md.
+TEST_WORKERS ?= 4
+PYTEST := $(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
+
 test: lint
-	$(BIN)/pytest
+	$(PYTEST)
+
+# The inner loop: no browser, no crash cycles or other slow end-to-end runs, no PostgreSQL.
+test-fast: $(STAMP)
+	$(PYTEST) -m "not browser and not slow and not postgres"
 
 bench: $(STAMP)
 	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done

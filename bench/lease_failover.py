@@ -30,7 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from db.engine import Database
 from tests.conftest import create_postgres_database, drop_postgres_database
-from tests.scale.procs import PaperExchange, WorkerProc, attributed_orders, wait_until
+from tests.support.waiting import wait_until
+from tests.system.scale.procs import PaperExchange, WorkerProc, attributed_orders
 
 
 async def one_backend(url: str, runs: int, ttl: int, root: Path) -> dict[str, list[float]]:

@@ -11,6 +11,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -59,6 +60,73 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         yield url
     finally:
         await drop_postgres_database(url)
+
+
+#: Modules whose tests share one module-scoped stack (a browser and a running worker, a
+#: server thread, an exchange of their own). Under ``pytest -n`` (``make test``) each runs
+#: whole on one worker, which builds the stack once, in the order a plain run uses.
+ONE_WORKER_MODULES = frozenset(
+    {
+        "tests/dashboard/test_browser.py",
+        "tests/worker/api/test_fuzz.py",
+        "tests/worker/venues/contract/test_books_on_paper.py",
+    }
+)
+
+
+def _module(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
+def _shares_a_fixture_wider_than_a_test(item: pytest.Item) -> bool:
+    infos = getattr(item, "_fixtureinfo", None)
+    if infos is None:
+        return False
+    return any(defs and defs[-1].scope in ("module", "class") for defs in infos.name2fixturedefs.values())
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadgroup``: xdist's load balancing, one group per module of
+    :data:`ONE_WORKER_MODULES`, every other test on its own (xdist's own ``xdist_group``
+    marks are not seen by its scheduler under pytest 9)."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleGroups(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = _module(nodeid)
+            return module if module in ONE_WORKER_MODULES else nodeid
+
+    return ModuleGroups(config, log)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under ``pytest -n``: the long modules first, and a warning for a module that shares a
+    stack but is not in :data:`ONE_WORKER_MODULES`.
+
+    Modules with a browser or slow test start first, so that the longest tests do not end
+    up alone at the tail of the run (xdist hands tests out in collection order, groups
+    first). The order within a module is kept.
+    """
+    if not hasattr(config, "workerinput"):
+        return  # not an xdist worker: the plain order
+
+    def long(item: pytest.Item) -> bool:
+        return item.get_closest_marker("slow") is not None or item.get_closest_marker("browser") is not None
+
+    modules: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        modules.setdefault(_module(item.nodeid), []).append(item)
+    for path, module_items in modules.items():
+        if path not in ONE_WORKER_MODULES and any(_shares_a_fixture_wider_than_a_test(i) for i in module_items):
+            module_items[0].warn(pytest.PytestWarning(
+                f"{path}: its tests share a module-scoped fixture, which each worker builds anew; "
+                "add the module to ONE_WORKER_MODULES in tests/conftest.py to run it on one worker"
+            ))
+    ordered = sorted(modules.values(), key=lambda its: not any(long(i) for i in its))
+    items[:] = [item for module in ordered for item in module]
 
 
 @pytest.fixture

@@ -26,7 +26,6 @@ import os
 import re
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -46,6 +45,8 @@ from tornado.websocket import websocket_connect
 
 from db.engine import Database
 from db.migrate import migrate
+from tests.support.processes import free_port
+from tests.support.waiting import wait_until_blocking
 from worker.api import schemas
 from worker.bootstrap import Worker, build_worker
 from worker.config import load_config
@@ -61,11 +62,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 def procfile_args(name: str, port: int | None = None) -> list[str]:
     """A Procfile line's command (``paper``, ``worker``, ``web``), run by this interpreter."""
@@ -76,22 +72,6 @@ def procfile_args(name: str, port: int | None = None) -> list[str]:
     args = shlex.split(cmd)
     assert args[0] == "python", cmd
     return [sys.executable, *args[1:]]
-
-
-def wait_until(check: Any, timeout: float, what: str, interval: float = 0.1) -> Any:
-    """Poll ``check()`` until it returns a truthy value (readiness of a process we started,
-    or a worker-side fact no page shows; there is no event to await across processes)."""
-    deadline = time.monotonic() + timeout
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            value = check()
-        except (OSError, ValueError, KeyError) as exc:
-            last, value = exc, None
-        if value:
-            return value
-        time.sleep(interval)
-    raise TimeoutError(f"{what} not within {timeout:.0f} s" + (f" (last error: {last!r})" if last else ""))
 
 
 class ActionRefused(RuntimeError):
@@ -146,7 +126,7 @@ class PaperStack:
     # -- processes -----------------------------------------------------------------------
     def start_exchange(self) -> None:
         self.exchange = self._spawn("paper")
-        wait_until(lambda: self._alive("paper", self.exchange) and self.paper("GET", "/paper/health"), 60, "paper exchange")
+        wait_until_blocking(lambda: self._alive("paper", self.exchange) and self.paper("GET", "/paper/health"), 60, "paper exchange")
 
     def start_worker(self) -> None:
         """Start ``python -m worker`` and wait until it trades here (lease held, executor up)."""
@@ -157,7 +137,7 @@ class PaperStack:
             status = self.api("/api/status")
             return bool(status.get("executor_running")) and status.get("lease") == "leader"
 
-        wait_until(ready, 60, "worker with the trading engine")
+        wait_until_blocking(ready, 60, "worker with the trading engine")
 
     def stop_worker(self) -> None:
         """SIGTERM, as a supervisor stops it: the worker finishes in-flight work and exits 0."""
@@ -182,7 +162,7 @@ class PaperStack:
                 return None
             return int(kids[0]) if kids else None
 
-        pid: int = wait_until(child, 30, "the supervised worker process")
+        pid: int = wait_until_blocking(child, 30, "the supervised worker process")
         return pid
 
     def close(self) -> None:

@@ -34,8 +34,8 @@ from tests.dashboard.live import (
     logged_in_context,
     start_panel,
     stop_panel,
-    wait_until,
 )
+from tests.support.waiting import wait_until_blocking
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 expect = playwright_sync.expect
@@ -341,7 +341,7 @@ def test_mappings_page_lists_the_listings_refused_at_discovery(live, open_page):
     stack, _ = live
     # The paper world lists spreads and totals beside each game winner: the worker's
     # matcher refuses them at discovery, each with its reason.
-    discovery = wait_until(
+    discovery = wait_until_blocking(
         lambda: (d := stack.api("/api/status")["discovery"])["discovered_at"] and d, 30, "the first discovery"
     )
     assert discovery["refused_count"] > 0 and discovery["refused"]
@@ -381,7 +381,7 @@ def test_status_reports_each_venue_s_book_data_age(live):
         found = {name: v.get("data_age_ms") for name, v in venues.items()}
         return found if all(isinstance(a, int) for a in found.values()) else None
 
-    found = wait_until(ages, 30, "book ages for both venues")
+    found = wait_until_blocking(ages, 30, "book ages for both venues")
     assert set(found) == {"kalshi", "polymarket"}, found
     assert all(0 <= age < 10_000 for age in found.values()), found
 
@@ -530,7 +530,7 @@ def test_status_and_the_page_show_the_books_and_the_loss_budget(live, open_page)
         status = stack.api("/api/status")
         return status if isinstance(status.get("books"), dict) else None
 
-    status = wait_until(books, 60, "the books in /api/status")
+    status = wait_until_blocking(books, 60, "the books in /api/status")
     b = status["books"]
     assert set(b["venues"]) == {"kalshi", "polymarket"}
     assert b["in_flight"] == 0 and b["agrees"] is True, b  # paused: nothing traded, nothing moved

@@ -1,3 +1,0 @@
-"""Crash tests reuse the engine rig (database + fake venues)."""
-
-from tests.engine.conftest import rig  # noqa: F401

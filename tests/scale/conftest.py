@@ -1,3 +1,0 @@
-"""Scale tests reuse the engine rig (database on each backend + fake venues)."""
-
-from tests.engine.conftest import rig  # noqa: F401
