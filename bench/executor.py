@@ -39,6 +39,8 @@ from db.attempts import AttemptRepository
 from db.engine import Database
 from db.migrate import migrate
 from db.repositories import SettingsRepository, TradeRepository
+from paper_exchange.faults import parse_faults
+from paper_exchange.server import PaperServer, build_state
 from worker.bootstrap import build_venues
 from worker.domain.attempts import AttemptRecord, AttemptState, LegRole
 from worker.domain.mapping import (
@@ -55,9 +57,7 @@ from worker.engine.executor import Candidate, Executor, RiskConfig, UnwindPolicy
 from worker.engine.executor.feed import OpportunityFeed
 from worker.engine.settings_manager import ExecutorSettingsManager
 from worker.engine.trade_logger import TradeLogger
-from worker.venues.paper.connect import paper_urls
-from worker.venues.paper.faults import parse_faults
-from worker.venues.paper.server import PaperServer, build_state
+from worker.venues.paper_connect import paper_urls
 
 
 async def candidate(ex: Executor, mapping: MarketMapping, size: int) -> Candidate | None:

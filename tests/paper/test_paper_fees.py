@@ -1,6 +1,6 @@
 """What the paper exchange charges is what the engine estimates, from two arithmetics.
 
-The paper's fees (``worker.venues.paper.fees``: fractions, integer rounding) are written
+The paper's fees (``paper_exchange.fees``: fractions, integer rounding) are written
 from the venues' documents independently of the engine's estimate (``worker.domain.fees``,
 and the scanner's walk that uses it). These tests drive the exchange directly, read the
 fee schedule each paper market *serves* through the venue's own parser, and check that
@@ -19,6 +19,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from paper_exchange import fees as paper_fees
+from paper_exchange import wire
+from paper_exchange.matching import PaperExchange, PlaceRequest
+from paper_exchange.server import build_exchange
+from paper_exchange.world import Game
 from tests.paper.conftest import BALANCES, T0
 from worker.clock import FakeClock
 from worker.domain.books import PriceLevel
@@ -27,11 +32,6 @@ from worker.domain.markets import Market, OutcomeSide
 from worker.engine.scanner.curve import _fill
 from worker.engine.scanner.units import fee_units
 from worker.venues.kalshi.parse import parse_events as parse_kalshi
-from worker.venues.paper import fees as paper_fees
-from worker.venues.paper import wire
-from worker.venues.paper.exchange import PaperExchange, PlaceRequest
-from worker.venues.paper.server import build_exchange
-from worker.venues.paper.world import Game
 from worker.venues.polymarket.parse import parse_events as parse_gamma
 from worker.venues.polymarket_us.parse import parse_events as parse_pmus
 
@@ -212,16 +212,15 @@ def test_the_paper_charges_what_the_domain_estimates_for_every_order(
 
 
 def test_no_paper_module_reaches_the_engines_fee_estimate() -> None:
-    """The paper's arithmetic stays its own: no module of ``worker.venues.paper`` imports
+    """The paper's arithmetic stays its own: no module of ``paper_exchange`` imports
     ``worker.domain.fees``, directly or through another module (e.g. the domain's
-    markets). ``connect`` is the client side — it builds the live venue clients, which
-    know the domain — and no exchange module imports it. The import-linter contract in
-    ``pyproject.toml`` says the same for CI."""
-    graph = grimp.build_graph("worker")
-    paper = {m for m in graph.find_descendants("worker.venues.paper")}
-    assert "worker.venues.paper.fees" in paper
-    exchange_side = paper - {"worker.venues.paper.connect"}
-    for module in sorted(exchange_side):
+    markets). ``worker.venues.paper_connect`` is the client side — it builds the live
+    venue clients, which know the domain — and no exchange module imports it. The
+    import-linter contract in ``pyproject.toml`` says the same for CI."""
+    graph = grimp.build_graph("paper_exchange", "worker")
+    paper = set(graph.find_descendants("paper_exchange"))
+    assert "paper_exchange.fees" in paper
+    for module in sorted(paper):
         chain = graph.find_shortest_chain(importer=module, imported="worker.domain.fees")
         assert chain is None, f"{module} reaches worker.domain.fees via {chain}"
-        assert not graph.chain_exists(module, "worker.venues.paper.connect"), module
+        assert not graph.chain_exists(module, "worker.venues.paper_connect"), module

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from paper_exchange.matching import PaperExchange
+from paper_exchange.server import build_exchange
+from paper_exchange.wire import gamma_market, kalshi_market, pmus_market
 from tests.paper.conftest import BALANCES, T0
 from worker.clock import FakeClock
 from worker.domain.rules import Settle, extract
-from worker.venues.paper.exchange import PaperExchange
-from worker.venues.paper.server import build_exchange
-from worker.venues.paper.wire import gamma_market, kalshi_market, pmus_market
 
 
 @pytest.fixture

@@ -13,10 +13,10 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from worker.venues.paper import fees as paper_fees
-from worker.venues.paper.exchange import PaperExchange
-from worker.venues.paper.store import FillRow, OrderRow, PositionRow, iso
-from worker.venues.paper.world import SPORT_NAME, Game, Market, World
+from paper_exchange import fees as paper_fees
+from paper_exchange.matching import PaperExchange
+from paper_exchange.store import FillRow, OrderRow, PositionRow, iso
+from paper_exchange.world import SPORT_NAME, Game, Market, World
 
 ONE = Decimal(1)
 _ET = ZoneInfo("America/New_York")
@@ -300,7 +300,7 @@ def gamma_market(ex: PaperExchange, game: Game, kind: str, now: datetime) -> dic
         "negRisk": False,
         "orderPriceMinTickSize": 0.01,
         "orderMinSize": 5,
-        # The schedule the paper charges (worker.venues.paper.fees); no maker rebate is paid.
+        # The schedule the paper charges (paper_exchange.fees); no maker rebate is paid.
         "feesEnabled": True,
         "feeSchedule": {
             "exponent": paper_fees.POLYMARKET_EXPONENT,

@@ -38,13 +38,13 @@ import tornado.netutil
 import tornado.web
 import tornado.websocket
 
+from paper_exchange import auth, wire
+from paper_exchange.auth import AuthError, PaperCredentials
+from paper_exchange.faults import Faults, FaultSpec
+from paper_exchange.matching import OrderRejected, PaperExchange, PlaceRequest
+from paper_exchange.store import OrderRow, Store
+from paper_exchange.world import Game, World, floor_epoch
 from worker.clock import SYSTEM_CLOCK, Clock
-from worker.venues.paper import auth, wire
-from worker.venues.paper.auth import AuthError, PaperCredentials
-from worker.venues.paper.exchange import OrderRejected, PaperExchange, PlaceRequest
-from worker.venues.paper.faults import Faults, FaultSpec
-from worker.venues.paper.store import OrderRow, Store
-from worker.venues.paper.world import Game, World, floor_epoch
 
 log = logging.getLogger("worker.paper")
 ONE = Decimal(1)
