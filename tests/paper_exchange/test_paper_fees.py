@@ -24,7 +24,7 @@ from paper_exchange import wire
 from paper_exchange.matching import PaperExchange, PlaceRequest
 from paper_exchange.server import build_exchange
 from paper_exchange.world import Game
-from tests.paper.conftest import BALANCES, T0
+from tests.paper_exchange.conftest import BALANCES, T0
 from worker.clock import FakeClock
 from worker.domain.books import PriceLevel
 from worker.domain.fees import FeeSchedule

@@ -13,7 +13,7 @@ import pytest
 from paper_exchange.matching import PaperExchange
 from paper_exchange.server import build_exchange
 from paper_exchange.wire import gamma_market, kalshi_market, pmus_market
-from tests.paper.conftest import BALANCES, T0
+from tests.paper_exchange.conftest import BALANCES, T0
 from worker.clock import FakeClock
 from worker.domain.rules import Settle, extract
 

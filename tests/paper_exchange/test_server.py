@@ -15,7 +15,7 @@ from eth_account.messages import encode_typed_data
 
 from paper_exchange.auth import POLY_EXCHANGES, order_typed_data
 from paper_exchange.faults import FaultSpec
-from tests.paper.conftest import Paper, start_paper, stop_paper
+from tests.paper_exchange.conftest import Paper, start_paper, stop_paper
 
 
 def game3(p: Paper):  # type: ignore[no-untyped-def]

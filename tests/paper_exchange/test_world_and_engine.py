@@ -12,7 +12,7 @@ import pytest
 from paper_exchange.matching import OrderRejected, PaperExchange, PlaceRequest
 from paper_exchange.server import build_exchange
 from paper_exchange.world import World
-from tests.paper.conftest import BALANCES, T0
+from tests.paper_exchange.conftest import BALANCES, T0
 from worker.clock import FakeClock
 from worker.domain.fees import kalshi_taker_fee, polymarket_taker_fee
 
