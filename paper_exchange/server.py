@@ -38,10 +38,18 @@ import tornado.netutil
 import tornado.web
 import tornado.websocket
 
-from paper_exchange import auth, wire
-from paper_exchange.auth import AuthError, PaperCredentials
+from paper_exchange import credentials, wire
+from paper_exchange.credentials import AuthError, PaperCredentials, path_candidates
 from paper_exchange.faults import Faults, FaultSpec
+from paper_exchange.kalshi.auth import verify_kalshi
 from paper_exchange.matching import OrderRejected, PaperExchange, PlaceRequest
+from paper_exchange.polymarket.auth import (
+    POLY_EXCHANGES,
+    verify_poly_l2,
+    verify_poly_l2_headers,
+    verify_poly_order,
+)
+from paper_exchange.polymarket_us.auth import verify_pmus
 from paper_exchange.store import OrderRow, Store
 from paper_exchange.world import Game, World, floor_epoch
 from worker.clock import SYSTEM_CLOCK, Clock
@@ -200,7 +208,7 @@ class Base(tornado.web.RequestHandler):
             await self.state.wall.sleep(self.state.latency_s)
 
     def paths(self) -> list[str]:
-        return auth.path_candidates(self.request.path, self.venue_prefix)
+        return path_candidates(self.request.path, self.venue_prefix)
 
     async def drop(self) -> None:
         """Hold the request as a venue that timed out would, then drop the connection
@@ -345,7 +353,7 @@ class KalshiBase(Base):
 
     def authenticate(self) -> None:
         try:
-            auth.verify_kalshi(self.state.creds, self.request.headers, self.request.method or "GET", self.paths(),
+            verify_kalshi(self.state.creds, self.request.headers, self.request.method or "GET", self.paths(),
                                clock=self.state.wall)
         except AuthError as exc:
             raise tornado.web.HTTPError(401, str(exc)) from exc
@@ -678,7 +686,7 @@ class ClobBase(Base):
 
     def authenticate(self) -> None:
         try:
-            auth.verify_poly_l2(self.state.creds, self.request.headers, self.request.method or "GET",
+            verify_poly_l2(self.state.creds, self.request.headers, self.request.method or "GET",
                                 self.paths(), self.request.body or b"", clock=self.state.wall)
         except AuthError as exc:
             raise tornado.web.HTTPError(401, str(exc)) from exc
@@ -687,7 +695,7 @@ class ClobBase(Base):
         """The L2 checks that need no body (key, passphrase, address, timestamp); the
         HMAC covers the body, so it is checked once the (size-limited) body is in."""
         try:
-            auth.verify_poly_l2_headers(self.state.creds, self.request.headers, clock=self.state.wall)
+            verify_poly_l2_headers(self.state.creds, self.request.headers, clock=self.state.wall)
         except AuthError as exc:
             raise tornado.web.HTTPError(401, str(exc)) from exc
 
@@ -780,7 +788,7 @@ class ClobOrder(ClobBase):
         if body.get("owner") != self.state.creds.poly_api_key:
             raise tornado.web.HTTPError(401, "owner does not match the API key")
         try:
-            order_id = auth.verify_poly_order(self.state.creds, order)
+            order_id = verify_poly_order(self.state.creds, order)
         except (AuthError, KeyError, ValueError, TypeError) as exc:
             self.reject(f"invalid signature: {exc}" if isinstance(exc, AuthError) else "malformed order")
             return
@@ -913,7 +921,7 @@ class ClobBalance(ClobBase):
             amount = self.ex.store.position("polymarket", token).quantity
         micro = int((amount / MICRO).to_integral_value(rounding="ROUND_FLOOR"))
         big = str(2**256 - 1)
-        self.send({"balance": str(micro), "allowances": {a: big for a in auth.POLY_EXCHANGES}})
+        self.send({"balance": str(micro), "allowances": {a: big for a in POLY_EXCHANGES}})
 
 
 # -- Polymarket US --------------------------------------------------------------------------
@@ -925,7 +933,7 @@ class PmusBase(Base):
 
     def authenticate(self) -> None:
         try:
-            auth.verify_pmus(self.state.creds, self.request.headers, self.request.method or "GET", self.paths(),
+            verify_pmus(self.state.creds, self.request.headers, self.request.method or "GET", self.paths(),
                              clock=self.state.wall)
         except AuthError as exc:
             raise tornado.web.HTTPError(401, str(exc)) from exc
@@ -1427,8 +1435,8 @@ class FeedSocket(tornado.websocket.WebSocketHandler):
 class KalshiSocket(FeedSocket):
     async def get(self, *args: Any, **kwargs: Any) -> None:
         try:
-            auth.verify_kalshi(self.state.creds, self.request.headers, "GET",
-                               auth.path_candidates(self.request.path, "/kalshi"), clock=self.state.wall)
+            verify_kalshi(self.state.creds, self.request.headers, "GET",
+                               path_candidates(self.request.path, "/kalshi"), clock=self.state.wall)
         except AuthError as exc:
             self.set_status(401)
             self.finish(json.dumps({"error": {"code": "authentication_error", "message": str(exc)}}))
@@ -1573,8 +1581,8 @@ class PolySocket(FeedSocket):
 class PmusSocket(FeedSocket):
     async def get(self, *args: Any, **kwargs: Any) -> None:
         try:
-            auth.verify_pmus(self.state.creds, self.request.headers, "GET",
-                             auth.path_candidates(self.request.path, PMUS), clock=self.state.wall)
+            verify_pmus(self.state.creds, self.request.headers, "GET",
+                             path_candidates(self.request.path, PMUS), clock=self.state.wall)
         except AuthError as exc:
             self.set_status(401)
             self.finish(json.dumps({"code": 401, "message": str(exc)}))
@@ -1801,7 +1809,7 @@ def build_state(
     """Everything a server needs; ``control`` defaults to ``EXECUTOR_PAPER_CONTROL=1``."""
     faults = Faults(fault_spec or FaultSpec(), seed)
     exchange = build_exchange(data_dir, seed, balances, faults, clock)
-    creds = auth.ensure_credentials(data_dir)
+    creds = credentials.ensure_credentials(data_dir)
     if control is None:
         control = os.environ.get("EXECUTOR_PAPER_CONTROL", "").strip() == "1"
     return ServerState(exchange, creds, faults, latency_ms / 1000, tick_s, control=control)

@@ -17,8 +17,8 @@ import pytest
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 
-from paper_exchange.auth import POLY_EXCHANGES, order_typed_data
 from paper_exchange.faults import FaultSpec
+from paper_exchange.polymarket.auth import POLY_EXCHANGES, order_typed_data
 from paper_exchange.server import build_state
 from tests.paper_exchange.conftest import Paper, start_paper, stop_paper
 

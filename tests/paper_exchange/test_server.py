@@ -13,8 +13,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 
-from paper_exchange.auth import POLY_EXCHANGES, order_typed_data
 from paper_exchange.faults import FaultSpec
+from paper_exchange.polymarket.auth import POLY_EXCHANGES, order_typed_data
 from tests.paper_exchange.conftest import Paper, start_paper, stop_paper
 
 

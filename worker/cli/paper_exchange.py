@@ -16,7 +16,7 @@ import os
 import signal
 import sys
 
-from paper_exchange.auth import credentials_path
+from paper_exchange.credentials import credentials_path
 from paper_exchange.faults import parse_faults
 from paper_exchange.server import PaperServer, build_state
 from worker.config import ConfigError, load_config

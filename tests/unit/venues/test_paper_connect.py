@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from paper_exchange.auth import ensure_credentials
+from paper_exchange.credentials import ensure_credentials
 from worker.venues.kalshi.client import KalshiClient, signed_path
 from worker.venues.paper_connect import PaperCredentialsMissing, paper_client_env, paper_clients
 

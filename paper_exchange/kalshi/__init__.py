@@ -1,0 +1,1 @@
+"""Kalshi on the paper exchange: its routes, wire formats and request signatures."""

@@ -1,0 +1,1 @@
+"""Polymarket (Gamma, CLOB, Data API) on the paper exchange: its routes, wire formats and request signatures."""
