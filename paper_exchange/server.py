@@ -41,16 +41,19 @@ import tornado.websocket
 from paper_exchange import credentials, wire
 from paper_exchange.credentials import AuthError, PaperCredentials, path_candidates
 from paper_exchange.faults import Faults, FaultSpec
+from paper_exchange.kalshi import wire as kalshi_wire
 from paper_exchange.kalshi.auth import verify_kalshi
 from paper_exchange.matching import OrderRejected, PaperExchange, PlaceRequest
+from paper_exchange.polymarket import wire as poly_wire
 from paper_exchange.polymarket.auth import (
     POLY_EXCHANGES,
     verify_poly_l2,
     verify_poly_l2_headers,
     verify_poly_order,
 )
+from paper_exchange.polymarket_us import wire as pmus_wire
 from paper_exchange.polymarket_us.auth import verify_pmus
-from paper_exchange.store import OrderRow, Store
+from paper_exchange.store import OrderRow, Store, iso
 from paper_exchange.world import Game, World, floor_epoch
 from worker.clock import SYSTEM_CLOCK, Clock
 
@@ -387,7 +390,7 @@ class KalshiEvents(KalshiBase):
             if series and g.kalshi_series != series:
                 continue
             resolved = self.ex.store.resolution(g.index) is not None
-            st = wire.kalshi_status(g, now, resolved)
+            st = kalshi_wire.kalshi_status(g, now, resolved)
             if status == "open" and st != "active":
                 continue
             if status == "closed" and st != "closed":
@@ -396,7 +399,7 @@ class KalshiEvents(KalshiBase):
                 continue
             games.append(g)
         chunk, cursor = _page(games, self.get_argument("limit", None), self.get_argument("cursor", None))
-        self.send({"events": [wire.kalshi_event(self.ex, g, now, nested) for g in chunk], "cursor": cursor})
+        self.send({"events": [kalshi_wire.kalshi_event(self.ex, g, now, nested) for g in chunk], "cursor": cursor})
 
 
 class KalshiEvent(KalshiBase):
@@ -405,7 +408,7 @@ class KalshiEvent(KalshiBase):
         g = self.ex.world.game_by_kalshi_event(event_ticker)
         if g is None:
             raise tornado.web.HTTPError(404, "event not found")
-        ev = wire.kalshi_event(self.ex, g, self.now(), True)
+        ev = kalshi_wire.kalshi_event(self.ex, g, self.now(), True)
         markets = ev.pop("markets")
         self.send({"event": ev, "markets": markets})
 
@@ -426,7 +429,7 @@ class KalshiMarkets(KalshiBase):
             for home in (False, True):
                 if tickers and g.kalshi_ticker(home) not in tickers:
                     continue
-                out.append(wire.kalshi_market(self.ex, g, home, now))
+                out.append(kalshi_wire.kalshi_market(self.ex, g, home, now))
         chunk, cursor = _page(out, self.get_argument("limit", None), self.get_argument("cursor", None))
         self.send({"markets": chunk, "cursor": cursor})
 
@@ -440,7 +443,7 @@ class KalshiMarket(KalshiBase):
         market = self.ex.world.market(inst.market_key)
         assert market is not None
         g = self.ex.world.game_of(market)
-        self.send({"market": wire.kalshi_market(self.ex, g, market.yes_is_home, self.now())})
+        self.send({"market": kalshi_wire.kalshi_market(self.ex, g, market.yes_is_home, self.now())})
 
 
 class KalshiOrderbook(KalshiBase):
@@ -450,7 +453,7 @@ class KalshiOrderbook(KalshiBase):
         if market is None:
             raise tornado.web.HTTPError(404, "market not found")
         depth = self.arg_int("depth", 0, 0, 1000)
-        self.send(wire.kalshi_orderbook(self.ex, market, self.now(), depth))
+        self.send(kalshi_wire.kalshi_orderbook(self.ex, market, self.now(), depth))
 
 
 KALSHI_TIF = {"fill_or_kill": "FOK", "immediate_or_cancel": "IOC", "good_till_canceled": "GTC"}
@@ -503,7 +506,7 @@ class KalshiCreateOrder(KalshiBase):
             "remaining_count": wire.fp2(o.remaining),
             "average_fill_price": wire.d4(o.avg_price) if o.avg_price is not None else None,
             "average_fee_paid": wire.d4(o.fees / o.filled) if o.filled else "0.0000",
-            "status": wire.KALSHI_STATUS.get(o.status, o.status),
+            "status": kalshi_wire.KALSHI_STATUS.get(o.status, o.status),
             "ts_ms": int(self.now().timestamp() * 1000),
         }, 201)
 
@@ -518,7 +521,7 @@ class KalshiOrders(KalshiBase):
         rows = self.ex.store.orders("kalshi", ticker)
         if cid:
             rows = [o for o in rows if o.client_order_id == cid]
-        out = [wire.kalshi_order(o) for o in reversed(rows)]
+        out = [kalshi_wire.kalshi_order(o) for o in reversed(rows)]
         if status:
             out = [o for o in out if o["status"] == status]
         chunk, cursor = _page(out, self.get_argument("limit", None), self.get_argument("cursor", None))
@@ -536,14 +539,14 @@ class KalshiOrder(KalshiBase):
         o = self.ex.store.get_order("kalshi", order_id)
         if o is None:
             raise tornado.web.HTTPError(404, "order not found")
-        self.send({"order": wire.kalshi_order(o)})
+        self.send({"order": kalshi_wire.kalshi_order(o)})
 
     async def delete(self, order_id: str) -> None:
         await self.latency()  # signature checked in guard(), before any body
         o = self.ex.cancel("kalshi", order_id)
         if o is None:
             raise tornado.web.HTTPError(404, "order not found")
-        self.send({"order": wire.kalshi_order(o), "reduced_by_fp": wire.fp2(o.quantity - o.filled)})
+        self.send({"order": kalshi_wire.kalshi_order(o), "reduced_by_fp": wire.fp2(o.quantity - o.filled)})
 
 
 class KalshiBalance(KalshiBase):
@@ -564,7 +567,7 @@ class KalshiPositions(KalshiBase):
         rows = [p for p in self.ex.positions("kalshi") if (ticker is None or p.instrument_id == ticker)]
         if self.get_argument("count_filter", None):
             rows = [p for p in rows if p.quantity != 0]
-        self.send({"market_positions": [wire.kalshi_position(p) for p in rows], "event_positions": [], "cursor": ""})
+        self.send({"market_positions": [kalshi_wire.kalshi_position(p) for p in rows], "event_positions": [], "cursor": ""})
 
 
 class KalshiFills(KalshiBase):
@@ -573,7 +576,7 @@ class KalshiFills(KalshiBase):
         await self.latency()
         fills = self.ex.store.fills("kalshi", self.get_argument("order_id", None), self.get_argument("ticker", None))
         cids = {o.order_id: o.client_order_id for o in self.ex.store.orders("kalshi")}
-        out = [wire.kalshi_fill(f, cids.get(f.order_id)) for f in reversed(fills)]
+        out = [kalshi_wire.kalshi_fill(f, cids.get(f.order_id)) for f in reversed(fills)]
         chunk, cursor = _page(out, self.get_argument("limit", None), self.get_argument("cursor", None))
         self.send({"fills": chunk, "cursor": cursor})
 
@@ -617,7 +620,7 @@ class GammaEvents(Base):
                 continue
             if slug and slug != g.gamma_slug:
                 continue
-            ev = wire.gamma_event(self.ex, g, now)
+            ev = poly_wire.gamma_event(self.ex, g, now)
             if closed is not None and ev["closed"] != (closed.lower() == "true"):
                 continue
             events.append(ev)
@@ -632,7 +635,7 @@ class GammaEvent(Base):
         now = self.now()
         for g in self.ex.world.games(now):
             if "polymarket" in g.venues and (g.gamma_event_id == event_id or g.gamma_slug == event_id):
-                self.send(wire.gamma_event(self.ex, g, now))
+                self.send(poly_wire.gamma_event(self.ex, g, now))
                 return
         raise tornado.web.HTTPError(404, "event not found")
 
@@ -653,7 +656,7 @@ class GammaMarkets(Base):
             if "polymarket" not in g.venues:
                 continue
             for kind in ("moneyline", "spread", "total"):
-                m = wire.gamma_market(self.ex, g, kind, now)
+                m = poly_wire.gamma_market(self.ex, g, kind, now)
                 if market_id is not None and m["id"] != market_id:
                     continue
                 if slug and m["slug"] != slug:
@@ -709,7 +712,7 @@ class ClobBook(ClobBase):
     async def get(self) -> None:
         await self.latency()
         inst = self.token(self.get_argument("token_id", None))
-        self.send(wire.clob_book(self.ex, inst.id, self.now()))
+        self.send(poly_wire.clob_book(self.ex, inst.id, self.now()))
 
 
 class ClobBooks(ClobBase):
@@ -719,7 +722,7 @@ class ClobBooks(ClobBase):
         if not isinstance(body, list) or not all(isinstance(b, dict) for b in body) or len(body) > 500:
             raise tornado.web.HTTPError(400, "expected a list of at most 500 {token_id}")
         now = self.now()
-        self.send([wire.clob_book(self.ex, self.token(b.get("token_id")).id, now) for b in body])
+        self.send([poly_wire.clob_book(self.ex, self.token(b.get("token_id")).id, now) for b in body])
 
 
 class ClobMidpoint(ClobBase):
@@ -867,7 +870,7 @@ class ClobOrder(ClobBase):
 class ClobDataOrders(ClobBase):
     def render_order(self, o: OrderRow) -> dict[str, Any]:
         outcome, cond = self.outcome_of(o.instrument_id)
-        return wire.clob_order(o, outcome, cond, self.state.creds.poly_api_key, self.state.creds.poly_address)
+        return poly_wire.clob_order(o, outcome, cond, self.state.creds.poly_api_key, self.state.creds.poly_address)
 
     async def get(self, order_id: str | None = None) -> None:
         self.authenticate()
@@ -905,7 +908,7 @@ class ClobDataTrades(ClobBase):
             outcome, cond = self.outcome_of(f.instrument_id)
             if market and cond != market:
                 continue
-            out.append(wire.clob_trade(f, outcome, cond, self.state.creds.poly_api_key, self.state.creds.poly_address))
+            out.append(poly_wire.clob_trade(f, outcome, cond, self.state.creds.poly_api_key, self.state.creds.poly_address))
         self.send({"data": out, "next_cursor": "LTE=", "limit": len(out), "count": len(out)})
 
 
@@ -954,7 +957,7 @@ class PmusEvents(PmusBase):
     async def get(self) -> None:
         await self.latency()
         now = self.now()
-        events = [wire.pmus_event(self.ex, g, now) for g in self.pmus_games()]
+        events = [pmus_wire.pmus_event(self.ex, g, now) for g in self.pmus_games()]
         closed = self.get_argument("closed", None)
         if closed is not None:
             events = [e for e in events if e["closed"] == (closed.lower() == "true")]
@@ -970,8 +973,8 @@ class PmusMarkets(PmusBase):
         now = self.now()
         out = []
         for g in self.pmus_games():
-            out.append(wire.pmus_market(self.ex, g, False, now))
-            out.append(wire.pmus_market(self.ex, g, True, now))
+            out.append(pmus_wire.pmus_market(self.ex, g, False, now))
+            out.append(pmus_wire.pmus_market(self.ex, g, True, now))
         for key in ("active", "closed"):
             v = self.get_argument(key, None)
             if v is not None:
@@ -986,14 +989,14 @@ class PmusMarketBySlug(PmusBase):
         await self.latency()
         market = self.slug_market(slug)
         g = self.ex.world.game_of(market)
-        self.send({"market": wire.pmus_market(self.ex, g, market.kind == "total", self.now())})
+        self.send({"market": pmus_wire.pmus_market(self.ex, g, market.kind == "total", self.now())})
 
 
 class PmusBook(PmusBase):
     async def get(self, slug: str) -> None:
         await self.latency()
         self.slug_market(slug)
-        self.send(wire.pmus_book(self.ex, slug, self.now()))
+        self.send(pmus_wire.pmus_book(self.ex, slug, self.now()))
 
 
 class PmusBbo(PmusBase):
@@ -1008,7 +1011,7 @@ class PmusBbo(PmusBase):
                                   "askDepth": wire.fp2(asks[0][1]) if asks else "0"}})
 
 
-PMUS_TIF_IN = {v: k for k, v in wire.PMUS_TIF.items()}
+PMUS_TIF_IN = {v: k for k, v in pmus_wire.PMUS_TIF.items()}
 PMUS_INTENTS = ("ORDER_INTENT_BUY_LONG", "ORDER_INTENT_SELL_LONG", "ORDER_INTENT_BUY_SHORT", "ORDER_INTENT_SELL_SHORT")
 
 
@@ -1051,7 +1054,7 @@ class PmusOrders(PmusBase):
         if fault == "timeout_filled":
             await self.drop()
         o = result.order
-        self.send({"id": o.order_id, "executions": [wire.pmus_execution(o, f) for f in result.fills]})
+        self.send({"id": o.order_id, "executions": [pmus_wire.pmus_execution(o, f) for f in result.fills]})
 
 
 class PmusOpenOrders(PmusBase):
@@ -1060,7 +1063,7 @@ class PmusOpenOrders(PmusBase):
         await self.latency()
         slugs = set(self.get_arguments("slugs"))
         rows = [o for o in self.ex.store.orders("polymarket_us", status="open") if not slugs or o.instrument_id in slugs]
-        self.send({"orders": [wire.pmus_order(o) for o in rows]})
+        self.send({"orders": [pmus_wire.pmus_order(o) for o in rows]})
 
 
 class PmusOrder(PmusBase):
@@ -1070,7 +1073,7 @@ class PmusOrder(PmusBase):
         o = self.ex.store.get_order("polymarket_us", order_id)
         if o is None:
             raise tornado.web.HTTPError(404, "order not found")
-        self.send({"order": wire.pmus_order(o)})
+        self.send({"order": pmus_wire.pmus_order(o)})
 
 
 class PmusCancel(PmusBase):
@@ -1089,7 +1092,7 @@ class PmusPositions(PmusBase):
         await self.latency()
         market = self.get_argument("market", None)
         rows = [p for p in self.ex.positions("polymarket_us") if market is None or p.instrument_id == market]
-        self.send({"positions": {p.instrument_id: wire.pmus_position(p) for p in rows}, "eof": True})
+        self.send({"positions": {p.instrument_id: pmus_wire.pmus_position(p) for p in rows}, "eof": True})
 
 
 class PmusActivities(PmusBase):
@@ -1102,10 +1105,10 @@ class PmusActivities(PmusBase):
         for f in self.ex.store.fills("polymarket_us", None, slug):
             o = orders[f.order_id]
             short = str(o.extra.get("intent", "")).endswith("SHORT")
-            # Trade prices are the long side's, like order prices (see wire.pmus_order).
+            # Trade prices are the long side's, like order prices (see pmus_wire.pmus_order).
             acts.append({"type": "ACTIVITY_TYPE_TRADE", "trade": {
                 "id": f.fill_id, "marketSlug": f.instrument_id, "state": "TRADE_STATE_CLEARED",
-                "createTime": wire.iso(f.created), "updateTime": wire.iso(f.created),
+                "createTime": iso(f.created), "updateTime": iso(f.created),
                 "price": wire.amount(f.price), "qty": str(int(f.quantity)),
                 "qtyDecimal": wire.fp2(f.quantity), "isAggressor": f.is_taker,
                 "orderId": f.order_id, "intent": o.extra.get("intent"),
@@ -1134,7 +1137,7 @@ class PmusBalances(PmusBase):
         num = json.loads(str(bal))
         self.send({"balances": [{"currentBalance": num, "currency": "USD", "buyingPower": num,
                                  "availableToWithdraw": num, "openOrders": 0,
-                                 "lastUpdated": wire.iso(self.now())}]})
+                                 "lastUpdated": iso(self.now())}]})
 
 
 class PolyDataPositions(Base):
@@ -1210,7 +1213,7 @@ class PmusSettlement(PmusBase):
 # -- admin ----------------------------------------------------------------------------------
 class Health(Base):
     async def get(self) -> None:
-        self.send({"ok": True, "seed": self.ex.world.seed, "epoch": wire.iso(self.ex.world.epoch)})
+        self.send({"ok": True, "seed": self.ex.world.seed, "epoch": iso(self.ex.world.epoch)})
 
 
 class WorldSummary(Base):
@@ -1219,9 +1222,9 @@ class WorldSummary(Base):
         games = self.ex.world.games(now)
         self.send({
             "seed": self.ex.world.seed,
-            "epoch": wire.iso(self.ex.world.epoch),
+            "epoch": iso(self.ex.world.epoch),
             "games": [{"id": g.game_id, "index": g.index, "league": g.league, "home": g.home.id,
-                       "away": g.away.id, "start": wire.iso(g.start), "phase": g.phase(now),
+                       "away": g.away.id, "start": iso(g.start), "phase": g.phase(now),
                        "venues": sorted(g.venues), "kalshi_event": g.kalshi_event_ticker,
                        "gamma_slug": g.gamma_slug, "pmus_slug": g.pmus_winner_slug} for g in games],
             "orders_placed": self.state.orders_placed,
@@ -1517,7 +1520,7 @@ class KalshiSocket(FeedSocket):
                     self.seq[sid] += 1
                     self.emit({"type": "orderbook_delta", "sid": sid, "seq": self.seq[sid],
                                "msg": {"market_ticker": t, "price_dollars": wire.d4(key[1]),
-                                       "delta_fp": wire.fp2(delta), "side": key[0], "ts": wire.iso(now)}})
+                                       "delta_fp": wire.fp2(delta), "side": key[0], "ts": iso(now)}})
                 self.last[t] = new
 
 
@@ -1531,7 +1534,7 @@ class PolySocket(FeedSocket):
         inst = self.state.exchange.world.instrument(asset)
         if inst is None or inst.venue != "polymarket":
             return None
-        b = wire.clob_book(self.state.exchange, asset, now)
+        b = poly_wire.clob_book(self.state.exchange, asset, now)
         self.last[asset] = {("BUY", x["price"]): x["size"] for x in b["bids"]} | {
             ("SELL", x["price"]): x["size"] for x in b["asks"]}
         return {"event_type": "book", **b}
@@ -1598,7 +1601,7 @@ class PmusSocket(FeedSocket):
         inst = self.state.exchange.world.instrument(slug)
         if inst is None or inst.venue != "polymarket_us":
             return None
-        return wire.pmus_book(self.state.exchange, slug, now)["marketData"]
+        return pmus_wire.pmus_book(self.state.exchange, slug, now)["marketData"]
 
     def on_message(self, message: str | bytes) -> None:
         try:

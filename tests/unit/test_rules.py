@@ -15,7 +15,8 @@ import pytest
 
 from dashboard.state import Opportunity as CardOpportunity
 from dashboard.views.arbitrage import card_details, card_summary
-from paper_exchange.wire import kalshi_rules_secondary, poly_description
+from paper_exchange.kalshi.wire import kalshi_rules_secondary
+from paper_exchange.polymarket.wire import poly_description
 from worker.api import schemas
 from worker.config import ConfigError, load_config
 from worker.domain.markets import Venue

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from paper_exchange.matching import PaperExchange
 from paper_exchange.server import store_path
+from paper_exchange.snapshot import snapshot
 from paper_exchange.store import Store
-from paper_exchange.wire import snapshot
 from paper_exchange.world import World, floor_epoch
 from worker.clock import SYSTEM_CLOCK
 from worker.config import ConfigError, load_config
