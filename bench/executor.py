@@ -39,8 +39,9 @@ from db.attempts import AttemptRepository
 from db.engine import Database
 from db.migrate import migrate
 from db.repositories import SettingsRepository, TradeRepository
+from paper_exchange.app import PaperServer
 from paper_exchange.faults import parse_faults
-from paper_exchange.server import PaperServer, build_state
+from paper_exchange.state import build_state
 from worker.bootstrap import build_venues
 from worker.domain.attempts import AttemptRecord, AttemptState, LegRole
 from worker.domain.mapping import (

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from paper_exchange.server import build_exchange
+from paper_exchange.state import build_exchange
 from worker.clock import FakeClock
 from worker.domain.fees import FeeSchedule
 

@@ -19,8 +19,9 @@ from db.attempts import AttemptRepository
 from db.engine import Database
 from db.migrate import migrate
 from db.repositories import SettingsRepository, TradeRepository
+from paper_exchange.app import PaperServer
 from paper_exchange.faults import FaultSpec
-from paper_exchange.server import PaperServer, build_state
+from paper_exchange.state import build_state
 from worker.bootstrap import build_venues
 from worker.domain.mapping import MappingStore, OpportunityEvent
 from worker.domain.markets import Venue

@@ -18,8 +18,8 @@ import pytest
 
 from db.attempts import AttemptRepository
 from db.repositories import TradeRepository
+from paper_exchange.app import PaperServer
 from paper_exchange.faults import FaultSpec
-from paper_exchange.server import PaperServer
 from tests.engine.paper_desk import paper_desk
 from worker.domain.attempts import AttemptRecord, AttemptState, LegRole
 from worker.domain.mapping import Confidence, CurvePoint, Direction, Leg, Opportunity, RulesCheck

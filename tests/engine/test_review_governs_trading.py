@@ -20,7 +20,7 @@ import pytest
 
 from db.attempts import AttemptRepository
 from db.mappings import SqlMappingStore
-from paper_exchange.server import PaperServer
+from paper_exchange.app import PaperServer
 from tests.engine.fakes import bus_message
 from tests.engine.paper_desk import paper_desk
 from worker.domain.attempts import AttemptRecord, AttemptState, Refusal, RefusalReason

@@ -16,8 +16,9 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 
+from paper_exchange.app import PaperServer
 from paper_exchange.faults import FaultSpec
-from paper_exchange.server import PaperServer, ServerState, build_state
+from paper_exchange.state import ServerState, build_state
 from worker.clock import FakeClock
 
 T0 = datetime(2026, 11, 29, 15, 0, tzinfo=UTC)

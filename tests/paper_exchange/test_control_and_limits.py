@@ -19,7 +19,7 @@ from eth_account.messages import encode_typed_data
 
 from paper_exchange.faults import FaultSpec
 from paper_exchange.polymarket.auth import POLY_EXCHANGES, order_typed_data
-from paper_exchange.server import build_state
+from paper_exchange.state import build_state
 from tests.paper_exchange.conftest import Paper, start_paper, stop_paper
 
 MIB = 1024 * 1024

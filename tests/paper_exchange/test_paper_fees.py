@@ -24,7 +24,7 @@ from paper_exchange.kalshi import wire as kalshi_wire
 from paper_exchange.matching import PaperExchange, PlaceRequest
 from paper_exchange.polymarket import wire as poly_wire
 from paper_exchange.polymarket_us import wire as pmus_wire
-from paper_exchange.server import build_exchange
+from paper_exchange.state import build_exchange
 from paper_exchange.world import Game
 from tests.paper_exchange.conftest import BALANCES, T0
 from worker.clock import FakeClock

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from paper_exchange.matching import OrderRejected, PaperExchange, PlaceRequest
-from paper_exchange.server import build_exchange
+from paper_exchange.state import build_exchange
 from paper_exchange.world import World
 from tests.paper_exchange.conftest import BALANCES, T0
 from worker.clock import FakeClock

@@ -16,9 +16,10 @@ import os
 import signal
 import sys
 
+from paper_exchange.app import PaperServer
 from paper_exchange.credentials import credentials_path
 from paper_exchange.faults import parse_faults
-from paper_exchange.server import PaperServer, build_state
+from paper_exchange.state import build_state
 from worker.config import ConfigError, load_config
 
 log = logging.getLogger("worker.paper")

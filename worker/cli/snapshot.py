@@ -17,8 +17,8 @@ from datetime import datetime
 from pathlib import Path
 
 from paper_exchange.matching import PaperExchange
-from paper_exchange.server import store_path
 from paper_exchange.snapshot import snapshot
+from paper_exchange.state import store_path
 from paper_exchange.store import Store
 from paper_exchange.world import World, floor_epoch
 from worker.clock import SYSTEM_CLOCK
