@@ -13,11 +13,13 @@ import asyncio
 import contextlib
 import json
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NoReturn
 
 import tornado.http1connection
+import tornado.httputil
 import tornado.web
 
 from paper_exchange.credentials import path_candidates
@@ -61,12 +63,19 @@ def is_json_content_type(value: str) -> bool:
     return value.split(";", 1)[0].strip().lower() == "application/json"
 
 
+def reason_phrase(status_code: int, send_error_kwargs: Mapping[str, Any]) -> str:
+    """The reason phrase ``RequestHandler.send_error`` puts on the status line (given to
+    ``write_error`` with the same arguments): an ``HTTPError``'s ``reason``, else the
+    ``reason`` argument, else the standard phrase of the code."""
+    reason = send_error_kwargs.get("reason")
+    exc = send_error_kwargs.get("exc_info", (None, None, None))[1]
+    if isinstance(exc, tornado.web.HTTPError) and exc.reason:
+        reason = exc.reason
+    return str(reason) if reason is not None else tornado.httputil.responses.get(status_code, "Unknown")
+
+
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
-
-
-class Dropped(Exception):
-    """The request was dropped on purpose (a timeout fault)."""
 
 
 @tornado.web.stream_request_body
@@ -80,13 +89,19 @@ class Base(tornado.web.RequestHandler):
 
     def initialize(self, state: ServerState) -> None:
         self.state = state
-        self._body_parts: list[bytes] = []
-        self._body_size = 0
+        self.body_chunks: list[bytes] = []
+        self.body_size = 0
         #: True until the request is past :meth:`prepare`: an answer given before then
         #: (a refusal, a scripted read fault) is given before the body was read, so the
         #: connection closes after it — and the answer says so (``Connection: close``),
         #: or a client would send its next request on a connection about to close.
-        self._before_body = True
+        self.before_body = True
+        #: True once the answer is finished (:meth:`on_finish`): a refusal, an injected
+        #: fault's answer. A handler that has answered does nothing more.
+        self.answered = False
+
+    def on_finish(self) -> None:
+        self.answered = True
 
     @property
     def ex(self) -> PaperExchange:
@@ -98,11 +113,11 @@ class Base(tornado.web.RequestHandler):
     def send(self, payload: Any, status: int = 200) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
-        self._mark_closing()
+        self.mark_closing()
         self.finish(json.dumps(payload))
 
-    def _mark_closing(self) -> None:
-        if self._before_body or self._body_size > MAX_BODY_BYTES:
+    def mark_closing(self) -> None:
+        if self.before_body or self.body_size > MAX_BODY_BYTES:
             self.set_header("Connection", "close")
 
     def body_json(self) -> Any:
@@ -128,22 +143,25 @@ class Base(tornado.web.RequestHandler):
         return body
 
     def data_received(self, chunk: bytes) -> None:
-        if self._finished:
+        if self.answered:
             return  # refused already: the rest is discarded and the connection closes
-        self._body_size += len(chunk)
-        if self._body_size > MAX_BODY_BYTES:  # the server's own limit stops it first
+        self.body_size += len(chunk)
+        if self.body_size > MAX_BODY_BYTES:  # the server's own limit stops it first
             self.send(self.error_body(413, f"request body exceeds {MAX_BODY_BYTES} bytes"), 413)
             return
-        self._body_parts.append(chunk)
-        self.request.body = b"".join(self._body_parts)
+        self.body_chunks.append(chunk)
+        self.request.body = b"".join(self.body_chunks)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
-        reason = self._reason
+        """The venue's error body (:meth:`error_body`): an ``HTTPError``'s message, else
+        the status line's reason phrase."""
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, tornado.web.HTTPError) and exc.log_message:
             reason = exc.log_message
+        else:
+            reason = reason_phrase(status_code, kwargs)
         self.set_header("Content-Type", "application/json")
-        self._mark_closing()
+        self.mark_closing()
         self.finish(json.dumps(self.error_body(status_code, reason)))
 
     def error_body(self, status: int, message: str) -> Any:
@@ -156,19 +174,15 @@ class Base(tornado.web.RequestHandler):
     def paths(self) -> list[str]:
         return path_candidates(self.request.path, self.venue_prefix)
 
-    async def drop(self) -> None:
+    async def drop(self) -> NoReturn:
         """Hold the request as a venue that timed out would, then drop the connection
-        without an answer (the client sees a timeout or a lost connection)."""
+        without an answer (the client sees a timeout or a lost connection): the
+        connection is taken from Tornado (``detach``, so nothing more is written or
+        logged) and closed, and the handler ends (``Finish``)."""
         with contextlib.suppress(asyncio.CancelledError):
             await self.state.wall.sleep(self.state.faults.hang)
-        if self.request.connection is not None:
-            self.request.connection.close()  # type: ignore[attr-defined]
-        self._finished = True
-        raise Dropped()
-
-    async def _execute(self, *args: Any, **kwargs: Any) -> None:
-        with contextlib.suppress(Dropped):
-            await super()._execute(*args, **kwargs)
+        self.detach().close()
+        raise tornado.web.Finish()
 
     def prepare(self) -> None:
         self.guard()
@@ -180,7 +194,7 @@ class Base(tornado.web.RequestHandler):
             if status is not None:
                 self.send(self.error_body(status, "injected read fault"), status)
                 return
-        self._before_body = False
+        self.before_body = False
 
     async def order_fault(self) -> str | None:
         """Draw (or pop the scripted) fault of one order request and apply the ones that

@@ -162,7 +162,7 @@ class KalshiCreateOrder(KalshiBase):
                                      "order_id": existing.order_id}}, 409)
                 return
         fault = await self.order_fault()
-        if self._finished:
+        if self.answered:
             return
         slip = self.state.faults.slip_ticks() if self.state.faults.slip() else 0
         req = PlaceRequest("kalshi", ticker, "buy" if side == "bid" else "sell", price, count, tif, cid or None)

@@ -170,7 +170,7 @@ class ClobOrder(ClobBase):
             self.reject("order already exists", order_id)
             return
         fault = await self.order_fault()
-        if self._finished:
+        if self.answered:
             return
         slip = self.state.faults.slip_ticks() if self.state.faults.slip() else 0
         req = PlaceRequest("polymarket", str(order["tokenId"]), side.lower(), price.normalize(), shares,

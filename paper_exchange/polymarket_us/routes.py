@@ -130,7 +130,7 @@ class PmusOrders(PmusBase):
         qty = self.arg_size("quantity", body.get("quantity"))
         self.slug_market(slug)
         fault = await self.order_fault()
-        if self._finished:
+        if self.answered:
             return
         # Buying short is selling the long side: it hits the long bids. The price is the
         # long side's whatever the intent ("The price.value field always represents the
