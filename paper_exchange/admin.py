@@ -10,19 +10,19 @@ from typing import Any
 
 import tornado.web
 
-from paper_exchange.handlers import BALANCE_DECIMALS, MAX_BALANCE, Base, Rule
+from paper_exchange.handlers import BALANCE_DECIMALS, MAX_BALANCE, PaperHandler, Rule
 from paper_exchange.state import ServerState
 from paper_exchange.store import iso
 
 ONE = Decimal(1)
 
 
-class Health(Base):
+class Health(PaperHandler):
     async def get(self) -> None:
         self.send({"ok": True, "seed": self.ex.world.seed, "epoch": iso(self.ex.world.epoch)})
 
 
-class WorldSummary(Base):
+class WorldSummary(PaperHandler):
     async def get(self) -> None:
         now = self.now()
         games = self.ex.world.games(now)
@@ -43,7 +43,7 @@ OUTCOMES = {"home": ONE, "away": Decimal(0), "cancelled": Decimal("0.5")}
 VENUES = ("kalshi", "polymarket", "polymarket_us")
 
 
-class AdminControl(Base):
+class AdminControl(PaperHandler):
     """The control endpoints under ``/paper/admin/`` (tests and scripts). Refused with
     404 unless the exchange was started with ``EXECUTOR_PAPER_CONTROL=1``; then from this
     machine only (loopback peer and ``Host``, else 403) and with JSON bodies only (else

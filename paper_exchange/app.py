@@ -32,7 +32,7 @@ import tornado.web
 import tornado.websocket
 
 from paper_exchange import admin, feeds
-from paper_exchange.feeds import Hub
+from paper_exchange.feeds import FeedHub
 from paper_exchange.handlers import MAX_BODY_BYTES
 from paper_exchange.kalshi import routes as kalshi_routes
 from paper_exchange.polymarket import routes as polymarket_routes
@@ -42,7 +42,7 @@ from paper_exchange.state import ServerState
 log = logging.getLogger("worker.paper")
 
 
-def make_app(state: ServerState, hub: Hub) -> tornado.web.Application:
+def make_app(state: ServerState, hub: FeedHub) -> tornado.web.Application:
     routes: list[Any] = [
         *kalshi_routes.routes(state),
         *polymarket_routes.routes(state),
@@ -66,7 +66,7 @@ class PaperServer:
 
     def __init__(self, state: ServerState, port: int = 0, host: str = "127.0.0.1") -> None:
         self.state = state
-        self.hub = Hub()
+        self.hub = FeedHub()
         self.app = make_app(state, self.hub)
         self.host = host
         self.requested_port = port
@@ -79,7 +79,7 @@ class PaperServer:
         sockets = tornado.netutil.bind_sockets(self.requested_port, self.host)
         self.port = sockets[0].getsockname()[1]
         # The server refuses any body over the limit; the handlers answer 413 first when
-        # the length is declared (``Base.limit_body``).
+        # the length is declared (``PaperHandler.limit_body``).
         self._server = tornado.httpserver.HTTPServer(self.app, xheaders=False, max_body_size=MAX_BODY_BYTES)
         self._server.add_sockets(sockets)
         self._ticker = asyncio.create_task(self._tick_loop())

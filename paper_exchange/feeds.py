@@ -30,10 +30,10 @@ class FeedSocket(tornado.websocket.WebSocketHandler):
     """Base of the three market-data sockets: subscriptions and the per-tick push."""
 
     state: ServerState
-    hub: Hub
+    hub: FeedHub
     venue_prefix = ""
 
-    def initialize(self, state: ServerState, hub: Hub) -> None:
+    def initialize(self, state: ServerState, hub: FeedHub) -> None:
         self.state = state
         self.hub = hub
         self.close_after_next = False
@@ -272,15 +272,16 @@ class PmusSocket(FeedSocket):
                            "marketData": d})
 
 
-class Hub:
-    """The open market-data sockets, pushed once per tick."""
+class FeedHub:
+    """The open market-data sockets of the exchange: the server pushes each of them once
+    per tick (:meth:`paper_exchange.app.PaperServer.step`)."""
 
     def __init__(self) -> None:
         self.sockets: set[FeedSocket] = set()
 
 
 
-def routes(state: ServerState, hub: Hub) -> list[Rule]:
+def routes(state: ServerState, hub: FeedHub) -> list[Rule]:
     s = {"state": state, "hub": hub}
     return [
         (kalshi.WS, KalshiSocket, s),

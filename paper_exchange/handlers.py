@@ -79,7 +79,7 @@ def _no_constant(name: str) -> Any:
 
 
 @tornado.web.stream_request_body
-class Base(tornado.web.RequestHandler):
+class PaperHandler(tornado.web.RequestHandler):
     """Every HTTP route. The body is streamed in (:meth:`data_received`) so that
     :meth:`prepare` decides from the headers alone — route guards (control switch, host,
     content type, header signatures), then the size limit — before a byte of it is read."""

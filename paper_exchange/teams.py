@@ -13,8 +13,9 @@ from zoneinfo import ZoneInfo
 
 
 @dataclass(frozen=True, slots=True)
-class Team:
-    """One franchise with each venue's own code and name for it."""
+class ListedTeam:
+    """One franchise as the paper's venues list it: each venue's own code and name for it
+    (not ``worker.data.teams.Team``, the worker's matching table of the same files)."""
 
     id: str
     league: str
@@ -32,14 +33,14 @@ class Team:
 
 
 @cache
-def load_teams(league: str) -> tuple[Team, ...]:
+def load_teams(league: str) -> tuple[ListedTeam, ...]:
     """Teams of a league from the project's team tables (``worker/data/teams``)."""
     raw = resources.files("worker.data").joinpath("teams", f"{league}.json").read_text("utf-8")
     data = json.loads(raw)
     teams = []
     for t in data["teams"]:
         teams.append(
-            Team(
+            ListedTeam(
                 id=t["id"],
                 league=league,
                 abbreviation=t["abbreviation"],

@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 
-from paper_exchange.teams import Team, league_timezone, load_teams
+from paper_exchange.teams import ListedTeam, league_timezone, load_teams
 
 LEAGUES = ("nba", "nfl", "nhl")
 VENUES = ("kalshi", "polymarket", "polymarket_us")
@@ -108,8 +108,8 @@ class Game:
     index: int
     seed: int
     league: str
-    home: Team
-    away: Team
+    home: ListedTeam
+    away: ListedTeam
     start: datetime
     venues: frozenset[str]
     home_win_prob: float

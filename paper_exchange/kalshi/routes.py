@@ -10,7 +10,7 @@ import tornado.web
 
 from paper_exchange import wire
 from paper_exchange.credentials import AuthError
-from paper_exchange.handlers import Base, Rule
+from paper_exchange.handlers import PaperHandler, Rule
 from paper_exchange.kalshi import API, PREFIX
 from paper_exchange.kalshi import wire as kalshi_wire
 from paper_exchange.kalshi.auth import verify_kalshi
@@ -21,7 +21,7 @@ from paper_exchange.world import Game
 ONE = Decimal(1)
 
 
-class KalshiBase(Base):
+class KalshiBase(PaperHandler):
     venue_prefix = PREFIX
 
     def error_body(self, status: int, message: str) -> Any:

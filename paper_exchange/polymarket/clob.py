@@ -10,7 +10,7 @@ from typing import Any
 import tornado.web
 
 from paper_exchange.credentials import AuthError
-from paper_exchange.handlers import MAX_CONTRACTS, Base
+from paper_exchange.handlers import MAX_CONTRACTS, PaperHandler
 from paper_exchange.matching import OrderRejected, PlaceRequest
 from paper_exchange.polymarket import CLOB
 from paper_exchange.polymarket import wire as poly_wire
@@ -25,7 +25,7 @@ from paper_exchange.store import OrderRow
 ONE = Decimal(1)
 
 
-class ClobBase(Base):
+class ClobBase(PaperHandler):
     venue_prefix = CLOB
 
     def token(self, token_id: str | None) -> Any:

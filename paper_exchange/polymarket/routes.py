@@ -8,13 +8,13 @@ from decimal import Decimal
 
 import tornado.web
 
-from paper_exchange.handlers import Base, Rule
+from paper_exchange.handlers import PaperHandler, Rule
 from paper_exchange.polymarket import CLOB, DATA, GAMMA, clob
 from paper_exchange.polymarket import wire as poly_wire
 from paper_exchange.state import ServerState
 
 
-class GammaEvents(Base):
+class GammaEvents(PaperHandler):
     async def get(self) -> None:
         await self.latency()
         now = self.now()
@@ -38,7 +38,7 @@ class GammaEvents(Base):
         self.send(events[offset : offset + limit])
 
 
-class GammaEvent(Base):
+class GammaEvent(PaperHandler):
     async def get(self, event_id: str) -> None:
         await self.latency()
         now = self.now()
@@ -49,7 +49,7 @@ class GammaEvent(Base):
         raise tornado.web.HTTPError(404, "event not found")
 
 
-class GammaMarkets(Base):
+class GammaMarkets(PaperHandler):
     async def get(self, market_id: str | None = None) -> None:
         await self.latency()
         now = self.now()
@@ -87,7 +87,7 @@ class GammaMarkets(Base):
         self.send(out[offset : offset + limit])
 
 
-class PolyDataPositions(Base):
+class PolyDataPositions(PaperHandler):
     """Polymarket Data API ``GET /positions?user=`` (public, by wallet address)."""
 
     async def get(self) -> None:
@@ -120,7 +120,7 @@ class PolyDataPositions(Base):
         self.send(out)
 
 
-class PolyRedeem(Base):
+class PolyRedeem(PaperHandler):
     """``POST /paper/redeem {"condition_id"?}``: the operator's "Claim" of resolved
     Polymarket positions (on the real venue ``redeemPositions`` on the conditional-tokens
     contract, or the website's Claim button). A user's action, not a control endpoint: on

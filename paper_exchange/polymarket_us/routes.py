@@ -12,7 +12,7 @@ import tornado.web
 
 from paper_exchange import wire
 from paper_exchange.credentials import AuthError
-from paper_exchange.handlers import Base, Rule
+from paper_exchange.handlers import PaperHandler, Rule
 from paper_exchange.matching import OrderRejected, PlaceRequest
 from paper_exchange.polymarket_us import PREFIX
 from paper_exchange.polymarket_us import wire as pmus_wire
@@ -24,7 +24,7 @@ from paper_exchange.world import Game
 ONE = Decimal(1)
 
 
-class PmusBase(Base):
+class PmusBase(PaperHandler):
     venue_prefix = PREFIX
 
     def error_body(self, status: int, message: str) -> Any:
