@@ -39,6 +39,9 @@ from db.attempts import AttemptRepository
 from db.engine import Database
 from db.migrate import migrate
 from db.repositories import SettingsRepository, TradeRepository
+from paper_exchange.app import PaperServer
+from paper_exchange.faults import parse_faults
+from paper_exchange.state import build_state
 from worker.bootstrap import build_venues
 from worker.domain.attempts import AttemptRecord, AttemptState, LegRole
 from worker.domain.mapping import (
@@ -56,9 +59,7 @@ from worker.engine.executor.pipeline import OpportunityPipeline
 from worker.engine.settings_manager import ExecutorSettingsManager
 from worker.engine.trade_logger import TradeLogger
 from worker.venues.normalize import NORMALISERS
-from worker.venues.paper.connect import paper_urls
-from worker.venues.paper.faults import parse_faults
-from worker.venues.paper.server import PaperServer, build_state
+from worker.venues.paper_connect import paper_urls
 
 
 async def candidate(ex: Executor, mapping: MarketMapping, size: int) -> Candidate | None:

@@ -45,13 +45,13 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from paper_exchange.world import Game, World
 from worker.domain.books import OrderBook
 from worker.domain.fees import FeeSchedule
 from worker.domain.markets import ContractRef, OutcomeSide, Venue
 from worker.domain.orders import OrderAction, OrderIntent, TimeInForce
 from worker.domain.ports import BookUpdate
-from worker.venues.paper.connect import paper_clients
-from worker.venues.paper.world import Game, World
+from worker.venues.paper_connect import paper_clients
 
 D = Decimal
 PAIR_SIZE = D(10)

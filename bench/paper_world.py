@@ -17,9 +17,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from paper_exchange.state import build_exchange
 from worker.clock import FakeClock
 from worker.domain.fees import FeeSchedule
-from worker.venues.paper.server import build_exchange
 
 ONE = Decimal(1)
 # The schedules the paper's markets serve (Gamma feeSchedule rate 0.03, exponent 1).

@@ -1,4 +1,5 @@
-"""Fail when anything in worker/ but its clock module reads or waits on time by itself.
+"""Fail when anything in worker/ or paper_exchange/ but the worker's clock module reads or
+waits on time by itself.
 
 Every engine and API component takes a ``worker.clock.Clock`` from the composition root;
 tests give it a ``FakeClock`` and advance it. Reading the wall clock (``datetime.now``),
@@ -19,11 +20,14 @@ FORBIDDEN = re.compile(
     r"|from\s+time\s+import|from\s+asyncio\s+import[^\n]*\bsleep\b"
 )
 ALLOWED = {Path("worker/clock.py")}
+#: The packages checked: the worker and the paper exchange (which takes the same clock).
+PACKAGES = ("worker", "paper_exchange")
 
 
 def offences(root: Path) -> list[str]:
     found = []
-    for path in sorted((root / "worker").rglob("*.py")):
+    paths = [p for package in PACKAGES for p in sorted((root / package).rglob("*.py"))]
+    for path in paths:
         rel = path.relative_to(root)
         if rel in ALLOWED:
             continue

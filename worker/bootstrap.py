@@ -13,7 +13,7 @@ either directly. The worker starts and answers (``init``, settings, ``/api/statu
 when no venue or paper exchange can be reached: it reports them as down and keeps checking.
 
 Paper mode is not a different code path: the live clients are built from
-:func:`worker.venues.paper.connect.paper_client_env`, which points them at the local paper
+:func:`worker.venues.paper_connect.paper_client_env`, which points them at the local paper
 exchange with the credentials it issued. Live mode builds them from the environment and
 refuses to start without the credentials its venues need.
 """
@@ -76,7 +76,7 @@ from worker.engine.supervisor_control import SupervisorControl
 from worker.engine.trade_logger import TradeLogger
 from worker.venues.kalshi.client import KalshiClient
 from worker.venues.normalize import NORMALISERS
-from worker.venues.paper.connect import PaperCredentialsMissing, paper_client_env
+from worker.venues.paper_connect import PaperCredentialsMissing, paper_client_env
 from worker.venues.polymarket.client import PolymarketClient
 from worker.venues.polymarket_us.client import PolymarketUsClient
 

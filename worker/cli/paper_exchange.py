@@ -16,10 +16,11 @@ import os
 import signal
 import sys
 
+from paper_exchange.app import PaperServer
+from paper_exchange.credentials import credentials_path
+from paper_exchange.faults import parse_faults
+from paper_exchange.state import build_state
 from worker.config import ConfigError, load_config
-from worker.venues.paper.auth import credentials_path
-from worker.venues.paper.faults import parse_faults
-from worker.venues.paper.server import PaperServer, build_state
 
 log = logging.getLogger("worker.paper")
 

@@ -16,13 +16,13 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
+from paper_exchange.matching import PaperExchange
+from paper_exchange.snapshot import snapshot
+from paper_exchange.state import store_path
+from paper_exchange.store import Store
+from paper_exchange.world import World, floor_epoch
 from worker.clock import SYSTEM_CLOCK
 from worker.config import ConfigError, load_config
-from worker.venues.paper.exchange import PaperExchange
-from worker.venues.paper.server import store_path
-from worker.venues.paper.store import Store
-from worker.venues.paper.wire import snapshot
-from worker.venues.paper.world import World, floor_epoch
 
 
 def write_snapshot(out: Path, seed: int, data_dir: Path | None, now: datetime | None = None) -> list[Path]:

@@ -21,9 +21,10 @@ import sqlalchemy as sa
 from db.engine import Database
 from db.migrate import migrate
 from db.tables import arbitrage_attempts, market_mappings
+from paper_exchange.app import PaperServer
+from paper_exchange.state import build_state
 from tests.worker.api.conftest import TOKEN, Client, connect_ready, make_config
 from worker.bootstrap import Worker, build_worker
-from worker.venues.paper.server import PaperServer, build_state
 
 pytestmark = pytest.mark.timeout(180)
 

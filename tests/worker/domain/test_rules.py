@@ -15,12 +15,13 @@ import pytest
 
 from dashboard.shown import ShownOpportunity
 from dashboard.views.arbitrage import card_details, card_summary
+from paper_exchange.kalshi.wire import kalshi_rules_secondary
+from paper_exchange.polymarket.wire import poly_description
 from worker.api import schemas
 from worker.config import ConfigError, load_config
 from worker.domain.markets import Venue
 from worker.domain.rules import Scenario, Settle, extract, pair_payouts
 from worker.engine.scanner.rules import compare_rules
-from worker.venues.paper.wire import kalshi_rules_secondary, poly_description
 
 REAL = Path(__file__).resolve().parents[2] / "fixtures" / "real" / "rules"
 
@@ -233,7 +234,7 @@ def kalshi_rules_secondary_for_test() -> str:
 
 
 def test_paper_texts_agree_for_every_league() -> None:
-    from worker.venues.paper.world import World
+    from paper_exchange.world import World
 
     world = World(seed=1, epoch=NOW)
     seen: set[str] = set()

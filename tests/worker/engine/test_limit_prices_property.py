@@ -7,7 +7,7 @@ of a full fill at those levels, with the fees as the venues charge them; and onc
 has filled, leg 2 at its cap (``hedge_cap``) locks ≥ $0 after both fees.
 
 The oracle for the fees is the paper exchange's own arithmetic
-(``worker.venues.paper.fees``, written apart from ``worker.domain.fees`` on purpose).
+(``paper_exchange.fees``, written apart from ``worker.domain.fees`` on purpose).
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from decimal import Decimal
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from paper_exchange import fees as paper
 from worker.domain.attempt_money import choose_size, hedge_cap
 from worker.domain.books import PriceLevel
 from worker.domain.fees import FeeSchedule
 from worker.engine.scanner.detect import fee_units, opportunity_curve
-from worker.venues.paper import fees as paper
 
 D = Decimal
 HUNDRED = D(100)

@@ -18,6 +18,8 @@ import pytest
 
 from db.attempts import AttemptRepository
 from db.repositories import TradeRepository
+from paper_exchange.app import PaperServer
+from paper_exchange.faults import FaultSpec
 from tests.worker.engine.paper_desk import paper_desk
 from worker.domain.attempts import AttemptRecord, AttemptState, LegRole
 from worker.domain.mapping import Confidence, CurvePoint, Direction, Leg, Opportunity, RulesCheck
@@ -25,8 +27,6 @@ from worker.domain.markets import Venue
 from worker.domain.ports import VenuePort
 from worker.engine.executor import Candidate, Executor, RiskConfig
 from worker.engine.executor.pipeline import OpportunityPipeline
-from worker.venues.paper.faults import FaultSpec
-from worker.venues.paper.server import PaperServer
 
 pytestmark = pytest.mark.timeout(120)
 

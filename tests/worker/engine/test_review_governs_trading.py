@@ -20,6 +20,7 @@ import pytest
 
 from db.attempts import AttemptRepository
 from db.mappings import SqlMappingStore
+from paper_exchange.app import PaperServer
 from tests.support.fake_venue import bus_message
 from tests.worker.engine.paper_desk import paper_desk
 from worker.domain.attempts import AttemptRecord, AttemptState, Refusal, RefusalReason
@@ -38,7 +39,6 @@ from worker.domain.markets import Venue
 from worker.domain.ports import VenuePort
 from worker.engine.executor import Executor, RiskConfig
 from worker.engine.executor.pipeline import OpportunityPipeline
-from worker.venues.paper.server import PaperServer
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from paper_exchange.credentials import ensure_credentials
 from worker.venues.kalshi.client import KalshiClient, signed_path
-from worker.venues.paper.auth import ensure_credentials
-from worker.venues.paper.connect import PaperCredentialsMissing, paper_client_env, paper_clients
+from worker.venues.paper_connect import PaperCredentialsMissing, paper_client_env, paper_clients
 
 
 def test_kalshi_signs_the_venue_path_not_the_paper_prefix() -> None:

@@ -5,7 +5,7 @@ Every contract test runs six times, its id naming backend and client:
 * ``mock-<client>``: the live client on an in-memory fake venue through
   ``httpx.MockTransport`` (fixtures in ``fixtures/``, each naming its documentation page);
 * ``paper-<client>``: the same live client built by its own ``from_env`` on the
-  environment of :func:`worker.venues.paper.connect.paper_client_env`, talking real HTTP
+  environment of :func:`worker.venues.paper_connect.paper_client_env`, talking real HTTP
   to one paper exchange process (``python -m worker paper-exchange``) started once per
   session on a free port with a temp data dir.
 
@@ -38,6 +38,7 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
+from paper_exchange.world import Game, World
 from tests.worker.venues.contract.fakes import (
     FakeKalshi,
     FakePolymarket,
@@ -49,8 +50,7 @@ from worker.domain.markets import ContractRef, OutcomeSide, Venue
 from worker.venues.common.http import Backoff
 from worker.venues.kalshi.client import KalshiClient
 from worker.venues.kalshi.signing import KalshiSigner
-from worker.venues.paper.connect import paper_client_env
-from worker.venues.paper.world import Game, World
+from worker.venues.paper_connect import paper_client_env
 from worker.venues.polymarket.client import PolymarketClient
 from worker.venues.polymarket.signing import PolymarketSigner
 from worker.venues.polymarket_us.client import PolymarketUsClient

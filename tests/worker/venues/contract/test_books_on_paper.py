@@ -18,6 +18,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
+from paper_exchange.world import World
 from tests.worker.venues.contract.conftest import (
     ADAPTERS,
     Harness,
@@ -29,7 +30,6 @@ from worker.domain.ledger import fill_cash
 from worker.domain.markets import ContractRef, Venue, resolution_payout
 from worker.domain.orders import OrderAction, TimeInForce
 from worker.engine.executor.legs import LegSender
-from worker.venues.paper.world import World
 
 D = Decimal
 pytestmark = pytest.mark.timeout(120)

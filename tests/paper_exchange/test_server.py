@@ -13,9 +13,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 
-from tests.paper.conftest import Paper, start_paper, stop_paper
-from worker.venues.paper.auth import POLY_EXCHANGES, order_typed_data
-from worker.venues.paper.faults import FaultSpec
+from paper_exchange.faults import FaultSpec
+from paper_exchange.polymarket.auth import POLY_EXCHANGES, order_typed_data
+from tests.paper_exchange.conftest import Paper, start_paper, stop_paper
 
 
 def game3(p: Paper):  # type: ignore[no-untyped-def]

@@ -14,15 +14,14 @@ that leaves this module is an exact ``Decimal``.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from functools import cache, lru_cache
-from importlib import resources
-from zoneinfo import ZoneInfo
+from functools import lru_cache
+
+from paper_exchange.teams import ListedTeam, league_timezone, load_teams
 
 LEAGUES = ("nba", "nfl", "nhl")
 VENUES = ("kalshi", "polymarket", "polymarket_us")
@@ -55,58 +54,6 @@ SIZE_EPOCH_S = 5
 CENT = Decimal("0.01")
 HALF_CENT = Decimal("0.005")
 ONE = Decimal("1")
-
-
-@dataclass(frozen=True, slots=True)
-class Team:
-    """One franchise with each venue's own code and name for it."""
-
-    id: str
-    league: str
-    abbreviation: str
-    city: str
-    nickname: str
-    full_name: str
-    kalshi_code: str
-    kalshi_name: str
-    poly_code: str
-    poly_outcome: str
-    pmus_code: str
-    pmus_short: str
-    pmus_description: str
-
-
-@cache
-def load_teams(league: str) -> tuple[Team, ...]:
-    """Teams of a league from the project's team tables (``worker/data/teams``)."""
-    raw = resources.files("worker.data").joinpath("teams", f"{league}.json").read_text("utf-8")
-    data = json.loads(raw)
-    teams = []
-    for t in data["teams"]:
-        teams.append(
-            Team(
-                id=t["id"],
-                league=league,
-                abbreviation=t["abbreviation"],
-                city=t["city"],
-                nickname=t["nickname"],
-                full_name=t["full_name"],
-                kalshi_code=t["kalshi"]["codes"][0],
-                kalshi_name=t["kalshi"]["name"],
-                poly_code=t["polymarket"]["codes"][0],
-                poly_outcome=t["polymarket"]["outcome"],
-                pmus_code=t["polymarket_us"]["codes"][0],
-                pmus_short=t["polymarket_us"]["short_name"],
-                pmus_description=t["polymarket_us"]["description"],
-            )
-        )
-    return tuple(teams)
-
-
-@cache
-def league_timezone(league: str) -> ZoneInfo:
-    raw = resources.files("worker.data").joinpath("teams", f"{league}.json").read_text("utf-8")
-    return ZoneInfo(json.loads(raw).get("timezone", "America/New_York"))
 
 
 def _hex(seed: int, *parts: object) -> str:
@@ -161,8 +108,8 @@ class Game:
     index: int
     seed: int
     league: str
-    home: Team
-    away: Team
+    home: ListedTeam
+    away: ListedTeam
     start: datetime
     venues: frozenset[str]
     home_win_prob: float

@@ -10,12 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.paper.conftest import BALANCES, T0
+from paper_exchange.kalshi.wire import kalshi_market
+from paper_exchange.matching import PaperExchange
+from paper_exchange.polymarket.wire import gamma_market
+from paper_exchange.polymarket_us.wire import pmus_market
+from paper_exchange.state import build_exchange
+from tests.paper_exchange.conftest import BALANCES, T0
 from worker.clock import FakeClock
 from worker.domain.rules import Settle, extract
-from worker.venues.paper.exchange import PaperExchange
-from worker.venues.paper.server import build_exchange
-from worker.venues.paper.wire import gamma_market, kalshi_market, pmus_market
 
 
 @pytest.fixture

@@ -16,9 +16,10 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 
+from paper_exchange.app import PaperServer
+from paper_exchange.faults import FaultSpec
+from paper_exchange.state import ServerState, build_state
 from worker.clock import FakeClock
-from worker.venues.paper.faults import FaultSpec
-from worker.venues.paper.server import PaperServer, ServerState, build_state
 
 T0 = datetime(2026, 11, 29, 15, 0, tzinfo=UTC)
 BALANCES = {"kalshi": Decimal(1000), "polymarket": Decimal(1000), "polymarket_us": Decimal(1000)}

@@ -3,7 +3,7 @@
 Independent of ``worker.domain.fees`` on purpose: the engine's fee *estimate* is checked
 against what this exchange *charges*, and a wrong formula shared by both would balance and
 hide the error. An import-linter contract (``pyproject.toml``) forbids
-``worker.venues.paper`` from importing ``worker.domain.fees``. The arithmetic is also
+``paper_exchange`` from importing ``worker.domain.fees``. The arithmetic is also
 different in kind: exact fractions (:class:`fractions.Fraction`) rounded with integer
 operations, one :class:`~decimal.Decimal` per fee at the end.
 

@@ -1,6 +1,6 @@
 """What the paper exchange charges is what the engine estimates, from two arithmetics.
 
-The paper's fees (``worker.venues.paper.fees``: fractions, integer rounding) are written
+The paper's fees (``paper_exchange.fees``: fractions, integer rounding) are written
 from the venues' documents independently of the engine's estimate (``worker.domain.fees``,
 and the scanner's walk that uses it). These tests drive the exchange directly, read the
 fee schedule each paper market *serves* through the venue's own parser, and check that
@@ -19,7 +19,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.paper.conftest import BALANCES, T0
+from paper_exchange import fees as paper_fees
+from paper_exchange.kalshi import wire as kalshi_wire
+from paper_exchange.matching import PaperExchange, PlaceRequest
+from paper_exchange.polymarket import wire as poly_wire
+from paper_exchange.polymarket_us import wire as pmus_wire
+from paper_exchange.state import build_exchange
+from paper_exchange.world import Game
+from tests.paper_exchange.conftest import BALANCES, T0
 from worker.clock import FakeClock
 from worker.domain.books import PriceLevel
 from worker.domain.fees import FeeSchedule
@@ -27,11 +34,6 @@ from worker.domain.markets import Market, OutcomeSide
 from worker.engine.scanner.curve import _fill
 from worker.engine.scanner.units import fee_units
 from worker.venues.kalshi.parse import parse_events as parse_kalshi
-from worker.venues.paper import fees as paper_fees
-from worker.venues.paper import wire
-from worker.venues.paper.exchange import PaperExchange, PlaceRequest
-from worker.venues.paper.server import build_exchange
-from worker.venues.paper.world import Game
 from worker.venues.polymarket.parse import parse_events as parse_gamma
 from worker.venues.polymarket_us.parse import parse_events as parse_pmus
 
@@ -53,11 +55,11 @@ def game_on_all(ex: PaperExchange, pmus_tick: Decimal = CENT) -> Game:
 def served(ex: PaperExchange, game: Game, venue: str, market_id: str) -> Market:
     """The market as the venue client would list it from the paper's own payload."""
     if venue == "kalshi":
-        markets, _ = parse_kalshi({"events": [wire.kalshi_event(ex, game, T0, True)]})
+        markets, _ = parse_kalshi({"events": [kalshi_wire.kalshi_event(ex, game, T0, True)]})
     elif venue == "polymarket":
-        markets = parse_gamma([wire.gamma_event(ex, game, T0)])
+        markets = parse_gamma([poly_wire.gamma_event(ex, game, T0)])
     else:
-        markets = parse_pmus({"events": [wire.pmus_event(ex, game, T0)]})
+        markets = parse_pmus({"events": [pmus_wire.pmus_event(ex, game, T0)]})
     return next(m for m in markets if m.market_id == market_id)
 
 
@@ -101,8 +103,8 @@ def test_kalshi_order_pays_the_order_fee_once_spread_over_its_fills(ex: PaperExc
     levels = tuple(PriceLevel(p, q) for p, q, _ in fills)
     assert _fill(levels, D(10), fee_units(market.fees))[2] == estimate
     order = ex.store.orders("kalshi", ticker)[-1]
-    assert wire.kalshi_order(order)["taker_fees_dollars"] == "0.1700"
-    records = [wire.kalshi_fill(f, None)["fee_cost"] for f in ex.store.fills("kalshi", order_id=order.order_id)]
+    assert kalshi_wire.kalshi_order(order)["taker_fees_dollars"] == "0.1700"
+    records = [kalshi_wire.kalshi_fill(f, None)["fee_cost"] for f in ex.store.fills("kalshi", order_id=order.order_id)]
     assert sorted(records) == ["0.0800", "0.0900"]
 
 
@@ -137,7 +139,7 @@ def test_polymarket_charges_each_fill_at_the_served_schedule(ex: PaperExchange) 
     assert _fill(levels, D(20), fee_units(market.fees))[2] == estimate
     # The trade record states the market's rate in basis points, not one derived from a fee.
     trades = ex.store.fills("polymarket", order_id=ex.store.orders("polymarket", token)[-1].order_id)
-    assert {wire.clob_trade(f, "x", "c", "o", "a")["fee_rate_bps"] for f in trades} == {"300"}
+    assert {poly_wire.clob_trade(f, "x", "c", "o", "a")["fee_rate_bps"] for f in trades} == {"300"}
 
 
 def test_polymarket_us_charges_each_execution_with_bankers_rounding(ex: PaperExchange) -> None:
@@ -160,8 +162,8 @@ def test_polymarket_us_charges_each_execution_with_bankers_rounding(ex: PaperExc
     levels = tuple(PriceLevel(p, q) for p, q, _ in fills)
     assert _fill(levels, D(20), fee_units(market.fees))[2] == estimate
     order = ex.store.orders("polymarket_us", slug)[-1]
-    assert wire.pmus_order(order)["commissionNotionalTotalCollected"]["value"] == "0.0400"
-    executions = [wire.pmus_execution(order, f) for f in ex.store.fills("polymarket_us", order_id=order.order_id)]
+    assert pmus_wire.pmus_order(order)["commissionNotionalTotalCollected"]["value"] == "0.0400"
+    executions = [pmus_wire.pmus_execution(order, f) for f in ex.store.fills("polymarket_us", order_id=order.order_id)]
     assert sorted(e["commissionNotionalCollected"]["value"] for e in executions) == ["0.0200", "0.0200"]
 
 
@@ -212,16 +214,15 @@ def test_the_paper_charges_what_the_domain_estimates_for_every_order(
 
 
 def test_no_paper_module_reaches_the_engines_fee_estimate() -> None:
-    """The paper's arithmetic stays its own: no module of ``worker.venues.paper`` imports
+    """The paper's arithmetic stays its own: no module of ``paper_exchange`` imports
     ``worker.domain.fees``, directly or through another module (e.g. the domain's
-    markets). ``connect`` is the client side — it builds the live venue clients, which
-    know the domain — and no exchange module imports it. The import-linter contract in
-    ``pyproject.toml`` says the same for CI."""
-    graph = grimp.build_graph("worker")
-    paper = {m for m in graph.find_descendants("worker.venues.paper")}
-    assert "worker.venues.paper.fees" in paper
-    exchange_side = paper - {"worker.venues.paper.connect"}
-    for module in sorted(exchange_side):
+    markets). ``worker.venues.paper_connect`` is the client side — it builds the live
+    venue clients, which know the domain — and no exchange module imports it. The
+    import-linter contract in ``pyproject.toml`` says the same for CI."""
+    graph = grimp.build_graph("paper_exchange", "worker")
+    paper = set(graph.find_descendants("paper_exchange"))
+    assert "paper_exchange.fees" in paper
+    for module in sorted(paper):
         chain = graph.find_shortest_chain(importer=module, imported="worker.domain.fees")
         assert chain is None, f"{module} reaches worker.domain.fees via {chain}"
-        assert not graph.chain_exists(module, "worker.venues.paper.connect"), module
+        assert not graph.chain_exists(module, "worker.venues.paper_connect"), module

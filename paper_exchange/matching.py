@@ -9,7 +9,7 @@ price until the makers refill it (``refill_s``), so a second order sees a thinne
 
 Money rule: cash moves per fill — a long is paid at the price, a short (Kalshi NO,
 Polymarket US short) at ``1 - price``, and closing either returns the complement; each
-fill's fee comes from the paper's own fee arithmetic (:mod:`worker.venues.paper.fees`,
+fill's fee comes from the paper's own fee arithmetic (:mod:`paper_exchange.fees`,
 deliberately not the engine's ``worker.domain.fees``), and the balance, the position's
 fees and the order's fees all move by exactly that fee.
 Concurrency rule: the server runs on one asyncio loop and every ``place`` is synchronous
@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from paper_exchange import fees as paper_fees
+from paper_exchange.faults import Faults, FaultSpec
+from paper_exchange.store import FillRow, OrderRow, PositionRow, Store
+from paper_exchange.world import Game, Instrument, Market, World
 from worker.clock import Clock
-from worker.venues.paper import fees as paper_fees
-from worker.venues.paper.faults import Faults, FaultSpec
-from worker.venues.paper.store import FillRow, OrderRow, PositionRow, Store
-from worker.venues.paper.world import Game, Instrument, Market, World
 
 ZERO = Decimal(0)
 ONE = Decimal(1)

@@ -17,10 +17,10 @@ import pytest
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 
-from tests.paper.conftest import Paper, start_paper, stop_paper
-from worker.venues.paper.auth import POLY_EXCHANGES, order_typed_data
-from worker.venues.paper.faults import FaultSpec
-from worker.venues.paper.server import build_state
+from paper_exchange.faults import FaultSpec
+from paper_exchange.polymarket.auth import POLY_EXCHANGES, order_typed_data
+from paper_exchange.state import build_state
+from tests.paper_exchange.conftest import Paper, start_paper, stop_paper
 
 MIB = 1024 * 1024
 JSON = {"Content-Type": "application/json"}

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.paper.conftest import BALANCES, T0
+from paper_exchange.matching import OrderRejected, PaperExchange, PlaceRequest
+from paper_exchange.state import build_exchange
+from paper_exchange.world import World
+from tests.paper_exchange.conftest import BALANCES, T0
 from worker.clock import FakeClock
 from worker.domain.fees import kalshi_taker_fee, polymarket_taker_fee
-from worker.venues.paper.exchange import OrderRejected, PaperExchange, PlaceRequest
-from worker.venues.paper.server import build_exchange
-from worker.venues.paper.world import World
 
 
 @pytest.fixture
