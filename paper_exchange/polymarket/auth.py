@@ -61,19 +61,23 @@ def verify_poly_l2(
     raise AuthError("POLY_SIGNATURE does not verify")
 
 
-ORDER_FIELDS = [
-    {"name": "salt", "type": "uint256"},
-    {"name": "maker", "type": "address"},
-    {"name": "signer", "type": "address"},
-    {"name": "tokenId", "type": "uint256"},
-    {"name": "makerAmount", "type": "uint256"},
-    {"name": "takerAmount", "type": "uint256"},
-    {"name": "side", "type": "uint8"},
-    {"name": "signatureType", "type": "uint8"},
-    {"name": "timestamp", "type": "uint256"},
-    {"name": "metadata", "type": "bytes32"},
-    {"name": "builder", "type": "bytes32"},
-]
+#: The V2 order struct in EIP-712's ``encodeType`` form (the string whose keccak is the
+#: exchange's order type hash): the paper reads its members from the type string, its
+#: own statement of the struct, not from our client's field table.
+ORDER_TYPE = (
+    "Order(uint256 salt,address maker,address signer,uint256 tokenId,uint256 makerAmount,"
+    "uint256 takerAmount,uint8 side,uint8 signatureType,uint256 timestamp,bytes32 metadata,"
+    "bytes32 builder)"
+)
+
+
+def struct_fields(encode_type: str) -> list[dict[str, str]]:
+    """EIP-712 member declarations from a struct's ``encodeType`` string."""
+    members = encode_type[encode_type.index("(") + 1 : encode_type.rindex(")")]
+    return [{"name": name, "type": kind} for kind, name in (m.split(" ") for m in members.split(","))]
+
+
+ORDER_FIELDS = struct_fields(ORDER_TYPE)
 
 
 def order_typed_data(order: Mapping[str, Any], exchange: str) -> dict[str, Any]:
