@@ -132,14 +132,11 @@ class NewPosition:
     expires_at: datetime | None = None
 
 
-@dataclass(frozen=True)
-class StoredPosition:
-    id: str
-    event_key: str
-    event_title: str
-    opened_at: datetime
-    status: str
-    poly_venue: str | None
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PositionLegColumns:
+    """An open position's two legs and cost as its ``executor_positions`` row keeps them
+    (null where the row has none): shared by the stored row and the wire's view of it."""
+
     poly_market: str | None
     poly_contract: str | None
     poly_side: str | None
@@ -151,6 +148,16 @@ class StoredPosition:
     kalshi_contracts: int | None
     cost: Decimal | None
     attempt_id: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoredPosition(PositionLegColumns):
+    id: str
+    event_key: str
+    event_title: str
+    opened_at: datetime
+    status: str
+    poly_venue: str | None
     game_key: str | None
     expires_at: datetime | None
     closed_at: datetime | None

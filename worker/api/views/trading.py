@@ -22,7 +22,7 @@ from worker.api.views.reading import (
 from worker.domain.attempts import RefusalReason
 from worker.domain.mapping import CloseReason, Confidence, MappingStatus, NotTradeable
 from worker.domain.markets import Venue
-from worker.domain.tradelog import PositionStatus, TradeStatus
+from worker.domain.tradelog import PositionLegColumns, PositionStatus, TradeStatus
 
 
 class TradeEventStatus(StrEnum):
@@ -43,8 +43,8 @@ class TradeEventStatus(StrEnum):
 
 
 
-@dataclass(frozen=True, slots=True)
-class PositionView:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PositionView(PositionLegColumns):
     """An open position as ``init``, ``position_opened`` and ``/api/positions`` send it:
     the stored row's flat columns (null where the row has none)."""
 
@@ -55,37 +55,26 @@ class PositionView:
     #: (``AttemptRunner._publish_position``) leaves it out.
     status: PositionStatus | None
     poly_venue: Venue | None
-    poly_market: str | None
-    poly_contract: str | None
-    poly_side: str | None
-    poly_price: Decimal | None
-    poly_contracts: int | None
-    kalshi_ticker: str | None
-    kalshi_side: str | None
-    kalshi_price: Decimal | None
-    kalshi_contracts: int | None
-    cost: Decimal | None
-    attempt_id: str | None
 
 
 def decode_position(o: Obj) -> PositionView:
     return PositionView(
-        o.req("id", text),
-        o.req("event_title", text),
-        o.req("opened_at", moment),
-        o.opt("status", enum_of(PositionStatus)),
-        o.null("poly_venue", enum_of(Venue)),
-        o.null("poly_market", text),
-        o.null("poly_contract", text),
-        o.null("poly_side", text),
-        o.null("poly_price", number),
-        o.null("poly_contracts", count),
-        o.null("kalshi_ticker", text),
-        o.null("kalshi_side", text),
-        o.null("kalshi_price", number),
-        o.null("kalshi_contracts", count),
-        o.null("cost", number),
-        o.null("attempt_id", text),
+        id=o.req("id", text),
+        event_title=o.req("event_title", text),
+        opened_at=o.req("opened_at", moment),
+        status=o.opt("status", enum_of(PositionStatus)),
+        poly_venue=o.null("poly_venue", enum_of(Venue)),
+        poly_market=o.null("poly_market", text),
+        poly_contract=o.null("poly_contract", text),
+        poly_side=o.null("poly_side", text),
+        poly_price=o.null("poly_price", number),
+        poly_contracts=o.null("poly_contracts", count),
+        kalshi_ticker=o.null("kalshi_ticker", text),
+        kalshi_side=o.null("kalshi_side", text),
+        kalshi_price=o.null("kalshi_price", number),
+        kalshi_contracts=o.null("kalshi_contracts", count),
+        cost=o.null("cost", number),
+        attempt_id=o.null("attempt_id", text),
     )
 
 
