@@ -29,7 +29,7 @@ from decimal import Decimal
 from paper_exchange import fees as paper_fees
 from paper_exchange.faults import Faults, FaultSpec
 from paper_exchange.store import FillRow, OrderRow, PositionRow, Store
-from paper_exchange.world import Game, Instrument, Market, World
+from paper_exchange.world import Game, Instrument, ListedMarket, World
 from worker.clock import Clock
 
 ZERO = Decimal(0)
@@ -43,7 +43,7 @@ MIN_SIZE = {"kalshi": Decimal(1), "polymarket": Decimal(5), "polymarket_us": Dec
 Levels = list[tuple[Decimal, Decimal]]
 
 
-class OrderRejected(Exception):
+class PaperRejection(Exception):
     """The exchange refused an order; nothing happened. ``code`` is venue-neutral:
     ``insufficient_balance``, ``market_closed``, ``invalid_price``, ``invalid_size``,
     ``unknown_instrument``, ``duplicate_client_order_id``, ``insufficient_position``,
@@ -78,7 +78,7 @@ class PlaceResult:
 
 
 @dataclass
-class Resolution:
+class GameResult:
     game: Game
     home_settlement: Decimal
 
@@ -110,7 +110,7 @@ class PaperExchange:
         world.ensure(clock.now())
 
     # -- books --------------------------------------------------------------------------
-    def book(self, market: Market, now: datetime | None = None) -> tuple[Levels, Levels]:
+    def book(self, market: ListedMarket, now: datetime | None = None) -> tuple[Levels, Levels]:
         """YES-side bids and asks (best first) net of the liquidity paper orders took."""
         now = now or self.clock.now()
         pinned = self._pinned.get(market.key)
@@ -169,7 +169,7 @@ class PaperExchange:
         return str(uuid.uuid4())
 
     def place(self, req: PlaceRequest, slip_ticks: int = 0) -> PlaceResult:
-        """Validate, match and book one order atomically; raises :class:`OrderRejected`.
+        """Validate, match and book one order atomically; raises :class:`PaperRejection`.
 
         A FOK that cannot fill completely is recorded as ``canceled`` with no fill (what
         the venues report); IOC keeps what filled and cancels the rest; GTC rests.
@@ -178,28 +178,28 @@ class PaperExchange:
         now = self.clock.now()
         instrument = self.world.instrument(req.instrument_id)
         if instrument is None or instrument.venue != req.venue:
-            raise OrderRejected("unknown_instrument", f"unknown market {req.instrument_id}")
+            raise PaperRejection("unknown_instrument", f"unknown market {req.instrument_id}")
         market = self.world.market(instrument.market_key)
         assert market is not None
         game = self.world.game_of(market)
         if not game.tradable(now) or self.store.resolution(game.index) is not None:
-            raise OrderRejected("market_closed", "market is not open for trading")
+            raise PaperRejection("market_closed", "market is not open for trading")
         if req.client_order_id is not None:
             existing = self.store.order_by_client_id(req.venue, req.client_order_id)
             if existing is not None:
-                raise OrderRejected("duplicate_client_order_id", "client order id already used")
+                raise PaperRejection("duplicate_client_order_id", "client order id already used")
         if req.side not in ("buy", "sell") or req.tif not in ("FOK", "IOC", "GTC"):
-            raise OrderRejected("invalid_order", "bad side or time in force")
+            raise PaperRejection("invalid_order", "bad side or time in force")
         tick = market.tick
         if not (tick <= req.price <= ONE - tick) or req.price % tick != 0:
-            raise OrderRejected("invalid_price", f"price must be on the {tick} grid inside (0, 1)")
+            raise PaperRejection("invalid_price", f"price must be on the {tick} grid inside (0, 1)")
         if req.quantity < MIN_SIZE[req.venue] or req.quantity != req.quantity.to_integral_value():
-            raise OrderRejected(
+            raise PaperRejection(
                 "invalid_size", f"size must be a whole number of at least {MIN_SIZE[req.venue]}"
             )
         position = self.store.position(req.venue, req.instrument_id)
         if req.venue not in SHORTABLE and req.side == "sell" and position.quantity < req.quantity:
-            raise OrderRejected("insufficient_position", "not enough balance / allowance")
+            raise PaperRejection("insufficient_position", "not enough balance / allowance")
 
         yes_buy = (req.side == "buy") != instrument.mirrored
         yes_limit = req.price if not instrument.mirrored else ONE - req.price
@@ -241,15 +241,15 @@ class PaperExchange:
         ]
         balance = self.store.balance(req.venue)
         if balance + cash - fees < 0:
-            raise OrderRejected("insufficient_balance", "insufficient balance")
+            raise PaperRejection("insufficient_balance", "insufficient balance")
         if req.tif == "GTC" and filled_qty < req.quantity and req.side == "buy":
             rest_cost = (req.quantity - filled_qty) * req.price
             if balance + cash - fees - rest_cost < 0:
-                raise OrderRejected("insufficient_balance", "insufficient balance")
+                raise PaperRejection("insufficient_balance", "insufficient balance")
 
         order_id = req.order_id or self.new_order_id(req.venue)
         if self.store.get_order(req.venue, order_id) is not None:
-            raise OrderRejected("duplicate_order", "order already exists")
+            raise PaperRejection("duplicate_order", "order already exists")
         status = "filled" if filled_qty == req.quantity else (
             "open" if req.tif == "GTC" else "canceled"
         )
@@ -316,7 +316,7 @@ class PaperExchange:
         return order
 
     # -- the passage of time ------------------------------------------------------------
-    def step(self) -> tuple[list[FillRow], list[Resolution]]:
+    def step(self) -> tuple[list[FillRow], list[GameResult]]:
         """Fill resting orders the market has crossed, then resolve finished games."""
         now = self.clock.now()
         self.world.ensure(now)
@@ -366,21 +366,21 @@ class PaperExchange:
                 self.store.save_order(order)
         return fills
 
-    def resolve_due(self, now: datetime) -> list[Resolution]:
+    def resolve_due(self, now: datetime) -> list[GameResult]:
         done = self.store.resolved_games()
-        out: list[Resolution] = []
+        out: list[GameResult] = []
         for game in self.world.all_games():
             if game.index in done or now < game.resolve_at:
                 continue
             out.append(self.resolve(game, game.home_settlement()))
         return out
 
-    def resolve(self, game: Game, home_settlement: Decimal) -> Resolution:
+    def resolve(self, game: Game, home_settlement: Decimal) -> GameResult:
         """Settle every position on the game's markets and cancel their open orders."""
         now = self.clock.now()
         with self.store.transaction():
             if self.store.resolution(game.index) is not None:
-                return Resolution(game, self.store.resolution(game.index) or home_settlement)
+                return GameResult(game, self.store.resolution(game.index) or home_settlement)
             self.store.add_resolution(game.index, home_settlement, now)
             for market in self.world.markets():
                 if market.game_index != game.index:
@@ -408,7 +408,7 @@ class PaperExchange:
                     pos.cost = ZERO
                     pos.quantity = ZERO
                     self.store.save_position(pos, now)
-        return Resolution(game, home_settlement)
+        return GameResult(game, home_settlement)
 
     def redeem(self, venue: str, condition_id: str | None = None) -> list[dict[str, str]]:
         """Redeem the resolved positions of ``venue`` (of one condition, or all): each pays
@@ -437,7 +437,7 @@ class PaperExchange:
         """Settled positions of ``venue`` whose payout waits to be redeemed: token → value."""
         return {r["instrument_id"]: Decimal(r["price"]) for r in self.store.unredeemed(venue)}
 
-    def settlement_price(self, market: Market, home_settlement: Decimal) -> Decimal:
+    def settlement_price(self, market: ListedMarket, home_settlement: Decimal) -> Decimal:
         """What the YES side of a market pays when its game resolves."""
         if market.kind in ("spread", "total"):
             if home_settlement == Decimal("0.5"):
@@ -446,7 +446,7 @@ class PaperExchange:
             return Decimal(coin)
         return home_settlement if market.yes_is_home else ONE - home_settlement
 
-    def _instruments_of(self, market: Market) -> list[Instrument]:
+    def _instruments_of(self, market: ListedMarket) -> list[Instrument]:
         g = self.world.game_of(market)
         if market.venue == "kalshi":
             ids = [market.key.split(":", 1)[1]]

@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from paper_exchange.matching import PaperExchange
-from paper_exchange.world import Market
+from paper_exchange.world import ListedMarket
 
 ONE = Decimal(1)
 #: Leagues whose games can end level: their texts say what a tie pays (the paper's games
@@ -33,12 +33,12 @@ def amount(x: Decimal) -> dict[str, str]:
     return {"value": d4(x), "currency": "USD"}
 
 
-def best(ex: PaperExchange, market: Market, now: datetime) -> tuple[Decimal | None, Decimal | None]:
+def best(ex: PaperExchange, market: ListedMarket, now: datetime) -> tuple[Decimal | None, Decimal | None]:
     bids, asks = ex.book(market, now)
     return (bids[0][0] if bids else None), (asks[0][0] if asks else None)
 
 
-def traded_volume(ex: PaperExchange, market: Market, *instruments: str, day: bool = False) -> Decimal:
+def traded_volume(ex: PaperExchange, market: ListedMarket, *instruments: str, day: bool = False) -> Decimal:
     """What a market has traded, in the venue's own unit: contracts on Kalshi (its
     ``volume_fp``), dollars on Polymarket (Gamma's ``volume``). The rest of the world's
     trading is a fixed, plausible figure per market (a pure function of its key); our own

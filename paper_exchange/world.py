@@ -72,7 +72,7 @@ def _pt5(x: int) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Market:
+class ListedMarket:
     """One order book of the world, quoted in the price of its YES-like side.
 
     ``kind`` is ``kalshi_team`` (YES = ``team`` wins), ``moneyline`` (Polymarket, YES =
@@ -360,7 +360,7 @@ class World:
         self.epoch = floor_epoch(epoch)
         self._games: list[Game] = []
         self._busy: set[tuple[str, date, str]] = set()
-        self._markets: dict[str, Market] = {}
+        self._markets: dict[str, ListedMarket] = {}
         self._instruments: dict[str, Instrument] = {}
         self._by_kalshi_event: dict[str, Game] = {}
         self._by_slug: dict[str, Game] = {}
@@ -400,7 +400,7 @@ class World:
             self._by_kalshi_event[g.kalshi_event_ticker] = g
             for home in (True, False):
                 ticker = g.kalshi_ticker(home)
-                self._markets[f"kalshi:{ticker}"] = Market(
+                self._markets[f"kalshi:{ticker}"] = ListedMarket(
                     f"kalshi:{ticker}", "kalshi", g.index, "kalshi_team", CENT, yes_is_home=home
                 )
                 self._instruments[ticker] = Instrument(
@@ -412,7 +412,7 @@ class World:
                 cond = g.condition_id(kind)
                 key = f"polymarket:{cond}"
                 # Outcome 0 of the moneyline is the away team.
-                self._markets[key] = Market(key, "polymarket", g.index, kind, CENT, yes_is_home=False)
+                self._markets[key] = ListedMarket(key, "polymarket", g.index, kind, CENT, yes_is_home=False)
                 t0, t1 = g.token_ids(kind)
                 o0, o1 = g.gamma_outcomes(kind)
                 self._instruments[t0] = Instrument(t0, "polymarket", key, False, o0)
@@ -421,13 +421,13 @@ class World:
             self._by_slug[g.pmus_event_slug] = g
             slug = g.pmus_winner_slug
             key = f"polymarket_us:{slug}"
-            self._markets[key] = Market(
+            self._markets[key] = ListedMarket(
                 key, "polymarket_us", g.index, "aec", g.pmus_tick, yes_is_home=g.pmus_long_is_home
             )
             self._instruments[slug] = Instrument(slug, "polymarket_us", key, False, slug)
             tslug = g.pmus_total_slug
             tkey = f"polymarket_us:{tslug}"
-            self._markets[tkey] = Market(tkey, "polymarket_us", g.index, "total", g.pmus_tick)
+            self._markets[tkey] = ListedMarket(tkey, "polymarket_us", g.index, "total", g.pmus_tick)
             self._instruments[tslug] = Instrument(tslug, "polymarket_us", tkey, False, tslug)
 
     def ensure(self, now: datetime) -> None:
@@ -436,13 +436,13 @@ class World:
     def instrument(self, instrument_id: str) -> Instrument | None:
         return self._instruments.get(instrument_id)
 
-    def market(self, key: str) -> Market | None:
+    def market(self, key: str) -> ListedMarket | None:
         return self._markets.get(key)
 
-    def markets(self) -> list[Market]:
+    def markets(self) -> list[ListedMarket]:
         return list(self._markets.values())
 
-    def game_of(self, market: Market) -> Game:
+    def game_of(self, market: ListedMarket) -> Game:
         return self._games[market.game_index]
 
     def game_by_kalshi_event(self, event_ticker: str) -> Game | None:
@@ -452,7 +452,7 @@ class World:
         return self._by_slug.get(slug)
 
     # -- quotes -------------------------------------------------------------------------
-    def yes_mid(self, market: Market, now: datetime) -> float:
+    def yes_mid(self, market: ListedMarket, now: datetime) -> float:
         g = self._games[market.game_index]
         if market.kind in ("spread", "total"):
             t = now.timestamp()
@@ -465,7 +465,7 @@ class World:
         return p_home if market.yes_is_home else 1 - p_home
 
     def base_levels(
-        self, market: Market, now: datetime
+        self, market: ListedMarket, now: datetime
     ) -> tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]:
         """The simulated market makers' bids and asks (best first) before any liquidity
         taken by paper orders; empty when the market is not trading."""

@@ -14,7 +14,7 @@ from paper_exchange.handlers import PaperHandler, Rule
 from paper_exchange.kalshi import API, PREFIX
 from paper_exchange.kalshi import wire as kalshi_wire
 from paper_exchange.kalshi.auth import verify_kalshi
-from paper_exchange.matching import OrderRejected, PlaceRequest
+from paper_exchange.matching import PaperRejection, PlaceRequest
 from paper_exchange.state import ServerState
 from paper_exchange.world import Game
 
@@ -168,7 +168,7 @@ class KalshiCreateOrder(KalshiBase):
         req = PlaceRequest("kalshi", ticker, "buy" if side == "bid" else "sell", price, count, tif, cid or None)
         try:
             result = self.ex.place(req, slip_ticks=slip)
-        except OrderRejected as exc:
+        except PaperRejection as exc:
             status = 404 if exc.code == "unknown_instrument" else 400
             self.send({"error": {"code": exc.code, "message": exc.message}}, status)
             return

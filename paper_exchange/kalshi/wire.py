@@ -9,7 +9,7 @@ from typing import Any
 from paper_exchange.matching import PaperExchange
 from paper_exchange.store import FillRow, OrderRow, PositionRow, iso
 from paper_exchange.wire import TIE_LEAGUES, best, d4, fp2, traded_volume
-from paper_exchange.world import SPORT_NAME, Game, Market
+from paper_exchange.world import SPORT_NAME, Game, ListedMarket
 
 ONE = Decimal(1)
 
@@ -108,7 +108,7 @@ def kalshi_event(ex: PaperExchange, game: Game, now: datetime, nested: bool) -> 
     return ev
 
 
-def kalshi_orderbook(ex: PaperExchange, market: Market, now: datetime, depth: int = 0) -> dict[str, Any]:
+def kalshi_orderbook(ex: PaperExchange, market: ListedMarket, now: datetime, depth: int = 0) -> dict[str, Any]:
     """``orderbook_fp``: YES bids and NO bids (= 1 - YES asks), each sorted best **last**."""
     bids, asks = ex.book(market, now)
     if depth:

@@ -11,7 +11,7 @@ import tornado.web
 
 from paper_exchange.credentials import AuthError
 from paper_exchange.handlers import MAX_CONTRACTS, PaperHandler
-from paper_exchange.matching import OrderRejected, PlaceRequest
+from paper_exchange.matching import PaperRejection, PlaceRequest
 from paper_exchange.polymarket import CLOB
 from paper_exchange.polymarket import wire as poly_wire
 from paper_exchange.polymarket.auth import (
@@ -177,7 +177,7 @@ class ClobOrder(ClobBase):
                            tif, None, order_id, {"owner": body.get("owner"), "maker": order.get("maker")})
         try:
             result = self.ex.place(req, slip_ticks=slip)
-        except OrderRejected as exc:
+        except PaperRejection as exc:
             msg = {"insufficient_balance": "not enough balance / allowance",
                    "insufficient_position": "not enough balance / allowance",
                    "market_closed": "the market is not yet ready to process new orders"}.get(exc.code, exc.message)

@@ -13,7 +13,7 @@ import tornado.web
 from paper_exchange import wire
 from paper_exchange.credentials import AuthError
 from paper_exchange.handlers import PaperHandler, Rule
-from paper_exchange.matching import OrderRejected, PlaceRequest
+from paper_exchange.matching import PaperRejection, PlaceRequest
 from paper_exchange.polymarket_us import PREFIX
 from paper_exchange.polymarket_us import wire as pmus_wire
 from paper_exchange.polymarket_us.auth import verify_pmus
@@ -143,7 +143,7 @@ class PmusOrders(PmusBase):
                            None, None, {"intent": intent})
         try:
             result = self.ex.place(req, slip_ticks=slip)
-        except OrderRejected as exc:
+        except PaperRejection as exc:
             self.send({"code": 400, "message": exc.message, "reason": exc.code}, 400)
             return
         self.state.orders_placed += 1

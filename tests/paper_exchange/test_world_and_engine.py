@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from paper_exchange.matching import OrderRejected, PaperExchange, PlaceRequest
+from paper_exchange.matching import PaperExchange, PaperRejection, PlaceRequest
 from paper_exchange.state import build_exchange
 from paper_exchange.world import World
 from tests.paper_exchange.conftest import BALANCES, T0
@@ -130,7 +130,7 @@ def test_buying_the_complementary_polymarket_token_hits_the_bids(ex: PaperExchan
 def test_polymarket_sell_without_tokens_is_rejected(ex: PaperExchange) -> None:
     g = first_game_on_all(ex)
     t0, _ = g.token_ids("moneyline")
-    with pytest.raises(OrderRejected) as err:
+    with pytest.raises(PaperRejection) as err:
         ex.place(PlaceRequest("polymarket", t0, "sell", Decimal("0.01"), Decimal(10), "IOC"))
     assert err.value.code == "insufficient_position"
 
@@ -139,7 +139,7 @@ def test_order_beyond_the_balance_is_rejected(ex: PaperExchange) -> None:
     g = first_game_on_all(ex)
     inst = ex.world.instrument(g.kalshi_ticker(True))
     assert inst is not None
-    with pytest.raises(OrderRejected) as err:
+    with pytest.raises(PaperRejection) as err:
         ex.place(PlaceRequest("kalshi", inst.id, "buy", Decimal("0.99"), Decimal(100000), "GTC"))
     assert err.value.code == "insufficient_balance"
 
