@@ -18,7 +18,7 @@ from db.engine import Database
 from db.repositories import TradeRepository
 from db.tables import executor_trades, market_mappings
 from db.types import from_micros
-from worker.domain.tradelog import REALISED_STATUSES, PnlPoint, StoredPosition, StoredTrade
+from worker.domain.tradelog import REALISED_STATUSES, PnlSeriesPoint, StoredPosition, StoredTrade
 
 PNL_ROWS_LIMIT = 100_000
 
@@ -50,7 +50,7 @@ class HistoryRepository:
     async def positions(self, *, status: str | None) -> list[StoredPosition]:
         return await self._trades.list_positions(status)
 
-    async def pnl(self, *, since: datetime | None, bucket: str) -> list[PnlPoint]:
+    async def pnl(self, *, since: datetime | None, bucket: str) -> list[PnlSeriesPoint]:
         """Cumulative realised P&L: one point per trade, or per UTC minute/hour/day.
 
         With ``since``, the running total starts from everything realised before it.
@@ -73,7 +73,7 @@ class HistoryRepository:
                 before = from_micros(int((await conn.execute(prior)).scalar_one()))
                 query = query.where(t.c.timestamp >= since)
             rows = (await conn.execute(query)).all()
-        points: list[PnlPoint] = []
+        points: list[PnlSeriesPoint] = []
         total = before
         for row in rows:
             delta: Decimal = row.pnl_micros
@@ -83,7 +83,7 @@ class HistoryRepository:
                 last = points[-1]
                 points[-1] = replace(last, pnl=total, delta=last.delta + delta, trades=last.trades + 1)
                 continue
-            points.append(PnlPoint(t=at, pnl=total, delta=delta, trade_id=str(row.id) if bucket == "trade" else None))
+            points.append(PnlSeriesPoint(t=at, pnl=total, delta=delta, trade_id=str(row.id) if bucket == "trade" else None))
         return points
 
     async def realised_total(self) -> Decimal:

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from worker.api import schemas
-from worker.domain.tradelog import PnlPoint, StoredPosition, StoredTrade
+from worker.domain.tradelog import PnlSeriesPoint, StoredPosition, StoredTrade
 
 
 class HistoryReader(Protocol):
@@ -22,12 +22,12 @@ class HistoryReader(Protocol):
 
     async def positions(self, *, status: str | None) -> list[StoredPosition]: ...
 
-    async def pnl(self, *, since: datetime | None, bucket: str) -> list[PnlPoint]: ...
+    async def pnl(self, *, since: datetime | None, bucket: str) -> list[PnlSeriesPoint]: ...
 
     async def mappings(self, *, status: str | None) -> list[dict[str, Any]]: ...
 
 
-def pnl_point_data(point: PnlPoint) -> dict[str, Any]:
+def pnl_point_data(point: PnlSeriesPoint) -> dict[str, Any]:
     """A point of ``/api/pnl``: ``trade_id`` only when the series has one point per trade."""
     data: dict[str, Any] = {"t": point.t, "pnl": point.pnl, "delta": point.delta}
     if point.trade_id is not None:

@@ -38,7 +38,7 @@ def norm(text: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Resolution:
+class TeamMatch:
     """A resolved team and whether text similarity (not an exact name) was needed."""
 
     team: Team
@@ -99,7 +99,7 @@ class LeagueIndex:
     def by_polymarket_us_code(self, code: str) -> Team | None:
         return self.polymarket_us.get(code.lower())
 
-    def by_name(self, text: str | None, *, allow_fuzzy: bool = True) -> Resolution | None:
+    def by_name(self, text: str | None, *, allow_fuzzy: bool = True) -> TeamMatch | None:
         """Exact name → team; else, if allowed, an unambiguous rapidfuzz match."""
         if not text:
             return None
@@ -108,12 +108,12 @@ class LeagueIndex:
             return None
         team = self.names.get(key)
         if team is not None:
-            return Resolution(team)
+            return TeamMatch(team)
         if not allow_fuzzy:
             return None
         return self._fuzzy(key)
 
-    def _fuzzy(self, key: str) -> Resolution | None:
+    def _fuzzy(self, key: str) -> TeamMatch | None:
         found = process.extract(key, self._choices, scorer=fuzz.WRatio, limit=8)
         best: Team | None = None
         best_score = 0.0
@@ -126,7 +126,7 @@ class LeagueIndex:
                 runner_up = max(runner_up, float(score))
         if best is None or best_score < FUZZY_CUTOFF or best_score - runner_up < FUZZY_MARGIN:
             return None
-        return Resolution(best, fuzzy=True)
+        return TeamMatch(best, fuzzy=True)
 
 
 @cache

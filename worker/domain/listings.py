@@ -5,7 +5,7 @@ Only game-winner markets normalise; spreads, totals, props and futures are refus
 the reason, so they can never be paired with a game winner downstream. Each venue's
 normaliser (``worker/venues/<venue>/normalize.py``) reads that venue's identifiers (Kalshi
 tickers, Gamma and Polymarket US slugs); the matcher (:mod:`worker.engine.scanner.matcher`)
-sees only the :class:`Listing` or :class:`Refusal` it returns, and the composition root
+sees only the :class:`Listing` or :class:`NotNormalised` it returns, and the composition root
 gives it the normalisers.
 
 Dates are the game's *local* date as the venues encode it in tickers and slugs (a late
@@ -64,7 +64,7 @@ class Listing:
 
 
 @dataclass(frozen=True, slots=True)
-class Refusal:
+class NotNormalised:
     """A market that does not normalise, and why."""
 
     venue: Venue
@@ -80,9 +80,9 @@ class VenueNormaliser(Protocol):
         """The venue whose markets this normaliser reads."""
         ...
 
-    def normalize(self, market: Market) -> Listing | Refusal:
+    def normalize(self, market: Market) -> Listing | NotNormalised:
         """``market`` (of :attr:`venue`) as a game-winner listing, or its refusal."""
         ...
 
 
-__all__ = ["Contract", "Listing", "Refusal", "VenueNormaliser"]
+__all__ = ["Contract", "Listing", "NotNormalised", "VenueNormaliser"]

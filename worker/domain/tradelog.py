@@ -177,7 +177,7 @@ class DailyStats:
 
 
 @dataclass(frozen=True)
-class PnlPoint:
+class PnlSeriesPoint:
     """One point of the cumulative realised P&L series: after one trade, or after the
     trades of one UTC minute, hour or day (``t`` is then the bucket's start).
 

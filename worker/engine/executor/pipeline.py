@@ -34,7 +34,7 @@ from worker.domain.books import OrderBook, depth_to
 from worker.domain.discovery import DiscoveryRefusals, ListingRefusal
 from worker.domain.errors import VenueError
 from worker.domain.fees import FeeSchedule
-from worker.domain.listings import Refusal, VenueNormaliser
+from worker.domain.listings import NotNormalised, VenueNormaliser
 from worker.domain.mapping import (
     MappingStatus,
     MappingStore,
@@ -145,7 +145,7 @@ class OpportunityPipeline:
         )
         return len(items)
 
-    def _record_refusals(self, matcher_refused: list[Refusal]) -> None:
+    def _record_refusals(self, matcher_refused: list[NotNormalised]) -> None:
         """Both venues' unreadable markets and the matcher's refusals, as one set."""
         found: list[ListingRefusal] = []
         for port in (self.kalshi, self.poly):

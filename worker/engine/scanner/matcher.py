@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from worker.domain.listings import Listing, Refusal, VenueNormaliser
+from worker.domain.listings import Listing, NotNormalised, VenueNormaliser
 from worker.domain.mapping import Confidence, MarketMapping
 from worker.domain.markets import Market, Venue
 
@@ -32,7 +32,7 @@ class MatchResult:
     """Mappings found, plus every market refused or left unpaired and why."""
 
     mappings: list[MarketMapping] = field(default_factory=list)
-    refused: list[Refusal] = field(default_factory=list)
+    refused: list[NotNormalised] = field(default_factory=list)
     unmatched: list[tuple[Venue, str, str]] = field(default_factory=list)
 
 
@@ -101,10 +101,10 @@ def _pair(k: Listing, p: Listing, day_shift: int) -> MarketMapping:
     )
 
 
-def _normalize(market: Market, normalisers: Mapping[Venue, VenueNormaliser]) -> Listing | Refusal:
+def _normalize(market: Market, normalisers: Mapping[Venue, VenueNormaliser]) -> Listing | NotNormalised:
     normaliser = normalisers.get(market.venue)
     if normaliser is None:
-        return Refusal(market.venue, market.market_id, f"no normaliser for {market.venue.value} markets")
+        return NotNormalised(market.venue, market.market_id, f"no normaliser for {market.venue.value} markets")
     return normaliser.normalize(market)
 
 
@@ -120,13 +120,13 @@ def match_markets(
     p_by_key: dict[_Key, list[Listing]] = defaultdict(list)
     for m in kalshi:
         n = _normalize(m, normalisers)
-        if isinstance(n, Refusal):
+        if isinstance(n, NotNormalised):
             result.refused.append(n)
         else:
             k_listings.append(n)
     for m in poly:
         n = _normalize(m, normalisers)
-        if isinstance(n, Refusal):
+        if isinstance(n, NotNormalised):
             result.refused.append(n)
         else:
             p_by_key[_key(n)].append(n)

@@ -1,7 +1,7 @@
 """The market WebSocket loop the venues share: connect, subscribe, turn each message into
 book updates, and on a dropped socket connect and subscribe again.
 
-Each venue gives a :class:`Subscription` per connection: where to connect (with its auth
+Each venue gives a :class:`MarketSocket` per connection: where to connect (with its auth
 headers, signed anew each time), what to send, and how one decoded message becomes book
 updates — with state of that connection only, so nothing of a dropped connection is
 trusted after a reconnect.
@@ -34,7 +34,7 @@ async def default_connect(url: str, headers: Mapping[str, str]) -> WsConnection:
 
 
 @dataclass(frozen=True, slots=True)
-class Subscription:
+class MarketSocket:
     """One connection: URL and headers, the messages sent on connecting, and ``handle``,
     which turns one decoded message into the book updates it carries."""
 
@@ -45,7 +45,7 @@ class Subscription:
 
 
 async def stream(
-    subscribe: Callable[[], Subscription],
+    subscribe: Callable[[], MarketSocket],
     *,
     connect: Connect,
     max_reconnects: int | None = None,

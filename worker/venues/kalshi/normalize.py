@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date
 
 from worker.data.index import league_index
-from worker.domain.listings import Contract, Listing, Refusal
+from worker.domain.listings import Contract, Listing, NotNormalised
 from worker.domain.markets import Market, OutcomeSide, Venue
 from worker.venues.common.listing import local_date, teams_from_title
 from worker.venues.kalshi.tickers import matched_game_event, matched_series_league
@@ -25,15 +25,15 @@ class KalshiNormaliser:
     def venue(self) -> Venue:
         return Venue.KALSHI
 
-    def normalize(self, market: Market) -> Listing | Refusal:
+    def normalize(self, market: Market) -> Listing | NotNormalised:
         return normalize(market)
 
 
-def normalize(market: Market) -> Listing | Refusal:
+def normalize(market: Market) -> Listing | NotNormalised:
     """A Kalshi market of a ``KX{LEAGUE}GAME`` event: YES pays if the suffix team wins."""
 
-    def refuse(reason: str) -> Refusal:
-        return Refusal(Venue.KALSHI, market.market_id, reason)
+    def refuse(reason: str) -> NotNormalised:
+        return NotNormalised(Venue.KALSHI, market.market_id, reason)
 
     series = (market.series or market.event_id.partition("-")[0]).upper()
     matched = matched_series_league(series)

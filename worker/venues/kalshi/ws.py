@@ -19,7 +19,7 @@ from worker.domain.errors import SequenceGap
 from worker.domain.markets import ContractRef, OutcomeSide, Venue
 from worker.domain.ports import BookUpdate
 from worker.venues.common.parsing import dec, text
-from worker.venues.common.ws import Connect, Subscription, default_connect, stream
+from worker.venues.common.ws import Connect, MarketSocket, default_connect, stream
 
 if TYPE_CHECKING:
     from worker.venues.kalshi.client import KalshiClient
@@ -106,12 +106,12 @@ def stream_books(
         }
     )
 
-    def subscription() -> Subscription:
+    def subscription() -> MarketSocket:
         headers: Mapping[str, str] = {}
         if client.signer is not None:
             headers = client.signer.headers("GET", "/trade-api/ws/v2")
         state = KalshiBookState()
-        return Subscription(
+        return MarketSocket(
             client.ws_url,
             headers,
             [subscribe],

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from worker.data.index import league_index
 from worker.domain.leagues import MATCHED, matched_names
-from worker.domain.listings import Contract, Listing, Refusal
+from worker.domain.listings import Contract, Listing, NotNormalised
 from worker.domain.markets import Market, Outcome, OutcomeSide, Venue
 from worker.venues.common.listing import slug_game
 from worker.venues.common.slugs import matched_game_slug, slug_parts
@@ -22,15 +22,15 @@ class PolymarketNormaliser:
     def venue(self) -> Venue:
         return Venue.POLYMARKET
 
-    def normalize(self, market: Market) -> Listing | Refusal:
+    def normalize(self, market: Market) -> Listing | NotNormalised:
         return normalize(market)
 
 
-def normalize(market: Market) -> Listing | Refusal:
+def normalize(market: Market) -> Listing | NotNormalised:
     """A Gamma moneyline market: one token per team, outcome names are the team names."""
 
-    def refuse(reason: str) -> Refusal:
-        return Refusal(Venue.POLYMARKET, market.market_id, reason)
+    def refuse(reason: str) -> NotNormalised:
+        return NotNormalised(Venue.POLYMARKET, market.market_id, reason)
 
     smt = (market.sports_market_type or "").lower()
     if smt and smt != "moneyline":

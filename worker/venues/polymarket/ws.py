@@ -17,7 +17,7 @@ from worker.domain.books import OrderBook, PriceLevel
 from worker.domain.markets import ContractRef, OutcomeSide, Venue
 from worker.domain.ports import BookUpdate
 from worker.venues.common.parsing import dec, text
-from worker.venues.common.ws import Connect, Subscription, default_connect, stream
+from worker.venues.common.ws import Connect, MarketSocket, default_connect, stream
 from worker.venues.polymarket.parse import parse_book
 
 if TYPE_CHECKING:
@@ -89,13 +89,13 @@ def stream_books(
     markets = {c.contract_id: c.market_id for c in contracts}
     subscribe = json.dumps({"assets_ids": sorted(markets), "type": "market"})
 
-    def subscription() -> Subscription:
+    def subscription() -> MarketSocket:
         state = PolymarketBookState(markets)
 
         def handle(data: Any) -> Iterator[BookUpdate]:
             for event in data if isinstance(data, list) else [data]:
                 yield from state.apply(event, client.clock.now())
 
-        return Subscription(client.ws_url, {}, [subscribe], handle)
+        return MarketSocket(client.ws_url, {}, [subscribe], handle)
 
     return stream(subscription, connect=connect, max_reconnects=max_reconnects)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from worker.data.index import league_index
 from worker.domain.leagues import matched_names
-from worker.domain.listings import Contract, Listing, Refusal
+from worker.domain.listings import Contract, Listing, NotNormalised
 from worker.domain.markets import Market, OutcomeSide, Venue
 from worker.venues.common.listing import slug_game
 from worker.venues.common.slugs import matched_game_slug
@@ -27,15 +27,15 @@ class PolymarketUsNormaliser:
     def venue(self) -> Venue:
         return Venue.POLYMARKET_US
 
-    def normalize(self, market: Market) -> Listing | Refusal:
+    def normalize(self, market: Market) -> Listing | NotNormalised:
         return normalize(market)
 
 
-def normalize(market: Market) -> Listing | Refusal:
+def normalize(market: Market) -> Listing | NotNormalised:
     """A Polymarket US ``aec-`` full-game winner: long pays if the side marked long wins."""
 
-    def refuse(reason: str) -> Refusal:
-        return Refusal(Venue.POLYMARKET_US, market.market_id, reason)
+    def refuse(reason: str) -> NotNormalised:
+        return NotNormalised(Venue.POLYMARKET_US, market.market_id, reason)
 
     smt = (market.sports_market_type or "").lower()
     if smt and not (smt.endswith("full_game_winner") or smt == "moneyline"):

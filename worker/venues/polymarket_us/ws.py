@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from worker.domain.markets import ContractRef, OutcomeSide
 from worker.domain.ports import BookUpdate
-from worker.venues.common.ws import Connect, Subscription, default_connect, stream
+from worker.venues.common.ws import Connect, MarketSocket, default_connect, stream
 from worker.venues.polymarket_us.parse import parse_book
 
 if TYPE_CHECKING:
@@ -56,8 +56,8 @@ def stream_books(
         if (slug, OutcomeSide.SHORT) in wanted:
             yield BookUpdate(short_book, True)
 
-    def subscription() -> Subscription:
+    def subscription() -> MarketSocket:
         headers = client.signer.headers("GET", WS_PATH) if client.signer is not None else {}
-        return Subscription(client.ws_url, headers, [subscribe], handle)
+        return MarketSocket(client.ws_url, headers, [subscribe], handle)
 
     return stream(subscription, connect=connect, max_reconnects=max_reconnects)
