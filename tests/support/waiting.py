@@ -70,3 +70,17 @@ def wait_until_blocking(check: Callable[[], Any], within_s: float, what: str, ev
         if deadline.passed():
             raise deadline.failure()
         time.sleep(every)
+
+
+async def wait_port(port: int, within_s: float = 60) -> None:
+    """Wait until something accepts connections on 127.0.0.1:``port``."""
+
+    async def answers() -> bool:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            return False
+        writer.close()
+        return True
+
+    await wait_until(answers, within_s, f"a server on 127.0.0.1:{port}")

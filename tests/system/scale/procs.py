@@ -27,7 +27,7 @@ import websockets
 from db.engine import Database
 from db.tables import arbitrage_attempts, attempt_legs, executor_lease
 from tests.support.processes import free_port
-from tests.support.waiting import wait_until
+from tests.support.waiting import wait_port, wait_until
 
 REPO = Path(__file__).resolve().parents[3]
 TOKEN = "scale-test-token-0123456789"
@@ -39,18 +39,6 @@ def base_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("EXECUTOR_", "KALSHI_", "POLYMARKET_"))}
     env.update(extra)
     return env
-
-
-async def wait_port(port: int, within_s: float = 60) -> None:
-    async def answers() -> bool:
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-        except OSError:
-            return False
-        writer.close()
-        return True
-
-    await wait_until(answers, within_s, f"a server on 127.0.0.1:{port}")
 
 
 class Proc:

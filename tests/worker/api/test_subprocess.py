@@ -5,37 +5,28 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 from decimal import Decimal
 from pathlib import Path
 
 import websockets
 
+from tests.support.processes import free_port
+from tests.support.waiting import wait_port
 from tests.worker.api.conftest import TOKEN
 from worker.api.schemas import decode_server_message
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def _start(env: dict[str, str], port: int) -> asyncio.subprocess.Process:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "worker", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
-    for _ in range(200):  # wait until it accepts connections
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-        except OSError:
-            await asyncio.sleep(0.05)
-            continue
-        writer.close()
-        return proc
-    proc.kill()
-    raise AssertionError("worker did not start")
+    try:
+        await wait_port(port, within_s=10)
+    except AssertionError:
+        proc.kill()
+        raise
+    return proc
 
 
 async def _session(port: int, action: dict[str, object] | None) -> dict[str, object]:
@@ -56,14 +47,14 @@ async def _session(port: int, action: dict[str, object] | None) -> dict[str, obj
 
 
 async def test_worker_subprocess_serves_persists_and_stops_on_sigterm(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "EXECUTOR_DATA_DIR": str(tmp_path),
         "EXECUTOR_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/executor.db",
         "EXECUTOR_TOKEN": TOKEN,
         "EXECUTOR_PORT": str(port),
-        "EXECUTOR_PAPER_PORT": str(_free_port()),  # no paper exchange: venues down
+        "EXECUTOR_PAPER_PORT": str(free_port()),  # no paper exchange: venues down
     }
     proc = await _start(env, port)
     init = await _session(port, {"action": "update_settings", "settings": {"max_bet": 12.5}, "id": "p"})
