@@ -3,6 +3,15 @@ exchange (in process), driven over ``/ws/executor`` by a real WebSocket client.
 
 The exchange's books are pinned (its test control) so that one pair of a game is an
 arbitrage; the operator rejects the game's *other* row over the WebSocket.
+
+The three books of a game reach the worker over two venues' sockets (and a Polymarket
+market's two tokens in two messages), in no set order: between the first and the last,
+the scanner prices the game from a mix of drifting and pinned books, which can show an
+arbitrage on another pair (one the pinned books then refute). So a game is pinned while
+trading is off, trading goes on once the worker holds every pinned book, and only then is
+its arbitrage moved to a second pinned quote: both legs of the pair the test means get
+cheaper (so each leg's book is fresh, and an order priced from either quote fills), and
+no mix of the two quotes shows an arbitrage on another pair.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ from db.migrate import migrate
 from db.tables import arbitrage_attempts, market_mappings
 from paper_exchange.app import PaperServer
 from paper_exchange.state import build_state
+from tests.support.waiting import wait_until
 from tests.worker.api.conftest import TOKEN, Client, connect_ready, make_config
 from worker.bootstrap import Worker, build_worker
 
@@ -86,6 +96,42 @@ def pin_arbitrage(paper: PaperServer, game: tuple[dict[str, Any], dict[str, Any]
     pin(b["kalshi_ticker"], 1 - poly_ask - D("0.02"), 1 - poly_ask)
 
 
+async def holding_pins(
+    worker: Worker, game: tuple[dict[str, Any], dict[str, Any]], poly_ask: D, yes_bid: D
+) -> None:
+    """Until the worker's scanner prices every contract of the game from the books
+    :func:`pin_arbitrage` pinned (each ask ladder exactly the pinned level)."""
+    assert worker.engine is not None and worker.engine.feed is not None
+    feed = worker.engine.feed
+    a, b = (feed.mappings[m["id"]] for m in game)
+    poly_bid, b_yes_bid = poly_ask - D("0.02"), 1 - poly_ask - D("0.02")
+    pinned = {  # each contract's pinned ask: a NO and the other token ask 1 − the bid
+        a.poly_same: poly_ask,
+        a.poly_other: 1 - poly_bid,
+        a.kalshi_yes: yes_bid + D("0.02"),
+        a.kalshi_no: 1 - yes_bid,
+        b.kalshi_yes: 1 - poly_ask,
+        b.kalshi_no: 1 - b_yes_bid,
+    }
+
+    def held() -> bool:
+        return all(
+            [(lv.price, lv.size) for lv in feed.scanner.asks(ref) or ()] == [(ask, D(500))]
+            for ref, ask in pinned.items()
+        )
+
+    await wait_until(held, 60, f"the worker to hold the pinned books of {a.kalshi_event_ticker}")
+
+
+def quotes(msg: dict[str, Any], opp_id: str, kalshi: D, poly: D) -> bool:
+    """``msg`` shows the opportunity ``opp_id`` at these two legs' prices."""
+    return (
+        msg["type"] in ("opportunity_opened", "opportunity_updated")
+        and msg["data"]["id"] == opp_id
+        and (msg["data"]["kalshi_leg"]["price"], msg["data"]["poly_leg"]["price"]) == (kalshi, poly)
+    )
+
+
 async def until(client: Client, match: Any, within_s: float = 60) -> dict[str, Any]:
     """The first message ``match`` accepts, within ``within_s`` seconds overall."""
     loop = asyncio.get_running_loop()
@@ -115,8 +161,7 @@ async def test_rejecting_one_row_over_the_websocket_stops_the_game_trading(
     # The executor is off: the arbitrage is shown, marked as one that may trade.
     pin_arbitrage(paper, game, D("0.30"), D("0.56"))
     opp_id = f"opp_{a['id'].removeprefix('map_')}_kalshi_no"  # the scanner's id of that pair
-    shown = await until(client, lambda m: m["type"] in ("opportunity_opened", "opportunity_updated")
-                        and m["data"]["id"] == opp_id)
+    shown = await until(client, lambda m: quotes(m, opp_id, D("0.44"), D("0.30")))  # both pinned books
     assert shown["data"]["tradeable"] is True and shown["data"]["why_not"] is None
 
     # Reject the game's other row: both rows change, the open arbitrage closes.
@@ -149,12 +194,15 @@ async def test_rejecting_one_row_over_the_websocket_stops_the_game_trading(
     listed = {m["id"]: m for m in (await api(worker, "/api/mappings"))["mappings"]}
     assert listed[a["id"]]["why_not"] == rejected and listed[control[0]["id"]]["tradeable"] is True
 
-    # Trading on: the rejected game's arbitrage moves, then a control game's appears.
-    # The control game trades; the rejected one never does.
+    # A control game's arbitrage, held by the worker before trading goes on. Trading on:
+    # the rejected game's arbitrage moves, then the control game's does. The control game
+    # trades; the rejected one never does.
+    pin_arbitrage(paper, control, D("0.30"), D("0.56"))
+    await holding_pins(worker, control, D("0.30"), D("0.56"))
     await client.send({"action": "toggle_enabled", "value": True})
     assert (await client.reply())["type"] == "ack"
     pin_arbitrage(paper, game, D("0.29"), D("0.56"))
-    pin_arbitrage(paper, control, D("0.30"), D("0.56"))
+    pin_arbitrage(paper, control, D("0.29"), D("0.57"))
     opened = await until(client, lambda m: m["type"] == "position_opened", within_s=90)
     await client.send({"action": "toggle_enabled", "value": False})
     assert (await client.reply())["type"] == "ack"

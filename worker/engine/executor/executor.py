@@ -245,6 +245,15 @@ class Executor:
     def running(self, attempt_id: str) -> bool:
         return self.tasks.running(attempt_id)
 
+    def on_attempt_end(self, listener: Callable[[AttemptRecord], None]) -> None:
+        """Call ``listener`` with each attempt this executor runs once it has ended (its
+        reservation released, the balances read again): its game is free again."""
+        self.tasks.ended.append(listener)
+
+    def off_attempt_end(self, listener: Callable[[AttemptRecord], None]) -> None:
+        if listener in self.tasks.ended:
+            self.tasks.ended.remove(listener)
+
     # -- admission -----------------------------------------------------------------------
     async def submit(self, candidate: Candidate) -> AttemptRecord | Refusal:
         """Judge one opportunity; when admitted its attempt starts running at once."""

@@ -9,8 +9,13 @@ game, confidence, operator status and the time each leg's book was received.
 Concurrency: the scanner publishes synchronously, inside its handling of a book update,
 so the pipeline's part of that call is kept to queueing: events for the executor go through a
 queue in which only the latest quote per opportunity is kept, and one consumer submits
-them, so a burst of updates never queues stale quotes behind fresh ones; events for the
-``on_event`` hook (the worker encodes them for the wire) wait in an outbox, in order,
+them, so a burst of updates never queues stale quotes behind fresh ones. An opportunity
+refused only because its game was busy (the risk manager's one attempt per game) is handed
+to the executor again when that attempt ends, if the scanner still shows it: an arbitrage
+that still stands gets its turn even when its books do not move again (every check of
+admission applies to it again, the books' age included). The ended attempt's own
+opportunity is not: a quote that just failed is tried again only once it changes. Events
+for the ``on_event`` hook (the worker encodes them for the wire) wait in an outbox, in order,
 which a task of their own drains on the same loop (:meth:`OpportunityPipeline.flush_events`),
 a slice at a time. Encoding an opportunity (its size–ROI curve included) is thus charged
 neither to the book update that found it nor to the executor's submission of it: the
@@ -30,6 +35,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from worker.clock import SYSTEM_CLOCK, Clock
+from worker.domain.attempts import AttemptRecord, Refusal, RefusalReason
 from worker.domain.books import OrderBook, depth_to
 from worker.domain.discovery import DiscoveryRefusals, ListingRefusal
 from worker.domain.errors import VenueError
@@ -87,6 +93,11 @@ class OpportunityPipeline:
         self.min_sizes: dict[ContractRef, Decimal] = {}
         self.fees: dict[ContractRef, FeeSchedule] = {}
         self._pending: dict[str, OpportunityEvent] = {}
+        #: Opportunities refused because their game had an attempt in flight, by game key
+        #: (a dict as an ordered set): submitted again once that attempt has ended.
+        self._game_busy: dict[str, dict[str, None]] = {}
+        #: By game key: how many attempts have ended, and the last one's opportunity id.
+        self._ended: dict[str, tuple[int, object]] = {}
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._on_event_hook = on_event
@@ -306,6 +317,22 @@ class OpportunityPipeline:
                 self._outbox_ready.set()  # more queued: go on after the others had a turn
                 await self.clock.sleep(0)
 
+    def attempt_ended(self, attempt: AttemptRecord) -> None:
+        """An attempt ended: its game's opportunities that were refused while it ran, and
+        still stand, go to the executor again (their latest quote), except the attempt's own."""
+        count, _ = self._ended.get(attempt.game_key, (0, None))
+        own = attempt.details.get("opportunity_id")
+        self._ended[attempt.game_key] = (count + 1, own)
+        for opp_id in self._game_busy.pop(attempt.game_key, {}):
+            self._retry(opp_id, own)
+
+    def _retry(self, opp_id: str, own: object) -> None:
+        opp = self.scanner.opportunity(opp_id)
+        if opp is None or opp_id == own or opp_id in self._pending:
+            return  # closed, the quote that just failed, or already queued afresh
+        self._pending[opp_id] = OpportunityEvent(OpportunityEventKind.UPDATED, opp, self.clock.now())
+        self._wake.set()
+
     async def _consume(self) -> None:
         while True:
             await self._wake.wait()
@@ -313,11 +340,20 @@ class OpportunityPipeline:
             # Orders first: the cards (published by the publishing task) never delay a submit.
             for event in self.take_pending():
                 cand = self.candidate(event)
-                if cand is not None:
-                    await self.executor.submit(cand)
+                if cand is None:
+                    continue
+                ended_before, _ = self._ended.get(cand.game_key, (0, None))
+                result = await self.executor.submit(cand)
+                if isinstance(result, Refusal) and result.reason is RefusalReason.GAME_BUSY:
+                    ended, own = self._ended.get(cand.game_key, (0, None))
+                    if ended != ended_before:
+                        self._retry(event.opportunity.id, own)  # the game freed meanwhile
+                    else:
+                        self._game_busy.setdefault(cand.game_key, {})[event.opportunity.id] = None
 
     def start(self) -> None:
         kalshi, poly = self.contracts()
+        self.executor.on_attempt_end(self.attempt_ended)
         self._tasks = [
             asyncio.create_task(self._stream(self.kalshi, kalshi), name="kalshi-books"),
             asyncio.create_task(self._stream(self.poly, poly), name="poly-books"),
@@ -335,7 +371,9 @@ class OpportunityPipeline:
                     await task
         finally:
             self._tasks = []
+            self.executor.off_attempt_end(self.attempt_ended)
             self._pending.clear()  # quotes from before the stop are never submitted later
+            self._game_busy.clear()
             self.flush_events()  # what the scanner published before the stop still goes out
 
 

@@ -7,7 +7,8 @@ Concurrency rules:
   flight waits for it rather than racing it;
 * each attempt runs in its own task (attempts on different games run concurrently) and
   always finishes or unwinds; its balance reservation is released when it ends, whatever
-  happened.
+  happened; once an attempt has ended (and the balances were read again) the
+  ``ended`` listeners hear of it: its game is free for the next attempt.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ class AttemptTasks:
     """The running attempts (one task each), the games' locks, and the tally of endings.
 
     ``release`` frees an attempt's balance reservation; ``after`` runs once it ended (the
-    executor re-reads the balances)."""
+    executor re-reads the balances); then each of ``ended`` is called with the attempt,
+    when it reached an end state (its game takes the next attempt)."""
 
     def __init__(
         self,
@@ -44,6 +46,7 @@ class AttemptTasks:
         self._release = release
         self._after = after
         self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.ended: list[Callable[[AttemptRecord], None]] = []
         self._game_locks: dict[str, asyncio.Lock] = {}
         self._waiting: Counter[str] = Counter()
         #: Attempts ended by this process, per end state, and their realised P&L.
@@ -120,3 +123,9 @@ class AttemptTasks:
             await self._after()
         except Exception:  # pragma: no cover - refresher logs venue errors itself
             log.exception("balance refresh after attempt %s failed", attempt.id)
+        if attempt.state.terminal:
+            for listener in list(self.ended):
+                try:
+                    listener(attempt)
+                except Exception:
+                    log.exception("listener of attempt %s's end failed", attempt.id)

@@ -210,6 +210,10 @@ class Scanner:
     def open_opportunities(self) -> list[Opportunity]:
         return list(self._open.values())
 
+    def opportunity(self, opportunity_id: str) -> Opportunity | None:
+        """The open opportunity of that id as last published, ``None`` when it is closed."""
+        return self._open.get(opportunity_id)
+
     @property
     def pair_count(self) -> int:
         return len(self._pairs)

@@ -268,6 +268,12 @@ class _FeedRig:
             async def submit(self, candidate: object) -> None:
                 log.append("submit")
 
+            def on_attempt_end(self, listener: object) -> None:
+                pass
+
+            def off_attempt_end(self, listener: object) -> None:
+                pass
+
         self.kalshi, self.poly = _Stream(Venue.KALSHI), _Stream(Venue.POLYMARKET)
         self.feed = OpportunityPipeline(Executor(), self.kalshi, self.poly, clock=FakeClock(NOW), on_event=self.hook)  # type: ignore[arg-type]
         mapping = gamma_mapping()
