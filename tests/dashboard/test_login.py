@@ -77,3 +77,18 @@ def test_the_password_file_is_created_once_kept_off_the_command_line_and_require
         assert request(base, "GET", "/executor").status == 302
     finally:
         stop_panel(proc)
+
+
+def test_a_password_and_cookie_secret_beginning_with_a_dash_still_log_in() -> None:
+    """A generated secret (``secrets.token_urlsafe``) begins with "-" one time in 64; the
+    launcher must still hand it to panel as the value, not as an option."""
+    password, secret = "-Xq3dash-first-password-0123", "-dash-first-cookie-secret-0123456789abcdef"
+    env = {"EXECUTOR_DASHBOARD_PASSWORD": password, "EXECUTOR_DASHBOARD_COOKIE_SECRET": secret}
+    proc, base = start_panel(NO_WORKER, extra_env=env)
+    try:
+        assert log_in(base, password[1:]) == ""
+        cookie = log_in(base, password)
+        assert cookie
+        assert request(base, "GET", "/executor", cookie).status == 200
+    finally:
+        stop_panel(proc)

@@ -56,7 +56,9 @@ def main(argv: list[str]) -> int:
         os.environ.pop(name, None)
     from panel.command import main as panel_main
 
-    sys.argv = ["panel", "serve", *argv, "--basic-auth", password, "--cookie-secret", cookie_secret]
+    # "--option=value": a generated secret may begin with "-" (token_urlsafe's alphabet),
+    # which argparse would take for an option if it stood alone.
+    sys.argv = ["panel", "serve", *argv, f"--basic-auth={password}", f"--cookie-secret={cookie_secret}"]
     panel_main()
     return 0
 
