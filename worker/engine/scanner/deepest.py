@@ -4,7 +4,7 @@ A profitable pair is walked once by :func:`walk_top`, with one comparison, one a
 and one subtraction per step; then what the deepest point needs is summed per leg (limit
 price, notional, fee, size): the opportunity's figures. Every figure equals
 :func:`~worker.engine.scanner.curve.walk_legs`'s for that point, in value and in Decimal
-representation (``tests/unit/scanner/test_detection_equivalence.py``).
+representation (``tests/worker/engine/scanner/test_detection_equivalence.py``).
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ microseconds; see ``bench/detection.py``):
 
 Every figure equals, in value and in Decimal representation, what the original eager
 code (walk the curve, then re-walk the books for the chosen size) gives: see
-``tests/unit/scanner/test_detection_equivalence.py``.
+``tests/worker/engine/scanner/test_detection_equivalence.py``.
 All of it is Decimal; no float is involved anywhere.
 """
 
