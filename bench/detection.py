@@ -60,8 +60,12 @@ update, where this benchmark did not look: each update that published an event p
 task of its own.)
 
     .venv/bin/python bench/detection.py [PAIRS] [UPDATES] [--workload stress|realistic|both]
-        [--books fresh|prebuilt|both]
+        [--books fresh|prebuilt|both] [--against REF]
     # defaults 5000 pairs, 50000 updates, both workloads, both ways of feeding books
+
+``--against REF`` runs version ``REF`` of this benchmark first (its own copy, in a
+temporary git worktree, same arguments and interpreter), then this checkout, on the same
+machine in one run: compare the two blocks it prints.
 """
 
 from __future__ import annotations
@@ -69,12 +73,15 @@ from __future__ import annotations
 import argparse
 import gc
 import random
+import sys
 import time
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+
+from against import head, run_other
 
 from worker.api.schemas import event_message
 from worker.clock import FakeClock
@@ -380,7 +387,16 @@ def main() -> None:
     ap.add_argument("updates", nargs="?", type=int, default=50000)
     ap.add_argument("--workload", choices=[*WORKLOADS, "both"], default="both")
     ap.add_argument("--books", choices=["fresh", "prebuilt", "both"], default="both")
+    ap.add_argument(
+        "--against",
+        metavar="REF",
+        help="run version REF of this benchmark first (a temporary git worktree), then this checkout",
+    )
     args = ap.parse_args()
+    if args.against:
+        print(f"== {args.against}", flush=True)
+        print(run_other(args.against, "detection.py", sys.argv[1:]), end="", flush=True)
+        print(f"== {head()} (this checkout)", flush=True)
     names = list(WORKLOADS) if args.workload == "both" else [args.workload]
     modes = [False, True] if args.books == "both" else [args.books == "prebuilt"]
     for name in names:

@@ -16,8 +16,14 @@ Use it to compare two versions of the scanner; the wall-clock goal is still read
 ``bench/detection.py``.
 
     .venv/bin/python bench/detection_instructions.py [PAIRS] [UPDATES]
-        [--workload stress|realistic] [--ll-bytes N]
+        [--workload stress|realistic] [--ll-bytes N] [--against REF]
     # defaults 1000 pairs, 3000 updates, stress, 2 MiB: a few minutes on 2 cores
+
+``--against REF`` first counts the same run on version ``REF`` of the code (its own copy
+of this script, in a temporary git worktree), then on this checkout, and prints both and
+the change. The measured processes run with ``PYTHONHASHSEED=0`` (unless it is set):
+string hashes decide dict layouts, so with a random seed two runs of the same code differ
+by a few percent.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from against import head, run_other
 from detection import WORKLOADS, apply, build_world
 
 #: Updates applied in both runs before the counted ones, so that both start from a
@@ -92,7 +99,8 @@ def measure(args: argparse.Namespace, applied: int, out: Path) -> dict[str, int]
         "--child",
         str(applied),
     ]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    env = {**os.environ, "PYTHONHASHSEED": os.environ.get("PYTHONHASHSEED", "0")}
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     if done.returncode != 0:
         raise SystemExit(f"valgrind failed ({done.returncode}):\n{done.stderr[-2000:]}")
     return totals(out)
@@ -104,6 +112,7 @@ def main() -> None:
     ap.add_argument("updates", nargs="?", type=int, default=3000)
     ap.add_argument("--workload", choices=list(WORKLOADS), default="stress")
     ap.add_argument("--ll-bytes", type=int, default=2 * 1024 * 1024)
+    ap.add_argument("--against", metavar="REF", help="count version REF first, then this checkout")
     ap.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child is not None:
@@ -113,6 +122,27 @@ def main() -> None:
         raise SystemExit("PAIRS and UPDATES must be at least 1")
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed (Debian package: valgrind)")
+    if args.against:
+        before = run_other(args.against, "detection_instructions.py", sys.argv[1:])
+        print(f"== {args.against}\n{before}", end="", flush=True)
+        print(f"== {head()} (this checkout)", flush=True)
+        after = count(args)
+        print(after)
+        old, new = _instructions(before), _instructions(after)
+        print(f"change in instructions per update: {new - old:+.0f} ({(new - old) / old:+.1%})")
+        return
+    print(count(args))
+
+
+def _instructions(report: str) -> float:
+    for line in report.splitlines():
+        if "instructions per update:" in line:
+            return float(line.rsplit(":", 1)[1])
+    raise SystemExit(f"no instruction count in:\n{report}")
+
+
+def count(args: argparse.Namespace) -> str:
+    """Both callgrind runs; the report's lines."""
     with tempfile.TemporaryDirectory() as tmp:
         runs = [(0, Path(tmp) / "none.out"), (args.updates, Path(tmp) / "all.out")]
         workers = min(2, os.cpu_count() or 1)
@@ -120,14 +150,14 @@ def main() -> None:
             base, full = pool.map(lambda r: measure(args, *r), runs)
     per = {k: (full[k] - base[k]) / args.updates for k in base}
     ll = per.get("DLmr", 0) + per.get("DLmw", 0)
-    print(
-        f"workload {args.workload}: {args.pairs} pairs, {args.updates} book updates counted "
-        f"(callgrind, {args.ll_bytes // 1024} KiB last-level cache)"
-    )
-    print(f"  instructions per update: {per['Ir']:.0f}")
-    print(
-        f"  data cache misses per update: first level {per.get('D1mr', 0) + per.get('D1mw', 0):.0f}, "
-        f"last level {ll:.1f} (reads {per.get('DLmr', 0):.1f}, writes {per.get('DLmw', 0):.1f})"
+    return "\n".join(
+        [
+            f"workload {args.workload}: {args.pairs} pairs, {args.updates} book updates counted "
+            f"(callgrind, {args.ll_bytes // 1024} KiB last-level cache)",
+            f"  instructions per update: {per['Ir']:.0f}",
+            f"  data cache misses per update: first level {per.get('D1mr', 0) + per.get('D1mw', 0):.0f}, "
+            f"last level {ll:.1f} (reads {per.get('DLmr', 0):.1f}, writes {per.get('DLmw', 0):.1f})",
+        ]
     )
 
 

@@ -31,7 +31,7 @@ from worker.clock import FakeClock
 from worker.domain.books import PriceLevel
 from worker.domain.fees import FeeSchedule
 from worker.domain.markets import Market, OutcomeSide
-from worker.engine.scanner.curve import _fill
+from worker.engine.scanner.depth import leg_fill
 from worker.engine.scanner.units import fee_units
 from worker.venues.kalshi.parse import parse_events as parse_kalshi
 from worker.venues.polymarket.parse import parse_events as parse_gamma
@@ -101,7 +101,7 @@ def test_kalshi_order_pays_the_order_fee_once_spread_over_its_fills(ex: PaperExc
     assert estimate == D("0.17") == sum(fee for _, _, fee in fills)
     # The scanner's walk prices that leg the same way.
     levels = tuple(PriceLevel(p, q) for p, q, _ in fills)
-    assert _fill(levels, D(10), fee_units(market.fees))[2] == estimate
+    assert leg_fill(levels, D(10), fee_units(market.fees)).fee == estimate
     order = ex.store.orders("kalshi", ticker)[-1]
     assert kalshi_wire.kalshi_order(order)["taker_fees_dollars"] == "0.1700"
     records = [kalshi_wire.kalshi_fill(f, None)["fee_cost"] for f in ex.store.fills("kalshi", order_id=order.order_id)]
@@ -136,7 +136,7 @@ def test_polymarket_charges_each_fill_at_the_served_schedule(ex: PaperExchange) 
     estimate = market.fees.order_fee([(q, p) for p, q, _ in fills])
     assert estimate == sum(fee for _, _, fee in fills) == D("0.14877")
     levels = tuple(PriceLevel(p, q) for p, q, _ in fills)
-    assert _fill(levels, D(20), fee_units(market.fees))[2] == estimate
+    assert leg_fill(levels, D(20), fee_units(market.fees)).fee == estimate
     # The trade record states the market's rate in basis points, not one derived from a fee.
     trades = ex.store.fills("polymarket", order_id=ex.store.orders("polymarket", token)[-1].order_id)
     assert {poly_wire.clob_trade(f, "x", "c", "o", "a")["fee_rate_bps"] for f in trades} == {"300"}
@@ -160,7 +160,7 @@ def test_polymarket_us_charges_each_execution_with_bankers_rounding(ex: PaperExc
     estimate = market.fees.order_fee([(q, p) for p, q, _ in fills])
     assert estimate == D("0.04") == sum(fee for _, _, fee in fills)
     levels = tuple(PriceLevel(p, q) for p, q, _ in fills)
-    assert _fill(levels, D(20), fee_units(market.fees))[2] == estimate
+    assert leg_fill(levels, D(20), fee_units(market.fees)).fee == estimate
     order = ex.store.orders("polymarket_us", slug)[-1]
     assert pmus_wire.pmus_order(order)["commissionNotionalTotalCollected"]["value"] == "0.0400"
     executions = [pmus_wire.pmus_execution(order, f) for f in ex.store.fills("polymarket_us", order_id=order.order_id)]

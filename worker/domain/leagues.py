@@ -11,6 +11,7 @@ is that venue's knowledge and lives in its folder.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 
 
@@ -50,7 +51,9 @@ class LeagueInfo:
     names in tags and slugs (``cfb``). ``listed``: its games are listed when discovery
     asks for no league in particular. ``matched``: it has a team table
     (``worker/data/teams/<league>.json``), so its game winners are paired across venues.
-    ``ties``: a game can end level (regular-season NFL, soccer).
+    ``ties``: a game can end level (regular-season NFL, soccer). ``game_length``: the
+    usual wall-clock length of a game, from start to final whistle, used for the expected
+    resolution when a venue gives none.
     """
 
     league: League
@@ -59,6 +62,7 @@ class LeagueInfo:
     listed: bool = False
     matched: bool = False
     ties: bool = False
+    game_length: timedelta = timedelta(hours=3)
 
     @property
     def code(self) -> str:
@@ -68,14 +72,16 @@ class LeagueInfo:
 
 LEAGUES: tuple[LeagueInfo, ...] = (
     LeagueInfo(League.NBA, ("NBA",), listed=True, matched=True),
-    LeagueInfo(League.NFL, ("NFL",), listed=True, matched=True, ties=True),
+    LeagueInfo(
+        League.NFL, ("NFL",), listed=True, matched=True, ties=True, game_length=timedelta(hours=3, minutes=30)
+    ),
     LeagueInfo(League.NHL, ("NHL",), listed=True, matched=True),
     LeagueInfo(League.MLB, ("MLB",), listed=True),
     LeagueInfo(League.WNBA, ("WNBA",)),
     LeagueInfo(League.NCAAF, ("NCAAF", "NCAAFB"), aliases=("cfb", "college-football")),
     LeagueInfo(League.NCAAB, ("NCAAB", "NCAAMB"), aliases=("cbb",)),
-    LeagueInfo(League.MLS, ("MLS",), ties=True),
-    LeagueInfo(League.EPL, ("EPL",), ties=True),
+    LeagueInfo(League.MLS, ("MLS",), ties=True, game_length=timedelta(hours=2)),
+    LeagueInfo(League.EPL, ("EPL",), ties=True, game_length=timedelta(hours=2)),
 )
 
 _BY_LEAGUE = {info.league: info for info in LEAGUES}
@@ -94,9 +100,15 @@ def info(league: League) -> LeagueInfo:
     return _BY_LEAGUE[league]
 
 
+def game_length(league: str) -> timedelta:
+    """The usual length of a game of ``league`` (three hours for a league not in the table)."""
+    row = _BY_LEAGUE.get(League.parse(league))
+    return row.game_length if row is not None else timedelta(hours=3)
+
+
 def matched_names() -> str:
     """``NBA/NFL/NHL``: the matched leagues, as refusals name them."""
     return "/".join(info(league).code for league in MATCHED)
 
 
-__all__ = ["LEAGUES", "LISTED", "MATCHED", "TIE_LEAGUES", "League", "LeagueInfo", "info", "matched_names"]
+__all__ = ["LEAGUES", "LISTED", "MATCHED", "TIE_LEAGUES", "League", "LeagueInfo", "game_length", "info", "matched_names"]

@@ -27,13 +27,15 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar, overload
 
 from worker.domain.markets import ContractRef, OutcomeSide, Venue
+
+T = TypeVar("T")
 
 
 class Confidence(StrEnum):
@@ -331,28 +333,27 @@ class RulesCheck:
         return bool(self.differences)
 
 
-class Deferred:
-    """A field value given as a pure function of immutable inputs, computed on first read.
-
-    ``Deferred(build, *args)`` stands for ``build(*args)``. Only :class:`DeferredField`
-    understands it; readers always see the computed value.
-    """
+class Deferred(Generic[T]):
+    """A value given as a pure function of immutable inputs: ``Deferred(build, *args)``
+    stands for ``build(*args)``. Only a :class:`DeferredField` understands it."""
 
     __slots__ = ("args", "build")
 
-    def __init__(self, build: Callable[..., Any], *args: Any) -> None:
+    def __init__(self, build: Callable[..., T], *args: Any) -> None:
         self.build = build
         self.args = args
 
 
-class DeferredField:
-    """A frozen-dataclass field that may be set to a :class:`Deferred` value.
+class DeferredField(Generic[T]):
+    """A frozen-dataclass field that may be given as a :class:`Deferred`, computed on
+    first read.
 
-    The first read computes the value, stores it and returns it; every later read (and
-    ``==``, ``hash``, ``repr``, ``dataclasses.fields``/``asdict`` users such as the wire
-    encoder) sees that same value. Setting it to a plain value works as for any field.
-    Concurrency: the build is a pure function of immutable inputs (books are immutable),
-    so reading it twice at once, or from another thread, can only compute the same value.
+    Declared in the class body (``curve: DeferredField[tuple[CurvePoint, ...]] =
+    DeferredField()``) it is an ordinary required field: reading it gives the value (the
+    first read computes and stores it), and ``==``, ``hash``, ``repr`` and
+    ``dataclasses.asdict`` (the wire encoder) see that value. Concurrency: the build is a
+    pure function of immutable inputs (books are immutable), so two reads at once can
+    only compute the same value.
     """
 
     __slots__ = ("_key",)
@@ -360,16 +361,21 @@ class DeferredField:
     def __set_name__(self, owner: type, name: str) -> None:
         self._key = "_deferred_" + name
 
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> DeferredField[T]: ...
+    @overload
+    def __get__(self, obj: object, owner: type | None = None) -> T: ...
     def __get__(self, obj: object | None, owner: type | None = None) -> Any:
         if obj is None:
-            return self
+            # No default: the dataclass machinery reads the class attribute for one.
+            raise AttributeError(self._key.removeprefix("_deferred_"))
         store = obj.__dict__
         value = store[self._key]
         if type(value) is Deferred:
             value = store[self._key] = value.build(*value.args)
         return value
 
-    def __set__(self, obj: object, value: Any) -> None:
+    def __set__(self, obj: object, value: T | Deferred[T]) -> None:
         obj.__dict__[self._key] = value
 
 
@@ -387,7 +393,8 @@ class Opportunity:
     from the same immutable ask ladders on first read, so a book update is not held up by
     it, and an opportunity replaced by the next update before anyone reads its curve never
     builds it; the executor or the wire encoder pays for it once, when it first reads it.
-    Not slotted, because of that field.
+    Not slotted, because of that field. (It is declared after the fields without a
+    default only because type checkers take the descriptor for one; it is required.)
     """
 
     id: str
@@ -404,7 +411,6 @@ class Opportunity:
     edge: Decimal
     roi_pct: Decimal
     roi_per_day_pct: Decimal
-    curve: tuple[CurvePoint, ...]
     #: The Polymarket side's traded volume as its venue reports it (Polymarket: dollars),
     #: None when it reports none. Never added to Kalshi's, which counts contracts.
     volume: Decimal | None
@@ -412,6 +418,8 @@ class Opportunity:
     expected_resolution: datetime | None
     rules: RulesCheck
     updated_at: datetime
+    #: The size–ROI curve, up to ``size``.
+    curve: DeferredField[tuple[CurvePoint, ...]] = DeferredField()
     #: Kalshi's traded volume in contracts (``volume_fp``), None when not reported.
     kalshi_volume: Decimal | None = None
 
@@ -439,15 +447,63 @@ class Opportunity:
         )
 
 
-def _defer(cls: type, name: str) -> None:
-    """Make the dataclass field ``name`` a :class:`DeferredField` (after the class is made,
-    so the dataclass machinery and type checkers see an ordinary required field)."""
-    descriptor = DeferredField()
-    descriptor.__set_name__(cls, name)
-    setattr(cls, name, descriptor)
+#: The fields of an opportunity that change with the books (the quote).
+QUOTE_FIELDS = (
+    "kalshi_leg", "poly_leg", "size", "cost", "edge", "roi_pct", "roi_per_day_pct", "updated_at", "curve",
+)  # fmt: skip
+_new = object.__new__
+_set_dict = Opportunity.__dict__["__dict__"].__set__
 
 
-_defer(Opportunity, "curve")
+class OpportunityTemplate:
+    """What one direction's opportunities share: every field but the quote.
+
+    The scanner makes one per direction when a mapping is added and an opportunity per
+    new quote from it (:meth:`priced`). Why not ``Opportunity(...)``: a frozen
+    dataclass's ``__init__`` sets its 22 fields one ``object.__setattr__`` call each,
+    about four times what a book update's depth walk costs; here a new opportunity is a
+    copy of the template's field dict given to the instance as its ``__dict__``. The
+    result is an ordinary frozen :class:`Opportunity`, equal to the one the constructor
+    builds from the same values (``tests/worker/domain/test_opportunity_template.py``).
+    """
+
+    __slots__ = ("_fields",)
+
+    def __init__(self, **fixed: Any) -> None:
+        names = [f.name for f in fields(Opportunity)]
+        wrong = set(fixed).symmetric_difference(set(names) - set(QUOTE_FIELDS))
+        if wrong:
+            raise TypeError(f"an opportunity template takes every field but the quote: {sorted(wrong)}")
+        # Keys in field order, as ``__init__`` would store them (the curve under its
+        # DeferredField's key).
+        self._fields = {("_deferred_curve" if n == "curve" else n): fixed.get(n) for n in names}
+
+    def priced(
+        self,
+        kalshi_leg: Leg,
+        poly_leg: Leg,
+        size: Decimal,
+        cost: Decimal,
+        edge: Decimal,
+        roi_pct: Decimal,
+        roi_per_day_pct: Decimal,
+        updated_at: datetime,
+        curve: tuple[CurvePoint, ...] | Deferred[tuple[CurvePoint, ...]],
+    ) -> Opportunity:
+        """An opportunity with this template's fields and the given quote."""
+        d = self._fields.copy()
+        d["kalshi_leg"] = kalshi_leg
+        d["poly_leg"] = poly_leg
+        d["size"] = size
+        d["cost"] = cost
+        d["edge"] = edge
+        d["roi_pct"] = roi_pct
+        d["roi_per_day_pct"] = roi_per_day_pct
+        d["updated_at"] = updated_at
+        d["_deferred_curve"] = curve
+        o = _new(Opportunity)
+        _set_dict(o, d)
+        return o
 
 
 def opportunity_id(mapping_id_: str, direction: Direction) -> str:

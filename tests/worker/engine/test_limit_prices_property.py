@@ -21,7 +21,8 @@ from paper_exchange import fees as paper
 from worker.domain.attempt_money import choose_size, hedge_cap
 from worker.domain.books import PriceLevel
 from worker.domain.fees import FeeSchedule
-from worker.engine.scanner.detect import fee_units, opportunity_curve
+from worker.engine.scanner.depth import size_roi_curve
+from worker.engine.scanner.units import fee_units
 
 D = Decimal
 HUNDRED = D(100)
@@ -60,7 +61,7 @@ def charged(venue: str, fills: list[tuple[Decimal, Decimal]]) -> Decimal:
 def test_the_chosen_size_carries_its_own_limits_and_roi_and_leg2_at_its_cap_locks_no_loss(
     k: tuple[PriceLevel, ...], p: tuple[PriceLevel, ...], pick: int
 ) -> None:
-    curve = opportunity_curve(k, p, fee_units(KALSHI), fee_units(POLY), D(1))
+    curve = size_roi_curve(k, p, fee_units(KALSHI), fee_units(POLY), D(1))
     assume(curve)
     # A curve point's cost as max_bet: the executor takes that size (the largest in bet).
     point = curve[pick % len(curve)]

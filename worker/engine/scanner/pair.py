@@ -1,42 +1,34 @@
 """A mapped pair, precomputed once: everything about it that does not change with books.
 
 :func:`build_pair` computes the fee-unit tables, rules comparisons, volumes, expiry,
-expected resolution, labels, opportunity ids and each direction's opportunity template
-when a mapping is added; a book update only reads them.
+expected resolution, labels and opportunity ids when a mapping is added; a book update
+only reads them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 from worker.domain.fees import FeeModel, FeeSchedule
-from worker.domain.mapping import Direction, MarketMapping, Opportunity, RulesCheck, opportunity_id
-from worker.domain.markets import ContractRef, League, Market
+from worker.domain.leagues import game_length
+from worker.domain.mapping import (
+    Direction,
+    MarketMapping,
+    OpportunityTemplate,
+    RulesCheck,
+    opportunity_id,
+)
+from worker.domain.markets import ContractRef, Market
 from worker.domain.money import ONE
 from worker.engine.scanner.rules import compare_rules
 from worker.engine.scanner.units import FeeUnits, fee_units
 
 #: Days are floored at one hour so a game about to end does not show an absurd ROI/day.
 MIN_HOLD = timedelta(hours=1)
-#: Typical wall-clock length of a game, used when a venue gives no expected resolution.
-GAME_LENGTH: dict[str, timedelta] = {
-    League.NBA: timedelta(hours=3),
-    League.NFL: timedelta(hours=3, minutes=30),
-    League.NHL: timedelta(hours=3),
-}
 _DAY_SECONDS = Decimal(86400)
 _NO_FEES = FeeSchedule.none(FeeModel.KALSHI)
-
-# Opportunity is not slotted (its curve may be deferred): an opportunity is made from a
-# copy of its direction's template (see ``Pair.templates``), whose keys are the fields in
-# their order, the curve under its DeferredField's key, and given to the instance as its
-# ``__dict__``: one C-level copy, and the constant fields are read from one place.
-CURVE_KEY: str = Opportunity.__dict__["curve"]._key
-_DICT_KEYS = tuple(CURVE_KEY if f.name == "curve" else f.name for f in fields(Opportunity))
-
 
 @dataclass(frozen=True, slots=True)
 class PairLegs:
@@ -77,9 +69,14 @@ class Pair:
     #: The rules check of the direction whose Kalshi leg is NO (the Polymarket leg then
     #: pays on the mapped team): a tie or cancellation can pay the two directions differently.
     rules_no: RulesCheck | None = None
-    #: Per direction, an opportunity's instance dict with the fields that do not change
-    #: with the books filled in (see :func:`_template`).
-    templates: dict[Direction, dict[str, Any]] = field(default_factory=dict)
+    #: Per direction, the fields of its opportunities that do not change with the books.
+    templates: dict[Direction, OpportunityTemplate] = field(default_factory=dict)
+
+    def rules_for(self, direction: Direction) -> RulesCheck:
+        """The rules check of one direction."""
+        if direction is Direction.KALSHI_YES or self.rules_no is None:
+            return self.rules
+        return self.rules_no
 
     @property
     def contracts(self) -> tuple[ContractRef, ...]:
@@ -98,7 +95,7 @@ def build_pair(mapping: MarketMapping, kalshi: Market, poly: Market) -> Pair:
     resolution = kalshi.close_time
     start = mapping.start_time or kalshi.start_time or poly.start_time
     if resolution is None and start is not None:
-        resolution = start + GAME_LENGTH.get(mapping.league, timedelta(hours=3))
+        resolution = start + game_length(mapping.league)
     yes = mapping.kalshi_yes
     no = mapping.kalshi_no
     directions = (
@@ -135,30 +132,22 @@ def build_pair(mapping: MarketMapping, kalshi: Market, poly: Market) -> Pair:
         kalshi_units=fee_units(kalshi.fees),
         poly_units=fee_units(poly.fees),
     )
-    pair.templates = {legs.direction: _template(pair, legs) for legs in directions}
+    for legs in directions:
+        pair.templates[legs.direction] = OpportunityTemplate(
+            id=pair.opportunity_ids[legs.direction],
+            mapping_id=mid,
+            direction=legs.direction,
+            league=mapping.league,
+            event_title=mapping.event_title,
+            game_date=mapping.game_date,
+            confidence=mapping.confidence,
+            volume=pair.volume,
+            kalshi_volume=pair.kalshi_volume,
+            expires_at=pair.expires_at,
+            expected_resolution=pair.expected_resolution,
+            rules=pair.rules_for(legs.direction),
+        )
     return pair
-
-
-def _template(pair: Pair, legs: PairLegs) -> dict[str, Any]:
-    """The instance dict of one direction's opportunities, constant fields filled in."""
-    m = pair.mapping
-    template: dict[str, Any] = dict.fromkeys(_DICT_KEYS)
-    template.update(
-        id=pair.opportunity_ids[legs.direction],
-        mapping_id=pair.mapping_id,
-        direction=legs.direction,
-        league=m.league,
-        event_title=m.event_title,
-        game_date=m.game_date,
-        confidence=m.confidence,
-        volume=pair.volume,
-        kalshi_volume=pair.kalshi_volume,
-        expires_at=pair.expires_at,
-        expected_resolution=pair.expected_resolution,
-        rules=pair.rules if legs.direction is Direction.KALSHI_YES or pair.rules_no is None else pair.rules_no,
-    )
-    return template
-
 
 
 def days_held(pair: Pair, now: datetime) -> Decimal:

@@ -1,6 +1,6 @@
 """Fee-unit tables: what one contract costs at a price, looked up once per level.
 
-The ladder walks (:mod:`~worker.engine.scanner.curve`, :mod:`~worker.engine.scanner.deepest`)
+The depth walk (:mod:`~worker.engine.scanner.depth`)
 and the scanner's book slots price a level with one dictionary look-up here instead of
 the fee schedule's Decimal arithmetic (hot path).
 """

@@ -554,17 +554,16 @@ def _lv(*levels: tuple[str, str]) -> tuple[PriceLevel, ...]:
 
 
 @pytest.mark.parametrize(
-    ("a", "b", "replayed"),
+    ("a", "b"),
     [
         # Sizes after each step 2.5, 3.0, 3.7: the step before the last ends on the floor.
-        (_lv(("0.40", "2.5"), ("0.41", "10")), _lv(("0.45", "3"), ("0.46", "0.7")), 0),
-        # 3, 3.2, 3.7: two fractional steps in the last unit; replaying finds the one at 3.
+        (_lv(("0.40", "2.5"), ("0.41", "10")), _lv(("0.45", "3"), ("0.46", "0.7"))),
+        # 3, 3.2, 3.7: two fractional steps in the last unit; the point at 3 is a step end.
         (
             _lv(("0.40", "3"), ("0.41", "0.2"), ("0.42", "10")),
             _lv(
                 ("0.45", "3.7"),
             ),
-            1,
         ),
         # 2.5, 3.2, 3.7: no step ends on 3; the point at 3 is re-walked.
         (
@@ -572,7 +571,6 @@ def _lv(*levels: tuple[str, str]) -> tuple[PriceLevel, ...]:
             _lv(
                 ("0.45", "3.7"),
             ),
-            1,
         ),
         # 4, 7: whole sizes, the usual case.
         (
@@ -580,40 +578,26 @@ def _lv(*levels: tuple[str, str]) -> tuple[PriceLevel, ...]:
             _lv(
                 ("0.45", "7"),
             ),
-            0,
         ),
     ],
 )
 def test_fractional_ends_choose_the_eager_walks_point(
     a: tuple[PriceLevel, ...],
     b: tuple[PriceLevel, ...],
-    replayed: int,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The deepest point when the walk ends inside a unit: same figures, same exponents."""
-    from worker.engine.scanner import deepest
-
-    calls: list[Decimal] = []
-    real = deepest._last_whole
-
-    def spy(x: Any, y: Any, size: Decimal) -> Any:
-        calls.append(size)
-        return real(x, y, size)
-
-    monkeypatch.setattr(deepest, "_last_whole", spy)
     pair = _pair(FeeSchedule.kalshi(), POLY, ONE)
     legs = pair.directions[0]
     fast = opportunity_from_asks(pair, legs, a, b, NOW)
     slow = ref_opportunity(pair, legs, a, b, NOW)
     assert slow is not None
     assert wire(fast) == wire(slow)
-    assert len(calls) == replayed
 
 
 def test_fee_unit_table_is_bounded_and_exact(monkeypatch: pytest.MonkeyPatch) -> None:
     """Past its limit a fee-unit table computes and does not keep; every entry is the
     unit, the marginal cost and the room, exactly."""
-    from worker.engine.scanner.detect import FeeUnits
+    from worker.engine.scanner.units import FeeUnits
 
     monkeypatch.setattr(FeeUnits, "LIMIT", 2)
     table = FeeUnits(FeeSchedule.kalshi())
@@ -624,7 +608,7 @@ def test_fee_unit_table_is_bounded_and_exact(monkeypatch: pytest.MonkeyPatch) ->
     assert len(table) == 2
 
 
-def test_slot_built_opportunity_is_frozen_and_equal_to_a_constructed_one() -> None:
+def test_scanner_built_opportunity_is_frozen_and_equal_to_a_constructed_one() -> None:
     import dataclasses
 
     pair = _pair(FeeSchedule.kalshi(), POLY, ONE)
@@ -639,13 +623,6 @@ def test_slot_built_opportunity_is_frozen_and_equal_to_a_constructed_one() -> No
         opp.size = D(1)  # type: ignore[misc]
     with pytest.raises(dataclasses.FrozenInstanceError):
         opp.curve[0].cost = D(1)  # type: ignore[misc]
-
-
-def test_slot_builder_refuses_a_field_list_that_does_not_match_the_class() -> None:
-    from worker.engine.scanner.detect import slot_setters
-
-    with pytest.raises(TypeError, match="fields are"):
-        slot_setters(CurvePoint, "size", "cost", "edge")
 
 
 def test_curve_is_deferred_until_read_and_then_equals_the_eager_curve() -> None:
