@@ -18,7 +18,13 @@ from db.engine import Database
 from db.repositories import TradeRepository
 from db.tables import executor_trades, market_mappings
 from db.types import from_micros
-from worker.domain.tradelog import REALISED_STATUSES, PnlSeriesPoint, StoredPosition, StoredTrade
+from worker.domain.tradelog import (
+    REALISED_STATUSES,
+    PnlSeriesPoint,
+    StoredPosition,
+    StoredTrade,
+    TradeQuery,
+)
 
 PNL_ROWS_LIMIT = 100_000
 
@@ -43,9 +49,9 @@ class HistoryRepository:
         self._db = db
         self._trades = TradeRepository(db)
 
-    async def trades(self, *, since: datetime | None, limit: int) -> list[StoredTrade]:
-        """The latest trade-log rows, newest first."""
-        return await self._trades.recent_trades(limit=limit, since=since)
+    async def trades(self, query: TradeQuery) -> list[StoredTrade]:
+        """Trade-log rows matching ``query``, newest first."""
+        return await self._trades.query_trades(query)
 
     async def positions(self, *, status: str | None) -> list[StoredPosition]:
         return await self._trades.list_positions(status)

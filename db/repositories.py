@@ -15,7 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.engine import Database, dumps
 from db.ledger import insert_cash
-from db.tables import arbitrage_attempts, executor_positions, executor_settings, executor_trades
+from db.tables import (
+    arbitrage_attempts,
+    executor_positions,
+    executor_settings,
+    executor_trades,
+    market_mappings,
+)
 from db.types import Money
 from worker.domain.ledger import CashEntry
 from worker.domain.settings import FIELDS, ExecutorSettings
@@ -26,6 +32,7 @@ from worker.domain.tradelog import (
     NewPosition,
     StoredPosition,
     StoredTrade,
+    TradeQuery,
     TradeRecord,
 )
 
@@ -324,11 +331,29 @@ class TradeRepository:
         return [_position(r) for r in rows]
 
     async def recent_trades(self, *, limit: int = 100, since: datetime | None = None) -> list[StoredTrade]:
-        query = sa.select(executor_trades).order_by(executor_trades.c.timestamp.desc(), executor_trades.c.id.desc())
-        if since is not None:
-            query = query.where(executor_trades.c.timestamp >= since)
+        return await self.query_trades(TradeQuery(limit=limit, since=since))
+
+    async def query_trades(self, query: TradeQuery) -> list[StoredTrade]:
+        """Trade-log rows matching ``query``, newest first (time, then id)."""
+        t = executor_trades
+        select = sa.select(t).order_by(t.c.timestamp.desc(), t.c.id.desc())
+        if query.since is not None:
+            select = select.where(t.c.timestamp >= query.since)
+        if query.until is not None:
+            select = select.where(t.c.timestamp <= query.until)
+        if query.before is not None:
+            older = t.c.timestamp < query.before
+            if query.before_id is not None:
+                older = sa.or_(older, sa.and_(t.c.timestamp == query.before, t.c.id < query.before_id))
+            select = select.where(older)
+        if query.status is not None:
+            select = select.where(t.c.status == str(query.status))
+        if query.league is not None:
+            a, m = arbitrage_attempts, market_mappings
+            of_league = sa.select(a.c.id).join(m, m.c.id == a.c.mapping_id).where(m.c.league == query.league)
+            select = select.where(t.c.attempt_id.in_(of_league))
         async with self.db.read() as conn:
-            rows = (await conn.execute(query.limit(limit))).all()
+            rows = (await conn.execute(select.limit(query.limit))).all()
         return [_trade(r) for r in rows]
 
     async def day_figures(self, start: datetime, end: datetime) -> tuple[int, Decimal, int]:

@@ -12,13 +12,13 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from worker.api import schemas
-from worker.domain.tradelog import PnlSeriesPoint, StoredPosition, StoredTrade
+from worker.domain.tradelog import PnlSeriesPoint, StoredPosition, StoredTrade, TradeQuery
 
 
 class HistoryReader(Protocol):
     """What the history routes read from storage."""
 
-    async def trades(self, *, since: datetime | None, limit: int) -> list[StoredTrade]: ...
+    async def trades(self, query: TradeQuery) -> list[StoredTrade]: ...
 
     async def positions(self, *, status: str | None) -> list[StoredPosition]: ...
 
@@ -42,8 +42,8 @@ class WireHistory:
     def __init__(self, reader: HistoryReader) -> None:
         self._reader = reader
 
-    async def trades(self, *, since: datetime | None, limit: int) -> list[Mapping[str, Any]]:
-        return [schemas.trade_event_data(t) for t in await self._reader.trades(since=since, limit=limit)]
+    async def trades(self, query: TradeQuery) -> list[Mapping[str, Any]]:
+        return [schemas.trade_event_data(t) for t in await self._reader.trades(query)]
 
     async def positions(self, *, status: str | None) -> list[Mapping[str, Any]]:
         return [schemas.to_wire(p) for p in await self._reader.positions(status=status)]

@@ -176,6 +176,27 @@ class DailyStats:
     losses_realised: Decimal  # net realised loss today (>= 0), for the daily-loss limit
 
 
+@dataclass(frozen=True, slots=True)
+class TradeQuery:
+    """Which trade-log rows to read, newest first (``/api/trades``, ``/api/trades.csv``).
+
+    ``since``: at or after; ``until``: at or before; ``before``: strictly older — the
+    keyset cursor of paging, the time of the oldest row shown so far, so ``limit`` +
+    ``before`` pages back through all history; with ``before_id`` (that row's id) a row
+    sharing the cursor's time but older by id is not skipped. ``status``: one of
+    :class:`TradeStatus`; ``league``: the league of the mapping the row's attempt traded
+    (rows of no attempt, such as imported ones, have none).
+    """
+
+    limit: int = 100
+    since: datetime | None = None
+    until: datetime | None = None
+    before: datetime | None = None
+    before_id: int | None = None
+    status: TradeStatus | None = None
+    league: str | None = None
+
+
 @dataclass(frozen=True)
 class PnlSeriesPoint:
     """One point of the cumulative realised P&L series: after one trade, or after the

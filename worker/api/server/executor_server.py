@@ -20,8 +20,8 @@ from worker.api.server.routes import (
     PnlHandler,
     PositionsHandler,
     StatusHandler,
-    TradesHandler,
 )
+from worker.api.server.trade_routes import TradesCsvHandler, TradesHandler
 from worker.clock import SYSTEM_CLOCK, Clock
 from worker.engine.event_bus import EventBus
 
@@ -36,6 +36,7 @@ def make_app(
             (r"/api/health", HealthHandler),
             (r"/api/status", StatusHandler),
             (r"/api/trades", TradesHandler),
+            (r"/api/trades\.csv", TradesCsvHandler),
             (r"/api/positions", PositionsHandler),
             (r"/api/pnl", PnlHandler),
             (r"/api/mappings", MappingsHandler),

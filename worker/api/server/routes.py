@@ -15,12 +15,13 @@ from worker.api.console import Console
 from worker.api.server.guard import Guarded
 from worker.api.server.snapshots import status_data
 from worker.domain.storage import DatabaseUnavailable
+from worker.domain.tradelog import TradeQuery
 
 
 class History(Protocol):
     """Read-only history for the ``/api`` routes (implemented over the database)."""
 
-    async def trades(self, *, since: datetime | None, limit: int) -> list[Mapping[str, Any]]: ...
+    async def trades(self, query: TradeQuery) -> list[Mapping[str, Any]]: ...
 
     async def positions(self, *, status: str | None) -> list[Mapping[str, Any]]: ...
 
@@ -49,7 +50,7 @@ class JsonHandler(Guarded, tornado.web.RequestHandler):
         field = None
         message = self._reason
         exc = kwargs.get("exc_info", (None, None, None))[1]
-        if isinstance(exc, _QueryError):
+        if isinstance(exc, QueryError):
             field, message = exc.field, exc.message
         elif isinstance(exc, SQLAlchemyError | DatabaseUnavailable):
             # The history routes read the database: an outage is 503, not a server bug.
@@ -68,32 +69,33 @@ class JsonHandler(Guarded, tornado.web.RequestHandler):
         return history
 
 
-class _QueryError(tornado.web.HTTPError):
+class QueryError(tornado.web.HTTPError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(400, reason="Bad Request")
         self.field = field
         self.message = message
 
 
-def _query_since(handler: tornado.web.RequestHandler) -> datetime | None:
-    raw = handler.get_query_argument("since", None)
+def query_time(handler: tornado.web.RequestHandler, name: str) -> datetime | None:
+    """An ISO-8601 time parameter with a zone (``Z`` or an offset); ``None`` when absent."""
+    raw = handler.get_query_argument(name, None)
     if raw is None or raw == "":
         return None
     try:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
-        raise _QueryError("since", "since must be an ISO-8601 time with a zone") from None
+        raise QueryError(name, f"{name} must be an ISO-8601 time with a zone") from None
     if value.tzinfo is None:
-        raise _QueryError("since", "since must carry a time zone (e.g. 2026-01-01T00:00:00Z)")
+        raise QueryError(name, f"{name} must carry a time zone (e.g. 2026-01-01T00:00:00Z)")
     return value
 
 
-def _query_choice(handler: tornado.web.RequestHandler, name: str, choices: tuple[str, ...]) -> str | None:
+def query_choice(handler: tornado.web.RequestHandler, name: str, choices: tuple[str, ...]) -> str | None:
     raw = handler.get_query_argument(name, None)
     if raw is None or raw == "":
         return None
     if raw not in choices:
-        raise _QueryError(name, f"{name} must be one of {', '.join(choices)}")
+        raise QueryError(name, f"{name} must be one of {', '.join(choices)}")
     return raw
 
 
@@ -110,31 +112,22 @@ class StatusHandler(JsonHandler):
         self.write_json(status_data(await self.console.snapshot()))
 
 
-class TradesHandler(JsonHandler):
-    async def get(self) -> None:
-        since = _query_since(self)
-        raw = self.get_query_argument("limit", "100")
-        if not raw.isdigit() or not 1 <= int(raw) <= 1000:
-            raise _QueryError("limit", "limit must be a whole number from 1 to 1000")
-        self.write_json({"trades": await self.history.trades(since=since, limit=int(raw))})
-
-
 class PositionsHandler(JsonHandler):
     async def get(self) -> None:
-        status = _query_choice(self, "status", ("open", "closed", "expired"))
+        status = query_choice(self, "status", ("open", "closed", "expired"))
         self.write_json({"positions": await self.history.positions(status=status)})
 
 
 class PnlHandler(JsonHandler):
     async def get(self) -> None:
-        since = _query_since(self)
-        bucket = _query_choice(self, "bucket", ("trade", "minute", "hour", "day")) or "trade"
+        since = query_time(self, "since")
+        bucket = query_choice(self, "bucket", ("trade", "minute", "hour", "day")) or "trade"
         self.write_json({"bucket": bucket, "points": await self.history.pnl(since=since, bucket=bucket)})
 
 
 class MappingsHandler(JsonHandler):
     async def get(self) -> None:
-        status = _query_choice(self, "status", ("candidate", "confirmed", "rejected"))
+        status = query_choice(self, "status", ("candidate", "confirmed", "rejected"))
         store = self.console.mappings
         # The mapping store's own view when it runs (same shape as mapping_changed).
         mappings = await store.list(status) if store is not None else await self.history.mappings(status=status)
