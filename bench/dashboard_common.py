@@ -44,18 +44,18 @@ window.__deepAll = (sel) => {
 };
 """
 
-# The trade table of /executor (the last refusals are a table.trades too).
-TRADES_TABLE = "table.trades:not(.refusals)"
+# The trade log of /executor: a keyed list, one element per row (``data-key``: the row id).
+TRADES_TABLE = ".trade-log"
 
-# Stamps (Date.now()) the moment each trade row first appears in the trade table.
+# Stamps (Date.now()) the moment each trade row first appears in the trade log.
 WATCH_TRADES_JS = DEEP_JS + f"""
 window.__seen = {{}};
-const table = window.__deepAll('{TRADES_TABLE}')[0];
-const root = table.getRootNode();
+const log = window.__deepAll('{TRADES_TABLE}')[0];
+const root = log.getRootNode();
 const stamp = () => {{
   const now = Date.now();
-  root.querySelectorAll('tr[data-id]').forEach(tr => {{
-    const id = tr.getAttribute('data-id');
+  root.querySelectorAll('{TRADES_TABLE} > [data-key]').forEach(row => {{
+    const id = row.dataset.key;
     if (!(id in window.__seen)) window.__seen[id] = now;
   }});
 }};
@@ -80,7 +80,7 @@ def running_stack(login: bool = True) -> Iterator[tuple[WorkerThread, str]]:
 
 def trade_event(i: int, prefix: str) -> TradeEvent:
     """A trade-log row's ``trade_event`` as the executor publishes it. Its ``trade_id``,
-    ``{prefix}-{i}``, is the row's ``data-id`` in the trade table: what the benchmarks
+    ``{prefix}-{i}``, is the row's ``data-key`` in the trade log: what the benchmarks
     look for in the page."""
     return TradeEvent(
         f"Bench game {i}",

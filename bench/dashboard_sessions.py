@@ -1,17 +1,24 @@
 """50 concurrent dashboard sessions at 10 updates/s: no trade event lost, latency held.
 
     python bench/dashboard_sessions.py [--sessions 50] [--rate 10] [--seconds 20] [--browsers 2]
+        [--same-process]
 
 ``--sessions`` sessions of ``/executor`` are driven by ``bokeh.client`` (each a real Bokeh
-session with its own server-side document, as a browser tab has), while ``--browsers``
-real Chromium pages measure event → DOM latency at the same time. The worker publishes
-``trade_event`` messages at ``--rate`` per second on its real bus; every session must
-receive every trade row (collected from the document patches it gets).
+session with its own server-side document, as a browser tab has), in a process of their
+own (``--same-process``: in this one, sharing the GIL with the worker's loop), while
+``--browsers`` real Chromium pages measure event → DOM latency at the same time.
+
+Event mix: the worker publishes one ``trade_event`` (a SUCCESS trade-log row, as the
+executor writes after a hedge) every 1/``--rate`` s on its real bus, and nothing else, so
+each event changes the trade log of every page (and today's stats, which the dashboard
+re-reads from ``/api/status`` after a burst). Every session must receive every trade row
+(collected from what its server-side document sends it: the trade log's row messages).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import re
 import threading
@@ -43,7 +50,7 @@ def register_page_models() -> None:
     KeyedList().get_root(Document())
 
 
-ROW = re.compile(r"data-id=(?:\"|&quot;)(ses-\d+)")
+ROW = re.compile(r"data-id=(?:\\?\"|&quot;)(ses-\d+)")
 
 # Where the time goes: stamps (Date.now()) when the page's Bokeh WebSocket first carries
 # each trade id, before Bokeh applies the patch; the DOM stamp is WATCH_TRADES_JS's.
@@ -78,11 +85,18 @@ def drive_sessions(base: str, n: int, total: int, timeout_s: float, connected: A
         ids: set[str] = set()
 
         def on_change(event, ids=ids):  # type: ignore[no-untyped-def]
-            new = getattr(event, "new", None)
+            new = getattr(event, "new", None)  # a property patch (an HTML pane)
             if isinstance(new, str) and "ses-" in new:
                 ids.update(ROW.findall(new))
 
+        def on_message(msg, ids=ids):  # type: ignore[no-untyped-def]
+            # A component's message: the trade log's rows (``KeyedList.apply``).
+            text = json.dumps(getattr(msg, "data", None), default=str)
+            if "ses-" in text:
+                ids.update(ROW.findall(text))
+
         s.document.on_change(on_change)
+        s.document.on_message("bokeh_event", on_message)
         seen.append(ids)
         sessions.append(s)
     connect_s = time.perf_counter() - t0
@@ -118,9 +132,10 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=10.0)
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--browsers", type=int, default=2)
-    ap.add_argument("--clients-process", action="store_true",
-                    help="run the bokeh.client sessions in a separate process (not sharing the worker's GIL)")
+    ap.add_argument("--same-process", action="store_true",
+                    help="run the bokeh.client sessions in this process (sharing the GIL with the worker's loop)")
     args = ap.parse_args()
+    args.clients_process = not args.same_process
     total = int(args.rate * args.seconds)
     # bokeh.client sessions cannot send the login cookie: this bench serves without it.
     with running_stack(login=False) as (worker, base):

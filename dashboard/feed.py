@@ -36,6 +36,7 @@ import logging
 import os
 import random
 import time
+import urllib.request
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -43,7 +44,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.websocket import WebSocketClientConnection, WebSocketClosedError, websocket_connect
@@ -234,6 +235,7 @@ class Feed:
             finally:
                 self._status_refresh = None
             self.apply({"type": "status_snapshot", "data": body})
+            await self._load_history(self.url or default_ws_url(), token, ("recent_trades",))
 
         self._status_refresh = asyncio.ensure_future(later())
 
@@ -360,7 +362,9 @@ class Feed:
 
     #: History list -> (route, the dashboard's message kind its answer is folded in as).
     HISTORY = {
-        "trades": ("/api/trades?limit=200", "trades_history"),
+        "trades": ("/api/trades?limit=100", "trades_history"),
+        # After a trade: the new rows' details (order ids, legs, fees) for the trade log.
+        "recent_trades": ("/api/trades?limit=50", "trades_history"),
         "pnl": ("/api/pnl", "pnl_history"),
         "mappings": ("/api/mappings", "mappings_snapshot"),
         "positions": ("/api/positions?status=open", "positions_snapshot"),
@@ -398,6 +402,49 @@ class Feed:
             return
         task = asyncio.ensure_future(self._load_history(self.url or default_ws_url(), token, which))
         task.add_done_callback(lambda f: f.cancelled() or f.exception())
+
+
+    def api_url(self, path: str, params: Mapping[str, str] | None = None) -> str:
+        """The worker's read-only API at ``path`` (``/api/trades``), with ``params``."""
+        parts = urlsplit(self.url or default_ws_url())
+        base = f"{'https' if parts.scheme == 'wss' else 'http'}://{parts.netloc}"
+        query = f"?{urlencode(params)}" if params else ""
+        return base + path + query
+
+    async def api_get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        """One read of the worker's API (numbers exact); raises on any failure, naming
+        the route only (never the URL, which a proxy could log with a token)."""
+        token = self._token()
+        if token is None:
+            raise ConnectionError("no token yet")
+        response = await AsyncHTTPClient().fetch(
+            self.api_url(path, params), headers={"Authorization": f"Bearer {token}"}, request_timeout=10,
+            raise_error=False,
+        )  # fmt: skip
+        body = decode_json(response.body) if response.body else None
+        if response.code != 200:
+            message = body.get("message") if isinstance(body, dict) else None
+            raise ApiError(path, response.code, str(message or response.reason or "failed"))
+        return body
+
+    def api_bytes(self, path: str, params: Mapping[str, str] | None = None) -> bytes:
+        """The body of one read of the worker's API, blocking (a download's callback)."""
+        token = self._token()
+        if token is None:
+            raise ConnectionError("no token yet")
+        request = urllib.request.Request(self.api_url(path, params), headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            body: bytes = response.read()
+        return body
+
+
+class ApiError(Exception):
+    """The worker's API answered a read with an error."""
+
+    def __init__(self, path: str, code: int, message: str) -> None:
+        super().__init__(f"{path}: {code} {message}")
+        self.code = code
+        self.message = message
 
 
 def decode_json(raw: bytes | str) -> Any:

@@ -7,8 +7,10 @@ cent). ROI is a percentage everywhere (ARCHITECTURE.md "Units and vocabulary").
 from __future__ import annotations
 
 import html
+import os
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dashboard.shown import ShownLeg, ShownOpportunity
 
@@ -81,6 +83,30 @@ def volumes(opp: ShownOpportunity) -> str:
 def clock(value: datetime | None) -> str:
     """``14:32:15`` in UTC (the dashboard labels its times UTC)."""
     return "—" if value is None else value.astimezone(UTC).strftime("%H:%M:%S")
+
+
+def display_zone() -> ZoneInfo:
+    """The zone the trade log writes times in: ``EXECUTOR_DISPLAY_TZ``, else the trading
+    day's (``EXECUTOR_DAY_TZ``), else New York's. The launcher refuses an unknown zone
+    (``python -m worker dashboard`` exits 78 naming the variable); here one falls back."""
+    for name in ("EXECUTOR_DISPLAY_TZ", "EXECUTOR_DAY_TZ"):
+        value = os.environ.get(name, "").strip()
+        if value:
+            try:
+                return ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                break
+    return ZoneInfo("America/New_York")
+
+
+def zone_name(zone: ZoneInfo, at: datetime) -> str:
+    """``America/New_York (EST)``: the zone's name and its abbreviation at ``at``."""
+    return f"{str(zone).replace('_', ' ')} ({at.astimezone(zone).tzname()})"
+
+
+def local(value: datetime | None, zone: ZoneInfo) -> str:
+    """``2026-12-06 09:32:15`` in ``zone`` (the header names it)."""
+    return "—" if value is None else value.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def stamp(value: datetime | None) -> str:

@@ -78,7 +78,9 @@ class ShownPosition:
 @dataclass(frozen=True)
 class ShownTrade:
     """A trade-log row or announcement as the executor page's table shows it (``seq``:
-    this process's order of arrival)."""
+    this process's order of arrival). Rows read from ``/api/trades`` also carry the
+    venues' order ids and the row's details (legs, fees); a live ``trade_event`` does not
+    until the history is read again (the feed does, after each trade)."""
 
     seq: int
     id: str
@@ -90,6 +92,20 @@ class ShownTrade:
     roi: Decimal | None
     reason: str
     attempt_id: str
+    kalshi_order_id: str = ""
+    poly_order_id: str = ""
+    details: Mapping[str, Any] | None = None
+
+    @property
+    def key(self) -> str:
+        """The row's id; an announcement (no row) by its arrival."""
+        return self.id or f"seq-{self.seq}"
+
+    @property
+    def order(self) -> tuple[datetime, int, int]:
+        """Oldest first, as the worker orders its log: time, then row id (rows written
+        at one time), then arrival."""
+        return self.time, int(self.id) if self.id.isdigit() else -1, self.seq
 
     @classmethod
     def from_view(cls, seq: int, t: wire.TradeView) -> ShownTrade:
@@ -104,6 +120,9 @@ class ShownTrade:
             roi=t.roi,
             reason=t.reason or "",
             attempt_id=t.attempt_id or "",
+            kalshi_order_id=t.kalshi_order_id or "",
+            poly_order_id=t.poly_order_id or "",
+            details=t.details,
         )
 
 

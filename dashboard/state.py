@@ -173,8 +173,18 @@ class WorkerState:
             self.trades.append(ShownTrade.from_view(self.trade_seq, row))
 
     def _on_trades_history(self, rows: tuple[wire.TradeView, ...]) -> set[str]:
-        self.trades.clear()
-        self._add_trades(sorted(rows, key=lambda r: r.timestamp))
+        """``/api/trades``: rows known by id get the stored row's details (order ids,
+        legs, fees) and keep their place; the others are added. Oldest first, at most
+        :data:`MAX_TRADES` kept."""
+        at = {t.id: i for i, t in enumerate(self.trades) if t.id}
+        for row in sorted(rows, key=lambda r: r.timestamp):
+            i = at.get(row.id or "")
+            if i is not None:
+                self.trades[i] = ShownTrade.from_view(self.trades[i].seq, row)
+            else:
+                self._add_trades([row])
+        ordered = sorted(self.trades, key=lambda t: t.order)
+        self.trades = deque(ordered[-MAX_TRADES:], maxlen=MAX_TRADES)
         return {"trades"}
 
     def _merge_balances(self, new: wire.BalancesView) -> None:

@@ -49,6 +49,8 @@ class Config:
     allowed_origins: tuple[str, ...]
     ws_url: str
     day_tz: ZoneInfo
+    #: The zone the dashboard writes times in (``EXECUTOR_DISPLAY_TZ``, default ``day_tz``).
+    display_tz: ZoneInfo
     seed: int
     paper_port: int
     paper_balances: Mapping[str, Decimal]
@@ -306,6 +308,11 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         day_tz = ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError("EXECUTOR_DAY_TZ", f"unknown time zone {tz_name!r}") from None
+    display_tz_name = (env.get("EXECUTOR_DISPLAY_TZ") or "").strip()
+    try:
+        display_tz = ZoneInfo(display_tz_name) if display_tz_name else day_tz
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError("EXECUTOR_DISPLAY_TZ", f"unknown time zone {display_tz_name!r}") from None
     return Config(
         database_url=database_url,
         data_dir=data_dir,
@@ -317,6 +324,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         allowed_origins=allowed_origins,
         ws_url=ws_url,
         day_tz=day_tz,
+        display_tz=display_tz,
         seed=_int(env, "EXECUTOR_SEED", 1, 0, 2**63 - 1),
         paper_port=_int(env, "EXECUTOR_PAPER_PORT", 8780, 1, 65535),
         paper_balances=parse_paper_balances(env.get("EXECUTOR_PAPER_BALANCES") or DEFAULT_PAPER_BALANCES),

@@ -20,10 +20,9 @@ from dashboard import format as fmt
 from dashboard.shown import ShownPosition, ShownTrade
 from dashboard.views.common import STYLES, Context, has, html
 from dashboard.views.keyed import Item, KeyedList
+from dashboard.views.trade_log import TradeLog
 from worker.api import schemas
 from worker.api import views as wire
-
-MAX_ROWS = 50
 
 
 def _settings_class() -> type[param.Parameterized]:
@@ -196,17 +195,11 @@ class ExecutorView:
             flex_wrap="wrap", gap="12px", sizing_mode="stretch_width",
         )
         # trades
-        self.cleared_seq = 0
-        self.clear = pn.widgets.Button(label="Clear", color="light", width=80)
-        self.clear.on_click(lambda _e: self._clear())
         self.stranded_msgs: dict[str, str] = {}
         self.stranded = KeyedList(on_action=self._stranded_action, sizing_mode="stretch_width", stylesheets=STYLES)
         self._resolved: set[str] = set()
-        self.trades = html("", name="trades", sizing_mode="stretch_width")
-        trades = pn.Column(
-            pn.Row(html("<h3 style='margin:0'>Recent Trades</h3>"), pn.layout.HSpacer(), self.clear, sizing_mode="stretch_width"),
-            self.stranded, self.trades, sizing_mode="stretch_width", styles=box,
-        )
+        self.trades = TradeLog(ctx)
+        trades = pn.Column(self.stranded, self.trades.layout, sizing_mode="stretch_width", styles=box)
         self.layout = pn.Column(header, columns, health, trades, sizing_mode="stretch_width")
 
     def __panel__(self) -> pn.Column:
@@ -230,11 +223,6 @@ class ExecutorView:
         self.kill_box.visible = False
         self.ctx.send(schemas.KILL_SWITCH, lambda r: self._say(r, "Kill switch pulled: paused, resting orders cancelled"),
                       flatten=bool(self.kill_flatten.value))
-
-    def _clear(self) -> None:
-        # The view only: history stays in the worker's database.
-        self.cleared_seq = self.ctx.feed.state.trade_seq
-        self._render_trades()
 
     # -- rendering -------------------------------------------------------------------
     def update(self, topics: set[str]) -> None:
@@ -271,7 +259,8 @@ class ExecutorView:
         if has(topics, "positions"):
             self._render_positions()
         if has(topics, "trades"):
-            self._render_trades()
+            self.trades.on_trades()
+            self._render_stranded()
         if has(topics, "venues"):
             self._render_venues(stale)
         if has(topics, "refusals"):
@@ -419,28 +408,6 @@ class ExecutorView:
         positions = self.ctx.feed.state.positions
         self.positions_title.object = f"<h3 style='margin:0'>Open Positions ({len(positions)})</h3>"
         self.positions.apply({pid: self.position_item(p) for pid, p in positions.items()}, list(positions))
-
-    def visible_trades(self) -> list[ShownTrade]:
-        rows = self.ctx.feed.state.trades_since(self.cleared_seq)
-        return rows[-MAX_ROWS:][::-1]
-
-    def _render_trades(self) -> None:
-        rows = []
-        for t in self.visible_trades():
-            cls = fmt.STATUS_CLASS.get(t.status, "")
-            last = f"{fmt.percent(t.roi)} ROI" if t.roi is not None and t.status in ("SUCCESS", "CLOSED", "SETTLED") else fmt.esc(t.reason or (fmt.percent(t.roi) + " ROI" if t.roi is not None else ""))
-            pnl_cls = "pos" if t.pnl is not None and t.pnl > 0 else ("neg" if t.pnl is not None and t.pnl < 0 else "")
-            rows.append(
-                f'<tr class="{cls}" data-seq="{t.seq}" data-id="{fmt.esc(t.id)}"><td>{fmt.clock(t.time)}</td>'
-                f'<td class="status">{fmt.esc(t.status)}</td><td>{fmt.esc(t.event)}</td>'
-                f"<td>{fmt.money(t.size)}</td><td class=\"{pnl_cls}\">{fmt.money(t.pnl, signed=True)}</td><td>{last}</td></tr>"
-            )
-        body = "".join(rows) or '<tr><td colspan="6" class="muted">No trades yet.</td></tr>'
-        self.trades.object = (
-            '<table class="trades"><thead><tr><th>Time (UTC)</th><th>Status</th><th>Event</th>'
-            f"<th>Size</th><th>P&amp;L</th><th>ROI / reason</th></tr></thead><tbody>{body}</tbody></table>"
-        )
-        self._render_stranded()
 
     def stranded_attempts(self) -> dict[str, ShownTrade]:
         """Attempts whose latest row is STRANDED and that were not resolved here."""

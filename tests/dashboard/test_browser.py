@@ -262,14 +262,14 @@ def test_closing_a_real_position_removes_it_and_adds_a_closed_trade_row(live, op
         stack.action("toggle_enabled", value=False)
         stack.unpin_game(game)
     expect(page.locator(".legs[data-leg=poly]")).to_have_text(re.compile(r"^Poly \S.* @ 0\.30$"))
-    expect(page.locator("tr.st-success")).to_contain_text(mapping["event_title"])
+    expect(page.locator(".trade-row.st-success")).to_contain_text(mapping["event_title"])
     (position,) = stack.api("/api/positions?status=open")["positions"]
     expect(page.locator(".legs[data-leg=poly]")).to_have_text(f"Poly {position['poly_contract']} @ 0.30")
     shot(page, "executor-position")
     page.get_by_role("button", name="Close Position").click()
     page.get_by_role("button", name="Confirm close").click()
     expect(page.get_by_text("No open positions.")).to_be_visible(timeout=TRADE_WAIT)
-    row = page.locator("tr.st-closed")
+    row = page.locator(".trade-row.st-closed")
     expect(row).to_contain_text(mapping["event_title"])
     closed = [t for t in stack.api("/api/trades?limit=50")["trades"] if t["status"] == "CLOSED"]
     assert len(closed) == 1

@@ -94,26 +94,31 @@ def test_trade_rows_are_coloured_by_status_newest_first(feed, page):
     p = page("executor")
     replay(feed, p, init(), trade("SUCCESS", trade_id="a", attempt_id="a1"),
            trade("ROLLED_BACK", event="MIA vs NYK", pnl="-0.80", roi=None, reason="Poly fail", trade_id="b", attempt_id="b1"))
-    html = p.view.trades.object
-    assert html.index("MIA vs NYK") < html.index("LAL vs BOS")
-    assert 'class="st-rolled"' in html and 'class="st-success"' in html
-    assert "-$0.80" in html and "Poly fail" in html and "2.4% ROI" in html
+    log = p.view.trades.list
+    assert log.order == ["b", "a"]  # newest first
+    assert log.items["b"]["cls"] == "trade-row st-rolled" and log.items["a"]["cls"] == "trade-row st-success"
+    assert "-$0.80" in log.items["b"]["sum"] and "Poly fail" in log.items["b"]["sum"]
+    assert "2.4% ROI" in log.items["a"]["sum"]
 
 
 def test_clear_empties_the_view_and_new_trades_still_appear(feed, page):
     p = page("executor")
     replay(feed, p, init(), trade(trade_id="a"))
-    p.view.clear.clicks += 1
-    assert "No trades yet" in p.view.trades.object
+    log = p.view.trades
+    log.clear.clicks += 1
+    assert log.list.order == [] and log.list.empty == "No new trades since Clear."
+    assert "1 row hidden by Clear" in log.note.object and log.undo.visible
     assert len(feed.state.trades) == 1  # history is kept
     replay(feed, p, trade(event="NEW GAME", trade_id="b", attempt_id="z"))
-    assert "NEW GAME" in p.view.trades.object and "LAL vs BOS" not in p.view.trades.object
+    assert log.list.order == ["b"] and "NEW GAME" in log.list.items["b"]["sum"]
+    log.undo.clicks += 1
+    assert log.list.order == ["b", "a"] and not log.undo.visible and log.note.object == ""
 
 
 def test_stranded_attempt_stands_out_with_retry_and_resolve(feed, page):
     p = page("executor")
     replay(feed, p, init(), trade("STRANDED", pnl="0", roi=None, reason="Kalshi leg open", attempt_id="att-7"))
-    assert "st-stranded" in p.view.trades.object
+    assert "st-stranded" in next(iter(p.view.trades.list.items.values()))["cls"]
     assert p.view.stranded.order == ["att-7"]
     box = p.view.stranded.items["att-7"]["sum"]
     assert "STRANDED" in box and 'data-action="retry"' in box and 'data-action="resolve"' in box

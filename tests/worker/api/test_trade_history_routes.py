@@ -6,62 +6,17 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import sqlalchemy as sa
 
-from db.repositories import TradeRepository
-from db.tables import arbitrage_attempts, market_mappings
+from tests.support.trade_history import T0, write_history
 from worker.bootstrap import Worker
-from worker.domain.tradelog import TradeRecord, TradeStatus
 
-T0 = datetime(2026, 12, 5, 15, 0, tzinfo=UTC)
 AUTH = {"Authorization": "Bearer test-token-0123456789abcdef"}
-STATUSES = (TradeStatus.SUCCESS, TradeStatus.CLOSED, TradeStatus.FAILED)
-
-
-async def _write_history(worker: Worker) -> list[dict[str, Any]]:
-    """130 trades, one a minute, three of them sharing one time; every third an NHL
-    attempt's, the rest NBA's. Returns what was written, newest first."""
-    now = datetime.now(UTC)
-    async with worker.db.write() as conn:
-        for league in ("nba", "nhl"):
-            await conn.execute(
-                market_mappings.insert().values(
-                    id=f"map_{league}", kalshi_ticker=f"KX{league}", poly_venue="polymarket", poly_market="1",
-                    poly_side="", league=league, game_date="2026-12-05", confidence="HIGH", reasons=[],
-                    status="confirmed", created_at=now, updated_at=now,
-                )
-            )  # fmt: skip
-    repo = TradeRepository(worker.db)
-    written: list[dict[str, Any]] = []
-    for n in range(130):
-        at = T0 + timedelta(minutes=min(n, 60) if n < 63 else n - 2)  # n = 60, 61, 62 share a time
-        league = "nhl" if n % 3 == 0 else "nba"
-        attempt = f"att-{n}"
-        async with worker.db.write() as conn:
-            await conn.execute(
-                arbitrage_attempts.insert().values(
-                    id=attempt, game_key=f"g{n}", mapping_id=f"map_{league}", direction="kalshi_yes",
-                    event_title=f"Game {n}", state="DONE", created_at=at, updated_at=at, contracts=Decimal(1),
-                    planned_cost=Decimal("0.97"), expected_edge=Decimal("0.03"), worst_case_loss=Decimal(0), path=[],
-                )
-            )  # fmt: skip
-        title = "=HYPERLINK(\"x\")" if n == 7 else f"Game {n}"
-        stored = await repo.record_trade(
-            TradeRecord(
-                event_title=title, status=STATUSES[n % 3], bet_size=Decimal("10.00"),
-                pnl=Decimal("-0.25") if n % 3 == 2 else Decimal("0.30"), timestamp=at,
-                attempt_id=attempt, dedup_key=f"t{n}",
-            )
-        )  # fmt: skip
-        assert stored is not None
-        written.append({"id": stored.id, "at": at, "n": n, "league": league, "status": STATUSES[n % 3].value})
-    written.sort(key=lambda w: (w["at"], int(w["id"])), reverse=True)
-    return written
 
 
 def _ids(rows: list[dict[str, Any]]) -> list[str]:
@@ -69,7 +24,7 @@ def _ids(rows: list[dict[str, Any]]) -> list[str]:
 
 
 async def test_before_pages_back_through_all_history_without_a_gap_or_a_repeat(worker: Worker) -> None:
-    written = await _write_history(worker)
+    written = await write_history(worker.db)
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{worker.port}", headers=AUTH) as http:
         # Pages of 68: the first ends inside the three rows that share one time.
         assert written[67]["at"] == written[68]["at"]
@@ -89,7 +44,7 @@ async def test_before_pages_back_through_all_history_without_a_gap_or_a_repeat(w
 
 
 async def test_filters_and_the_csv_export_give_the_same_rows(worker: Worker) -> None:
-    written = await _write_history(worker)
+    written = await write_history(worker.db)
     since, until = T0 + timedelta(minutes=10), T0 + timedelta(minutes=100)
     params = {"status": "SUCCESS", "league": "nhl", "since": since.isoformat(), "until": until.isoformat()}
     expected = [

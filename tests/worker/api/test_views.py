@@ -217,7 +217,7 @@ def test_api_trades_rows_carry_the_row_id_as_id() -> None:
                         "Poly fail", "att_9", None, {"legs": []})
     [row] = views.decode_api_trades(parsed({"trades": [schemas.trade_event_data(trade)]}))
     assert row == views.TradeView("41", T0, views.TradeEventStatus.ROLLED_BACK, "MIA vs NYK", D("5.00"),
-                                  D("-0.35"), None, "Poly fail", "att_9", None)
+                                  D("-0.35"), None, "Poly fail", "att_9", None, "p1", None, {"legs": []})
 
 
 def test_positions_as_init_the_executor_and_the_api_send_them() -> None:

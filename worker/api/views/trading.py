@@ -3,10 +3,12 @@ size–ROI curve and rules), mappings, the executor's refusals and the P&L."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from worker.api.views.reading import (
     Obj,
@@ -14,6 +16,7 @@ from worker.api.views.reading import (
     count,
     enum_of,
     flag,
+    json_object,
     moment,
     number,
     object_of,
@@ -114,6 +117,12 @@ class TradeView:
     reason: str | None
     attempt_id: str | None
     position_id: str | None
+    #: Stored rows only (``/api/trades``): the venues' order ids and the row's details
+    #: (``legs``: each leg's venue, contract, side, price, quantity, fill, fees and order
+    #: ids; ``fees``; ``path``), as the worker wrote them.
+    poly_order_id: str | None = None
+    kalshi_order_id: str | None = None
+    details: Mapping[str, Any] | None = None
 
 
 def decode_trade_event(o: Obj) -> TradeView:
@@ -149,6 +158,9 @@ def decode_trade_row(o: Obj) -> TradeView:
         o.null("reason", text),
         o.null("attempt_id", text),
         o.null("position_id", text),
+        o.opt("poly_order_id", text),
+        o.opt("kalshi_order_id", text),
+        o.opt("details", json_object),
     )
 
 

@@ -102,18 +102,26 @@ def walk_steps(a: Ladder, b: Ladder, units_a: FeeUnits, units_b: FeeUnits) -> li
     room_b = units_b[b[0].price][2]
     cum = ZERO
     while cost_a < room_b:  # the marginal pair pays: pa + ua < 1 − pb − ub
-        q = left_a if left_a < left_b else left_b
-        cum += q
+        # Buy what is left of the level that runs out first; both run out on a tie.
+        if left_a < left_b:
+            cum += left_a
+            left_b -= left_a
+            a_out, b_out = True, False
+        elif left_b < left_a:
+            cum += left_b
+            left_a -= left_b
+            a_out, b_out = False, True
+        else:  # a tie: equal, maybe written differently (197, 197.00); b's is added
+            cum += left_b
+            a_out = b_out = True
         steps.append(cum)
-        left_a -= q
-        left_b -= q
-        if not left_a:
+        if a_out:
             i += 1
             if i == len(a):
                 break
             left_a = a[i].size
             cost_a = units_a[a[i].price][1]
-        if not left_b:
+        if b_out:
             j += 1
             if j == len(b):
                 break
@@ -150,19 +158,19 @@ def curve_sizes(steps: list[Decimal], min_size: Decimal) -> list[Decimal]:
 def leg_fill(levels: Ladder, size: Decimal, units: FeeUnits) -> LegFill:
     """One order buying ``size`` off ``levels``, best first, with the venue's fee for it."""
     step, mode, per_order = units.step, units.mode, units.per_order
-    left = size
+    left = size  # still to buy (size > 0)
     price = notional = fees = qty = ZERO
     for lvl in levels:
-        price, q = lvl.price, lvl.size
-        if q >= left:
-            q = left  # the last level this order takes (the size as asked, its exponent)
+        price = lvl.price
+        last = lvl.size >= left
+        q = left if last else lvl.size  # the last level: the size as asked (its exponent)
         notional += price * q
         exact = q * units[price][0]
         fees += exact if per_order else exact.quantize(step, mode)
         qty += q
-        left -= q
-        if left <= 0:
+        if last:
             break
+        left -= q
     if per_order:
         fees = fees.quantize(step, mode)
     return _make(LegFill, (price, notional, fees, qty))
@@ -180,9 +188,12 @@ def deepest_size(steps: list[Decimal], min_size: Decimal) -> Decimal | None:
     count, as the walk summed it when a step ends there; ``None`` under ``min_size``."""
     if not steps:
         return None
-    depth = steps[-1].to_integral_value(ROUND_FLOOR)
+    last = steps[-1]
+    depth = last.to_integral_value(ROUND_FLOOR)
     if depth < min_size:
         return None
+    if last == depth:
+        return last  # the usual case: the walk ends on a whole count
     for s in reversed(steps):
         if s <= depth:
             return s if s == depth else depth

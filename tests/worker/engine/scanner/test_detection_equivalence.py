@@ -572,6 +572,8 @@ def _lv(*levels: tuple[str, str]) -> tuple[PriceLevel, ...]:
                 ("0.45", "3.7"),
             ),
         ),
+        # 1, 2, 3, 200.00: the last step is a tie of 197 and 197.00, summed as b writes it.
+        (_lv(("0.030", "1"), ("0.031", "1"), ("0.032", "1"), ("0.033", "197")), _lv(("0.96", "200.00"))),
         # 4, 7: whole sizes, the usual case.
         (
             _lv(("0.40", "4"), ("0.41", "3")),
