@@ -29,6 +29,11 @@ def test_defaults_are_the_documented_ones() -> None:
     assert config.token_env is None
 
 
+def test_the_display_zone_defaults_to_the_trading_day_s() -> None:
+    assert str(load_config({"EXECUTOR_DAY_TZ": "Europe/London"}).display_tz) == "Europe/London"
+    assert str(load_config({"EXECUTOR_DISPLAY_TZ": "Asia/Tokyo"}).display_tz) == "Asia/Tokyo"
+
+
 @pytest.mark.parametrize(
     ("variable", "value"),
     [
@@ -37,6 +42,7 @@ def test_defaults_are_the_documented_ones() -> None:
         ("EXECUTOR_MODE", "demo"),
         ("EXECUTOR_POLY_VENUE", "betfair"),
         ("EXECUTOR_DAY_TZ", "Mars/Olympus"),
+        ("EXECUTOR_DISPLAY_TZ", "Mars/Olympus"),
         ("EXECUTOR_PAPER_BALANCES", "kalshi=lots"),
         ("EXECUTOR_PAPER_BALANCES", "nyse=100"),
         ("EXECUTOR_PAPER_BALANCES", "kalshi=-5"),
