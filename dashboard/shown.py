@@ -53,6 +53,20 @@ class ShownPosition:
     kalshi: ShownLeg
     opened_at: datetime
     cost: Decimal | None
+    #: Contracts held per leg (None: the row does not say).
+    poly_qty: int | None = None
+    kalshi_qty: int | None = None
+    #: The game's start where the position's row has it.
+    starts_at: datetime | None = None
+
+    @property
+    def locked_edge(self) -> Decimal | None:
+        """What the pair pays at settlement less what it cost: both legs hold the same
+        count, so one of them pays $1 a contract whatever the result. None when the legs
+        differ (not hedged) or a figure is missing."""
+        if self.cost is None or self.poly_qty is None or self.poly_qty != self.kalshi_qty:
+            return None
+        return Decimal(self.poly_qty) - self.cost
 
     @classmethod
     def from_view(cls, p: wire.PositionView) -> ShownPosition:
@@ -72,6 +86,9 @@ class ShownPosition:
             kalshi=ShownLeg(venue="kalshi", contract=kalshi_contract, price=p.kalshi_price, market=ticker),
             opened_at=p.opened_at,
             cost=p.cost,
+            poly_qty=p.poly_contracts,
+            kalshi_qty=p.kalshi_contracts,
+            starts_at=p.expires_at,
         )
 
 

@@ -17,9 +17,10 @@ import panel as pn
 import param
 
 from dashboard import format as fmt
-from dashboard.shown import ShownPosition, ShownTrade
+from dashboard.shown import ShownTrade
 from dashboard.views.common import STYLES, Context, has, html
 from dashboard.views.keyed import Item, KeyedList
+from dashboard.views.positions import PositionsTable
 from dashboard.views.trade_log import TradeLog
 from worker.api import schemas
 from worker.api import views as wire
@@ -170,21 +171,22 @@ class ExecutorView:
         self.freshness = html("", name="freshness", sizing_mode="stretch_width")
         self.venues = html("", name="venues", sizing_mode="stretch_width")
         self.refusals = html("", name="refusals", sizing_mode="stretch_width")
-        self.positions_title = html("", name="positions-title")
-        self.position_msgs: dict[str, str] = {}
-        self.positions = KeyedList(on_action=self._position_action, empty="No open positions.",
-                                   sizing_mode="stretch_width", stylesheets=STYLES)
+        self.positions_table = PositionsTable(ctx, self._position_action)
+        self.positions_title = self.positions_table.title
+        self.position_msgs = self.positions_table.messages
+        self.positions = self.positions_table.list
         box = {"border": "1px solid #d0d7de", "border-radius": "6px"}
         self.figures = pn.Column(
             self.freshness, html("<h3 style='margin:0'>Balances</h3>"), self.balances,
             html("<h3 style='margin:0'>Today's Stats</h3>"), self.stats,
             styles={**box, "flex": "1 1 260px"}, sizing_mode="stretch_width",
         )
-        self.positions_box = pn.Column(self.positions_title, self.positions,
-                                       styles={**box, "flex": "1 1 300px"}, sizing_mode="stretch_width")
+        # Positions across the page's width: a table that grows downwards in one place,
+        # not a third column many times taller than the other two.
+        self.positions_box = pn.Column(self.positions_table.layout, styles=box, sizing_mode="stretch_width")
         columns = pn.FlexBox(
             pn.Column(self.settings.layout, styles={"flex": "1 1 260px"}, sizing_mode="stretch_width"),
-            self.figures, self.positions_box,
+            self.figures,
             flex_wrap="wrap", gap="12px", sizing_mode="stretch_width",
         )
         health = pn.FlexBox(
@@ -200,7 +202,7 @@ class ExecutorView:
         self._resolved: set[str] = set()
         self.trades = TradeLog(ctx)
         trades = pn.Column(self.stranded, self.trades.layout, sizing_mode="stretch_width", styles=box)
-        self.layout = pn.Column(header, columns, health, trades, sizing_mode="stretch_width")
+        self.layout = pn.Column(header, columns, self.positions_box, health, trades, sizing_mode="stretch_width")
 
     def __panel__(self) -> pn.Column:
         return self.layout
@@ -256,7 +258,7 @@ class ExecutorView:
             )
         if has(topics, "stats", "settings", "status", "trades"):
             self._render_stats()
-        if has(topics, "positions"):
+        if has(topics, "positions", "mappings"):
             self._render_positions()
         if has(topics, "trades"):
             self.trades.on_trades()
@@ -378,19 +380,6 @@ class ExecutorView:
             + (f'<div class="limit" data-k="limit">{fmt.esc(limit)}</div>' if limit else "")
         )
 
-    def position_item(self, pos: ShownPosition) -> Item:
-        cost = f'<br><span class="muted">cost {fmt.money(pos.cost)} · opened {fmt.clock(pos.opened_at)} UTC</span>' if pos.cost is not None else ""
-        return {
-            "cls": "position",
-            "sum": (
-                f"<b>{fmt.esc(pos.event)}</b><br>"
-                f'<span class="legs" data-leg="poly">{fmt.esc(fmt.leg_name(pos.poly))}</span><br>'
-                f'<span class="legs" data-leg="kalshi">{fmt.esc(fmt.leg_name(pos.kalshi))}</span>{cost}<br>'
-                '<button class="act warn" data-action="close" data-confirm="Confirm close">Close Position</button>'
-                f"{self.position_msgs.get(pos.id, '')}"
-            ),
-        }
-
     def _position_action(self, action: str, pid: str, _value: Any) -> None:
         if action != "close":
             return
@@ -400,14 +389,12 @@ class ExecutorView:
                 self.position_msgs[pid] = ' <span class="saved">Closing…</span>'
             else:
                 self.position_msgs[pid] = f' <span class="field-error">⚠ {fmt.esc(r.message or "Refused")}</span>'
-            self._render_positions()
+            self.positions_table.render()
 
         self.ctx.send(schemas.CLOSE_POSITION, reply, position_id=pid)
 
     def _render_positions(self) -> None:
-        positions = self.ctx.feed.state.positions
-        self.positions_title.object = f"<h3 style='margin:0'>Open Positions ({len(positions)})</h3>"
-        self.positions.apply({pid: self.position_item(p) for pid, p in positions.items()}, list(positions))
+        self.positions_table.render()
 
     def stranded_attempts(self) -> dict[str, ShownTrade]:
         """Attempts whose latest row is STRANDED and that were not resolved here."""

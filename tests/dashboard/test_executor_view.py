@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from datetime import timedelta
 from decimal import Decimal
 
 from dashboard.views.executor import SettingsForm
@@ -13,6 +15,7 @@ from tests.dashboard.protocol import (
     init,
     position_closed,
     position_opened,
+    stored_position,
     trade,
     wire,
 )
@@ -280,3 +283,31 @@ def test_the_total_is_shown_only_once_both_balances_are_known(feed, page):
     assert 'data-k="total">—' in p.view.balances.object  # not $40.00: Polymarket not read yet
     replay(feed, p, {"type": "balance_update", "data": {"poly": Decimal("55.00"), "kalshi": Decimal("40.00")}})
     assert 'data-k="total">$95.00' in p.view.balances.object
+
+
+def test_positions_table_shows_quantities_cost_locked_edge_and_game_start_and_sorts(feed, page):
+    def row(pid: str, title: str, cost: str, minutes: int, start_h: int | None, qty: int = 10) -> dict:
+        p = dataclasses.replace(
+            stored_position(pid, title), cost=Decimal(cost), opened_at=T0 + timedelta(minutes=minutes),
+            expires_at=None if start_h is None else T0 + timedelta(hours=start_h), poly_contracts=qty,
+        )
+        return schemas.to_wire(p)
+
+    p = page("executor", now=T0 + timedelta(hours=1))
+    replay(feed, p, init(positions=[
+        row("a", "Kings vs Ducks", "9.95", 0, 5),
+        row("b", "Rockets vs Lakers", "4.80", 30, 2),
+        row("c", "Jets vs Bills", "9.00", 10, None, qty=7),  # legs differ: not hedged
+    ]))
+    table = p.view.positions_table
+    assert table.list.order == ["b", "c", "a"]  # newest first
+    a = table.list.items["a"]["sum"]
+    assert "10 × 0.51" in a and "10 × 0.48" in a and "$9.95" in a and "+$0.05" in a  # 10 − 9.95
+    assert "in 4 h" in a
+    assert "not hedged" in table.list.items["c"]["sum"]
+    table.sort.value = "Cost"
+    assert table.list.order == ["a", "c", "b"]
+    table.sort.value = "Game start"
+    assert table.list.order == ["b", "a", "c"]  # unknown start last
+    table.sort.value = "Locked edge"
+    assert table.list.order == ["b", "a", "c"]  # +0.20, +0.05, not hedged

@@ -58,6 +58,9 @@ class PositionView(PositionLegColumns):
     #: (``AttemptRunner._publish_position``) leaves it out.
     status: PositionStatus | None
     poly_venue: Venue | None
+    #: The game's start (the opportunity's expiry) where the row has one (``init`` and
+    #: ``/api/positions``; ``position_opened`` leaves it out).
+    expires_at: datetime | None = None
 
 
 def decode_position(o: Obj) -> PositionView:
@@ -78,6 +81,7 @@ def decode_position(o: Obj) -> PositionView:
         kalshi_contracts=o.null("kalshi_contracts", count),
         cost=o.null("cost", number),
         attempt_id=o.null("attempt_id", text),
+        expires_at=o.opt("expires_at", moment),
     )
 
 

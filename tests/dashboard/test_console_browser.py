@@ -1,5 +1,6 @@
-"""The trade log in real Chromium: a real worker (its own database holding 130 written
-rows), the Procfile's ``panel serve`` with ``EXECUTOR_DISPLAY_TZ``, at 1440 px and 390 px.
+"""The console's trade log and positions table in real Chromium: a real worker (its own
+database holding 130 written trade rows and three open positions), the Procfile's
+``panel serve`` with ``EXECUTOR_DISPLAY_TZ``, at 1440 px and 390 px.
 
 The oracle is what was written into the worker's database and what the worker's API
 answers, never the page's own code."""
@@ -12,7 +13,8 @@ import json
 import re
 import urllib.request
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,6 +31,7 @@ from tests.dashboard.live import (
     stop_panel,
 )
 from tests.support.trade_history import write_history
+from worker.domain.tradelog import NewPosition, PositionLeg
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 expect = playwright_sync.expect
@@ -40,6 +43,7 @@ pytestmark = [
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 ZONE = "America/Chicago"
+NOW = datetime.now(UTC)
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +52,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[WorkerThre
     worker.start()
     assert worker.worker is not None
     written = worker.call(write_history(worker.worker.db))
+    for n, (cost, minutes, start_h) in enumerate((("9.95", 0, 5), ("4.80", 30, 2), ("9.00", 10, 9))):
+        worker.call(worker.worker.trades.open_position(NewPosition(
+            event_key=f"g{n}", event_title=f"Position game {n}", opened_at=NOW + timedelta(minutes=minutes),
+            poly=PositionLeg("polymarket", f"tok{n}", "Rockets", "Rockets", Decimal("0.51"), 10),
+            kalshi=PositionLeg("kalshi", f"KXNBAGAME-P{n}-BOS", f"NO KXNBAGAME-P{n}-BOS", "NO", Decimal("0.47"), 10),
+            cost=Decimal(cost), expires_at=NOW + timedelta(hours=start_h),
+        )))  # fmt: skip
     proc, base = start_panel(worker.ws_url, extra_env={"EXECUTOR_DISPLAY_TZ": ZONE})
     try:
         yield worker, written, base
@@ -147,4 +158,36 @@ def test_the_trade_log_reads_on_a_phone(stack, browser) -> None:
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", first.locator(".t-time").inner_text())
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "trade-log-390.png"), full_page=True)
+    page.context.close()
+
+
+def test_positions_are_a_sortable_table_whose_figures_are_the_worker_s(stack, browser) -> None:
+    worker, _, base = stack
+    page = open_executor(browser, base, 1440)
+    rows = page.locator(".positions-table [data-key]")
+    expect(rows).to_have_count(3)
+    expect(page.get_by_text("Open Positions (3)")).to_be_visible()
+    stored = api(worker, "/api/positions?status=open")["positions"]
+    by_opened = [p["id"] for p in sorted(stored, key=lambda p: p["opened_at"], reverse=True)]
+    keys = lambda: rows.evaluate_all("els => els.map(e => e.dataset.key)")  # noqa: E731
+    assert keys() == by_opened
+    for p in stored:
+        row = page.locator(f".positions-table [data-key='{p['id']}']")
+        expect(row.locator("[data-k=cost]")).to_have_text(f"${Decimal(str(p['cost'])):,.2f}")
+        edge = Decimal(p["poly_contracts"]) - Decimal(str(p["cost"]))
+        expect(row.locator("[data-k=edge]")).to_have_text(f"{'+' if edge >= 0 else '-'}${abs(edge):,.2f}")
+    page.locator("select").filter(has=page.locator("option[value='Cost']")).select_option("Cost")
+    by_cost = [p["id"] for p in sorted(stored, key=lambda p: Decimal(str(p["cost"])), reverse=True)]
+    expect(rows.first).to_have_attribute("data-key", by_cost[0])
+    assert keys() == by_cost
+    page.locator("select").filter(has=page.locator("option[value='Game start']")).select_option("Game start")
+    by_start = [p["id"] for p in sorted(stored, key=lambda p: p["expires_at"])]
+    expect(rows.first).to_have_attribute("data-key", by_start[0])
+    assert keys() == by_start
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "positions-1440.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 900})
+    box = rows.first.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 391
+    page.screenshot(path=str(ARTIFACTS / "positions-390.png"), full_page=True)
     page.context.close()

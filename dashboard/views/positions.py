@@ -1,0 +1,103 @@
+"""Open positions on ``/executor``: a keyed, sortable table across the page's width.
+
+One row per position, kept by id in the browser (:class:`~dashboard.views.keyed.KeyedList`):
+the game (the venues' title and its league), each leg as its venue names it with the
+contracts held and the price paid, the cost, the locked edge (what the hedged pair pays
+at settlement less its cost), when the game starts (in the display zone) and how long
+until then, and Close. Sorting reorders the rows the browser has; nothing is re-sent. The
+plan's "Open Positions (X)" heading stays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import panel as pn
+
+from dashboard import format as fmt
+from dashboard.shown import ShownPosition
+from dashboard.views.common import STYLES, Context, html
+from dashboard.views.keyed import Item, KeyedList
+
+SORTS: dict[str, Callable[[ShownPosition, datetime | None], Any]] = {
+    "Newest first": lambda p, _s: -p.opened_at.timestamp(),
+    "Game start": lambda p, s: (s is None, s.timestamp() if s else 0.0),
+    "Cost": lambda p, _s: -(p.cost or Decimal(0)),
+    "Locked edge": lambda p, _s: -(p.locked_edge if p.locked_edge is not None else Decimal(-10**9)),
+    "Game": lambda p, _s: p.event.lower(),
+}
+HEAD = (
+    '<div class="pos-head"><span>Game</span><span>Kalshi leg</span><span>Polymarket leg</span>'
+    "<span>Cost</span><span>Locked edge</span><span>Game start</span><span></span></div>"
+)
+
+
+class PositionsTable:
+    """See the module doc. ``on_close(position_id)`` asks the worker to close one."""
+
+    def __init__(self, ctx: Context, on_action: Callable[[str, str, Any], None]) -> None:
+        self.ctx = ctx
+        self.zone = fmt.display_zone()
+        self.messages: dict[str, str] = {}
+        self.title = html("", name="positions-title")
+        self.sort = pn.widgets.Select(label="Sort", options=list(SORTS), value="Newest first", width=140)
+        self.sort.param.watch(lambda _e: self.render(), "value")
+        self.list = KeyedList(on_action=on_action, empty="No open positions.", list_class="klist positions-table",
+                              sizing_mode="stretch_width", stylesheets=STYLES)  # fmt: skip
+        self.head = html(HEAD, sizing_mode="stretch_width")
+        self.layout = pn.Column(
+            pn.FlexBox(self.title, self.sort, flex_wrap="wrap", justify_content="space-between",
+                       align_items="flex-end", sizing_mode="stretch_width"),
+            self.head, self.list, sizing_mode="stretch_width",
+        )  # fmt: skip
+
+    def starts(self, pos: ShownPosition) -> datetime | None:
+        """The game's start: the position's own, else its mapping's (by Kalshi ticker)."""
+        if pos.starts_at is not None:
+            return pos.starts_at
+        for m in self.ctx.feed.state.mappings.values():
+            if m.kalshi == pos.kalshi.market:
+                return m.starts_at
+        return None
+
+    def item(self, pos: ShownPosition, start: datetime | None, now: datetime) -> Item:
+        def leg(side: str, shown: Any, qty: int | None) -> str:
+            held = f"{qty} × " if qty is not None else ""
+            return (f'<span class="legs" data-leg="{side}">{fmt.esc(fmt.leg_name(shown))}</span>'
+                    f'<span class="muted qty" data-qty="{side}">{held}{fmt.price(shown.price)}</span>')  # fmt: skip
+
+        edge = pos.locked_edge
+        edge_cls = "pos" if edge is not None and edge > 0 else ("neg" if edge is not None and edge < 0 else "")
+        if start is None:
+            when = '<span class="muted">—</span>'
+        else:
+            left = (start - now).total_seconds()
+            rel = f"in {fmt.age(left)}" if left > 0 else f"started {fmt.age(-left)} ago"
+            when = f'{fmt.local(start, self.zone)[:-3]}<br><span class="muted">{rel}</span>'
+        return {
+            "cls": "position pos-row",
+            "sum": (
+                f'<span class="pos-game"><b>{fmt.esc(pos.event)}</b><br><span class="muted">opened '
+                f"{fmt.local(pos.opened_at, self.zone)[:-3]}</span></span>"
+                f'<span>{leg("kalshi", pos.kalshi, pos.kalshi_qty)}</span>'
+                f'<span>{leg("poly", pos.poly, pos.poly_qty)}</span>'
+                f'<span data-k="cost">{fmt.money(pos.cost)}</span>'
+                f'<span class="{edge_cls}" data-k="edge">{fmt.money(edge, signed=True) if edge is not None else "not hedged"}</span>'
+                f'<span data-k="start">{when}</span>'
+                '<span><button class="act warn" data-action="close" data-confirm="Confirm close">Close Position</button>'
+                f"{self.messages.get(pos.id, '')}</span>"
+            ),
+        }
+
+    def render(self) -> None:
+        positions = self.ctx.feed.state.positions
+        now = self.ctx.now()
+        self.title.object = f"<h3 style='margin:0'>Open Positions ({len(positions)})</h3>"
+        starts = {pid: self.starts(p) for pid, p in positions.items()}
+        key = SORTS[str(self.sort.value)]
+        order = sorted(positions, key=lambda pid: key(positions[pid], starts[pid]))
+        self.list.apply({pid: self.item(p, starts[pid], now) for pid, p in positions.items()}, order)
+        self.head.visible = bool(positions)
