@@ -20,6 +20,7 @@ from dashboard import format as fmt
 from dashboard.shown import ShownTrade
 from dashboard.views.common import STYLES, Context, has, html
 from dashboard.views.keyed import Item, KeyedList
+from dashboard.views.money import money_html
 from dashboard.views.positions import PositionsTable
 from dashboard.views.trade_log import TradeLog
 from worker.api import schemas
@@ -167,6 +168,7 @@ class ExecutorView:
         # columns
         self.settings = SettingsPanel(ctx)
         self.balances = html("", name="balances", sizing_mode="stretch_width")
+        self.money = html("", name="money", sizing_mode="stretch_width")
         self.stats = html("", name="stats", sizing_mode="stretch_width")
         self.freshness = html("", name="freshness", sizing_mode="stretch_width")
         self.venues = html("", name="venues", sizing_mode="stretch_width")
@@ -177,7 +179,7 @@ class ExecutorView:
         self.positions = self.positions_table.list
         box = {"border": "1px solid #d0d7de", "border-radius": "6px"}
         self.figures = pn.Column(
-            self.freshness, html("<h3 style='margin:0'>Balances</h3>"), self.balances,
+            self.freshness, html("<h3 style='margin:0'>Balances</h3>"), self.balances, self.money,
             html("<h3 style='margin:0'>Today's Stats</h3>"), self.stats,
             styles={**box, "flex": "1 1 260px"}, sizing_mode="stretch_width",
         )
@@ -256,6 +258,7 @@ class ExecutorView:
                 f'<tr class="total"><td>Total:</td><td class="v" data-k="total">{fmt.money(state.total_balance())}</td></tr>'
                 "</table>" + self._books_html()
             )
+            self.money.object = money_html(state.books, state.poly_venue)
         if has(topics, "stats", "settings", "status", "trades"):
             self._render_stats()
         if has(topics, "positions", "mappings"):

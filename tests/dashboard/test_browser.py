@@ -265,6 +265,18 @@ def test_closing_a_real_position_removes_it_and_adds_a_closed_trade_row(live, op
     expect(page.locator(".trade-row.st-success")).to_contain_text(mapping["event_title"])
     (position,) = stack.api("/api/positions?status=open")["positions"]
     expect(page.locator(".legs[data-leg=poly]")).to_have_text(f"Poly {position['poly_contract']} @ 0.30")
+    # The money view with a hedged position open: its figures are the worker's books.
+    def books_with_exposure() -> Any:
+        b = stack.api("/api/status").get("books")
+        return b if isinstance(b, dict) and b["total"]["open_cost"] and b["in_flight"] == 0 else None
+
+    b = wait_until_blocking(books_with_exposure, 60, "the position's cost in the books")
+    t = b["total"]
+    equity = sum(Decimal(str(x)) for x in (t["cash"], t["open_cost"], t["to_redeem"], b["locked_edge"]))
+    assert Decimal(str(b["locked_edge"])) > 0  # a hedged pair bought under $1
+    expect(page.locator("[data-money=exposure-total]")).to_have_text(money(Decimal(str(t["open_cost"]))))
+    expect(page.locator("[data-money=locked-total]")).to_have_text(money(Decimal(str(b["locked_edge"])), signed=True))
+    expect(page.locator("[data-money=equity-total]")).to_have_text(money(equity))
     shot(page, "executor-position")
     page.get_by_role("button", name="Close Position").click()
     page.get_by_role("button", name="Confirm close").click()
@@ -540,4 +552,16 @@ def test_status_and_the_page_show_the_books_and_the_loss_budget(live, open_page)
     assert budget["remaining"] == budget["max_daily_loss"] and budget["reserved_in_flight"] == 0, budget
     page = open_page("/executor")
     expect(page.locator("[data-k=books]")).to_contain_text("match the venues")
+    # The money view's figures are the books' (the worker's own sums, read here from /api/status).
+    def dec(x: Any) -> Decimal:
+        return Decimal(str(x))
+
+    total = b["total"]
+    expect(page.locator("[data-money=cash-total]")).to_have_text(money(dec(total["cash"])))
+    for name, v in b["venues"].items():
+        expect(page.locator(f"[data-money=cash-{name}]")).to_have_text(money(dec(v["cash"])))
+        expect(page.locator(f"[data-money=exposure-{name}]")).to_have_text(money(dec(v["open_cost"])))
+    equity = sum(dec(x) for x in (total["cash"], total["open_cost"], total["to_redeem"], b["locked_edge"]))
+    expect(page.locator("[data-money=equity-total]")).to_have_text(money(equity))
+    expect(page.locator("[data-money=realised-total]")).to_have_text(money(dec(b["realised_today"]), signed=True))
     shot(page, "executor-books")

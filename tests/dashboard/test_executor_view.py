@@ -311,3 +311,39 @@ def test_positions_table_shows_quantities_cost_locked_edge_and_game_start_and_so
     assert table.list.order == ["b", "a", "c"]  # unknown start last
     table.sort.value = "Locked edge"
     assert table.list.order == ["b", "a", "c"]  # +0.20, +0.05, not hedged
+
+
+def test_money_view_adds_up_the_worker_s_books_per_venue_and_in_total(feed, page):
+    from worker.domain.markets import Venue
+    from worker.engine.books import Books, VenueBooks
+
+    books = Books(
+        venues={
+            Venue.KALSHI: VenueBooks("kalshi", cash_now=Decimal("310.40"), open_cost=Decimal("180.20")),
+            Venue.POLYMARKET: VenueBooks("polymarket", cash_now=Decimal("402.10"), open_cost=Decimal("205.85"),
+                                         to_redeem=Decimal("12.00")),
+        },
+        trade_log_realised=Decimal("1.25"), realised_today=Decimal("0.75"), locked_edge=Decimal("6.45"), in_flight=0,
+    )
+    p = page("executor")
+    replay(feed, p, init(), wire(schemas.BALANCE_UPDATE, {"poly": Decimal("402.10"), "kalshi": Decimal("310.40"),
+                                                          "books": schemas.to_wire(books.wire())}))
+    html = p.view.money.object
+
+    def cell(key: str) -> str:
+        return html.split(f'data-money="{key}">', 1)[1].split("<", 1)[0]
+
+    assert cell("cash-kalshi") == "$310.40" and cell("cash-polymarket") == "$402.10" and cell("cash-total") == "$712.50"
+    assert cell("exposure-total") == "$386.05"
+    assert cell("redeem-polymarket") == "$12.00" and cell("redeem-kalshi") == "$0.00"
+    assert cell("equity-kalshi") == "$490.60"  # 310.40 + 180.20
+    assert cell("equity-polymarket") == "$619.95"  # 402.10 + 205.85 + 12.00
+    assert cell("equity-total") == "$1,117.00"  # 712.50 + 386.05 + 12.00 + 6.45
+    assert cell("locked-total") == "+$6.45" and cell("unrealised-total") == "+$6.45"
+    assert cell("realised-total") == "+$0.75" and cell("unrealised-kalshi") == "no mark"
+    # A venue's cash unknown: its sums are unknown, never a part passed off as a total.
+    books.venues[Venue.KALSHI].cash_now = None
+    replay(feed, p, wire(schemas.BALANCE_UPDATE, {"poly": Decimal("402.10"), "kalshi": None,
+                                                  "books": schemas.to_wire(books.wire())}))
+    html = p.view.money.object
+    assert cell("cash-total") == "—" and cell("equity-total") == "—" and cell("equity-polymarket") == "$619.95"

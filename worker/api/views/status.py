@@ -5,7 +5,7 @@ database, alerts and listings refused at discovery, and the messages that carry 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -121,6 +121,17 @@ class RedeemView:
 
 
 @dataclass(frozen=True, slots=True)
+class MoneyView:
+    """One venue's money in the books, or their total (a total is None when a part is
+    unknown): ``cash`` as the venue reports it, ``open_cost`` what open positions cost,
+    ``to_redeem`` what is won and not yet paid out."""
+
+    cash: Decimal | None
+    open_cost: Decimal | None
+    to_redeem: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
 class BooksView:
     """The worker's books: ``difference`` is ``total.difference`` (None until every
     venue's cash is known), ``agrees`` whether every dollar is in our records."""
@@ -130,6 +141,16 @@ class BooksView:
     agrees: bool
     resolved_to_redeem: Decimal
     to_redeem: tuple[RedeemView, ...]
+    #: Per venue (by name) and in total; what the hedged open pairs will pay beyond their
+    #: cost; realised P&L of the trading day.
+    venues: Mapping[str, MoneyView] = field(default_factory=dict)
+    total: MoneyView | None = None
+    locked_edge: Decimal | None = None
+    realised_today: Decimal | None = None
+
+
+def _money(o: Obj) -> MoneyView:
+    return MoneyView(o.opt("cash", number), o.opt("open_cost", number), o.opt("to_redeem", number))
 
 
 def _redeem(o: Obj) -> RedeemView:
@@ -143,6 +164,10 @@ def decode_books(o: Obj) -> BooksView:
         o.req("agrees", flag),
         o.req("resolved_to_redeem", number),
         o.req("to_redeem", array_of(object_of(_redeem))),
+        venues=o.opt("venues", by_name(object_of(_money))) or {},
+        total=o.opt("total", object_of(_money)),
+        locked_edge=o.opt("locked_edge", number),
+        realised_today=o.opt("realised_today", number),
     )
 
 
