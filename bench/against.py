@@ -11,6 +11,8 @@ script must exist at that version (``bench/detection.py`` and
 from __future__ import annotations
 
 import os
+import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -67,11 +69,21 @@ def run_other(ref: str, script: str, argv: Sequence[str]) -> str:
         # The same hash seed as this version's run (the instruction count depends on it).
         env = {**os.environ, "PYTHONPATH": str(tree), "PYTHONHASHSEED": os.environ.get("PYTHONHASHSEED", "0")}
         done = subprocess.run(
-            [sys.executable, str(path), *strip_against(argv)], cwd=tree, env=env, capture_output=True, text=True
+            [*no_aslr(), sys.executable, str(path), *strip_against(argv)], cwd=tree, env=env, capture_output=True,
+            text=True,
         )
         if done.returncode != 0:
             raise SystemExit(f"bench/{script} at {ref} failed ({done.returncode}):\n{done.stderr[-2000:]}")
         return done.stdout
+
+
+def no_aslr() -> list[str]:
+    """``setarch <arch> -R``: the command's processes (and their children) run without
+    address-space randomisation, so that counts that depend on addresses (object hashes,
+    dict layouts) repeat; empty where ``setarch`` is missing."""
+    if shutil.which("setarch") is None:
+        return []
+    return ["setarch", platform.machine(), "-R"]
 
 
 def head() -> str:

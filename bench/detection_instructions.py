@@ -21,9 +21,9 @@ Use it to compare two versions of the scanner; the wall-clock goal is still read
 
 ``--against REF`` first counts the same run on version ``REF`` of the code (its own copy
 of this script, in a temporary git worktree), then on this checkout, and prints both and
-the change. The measured processes run with ``PYTHONHASHSEED=0`` (unless it is set):
-string hashes decide dict layouts, so with a random seed two runs of the same code differ
-by a few percent.
+the change. The measured processes run with ``PYTHONHASHSEED=0`` (unless it is set) and without
+address-space randomisation (``setarch -R``): string hashes and object addresses decide
+dict layouts, so otherwise two runs of the same code differ by a percent or more.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from against import head, run_other
+from against import head, no_aslr, run_other
 from detection import WORKLOADS, apply, build_world
 
 #: Updates applied in both runs before the counted ones, so that both start from a
@@ -85,6 +85,7 @@ def totals(path: Path) -> dict[str, int]:
 
 def measure(args: argparse.Namespace, applied: int, out: Path) -> dict[str, int]:
     cmd: Sequence[str] = [
+        *no_aslr(),
         "valgrind",
         "--tool=callgrind",
         "--cache-sim=yes",
