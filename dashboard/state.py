@@ -106,6 +106,10 @@ class WorkerState:
     closed_positions: deque[str] = field(default_factory=lambda: deque(maxlen=1000))
     trades: deque[ShownTrade] = field(default_factory=lambda: deque(maxlen=MAX_TRADES))
     trade_seq: int = 0
+    #: Bumped whenever ``trades`` changes (a row added or completed from the history).
+    trades_version: int = 0
+    _newest: tuple[int, list[ShownTrade]] | None = field(default=None, repr=False, compare=False)
+    _stranded: tuple[int, dict[str, ShownTrade]] | None = field(default=None, repr=False, compare=False)
     opportunities: dict[str, ShownOpportunity] = field(default_factory=dict)
     mappings: dict[str, ShownMapping] = field(default_factory=dict)
     #: Listings refused at the latest discovery; None until the worker said anything.
@@ -171,6 +175,7 @@ class WorkerState:
         for row in rows:
             self.trade_seq += 1
             self.trades.append(ShownTrade.from_view(self.trade_seq, row))
+        self.trades_version += 1
 
     def _on_trades_history(self, rows: tuple[wire.TradeView, ...]) -> set[str]:
         """``/api/trades``: rows known by id get the stored row's details (order ids,
@@ -185,7 +190,23 @@ class WorkerState:
                 self._add_trades([row])
         ordered = sorted(self.trades, key=lambda t: t.order)
         self.trades = deque(ordered[-MAX_TRADES:], maxlen=MAX_TRADES)
+        self.trades_version += 1
         return {"trades"}
+
+    def stranded(self) -> dict[str, ShownTrade]:
+        """Attempts whose latest row is STRANDED (by attempt id), once per change."""
+        cached = self._stranded
+        if cached is None or cached[0] != self.trades_version:
+            latest = {t.attempt_id: t for t in self.trades if t.attempt_id}
+            cached = self._stranded = (self.trades_version, {a: t for a, t in latest.items() if t.status == "STRANDED"})
+        return cached[1]
+
+    def trades_newest_first(self) -> list[ShownTrade]:
+        """``trades`` newest first, sorted once per change for every session."""
+        cached = self._newest
+        if cached is None or cached[0] != self.trades_version:
+            cached = self._newest = (self.trades_version, sorted(self.trades, key=lambda t: t.order, reverse=True))
+        return cached[1]
 
     def _merge_balances(self, new: wire.BalancesView) -> None:
         """A venue read now replaces its figure; one not read (null) keeps the last known."""

@@ -401,11 +401,7 @@ class ExecutorView:
 
     def stranded_attempts(self) -> dict[str, ShownTrade]:
         """Attempts whose latest row is STRANDED and that were not resolved here."""
-        latest: dict[str, ShownTrade] = {}
-        for t in self.ctx.feed.state.trades:
-            if t.attempt_id:
-                latest[t.attempt_id] = t
-        return {a: t for a, t in latest.items() if t.status == "STRANDED" and a not in self._resolved}
+        return {a: t for a, t in self.ctx.feed.state.stranded().items() if a not in self._resolved}
 
     def _render_stranded(self) -> None:
         items: dict[str, Item] = {}

@@ -25,6 +25,7 @@ from typing import Any
 
 import param
 from panel.custom import JSComponent
+from param.parameterized import discard_events
 
 Item = dict[str, str]  # {"cls": classes, "sum": html, "det": html (optional, keeps <details> open)}
 ActionHandler = Callable[[str, str, Any], None]
@@ -45,10 +46,12 @@ export function render({ model, el }) {
   el.appendChild(box);
   const items = new Map();
   let asked = 0;
+  // The order shown: the model's, or the one a message carried with its items.
+  let order = model.order;
   const place = () => {
     const kids = [];
     let missing = false;
-    for (const id of model.order) { const it = items.get(id); if (it) kids.push(it.el); else missing = true; }
+    for (const id of order) { const it = items.get(id); if (it) kids.push(it.el); else missing = true; }
     // An id we were never sent (a message lost while the page connected): ask for all.
     if (missing && Date.now() - asked > 500) { asked = Date.now(); model.send_msg({ type: 'sync' }); }
     const shown = kids.length;
@@ -117,9 +120,10 @@ export function render({ model, el }) {
     if (msg.full) { for (const id of [...items.keys()]) if (!(id in msg.upsert)) items.delete(id); }
     for (const [id, c] of Object.entries(msg.upsert || {})) upsert(id, c);
     for (const id of msg.remove || []) items.delete(id);
+    if (msg.order) order = msg.order;
     place();
   });
-  model.on('order', place);
+  model.on('order', () => { order = model.order; place(); });
   model.on('empty', place);
   model.on('stale', mark);
   asked = Date.now();
@@ -133,15 +137,24 @@ export function render({ model, el }) {
         self._on_action = on_action
 
     def apply(self, items: Mapping[str, Item], order: list[str] | None = None) -> None:
-        """Make the browser's items equal ``items`` (sending only the difference)."""
+        """Make the browser's items and order equal ``items`` and ``order`` (sending only
+        the difference, in one message when both changed: with many sessions open, each
+        message to each session costs the server more than what it carries)."""
         removed = [k for k in self.items if k not in items]
         upsert = {k: dict(v) for k, v in items.items() if self.items.get(k) != v}
         for k in removed:
             del self.items[k]
         self.items.update(upsert)
+        new_order = order is not None and order != self.order
         if upsert or removed:
-            self._send_msg({"upsert": upsert, "remove": removed})
-        if order is not None and order != self.order:
+            msg: dict[str, Any] = {"upsert": upsert, "remove": removed}
+            if new_order:
+                msg["order"] = order
+                # The message carries it: the parameter follows without a patch of its own.
+                with discard_events(self):
+                    self.order = order
+            self._send_msg(msg)
+        elif new_order:
             self.order = order
 
     def update_item(self, key: str, item: Item) -> None:
@@ -153,7 +166,7 @@ export function render({ model, el }) {
         if not isinstance(msg, dict):
             return
         if msg.get("type") == "sync":
-            self._send_msg({"upsert": dict(self.items), "remove": [], "full": True})
+            self._send_msg({"upsert": dict(self.items), "remove": [], "full": True, "order": list(self.order)})
         elif msg.get("type") == "action" and self._on_action is not None:
             key, action = msg.get("id"), msg.get("action")
             if isinstance(key, str) and isinstance(action, str) and key in self.items:

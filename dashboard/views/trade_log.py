@@ -25,6 +25,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import panel as pn
 
@@ -43,6 +44,8 @@ ALL = "All"
 STATUS_OPTIONS = [ALL, *(s.value for s in TradeStatus)]
 LEAGUE_OPTIONS = [ALL, *(row.code for row in LEAGUES)]
 Fetch = Callable[[str, Mapping[str, str]], Awaitable[Any]]
+#: Rows' items by key, shared by the sessions: (the row they were made from, zone, item).
+_ITEMS: dict[str, tuple[ShownTrade, ZoneInfo, Item]] = {}
 
 
 class TradeLog:
@@ -102,7 +105,9 @@ class TradeLog:
         """Every row this page could show, newest first."""
         if self.filtered is not None:
             return self.filtered
-        live = sorted(self.ctx.feed.state.trades, key=lambda t: t.order, reverse=True)
+        live = self.ctx.feed.state.trades_newest_first()
+        if not self.older:
+            return live
         keys = {t.key for t in live}
         return live + [t for t in self.older if t.key not in keys]
 
@@ -117,7 +122,7 @@ class TradeLog:
         )
         rows = self.rows()
         self.list.empty = self._empty_text()
-        self.list.apply({t.key: self.item(t) for t in rows}, [t.key for t in rows])
+        self.list.apply({t.key: self.cached_item(t) for t in rows}, [t.key for t in rows])
         self.note.object = (
             f'<span class="muted" data-k="hidden">{len(self.hidden)} row{"s" if len(self.hidden) != 1 else ""} '
             "hidden by Clear</span>" if self.hidden else ""
@@ -131,6 +136,18 @@ class TradeLog:
         if self.filtered is not None:
             return "No trades match the filter."
         return "No trades yet."
+
+    def cached_item(self, t: ShownTrade) -> Item:
+        """:meth:`item`, made once per row and zone for every session of this process (a
+        trade reaches every open page; 50 sessions would otherwise each rebuild 50 rows)."""
+        hit = _ITEMS.get(t.key)
+        if hit is not None and hit[0] is t and hit[1] == self.zone:
+            return hit[2]
+        if len(_ITEMS) > 5000:
+            _ITEMS.clear()
+        item = self.item(t)
+        _ITEMS[t.key] = (t, self.zone, item)
+        return item
 
     def item(self, t: ShownTrade) -> Item:
         cls = fmt.STATUS_CLASS.get(t.status, "")

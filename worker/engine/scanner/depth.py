@@ -70,10 +70,6 @@ class Point(NamedTuple):
     a: LegFill
     b: LegFill
 
-    @property
-    def edge(self) -> Decimal:
-        return self.size - self.cost
-
     def curve_point(self) -> CurvePoint:
         edge = self.size - self.cost
         return CurvePoint(self.size, self.cost, edge, roi_pct(edge, self.cost), self.a.price, self.b.price)
@@ -211,9 +207,12 @@ def best_point(
     deepest = deepest_size(steps, min_size)
     if deepest is None:
         return None
-    point = price_point(deepest, a, b, units_a, units_b)
-    if point.size > point.cost:
-        return point
+    # price_point(deepest, …), written out: this is every profitable update's path.
+    fa = leg_fill(a, deepest, units_a)
+    fb = leg_fill(b, deepest, units_b)
+    cost = fa.notional + fb.notional + fa.fee + fb.fee
+    if deepest > cost:
+        return _make(Point, (deepest, cost, fa, fb))
     for size in reversed(curve_sizes(steps, min_size)[:-1]):
         point = price_point(size, a, b, units_a, units_b)
         if point.size > point.cost:
