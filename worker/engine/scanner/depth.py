@@ -179,23 +179,6 @@ def price_point(size: Decimal, a: Ladder, b: Ladder, units_a: FeeUnits, units_b:
     return _make(Point, (size, fa.notional + fb.notional + fa.fee + fb.fee, fa, fb))
 
 
-def deepest_size(steps: list[Decimal], min_size: Decimal) -> Decimal | None:
-    """The last of :func:`curve_sizes` without listing them: the depth floored to a whole
-    count, as the walk summed it when a step ends there; ``None`` under ``min_size``."""
-    if not steps:
-        return None
-    last = steps[-1]
-    depth = last.to_integral_value(ROUND_FLOOR)
-    if depth < min_size:
-        return None
-    if last == depth:
-        return last  # the usual case: the walk ends on a whole count
-    for s in reversed(steps):
-        if s <= depth:
-            return s if s == depth else depth
-    return depth
-
-
 def best_point(
     a: Ladder, b: Ladder, units_a: FeeUnits, units_b: FeeUnits, min_size: Decimal
 ) -> Point | None:
@@ -204,9 +187,21 @@ def best_point(
     The deepest size usually has one: it is priced first, and the other sizes only when
     per-order fee rounding makes it lose."""
     steps = walk_steps(a, b, units_a, units_b)
-    deepest = deepest_size(steps, min_size)
-    if deepest is None:
+    if not steps:
         return None
+    # The deepest curve size (the last of curve_sizes, without listing them): the depth
+    # floored to a whole count, as the walk summed it when a step ends there.
+    last = steps[-1]
+    deepest = last.to_integral_value(ROUND_FLOOR)
+    if deepest < min_size:
+        return None
+    if last == deepest:
+        deepest = last  # the usual case: the walk ends on a whole count
+    else:  # it ends inside a unit: the step before may end on the floor
+        for s in reversed(steps):
+            if s <= deepest:
+                deepest = s if s == deepest else deepest
+                break
     # price_point(deepest, …), written out: this is every profitable update's path.
     fa = leg_fill(a, deepest, units_a)
     fb = leg_fill(b, deepest, units_b)
