@@ -26,16 +26,15 @@ shows the same verdict (``tradeable``, ``why_not``) on every mapping and opportu
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Generic, Protocol, TypeVar, overload
+from typing import Any, Protocol
 
+from worker.domain.deferred import Deferred, DeferredField
 from worker.domain.markets import ContractRef, OutcomeSide, Venue
-
-T = TypeVar("T")
 
 
 class Confidence(StrEnum):
@@ -331,52 +330,6 @@ class RulesCheck:
     @property
     def differ(self) -> bool:
         return bool(self.differences)
-
-
-class Deferred(Generic[T]):
-    """A value given as a pure function of immutable inputs: ``Deferred(build, *args)``
-    stands for ``build(*args)``. Only a :class:`DeferredField` understands it."""
-
-    __slots__ = ("args", "build")
-
-    def __init__(self, build: Callable[..., T], *args: Any) -> None:
-        self.build = build
-        self.args = args
-
-
-class DeferredField(Generic[T]):
-    """A frozen-dataclass field that may be given as a :class:`Deferred`, computed on
-    first read.
-
-    Declared in the class body (``curve: DeferredField[tuple[CurvePoint, ...]] =
-    DeferredField()``) it is an ordinary required field: reading it gives the value (the
-    first read computes and stores it), and ``==``, ``hash``, ``repr`` and
-    ``dataclasses.asdict`` (the wire encoder) see that value. Concurrency: the build is a
-    pure function of immutable inputs (books are immutable), so two reads at once can
-    only compute the same value.
-    """
-
-    __slots__ = ("_key",)
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self._key = "_deferred_" + name
-
-    @overload
-    def __get__(self, obj: None, owner: type | None = None) -> DeferredField[T]: ...
-    @overload
-    def __get__(self, obj: object, owner: type | None = None) -> T: ...
-    def __get__(self, obj: object | None, owner: type | None = None) -> Any:
-        if obj is None:
-            # No default: the dataclass machinery reads the class attribute for one.
-            raise AttributeError(self._key.removeprefix("_deferred_"))
-        store = obj.__dict__
-        value = store[self._key]
-        if type(value) is Deferred:
-            value = store[self._key] = value.build(*value.args)
-        return value
-
-    def __set__(self, obj: object, value: T | Deferred[T]) -> None:
-        obj.__dict__[self._key] = value
 
 
 @dataclass(frozen=True)

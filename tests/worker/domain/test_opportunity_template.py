@@ -9,7 +9,8 @@ import pickle
 import pytest
 
 from tests.worker.api.event_samples import OPPORTUNITY
-from worker.domain.mapping import QUOTE_FIELDS, Deferred, Opportunity, OpportunityTemplate
+from worker.domain.deferred import Deferred
+from worker.domain.mapping import QUOTE_FIELDS, Opportunity, OpportunityTemplate
 
 
 def _template(opp: Opportunity) -> OpportunityTemplate:

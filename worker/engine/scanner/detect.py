@@ -26,7 +26,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from worker.domain.books import OrderBook, PriceLevel
-from worker.domain.mapping import Deferred, Direction, Leg, Opportunity
+from worker.domain.deferred import Deferred
+from worker.domain.mapping import Direction, Leg, Opportunity
 from worker.domain.markets import ContractRef
 from worker.domain.money import ZERO
 from worker.domain.slots import slot_setters

@@ -629,7 +629,7 @@ def test_scanner_built_opportunity_is_frozen_and_equal_to_a_constructed_one() ->
 
 def test_curve_is_deferred_until_read_and_then_equals_the_eager_curve() -> None:
     from worker.api.schemas import to_wire
-    from worker.domain.mapping import Deferred
+    from worker.domain.deferred import Deferred
 
     pair = _pair(FeeSchedule.kalshi(), POLY, D(5))
     legs = pair.directions[0]
