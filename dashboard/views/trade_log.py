@@ -190,8 +190,9 @@ class TradeLog:
         ids = [f"Kalshi order {fmt.esc(t.kalshi_order_id)}" if t.kalshi_order_id else "",
                f"Polymarket order {fmt.esc(t.poly_order_id)}" if t.poly_order_id else ""]  # fmt: skip
         facts = [x for x in ids if x]
-        if d.get("fees") is not None:
-            facts.append(f"fees {fmt.money(Decimal(str(d['fees'])))}")
+        fees = _decimal(d.get("fees"))
+        if fees is not None:
+            facts.append(f"fees {fmt.money(fees)}")
         if t.reason:
             facts.append(f"reason: {fmt.esc(t.reason)}")
         if t.attempt_id:
@@ -277,3 +278,14 @@ class TradeLog:
     def _csv(self) -> io.BytesIO:
         """``/api/trades.csv`` with the filters shown, read from the worker."""
         return io.BytesIO(self.ctx.feed.api_bytes("/api/trades.csv", self.filters()))
+
+
+def _decimal(value: Any) -> Decimal | None:
+    """An amount from a row's details (written as a string), None when it is not one."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        amount = Decimal(str(value))
+    except ArithmeticError:
+        return None
+    return amount if amount.is_finite() else None
