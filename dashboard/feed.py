@@ -224,10 +224,8 @@ class Feed:
         async def later() -> None:
             try:
                 await asyncio.sleep(STATUS_REFRESH_S)
-                parts = urlsplit(self.url or default_ws_url())
-                base = f"{'https' if parts.scheme == 'wss' else 'http'}://{parts.netloc}"
                 response = await AsyncHTTPClient().fetch(
-                    base + "/api/status", headers={"Authorization": f"Bearer {token}"}, request_timeout=5)
+                    self.api_url("/api/status"), headers={"Authorization": f"Bearer {token}"}, request_timeout=5)
                 body = decode_json(response.body)
             except Exception as exc:
                 log.warning("status not refreshed: %s", type(exc).__name__)
@@ -377,8 +375,7 @@ class Feed:
         trade log, the P&L chart and the mappings review. A failure leaves them as they
         are until the next reconnect rather than blocking the live feed.
         """
-        parts = urlsplit(ws_url)
-        base = f"{'https' if parts.scheme == 'wss' else 'http'}://{parts.netloc}"
+        base = api_base(ws_url)
         client = AsyncHTTPClient()
         headers = {"Authorization": f"Bearer {token}"}
         for name in which:
@@ -406,10 +403,8 @@ class Feed:
 
     def api_url(self, path: str, params: Mapping[str, str] | None = None) -> str:
         """The worker's read-only API at ``path`` (``/api/trades``), with ``params``."""
-        parts = urlsplit(self.url or default_ws_url())
-        base = f"{'https' if parts.scheme == 'wss' else 'http'}://{parts.netloc}"
         query = f"?{urlencode(params)}" if params else ""
-        return base + path + query
+        return api_base(self.url or default_ws_url()) + path + query
 
     async def api_get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
         """One read of the worker's API (numbers exact); raises on any failure, naming
@@ -445,6 +440,12 @@ class ApiError(Exception):
         super().__init__(f"{path}: {code} {message}")
         self.code = code
         self.message = message
+
+
+def api_base(ws_url: str) -> str:
+    """The worker's HTTP API beside its WebSocket: ``ws://h:p/ws/executor`` → ``http://h:p``."""
+    parts = urlsplit(ws_url)
+    return f"{'https' if parts.scheme == 'wss' else 'http'}://{parts.netloc}"
 
 
 def decode_json(raw: bytes | str) -> Any:

@@ -392,6 +392,3 @@ class WorkerState:
         if poly is None or kalshi is None:
             return None
         return poly + kalshi
-
-    def trades_since(self, seq: int) -> list[ShownTrade]:
-        return [t for t in self.trades if t.seq > seq]

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import concurrent.futures
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -70,6 +70,19 @@ def page(feed: FakeFeed) -> Callable[..., Page]:
         return p
 
     return make
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """System Chromium through Playwright, one per test module (the browser tests')."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.dashboard.live import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
 
 
 def replay(feed: Feed, page: Page | None, *messages: dict[str, Any]) -> None:

@@ -27,7 +27,6 @@ import pytest
 from dashboard.format import money
 from tests.dashboard.live import (
     CHROMIUM,
-    CHROMIUM_ARGS,
     DASHBOARD_PASSWORD,
     PaperStack,
     log_in,
@@ -71,14 +70,6 @@ def live(stack: PaperStack) -> Iterator[tuple[PaperStack, str]]:
         yield stack, base
     finally:
         stop_panel(proc)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with playwright_sync.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

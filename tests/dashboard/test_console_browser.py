@@ -23,7 +23,6 @@ import pytest
 
 from tests.dashboard.live import (
     CHROMIUM,
-    CHROMIUM_ARGS,
     TOKEN,
     WorkerThread,
     logged_in_context,
@@ -65,14 +64,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[WorkerThre
     finally:
         stop_panel(proc)
         worker.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with playwright_sync.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def api(worker: WorkerThread, path: str) -> Any:

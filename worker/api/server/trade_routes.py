@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -88,10 +89,7 @@ class TradesCsvHandler(JsonHandler):
 def _older_than(query: TradeQuery, row: Mapping[str, Any]) -> TradeQuery:
     """The next page's query: rows older than ``row`` (its time, then its id)."""
     at = datetime.fromisoformat(str(row["timestamp"]).replace("Z", "+00:00"))
-    return TradeQuery(
-        limit=query.limit, since=query.since, until=query.until, before=at, before_id=int(row["id"]),
-        status=query.status, league=query.league,
-    )  # fmt: skip
+    return replace(query, before=at, before_id=int(row["id"]))
 
 
 def _cell(value: Any) -> str:
