@@ -261,7 +261,7 @@ class ExecutorView:
             self.money.object = money_html(state.books, state.poly_venue)
         if has(topics, "stats", "settings", "status", "trades"):
             self._render_stats()
-        if has(topics, "positions", "mappings"):
+        if has(topics, "positions", "mappings", "balances"):
             self._render_positions()
         if has(topics, "trades"):
             self.trades.on_trades()

@@ -2,8 +2,10 @@
 
 One row per position, kept by id in the browser (:class:`~dashboard.views.keyed.KeyedList`):
 the game (the venues' title and its league), each leg as its venue names it with the
-contracts held and the price paid, the cost, the locked edge (what the hedged pair pays
-at settlement less its cost), when the game starts (in the display zone) and how long
+contracts held, the price paid and the mark (its best bid, from the worker's books), the
+cost, the locked edge (what the hedged pair pays at settlement less its cost), the
+unrealised P&L at mark (the books' figure: for a hedged pair its locked edge), when the
+game starts (in the display zone) and how long
 until then, and Close. Sorting reorders the rows the browser has; nothing is re-sent. The
 plan's "Open Positions (X)" heading stays.
 """
@@ -21,6 +23,7 @@ from dashboard import format as fmt
 from dashboard.shown import ShownPosition
 from dashboard.views.common import STYLES, Context, html
 from dashboard.views.keyed import Item, KeyedList
+from worker.api import views as wire
 
 SORTS: dict[str, Callable[[ShownPosition, datetime | None], Any]] = {
     "Newest first": lambda p, _s: -p.opened_at.timestamp(),
@@ -29,9 +32,10 @@ SORTS: dict[str, Callable[[ShownPosition, datetime | None], Any]] = {
     "Locked edge": lambda p, _s: -(p.locked_edge if p.locked_edge is not None else Decimal(-10**9)),
     "Game": lambda p, _s: p.event.lower(),
 }
+_NONE_LAST = Decimal(10**9)
 HEAD = (
     '<div class="pos-head"><span>Game</span><span>Kalshi leg</span><span>Polymarket leg</span>'
-    "<span>Cost</span><span>Locked edge</span><span>Game start</span><span></span></div>"
+    "<span>Cost</span><span>Locked edge</span><span>Unrealised</span><span>Game start</span><span></span></div>"
 )
 
 
@@ -43,7 +47,7 @@ class PositionsTable:
         self.zone = fmt.display_zone()
         self.messages: dict[str, str] = {}
         self.title = html("", name="positions-title")
-        self.sort = pn.widgets.Select(label="Sort", options=list(SORTS), value="Newest first", width=140)
+        self.sort = pn.widgets.Select(label="Sort", options=[*SORTS, "Unrealised"], value="Newest first", width=140)
         self.sort.param.watch(lambda _e: self.render(), "value")
         self.list = KeyedList(on_action=on_action, empty="No open positions.", list_class="klist positions-table",
                               sizing_mode="stretch_width", stylesheets=STYLES)  # fmt: skip
@@ -63,11 +67,25 @@ class PositionsTable:
                 return m.starts_at
         return None
 
-    def item(self, pos: ShownPosition, start: datetime | None, now: datetime) -> Item:
+    def item(self, pos: ShownPosition, start: datetime | None, now: datetime, at: wire.HoldingView | None) -> Item:
         def leg(side: str, shown: Any, qty: int | None) -> str:
             held = f"{qty} × " if qty is not None else ""
             return (f'<span class="legs" data-leg="{side}">{fmt.esc(fmt.leg_name(shown))}</span>'
-                    f'<span class="muted qty" data-qty="{side}">{held}{fmt.price(shown.price)}</span>')  # fmt: skip
+                    f'<span class="muted qty" data-qty="{side}">{held}{fmt.price(shown.price)}</span>'
+                    f'<span class="muted mark" data-mark="{side}">{mark(side)}</span>')  # fmt: skip
+
+        def mark(side: str) -> str:
+            if at is None:
+                return ""
+            venue = "kalshi" if side == "kalshi" else pos.poly.venue
+            bids = [g.bid for g in at.legs if g.venue.value == venue]
+            if not bids:
+                return ""
+            return "no mark" if bids[0] is None else f"bid {fmt.price(bids[0])}"
+
+        unreal = None if at is None else at.unrealised
+        unreal_cls = "pos" if unreal is not None and unreal > 0 else ("neg" if unreal is not None and unreal < 0 else "muted")
+        unreal_text = fmt.money(unreal, signed=True) if unreal is not None else ("no mark" if at is not None else "—")
 
         edge = pos.locked_edge
         edge_cls = "pos" if edge is not None and edge > 0 else ("neg" if edge is not None and edge < 0 else "")
@@ -86,6 +104,7 @@ class PositionsTable:
                 f'<span>{leg("poly", pos.poly, pos.poly_qty)}</span>'
                 f'<span data-k="cost">{fmt.money(pos.cost)}</span>'
                 f'<span class="{edge_cls}" data-k="edge">{fmt.money(edge, signed=True) if edge is not None else "not hedged"}</span>'
+                f'<span class="{unreal_cls}" data-k="unrealised">{unreal_text}</span>'
                 f'<span data-k="start">{when}</span>'
                 '<span><button class="act warn" data-action="close" data-confirm="Confirm close">Close Position</button>'
                 f"{self.messages.get(pos.id, '')}</span>"
@@ -98,6 +117,14 @@ class PositionsTable:
         self.title.object = f"<h3 style='margin:0'>Open Positions ({len(positions)})</h3>"
         starts = {pid: self.starts(p) for pid, p in positions.items()}
         key = SORTS[str(self.sort.value)]
-        order = sorted(positions, key=lambda pid: key(positions[pid], starts[pid]))
-        self.list.apply({pid: self.item(p, starts[pid], now) for pid, p in positions.items()}, order)
+        books = self.ctx.feed.state.books
+        marks = {pid: books.holding(pid) if books is not None else None for pid in positions}
+        if self.sort.value == "Unrealised":
+            def unreal(pid: str) -> Decimal:
+                u = marks[pid]
+                return -(u.unrealised if u is not None and u.unrealised is not None else -_NONE_LAST)
+            order = sorted(positions, key=unreal)
+        else:
+            order = sorted(positions, key=lambda pid: key(positions[pid], starts[pid]))
+        self.list.apply({pid: self.item(p, starts[pid], now, marks[pid]) for pid, p in positions.items()}, order)
         self.head.visible = bool(positions)

@@ -268,6 +268,13 @@ def test_closing_a_real_position_removes_it_and_adds_a_closed_trade_row(live, op
     expect(page.locator("[data-money=exposure-total]")).to_have_text(money(Decimal(str(t["open_cost"]))))
     expect(page.locator("[data-money=locked-total]")).to_have_text(money(Decimal(str(b["locked_edge"])), signed=True))
     expect(page.locator("[data-money=equity-total]")).to_have_text(money(equity))
+    # In total the hedged pair counts $1 a contract: at mark = pairs, unrealised = locked edge.
+    expect(page.locator("[data-money=at-mark-total]")).to_have_text(money(Decimal(str(t["at_mark"]))))
+    assert Decimal(str(t["at_mark"])) == Decimal(str(position["poly_contracts"]))
+    expect(page.locator("[data-money=unrealised-total]")).to_have_text(money(Decimal(str(b["locked_edge"])), signed=True))
+    # Each leg shows its mark (its best bid) or says it has none.
+    expect(page.locator(".pos-row [data-mark=kalshi]")).to_have_text(re.compile(r"^(bid 0\.\d+|no mark)$"))
+    expect(page.locator(".pos-row [data-k=unrealised]")).to_have_text(money(Decimal(str(b["locked_edge"])), signed=True))
     shot(page, "executor-position")
     page.get_by_role("button", name="Close Position").click()
     page.get_by_role("button", name="Confirm close").click()
@@ -555,4 +562,7 @@ def test_status_and_the_page_show_the_books_and_the_loss_budget(live, open_page)
     equity = sum(dec(x) for x in (total["cash"], total["open_cost"], total["to_redeem"], b["locked_edge"]))
     expect(page.locator("[data-money=equity-total]")).to_have_text(money(equity))
     expect(page.locator("[data-money=realised-total]")).to_have_text(money(dec(b["realised_today"]), signed=True))
+    for name, v in b["venues"].items():  # nothing held: equity is cash + what is owed
+        expect(page.locator(f"[data-money=at-mark-{name}]")).to_have_text(money(dec(v["at_mark"])))
+        expect(page.locator(f"[data-money=equity-{name}]")).to_have_text(money(dec(v["cash"]) + dec(v["to_redeem"])))
     shot(page, "executor-books")

@@ -11,8 +11,10 @@ from dashboard.views.executor import SettingsForm
 from tests.dashboard.conftest import replay
 from tests.dashboard.protocol import (
     T0,
+    D,
     api_status,
     init,
+    position,
     position_closed,
     position_opened,
     stored_position,
@@ -313,37 +315,71 @@ def test_positions_table_shows_quantities_cost_locked_edge_and_game_start_and_so
     assert table.list.order == ["b", "a", "c"]  # +0.20, +0.05, not hedged
 
 
-def test_money_view_adds_up_the_worker_s_books_per_venue_and_in_total(feed, page):
-    from worker.domain.markets import Venue
+def test_money_view_values_holdings_at_mark_per_venue_and_in_total(feed, page):
+    """Every figure worked out by hand from the holdings and marks below (the oracle is
+    this arithmetic, not the code under test)."""
+    from worker.domain.markets import ContractRef, OutcomeSide, Venue
+    from worker.domain.marks import HeldLeg, Holding, Mark
     from worker.engine.books import Books, VenueBooks
 
+    k_yes = ContractRef(Venue.KALSHI, "KXNBAGAME-26NOV29HOULAL-HOU", "KXNBAGAME-26NOV29HOULAL-HOU", OutcomeSide.YES)
+    p_tok = ContractRef(Venue.POLYMARKET, "7132", "tok_lakers", OutcomeSide.TOKEN)
+    k_no = ContractRef(Venue.KALSHI, "KXNHLGAME-26NOV29NYRBOS-NYR", "KXNHLGAME-26NOV29NYRBOS-NYR", OutcomeSide.NO)
+    hedged = Holding("att-1", "pos-a", (HeldLeg(k_yes, "YES HOU", D("100")), HeldLeg(p_tok, "Lakers", D("100"))),
+                     D("100"), {Venue.KALSHI: D("45.20"), Venue.POLYMARKET: D("51.30")})
+    stranded = Holding("att-2", None, (HeldLeg(k_no, "NO NYR", D("20")),), D("0"), {Venue.KALSHI: D("9.00")})
     books = Books(
         venues={
-            Venue.KALSHI: VenueBooks("kalshi", cash_now=Decimal("310.40"), open_cost=Decimal("180.20")),
-            Venue.POLYMARKET: VenueBooks("polymarket", cash_now=Decimal("402.10"), open_cost=Decimal("205.85"),
-                                         to_redeem=Decimal("12.00")),
+            Venue.KALSHI: VenueBooks("kalshi", cash_now=D("310.40"), open_cost=D("54.20")),
+            Venue.POLYMARKET: VenueBooks("polymarket", cash_now=D("402.10"), open_cost=D("51.30"), to_redeem=D("12.00")),
         },
-        trade_log_realised=Decimal("1.25"), realised_today=Decimal("0.75"), locked_edge=Decimal("6.45"), in_flight=0,
+        trade_log_realised=D("1.25"), realised_today=D("0.75"), locked_edge=D("3.50"), in_flight=0,
+        holdings=[hedged, stranded],
     )
-    p = page("executor")
-    replay(feed, p, init(), wire(schemas.BALANCE_UPDATE, {"poly": Decimal("402.10"), "kalshi": Decimal("310.40"),
-                                                          "books": schemas.to_wire(books.wire())}))
-    html = p.view.money.object
+    fresh = {k_yes: Mark(D("0.44"), T0), p_tok: Mark(D("0.53"), T0), k_no: Mark(D("0.40"), T0)}
+    now = T0 + timedelta(milliseconds=500)
+    p = page("executor", now=now)
+    replay(feed, p, init(positions=[position("pos-a")]))
+
+    def show(marks: dict) -> str:
+        valued = books.at_marks(marks.get, now, 2000)
+        replay(feed, p, wire(schemas.BALANCE_UPDATE, {"poly": D("402.10"), "kalshi": D("310.40"),
+                                                      "books": schemas.to_wire(valued.wire())}))
+        return str(p.view.money.object)
+
+    html = show(fresh)
 
     def cell(key: str) -> str:
-        return html.split(f'data-money="{key}">', 1)[1].split("<", 1)[0]
+        return html.split(f'data-money="{key}"', 1)[1].split(">", 1)[1].split("<", 1)[0]
 
     assert cell("cash-kalshi") == "$310.40" and cell("cash-polymarket") == "$402.10" and cell("cash-total") == "$712.50"
-    assert cell("exposure-total") == "$386.05"
-    assert cell("redeem-polymarket") == "$12.00" and cell("redeem-kalshi") == "$0.00"
-    assert cell("equity-kalshi") == "$490.60"  # 310.40 + 180.20
-    assert cell("equity-polymarket") == "$619.95"  # 402.10 + 205.85 + 12.00
-    assert cell("equity-total") == "$1,117.00"  # 712.50 + 386.05 + 12.00 + 6.45
-    assert cell("locked-total") == "+$6.45" and cell("unrealised-total") == "+$6.45"
-    assert cell("realised-total") == "+$0.75" and cell("unrealised-kalshi") == "no mark"
+    assert cell("exposure-total") == "$105.50"
+    assert cell("at-mark-kalshi") == "$52.00"  # 100 × 0.44 + 20 × 0.40
+    assert cell("at-mark-polymarket") == "$53.00"  # 100 × 0.53
+    assert cell("at-mark-total") == "$108.00"  # 100 hedged pairs at $1 + 20 × 0.40
+    assert cell("unrealised-kalshi") == "-$2.20"  # 52.00 − 54.20
+    assert cell("unrealised-polymarket") == "+$1.70"  # 53.00 − 51.30
+    assert cell("unrealised-total") == "+$2.50"  # locked 3.50 + stranded (8.00 − 9.00)
+    assert cell("equity-kalshi") == "$362.40"  # 310.40 + 52.00
+    assert cell("equity-polymarket") == "$467.10"  # 402.10 + 53.00 + 12.00
+    assert cell("equity-total") == "$832.50"  # 712.50 + 108.00 + 12.00
+    assert cell("locked-total") == "+$3.50" and cell("realised-total") == "+$0.75"
+    row = p.view.positions_table.list.items["pos-a"]["sum"]
+    assert "bid 0.44" in row and "bid 0.53" in row and "+$3.50" in row  # hedged: unrealised = locked edge
+
+    # The hedged pair's Polymarket book is too old: that venue has no mark, the total
+    # still counts the pair at $1.
+    html = show({**fresh, p_tok: Mark(D("0.53"), T0 - timedelta(seconds=5))})
+    assert cell("at-mark-polymarket") == "no mark" and cell("equity-polymarket") == "no mark"
+    assert "no mark" in p.view.positions_table.list.items["pos-a"]["sum"]
+    assert cell("at-mark-total") == "$108.00" and cell("unrealised-total") == "+$2.50"
+    # The stranded leg's mark is missing: it is not guessed, in its venue or in total.
+    html = show({k_yes: fresh[k_yes], p_tok: fresh[p_tok]})
+    assert cell("at-mark-kalshi") == "no mark" and cell("at-mark-total") == "no mark"
+    assert cell("unrealised-total") == "no mark" and cell("equity-total") == "no mark"
+    assert cell("at-mark-polymarket") == "$53.00"
     # A venue's cash unknown: its sums are unknown, never a part passed off as a total.
     books.venues[Venue.KALSHI].cash_now = None
-    replay(feed, p, wire(schemas.BALANCE_UPDATE, {"poly": Decimal("402.10"), "kalshi": None,
-                                                  "books": schemas.to_wire(books.wire())}))
-    html = p.view.money.object
-    assert cell("cash-total") == "—" and cell("equity-total") == "—" and cell("equity-polymarket") == "$619.95"
+    html = show(fresh)
+    assert cell("cash-total") == "—" and cell("equity-total") == "—" and cell("equity-kalshi") == "—"
+    assert cell("equity-polymarket") == "$467.10"

@@ -22,6 +22,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from worker.domain.markets import Venue
+from worker.domain.marks import HoldingAtMark
 from worker.domain.orders import Fill, OrderAction
 
 
@@ -107,6 +108,13 @@ class VenueBooksFigures:
     to_redeem: Decimal
     other_movements: Decimal
     difference: Decimal | None
+    #: The legs held there at their marks (:mod:`worker.domain.marks`), None while one has
+    #: no mark (``unmarked`` says how many); unrealised = at_mark − open_cost; equity =
+    #: cash + at_mark + to_redeem.
+    at_mark: Decimal | None = None
+    unmarked: int = 0
+    unrealised: Decimal | None = None
+    equity: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +129,11 @@ class BooksTotals:
     fees: Decimal | None
     other_movements: Decimal | None
     difference: Decimal | None
+    #: Every holding at mark, hedged pairs at $1 (so more than the venues' sum by what the
+    #: hedges are worth); unrealised = at_mark − open_cost; equity = cash + at_mark + to_redeem.
+    at_mark: Decimal | None = None
+    unrealised: Decimal | None = None
+    equity: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,3 +160,7 @@ class BooksFigures:
     realised_all_time: Decimal
     in_flight: int
     agrees: bool
+    #: Each holding (open position or stranded leg) with its legs' marks and value.
+    positions: tuple[HoldingAtMark, ...] = ()
+    #: A mark older than this is no mark (``EXECUTOR_MAX_BOOK_AGE_MS``).
+    mark_max_age_ms: int | None = None

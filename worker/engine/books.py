@@ -20,12 +20,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from worker.domain.attempts import IN_FLIGHT, AttemptRecord, AttemptState, AttemptStore, LegRole
+from worker.domain.attempts import (
+    IN_FLIGHT,
+    AttemptRecord,
+    AttemptState,
+    AttemptStore,
+    LegRecord,
+    LegRole,
+)
 from worker.domain.errors import VenueError
 from worker.domain.ledger import (
     BooksFigures,
@@ -36,7 +43,18 @@ from worker.domain.ledger import (
     VenueBooksFigures,
 )
 from worker.domain.markets import Venue
+from worker.domain.marks import (
+    HeldLeg,
+    Holding,
+    HoldingAtMark,
+    MarkSource,
+    total_at_mark,
+    value_holding,
+    value_holdings,
+    venue_at_mark,
+)
 from worker.domain.money import CENT, ZERO
+from worker.domain.pnl import held_contracts
 from worker.domain.ports import VenuePort
 from worker.domain.storage import LedgerStore, TradeStore
 
@@ -97,6 +115,42 @@ class Books:
     locked_edge: Decimal
     in_flight: int
     redeem: list[CashEntry] = field(default_factory=list)
+    #: What each holding attempt still holds; ``valued`` is them at the last marks
+    #: (:meth:`at_marks`), None until valued.
+    holdings: list[Holding] = field(default_factory=list)
+    valued: list[HoldingAtMark] | None = None
+    mark_max_age_ms: int | None = None
+
+    @property
+    def at_mark(self) -> list[HoldingAtMark]:
+        """The holdings as last valued; before any marks, hedged pairs at $1 and every
+        other contract without a mark."""
+        if self.valued is not None:
+            return self.valued
+        return [value_holding(h, {}) for h in self.holdings]
+
+    def at_marks(self, source: MarkSource | None, now: datetime, max_age_ms: int) -> Books:
+        """These books with the holdings valued at ``source``'s marks as of ``now``."""
+        valued = value_holdings(self.holdings, source, now, timedelta(milliseconds=max_age_ms))
+        return replace(self, valued=valued, mark_max_age_ms=max_age_ms)
+
+    def _venue_marks(self, b: VenueBooks) -> dict[str, Any]:
+        at_mark, unmarked = venue_at_mark(self.at_mark, Venue(b.venue))
+        return {
+            "at_mark": at_mark,
+            "unmarked": unmarked,
+            "unrealised": None if at_mark is None else at_mark - b.open_cost,
+            "equity": _plus(b.cash_now, at_mark, b.to_redeem),
+        }
+
+    def _total_marks(self, total: Mapping[str, Any]) -> dict[str, Any]:
+        at_mark = total_at_mark(self.at_mark)
+        open_cost = total["open_cost"]
+        return {
+            "at_mark": at_mark,
+            "unrealised": None if at_mark is None or open_cost is None else at_mark - open_cost,
+            "equity": _plus(total["cash"], at_mark, total["to_redeem"]),
+        }
 
     @property
     def to_redeem(self) -> Decimal:
@@ -149,10 +203,11 @@ class Books:
                     to_redeem=b.to_redeem,
                     other_movements=b.transfers,
                     difference=b.difference,
+                    **self._venue_marks(b),
                 )
                 for v, b in self.venues.items()
             },
-            total=BooksTotals(**total),
+            total=BooksTotals(**total, **self._total_marks(total)),
             locked_edge=self.locked_edge,
             resolved_to_redeem=self.to_redeem,
             to_redeem=tuple(PayoutToRedeem(e.venue, e.amount, e.note, e.attempt_id, e.at) for e in self.redeem),
@@ -160,13 +215,16 @@ class Books:
             realised_all_time=self.trade_log_realised,
             in_flight=self.in_flight,
             agrees=self.agrees,
+            positions=tuple(self.at_mark),
+            mark_max_age_ms=self.mark_max_age_ms,
         )
 
     def wire(self) -> dict[str, Any]:
         """The ``books`` figures of ``init``, ``balance_update`` and ``/api/status``."""
+        total = self.total()
         return {
-            "venues": {v.value: b.wire() for v, b in self.venues.items()},
-            "total": self.total(),
+            "venues": {v.value: {**b.wire(), **self._venue_marks(b)} for v, b in self.venues.items()},
+            "total": {**total, **self._total_marks(total)},
             "locked_edge": self.locked_edge,
             "resolved_to_redeem": self.to_redeem,
             "to_redeem": [
@@ -178,13 +236,37 @@ class Books:
             "realised_all_time": self.trade_log_realised,
             "in_flight": self.in_flight,
             "agrees": self.agrees,
+            "positions": [_holding_wire(h) for h in self.at_mark],
+            "mark_max_age_ms": self.mark_max_age_ms,
         }
 
 
-def _open(attempt: AttemptRecord, open_positions: set[str]) -> bool:
-    """Does the attempt still hold something (an open position or a stranded leg)?"""
-    if attempt.position_id is not None and attempt.position_id in open_positions:
-        return True
+def _plus(*parts: Decimal | None) -> Decimal | None:
+    """A sum, None when a part is unknown."""
+    if any(p is None for p in parts):
+        return None
+    return sum((p for p in parts if p is not None), ZERO)
+
+
+def _holding_wire(h: HoldingAtMark) -> dict[str, Any]:
+    return {
+        "attempt_id": h.attempt_id,
+        "position_id": h.position_id,
+        "cost": h.cost,
+        "hedged": h.hedged,
+        "value": h.value,
+        "unrealised": h.unrealised,
+        "legs": [
+            {"venue": g.venue.value, "contract_id": g.contract_id, "side": g.side, "label": g.label,
+             "quantity": g.quantity, "bid": g.bid, "at": g.at}
+            for g in h.legs
+        ],
+    }
+
+
+def _stranded_open(attempt: AttemptRecord) -> bool:
+    """Does the attempt hold a stranded leg (STRANDED, or resolved to be settled with its
+    market and not settled yet)?"""
     if attempt.state is AttemptState.STRANDED:
         return True
     return bool(
@@ -192,6 +274,31 @@ def _open(attempt: AttemptRecord, open_positions: set[str]) -> bool:
         and attempt.details.get("settle_at_resolution")
         and not attempt.details.get("stranded_settled")
     )
+
+
+def _open(attempt: AttemptRecord, open_positions: set[str]) -> bool:
+    """Does the attempt still hold something (an open position or a stranded leg)?"""
+    if attempt.position_id is not None and attempt.position_id in open_positions:
+        return True
+    return _stranded_open(attempt)
+
+
+def _holding(attempt: AttemptRecord, open_positions: set[str], cost: Mapping[Venue, Decimal]) -> Holding:
+    """The contracts an attempt still holds: its open position's (the hedged pairs less
+    what closing sold) and its stranded leg's."""
+    held: dict[str, tuple[LegRecord, Decimal]] = {}
+    pairs = ZERO
+    if attempt.position_id is not None and attempt.position_id in open_positions:
+        in_position = held_contracts(attempt)
+        held = {leg.id: (leg, q) for leg, q in in_position}
+        if len(in_position) == 2:
+            pairs = min(q for _, q in in_position)
+    leg1 = attempt.leg(LegRole.LEG1)
+    if leg1 is not None and _stranded_open(attempt):
+        extra = attempt.leg1_open_quantity()
+        held[leg1.id] = (leg1, held.get(leg1.id, (leg1, ZERO))[1] + extra)
+    legs = tuple(HeldLeg(leg.contract, leg.label, q) for leg, q in held.values() if q > 0)
+    return Holding(attempt.id, attempt.position_id if pairs > 0 else None, legs, pairs, dict(cost))
 
 
 class BooksKeeper:
@@ -243,6 +350,8 @@ class BooksKeeper:
         open_positions = {p.id for p in await self.trades.list_positions("open")}
         holding = {a.id for a in attempts if _open(a, open_positions)}
         in_flight = sum(1 for a in attempts if a.state in IN_FLIGHT)
+        # Per holding attempt and venue, the net cash paid into it (its part of open_cost).
+        paid: dict[str, dict[Venue, Decimal]] = {a: {} for a in holding}
         for f in await self.ledger.fills():
             b = venues.setdefault(f.venue, VenueBooks(f.venue.value))
             b.trading += f.cash
@@ -250,6 +359,7 @@ class BooksKeeper:
             owner = leg_attempt.get(f.leg_id or "")
             if owner is not None and owner.id in holding:
                 b.open_cost -= f.cash
+                paid[owner.id][f.venue] = paid[owner.id].get(f.venue, ZERO) - f.cash
         redeem: list[CashEntry] = []
         for e in await self.ledger.cash():
             b = venues.setdefault(e.venue, VenueBooks(e.venue.value))
@@ -264,8 +374,9 @@ class BooksKeeper:
                 b.settlements += e.amount
             else:
                 b.manual += e.amount
-            if e.attempt_id in holding:
+            if e.attempt_id is not None and e.attempt_id in holding:
                 b.open_cost -= e.amount
+                paid[e.attempt_id][e.venue] = paid[e.attempt_id].get(e.venue, ZERO) - e.amount
         locked = ZERO
         for a in attempts:
             if a.position_id not in open_positions:
@@ -283,4 +394,5 @@ class BooksKeeper:
             locked_edge=locked,
             in_flight=in_flight,
             redeem=redeem,
+            holdings=[_holding(a, open_positions, paid[a.id]) for a in attempts if a.id in holding],
         )

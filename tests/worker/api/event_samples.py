@@ -56,6 +56,7 @@ from worker.domain.mapping import (
     mapping_id,
 )
 from worker.domain.markets import ContractRef, OutcomeSide, Venue
+from worker.domain.marks import HoldingAtMark, LegAtMark
 from worker.domain.operator import DatabaseState, DatabaseStatus, VenueConnection
 from worker.domain.settings import ExecutorSettings
 from worker.domain.tradelog import NewPosition, PositionLeg, TradeStatus
@@ -80,14 +81,15 @@ BOOKS = BooksFigures(
     venues={
         Venue.KALSHI: VenueBooksFigures(
             Venue.KALSHI, D("100.00"), D("101.25"), None, D("4.50"), D("1.25"), D("0.07"), D("0"), D("0"),
-            D("0"), D("0.00"),
+            D("0"), D("0.00"), at_mark=D("4.60"), unrealised=D("0.10"), equity=D("105.85"),
         ),
         Venue.POLYMARKET: VenueBooksFigures(
             Venue.POLYMARKET, None, None, "balance not read", D("5.00"), D("-0.50"), D("0"), D("1.00"),
-            D("1.00"), D("0"), None,
+            D("1.00"), D("0"), None, unmarked=1,
         ),
     },
-    total=BooksTotals(None, None, D("9.50"), D("1.00"), D("0.75"), D("0.07"), D("0"), None),
+    total=BooksTotals(None, None, D("9.50"), D("1.00"), D("0.75"), D("0.07"), D("0"), None, at_mark=D("10.00"),
+                      unrealised=D("0.50")),
     locked_edge=D("0.40"),
     resolved_to_redeem=D("1.00"),
     to_redeem=(PayoutToRedeem(Venue.POLYMARKET, D("1.00"), "10 × Kings", "att_1", T),),
@@ -95,6 +97,13 @@ BOOKS = BooksFigures(
     realised_all_time=D("0.75"),
     in_flight=1,
     agrees=False,
+    positions=(
+        HoldingAtMark("att_2", "pos_2", D("9.50"), D("10"), D("10.00"), D("0.50"), (
+            LegAtMark(Venue.KALSHI, "KXNBAGAME-26JAN11HOUSAC-HOU", "yes", "YES HOU", D("10"), D("0.46"), T),
+            LegAtMark(Venue.POLYMARKET, "tok_kings", "token", "Kings", D("10"), None, None),
+        )),
+    ),
+    mark_max_age_ms=2000,
 )
 BOOKS_WIRE = {
     "venues": {
@@ -102,16 +111,19 @@ BOOKS_WIRE = {
             "venue": "kalshi", "cash_at_start": D("100.00"), "cash": D("101.25"), "cash_error": None,
             "open_cost": D("4.50"), "realised": D("1.25"), "fees": D("0.07"), "settlements": D("0"),
             "to_redeem": D("0"), "other_movements": D("0"), "difference": D("0.00"),
+            "at_mark": D("4.60"), "unmarked": 0, "unrealised": D("0.10"), "equity": D("105.85"),
         },
         "polymarket": {
             "venue": "polymarket", "cash_at_start": None, "cash": None, "cash_error": "balance not read",
             "open_cost": D("5.00"), "realised": D("-0.50"), "fees": D("0"), "settlements": D("1.00"),
             "to_redeem": D("1.00"), "other_movements": D("0"), "difference": None,
+            "at_mark": None, "unmarked": 1, "unrealised": None, "equity": None,
         },
     },
     "total": {
         "cash_at_start": None, "cash": None, "open_cost": D("9.50"), "to_redeem": D("1.00"),
         "realised": D("0.75"), "fees": D("0.07"), "other_movements": D("0"), "difference": None,
+        "at_mark": D("10.00"), "unrealised": D("0.50"), "equity": None,
     },
     "locked_edge": D("0.40"),
     "resolved_to_redeem": D("1.00"),
@@ -122,6 +134,16 @@ BOOKS_WIRE = {
     "realised_all_time": D("0.75"),
     "in_flight": 1,
     "agrees": False,
+    "positions": [{
+        "attempt_id": "att_2", "position_id": "pos_2", "cost": D("9.50"), "hedged": D("10"), "value": D("10.00"),
+        "unrealised": D("0.50"), "legs": [
+            {"venue": "kalshi", "contract_id": "KXNBAGAME-26JAN11HOUSAC-HOU", "side": "yes", "label": "YES HOU",
+             "quantity": D("10"), "bid": D("0.46"), "at": T_Z},
+            {"venue": "polymarket", "contract_id": "tok_kings", "side": "token", "label": "Kings",
+             "quantity": D("10"), "bid": None, "at": None},
+        ],
+    }],
+    "mark_max_age_ms": 2000,
 }
 
 # --- the opportunity and the mapping ----------------------------------------------------

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from db.attempts import AttemptRepository
 from db.engine import Database
+from db.ledger import LedgerRepository
 from db.migrate import migrate
 from db.repositories import SettingsRepository, TradeRepository
 from paper_exchange.app import PaperServer
@@ -26,6 +27,7 @@ from worker.bootstrap import build_venues
 from worker.domain.mapping import MappingStore, OpportunityEvent
 from worker.domain.markets import Venue
 from worker.domain.ports import VenuePort
+from worker.engine.books import BooksKeeper
 from worker.engine.executor import Executor, RiskConfig, UnwindPolicy
 from worker.engine.executor.pipeline import OpportunityPipeline
 from worker.engine.settings_manager import ExecutorSettingsManager
@@ -83,6 +85,7 @@ async def paper_desk(
             trade_logger=TradeLogger(trades, ZoneInfo("America/New_York")), venues=venues,
             publish=publish, risk_config=risk,
             unwind=UnwindPolicy(pause_s=0.05), lookup_delays=(0.1, 0.3, 0.6),
+            books=BooksKeeper(LedgerRepository(db), attempts, trades, venues),
         )
         mappings = mapping_store(db) if mapping_store is not None else None
         feed = OpportunityPipeline(

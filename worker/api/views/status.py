@@ -129,6 +129,40 @@ class MoneyView:
     cash: Decimal | None
     open_cost: Decimal | None
     to_redeem: Decimal | None
+    #: Held contracts at mark (in total: hedged pairs at $1), None while a needed mark is
+    #: missing (``unmarked`` legs of a venue); unrealised = at_mark − open_cost; equity =
+    #: cash + at_mark + to_redeem.
+    at_mark: Decimal | None = None
+    unrealised: Decimal | None = None
+    equity: Decimal | None = None
+    unmarked: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class LegMarkView:
+    """One held leg at its mark (``bid`` None: no mark)."""
+
+    venue: Venue
+    contract_id: str
+    side: str
+    label: str
+    quantity: Decimal
+    bid: Decimal | None
+    at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class HoldingView:
+    """An open position or stranded leg at mark: ``value`` (hedged pairs at $1, the rest
+    at their bids) and ``unrealised`` = value − cost, None without a needed mark."""
+
+    attempt_id: str
+    position_id: str | None
+    cost: Decimal
+    hedged: Decimal
+    value: Decimal | None
+    unrealised: Decimal | None
+    legs: tuple[LegMarkView, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,10 +181,37 @@ class BooksView:
     total: MoneyView | None = None
     locked_edge: Decimal | None = None
     realised_today: Decimal | None = None
+    holdings: tuple[HoldingView, ...] = ()
+    mark_max_age_ms: int | None = None
+
+    def holding(self, position_id: str) -> HoldingView | None:
+        """The open position ``position_id`` at mark, if the books hold it."""
+        for h in self.holdings:
+            if h.position_id == position_id:
+                return h
+        return None
 
 
 def _money(o: Obj) -> MoneyView:
-    return MoneyView(o.opt("cash", number), o.opt("open_cost", number), o.opt("to_redeem", number))
+    return MoneyView(
+        o.opt("cash", number), o.opt("open_cost", number), o.opt("to_redeem", number),
+        at_mark=o.opt("at_mark", number), unrealised=o.opt("unrealised", number),
+        equity=o.opt("equity", number), unmarked=o.opt("unmarked", count) or 0,
+    )  # fmt: skip
+
+
+def _leg_mark(o: Obj) -> LegMarkView:
+    return LegMarkView(
+        o.req("venue", enum_of(Venue)), o.req("contract_id", text), o.req("side", text), o.req("label", text),
+        o.req("quantity", number), o.null("bid", number), o.null("at", moment),
+    )  # fmt: skip
+
+
+def _holding(o: Obj) -> HoldingView:
+    return HoldingView(
+        o.req("attempt_id", text), o.null("position_id", text), o.req("cost", number), o.req("hedged", number),
+        o.null("value", number), o.null("unrealised", number), o.req("legs", array_of(object_of(_leg_mark))),
+    )  # fmt: skip
 
 
 def _redeem(o: Obj) -> RedeemView:
@@ -168,6 +229,8 @@ def decode_books(o: Obj) -> BooksView:
         total=o.opt("total", object_of(_money)),
         locked_edge=o.opt("locked_edge", number),
         realised_today=o.opt("realised_today", number),
+        holdings=o.opt("positions", array_of(object_of(_holding))) or (),
+        mark_max_age_ms=o.opt("mark_max_age_ms", count),
     )
 
 

@@ -39,14 +39,15 @@ from typing import TYPE_CHECKING, Any
 
 from worker.clock import SYSTEM_CLOCK, Clock, within
 from worker.domain.attempts import AttemptRecord, AttemptState, AttemptStore, Refusal
-from worker.domain.events import Publish
+from worker.domain.events import BalanceUpdate, Publish
 from worker.domain.ledger import BooksFigures
 from worker.domain.markets import Venue
+from worker.domain.marks import MarkSource
 from worker.domain.operator import Balances, ExecutionControl, VenueConnection, VenueState
 from worker.domain.ports import VenuePort
 from worker.domain.storage import TradeStore
 from worker.domain.tradelog import trading_day_bounds
-from worker.engine.books import BooksKeeper
+from worker.engine.books import Books, BooksKeeper
 from worker.engine.executor.admission import Admission
 from worker.engine.executor.balances import BalanceBook, BalanceRefresher
 from worker.engine.executor.crash import CrashPoints
@@ -92,6 +93,7 @@ class Executor:
         lookup_delays: Sequence[float] | None = None,
         clock: Clock = SYSTEM_CLOCK,
         balance_interval_s: float = 30.0,
+        mark_interval_s: float = 2.0,
         reconcile_interval_s: float = 60.0,
         gate: Callable[[], None] | None = None,
         worker_id: str | None = None,
@@ -111,6 +113,12 @@ class Executor:
         self.balance_book = BalanceBook()
         self.books = books
         self.last_books: Mapping[str, Any] | None = None
+        # The books as last computed (cash just read, holdings from our records); every
+        # ``mark_interval_s`` they are valued again at the scanner's marks, which the
+        # pipeline sets (``marks``), and published when a value changed.
+        self.marks: MarkSource | None = None
+        self._books: Books | None = None
+        self._mark_interval = mark_interval_s
         # Shown to the operator: what reconciliation and settlement found wrong, and why
         # a venue could not be read.
         self.alerts: list[str] = []
@@ -195,6 +203,7 @@ class Executor:
             self._background = [
                 asyncio.create_task(self.refresher.run(), name="balances"),
                 asyncio.create_task(self._reconcile_loop(), name="reconcile"),
+                asyncio.create_task(self._mark_loop(), name="marks"),
             ]
 
     async def _reconcile_loop(self) -> None:
@@ -299,9 +308,27 @@ class Executor:
         for venue, amount in cash.items():
             await self.books.record_opening(venue, amount, now)
         _, day_start, _ = trading_day_bounds(now, self.risk.config.day_tz)
-        figures = await self.books.books(day_start, cash)
-        self.last_books = figures.wire()
-        return figures.figures()
+        self._books = await self.books.books(day_start, cash)
+        return self._value_books(self._books)
+
+    def _value_books(self, books: Books) -> BooksFigures:
+        """``books`` with their holdings at the marks now: kept for ``/api/status``."""
+        valued = books.at_marks(self.marks, self.clock.now(), self.risk.config.max_book_age_ms)
+        self._books = valued
+        self.last_books = valued.wire()
+        return valued.figures()
+
+    async def _mark_loop(self) -> None:
+        """Value the holdings at the latest marks; publish the books when a value moved."""
+        while True:
+            await self.clock.sleep(self._mark_interval)
+            books = self._books
+            if books is None or not books.holdings:
+                continue
+            before = _values(books)
+            figures = self._value_books(books)
+            if self._books is not None and _values(self._books) != before:
+                self.publish(BalanceUpdate(*self.refresher.sides(), books=figures))
 
     def balances(self) -> Balances:
         known = self.balance_book.available
@@ -329,6 +356,11 @@ class Executor:
             "refusals": dict(self.refusals),
             "alerts": len(self.alerts),
         }
+
+
+def _values(books: Books) -> list[tuple[Decimal | None, ...]]:
+    """What a revaluation can change: each holding's value and its legs' bids."""
+    return [(h.value, *(g.bid for g in h.legs)) for h in books.at_mark]
 
 
 if TYPE_CHECKING:

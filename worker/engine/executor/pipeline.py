@@ -87,6 +87,10 @@ class OpportunityPipeline:
         self.mappings_store = mappings
         self.clock = clock
         self.scanner = Scanner(self._on_event)
+        # The books value held contracts at the scanner's marks (their best bids); a
+        # pipeline that only discovers has no executor.
+        if executor is not None:
+            executor.marks = self.scanner.mark
         self.mappings: dict[str, MarketMapping] = {}
         #: Each mapping's two listed markets, to track its pair again once un-rejected.
         self._markets: dict[str, tuple[Market, Market]] = {}

@@ -40,6 +40,8 @@ from worker.domain.mapping import (
     OpportunityEventKind,
 )
 from worker.domain.markets import ContractRef, Market, MarketStatus, OutcomeSide, Venue
+from worker.domain.marks import Mark
+from worker.domain.money import ONE
 from worker.domain.slots import slot_setters
 from worker.engine.scanner.detect import opportunity_after_top
 from worker.engine.scanner.pair import Pair, build_pair
@@ -109,6 +111,10 @@ class Scanner:
             for legs in pair.directions
         )
         d_yes, d_no = states
+        # The two directions buy complementary contracts on each venue (YES/NO, the two
+        # tokens): each one's asks give the other's bid, the mark of a held contract.
+        d_yes.kalshi.opposite, d_no.kalshi.opposite = d_no.kalshi, d_yes.kalshi
+        d_yes.poly.opposite, d_no.poly.opposite = d_no.poly, d_yes.poly
         self._pairs[pair.mapping_id] = PairState(
             pair,
             (d_yes, d_no),
@@ -234,6 +240,16 @@ class Scanner:
         SHORT side's: its LONG book's), ``None`` when no book has arrived."""
         slot = self._find(contract)
         return None if slot is None else slot.received_at
+
+    def mark(self, contract: ContractRef) -> Mark | None:
+        """The held ``contract``'s best bid: 1 − the complementary contract's best ask
+        (see :mod:`worker.domain.marks`), with when that book was received; ``None``
+        while that book is unknown or has no ask."""
+        slot = self._find(contract)
+        opposite = None if slot is None else slot.opposite
+        if opposite is None or not opposite.asks or opposite.received_at is None:
+            return None
+        return Mark(ONE - opposite.asks[0].price, opposite.received_at)
 
     def book_times(self) -> Iterator[tuple[ContractRef, datetime]]:
         """Every contract with a book, and when that book was received."""

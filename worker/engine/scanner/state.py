@@ -36,7 +36,8 @@ class Slot:
     are derived from them when a mapping starts buying that side. ``units`` is the fee-unit
     table of the contract's venue rate (set by the first mapping that buys it).
     ``received_at`` is when the book the asks come from was received (a SHORT side's:
-    its LONG book's), the age the risk manager checks.
+    its LONG book's), the age the risk manager checks. ``opposite`` is the slot of the
+    complementary contract, set when a mapping pairs them (both directions buy one each).
     """
 
     ref: ContractRef
@@ -47,6 +48,9 @@ class Slot:
     long_bids: tuple[PriceLevel, ...] | None = None
     received_at: datetime | None = None
     directions: list[DirectionState] = field(default_factory=list)
+    #: The complementary contract's slot (Kalshi NO for YES, the market's other
+    #: Polymarket token, SHORT for LONG): its best ask is 1 − this contract's best bid.
+    opposite: Slot | None = None
 
     def store(self, asks: tuple[PriceLevel, ...], received_at: datetime | None) -> None:
         self.asks = asks

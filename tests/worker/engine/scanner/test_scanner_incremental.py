@@ -407,3 +407,25 @@ def test_market_closure_closes_both_directions_and_reopening_re_evaluates() -> N
     assert len(events) == 4
     sc.on_market_status(Venue.POLYMARKET, "700001", MarketStatus.OPEN, later)
     assert [e.kind for e in events[4:]] == [OpportunityEventKind.OPENED] * 2
+
+
+def test_marks_are_each_held_contract_s_own_best_bid_from_the_opposite_asks() -> None:
+    """The mark of a held contract is its best bid, read back from the books' own bids:
+    Kalshi's YES and NO bids, and a Polymarket US LONG book's bid (its SHORT side's bid is
+    1 − the LONG ask, as the venue quotes a short)."""
+    sc = Scanner(lambda e: None)
+    sc.add_mapping(pmus_mapping(), kalshi(), pmus())
+    m = pmus_mapping()
+    long_ref = ContractRef(Venue.POLYMARKET_US, SLUG, SLUG, OutcomeSide.LONG)
+    short_ref = ContractRef(Venue.POLYMARKET_US, SLUG, SLUG, OutcomeSide.SHORT)
+    assert sc.mark(m.kalshi_yes) is None and sc.mark(long_ref) is None  # no book yet
+    sc.on_books(kalshi_books(lv(("0.55", "40"), ("0.54", "10")), lv(("0.40", "40"))), NOW)
+    sc.on_book(long_book(lv(("0.61", "30")), lv(("0.63", "30"))), NOW)
+    marks = {ref: sc.mark(ref) for ref in (m.kalshi_yes, m.kalshi_no, long_ref, short_ref)}
+    assert {ref: (mk.bid, mk.at) for ref, mk in marks.items() if mk is not None} == {
+        m.kalshi_yes: (D("0.55"), NOW), m.kalshi_no: (D("0.40"), NOW),
+        long_ref: (D("0.61"), NOW), short_ref: (D("0.37"), NOW),
+    }
+    # No bid at all (the opposite side has no asks): no mark, not a zero.
+    sc.on_books(kalshi_books((), lv(("0.40", "40"))), NOW)
+    assert sc.mark(m.kalshi_yes) is None and sc.mark(m.kalshi_no) is not None
