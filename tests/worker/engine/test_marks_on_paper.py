@@ -11,6 +11,7 @@ book-age limit is no mark.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
@@ -27,15 +28,18 @@ from worker.engine.executor import RiskConfig
 
 pytestmark = pytest.mark.timeout(120)
 MAX_AGE_MS = 60_000
+published: list[Any] = []
 
 
 @pytest.fixture
 async def desk(tmp_path: Path) -> AsyncIterator[PaperDesk]:
+    published.clear()
     async with paper_desk(
         tmp_path,
         # Only the pinned edge clears 20 %: the drifting books of the other games never do.
         settings={"min_bet": D("0.50"), "max_bet": D("20"), "max_daily_loss": D("1000"), "min_roi": D(20)},
         risk=RiskConfig(max_book_age_ms=MAX_AGE_MS), faults=lambda faults: None,
+        publish=lambda event, *_: published.append(event),
     ) as d:
         try:
             yield d
@@ -111,8 +115,31 @@ async def test_open_position_is_marked_at_the_exchange_s_own_best_bids(desk: Pap
     assert raw is not None
     later = raw.at_marks(d.executor.marks, datetime.now(UTC) + timedelta(milliseconds=MAX_AGE_MS + 1000), MAX_AGE_MS)
     stale = later.wire()
-    (held,) = [h for h in stale["positions"] if h["position_id"] == pos.id]
-    assert [g["bid"] for g in held["legs"]] == [None, None]
-    assert held["value"] == held["hedged"]
+    (unmarked,) = [h for h in stale["positions"] if h["position_id"] == pos.id]
+    assert [g["bid"] for g in unmarked["legs"]] == [None, None]
+    assert unmarked["value"] == unmarked["hedged"]
     assert stale["venues"]["kalshi"]["at_mark"] is None and stale["venues"]["kalshi"]["unmarked"] == 1
     assert stale["total"]["at_mark"] is not None
+
+    # The books follow the marks: a new bid on the exchange is published, revalued, by the
+    # executor's mark loop (no balance read needed).
+    pin(mapping.poly_market, "0.25", "0.30")
+    d.executor._mark_interval = 0.05
+    loop = asyncio.create_task(d.executor._mark_loop())
+
+    def token_bid() -> Any:
+        for event in reversed(published):
+            books = getattr(event, "books", None)
+            if books is None:
+                continue
+            for h in books.positions:
+                for g in h.legs:
+                    if h.position_id == pos.id and g.venue is Venue.POLYMARKET and g.bid == D("0.25"):
+                        return h
+        return None
+
+    try:
+        moved = await wait_until(token_bid, 30, "a balance_update with the token's new bid")
+    finally:
+        loop.cancel()
+    assert moved.unrealised == held["unrealised"]  # hedged: the pair still pays $1
