@@ -4,7 +4,8 @@
         [--same-process]
 
 ``--sessions`` sessions of ``/executor`` are driven by ``bokeh.client`` (each a real Bokeh
-session with its own server-side document, as a browser tab has), in a process of their
+session with its own server-side document, as a browser tab has, and each sending the
+``document_ready`` event BokehJS sends once a page is rendered), in a process of their
 own (``--same-process``: in this one, sharing the GIL with the worker's loop), while
 ``--browsers`` real Chromium pages measure event → DOM latency at the same time.
 
@@ -27,6 +28,7 @@ from typing import Any
 
 import panel.models  # noqa: F401  (registers Panel's Bokeh models so client sessions can decode pages)
 from bokeh.client import pull_session
+from bokeh.events import DocumentReady
 from dashboard_common import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -46,8 +48,11 @@ def register_page_models() -> None:
     from bokeh.document import Document
 
     from dashboard.views.keyed import KeyedList
+    from dashboard.views.live_html import LiveHTML
+    from dashboard.views.stamp import Stamp
 
-    KeyedList().get_root(Document())
+    for component in (KeyedList, LiveHTML, Stamp):
+        component().get_root(Document())
 
 
 ROW = re.compile(r"data-id=(?:\\?\"|&quot;)(ses-\d+)")
@@ -91,18 +96,32 @@ def drive_sessions(base: str, n: int, total: int, timeout_s: float, connected: A
 
         def on_message(msg, ids=ids):  # type: ignore[no-untyped-def]
             # A component's message: the trade log's rows (``KeyedList.apply``).
-            text = json.dumps(getattr(msg, "data", None), default=str)
+            data = getattr(msg, "data", None)
+            text = data if isinstance(data, str) else json.dumps(data, default=str)  # KeyedList sends JSON text
             if "ses-" in text:
                 ids.update(ROW.findall(text))
 
         s.document.on_change(on_change)
         s.document.on_message("bokeh_event", on_message)
+        # What BokehJS sends once a browser has rendered the page: Panel applies model
+        # changes of a session at once only after it (before, each one is deferred to a
+        # callback of its own), so a session that never sends it loads the server more
+        # than any browser tab does.
+        s.document.callbacks.send_event(DocumentReady())
         seen.append(ids)
         sessions.append(s)
     connect_s = time.perf_counter() - t0
+    async def read(connection: Any) -> None:
+        # pull_session stops reading once connected; keep every session reading. Not
+        # through bokeh.client's own loop: it recurses once per message, so a session
+        # that received a few hundred messages died of RecursionError and its rows
+        # counted as lost.
+        while (message := await connection._pop_message()) is not None:
+            if message.msgtype == "PATCH-DOC":
+                connection._session._handle_patch(message)
+
     for s in sessions:
-        # pull_session stops reading once connected; keep every session reading.
-        loop.add_callback(s._connection._next)
+        loop.add_callback(read, s._connection)
     connected.set()
     deadline = time.perf_counter() + timeout_s
 
@@ -132,6 +151,7 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=10.0)
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--browsers", type=int, default=2)
+    ap.add_argument("--dump", help="write each event's latency per page (JSON, in publishing order) to this file")
     ap.add_argument("--same-process", action="store_true",
                     help="run the bokeh.client sessions in this process (sharing the GIL with the worker's loop)")
     args = ap.parse_args()
@@ -217,6 +237,9 @@ def main() -> None:
     print(f"{args.sessions} bokeh.client sessions connected in {connect_s:.1f} s")
     print(f"{total} trade events at {args.rate}/s; per session received: min={total - max(lost)} max={total - min(lost)}")
     print(f"trade events lost: {sum(lost)} (sessions with a loss: {sum(1 for x in lost if x)})")
+    if args.dump:
+        with open(args.dump, "w") as f:
+            json.dump(results, f)
     for name, lat in results.items():
         label = name if "(split)" in name else f"{name} event → DOM latency during the run"
         print(f"{label}: {summary(lat)}")

@@ -67,6 +67,12 @@ DOWN_AFTER_S = 4.0
 BACKOFF_START_S = 0.25
 BACKOFF_MAX_S = 5.0
 STATUS_REFRESH_S = 0.3
+#: ... and not more often than this while trades keep coming (each re-read redraws every
+#: session's stats and trade log).
+STATUS_REFRESH_EVERY_S = 1.0
+#: Every session redraws what depends on the time (the data's age, staleness) this often:
+#: one timer for the process, whose "clock" topic joins any flush already scheduled.
+CLOCK_S = 1.0
 # Worker messages after which today's stats (and balances) have changed.
 STATS_CHANGING = frozenset({"trade_event", "position_closed", "position_opened"})
 
@@ -140,6 +146,8 @@ class Feed:
         self._pending: deque[tuple[str, ReplyCallback]] = deque()
         self._ws: WebSocketClientConnection | None = None
         self._task: asyncio.Task[None] | None = None
+        self._clock_task: asyncio.Task[None] | None = None
+        self._status_refreshed_at = float("-inf")
         self._stopping = False
         self._status_refresh: asyncio.Future[None] | None = None
         self.messages = 0
@@ -181,8 +189,9 @@ class Feed:
                 log.exception("dashboard session listener failed")
 
     # -- incoming --------------------------------------------------------------------
-    def apply(self, message: Mapping[str, Any]) -> set[str]:
-        """Decode a worker message, fold it into the state, route replies, notify sessions.
+    def apply(self, message: Mapping[str, Any], notify: bool = True) -> set[str]:
+        """Decode a worker message, fold it into the state, route replies, notify sessions
+        (unless ``notify`` is false: the caller notifies the topics returned).
 
         A message that does not read as the protocol says is logged and skipped."""
         now = self._clock()
@@ -203,7 +212,8 @@ class Feed:
                 self._refresh_status_soon()
             if kind == schemas.POSITION_OPENED and self._thin_position(view):
                 self.refresh("positions")
-        self._notify(topics)
+        if notify:
+            self._notify(topics)
         return topics
 
     @staticmethod
@@ -214,7 +224,8 @@ class Feed:
 
     def _refresh_status_soon(self) -> None:
         """Today's stats and balances after a trade: the plan pushes them only in ``init``,
-        so read ``/api/status`` once the burst settles (at most every 300 ms)."""
+        so read ``/api/status`` once the burst settles (300 ms after the first trade, then
+        at most once a second while trades keep coming)."""
         if self._status_refresh is not None or self._task is None:
             return
         token = self._token()
@@ -223,7 +234,9 @@ class Feed:
 
         async def later() -> None:
             try:
-                await asyncio.sleep(STATUS_REFRESH_S)
+                since = self._clock() - self._status_refreshed_at
+                await asyncio.sleep(max(STATUS_REFRESH_S, STATUS_REFRESH_EVERY_S - since))
+                self._status_refreshed_at = self._clock()
                 response = await AsyncHTTPClient().fetch(
                     self.api_url("/api/status"), headers={"Authorization": f"Bearer {token}"}, request_timeout=5)
                 body = decode_json(response.body)
@@ -232,8 +245,10 @@ class Feed:
                 return
             finally:
                 self._status_refresh = None
-            self.apply({"type": "status_snapshot", "data": body})
-            await self._load_history(self.url or default_ws_url(), token, ("recent_trades",))
+            # One redraw for both reads: each notification is a flush of every session.
+            topics = self.apply({"type": "status_snapshot", "data": body}, notify=False)
+            topics |= await self._load_history(self.url or default_ws_url(), token, ("recent_trades",), notify=False)
+            self._notify(topics)
 
         self._status_refresh = asyncio.ensure_future(later())
 
@@ -293,9 +308,20 @@ class Feed:
         if self._task is None or self._task.done():
             self._stopping = False
             self._task = asyncio.get_event_loop().create_task(self._run())
+        if self._clock_task is None or self._clock_task.done():
+            self._clock_task = asyncio.get_event_loop().create_task(self._tick())
+
+    async def _tick(self) -> None:
+        """Once a second, every session redraws what depends on the time."""
+        while not self._stopping:
+            await asyncio.sleep(CLOCK_S)
+            self._notify({"clock"})
 
     async def stop(self) -> None:
         self._stopping = True
+        if self._clock_task is not None:
+            self._clock_task.cancel()
+            self._clock_task = None
         if self._ws is not None:
             self._ws.close()
         if self._task is not None:
@@ -368,8 +394,11 @@ class Feed:
         "positions": ("/api/positions?status=open", "positions_snapshot"),
     }
 
-    async def _load_history(self, ws_url: str, token: str, which: tuple[str, ...] = ("trades", "pnl", "mappings")) -> None:
-        """After ``init``: recent trades, P&L history and mappings from the read-only API.
+    async def _load_history(
+        self, ws_url: str, token: str, which: tuple[str, ...] = ("trades", "pnl", "mappings"), notify: bool = True
+    ) -> set[str]:
+        """After ``init``: recent trades, P&L history and mappings from the read-only API
+        (the topics they changed; notified as each arrives unless ``notify`` is false).
 
         ``init`` carries the plan's live state only; the history endpoints fill the
         trade log, the P&L chart and the mappings review. A failure leaves them as they
@@ -378,6 +407,7 @@ class Feed:
         base = api_base(ws_url)
         client = AsyncHTTPClient()
         headers = {"Authorization": f"Bearer {token}"}
+        topics: set[str] = set()
         for name in which:
             path, kind = self.HISTORY[name]
             body: Any = None
@@ -390,7 +420,8 @@ class Feed:
                     log.warning("history %s not loaded (%s), attempt %d", path.split("?")[0], type(exc).__name__, attempt + 1)
                     await asyncio.sleep(0.5 * (attempt + 1))
             if body is not None:
-                self.apply({"type": kind, "data": body})
+                topics |= self.apply({"type": kind, "data": body}, notify=notify)
+        return topics
 
     def refresh(self, *which: str) -> None:
         """Re-read history lists now (a page that shows them was opened)."""

@@ -124,6 +124,15 @@ def age(seconds: float) -> str:
     return f"{int(seconds // 3600)} h"
 
 
+def age_whole(seconds: float) -> str:
+    """:func:`age` in whole units: ``<1 s``, ``4 s``, ``12 s``, ``3 min``."""
+    if seconds < 1:
+        return "<1 s"
+    if seconds < 10:
+        return f"{int(seconds)} s"
+    return age(seconds)
+
+
 def roi_band(roi: Decimal) -> str:
     """The plan's ROI colours: < 1 % gray, 1–3 % green, 3–5 % bright green, > 5 % gold."""
     if roi < 1:

@@ -5,9 +5,11 @@ topics changed; a session never touches its Bokeh document from the feed's call 
 It marks the topics dirty and schedules *one* callback on its own document
 (``add_next_tick_callback`` — Bokeh then holds the document lock), where all dirty topics
 are rendered inside one ``pn.io.hold``. The first update after a quiet period goes out on
-the next tick; further ones within ``throttle_s`` (100 ms) are coalesced into one flush,
+the next tick; further ones within ``throttle_s`` (20 ms) are coalesced into one flush,
 so a burst of worker events costs each browser one websocket patch, and no update is
-lost: topics only accumulate until the flush reads the current state.
+lost: topics only accumulate until the flush reads the current state. (A longer throttle
+delayed the next event by up to its length whenever another redraw, a stats read or the
+clock, had just gone out.)
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from dashboard.feed import Feed
 
 Render = Callable[[set[str]], None]
 
-THROTTLE_S = 0.1
+THROTTLE_S = 0.02
 LOAD_GRACE_S = 2.0
 
 

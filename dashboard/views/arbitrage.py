@@ -1,7 +1,7 @@
 """The ``/arbitrage`` card grid (plan section 4): one card per live opportunity.
 
 Each card is rendered once and updated in place (only when its HTML changed); filtering
-and sorting replace the grid container's list of objects (:attr:`CardGrid.order`) with
+and sorting replace the grid container's list of objects (the grid's ``order``) with
 the matching cards in order — never toggling ``visible`` on hundreds of cards — and only
 when the list actually changed. Details use a native ``<details>`` element that stays
 open when a price move refreshes the card.
@@ -222,7 +222,5 @@ class ArbitrageView:
         return [o.id for o in shown]
 
     def refilter(self) -> None:
-        order = self.visible_ids()
-        if order != self.grid.order:
-            self.grid.order = order
+        self.grid.apply(self.grid.items, self.visible_ids())  # the order only: nothing re-sent
         self._count()

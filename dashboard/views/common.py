@@ -13,6 +13,7 @@ import panel as pn
 from dashboard import format as fmt
 from dashboard.feed import DOWN, LIVE, RECONNECTING, Feed
 from dashboard.views.keyed import Item, KeyedList
+from dashboard.views.live_html import LiveHTML
 from worker.api import schemas
 from worker.api import views as wire
 
@@ -65,8 +66,20 @@ class Context:
         return f"as of {fmt.clock(conn.last_message_at)} UTC, {fmt.age(age)} ago"
 
 
+def changed(obj: Any, name: str, value: Any) -> None:
+    """Set ``obj.name`` only when it differs: with many sessions open a parameter set costs
+    the server even when it changes nothing."""
+    if getattr(obj, name) != value:
+        setattr(obj, name, value)
+
+
 def html(text: str = "", **kwargs: Any) -> pn.pane.HTML:
     return pn.pane.HTML(text, stylesheets=STYLES, margin=(2, 5), **kwargs)
+
+
+def live_html(text: str = "", **kwargs: Any) -> LiveHTML:
+    """:func:`html` for a pane that changes often (its changes travel as messages)."""
+    return LiveHTML(text, stylesheets=STYLES, margin=(2, 5), **kwargs)
 
 
 class Header:
@@ -163,7 +176,9 @@ class Header:
         if conn.last_message is None:
             age_text = "no data yet"
         else:
-            age_text = f"data {fmt.age(self.ctx.monotonic() - conn.last_message)} old"
+            # Whole seconds: while the worker talks (a heartbeat every second) this reads
+            # "data <1 s old" and the pane is not re-sent with every message.
+            age_text = f"data {fmt.age_whole(self.ctx.monotonic() - conn.last_message)} old"
         self._set(
             self.conn,
             f'<span class="conn {status}" data-status="{status}"><span class="dot"></span>'
@@ -183,5 +198,4 @@ class Header:
 
     @staticmethod
     def _set(pane: pn.pane.HTML, text: str) -> None:
-        if pane.object != text:
-            pane.object = text
+        changed(pane, "object", text)

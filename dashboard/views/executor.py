@@ -18,10 +18,11 @@ import param
 
 from dashboard import format as fmt
 from dashboard.shown import ShownTrade
-from dashboard.views.common import STYLES, Context, has, html
+from dashboard.views.common import STYLES, Context, has, html, live_html
 from dashboard.views.keyed import Item, KeyedList
 from dashboard.views.money import money_html
 from dashboard.views.positions import PositionsTable
+from dashboard.views.stamp import Stamp
 from dashboard.views.trade_log import TradeLog
 from worker.api import schemas
 from worker.api import views as wire
@@ -150,7 +151,7 @@ class ExecutorView:
         self.badge = html("", name="status-badge")
         self.toggle = pn.widgets.Button(label="…", color="success", width=190, height=48)
         self.toggle.on_click(lambda _e: self._toggle())
-        self.updated = html("", name="last-update")
+        self.updated = Stamp(stylesheets=STYLES)
         self.kill = pn.widgets.Button(label="☠ Kill switch", color="danger", width=140)
         self.kill.on_click(lambda _e: self._ask_kill(True))
         self.kill_flatten = pn.widgets.Checkbox(label="also flatten open positions", value=False)
@@ -167,12 +168,12 @@ class ExecutorView:
         )
         # columns
         self.settings = SettingsPanel(ctx)
-        self.balances = html("", name="balances", sizing_mode="stretch_width")
-        self.money = html("", name="money", sizing_mode="stretch_width")
-        self.stats = html("", name="stats", sizing_mode="stretch_width")
-        self.freshness = html("", name="freshness", sizing_mode="stretch_width")
-        self.venues = html("", name="venues", sizing_mode="stretch_width")
-        self.refusals = html("", name="refusals", sizing_mode="stretch_width")
+        self.balances = live_html("", name="balances", sizing_mode="stretch_width")
+        self.money = live_html("", name="money", sizing_mode="stretch_width")
+        self.stats = live_html("", name="stats", sizing_mode="stretch_width")
+        self.freshness = live_html("", name="freshness", sizing_mode="stretch_width")
+        self.venues = live_html("", name="venues", sizing_mode="stretch_width")
+        self.refusals = live_html("", name="refusals", sizing_mode="stretch_width")
         self.positions_table = PositionsTable(ctx, self._position_action)
         self.positions_title = self.positions_table.title
         self.position_msgs = self.positions_table.messages
@@ -246,7 +247,7 @@ class ExecutorView:
             else:
                 self.badge.object = '<span class="badge paused" data-enabled="false">PAUSED</span>'
                 self.toggle.label, self.toggle.color = "▶ Start trading", "success"
-        self.updated.object = f'<span class="muted">Last update {fmt.clock(state.updated_at)} UTC</span>'
+        self.updated.stamp(state.updated_at)
         self.settings.update(topics)
         if has(topics, "balances", "status"):
             poly_label = "Polymarket US" if state.poly_venue == "polymarket_us" else "Polymarket"

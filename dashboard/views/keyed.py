@@ -7,8 +7,12 @@ can be lost. Here:
 
 * ``order`` is the container's list of objects (ids shown, in order). Filtering and
   sorting change only it; the browser re-places its existing elements — nothing is
-  rebuilt, nothing is hidden with ``visible``.
-* An item's HTML travels once, as a message, when it is new or changed (``apply``).
+  rebuilt, nothing is hidden with ``visible``. It travels in messages only (with the items
+  it brings, or alone), never as a model property: with many sessions open, a property
+  set per update costs the server more than the message.
+* An item's HTML travels once, as a message, when it is new or changed (``apply``). A
+  message is one JSON text; new items placed on top carry only their ids (``front``),
+  not the whole order again.
 * A page that (re)renders the component asks for every item with a ``sync`` message, so
   whatever happened before it connected, it starts from the full current list; it asks
   again if ``order`` ever names an item it was not sent.
@@ -20,12 +24,12 @@ can be lost. Here:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import param
 from panel.custom import JSComponent
-from param.parameterized import discard_events
 
 Item = dict[str, str]  # {"cls": classes, "sum": html, "det": html (optional, keeps <details> open)}
 ActionHandler = Callable[[str, str, Any], None]
@@ -34,7 +38,6 @@ ActionHandler = Callable[[str, str, Any], None]
 class KeyedList(JSComponent):
     """See the module doc. ``items`` mirrors what every browser view has been sent."""
 
-    order = param.List(default=[], item_type=str, doc="ids shown, in order")
     empty = param.String(default="", doc="text shown when nothing is")
     list_class = param.String(default="klist")
     stale = param.Boolean(default=False, doc="the items may be out of date: greyed, their copy buttons disabled")
@@ -46,8 +49,8 @@ export function render({ model, el }) {
   el.appendChild(box);
   const items = new Map();
   let asked = 0;
-  // The order shown: the model's, or the one a message carried with its items.
-  let order = model.order;
+  // The order shown: the last one a message carried (the first comes with the sync).
+  let order = [];
   const place = () => {
     const kids = [];
     let missing = false;
@@ -116,14 +119,17 @@ export function render({ model, el }) {
       if (open) { const d = it.det.querySelector('details'); if (d) d.open = true; }
     }
   };
-  model.on('msg:custom', (msg) => {
+  model.on('msg:custom', (raw) => {
+    const msg = typeof raw === 'string' ? JSON.parse(raw) : raw;
     if (msg.full) { for (const id of [...items.keys()]) if (!(id in msg.upsert)) items.delete(id); }
     for (const [id, c] of Object.entries(msg.upsert || {})) upsert(id, c);
-    for (const id of msg.remove || []) items.delete(id);
+    const removed = new Set(msg.remove || []);
+    for (const id of removed) items.delete(id);
+    // The whole order, or the ids placed on top of the rest (less what was removed).
     if (msg.order) order = msg.order;
+    else if (msg.front) order = msg.front.concat(order.filter((id) => !removed.has(id)));
     place();
   });
-  model.on('order', () => { order = model.order; place(); });
   model.on('empty', place);
   model.on('stale', mark);
   asked = Date.now();
@@ -134,39 +140,56 @@ export function render({ model, el }) {
     def __init__(self, on_action: ActionHandler | None = None, **params: Any) -> None:
         super().__init__(**params)
         self.items: dict[str, Item] = {}
+        self._order: list[str] = []
         self._on_action = on_action
+
+    @property
+    def order(self) -> list[str]:
+        """The ids shown, in order, as every browser view has been sent them (changed
+        only through :meth:`apply`, which sends the change)."""
+        return self._order
 
     def apply(self, items: Mapping[str, Item], order: list[str] | None = None) -> None:
         """Make the browser's items and order equal ``items`` and ``order`` (sending only
-        the difference, in one message when both changed: with many sessions open, each
+        the difference; an item must not be changed once given: give a new one, in one message when both changed: with many sessions open, each
         message to each session costs the server more than what it carries)."""
         removed = [k for k in self.items if k not in items]
-        upsert = {k: dict(v) for k, v in items.items() if self.items.get(k) != v}
+        # Items are kept as given (never changed after): a row built once for every
+        # session is the same object again, found unchanged without comparing its text.
+        known = self.items
+        upsert = {k: v for k, v in items.items() if (old := known.get(k)) is not v and old != v}
         for k in removed:
             del self.items[k]
         self.items.update(upsert)
         new_order = order is not None and order != self.order
-        if upsert or removed:
+        if upsert or removed or new_order:
             msg: dict[str, Any] = {"upsert": upsert, "remove": removed}
-            if new_order:
-                msg["order"] = order
-                # The message carries it: the parameter follows without a patch of its own.
-                with discard_events(self):
-                    self.order = order
-            self._send_msg(msg)
-        elif new_order:
-            self.order = order
+            if order is not None and new_order:
+                gone = set(removed)
+                kept = [k for k in self._order if k not in gone]
+                n = len(order) - len(kept)
+                if n >= 0 and order[n:] == kept:
+                    msg["front"] = order[:n]  # new rows on top of the rest: not the whole list again
+                else:
+                    msg["order"] = list(order)
+                self._order = list(order)
+            self._send(msg)
 
     def update_item(self, key: str, item: Item) -> None:
         if key in self.items and self.items[key] != item:
-            self.items[key] = dict(item)
-            self._send_msg({"upsert": {key: item}, "remove": []})
+            self.items[key] = item
+            self._send({"upsert": {key: item}, "remove": []})
+
+    def _send(self, msg: Mapping[str, Any]) -> None:
+        """One message, as one JSON text: Bokeh serializes a dict item by item, in Python,
+        for every session it goes to; a string it passes on as it is."""
+        self._send_msg(json.dumps(msg, separators=(",", ":")))
 
     def _handle_msg(self, msg: Any) -> None:
         if not isinstance(msg, dict):
             return
         if msg.get("type") == "sync":
-            self._send_msg({"upsert": dict(self.items), "remove": [], "full": True, "order": list(self.order)})
+            self._send({"upsert": dict(self.items), "remove": [], "full": True, "order": list(self.order)})
         elif msg.get("type") == "action" and self._on_action is not None:
             key, action = msg.get("id"), msg.get("action")
             if isinstance(key, str) and isinstance(action, str) and key in self.items:

@@ -142,7 +142,5 @@ class MappingsView:
         self.count.object = f'<span class="muted" data-shown="{len(self.list.order)}">{len(self.list.order)} of {total} shown</span>'
 
     def refilter(self) -> None:
-        order = self.visible_ids()
-        if order != self.list.order:
-            self.list.order = order
+        self.list.apply(self.list.items, self.visible_ids())  # the order only: nothing re-sent
         self._count()

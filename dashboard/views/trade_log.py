@@ -31,7 +31,7 @@ import panel as pn
 
 from dashboard import format as fmt
 from dashboard.shown import ShownTrade
-from dashboard.views.common import STYLES, Context, html
+from dashboard.views.common import STYLES, Context, changed, html
 from dashboard.views.keyed import Item, KeyedList
 from worker.api import views as wire
 from worker.domain.leagues import LEAGUES
@@ -56,6 +56,7 @@ class TradeLog:
         self.zone = fmt.display_zone()
         self._fetch: Fetch = fetch or ctx.feed.api_get
         self.limit = PAGE
+        self._rows: tuple[list[ShownTrade], tuple[int, int], list[ShownTrade]] | None = None
         #: Rows read from the worker beyond what the dashboard holds (no filter), or the
         #: worker's answer to the filter; ``exhausted``: the worker has no older row.
         self.older: list[ShownTrade] = []
@@ -112,23 +113,36 @@ class TradeLog:
         return live + [t for t in self.older if t.key not in keys]
 
     def rows(self) -> list[ShownTrade]:
-        return [t for t in self.available() if t.key not in self.hidden][: self.limit]
+        """The rows shown: :meth:`available` less what Clear hid, up to ``limit`` (kept
+        while none of those changed: most renders of a busy page change nothing here)."""
+        available = self.available()
+        key = (len(self.hidden), self.limit)
+        cached = self._rows
+        if cached is not None and cached[0] is available and cached[1] == key:
+            return cached[2]
+        hidden = self.hidden
+        rows = [t for t in available if t.key not in hidden][: self.limit] if hidden else available[: self.limit]
+        self._rows = (available, key, rows)
+        return rows
 
     def render(self) -> None:
+        # Each value is set only when it changed: a busy page renders ten times a second,
+        # and every parameter set costs the server, changed or not.
         now = self.ctx.now()
-        self.title.object = (
+        changed(self.title, "object", (
             "<h3 style='margin:0'>Recent Trades</h3>"
             f'<span class="muted" data-k="display-zone">Times in {fmt.esc(fmt.zone_name(self.zone, now))}</span>'
-        )
+        ))
         rows = self.rows()
-        self.list.empty = self._empty_text()
+        changed(self.list, "empty", self._empty_text())
         self.list.apply({t.key: self.cached_item(t) for t in rows}, [t.key for t in rows])
-        self.note.object = (
+        changed(self.note, "object", (
             f'<span class="muted" data-k="hidden">{len(self.hidden)} row{"s" if len(self.hidden) != 1 else ""} '
             "hidden by Clear</span>" if self.hidden else ""
-        )
-        self.undo.visible = bool(self.hidden)
-        self.more.disabled = self.loading or (self.exhausted and len(self.available()) - len(self.hidden) <= self.limit)
+        ))
+        changed(self.undo, "visible", bool(self.hidden))
+        changed(self.more, "disabled",
+                self.loading or (self.exhausted and len(self.available()) - len(self.hidden) <= self.limit))
 
     def _empty_text(self) -> str:
         if self.hidden:

@@ -124,6 +124,12 @@ def test_executor_page_loads_live_and_toggle_flips_badge_in_a_second_page(live, 
     expect(badge(second)).to_have_text("PAUSED")
     expect(first.locator(".conn[data-status=live]")).to_be_visible()
     expect(first.locator(".mode")).to_have_text("PAPER")
+    # The plan's "Last update" timestamp: the time of the worker's last message, in UTC
+    # (heartbeats keep it moving), written by the browser from the time it is sent.
+    stamp = first.locator("[data-k=last-update]")
+    expect(stamp).to_have_text(re.compile(r"^Last update \d\d:\d\d:\d\d UTC$"))
+    shown = stamp.inner_text()
+    expect(stamp).not_to_have_text(shown, timeout=5000)
     # The paper exchange's balances (seeded), as the executor read them from the venues.
     expect(first.locator("td[data-k=poly]")).to_have_text("$512.40")
     expect(first.locator("td[data-k=kalshi]")).to_have_text("$488.10")

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from bokeh.document import Document
 
 from dashboard.feed import Feed
-from dashboard.session import SessionLink
+from dashboard.session import THROTTLE_S, SessionLink
 from tests.dashboard.protocol import T0, init, position, trade, wire
 from worker.api import schemas
 
@@ -47,14 +47,14 @@ def test_first_change_goes_out_on_the_next_tick_and_a_burst_is_coalesced():
     assert len(doc.next_tick) == 1 and doc.timeouts == []
     doc.next_tick.pop()()
     assert rendered == [{"balances"}]
-    # Three more within 100 ms: one timeout callback, one render with every topic.
-    clock[0] += 0.02
+    # Three more within the throttle: one timeout callback, one render with every topic.
+    clock[0] += THROTTLE_S / 4
     feed.apply(wire(schemas.STATUS_CHANGED, {"enabled": True, "at": T0}))
     feed.apply(trade("SUCCESS", event="A", trade_id="a"))
     feed.apply(trade("FAILED", event="B", trade_id="b"))
     assert doc.next_tick == [] and len(doc.timeouts) == 1
     cb, ms = doc.timeouts.pop()
-    assert 70 <= ms <= 101
+    assert THROTTLE_S * 1000 * 0.7 <= ms <= THROTTLE_S * 1000 + 1
     cb()
     assert rendered[-1] == {"status", "stats", "trades"}
     assert [t.event for t in feed.state.trades] == ["A", "B"]  # both rows are there to render
