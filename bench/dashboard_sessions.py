@@ -49,9 +49,8 @@ def register_page_models() -> None:
 
     from dashboard.views.keyed import KeyedList
     from dashboard.views.live_html import LiveHTML
-    from dashboard.views.stamp import Stamp
 
-    for component in (KeyedList, LiveHTML, Stamp):
+    for component in (KeyedList, LiveHTML):
         component().get_root(Document())
 
 

@@ -22,7 +22,6 @@ from dashboard.views.common import STYLES, Context, has, html, live_html
 from dashboard.views.keyed import Item, KeyedList
 from dashboard.views.money import money_html
 from dashboard.views.positions import PositionsTable
-from dashboard.views.stamp import Stamp
 from dashboard.views.trade_log import TradeLog
 from worker.api import schemas
 from worker.api import views as wire
@@ -151,7 +150,7 @@ class ExecutorView:
         self.badge = html("", name="status-badge")
         self.toggle = pn.widgets.Button(label="…", color="success", width=190, height=48)
         self.toggle.on_click(lambda _e: self._toggle())
-        self.updated = Stamp(stylesheets=STYLES)
+        self.updated = live_html("", name="last-update")
         self.kill = pn.widgets.Button(label="☠ Kill switch", color="danger", width=140)
         self.kill.on_click(lambda _e: self._ask_kill(True))
         self.kill_flatten = pn.widgets.Checkbox(label="also flatten open positions", value=False)
@@ -247,7 +246,8 @@ class ExecutorView:
             else:
                 self.badge.object = '<span class="badge paused" data-enabled="false">PAUSED</span>'
                 self.toggle.label, self.toggle.color = "▶ Start trading", "success"
-        self.updated.stamp(state.updated_at)
+        # Changes with nearly every message, sent at most once a second (when the text does).
+        self.updated.object = f'<span class="muted" data-k="last-update">Last update {fmt.clock(state.updated_at)} UTC</span>'
         self.settings.update(topics)
         if has(topics, "balances", "status"):
             poly_label = "Polymarket US" if state.poly_venue == "polymarket_us" else "Polymarket"

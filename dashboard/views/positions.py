@@ -5,7 +5,7 @@ the game (the venues' title and its league), each leg as its venue names it with
 contracts held, the price paid and the mark (its best bid, from the worker's books), the
 cost, the locked edge (what the hedged pair pays at settlement less its cost), the
 unrealised P&L at mark (the books' figure: for a hedged pair its locked edge), when the
-game starts (in the display zone) and how long
+game starts and, estimated from the league's usual game length, when it settles (in the display zone) and how long
 until then, and Close. Sorting reorders the rows the browser has; nothing is re-sent. The
 plan's "Open Positions (X)" heading stays.
 """
@@ -24,6 +24,7 @@ from dashboard.shown import ShownPosition
 from dashboard.views.common import STYLES, Context, html
 from dashboard.views.keyed import Item, KeyedList
 from worker.api import views as wire
+from worker.domain.leagues import game_length
 
 SORTS: dict[str, Callable[[ShownPosition, datetime | None], Any]] = {
     "Newest first": lambda p, _s: -p.opened_at.timestamp(),
@@ -62,10 +63,22 @@ class PositionsTable:
         """The game's start: the position's own, else its mapping's (by Kalshi ticker)."""
         if pos.starts_at is not None:
             return pos.starts_at
+        mapping = self._mapping(pos)
+        return None if mapping is None else mapping.starts_at
+
+    def _mapping(self, pos: ShownPosition) -> Any:
         for m in self.ctx.feed.state.mappings.values():
             if m.kalshi == pos.kalshi.market:
-                return m.starts_at
+                return m
         return None
+
+    def settles(self, pos: ShownPosition, start: datetime | None) -> datetime | None:
+        """When the position should settle: its game's start plus the league's usual game
+        length (an estimate; the venues settle once they have the result)."""
+        mapping = self._mapping(pos)
+        if start is None or mapping is None:
+            return None
+        return start + game_length(mapping.league)
 
     def item(self, pos: ShownPosition, start: datetime | None, now: datetime, at: wire.HoldingView | None) -> Item:
         def leg(side: str, shown: Any, qty: int | None) -> str:
@@ -95,6 +108,11 @@ class PositionsTable:
             left = (start - now).total_seconds()
             rel = f"in {fmt.age(left)}" if left > 0 else f"started {fmt.age(-left)} ago"
             when = f'{fmt.local(start, self.zone)[:-3]}<br><span class="muted">{rel}</span>'
+            settle = self.settles(pos, start)
+            if settle is not None:
+                due = (settle - now).total_seconds()
+                eta = f"in ~{fmt.age(due)}" if due > 0 else "due (awaiting the result)"
+                when += f'<br><span class="muted" data-k="settles">settles {eta}</span>'
         return {
             "cls": "position pos-row",
             "sum": (

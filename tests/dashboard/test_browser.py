@@ -281,6 +281,9 @@ def test_closing_a_real_position_removes_it_and_adds_a_closed_trade_row(live, op
     # Each leg shows its mark (its best bid) or says it has none.
     expect(page.locator(".pos-row [data-mark=kalshi]")).to_have_text(re.compile(r"^(bid 0\.\d+|no mark)$"))
     expect(page.locator(".pos-row [data-k=unrealised]")).to_have_text(money(Decimal(str(b["locked_edge"])), signed=True))
+    # When it should settle: the game's start plus the league's usual length (a game far
+    # from its start: hours away).
+    expect(page.locator(".pos-row [data-k=settles]")).to_have_text(re.compile(r"^settles in ~\d+ h$"))
     shot(page, "executor-position")
     page.get_by_role("button", name="Close Position").click()
     page.get_by_role("button", name="Confirm close").click()
