@@ -1,7 +1,7 @@
 """50 concurrent dashboard sessions at 10 updates/s: no trade event lost, latency held.
 
     python bench/dashboard_sessions.py [--sessions 50] [--rate 10] [--seconds 20] [--browsers 2]
-        [--same-process]
+        [--warmup S] [--same-process] [--dump FILE]
 
 ``--sessions`` sessions of ``/executor`` are driven by ``bokeh.client`` (each a real Bokeh
 session with its own server-side document, as a browser tab has, and each sending the
@@ -150,6 +150,9 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=10.0)
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--browsers", type=int, default=2)
+    ap.add_argument("--warmup", type=float, default=0.0,
+                    help="publish at the same rate for this many seconds before the measured events (steady state: "
+                         "the heap has stopped growing after the sessions connected)")
     ap.add_argument("--dump", help="write each event's latency per page (JSON, in publishing order) to this file")
     ap.add_argument("--same-process", action="store_true",
                     help="run the bokeh.client sessions in this process (sharing the GIL with the worker's loop)")
@@ -194,7 +197,7 @@ def main() -> None:
         bt.start()
         browser_ready.wait(120)
 
-        timeout_s = args.seconds + 30
+        timeout_s = args.seconds + args.warmup + 30
         if args.clients_process:
             # The load (50 sessions decoding every patch) in its own process, as remote
             # browsers would be, not sharing this process's GIL with the worker's loop.
@@ -213,14 +216,18 @@ def main() -> None:
             connected.wait(180)
 
         def publisher() -> None:
+            warm = int(args.rate * args.warmup)
             start = time.perf_counter()
-            for i in range(total):
+            for i in range(warm + total):
                 target = start + i / args.rate
                 delay = target - time.perf_counter()
                 if delay > 0:
                     time.sleep(delay)  # pacing the publishing rate, not waiting for a result
-                sent[f"ses-{i}"] = time.time() * 1000
-                publish_trade(worker, i, "ses")
+                if i < warm:  # the same load, not measured (no "ses-" id)
+                    publish_trade(worker, i, "warm")
+                    continue
+                sent[f"ses-{i - warm}"] = time.time() * 1000
+                publish_trade(worker, i - warm, "ses")
             done.set()
             done_mp.set()
 
@@ -234,6 +241,8 @@ def main() -> None:
             connect_s, lost = holder["r"]
         bt.join(90)
     print(f"{args.sessions} bokeh.client sessions connected in {connect_s:.1f} s")
+    if args.warmup:
+        print(f"after {args.warmup:g} s of the same load, not measured")
     print(f"{total} trade events at {args.rate}/s; per session received: min={total - max(lost)} max={total - min(lost)}")
     print(f"trade events lost: {sum(lost)} (sessions with a loss: {sum(1 for x in lost if x)})")
     if args.dump:
