@@ -150,9 +150,10 @@ export function render({ model, el }) {
         return self._order
 
     def apply(self, items: Mapping[str, Item], order: list[str] | None = None) -> None:
-        """Make the browser's items and order equal ``items`` and ``order`` (sending only
-        the difference; an item must not be changed once given: give a new one, in one message when both changed: with many sessions open, each
-        message to each session costs the server more than what it carries)."""
+        """Make the browser's items and order equal ``items`` and ``order``, sending only
+        the difference, in one message when both changed (with many sessions open, each
+        message to each session costs the server more than what it carries). An item is
+        kept as given: never change it afterwards, give a new one."""
         removed = [k for k in self.items if k not in items]
         # Items are kept as given (never changed after): a row built once for every
         # session is the same object again, found unchanged without comparing its text.

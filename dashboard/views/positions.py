@@ -5,9 +5,9 @@ the game (the venues' title and its league), each leg as its venue names it with
 contracts held, the price paid and the mark (its best bid, from the worker's books), the
 cost, the locked edge (what the hedged pair pays at settlement less its cost), the
 unrealised P&L at mark (the books' figure: for a hedged pair its locked edge), when the
-game starts and, estimated from the league's usual game length, when it settles (in the display zone) and how long
-until then, and Close. Sorting reorders the rows the browser has; nothing is re-sent. The
-plan's "Open Positions (X)" heading stays.
+game starts (in the display zone) and how long until then, when it should settle (its
+start plus the league's usual game length: an estimate), and Close. Sorting reorders the
+rows the browser has; nothing is re-sent. The plan's "Open Positions (X)" heading stays.
 """
 
 from __future__ import annotations
