@@ -59,28 +59,19 @@ class PositionsTable:
             self.head, self.list, sizing_mode="stretch_width",
         )  # fmt: skip
 
-    def starts(self, pos: ShownPosition) -> datetime | None:
-        """The game's start: the position's own, else its mapping's (by Kalshi ticker)."""
-        if pos.starts_at is not None:
-            return pos.starts_at
-        mapping = self._mapping(pos)
-        return None if mapping is None else mapping.starts_at
+    def game_times(self, pos: ShownPosition) -> tuple[datetime | None, datetime | None]:
+        """The game's start (the position's own, else its mapping's, found by Kalshi
+        ticker) and when the position should settle: that start plus the league's usual
+        game length (an estimate; the venues settle once they have the result)."""
+        mapping = next((m for m in self.ctx.feed.state.mappings.values() if m.kalshi == pos.kalshi.market), None)
+        start = pos.starts_at if pos.starts_at is not None else (None if mapping is None else mapping.starts_at)
+        settle = None if start is None or mapping is None else start + game_length(mapping.league)
+        return start, settle
 
-    def _mapping(self, pos: ShownPosition) -> Any:
-        for m in self.ctx.feed.state.mappings.values():
-            if m.kalshi == pos.kalshi.market:
-                return m
-        return None
+    def item(self, pos: ShownPosition, times: tuple[datetime | None, datetime | None], now: datetime,
+             at: wire.HoldingView | None) -> Item:
+        start, settle = times
 
-    def settles(self, pos: ShownPosition, start: datetime | None) -> datetime | None:
-        """When the position should settle: its game's start plus the league's usual game
-        length (an estimate; the venues settle once they have the result)."""
-        mapping = self._mapping(pos)
-        if start is None or mapping is None:
-            return None
-        return start + game_length(mapping.league)
-
-    def item(self, pos: ShownPosition, start: datetime | None, now: datetime, at: wire.HoldingView | None) -> Item:
         def leg(side: str, shown: Any, qty: int | None) -> str:
             held = f"{qty} × " if qty is not None else ""
             return (f'<span class="legs" data-leg="{side}">{fmt.esc(fmt.leg_name(shown))}</span>'
@@ -108,7 +99,6 @@ class PositionsTable:
             left = (start - now).total_seconds()
             rel = f"in {fmt.age(left)}" if left > 0 else f"started {fmt.age(-left)} ago"
             when = f'{fmt.local(start, self.zone)[:-3]}<br><span class="muted">{rel}</span>'
-            settle = self.settles(pos, start)
             if settle is not None:
                 due = (settle - now).total_seconds()
                 eta = f"in ~{fmt.age(due)}" if due > 0 else "due (awaiting the result)"
@@ -133,7 +123,7 @@ class PositionsTable:
         positions = self.ctx.feed.state.positions
         now = self.ctx.now()
         self.title.object = f"<h3 style='margin:0'>Open Positions ({len(positions)})</h3>"
-        starts = {pid: self.starts(p) for pid, p in positions.items()}
+        times = {pid: self.game_times(p) for pid, p in positions.items()}
         key = SORTS[str(self.sort.value)]
         books = self.ctx.feed.state.books
         marks = {pid: books.holding(pid) if books is not None else None for pid in positions}
@@ -143,6 +133,6 @@ class PositionsTable:
                 return -(u.unrealised if u is not None and u.unrealised is not None else -_NONE_LAST)
             order = sorted(positions, key=unreal)
         else:
-            order = sorted(positions, key=lambda pid: key(positions[pid], starts[pid]))
-        self.list.apply({pid: self.item(p, starts[pid], now, marks[pid]) for pid, p in positions.items()}, order)
+            order = sorted(positions, key=lambda pid: key(positions[pid], times[pid][0]))
+        self.list.apply({pid: self.item(p, times[pid], now, marks[pid]) for pid, p in positions.items()}, order)
         self.head.visible = bool(positions)

@@ -134,8 +134,8 @@ class Books:
         valued = value_holdings(self.holdings, source, now, timedelta(milliseconds=max_age_ms))
         return replace(self, valued=valued, mark_max_age_ms=max_age_ms)
 
-    def _venue_marks(self, b: VenueBooks) -> dict[str, Any]:
-        at_mark, unmarked = venue_at_mark(self.at_mark, Venue(b.venue))
+    def _venue_marks(self, b: VenueBooks, held: list[HoldingAtMark]) -> dict[str, Any]:
+        at_mark, unmarked = venue_at_mark(held, Venue(b.venue))
         return {
             "at_mark": at_mark,
             "unmarked": unmarked,
@@ -143,8 +143,8 @@ class Books:
             "equity": _plus(b.cash_now, at_mark, b.to_redeem),
         }
 
-    def _total_marks(self, total: Mapping[str, Any]) -> dict[str, Any]:
-        at_mark = total_at_mark(self.at_mark)
+    def _total_marks(self, total: Mapping[str, Any], held: list[HoldingAtMark]) -> dict[str, Any]:
+        at_mark = total_at_mark(held)
         open_cost = total["open_cost"]
         return {
             "at_mark": at_mark,
@@ -189,6 +189,7 @@ class Books:
         """The ``books`` of ``init``, ``balance_update`` and ``/api/status``, typed (the
         same figures as :meth:`wire`)."""
         total = self.total()
+        held = self.at_mark
         return BooksFigures(
             venues={
                 v: VenueBooksFigures(
@@ -203,11 +204,11 @@ class Books:
                     to_redeem=b.to_redeem,
                     other_movements=b.transfers,
                     difference=b.difference,
-                    **self._venue_marks(b),
+                    **self._venue_marks(b, held),
                 )
                 for v, b in self.venues.items()
             },
-            total=BooksTotals(**total, **self._total_marks(total)),
+            total=BooksTotals(**total, **self._total_marks(total, held)),
             locked_edge=self.locked_edge,
             resolved_to_redeem=self.to_redeem,
             to_redeem=tuple(PayoutToRedeem(e.venue, e.amount, e.note, e.attempt_id, e.at) for e in self.redeem),
@@ -215,16 +216,17 @@ class Books:
             realised_all_time=self.trade_log_realised,
             in_flight=self.in_flight,
             agrees=self.agrees,
-            positions=tuple(self.at_mark),
+            positions=tuple(held),
             mark_max_age_ms=self.mark_max_age_ms,
         )
 
     def wire(self) -> dict[str, Any]:
         """The ``books`` figures of ``init``, ``balance_update`` and ``/api/status``."""
         total = self.total()
+        held = self.at_mark
         return {
-            "venues": {v.value: {**b.wire(), **self._venue_marks(b)} for v, b in self.venues.items()},
-            "total": {**total, **self._total_marks(total)},
+            "venues": {v.value: {**b.wire(), **self._venue_marks(b, held)} for v, b in self.venues.items()},
+            "total": {**total, **self._total_marks(total, held)},
             "locked_edge": self.locked_edge,
             "resolved_to_redeem": self.to_redeem,
             "to_redeem": [
@@ -236,7 +238,7 @@ class Books:
             "realised_all_time": self.trade_log_realised,
             "in_flight": self.in_flight,
             "agrees": self.agrees,
-            "positions": [_holding_wire(h) for h in self.at_mark],
+            "positions": [_holding_wire(h) for h in held],
             "mark_max_age_ms": self.mark_max_age_ms,
         }
 

@@ -308,15 +308,14 @@ class Executor:
         for venue, amount in cash.items():
             await self.books.record_opening(venue, amount, now)
         _, day_start, _ = trading_day_bounds(now, self.risk.config.day_tz)
-        self._books = await self.books.books(day_start, cash)
-        return self._value_books(self._books)
+        return self._value_books(await self.books.books(day_start, cash)).figures()
 
-    def _value_books(self, books: Books) -> BooksFigures:
-        """``books`` with their holdings at the marks now: kept for ``/api/status``."""
+    def _value_books(self, books: Books) -> Books:
+        """``books`` with their holdings at the marks now, kept (and for ``/api/status``)."""
         valued = books.at_marks(self.marks, self.clock.now(), self.risk.config.max_book_age_ms)
         self._books = valued
         self.last_books = valued.wire()
-        return valued.figures()
+        return valued
 
     async def _mark_loop(self) -> None:
         """Value the holdings at the latest marks; publish the books when a value moved."""
@@ -325,10 +324,9 @@ class Executor:
             books = self._books
             if books is None or not books.holdings:
                 continue
-            before = _values(books)
-            figures = self._value_books(books)
-            if self._books is not None and _values(self._books) != before:
-                self.publish(BalanceUpdate(*self.refresher.sides(), books=figures))
+            valued = self._value_books(books)
+            if _values(valued) != _values(books):
+                self.publish(BalanceUpdate(*self.refresher.sides(), books=valued.figures()))
 
     def balances(self) -> Balances:
         known = self.balance_book.available
