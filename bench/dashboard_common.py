@@ -7,11 +7,13 @@ Procfile's ``panel serve`` command, and system Chromium.
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -64,15 +66,48 @@ stamp();
 """
 
 
+@dataclass(frozen=True)
+class CpuSample:
+    """CPU time read from Linux's /proc: one process's, and the whole machine's by state."""
+
+    process_s: float
+    busy_s: float
+    steal_s: float
+    total_s: float
+
+
+def cpu_sample(pid: int) -> CpuSample:
+    tick = os.sysconf("SC_CLK_TCK")
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    process = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+    with open("/proc/stat") as f:
+        cpu = [int(x) / tick for x in f.readline().split()[1:]]
+    # user nice system idle iowait irq softirq steal (guest time is inside user)
+    idle, steal = cpu[3] + cpu[4], cpu[7] if len(cpu) > 7 else 0.0
+    total = sum(cpu[:8])
+    return CpuSample(process, total - idle - steal, steal, total)
+
+
+def cpu_report(before: CpuSample, after: CpuSample, wall_s: float, name: str) -> str:
+    """What the load cost, so that runs on different machines can be compared: ``name``'s
+    share of one core, how busy all cores were, and the time the host took from them."""
+    total = after.total_s - before.total_s or 1.0
+    return (f"{name}: {100 * (after.process_s - before.process_s) / wall_s:.0f} % of one core; "
+            f"all {os.cpu_count()} cores {100 * (after.busy_s - before.busy_s) / total:.0f} % busy, "
+            f"{100 * (after.steal_s - before.steal_s) / total:.1f} % stolen by the host")
+
+
 @contextmanager
-def running_stack(login: bool = True) -> Iterator[tuple[WorkerThread, str]]:
-    """A worker and the dashboard; ``login=False`` only for bokeh.client sessions (they
-    cannot log in), browser pages log in with ``logged_in_context``."""
+def running_stack(login: bool = True) -> Iterator[tuple[WorkerThread, str, int]]:
+    """A worker and the dashboard (and the dashboard's process id); ``login=False`` only
+    for bokeh.client sessions (they cannot log in), browser pages log in with
+    ``logged_in_context``."""
     worker = WorkerThread(Path(tempfile.mkdtemp(prefix="bench-worker-")))
     worker.start()
     proc, base = start_panel(worker.ws_url, login=login)
     try:
-        yield worker, base
+        yield worker, base, proc.pid
     finally:
         stop_panel(proc)
         worker.close()
@@ -113,5 +148,5 @@ def summary(values: list[float]) -> str:
     )
 
 
-__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "DEEP_JS", "TRADES_TABLE", "WATCH_TRADES_JS", "logged_in_context", "percentile",
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "DEEP_JS", "cpu_report", "cpu_sample", "TRADES_TABLE", "WATCH_TRADES_JS", "logged_in_context", "percentile",
            "publish_trade", "running_stack", "summary", "trade_event"]

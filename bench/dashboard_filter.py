@@ -63,7 +63,7 @@ def main() -> None:
     by_roi = sorted(specs, key=lambda s: (-float(s[1]), f"opp_{s[0]:04d}_kalshi_no"))
     by_start = sorted(specs, key=lambda s: (s[3], -float(s[1])))
     oid = lambda s: f"opp_{s[0]:04d}_kalshi_no"  # noqa: E731
-    with running_stack() as (worker, base), sync_playwright() as pw:
+    with running_stack() as (worker, base, _pid), sync_playwright() as pw:
         for n, roi, conf, starts in specs:
             worker.publish(OpportunityOpened(domain_opportunity(n, roi=roi, confidence=conf, expires_at=starts), now))
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -44,7 +44,7 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=100)
     ap.add_argument("--rate", type=float, default=5.0, help="events per second")
     args = ap.parse_args()
-    with running_stack() as (worker, base), sync_playwright() as pw:
+    with running_stack() as (worker, base, _pid), sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         fcp, ready = first_paint(browser, base)
         page = logged_in_context(browser, base, viewport={"width": 1280, "height": 800}).new_page()

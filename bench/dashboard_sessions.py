@@ -34,6 +34,8 @@ from dashboard_common import (
     CHROMIUM_ARGS,
     TRADES_TABLE,
     WATCH_TRADES_JS,
+    cpu_report,
+    cpu_sample,
     publish_trade,
     running_stack,
     summary,
@@ -160,7 +162,7 @@ def main() -> None:
     args.clients_process = not args.same_process
     total = int(args.rate * args.seconds)
     # bokeh.client sessions cannot send the login cookie: this bench serves without it.
-    with running_stack(login=False) as (worker, base):
+    with running_stack(login=False) as (worker, base, dashboard_pid):
         # Chromium pages measuring latency while the sessions run (own thread: own loop).
         browser_ready = threading.Event()
         done = threading.Event()
@@ -215,10 +217,14 @@ def main() -> None:
             runner.start()
             connected.wait(180)
 
+        cpu: dict[str, Any] = {}
+
         def publisher() -> None:
             warm = int(args.rate * args.warmup)
             start = time.perf_counter()
             for i in range(warm + total):
+                if i == warm:
+                    cpu["before"], cpu["t0"] = cpu_sample(dashboard_pid), time.perf_counter()
                 target = start + i / args.rate
                 delay = target - time.perf_counter()
                 if delay > 0:
@@ -228,6 +234,7 @@ def main() -> None:
                     continue
                 sent[f"ses-{i - warm}"] = time.time() * 1000
                 publish_trade(worker, i - warm, "ses")
+            cpu["after"], cpu["t1"] = cpu_sample(dashboard_pid), time.perf_counter()
             done.set()
             done_mp.set()
 
@@ -245,6 +252,8 @@ def main() -> None:
         print(f"after {args.warmup:g} s of the same load, not measured")
     print(f"{total} trade events at {args.rate}/s; per session received: min={total - max(lost)} max={total - min(lost)}")
     print(f"trade events lost: {sum(lost)} (sessions with a loss: {sum(1 for x in lost if x)})")
+    print("while the measured events were published: " + cpu_report(
+        cpu["before"], cpu["after"], cpu["t1"] - cpu["t0"], "the dashboard's process"))
     if args.dump:
         with open(args.dump, "w") as f:
             json.dump(results, f)
