@@ -65,7 +65,7 @@ class HistoryRepository:
         t = executor_trades
         realised = [str(s) for s in REALISED_STATUSES]
         query = (
-            sa.select(t.c.id, t.c.timestamp, t.c.pnl_micros)
+            sa.select(t.c.id, t.c.timestamp, t.c.pnl_micros, t.c.event_title)
             .where(t.c.status.in_(realised))
             .order_by(t.c.timestamp, t.c.id)
             .limit(PNL_ROWS_LIMIT)
@@ -89,7 +89,9 @@ class HistoryRepository:
                 last = points[-1]
                 points[-1] = replace(last, pnl=total, delta=last.delta + delta, trades=last.trades + 1)
                 continue
-            points.append(PnlSeriesPoint(t=at, pnl=total, delta=delta, trade_id=str(row.id) if bucket == "trade" else None))
+            per_trade = bucket == "trade"
+            points.append(PnlSeriesPoint(t=at, pnl=total, delta=delta, trade_id=str(row.id) if per_trade else None,
+                                         event=row.event_title if per_trade else None))
         return points
 
     async def realised_total(self) -> Decimal:

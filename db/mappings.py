@@ -38,6 +38,9 @@ _MATCHER_COLUMNS = (
     "reasons",
 )
 
+# The pair's names and venue pages, kept in the ``reasons`` object beside the matcher's reasons.
+_NAMING = ("kalshi_url", "kalshi_outcome", "poly_url", "poly_title", "poly_outcome", "poly_other_outcome")
+
 
 def _row_values(m: MarketMapping, now: datetime) -> dict[str, Any]:
     return {
@@ -59,6 +62,9 @@ def _row_values(m: MarketMapping, now: datetime) -> dict[str, Any]:
             "poly_opposite": m.poly_opposite,
             "poly_market_id": m.poly_market_id,
             "start_time": m.start_time.isoformat() if m.start_time else None,
+            # What names the pair for a person (no column of its own: refreshed with the
+            # matcher's fields at every discovery).
+            **{k: getattr(m, k) for k in _NAMING if getattr(m, k)},
         },
         "status": MappingStatus.CANDIDATE.value,
         "created_at": now,
@@ -91,6 +97,7 @@ def _mapping(row: Any) -> MarketMapping:
         created_at=row.created_at,
         updated_at=row.updated_at,
         decided_at=row.decided_at,
+        **{k: str(extra.get(k) or "") for k in _NAMING},
     )
 
 

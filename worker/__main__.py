@@ -11,6 +11,7 @@
     python -m worker snapshot --out DIR    write the paper world's listings
     python -m worker run --duration S      headless paper trading run
     python -m worker books                 our books against each venue's cash (exit 0 agree)
+    python -m worker notify-test           one test message to each EXECUTOR_NOTIFY_URLS target
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ COMMANDS = {
     "snapshot": "worker.cli.snapshot",
     "run": "worker.cli.run",
     "books": "worker.cli.books",
+    "notify-test": "worker.cli.notify_test",
 }
 
 

@@ -74,6 +74,8 @@ from worker.engine.settings_manager import ExecutorSettingsManager
 from worker.engine.supervisor import Hooks, LeaseTerms, TradingSupervisor, VenueAccess
 from worker.engine.supervisor_control import SupervisorControl
 from worker.engine.trade_logger import TradeLogger
+from worker.notify.forward import AlertNotifications
+from worker.notify.sender import Notifier
 from worker.venues.kalshi.client import KalshiClient
 from worker.venues.normalize import NORMALISERS
 from worker.venues.paper_connect import PaperCredentialsMissing, paper_client_env
@@ -174,6 +176,7 @@ def build_trading(
                 no_trade_before_start_s=config.no_trade_before_start_s,
                 day_tz=config.day_tz,
                 refuse_cancellation_mismatch=config.refuse_cancellation_mismatch,
+                suspicious_roi=config.suspicious_roi,
             ),
             crash=CrashPoints.from_env(),
             gate=lease.check,
@@ -316,9 +319,9 @@ class StoreMappingDecisions:
         want = None if status is None else self._status(status)
         return [self._wire(m, games[m.review_key]) for m in mappings if want is None or m.status is want]
 
-    async def decide(self, mapping_id: str, status: str, now: datetime) -> JudgedMapping:
+    async def decide(self, mapping_id: str, status: str, now: datetime, note: str | None = None) -> JudgedMapping:
         try:
-            await self._store.decide(mapping_id, self._status(status), now)
+            await self._store.decide(mapping_id, self._status(status), now, note)
         except KeyError:
             raise OperatorError("mapping_id", f"no mapping {mapping_id}") from None
         game = await self._store.game(mapping_id)
@@ -362,11 +365,15 @@ class Worker:
     monitor: PaperExchangeMonitor | None = None
     engine: TradingSupervisor | None = None
     alerts: AlertCenter | None = None
+    #: ``EXECUTOR_NOTIFY_URLS``: alerts to the trader's phone (None when unset).
+    notifications: AlertNotifications | None = None
     port: int | None = None
     _stopped: bool = field(default=False, repr=False)
 
     async def start(self, *, port: int | None = None) -> int:
         await self.settings.load()
+        if self.notifications is not None:
+            await self.notifications.start()
         if self.alerts is not None:
             await self.alerts.start()
         await self.console.start()
@@ -393,6 +400,8 @@ class Worker:
         await self.console.stop()
         if self.alerts is not None:
             await self.alerts.stop()
+        if self.notifications is not None:
+            await self.notifications.stop()
         await self.db.dispose()
 
 
@@ -452,6 +461,7 @@ def build_worker(
         budget_source=budget_source,
         standby_of=standby_of,
         alerts=alerts,
+        suspicious_roi=config.suspicious_roi,
         clock=clock,
     )
     server = ExecutorServer(
@@ -468,4 +478,5 @@ def build_worker(
     return Worker(
         config=config, db=db, bus=bus, settings=settings, trades=trades, console=console,
         server=server, monitor=monitor, engine=engine, alerts=alerts,
+        notifications=AlertNotifications(bus, Notifier(config.notify_urls, clock=clock)) if config.notify_urls else None,
     )

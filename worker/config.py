@@ -17,6 +17,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from worker.notify.targets import BadNotifyUrl, NotifyTarget, parse_notify_urls
+
 MODES = ("paper", "live")
 POLY_VENUES = ("polymarket", "polymarket_us")
 CONFIDENCES = ("HIGH", "MEDIUM", "LOW")
@@ -64,8 +66,12 @@ class Config:
     lease_ttl_s: int = 10
     reconcile_interval_s: int = 60
     refuse_cancellation_mismatch: bool = False
+    #: ``EXECUTOR_SUSPICIOUS_ROI`` (percent): above this ROI only confirmed pairs trade.
+    suspicious_roi: Decimal = Decimal("5")
     dashboard_password_env: str | None = field(default=None, repr=False)
     dashboard_cookie_secret_env: str | None = field(default=None, repr=False)
+    #: ``EXECUTOR_NOTIFY_URLS``: where alerts are sent (the URLs hold secrets: not in repr).
+    notify_urls: tuple[NotifyTarget, ...] = field(default=(), repr=False)
 
     @property
     def token_path(self) -> Path:
@@ -198,6 +204,22 @@ def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> i
     return value
 
 
+def _percent(env: Mapping[str, str], name: str, default: Decimal, hi: Decimal) -> Decimal:
+    """A percentage in [0, ``hi``] with at most 2 decimal places."""
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = Decimal(raw.strip())
+    except ArithmeticError:
+        raise ConfigError(name, f"expected a percentage such as 5 or 7.5, got {raw!r}") from None
+    if not value.is_finite() or not Decimal(0) <= value <= hi:
+        raise ConfigError(name, f"must be between 0 and {hi} (percent), got {raw.strip()}")
+    if value != value.quantize(Decimal("0.01")):
+        raise ConfigError(name, f"at most 2 decimal places, got {raw.strip()}")
+    return value
+
+
 def _secret(env: Mapping[str, str], name: str, min_length: int) -> str | None:
     """A secret from the environment (None when unset or blank); never echoed in errors."""
     raw = (env.get(name) or "").strip()
@@ -313,6 +335,10 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         display_tz = ZoneInfo(display_tz_name) if display_tz_name else day_tz
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError("EXECUTOR_DISPLAY_TZ", f"unknown time zone {display_tz_name!r}") from None
+    try:
+        notify_urls = parse_notify_urls(env.get("EXECUTOR_NOTIFY_URLS"))
+    except BadNotifyUrl as exc:
+        raise ConfigError("EXECUTOR_NOTIFY_URLS", str(exc)) from None
     return Config(
         database_url=database_url,
         data_dir=data_dir,
@@ -336,6 +362,8 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         lease_ttl_s=_int(env, "EXECUTOR_LEASE_TTL_S", 10, 2, 3600),
         reconcile_interval_s=_int(env, "EXECUTOR_RECONCILE_INTERVAL_S", 60, 1, 3600),
         refuse_cancellation_mismatch=_bool(env, "EXECUTOR_REFUSE_CANCELLATION_MISMATCH", False),
+        suspicious_roi=_percent(env, "EXECUTOR_SUSPICIOUS_ROI", Decimal("5"), Decimal("1000")),
         dashboard_password_env=dashboard_password,
         dashboard_cookie_secret_env=cookie_secret,
+        notify_urls=notify_urls,
     )

@@ -53,6 +53,10 @@ def test_the_display_zone_defaults_to_the_trading_day_s() -> None:
         ("EXECUTOR_SEED", "-1"),
         ("EXECUTOR_PAPER_PORT", "0"),
         ("EXECUTOR_TOKEN", "short"),
+        ("EXECUTOR_SUSPICIOUS_ROI", "-1"),
+        ("EXECUTOR_SUSPICIOUS_ROI", "five"),
+        ("EXECUTOR_SUSPICIOUS_ROI", "5.001"),
+        ("EXECUTOR_SUSPICIOUS_ROI", "NaN"),
     ],
 )
 def test_bad_value_names_the_variable(variable: str, value: str) -> None:
@@ -176,3 +180,11 @@ def test_dashboard_password_from_the_environment_wins_and_creates_no_file(tmp_pa
     assert config.dashboard_password() == "operator-password-1"
     assert not (tmp_path / "dashboard-password").exists()
     assert "operator-password-1" not in repr(config)
+
+
+def test_suspicious_roi_is_a_percentage_defaulting_to_five() -> None:
+    from decimal import Decimal
+
+    assert load_config({}).suspicious_roi == Decimal("5")
+    assert load_config({"EXECUTOR_SUSPICIOUS_ROI": " 7.5 "}).suspicious_roi == Decimal("7.5")
+    assert load_config({"EXECUTOR_SUSPICIOUS_ROI": "0"}).suspicious_roi == Decimal("0")

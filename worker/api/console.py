@@ -50,6 +50,7 @@ from worker.domain.operator import (
     VenueConnection,
     VenueState,
     kill_switch_answer,
+    kill_switch_report,
 )
 from worker.domain.settings import ExecutorSettings, SettingsError
 from worker.domain.tradelog import DailyStats, StoredPosition
@@ -179,9 +180,12 @@ class Console:
         budget_source: Callable[[], Awaitable[Mapping[str, Any] | None]] | None = None,
         standby_of: Callable[[], str | None] | None = None,
         alerts: AlertCenter | None = None,
+        suspicious_roi: Decimal | None = None,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self._settings = settings
+        #: ``EXECUTOR_SUSPICIOUS_ROI``: sent in ``limits`` (the cards say what it means).
+        self.suspicious_roi = suspicious_roi
         self._trades = trades
         self._bus = bus
         self.mode = mode
@@ -337,6 +341,8 @@ class Console:
                   else settings_limits(settings, None, None))
         if self._budget_source is not None:
             limits["loss_budget"] = figures.loss_budget if figures is not None else None
+        if self.suspicious_roi is not None:
+            limits["suspicious_roi"] = self.suspicious_roi
         return ConsoleSnapshot(
             settings=settings,
             balances=balances,
@@ -459,34 +465,29 @@ class Console:
     def _kill_alert(self, flatten: bool, result: Mapping[str, Any]) -> None:
         if self.alerts is None:
             return
-        parts = ["new trades stopped"]
-        if result["saved"] is False:
-            parts.append("'enabled' NOT saved (database unavailable): it must be paused again once it is back")
-        if result["orders_checked"]:
-            parts.append(f"{result['cancelled']} resting orders cancelled")
-        elif result["executor_running"]:
-            parts.append("resting orders NOT checked: check the venues")
-        if flatten:
-            parts.append("open positions flattened")
+        # The outcome (how many closed, which failed and why) stays in the stored alert.
+        message, data = kill_switch_report(flatten, result)
         self.alerts.raise_alert(
-            AlertKind.KILL_SWITCH, "Kill switch pulled",
-            "; ".join(parts) + ". Trading stays paused until someone starts it again.",
-            key=self._clock.now().isoformat(), data={"flatten": flatten},
+            AlertKind.KILL_SWITCH, "Kill switch pulled", message, key=self._clock.now().isoformat(), data=data
         )
 
-    async def confirm_mapping(self, mapping_id: str) -> Mapping[str, Any]:
-        return await self._decide(mapping_id, "confirmed")
+    async def confirm_mapping(self, mapping_id: str, note: str | None = None) -> Mapping[str, Any]:
+        return await self._decide(mapping_id, "confirmed", note)
 
-    async def reject_mapping(self, mapping_id: str) -> Mapping[str, Any]:
-        return await self._decide(mapping_id, "rejected")
+    async def reject_mapping(self, mapping_id: str, note: str | None = None) -> Mapping[str, Any]:
+        return await self._decide(mapping_id, "rejected", note)
 
-    async def _decide(self, mapping_id: str, status: str) -> Mapping[str, Any]:
+    async def reopen_mapping(self, mapping_id: str, note: str | None = None) -> Mapping[str, Any]:
+        """The game back to candidate (undoing a decision): judged again by its confidence."""
+        return await self._decide(mapping_id, "candidate", note)
+
+    async def _decide(self, mapping_id: str, status: str, note: str | None = None) -> Mapping[str, Any]:
         self._refuse_on_standby("review mappings")
         if self.mappings is None:
             raise ActionUnavailable("action", "mapping decisions need the scanner's mapping store, which is not running")
         if await self.mappings.get(mapping_id) is None:
             raise OperatorError("mapping_id", f"no mapping {mapping_id}")
-        decided = await self.mappings.decide(mapping_id, status, self._clock.now())
+        decided = await self.mappings.decide(mapping_id, status, self._clock.now(), note)
         # The decision is the game's: every mapping of it (both directions) changed.
         self._bus.publish(MappingChanged(decided.mapping, decided.permission))
         for other in await self.mappings.game(mapping_id):

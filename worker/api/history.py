@@ -32,6 +32,8 @@ def pnl_point_data(point: PnlSeriesPoint) -> dict[str, Any]:
     data: dict[str, Any] = {"t": point.t, "pnl": point.pnl, "delta": point.delta}
     if point.trade_id is not None:
         data["trade_id"] = point.trade_id
+    if point.event is not None:
+        data["event"] = point.event
     data["trades"] = point.trades
     return data
 

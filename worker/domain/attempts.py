@@ -137,6 +137,8 @@ class RefusalReason(StrEnum):
     #: The venues settle a cancelled or postponed game differently (refused only with
     #: ``EXECUTOR_REFUSE_CANCELLATION_MISMATCH=1``).
     RULES_CANCELLATION = "rules_cancellation_mismatch"
+    #: Above ``EXECUTOR_SUSPICIOUS_ROI`` only a game the operator confirmed trades.
+    SUSPICIOUS_ROI = "suspicious_roi"
 
 
 @dataclass(frozen=True, slots=True)

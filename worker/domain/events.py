@@ -63,6 +63,7 @@ class EventKind(StrEnum):
     ALERT = "alert"
     ALERT_DISMISSED = "alert_dismissed"
     DISCOVERY_REFUSALS = "discovery_refusals"
+    KILL_SWITCH_PROGRESS = "kill_switch_progress"
 
 
 class UnknownEventKind(ValueError):
@@ -315,6 +316,8 @@ class PnlPoint(EngineEvent):
     pnl: Decimal
     delta: Decimal
     trade_id: str | None
+    #: The trade-log row's event (the game), for the chart's tooltip.
+    event: str | None = None
 
 
 @dataclass(frozen=True)
@@ -397,6 +400,21 @@ class AlertDismissed(EngineEvent):
 
 
 @dataclass(frozen=True)
+class KillSwitchProgress(EngineEvent):
+    """The kill switch flattening, as it goes: ``closed`` and ``failed`` of the ``total``
+    positions that were open when it was pulled at ``started_at`` (published once before
+    the first close, then after each; ``done`` on the last). The outcome itself is the
+    ``kill_switch`` alert's, which stays."""
+
+    kind: ClassVar[EventKind] = EventKind.KILL_SWITCH_PROGRESS
+    started_at: datetime
+    total: int
+    closed: int
+    failed: int
+    done: bool
+
+
+@dataclass(frozen=True)
 class RefusedListing:
     """A listing refused at discovery, and when it was first seen refused."""
 
@@ -443,6 +461,7 @@ EVENT_CLASSES: Final[Mapping[EventKind, type[EngineEvent]]] = {
         AlertRaised,
         AlertDismissed,
         DiscoveryRefusalsChanged,
+        KillSwitchProgress,
     )
 }
 if set(EVENT_CLASSES) != set(EventKind) or len(EVENT_CLASSES) != len(EventKind):

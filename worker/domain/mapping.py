@@ -27,13 +27,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Protocol
 
-from worker.domain.deferred import Deferred, DeferredField
+from worker.domain.deferred import DeferredField
 from worker.domain.markets import ContractRef, OutcomeSide, Venue
 
 
@@ -92,6 +92,9 @@ class NotTradeable(StrEnum):
     #: Cancelled/postponed games settle differently, with
     #: ``EXECUTOR_REFUSE_CANCELLATION_MISMATCH=1``.
     RULES_CANCELLATION = "rules_cancellation_mismatch"
+    #: The ROI at the size the executor would trade is above ``EXECUTOR_SUSPICIOUS_ROI``
+    #: and the operator has not confirmed the game.
+    SUSPICIOUS_ROI = "suspicious_roi"
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +150,20 @@ def trade_permission(
     return MAY_TRADE
 
 
+def roi_permission(status: MappingStatus, roi_pct: Decimal, suspicious_roi: Decimal) -> TradePermission:
+    """May a pair trade at ``roi_pct``? An edge this large more often means the two
+    markets are not the same game than free money: above ``suspicious_roi``
+    (``EXECUTOR_SUSPICIOUS_ROI``) only a game the operator confirmed trades."""
+    if roi_pct <= suspicious_roi or status is MappingStatus.CONFIRMED:
+        return MAY_TRADE
+    return TradePermission(
+        False,
+        NotTradeable.SUSPICIOUS_ROI,
+        f"ROI {roi_pct.normalize():f}% is above {suspicious_roi.normalize():f}%: only a confirmed game trades "
+        "at such an edge (check the match and confirm it on /mappings)",
+    )
+
+
 def mapping_id(kalshi_ticker: str, poly_venue: Venue, poly_market: str, poly_side: str) -> str:
     """Stable id of a mapping: the same pair always gets the same id, across restarts."""
     key = f"{kalshi_ticker}|{poly_venue.value}|{poly_market}|{poly_side}"
@@ -162,6 +179,7 @@ class MarketMapping:
     Polymarket. ``poly_opposite`` names the contract of the *other* team (the second
     token, or the other side of the same slug), which one buys together with Kalshi YES.
     ``proposition_team`` is the team id (``"nba:HOU"``) whose win both contracts pay on.
+    The last six fields only name the pair for a person ("" when unknown).
     """
 
     kalshi_ticker: str
@@ -185,6 +203,12 @@ class MarketMapping:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     decided_at: datetime | None = None
+    kalshi_url: str = ""
+    kalshi_outcome: str = ""
+    poly_url: str = ""
+    poly_title: str = ""
+    poly_outcome: str = ""
+    poly_other_outcome: str = ""
 
     @property
     def id(self) -> str:
@@ -375,6 +399,9 @@ class Opportunity:
     curve: DeferredField[tuple[CurvePoint, ...]] = DeferredField()
     #: Kalshi's traded volume in contracts (``volume_fp``), None when not reported.
     kalshi_volume: Decimal | None = None
+    #: Each venue's public page of the pair's markets (the mapping's), "" when unknown.
+    kalshi_url: str = ""
+    poly_url: str = ""
 
     @property
     def legs(self) -> tuple[Leg, Leg]:
@@ -398,65 +425,6 @@ class Opportunity:
             and self.kalshi_leg.price == kalshi_price
             and self.poly_leg.price == poly_price
         )
-
-
-#: The fields of an opportunity that change with the books (the quote).
-QUOTE_FIELDS = (
-    "kalshi_leg", "poly_leg", "size", "cost", "edge", "roi_pct", "roi_per_day_pct", "updated_at", "curve",
-)  # fmt: skip
-_new = object.__new__
-_set_dict = Opportunity.__dict__["__dict__"].__set__
-
-
-class OpportunityTemplate:
-    """What one direction's opportunities share: every field but the quote.
-
-    The scanner makes one per direction when a mapping is added and an opportunity per
-    new quote from it (:meth:`priced`). Why not ``Opportunity(...)``: a frozen
-    dataclass's ``__init__`` sets its 22 fields one ``object.__setattr__`` call each,
-    about four times what a book update's depth walk costs; here a new opportunity is a
-    copy of the template's field dict given to the instance as its ``__dict__``. The
-    result is an ordinary frozen :class:`Opportunity`, equal to the one the constructor
-    builds from the same values (``tests/worker/domain/test_opportunity_template.py``).
-    """
-
-    __slots__ = ("_fields",)
-
-    def __init__(self, **fixed: Any) -> None:
-        names = [f.name for f in fields(Opportunity)]
-        wrong = set(fixed).symmetric_difference(set(names) - set(QUOTE_FIELDS))
-        if wrong:
-            raise TypeError(f"an opportunity template takes every field but the quote: {sorted(wrong)}")
-        # Keys in field order, as ``__init__`` would store them (the curve under its
-        # DeferredField's key).
-        self._fields = {("_deferred_curve" if n == "curve" else n): fixed.get(n) for n in names}
-
-    def priced(
-        self,
-        kalshi_leg: Leg,
-        poly_leg: Leg,
-        size: Decimal,
-        cost: Decimal,
-        edge: Decimal,
-        roi_pct: Decimal,
-        roi_per_day_pct: Decimal,
-        updated_at: datetime,
-        curve: tuple[CurvePoint, ...] | Deferred[tuple[CurvePoint, ...]],
-    ) -> Opportunity:
-        """An opportunity with this template's fields and the given quote."""
-        d = self._fields.copy()
-        d["kalshi_leg"] = kalshi_leg
-        d["poly_leg"] = poly_leg
-        d["size"] = size
-        d["cost"] = cost
-        d["edge"] = edge
-        d["roi_pct"] = roi_pct
-        d["roi_per_day_pct"] = roi_per_day_pct
-        d["updated_at"] = updated_at
-        d["_deferred_curve"] = curve
-        o = _new(Opportunity)
-        _set_dict(o, d)
-        return o
 
 
 def opportunity_id(mapping_id_: str, direction: Direction) -> str:

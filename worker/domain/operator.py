@@ -138,6 +138,35 @@ def kill_switch_answer(
     }
 
 
+def kill_switch_report(flatten: bool, result: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The ``kill_switch`` alert's message and data for the answer ``result``: what was
+    stopped and cancelled, and with ``flatten`` how many positions closed of how many and
+    each one that did not with its reasons (``data``: ``total``, ``closed``, ``failed``,
+    ``failures``: ``[{position_id, problems}]``)."""
+    parts = ["new trades stopped"]
+    if result["saved"] is False:
+        parts.append("'enabled' NOT saved (database unavailable): it must be paused again once it is back")
+    if result["orders_checked"]:
+        parts.append(f"{result['cancelled']} resting orders cancelled")
+    elif result["executor_running"]:
+        parts.append("resting orders NOT checked: check the venues")
+    data: dict[str, Any] = {"flatten": flatten}
+    if flatten:
+        results = list(result["flattened"])
+        failures = [
+            {"position_id": str(r.get("position_id")), "problems": [str(p) for p in r.get("problems") or ()]}
+            for r in results if not r.get("closed")
+        ]
+        closed = len(results) - len(failures)
+        data.update(total=len(results), closed=closed, failed=len(failures), failures=failures)
+        parts.append(f"{closed} of {len(results)} open positions closed")
+        if failures:
+            parts.append(f"{len(failures)} NOT closed: " + "; ".join(
+                f"position {f['position_id']}: {', '.join(f['problems']) or 'no reason given'}" for f in failures
+            ))
+    return "; ".join(parts) + ". Trading stays paused until someone starts it again.", data
+
+
 class ExecutionControl(Protocol):
     """What the executor offers the operator; implemented by ``worker/engine/executor``.
 
@@ -183,7 +212,9 @@ class MappingDecisions(Protocol):
 
     async def list(self, status: str | None = None) -> Sequence[Mapping[str, Any]]: ...
 
-    async def decide(self, mapping_id: str, status: str, now: datetime) -> JudgedMapping: ...
+    async def decide(
+        self, mapping_id: str, status: str, now: datetime, note: str | None = None
+    ) -> JudgedMapping: ...
 
     async def game(self, mapping_id: str) -> Sequence[JudgedMapping]: ...
 
@@ -207,6 +238,8 @@ class OperatorConsole(Protocol):
 
     async def kill_switch(self, flatten: bool) -> Mapping[str, Any]: ...
 
-    async def confirm_mapping(self, mapping_id: str) -> Mapping[str, Any]: ...
+    async def confirm_mapping(self, mapping_id: str, note: str | None = None) -> Mapping[str, Any]: ...
 
-    async def reject_mapping(self, mapping_id: str) -> Mapping[str, Any]: ...
+    async def reject_mapping(self, mapping_id: str, note: str | None = None) -> Mapping[str, Any]: ...
+
+    async def reopen_mapping(self, mapping_id: str, note: str | None = None) -> Mapping[str, Any]: ...

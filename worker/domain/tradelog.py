@@ -203,7 +203,7 @@ class PnlSeriesPoint:
     trades of one UTC minute, hour or day (``t`` is then the bucket's start).
 
     ``pnl`` is the running total, ``delta`` what the point's ``trades`` realised;
-    ``trade_id`` names the trade when the series has one point per trade.
+    ``trade_id`` and ``event`` name the trade when the series has one point per trade.
     """
 
     t: datetime
@@ -211,6 +211,7 @@ class PnlSeriesPoint:
     delta: Decimal
     trades: int = 1
     trade_id: str | None = None
+    event: str | None = None
 
 
 def trading_day_bounds(now: datetime, tz: ZoneInfo) -> tuple[date, datetime, datetime]:

@@ -295,7 +295,7 @@ class TradingSupervisor:
     def _publish_opportunity(self, event: OpportunityEvent) -> None:
         feed = self.feed
         opp = event.opportunity
-        permission = None if feed is None else feed.permission(opp.mapping_id, opp.rules)
+        permission = None if feed is None else feed.permission(opp.mapping_id, opp.rules, opp.curve)
         self.bus.publish(opportunity_change(event, permission))
 
     def _down(self, detail: str) -> None:

@@ -65,7 +65,7 @@ class PnlPoints:
                     continue
                 self.total += trade.pnl
                 trade_id = None if trade.trade_id is OMIT else trade.trade_id
-                self._bus.publish(PnlPoint(trade.timestamp, self.total, trade.pnl, trade_id))
+                self._bus.publish(PnlPoint(trade.timestamp, self.total, trade.pnl, trade_id, trade.event))
         finally:
             sub.close()
 

@@ -64,6 +64,9 @@ class Desk:
             EXECUTOR_TOKEN=TOKEN,
             EXECUTOR_POLY_VENUE=poly_venue,
             EXECUTOR_RECONCILE_INTERVAL_S="2",
+            # The paper world's edges often exceed the suspicious-ROI limit's default (5 %),
+            # above which only confirmed games trade; the books are under test here.
+            EXECUTOR_SUSPICIOUS_ROI="1000",
         )
         self.db = Database(database_url)
         self.procs: list[Proc] = []

@@ -65,6 +65,9 @@ class World:
             "EXECUTOR_PAPER_FAULTS": faults,
             "EXECUTOR_SEED": str(seed),
             "EXECUTOR_PAPER_LATENCY_MS": "5",
+            # The paper world's edges often exceed the suspicious-ROI limit's default (5 %),
+            # above which only confirmed games trade; trading is under test here.
+            "EXECUTOR_SUSPICIOUS_ROI": "1000",
         }
         log = open(root / "exchange.log", "ab")  # noqa: SIM115 - lives as long as the process
         self.exchange = subprocess.Popen(

@@ -37,6 +37,9 @@ TOKEN = "scale-test-token-0123456789"
 def base_env(**extra: str) -> dict[str, str]:
     """The process environment without any EXECUTOR_/venue variable, plus ``extra``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("EXECUTOR_", "KALSHI_", "POLYMARKET_"))}
+    # The paper world's edges often exceed the suspicious-ROI limit's default (5 %), above
+    # which only confirmed games trade; trading is under test here, the limit elsewhere.
+    env["EXECUTOR_SUSPICIOUS_ROI"] = "1000"
     env.update(extra)
     return env
 

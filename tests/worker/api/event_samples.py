@@ -25,6 +25,7 @@ from worker.domain.events import (
     DiscoveryRefusalsChanged,
     EngineEvent,
     Heartbeat,
+    KillSwitchProgress,
     MappingChanged,
     OpportunityClosed,
     OpportunityOpened,
@@ -172,6 +173,8 @@ OPPORTUNITY = Opportunity(
     rules=RulesCheck("Kalshi rules", "Polymarket rules", ("postponed: $0.50 short",), "", D("0.50"), ("Kalshi …",)),
     updated_at=T,
     kalshi_volume=None,
+    kalshi_url="https://kalshi.com/markets/kxnbagame",
+    poly_url="https://polymarket.com/event/nba-hou-sac-2026-01-11",
 )
 OPPORTUNITY_WIRE = {
     "id": "opp_abc_kalshi_yes",
@@ -205,6 +208,8 @@ OPPORTUNITY_WIRE = {
               "outcome_problem": "", "worst_loss": D("0.50"), "facts": ["Kalshi …"]},
     "updated_at": T_Z,
     "kalshi_volume": None,
+    "kalshi_url": "https://kalshi.com/markets/kxnbagame",
+    "poly_url": "https://polymarket.com/event/nba-hou-sac-2026-01-11",
 }
 NOT_CONFIRMED = TradePermission(False, NotTradeable.NOT_CONFIRMED, "awaiting confirmation")
 NOT_CONFIRMED_WIRE = {"tradeable": False, "why_not": {"reason": "not_confirmed", "text": "awaiting confirmation"}}
@@ -231,6 +236,12 @@ MAPPING = MarketMapping(
     created_at=T,
     updated_at=T,
     decided_at=T,
+    kalshi_url="https://kalshi.com/markets/kxnbagame/kxnbagame-26jan11housac",
+    kalshi_outcome="Houston",
+    poly_url="https://polymarket.com/event/nba-hou-sac-2026-01-11",
+    poly_title="Rockets vs. Kings",
+    poly_outcome="Rockets",
+    poly_other_outcome="Kings",
 )
 MAPPING_WIRE = {
     "kalshi_ticker": "KXNBAGAME-26JAN11HOUSAC-HOU",
@@ -254,6 +265,12 @@ MAPPING_WIRE = {
     "created_at": T_Z,
     "updated_at": T_Z,
     "decided_at": T_Z,
+    "kalshi_url": "https://kalshi.com/markets/kxnbagame/kxnbagame-26jan11housac",
+    "kalshi_outcome": "Houston",
+    "poly_url": "https://polymarket.com/event/nba-hou-sac-2026-01-11",
+    "poly_title": "Rockets vs. Kings",
+    "poly_outcome": "Rockets",
+    "poly_other_outcome": "Kings",
     "id": mapping_id("KXNBAGAME-26JAN11HOUSAC-HOU", Venue.POLYMARKET, "tok_hou", ""),
     "review_key": "KXNBAGAME-26JAN11HOUSAC|polymarket|tok_hou+tok_sac",
     "tradeable": False,
@@ -387,6 +404,10 @@ def samples() -> list[Sample]:
         ),
         Sample("status_changed", StatusChanged(False, T),
                {"type": "status_changed", "data": {"enabled": False, "at": T_Z}}),
+        # operator._flatten
+        Sample("kill_switch_progress", KillSwitchProgress(T, 34, 12, 1, done=False),
+               {"type": "kill_switch_progress", "data": {"started_at": T_Z, "total": 34, "closed": 12, "failed": 1,
+                                                         "done": False}}),
         # trading.opportunity_message
         Sample(
             "opportunity_opened",
@@ -406,9 +427,9 @@ def samples() -> list[Sample]:
                                                     "at": T_Z, "reason": "mapping_rejected"}},
         ),
         # trading._follow_trades: "t" is the trade_event's own timestamp
-        Sample("pnl_point", PnlPoint(T, D("12.3400"), D("-0.1200"), "tr_1"),
+        Sample("pnl_point", PnlPoint(T, D("12.3400"), D("-0.1200"), "tr_1", "Houston at Sacramento"),
                {"type": "pnl_point", "data": {"t": T_OFFSET, "pnl": D("12.3400"), "delta": D("-0.1200"),
-                                              "trade_id": "tr_1"}}),
+                                              "trade_id": "tr_1", "event": "Houston at Sacramento"}}),
         # executor.submit
         Sample(
             "refusal",

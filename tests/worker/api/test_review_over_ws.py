@@ -47,7 +47,9 @@ async def trading(tmp_path: Path) -> AsyncIterator[tuple[Worker, PaperServer]]:
     )
     paper = PaperServer(state, 0)
     port = await paper.start()
-    config = make_config(tmp_path, EXECUTOR_PAPER_PORT=str(port))
+    # The pinned edge is far above the suspicious-ROI limit's default; the review
+    # is under test here, so the limit is raised above it.
+    config = make_config(tmp_path, EXECUTOR_PAPER_PORT=str(port), EXECUTOR_SUSPICIOUS_ROI="1000")
     db = Database(config.database_url)
     await migrate(db, config.mode)
     worker = build_worker(config, db=db, trading=True)

@@ -269,7 +269,16 @@ def test_mappings_from_the_mapping_store_adapter() -> None:
     view = decode_view(sent(schemas.MAPPING_CHANGED, wire)).data
     assert view == views.MappingView(m.id, m.kalshi_ticker, Venue.POLYMARKET, m.poly_market, "", "nba",
                                      m.event_title, Confidence.LOW, m.reasons, m.start_time,
-                                     MappingStatus.CONFIRMED, True, None)
+                                     MappingStatus.CONFIRMED, True, None, review_key=m.review_key,
+                                     kalshi_event_ticker=m.kalshi_event_ticker, poly_opposite=m.poly_opposite,
+                                     game_date="2026-11-29")
+    # What names the pair travels too (the /mappings review shows it).
+    named = replace(m, kalshi_url="https://kalshi.com/markets/kxnbagame/x", poly_title="Rockets vs. Lakers",
+                    poly_outcome="Rockets", poly_other_outcome="Lakers", note="checked")
+    view2 = decode_view(sent(schemas.MAPPING_CHANGED, StoreMappingDecisions(None, MappingStatus)._wire(named, [named]))).data
+    assert isinstance(view2, views.MappingView)
+    assert (view2.kalshi_url, view2.poly_title, view2.poly_outcome, view2.poly_other_outcome, view2.note) == (
+        "https://kalshi.com/markets/kxnbagame/x", "Rockets vs. Lakers", "Rockets", "Lakers", "checked")
     [listed] = views.decode_api_mappings(parsed({"mappings": [wire]}))
     assert listed == view
 

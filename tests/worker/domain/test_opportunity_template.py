@@ -10,7 +10,8 @@ import pytest
 
 from tests.worker.api.event_samples import OPPORTUNITY
 from worker.domain.deferred import Deferred
-from worker.domain.mapping import QUOTE_FIELDS, Opportunity, OpportunityTemplate
+from worker.domain.mapping import Opportunity
+from worker.domain.opportunity_template import QUOTE_FIELDS, OpportunityTemplate
 
 
 def _template(opp: Opportunity) -> OpportunityTemplate:

@@ -33,7 +33,7 @@ async def desk(tmp_path: Path) -> AsyncIterator[tuple[PaperDesk, list[tuple[str,
         tmp_path,
         # Only the pinned edges clear 20 %: the drifting books of the other games never do.
         settings={"min_bet": D("0.50"), "max_bet": D("20"), "max_daily_loss": D("1000"), "min_roi": D(20)},
-        risk=RiskConfig(max_book_age_ms=60_000), faults=lambda faults: None,  # none but scripted ones
+        risk=RiskConfig(max_book_age_ms=60_000, suspicious_roi=D(1000)), faults=lambda faults: None,  # none but scripted ones
         publish=lambda e, d=None: published.append(bus_message(e, d)),
     ) as d:
         try:

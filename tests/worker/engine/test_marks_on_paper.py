@@ -38,7 +38,7 @@ async def desk(tmp_path: Path) -> AsyncIterator[PaperDesk]:
         tmp_path,
         # Only the pinned edge clears 20 %: the drifting books of the other games never do.
         settings={"min_bet": D("0.50"), "max_bet": D("20"), "max_daily_loss": D("1000"), "min_roi": D(20)},
-        risk=RiskConfig(max_book_age_ms=MAX_AGE_MS), faults=lambda faults: None,
+        risk=RiskConfig(max_book_age_ms=MAX_AGE_MS, suspicious_roi=D(1000)), faults=lambda faults: None,
         publish=lambda event, *_: published.append(event),
     ) as d:
         try:

@@ -64,7 +64,7 @@ async def paper(tmp_path: Path) -> AsyncIterator[PaperRig]:
 
     async with paper_desk(
         tmp_path, settings={"min_bet": D("0.50"), "max_bet": D("10000"), "max_daily_loss": D("10000")},
-        risk=RiskConfig(max_book_age_ms=60_000), faults=scripted, fault_spec=FaultSpec(hang=0.3),
+        risk=RiskConfig(max_book_age_ms=60_000, suspicious_roi=D(1000)), faults=scripted, fault_spec=FaultSpec(hang=0.3),
     ) as desk:
         yield PaperRig(desk.server, desk.venues, desk.executor, desk.feed, desk.attempts, desk.trades,
                        rig_orders, rig_slips)

@@ -395,3 +395,57 @@ async def test_cancellation_difference_trades_by_default(rig: Rig) -> None:
     stock_books(rig.kalshi, rig.poly, "G1")
     rules = compare_rules(_K_CANCEL, _GAMMA, "nba")
     assert isinstance(await ex.submit(with_rules(make_candidate("G1"), rules)), AttemptRecord)
+
+
+async def test_above_the_suspicious_roi_only_a_confirmed_game_trades(rig: Rig) -> None:
+    """``EXECUTOR_SUSPICIOUS_ROI`` (default 5 %): a pair whose ROI at the size the
+    executor takes is above it trades only once the operator confirmed the game; the
+    card's verdict says the same. The ROI is the curve's, computed here by hand."""
+    await rig.settings.update({"max_daily_loss": D("1000")})
+    ex = await started(rig)
+    # 10 pairs at 0.40 + 0.50 with the fixture's fees: cost 9.245, edge 0.755, so
+    # ROI 0.755 / 9.245 = 8.1666 % > 5 %.
+    wide = make_candidate("G1", k_price="0.40", sizes=(10,))
+    point = wide.opportunity.curve[-1]
+    assert (point.cost, point.edge, point.roi_pct) == (D("9.245"), D("0.755"), D("8.1666"))
+    refused = await ex.submit(wide)
+    assert reason(refused) is RefusalReason.SUSPICIOUS_ROI
+    assert isinstance(refused, Refusal) and "8.1666% is above 5%" in refused.detail
+    await ex.wait_idle()
+    assert rig.events_of("refusal")[-1]["reason"] == "suspicious_roi"
+    assert rig.kalshi.client_ids() == [] and rig.poly.client_ids() == []
+    verdict = ex.risk.sized_permission(MappingStatus.CANDIDATE, Confidence.HIGH, wide.opportunity.rules,
+                                       wide.opportunity.curve)
+    assert verdict.to_wire()["why_not"]["reason"] == "suspicious_roi"
+    # The card's verdict does not hang on today's ROI band: with min_roi above the pair's
+    # ROI the executor would refuse it for that, and the card still says why it never
+    # trades unconfirmed.
+    await rig.settings.update({"min_roi": D("20")})
+    assert ex.risk.sized_permission(MappingStatus.CANDIDATE, Confidence.HIGH, wide.opportunity.rules,
+                                    wide.opportunity.curve).reason is not None
+    await rig.settings.update({"min_roi": D("1")})
+    # Confirmed: the same pair trades, and its card says it may.
+    stock_books(rig.kalshi, rig.poly, "G2")
+    confirmed = await ex.submit(make_candidate("G2", k_price="0.40", sizes=(10,), status=MappingStatus.CONFIRMED))
+    assert isinstance(confirmed, AttemptRecord), confirmed
+    assert ex.risk.sized_permission(MappingStatus.CONFIRMED, Confidence.HIGH, wide.opportunity.rules,
+                                    wide.opportunity.curve).tradeable
+    # The default pair (0.45 + 0.50: ROI 3.4 %) is below it and trades unconfirmed.
+    stock_books(rig.kalshi, rig.poly, "G3")
+    usual = make_candidate("G3", sizes=(10,))
+    assert usual.opportunity.curve[-1].roi_pct < 5
+    assert isinstance(await ex.submit(usual), AttemptRecord)
+    await ex.wait_idle()
+
+
+async def test_a_higher_suspicious_roi_lets_the_unconfirmed_pair_trade(rig: Rig) -> None:
+    await rig.settings.update({"max_daily_loss": D("1000")})
+    ex = await started(rig, RiskConfig(suspicious_roi=D("8.17")))
+    stock_books(rig.kalshi, rig.poly, "G1")
+    assert isinstance(await ex.submit(make_candidate("G1", k_price="0.40", sizes=(10,))), AttemptRecord)
+    await ex.wait_idle()
+    strict = RiskConfig(suspicious_roi=D("8.16"))
+    ex.risk.config = strict
+    stock_books(rig.kalshi, rig.poly, "G2")
+    assert reason(await ex.submit(make_candidate("G2", k_price="0.40", sizes=(10,)))) is RefusalReason.SUSPICIOUS_ROI
+    await ex.wait_idle()

@@ -33,6 +33,8 @@ shapes; extra keys inside ``data`` are allowed (``init`` also carries ``mode``,
     alert_dismissed   {...alert, dismissed_at}
     discovery_refusals {refused_count, refused [{venue, id, reason, at}] latest first,
                         at most 200, discovered_at}   when the refused listings change
+    kill_switch_progress {started_at, total, closed, failed, done}   the kill switch
+                        flattening: before the first close, then after each
     ack               {"type": "ack", "action", "id", "data"}  one per accepted action
     error             {"type": "error", "message", "field", "id"}  one per refused message
 
@@ -47,7 +49,9 @@ numbers too large to be meant (``1e999``) are refused. Ids on the wire are strin
 
 **Errors** name the first offending field: a top-level key (``action``, ``value``,
 ``position_id`` …), a setting's name inside ``settings`` (``min_bet``), or ``"$"`` for
-the message as a whole (not JSON, not an object, too large).
+the message as a whole (not JSON, not an object, too large). A setting's refusal says it
+in the rules' plain words ("Min bet must not exceed max bet"); a client checks a form
+with the same rules (:func:`settings_problems`, :func:`parse_setting`).
 """
 
 
@@ -91,6 +95,7 @@ from worker.api.schemas.protocol import (
     HEARTBEAT_S,
     INIT,
     KILL_SWITCH,
+    KILL_SWITCH_PROGRESS,
     MAPPING_CHANGED,
     MAX_AMOUNT,
     MAX_ID_LENGTH,
@@ -109,6 +114,7 @@ from worker.api.schemas.protocol import (
     PROTOCOL_VERSION,
     REFUSAL,
     REJECT_MAPPING,
+    REOPEN_MAPPING,
     RESOLVE_STRANDED,
     RETRY_UNWIND,
     SERVER_TYPES,
@@ -133,6 +139,8 @@ from worker.api.schemas.protocol import (
 )
 from worker.api.views import *  # noqa: F403 - the decoders, the client side of this protocol
 from worker.domain.settings import FIELD_NAMES, FIELDS, FieldSpec
+from worker.domain.settings import parse_text as parse_setting
+from worker.domain.settings import problems as settings_problems
 
 __all__ = [
     "ACK",
@@ -151,6 +159,7 @@ __all__ = [
     "ClientMessage",
     "DISCOVERY_REFUSALS",
     "DISCOVERY_REFUSALS_LIMIT",
+    "KILL_SWITCH_PROGRESS",
     "DISMISS_ALERT",
     "DiscoveryData",
     "DiscoveryRefusal",
@@ -160,6 +169,8 @@ __all__ = [
     "FIELD_NAMES",
     "FieldKind",
     "FieldSpec",
+    "parse_setting",
+    "settings_problems",
     "HEARTBEAT",
     "HEARTBEAT_S",
     "INIT",
@@ -184,6 +195,7 @@ __all__ = [
     "ProtocolError",
     "REFUSAL",
     "REJECT_MAPPING",
+    "REOPEN_MAPPING",
     "RESOLVE_STRANDED",
     "RETRY_UNWIND",
     "SERVER_TYPES",

@@ -24,6 +24,7 @@ from worker.api.schemas.protocol import (
 )
 from worker.api.views.reading import json_kind
 from worker.domain.settings import FIELD_NAMES, SettingsError, coerce_field
+from worker.domain.settings import label as setting_label
 
 _ID_RE = re.compile(r"^[A-Za-z0-9_.:\-]+$")
 
@@ -205,9 +206,9 @@ def _check_settings(value: object) -> dict[str, Decimal | int]:
         if key not in FIELD_NAMES:
             raise ProtocolError(key, f"unknown setting {key!r}")
         if isinstance(raw, BadNumber):
-            raise ProtocolError(key, f"{key}: {raw.reason}")
+            raise ProtocolError(key, f"{setting_label(key)}: {raw.reason}")
         if isinstance(raw, float):  # never produced by loads(); refused so no float sneaks in
-            raise ProtocolError(key, f"{key} must be an exact number")
+            raise ProtocolError(key, f"{setting_label(key)} must be an exact number")
         try:
             result[key] = coerce_field(key, raw)
         except SettingsError as exc:

@@ -24,6 +24,7 @@ from worker.domain.events import (
     DiscoveryRefusalsChanged,
     EngineEvent,
     Heartbeat,
+    KillSwitchProgress,
     MappingChanged,
     OpportunityChange,
     OpportunityClosed,
@@ -180,7 +181,7 @@ def _opportunity_closed(e: OpportunityClosed) -> dict[str, Any]:
 
 @_encodes(PnlPoint)
 def _pnl_point(e: PnlPoint) -> dict[str, Any]:
-    return {"t": _offset_time(e.t), "pnl": e.pnl, "delta": e.delta, "trade_id": e.trade_id}
+    return {"t": _offset_time(e.t), "pnl": e.pnl, "delta": e.delta, "trade_id": e.trade_id, "event": e.event}
 
 
 @_encodes(OpportunityRefused)
@@ -247,6 +248,12 @@ def _discovery_refusals(e: DiscoveryRefusalsChanged) -> dict[str, Any]:
         ],
         "discovered_at": to_wire(e.discovered_at),
     }
+
+
+@_encodes(KillSwitchProgress)
+def _kill_switch_progress(e: KillSwitchProgress) -> dict[str, Any]:
+    return {"started_at": to_wire(e.started_at), "total": e.total, "closed": e.closed, "failed": e.failed,
+            "done": e.done}
 
 
 if set(_EVENT_ENCODERS) != set(EVENT_CLASSES.values()):

@@ -50,6 +50,7 @@ HEARTBEAT_S: Final = 1.0
 STALE_AFTER_S: Final = 3.0
 ALERT_KINDS: Final = tuple(k.value for k in AlertKind)
 DISCOVERY_REFUSALS: Final = EventKind.DISCOVERY_REFUSALS
+KILL_SWITCH_PROGRESS: Final = EventKind.KILL_SWITCH_PROGRESS
 #: How many refused listings ``init``, ``/api/status`` and ``discovery_refusals`` carry.
 DISCOVERY_REFUSALS_LIMIT: Final = 200
 
@@ -70,6 +71,7 @@ SERVER_TYPES: Final = PLAN_TYPES | {
     ALERT,
     ALERT_DISMISSED,
     DISCOVERY_REFUSALS,
+    KILL_SWITCH_PROGRESS,
 }
 # Event-bus event types the server forwards to every client as they are.
 BROADCAST_TYPES: Final = SERVER_TYPES - {INIT, ERROR, ACK, OPPORTUNITIES_SNAPSHOT}
@@ -150,6 +152,8 @@ UPDATE_SETTINGS: Final = "update_settings"
 CLOSE_POSITION: Final = "close_position"
 CONFIRM_MAPPING: Final = "confirm_mapping"
 REJECT_MAPPING: Final = "reject_mapping"
+#: Returns a decided game to candidate: what undoing a decision on a new game sends.
+REOPEN_MAPPING: Final = "reopen_mapping"
 RETRY_UNWIND: Final = "retry_unwind"
 RESOLVE_STRANDED: Final = "resolve_stranded"
 KILL_SWITCH: Final = "kill_switch"
@@ -164,6 +168,7 @@ ACTIONS: Final[Mapping[str, Mapping[str, FieldKind]]] = {
     CLOSE_POSITION: {"position_id": "id"},
     CONFIRM_MAPPING: {"mapping_id": "id"},
     REJECT_MAPPING: {"mapping_id": "id"},
+    REOPEN_MAPPING: {"mapping_id": "id"},
     RETRY_UNWIND: {"attempt_id": "id"},
     RESOLVE_STRANDED: {"attempt_id": "id", "note": "note"},
     KILL_SWITCH: {"flatten": "bool"},
@@ -174,6 +179,10 @@ OPTIONAL: Final[Mapping[str, Mapping[str, FieldKind]]] = {
     # What the stranded contracts brought in (sold by hand; 0 if worthless): the loss is
     # realised now. Without it the stranded leg is settled when its market resolves.
     RESOLVE_STRANDED: {"proceeds": "amount"},
+    # The operator's reason for a decision on a mapping's game, stored with it.
+    CONFIRM_MAPPING: {"note": "note"},
+    REJECT_MAPPING: {"note": "note"},
+    REOPEN_MAPPING: {"note": "note"},
 }
 #: The largest amount an action may name, in dollars.
 MAX_AMOUNT: Final = Decimal(10_000_000)

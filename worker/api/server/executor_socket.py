@@ -229,9 +229,11 @@ class ExecutorSocket(Guarded, tornado.websocket.WebSocketHandler):
         if msg.action == schemas.CLOSE_POSITION:
             return await console.close_position(f["position_id"])
         if msg.action == schemas.CONFIRM_MAPPING:
-            return await console.confirm_mapping(f["mapping_id"])
+            return await console.confirm_mapping(f["mapping_id"], f.get("note"))
         if msg.action == schemas.REJECT_MAPPING:
-            return await console.reject_mapping(f["mapping_id"])
+            return await console.reject_mapping(f["mapping_id"], f.get("note"))
+        if msg.action == schemas.REOPEN_MAPPING:
+            return await console.reopen_mapping(f["mapping_id"], f.get("note"))
         if msg.action == schemas.RETRY_UNWIND:
             return await console.retry_unwind(f["attempt_id"])
         if msg.action == schemas.RESOLVE_STRANDED:

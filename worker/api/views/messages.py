@@ -7,12 +7,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Final
 
 from worker.api.views.reading import (
     Obj,
     ViewError,
     array_of,
+    count,
     enum_of,
     flag,
     json_object,
@@ -29,6 +31,7 @@ from worker.api.views.status import (
     DatabaseView,
     DiscoveryView,
     HeartbeatView,
+    KillSwitchProgressView,
     StatsView,
     StatusChangedView,
     VenueStatusView,
@@ -87,6 +90,8 @@ class InitView:
     alerts: tuple[AlertView, ...]
     discovery: DiscoveryView
     database: DatabaseView | None
+    #: ``limits.suspicious_roi`` (``EXECUTOR_SUSPICIOUS_ROI``), None from a worker that does not send it.
+    suspicious_roi: Decimal | None = None
 
 
 def decode_init(o: Obj) -> InitView:
@@ -105,6 +110,7 @@ def decode_init(o: Obj) -> InitView:
         o.req("alerts", array_of(object_of(decode_alert))),
         o.req("discovery", object_of(decode_discovery)),
         o.null("database", object_of(decode_database)),
+        o.opt("limits", object_of(lambda limits: limits.opt("suspicious_roi", number))),
     )
 
 
@@ -142,7 +148,7 @@ class StatusView:
 MessageData = (
     InitView | BalanceUpdateView | TradeView | PositionView | PositionClosedView | ExecutorSettings
     | StatusChangedView | OpportunitiesView | OpportunityView | OpportunityClosedView | PnlPointView
-    | RefusalView | MappingView | VenueStatusView | HeartbeatView | AlertView | DiscoveryView
+    | RefusalView | MappingView | VenueStatusView | HeartbeatView | AlertView | DiscoveryView | KillSwitchProgressView
     | AckView | ErrorView
 )
 
@@ -187,6 +193,10 @@ _DATA: Final[Mapping[str, Callable[[Obj], MessageData]]] = {
     EventKind.ALERT.value: decode_alert,
     EventKind.ALERT_DISMISSED.value: decode_alert,
     EventKind.DISCOVERY_REFUSALS.value: decode_discovery,
+    EventKind.KILL_SWITCH_PROGRESS.value: lambda o: KillSwitchProgressView(
+        o.req("started_at", moment), o.req("total", count), o.req("closed", count), o.req("failed", count),
+        o.req("done", flag),
+    ),
 }
 #: Every server message type a view is decoded for.
 MESSAGE_TYPES: Final = frozenset(_DATA) | {"ack", "error"}

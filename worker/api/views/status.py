@@ -309,6 +309,18 @@ class StatusChangedView:
 
 
 @dataclass(frozen=True, slots=True)
+class KillSwitchProgressView:
+    """``kill_switch_progress``: ``closed`` and ``failed`` of ``total`` positions the kill
+    switch pulled at ``started_at`` is flattening; ``done`` on the last."""
+
+    started_at: datetime
+    total: int
+    closed: int
+    failed: int
+    done: bool
+
+
+@dataclass(frozen=True, slots=True)
 class BalanceUpdateView:
     """``balance_update``. ``books``: left out when the worker computes none
     (``BalanceRefresher`` without books, or computing them failed)."""

@@ -258,6 +258,9 @@ class OpportunityView:
     #: built (the trading supervisor publishes without a verdict then): None.
     tradeable: bool | None
     why_not: WhyNotView | None
+    #: Each venue's page of the pair's markets ("" when unknown or not sent).
+    kalshi_url: str = ""
+    poly_url: str = ""
 
 
 def decode_opportunity(o: Obj) -> OpportunityView:
@@ -281,6 +284,8 @@ def decode_opportunity(o: Obj) -> OpportunityView:
         o.req("updated_at", moment),
         o.opt("tradeable", flag),
         o.opt("why_not", object_of(_why_not)),
+        o.opt("kalshi_url", text) or "",
+        o.opt("poly_url", text) or "",
     )
 
 
@@ -316,6 +321,20 @@ class MappingView:
     status: MappingStatus
     tradeable: bool
     why_not: WhyNotView | None
+    #: Optional (a producer may leave them out): the game, the operator's note, and what
+    #: names the pair for a person (venue pages, outcome names, the Polymarket question).
+    review_key: str = ""
+    kalshi_event_ticker: str = ""
+    poly_opposite: str = ""
+    game_date: str = ""
+    note: str = ""
+    decided_at: datetime | None = None
+    kalshi_url: str = ""
+    kalshi_outcome: str = ""
+    poly_url: str = ""
+    poly_title: str = ""
+    poly_outcome: str = ""
+    poly_other_outcome: str = ""
 
 
 def decode_mapping(o: Obj) -> MappingView:
@@ -333,7 +352,17 @@ def decode_mapping(o: Obj) -> MappingView:
         o.req("status", enum_of(MappingStatus)),
         o.req("tradeable", flag),
         o.null("why_not", object_of(_why_not)),
+        o.opt("review_key", text) or "",
+        o.opt("kalshi_event_ticker", text) or "",
+        o.opt("poly_opposite", text) or "",
+        o.opt("game_date", text) or "",
+        o.opt("note", text) or "",
+        o.opt("decided_at", moment),
+        *(o.opt(k, text) or "" for k in _MAPPING_NAMING),
     )
+
+
+_MAPPING_NAMING = ("kalshi_url", "kalshi_outcome", "poly_url", "poly_title", "poly_outcome", "poly_other_outcome")
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,9 +395,11 @@ class PnlPointView:
     pnl: Decimal
     delta: Decimal
     trade_id: str | None
+    event: str | None = None  # the trade's game, when the point is one trade's
 
 
 def decode_pnl_point(o: Obj) -> PnlPointView:
-    return PnlPointView(o.req("t", moment), o.req("pnl", number), o.req("delta", number), o.opt("trade_id", text))
+    return PnlPointView(o.req("t", moment), o.req("pnl", number), o.req("delta", number), o.opt("trade_id", text),
+                        o.opt("event", text))
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from worker.clock import SYSTEM_CLOCK, Clock
 from worker.domain.attempts import AttemptState, AttemptStore, LegRole
 from worker.domain.errors import VenueError
-from worker.domain.events import Publish, TradeEvent, TradeNotice
+from worker.domain.events import KillSwitchProgress, Publish, TradeEvent, TradeNotice
 from worker.domain.ledger import CashEntry, CashKind
 from worker.domain.markets import Venue
 from worker.domain.money import ZERO
@@ -197,11 +197,32 @@ class OperatorActions:
                     cancelled += 1
                     await self.store.save(attempt)
         await self.tasks.wait_idle()
-        results: list[Mapping[str, Any]] = []
-        if flatten:
-            for position in await self.trades.list_positions(PositionStatus.OPEN):
-                try:
-                    results.append(await self._close_position(position.id))
-                except OperatorError as exc:
-                    results.append({"position_id": position.id, "closed": False, "problems": [exc.message]})
+        results = await self._flatten() if flatten else []
         return kill_switch_answer(saved=saved, cancelled=cancelled, orders_checked=True, flattened=results)
+
+    async def _flatten(self) -> list[Mapping[str, Any]]:
+        """Close every open position, one after the other, publishing how far it got
+        (``kill_switch_progress``) before the first and after each: flattening dozens of
+        positions takes seconds, and the operator sees them go. A position that cannot be
+        closed is counted as failed with its reasons, and the rest are still closed."""
+        started = self.clock.now()
+        positions = await self.trades.list_positions(PositionStatus.OPEN)
+        total = len(positions)
+        results: list[Mapping[str, Any]] = []
+        closed = failed = 0
+        self.publish(KillSwitchProgress(started, total, 0, 0, done=total == 0))
+        for i, position in enumerate(positions, 1):
+            try:
+                result = await self._close_position(position.id)
+            except (OperatorError, VenueError) as exc:
+                result = {"position_id": position.id, "closed": False, "problems": [str(exc)]}
+            except Exception as exc:  # one position's surprise must not leave the rest open
+                log.exception("kill switch: closing %s failed", position.id)
+                result = {"position_id": position.id, "closed": False, "problems": [type(exc).__name__]}
+            results.append(result)
+            if result.get("closed"):
+                closed += 1
+            else:
+                failed += 1
+            self.publish(KillSwitchProgress(started, total, closed, failed, done=i == total))
+        return results

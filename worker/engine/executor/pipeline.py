@@ -29,7 +29,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -42,6 +42,7 @@ from worker.domain.errors import VenueError
 from worker.domain.fees import FeeSchedule
 from worker.domain.listings import NotNormalised, VenueNormaliser
 from worker.domain.mapping import (
+    CurvePoint,
     MappingStatus,
     MappingStore,
     MarketMapping,
@@ -205,13 +206,17 @@ class OpportunityPipeline:
             if opp.mapping_id in ids:
                 self._on_event(OpportunityEvent(OpportunityEventKind.UPDATED, opp, now))
 
-    def permission(self, mapping_id: str, rules: RulesCheck | None = None) -> TradePermission | None:
+    def permission(self, mapping_id: str, rules: RulesCheck | None = None,
+                   curve: Sequence[CurvePoint] | None = None) -> TradePermission | None:
         """Whether the mapping's pair may trade and why not (the risk manager's verdict,
-        before any limit or book check; with an opportunity's ``rules``, theirs too); None
-        for a mapping this pipeline does not track."""
+        before any limit or book check; with an opportunity's ``rules``, theirs too, and
+        with its ``curve``, ``EXECUTOR_SUSPICIOUS_ROI`` at the size the settings take);
+        None for a mapping this pipeline does not track."""
         mapping = self.mappings.get(mapping_id)
         if mapping is None:
             return None
+        if rules is not None and curve is not None:
+            return self.executor.risk.sized_permission(mapping.status, mapping.confidence, rules, curve)
         if rules is not None:
             return self.executor.risk.opportunity_permission(mapping.status, mapping.confidence, rules)
         return self.executor.risk.permission_of(mapping.status, mapping.confidence)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -43,12 +43,14 @@ from worker.domain.fees import FeeSchedule
 from worker.domain.mapping import (
     MAY_TRADE,
     Confidence,
+    CurvePoint,
     Leg,
     MappingStatus,
     NotTradeable,
     Opportunity,
     RulesCheck,
     TradePermission,
+    roi_permission,
     trade_permission,
 )
 from worker.domain.markets import ContractRef, Venue
@@ -79,6 +81,7 @@ _NOT_TRADEABLE = {
     NotTradeable.BELOW_MIN_CONFIDENCE: RefusalReason.CONFIDENCE,
     NotTradeable.RULES_OUTCOME: RefusalReason.RULES_OUTCOME,
     NotTradeable.RULES_CANCELLATION: RefusalReason.RULES_CANCELLATION,
+    NotTradeable.SUSPICIOUS_ROI: RefusalReason.SUSPICIOUS_ROI,
 }
 
 
@@ -121,6 +124,8 @@ class RiskConfig:
     #: ``EXECUTOR_REFUSE_CANCELLATION_MISMATCH``: also refuse pairs whose venues settle a
     #: cancelled or postponed game differently (or whose texts do not say).
     refuse_cancellation_mismatch: bool = False
+    #: ``EXECUTOR_SUSPICIOUS_ROI`` (percent): above it only confirmed games trade.
+    suspicious_roi: Decimal = Decimal("5")
 
 
 def leg_order(c: Candidate) -> tuple[Leg, Leg]:
@@ -177,8 +182,39 @@ class RiskManager:
         return verdict if not verdict.tradeable else self.rules_permission(rules)
 
     def permission(self, c: Candidate) -> TradePermission:
-        status = c.mapping_status if c.current_status is None else c.current_status()
-        return self.opportunity_permission(status, c.confidence, c.opportunity.rules)
+        return self.opportunity_permission(self._status(c), c.confidence, c.opportunity.rules)
+
+    @staticmethod
+    def _status(c: Candidate) -> MappingStatus:
+        return c.mapping_status if c.current_status is None else c.current_status()
+
+    def size(self, curve: Sequence[CurvePoint], status: MappingStatus,
+             max_contracts: Decimal | None = None) -> SizeChoice | Refusal:
+        """The size the settings take from ``curve`` (``choose_size``), refused when its
+        ROI is above ``EXECUTOR_SUSPICIOUS_ROI`` and the game is not confirmed."""
+        s = self.settings.current
+        chosen = choose_size(curve, min_bet=s.min_bet, max_bet=s.max_bet, min_roi=s.min_roi, max_roi=s.max_roi,
+                             max_contracts=max_contracts)
+        if isinstance(chosen, Refusal):
+            return chosen
+        verdict = roi_permission(status, chosen.roi_pct, self.config.suspicious_roi)
+        if verdict.reason is not None:
+            return Refusal(_NOT_TRADEABLE[verdict.reason], verdict.text)
+        return chosen
+
+    def sized_permission(self, status: MappingStatus, confidence: Confidence, rules: RulesCheck,
+                         curve: Sequence[CurvePoint]) -> TradePermission:
+        """:meth:`opportunity_permission`, and the ROI of the size the executor would take
+        now (what each card shows) against ``EXECUTOR_SUSPICIOUS_ROI``."""
+        verdict = self.opportunity_permission(status, confidence, rules)
+        if not verdict.tradeable or not curve:
+            return verdict
+        s = self.settings.current
+        # The size the bet limits take, whatever its ROI (the ROI band is a limit of the
+        # moment, not a verdict on the pair); the whole depth when no size fits them.
+        chosen = choose_size(curve, min_bet=s.min_bet, max_bet=s.max_bet, min_roi=ZERO, max_roi=Decimal("Infinity"))
+        roi = chosen.roi_pct if isinstance(chosen, SizeChoice) else curve[-1].roi_pct
+        return roi_permission(status, roi, self.config.suspicious_roi)
 
     def _static_checks(self, c: Candidate, now: datetime) -> Refusal | SizeChoice:
         s = self.settings.current
@@ -202,13 +238,7 @@ class RiskManager:
         start = c.start_time or opp.expires_at
         if start is not None and (start - now).total_seconds() < self.config.no_trade_before_start_s:
             return Refusal(RefusalReason.GAME_STARTING, f"game starts at {start.isoformat()}")
-        return choose_size(
-            opp.curve,
-            min_bet=s.min_bet,
-            max_bet=s.max_bet,
-            min_roi=s.min_roi,
-            max_roi=s.max_roi,
-        )
+        return self.size(opp.curve, self._status(c))
 
     def _plan(self, c: Candidate, size: SizeChoice, now: datetime) -> AttemptRecord:
         first, second = leg_order(c)
@@ -322,14 +352,7 @@ class RiskManager:
             def resize(remaining: Decimal) -> AttemptRecord | Refusal:
                 """The largest size whose worst case fits what is left of today's budget."""
                 first, _ = leg_order(c)
-                smaller = choose_size(
-                    c.opportunity.curve,
-                    min_bet=s.min_bet,
-                    max_bet=s.max_bet,
-                    min_roi=s.min_roi,
-                    max_roi=s.max_roi,
-                    max_contracts=contracts_within(remaining, first.price),
-                )
+                smaller = self.size(c.opportunity.curve, self._status(c), contracts_within(remaining, first.price))
                 return smaller if isinstance(smaller, Refusal) else self._plan(c, smaller, now)
 
             reserved = await self.store.reserve(attempt, limits, resize)

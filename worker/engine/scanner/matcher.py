@@ -22,7 +22,7 @@ from datetime import timedelta
 
 from worker.domain.listings import Listing, NotNormalised, VenueNormaliser
 from worker.domain.mapping import Confidence, MarketMapping
-from worker.domain.markets import Market, Venue
+from worker.domain.markets import Market, OutcomeSide, Venue
 
 _Key = tuple[str, object, frozenset[str]]
 
@@ -98,7 +98,18 @@ def _pair(k: Listing, p: Listing, day_shift: int) -> MarketMapping:
         reasons=tuple(reasons),
         start_time=start,
         poly_market_id=p.market.market_id,
+        kalshi_url=k.market.url or "",
+        kalshi_outcome=_yes_label(k),
+        poly_url=p.market.url or "",
+        poly_title=p.market.title,
+        poly_outcome=same.label,
+        poly_other_outcome=other.label,
     )
+
+
+def _yes_label(k: Listing) -> str:
+    """The Kalshi market's YES outcome as the venue names it (``Houston``)."""
+    return next((o.label for o in k.market.outcomes if o.side is OutcomeSide.YES), "")
 
 
 def _normalize(market: Market, normalisers: Mapping[Venue, VenueNormaliser]) -> Listing | NotNormalised:

@@ -16,12 +16,12 @@ from worker.domain.leagues import game_length
 from worker.domain.mapping import (
     Direction,
     MarketMapping,
-    OpportunityTemplate,
     RulesCheck,
     opportunity_id,
 )
 from worker.domain.markets import ContractRef, Market
 from worker.domain.money import ONE
+from worker.domain.opportunity_template import OpportunityTemplate
 from worker.engine.scanner.rules import compare_rules
 from worker.engine.scanner.units import FeeUnits, fee_units
 
@@ -146,6 +146,8 @@ def build_pair(mapping: MarketMapping, kalshi: Market, poly: Market) -> Pair:
             expires_at=pair.expires_at,
             expected_resolution=pair.expected_resolution,
             rules=pair.rules_for(legs.direction),
+            kalshi_url=mapping.kalshi_url,
+            poly_url=mapping.poly_url,
         )
     return pair
 
