@@ -22,6 +22,7 @@ from dashboard.views.common import Context, Header
 from dashboard.views.executor import ExecutorView
 from dashboard.views.home import HomeView
 from dashboard.views.mappings import MappingsView
+from dashboard.worker_watch import watch_worker
 
 # What the server imported before the first page is built lives as long as the process:
 # kept out of the collector's full passes, which otherwise scan it every time (with 50
@@ -35,6 +36,19 @@ VIEWS: dict[str, Any] = {
     "mappings": MappingsView,
     "charts": ChartsView,
 }
+# Every page's <head>: the viewport (without it a phone lays the page out 980 px wide and
+# shrinks it) and, in the dark theme, the browser's own controls in dark. Panel extends
+# its base template with a string template (its blocks: ``preamble`` is in <head>).
+HEAD = (
+    "{% block preamble %}{{ super() }}"
+    '<meta name="viewport" content="width=device-width, initial-scale=1">'
+    '{% if theme_name == "dark" %}<meta name="color-scheme" content="dark">{% endif %}'
+    "{% endblock %}"
+)
+# The browser's choice of theme (the header's toggle writes it): remembered per browser.
+THEME_COOKIE = "executor_theme"
+THEMES = ("default", "dark")
+
 TITLES = {
     "home": "Executor",
     "executor": "Executor — control",
@@ -77,10 +91,25 @@ def build_page(page: str, feed: Feed | None = None, doc: Document | None = None)
     return built
 
 
+def chosen_theme(cookies: dict[str, str], args: dict[str, list[bytes]]) -> str:
+    """The session's theme: ``?theme=`` when the URL names one (Panel's own parameter),
+    else the browser's cookie, else the default."""
+    asked = (args.get("theme") or [b""])[0].decode("utf-8", "replace")
+    if asked in THEMES:
+        return asked
+    remembered = cookies.get(THEME_COOKIE, "")
+    return remembered if remembered in THEMES else "default"
+
+
 def serve_page(page: str) -> Page:
     """Entry point of the page scripts run by ``panel serve``."""
     doc = pn.state.curdoc
+    # Panel's theme support, per session: set before any component is built.
+    pn.config.theme = chosen_theme(pn.state.cookies or {}, pn.state.session_args or {})
+    doc.template = HEAD
     built = build_page(page, doc=doc)
+    # worker_down to the trader's phone: one watch per process, started with the feed.
+    watch_worker(get_feed())
     # The browser's own banner when this dashboard server goes away (Panel's notification).
     pn.config.disconnect_notification = (
         "Connection to the dashboard server lost: nothing on this page is live. Reload once it is back."

@@ -99,6 +99,15 @@ def display_zone() -> ZoneInfo:
     return ZoneInfo("America/New_York")
 
 
+def trading_zone() -> ZoneInfo:
+    """The trading day's zone (``EXECUTOR_DAY_TZ``, else New York's): where "today" starts."""
+    value = os.environ.get("EXECUTOR_DAY_TZ", "").strip()
+    try:
+        return ZoneInfo(value) if value else ZoneInfo("America/New_York")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("America/New_York")
+
+
 def zone_name(zone: ZoneInfo, at: datetime) -> str:
     """``America/New_York (EST)``: the zone's name and its abbreviation at ``at``."""
     return f"{str(zone).replace('_', ' ')} ({at.astimezone(zone).tzname()})"

@@ -182,6 +182,9 @@ class ShownOpportunity:
     rules_outcome_problem: str = ""
     #: Each venue's rule per scenario in words, with the sentence it was read from.
     rules_facts: tuple[str, ...] = ()
+    #: Each venue's page of the pair's markets ("" when the worker does not know it).
+    kalshi_url: str = ""
+    poly_url: str = ""
 
     @property
     def starts_at(self) -> datetime | None:
@@ -226,6 +229,8 @@ class ShownOpportunity:
             tradeable=o.tradeable,
             why_not=o.why_not.reason.value if o.why_not is not None else "",
             why_not_text=o.why_not.text if o.why_not is not None else "",
+            kalshi_url=o.kalshi_url,
+            poly_url=o.poly_url,
         )
 
     @classmethod
@@ -257,6 +262,23 @@ class ShownMapping:
     tradeable: bool | None = None
     why_not: str = ""
     why_not_text: str = ""
+    #: The game (both rows of one share it; the row's own id when the worker sent none),
+    #: the operator's note, and what names the pair (venue pages, outcome names).
+    review_key: str = ""
+    note: str = ""
+    poly_venue: str = ""
+    poly_market: str = ""
+    game_date: str = ""
+    kalshi_url: str = ""
+    kalshi_outcome: str = ""
+    poly_url: str = ""
+    poly_title: str = ""
+    poly_outcome: str = ""
+    poly_other_outcome: str = ""
+
+    @property
+    def game(self) -> str:
+        return self.review_key or self.id
 
     @classmethod
     def from_view(cls, m: wire.MappingView) -> ShownMapping:
@@ -273,4 +295,15 @@ class ShownMapping:
             tradeable=m.tradeable,
             why_not=m.why_not.reason.value if m.why_not is not None else "",
             why_not_text=m.why_not.text if m.why_not is not None else "",
+            review_key=m.review_key,
+            note=m.note,
+            poly_venue=m.poly_venue.value,
+            poly_market=m.poly_market,
+            game_date=m.game_date,
+            kalshi_url=m.kalshi_url,
+            kalshi_outcome=m.kalshi_outcome,
+            poly_url=m.poly_url,
+            poly_title=m.poly_title,
+            poly_outcome=m.poly_outcome,
+            poly_other_outcome=m.poly_other_outcome,
         )

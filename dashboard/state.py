@@ -93,6 +93,8 @@ class WorkerState:
     initialised: bool = False
     enabled: bool = False
     mode: str = ""
+    #: ``EXECUTOR_SUSPICIOUS_ROI`` as the worker applies it (None: not said).
+    suspicious_roi: Decimal | None = None
     poly_venue: str = "polymarket"
     #: The worker's settings (``init``, ``settings_changed``); None until known.
     settings: ExecutorSettings | None = None
@@ -130,6 +132,8 @@ class WorkerState:
     executor_running: bool = False
     #: The worker's database as it last reported it; None until it did.
     database: wire.DatabaseView | None = None
+    #: The kill switch's flattening as it goes (``kill_switch_progress``); None until one.
+    kill_progress: wire.KillSwitchProgressView | None = None
 
     # -- reducer ---------------------------------------------------------------------
     def apply(self, message: Mapping[str, Any], now: datetime | None = None) -> set[str]:
@@ -153,6 +157,7 @@ class WorkerState:
         self.initialised = True
         self.enabled = init.enabled
         self.mode = init.mode
+        self.suspicious_roi = init.suspicious_roi
         self.poly_venue = init.poly_venue.value
         self.settings = init.settings
         self.balances = init.balances
@@ -314,6 +319,10 @@ class WorkerState:
         self.alerts.pop(alert.id, None)
         return {"alerts"}
 
+    def _on_kill_switch_progress(self, progress: wire.KillSwitchProgressView) -> set[str]:
+        self.kill_progress = progress
+        return {"kill_switch"}
+
     def _on_venue_status(self, status: wire.VenueStatusView) -> set[str]:
         # State, data age and detail: the since stays as last reported.
         for name, info in status.venues.items():
@@ -364,10 +373,9 @@ class WorkerState:
         old = self.mappings.get(m.id)
         if old is not None and not m.title:
             # A status-only change: keep what we knew about the pair.
-            m = ShownMapping(old.id, old.title, old.league, old.confidence, m.status or old.status,
-                         m.reasons or old.reasons, old.kalshi, old.poly, old.starts_at,
-                         *((m.tradeable, m.why_not, m.why_not_text) if m.tradeable is not None
-                           else (old.tradeable, old.why_not, old.why_not_text)))
+            verdict = m if m.tradeable is not None else old
+            m = replace(old, status=m.status or old.status, reasons=m.reasons or old.reasons, note=m.note,
+                        tradeable=verdict.tradeable, why_not=verdict.why_not, why_not_text=verdict.why_not_text)
         self.mappings[m.id] = m
         return {"mappings", "opportunities"}
 

@@ -16,10 +16,11 @@ import panel as pn
 
 from dashboard import format as fmt
 from dashboard.shown import ShownOpportunity
-from dashboard.views.common import STYLES, Context, has, html
+from dashboard.views.common import SELECTED_CSS, STYLES, Context, has, html
 from dashboard.views.keyed import KeyedList
 
 CONFIDENCE_FILTERS = ("All", "HIGH only", "MEDIUM+")
+
 SORTS = ("ROI ▼", "ROI/day ▼", "Starts soonest")
 
 _COPY_JS = (
@@ -61,14 +62,34 @@ def rules_warning(opp: ShownOpportunity, size: Decimal | None, cost: Decimal | N
     return f'<div class="rules-warn">{"".join(lines)}</div>' if lines else ""
 
 
-def card_summary(opp: ShownOpportunity, now: datetime, max_bet: Decimal | None = None) -> str:
+SUSPICIOUS = "suspicious_roi"  # the worker's reason: above EXECUTOR_SUSPICIOUS_ROI, not confirmed
+
+
+def suspicion(opp: ShownOpportunity, roi: Decimal, limit: Decimal | None) -> str:
+    """What the card says of a large ROI: above ``EXECUTOR_SUSPICIOUS_ROI`` only a
+    confirmed game trades. When that refuses the pair the worker's verdict line says so;
+    otherwise (it may trade) a warning to check the match; nothing at or below it."""
+    if opp.why_not == SUSPICIOUS:
+        return ""  # the worker's verdict line says it: "not tradeable: ROI … is above …"
+    if limit is None:  # a worker that does not say its limit: the plan's gold band
+        if fmt.roi_band(roi) != "roi-gold":
+            return ""
+        return '<div class="suspicious" data-suspicious="check" title="Check the match">⚠ Suspicious: check the match</div>'
+    if roi <= limit:
+        return ""
+    return (f'<div class="suspicious" data-suspicious="check">⚠ Above the suspicious-ROI limit ({fmt.percent(limit)}): '
+            "only a confirmed game trades at such an edge; check the match</div>")
+
+
+def card_summary(opp: ShownOpportunity, now: datetime, max_bet: Decimal | None = None,
+                 suspicious_roi: Decimal | None = None) -> str:
     """The card's always-visible part, as HTML."""
     emoji = fmt.SPORT_EMOJI.get(opp.league, "🎯")
     roi = shown_roi(opp, max_bet)
     at = opp.at_bet(max_bet)
     sized = f' <span class="muted">for {fmt.volume(at[0])}</span>' if at is not None else ""
     band = fmt.roi_band(roi)
-    suspicious = ' <span class="warn-mark" title="ROI above 5 %: check the match before trading">suspicious</span>' if band == "roi-gold" else ""
+    suspicious = suspicion(opp, roi, suspicious_roi)
     if at is not None:
         rules = rules_warning(opp, at[0], at[1])
     else:
@@ -83,9 +104,9 @@ def card_summary(opp: ShownOpportunity, now: datetime, max_bet: Decimal | None =
         f'<div class="card-head"><span>{emoji} {fmt.esc(opp.title)}{expired}</span>'
         f'<span class="conf-tag {fmt.confidence_class(opp.confidence)}">{fmt.esc(opp.confidence)} ●</span></div>'
         f'<div class="legs">{fmt.esc(fmt.legs_line(opp))}</div>'
-        f'<div class="figs">ROI: <span class="roi {band}">{fmt.percent(roi)}</span>{sized}{suspicious}'
+        f'<div class="figs">ROI: <span class="roi {band}">{fmt.percent(roi)}</span>{sized}'
         f" | Cost: {fmt.money(opp.cost)} | Vol: {fmt.esc(fmt.volumes(opp))}{per_day}</div>"
-        f"{trade}{rules}"
+        f"{trade}{suspicious}{rules}"
         f'<div style="margin-top:4px"><button class="copy-btn" data-ticket="{fmt.esc(fmt.order_ticket(opp))}" '
         f'onclick="{_COPY_JS}">Copy Trade</button></div></div>'
     )
@@ -97,7 +118,10 @@ def card_details(opp: ShownOpportunity) -> str:
     for leg in opp.legs:
         venue = fmt.VENUE_LONG.get(leg.venue, leg.venue)
         ident = "Ticker" if leg.venue == "kalshi" else ("Market slug" if leg.venue == "polymarket_us" else "Token id")
-        rows.append(f"<tr><td>{venue}</td><td>{ident}: <code>{fmt.esc(leg.market or '—')}</code></td></tr>")
+        url = opp.kalshi_url if leg.venue == "kalshi" else opp.poly_url
+        link = (f'<br><a class="venue-link" data-venue="{fmt.esc(leg.venue)}" href="{fmt.esc(url)}" target="_blank" '
+                f'rel="noopener noreferrer">Open on {venue} ↗</a>') if url.startswith("https://") else ""
+        rows.append(f"<tr><td>{venue}</td><td>{ident}: <code>{fmt.esc(leg.market or '—')}</code>{link}</td></tr>")
     depth = (
         f"{fmt.volume(opp.size)} pairs · ROI {fmt.percent(opp.roi)}" if opp.size is not None else fmt.percent(opp.roi)
     )
@@ -141,16 +165,18 @@ def sort_key(sort: str, now: datetime, max_bet: Decimal | None = None) -> object
 class Card:
     """One opportunity's rendered parts; :meth:`update` re-renders only what changed."""
 
-    def __init__(self, opp: ShownOpportunity, now: datetime, max_bet: Decimal | None = None) -> None:
+    def __init__(self, opp: ShownOpportunity, now: datetime, max_bet: Decimal | None = None,
+                 suspicious_roi: Decimal | None = None) -> None:
         self.opp = opp
-        self.summary = card_summary(opp, now, max_bet)
+        self.summary = card_summary(opp, now, max_bet, suspicious_roi)
         self.details = card_details(opp)
         self.classes = f"opp-card {fmt.confidence_class(opp.confidence)}"
 
-    def update(self, opp: ShownOpportunity, now: datetime, max_bet: Decimal | None = None) -> bool:
+    def update(self, opp: ShownOpportunity, now: datetime, max_bet: Decimal | None = None,
+               suspicious_roi: Decimal | None = None) -> bool:
         """Re-render for ``opp``; True when anything the browser shows changed."""
         self.opp = opp
-        summary, details = card_summary(opp, now, max_bet), card_details(opp)
+        summary, details = card_summary(opp, now, max_bet, suspicious_roi), card_details(opp)
         classes = f"opp-card {fmt.confidence_class(opp.confidence)}"
         changed = (summary, details, classes) != (self.summary, self.details, self.classes)
         self.summary, self.details, self.classes = summary, details, classes
@@ -165,14 +191,19 @@ class ArbitrageView:
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        self.confidence = pn.widgets.RadioButtonGroup(options=list(CONFIDENCE_FILTERS), value="All", color="default")
-        self.hide_expired = pn.widgets.Toggle(label="Hide expired", value=False, width=120)
-        self.sort = pn.widgets.RadioButtonGroup(options=list(SORTS), value="ROI ▼", color="default")
+        # The chosen filter and sort stand out: solid primary among outlined buttons.
+        self.confidence = pn.widgets.RadioButtonGroup(options=list(CONFIDENCE_FILTERS), value="All",
+                                                      color="primary", variant="outline",
+                                                      stylesheets=[SELECTED_CSS])
+        self.hide_expired = pn.widgets.Toggle(label="Hide expired", value=False, width=120,
+                                              color="primary", variant="outline", stylesheets=[SELECTED_CSS])
+        self.sort = pn.widgets.RadioButtonGroup(options=list(SORTS), value="ROI ▼", color="primary",
+                                                variant="outline", stylesheets=[SELECTED_CSS])
         for w in (self.confidence, self.hide_expired, self.sort):
             w.param.watch(lambda _e: self.refilter(), "value")
         self.count = html("", name="opp-count")
         self.cards: dict[str, Card] = {}
-        self._max_bet: Decimal | None = None
+        self._drawn_with: tuple[Decimal | None, Decimal | None] = (None, None)  # max_bet, suspicious ROI
         self.grid = KeyedList(list_class="grid", empty="No live opportunities match.", sizing_mode="stretch_width",
                               stylesheets=STYLES)
         bar = pn.Row(
@@ -197,16 +228,17 @@ class ArbitrageView:
         now = self.ctx.now()
         opps = self.ctx.feed.state.opportunities
         max_bet = self.max_bet()
-        resize = max_bet != self._max_bet  # every card shows the ROI at max_bet
-        self._max_bet = max_bet
+        limit = self.ctx.feed.state.suspicious_roi
+        resize = (max_bet, limit) != self._drawn_with  # every card shows the ROI at max_bet
+        self._drawn_with = (max_bet, limit)
         for oid in [oid for oid in self.cards if oid not in opps]:
             del self.cards[oid]
         for oid, opp in opps.items():
             card = self.cards.get(oid)
             if card is None:
-                self.cards[oid] = Card(opp, now, max_bet)
+                self.cards[oid] = Card(opp, now, max_bet, limit)
             elif card.opp is not opp or resize:
-                card.update(opp, now, max_bet)
+                card.update(opp, now, max_bet, limit)
         self.grid.apply({oid: c.wire() for oid, c in self.cards.items()}, self.visible_ids())
         self._count()
 

@@ -19,6 +19,14 @@ from worker.api import views as wire
 
 STYLESHEET = "/dashboard-assets/dashboard.css"
 STYLES = [STYLESHEET]
+# Choices (filters, sorts, ranges) as Bokeh button groups: the chosen one (``bk-active``)
+# filled, bold and ticked, so it stands out from the outlined rest.
+SELECTED_CSS = """
+.bk-btn.bk-active { font-weight: 700; }
+.bk-btn.bk-active::before { content: "✓ "; }
+.bk-btn { min-height: 36px; }
+@media (max-width: 700px) { .bk-btn { min-height: 44px; } }
+"""
 PAGES = (
     ("executor", "/executor", "Executor"),
     ("arbitrage", "/arbitrage", "Arbitrage"),
@@ -82,6 +90,19 @@ def live_html(text: str = "", **kwargs: Any) -> LiveHTML:
     return LiveHTML(text, stylesheets=STYLES, margin=(2, 5), **kwargs)
 
 
+def theme_toggle(current: str) -> str:
+    """The header's theme switch: writes the browser's choice (a cookie the page reads on
+    its next load, so every page of this browser keeps it) and reloads without ``?theme=``.
+    ``window.`` throughout: in an inline handler ``URL`` is ``document.URL``, a string."""
+    other, label = ("default", "☀ Light") if current == "dark" else ("dark", "☾ Dark")
+    script = (
+        f"document.cookie='executor_theme={other}; path=/; max-age=31536000; samesite=lax';"
+        "const u=new window.URL(window.location.href);u.searchParams.delete('theme');window.location.replace(u.href);"
+    )
+    return (f'<button class="act theme-toggle" data-theme="{current}" title="Switch to the {label[2:].lower()} theme" '
+            f'onclick="{script}">{label}</button>')
+
+
 class Header:
     """Brand, navigation, PAPER/LIVE banner and the connection indicator with data age."""
 
@@ -94,6 +115,7 @@ class Header:
         self.nav = html(f'<span class="brand"><a href="/" style="color:inherit;text-decoration:none">⚡ Executor</a></span><span class="nav">{links}</span>')
         self.mode = html("", name="mode")
         self.conn = html("", name="connection")
+        self.theme = html(theme_toggle(pn.config.theme), name="theme")
         self.banner = html("", name="stale-banner", sizing_mode="stretch_width")
         self.database = html("", name="database-banner", sizing_mode="stretch_width")
         self.alerts = KeyedList(on_action=self._alert_action, list_class="alerts", sizing_mode="stretch_width",
@@ -101,9 +123,9 @@ class Header:
         self.alert_msgs: dict[str, str] = {}
         self.layout = pn.Column(
             pn.Row(
-                self.nav, pn.layout.HSpacer(), self.mode, self.conn,
+                self.nav, pn.layout.HSpacer(), self.mode, self.conn, self.theme,
                 sizing_mode="stretch_width", css_classes=["header"],
-                styles={"border-bottom": "1px solid #d0d7de", "flex-wrap": "wrap"},
+                styles={"border-bottom": "1px solid var(--panel-border-color, #d0d7de)", "flex-wrap": "wrap"},
             ),
             self.banner, self.database, self.alerts, sizing_mode="stretch_width",
         )

@@ -4,8 +4,9 @@ Header (status badge, toggle, last update, kill switch) · three columns (settin
 balances and today's stats, open positions) · recent trades with Clear, STRANDED attempts
 standing out with Retry unwind / Mark resolved.
 
-Widgets are built once and updated; the worker validates every change, the view only
-shows what it answers (a field's ``error`` next to that field, an ``ack`` as "Saved").
+Widgets are built once and updated. The settings column is ``settings_form.py`` (each
+invalid value explained next to its field), the kill switch ``kill_switch.py``
+(confirmation that says what it will do, flattening progress); this module lays them out.
 """
 
 from __future__ import annotations
@@ -14,131 +15,18 @@ from decimal import Decimal
 from typing import Any
 
 import panel as pn
-import param
 
 from dashboard import format as fmt
 from dashboard.shown import ShownTrade
 from dashboard.views.common import STYLES, Context, has, html, live_html
 from dashboard.views.keyed import Item, KeyedList
+from dashboard.views.kill_switch import KillSwitch
 from dashboard.views.money import money_html
 from dashboard.views.positions import PositionsTable
+from dashboard.views.settings_form import SettingsPanel
 from dashboard.views.trade_log import TradeLog
 from worker.api import schemas
 from worker.api import views as wire
-
-
-def _settings_class() -> type[param.Parameterized]:
-    """A Parameterized whose parameters and bounds mirror the worker's setting rules."""
-    params: dict[str, Any] = {}
-    for spec in schemas.FIELDS:
-        lo, hi = float(spec.minimum), float(spec.maximum)
-        if spec.kind == "count":
-            params[spec.name] = param.Integer(
-                default=int(spec.default), bounds=(int(lo), int(hi)), label=spec.label
-            )
-        else:
-            params[spec.name] = param.Number(
-                default=float(spec.default),
-                bounds=(lo, hi),
-                inclusive_bounds=(not spec.exclusive_minimum, True),
-                step=0.01,
-                label=spec.label,
-            )
-    return param.parameterized_class("ExecutorSettingsForm", params)
-
-
-SettingsForm = _settings_class()
-
-
-def to_decimal(value: Any) -> Decimal | int | None:
-    """A widget's number as the exact value the person typed.
-
-    Browsers hand us binary floats; ``repr`` gives the shortest text that round-trips,
-    which is what was typed (``5.1`` → ``Decimal('5.1')``), so no float error reaches
-    the worker and the worker still decides whether it has too many decimals.
-    """
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    return Decimal(repr(float(value)))
-
-
-class SettingsPanel:
-    """Param-driven widgets for the six settings, Save, and the worker's answer."""
-
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
-        self.form = SettingsForm()
-        self.widgets: dict[str, pn.widgets.Widget] = {}
-        self.errors: dict[str, pn.pane.HTML] = {}
-        rows: list[Any] = [html("<h3 style='margin:0'>Settings</h3>")]
-        for spec in schemas.FIELDS:
-            cls = pn.widgets.IntInput if spec.kind == "count" else pn.widgets.FloatInput
-            widget = cls.from_param(self.form.param[spec.name], name=spec.label, sizing_mode="stretch_width")
-            if spec.kind != "count":
-                widget.format = "0.00"
-            self.widgets[spec.name] = widget
-            self.errors[spec.name] = html("", css_classes=["field-error"], name=f"error-{spec.name}")
-            rows += [widget, self.errors[spec.name]]
-        self.save = pn.widgets.Button(label="Save Settings", color="primary", sizing_mode="stretch_width")
-        self.save.on_click(lambda _e: self.submit())
-        self.message = html("", name="settings-message")
-        rows += [self.save, self.message]
-        self.layout = pn.Column(*rows, sizing_mode="stretch_width", styles={"border": "1px solid #d0d7de", "border-radius": "6px"})
-
-    def values(self) -> dict[str, Decimal | int]:
-        out: dict[str, Decimal | int] = {}
-        for name, widget in self.widgets.items():
-            v = to_decimal(widget.value)
-            if v is not None:
-                out[name] = v
-        return out
-
-    def changes(self) -> dict[str, Decimal | int]:
-        """The fields whose widget differs from the worker's current value."""
-        current = self.ctx.feed.state.settings
-        out = {}
-        for name, value in self.values().items():
-            if current is None or Decimal(value) != getattr(current, name):
-                out[name] = value
-        return out
-
-    def submit(self) -> None:
-        for pane in self.errors.values():
-            pane.object = ""
-        changes = self.changes()
-        if not changes:
-            self.message.object = '<span class="muted">No changes to save.</span>'
-            return
-        self.message.object = '<span class="muted">Saving…</span>'
-        self.ctx.send(schemas.UPDATE_SETTINGS, self._on_reply, settings=changes)
-
-    def _on_reply(self, reply: wire.ReplyView) -> None:
-        if isinstance(reply, wire.AckView):
-            self.message.object = '<span class="saved">✓ Settings saved</span>'
-            return
-        field = reply.field
-        text = fmt.esc(reply.message or "Refused")
-        if field is not None and field in self.errors:
-            self.errors[field].object = f"⚠ {text}"
-            self.message.object = '<span class="field-error">Not saved: see the field marked above.</span>'
-        else:
-            self.message.object = f'<span class="field-error">Not saved: {text}</span>'
-
-    def update(self, topics: set[str]) -> None:
-        settings = self.ctx.feed.state.settings
-        if not has(topics, "settings") or settings is None:
-            return
-        for name in self.widgets:
-            value = getattr(settings, name)
-            # Reset to the worker's value whenever it changes (here or in another client).
-            new: Any = int(value) if isinstance(self.form.param[name], param.Integer) else float(value)
-            if getattr(self.form, name) != new:
-                try:
-                    setattr(self.form, name, new)
-                except ValueError:
-                    self.widgets[name].value = new
 
 
 class ExecutorView:
@@ -151,19 +39,13 @@ class ExecutorView:
         self.toggle = pn.widgets.Button(label="…", color="success", width=190, height=48)
         self.toggle.on_click(lambda _e: self._toggle())
         self.updated = live_html("", name="last-update")
-        self.kill = pn.widgets.Button(label="☠ Kill switch", color="danger", width=140)
-        self.kill.on_click(lambda _e: self._ask_kill(True))
-        self.kill_flatten = pn.widgets.Checkbox(label="also flatten open positions", value=False)
-        self.kill_confirm = pn.widgets.Button(label="Confirm: pause and cancel all orders", color="danger")
-        self.kill_cancel = pn.widgets.Button(label="Cancel", color="light")
-        self.kill_confirm.on_click(lambda _e: self._kill())
-        self.kill_cancel.on_click(lambda _e: self._ask_kill(False))
-        self.kill_box = pn.Row(self.kill_flatten, self.kill_confirm, self.kill_cancel, visible=False)
         self.action_msg = html("", name="action-message")
+        self.kill_switch = KillSwitch(ctx, self._say)
+        self.kill = self.kill_switch.button
         header = pn.Column(
             pn.Row(self.badge, self.toggle, self.updated, pn.layout.HSpacer(), self.kill,
                    sizing_mode="stretch_width", styles={"align-items": "center", "flex-wrap": "wrap"}),
-            self.kill_box, self.action_msg, sizing_mode="stretch_width",
+            self.kill_switch.layout, self.action_msg, sizing_mode="stretch_width",
         )
         # columns
         self.settings = SettingsPanel(ctx)
@@ -220,14 +102,6 @@ class ExecutorView:
         target = not self.ctx.feed.state.enabled
         self.ctx.send(schemas.TOGGLE_ENABLED, lambda r: self._say(r, "Trading " + ("started" if target else "paused")), value=target)
 
-    def _ask_kill(self, show: bool) -> None:
-        self.kill_box.visible = show
-
-    def _kill(self) -> None:
-        self.kill_box.visible = False
-        self.ctx.send(schemas.KILL_SWITCH, lambda r: self._say(r, "Kill switch pulled: paused, resting orders cancelled"),
-                      flatten=bool(self.kill_flatten.value))
-
     # -- rendering -------------------------------------------------------------------
     def update(self, topics: set[str]) -> None:
         state = self.ctx.feed.state
@@ -249,6 +123,7 @@ class ExecutorView:
         # Changes with nearly every message, sent at most once a second (when the text does).
         self.updated.object = f'<span class="muted" data-k="last-update">Last update {fmt.clock(state.updated_at)} UTC</span>'
         self.settings.update(topics)
+        self.kill_switch.update(topics)
         if has(topics, "balances", "status"):
             poly_label = "Polymarket US" if state.poly_venue == "polymarket_us" else "Polymarket"
             b = state.balances

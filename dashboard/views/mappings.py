@@ -1,10 +1,17 @@
-"""The ``/mappings`` review: matched pairs with confidence and reasons, Confirm / Reject,
-and the listings refused at discovery.
+"""The ``/mappings`` review: one group per game (both of its rows, the venues' pages and
+names), search, filters (league, date, confidence, status), sort, Confirm / Reject per game
+or for the selected games with an optional note, and Undo; below, the listings refused at
+discovery.
 
-A decision is sent to the worker; the row changes when the worker's ``mapping_changed``
-comes back, so every open page (here or in another dashboard process) shows the same.
+A decision is sent to the worker; a game changes when the worker's ``mapping_changed``
+comes back, so every open page (here or in another dashboard process) shows the same. A
+decision never moves a game: the list keeps its order until the operator changes the
+search, a filter or the sort (a game that no longer matches stays until then). Undo sends
+the decisions that restore each game's previous status and note (``reopen_mapping`` for
+a game that was pending). Decisions of one batch go one at a time, each after the
+worker's answer to the previous one.
 
-Below the pairs, "Refused at discovery" counts the markets the worker left out at its
+Below the games, "Refused at discovery" counts the markets the worker left out at its
 latest discovery (a market a venue parser could not read, or one the matcher refused: a
 spread, a total, a polarity in doubt …) and lists the latest of them (venue, id, reason,
 first seen), from ``init`` and every ``discovery_refusals``.
@@ -12,20 +19,52 @@ first seen), from ``init`` and every ``discovery_refusals``.
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import panel as pn
 
 from dashboard import format as fmt
-from dashboard.shown import ShownMapping
-from dashboard.views.common import STYLES, Context, has, html
+from dashboard.views.common import STYLES, Context, changed, has, html
 from dashboard.views.keyed import Item, KeyedList
+from dashboard.views.mappings_games import (
+    ALL_DATES,
+    ALL_LEAGUES,
+    CONFIDENCE_FILTERS,
+    SORTS,
+    STATUS_FILTERS,
+    STATUS_LABEL,
+    Filters,
+    Game,
+    game_item,
+    games_of,
+    ordered,
+)
 from worker.api import schemas
 from worker.api import views as wire
 
-STATUS_FILTERS = ("all", "candidate", "confirmed", "rejected")
-MAX_ROWS = 300
-ACTIONS = {"confirm": schemas.CONFIRM_MAPPING, "reject": schemas.REJECT_MAPPING}
+#: The action that puts a game back in a status (what Undo sends).
+RESTORE = {"candidate": schemas.REOPEN_MAPPING, "confirmed": schemas.CONFIRM_MAPPING,
+           "rejected": schemas.REJECT_MAPPING}
+DECIDE = {"confirm": "confirmed", "reject": "rejected"}
+#: The controls' own styles (their shadow roots): tap targets of at least 44 px.
+CONTROL_STYLES = [*STYLES, """
+.bk-input, select.bk-input, .bk-btn { min-height:44px; font-size:15px; }
+.bk-btn { min-width:44px; }
+.bk-btn-group .bk-btn { min-height:44px; padding:0 10px; }
+"""]
+
+
+@dataclass(frozen=True)
+class Undo:
+    """How to put one game back: its row to send for, its status and note before."""
+
+    key: str
+    mapping_id: str
+    status: str
+    note: str
 
 
 def discovery_html(d: wire.DiscoveryView | None) -> str:
@@ -59,88 +98,252 @@ def discovery_html(d: wire.DiscoveryView | None) -> str:
     )
 
 
-def mapping_item(m: ShownMapping, message: str = "") -> Item:
-    reasons = "; ".join(m.reasons) or "—"
-    confirm_off = " disabled" if m.status == "confirmed" else ""
-    reject_off = " disabled" if m.status == "rejected" else ""
-    return {
-        "cls": f"map-row opp-card {fmt.confidence_class(m.confidence)}",
-        "sum": (
-            f'<div data-mapping="{fmt.esc(m.id)}"><b>{fmt.esc(m.title or m.kalshi)}</b> '
-            f'<span class="conf-tag {fmt.confidence_class(m.confidence)}">{fmt.esc(m.confidence)}</span> '
-            f'<span class="map-status {fmt.esc(m.status)}" data-status="{fmt.esc(m.status)}">{fmt.esc(m.status)}</span> '
-            # The review's verdict: the settlement rules are judged per opportunity (its card).
-            f"{fmt.trade_verdict(m.tradeable, m.why_not, m.why_not_text, ok='may trade (rules: see its cards)')}"
-            f'<span style="float:right"><button class="act ok" data-action="confirm"{confirm_off}>Confirm</button> '
-            f'<button class="act bad" data-action="reject"{reject_off}>Reject</button></span><br>'
-            f'<span class="muted">Kalshi <code>{fmt.esc(m.kalshi)}</code> ↔ Poly <code>{fmt.esc(m.poly)}</code>'
-            f" · starts {fmt.stamp(m.starts_at)}</span><br><span class=\"muted\">{fmt.esc(reasons)}</span>"
-            f"{message}</div>"
-        ),
-    }
-
-
 class MappingsView:
-    """Filter by status; one row per mapping."""
+    """See the module doc. Selection, notes typed, messages and the last batch's undo
+    are this session's."""
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        self.status = pn.widgets.RadioButtonGroup(options=list(STATUS_FILTERS), value="all")
-        self.status.param.watch(lambda _e: self.refilter(), "value")
+
+        def control(kind: Callable[..., Any], **kw: Any) -> Any:
+            return kind(stylesheets=CONTROL_STYLES, margin=(4, 5), **kw)
+
+        self.search = control(pn.widgets.TextInput, placeholder="Search teams, titles, tickers", name="",
+                              sizing_mode="stretch_width", min_width=200, max_width=420)
+        self.league = control(pn.widgets.Select, options=[ALL_LEAGUES], value=ALL_LEAGUES, width=150)
+        self.day = control(pn.widgets.Select, options=[ALL_DATES], value=ALL_DATES, width=150)
+        self.confidence = control(pn.widgets.Select, options=list(CONFIDENCE_FILTERS), value=CONFIDENCE_FILTERS[0],
+                                  width=160)
+        self.status = control(pn.widgets.RadioButtonGroup, options=list(STATUS_FILTERS), value="all")
+        self.sort = control(pn.widgets.Select, options=list(SORTS), value=SORTS[0], width=210)
+        self.search.param.watch(lambda _e: self.refilter(), "value_input")
+        for w in (self.league, self.day, self.confidence, self.status, self.sort):
+            w.param.watch(lambda _e: self.refilter(), "value")
+        self.note = control(pn.widgets.TextInput, placeholder="Note for the selected (optional)",
+                            max_length=schemas.MAX_NOTE_LENGTH, sizing_mode="stretch_width", min_width=200,
+                            max_width=420)
+        self.pick_shown = control(pn.widgets.Button, name="Select shown")
+        self.clear = control(pn.widgets.Button, name="Clear selection")
+        self.confirm_selected = control(pn.widgets.Button, name="Confirm selected", button_type="success",
+                                        disabled=True)
+        self.reject_selected = control(pn.widgets.Button, name="Reject selected", button_type="danger",
+                                       disabled=True)
+        self.undo = control(pn.widgets.Button, name="Undo", disabled=True)
+        self.pick_shown.on_click(lambda _e: self._select(self.list.order))
+        self.clear.on_click(lambda _e: self._select([]))
+        self.confirm_selected.on_click(lambda _e: self.decide_selected("confirm"))
+        self.reject_selected.on_click(lambda _e: self.decide_selected("reject"))
+        self.undo.on_click(lambda _e: self.undo_last())
         self.count = html("", name="mapping-count")
+        self.done = html("", name="mapping-batch")
+
+        self.games: dict[str, Game] = {}
+        self._haystacks: dict[str, str] = {}
+        self.selected: set[str] = set()
         self.messages: dict[str, str] = {}
-        self.list = KeyedList(on_action=self._act, empty="No mappings.", sizing_mode="stretch_width", stylesheets=STYLES)
+        self.drafts: dict[str, str] = {}  # a note typed in a game, kept while it re-renders
+        self.last: list[Undo] = []  # the last decision's batch, for the toolbar's Undo
+        self.undos: dict[str, Undo] = {}  # per game: what its own Undo restores
+        self._known: set[str] = set()  # games already placed in the order
+        self._queue: deque[tuple[str, dict[str, str], Callable[[wire.ReplyView], None]]] = deque()
+        self._busy = False
+        self.list = KeyedList(on_action=self._act, empty="No games match.", list_class="klist map-list",
+                              sizing_mode="stretch_width", stylesheets=STYLES)
         self.refused = html(discovery_html(ctx.feed.state.discovery), name="discovery-refusals",
                             sizing_mode="stretch_width")
+        wrap = {"flex-wrap": "wrap", "align-items": "center"}
         self.layout = pn.Column(
-            pn.Row(html("<h3 style='margin:0'>Market mappings</h3>"), self.status, self.count,
-                   styles={"flex-wrap": "wrap", "align-items": "center"}),
+            pn.Row(html("<h3 style='margin:0'>Market mappings</h3>"), self.count, styles=wrap,
+                   sizing_mode="stretch_width"),
+            pn.FlexBox(self.search, self.league, self.day, self.confidence, self.sort, self.status,
+                       sizing_mode="stretch_width", css_classes=["map-filters"], align_items="center"),
+            pn.FlexBox(self.pick_shown, self.clear, self.note, self.confirm_selected, self.reject_selected,
+                       self.undo, self.done, sizing_mode="stretch_width", css_classes=["map-bulk"],
+                       align_items="center"),
             self.list, self.refused, sizing_mode="stretch_width",
         )
+        self._load()
         # Discovery may have added pairs since the feed connected: read the list afresh.
         ctx.feed.refresh("mappings")
 
     def __panel__(self) -> pn.Column:
         return self.layout
 
-    def _items(self) -> dict[str, Item]:
-        return {mid: mapping_item(m, self.messages.get(mid, "")) for mid, m in self.ctx.feed.state.mappings.items()}
-
+    # -- what is shown ---------------------------------------------------------------
     def update(self, topics: set[str]) -> None:
         if has(topics, "mappings"):
-            self.list.apply(self._items(), self.visible_ids())
-            self._count()
+            self._load()
         if has(topics, "discovery"):
-            text = discovery_html(self.ctx.feed.state.discovery)
-            if self.refused.object != text:
-                self.refused.object = text
+            changed(self.refused, "object", discovery_html(self.ctx.feed.state.discovery))
 
-    def _act(self, action: str, mid: str, _value: Any) -> None:
-        if action not in ACTIONS:
-            return
+    def _load(self) -> None:
+        """New rows from the worker: every game's item again (only changed ones travel);
+        the order stays, new games that match go after it."""
+        self.games = games_of(self.ctx.feed.state.mappings.values())
+        self._haystacks = {k: g.haystack() for k, g in self.games.items()}
+        self._options()
+        kept = [k for k in self.list.order if k in self.games]
+        self._known &= set(self.games)  # a game gone and back is new again
+        new = [g for k, g in self.games.items() if k not in self._known]
+        self._known.update(g.key for g in new)
+        filters = self.filters()
+        added = [g.key for g in ordered((g for g in new if filters.matches(g, self._haystacks[g.key])),
+                                        self.sort.value)]
+        self.selected &= set(self.games)
+        self.list.apply(self._items(), kept + added)
+        self._status_line()
+
+    def _options(self) -> None:
+        leagues = [ALL_LEAGUES, *sorted({g.league for g in self.games.values() if g.league})]
+        days = [ALL_DATES, *sorted({g.day for g in self.games.values() if g.day})]
+        for w, options in ((self.league, leagues), (self.day, days)):
+            if w.value not in options:
+                options.append(w.value)  # keep the operator's choice while it matches nothing
+            changed(w, "options", options)
+
+    def filters(self) -> Filters:
+        return Filters(self.search.value_input or "", self.league.value, self.day.value, self.confidence.value,
+                       self.status.value)
+
+    def visible_ids(self) -> list[str]:
+        """The games that match the search and filters, in the chosen order."""
+        filters = self.filters()
+        shown = [g for k, g in self.games.items() if filters.matches(g, self._haystacks.get(k))]
+        return [g.key for g in ordered(shown, self.sort.value)]
+
+    def refilter(self) -> None:
+        """The operator changed the search, a filter or the sort: the order again (only it
+        travels); a selected game no longer shown is no longer selected."""
+        order = self.visible_ids()
+        self._known.update(self.games)
+        hidden = self.selected - set(order)
+        self.selected -= hidden
+        self.list.apply(self._items(), order)
+        self._status_line()
+
+    def _item(self, key: str) -> Item:
+        return game_item(self.games[key], key in self.selected, self.messages.get(key, ""), self.drafts.get(key, ""))
+
+    def _items(self) -> dict[str, Item]:
+        return {k: self._item(k) for k in self.games}
+
+    def _redraw(self, *keys: str) -> None:
+        for k in keys:
+            if k in self.games:
+                self.list.update_item(k, self._item(k))
+
+    def _status_line(self) -> None:
+        shown, total, picked = len(self.list.order), len(self.games), len(self.selected)
+        rows = sum(len(g.rows) for g in self.games.values())
+        changed(self.count, "object", (
+            f'<span class="muted" data-shown="{shown}" data-games="{total}" data-selected="{picked}">'
+            f"{shown} of {total} games shown ({rows} pairs) · {picked} selected</span>"
+        ))
+        changed(self.confirm_selected, "disabled", not picked)
+        changed(self.reject_selected, "disabled", not picked)
+        changed(self.confirm_selected, "name", f"Confirm selected ({picked})" if picked else "Confirm selected")
+        changed(self.reject_selected, "name", f"Reject selected ({picked})" if picked else "Reject selected")
+        changed(self.undo, "disabled", not self.last)
+        changed(self.undo, "name", f"Undo ({len(self.last)})" if self.last else "Undo")
+        # What acts on a selection shows once there is one (a phone's first screen is small).
+        for w in (self.clear, self.note, self.confirm_selected, self.reject_selected):
+            changed(w, "visible", bool(picked))
+        changed(self.undo, "visible", bool(self.last))
+
+    def _select(self, keys: list[str]) -> None:
+        before = set(self.selected)
+        self.selected = set(keys) & set(self.games)
+        self._redraw(*(before ^ self.selected))
+        self._status_line()
+
+    # -- decisions -------------------------------------------------------------------
+    def _act(self, action: str, key: str, value: Any) -> None:
+        note = value.strip() if isinstance(value, str) else ""
+        self.drafts[key] = value if isinstance(value, str) else ""
+        if action == "pick":
+            if key in self.selected:
+                self.selected.discard(key)
+            else:
+                self.selected.add(key)
+            self._redraw(key)
+            self._status_line()
+        elif action in DECIDE:
+            self.decide([key], action, note)
+        elif action == "undo" and key in self.undos:
+            self._restore([self.undos[key]])
+        else:
+            self._redraw(key)  # nothing to do: the button comes back
+
+    def decide_selected(self, action: str) -> None:
+        keys = [k for k in self.list.order if k in self.selected]  # in the order shown
+        self.decide(keys, action, (self.note.value_input or self.note.value or "").strip())
+        self.note.value = ""
+        self.selected -= set(keys)
+        self._redraw(*keys)
+        self._status_line()
+
+    def decide(self, keys: list[str], action: str, note: str) -> None:
+        """Confirm or reject each game of ``keys`` (one already there is left alone); the
+        batch becomes what the toolbar's Undo restores."""
+        status = DECIDE[action]
+        batch = []
+        for key in keys:
+            game = self.games.get(key)
+            if game is None or game.status == status:
+                self._redraw(key)
+                continue
+            undo = Undo(key, game.rows[0].id, game.status, game.note)
+            batch.append(undo)
+            self.undos[key] = undo
+            self.drafts.pop(key, None)
+            self._send(RESTORE[status], key, undo.mapping_id, note or None, f"{STATUS_LABEL[status]}", True)
+        if batch:
+            self.last = batch
+            changed(self.done, "object", f'<span class="muted" data-batch="{len(batch)}">'
+                    f"{len(batch)} game{'s' if len(batch) != 1 else ''} {STATUS_LABEL[status]}</span>")
+        self._status_line()
+
+    def undo_last(self) -> None:
+        batch, self.last = self.last, []
+        self._restore(batch)
+        changed(self.done, "object", f'<span class="muted" data-batch="0">{len(batch)} undone</span>' if batch else "")
+        self._status_line()
+
+    def _restore(self, batch: list[Undo]) -> None:
+        for undo in batch:
+            self.undos.pop(undo.key, None)
+            self.last = [u for u in self.last if u.key != undo.key]
+            self._send(RESTORE[undo.status], undo.key, undo.mapping_id, undo.note or None,
+                       f"back to {STATUS_LABEL[undo.status]}", False)
+        self._status_line()
+
+    def _send(self, action: str, key: str, mapping_id: str, note: str | None, done: str, undoable: bool) -> None:
+        self.messages[key] = ' <span class="muted map-msg">sending…</span>'
+        self._redraw(key)
 
         def reply(r: wire.ReplyView) -> None:
             if isinstance(r, wire.AckView):
-                self.messages[mid] = ' <span class="saved">✓ sent</span>'
+                undo = ' <button class="act" data-action="undo">Undo</button>' if undoable and key in self.undos else ""
+                self.messages[key] = f' <span class="saved map-msg">✓ {fmt.esc(done)}</span>{undo}'
             else:
-                self.messages[mid] = f' <span class="field-error">⚠ {fmt.esc(r.message or "Refused")}</span>'
-            self.list.apply(self._items())
+                if undoable:  # nothing changed: nothing to undo
+                    self.undos.pop(key, None)
+                    self.last = [u for u in self.last if u.key != key]
+                    self._status_line()
+                self.messages[key] = f' <span class="field-error map-msg">⚠ {fmt.esc(r.message or "Refused")}</span>'
+            self._redraw(key)
+            self._busy = False
+            self._pump()
 
-        self.ctx.send(ACTIONS[action], reply, mapping_id=mid)
+        payload = {"mapping_id": mapping_id} | ({"note": note} if note else {})
+        self._queue.append((action, payload, reply))
+        self._pump()
 
-    def visible_ids(self) -> list[str]:
-        want = self.status.value
-        rank = fmt.CONFIDENCE_RANK
-        shown = [m for m in self.ctx.feed.state.mappings.values() if want == "all" or m.status == want]
-        # Candidates needing a decision first, weakest confidence first within them.
-        shown.sort(key=lambda m: (m.status != "candidate", rank.get(m.confidence, 0), m.title, m.id))
-        return [m.id for m in shown[:MAX_ROWS]]
-
-    def _count(self) -> None:
-        want = self.status.value
-        total = sum(1 for m in self.ctx.feed.state.mappings.values() if want == "all" or m.status == want)
-        self.count.object = f'<span class="muted" data-shown="{len(self.list.order)}">{len(self.list.order)} of {total} shown</span>'
-
-    def refilter(self) -> None:
-        self.list.apply(self.list.items, self.visible_ids())  # the order only: nothing re-sent
-        self._count()
+    def _pump(self) -> None:
+        """Send the next queued decision once the worker answered the previous one (the
+        worker takes a client's actions one at a time, and limits their rate)."""
+        if self._busy or not self._queue:
+            return
+        action, payload, reply = self._queue.popleft()
+        self._busy = True
+        self.ctx.send(action, reply, **payload)

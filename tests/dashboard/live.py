@@ -90,7 +90,8 @@ class PaperStack:
     are seeded through ``EXECUTOR_PAPER_BALANCES`` so the pages show known figures.
     """
 
-    def __init__(self, root: Path, seed: int = 1, balances: str = "kalshi=488.10,polymarket=512.40,polymarket_us=1000") -> None:
+    def __init__(self, root: Path, seed: int = 1, balances: str = "kalshi=488.10,polymarket=512.40,polymarket_us=1000",
+                 suspicious_roi: str = "1000") -> None:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
         self.paper_port = free_port()
@@ -106,6 +107,9 @@ class PaperStack:
             "EXECUTOR_PAPER_CONTROL": "1",
             "EXECUTOR_PAPER_LATENCY_MS": "5",
             "EXECUTOR_PAPER_BALANCES": balances,
+            # Tests pin edges of 30 % and more to make a trade happen; above the limit
+            # (default 5 %) only confirmed games trade, so tests of trading raise it.
+            "EXECUTOR_SUSPICIOUS_ROI": suspicious_roi,
         }
         self.exchange: subprocess.Popen[bytes] | None = None
         self.worker: subprocess.Popen[bytes] | None = None
@@ -224,6 +228,27 @@ class PaperStack:
                 ws.close()
 
         # Its own thread and loop: Playwright's sync API owns the test thread's.
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, go()).result(60)
+
+    def opportunities(self) -> dict[str, Mapping[str, Any]]:
+        """The worker's live opportunities by id, as its WebSocket sends them right after
+        ``init`` (``opportunities_snapshot``), with each one's verdict."""
+
+        async def go() -> dict[str, Mapping[str, Any]]:
+            req = HTTPRequest(self.ws_url, headers={"Authorization": f"Bearer {TOKEN}"}, request_timeout=10)
+            ws = await websocket_connect(req)
+            try:
+                while True:
+                    text = await asyncio.wait_for(ws.read_message(), 30)
+                    if text is None:
+                        raise ConnectionError("worker closed the connection before its snapshot")
+                    message = schemas.decode_server_message(text)
+                    if message.get("type") == schemas.OPPORTUNITIES_SNAPSHOT:
+                        return {o["id"]: o for o in message["data"]["opportunities"]}
+            finally:
+                ws.close()
+
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             return pool.submit(asyncio.run, go()).result(60)
 

@@ -162,12 +162,12 @@ def test_settings_save_round_trips_and_invalid_value_shows_field_error(live, ope
     assert stack.api("/api/status")["settings"]["max_bet"] == Decimal("12.50")
     # the other page's widget follows the worker
     expect(settings_input(other, 1)).to_have_value("12.50")
-    # min_bet above max_bet: the worker refuses and names min_bet
+    # min_bet above max_bet: refused by the worker's rules, in plain words, next to min_bet
     min_bet = settings_input(page, 0)
     min_bet.fill("20")
     min_bet.press("Enter")
     page.get_by_role("button", name="Save Settings").click()
-    expect(page.locator(".field-error").first).to_contain_text("min_bet must not be greater than max_bet")
+    expect(page.locator(".field-error").first).to_contain_text("Min bet must not exceed max bet")
     shot(page, "executor-settings-error")
     assert stack.api("/api/status")["settings"]["min_bet"] == Decimal("5.00")
 
@@ -301,7 +301,10 @@ def test_closing_a_real_position_removes_it_and_adds_a_closed_trade_row(live, op
     shot(page, "executor-after-close")
     charts = open_page("/charts")
     expect(charts.locator("[data-k=pnl-last]")).to_contain_text(money(status["stats"]["pnl"], signed=True))
-    expect(charts.locator("canvas").first).to_be_visible()
+    expect(charts.locator(".chart-pnl canvas").first).to_be_visible()
+    # Filled: the P&L and the executed trade's ROI are drawn, not "No data yet".
+    expect(charts.locator("[data-empty=pnl]")).to_be_hidden()
+    expect(charts.locator("[data-empty=roi]")).to_be_hidden()
     shot(charts, "charts")
 
 
@@ -320,13 +323,13 @@ def test_confirming_a_real_mapping_shows_on_every_page(live, open_page):
     assert len(game) == 2 and target in game
     # Paper mode does not require confirmation: a HIGH candidate may trade already.
     expect(page.locator(f"[data-mapping='{target}'] .trade-verdict")).to_have_text("may trade (rules: see its cards)")
-    row = page.locator(f"[data-key='{target}']")
-    row.get_by_role("button", name="Confirm").click()
+    row = page.locator(f".map-game:has([data-mapping='{target}'])")  # the game's group
+    row.get_by_role("button", name="Confirm", exact=True).click()
     for mid in game:
         expect(other.locator(f"[data-mapping='{mid}'] .map-status")).to_have_text("confirmed")
         expect(other.locator(f"[data-mapping='{mid}'] .trade-verdict")).to_have_text("may trade (rules: see its cards)")
     assert sorted(m["id"] for m in stack.api("/api/mappings?status=confirmed")["mappings"]) == game
-    other.get_by_role("button", name="confirmed").click()
+    other.get_by_role("button", name="confirmed", exact=True).click()
     expect(other.locator("[data-mapping]")).to_have_count(len(game))
 
 
@@ -341,7 +344,9 @@ def test_rejecting_one_row_marks_the_game_untradeable_and_closes_its_card(live, 
         expect(card.locator(".trade-verdict")).to_have_text("may trade")
         page = open_page("/mappings")
         # The operator rejects the game's other row (b): a's pair may not trade either.
-        page.locator(f"[data-key='{b['id']}']").get_by_role("button", name="Reject").click()
+        group = page.locator(f".map-game:has([data-mapping='{b['id']}'])")
+        group.get_by_role("button", name="Reject", exact=True).click()
+        group.get_by_role("button", name="Reject game?").click()  # a rejection takes a second tap
         for m in (a, b):
             row = page.locator(f"[data-mapping='{m['id']}']")
             expect(row.locator(".map-status")).to_have_text("rejected")

@@ -7,7 +7,8 @@ import json
 from datetime import timedelta
 from decimal import Decimal
 
-from dashboard.views.executor import SettingsForm
+from dashboard.views.kill_switch import FLATTEN_LABEL
+from dashboard.views.settings_form import SettingsForm
 from tests.dashboard.conftest import replay
 from tests.dashboard.protocol import (
     T0,
@@ -146,21 +147,22 @@ def test_stranded_attempt_stands_out_with_retry_and_resolve(feed, page):
     assert p.view.stranded.order == []
 
 
-def test_settings_widgets_mirror_worker_bounds():
+def test_settings_widgets_are_named_and_shown_by_the_worker_rules():
     form = SettingsForm()
     for spec in schemas.FIELDS:
         par = form.param[spec.name]
-        assert par.bounds == (spec.minimum, spec.maximum)
-    assert form.param["min_bet"].inclusive_bounds == (False, True)
+        assert par.label == spec.widget_label
+        assert getattr(form, spec.name) == spec.shown(spec.default)
+    assert form.param["min_bet"].label == "Min bet ($)" and form.min_roi == "1.00" and form.max_daily_trades == "50"
 
 
 def test_save_sends_only_changed_settings_as_exact_numbers(feed, page):
     p = page("executor")
     replay(feed, p, init())
-    p.view.settings.widgets["max_bet"].value = 15.1
+    p.view.settings.widgets["max_bet"].value = "15.1"
     p.view.settings.save.clicks += 1
     raw = feed.socket.sent[-1]
-    assert '"settings":{"max_bet":15.1}' in raw
+    assert '"settings":{"max_bet":15.10}' in raw  # exact, at the rules' precision
     assert json.loads(raw, parse_float=Decimal)["settings"] == {"max_bet": Decimal("15.1")}
 
 
@@ -168,12 +170,14 @@ def test_worker_field_error_is_shown_next_to_that_field(feed, page):
     p = page("executor")
     replay(feed, p, init())
     s = p.view.settings
-    s.widgets["min_bet"].value = 20.0
+    s.widgets["min_bet"].value = "6"
     s.save.clicks += 1
     sent_id = json.loads(feed.socket.sent[-1])["id"]
-    replay(feed, p, {"type": "error", "message": "min_bet must not be greater than max_bet", "field": "min_bet", "id": sent_id})
-    assert "min_bet must not be greater than max_bet" in s.errors["min_bet"].object
-    assert s.errors["max_bet"].object == ""
+    # e.g. another client lowered max bet meanwhile: the worker's refusal names the field
+    replay(feed, p, {"type": "error", "message": "Min bet must not exceed max bet", "field": "min_bet", "id": sent_id})
+    assert "Min bet must not exceed max bet" in s.errors["min_bet"].object
+    assert 'class="field-error"' in s.errors["min_bet"].object and "invalid" in s.widgets["min_bet"].css_classes
+    assert s.errors["max_bet"].object == "" and "invalid" not in s.widgets["max_bet"].css_classes
     assert "Not saved" in s.message.object
 
 
@@ -181,7 +185,7 @@ def test_error_without_id_goes_to_the_oldest_waiting_action(feed, page):
     p = page("executor")
     replay(feed, p, init())
     s = p.view.settings
-    s.widgets["max_roi"].value = 60.0
+    s.widgets["max_roi"].value = "60"
     s.save.clicks += 1
     replay(feed, p, {"type": "error", "message": "bad", "field": "max_roi", "id": None})
     assert "bad" in s.errors["max_roi"].object
@@ -191,7 +195,7 @@ def test_ack_confirms_save_and_settings_changed_resets_widgets(feed, page):
     p = page("executor")
     replay(feed, p, init())
     s = p.view.settings
-    s.widgets["max_bet"].value = 12.0
+    s.widgets["max_bet"].value = "12"
     s.save.clicks += 1
     sent_id = json.loads(feed.socket.sent[-1])["id"]
     replay(feed, p, {"type": "ack", "action": "update_settings", "id": sent_id, "data": {}})
@@ -200,8 +204,8 @@ def test_ack_confirms_save_and_settings_changed_resets_widgets(feed, page):
     replay(feed, p, wire(schemas.SETTINGS_CHANGED, {"enabled": True, "min_bet": Decimal("6.00"), "max_bet": Decimal("11.00"),
                                                      "min_roi": Decimal("1.00"), "max_roi": Decimal("50.00"),
                                                      "max_daily_trades": 40, "max_daily_loss": Decimal("5.00")}))
-    assert s.widgets["min_bet"].value == 6.0 and s.widgets["max_bet"].value == 11.0
-    assert s.widgets["max_daily_trades"].value == 40
+    assert s.widgets["min_bet"].value == "6.00" and s.widgets["max_bet"].value == "11.00"
+    assert s.widgets["max_daily_trades"].value == "40"
     assert "/ 40" in p.view.stats.object
 
 
@@ -217,9 +221,10 @@ def test_kill_switch_needs_confirmation(feed, page):
     p = page("executor")
     replay(feed, p, init())
     p.view.kill.clicks += 1
-    assert feed.socket.sent == [] and p.view.kill_box.visible
-    p.view.kill_flatten.value = True
-    p.view.kill_confirm.clicks += 1
+    kill = p.view.kill_switch
+    assert feed.socket.sent == [] and kill.box.visible
+    kill.flatten.value = [FLATTEN_LABEL]
+    kill.confirm.clicks += 1
     sent = json.loads(feed.socket.sent[-1])
     assert sent["action"] == "kill_switch" and sent["flatten"] is True
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -148,50 +148,93 @@ def test_mappings_filter_by_status_and_confirm_sends_the_id(feed, page):
     replay(feed, p, init(), {"type": "mappings_snapshot", "data": {"mappings": [
         mapping(1), mapping(2, status="confirmed", confidence="HIGH"), mapping(3, status="rejected", confidence="LOW")]}})
     assert len(p.view.list.order) == 3
-    p.view.status.value = "candidate"
-    mid = mapping(1)["id"]
-    assert p.view.list.order == [mid]
-    row = p.view.list.items[mid]["sum"]
-    assert "title fuzzy 0.93" in row and "MEDIUM" in row and "conf-medium" in p.view.list.items[mid]["cls"]
-    p.view.list.click(mid, "confirm")
+    p.view.status.value = "pending"  # the worker's candidates
+    mid, game = mapping(1)["id"], mapping(1)["review_key"]
+    assert p.view.list.order == [game]
+    item = p.view.list.items[game]
+    assert "title fuzzy 0.93" in item["det"] and "MEDIUM" in item["sum"] and "conf-medium" in item["cls"]
+    p.view.list.click(game, "confirm")
     sent = json.loads(feed.socket.sent[-1])
     assert sent["action"] == "confirm_mapping" and sent["mapping_id"] == mid
     replay(feed, p, {"type": "ack", "action": "confirm_mapping", "id": sent["id"], "data": {}},
            wire(schemas.MAPPING_CHANGED, mapping(1, status="confirmed")))
-    row = p.view.list.items[mid]["sum"]
+    row = p.view.list.items[game]["sum"]
     assert 'data-status="confirmed"' in row and 'data-action="confirm" disabled' in row
-    assert p.view.list.order == []  # it left the candidate filter
+    assert p.view.list.order == [game]  # a decision does not move the game ...
+    p.view.status.value = "all"
+    p.view.status.value = "pending"
+    assert p.view.list.order == []  # ... it leaves the pending filter when the filter is applied again
 
 
-def test_pnl_chart_plots_cumulative_points_and_filters_by_range(feed, page):
+def test_pnl_chart_starts_at_zero_at_the_range_start_and_runs_to_now(feed, page):
     p = page("charts", now=T0)
-    points = [wire(schemas.PNL_POINT, {"t": T0 - timedelta(days=d), "pnl": Decimal(v), "delta": Decimal("0.1")})
-              for d, v in ((10, "-1.00"), (3, "0.50"), (0, "1.25"))]
+    # Cumulative realised P&L as the worker sends it: -1.00 ten days ago, 0.50 three
+    # days ago, 1.25 at T0 - 1 h (each point the running total).
+    points = [wire(schemas.PNL_POINT, {"t": t, "pnl": Decimal(v), "delta": Decimal(d), "trade_id": i, "event": e})
+              for t, v, d, i, e in ((T0 - timedelta(days=10), "-1.00", "-1.00", "1", "LAL vs BOS"),
+                                    (T0 - timedelta(days=3), "0.50", "1.50", "2", "HOU vs SAC"),
+                                    (T0 - timedelta(hours=1), "1.25", "0.75", "3", "NYK vs MIA"))]
     replay(feed, p, init(), *points)
-    assert p.view.pnl_src.data["pnl"] == [-1.0, 0.5, 1.25]
-    assert p.view.pnl_src.data["label"][-1] == "+$1.25"
+    data = p.view.pnl_src.data
+    # "all": from 0 at the first point, each total, held until now.
+    assert data["pnl"] == [0.0, -1.0, 0.5, 1.25, 1.25]
+    assert data["event"] == ["start of range", "LAL vs BOS", "HOU vs SAC", "NYK vs MIA", "now"]
+    assert data["delta"][1:4] == ["-$1.00", "+$1.50", "+$0.75"]
+    assert data["t"][-1] == T0.replace(tzinfo=None)
+    assert "+$1.25" in p.view.summary.object and "3 realised trades" in p.view.summary.object
+    # "7 d": what was realised since T0 - 7 d, from 0: 0.50 - (-1.00) = 1.50, then 2.25.
     p.view.range.value = "7 d"
-    assert p.view.pnl_src.data["pnl"] == [0.5, 1.25]
+    data = p.view.pnl_src.data
+    assert data["pnl"] == [0.0, 1.5, 2.25, 2.25]
+    assert data["t"][0] == (T0 - timedelta(days=7)).replace(tzinfo=None)
+    assert "+$2.25" in p.view.summary.object
+    # "today": from the trading day's midnight in New York (T0 is 13:00 there): 0, 0.75.
     p.view.range.value = "today"
-    assert p.view.pnl_src.data["pnl"] == [1.25]
+    data = p.view.pnl_src.data
+    assert data["pnl"] == [0.0, 0.75, 0.75]
+    assert data["t"][0] == datetime(2026, 11, 29, 5, 0)  # midnight EST in UTC
+    # Both time charts show the same range, start to now.
+    assert p.view.pnl_fig.x_range is p.view.roi_fig.x_range
+    assert p.view.x_range.start == datetime(2026, 11, 29, 5, 0, tzinfo=UTC).timestamp() * 1000
+    assert p.view.x_range.end == T0.timestamp() * 1000
 
 
-def test_pnl_stream_appends_new_points(feed, page):
+def test_charts_without_data_say_so_and_show_once_there_is_some(feed, page):
     p = page("charts", now=T0)
-    replay(feed, p, init(), wire(schemas.PNL_POINT, {"t": T0, "pnl": Decimal("1"), "delta": Decimal("1")}))
-    replay(feed, p, wire(schemas.PNL_POINT, {"t": T0 + timedelta(minutes=1), "pnl": Decimal("2.5"), "delta": Decimal("1.5")}))
-    assert p.view.pnl_src.data["pnl"] == [1.0, 2.5]
+    replay(feed, p, init())
+    for key in ("pnl", "roi", "hist"):
+        assert p.view.empty[key].visible and not p.view.panes[key].visible
+        assert "No data yet" in p.view.empty[key].object
+    replay(feed, p, wire(schemas.PNL_POINT, {"t": T0, "pnl": Decimal("1"), "delta": Decimal("1")}),
+           snapshot([opportunity(1, roi="2.5")]))
+    for key in ("pnl", "hist"):
+        assert p.view.panes[key].visible and not p.view.empty[key].visible
+    assert p.view.empty["roi"].visible  # still no executed trade
+    # A range with nothing in it is empty again, although older data exist.
+    p.view.range.value = "today"
+    replay(feed, p)
+    assert p.view.panes["pnl"].visible  # T0 is today
+    p2 = page("charts", now=T0 + timedelta(days=2))
+    replay(feed, p2, init(), wire(schemas.PNL_POINT, {"t": T0, "pnl": Decimal("1"), "delta": Decimal("1")}))
+    p2.view.range.value = "today"
+    assert p2.view.empty["pnl"].visible and not p2.view.panes["pnl"].visible
 
 
 def test_roi_charts_use_executed_trades_and_live_opportunities(feed, page):
-    p = page("charts")
+    p = page("charts", now=T0)
     replay(feed, p, init(), trade("SUCCESS", roi="2.4"), trade("FAILED", roi=None, trade_id="f", attempt_id="f"),
            snapshot([opportunity(1, roi="2.5"), opportunity(2, roi="0.4"), opportunity(3, roi="25")]))
     assert p.view.roi_src.data["roi"] == [2.4]
+    assert p.view.roi_src.data["event"] == ["LAL vs BOS"]
     hist = p.view.hist_src.data
     assert sum(hist["count"]) == 3
     assert hist["count"][hist["label"].index("0–0.5 %")] == 1
     assert hist["count"][-1] == 1  # > 20 %
+    # Counts have whole-number ticks only.
+    from bokeh.models import AdaptiveTicker
+
+    ticker = p.view.hist_fig.yaxis[0].ticker
+    assert isinstance(ticker, AdaptiveTicker) and ticker.min_interval == 1
 
 
 def test_histogram_bins_use_exact_edges():
@@ -285,14 +328,55 @@ def test_each_mapping_row_says_whether_its_pair_may_trade(feed, page):
         _judged(mapping(1), MappingStatus.CANDIDATE, Confidence.MEDIUM, False),
         _judged(mapping(2, status="confirmed", confidence="LOW"), MappingStatus.CONFIRMED, Confidence.LOW, True),
         _judged(mapping(3, confidence="HIGH"), MappingStatus.CANDIDATE, Confidence.HIGH, True)]}})
-    rows = {m: p.view.list.items[mapping(n)["id"]]["sum"] for n, m in ((1, "low"), (2, "confirmed"), (3, "awaiting"))}
+    rows = {m: p.view.list.items[mapping(n)["review_key"]]["sum"] for n, m in ((1, "low"), (2, "confirmed"), (3, "awaiting"))}
     assert 'data-why-not="low_confidence">not tradeable: confidence MEDIUM is below the minimum HIGH<' in rows["low"]
     assert 'data-tradeable="true">may trade (rules: see its cards)<' in rows["confirmed"]
     assert 'data-why-not="not_confirmed">not tradeable: awaiting confirmation<' in rows["awaiting"]
     # The game is rejected (from its other row): this row's change arrives with the verdict.
-    mid = mapping(3)["id"]
+    game = mapping(3)["review_key"]
     replay(feed, p, wire(schemas.MAPPING_CHANGED, _judged(
         mapping(3, status="rejected", confidence="HIGH"), MappingStatus.REJECTED, Confidence.HIGH, True)))
-    row = p.view.list.items[mid]["sum"]
+    row = p.view.list.items[game]["sum"]
     assert 'data-status="rejected"' in row
     assert 'data-why-not="mapping_rejected">not tradeable: rejected by the operator<' in row
+
+
+def test_a_card_says_what_the_suspicious_roi_limit_does_to_its_pair(feed, page):
+    """``EXECUTOR_SUSPICIOUS_ROI`` travels in ``init``'s ``limits``: above it a card whose
+    game is not confirmed carries the worker's refusal, a confirmed one says why it may
+    trade; at or below it nothing is said."""
+    from worker.domain.mapping import roi_permission
+
+    p = page("arbitrage")
+    start = init()
+    start["data"]["limits"]["suspicious_roi"] = Decimal("5")
+    refused = {**opportunity(2, roi="6.2"), **roi_permission(MappingStatus.CANDIDATE, Decimal("6.2"), Decimal("5")).to_wire()}
+    allowed = {**opportunity(5, roi="6.2"), **roi_permission(MappingStatus.CONFIRMED, Decimal("6.2"), Decimal("5")).to_wire()}
+    replay(feed, p, start, snapshot([refused, allowed, opportunity(1, roi="2.5")]))
+    assert feed.state.suspicious_roi == Decimal("5")
+    card = p.view.cards["opp_0002_kalshi_no"].summary
+    assert 'data-why-not="suspicious_roi"' in card
+    assert "not tradeable: ROI 6.2% is above 5%: only a confirmed game trades" in card
+    assert "data-suspicious" not in card  # the verdict line says it once
+    ok = p.view.cards["opp_0005_kalshi_no"].summary
+    assert "may trade" in ok and 'data-suspicious="check"' in ok
+    assert "Above the suspicious-ROI limit (5.0%): only a confirmed game trades at such an edge" in ok
+    assert "suspicious" not in p.view.cards["opp_0001_kalshi_no"].summary
+    # A higher limit (another worker's setting) and the same 6.2 % says nothing.
+    again = init()
+    again["data"]["limits"]["suspicious_roi"] = Decimal("7")
+    replay(feed, p, again, snapshot([opportunity(5, roi="6.2")]))
+    assert "suspicious" not in p.view.cards["opp_0005_kalshi_no"].summary
+
+
+def test_details_link_each_venue_s_page_when_the_worker_knows_it(feed, page):
+    p = page("arbitrage")
+    linked = {**opportunity(1, roi="2.5"), "kalshi_url": "https://kalshi.com/markets/kxnbagame",
+              "poly_url": "https://polymarket.com/event/nba-hou-lal-2026-01-11"}
+    odd = {**opportunity(2, roi="2.5"), "kalshi_url": "javascript:alert(1)", "poly_url": ""}
+    replay(feed, p, init(), snapshot([linked, odd]))
+    details = p.view.cards["opp_0001_kalshi_no"].details
+    assert ('<a class="venue-link" data-venue="kalshi" href="https://kalshi.com/markets/kxnbagame" target="_blank" '
+            'rel="noopener noreferrer">Open on Kalshi ↗</a>') in details
+    assert 'href="https://polymarket.com/event/nba-hou-lal-2026-01-11"' in details
+    assert "venue-link" not in p.view.cards["opp_0002_kalshi_no"].details  # only https links, never a script

@@ -1,0 +1,110 @@
+"""The ``/executor`` kill switch: the button, its confirmation, and flattening as it goes.
+
+Confirming asks what will happen: the confirm button says it ("Pause and cancel all
+orders", or with flatten ticked "Pause, cancel all orders and close 34 positions"). While
+the worker flattens it publishes ``kill_switch_progress`` after each position, shown here
+as "n of N closed"; the outcome (how many closed, which failed and why) is the
+``kill_switch`` alert's, which stays in the alert history across reloads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import panel as pn
+
+from dashboard import format as fmt
+from dashboard.views.common import STYLES, Context, has, html
+from worker.api import schemas
+from worker.api import views as wire
+
+FLATTEN_LABEL = "Also flatten: close every open position"
+
+
+def confirm_label(flatten: bool, positions: int) -> str:
+    """The confirm button's text for the choice made."""
+    if not flatten:
+        return "Pause and cancel all orders"
+    noun = "position" if positions == 1 else "positions"
+    return f"Pause, cancel all orders and close {positions} {noun}"
+
+
+def progress_html(progress: wire.KillSwitchProgressView | None, alerted: bool = True) -> str:
+    """``Flattening: 12 of 34 closed`` while it goes; the count it ended with after, while
+    the kill switch alert is ``alerted`` (once it is dismissed the alert history has it)."""
+    if progress is None or (progress.done and not alerted):
+        return ""
+    failed = f", {progress.failed} failed" if progress.failed else ""
+    if progress.done:
+        cls = "field-error" if progress.failed else "saved"
+        return (f'<span class="kill-progress {cls}" data-k="kill-progress" data-done="true">'
+                f"Flattened (kill switch pulled {fmt.clock(progress.started_at)} UTC): {progress.closed} of "
+                f"{progress.total} closed{failed}; the outcome stays in the kill switch alert</span>")
+    return (f'<span class="kill-progress" data-k="kill-progress" data-done="false">⏳ Flattening: '
+            f"{progress.closed} of {progress.total} closed{failed}…</span>")
+
+
+class KillSwitch:
+    """The kill switch button (for the header) and its confirmation row with progress."""
+
+    def __init__(self, ctx: Context, say: Callable[[wire.ReplyView, str], None]) -> None:
+        self.ctx = ctx
+        self._say = say
+        self.button = pn.widgets.Button(label="☠ Kill switch", color="danger", width=140)
+        self.button.on_click(lambda _e: self.ask(True))
+        # A one-option CheckBoxGroup: its box sits inside a real <label>, so clicking the
+        # words toggles it (Panel's Checkbox draws its words beside the box, not as a label).
+        self.flatten = pn.widgets.CheckBoxGroup(options=[FLATTEN_LABEL], value=[], css_classes=["kill-flatten"],
+                                                stylesheets=STYLES)
+        self.confirm = pn.widgets.Button(label="Confirm: " + confirm_label(False, 0), color="danger")
+        self.cancel = pn.widgets.Button(label="Cancel", color="light")
+        self.confirm.on_click(lambda _e: self.pull())
+        self.cancel.on_click(lambda _e: self.ask(False))
+        self.flatten.param.watch(lambda _e: self._relabel(), "value")
+        self.box = pn.Row(self.flatten, self.confirm, self.cancel, visible=False,
+                          styles={"flex-wrap": "wrap", "align-items": "center"}, sizing_mode="stretch_width")
+        self.progress = html("", name="kill-progress", sizing_mode="stretch_width")
+        self.layout = pn.Column(self.box, self.progress, sizing_mode="stretch_width")
+
+    def ask(self, show: bool) -> None:
+        if show:
+            self._relabel()
+        self.box.visible = show
+
+    def _relabel(self) -> None:
+        label = "Confirm: " + confirm_label(self.flattening, len(self.ctx.feed.state.positions))
+        if self.confirm.label != label:
+            self.confirm.label = label
+
+    def pull(self) -> None:
+        self.box.visible = False
+        self.ctx.send(schemas.KILL_SWITCH, lambda r: self._say(r, self.pulled(r)), flatten=self.flattening)
+
+    @property
+    def flattening(self) -> bool:
+        """Whether "also flatten" is ticked."""
+        return FLATTEN_LABEL in (self.flatten.value or ())
+
+    @staticmethod
+    def pulled(reply: wire.ReplyView) -> str:
+        """What the ack says was done."""
+        data: dict[str, Any] = dict(reply.data) if isinstance(reply, wire.AckView) else {}
+        text = "Kill switch pulled: paused"
+        if data.get("orders_checked"):
+            text += f", {data.get('cancelled', 0)} resting orders cancelled"
+        flattened = data.get("flattened") or []
+        if flattened:
+            closed = sum(1 for r in flattened if isinstance(r, dict) and r.get("closed"))
+            text += f", {closed} of {len(flattened)} positions closed"
+        return text
+
+    def update(self, topics: set[str]) -> None:
+        if has(topics, "kill_switch", "alerts"):
+            state = self.ctx.feed.state
+            alerted = any(a.kind.value == "kill_switch" for a in state.alerts.values())
+            text = progress_html(state.kill_progress, alerted)
+            if self.progress.object != text:
+                self.progress.object = text
+        if has(topics, "positions") and self.box.visible:
+            self._relabel()
