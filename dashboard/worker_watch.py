@@ -4,8 +4,9 @@ A worker that is down raises no alert, so the dashboard process watches its one 
 (:mod:`dashboard.feed`): after :data:`DOWN_AFTER_S` continuously without a live
 connection it sends one ``worker_down`` notification to ``EXECUTOR_NOTIFY_URLS``, and one
 ``worker_up`` when the worker is back. One watch per dashboard process
-(:func:`watch_worker`), started with the feed by the first page served — never one per
-browser session. Sending is :mod:`worker.notify.sender`'s: queued, retried, off the loop's
+(:func:`watch_worker`), started with the feed when the server starts
+(``dashboard/startup.py``, the web line's ``--setup``; a page served starts it too, for
+``panel serve`` run without it) — never one per browser session. Sending is :mod:`worker.notify.sender`'s: queued, retried, off the loop's
 critical path; the URLs are never shown on a page or logged.
 """
 

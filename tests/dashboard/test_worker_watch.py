@@ -100,15 +100,21 @@ def test_without_urls_there_is_no_watch(tmp_path: Path, monkeypatch: pytest.Monk
 
 @pytest.mark.slow
 @pytest.mark.timeout(150)
-def test_the_served_dashboard_sends_worker_down_after_30_s_without_the_worker(tmp_path: Path) -> None:
+@pytest.mark.parametrize("pages", [(), ("/executor", "/home", "/mappings")], ids=["no page opened", "three pages"])
+def test_the_served_dashboard_sends_worker_down_after_30_s_without_the_worker(
+    tmp_path: Path, pages: tuple[str, ...]
+) -> None:
+    """The Procfile's web line: the watch starts with the server (``--setup``), so a
+    dashboard nobody has opened tells the phone too; open pages add nothing."""
     with ThreadedReceiver() as got:
         url = f"telegram+{got.url('/bot1:SECRET-tg/sendMessage')}?chat_id=77"
         env = {"EXECUTOR_DATA_DIR": str(tmp_path), "EXECUTOR_NOTIFY_URLS": url}
         proc, base = start_panel(f"ws://127.0.0.1:{free_port()}/ws/executor", extra_env=env)  # no worker there
         try:
-            cookie = log_in(base, DASHBOARD_PASSWORD)
-            for page in ("/executor", "/home", "/mappings"):  # three sessions, one process
-                assert request(base, "GET", page, cookie).status == 200
+            if pages:
+                cookie = log_in(base, DASHBOARD_PASSWORD)
+                for page in pages:  # three sessions, one process
+                    assert request(base, "GET", page, cookie).status == 200
             wait_until_blocking(lambda: got.requests, 60, "worker_down from the dashboard")
         finally:
             stop_panel(proc)

@@ -12,8 +12,6 @@ from __future__ import annotations
 import asyncio
 import sys
 
-import httpx
-
 from worker.cli.common import EX_CONFIG, config_or_exit
 from worker.clock import utcnow
 from worker.notify.message import TEST, Notification
@@ -36,7 +34,7 @@ async def _send_all(targets: tuple[NotifyTarget, ...]) -> list[tuple[str, bool]]
         for target in targets:
             try:
                 response = await notifier.post(target, message)
-            except httpx.HTTPError as exc:  # the type only: its text may hold the URL
+            except Exception as exc:  # any failure, by its type only (its text may hold the URL): test the rest
                 lines.append((f"{target.position}. {target.shown} → failed ({type(exc).__name__})", False))
                 continue
             status = response.status_code

@@ -31,8 +31,10 @@ WORKER_UP = "worker_up"
 #: ``python -m worker notify-test``'s message.
 TEST = "test"
 #: A kind that ends another's situation: sending it forgets the other's collapse, so the
-#: next occurrence after a recovery reaches the phone.
-RESOLVES: Mapping[str, str] = {"venue_up": "venue_down", WORKER_UP: WORKER_DOWN}
+#: next change of state reaches the phone both ways (down, up, down, up within 5 minutes:
+#: four messages; the phone's last word is the latest state).
+_PAIRS = (("venue_down", "venue_up"), (WORKER_DOWN, WORKER_UP))
+RESOLVES: Mapping[str, str] = {**dict(_PAIRS), **{up: down for down, up in _PAIRS}}
 DISCORD_LIMIT = 2000
 TELEGRAM_LIMIT = 4096
 

@@ -125,8 +125,14 @@ class Notifier:
                 queue.put_nowait(notification)
             except asyncio.QueueFull:
                 self.dropped += 1
+                self._forget(notification)
                 log.warning("notification %s dropped: the queue to target %s is full", notification.kind, _label(target))
         return True
+
+    def _forget(self, notification: Notification) -> None:
+        """A notification that did not reach a target does not collapse its repeats: the
+        next one is sent (a target that did get it may get it twice, never none)."""
+        self._last.pop((notification.kind, notification.key), None)
 
     # -- lifecycle ---------------------------------------------------------------------
     def _http(self) -> httpx.AsyncClient:
@@ -170,16 +176,19 @@ class Notifier:
         while True:
             notification = await queue.get()
             try:
-                await self._deliver(target, notification)
+                if not await self._deliver(target, notification):
+                    self._forget(notification)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a sender must outlive any one message
                 self.failed += 1
+                self._forget(notification)
                 log.error("notification %s to target %s not sent: %s", notification.kind, _label(target), type(exc).__name__)
             finally:
                 queue.task_done()
 
-    async def _deliver(self, target: NotifyTarget, notification: Notification) -> None:
+    async def _deliver(self, target: NotifyTarget, notification: Notification) -> bool:
+        """Post with retries; True once the target accepted it."""
         delay = self._backoff_start_s
         why = ""
         for attempt in range(1, self._attempts + 1):
@@ -192,12 +201,12 @@ class Notifier:
                 status = response.status_code
                 if 200 <= status < 300:
                     self.sent += 1
-                    return
+                    return True
                 why = f"HTTP {status}"
                 if status not in RETRYABLE and status < 500:
                     self.failed += 1
                     log.warning("notification %s to target %s refused (%s); not retried", notification.kind, _label(target), why)
-                    return
+                    return False
                 asked = retry_after(response) if status == 429 else None
                 if asked is not None:
                     wait = min(asked, self._backoff_max_s)
@@ -210,3 +219,4 @@ class Notifier:
         self.failed += 1
         log.warning("notification %s to target %s not sent after %d attempts (%s)",
                     notification.kind, _label(target), self._attempts, why)
+        return False

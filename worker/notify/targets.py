@@ -32,6 +32,10 @@ class NotifyFormat(StrEnum):
 PREFIXED = frozenset({NotifyFormat.SLACK.value, NotifyFormat.DISCORD.value, NotifyFormat.TELEGRAM.value})
 
 
+#: Hosts a plain ``http://`` target may name: this machine (a local relay, the tests).
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
 class BadNotifyUrl(ValueError):
     """One of the URLs cannot be used; the message says which (by position), never the URL."""
 
@@ -85,7 +89,10 @@ def parse_target(raw: str, position: int = 1) -> NotifyTarget:
     except ValueError:
         raise BadNotifyUrl(f"URL {position}: not a valid URL") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise BadNotifyUrl(f"URL {position}: must be an http:// or https:// URL after the format prefix")
+        raise BadNotifyUrl(f"URL {position}: must be an https:// URL after the format prefix")
+    if parts.scheme == "http" and parts.hostname not in LOOPBACK:
+        # The path or the query holds the secret (a webhook's id, a bot token).
+        raise BadNotifyUrl(f"URL {position}: must be https:// (plain http:// only to this machine)")
     if fmt is not NotifyFormat.TELEGRAM:
         return NotifyTarget(fmt, url, None, position)
     query = parse_qsl(parts.query, keep_blank_values=True)

@@ -242,10 +242,33 @@ async def test_a_recovery_lets_the_next_outage_through(receiver: Receiver, clock
         assert notifier.notify(note("venue_up", "kalshi"))
         assert notifier.notify(note("venue_down", "kalshi"))  # down again a minute later: the phone hears it
         assert not notifier.notify(note("venue_down", "kalshi"))
-        await wait_until(lambda: len(receiver.requests) == 3, 10, "three notifications")
+        assert notifier.notify(note("venue_up", "kalshi"))  # and back again: the phone's last word is "up"
+        assert not notifier.notify(note("venue_up", "kalshi"))
+        await wait_until(lambda: len(receiver.requests) == 4, 10, "four notifications")
     finally:
         await notifier.stop()
-    assert [r.body["kind"] for r in receiver.requests] == ["venue_down", "venue_up", "venue_down"]
+    assert [r.body["kind"] for r in receiver.requests] == ["venue_down", "venue_up", "venue_down", "venue_up"]
+
+
+async def test_an_alert_that_never_arrived_does_not_silence_its_repeat(receiver: Receiver, clock: FakeClock) -> None:
+    """The endpoint was down for every attempt: the STRANDED alert's next repeat (within
+    the 5 minutes that would otherwise collapse it) is sent, not swallowed."""
+    for _ in range(2):
+        receiver.answer(503)
+    notifier = Notifier([target(receiver, "json")], clock=clock, attempts=2, backoff_start_s=1.0)
+    await notifier.start()
+    try:
+        assert notifier.notify(note())
+        await wait_until(lambda: len(receiver.requests) == 1 and clock.sleepers == 1, 10, "try 1")
+        await clock.advance(1.0)
+        await wait_until(lambda: notifier.failed == 1, 10, "giving up")
+        await clock.advance(10)  # well inside the collapse window
+        assert notifier.notify(note())
+        await wait_until(lambda: notifier.sent == 1, 10, "the repeat delivered")
+        assert not notifier.notify(note())  # delivered: now it collapses
+    finally:
+        await notifier.stop()
+    assert len(receiver.requests) == 3
 
 
 # --- off the trading path ------------------------------------------------------------------

@@ -48,7 +48,9 @@ def test_blank_means_no_target() -> None:
     ("value", "says"),
     [
         ("pager+https://secret.example/tok-abc", "URL 1: unknown format prefix"),
-        ("https://ok.example/x,ftp://secret.example/tok-abc", "URL 2: must be an http:// or https:// URL"),
+        ("https://ok.example/x,ftp://secret.example/tok-abc", "URL 2: must be an https:// URL"),
+        # The secret would travel in the clear: plain http only to this machine.
+        ("slack+http://secret.example/services/tok-abc", "URL 1: must be https://"),
         ("telegram+https://api.telegram.org/bottok-abc/sendMessage", "URL 1: a telegram+ URL needs one chat_id"),
         ("telegram+https://api.telegram.org/bottok-abc/getMe?chat_id=1", "URL 1: a telegram+ URL ends in"),
         ("secret.example/tok-abc", "URL 1: not a URL"),
