@@ -4,7 +4,7 @@ Confirming asks what will happen: the confirm button says it ("Pause and cancel 
 orders", or with flatten ticked "Pause, cancel all orders and close 34 positions"). While
 the worker flattens it publishes ``kill_switch_progress`` after each position, shown here
 as "n of N closed"; the outcome (how many closed, which failed and why) is the
-``kill_switch`` alert's, which stays in the alert history across reloads.
+``kill_switch`` alert's, stored by the worker: on every page, across reloads, until dismissed.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def confirm_label(flatten: bool, positions: int) -> str:
 
 def progress_html(progress: wire.KillSwitchProgressView | None, alerted: bool = True) -> str:
     """``Flattening: 12 of 34 closed`` while it goes; the count it ended with after, while
-    the kill switch alert is ``alerted`` (once it is dismissed the alert history has it)."""
+    the kill switch alert is ``alerted`` (once it is dismissed it leaves the pages; the worker keeps it in its database)."""
     if progress is None or (progress.done and not alerted):
         return ""
     failed = f", {progress.failed} failed" if progress.failed else ""
@@ -79,7 +79,14 @@ class KillSwitch:
 
     def pull(self) -> None:
         self.box.visible = False
-        self.ctx.send(schemas.KILL_SWITCH, lambda r: self._say(r, self.pulled(r)), flatten=self.flattening)
+        flatten = self.flattening
+
+        def said(reply: wire.ReplyView) -> None:
+            text, complete = self.pulled(reply, flatten)
+            # Anything not done reads as a warning, never as a green tick.
+            self._say(reply if complete else wire.ErrorView(text, None, None), text)
+
+        self.ctx.send(schemas.KILL_SWITCH, said, flatten=flatten)
 
     @property
     def flattening(self) -> bool:
@@ -87,17 +94,29 @@ class KillSwitch:
         return FLATTEN_LABEL in (self.flatten.value or ())
 
     @staticmethod
-    def pulled(reply: wire.ReplyView) -> str:
-        """What the ack says was done."""
+    def pulled(reply: wire.ReplyView, flatten: bool = False) -> tuple[str, bool]:
+        """What the ack says was done, and whether all of it was (False: something asked
+        for was not done — 'enabled' not saved, orders not checked, positions not closed)."""
         data: dict[str, Any] = dict(reply.data) if isinstance(reply, wire.AckView) else {}
         text = "Kill switch pulled: paused"
+        complete = True
+        if data.get("saved") is False:
+            text += ", but 'enabled' was NOT saved (database unavailable)"
+            complete = False
         if data.get("orders_checked"):
             text += f", {data.get('cancelled', 0)} resting orders cancelled"
+        elif data.get("executor_running", True):
+            text += ", resting orders NOT checked: check the venues"
+            complete = False
         flattened = data.get("flattened") or []
-        if flattened:
+        if flatten and data.get("flatten_skipped"):
+            text += ", open positions NOT flattened (database unavailable)"
+            complete = False
+        elif flattened:
             closed = sum(1 for r in flattened if isinstance(r, dict) and r.get("closed"))
             text += f", {closed} of {len(flattened)} positions closed"
-        return text
+            complete = complete and closed == len(flattened)
+        return text, complete
 
     def update(self, topics: set[str]) -> None:
         if has(topics, "kill_switch", "alerts"):

@@ -121,12 +121,14 @@ def kill_switch_answer(
     flattened: Sequence[Mapping[str, Any]] = (),
     executor_running: bool = True,
     note: str | None = None,
+    flatten_skipped: bool = False,
 ) -> dict[str, Any]:
     """The kill switch's answer, one shape wherever it is pulled: trading is paused;
     ``saved``: ``enabled`` off was stored; ``cancelled``: resting orders the venues took off
     their books; ``orders_checked``: whether they were looked for at all (False: the
     executor or the database was not there, so ``cancelled`` 0 says nothing); ``flattened``:
-    each position's close result; ``note``: what the operator should know."""
+    each position's close result; ``flatten_skipped``: flattening was asked for and not
+    tried (no position was touched); ``note``: what the operator should know."""
     return {
         "paused": True,
         "saved": saved,
@@ -135,6 +137,7 @@ def kill_switch_answer(
         "flattened": list(flattened),
         "executor_running": executor_running,
         "note": note,
+        "flatten_skipped": flatten_skipped,
     }
 
 
@@ -151,7 +154,11 @@ def kill_switch_report(flatten: bool, result: Mapping[str, Any]) -> tuple[str, d
     elif result["executor_running"]:
         parts.append("resting orders NOT checked: check the venues")
     data: dict[str, Any] = {"flatten": flatten}
-    if flatten:
+    if flatten and result.get("flatten_skipped"):
+        data.update(flatten_skipped=True)
+        parts.append("open positions NOT flattened (not tried: the database is unavailable): close them at the "
+                     "venues or pull the kill switch again once it is back")
+    elif flatten:
         results = list(result["flattened"])
         failures = [
             {"position_id": str(r.get("position_id")), "problems": [str(p) for p in r.get("problems") or ()]}

@@ -54,3 +54,21 @@ async def test_without_flatten_no_progress_is_published(rig: Rig) -> None:
     await ex.kill_switch(flatten=False)
     assert rig.events_of("kill_switch_progress") == []
     assert len(await rig.trades.list_positions("open")) == 1
+
+
+async def test_a_flatten_not_tried_because_the_database_is_down_says_so(rig: Rig) -> None:
+    """The attempts cannot be read: nothing is cancelled or closed, and the outcome must
+    not read "0 of 0 open positions closed" (as if there were none)."""
+    ex = rig.executor()
+    await run_one(rig, ex=ex)
+
+    async def unavailable(*_args: object) -> list[object]:
+        raise ConnectionError("database is down")
+
+    rig.attempts.list_active = unavailable  # type: ignore[method-assign]
+    result = await ex.kill_switch(flatten=True)
+    assert result["flatten_skipped"] is True and result["flattened"] == [] and result["orders_checked"] is False
+    assert len(await rig.trades.list_positions("open")) == 1  # untouched
+    message, data = kill_switch_report(True, result)
+    assert "open positions NOT flattened (not tried: the database is unavailable)" in message
+    assert "0 of 0" not in message and data == {"flatten": True, "flatten_skipped": True}

@@ -180,7 +180,7 @@ class OperatorActions:
         except Exception as exc:
             log.error("kill switch: resting orders not checked: the database is unavailable (%s)", type(exc).__name__)
             return kill_switch_answer(
-                saved=saved, cancelled=0, orders_checked=False,
+                saved=saved, cancelled=0, orders_checked=False, flatten_skipped=flatten,
                 note="new trades stopped; the database is unavailable, so 'enabled' was "
                 + ("saved" if saved else "not saved")
                 + " and resting orders were not checked: check the venues",
