@@ -59,6 +59,8 @@ class SettingsPanel:
         self.save = pn.widgets.Button(label="Save Settings", color="primary", sizing_mode="stretch_width")
         self.save.on_click(lambda _e: self.submit())
         self.message = html("", name="settings-message")
+        #: What each box last showed of the worker's value (a box that differs was edited).
+        self._shown: dict[str, str] = {}
         rows += [self.save, self.message]
         self.layout = pn.Column(*rows, sizing_mode="stretch_width", styles={"border": "1px solid #d0d7de", "border-radius": "6px"})
 
@@ -125,10 +127,13 @@ class SettingsPanel:
             self.message.object = '<span class="muted">No changes to save.</span>'
             return
         self.message.object = '<span class="muted">Saving…</span>'
-        self.ctx.send(schemas.UPDATE_SETTINGS, self._on_reply, settings=changes)
+        typed = {name: getattr(self.form, name) for name in changes}
+        self.ctx.send(schemas.UPDATE_SETTINGS, lambda reply: self._on_reply(reply, typed), settings=changes)
 
-    def _on_reply(self, reply: wire.ReplyView) -> None:
+    def _on_reply(self, reply: wire.ReplyView, typed: dict[str, str] | None = None) -> None:
         if isinstance(reply, wire.AckView):
+            # Saved: what was typed is the worker's value now, no longer an edit.
+            self._shown.update(typed or {})
             self.message.object = '<span class="saved">✓ Settings saved</span>'
             return
         field = reply.field
@@ -139,13 +144,25 @@ class SettingsPanel:
         else:
             self.message.object = f'<span class="field-error">Not saved: {fmt.esc(text)}</span>'
 
+    @staticmethod
+    def _holds(name: str, text: str, value: Decimal | int) -> bool:
+        """Whether ``text`` is ``value`` as typed ("12.5" for 12.50)."""
+        try:
+            return bool(schemas.parse_setting(name, text) == value)
+        except Exception:  # not a valid value at all: an edit in progress
+            return False
+
     def update(self, topics: set[str]) -> None:
         settings = self.ctx.feed.state.settings
         if not has(topics, "settings") or settings is None:
             return
-        # The worker's value replaces the box whenever it changes (here or in another
-        # client), shown with exactly the decimals the rules accept.
+        # The worker's value replaces a box whenever it changes (here or in another
+        # client), shown with exactly the decimals the rules accept — unless the operator
+        # has typed into that box and not saved yet: an edit is never silently reverted.
         for name in self.widgets:
             shown = SPECS[name].shown(getattr(settings, name))
-            if getattr(self.form, name) != shown:
-                setattr(self.form, name, shown)
+            box = getattr(self.form, name)
+            if box == self._shown.get(name, box) or self._holds(name, box, getattr(settings, name)):
+                if box != shown:
+                    setattr(self.form, name, shown)
+                self._shown[name] = shown

@@ -51,6 +51,26 @@ def test_min_above_max_is_refused_on_the_edited_box_and_clears_when_fixed(feed, 
     assert sent["settings"] == {"min_bet": Decimal("20.00"), "max_bet": Decimal("25.00")}
 
 
+def test_a_change_from_elsewhere_fills_the_untouched_boxes_and_keeps_what_was_typed(feed, page):
+    """Another tab saves min_bet while this one has typed max_bet and not saved: the
+    worker's new min_bet shows, the typed max_bet stays (never a silent revert)."""
+    p = page("executor")
+    replay(feed, p, init())
+    s = p.view.settings
+    s.widgets["max_bet"].value = "12.5"
+    settings = {"enabled": True, "min_bet": Decimal("6.00"), "max_bet": Decimal("10.00"), "min_roi": Decimal("1.00"),
+                "max_roi": Decimal("50.00"), "max_daily_trades": 50, "max_daily_loss": Decimal("5.00")}
+    replay(feed, p, wire(schemas.SETTINGS_CHANGED, settings))
+    assert s.widgets["min_bet"].value == "6.00" and s.widgets["max_bet"].value == "12.5"
+    s.save.clicks += 1
+    sent = json.loads(feed.socket.sent[-1], parse_float=Decimal)
+    assert sent["settings"] == {"max_bet": Decimal("12.50")}
+    # Once the worker holds it, the box follows the worker again.
+    replay(feed, p, wire(schemas.SETTINGS_CHANGED, {**settings, "max_bet": Decimal("12.50")}))
+    replay(feed, p, wire(schemas.SETTINGS_CHANGED, {**settings, "max_bet": Decimal("15.00")}))
+    assert s.widgets["max_bet"].value == "15.00"
+
+
 def test_a_value_equal_to_the_worker_s_is_no_change_and_its_box_shows_the_rules_precision(feed, page):
     p = page("executor")
     replay(feed, p, init())
@@ -105,3 +125,24 @@ def test_the_ack_of_a_flatten_says_how_many_closed(feed, page):
         "paused": True, "saved": True, "cancelled": 2, "orders_checked": True, "executor_running": True, "note": None,
         "flattened": [{"position_id": "pos-1", "closed": True}, {"position_id": "pos-2", "closed": False}]}})
     assert "2 resting orders cancelled, 1 of 2 positions closed" in p.view.action_msg.object
+    # One of the two did not close: a warning, not a green tick.
+    assert "field-error" in p.view.action_msg.object and "✓" not in p.view.action_msg.object
+
+
+def test_a_flatten_the_worker_could_not_try_is_a_warning_never_a_tick(feed, page):
+    """The database was down when the kill switch was pulled: 'enabled' not saved, no
+    order checked, no position touched. The page says each, in red."""
+    p = page("executor")
+    replay(feed, p, init(positions=[position("pos-1")]))
+    kill = p.view.kill_switch
+    p.view.kill.clicks += 1
+    kill.flatten.value = [FLATTEN_LABEL]
+    kill.confirm.clicks += 1
+    sent = json.loads(feed.socket.sent[-1])
+    replay(feed, p, {"type": "ack", "action": "kill_switch", "id": sent["id"], "data": {
+        "paused": True, "saved": False, "cancelled": 0, "orders_checked": False, "executor_running": True,
+        "note": "new trades stopped; the database is unavailable", "flattened": [], "flatten_skipped": True}})
+    shown = p.view.action_msg.object
+    assert "field-error" in shown and "✓" not in shown
+    assert "enabled&#x27; was NOT saved" in shown and "resting orders NOT checked" in shown
+    assert "open positions NOT flattened (database unavailable)" in shown

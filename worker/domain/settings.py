@@ -13,6 +13,7 @@ wire name, so the worker's error and the dashboard's own check say the same sent
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
@@ -173,13 +174,22 @@ def coerce_field(field: str, value: object) -> Decimal | int:
     return number.quantize(CENT)
 
 
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
+
+
 def parse_text(field: str, text: str) -> Decimal | int:
     """What the operator typed into ``field``'s box, checked by the same rules: exact
     (no float on the way), an empty box is refused rather than skipped."""
     words = label(field)
-    raw = text.strip().replace(",", "")
+    raw = text.strip()
     if not raw:
         raise SettingsError(field, f"{words} is required")
+    if "," in raw:
+        # Thousands separators only ("1,250.50"); "1,5" is a decimal comma, which read
+        # as a separator would be ten times the amount: refused, never guessed.
+        if not _THOUSANDS.fullmatch(raw.removeprefix("$").removesuffix("%").strip()):
+            raise SettingsError(field, f"{words}: use a dot for decimals (commas only between thousands)")
+        raw = raw.replace(",", "")
     spec = _SPECS.get(field)
     if spec is not None and spec.kind == "money":
         raw = raw.removeprefix("$").strip()

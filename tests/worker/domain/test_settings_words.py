@@ -65,6 +65,11 @@ def test_a_form_check_lists_every_invalid_box_with_the_worker_s_sentence() -> No
 
 def test_typed_text_is_read_exactly_at_the_rules_precision() -> None:
     assert parse_text("max_bet", " $1,250.5 ") == D("1250.50")
+    # A decimal comma is refused, not read as a thousands separator (1,5 is not 15).
+    for typed in ("1,5", "12,50", "1,2345", ",5", "1,,000"):
+        with pytest.raises(SettingsError, match="Min bet: use a dot for decimals"):
+            parse_text("min_bet", typed)
+    assert parse_text("max_daily_trades", "1,000") == 1000
     assert parse_text("min_roi", "2.25%") == D("2.25")
     assert parse_text("max_daily_trades", "40") == 40
     with pytest.raises(SettingsError, match="Min bet is required"):
