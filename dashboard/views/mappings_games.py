@@ -138,8 +138,8 @@ def ordered(games: Iterable[Game], sort: str) -> list[Game]:
 
 def _link(url: str, text: str, cls: str = "venue-link") -> str:
     """A venue's public page, opened in a new tab; plain text when the worker gave no
-    http(s) address."""
-    if not url.startswith(("https://", "http://")):
+    https address (never another scheme in an ``href``)."""
+    if not url.startswith("https://"):
         return f'<span class="{cls} nolink">{fmt.esc(text)}</span>'
     return f'<a class="{cls}" href="{fmt.esc(url)}" target="_blank" rel="noopener noreferrer">{fmt.esc(text)} ↗</a>'
 

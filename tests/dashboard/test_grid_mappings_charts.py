@@ -345,13 +345,14 @@ def test_a_card_says_what_the_suspicious_roi_limit_does_to_its_pair(feed, page):
     """``EXECUTOR_SUSPICIOUS_ROI`` travels in ``init``'s ``limits``: above it a card whose
     game is not confirmed carries the worker's refusal, a confirmed one says why it may
     trade; at or below it nothing is said."""
-    from worker.domain.mapping import roi_permission
-
     p = page("arbitrage")
     start = init()
     start["data"]["limits"]["suspicious_roi"] = Decimal("5")
-    refused = {**opportunity(2, roi="6.2"), **roi_permission(MappingStatus.CANDIDATE, Decimal("6.2"), Decimal("5")).to_wire()}
-    allowed = {**opportunity(5, roi="6.2"), **roi_permission(MappingStatus.CONFIRMED, Decimal("6.2"), Decimal("5")).to_wire()}
+    # The worker's verdicts as the wire carries them (written out, not built by the code).
+    refused = {**opportunity(2, roi="6.2"), "tradeable": False, "why_not": {
+        "reason": "suspicious_roi", "text": "ROI 6.2% is above 5%: only a confirmed game trades at such an edge "
+                                            "(check the match and confirm it on /mappings)"}}
+    allowed = {**opportunity(5, roi="6.2"), "tradeable": True, "why_not": None}
     replay(feed, p, start, snapshot([refused, allowed, opportunity(1, roi="2.5")]))
     assert feed.state.suspicious_roi == Decimal("5")
     card = p.view.cards["opp_0002_kalshi_no"].summary

@@ -210,9 +210,12 @@ class RiskManager:
         if not verdict.tradeable or not curve:
             return verdict
         s = self.settings.current
-        # The size the bet limits take, whatever its ROI (the ROI band is a limit of the
-        # moment, not a verdict on the pair); the whole depth when no size fits them.
-        chosen = choose_size(curve, min_bet=s.min_bet, max_bet=s.max_bet, min_roi=ZERO, max_roi=Decimal("Infinity"))
+        # The size admission would take; when the settings' ROI band refuses every size,
+        # the size the bet limits alone take (the band is a limit of the moment, not a
+        # verdict on the pair); the whole depth when no size fits them either.
+        chosen = choose_size(curve, min_bet=s.min_bet, max_bet=s.max_bet, min_roi=s.min_roi, max_roi=s.max_roi)
+        if isinstance(chosen, Refusal):
+            chosen = choose_size(curve, min_bet=s.min_bet, max_bet=s.max_bet, min_roi=ZERO, max_roi=Decimal("Infinity"))
         roi = chosen.roi_pct if isinstance(chosen, SizeChoice) else curve[-1].roi_pct
         return roi_permission(status, roi, self.config.suspicious_roi)
 
