@@ -19,7 +19,8 @@ can be lost. Here:
 * Buttons inside an item carry ``data-action``; a click sends ``{action, id, value}`` to
   Python (``value`` is the item's one ``[data-input]`` field's text, or ``{name: text}``
   for fields named ``data-input="name"``). A button with
-  ``data-confirm`` needs a second click on its confirmation label within 5 s.
+  ``data-confirm`` needs a second click on its confirmation label within 5 s; a refresh
+  of the item in between (a position's mark moved) keeps it armed.
 """
 
 from __future__ import annotations
@@ -85,13 +86,8 @@ export function render({ model, el }) {
       const b = ev.target.closest('[data-action]');
       if (!b || !e.contains(b) || b.disabled) return;
       if (b.dataset.confirm && b.dataset.armed !== '1') {
-        b.dataset.armed = '1'; b.dataset.label = b.textContent; b.textContent = b.dataset.confirm;
-        b.classList.add('armed');
-        setTimeout(() => {
-          if (b.isConnected && b.dataset.armed === '1') {
-            b.dataset.armed = ''; b.textContent = b.dataset.label; b.classList.remove('armed');
-          }
-        }, 5000);
+        it.held = { action: b.dataset.action, until: Date.now() + 5000 };
+        arm(b, it.held.until);
         return;
       }
       // One unnamed input: its text; named inputs (data-input="proceeds"): {name: text}.
@@ -100,16 +96,35 @@ export function render({ model, el }) {
       if (inputs.length === 1 && !inputs[0].dataset.input) value = inputs[0].value;
       else if (inputs.length) value = Object.fromEntries(inputs.map((i) => [i.dataset.input, i.value]));
       model.send_msg({ type: 'action', action: b.dataset.action, id, value });
+      it.held = null;
       b.disabled = true;
       b.textContent = 'sending…';
     });
-    return { el: e, sum, det, s: null, d: null };
+    const it = { el: e, sum, det, s: null, d: null, held: null };
+    return it;
+  };
+  // An armed button (its confirmation label shown for 5 s) lives in the page: a refresh
+  // of the item's HTML (a position's mark moved) keeps it armed until its 5 s are up.
+  const arm = (b, until) => {
+    b.dataset.armed = '1'; b.dataset.label = b.textContent; b.textContent = b.dataset.confirm;
+    b.classList.add('armed');
+    setTimeout(() => {
+      if (b.isConnected && b.dataset.armed === '1') {
+        b.dataset.armed = ''; b.textContent = b.dataset.label; b.classList.remove('armed');
+      }
+    }, Math.max(until - Date.now(), 0));
+  };
+  const rehold = (it) => {
+    const h = it.held;
+    if (!h || Date.now() >= h.until) { it.held = null; return; }
+    const b = [...it.el.querySelectorAll('[data-action]')].find((x) => x.dataset.action === h.action);
+    if (b && !b.disabled && b.dataset.confirm) arm(b, h.until);
   };
   const upsert = (id, c) => {
     let it = items.get(id);
     if (!it) { it = make(id); items.set(id, it); }
     it.el.className = c.cls || '';
-    if (it.s !== c.sum) { it.sum.innerHTML = c.sum; it.s = c.sum; }
+    if (it.s !== c.sum) { it.sum.innerHTML = c.sum; it.s = c.sum; rehold(it); }
     const det = c.det || '';
     if (it.d !== det) {
       // Keep an opened Details section open across a refresh of the item.
