@@ -306,6 +306,11 @@ def test_closing_a_real_position_removes_it_and_adds_a_closed_trade_row(live, op
     expect(charts.locator("[data-empty=pnl]")).to_be_hidden()
     expect(charts.locator("[data-empty=roi]")).to_be_hidden()
     shot(charts, "charts")
+    phone = open_page("/charts", width=390, height=844)
+    expect(phone.locator(".chart-pnl canvas").first).to_be_visible()
+    expect(phone.locator("[data-empty=pnl]")).to_be_hidden()
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(phone, "charts-390")
 
 
 def test_confirming_a_real_mapping_shows_on_every_page(live, open_page):
