@@ -144,6 +144,10 @@ class MappingsView:
         self.drafts: dict[str, str] = {}  # a note typed in a game, kept while it re-renders
         self.last: list[Undo] = []  # the last decision's batch, for the toolbar's Undo
         self.undos: dict[str, Undo] = {}  # per game: what its own Undo restores
+        # Per game: the (status, note) of the last decision sent and not yet seen back in
+        # a ``mapping_changed``; a second decision's Undo must restore that, not the page's
+        # older status.
+        self.pending: dict[str, tuple[str, str]] = {}
         self._known: set[str] = set()  # games already placed in the order
         self._queue: deque[tuple[str, dict[str, str], Callable[[wire.ReplyView], None]]] = deque()
         self._busy = False
@@ -289,10 +293,12 @@ class MappingsView:
         batch = []
         for key in keys:
             game = self.games.get(key)
-            if game is None or game.status == status:
+            before = self._before(key)
+            if game is None or before is None or before[0] == status:
                 self._redraw(key)
                 continue
-            undo = Undo(key, game.rows[0].id, game.status, game.note)
+            undo = Undo(key, game.rows[0].id, before[0], before[1])
+            self.pending[key] = (status, note)
             batch.append(undo)
             self.undos[key] = undo
             self.drafts.pop(key, None)
@@ -309,9 +315,22 @@ class MappingsView:
         changed(self.done, "object", f'<span class="muted" data-batch="0">{len(batch)} undone</span>' if batch else "")
         self._status_line()
 
+    def _before(self, key: str) -> tuple[str, str] | None:
+        """The game's (status, note) a new decision changes: the last one sent while the
+        worker has not confirmed it yet, else what the page shows."""
+        game = self.games.get(key)
+        if game is None:
+            return None
+        sent = self.pending.get(key)
+        if sent is None or sent[0] == game.status:  # nothing in flight, or it has arrived
+            self.pending.pop(key, None)
+            return game.status, game.note
+        return sent
+
     def _restore(self, batch: list[Undo]) -> None:
         for undo in batch:
             self.undos.pop(undo.key, None)
+            self.pending[undo.key] = (undo.status, undo.note)
             self.last = [u for u in self.last if u.key != undo.key]
             self._send(RESTORE[undo.status], undo.key, undo.mapping_id, undo.note or None,
                        f"back to {STATUS_LABEL[undo.status]}", False)
@@ -326,6 +345,7 @@ class MappingsView:
                 undo = ' <button class="act" data-action="undo">Undo</button>' if undoable and key in self.undos else ""
                 self.messages[key] = f' <span class="saved map-msg">✓ {fmt.esc(done)}</span>{undo}'
             else:
+                self.pending.pop(key, None)  # not applied: the page's status stands
                 if undoable:  # nothing changed: nothing to undo
                     self.undos.pop(key, None)
                     self.last = [u for u in self.last if u.key != key]

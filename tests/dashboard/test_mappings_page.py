@@ -469,3 +469,21 @@ def test_the_review_on_a_390_px_phone_fits_and_its_tap_targets_are_44_px(live, c
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     shot(page, "mappings-390-search")
     page.close()
+
+
+def test_a_second_decision_before_the_first_came_back_undoes_to_the_first(feed, review):
+    """Confirm, then reject the same game before the worker's ``mapping_changed`` for the
+    confirmation arrived: the reject's Undo restores "confirmed" (what the game was once
+    the confirmation applied), not the page's older "pending"."""
+    v = review.view
+    game = key(GAMES[2])
+    v.list.click(game, "confirm", "")
+    first = sent(feed)[-1]
+    replay(feed, review, {"type": "ack", "action": "confirm_mapping", "id": first["id"], "data": {}})
+    v.list.click(game, "reject", "")  # mapping_changed for the confirmation not here yet
+    assert v.undos[game].status == "confirmed"
+    second = sent(feed)[-1]
+    assert second["action"] == "reject_mapping"
+    ack(feed, review, second, *changed_game(GAMES[2], "rejected"))
+    v.list.click(game, "undo", "")
+    assert sent(feed)[-1]["action"] == "confirm_mapping"
