@@ -64,6 +64,12 @@ class AlertRepository:
             )
             return [_alert(r) for r in rows]
 
+    async def recent(self, limit: int = 50) -> list[Alert]:
+        """The latest alerts, dismissed ones included, newest first (the alert history)."""
+        async with self.db.read() as conn:
+            rows = await conn.execute(sa.select(t).order_by(t.c.last_at.desc(), t.c.id).limit(limit))
+            return [_alert(r) for r in rows]
+
     async def get(self, alert_id: str) -> Alert | None:
         async with self.db.read() as conn:
             row = (await conn.execute(sa.select(t).where(t.c.id == alert_id))).first()

@@ -18,6 +18,7 @@ import panel as pn
 
 from dashboard import format as fmt
 from dashboard.shown import ShownTrade
+from dashboard.views.alert_history import AlertHistory
 from dashboard.views.common import STYLES, Context, has, html, live_html
 from dashboard.views.keyed import Item, KeyedList
 from dashboard.views.kill_switch import KillSwitch
@@ -86,7 +87,9 @@ class ExecutorView:
         self._resolved: set[str] = set()
         self.trades = TradeLog(ctx)
         trades = pn.Column(self.stranded, self.trades.layout, sizing_mode="stretch_width", styles=box)
-        self.layout = pn.Column(header, columns, self.positions_box, health, trades, sizing_mode="stretch_width")
+        self.alert_history = AlertHistory(ctx)
+        history = pn.Column(self.alert_history.layout, sizing_mode="stretch_width", styles=box)
+        self.layout = pn.Column(header, columns, self.positions_box, health, trades, history, sizing_mode="stretch_width")
 
     def __panel__(self) -> pn.Column:
         return self.layout
@@ -124,6 +127,7 @@ class ExecutorView:
         self.updated.object = f'<span class="muted" data-k="last-update">Last update {fmt.clock(state.updated_at)} UTC</span>'
         self.settings.update(topics)
         self.kill_switch.update(topics)
+        self.alert_history.update(topics)
         if has(topics, "balances", "status"):
             poly_label = "Polymarket US" if state.poly_venue == "polymarket_us" else "Polymarket"
             b = state.balances

@@ -4,7 +4,7 @@ Confirming asks what will happen: the confirm button says it ("Pause and cancel 
 orders", or with flatten ticked "Pause, cancel all orders and close 34 positions"). While
 the worker flattens it publishes ``kill_switch_progress`` after each position, shown here
 as "n of N closed"; the outcome (how many closed, which failed and why) is the
-``kill_switch`` alert's, stored by the worker: on every page, across reloads, until dismissed.
+``kill_switch`` alert's, stored by the worker: on every page until dismissed, then in the alert history.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def confirm_label(flatten: bool, positions: int) -> str:
 
 def progress_html(progress: wire.KillSwitchProgressView | None, alerted: bool = True) -> str:
     """``Flattening: 12 of 34 closed`` while it goes; the count it ended with after, while
-    the kill switch alert is ``alerted`` (once it is dismissed it leaves the pages; the worker keeps it in its database)."""
+    the kill switch alert is ``alerted`` (once dismissed it leaves the banner and stays in the alert history)."""
     if progress is None or (progress.done and not alerted):
         return ""
     failed = f", {progress.failed} failed" if progress.failed else ""

@@ -227,3 +227,27 @@ def test_charts_say_no_data_yet_until_there_is_some(stack, context, width):
         shot(page, f"charts-empty-{width}")
     finally:
         page.close()
+
+
+def test_a_dismissed_alert_stays_in_the_alert_history(stack, context):
+    """Last in this module: it pulls the kill switch. Its alert, once dismissed, leaves
+    the banner and stays in /executor's alert history, as the worker's /api/alerts has it."""
+    s, _, base = stack
+    s.action("kill_switch", flatten=False)
+    (alert,) = [a for a in s.api("/api/status")["alerts"] if a["kind"] == "kill_switch"]
+    s.action("dismiss_alert", alert_id=alert["id"])
+    (stored,) = [a for a in s.api("/api/alerts")["alerts"] if a["id"] == alert["id"]]
+    assert stored["dismissed_at"] is not None
+    for width in (1440, 390):
+        page = open_page(context, base, "/executor", width)
+        try:
+            row = page.locator(f".alert-history .alert-row[data-id='{alert['id']}']")
+            expect(row).to_contain_text("Kill switch")
+            expect(row.locator("[data-state=dismissed]")).to_be_visible()
+            expect(page.locator(".alerts [data-kind=kill_switch]")).to_have_count(0)  # not in the banner
+            if width == 390:
+                assert page.evaluate("document.documentElement.scrollWidth") <= 390
+            row.scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / f"alert-history-{width}.png"))
+        finally:
+            page.close()

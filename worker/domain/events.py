@@ -151,6 +151,9 @@ class AlertStore(Protocol):
     async def active(self, limit: int = 200) -> list[Alert]:
         """Alerts not dismissed, newest first."""
 
+    async def recent(self, limit: int = 50) -> list[Alert]:
+        """The latest alerts, dismissed ones included, newest first."""
+
     async def dismiss(self, alert_id: str, at: datetime) -> Alert | None:
         """Mark dismissed (once: a dismissed alert keeps its first dismissal time);
         None when there is no such alert."""

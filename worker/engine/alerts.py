@@ -242,6 +242,15 @@ class AlertCenter:
         alerts = sorted(by_id.values(), key=lambda a: a.last_at, reverse=True)
         return [a.to_wire() for a in alerts]
 
+    async def history(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The alert history: the latest ``limit`` alerts, dismissed ones included (with
+        ``dismissed_at``), newest first; this process's not yet stored ones merged in."""
+        by_id = {a.id: a for a in await self._store.recent(limit)}
+        for alert in self._unsaved.values():
+            by_id[alert.id] = alert
+        alerts = sorted(by_id.values(), key=lambda a: a.last_at, reverse=True)[:limit]
+        return [a.to_wire() for a in alerts]
+
     # -- storing -------------------------------------------------------------------------
     async def _flush_once(self) -> None:
         for alert_id, alert in list(self._unsaved.items()):

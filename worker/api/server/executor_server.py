@@ -14,6 +14,7 @@ from worker.api.console import Console
 from worker.api.server.executor_socket import Broadcaster, ExecutorSocket
 from worker.api.server.guard import ServerSettings
 from worker.api.server.routes import (
+    AlertsHandler,
     HealthHandler,
     History,
     MappingsHandler,
@@ -40,6 +41,7 @@ def make_app(
             (r"/api/positions", PositionsHandler),
             (r"/api/pnl", PnlHandler),
             (r"/api/mappings", MappingsHandler),
+            (r"/api/alerts", AlertsHandler),
         ],
         executor=settings,
         console=console,

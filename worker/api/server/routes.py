@@ -125,6 +125,17 @@ class PnlHandler(JsonHandler):
         self.write_json({"bucket": bucket, "points": await self.history.pnl(since=since, bucket=bucket)})
 
 
+class AlertsHandler(JsonHandler):
+    """``GET /api/alerts?limit=N``: the alert history, dismissed alerts included."""
+
+    async def get(self) -> None:
+        raw = self.get_query_argument("limit", "50")
+        if not raw.isdigit() or not 1 <= int(raw) <= 500:
+            raise QueryError("limit", "limit must be a whole number from 1 to 500")
+        center = self.console.alerts
+        self.write_json({"alerts": await center.history(int(raw)) if center is not None else []})
+
+
 class MappingsHandler(JsonHandler):
     async def get(self) -> None:
         status = query_choice(self, "status", ("candidate", "confirmed", "rejected"))

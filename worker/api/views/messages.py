@@ -247,6 +247,11 @@ def decode_api_pnl(body: object) -> tuple[PnlPointView, ...]:
     return Obj(body, "/api/pnl").req("points", array_of(object_of(decode_pnl_point)))
 
 
+def decode_api_alerts(body: object) -> tuple[AlertView, ...]:
+    """``GET /api/alerts``: ``{"alerts": [alert, …]}``, newest first, dismissed included."""
+    return Obj(body, "/api/alerts").req("alerts", array_of(object_of(decode_alert)))
+
+
 def decode_api_mappings(body: object) -> tuple[MappingView, ...]:
     """``GET /api/mappings``: ``{"mappings": [mapping, …]}`` (the mapping store's view,
     as ``mapping_changed``)."""
