@@ -190,24 +190,16 @@ class ChartsView:
     def _executed(self) -> list[Any]:
         return [t for t in self.ctx.feed.state.trades if t.roi is not None and t.time is not None and t.status == "SUCCESS"]
 
-    def pnl_points(self) -> list[wire.PnlPointView]:
-        """The realised points of the selected range (the chart adds its start and now)."""
-        start = self._start()
-        return [p for p in self.ctx.feed.state.pnl if start is None or p.t >= start]
-
-    def _start(self) -> datetime | None:
-        points = self.ctx.feed.state.pnl
-        times = [p.t for p in points] + [t.time for t in self._executed()]
-        return range_start(self.range.value, self.ctx.now(), min(times) if times else None)
-
     def _render_time_charts(self) -> None:
         now = self.ctx.now()
-        start = self._start()
         points = list(self.ctx.feed.state.pnl)
+        executed = self._executed()
+        times = [p.t for p in points] + [t.time for t in executed]
+        start = range_start(self.range.value, now, min(times) if times else None)
         self.pnl_src.data = pnl_in_range(points, start, now)
         inside = [p for p in points if start is None or p.t >= start]
         self._show("pnl", bool(inside))
-        rows = [t for t in self._executed() if start is None or t.time >= start]
+        rows = [t for t in executed if start is None or t.time >= start]
         self.roi_src.data = {
             "t": [t.time.astimezone(UTC).replace(tzinfo=None) for t in rows],
             "roi": [float(t.roi) for t in rows],

@@ -188,13 +188,19 @@ class RiskManager:
     def _status(c: Candidate) -> MappingStatus:
         return c.mapping_status if c.current_status is None else c.current_status()
 
+    def _choose(self, curve: Sequence[CurvePoint], *, any_roi: bool = False,
+                max_contracts: Decimal | None = None) -> SizeChoice | Refusal:
+        """``choose_size`` with the current settings (``any_roi``: without their ROI band)."""
+        s = self.settings.current
+        low, high = (ZERO, Decimal("Infinity")) if any_roi else (s.min_roi, s.max_roi)
+        return choose_size(curve, min_bet=s.min_bet, max_bet=s.max_bet, min_roi=low, max_roi=high,
+                           max_contracts=max_contracts)
+
     def size(self, curve: Sequence[CurvePoint], status: MappingStatus,
              max_contracts: Decimal | None = None) -> SizeChoice | Refusal:
         """The size the settings take from ``curve`` (``choose_size``), refused when its
         ROI is above ``EXECUTOR_SUSPICIOUS_ROI`` and the game is not confirmed."""
-        s = self.settings.current
-        chosen = choose_size(curve, min_bet=s.min_bet, max_bet=s.max_bet, min_roi=s.min_roi, max_roi=s.max_roi,
-                             max_contracts=max_contracts)
+        chosen = self._choose(curve, max_contracts=max_contracts)
         if isinstance(chosen, Refusal):
             return chosen
         verdict = roi_permission(status, chosen.roi_pct, self.config.suspicious_roi)
@@ -209,13 +215,12 @@ class RiskManager:
         verdict = self.opportunity_permission(status, confidence, rules)
         if not verdict.tradeable or not curve:
             return verdict
-        s = self.settings.current
         # The size admission would take; when the settings' ROI band refuses every size,
         # the size the bet limits alone take (the band is a limit of the moment, not a
         # verdict on the pair); the whole depth when no size fits them either.
-        chosen = choose_size(curve, min_bet=s.min_bet, max_bet=s.max_bet, min_roi=s.min_roi, max_roi=s.max_roi)
+        chosen = self._choose(curve)
         if isinstance(chosen, Refusal):
-            chosen = choose_size(curve, min_bet=s.min_bet, max_bet=s.max_bet, min_roi=ZERO, max_roi=Decimal("Infinity"))
+            chosen = self._choose(curve, any_roi=True)
         roi = chosen.roi_pct if isinstance(chosen, SizeChoice) else curve[-1].roi_pct
         return roi_permission(status, roi, self.config.suspicious_roi)
 
