@@ -112,14 +112,20 @@ def test_flattening_progress_shows_n_of_n_closed_then_the_count_it_ended_with(fe
     assert progress.object == ""
 
 
-def test_the_ack_of_a_flatten_says_how_many_closed(feed, page):
+def pull_with_flatten(feed, page):  # type: ignore[no-untyped-def]
+    """/executor with one open position: the kill switch pulled with "also flatten"
+    ticked; the page and the message it sent."""
     p = page("executor")
     replay(feed, p, init(positions=[position("pos-1")]))
     kill = p.view.kill_switch
     p.view.kill.clicks += 1
     kill.flatten.value = [FLATTEN_LABEL]
     kill.confirm.clicks += 1
-    sent = json.loads(feed.socket.sent[-1])
+    return p, json.loads(feed.socket.sent[-1])
+
+
+def test_the_ack_of_a_flatten_says_how_many_closed(feed, page):
+    p, sent = pull_with_flatten(feed, page)
     assert sent == {"action": "kill_switch", "flatten": True, "id": sent["id"]}
     replay(feed, p, {"type": "ack", "action": "kill_switch", "id": sent["id"], "data": {
         "paused": True, "saved": True, "cancelled": 2, "orders_checked": True, "executor_running": True, "note": None,
@@ -132,13 +138,7 @@ def test_the_ack_of_a_flatten_says_how_many_closed(feed, page):
 def test_a_flatten_the_worker_could_not_try_is_a_warning_never_a_tick(feed, page):
     """The database was down when the kill switch was pulled: 'enabled' not saved, no
     order checked, no position touched. The page says each, in red."""
-    p = page("executor")
-    replay(feed, p, init(positions=[position("pos-1")]))
-    kill = p.view.kill_switch
-    p.view.kill.clicks += 1
-    kill.flatten.value = [FLATTEN_LABEL]
-    kill.confirm.clicks += 1
-    sent = json.loads(feed.socket.sent[-1])
+    p, sent = pull_with_flatten(feed, page)
     replay(feed, p, {"type": "ack", "action": "kill_switch", "id": sent["id"], "data": {
         "paused": True, "saved": False, "cancelled": 0, "orders_checked": False, "executor_running": True,
         "note": "new trades stopped; the database is unavailable", "flattened": [], "flatten_skipped": True}})
