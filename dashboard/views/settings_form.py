@@ -132,8 +132,9 @@ class SettingsPanel:
 
     def _on_reply(self, reply: wire.ReplyView, typed: dict[str, str] | None = None) -> None:
         if isinstance(reply, wire.AckView):
-            # Saved: what was typed is the worker's value now, no longer an edit.
-            self._shown.update(typed or {})
+            # Saved: what was typed is the worker's value now, no longer an edit (unless
+            # the worker's settings_changed came first and the box already shows it).
+            self._shown.update({n: t for n, t in (typed or {}).items() if getattr(self.form, n) == t})
             self.message.object = '<span class="saved">✓ Settings saved</span>'
             return
         field = reply.field
