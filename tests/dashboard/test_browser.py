@@ -244,12 +244,17 @@ def test_real_opportunities_filters_and_sort_change_the_visible_cards(live, open
     expect(small).to_have_count(0)
 
 
-def test_closing_a_real_position_removes_it_and_adds_a_closed_trade_row(live, open_page):
+def test_closing_a_real_position_removes_it_and_adds_a_closed_trade_row(live, open_page, request):
     stack, _ = live
     game = stack.games()[2]
     mapping = game[0]
     page = open_page("/executor")
     expect(page.get_by_text("No open positions.")).to_be_visible()
+    # The books stay pinned until the test ends: the close sells into pinned bids.
+    # Unpinned, the world's book could move between the mark and the IOC sell, and a
+    # sell the venue cancels leaves the position open (CLOSE_INCOMPLETE, as it should):
+    # not what this test is about.
+    request.addfinalizer(lambda: stack.unpin_game(game))
     stack.action("toggle_enabled", value=True)
     try:
         # The executor sees the arbitrage on fresh books and trades it: both legs fill.
@@ -257,7 +262,6 @@ def test_closing_a_real_position_removes_it_and_adds_a_closed_trade_row(live, op
         expect(page.locator(".legs[data-leg=kalshi]")).to_have_text(f"Kalshi NO {team(mapping)} @ 0.44", timeout=TRADE_WAIT)
     finally:
         stack.action("toggle_enabled", value=False)
-        stack.unpin_game(game)
     expect(page.locator(".legs[data-leg=poly]")).to_have_text(re.compile(r"^Poly \S.* @ 0\.30$"))
     expect(page.locator(".trade-row.st-success")).to_contain_text(mapping["event_title"])
     (position,) = stack.api("/api/positions?status=open")["positions"]
@@ -285,6 +289,10 @@ def test_closing_a_real_position_removes_it_and_adds_a_closed_trade_row(live, op
     # from its start: hours away).
     expect(page.locator(".pos-row [data-k=settles]")).to_have_text(re.compile(r"^settles in ~\d+ h$"))
     shot(page, "executor-position")
+    # The market came back to ~50/50 (as the world's books do): both legs sell at 0.50,
+    # a gain on the pairs bought at 0.30 + 0.44 (the next test expects no loss today).
+    stack.pin(mapping["poly_market"], "0.50", "0.52")
+    stack.pin(mapping["kalshi_ticker"], "0.48", "0.50")  # YES ask 0.50: NO bid 0.50
     page.get_by_role("button", name="Close Position").click()
     page.get_by_role("button", name="Confirm close").click()
     expect(page.get_by_text("No open positions.")).to_be_visible(timeout=TRADE_WAIT)
