@@ -138,6 +138,26 @@ class Database:
         self.backend = make_url(url).get_backend_name()
         self.engine = _make_engine(url, immediate=True)
         self.read_engine = _make_engine(url, immediate=False) if self.is_sqlite else self.engine
+        #: Transactions open now (``write()`` and ``read()``). A replay waits for none to be
+        #: open before it moves its clock: a database call takes no replayed time.
+        self.in_flight = 0
+        self._idle: asyncio.Event | None = None
+
+    async def wait_idle(self) -> None:
+        """Until no transaction is open (at once when none is)."""
+        while self.in_flight:
+            if self._idle is None:
+                self._idle = asyncio.Event()
+            self._idle.clear()
+            await self._idle.wait()
+
+    def _opened(self) -> None:
+        self.in_flight += 1
+
+    def _closed(self) -> None:
+        self.in_flight -= 1
+        if not self.in_flight and self._idle is not None:
+            self._idle.set()
 
     @property
     def is_sqlite(self) -> bool:
@@ -145,13 +165,21 @@ class Database:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
-        async with self.engine.begin() as conn:
-            yield conn
+        self._opened()
+        try:
+            async with self.engine.begin() as conn:
+                yield conn
+        finally:
+            self._closed()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
-        async with self.read_engine.connect() as conn:
-            yield conn
+        self._opened()
+        try:
+            async with self.read_engine.connect() as conn:
+                yield conn
+        finally:
+            self._closed()
 
     async def probe_writable(self) -> None:
         """Prove the database takes a write now (a transaction rolled back), or raise

@@ -10,8 +10,10 @@
     python -m worker paper-exchange        the local paper exchange
     python -m worker snapshot --out DIR    write the paper world's listings
     python -m worker run --duration S      headless paper trading run
+    python -m worker record --out DIR      record every venue's listings and books (Parquet)
     python -m worker books                 our books against each venue's cash (exit 0 agree)
     python -m worker notify-test           one test message to each EXECUTOR_NOTIFY_URLS target
+    python -m worker replay DIR --out R    replay a recording through the engine; report in R
 """
 
 from __future__ import annotations
@@ -30,8 +32,10 @@ COMMANDS = {
     "paper-exchange": "worker.cli.paper_exchange",
     "snapshot": "worker.cli.snapshot",
     "run": "worker.cli.run",
+    "record": "worker.cli.record",
     "books": "worker.cli.books",
     "notify-test": "worker.cli.notify_test",
+    "replay": "worker.cli.replay",
 }
 
 

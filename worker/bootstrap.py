@@ -76,6 +76,8 @@ from worker.engine.supervisor_control import SupervisorControl
 from worker.engine.trade_logger import TradeLogger
 from worker.notify.forward import AlertNotifications
 from worker.notify.sender import Notifier
+from worker.replay.recorder import record_venues
+from worker.replay.writer import RecordWriter
 from worker.venues.kalshi.client import KalshiClient
 from worker.venues.normalize import NORMALISERS
 from worker.venues.paper_connect import PaperCredentialsMissing, paper_client_env
@@ -141,6 +143,19 @@ def unreachable_reason(exc: BaseException) -> str:
 # --- the trading side ---------------------------------------------------------------------
 
 
+def risk_config(config: Config) -> RiskConfig:
+    """The environment's risk settings, as the worker's executor and a replay's take them."""
+    return RiskConfig(
+        min_confidence=Confidence(config.min_confidence),
+        require_confirmation=config.require_confirmation,
+        max_book_age_ms=config.max_book_age_ms,
+        no_trade_before_start_s=config.no_trade_before_start_s,
+        day_tz=config.day_tz,
+        refuse_cancellation_mismatch=config.refuse_cancellation_mismatch,
+        suspicious_roi=config.suspicious_roi,
+    )
+
+
 def build_trading(
     config: Config,
     db: Database,
@@ -169,15 +184,7 @@ def build_trading(
             trade_logger=trade_logger,
             venues=venues,
             publish=bus.publish,
-            risk_config=RiskConfig(
-                min_confidence=Confidence(config.min_confidence),
-                require_confirmation=config.require_confirmation,
-                max_book_age_ms=config.max_book_age_ms,
-                no_trade_before_start_s=config.no_trade_before_start_s,
-                day_tz=config.day_tz,
-                refuse_cancellation_mismatch=config.refuse_cancellation_mismatch,
-                suspicious_roi=config.suspicious_roi,
-            ),
+            risk_config=risk_config(config),
             crash=CrashPoints.from_env(),
             gate=lease.check,
             worker_id=lease.holder,
@@ -200,10 +207,16 @@ def build_trading(
         )
         return executor, feed
 
+    def open_venues() -> dict[Venue, VenuePort]:
+        venues = build_venues(venue_env(config, env), config.poly_venue, clock=clock)
+        # EXECUTOR_RECORD_DIR: one writer for the process; it closes with the last client.
+        return venues if recorder is None else record_venues(venues, recorder)
+
+    recorder = None if config.record_dir is None else RecordWriter(config.record_dir, config.record_max_bytes, clock=clock)
     return TradingSupervisor(
         access=VenueAccess(
             names=("kalshi", config.poly_venue),
-            open=lambda: build_venues(venue_env(config, env), config.poly_venue, clock=clock),
+            open=open_venues,
             unreachable=UNREACHABLE,
             describe=unreachable_reason,
         ),

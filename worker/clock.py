@@ -19,7 +19,7 @@ import asyncio
 import heapq
 import itertools
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -128,6 +128,23 @@ class FakeClock:
         self._step_to(target)
         await _let_run()
         return self._now
+
+    async def run_until(self, when: datetime, settle: Callable[[], Awaitable[None]]) -> None:
+        """Move to ``when`` (aware; a time already past moves nothing), waking each sleeper
+        whose deadline comes on the way, in deadline order, and awaiting ``settle`` after
+        each wake: a replay lets all that a wake set off finish before time moves on.
+        The wall time lands exactly on ``when`` (no drift from summed float steps)."""
+        target = self._mono + (when - self._now).total_seconds()
+        while self._sleepers and self._sleepers[0][0] <= target:
+            deadline, _, future = heapq.heappop(self._sleepers)
+            if future.done():
+                continue  # its sleeper was cancelled
+            self._step_to(deadline)
+            future.set_result(None)
+            await settle()
+        if when > self._now:
+            self._mono = max(self._mono, target)
+            self._now = when.astimezone(UTC)
 
     def set(self, when: datetime) -> None:
         """Jump the wall time (aware) without waking anyone; monotonic time is unchanged.

@@ -72,6 +72,17 @@ class Config:
     dashboard_cookie_secret_env: str | None = field(default=None, repr=False)
     #: ``EXECUTOR_NOTIFY_URLS``: where alerts are sent (the URLs hold secrets: not in repr).
     notify_urls: tuple[NotifyTarget, ...] = field(default=(), repr=False)
+    #: ``EXECUTOR_RECORD_DIR``: record every venue's listings and books there (None: off).
+    record_dir: Path | None = None
+    #: ``EXECUTOR_RECORD_MAX_GB``: the recording's disk cap (oldest parts deleted first).
+    record_max_gb: Decimal = Decimal("10")
+    #: ``EXECUTOR_REPLAY_REPORTS``: where replay reports are kept, one directory each
+    #: (default ``<data_dir>/replays``); ``/charts`` lists those holding a report.json.
+    replay_reports: Path = Path("var/replays")
+
+    @property
+    def record_max_bytes(self) -> int:
+        return int(self.record_max_gb * 1024**3)
 
     @property
     def token_path(self) -> Path:
@@ -217,6 +228,20 @@ def _percent(env: Mapping[str, str], name: str, default: Decimal, hi: Decimal) -
         raise ConfigError(name, f"must be between 0 and {hi} (percent), got {raw.strip()}")
     if value != value.quantize(Decimal("0.01")):
         raise ConfigError(name, f"at most 2 decimal places, got {raw.strip()}")
+    return value
+
+
+def _positive(env: Mapping[str, str], name: str, default: Decimal) -> Decimal:
+    """A finite number above zero (a size in GB)."""
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = Decimal(raw.strip())
+    except ArithmeticError:
+        raise ConfigError(name, f"expected a number such as 10 or 0.5, got {raw!r}") from None
+    if not value.is_finite() or value <= 0:
+        raise ConfigError(name, f"must be a number above 0, got {raw.strip()}")
     return value
 
 
@@ -366,4 +391,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         dashboard_password_env=dashboard_password,
         dashboard_cookie_secret_env=cookie_secret,
         notify_urls=notify_urls,
+        record_dir=Path(record_dir) if (record_dir := (env.get("EXECUTOR_RECORD_DIR") or "").strip()) else None,
+        record_max_gb=_positive(env, "EXECUTOR_RECORD_MAX_GB", Decimal("10")),
+        replay_reports=Path((env.get("EXECUTOR_REPLAY_REPORTS") or "").strip() or data_dir / "replays"),
     )

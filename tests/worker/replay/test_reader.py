@@ -1,0 +1,98 @@
+"""Reading a recording: every venue merged by receive time; what cannot be read is skipped
+and said."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from tests.worker.replay.samples import T0, market, ref, update
+from worker.domain.markets import Venue
+from worker.replay.reader import open_recording
+from worker.replay.recording import ListingSnapshot, RecordedBook
+from worker.replay.writer import RecordWriter
+
+BIG = 10**9
+
+
+def _record(directory: Path, plan: list[tuple[Venue, int]], parts_of: int = 1) -> None:
+    """Book updates of ``venue`` at ``T0 + seconds``, a part closed every ``parts_of``."""
+    writer = RecordWriter(directory, BIG)
+    writer.start()
+    for i, (venue, seconds) in enumerate(plan):
+        writer.offer_update(venue, update(ref(venue, i), T0 + timedelta(seconds=seconds), sequence=i))
+        if (i + 1) % parts_of == 0:
+            assert writer.sync(close_parts=True)
+    writer.close()
+
+
+def test_venues_are_merged_in_receive_time_order(tmp_path: Path) -> None:
+    writer = RecordWriter(tmp_path, BIG)
+    writer.start()
+    writer.offer(ListingSnapshot(Venue.KALSHI, T0, (market(Venue.KALSHI, "K1"),)))
+    writer.offer(ListingSnapshot(Venue.POLYMARKET, T0 + timedelta(seconds=1), (market(Venue.POLYMARKET, "P1"),
+                                                                               market(Venue.POLYMARKET, "P2"))))
+    writer.offer(ListingSnapshot(Venue.POLYMARKET_US, T0, ()))
+    seconds = {Venue.KALSHI: [2, 5, 9, 12], Venue.POLYMARKET: [3, 4, 10], Venue.POLYMARKET_US: [1, 11]}
+    for venue, times in seconds.items():
+        for i, s in enumerate(times):
+            writer.offer_update(venue, update(ref(venue, i), T0 + timedelta(seconds=s), sequence=s))
+            if i == 1:
+                assert writer.sync(close_parts=True)  # more than one part per venue
+    writer.close()
+
+    rec = open_recording(tmp_path)
+    assert rec.info.venues == (Venue.KALSHI, Venue.POLYMARKET, Venue.POLYMARKET_US)
+    assert rec.info.start == T0 and rec.info.end == T0 + timedelta(seconds=12)
+    assert rec.info.skipped == [] and rec.info.dropped == 0
+    events = list(rec.events())
+    assert [e.received_at for e in events] == sorted(e.received_at for e in events)
+    books = [e for e in events if isinstance(e, RecordedBook)]
+    assert [(b.venue, b.book.sequence) for b in books] == sorted(
+        ((v, s) for v, ts in seconds.items() for s in ts), key=lambda vs: vs[1]
+    )
+    assert books[0].book == update(ref(Venue.POLYMARKET_US, 0), T0 + timedelta(seconds=1), sequence=1).book
+    listings = [e for e in events if isinstance(e, ListingSnapshot)]
+    assert [(s.venue, [m.market_id for m in s.markets]) for s in listings] == [
+        (Venue.KALSHI, ["K1"]), (Venue.POLYMARKET_US, []), (Venue.POLYMARKET, ["P1", "P2"]),
+    ]
+    assert listings[2].markets[0] == market(Venue.POLYMARKET, "P1")
+
+
+def test_a_window_starts_with_each_venues_latest_listing(tmp_path: Path) -> None:
+    writer = RecordWriter(tmp_path, BIG)
+    writer.start()
+    for s in (0, 30, 90):
+        writer.offer(ListingSnapshot(Venue.KALSHI, T0 + timedelta(seconds=s), (market(Venue.KALSHI, f"K{s}"),)))
+    for s in range(0, 100, 10):
+        writer.offer_update(Venue.KALSHI, update(ref(Venue.KALSHI), T0 + timedelta(seconds=s), sequence=s))
+    writer.close()
+    events = list(open_recording(tmp_path).events(T0 + timedelta(seconds=40), T0 + timedelta(seconds=90)))
+    first = events[0]
+    assert isinstance(first, ListingSnapshot) and first.markets[0].market_id == "K30"
+    assert [e.book.sequence for e in events if isinstance(e, RecordedBook)] == [40, 50, 60, 70, 80, 90]
+    assert [e.markets[0].market_id for e in events if isinstance(e, ListingSnapshot)] == ["K30", "K90"]
+
+
+def test_a_missing_part_and_a_truncated_last_part_are_skipped_and_said(tmp_path: Path) -> None:
+    # Kalshi: 5 parts of 2 updates (seconds 0..9); Polymarket: 2 parts.
+    _record(tmp_path, [(Venue.KALSHI, s) for s in range(10)] + [(Venue.POLYMARKET, s) for s in range(4)], parts_of=2)
+    books = tmp_path / "kalshi" / "books"
+    (books / "books-000002.parquet").unlink()  # seconds 4 and 5
+    last = books / "books-000004.parquet"  # seconds 8 and 9
+    last.write_bytes(last.read_bytes()[: last.stat().st_size // 2])
+    (books / "books-000005.parquet.tmp").write_bytes(b"PAR1 half a part")  # a crashed writer's part
+
+    rec = open_recording(tmp_path)
+    reasons = {Path(s.path).name: s.reason for s in rec.info.skipped}
+    assert set(reasons) == {"books-000002.parquet", "books-000004.parquet", "books-000005.parquet.tmp"}
+    assert reasons["books-000002.parquet"].startswith("missing part")
+    assert "T18:00:03" in reasons["books-000002.parquet"] and "T18:00:06" in reasons["books-000002.parquet"]
+    assert reasons["books-000004.parquet"].startswith("unreadable")
+    assert reasons["books-000005.parquet.tmp"].startswith("unfinished")
+    assert rec.info.parts == 5  # kalshi 0, 1, 3 and polymarket 0, 1
+    assert rec.info.end == T0 + timedelta(seconds=7)
+    kalshi = [e.received_at.second for e in rec.events() if isinstance(e, RecordedBook) and e.venue is Venue.KALSHI]
+    assert kalshi == [0, 1, 2, 3, 6, 7]
+    poly = [e.received_at.second for e in rec.events() if isinstance(e, RecordedBook) and e.venue is Venue.POLYMARKET]
+    assert poly == [0, 1, 2, 3]

@@ -1,0 +1,322 @@
+"""How a recording writes the domain's objects and reads them back, exactly.
+
+A :class:`~worker.domain.markets.Market` becomes a JSON-able dict (every field, Decimals
+as their text so the exponent survives: ``0.010`` stays ``0.010``) and back to an equal
+market. An :class:`~worker.domain.books.OrderBook` becomes one row of the book parts'
+columns (:data:`BOOK_SCHEMA`, prices and sizes as text, best level first) and back,
+without sorting again: the writer wrote the levels in the book's own order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pyarrow as pa
+
+from worker.domain.books import OrderBook, PriceLevel
+from worker.domain.fees import FeeSchedule
+from worker.domain.leagues import League
+from worker.domain.markets import (
+    ContractRef,
+    Market,
+    MarketKind,
+    MarketStatus,
+    Outcome,
+    OutcomeSide,
+    TeamRef,
+    Venue,
+)
+from worker.domain.slots import slot_setters
+
+TIME = pa.timestamp("us", tz="UTC")
+_TEXT = pa.dictionary(pa.int32(), pa.string())
+
+#: One row per book update, in the order the writer received them. ``bids`` / ``asks`` are
+#: the book's levels best first, each ``price:size`` as the Decimals' text, joined by ``,``
+#: (``0.55:120,0.54:30``; empty for no level): one string per side reads back far faster
+#: than lists, and an unchanged side (most updates change one side) is parsed once.
+BOOK_SCHEMA = pa.schema(
+    [
+        ("received_at", TIME),
+        ("market_id", _TEXT),
+        ("contract_id", _TEXT),
+        ("side", _TEXT),
+        ("sequence", pa.int64()),
+        ("venue_ts", TIME),
+        ("snapshot", pa.bool_()),
+        ("bids", pa.string()),
+        ("asks", pa.string()),
+    ]
+)
+
+#: One row per market of a listing snapshot; a snapshot with no market is one row whose
+#: ``market_id`` and ``market_json`` are null. ``markets`` is the snapshot's market count.
+LISTING_SCHEMA = pa.schema(
+    [
+        ("received_at", TIME),
+        ("snapshot", pa.int64()),
+        ("markets", pa.int32()),
+        ("market_id", pa.string()),
+        ("market_json", pa.string()),
+    ]
+)
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+# --- markets -------------------------------------------------------------------------------
+
+
+def _dec(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _undec(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def _time(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _untime(value: Any) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(str(value))
+
+
+def _team(team: TeamRef | None) -> dict[str, str | None] | None:
+    return None if team is None else {"code": team.code, "name": team.name}
+
+
+def _unteam(value: Any) -> TeamRef | None:
+    return None if value is None else TeamRef(value.get("code"), value.get("name"))
+
+
+def outcome_to_dict(o: Outcome) -> dict[str, Any]:
+    return {
+        "venue": o.venue.value, "market_id": o.market_id, "contract_id": o.contract_id,
+        "side": o.side.value, "label": o.label, "team_code": o.team_code, "team_name": o.team_name,
+        "bid": _dec(o.bid), "ask": _dec(o.ask),
+    }
+
+
+def outcome_from_dict(d: Mapping[str, Any]) -> Outcome:
+    return Outcome(
+        Venue(d["venue"]), d["market_id"], d["contract_id"], OutcomeSide(d["side"]), d["label"],
+        d.get("team_code"), d.get("team_name"), _undec(d.get("bid")), _undec(d.get("ask")),
+    )
+
+
+def market_to_dict(m: Market) -> dict[str, Any]:
+    """Every field of ``m`` as JSON-able values (Decimals and times as text)."""
+    return {
+        "venue": m.venue.value,
+        "market_id": m.market_id,
+        "event_id": m.event_id,
+        "event_title": m.event_title,
+        "title": m.title,
+        "league": m.league.value,
+        "kind": m.kind.value,
+        "outcomes": [outcome_to_dict(o) for o in m.outcomes],
+        "tick_size": str(m.tick_size),
+        "min_size": str(m.min_size),
+        # Rates as text (their exponent too); the exponent of the formula is an int.
+        "fees": m.fees.to_record(),
+        "status": m.status.value,
+        "start_time": _time(m.start_time),
+        "close_time": _time(m.close_time),
+        "rules": m.rules,
+        "volume": _dec(m.volume),
+        "url": m.url,
+        "event_slug": m.event_slug,
+        "slug": m.slug,
+        "series": m.series,
+        "condition_id": m.condition_id,
+        "sports_market_type": m.sports_market_type,
+        "line": _dec(m.line),
+        "neg_risk": m.neg_risk,
+        "away": _team(m.away),
+        "home": _team(m.home),
+        "game_date": None if m.game_date is None else m.game_date.isoformat(),
+        "extra": dict(m.extra),
+    }
+
+
+def market_from_dict(d: Mapping[str, Any]) -> Market:
+    """The market :func:`market_to_dict` wrote (equal to the original, Decimals exact)."""
+    game_date = d.get("game_date")
+    return Market(
+        venue=Venue(d["venue"]),
+        market_id=d["market_id"],
+        event_id=d["event_id"],
+        event_title=d["event_title"],
+        title=d["title"],
+        league=League(d["league"]),
+        kind=MarketKind(d["kind"]),
+        outcomes=tuple(outcome_from_dict(o) for o in d["outcomes"]),
+        tick_size=Decimal(d["tick_size"]),
+        min_size=Decimal(d["min_size"]),
+        fees=FeeSchedule.from_record(d["fees"]),
+        status=MarketStatus(d["status"]),
+        start_time=_untime(d.get("start_time")),
+        close_time=_untime(d.get("close_time")),
+        rules=d.get("rules", ""),
+        volume=_undec(d.get("volume")),
+        url=d.get("url"),
+        event_slug=d.get("event_slug"),
+        slug=d.get("slug"),
+        series=d.get("series"),
+        condition_id=d.get("condition_id"),
+        sports_market_type=d.get("sports_market_type"),
+        line=_undec(d.get("line")),
+        neg_risk=bool(d.get("neg_risk", False)),
+        away=_unteam(d.get("away")),
+        home=_unteam(d.get("home")),
+        game_date=None if game_date is None else date.fromisoformat(game_date),
+        extra={str(k): str(v) for k, v in (d.get("extra") or {}).items()},
+    )
+
+
+def market_to_json(m: Market) -> str:
+    return json.dumps(market_to_dict(m), separators=(",", ":"), ensure_ascii=False)
+
+
+def market_from_json(text: str) -> Market:
+    return market_from_dict(json.loads(text))
+
+
+# --- books ---------------------------------------------------------------------------------
+
+
+def micros(t: datetime) -> int:
+    """``t`` as integer microseconds since the epoch (exact, no float)."""
+    d = t - EPOCH
+    return (d.days * 86_400 + d.seconds) * 1_000_000 + d.microseconds
+
+
+def from_micros(us: int) -> datetime:
+    return EPOCH + timedelta(microseconds=us)
+
+
+class BookColumns:
+    """Book rows gathered column by column, then written as one Arrow record batch."""
+
+    __slots__ = ("received_at", "market_id", "contract_id", "side", "sequence", "venue_ts", "snapshot",
+                 "bids", "asks")
+
+    def __init__(self) -> None:
+        self.received_at: list[int] = []
+        self.market_id: list[str] = []
+        self.contract_id: list[str] = []
+        self.side: list[str] = []
+        self.sequence: list[int | None] = []
+        self.venue_ts: list[int | None] = []
+        self.snapshot: list[bool] = []
+        self.bids: list[str] = []
+        self.asks: list[str] = []
+
+    def __len__(self) -> int:
+        return len(self.received_at)
+
+    def add(self, book: OrderBook, snapshot: bool, venue_ts: datetime | None = None) -> None:
+        c = book.contract
+        self.received_at.append(micros(book.received_at))
+        self.market_id.append(c.market_id)
+        self.contract_id.append(c.contract_id)
+        self.side.append(c.side.value)
+        self.sequence.append(book.sequence)
+        self.venue_ts.append(None if venue_ts is None else micros(venue_ts))
+        self.snapshot.append(snapshot)
+        self.bids.append(",".join([f"{lvl.price}:{lvl.size}" for lvl in book.bids]))
+        self.asks.append(",".join([f"{lvl.price}:{lvl.size}" for lvl in book.asks]))
+
+    def batch(self) -> pa.RecordBatch:
+        return pa.record_batch(
+            [
+                pa.array(self.received_at, pa.int64()).cast(TIME),
+                pa.array(self.market_id, pa.string()).dictionary_encode(),
+                pa.array(self.contract_id, pa.string()).dictionary_encode(),
+                pa.array(self.side, pa.string()).dictionary_encode(),
+                pa.array(self.sequence, pa.int64()),
+                pa.array(self.venue_ts, pa.int64()).cast(TIME),
+                pa.array(self.snapshot, pa.bool_()),
+                pa.array(self.bids, pa.string()),
+                pa.array(self.asks, pa.string()),
+            ],
+            schema=BOOK_SCHEMA,
+        )
+
+
+_new = object.__new__
+_set_price, _set_size = slot_setters(PriceLevel, "price", "size")
+_set_contract, _set_bids, _set_asks, _set_received, _set_sequence = slot_setters(
+    OrderBook, "contract", "bids", "asks", "received_at", "sequence"
+)
+
+
+class BookDecoder:
+    """Rebuilds books from book-part columns. Each side's text is parsed once and its
+    levels kept (an update usually changes one side of a book; the other comes back as
+    the same text), and each price's Decimal is shared (prices lie on a tick grid), as
+    the venue clients' books share them."""
+
+    def __init__(self, venue: Venue, limit: int = 200_000) -> None:
+        self.venue = venue
+        self._limit = limit
+        self._sides: dict[str, tuple[PriceLevel, ...]] = {"": ()}
+        self._levels: dict[str, PriceLevel] = {}
+        self._prices: dict[str, Decimal] = {}
+        self._refs: dict[tuple[str, str, str], ContractRef] = {}
+
+    def levels(self, text: str) -> tuple[PriceLevel, ...]:
+        """The levels of one side's text (``price:size,…``, best first)."""
+        known = self._sides.get(text)
+        if known is not None:
+            return known
+        cache = self._levels
+        get = cache.get
+        levels = tuple([get(pair) or self._level(pair) for pair in text.split(",")])
+        if len(self._sides) >= self._limit:
+            self._sides.clear()
+            self._sides[""] = ()
+        self._sides[text] = levels
+        return levels
+
+    def _level(self, pair: str) -> PriceLevel:
+        """A level first seen (levels are immutable: one object per ``price:size`` text)."""
+        p, _, s = pair.partition(":")
+        price = self._prices.get(p)
+        if price is None:
+            price = Decimal(p)
+            if len(self._prices) < self._limit:
+                self._prices[p] = price
+        lvl = _new(PriceLevel)
+        _set_price(lvl, price)
+        _set_size(lvl, Decimal(s))
+        if len(self._levels) >= self._limit:
+            self._levels.clear()
+        self._levels[pair] = lvl
+        return lvl
+
+    def ref(self, market_id: str, contract_id: str, side: str) -> ContractRef:
+        key = (market_id, contract_id, side)
+        ref = self._refs.get(key)
+        if ref is None:
+            ref = self._refs[key] = ContractRef(self.venue, market_id, contract_id, OutcomeSide(side))
+        return ref
+
+    def book(
+        self, ref: ContractRef, bids: tuple[PriceLevel, ...], asks: tuple[PriceLevel, ...],
+        received_at: datetime, sequence: int | None,
+    ) -> OrderBook:
+        """The book as it was recorded: levels already best-first, so not sorted again."""
+        book = _new(OrderBook)
+        _set_contract(book, ref)
+        _set_bids(book, bids)
+        _set_asks(book, asks)
+        _set_received(book, received_at)
+        _set_sequence(book, sequence)
+        return book

@@ -1,0 +1,300 @@
+"""Reading a recording back: what is readable, what was skipped and why, and every listing
+snapshot and book update in receive-time order.
+
+:func:`open_recording` reads only the parts' footers (their metadata: venue, kind, number,
+first and last receive time, rows, dropped count); a part whose footer cannot be read (a
+truncated file), an unfinished ``.tmp`` part and a number missing between two parts of a
+venue and kind (with the time gap it leaves) are listed in ``info.skipped``.
+:meth:`FileRecording.events` then reads the parts lazily, record batch by record batch,
+and merges every venue and kind by receive time (parts of one venue and kind follow each
+other in time, so each is one sorted stream). See ``docs/recording.md``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from worker.domain.markets import Venue
+from worker.domain.slots import slot_setters
+from worker.replay.codec import BookDecoder, from_micros, market_from_json, micros
+from worker.replay.recording import (
+    ListingSnapshot,
+    RecordedBook,
+    RecordedEvent,
+    RecordingInfo,
+    SkippedPart,
+)
+from worker.replay.writer import BOOKS, KINDS, LISTINGS, SUFFIX, TMP_SUFFIX, part_number
+
+# RecordedBook filled through its slots (one per row: the hot path of reading).
+_set_rb_venue, _set_rb_book, _set_rb_snapshot, _set_rb_venue_ts = slot_setters(
+    RecordedBook, "venue", "book", "snapshot", "venue_ts"
+)
+#: What the reader merges: (receive time in µs, venue·kind, the writer's order, event).
+Entry = tuple[int, int, int, Any]
+#: Rows read at a time from a part.
+BATCH_ROWS = 8_192
+_VENUE_ORDER = {v: i for i, v in enumerate(Venue)}
+_KIND_ORDER = {LISTINGS: 0, BOOKS: 1}
+
+
+@dataclass(frozen=True)
+class PartFile:
+    """One readable part: where it is and what its footer says."""
+
+    path: Path
+    venue: Venue
+    kind: str
+    number: int
+    first_us: int | None
+    last_us: int | None
+    rows: int
+    session: str
+    dropped: int
+
+
+def _read_part(path: Path, venue: Venue, kind: str, number: int) -> PartFile:
+    meta = pq.read_metadata(path)
+    kv = {k.decode(): v.decode() for k, v in (meta.metadata or {}).items()}
+
+    def num(key: str) -> int | None:
+        raw = kv.get(key)
+        return int(raw) if raw not in (None, "None", "") else None
+
+    return PartFile(
+        path, venue, kind, number, num("first_received_us"), num("last_received_us"),
+        num("rows") or meta.num_rows, kv.get("session", ""), num("dropped") or 0,
+    )
+
+
+class FileRecording:
+    """A recording directory opened for reading (the ``Recording`` protocol)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.parts: dict[tuple[Venue, str], list[PartFile]] = {}
+        skipped: list[SkippedPart] = []
+        for venue in Venue:
+            for kind in KINDS:
+                folder = directory / venue.value / kind
+                if folder.is_dir():
+                    self._scan(folder, venue, kind, skipped)
+        readable = [p for parts in self.parts.values() for p in parts]
+        firsts = [p.first_us for p in readable if p.first_us is not None]
+        lasts = [p.last_us for p in readable if p.last_us is not None]
+        dropped: dict[str, int] = {}
+        for p in readable:  # each writer session's running total: its largest figure
+            dropped[p.session] = max(dropped.get(p.session, 0), p.dropped)
+        self.info = RecordingInfo(
+            directory=directory,
+            venues=tuple(v for v in Venue if any(pv is v and ps for (pv, _), ps in self.parts.items())),
+            start=from_micros(min(firsts)) if firsts else None,
+            end=from_micros(max(lasts)) if lasts else None,
+            skipped=skipped,
+            dropped=sum(dropped.values()),
+            parts=len(readable),
+        )
+
+    def _scan(self, folder: Path, venue: Venue, kind: str, skipped: list[SkippedPart]) -> None:
+        found: dict[int, PartFile | None] = {}
+        for path in sorted(folder.iterdir()):
+            number = part_number(path.name)
+            if number is None or not path.name.startswith(f"{kind}-"):
+                continue
+            if path.name.endswith(TMP_SUFFIX):
+                skipped.append(SkippedPart(str(path), "unfinished part (.tmp): the writer stopped before closing it"))
+                found.setdefault(number, None)
+                continue
+            if not path.name.endswith(SUFFIX):
+                continue
+            try:
+                found[number] = _read_part(path, venue, kind, number)
+            except (OSError, ValueError) as exc:  # ArrowInvalid is a ValueError
+                skipped.append(SkippedPart(str(path), f"unreadable (truncated or corrupt): {exc}"))
+                found[number] = None
+        numbers = sorted(found)
+        for before, after in itertools.pairwise(numbers):
+            if after == before + 1:
+                continue
+            prev, nxt = found[before], found[after]
+            gap = ""
+            if prev is not None and nxt is not None and prev.last_us is not None and nxt.first_us is not None:
+                gap = f" ({from_micros(prev.last_us).isoformat()} to {from_micros(nxt.first_us).isoformat()} not recorded)"
+            for missing in range(before + 1, after):
+                skipped.append(SkippedPart(str(folder / f"{kind}-{missing:06d}{SUFFIX}"), f"missing part{gap}"))
+        self.parts[(venue, kind)] = [p for n in numbers if (p := found[n]) is not None]
+
+    # -- events ------------------------------------------------------------------------
+    def events(self, start: datetime | None = None, end: datetime | None = None) -> Iterator[RecordedEvent]:
+        lo = None if start is None else micros(start)
+        hi = None if end is None else micros(end)
+        streams: list[Iterator[list[Entry]]] = []
+        for (venue, kind), parts in self.parts.items():
+            wanted = [p for p in parts if _overlaps(p, lo, hi)]
+            if kind == LISTINGS:
+                if lo is not None:
+                    before = self._listing_before(parts, lo)
+                    if before is not None:
+                        yield before
+                streams.append(self._listings(venue, wanted, lo, hi))
+            else:
+                streams.append(self._books(venue, wanted, lo, hi))
+        for entry in _merge(streams):
+            yield entry[-1]
+
+    def _listing_before(self, parts: list[PartFile], lo: int) -> ListingSnapshot | None:
+        """The latest snapshot received before ``lo`` (a replay starting mid-recording)."""
+        for part in reversed(parts):
+            if part.first_us is not None and part.first_us >= lo:
+                continue
+            latest = None
+            for snap in self._snapshots(part, None, lo - 1):
+                latest = snap
+            if latest is not None:
+                return latest
+        return None
+
+    def _snapshots(self, part: PartFile, lo: int | None, hi: int | None) -> Iterator[ListingSnapshot]:
+        for chunk in self._listings(part.venue, [part], lo, hi):
+            for _, _, _, snap in chunk:
+                yield snap
+
+    def _listings(
+        self, venue: Venue, parts: list[PartFile], lo: int | None, hi: int | None
+    ) -> Iterator[list[Entry]]:
+        """Each part's snapshots as one chunk of sorted entries."""
+        vk = _VENUE_ORDER[venue] * 2 + _KIND_ORDER[LISTINGS]
+        order = itertools.count()
+        for part in parts:
+            try:
+                table = pq.read_table(part.path)
+            except (OSError, ValueError) as exc:
+                self.info.skipped.append(SkippedPart(str(part.path), f"unreadable rows: {exc}"))
+                continue
+            at = table.column("received_at").cast("int64").to_pylist()
+            number = table.column("snapshot").to_pylist()
+            texts = table.column("market_json").to_pylist()
+            chunk: list[Entry] = []
+            i = 0
+            while i < len(at):
+                j = i
+                while j < len(at) and number[j] == number[i]:
+                    j += 1
+                us = at[i]
+                if (lo is None or us >= lo) and (hi is None or us <= hi):
+                    markets = tuple(market_from_json(t) for t in texts[i:j] if t is not None)
+                    chunk.append((us, vk, next(order), ListingSnapshot(venue, from_micros(us), markets)))
+                i = j
+            if chunk:
+                yield chunk
+
+    def _books(
+        self, venue: Venue, parts: list[PartFile], lo: int | None, hi: int | None
+    ) -> Iterator[list[Entry]]:
+        """Each record batch's books as one chunk of sorted entries."""
+        vk = _VENUE_ORDER[venue] * 2 + _KIND_ORDER[BOOKS]
+        decode = BookDecoder(venue)
+        levels, ref, book = decode.levels, decode.ref, decode.book
+        order = itertools.count()
+        times: dict[int, datetime] = {}
+        new = object.__new__
+        for part in parts:
+            try:
+                batches = list(pq.ParquetFile(part.path).iter_batches(batch_size=BATCH_ROWS))
+            except (OSError, ValueError) as exc:
+                self.info.skipped.append(SkippedPart(str(part.path), f"unreadable rows: {exc}"))
+                continue
+            for batch in batches:
+                chunk: list[Entry] = []
+                add = chunk.append
+                at = batch.column("received_at").cast("int64").to_pylist()
+                # Dictionary columns decoded in Arrow first (to_pylist on them is ~30x slower).
+                market = batch.column("market_id").cast(pa.string()).to_pylist()
+                contract = batch.column("contract_id").cast(pa.string()).to_pylist()
+                side = batch.column("side").cast(pa.string()).to_pylist()
+                seq = batch.column("sequence").to_pylist()
+                vts = batch.column("venue_ts").cast("int64").to_pylist()
+                snap = batch.column("snapshot").to_pylist()
+                bids = batch.column("bids").to_pylist()
+                asks = batch.column("asks").to_pylist()
+                for us, m, c, sd, sq, v, sn, b, a in zip(at, market, contract, side, seq, vts, snap, bids, asks,
+                                                         strict=True):
+                    if (lo is not None and us < lo) or (hi is not None and us > hi):
+                        continue
+                    when = times.get(us)
+                    if when is None:
+                        if len(times) > 100_000:
+                            times.clear()
+                        when = times[us] = from_micros(us)
+                    recorded = new(RecordedBook)
+                    _set_rb_venue(recorded, venue)
+                    _set_rb_book(recorded, book(ref(m, c, sd), levels(b), levels(a), when, sq))
+                    _set_rb_snapshot(recorded, sn)
+                    _set_rb_venue_ts(recorded, None if v is None else from_micros(v))
+                    add((us, vk, next(order), recorded))
+                if chunk:
+                    yield chunk
+
+
+def _merge(streams: list[Iterator[list[Entry]]]) -> Iterator[Entry]:
+    """Merge streams of sorted chunks (``(received µs, venue·kind, order, event)``) into
+    one sorted stream, a chunk at a time: every entry up to the earliest of the streams'
+    current chunk ends is safe to hand out, and is sorted in one ``list.sort`` (runs of
+    presorted entries, merged in C) instead of one heap step per entry."""
+    live = list(streams)
+    buffers: list[list[Entry]] = [[] for _ in live]
+    while live:
+        for i in range(len(live) - 1, -1, -1):
+            while not buffers[i]:
+                chunk = next(live[i], None)
+                if chunk is None:
+                    break
+                buffers[i] = chunk
+            if not buffers[i]:
+                del live[i], buffers[i]
+        if not live:
+            return
+        last = min(buf[-1] for buf in buffers)
+        horizon = (last[0], last[1], last[2] + 1)
+        out: list[Entry] = []
+        for i, buf in enumerate(buffers):
+            cut = bisect.bisect_left(buf, horizon)
+            if cut:
+                out += buf[:cut]
+                buffers[i] = buf[cut:]
+        out.sort()
+        yield from out
+
+
+def _overlaps(part: PartFile, lo: int | None, hi: int | None) -> bool:
+    if part.first_us is None or part.last_us is None:
+        return True
+    return (lo is None or part.last_us >= lo) and (hi is None or part.first_us <= hi)
+
+
+def open_recording(directory: Path | str) -> FileRecording:
+    """Open a recording directory (reads only the parts' footers)."""
+    path = Path(directory)
+    if not path.is_dir():
+        raise FileNotFoundError(f"no recording at {path}")
+    return FileRecording(path)
+
+
+def describe(info: RecordingInfo) -> str:
+    """The info as one line of JSON (for commands that report a recording)."""
+    return json.dumps({
+        "directory": str(info.directory), "venues": [v.value for v in info.venues],
+        "start": info.start.isoformat() if info.start else None, "end": info.end.isoformat() if info.end else None,
+        "parts": info.parts, "dropped": info.dropped,
+        "skipped": [{"path": s.path, "reason": s.reason} for s in info.skipped],
+    })
