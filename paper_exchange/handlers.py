@@ -25,6 +25,7 @@ import tornado.web
 from paper_exchange.credentials import path_candidates
 from paper_exchange.matching import PaperExchange
 from paper_exchange.state import ServerState
+from paper_exchange.world import World
 
 ONE = Decimal(1)
 
@@ -104,7 +105,7 @@ class PaperHandler(tornado.web.RequestHandler):
         self.answered = True
 
     @property
-    def ex(self) -> PaperExchange:
+    def ex(self) -> PaperExchange[World]:
         return self.state.exchange
 
     def now(self) -> datetime:

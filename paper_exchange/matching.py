@@ -14,6 +14,8 @@ deliberately not the engine's ``worker.domain.fees``), and the balance, the posi
 fees and the order's fees all move by exactly that fee.
 Concurrency rule: the server runs on one asyncio loop and every ``place`` is synchronous
 from validation to commit, so two orders never interleave inside the engine.
+The world is any :class:`~paper_exchange.world_port.MarketWorld`: the seeded simulation
+(the server's) or one rebuilt from recorded books (a replay's).
 """
 
 from __future__ import annotations
@@ -25,11 +27,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Generic, TypeVar
 
 from paper_exchange import fees as paper_fees
 from paper_exchange.faults import Faults, FaultSpec
 from paper_exchange.store import FillRow, OrderRow, PositionRow, Store
-from paper_exchange.world import Game, Instrument, ListedMarket, World
+from paper_exchange.world import Instrument, ListedMarket
+from paper_exchange.world_port import Levels, MarketWorld, WorldGame
 from worker.clock import Clock
 
 ZERO = Decimal(0)
@@ -40,7 +44,7 @@ SHORTABLE = frozenset({"kalshi", "polymarket_us"})
 REDEEMED_VENUES = frozenset({"polymarket"})
 MIN_SIZE = {"kalshi": Decimal(1), "polymarket": Decimal(5), "polymarket_us": Decimal(1)}
 
-Levels = list[tuple[Decimal, Decimal]]
+W = TypeVar("W", bound=MarketWorld)
 
 
 class PaperRejection(Exception):
@@ -79,16 +83,17 @@ class PlaceResult:
 
 @dataclass
 class GameResult:
-    game: Game
+    game: WorldGame
     home_settlement: Decimal
 
 
-class PaperExchange:
-    """Matching engine + ledger over a :class:`World`, persisted in a :class:`Store`."""
+class PaperExchange(Generic[W]):
+    """Matching engine + ledger over a world (``W``: the seeded :class:`World` or a
+    recorded one), persisted in a :class:`Store`."""
 
     def __init__(
         self,
-        world: World,
+        world: W,
         store: Store,
         clock: Clock,
         balances: Mapping[str, Decimal],
@@ -375,7 +380,7 @@ class PaperExchange:
             out.append(self.resolve(game, game.home_settlement()))
         return out
 
-    def resolve(self, game: Game, home_settlement: Decimal) -> GameResult:
+    def resolve(self, game: WorldGame, home_settlement: Decimal) -> GameResult:
         """Settle every position on the game's markets and cancel their open orders."""
         now = self.clock.now()
         with self.store.transaction():

@@ -27,7 +27,7 @@ from worker.clock import SYSTEM_CLOCK, Clock
 class ServerState:
     """What every handler shares."""
 
-    exchange: PaperExchange
+    exchange: PaperExchange[World]
     creds: PaperCredentials
     faults: Faults
     latency_s: float = 0.0
@@ -55,7 +55,7 @@ def build_exchange(
     balances: Mapping[str, Decimal],
     faults: Faults | None = None,
     clock: Clock | None = None,
-) -> PaperExchange:
+) -> PaperExchange[World]:
     """Open (or create) the persisted exchange of a seed; its epoch is kept in the store
     so that a restart lists the same games under the same identifiers."""
     clock = clock or SYSTEM_CLOCK
