@@ -1,6 +1,7 @@
 """Bokeh charts through Panel: cumulative realised P&L over the selected range (today /
 7 d / all), the ROI of executed trades over the same range, and the distribution of live
-opportunity ROI.
+opportunity ROI; beside the live P&L, a replay report's figures and P&L when one is picked
+(:mod:`dashboard.views.replay`).
 
 The P&L line starts at 0 at the range's start (the P&L realised within the range) and
 runs to now; both time charts share one time axis. A chart with nothing to draw says
@@ -28,6 +29,7 @@ from bokeh.plotting import figure
 
 from dashboard import format as fmt
 from dashboard.views.common import SELECTED_CSS, Context, changed, has, html
+from dashboard.views.replay import ReplayReportView
 from worker.api import views as wire
 
 RANGES = ("today", "7 d", "all")
@@ -163,9 +165,13 @@ class ChartsView:
             )
         }
         half = {"flex": "1 1 420px"}
+        # A replay's report (EXECUTOR_REPLAY_REPORTS), when one is picked: beside the live P&L.
+        self.replay = ReplayReportView(ctx)
         self.layout = pn.Column(
             pn.Row(self.range, self.summary, styles={"align-items": "center", "flex-wrap": "wrap"}),
-            self.panes["pnl"], self.empty["pnl"],
+            self.replay.controls,
+            pn.FlexBox(pn.Column(self.panes["pnl"], self.empty["pnl"], sizing_mode="stretch_width", styles=half),
+                       self.replay.column, sizing_mode="stretch_width"),
             pn.FlexBox(pn.Column(self.panes["roi"], self.empty["roi"], sizing_mode="stretch_width", styles=half),
                        pn.Column(self.panes["hist"], self.empty["hist"], sizing_mode="stretch_width", styles=half),
                        sizing_mode="stretch_width"),
