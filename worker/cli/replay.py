@@ -1,0 +1,186 @@
+"""``python -m worker replay DIR --out REPORT_DIR [--settings FILE] [--from T] [--to T] [--latency-ms N]``
+
+Replays a recording (``python -m worker record`` or ``EXECUTOR_RECORD_DIR``) through the
+worker's own scanner, risk manager and executor on a replay clock, against a throwaway
+database and the replay venues (the paper exchange's matching engine over the recorded
+books; no venue is called). Writes ``REPORT_DIR/report.json`` (byte-identical for the
+same recording, settings and options) and ``REPORT_DIR/report.html`` (Bokeh, opens
+without a server), and prints one line of JSON: the headline figures, ``speed_factor``
+(recorded span ÷ wall time) and what was skipped.
+
+``--settings FILE`` is a JSON object of the plan's settings (``min_bet``, ``max_bet``,
+``min_roi``, ``max_roi``, ``max_daily_trades``, ``max_daily_loss``; any subset, the
+rest default); without it, the settings stored in the current database
+(``EXECUTOR_DATABASE_URL``). The environment's risk settings (``EXECUTOR_MIN_CONFIDENCE``,
+``EXECUTOR_SUSPICIOUS_ROI``, …) and ``EXECUTOR_POLY_VENUE`` apply as they do to the
+worker. ``--latency-ms`` is one figure for every venue, or ``kalshi=60,polymarket=150``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from db.engine import Database
+from db.repositories import SettingsRepository
+from worker.bootstrap import risk_config
+from worker.cli.common import config_or_exit, setup_logging
+from worker.clock import SYSTEM_CLOCK
+from worker.config import Config
+from worker.domain.markets import Venue
+from worker.domain.settings import DEFAULTS, SettingsError, apply_patch, from_stored
+from worker.replay.driver import DEFAULT_LATENCY_MS, Replay, ReplayOptions
+from worker.replay.facts import headline_line
+from worker.replay.reader import open_recording
+from worker.replay.recording import Recording
+from worker.replay.report_html import write_html
+
+EX_USAGE = 2
+
+
+class UsageError(Exception):
+    """A bad argument: the message says which and why; nothing was written."""
+
+
+def parse_time(text: str, flag: str) -> datetime:
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{flag}: {text!r} is not an ISO-8601 time (e.g. 2026-12-07T14:00:00Z)") from None
+    if when.utcoffset() is None:
+        raise UsageError(f"{flag}: {text!r} has no time zone (write e.g. 2026-12-07T14:00:00Z)")
+    return when
+
+
+def parse_latency(text: str) -> dict[Venue, int]:
+    """``N`` (every venue) or ``venue=N,…`` (the others keep their defaults), in ms."""
+
+    def ms(value: str) -> int:
+        if not value.strip().isdigit() or int(value) > 60_000:
+            raise UsageError(f"--latency-ms: {value!r} is not a whole number of milliseconds in 0..60000")
+        return int(value)
+
+    if "=" not in text:
+        return {v: ms(text) for v in Venue}
+    out = dict(DEFAULT_LATENCY_MS)
+    for part in text.split(","):
+        name, _, value = part.partition("=")
+        try:
+            venue = Venue(name.strip())
+        except ValueError:
+            raise UsageError(f"--latency-ms: unknown venue {name.strip()!r} (kalshi, polymarket, polymarket_us)") from None
+        out[venue] = ms(value)
+    return out
+
+
+def settings_from_file(path: Path) -> dict[str, Any]:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
+    except OSError as exc:
+        raise UsageError(f"--settings: cannot read {path}: {exc.strerror or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"--settings: {path} is not JSON ({exc.msg}, line {exc.lineno})") from None
+    if not isinstance(raw, dict):
+        raise UsageError(f"--settings: {path} must hold a JSON object of settings")
+    try:
+        return apply_patch(DEFAULTS, {k: v for k, v in raw.items() if k != "enabled"}).values()
+    except SettingsError as exc:
+        raise UsageError(f"--settings: {exc.message}") from None
+
+
+async def settings_from_database(config: Config) -> dict[str, Any]:
+    """The settings stored in the worker's database (read only: nothing is written)."""
+    db = Database(config.database_url)
+    try:
+        row = await SettingsRepository(db).load()
+    except Exception as exc:
+        raise UsageError(
+            f"no --settings file and the database's settings cannot be read ({type(exc).__name__}); "
+            "pass --settings FILE or run `python -m worker migrate`"
+        ) from None
+    finally:
+        await db.dispose()
+    if row is None:
+        return DEFAULTS.values()
+    settings, _ = from_stored(row)
+    return settings.values()
+
+
+def traded_venue(config: Config, recording: Recording) -> Venue:
+    """The Polymarket venue traded: ``EXECUTOR_POLY_VENUE`` if recorded, else the one recorded."""
+    recorded = [v for v in recording.info.venues if v is not Venue.KALSHI]
+    if Venue.KALSHI not in recording.info.venues or not recorded:
+        names = ", ".join(v.value for v in recording.info.venues) or "none"
+        raise UsageError(f"the recording must hold Kalshi and a Polymarket venue (it holds: {names})")
+    wanted = Venue(config.poly_venue)
+    if wanted in recorded:
+        return wanted
+    if len(recorded) == 1:
+        return recorded[0]
+    raise UsageError(f"EXECUTOR_POLY_VENUE={wanted.value} is not in the recording")
+
+
+def headline(report: Mapping[str, Any], wall_s: float) -> dict[str, Any]:
+    """The summary's figures, ``speed_factor`` (recorded span ÷ wall time), the wall time
+    and the skipped parts: the one line printed (none of it in report.json but the summary)."""
+    line: dict[str, Any] = json.loads(headline_line(report, wall_s))
+    line["wall_s"] = round(wall_s, 3)
+    line["skipped"] = [s["path"] for s in report.get("skipped", [])]
+    return line
+
+
+async def replay(args: argparse.Namespace, config: Config, recording: Recording, out: Path) -> dict[str, Any]:
+    began = SYSTEM_CLOCK.monotonic()
+    settings = settings_from_file(Path(args.settings)) if args.settings else await settings_from_database(config)
+    options = ReplayOptions(
+        poly_venue=traded_venue(config, recording),
+        settings=settings,
+        risk=risk_config(config),
+        latency_ms=parse_latency(args.latency_ms) if args.latency_ms else dict(DEFAULT_LATENCY_MS),
+        start=parse_time(args.start, "--from") if args.start else None,
+        end=parse_time(args.end, "--to") if args.end else None,
+    )
+    if options.start and options.end and options.start >= options.end:
+        raise UsageError("--from must be before --to")
+    outcome = await Replay(recording, options).run()
+    report = outcome.facts.report()
+    outcome.facts.write(out, report)
+    write_html(out, report)
+    return headline(report, SYSTEM_CLOCK.monotonic() - began)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m worker replay", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("directory", help="the recording's directory")
+    parser.add_argument("--out", required=True, help="where report.json and report.html go")
+    parser.add_argument("--settings", help="JSON file of the plan's settings (default: the database's)")
+    parser.add_argument("--from", dest="start", help="replay from this time (ISO-8601 with zone)")
+    parser.add_argument("--to", dest="end", help="replay up to this time (ISO-8601 with zone)")
+    parser.add_argument("--latency-ms", help="order latency: N for every venue, or venue=N,…")
+    args = parser.parse_args(argv)
+    setup_logging()
+    config = config_or_exit()
+    try:
+        try:
+            recording = open_recording(Path(args.directory))
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"{args.directory}: {exc}") from None
+        out = Path(args.out)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"--out: cannot create {out}: {exc.strerror or exc}") from None
+        line = asyncio.run(replay(args, config, recording, out))
+    except UsageError as exc:
+        print(f"replay: {exc}", file=sys.stderr)
+        return EX_USAGE
+    print(json.dumps(line, separators=(",", ":"), sort_keys=True), flush=True)
+    return 0

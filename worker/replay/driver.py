@@ -1,0 +1,233 @@
+"""Replay: the worker's own scanner, risk manager and executor driven from a recording.
+
+:class:`Replay` builds what :func:`worker.bootstrap.build_trading` builds for one
+connection — an :class:`~worker.engine.executor.Executor` and its
+:class:`~worker.engine.executor.pipeline.OpportunityPipeline` — on a throwaway database
+and on the replay venues of :class:`~worker.replay.venue.ReplayExchange` (no venue
+client, no network), and moves a :class:`~worker.clock.FakeClock` along the recorded
+receive times.
+
+Time rule: the clock moves only when nothing else can. After each recorded event is
+applied, and after each sleeper the clock wakes (an order's latency, a lookup's delay),
+the replay waits until every task is blocked on the clock or on a stream, and no database
+transaction is open (:meth:`Replay.settle`). A database call or a computation therefore
+takes no replayed time, and the same recording with the same settings makes the same
+decisions at the same replayed times, whatever the machine's speed. An order sent at t
+sleeps its venue's latency on that clock, so it fills against the book as recorded at
+t + latency, never the book the decision saw.
+
+Discovery happens once, as the worker's does when it connects: when both traded venues'
+first listing snapshots have been applied. Later snapshots still open and close markets on
+the replay exchange (a game that left the listing no longer fills).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from db.attempts import AttemptRepository
+from db.engine import Database
+from db.mappings import SqlMappingStore
+from db.migrate import migrate
+from db.repositories import SettingsRepository, TradeRepository
+from worker.clock import SYSTEM_CLOCK, FakeClock
+from worker.domain.markets import Venue
+from worker.domain.tradelog import TradeQuery
+from worker.engine.executor import Executor, RiskConfig
+from worker.engine.executor.pipeline import OpportunityPipeline
+from worker.engine.settings_manager import ExecutorSettingsManager
+from worker.engine.trade_logger import TradeLogger
+from worker.replay.facts import ReplayFacts
+from worker.replay.recording import ListingSnapshot, Recording
+from worker.replay.venue import ReplayExchange
+from worker.venues.normalize import NORMALISERS
+
+log = logging.getLogger(__name__)
+
+#: Each venue's order latency when ``--latency-ms`` does not say: a typical round trip from
+#: a desk in the US East to the venue's order API (Polymarket's CLOB answers slowest).
+DEFAULT_LATENCY_MS: Mapping[Venue, int] = {
+    Venue.KALSHI: 60,
+    Venue.POLYMARKET: 150,
+    Venue.POLYMARKET_US: 60,
+}
+#: Replayed seconds after the last event for attempts in flight to finish (lookups,
+#: unwinds), then the executor's own shutdown bound.
+GRACE_S = 30.0
+SHUTDOWN_S = 30.0
+
+
+@dataclass(frozen=True)
+class ReplayOptions:
+    """What a replay is asked for (``python -m worker replay``'s arguments, parsed)."""
+
+    poly_venue: Venue
+    settings: Mapping[str, Any]
+    risk: RiskConfig
+    latency_ms: Mapping[Venue, int] = field(default_factory=lambda: dict(DEFAULT_LATENCY_MS))
+    balances: Mapping[Venue, Decimal] = field(default_factory=dict)
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+@dataclass
+class ReplayOutcome:
+    """What a finished replay hands to the report: the collector and the run's figures."""
+
+    facts: ReplayFacts
+    book_updates: int = 0
+    events: int = 0
+    first: datetime | None = None
+    last: datetime | None = None
+    discovered: int = 0
+    clean: bool = True
+    ledger: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _loop_busy(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether callbacks wait to run on ``loop`` (tasks woken, futures resolved).
+
+    Reads the loop's ready queue: the one place asyncio keeps what is runnable. A loop
+    without one (another implementation) is treated as busy once, which costs a turn.
+    """
+    ready = getattr(loop, "_ready", None)
+    return True if ready is None else bool(ready)
+
+
+class Replay:
+    """One replay run of ``recording`` with ``options`` (use :meth:`run` once)."""
+
+    def __init__(self, recording: Recording, options: ReplayOptions, workdir: Path | None = None) -> None:
+        self.recording = recording
+        self.options = options
+        self._workdir = workdir
+        self.clock = FakeClock()
+        self.db: Database | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def settle(self) -> None:
+        """Let every task run until all wait on the clock or a stream and no database
+        transaction is open."""
+        loop, db = self._loop, self.db
+        assert loop is not None and db is not None
+        while True:
+            if db.in_flight:
+                await db.wait_idle()
+                continue
+            if not _loop_busy(loop):
+                return
+            await SYSTEM_CLOCK.sleep(0)
+
+    async def run(self) -> ReplayOutcome:
+        with tempfile.TemporaryDirectory(prefix="executor-replay-", dir=self._workdir) as tmp:
+            self.db = Database(f"sqlite+aiosqlite:///{Path(tmp) / 'replay.db'}")
+            try:
+                return await self._run()
+            finally:
+                await self.db.dispose()
+
+    async def _run(self) -> ReplayOutcome:
+        opts, db, clock = self.options, self.db, self.clock
+        assert db is not None
+        self._loop = asyncio.get_running_loop()
+        await migrate(db, "paper")
+        settings = ExecutorSettingsManager(SettingsRepository(db))
+        await settings.load()
+        patch = {k: v for k, v in opts.settings.items() if k != "enabled"}
+        if patch:
+            await settings.update(patch)
+        await settings.set_enabled(True)
+
+        traded = (Venue.KALSHI, opts.poly_venue)
+        exchange = ReplayExchange(
+            clock,
+            latency_s={v: opts.latency_ms.get(v, DEFAULT_LATENCY_MS[v]) / 1000 for v in Venue},
+            balances={v: opts.balances.get(v, Decimal(1000)) for v in Venue},
+        )
+        ports = {v: exchange.port(v) for v in traded}
+        facts = ReplayFacts(settings=settings.current.values(), latency_ms=opts.latency_ms)
+        executor = Executor(
+            settings=settings,
+            store=AttemptRepository(db),
+            trades=TradeRepository(db),
+            trade_logger=TradeLogger(TradeRepository(db), opts.risk.day_tz),
+            venues=ports,
+            publish=facts.publish,
+            risk_config=opts.risk,
+            worker_id="replay",
+            clock=clock,
+        )
+        pipeline = OpportunityPipeline(
+            executor, ports[Venue.KALSHI], ports[opts.poly_venue], SqlMappingStore(db),
+            clock=clock, on_event=facts.on_opportunity, normalisers=NORMALISERS,
+        )
+        outcome = ReplayOutcome(facts)
+        listed: set[Venue] = set()
+        started = False
+        try:
+            for event in self.recording.events(opts.start, opts.end):
+                when = event.received_at
+                if outcome.first is None:
+                    outcome.first = when
+                    clock.set(when)
+                await clock.run_until(when, self.settle)
+                exchange.apply(event)
+                outcome.events += 1
+                outcome.last = when
+                if isinstance(event, ListingSnapshot):
+                    listed.add(event.venue)
+                    if not started and listed.issuperset(traded):
+                        outcome.discovered = await pipeline.discover()
+                        await executor.start()
+                        pipeline.start()
+                        started = True
+                else:
+                    outcome.book_updates += 1
+                await self.settle()
+            if started:
+                outcome.clean = await self._finish(executor, pipeline)
+                started = False
+            attempts = await AttemptRepository(db).list_all()
+            trades = await TradeRepository(db).query_trades(TradeQuery(limit=10**9))
+        finally:
+            if started:  # an error mid-replay: stop the tasks before the database goes
+                await pipeline.stop()
+                await executor.shutdown(0)
+        outcome.ledger = exchange.ledger()
+        facts.finish(
+            attempts=attempts,
+            mappings=list(pipeline.mappings.values()),
+            start=outcome.first,
+            end=outcome.last,
+            book_updates=outcome.book_updates,
+            skipped=list(self.recording.info.skipped),
+            dropped=self.recording.info.dropped,
+            ledger=outcome.ledger,
+            trades=trades,
+            refusal_checks=executor.refusals,
+        )
+        return outcome
+
+    async def _finish(self, executor: Executor, pipeline: OpportunityPipeline) -> bool:
+        """After the last event: attempts in flight get ``GRACE_S`` replayed seconds, then
+        the executor shuts down as the worker's does (bounded on the same clock)."""
+        clock = self.clock
+        await clock.run_until(_after(clock.now(), GRACE_S), self.settle)
+        await pipeline.stop()
+        shutdown = asyncio.ensure_future(executor.shutdown(SHUTDOWN_S))
+        await self.settle()
+        if not shutdown.done():
+            await clock.run_until(_after(clock.now(), SHUTDOWN_S + 1), self.settle)
+        return await shutdown
+
+
+def _after(when: datetime, seconds: float) -> datetime:
+    return when + timedelta(seconds=seconds)
