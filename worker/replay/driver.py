@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -46,7 +47,7 @@ from worker.engine.executor.pipeline import OpportunityPipeline
 from worker.engine.settings_manager import ExecutorSettingsManager
 from worker.engine.trade_logger import TradeLogger
 from worker.replay.facts import ReplayFacts
-from worker.replay.recording import ListingSnapshot, Recording
+from worker.replay.recording import BookFilter, ListingSnapshot, Recording
 from worker.replay.venue import ReplayExchange
 from worker.venues.normalize import NORMALISERS
 
@@ -127,7 +128,7 @@ class Replay:
             await SYSTEM_CLOCK.sleep(0)
 
     async def run(self) -> ReplayOutcome:
-        with tempfile.TemporaryDirectory(prefix="executor-replay-", dir=self._workdir) as tmp:
+        with tempfile.TemporaryDirectory(prefix="executor-replay-", dir=self._workdir or _memory_dir()) as tmp:
             self.db = Database(f"sqlite+aiosqlite:///{Path(tmp) / 'replay.db'}")
             try:
                 return await self._run()
@@ -172,13 +173,18 @@ class Replay:
         outcome = ReplayOutcome(facts)
         listed: set[Venue] = set()
         started = False
+        wanted = BookFilter()
         try:
-            for event in self.recording.events(opts.start, opts.end):
+            for event in self.recording.events(opts.start, opts.end, venues=traded, books=wanted):
                 when = event.received_at
                 if outcome.first is None:
                     outcome.first = when
                     clock.set(when)
-                await clock.run_until(when, self.settle)
+                if when != outcome.last:
+                    # Events of one instant (a Kalshi message's YES and NO books) are applied
+                    # together, as the venue client hands them over: then time moves.
+                    await self.settle()
+                    await clock.run_until(when, self.settle)
                 exchange.apply(event)
                 outcome.events += 1
                 outcome.last = when
@@ -188,10 +194,13 @@ class Replay:
                         outcome.discovered = await pipeline.discover()
                         await executor.start()
                         pipeline.start()
+                        exchange.direct = pipeline.on_book
                         started = True
+                        for venue, refs in zip(traded, pipeline.contracts(), strict=True):
+                            wanted.keep_only(venue, frozenset(ref.contract_id for ref in refs))
                 else:
                     outcome.book_updates += 1
-                await self.settle()
+            await self.settle()
             if started:
                 outcome.clean = await self._finish(executor, pipeline)
                 started = False
@@ -227,6 +236,14 @@ class Replay:
         if not shutdown.done():
             await clock.run_until(_after(clock.now(), SHUTDOWN_S + 1), self.settle)
         return await shutdown
+
+
+def _memory_dir() -> Path | None:
+    """A directory in memory (``/dev/shm``) for the throwaway database when the machine
+    has one: the worker's database syncs every commit to disk, which a replay's need not
+    (nothing of it outlives the run), and the attempts' writes are most of a replay's time."""
+    shm = Path("/dev/shm")
+    return shm if shm.is_dir() and os.access(shm, os.W_OK) else None
 
 
 def _after(when: datetime, seconds: float) -> datetime:

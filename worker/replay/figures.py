@@ -161,6 +161,11 @@ class Ledger:
                 "time": iso(a.created_at),
                 "ended": None if ended is None else iso(ended),
                 "event": a.event_title,
+                # The game (its Kalshi event) and the market pair traded: both stable
+                # across runs (``mapping_id`` hashes the two markets' ids), so a replay's
+                # trades can be set against the live worker's attempts.
+                "game": a.game_key,
+                "mapping_id": a.mapping_id,
                 "direction": a.direction,
                 "league": league,
                 "pair": pair,

@@ -15,19 +15,21 @@ from __future__ import annotations
 import bisect
 import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from worker.domain.markets import Venue
 from worker.domain.slots import slot_setters
 from worker.replay.codec import BookDecoder, from_micros, market_from_json, micros
 from worker.replay.recording import (
+    BookFilter,
     ListingSnapshot,
     RecordedBook,
     RecordedEvent,
@@ -135,11 +137,20 @@ class FileRecording:
         self.parts[(venue, kind)] = [p for n in numbers if (p := found[n]) is not None]
 
     # -- events ------------------------------------------------------------------------
-    def events(self, start: datetime | None = None, end: datetime | None = None) -> Iterator[RecordedEvent]:
+    def events(
+        self,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        *,
+        venues: Collection[Venue] | None = None,
+        books: BookFilter | None = None,
+    ) -> Iterator[RecordedEvent]:
         lo = None if start is None else micros(start)
         hi = None if end is None else micros(end)
         streams: list[Iterator[list[Entry]]] = []
         for (venue, kind), parts in self.parts.items():
+            if venues is not None and venue not in venues:
+                continue
             wanted = [p for p in parts if _overlaps(p, lo, hi)]
             if kind == LISTINGS:
                 if lo is not None:
@@ -148,7 +159,7 @@ class FileRecording:
                         yield before
                 streams.append(self._listings(venue, wanted, lo, hi))
             else:
-                streams.append(self._books(venue, wanted, lo, hi))
+                streams.append(self._books(venue, wanted, lo, hi, books))
         for entry in _merge(streams):
             yield entry[-1]
 
@@ -199,9 +210,12 @@ class FileRecording:
                 yield chunk
 
     def _books(
-        self, venue: Venue, parts: list[PartFile], lo: int | None, hi: int | None
+        self, venue: Venue, parts: list[PartFile], lo: int | None, hi: int | None, books: BookFilter | None = None
     ) -> Iterator[list[Entry]]:
-        """Each record batch's books as one chunk of sorted entries."""
+        """Each record batch's books as one chunk of sorted entries (rows of contracts
+        ``books`` leaves out dropped in Arrow, before any of them becomes a Python object)."""
+        keep: pa.Array | None = None
+        version = -1
         vk = _VENUE_ORDER[venue] * 2 + _KIND_ORDER[BOOKS]
         decode = BookDecoder(venue)
         levels, ref, book = decode.levels, decode.ref, decode.book
@@ -215,6 +229,12 @@ class FileRecording:
                 self.info.skipped.append(SkippedPart(str(part.path), f"unreadable rows: {exc}"))
                 continue
             for batch in batches:
+                if books is not None and books.version != version:
+                    version = books.version
+                    ids = books.contracts.get(venue)
+                    keep = None if ids is None else pa.array(sorted(ids), pa.string())
+                if keep is not None:
+                    batch = batch.filter(pc.is_in(batch.column("contract_id").cast(pa.string()), value_set=keep))
                 chunk: list[Entry] = []
                 add = chunk.append
                 at = batch.column("received_at").cast("int64").to_pylist()

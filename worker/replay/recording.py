@@ -8,7 +8,7 @@ exactly what the scanner saw. Money stays exact (Decimal written as its text).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -49,6 +49,22 @@ class ListingSnapshot:
 RecordedEvent = RecordedBook | ListingSnapshot
 
 
+class BookFilter:
+    """Which contracts' books a reader still hands out, per venue (a venue not named: all).
+
+    Changed while events are read (a replay learns what it trades at discovery): books
+    read after the change are filtered, so a replay does not pay for books no one reads."""
+
+    def __init__(self) -> None:
+        self.contracts: dict[Venue, frozenset[str]] = {}
+        #: Bumped on every change, so a reader can rebuild what it derived from the sets.
+        self.version = 0
+
+    def keep_only(self, venue: Venue, contract_ids: frozenset[str]) -> None:
+        self.contracts[venue] = contract_ids
+        self.version += 1
+
+
 @dataclass(frozen=True, slots=True)
 class SkippedPart:
     """A part of a recording the reader could not read (or found missing), and why."""
@@ -79,8 +95,16 @@ class Recording(Protocol):
 
     info: RecordingInfo
 
-    def events(self, start: datetime | None = None, end: datetime | None = None) -> Iterator[RecordedEvent]:
-        """Every listing snapshot and book update with ``start <= received_at <= end``, in
+    def events(
+        self,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        *,
+        venues: Collection[Venue] | None = None,
+        books: BookFilter | None = None,
+    ) -> Iterator[RecordedEvent]:
+        """Every listing snapshot and book update with ``start <= received_at <= end`` (of
+        ``venues`` only, when given; books only of the contracts ``books`` keeps), in
         receive-time order (ties: venue, then the order the writer wrote them); read lazily,
         part by part, so an hour of books need not fit in memory at once. The latest
         listing snapshot of each venue before ``start`` is yielded first (a replay that

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -109,7 +109,14 @@ class ReplayExchange:
         self._listed: dict[Venue, set[str]] = {}
         self._latest: dict[ContractKey, OrderBook] = {}
         self._book_at: dict[str, datetime] = {}
+        #: Markets whose latest recorded book the matching engine has not been given yet.
+        self._unsynced: dict[str, tuple[OrderBook, bool]] = {}
         self._subscribers: list[tuple[frozenset[ContractKey], asyncio.Queue[BookUpdate]]] = []
+        #: Where a subscribed contract's book goes instead of its stream's queue, when set:
+        #: a replay hands each book straight to the pipeline's entry point (what the
+        #: pipeline's stream task does with it), without a queue and a task switch per
+        #: book. The streams still open with the latest books of their contracts.
+        self.direct: Callable[[OrderBook], None] | None = None
         self._resolutions: dict[str, MarketResolution] = {}
         self._ports: dict[Venue, ReplayVenue] = {}
         #: Markets left off the exchange, and why (a shape the paper cannot trade).
@@ -219,16 +226,29 @@ class ReplayExchange:
         if route is None:
             self.books_unlisted += 1
         else:
-            bids = [(lv.price, lv.size) for lv in book.bids]
-            asks = [(lv.price, lv.size) for lv in book.asks]
-            if route.mirrored:
-                bids, asks = _mirror(asks), _mirror(bids)
-            self.world.set_book(route.key, bids, asks)
+            # Handed to the matching engine only when an order or a quote needs it (sync):
+            # most recorded books are replaced before anyone trades on them.
+            self._unsynced[route.key] = (book, route.mirrored)
             self._book_at[route.key] = book.received_at
-        update = BookUpdate(book, rec.snapshot)
+        direct = self.direct
         for keys, queue in self._subscribers:
             if ck in keys:
-                queue.put_nowait(update)
+                if direct is not None:
+                    direct(book)
+                    return
+                queue.put_nowait(BookUpdate(book, rec.snapshot))
+
+    def sync(self, key: str) -> None:
+        """Give the matching engine the market's latest recorded book, if it has not got it."""
+        pending = self._unsynced.pop(key, None)
+        if pending is None:
+            return
+        book, mirrored = pending
+        bids = [(lv.price, lv.size) for lv in book.bids]
+        asks = [(lv.price, lv.size) for lv in book.asks]
+        if mirrored:
+            bids, asks = _mirror(asks), _mirror(bids)
+        self.world.set_book(key, bids, asks)
 
     # -- what the ports read --------------------------------------------------------------
     def port(self, venue: Venue) -> ReplayVenue:
@@ -256,6 +276,7 @@ class ReplayExchange:
             raise VenueUnavailable(ref.venue.value, f"no recorded book for {ref}")
         market = self.world.market(route.key)
         assert market is not None
+        self.sync(route.key)
         bids, asks = self.paper.book(market)
         if route.mirrored:
             bids, asks = _mirror(asks), _mirror(bids)

@@ -119,6 +119,7 @@ class ReplayVenue:
                 "flip": route.flip,
             },
         )
+        self.exchange.sync(route.key)
         try:
             result = self.exchange.paper.place(req)
         except PaperRejection as exc:

@@ -9,7 +9,7 @@ from pathlib import Path
 from tests.worker.replay.samples import T0, market, ref, update
 from worker.domain.markets import Venue
 from worker.replay.reader import open_recording
-from worker.replay.recording import ListingSnapshot, RecordedBook
+from worker.replay.recording import BookFilter, ListingSnapshot, RecordedBook
 from worker.replay.writer import RecordWriter
 
 BIG = 10**9
@@ -96,3 +96,23 @@ def test_a_missing_part_and_a_truncated_last_part_are_skipped_and_said(tmp_path:
     assert kalshi == [0, 1, 2, 3, 6, 7]
     poly = [e.received_at.second for e in rec.events() if isinstance(e, RecordedBook) and e.venue is Venue.POLYMARKET]
     assert poly == [0, 1, 2, 3]
+
+
+def test_venues_and_a_book_filter_leave_out_what_a_replay_does_not_trade(tmp_path: Path) -> None:
+    # One batch per part (a part closed after every update), so the filter set between
+    # two reads applies to every book read after it.
+    plan = [(Venue.KALSHI, 1), (Venue.POLYMARKET_US, 2), (Venue.KALSHI, 3), (Venue.KALSHI, 4), (Venue.POLYMARKET, 5)]
+    _record(tmp_path, plan)
+    recording = open_recording(tmp_path)
+    wanted = BookFilter()
+    seen: list[tuple[Venue, str]] = []
+    for event in recording.events(venues=(Venue.KALSHI, Venue.POLYMARKET), books=wanted):
+        assert isinstance(event, RecordedBook)
+        seen.append((event.venue, event.book.contract.contract_id))
+        if len(seen) == 1:  # after the first book: only Kalshi's third contract (index 3)
+            wanted.keep_only(Venue.KALSHI, frozenset({ref(Venue.KALSHI, 3).contract_id}))
+    assert seen == [
+        (Venue.KALSHI, ref(Venue.KALSHI, 0).contract_id),
+        (Venue.KALSHI, ref(Venue.KALSHI, 3).contract_id),
+        (Venue.POLYMARKET, ref(Venue.POLYMARKET, 4).contract_id),  # no filter for this venue
+    ]
