@@ -99,3 +99,30 @@ async def test_within_raises_what_the_waiter_raised() -> None:
 
     with pytest.raises(RuntimeError, match="waiter failed"):
         await within(FakeClock(START), broken(), 5)
+
+
+async def test_run_until_wakes_each_sleeper_then_settles_and_lands_exactly_on_the_time() -> None:
+    clock = FakeClock(START)
+    log: list[str] = []
+
+    async def sleeper(name: str, seconds: float) -> None:
+        await clock.sleep(seconds)
+        log.append(f"{name}@{(clock.now() - START).total_seconds()}")
+
+    async def settle() -> None:
+        # What a replay does after each wake: let the woken task finish before time moves.
+        await asyncio.sleep(0)
+        log.append("settled")
+
+    tasks = [asyncio.create_task(sleeper("b", 0.3)), asyncio.create_task(sleeper("a", 0.1))]
+    cancelled = asyncio.create_task(sleeper("never", 0.2))
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    await asyncio.sleep(0)
+    target = START + timedelta(seconds=0.1) * 7  # 0.7 s, a sum of float steps elsewhere
+    await clock.run_until(target, settle)
+    await asyncio.gather(*tasks)
+    assert log == ["a@0.1", "settled", "b@0.3", "settled"]
+    assert clock.now() == target
+    await clock.run_until(START, settle)  # the past moves nothing
+    assert clock.now() == target

@@ -13,7 +13,9 @@ without a server), and prints one line of JSON: the headline figures, ``speed_fa
 rest default); without it, the settings stored in the current database
 (``EXECUTOR_DATABASE_URL``). The environment's risk settings (``EXECUTOR_MIN_CONFIDENCE``,
 ``EXECUTOR_SUSPICIOUS_ROI``, …) and ``EXECUTOR_POLY_VENUE`` apply as they do to the
-worker. ``--latency-ms`` is one figure for every venue, or ``kalshi=60,polymarket=150``.
+worker. ``--latency-ms`` is one figure for every venue, or ``kalshi=60,polymarket=150``
+(defaults: :data:`~worker.replay.driver.DEFAULT_LATENCY_MS`); ``--balance`` each venue's
+opening cash (default $1,000, as the paper exchange opens accounts).
 """
 
 from __future__ import annotations
@@ -80,6 +82,16 @@ def parse_latency(text: str) -> dict[Venue, int]:
     return out
 
 
+def parse_balance(text: str) -> Decimal:
+    try:
+        amount = Decimal(text.strip())
+    except ArithmeticError:
+        raise UsageError(f"--balance: {text!r} is not an amount of dollars") from None
+    if not amount.is_finite() or amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+        raise UsageError(f"--balance: {text!r} must be above 0 with at most 2 decimals")
+    return amount
+
+
 def settings_from_file(path: Path) -> dict[str, Any]:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
@@ -144,6 +156,7 @@ async def replay(args: argparse.Namespace, config: Config, recording: Recording,
         settings=settings,
         risk=risk_config(config),
         latency_ms=parse_latency(args.latency_ms) if args.latency_ms else dict(DEFAULT_LATENCY_MS),
+        balances={v: parse_balance(args.balance) for v in Venue},
         start=parse_time(args.start, "--from") if args.start else None,
         end=parse_time(args.end, "--to") if args.end else None,
     )
@@ -165,6 +178,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--from", dest="start", help="replay from this time (ISO-8601 with zone)")
     parser.add_argument("--to", dest="end", help="replay up to this time (ISO-8601 with zone)")
     parser.add_argument("--latency-ms", help="order latency: N for every venue, or venue=N,…")
+    parser.add_argument("--balance", default="1000", help="each venue's opening cash in dollars (default 1000)")
     args = parser.parse_args(argv)
     setup_logging()
     config = config_or_exit()
