@@ -112,6 +112,8 @@ class PaperExchange(Generic[W]):
         # Books pinned by the control API (market key -> YES bids, YES asks, best first).
         self._pinned: dict[str, tuple[Levels, Levels]] = {}
         self._ids = itertools.count(1)
+        #: The last step's time: the simulated makers' books stand still between steps.
+        self.quoted_at: datetime | None = None
         world.ensure(clock.now())
 
     # -- books --------------------------------------------------------------------------
@@ -122,8 +124,16 @@ class PaperExchange(Generic[W]):
         if pinned is not None and self.world.game_of(market).tradable(now):
             bids, asks = pinned
         else:
-            bids, asks = self.world.base_levels(market, now)
+            bids, asks = self.world.base_levels(market, self._quote_time(now))
         return self._net(market.key, "bid", bids, now), self._net(market.key, "ask", asks, now)
+
+    def _quote_time(self, now: datetime) -> datetime:
+        """When the simulated makers last quoted: the last step (the tick whose books the
+        feeds published), so an order fills against the book the feeds show, as on a real
+        venue, not against a quote up to a tick newer than anything published. Before the
+        first step, and for a time before it, the makers quote continuously."""
+        quoted = self.quoted_at
+        return now if quoted is None or quoted > now else quoted
 
     def pin_book(self, instrument: Instrument, bids: Levels, asks: Levels) -> None:
         """Replace the simulated makers' levels of an instrument's book by fixed ones
@@ -325,6 +335,7 @@ class PaperExchange(Generic[W]):
         """Fill resting orders the market has crossed, then resolve finished games."""
         now = self.clock.now()
         self.world.ensure(now)
+        self.quoted_at = now  # the makers re-quote now; the feeds publish these books
         fills: list[FillRow] = []
         for order in self.store.orders(status="open"):
             fills.extend(self._match_resting(order, now))

@@ -238,3 +238,29 @@ async def test_state_survives_an_exchange_restart(tmp_path: Path) -> None:
     assert again.store.position("polymarket_us", inst.id).quantity == 7
     assert again.world.instrument(g.pmus_winner_slug) is not None
     again.store.close()
+
+
+async def test_orders_fill_against_the_books_the_last_step_published(ex: PaperExchange) -> None:
+    # The makers re-quote at each step (the tick whose books the feeds push); between two
+    # steps a taker meets those books, not a quote newer than anything published.
+    g = first_game_on_all(ex)
+    inst = ex.world.instrument(g.kalshi_ticker(True))
+    market = ex.world.market(inst.market_key) if inst is not None else None
+    assert inst is not None and market is not None
+    clock = ex.clock
+    assert isinstance(clock, FakeClock)
+    ex.step()
+    published = ex.instrument_book(inst)
+    moved_at = None
+    for seconds in range(1, 600):  # find a time at which the makers' quote differs
+        if ex.world.base_levels(market, T0 + timedelta(seconds=seconds)) != ex.world.base_levels(market, T0):
+            moved_at = seconds
+            break
+    assert moved_at is not None
+    await clock.advance(moved_at)
+    assert ex.instrument_book(inst) == published  # no step since: the published books stand
+    best, size = published[1][0]
+    r = ex.place(PlaceRequest("kalshi", inst.id, "buy", best, size, "FOK"))
+    assert r.order.filled == size and [f.price for f in r.fills] == [best]
+    ex.step()  # the next tick re-quotes at the new time
+    assert ex.book(market)[0] == ex.world.base_levels(market, clock.now())[0]
