@@ -35,7 +35,8 @@ What the report means:
 
 The report's keys: ``summary`` (the headline figures), ``opportunities`` (count,
 lifetimes p50/p90/max in seconds, best ROI and edge in fixed bins), ``trades`` (one row per
-attempt: its time, game and mapping, direction, state, cost and P&L), ``refusals`` (by reason), ``pnl`` (cumulative locked, realised, net and the
+attempt: its time, game and mapping, direction, state, cost and P&L), ``refusals`` (by
+reason), ``pnl`` (cumulative locked, realised, net and the
 drawdown at each change), ``drawdown`` (worst, with its peak's and trough's times),
 ``capital`` (capital in use at each change), ``by_league`` and ``by_venue_pair``,
 ``balances`` (the first and last balances the executor read), ``published`` (events by

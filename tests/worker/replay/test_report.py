@@ -12,7 +12,7 @@ import json
 from html.parser import HTMLParser
 from pathlib import Path
 
-from tests.worker.replay.report_samples import END, T0, at, facts_of, ledger_inputs
+from tests.worker.replay.report_samples import END, NBA, NHL, T0, at, facts_of, ledger_inputs
 from worker.domain.attempts import RefusalReason
 from worker.domain.events import OpportunityRefused, TradeEvent
 from worker.domain.tradelog import TradeStatus
@@ -58,6 +58,8 @@ def test_trades_refusals_opportunities_and_breakdowns() -> None:
         ("ROLLED_BACK", "nba", "kalshi/polymarket", "5.1", "0", "-1.15"),
     ]
     assert rows[0]["time"] == at(59).isoformat() and rows[0]["ended"] == at(60).isoformat()
+    # Each trade names its game and mapping (stable across runs: what a live run is compared on).
+    assert [(r["game"], r["mapping_id"]) for r in rows] == [(f"G-{m.id}", m.id) for m in (NBA, NHL, NBA)]
     assert not any(a.id in json.dumps(report) for a in attempts)
     assert report["refusals"] == {"total": 3, "by_reason": {"roi_below_min": 2, "stale_book": 1},
                                   "checks_by_reason": {"roi_below_min": 9}}
