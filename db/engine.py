@@ -133,7 +133,7 @@ class Database:
     row, risk reservations) lock rows with ``SELECT … FOR UPDATE`` inside it.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, serial_writes: bool = False) -> None:
         self.url = url
         self.backend = make_url(url).get_backend_name()
         self.engine = _make_engine(url, immediate=True)
@@ -142,6 +142,10 @@ class Database:
         #: open before it moves its clock: a database call takes no replayed time.
         self.in_flight = 0
         self._idle: asyncio.Event | None = None
+        #: ``serial_writes``: ``write()`` transactions run one at a time, in the order they
+        #: are asked for (a replay: which of two writers goes first must not depend on the
+        #: database threads). A write must then never wait for another write.
+        self._write_turn: asyncio.Lock | None = asyncio.Lock() if serial_writes else None
 
     async def wait_idle(self) -> None:
         """Until no transaction is open (at once when none is)."""
@@ -167,8 +171,12 @@ class Database:
     async def write(self) -> AsyncIterator[AsyncConnection]:
         self._opened()
         try:
-            async with self.engine.begin() as conn:
-                yield conn
+            if self._write_turn is None:
+                async with self.engine.begin() as conn:
+                    yield conn
+            else:
+                async with self._write_turn, self.engine.begin() as conn:
+                    yield conn
         finally:
             self._closed()
 

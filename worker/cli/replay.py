@@ -30,6 +30,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
 from db.engine import Database
 from db.repositories import SettingsRepository
 from worker.bootstrap import risk_config
@@ -101,14 +103,28 @@ def settings_from_file(path: Path) -> dict[str, Any]:
         raise UsageError(f"--settings: {path} is not JSON ({exc.msg}, line {exc.lineno})") from None
     if not isinstance(raw, dict):
         raise UsageError(f"--settings: {path} must hold a JSON object of settings")
+    patch = {k: v for k, v in raw.items() if k != "enabled"}
+    if not patch:
+        return DEFAULTS.values()
     try:
-        return apply_patch(DEFAULTS, {k: v for k, v in raw.items() if k != "enabled"}).values()
+        return apply_patch(DEFAULTS, patch).values()
     except SettingsError as exc:
         raise UsageError(f"--settings: {exc.message}") from None
 
 
-async def settings_from_database(config: Config) -> dict[str, Any]:
-    """The settings stored in the worker's database (read only: nothing is written)."""
+def settings_from_database(config: Config) -> dict[str, Any]:
+    """The settings stored in the worker's database (read only: nothing is written; a
+    SQLite database that does not exist is not created)."""
+    url = make_url(config.database_url)
+    if url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
+        raise UsageError(
+            f"no --settings file and no database at {url.database or '(memory)'} to read the settings from; "
+            "pass --settings FILE"
+        )
+    return asyncio.run(_stored_settings(config))
+
+
+async def _stored_settings(config: Config) -> dict[str, Any]:
     db = Database(config.database_url)
     try:
         row = await SettingsRepository(db).load()
@@ -148,9 +164,8 @@ def headline(report: Mapping[str, Any], wall_s: float) -> dict[str, Any]:
     return line
 
 
-async def replay(args: argparse.Namespace, config: Config, recording: Recording, out: Path) -> dict[str, Any]:
-    began = SYSTEM_CLOCK.monotonic()
-    settings = settings_from_file(Path(args.settings)) if args.settings else await settings_from_database(config)
+def options_from(args: argparse.Namespace, config: Config, recording: Recording, settings: dict[str, Any]) -> ReplayOptions:
+    """Every argument checked (raises :class:`UsageError`); nothing is written."""
     options = ReplayOptions(
         poly_venue=traded_venue(config, recording),
         settings=settings,
@@ -162,6 +177,18 @@ async def replay(args: argparse.Namespace, config: Config, recording: Recording,
     )
     if options.start and options.end and options.start >= options.end:
         raise UsageError("--from must be before --to")
+    info = recording.info
+    if info.start is not None and info.end is not None:
+        span = f"the recording runs from {info.start.isoformat()} to {info.end.isoformat()}"
+        if options.start is not None and options.start >= info.end:
+            raise UsageError(f"--from is after the recording's end: {span}")
+        if options.end is not None and options.end <= info.start:
+            raise UsageError(f"--to is before the recording's start: {span}")
+    return options
+
+
+async def replay(options: ReplayOptions, recording: Recording, out: Path) -> dict[str, Any]:
+    began = SYSTEM_CLOCK.monotonic()
     outcome = await Replay(recording, options).run()
     report = outcome.facts.report()
     outcome.facts.write(out, report)
@@ -187,12 +214,17 @@ def main(argv: list[str]) -> int:
             recording = open_recording(Path(args.directory))
         except (OSError, ValueError) as exc:
             raise UsageError(f"{args.directory}: {exc}") from None
+        if args.settings:
+            settings = settings_from_file(Path(args.settings))
+        else:
+            settings = settings_from_database(config)
+        options = options_from(args, config, recording, settings)
         out = Path(args.out)
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise UsageError(f"--out: cannot create {out}: {exc.strerror or exc}") from None
-        line = asyncio.run(replay(args, config, recording, out))
+        line = asyncio.run(replay(options, recording, out))
     except UsageError as exc:
         print(f"replay: {exc}", file=sys.stderr)
         return EX_USAGE

@@ -29,7 +29,7 @@ import os
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -60,6 +60,8 @@ DEFAULT_LATENCY_MS: Mapping[Venue, int] = {
     Venue.POLYMARKET: 150,
     Venue.POLYMARKET_US: 60,
 }
+#: Each venue's opening cash when the options do not say (the paper exchange's default).
+DEFAULT_BALANCE = Decimal(1000)
 #: Replayed seconds after the last event for attempts in flight to finish (lookups,
 #: unwinds), then the executor's own shutdown bound.
 GRACE_S = 30.0
@@ -93,14 +95,22 @@ class ReplayOutcome:
     ledger: Mapping[str, Any] = field(default_factory=dict)
 
 
-def _loop_busy(loop: asyncio.AbstractEventLoop) -> bool:
-    """Whether callbacks wait to run on ``loop`` (tasks woken, futures resolved).
+#: Turns a loop without a readable ready queue gets before it is taken as settled.
+_BLIND_TURNS = 50
+#: Wall seconds one settle may spin before the replay stops and says what is still running
+#: (a task that never waits on the clock, a transaction held across a clock sleep).
+SETTLE_LIMIT_S = 120.0
 
-    Reads the loop's ready queue: the one place asyncio keeps what is runnable. A loop
-    without one (another implementation) is treated as busy once, which costs a turn.
-    """
+
+def _loop_busy(loop: asyncio.AbstractEventLoop) -> bool | None:
+    """Whether callbacks wait to run on ``loop`` (tasks woken, futures resolved); None when
+    the loop does not say (an implementation without asyncio's ready queue)."""
     ready = getattr(loop, "_ready", None)
-    return True if ready is None else bool(ready)
+    return None if ready is None else bool(ready)
+
+
+class ReplayStuck(RuntimeError):
+    """The replay's tasks did not settle within :data:`SETTLE_LIMIT_S` wall seconds."""
 
 
 class Replay:
@@ -113,23 +123,46 @@ class Replay:
         self.clock = FakeClock()
         self.db: Database | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._settling_since: float | None = None
 
     async def settle(self) -> None:
         """Let every task run until all wait on the clock or a stream and no database
-        transaction is open."""
+        transaction is open. Raises :class:`ReplayStuck`, naming the tasks still running,
+        if that does not happen within :data:`SETTLE_LIMIT_S` wall seconds."""
         loop, db = self._loop, self.db
         assert loop is not None and db is not None
+        turns = 0
+        self._settling_since = None
         while True:
             if db.in_flight:
-                await db.wait_idle()
-                continue
-            if not _loop_busy(loop):
+                try:
+                    await asyncio.wait_for(db.wait_idle(), SETTLE_LIMIT_S)
+                except TimeoutError:
+                    raise ReplayStuck(
+                        f"a database transaction stayed open {SETTLE_LIMIT_S:.0f} s (held across a clock sleep?)"
+                    ) from None
+            busy = _loop_busy(loop)
+            if busy is False or (busy is None and turns >= _BLIND_TURNS):
                 return
+            turns += 1
+            if turns % 10_000 == 0:
+                self._check_stuck()
             await SYSTEM_CLOCK.sleep(0)
+
+    def _check_stuck(self) -> None:
+        now = SYSTEM_CLOCK.monotonic()
+        if self._settling_since is None or now - self._settling_since < SETTLE_LIMIT_S:
+            if self._settling_since is None:
+                self._settling_since = now
+            return
+        names = sorted(t.get_name() for t in asyncio.all_tasks() if not t.done())
+        raise ReplayStuck(f"the replay did not settle in {SETTLE_LIMIT_S:.0f} s; tasks running: {', '.join(names)}")
 
     async def run(self) -> ReplayOutcome:
         with tempfile.TemporaryDirectory(prefix="executor-replay-", dir=self._workdir or _memory_dir()) as tmp:
-            self.db = Database(f"sqlite+aiosqlite:///{Path(tmp) / 'replay.db'}")
+            # Writes one at a time, in the order tasks ask: two writers' BEGIN IMMEDIATE
+            # would otherwise be ordered by the database threads, not by replayed time.
+            self.db = Database(f"sqlite+aiosqlite:///{Path(tmp) / 'replay.db'}", serial_writes=True)
             try:
                 return await self._run()
             finally:
@@ -151,15 +184,22 @@ class Replay:
         exchange = ReplayExchange(
             clock,
             latency_s={v: opts.latency_ms.get(v, DEFAULT_LATENCY_MS[v]) / 1000 for v in Venue},
-            balances={v: opts.balances.get(v, Decimal(1000)) for v in Venue},
+            balances={v: opts.balances.get(v, DEFAULT_BALANCE) for v in Venue},
         )
         ports = {v: exchange.port(v) for v in traded}
-        facts = ReplayFacts(settings=settings.current.values(), latency_ms=opts.latency_ms)
+        facts = ReplayFacts(
+            settings=settings.current.values(),
+            latency_ms={v.value: opts.latency_ms.get(v, DEFAULT_LATENCY_MS[v]) for v in traded},
+            balances={v.value: opts.balances.get(v, DEFAULT_BALANCE) for v in traded},
+            venues=[v.value for v in traded],
+            window={"from": _iso(opts.start), "to": _iso(opts.end)},
+            risk=_risk_values(opts.risk),
+        )
         executor = Executor(
             settings=settings,
             store=AttemptRepository(db),
             trades=TradeRepository(db),
-            trade_logger=TradeLogger(TradeRepository(db), opts.risk.day_tz),
+            trade_logger=TradeLogger(TradeRepository(db), opts.risk.day_tz, clock),
             venues=ports,
             publish=facts.publish,
             risk_config=opts.risk,
@@ -174,20 +214,23 @@ class Replay:
         listed: set[Venue] = set()
         started = False
         wanted = BookFilter()
+        moment: datetime | None = None
         try:
             for event in self.recording.events(opts.start, opts.end, venues=traded, books=wanted):
                 when = event.received_at
                 if outcome.first is None:
-                    outcome.first = when
-                    clock.set(when)
-                if when != outcome.last:
+                    # With --from, the listings from before it are applied at its time.
+                    outcome.first = when if opts.start is None else max(when, opts.start)
+                    clock.set(outcome.first)
+                if when != moment:
                     # Events of one instant (a Kalshi message's YES and NO books) are applied
                     # together, as the venue client hands them over: then time moves.
                     await self.settle()
                     await clock.run_until(when, self.settle)
+                    moment = when
                 exchange.apply(event)
                 outcome.events += 1
-                outcome.last = when
+                outcome.last = clock.now()
                 if isinstance(event, ListingSnapshot):
                     listed.add(event.venue)
                     if not started and listed.issuperset(traded):
@@ -211,6 +254,7 @@ class Replay:
                 await pipeline.stop()
                 await executor.shutdown(0)
         outcome.ledger = exchange.ledger()
+        exchange.close()
         facts.finish(
             attempts=attempts,
             mappings=list(pipeline.mappings.values()),
@@ -222,6 +266,8 @@ class Replay:
             ledger=outcome.ledger,
             trades=trades,
             refusal_checks=executor.refusals,
+            discovered=outcome.discovered,
+            clean=outcome.clean,
         )
         return outcome
 
@@ -236,6 +282,23 @@ class Replay:
         if not shutdown.done():
             await clock.run_until(_after(clock.now(), SHUTDOWN_S + 1), self.settle)
         return await shutdown
+
+
+def _iso(when: datetime | None) -> str | None:
+    return None if when is None else when.astimezone(UTC).isoformat()
+
+
+def _risk_values(risk: RiskConfig) -> dict[str, object]:
+    """The environment's risk settings the replay ran with, for the report."""
+    return {
+        "min_confidence": risk.min_confidence.value,
+        "require_confirmation": risk.require_confirmation,
+        "max_book_age_ms": risk.max_book_age_ms,
+        "no_trade_before_start_s": risk.no_trade_before_start_s,
+        "day_tz": str(risk.day_tz),
+        "refuse_cancellation_mismatch": risk.refuse_cancellation_mismatch,
+        "suspicious_roi": risk.suspicious_roi,
+    }
 
 
 def _memory_dir() -> Path | None:

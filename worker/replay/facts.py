@@ -124,6 +124,10 @@ class _End:
     dropped: int
     exchange: Any
     refusal_checks: Mapping[str, int] | None
+    #: Mappings the replay's discovery made (0: nothing could trade), and whether every
+    #: attempt had ended when the replay stopped.
+    discovered: int | None = None
+    clean: bool | None = None
 
 
 class ReplayFacts:
@@ -221,6 +225,8 @@ class ReplayFacts:
         dropped: int = 0,
         ledger: Any = None,
         refusal_checks: Mapping[str, int] | None = None,
+        discovered: int | None = None,
+        clean: bool | None = None,
     ) -> None:
         """The run is over: what the throwaway database holds and what was replayed.
 
@@ -232,7 +238,9 @@ class ReplayFacts:
         ``TradeEvent`` events stand for them; ``skipped``: the recording's unreadable parts;
         ``dropped``: updates the recorder dropped; ``ledger``: the replay exchange's own
         account (written as given); ``refusal_checks``: the executor's refusal counter,
-        one per evaluation (``Executor.refusals``), when wanted.
+        one per evaluation (``Executor.refusals``), when wanted; ``discovered``: how many
+        mappings the replay's discovery made; ``clean``: whether every attempt had ended
+        when the replay stopped.
         """
         meta = dict(self._mapping_meta)
         for m in mappings:
@@ -240,7 +248,7 @@ class ReplayFacts:
         rows = tuple(self._rows) if trades is None else tuple(TradeRow.of(t) for t in trades)
         self._end = _End(tuple(attempts), rows, meta, start, end, book_updates, tuple(skipped), dropped,
                          None if ledger is None else jsonable(ledger),
-                         None if refusal_checks is None else dict(refusal_checks))
+                         None if refusal_checks is None else dict(refusal_checks), discovered, clean)
 
     def report(self) -> dict[str, Any]:
         """The report (see the module's docstring); :meth:`finish` must have been called."""
@@ -278,6 +286,8 @@ class ReplayFacts:
             "peak_capital": max((p["capital"] for p in capital), key=Decimal, default="0"),
             "skipped_parts": len(end.skipped),
             "dropped_updates": end.dropped,
+            "mappings": end.discovered,
+            "all_attempts_ended": end.clean,
         }
         return {
             "summary": summary,

@@ -56,12 +56,17 @@ def _cases(tmp_path: Path, rec: Path) -> dict[str, tuple[list[str], str]]:
         "min_bet above max_bet": ([str(rec), "--settings", _json(tmp_path, "minmax.json",
                                    '{"min_bet": 50, "max_bet": 10}')], "--settings:"),
         "latency not a number": ([str(rec), "--settings", ok, "--latency-ms", "abc"], "--latency-ms:"),
+        "balance not an amount": ([str(rec), "--settings", ok, "--balance", "-5"], "--balance:"),
+        "--from after the recording": ([str(rec), "--settings", ok, "--from", "2030-01-01T00:00:00Z"],
+                                       "after the recording's end"),
+        "no settings and no database": ([str(rec)], "no database at"),
     }
 
 
 @pytest.mark.parametrize("case", [
     "not a recording", "no such directory", "--from without a zone", "--from after --to", "settings not JSON",
-    "min_bet above max_bet", "latency not a number",
+    "min_bet above max_bet", "latency not a number", "balance not an amount", "--from after the recording",
+    "no settings and no database",
 ])
 def test_bad_input_exits_2_with_one_line_and_writes_no_report(
     case: str, recording: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -73,7 +78,8 @@ def test_bad_input_exits_2_with_one_line_and_writes_no_report(
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("replay: ") and says in lines[0], captured.err
     assert captured.out == ""
-    assert not (out / "report.json").exists() and not (out / "report.html").exists()
+    assert not out.exists()  # nothing written, not even the directory
+    assert not (tmp_path / "none.db").exists()  # the database is read, never created
 
 
 def test_the_command_exits_2_as_a_process(recording: Path, tmp_path: Path) -> None:
