@@ -24,11 +24,15 @@ class BookUpdate:
 
     ``snapshot`` is True for a full book (first one, after a reconnect, after a gap);
     after a gap or reconnect the stream always sends a snapshot before any delta-based
-    book, so every book it yields can be trusted.
+    book, so every book it yields can be trusted. ``venue_ts`` is the venue's own time of
+    the update where its message carries one (Polymarket ``timestamp``, Polymarket US
+    ``transactTime``; Kalshi numbers its messages instead: ``book.sequence``); a recording
+    keeps it.
     """
 
     book: OrderBook
     snapshot: bool
+    venue_ts: datetime | None = None
 
 
 @runtime_checkable

@@ -153,6 +153,24 @@ def test_two_replays_of_one_recording_write_the_same_report(replays: list[tuple[
     assert "<script" in html and parser.external == []
 
 
+def test_the_replays_capital_is_the_replay_exchanges_own_cash_movement(
+    replays: list[tuple[Path, dict[str, Any]]],
+) -> None:
+    # An independent oracle: our books (the attempts' fills, as the throwaway database
+    # holds them) against the matching engine's own ledger, which keeps its own
+    # arithmetic. A replay settles nothing, so every dollar that left the venues' cash is
+    # in what is still held (open positions and stranded legs, at cost with fees) or was
+    # lost by an unwind (realised P&L: a sale back below cost).
+    _, report = replays[0]
+    spent = sum(
+        (Decimal(account["opening_cash"]) - Decimal(account["cash"]) for account in report["exchange"].values()),
+        Decimal(0),
+    )
+    assert spent > 0
+    held = Decimal(report["capital"][-1]["capital"]) if report["capital"] else Decimal(0)
+    assert held - Decimal(report["summary"]["realised_pnl"]) == spent
+
+
 def same_position(attempt: AttemptRecord, trade: dict[str, Any]) -> bool:
     """The replay's trade holds the live attempt's position: same game, and either the same
     mapping and direction, or the game's other mapping in the other direction.

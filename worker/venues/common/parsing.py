@@ -80,6 +80,15 @@ def ts(value: Any) -> datetime | None:
     raise PayloadError(f"not a timestamp: {value!r}")
 
 
+def venue_time(value: Any) -> datetime | None:
+    """A venue's own timestamp of a message (:func:`ts`), or None when it has none or an
+    unreadable one: it is kept for the record, never a reason to drop the message."""
+    try:
+        return ts(value)
+    except (PayloadError, ValueError, OverflowError, OSError):
+        return None
+
+
 def json_list(value: Any) -> list[Any]:
     """Gamma's JSON-encoded list strings (``"[\\"Rockets\\", \\"Kings\\"]"``) or a real list."""
     if value is None or value == "":

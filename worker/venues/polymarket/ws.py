@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from worker.domain.books import OrderBook, PriceLevel
 from worker.domain.markets import ContractRef, OutcomeSide, Venue
 from worker.domain.ports import BookUpdate
-from worker.venues.common.parsing import dec, text
+from worker.venues.common.parsing import dec, text, venue_time
 from worker.venues.common.ws import Connect, MarketSocket, default_connect, stream
 from worker.venues.polymarket.parse import parse_book
 
@@ -33,6 +33,7 @@ class PolymarketBookState:
 
     def apply(self, event: Mapping[str, Any], now: datetime) -> list[BookUpdate]:
         kind = text(event.get("event_type"))
+        at = venue_time(event.get("timestamp"))
         if kind == "book":
             book = parse_book(event, now, self.markets.get(text(event.get("asset_id")), ""))
             token = book.contract.contract_id
@@ -40,7 +41,7 @@ class PolymarketBookState:
                 "bids": {lvl.price: lvl.size for lvl in book.bids},
                 "asks": {lvl.price: lvl.size for lvl in book.asks},
             }
-            return [BookUpdate(book, True)]
+            return [BookUpdate(book, True, at)]
         if kind != "price_change":
             return []
         changes = event.get("price_changes") or event.get("changes") or []
@@ -73,6 +74,7 @@ class PolymarketBookState:
                         now,
                     ),
                     False,
+                    at,
                 )
             )
         return out

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from worker.domain.markets import ContractRef, OutcomeSide
 from worker.domain.ports import BookUpdate
+from worker.venues.common.parsing import venue_time
 from worker.venues.common.ws import Connect, MarketSocket, default_connect, stream
 from worker.venues.polymarket_us.parse import parse_book
 
@@ -50,11 +51,13 @@ def stream_books(
         if not isinstance(message, dict) or "marketData" not in message:
             return
         long_book, short_book = parse_book(message, client.clock.now())
+        data = message.get("marketData")
+        at = venue_time(data.get("transactTime")) if isinstance(data, dict) else None
         slug = long_book.contract.contract_id
         if (slug, OutcomeSide.LONG) in wanted:
-            yield BookUpdate(long_book, True)
+            yield BookUpdate(long_book, True, at)
         if (slug, OutcomeSide.SHORT) in wanted:
-            yield BookUpdate(short_book, True)
+            yield BookUpdate(short_book, True, at)
 
     def subscription() -> MarketSocket:
         headers = client.signer.headers("GET", WS_PATH) if client.signer is not None else {}
