@@ -26,6 +26,9 @@ PAPER_BALANCE_VENUES = ("kalshi", "polymarket", "polymarket_us")
 DEFAULT_PAPER_BALANCES = "kalshi=1000,polymarket=1000,polymarket_us=1000"
 MIN_DASHBOARD_PASSWORD = 12
 MIN_COOKIE_SECRET = 32
+#: The smallest recording cap (``EXECUTOR_RECORD_MAX_GB``): about 10 MiB. Below a part's
+#: size every part would be deleted as it closes.
+MIN_RECORD_GB = Decimal("0.01")
 
 
 class ConfigError(ValueError):
@@ -231,8 +234,8 @@ def _percent(env: Mapping[str, str], name: str, default: Decimal, hi: Decimal) -
     return value
 
 
-def _positive(env: Mapping[str, str], name: str, default: Decimal) -> Decimal:
-    """A finite number above zero (a size in GB)."""
+def _positive(env: Mapping[str, str], name: str, default: Decimal, minimum: Decimal) -> Decimal:
+    """A finite number of at least ``minimum`` (a size in GB)."""
     raw = env.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -240,9 +243,36 @@ def _positive(env: Mapping[str, str], name: str, default: Decimal) -> Decimal:
         value = Decimal(raw.strip())
     except ArithmeticError:
         raise ConfigError(name, f"expected a number such as 10 or 0.5, got {raw!r}") from None
-    if not value.is_finite() or value <= 0:
-        raise ConfigError(name, f"must be a number above 0, got {raw.strip()}")
+    if not value.is_finite() or value < minimum:
+        raise ConfigError(name, f"must be a number of at least {minimum}, got {raw.strip()}")
     return value
+
+
+def directory_problem(path: Path) -> str | None:
+    """Why files cannot be written in the directory ``path`` (None when they can), without
+    creating anything: an existing ``path`` must be a writable directory, a missing one's
+    nearest existing parent must be one (``path`` is created under it when first used)."""
+    existing = path
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    created = "" if existing == path else f", so {path} cannot be created"
+    if not existing.is_dir():
+        return f"{existing} is not a directory{created}"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"{existing} is not writable{created}"
+    return None
+
+
+def _writable_dir(env: Mapping[str, str], name: str) -> Path | None:
+    """A directory files are written in (None when unset or blank); see :func:`directory_problem`."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    path = Path(raw)
+    problem = directory_problem(path)
+    if problem is not None:
+        raise ConfigError(name, problem)
+    return path
 
 
 def _secret(env: Mapping[str, str], name: str, min_length: int) -> str | None:
@@ -391,7 +421,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         dashboard_password_env=dashboard_password,
         dashboard_cookie_secret_env=cookie_secret,
         notify_urls=notify_urls,
-        record_dir=Path(record_dir) if (record_dir := (env.get("EXECUTOR_RECORD_DIR") or "").strip()) else None,
-        record_max_gb=_positive(env, "EXECUTOR_RECORD_MAX_GB", Decimal("10")),
+        record_dir=_writable_dir(env, "EXECUTOR_RECORD_DIR"),
+        record_max_gb=_positive(env, "EXECUTOR_RECORD_MAX_GB", Decimal("10"), MIN_RECORD_GB),
         replay_reports=Path((env.get("EXECUTOR_REPLAY_REPORTS") or "").strip() or data_dir / "replays"),
     )

@@ -17,17 +17,17 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import os
 import signal
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 from worker.cli.common import config_or_exit, setup_logging
-from worker.cli.run import ensure_paper_exchange
+from worker.cli.run import ensure_paper_exchange, stop_paper_exchange
 from worker.clock import SYSTEM_CLOCK
-from worker.config import Config
+from worker.config import Config, directory_problem
 from worker.domain.errors import MissingCredentials
 from worker.domain.markets import Venue
 from worker.domain.ports import VenuePort
@@ -103,23 +103,28 @@ async def record(out: Path, duration: float | None, listing_s: float = LISTING_S
             loop.remove_signal_handler(sig)
         await asyncio.to_thread(writer.close)
         if child is not None:
-            child.terminate()
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
+            stop_paper_exchange(child)
+
+
+def seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds above 0 (not nan, inf or negative)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds above 0, got {text!r}")
+    return value
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m worker record", description=__doc__)
     parser.add_argument("--out", type=Path, required=True, help="the recording directory")
-    parser.add_argument("--duration", type=float, default=None, help="seconds to record (default: until stopped)")
-    parser.add_argument("--listing-s", type=float, default=LISTING_S, help="seconds between listings")
+    parser.add_argument("--duration", type=seconds, default=None, help="seconds to record (default: until stopped)")
+    parser.add_argument("--listing-s", type=seconds, default=LISTING_S, help="seconds between listings")
     args = parser.parse_args(argv)
-    if args.duration is not None and args.duration <= 0:
-        parser.error("--duration must be positive")
-    if args.listing_s <= 0:
-        parser.error("--listing-s must be positive")
+    if (problem := directory_problem(args.out)) is not None:
+        parser.error(f"--out: {problem}")
     setup_logging()
     try:
         summary = asyncio.run(record(args.out, args.duration, args.listing_s))

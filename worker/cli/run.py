@@ -79,8 +79,19 @@ async def ensure_paper_exchange(
             log.info("started the paper exchange (pid %s)", child.pid)
             return child
         await clock.sleep(0.2)
-    child.terminate()
+    stop_paper_exchange(child)
     raise RuntimeError(f"the paper exchange did not answer within 60 s; see {log_path}")
+
+
+def stop_paper_exchange(child: subprocess.Popen[bytes], timeout_s: float = 10.0) -> None:
+    """Stop a paper exchange :func:`ensure_paper_exchange` started: SIGTERM, then SIGKILL
+    if it has not exited within ``timeout_s`` seconds."""
+    child.terminate()
+    try:
+        child.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
 
 
 async def run(duration: float, seed: int | None, stop: asyncio.Event | None = None) -> dict[str, Any]:
@@ -149,11 +160,7 @@ async def run(duration: float, seed: int | None, stop: asyncio.Event | None = No
                 await settings.set_enabled(False)
         await db.dispose()
         if child is not None:
-            child.terminate()
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
+            stop_paper_exchange(child)
 
 
 def main(argv: list[str]) -> int:

@@ -40,6 +40,7 @@ from db.mappings import SqlMappingStore
 from db.migrate import migrate
 from db.repositories import SettingsRepository, TradeRepository
 from worker.clock import SYSTEM_CLOCK, FakeClock
+from worker.domain.attempts import AttemptRecord
 from worker.domain.markets import Venue
 from worker.domain.tradelog import TradeQuery
 from worker.engine.executor import Executor, RiskConfig
@@ -93,6 +94,8 @@ class ReplayOutcome:
     discovered: int = 0
     clean: bool = True
     ledger: Mapping[str, Any] = field(default_factory=dict)
+    #: Every attempt the replay made, with its legs, as the throwaway database held them.
+    attempts: list[AttemptRecord] = field(default_factory=list)
 
 
 #: Turns a loop without a readable ready queue gets before it is taken as settled.
@@ -141,6 +144,7 @@ class Replay:
                     raise ReplayStuck(
                         f"a database transaction stayed open {SETTLE_LIMIT_S:.0f} s (held across a clock sleep?)"
                     ) from None
+                continue  # others ran meanwhile: one may have opened a transaction since
             busy = _loop_busy(loop)
             if busy is False or (busy is None and turns >= _BLIND_TURNS):
                 return
@@ -247,7 +251,7 @@ class Replay:
             if started:
                 outcome.clean = await self._finish(executor, pipeline)
                 started = False
-            attempts = await AttemptRepository(db).list_all()
+            attempts = outcome.attempts = await AttemptRepository(db).list_all()
             trades = await TradeRepository(db).query_trades(TradeQuery(limit=10**9))
         finally:
             if started:  # an error mid-replay: stop the tasks before the database goes

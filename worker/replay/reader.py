@@ -46,6 +46,8 @@ _set_rb_venue, _set_rb_book, _set_rb_snapshot, _set_rb_venue_ts = slot_setters(
 Entry = tuple[int, int, int, Any]
 #: Rows read at a time from a part.
 BATCH_ROWS = 8_192
+#: Why a ``.tmp`` part is skipped: open parts are ``.tmp`` until the writer closes them.
+UNFINISHED = "unfinished part (.tmp): still being written, or the writer stopped before closing it"
 _VENUE_ORDER = {v: i for i, v in enumerate(Venue)}
 _KIND_ORDER = {LISTINGS: 0, BOOKS: 1}
 
@@ -114,7 +116,7 @@ class FileRecording:
             if number is None or not path.name.startswith(f"{kind}-"):
                 continue
             if path.name.endswith(TMP_SUFFIX):
-                skipped.append(SkippedPart(str(path), "unfinished part (.tmp): the writer stopped before closing it"))
+                skipped.append(SkippedPart(str(path), UNFINISHED))
                 found.setdefault(number, None)
                 continue
             if not path.name.endswith(SUFFIX):

@@ -45,7 +45,9 @@ class RecordingVenue:
     Built on a port that tells its listing refusals, it is one too (an instance of
     ``ListingRefusalSource``); other attributes of the inner client are reached through it.
     The writer runs while at least one recording venue is open on it: closing the last one
-    closes the writer (its parts are finished, their footers written).
+    closes the writer (its parts are finished, their footers written). A writer that
+    cannot record (its directory, its disk) never stops the venue: everything is still
+    passed on, unrecorded (``RecordWriter.failed``).
     """
 
     def __new__(cls, port: VenuePort, writer: RecordWriter, clock: Clock | None = None) -> RecordingVenue:
@@ -73,7 +75,11 @@ class RecordingVenue:
 
     async def list_markets(self, leagues: Sequence[League] | None = None) -> list[Market]:
         markets = await self.inner.list_markets(leagues)
-        self.writer.offer(ListingSnapshot(self._venue, self._clock.now(), tuple(markets)))
+        # Only a whole listing is recorded: a replay takes each snapshot as the venue's
+        # complete listing and closes every market it lacks, so a listing filtered by
+        # league would close every other league's markets.
+        if leagues is None:
+            self.writer.offer(ListingSnapshot(self._venue, self._clock.now(), tuple(markets)))
         return markets
 
     async def get_book(self, contract: ContractRef) -> OrderBook:

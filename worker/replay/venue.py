@@ -128,6 +128,7 @@ class ReplayExchange:
         self.books_applied = 0
         #: Books of contracts no listing snapshot had registered (streamed, not tradable).
         self.books_unlisted = 0
+        self._closed = False
 
     # -- the recording --------------------------------------------------------------------
     def apply(self, event: RecordedEvent) -> None:
@@ -365,8 +366,10 @@ class ReplayExchange:
         return out
 
     def close(self) -> None:
-        """Close the paper store (the ports answer nothing after this)."""
-        self.store.close()
+        """Close the paper store (the ports answer nothing after this); again: nothing."""
+        if not self._closed:
+            self._closed = True
+            self.store.close()
 
 
 def _charged(venue: Venue) -> tuple[Decimal, int | None]:

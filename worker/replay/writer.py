@@ -18,6 +18,11 @@ every ``rotate_s`` seconds (60) and on :meth:`close`; their numbers count up per
 kind, so a missing part shows as a gap. Each part's footer carries key-value metadata
 (:data:`META_KEYS`). Past ``max_bytes`` in the directory, the oldest closed parts (across
 venues) are deleted first. ``docs/recording.md`` documents the layout.
+
+Recording never stops trading: a writer that cannot start (its directory cannot be
+created) or whose disk fails while writing (full, the directory removed) logs it once,
+leaves its open parts unfinished and drops what is offered from then on (``failed`` says
+why), until it is started again (a worker's next connection to its venues).
 """
 
 from __future__ import annotations
@@ -149,39 +154,56 @@ class RecordWriter:
         self._thread: threading.Thread | None = None
         self._holders = 0
         self._lock = threading.Lock()
+        #: Why this writer stopped recording (None while it records): see the module docstring.
+        self.failed: str | None = None
 
     # -- the event loop's side -----------------------------------------------------------
     def offer_update(self, venue: Venue, update: BookUpdate) -> bool:
-        """Queue one book update of ``venue`` without waiting; False (and counted) when full."""
-        if len(self._queue) >= self._queue_size:
+        """Queue one book update of ``venue`` without waiting; False (and counted) when full
+        or when the writer has failed."""
+        if self.failed is not None or len(self._queue) >= self._queue_size:
             self.dropped += 1
             return False
         self._queue.append((venue, update))
         return True
 
     def offer(self, item: RecordedBook | ListingSnapshot) -> bool:
-        """Queue a recorded book or listing snapshot without waiting; False when full."""
-        if len(self._queue) >= self._queue_size:
+        """Queue a recorded book or listing snapshot without waiting; False when full or failed."""
+        if self.failed is not None or len(self._queue) >= self._queue_size:
             self.dropped += 1
             return False
         self._queue.append(item)
         return True
 
     # -- lifecycle -----------------------------------------------------------------------
-    def start(self) -> None:
+    def start(self) -> bool:
+        """Start the thread (again after :meth:`close`); False when the directory cannot be
+        taken up (logged once: the writer has failed, and drops what is offered)."""
         with self._lock:
             if self._thread is not None:
-                return
-            self.directory.mkdir(parents=True, exist_ok=True)
-            self._scan()
-            self._thread = threading.Thread(target=self._run, name="record-writer", daemon=True)
-            self._thread.start()
+                return self.failed is None
+            self.failed = None
+            try:
+                self.directory.mkdir(parents=True, exist_ok=True)
+                self._scan()
+                thread = threading.Thread(target=self._run, name="record-writer", daemon=True)
+                thread.start()
+            except (OSError, RuntimeError) as exc:  # RuntimeError: no thread can be started
+                self._fail(exc)
+                self._queue.clear()
+                return False
+            self._thread = thread
+            return True
 
     def hold(self) -> None:
-        """One more venue records here (starts the thread if it is not running)."""
+        """One more venue records here (starts the thread if it is not running; never
+        raises: a writer that cannot start has failed, see :meth:`start`). Only the first
+        venue of a connection tries a failed writer again: one failure, one log line."""
         with self._lock:
+            first = self._holders == 0
             self._holders += 1
-        self.start()
+        if first or self.failed is None:
+            self.start()
 
     def release(self) -> bool:
         """One venue less; True when none is left (the caller then closes the writer)."""
@@ -234,16 +256,32 @@ class RecordWriter:
             self._close_part(part)
 
     def _guarded(self, item: object) -> None:
+        if self.failed is not None and not isinstance(item, _Sync):
+            return  # queued before the failure: dropped with the rest
         try:
             self._handle(item)
-        except Exception:  # a failing disk must not kill the thread; the parts say what is there
-            log.exception("recording: could not write %s", type(item).__name__)
+        except OSError as exc:  # a failing disk must neither kill the thread nor stop trading
+            self._fail(exc)
+        except Exception:  # one item the writer cannot convert: that item is lost
+            log.exception("recording: could not record %s", type(item).__name__)
+
+    def _fail(self, exc: BaseException) -> None:
+        """Stop recording (logged once): open parts are left unfinished, what is offered
+        from now on is dropped; trading goes on. A later :meth:`start` tries again."""
+        if self.failed is not None:
+            return
+        self.failed = f"{type(exc).__name__}: {exc}"
+        log.error("recording into %s stopped (%s); trading goes on without recording", self.directory, self.failed)
+        for part in list(self._open.values()):
+            del self._open[(part.venue, part.kind)]
+            with contextlib.suppress(Exception):
+                part.writer.close()
 
     def _handle(self, item: object) -> None:
         if type(item) is tuple:
             venue, update = item
             part = self._part(venue, BOOKS)
-            part.books.add(update.book, update.snapshot)
+            part.books.add(update.book, update.snapshot, update.venue_ts)
             self._stamp(part, update.book.received_at)
         elif isinstance(item, RecordedBook):
             part = self._part(item.venue, BOOKS)
@@ -317,7 +355,8 @@ class RecordWriter:
             part.listing_rows = []
 
     def _close_part(self, part: _Part) -> None:
-        del self._open[(part.venue, part.kind)]
+        if self._open.pop((part.venue, part.kind), None) is None:
+            return  # abandoned by a failure meanwhile
         try:
             self._flush(part)
             part.writer.add_key_value_metadata({
@@ -327,13 +366,17 @@ class RecordWriter:
             })
             part.writer.close()
             os.replace(part.tmp, part.final)
-        except Exception:
-            log.exception("recording: part %s could not be closed; left unfinished", part.tmp)
+            size = part.final.stat().st_size
+        except Exception as exc:
             with contextlib.suppress(Exception):
                 part.writer.close()
+            if isinstance(exc, OSError):
+                self._fail(exc)
+            else:
+                log.exception("recording: part %s could not be closed; left unfinished", part.tmp)
             return
         self.parts[(part.venue.value, part.kind)] += 1
-        self._closed.append((part.final, part.final.stat().st_size))
+        self._closed.append((part.final, size))
         self._enforce_cap()
 
     def _enforce_cap(self) -> None:

@@ -3,11 +3,13 @@ and said."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from pathlib import Path
 
 from tests.worker.replay.samples import T0, market, ref, update
 from worker.domain.markets import Venue
+from worker.domain.ports import BookUpdate
 from worker.replay.reader import open_recording
 from worker.replay.recording import BookFilter, ListingSnapshot, RecordedBook
 from worker.replay.writer import RecordWriter
@@ -116,3 +118,29 @@ def test_venues_and_a_book_filter_leave_out_what_a_replay_does_not_trade(tmp_pat
         (Venue.KALSHI, ref(Venue.KALSHI, 3).contract_id),
         (Venue.POLYMARKET, ref(Venue.POLYMARKET, 4).contract_id),  # no filter for this venue
     ]
+
+
+async def test_a_part_still_being_written_is_said_to_be_open_not_crashed(tmp_path: Path) -> None:
+    writer = RecordWriter(tmp_path, BIG, poll_s=0.01)
+    writer.start()
+    writer.offer_update(Venue.KALSHI, update(ref(Venue.KALSHI), T0))
+    assert await asyncio.to_thread(writer.sync)  # a recording in progress: its part is open
+    [skipped] = open_recording(tmp_path).info.skipped
+    assert skipped.reason == "unfinished part (.tmp): still being written, or the writer stopped before closing it"
+    await asyncio.to_thread(writer.close)
+    assert open_recording(tmp_path).info.skipped == []
+
+
+def test_a_venues_own_time_of_an_update_is_kept_beside_the_receive_time(tmp_path: Path) -> None:
+    writer = RecordWriter(tmp_path, BIG)
+    writer.start()
+    at = T0 + timedelta(seconds=1)
+    sent = T0 + timedelta(milliseconds=930)
+    plain = update(ref(Venue.POLYMARKET, 1), at)
+    writer.offer_update(Venue.POLYMARKET, BookUpdate(plain.book, plain.snapshot, sent))
+    writer.offer_update(Venue.KALSHI, update(ref(Venue.KALSHI, 2), at, sequence=77))
+    writer.close()
+    books = [e for e in open_recording(tmp_path).events() if isinstance(e, RecordedBook)]
+    by_venue = {b.venue: b for b in books}
+    assert by_venue[Venue.POLYMARKET].venue_ts == sent and by_venue[Venue.POLYMARKET].received_at == at
+    assert by_venue[Venue.KALSHI].venue_ts is None and by_venue[Venue.KALSHI].book.sequence == 77

@@ -15,7 +15,7 @@ from worker.domain.discovery import ListingRefusal
 from worker.domain.markets import ContractRef, League, Market, Venue
 from worker.domain.ports import BookUpdate, ListingRefusalSource, VenuePort
 from worker.replay.reader import open_recording
-from worker.replay.recorder import Recorder, RecordingVenue, contracts_of
+from worker.replay.recorder import Recorder, RecordingVenue, contracts_of, record_venues
 from worker.replay.recording import ListingSnapshot, RecordedBook
 from worker.replay.writer import RecordWriter
 
@@ -121,3 +121,37 @@ async def test_the_recorder_lists_periodically_and_restarts_the_stream_when_the_
     await asyncio.gather(task, return_exceptions=True)
     await port.aclose()
     assert len([e for e in open_recording(tmp_path).events() if isinstance(e, ListingSnapshot)]) == 3
+
+
+async def test_a_listing_filtered_by_league_is_passed_on_but_not_recorded(tmp_path: Path) -> None:
+    # A replay takes each snapshot as the venue's whole listing: a filtered one would close
+    # every other league's markets.
+    clock = FakeClock(T0)
+    writer = RecordWriter(tmp_path, BIG)
+    port = RecordingVenue(ScriptedVenue(Venue.KALSHI, [market(Venue.KALSHI)], clock), writer)  # type: ignore[arg-type]
+    assert await port.list_markets([League.NBA]) == [market(Venue.KALSHI)]
+    await port.list_markets()
+    await port.aclose()
+    snapshots = [e for e in open_recording(tmp_path).events() if isinstance(e, ListingSnapshot)]
+    assert len(snapshots) == 1
+
+
+async def test_a_writer_that_cannot_record_never_stops_the_venue(tmp_path: Path) -> None:
+    """A bad directory once the worker runs: the venue still lists and streams, unrecorded."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    clock = FakeClock(T0)
+    inner = ScriptedVenue(Venue.POLYMARKET, [market(Venue.POLYMARKET)], clock)
+    writer = RecordWriter(blocker / "rec", BIG)
+    ports = record_venues({Venue.POLYMARKET: inner}, writer)  # type: ignore[dict-item]
+    port = ports[Venue.POLYMARKET]
+    assert writer.failed is not None
+    assert await port.list_markets() == [market(Venue.POLYMARKET)]
+    refs = contracts_of(inner.markets)
+    sent = update(refs[0], T0)
+    inner.feed.put_nowait(sent)
+    stream = port.stream_books(refs)
+    assert await anext(stream) == sent
+    await stream.aclose()
+    await port.aclose()
+    assert inner.closed and blocker.read_text() == "x"

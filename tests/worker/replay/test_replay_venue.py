@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -395,3 +396,11 @@ def test_a_listed_fee_schedule_the_exchange_does_not_charge_is_reported(clock: F
     ex.apply(ListingSnapshot(Venue.POLYMARKET, T0, (GAMMA,)))  # the listing's own 0.03 again
     assert ex.fee_differences == {}
     ex.close()
+
+
+def test_closing_the_exchange_closes_its_store_and_may_be_done_twice(clock: FakeClock) -> None:
+    e = ReplayExchange(clock, LATENCY, CASH)
+    e.close()
+    e.close()  # the driver closes it in a finally that may run after an earlier close
+    with pytest.raises(sqlite3.ProgrammingError):
+        e.ledger()

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import shutil
 import time
 from datetime import timedelta
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 
 from tests.worker.replay.samples import T0, market, ref, update
 from worker.clock import FakeClock
@@ -111,3 +114,50 @@ def test_a_writer_started_again_continues_the_numbering(tmp_path: Path) -> None:
     _one_part(second, Venue.KALSHI)
     second.close()
     assert _files(tmp_path) == [f"kalshi/books/books-00000{i}.parquet" for i in range(3)]
+
+
+def test_a_writer_that_cannot_create_its_directory_fails_once_and_drops(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    writer = RecordWriter(blocker / "rec", BIG)
+    with caplog.at_level(logging.ERROR, logger="worker.replay.writer"):
+        writer.hold()  # never raises: recording must not stop trading
+        writer.hold()  # the connection's second venue
+    assert writer.failed is not None and "NotADirectoryError" in writer.failed
+    assert not writer.offer_update(Venue.KALSHI, update(ref(Venue.KALSHI), T0))
+    assert [r.getMessage() for r in caplog.records if "stopped" in r.getMessage()] == [
+        f"recording into {blocker / 'rec'} stopped ({writer.failed}); trading goes on without recording"
+    ]
+    writer.close()
+
+
+async def test_a_disk_failure_after_start_stops_recording_once_and_the_thread_lives_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    root = tmp_path / "rec"
+    writer = RecordWriter(root, BIG, poll_s=0.01)
+    assert writer.start()
+    k = ref(Venue.KALSHI)
+    writer.offer_update(Venue.KALSHI, update(k, T0))
+    assert await asyncio.to_thread(writer.sync)
+    # The directory goes (removed by hand, a disk gone) and a file takes its place.
+    shutil.rmtree(root)
+    root.write_text("in the way")
+    with caplog.at_level(logging.ERROR, logger="worker.replay.writer"):
+        assert await asyncio.to_thread(writer.sync, close_parts=True)  # the part cannot be renamed
+        for i in range(50):
+            writer.offer_update(Venue.KALSHI, update(k, T0 + timedelta(seconds=i)))
+        assert await asyncio.to_thread(writer.sync)
+    assert writer.failed is not None
+    assert len([r for r in caplog.records if "stopped" in r.getMessage()]) == 1
+    assert not writer.offer_update(Venue.KALSHI, update(k, T0))  # dropped at once, never queued
+    assert writer._thread is not None and writer._thread.is_alive()
+    await asyncio.to_thread(writer.close)
+    # Started again (a worker's next connection), it records once its directory is back.
+    root.unlink()
+    assert writer.start() and writer.failed is None
+    writer.offer_update(Venue.KALSHI, update(k, T0 + timedelta(minutes=1)))
+    await asyncio.to_thread(writer.close)
+    assert [p.name for p in (root / "kalshi/books").iterdir()] == ["books-000001.parquet"]  # numbering goes on
