@@ -150,6 +150,7 @@ class FileRecording:
         lo = None if start is None else micros(start)
         hi = None if end is None else micros(end)
         streams: list[Iterator[list[Entry]]] = []
+        latest: list[Iterator[list[Entry]]] = []
         for (venue, kind), parts in self.parts.items():
             if venues is not None and venue not in venues:
                 continue
@@ -161,9 +162,48 @@ class FileRecording:
                         yield before
                 streams.append(self._listings(venue, wanted, lo, hi))
             else:
-                streams.append(self._books(venue, wanted, lo, hi, books))
+                if lo is not None:
+                    latest.append(self._books(venue, self._latest_before(parts, lo), None, None, books))
+                streams.append(self._books(venue, self._batches(wanted), lo, hi, books))
+        # A replay that starts mid-recording starts from the books as they stood: each
+        # contract's latest book before ``start`` (with its own receive time), then the rest.
+        for entry in _merge(latest):
+            yield entry[-1]
         for entry in _merge(streams):
             yield entry[-1]
+
+    def _batches(self, parts: list[PartFile]) -> Iterator[pa.RecordBatch]:
+        for part in parts:
+            try:
+                batches = list(pq.ParquetFile(part.path).iter_batches(batch_size=BATCH_ROWS))
+            except (OSError, ValueError) as exc:
+                self.info.skipped.append(SkippedPart(str(part.path), f"unreadable rows: {exc}"))
+                continue
+            yield from batches
+
+    def _latest_before(self, parts: list[PartFile], lo: int) -> Iterator[pa.RecordBatch]:
+        """Each contract's last book row received before ``lo``, in receive order (found in
+        Arrow: the parts before ``lo`` are read, not turned into books)."""
+        tables = []
+        for part in parts:
+            if part.first_us is not None and part.first_us >= lo:
+                continue
+            try:
+                tables.append(pq.read_table(part.path))
+            except (OSError, ValueError):
+                continue  # said when the parts were listed, or when the window reads it
+        if not tables:
+            return
+        table = pa.concat_tables(tables)
+        table = table.filter(pc.less(table.column("received_at").cast("int64"), lo))
+        if table.num_rows == 0:
+            return
+        keys = ["market_id", "contract_id", "side"]
+        index = pa.table(
+            {**{k: table.column(k).cast(pa.string()) for k in keys}, "row": pa.array(range(table.num_rows), pa.int64())}
+        )
+        rows = index.group_by(keys).aggregate([("row", "max")]).column("row_max")
+        yield from table.take(pc.take(rows, pc.sort_indices(rows))).to_batches()
 
     def _listing_before(self, parts: list[PartFile], lo: int) -> ListingSnapshot | None:
         """The latest snapshot received before ``lo`` (a replay starting mid-recording)."""
@@ -212,7 +252,12 @@ class FileRecording:
                 yield chunk
 
     def _books(
-        self, venue: Venue, parts: list[PartFile], lo: int | None, hi: int | None, books: BookFilter | None = None
+        self,
+        venue: Venue,
+        batches: Iterator[pa.RecordBatch],
+        lo: int | None,
+        hi: int | None,
+        books: BookFilter | None = None,
     ) -> Iterator[list[Entry]]:
         """Each record batch's books as one chunk of sorted entries (rows of contracts
         ``books`` leaves out dropped in Arrow, before any of them becomes a Python object)."""
@@ -224,48 +269,42 @@ class FileRecording:
         order = itertools.count()
         times: dict[int, datetime] = {}
         new = object.__new__
-        for part in parts:
-            try:
-                batches = list(pq.ParquetFile(part.path).iter_batches(batch_size=BATCH_ROWS))
-            except (OSError, ValueError) as exc:
-                self.info.skipped.append(SkippedPart(str(part.path), f"unreadable rows: {exc}"))
-                continue
-            for batch in batches:
-                if books is not None and books.version != version:
-                    version = books.version
-                    ids = books.contracts.get(venue)
-                    keep = None if ids is None else pa.array(sorted(ids), pa.string())
-                if keep is not None:
-                    batch = batch.filter(pc.is_in(batch.column("contract_id").cast(pa.string()), value_set=keep))
-                chunk: list[Entry] = []
-                add = chunk.append
-                at = batch.column("received_at").cast("int64").to_pylist()
-                # Dictionary columns decoded in Arrow first (to_pylist on them is ~30x slower).
-                market = batch.column("market_id").cast(pa.string()).to_pylist()
-                contract = batch.column("contract_id").cast(pa.string()).to_pylist()
-                side = batch.column("side").cast(pa.string()).to_pylist()
-                seq = batch.column("sequence").to_pylist()
-                vts = batch.column("venue_ts").cast("int64").to_pylist()
-                snap = batch.column("snapshot").to_pylist()
-                bids = batch.column("bids").to_pylist()
-                asks = batch.column("asks").to_pylist()
-                for us, m, c, sd, sq, v, sn, b, a in zip(at, market, contract, side, seq, vts, snap, bids, asks,
-                                                         strict=True):
-                    if (lo is not None and us < lo) or (hi is not None and us > hi):
-                        continue
-                    when = times.get(us)
-                    if when is None:
-                        if len(times) > 100_000:
-                            times.clear()
-                        when = times[us] = from_micros(us)
-                    recorded = new(RecordedBook)
-                    _set_rb_venue(recorded, venue)
-                    _set_rb_book(recorded, book(ref(m, c, sd), levels(b), levels(a), when, sq))
-                    _set_rb_snapshot(recorded, sn)
-                    _set_rb_venue_ts(recorded, None if v is None else from_micros(v))
-                    add((us, vk, next(order), recorded))
-                if chunk:
-                    yield chunk
+        for batch in batches:
+            if books is not None and books.version != version:
+                version = books.version
+                ids = books.contracts.get(venue)
+                keep = None if ids is None else pa.array(sorted(ids), pa.string())
+            if keep is not None:
+                batch = batch.filter(pc.is_in(batch.column("contract_id").cast(pa.string()), value_set=keep))
+            chunk: list[Entry] = []
+            add = chunk.append
+            at = batch.column("received_at").cast("int64").to_pylist()
+            # Dictionary columns decoded in Arrow first (to_pylist on them is ~30x slower).
+            market = batch.column("market_id").cast(pa.string()).to_pylist()
+            contract = batch.column("contract_id").cast(pa.string()).to_pylist()
+            side = batch.column("side").cast(pa.string()).to_pylist()
+            seq = batch.column("sequence").to_pylist()
+            vts = batch.column("venue_ts").cast("int64").to_pylist()
+            snap = batch.column("snapshot").to_pylist()
+            bids = batch.column("bids").to_pylist()
+            asks = batch.column("asks").to_pylist()
+            for us, m, c, sd, sq, v, sn, b, a in zip(at, market, contract, side, seq, vts, snap, bids, asks,
+                                                     strict=True):
+                if (lo is not None and us < lo) or (hi is not None and us > hi):
+                    continue
+                when = times.get(us)
+                if when is None:
+                    if len(times) > 100_000:
+                        times.clear()
+                    when = times[us] = from_micros(us)
+                recorded = new(RecordedBook)
+                _set_rb_venue(recorded, venue)
+                _set_rb_book(recorded, book(ref(m, c, sd), levels(b), levels(a), when, sq))
+                _set_rb_snapshot(recorded, sn)
+                _set_rb_venue_ts(recorded, None if v is None else from_micros(v))
+                add((us, vk, next(order), recorded))
+            if chunk:
+                yield chunk
 
 
 def _merge(streams: list[Iterator[list[Entry]]]) -> Iterator[Entry]:

@@ -107,6 +107,7 @@ class Recording(Protocol):
         ``venues`` only, when given; books only of the contracts ``books`` keeps), in
         receive-time order (ties: venue, then the order the writer wrote them); read lazily,
         part by part, so an hour of books need not fit in memory at once. The latest
-        listing snapshot of each venue before ``start`` is yielded first (a replay that
-        starts mid-recording still knows the markets)."""
+        listing snapshot of each venue before ``start`` is yielded first, then each
+        contract's latest book before ``start`` (a replay that starts mid-recording knows
+        the markets and the books as they stood)."""
         ...

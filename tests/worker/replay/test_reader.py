@@ -72,7 +72,8 @@ def test_a_window_starts_with_each_venues_latest_listing(tmp_path: Path) -> None
     events = list(open_recording(tmp_path).events(T0 + timedelta(seconds=40), T0 + timedelta(seconds=90)))
     first = events[0]
     assert isinstance(first, ListingSnapshot) and first.markets[0].market_id == "K30"
-    assert [e.book.sequence for e in events if isinstance(e, RecordedBook)] == [40, 50, 60, 70, 80, 90]
+    # the book as it stood at 40 s (received at 30 s), then the window's own
+    assert [e.book.sequence for e in events if isinstance(e, RecordedBook)] == [30, 40, 50, 60, 70, 80, 90]
     assert [e.markets[0].market_id for e in events if isinstance(e, ListingSnapshot)] == ["K30", "K90"]
 
 
@@ -144,3 +145,20 @@ def test_a_venues_own_time_of_an_update_is_kept_beside_the_receive_time(tmp_path
     by_venue = {b.venue: b for b in books}
     assert by_venue[Venue.POLYMARKET].venue_ts == sent and by_venue[Venue.POLYMARKET].received_at == at
     assert by_venue[Venue.KALSHI].venue_ts is None and by_venue[Venue.KALSHI].book.sequence == 77
+
+
+def test_a_window_starts_from_each_contracts_latest_book_before_it(tmp_path: Path) -> None:
+    # Contract 1 updates at 1 s and 3 s, contract 2 only at 2 s, contract 3 at 6 s; a
+    # window from 5 s starts from contract 1's book of 3 s and contract 2's of 2 s.
+    plan = [(Venue.KALSHI, 1), (Venue.KALSHI, 2), (Venue.KALSHI, 3), (Venue.KALSHI, 6)]
+    writer = RecordWriter(tmp_path, BIG)
+    writer.start()
+    contracts = [1, 2, 1, 3]
+    for (venue, seconds), n in zip(plan, contracts, strict=True):
+        writer.offer_update(venue, update(ref(venue, n), T0 + timedelta(seconds=seconds), sequence=seconds))
+        assert writer.sync(close_parts=seconds == 2)  # the first two in a part of their own
+    writer.close()
+    events = list(open_recording(tmp_path).events(T0 + timedelta(seconds=5)))
+    got = [(e.book.contract.contract_id, e.book.sequence) for e in events if isinstance(e, RecordedBook)]
+    assert got == [(ref(Venue.KALSHI, 2).contract_id, 2), (ref(Venue.KALSHI, 1).contract_id, 3),
+                   (ref(Venue.KALSHI, 3).contract_id, 6)]
