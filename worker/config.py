@@ -218,33 +218,36 @@ def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> i
     return value
 
 
-def _percent(env: Mapping[str, str], name: str, default: Decimal, hi: Decimal) -> Decimal:
-    """A percentage in [0, ``hi``] with at most 2 decimal places."""
+def _decimal(env: Mapping[str, str], name: str, example: str) -> Decimal | None:
+    """The variable's number (None when unset or blank); ``example`` shows what is wanted."""
     raw = env.get(name)
     if raw is None or raw.strip() == "":
-        return default
+        return None
     try:
-        value = Decimal(raw.strip())
+        return Decimal(raw.strip())
     except ArithmeticError:
-        raise ConfigError(name, f"expected a percentage such as 5 or 7.5, got {raw!r}") from None
+        raise ConfigError(name, f"expected {example}, got {raw!r}") from None
+
+
+def _percent(env: Mapping[str, str], name: str, default: Decimal, hi: Decimal) -> Decimal:
+    """A percentage in [0, ``hi``] with at most 2 decimal places."""
+    value = _decimal(env, name, "a percentage such as 5 or 7.5")
+    if value is None:
+        return default
     if not value.is_finite() or not Decimal(0) <= value <= hi:
-        raise ConfigError(name, f"must be between 0 and {hi} (percent), got {raw.strip()}")
+        raise ConfigError(name, f"must be between 0 and {hi} (percent), got {value}")
     if value != value.quantize(Decimal("0.01")):
-        raise ConfigError(name, f"at most 2 decimal places, got {raw.strip()}")
+        raise ConfigError(name, f"at most 2 decimal places, got {value}")
     return value
 
 
 def _positive(env: Mapping[str, str], name: str, default: Decimal, minimum: Decimal) -> Decimal:
     """A finite number of at least ``minimum`` (a size in GB)."""
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
+    value = _decimal(env, name, "a number such as 10 or 0.5")
+    if value is None:
         return default
-    try:
-        value = Decimal(raw.strip())
-    except ArithmeticError:
-        raise ConfigError(name, f"expected a number such as 10 or 0.5, got {raw!r}") from None
     if not value.is_finite() or value < minimum:
-        raise ConfigError(name, f"must be a number of at least {minimum}, got {raw.strip()}")
+        raise ConfigError(name, f"must be a number of at least {minimum}, got {value}")
     return value
 
 
