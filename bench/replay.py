@@ -74,9 +74,10 @@ def main() -> int:
             line, wall = replay(directory, out, settings, env)
             reports.append(out / "report.json")
             print(
-                f"run {n + 1}: span {line.get('span_s')} s, replay {line.get('wall_s')} s, "
+                f"run {n + 1}: span {line.get('span_seconds')} s, replay {line.get('wall_s')} s, "
                 f"speed_factor {line.get('speed_factor')}x, process {wall:.1f} s, "
-                f"book updates {line.get('book_updates')}, trades {line.get('trades')}",
+                f"book updates {line.get('book_updates')}, attempts {line.get('attempts')} {line.get('attempts_by_state')}, "
+                f"locked P&L {line.get('locked_pnl')}",
                 flush=True,
             )
         if len(reports) > 1:
