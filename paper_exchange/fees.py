@@ -63,46 +63,58 @@ def _half_even(x: Fraction, decimals: int) -> Decimal:
     return Decimal(round(x * 10**decimals)).scaleb(-decimals)
 
 
-def kalshi_taker_fees(fills: Sequence[Fill]) -> list[Decimal]:
+def kalshi_taker_fees(fills: Sequence[Fill], rate: Fraction = KALSHI_TAKER) -> list[Decimal]:
     """Each fill's share of one taker order's fee; the shares add up to
-    ``ceil_cent(Σ 0.07·q·p·(1−p))`` exactly."""
+    ``ceil_cent(Σ rate·q·p·(1−p))`` exactly (``rate`` 0.07 but on a series that says else)."""
     exact = Fraction(0)
     charged = Decimal(0)
     out: list[Decimal] = []
     for price, qty in fills:
         p = Fraction(price)
-        exact += KALSHI_TAKER * Fraction(qty) * p * (1 - p)
+        exact += rate * Fraction(qty) * p * (1 - p)
         due = _ceil(exact, 2)
         out.append(due - charged)
         charged = due
     return out
 
 
-def polymarket_fill_fee(price: Decimal, qty: Decimal) -> Decimal:
-    """Taker fee of one Polymarket fill, in USDC, rounded up at the 5th decimal."""
+def polymarket_fill_fee(
+    price: Decimal, qty: Decimal, rate: Decimal = POLYMARKET_RATE, exponent: int = POLYMARKET_EXPONENT
+) -> Decimal:
+    """Taker fee of one Polymarket fill, in USDC, rounded up at the 5th decimal (the
+    market's ``feeSchedule`` rate and exponent; the paper world's markets: 0.03 and 1)."""
     p = Fraction(price)
-    curve = (p * (1 - p)) ** POLYMARKET_EXPONENT
-    return _ceil(Fraction(qty) * Fraction(POLYMARKET_RATE) * curve, POLYMARKET_DECIMALS)
+    curve = (p * (1 - p)) ** exponent
+    return _ceil(Fraction(qty) * Fraction(rate) * curve, POLYMARKET_DECIMALS)
 
 
-def polymarket_us_fill_fee(price: Decimal, qty: Decimal, side: str) -> Decimal:
+def polymarket_us_fill_fee(price: Decimal, qty: Decimal, side: str, bps: Fraction = Fraction(POLYMARKET_US_TAKER_BPS)) -> Decimal:
     """Taker fee of one Polymarket US execution at long price ``price``: 30 bps of
     ``qty × price`` for a buy of the long side, of ``qty × (1 − price)`` for a sell (which
     is also how a BUY_SHORT trades), banker's rounding to the cent."""
     p = Fraction(price)
     notional = Fraction(qty) * (p if side == "buy" else 1 - p)
-    return _half_even(notional * Fraction(POLYMARKET_US_TAKER_BPS, 10_000), 2)
+    return _half_even(notional * bps / 10_000, 2)
 
 
-def taker_fees(venue: str, side: str, fills: Sequence[Fill]) -> list[Decimal]:
+def taker_fees(
+    venue: str, side: str, fills: Sequence[Fill], rate: Decimal | None = None, exponent: int | None = None
+) -> list[Decimal]:
     """The fee of each fill of one taker order, in fill order (``side`` buy/sell on the
-    instrument, prices the instrument's own)."""
+    instrument, prices the instrument's own). ``rate`` (and Polymarket's ``exponent``) is
+    the market's own taker rate where it lists one (a replay of recorded markets); None:
+    the venue's standard rate, which every paper-world market charges."""
     if venue == "kalshi":
-        return kalshi_taker_fees(fills)
+        return kalshi_taker_fees(fills, KALSHI_TAKER if rate is None else Fraction(rate))
     if venue == "polymarket":
-        return [polymarket_fill_fee(p, q) for p, q in fills]
+        return [
+            polymarket_fill_fee(p, q, POLYMARKET_RATE if rate is None else rate,
+                                POLYMARKET_EXPONENT if exponent is None else exponent)
+            for p, q in fills
+        ]
     if venue == "polymarket_us":
-        return [polymarket_us_fill_fee(p, q, side) for p, q in fills]
+        bps = Fraction(POLYMARKET_US_TAKER_BPS) if rate is None else Fraction(rate) * 10_000
+        return [polymarket_us_fill_fee(p, q, side, bps) for p, q in fills]
     raise ValueError(f"no fees known for venue {venue!r}")
 
 

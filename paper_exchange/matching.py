@@ -249,7 +249,9 @@ class PaperExchange(Generic[W]):
             delta, qty_after = _cash_delta(qty_after, req.side, inst_price, qty)
             cash += delta
             taken.append((inst_price, qty, book_price))
-        fill_fees = paper_fees.taker_fees(req.venue, req.side, [(p, q) for p, q, _ in taken])
+        fill_fees = paper_fees.taker_fees(
+            req.venue, req.side, [(p, q) for p, q, _ in taken], market.fee_rate, market.fee_exponent
+        )
         fees = sum(fill_fees, ZERO)
         fills_plan = [
             (p, q, fee, book_price) for (p, q, book_price), fee in zip(taken, fill_fees, strict=True)

@@ -79,13 +79,16 @@ class RecordedWorld:
         venue: str,
         tick: Decimal,
         instruments: Sequence[tuple[str, bool, str]],
+        fee_rate: Decimal | None = None,
+        fee_exponent: int | None = None,
     ) -> ListedMarket:
-        """Register (or reopen, or update the tick of) a market.
+        """Register (or reopen, or update the tick or fees of) a market.
 
         ``instruments`` are ``(instrument_id, mirrored, label)``: what an order names (a
         Kalshi ticker, a Polymarket token id, a Polymarket US slug) and whether it trades
         on the market's book mirrored (the complementary Polymarket token). A market keeps
-        its book across a re-registration."""
+        its book across a re-registration. ``fee_rate``/``fee_exponent``: the taker rate the
+        market lists (None: the venue's standard rate)."""
         if venue not in VENUES:
             raise ValueError(f"unknown venue {venue!r}")
         if not key.startswith(f"{venue}:"):
@@ -102,7 +105,9 @@ class RecordedWorld:
         else:
             game.instruments = ids
             game.closed = False
-        market = ListedMarket(key, venue, game.index, KIND, tick, yes_is_home=True)
+        market = ListedMarket(
+            key, venue, game.index, KIND, tick, yes_is_home=True, fee_rate=fee_rate, fee_exponent=fee_exponent
+        )
         self._markets[key] = market
         for instrument_id, mirrored, label in instruments:
             known = self._instruments.get(instrument_id)

@@ -6,9 +6,8 @@ the same seed and epoch list the same games under the same tickers, slugs and to
 and quote the same books at the same instant. The epoch is persisted by the exchange's
 store, so a restart keeps the world (and every open position's market) where it was.
 
-The latent fair probability is simulation state, not money; it is computed in float and
-turned into prices only by rounding to an integer number of ticks, so every price and size
-that leaves this module is an exact ``Decimal``.
+The latent fair probability is simulation state, not money: float, turned into prices only
+by rounding to whole ticks, so every price and size that leaves here is an exact Decimal.
 """
 
 from __future__ import annotations
@@ -87,6 +86,9 @@ class ListedMarket:
     tick: Decimal
     #: For winner markets: the YES side is "home wins" (True) or "away wins" (False).
     yes_is_home: bool = True
+    #: A recorded market's listed taker rate and exponent (None: the venue's standard).
+    fee_rate: Decimal | None = None
+    fee_exponent: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from paper_exchange import fees as paper_fees
 from paper_exchange.matching import PaperExchange
 from paper_exchange.recorded import RecordedWorld
 from paper_exchange.store import Store
@@ -123,7 +122,6 @@ class ReplayExchange:
         self.unsupported: dict[str, str] = {}
         #: Markets whose listed fee schedule is not what the exchange charges its venue's
         #: markets (the paper has one schedule per venue), with both.
-        self.fee_differences: dict[str, str] = {}
         self.listings_applied = 0
         self.books_applied = 0
         #: Books of contracts no listing snapshot had registered (streamed, not tradable).
@@ -185,31 +183,21 @@ class ReplayExchange:
             sides = [(instrument, yes, instrument, False, False), (instrument, no, instrument, True, True)]
             holds = [(instrument, yes, no)]
         try:
-            self.world.add_market(key, venue.value, m.tick_size, instruments)
+            # The market's own taker rate (a series or schedule that differs from the
+            # venue's standard one is charged as listed, by the paper's own arithmetic).
+            self.world.add_market(
+                key, venue.value, m.tick_size, instruments, m.fees.taker_rate,
+                m.fees.exponent if venue is Venue.POLYMARKET else None,
+            )
         except ValueError as exc:
             self._refuse(m, str(exc))
             return None
-        self._check_fees(m)
         for contract_id, side, instrument_id, flip, mirrored in sides:
             self.routes[(venue, contract_id, side)] = Route(venue, m.market_id, key, instrument_id, flip, mirrored)
         for instrument_id, long_side, short_side in holds:
             self.holdings[(venue, instrument_id)] = (m.market_id, long_side, short_side)
         self.unsupported.pop(f"{venue.value}:{m.market_id}", None)
         return key
-
-    def _check_fees(self, m: Market) -> None:
-        name = f"{m.venue.value}:{m.market_id}"
-        rate, exponent = _charged(m.venue)
-        listed = m.fees
-        if listed.taker_rate == rate and (exponent is None or listed.exponent == exponent):
-            self.fee_differences.pop(name, None)
-            return
-        if name not in self.fee_differences:
-            log.info("replay: %s lists taker rate %s, the replay exchange charges %s", name, listed.taker_rate, rate)
-        self.fee_differences[name] = (
-            f"listed taker rate {listed.taker_rate} exponent {listed.exponent}; charged {rate}"
-            + (f" exponent {exponent}" if exponent is not None else "")
-        )
 
     def _refuse(self, m: Market, reason: str) -> None:
         """Leave ``m`` off the exchange, saying why once."""
@@ -361,7 +349,6 @@ class ReplayExchange:
                 "redeemable": sum((Decimal(s["payout"]) for s in settled if s.get("redeemed") is None), ZERO),
                 "markets": len(self._listed.get(venue, ())),
                 "unsupported": {k: v for k, v in self.unsupported.items() if k.startswith(f"{name}:")},
-                "fee_differences": {k: v for k, v in self.fee_differences.items() if k.startswith(f"{name}:")},
             }
         return out
 
@@ -370,16 +357,6 @@ class ReplayExchange:
         if not self._closed:
             self._closed = True
             self.store.close()
-
-
-def _charged(venue: Venue) -> tuple[Decimal, int | None]:
-    """The taker rate (and Polymarket's exponent) the paper exchange charges ``venue``."""
-    if venue is Venue.KALSHI:
-        k = paper_fees.KALSHI_TAKER
-        return Decimal(k.numerator) / Decimal(k.denominator), None
-    if venue is Venue.POLYMARKET:
-        return paper_fees.POLYMARKET_RATE, paper_fees.POLYMARKET_EXPONENT
-    return Decimal(paper_fees.POLYMARKET_US_TAKER_BPS) / Decimal(10_000), None
 
 
 def _mirror(levels: Levels) -> Levels:

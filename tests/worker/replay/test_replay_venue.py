@@ -383,18 +383,15 @@ def test_markets_the_paper_cannot_trade_are_left_off_with_a_reason(clock: FakeCl
     ex.close()
 
 
-def test_a_listed_fee_schedule_the_exchange_does_not_charge_is_reported(clock: FakeClock) -> None:
+async def test_a_market_is_charged_the_taker_rate_it_lists(clock: FakeClock) -> None:
+    # A recorded Gamma market whose feeSchedule says 0.04 (real captures list 0.04 on
+    # some sports markets): 100 at 0.50 → 100 × 0.04 × 0.25 = 1.00, not the paper
+    # world's 0.03 (0.75). Worked by hand from docs.polymarket.com/trading/fees.
     ex = ReplayExchange(clock, LATENCY, CASH)
-    ex.apply(ListingSnapshot(Venue.KALSHI, T0, (SAS, NYK)))
-    ex.apply(ListingSnapshot(Venue.POLYMARKET_US, T0, (PMUS,)))
     ex.apply(ListingSnapshot(Venue.POLYMARKET, T0, (replace(GAMMA, fees=FeeSchedule.polymarket(D("0.04"))),)))
-    assert ex.fee_differences == {
-        f"polymarket:{GAMMA.market_id}": "listed taker rate 0.04 exponent 1; charged 0.03 exponent 1"}
-    ledger = ex.ledger()
-    assert ledger["polymarket"]["fee_differences"] == ex.fee_differences
-    assert ledger["kalshi"]["fee_differences"] == {} and ledger["kalshi"]["markets"] == 2
-    ex.apply(ListingSnapshot(Venue.POLYMARKET, T0, (GAMMA,)))  # the listing's own 0.03 again
-    assert ex.fee_differences == {}
+    ex.apply(book(ROCKETS, T0, lv(("0.40", "100")), lv(("0.50", "100"))))
+    order = await send(ex, clock, intent(ROCKETS, "0.50", 100))
+    assert order.fee_paid == D("1.00")
     ex.close()
 
 
