@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -155,15 +154,6 @@ def traded_venue(config: Config, recording: Recording) -> Venue:
     raise UsageError(f"EXECUTOR_POLY_VENUE={wanted.value} is not in the recording")
 
 
-def headline(report: Mapping[str, Any], wall_s: float) -> dict[str, Any]:
-    """The summary's figures, ``speed_factor`` (recorded span ÷ wall time), the wall time
-    and the skipped parts: the one line printed (none of it in report.json but the summary)."""
-    line: dict[str, Any] = json.loads(headline_line(report, wall_s))
-    line["wall_s"] = round(wall_s, 3)
-    line["skipped"] = [s["path"] for s in report.get("skipped", [])]
-    return line
-
-
 def options_from(args: argparse.Namespace, config: Config, recording: Recording, settings: dict[str, Any]) -> ReplayOptions:
     """Every argument checked (raises :class:`UsageError`); nothing is written."""
     options = ReplayOptions(
@@ -187,13 +177,13 @@ def options_from(args: argparse.Namespace, config: Config, recording: Recording,
     return options
 
 
-async def replay(options: ReplayOptions, recording: Recording, out: Path) -> dict[str, Any]:
+async def replay(options: ReplayOptions, recording: Recording, out: Path) -> str:
     began = SYSTEM_CLOCK.monotonic()
     outcome = await Replay(recording, options).run()
     report = outcome.facts.report()
     outcome.facts.write(out, report)
     write_html(out, report)
-    return headline(report, SYSTEM_CLOCK.monotonic() - began)
+    return headline_line(report, SYSTEM_CLOCK.monotonic() - began)
 
 
 def main(argv: list[str]) -> int:
@@ -228,5 +218,5 @@ def main(argv: list[str]) -> int:
     except UsageError as exc:
         print(f"replay: {exc}", file=sys.stderr)
         return EX_USAGE
-    print(json.dumps(line, separators=(",", ":"), sort_keys=True), flush=True)
+    print(line, flush=True)
     return 0

@@ -126,7 +126,6 @@ class Replay:
         self.clock = FakeClock()
         self.db: Database | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._settling_since: float | None = None
 
     async def settle(self) -> None:
         """Let every task run until all wait on the clock or a stream and no database
@@ -135,7 +134,7 @@ class Replay:
         loop, db = self._loop, self.db
         assert loop is not None and db is not None
         turns = 0
-        self._settling_since = None
+        since: float | None = None  # wall time of the first check, once settling is slow
         while True:
             if db.in_flight:
                 try:
@@ -150,17 +149,8 @@ class Replay:
                 return
             turns += 1
             if turns % 10_000 == 0:
-                self._check_stuck()
+                since = _check_stuck(since)
             await SYSTEM_CLOCK.sleep(0)
-
-    def _check_stuck(self) -> None:
-        now = SYSTEM_CLOCK.monotonic()
-        if self._settling_since is None or now - self._settling_since < SETTLE_LIMIT_S:
-            if self._settling_since is None:
-                self._settling_since = now
-            return
-        names = sorted(t.get_name() for t in asyncio.all_tasks() if not t.done())
-        raise ReplayStuck(f"the replay did not settle in {SETTLE_LIMIT_S:.0f} s; tasks running: {', '.join(names)}")
 
     async def run(self) -> ReplayOutcome:
         with tempfile.TemporaryDirectory(prefix="executor-replay-", dir=self._workdir or _memory_dir()) as tmp:
@@ -185,16 +175,14 @@ class Replay:
         await settings.set_enabled(True)
 
         traded = (Venue.KALSHI, opts.poly_venue)
-        exchange = ReplayExchange(
-            clock,
-            latency_s={v: opts.latency_ms.get(v, DEFAULT_LATENCY_MS[v]) / 1000 for v in Venue},
-            balances={v: opts.balances.get(v, DEFAULT_BALANCE) for v in Venue},
-        )
+        latency_ms = {v: opts.latency_ms.get(v, DEFAULT_LATENCY_MS[v]) for v in Venue}
+        balances = {v: opts.balances.get(v, DEFAULT_BALANCE) for v in Venue}
+        exchange = ReplayExchange(clock, latency_s={v: ms / 1000 for v, ms in latency_ms.items()}, balances=balances)
         ports = {v: exchange.port(v) for v in traded}
         facts = ReplayFacts(
             settings=settings.current.values(),
-            latency_ms={v.value: opts.latency_ms.get(v, DEFAULT_LATENCY_MS[v]) for v in traded},
-            balances={v.value: opts.balances.get(v, DEFAULT_BALANCE) for v in traded},
+            latency_ms={v.value: latency_ms[v] for v in traded},
+            balances={v.value: balances[v] for v in traded},
             venues=[v.value for v in traded],
             window={"from": _iso(opts.start), "to": _iso(opts.end)},
             risk=_risk_values(opts.risk),
@@ -286,6 +274,18 @@ class Replay:
         if not shutdown.done():
             await clock.run_until(_after(clock.now(), SHUTDOWN_S + 1), self.settle)
         return await shutdown
+
+
+def _check_stuck(since: float | None) -> float:
+    """When settling began to be watched; raises :class:`ReplayStuck`, naming the tasks
+    still running, once that is :data:`SETTLE_LIMIT_S` wall seconds ago."""
+    now = SYSTEM_CLOCK.monotonic()
+    if since is None:
+        return now
+    if now - since < SETTLE_LIMIT_S:
+        return since
+    names = sorted(t.get_name() for t in asyncio.all_tasks() if not t.done())
+    raise ReplayStuck(f"the replay did not settle in {SETTLE_LIMIT_S:.0f} s; tasks running: {', '.join(names)}")
 
 
 def _iso(when: datetime | None) -> str | None:

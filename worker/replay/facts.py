@@ -397,10 +397,18 @@ def write_report(directory: Path, report: Mapping[str, Any]) -> Path:
     return path
 
 
+def headline(report: Mapping[str, Any], wall_seconds: float) -> dict[str, Any]:
+    """What the replay prints: the summary's figures, ``speed_factor`` (recorded span ÷
+    wall time), the wall time and the skipped parts' paths (none of it but the summary is in
+    ``report.json``, which must not depend on the wall clock)."""
+    line = dict(report["summary"])
+    span = float(line.get("span_seconds") or 0)
+    line["speed_factor"] = round(span / wall_seconds, 3) if wall_seconds > 0 else None
+    line["wall_s"] = round(wall_seconds, 3)
+    line["skipped"] = [s["path"] for s in report.get("skipped", [])]
+    return line
+
+
 def headline_line(report: Mapping[str, Any], wall_seconds: float) -> str:
-    """The one line of JSON the replay prints: the summary's figures and ``speed_factor``
-    (recorded span ÷ wall time; not in ``report.json``, which must not depend on it)."""
-    summary = dict(report["summary"])
-    span = float(summary.get("span_seconds") or 0)
-    summary["speed_factor"] = round(span / wall_seconds, 3) if wall_seconds > 0 else None
-    return json.dumps(summary, sort_keys=True, separators=(",", ":"))
+    """:func:`headline` as the one line of JSON printed."""
+    return json.dumps(headline(report, wall_seconds), sort_keys=True, separators=(",", ":"))

@@ -13,16 +13,21 @@ from worker.replay.reader import open_recording
 from worker.replay.recording import ListingSnapshot, RecordedBook
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(120)
-def test_record_writes_books_and_listings_of_every_paper_venue(tmp_path: Path) -> None:
-    out = tmp_path / "recording"
-    env = {
+def paper_env(tmp_path: Path) -> dict[str, str]:
+    """A private paper environment: data directory, database and exchange port."""
+    return {
         "EXECUTOR_DATA_DIR": str(tmp_path / "data"),
         "EXECUTOR_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'data' / 'executor.db'}",
         "EXECUTOR_PAPER_PORT": str(free_port()),
         "EXECUTOR_MODE": "paper",
     }
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_record_writes_books_and_listings_of_every_paper_venue(tmp_path: Path) -> None:
+    out = tmp_path / "recording"
+    env = paper_env(tmp_path)
     result = run_worker(["record", "--out", str(out), "--duration", "3"], env, timeout=100)
     assert result.returncode == 0, result.stderr[-2000:]
     summary = json.loads(result.stdout.strip().splitlines()[-1])
@@ -51,13 +56,7 @@ def test_record_writes_books_and_listings_of_every_paper_venue(tmp_path: Path) -
 @pytest.mark.timeout(120)
 def test_a_trading_run_with_a_record_dir_records_every_book_it_scanned(tmp_path: Path) -> None:
     out = tmp_path / "recording"
-    env = {
-        "EXECUTOR_DATA_DIR": str(tmp_path / "data"),
-        "EXECUTOR_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'data' / 'executor.db'}",
-        "EXECUTOR_PAPER_PORT": str(free_port()),
-        "EXECUTOR_MODE": "paper",
-        "EXECUTOR_RECORD_DIR": str(out),
-    }
+    env = {**paper_env(tmp_path), "EXECUTOR_RECORD_DIR": str(out)}
     result = run_worker(["run", "--duration", "3"], env, timeout=100)
     assert result.returncode == 0, result.stderr[-2000:]
     summary = json.loads(result.stdout.strip().splitlines()[-1])
