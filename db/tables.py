@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from db.types import Money, UTCDateTime
+from db.types import DecimalText, Money, UTCDateTime
 
 metadata = sa.MetaData()
 
@@ -290,5 +290,41 @@ executor_alerts = sa.Table(
     sa.Column("dismissed_at", UTCDateTime),
 )
 sa.Index("idx_alerts_active", executor_alerts.c.dismissed_at, executor_alerts.c.last_at)
+
+# Legging risk (worker.domain.legging, docs/legging.md): what each source observed per
+# cell (recorded books, our fills), replaced whole at each refresh; and the estimates built
+# from every source's counts (pool rows: '*' for league, bands, and venue for the overall).
+legging_counts = sa.Table(
+    "legging_counts",
+    metadata,
+    sa.Column("source", sa.Text, primary_key=True),  # books | fills
+    sa.Column("venue", sa.Text, primary_key=True),
+    sa.Column("league", sa.Text, primary_key=True),
+    sa.Column("price_band", sa.Text, primary_key=True),
+    sa.Column("depth_band", sa.Text, primary_key=True),
+    sa.Column("samples", sa.Integer, nullable=False),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("cost_sum", DecimalText, nullable=False),  # dollars per contract, summed over failures
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+legging_estimates = sa.Table(
+    "legging_estimates",
+    metadata,
+    sa.Column("venue", sa.Text, primary_key=True),
+    sa.Column("league", sa.Text, primary_key=True),
+    sa.Column("price_band", sa.Text, primary_key=True),
+    sa.Column("depth_band", sa.Text, primary_key=True),
+    sa.Column("samples", sa.Integer, nullable=False),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("raw_p_fail", DecimalText, nullable=False),
+    sa.Column("raw_cost", DecimalText, nullable=False),
+    sa.Column("p_fail", DecimalText, nullable=False),
+    sa.Column("cost", DecimalText, nullable=False),
+    sa.Column("weight", DecimalText, nullable=False),
+    sa.Column("ci_low", DecimalText, nullable=False),
+    sa.Column("ci_high", DecimalText, nullable=False),
+    sa.Column("updated_at", UTCDateTime),  # the table's (NULL when it had none)
+)
 
 OUR_TABLES = tuple(metadata.sorted_tables)

@@ -65,3 +65,21 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class DecimalText(sa.types.TypeDecorator[Decimal]):
+    """An exact Decimal of any precision, kept as its text (``0.300000`` stays so): for
+    figures that are not money amounts (probabilities, sums of per-contract costs)."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, Decimal) or not value.is_finite():
+            raise TypeError(f"a finite Decimal is required, got {value!r}")
+        return str(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        return None if value is None else Decimal(value)

@@ -14,6 +14,7 @@
     python -m worker books                 our books against each venue's cash (exit 0 agree)
     python -m worker notify-test           one test message to each EXECUTOR_NOTIFY_URLS target
     python -m worker replay DIR --out R    replay a recording through the engine; report in R
+    python -m worker legging DIR           refresh the legging risk estimates from a recording and our fills
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ COMMANDS = {
     "books": "worker.cli.books",
     "notify-test": "worker.cli.notify_test",
     "replay": "worker.cli.replay",
+    "legging": "worker.cli.legging",
 }
 
 

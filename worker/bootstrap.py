@@ -20,8 +20,6 @@ refuses to start without the credentials its venues need.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import os
 import secrets
@@ -47,7 +45,6 @@ from worker.api.server import ExecutorServer, ServerSettings
 from worker.clock import SYSTEM_CLOCK, Clock
 from worker.config import Config, ensure_worker_id
 from worker.domain.errors import VenueError
-from worker.domain.events import VenueStatus, venue_feeds
 from worker.domain.mapping import (
     Confidence,
     JudgedMapping,
@@ -61,8 +58,6 @@ from worker.domain.operator import (
     ExecutionControl,
     MappingDecisions,
     OperatorError,
-    VenueConnection,
-    VenueState,
 )
 from worker.domain.ports import VenuePort
 from worker.engine.alerts import AlertCenter
@@ -70,12 +65,15 @@ from worker.engine.books import BooksKeeper
 from worker.engine.event_bus import EventBus
 from worker.engine.executor import CrashPoints, Executor, RiskConfig
 from worker.engine.executor.pipeline import OpportunityPipeline
+from worker.engine.legging import LeggingPricer, LeggingRefresher
 from worker.engine.settings_manager import ExecutorSettingsManager
 from worker.engine.supervisor import Hooks, LeaseTerms, TradingSupervisor, VenueAccess
 from worker.engine.supervisor_control import SupervisorControl
 from worker.engine.trade_logger import TradeLogger
+from worker.legging_refresh import legging_refresh
 from worker.notify.forward import AlertNotifications
 from worker.notify.sender import Notifier
+from worker.paper_monitor import PaperExchangeMonitor
 from worker.replay.recorder import record_venues
 from worker.replay.writer import RecordWriter
 from worker.venues.kalshi.client import KalshiClient
@@ -153,6 +151,7 @@ def risk_config(config: Config) -> RiskConfig:
         day_tz=config.day_tz,
         refuse_cancellation_mismatch=config.refuse_cancellation_mismatch,
         suspicious_roi=config.suspicious_roi,
+        price_legging_risk=config.price_legging_risk,
     )
 
 
@@ -167,6 +166,7 @@ def build_trading(
     env: Mapping[str, str] | None = None,
     shutdown_s: float = 30.0,
     clock: Clock = SYSTEM_CLOCK,
+    legging: LeggingPricer | None = None,
 ) -> TradingSupervisor:
     """The trading supervisor, as ``python -m worker`` and ``python -m worker run`` trade.
 
@@ -204,6 +204,7 @@ def build_trading(
             on_refusals=hooks.on_refusals,
             clock=clock,
             normalisers=NORMALISERS,
+            legging=legging,
         )
         return executor, feed
 
@@ -240,62 +241,6 @@ def build_trading(
 
 
 # --- the worker ---------------------------------------------------------------------------
-
-
-class PaperExchangeMonitor:
-    """Reachability of the local paper exchange, as each venue's state while no executor runs.
-
-    Checks with a TCP connect to 127.0.0.1 only (never a real venue); publishes
-    ``venue_status`` on every change so dashboards show "down" at once.
-    """
-
-    def __init__(
-        self, port: int, venues: tuple[str, ...], bus: EventBus, interval_s: float = 2.0, *, clock: Clock = SYSTEM_CLOCK
-    ) -> None:
-        self._port = port
-        self._venues = venues
-        self._bus = bus
-        self._interval = interval_s
-        self._clock = clock
-        self._state = VenueConnection.CONNECTING
-        self._since = clock.now()
-        self._task: asyncio.Task[None] | None = None
-
-    def states(self) -> list[VenueState]:
-        detail = None if self._state == VenueConnection.UP else f"paper exchange at 127.0.0.1:{self._port} not reachable"
-        return [VenueState(v, self._state, None, detail, self._since) for v in self._venues]
-
-    async def check_once(self) -> str:
-        try:
-            _, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", self._port), timeout=1.0)
-        except (OSError, TimeoutError):
-            state = VenueConnection.DOWN
-        else:
-            writer.close()
-            with contextlib.suppress(OSError):
-                await writer.wait_closed()
-            state = VenueConnection.UP
-        if state != self._state:
-            self._state = state
-            self._since = self._clock.now()
-            self._bus.publish(VenueStatus(venue_feeds(self.states())))
-        return state
-
-    async def run(self) -> None:
-        while True:
-            await self.check_once()
-            await self._clock.sleep(self._interval)
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self.run(), name="paper-exchange-monitor")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
 
 
 class StoreMappingDecisions:
@@ -380,6 +325,8 @@ class Worker:
     alerts: AlertCenter | None = None
     #: ``EXECUTOR_NOTIFY_URLS``: alerts to the trader's phone (None when unset).
     notifications: AlertNotifications | None = None
+    #: Refreshes the legging estimates every ``EXECUTOR_LEGGING_REFRESH_S`` (trading only).
+    legging: LeggingRefresher | None = None
     port: int | None = None
     _stopped: bool = field(default=False, repr=False)
 
@@ -392,6 +339,8 @@ class Worker:
         await self.console.start()
         if self.monitor is not None:
             self.monitor.start()
+        if self.legging is not None:
+            self.legging.start()
         if self.engine is not None:
             self.engine.start()
         self.port = await self.server.start(self.config.host, self.config.port if port is None else port)
@@ -407,6 +356,8 @@ class Worker:
         if self.engine is not None:
             # Stops admitting, lets attempts in flight finish or unwind, releases the lease.
             await self.engine.stop()
+        if self.legging is not None:
+            await self.legging.stop()
         await self.server.stop()
         if self.monitor is not None:
             await self.monitor.stop()
@@ -446,8 +397,13 @@ def build_worker(
     discovery_source: Callable[[], Mapping[str, Any] | None] | None = None
     budget_source: Callable[[], Awaitable[Mapping[str, Any] | None]] | None = None
     standby_of: Callable[[], str | None] | None = None
+    pricer = LeggingPricer()
+    refresher = LeggingRefresher(
+        pricer, legging_refresh(db, clock, trading=trading and execution is None, record_dir=config.record_dir),
+        config.legging_refresh_s, clock=clock,
+    )
     if trading and execution is None:
-        engine = build_trading(config, db, bus, settings, trades, alerts=alerts, clock=clock)
+        engine = build_trading(config, db, bus, settings, trades, alerts=alerts, clock=clock, legging=pricer)
         execution = SupervisorControl(engine)
         lease_status = engine.lease_status
         books_source = engine.books_figures
@@ -487,9 +443,10 @@ def build_worker(
             allowed_origins=tuple(o.rstrip("/") for o in config.allowed_origins),
         ),
         clock=clock,
+        legging=lambda: {**pricer.figures(), "price_legging_risk": config.price_legging_risk},
     )
     return Worker(
         config=config, db=db, bus=bus, settings=settings, trades=trades, console=console,
-        server=server, monitor=monitor, engine=engine, alerts=alerts,
+        server=server, monitor=monitor, engine=engine, alerts=alerts, legging=refresher,
         notifications=AlertNotifications(bus, Notifier(config.notify_urls, clock=clock)) if config.notify_urls else None,
     )

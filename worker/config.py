@@ -69,6 +69,11 @@ class Config:
     lease_ttl_s: int = 10
     reconcile_interval_s: int = 60
     refuse_cancellation_mismatch: bool = False
+    #: ``EXECUTOR_PRICE_LEGGING_RISK``: ``min_roi`` applies to the expected ROI after
+    #: legging risk instead of the locked ROI.
+    price_legging_risk: bool = False
+    #: ``EXECUTOR_LEGGING_REFRESH_S``: how often the legging estimates are refreshed.
+    legging_refresh_s: int = 600
     #: ``EXECUTOR_SUSPICIOUS_ROI`` (percent): above this ROI only confirmed pairs trade.
     suspicious_roi: Decimal = Decimal("5")
     dashboard_password_env: str | None = field(default=None, repr=False)
@@ -420,6 +425,8 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         lease_ttl_s=_int(env, "EXECUTOR_LEASE_TTL_S", 10, 2, 3600),
         reconcile_interval_s=_int(env, "EXECUTOR_RECONCILE_INTERVAL_S", 60, 1, 3600),
         refuse_cancellation_mismatch=_bool(env, "EXECUTOR_REFUSE_CANCELLATION_MISMATCH", False),
+        price_legging_risk=_bool(env, "EXECUTOR_PRICE_LEGGING_RISK", False),
+        legging_refresh_s=_int(env, "EXECUTOR_LEGGING_REFRESH_S", 600, 10, 86400),
         suspicious_roi=_percent(env, "EXECUTOR_SUSPICIOUS_ROI", Decimal("5"), Decimal("1000")),
         dashboard_password_env=dashboard_password,
         dashboard_cookie_secret_env=cookie_secret,

@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
@@ -165,12 +165,15 @@ def choose_size(
     min_roi: Decimal,
     max_roi: Decimal,
     max_contracts: Decimal | None = None,
+    min_roi_of: Callable[[SizeChoice], Decimal] | None = None,
 ) -> SizeChoice | Refusal:
     """The largest size the books allow with cost in [min_bet, max_bet] and ROI in [min_roi, max_roi].
 
     ``max_contracts`` caps the size (what the day's loss budget can hold). When nothing
     qualifies, the refusal names the first rule that every size broke, in the order bet
-    size, ROI too high, ROI too low.
+    size, ROI too high, ROI too low. ``min_roi_of`` gives the ROI ``min_roi`` applies to
+    (the expected ROI after legging risk, ``EXECUTOR_PRICE_LEGGING_RISK``); the locked ROI
+    when None. ``max_roi`` always applies to the locked ROI.
     """
     candidates = size_candidates(curve, max_bet, max_contracts)
     if not candidates:
@@ -183,12 +186,14 @@ def choose_size(
             RefusalReason.BET_SIZE,
             f"cost {smallest}..{largest} outside bet limits [{min_bet}, {max_bet}]",
         )
-    good = [c for c in in_bet if min_roi <= c.roi_pct <= max_roi]
+    low = (lambda c: c.roi_pct) if min_roi_of is None else min_roi_of
+    good = [c for c in in_bet if c.roi_pct <= max_roi and min_roi <= low(c)]
     if good:
         return good[-1]
     if all(c.roi_pct > max_roi for c in in_bet):
         return Refusal(
             RefusalReason.ROI_TOO_HIGH, f"ROI {in_bet[0].roi_pct}% above max {max_roi}% (suspicious)"
         )
-    best = max(c.roi_pct for c in in_bet)
-    return Refusal(RefusalReason.ROI_TOO_LOW, f"ROI {best}% below min {min_roi}%")
+    best = max(low(c) for c in in_bet)
+    what = "ROI" if min_roi_of is None else "expected ROI (legging risk priced)"
+    return Refusal(RefusalReason.ROI_TOO_LOW, f"{what} {best}% below min {min_roi}%")

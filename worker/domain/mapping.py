@@ -356,6 +356,25 @@ class RulesCheck:
         return bool(self.differences)
 
 
+@dataclass(frozen=True, slots=True)
+class LeggingQuote:
+    """An opportunity's legging risk as the scanner publishes it beside the locked edge.
+
+    ``second_venue``: where leg 2 goes (the deeper leg; see :func:`worker.domain.legging.leg_order`);
+    ``p_fail`` and ``cost`` (dollars per contract) from its cell ``cell``, whose estimate
+    rests on ``samples`` samples; ``expected_edge`` and ``expected_roi_pct`` at the
+    opportunity's size.
+    """
+
+    second_venue: str
+    cell: str
+    samples: int
+    p_fail: Decimal
+    cost: Decimal
+    expected_edge: Decimal
+    expected_roi_pct: Decimal
+
+
 @dataclass(frozen=True)
 class Opportunity:
     """A positive-edge way of buying both sides of one mapping, after both venues' fees.
@@ -402,6 +421,9 @@ class Opportunity:
     #: Each venue's public page of the pair's markets (the mapping's), "" when unknown.
     kalshi_url: str = ""
     poly_url: str = ""
+    #: The legging risk at this size (:mod:`worker.domain.legging`): the expected edge
+    #: beside the locked one; None when the scanner prices none.
+    legging: LeggingQuote | None = None
 
     @property
     def legs(self) -> tuple[Leg, Leg]:

@@ -12,11 +12,12 @@ from decimal import Decimal
 from typing import Any
 
 from worker.domain.deferred import Deferred
-from worker.domain.mapping import CurvePoint, Leg, Opportunity
+from worker.domain.mapping import CurvePoint, Leg, LeggingQuote, Opportunity
 
 #: The fields of an opportunity that change with the books (the quote).
 QUOTE_FIELDS = (
     "kalshi_leg", "poly_leg", "size", "cost", "edge", "roi_pct", "roi_per_day_pct", "updated_at", "curve",
+    "legging",
 )  # fmt: skip
 _new = object.__new__
 _set_dict = Opportunity.__dict__["__dict__"].__set__
@@ -56,6 +57,7 @@ class OpportunityTemplate:
         roi_per_day_pct: Decimal,
         updated_at: datetime,
         curve: tuple[CurvePoint, ...] | Deferred[tuple[CurvePoint, ...]],
+        legging: LeggingQuote | None = None,
     ) -> Opportunity:
         """An opportunity with this template's fields and the given quote."""
         d = self._fields.copy()
@@ -68,6 +70,17 @@ class OpportunityTemplate:
         d["roi_per_day_pct"] = roi_per_day_pct
         d["updated_at"] = updated_at
         d["_deferred_curve"] = curve
+        d["legging"] = legging
         o = _new(Opportunity)
         _set_dict(o, d)
         return o
+
+
+def with_legging(opp: Opportunity, legging: LeggingQuote | None) -> Opportunity:
+    """``opp`` with its legging quote: a copy of its fields (the curve still deferred, not
+    built as ``dataclasses.replace`` would)."""
+    d = dict(opp.__dict__)
+    d["legging"] = legging
+    o = _new(Opportunity)
+    _set_dict(o, d)
+    return o

@@ -41,10 +41,12 @@ from db.migrate import migrate
 from db.repositories import SettingsRepository, TradeRepository
 from worker.clock import SYSTEM_CLOCK, FakeClock
 from worker.domain.attempts import AttemptRecord
+from worker.domain.legging import LeggingTable
 from worker.domain.markets import Venue
 from worker.domain.tradelog import TradeQuery
 from worker.engine.executor import Executor, RiskConfig
 from worker.engine.executor.pipeline import OpportunityPipeline
+from worker.engine.legging import LeggingPricer
 from worker.engine.settings_manager import ExecutorSettingsManager
 from worker.engine.trade_logger import TradeLogger
 from worker.replay.facts import ReplayFacts
@@ -80,6 +82,10 @@ class ReplayOptions:
     balances: Mapping[Venue, Decimal] = field(default_factory=dict)
     start: datetime | None = None
     end: datetime | None = None
+    #: Legging-risk estimates the scanner prices each quote with (its expected edge) and,
+    #: with ``risk.price_legging_risk``, the risk manager applies ``min_roi`` to; None:
+    #: the locked edge alone.
+    legging: LeggingTable | None = None
 
 
 @dataclass
@@ -201,6 +207,7 @@ class Replay:
         pipeline = OpportunityPipeline(
             executor, ports[Venue.KALSHI], ports[opts.poly_venue], SqlMappingStore(db),
             clock=clock, on_event=facts.on_opportunity, normalisers=NORMALISERS,
+            legging=None if opts.legging is None else LeggingPricer(opts.legging),
         )
         outcome = ReplayOutcome(facts)
         listed: set[Venue] = set()
@@ -302,6 +309,7 @@ def _risk_values(risk: RiskConfig) -> dict[str, object]:
         "day_tz": str(risk.day_tz),
         "refuse_cancellation_mismatch": risk.refuse_cancellation_mismatch,
         "suspicious_roi": risk.suspicious_roi,
+        "price_legging_risk": risk.price_legging_risk,
     }
 
 

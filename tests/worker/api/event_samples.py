@@ -48,6 +48,7 @@ from worker.domain.mapping import (
     CurvePoint,
     Direction,
     Leg,
+    LeggingQuote,
     MappingStatus,
     MarketMapping,
     NotTradeable,
@@ -175,6 +176,9 @@ OPPORTUNITY = Opportunity(
     kalshi_volume=None,
     kalshi_url="https://kalshi.com/markets/kxnbagame",
     poly_url="https://polymarket.com/event/nba-hou-sac-2026-01-11",
+    # 0.370 locked − 0.1 × $0.05 × 10 contracts = 0.320 expected; 0.320 / 9.630 = 3.3229 %.
+    legging=LeggingQuote("polymarket", "polymarket/nba/0.40-0.60/le1", 40, D("0.1"), D("0.05"), D("0.320"),
+                         D("3.3229")),
 )
 OPPORTUNITY_WIRE = {
     "id": "opp_abc_kalshi_yes",
@@ -210,6 +214,8 @@ OPPORTUNITY_WIRE = {
     "kalshi_volume": None,
     "kalshi_url": "https://kalshi.com/markets/kxnbagame",
     "poly_url": "https://polymarket.com/event/nba-hou-sac-2026-01-11",
+    "legging": {"second_venue": "polymarket", "cell": "polymarket/nba/0.40-0.60/le1", "samples": 40,
+                "p_fail": D("0.1"), "cost": D("0.05"), "expected_edge": D("0.320"), "expected_roi_pct": D("3.3229")},
 }
 NOT_CONFIRMED = TradePermission(False, NotTradeable.NOT_CONFIRMED, "awaiting confirmation")
 NOT_CONFIRMED_WIRE = {"tradeable": False, "why_not": {"reason": "not_confirmed", "text": "awaiting confirmation"}}

@@ -67,3 +67,25 @@ def test_a_deferred_curve_is_built_once_on_first_read_and_is_a_required_field() 
     del kwargs["curve"]
     with pytest.raises(TypeError, match="curve"):
         Opportunity(**kwargs)  # type: ignore[call-arg]
+
+
+def test_with_legging_copies_the_opportunity_without_building_its_curve() -> None:
+    from decimal import Decimal
+
+    from worker.domain.mapping import LeggingQuote
+    from worker.domain.opportunity_template import with_legging
+
+    built: list[int] = []
+
+    def build() -> tuple[object, ...]:
+        built.append(1)
+        return OPPORTUNITY.curve
+
+    quote = _quote(OPPORTUNITY) | {"curve": Deferred(build), "legging": None}
+    lazy = _template(OPPORTUNITY).priced(**quote)  # type: ignore[arg-type]
+    q = LeggingQuote("kalshi", "kalshi/NBA/0.40-0.60/le1", 40, Decimal("0.1"), Decimal("0.05"),
+                     Decimal("0.2"), Decimal("1.5"))
+    priced = with_legging(lazy, q)
+    assert built == [] and lazy.legging is None and priced.legging is q
+    assert dataclasses.replace(priced, legging=OPPORTUNITY.legging) == OPPORTUNITY
+    assert priced.curve == OPPORTUNITY.curve and built == [1]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import tornado.httpserver
 import tornado.netutil
@@ -17,6 +19,7 @@ from worker.api.server.routes import (
     AlertsHandler,
     HealthHandler,
     History,
+    LeggingHandler,
     MappingsHandler,
     PnlHandler,
     PositionsHandler,
@@ -28,8 +31,10 @@ from worker.engine.event_bus import EventBus
 
 
 def make_app(
-    console: Console, history: History, bus: EventBus, settings: ServerSettings, *, clock: Clock = SYSTEM_CLOCK
+    console: Console, history: History, bus: EventBus, settings: ServerSettings, *, clock: Clock = SYSTEM_CLOCK,
+    legging: Callable[[], Mapping[str, Any] | None] | None = None,
 ) -> tornado.web.Application:
+    """``legging``: the legging estimates in use, for ``/api/legging`` (empty when None)."""
     broadcaster = Broadcaster(bus, console.heartbeat, console.database, clock=clock)
     return tornado.web.Application(
         [
@@ -42,7 +47,9 @@ def make_app(
             (r"/api/pnl", PnlHandler),
             (r"/api/mappings", MappingsHandler),
             (r"/api/alerts", AlertsHandler),
+            (r"/api/legging", LeggingHandler),
         ],
+        legging=legging,
         executor=settings,
         console=console,
         history=history,
@@ -61,9 +68,10 @@ class ExecutorServer:
     """The running server: the app, its HTTP server and its broadcaster."""
 
     def __init__(
-        self, console: Console, history: History, bus: EventBus, settings: ServerSettings, *, clock: Clock = SYSTEM_CLOCK
+        self, console: Console, history: History, bus: EventBus, settings: ServerSettings, *, clock: Clock = SYSTEM_CLOCK,
+        legging: Callable[[], Mapping[str, Any] | None] | None = None,
     ) -> None:
-        self.app = make_app(console, history, bus, settings, clock=clock)
+        self.app = make_app(console, history, bus, settings, clock=clock, legging=legging)
         self.broadcaster: Broadcaster = self.app.settings["broadcaster"]
         self._http: tornado.httpserver.HTTPServer | None = None
         self.port: int | None = None

@@ -143,3 +143,15 @@ class MappingsHandler(JsonHandler):
         # The mapping store's own view when it runs (same shape as mapping_changed).
         mappings = await store.list(status) if store is not None else await self.history.mappings(status=status)
         self.write_json({"mappings": list(mappings)})
+
+
+class LeggingHandler(JsonHandler):
+    """``GET /api/legging``: the legging-risk estimates the worker prices with (every cell
+    with its sample counts, each venue's pool, the pool of every venue) and whether
+    ``EXECUTOR_PRICE_LEGGING_RISK`` applies them to ``min_roi``."""
+
+    async def get(self) -> None:
+        source = self.application.settings.get("legging")
+        figures = source() if source is not None else None
+        self.write_json(figures if figures is not None else {"updated_at": None, "samples": 0, "rows": [],
+                                                             "price_legging_risk": False})

@@ -56,6 +56,7 @@ from worker.domain.markets import ContractRef, Market, Venue
 from worker.domain.ports import ListingRefusalSource, VenuePort
 from worker.engine.executor.executor import Executor
 from worker.engine.executor.risk import Candidate
+from worker.engine.legging import LeggingPricer
 from worker.engine.scanner.matcher import match_markets
 from worker.engine.scanner.scanner import Scanner
 
@@ -81,6 +82,7 @@ class OpportunityPipeline:
         refusals: DiscoveryRefusals | None = None,
         on_refusals: Callable[[DiscoveryRefusals], None] | None = None,
         normalisers: Mapping[Venue, VenueNormaliser] | None = None,
+        legging: LeggingPricer | None = None,
     ) -> None:
         self.executor = executor
         self.kalshi = kalshi
@@ -92,6 +94,12 @@ class OpportunityPipeline:
         # pipeline that only discovers has no executor.
         if executor is not None:
             executor.marks = self.scanner.mark
+        # Legging risk: each published quote carries its expected edge, and the risk
+        # manager reads the same estimates (EXECUTOR_PRICE_LEGGING_RISK).
+        if legging is not None:
+            self.scanner.legging = legging.price
+            if executor is not None:
+                executor.risk.legging = legging
         self.mappings: dict[str, MarketMapping] = {}
         #: Each mapping's two listed markets, to track its pair again once un-rejected.
         self._markets: dict[str, tuple[Market, Market]] = {}
@@ -288,6 +296,7 @@ class OpportunityPipeline:
                 for leg in opp.legs
                 if (asks := self.scanner.asks(leg.contract)) is not None
             },
+            top={leg.contract: asks[0] for leg in opp.legs if (asks := self.scanner.asks(leg.contract))},
             min_sizes={leg.contract: self.min_sizes[leg.contract] for leg in opp.legs if leg.contract in self.min_sizes},
             fees={leg.contract: self.fees[leg.contract] for leg in opp.legs if leg.contract in self.fees},
         )

@@ -39,7 +39,9 @@ from worker.domain.attempts import (
     RefusalReason,
     ReservationLimits,
 )
+from worker.domain.books import PriceLevel
 from worker.domain.fees import FeeSchedule
+from worker.domain.legging import leg_order as order_legs
 from worker.domain.mapping import (
     MAY_TRADE,
     Confidence,
@@ -59,12 +61,9 @@ from worker.domain.orders import OrderAction, TimeInForce
 from worker.domain.tradelog import trading_day_bounds
 from worker.engine.executor.balances import BalanceBook
 from worker.engine.executor.legs import new_client_id
+from worker.engine.legging import LeggingPricer
 from worker.engine.settings_manager import ExecutorSettingsManager
 
-#: How reliable a venue is for sending first: the least reliable leg goes first, so a
-#: failure there costs nothing. Polymarket has no idempotency key (an unknown order can
-#: only be looked up), Kalshi has one.
-VENUE_RELIABILITY = {Venue.POLYMARKET_US: 1, Venue.POLYMARKET: 2, Venue.KALSHI: 3}
 #: Minimum order size when the listing did not say: Polymarket's CLOB refuses orders
 #: under 5 shares on sports markets (``orderMinSize``); Kalshi and Polymarket US trade 1.
 DEFAULT_MIN_SIZE = {Venue.POLYMARKET: Decimal(5), Venue.KALSHI: Decimal(1), Venue.POLYMARKET_US: Decimal(1)}
@@ -106,6 +105,8 @@ class Candidate:
     depth: dict[ContractRef, Decimal] = field(default_factory=dict)
     min_sizes: dict[ContractRef, Decimal] = field(default_factory=dict)
     fees: dict[ContractRef, FeeSchedule] = field(default_factory=dict)
+    #: Each leg's best ask level (price and the depth of the top level), for its legging cell.
+    top: dict[ContractRef, PriceLevel] = field(default_factory=dict)
     #: The game's decision as it stands when admission decides (a decision taken while
     #: this candidate waited for the admission lock counts); ``mapping_status`` if None.
     current_status: Callable[[], MappingStatus] | None = None
@@ -126,17 +127,20 @@ class RiskConfig:
     refuse_cancellation_mismatch: bool = False
     #: ``EXECUTOR_SUSPICIOUS_ROI`` (percent): above it only confirmed games trade.
     suspicious_roi: Decimal = Decimal("5")
+    #: ``EXECUTOR_PRICE_LEGGING_RISK``: ``min_roi`` applies to the expected ROI after
+    #: legging risk (:mod:`worker.domain.legging`), not the locked ROI.
+    price_legging_risk: bool = False
 
 
 def leg_order(c: Candidate) -> tuple[Leg, Leg]:
     """(first, second): the thinner leg first when depth is known, else the less reliable venue."""
-    opp = c.opportunity
-    k, p = opp.kalshi_leg, opp.poly_leg
-    dk, dp = c.depth.get(k.contract), c.depth.get(p.contract)
-    if dk is not None and dp is not None and dk != dp:
-        return (k, p) if dk < dp else (p, k)
-    rk, rp = VENUE_RELIABILITY[k.contract.venue], VENUE_RELIABILITY[p.contract.venue]
-    return (k, p) if rk < rp else (p, k)
+    k, p = c.opportunity.kalshi_leg, c.opportunity.poly_leg
+    return order_legs(k, p, c.depth.get(k.contract), c.depth.get(p.contract))
+
+
+def _leg2_top(c: Candidate, second: Leg) -> dict[str, str]:
+    top = c.top.get(second.contract)
+    return {} if top is None else {"leg2_top_price": str(top.price), "leg2_top_depth": str(top.size)}
 
 
 class RiskManager:
@@ -157,6 +161,9 @@ class RiskManager:
         self.config = config or RiskConfig()
         self.clock = clock
         self._lock = asyncio.Lock()
+        #: The legging estimates (the worker's pricer); with ``price_legging_risk``,
+        #: ``min_roi`` applies to the expected ROI they give.
+        self.legging: LeggingPricer | None = None
         self.halted: str | None = None  # kill switch / shutdown: a reason refuses everything
 
     def permission_of(self, status: MappingStatus, confidence: Confidence) -> TradePermission:
@@ -189,18 +196,37 @@ class RiskManager:
         return c.mapping_status if c.current_status is None else c.current_status()
 
     def _choose(self, curve: Sequence[CurvePoint], *, any_roi: bool = False,
-                max_contracts: Decimal | None = None) -> SizeChoice | Refusal:
+                max_contracts: Decimal | None = None,
+                min_roi_of: Callable[[SizeChoice], Decimal] | None = None) -> SizeChoice | Refusal:
         """``choose_size`` with the current settings (``any_roi``: without their ROI band)."""
         s = self.settings.current
         low, high = (ZERO, Decimal("Infinity")) if any_roi else (s.min_roi, s.max_roi)
         return choose_size(curve, min_bet=s.min_bet, max_bet=s.max_bet, min_roi=low, max_roi=high,
-                           max_contracts=max_contracts)
+                           max_contracts=max_contracts, min_roi_of=min_roi_of)
+
+    def expected_roi_of(self, c: Candidate) -> Callable[[SizeChoice], Decimal] | None:
+        """With ``EXECUTOR_PRICE_LEGGING_RISK``: a size's expected ROI after legging risk
+        (leg 2's cell at its best ask and top-level depth); None otherwise."""
+        pricer = self.legging
+        if not self.config.price_legging_risk or pricer is None:
+            return None
+        _, second = leg_order(c)
+        top = c.top.get(second.contract)
+        price, depth = (top.price, top.size) if top is not None else (second.price, None)
+        league = c.opportunity.league
+
+        def expected(choice: SizeChoice) -> Decimal:
+            return pricer.expected_roi(second, league, price, depth, choice.contracts, choice.edge, choice.cost)
+
+        return expected
 
     def size(self, curve: Sequence[CurvePoint], status: MappingStatus,
-             max_contracts: Decimal | None = None) -> SizeChoice | Refusal:
-        """The size the settings take from ``curve`` (``choose_size``), refused when its
-        ROI is above ``EXECUTOR_SUSPICIOUS_ROI`` and the game is not confirmed."""
-        chosen = self._choose(curve, max_contracts=max_contracts)
+             max_contracts: Decimal | None = None, candidate: Candidate | None = None) -> SizeChoice | Refusal:
+        """The size the settings take from ``curve`` (``choose_size``; with legging risk
+        priced, ``min_roi`` on the candidate's expected ROI), refused when its ROI is above
+        ``EXECUTOR_SUSPICIOUS_ROI`` and the game is not confirmed."""
+        roi_of = None if candidate is None else self.expected_roi_of(candidate)
+        chosen = self._choose(curve, max_contracts=max_contracts, min_roi_of=roi_of)
         if isinstance(chosen, Refusal):
             return chosen
         verdict = roi_permission(status, chosen.roi_pct, self.config.suspicious_roi)
@@ -246,7 +272,7 @@ class RiskManager:
         start = c.start_time or opp.expires_at
         if start is not None and (start - now).total_seconds() < self.config.no_trade_before_start_s:
             return Refusal(RefusalReason.GAME_STARTING, f"game starts at {start.isoformat()}")
-        return self.size(opp.curve, self._status(c))
+        return self.size(opp.curve, self._status(c), candidate=c)
 
     def _plan(self, c: Candidate, size: SizeChoice, now: datetime) -> AttemptRecord:
         first, second = leg_order(c)
@@ -294,6 +320,8 @@ class RiskManager:
             # A position is overdue once its game should have resolved (not when it starts).
             "expires_at": None if due is None else due.isoformat(),
             "leg1_min_size": str(leg1_min),
+            # Leg 2's best ask and its depth at decision: the attempt's legging cell.
+            **_leg2_top(c, second),
             # Each leg's market fees: leg 2's limit is set from its exact fee once leg 1
             # has filled (kept here so a resumed attempt decides the same way).
             "fees": {g.id: c.fees[g.contract].to_record() for g in legs if g.contract in c.fees},
@@ -360,7 +388,7 @@ class RiskManager:
             def resize(remaining: Decimal) -> AttemptRecord | Refusal:
                 """The largest size whose worst case fits what is left of today's budget."""
                 first, _ = leg_order(c)
-                smaller = self.size(c.opportunity.curve, self._status(c), contracts_within(remaining, first.price))
+                smaller = self.size(c.opportunity.curve, self._status(c), contracts_within(remaining, first.price), c)
                 return smaller if isinstance(smaller, Refusal) else self._plan(c, smaller, now)
 
             reserved = await self.store.reserve(attempt, limits, resize)

@@ -90,6 +90,9 @@ class Scanner:
         self._closed_markets: set[tuple[Venue, str]] = set()
         self._stamp = 0
         self.evaluations = 0
+        #: Prices a new quote's legging risk (:meth:`worker.engine.legging.LeggingPricer.price`)
+        #: before it is published; None publishes the locked edge alone.
+        self.legging: Callable[[Opportunity, tuple[PriceLevel, ...], tuple[PriceLevel, ...]], Opportunity] | None = None
 
     # --- set-up -----------------------------------------------------------------------
 
@@ -347,6 +350,8 @@ class Scanner:
             return
         if opp is prev:
             return  # the same quote: the open opportunity stands
+        if self.legging is not None:
+            opp = self.legging(opp, k_asks, p_asks)
         d.open = self._open[d.id] = opp
         self._publish(_event(_OPENED if prev is None else _UPDATED, opp, now))
 
