@@ -16,6 +16,12 @@ rest default); without it, the settings stored in the current database
 worker. ``--latency-ms`` is one figure for every venue, or ``kalshi=60,polymarket=150``
 (defaults: :data:`~worker.replay.driver.DEFAULT_LATENCY_MS`); ``--balance`` each venue's
 opening cash (default $1,000, as the paper exchange opens accounts).
+
+``--sweep NAME=V1,V2,…`` (repeatable) replays every combination of the swept settings
+(:mod:`worker.cli.replay_sweep`); ``--compare-legging`` replays twice, without and with
+legging risk priced into ``min_roi``, and writes ``compare.json``
+(:mod:`worker.replay.compare`). With ``EXECUTOR_PRICE_LEGGING_RISK=1`` a replay prices
+legging risk with estimates made from the replayed window's own books.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import argparse
 import asyncio
 import json
 import sys
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -39,6 +46,8 @@ from worker.clock import SYSTEM_CLOCK
 from worker.config import Config
 from worker.domain.markets import Venue
 from worker.domain.settings import DEFAULTS, SettingsError, apply_patch, from_stored
+from worker.replay.compare import compare_legging
+from worker.replay.compare import estimates as legging_estimates
 from worker.replay.driver import DEFAULT_LATENCY_MS, Replay, ReplayOptions
 from worker.replay.facts import headline_line
 from worker.replay.reader import open_recording
@@ -196,6 +205,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--to", dest="end", help="replay up to this time (ISO-8601 with zone)")
     parser.add_argument("--latency-ms", help="order latency: N for every venue, or venue=N,…")
     parser.add_argument("--balance", default="1000", help="each venue's opening cash in dollars (default 1000)")
+    parser.add_argument("--sweep", action="append", metavar="NAME=V1,V2,…",
+                        help="sweep a setting over these values (repeatable: every combination is replayed)")
+    parser.add_argument("--compare-legging", action="store_true",
+                        help="replay twice, without and with legging risk priced into min_roi, and compare")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="with --sweep: run the combinations on this Dask scheduler (tcp://host:8786)")
     args = parser.parse_args(argv)
     setup_logging()
     config = config_or_exit()
@@ -209,12 +224,26 @@ def main(argv: list[str]) -> int:
         else:
             settings = settings_from_database(config)
         options = options_from(args, config, recording, settings)
+        if options.risk.price_legging_risk and not args.compare_legging:
+            # EXECUTOR_PRICE_LEGGING_RISK=1: estimates from the replayed window's own books
+            # (made once; a sweep's runs all price with them).
+            options = replace(options, legging=legging_estimates(recording, options))
+        if args.compare_legging and (args.sweep or args.scheduler is not None):
+            raise UsageError("--compare-legging replays one setting twice: it does not combine with --sweep")
+        if args.sweep or args.scheduler is not None:
+            from worker.cli.replay_sweep import sweep_command
+
+            return sweep_command(args.sweep, args.scheduler, args.directory, Path(args.out), options)
         out = Path(args.out)
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise UsageError(f"--out: cannot create {out}: {exc.strerror or exc}") from None
-        line = asyncio.run(replay(options, recording, out))
+        if args.compare_legging:
+            result = asyncio.run(compare_legging(options, recording, out))
+            line = json.dumps(result, sort_keys=True, separators=(",", ":"))
+        else:
+            line = asyncio.run(replay(options, recording, out))
     except UsageError as exc:
         print(f"replay: {exc}", file=sys.stderr)
         return EX_USAGE
