@@ -185,6 +185,11 @@ class ShownOpportunity:
     #: Each venue's page of the pair's markets ("" when the worker does not know it).
     kalshi_url: str = ""
     poly_url: str = ""
+    #: The locked edge at full depth (dollars: ``size`` pairs pay $1 each, less their cost).
+    edge: Decimal | None = None
+    #: Legging risk at full depth: the expected edge and ROI, leg 2's venue and its
+    #: P(fail) with the samples behind it (None: the worker priced none).
+    legging: wire.LeggingQuoteView | None = None
 
     @property
     def starts_at(self) -> datetime | None:
@@ -231,6 +236,8 @@ class ShownOpportunity:
             why_not_text=o.why_not.text if o.why_not is not None else "",
             kalshi_url=o.kalshi_url,
             poly_url=o.poly_url,
+            edge=o.size - o.cost,
+            legging=o.legging,
         )
 
     @classmethod

@@ -69,6 +69,7 @@ ONE_WORKER_MODULES = frozenset(
     {
         "tests/dashboard/test_browser.py",
         "tests/dashboard/test_cards_theme_browser.py",
+        "tests/dashboard/test_legging_browser.py",
         "tests/dashboard/test_settings_kill_switch_browser.py",
         "tests/dashboard/test_mappings_page.py",
         "tests/worker/api/test_fuzz.py",

@@ -18,10 +18,11 @@ from dashboard import format as fmt
 from dashboard.shown import ShownOpportunity
 from dashboard.views.common import SELECTED_CSS, STYLES, Context, has, html
 from dashboard.views.keyed import KeyedList
+from dashboard.views.legging import card_legging, expected_roi
 
 CONFIDENCE_FILTERS = ("All", "HIGH only", "MEDIUM+")
 
-SORTS = ("ROI ▼", "ROI/day ▼", "Starts soonest")
+SORTS = ("ROI ▼", "Expected ROI ▼", "ROI/day ▼", "Starts soonest")
 
 _COPY_JS = (
     "const b=this;if(b.disabled||b.closest('.stale'))return;const t=b.dataset.ticket,done=()=>{b.textContent='Copied ✓';"
@@ -82,8 +83,9 @@ def suspicion(opp: ShownOpportunity, roi: Decimal, limit: Decimal | None) -> str
 
 
 def card_summary(opp: ShownOpportunity, now: datetime, max_bet: Decimal | None = None,
-                 suspicious_roi: Decimal | None = None) -> str:
-    """The card's always-visible part, as HTML."""
+                 suspicious_roi: Decimal | None = None, min_roi: Decimal | None = None) -> str:
+    """The card's always-visible part, as HTML (``min_roi``: the settings', for the
+    legging line)."""
     emoji = fmt.SPORT_EMOJI.get(opp.league, "🎯")
     roi = shown_roi(opp, max_bet)
     at = opp.at_bet(max_bet)
@@ -106,7 +108,7 @@ def card_summary(opp: ShownOpportunity, now: datetime, max_bet: Decimal | None =
         f'<div class="legs">{fmt.esc(fmt.legs_line(opp))}</div>'
         f'<div class="figs">ROI: <span class="roi {band}">{fmt.percent(roi)}</span>{sized}'
         f" | Cost: {fmt.money(opp.cost)} | Vol: {fmt.esc(fmt.volumes(opp))}{per_day}</div>"
-        f"{trade}{suspicious}{rules}"
+        f"{card_legging(opp, min_roi)}{trade}{suspicious}{rules}"
         f'<div style="margin-top:4px"><button class="copy-btn" data-ticket="{fmt.esc(fmt.order_ticket(opp))}" '
         f'onclick="{_COPY_JS}">Copy Trade</button></div></div>'
     )
@@ -155,6 +157,8 @@ def matches(opp: ShownOpportunity, confidence: str, hide_expired: bool, now: dat
 
 def sort_key(sort: str, now: datetime, max_bet: Decimal | None = None) -> object:
     far = datetime.max.replace(tzinfo=now.tzinfo)
+    if sort == "Expected ROI ▼":
+        return lambda o: (-expected_roi(o), o.id)
     if sort == "ROI/day ▼":
         return lambda o: (-(o.roi_per_day if o.roi_per_day is not None else o.roi), o.id)
     if sort == "Starts soonest":
@@ -166,17 +170,17 @@ class Card:
     """One opportunity's rendered parts; :meth:`update` re-renders only what changed."""
 
     def __init__(self, opp: ShownOpportunity, now: datetime, max_bet: Decimal | None = None,
-                 suspicious_roi: Decimal | None = None) -> None:
+                 suspicious_roi: Decimal | None = None, min_roi: Decimal | None = None) -> None:
         self.opp = opp
-        self.summary = card_summary(opp, now, max_bet, suspicious_roi)
+        self.summary = card_summary(opp, now, max_bet, suspicious_roi, min_roi)
         self.details = card_details(opp)
         self.classes = f"opp-card {fmt.confidence_class(opp.confidence)}"
 
     def update(self, opp: ShownOpportunity, now: datetime, max_bet: Decimal | None = None,
-               suspicious_roi: Decimal | None = None) -> bool:
+               suspicious_roi: Decimal | None = None, min_roi: Decimal | None = None) -> bool:
         """Re-render for ``opp``; True when anything the browser shows changed."""
         self.opp = opp
-        summary, details = card_summary(opp, now, max_bet, suspicious_roi), card_details(opp)
+        summary, details = card_summary(opp, now, max_bet, suspicious_roi, min_roi), card_details(opp)
         classes = f"opp-card {fmt.confidence_class(opp.confidence)}"
         changed = (summary, details, classes) != (self.summary, self.details, self.classes)
         self.summary, self.details, self.classes = summary, details, classes
@@ -203,7 +207,8 @@ class ArbitrageView:
             w.param.watch(lambda _e: self.refilter(), "value")
         self.count = html("", name="opp-count")
         self.cards: dict[str, Card] = {}
-        self._drawn_with: tuple[Decimal | None, Decimal | None] = (None, None)  # max_bet, suspicious ROI
+        # max_bet, suspicious ROI, min_roi
+        self._drawn_with: tuple[Decimal | None, Decimal | None, Decimal | None] = (None, None, None)
         self.grid = KeyedList(list_class="grid", empty="No live opportunities match.", sizing_mode="stretch_width",
                               stylesheets=STYLES)
         bar = pn.Row(
@@ -229,16 +234,18 @@ class ArbitrageView:
         opps = self.ctx.feed.state.opportunities
         max_bet = self.max_bet()
         limit = self.ctx.feed.state.suspicious_roi
-        resize = (max_bet, limit) != self._drawn_with  # every card shows the ROI at max_bet
-        self._drawn_with = (max_bet, limit)
+        settings = self.ctx.feed.state.settings
+        min_roi = settings.min_roi if settings is not None else None
+        resize = (max_bet, limit, min_roi) != self._drawn_with  # every card shows the ROI at max_bet
+        self._drawn_with = (max_bet, limit, min_roi)
         for oid in [oid for oid in self.cards if oid not in opps]:
             del self.cards[oid]
         for oid, opp in opps.items():
             card = self.cards.get(oid)
             if card is None:
-                self.cards[oid] = Card(opp, now, max_bet, limit)
+                self.cards[oid] = Card(opp, now, max_bet, limit, min_roi)
             elif card.opp is not opp or resize:
-                card.update(opp, now, max_bet, limit)
+                card.update(opp, now, max_bet, limit, min_roi)
         self.grid.apply({oid: c.wire() for oid, c in self.cards.items()}, self.visible_ids())
         self._count()
 

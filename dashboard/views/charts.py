@@ -29,6 +29,7 @@ from bokeh.plotting import figure
 
 from dashboard import format as fmt
 from dashboard.views.common import SELECTED_CSS, Context, changed, has, html
+from dashboard.views.legging import LeggingSection
 from dashboard.views.replay import ReplayReportView
 from worker.api import views as wire
 
@@ -167,6 +168,8 @@ class ChartsView:
         half = {"flex": "1 1 420px"}
         # A replay's report (EXECUTOR_REPLAY_REPORTS), when one is picked: beside the live P&L.
         self.replay = ReplayReportView(ctx)
+        # The legging-risk estimates the worker prices with (GET /api/legging).
+        self.legging = LeggingSection(ctx)
         self.layout = pn.Column(
             pn.Row(self.range, self.summary, styles={"align-items": "center", "flex-wrap": "wrap"}),
             self.replay.controls,
@@ -175,6 +178,7 @@ class ChartsView:
             pn.FlexBox(pn.Column(self.panes["roi"], self.empty["roi"], sizing_mode="stretch_width", styles=half),
                        pn.Column(self.panes["hist"], self.empty["hist"], sizing_mode="stretch_width", styles=half),
                        sizing_mode="stretch_width"),
+            self.legging.layout,
             sizing_mode="stretch_width",
         )
 
@@ -182,6 +186,7 @@ class ChartsView:
         return self.layout
 
     def update(self, topics: set[str]) -> None:
+        self.legging.update(topics)
         if has(topics, "pnl", "trades"):
             self._render_time_charts()
         if has(topics, "opportunities"):

@@ -30,6 +30,13 @@ database or the venues: the import-linter contracts in ``pyproject.toml`` check 
 
 from __future__ import annotations
 
+from worker.api.views.legging import (
+    LeggingEstimatesView,
+    LeggingQuoteView,
+    LeggingRowView,
+    decode_api_legging,
+    pooled,
+)
 from worker.api.views.messages import (
     MESSAGE_TYPES,
     AckView,
@@ -104,6 +111,10 @@ __all__ = [
     "HeartbeatView",
     "InitView",
     "LegView",
+    "LeggingEstimatesView",
+    "LeggingQuoteView",
+    "LeggingRowView",
+    "pooled",
     "MappingView",
     "MessageView",
     "OpportunitiesView",
@@ -128,6 +139,7 @@ __all__ = [
     "ViewError",
     "WhyNotView",
     "decode_api_alerts",
+    "decode_api_legging",
     "decode_api_mappings",
     "decode_api_pnl",
     "decode_api_positions",

@@ -10,6 +10,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from worker.api.views.legging import LeggingQuoteView, decode_legging_quote
 from worker.api.views.reading import (
     Obj,
     array_of,
@@ -261,6 +262,9 @@ class OpportunityView:
     #: Each venue's page of the pair's markets ("" when unknown or not sent).
     kalshi_url: str = ""
     poly_url: str = ""
+    #: The legging risk at this size (the expected edge beside the locked one). None when
+    #: the scanner priced none (``null``) or the producer predates it (absent).
+    legging: LeggingQuoteView | None = None
 
 
 def decode_opportunity(o: Obj) -> OpportunityView:
@@ -286,6 +290,7 @@ def decode_opportunity(o: Obj) -> OpportunityView:
         o.opt("why_not", object_of(_why_not)),
         o.opt("kalshi_url", text) or "",
         o.opt("poly_url", text) or "",
+        o.opt("legging", object_of(decode_legging_quote)),
     )
 
 
