@@ -25,7 +25,14 @@ from db.engine import Database
 from db.legging import BOOKS, LeggingRepository, refresh_estimates
 from db.migrate import ModeMismatchError, migrate
 from worker.cli.common import config_or_exit, setup_logging
-from worker.cli.replay import EX_USAGE, UsageError, parse_latency, parse_time, traded_venue
+from worker.cli.replay import (
+    EX_USAGE,
+    UsageError,
+    check_window,
+    parse_latency,
+    parse_time,
+    traded_venue,
+)
 from worker.clock import SYSTEM_CLOCK
 from worker.config import Config
 from worker.domain.legging import MIN_SAMPLES, CellCount, CellKey, LeggingTable
@@ -48,15 +55,7 @@ class _Parser(argparse.ArgumentParser):
 def _window(args: argparse.Namespace, recording: Recording) -> tuple[datetime | None, datetime | None]:
     start = parse_time(args.start, "--from") if args.start else None
     end = parse_time(args.end, "--to") if args.end else None
-    if start and end and start >= end:
-        raise UsageError("--from must be before --to")
-    info = recording.info
-    if info.start is not None and info.end is not None:
-        span = f"the recording runs from {info.start.isoformat()} to {info.end.isoformat()}"
-        if start is not None and start >= info.end:
-            raise UsageError(f"--from is after the recording's end: {span}")
-        if end is not None and end <= info.start:
-            raise UsageError(f"--to is before the recording's start: {span}")
+    check_window(start, end, recording)
     return start, end
 
 

@@ -174,16 +174,21 @@ def options_from(args: argparse.Namespace, config: Config, recording: Recording,
         start=parse_time(args.start, "--from") if args.start else None,
         end=parse_time(args.end, "--to") if args.end else None,
     )
-    if options.start and options.end and options.start >= options.end:
+    check_window(options.start, options.end, recording)
+    return options
+
+
+def check_window(start: datetime | None, end: datetime | None, recording: Recording) -> None:
+    """``--from`` before ``--to``, and the window inside the recording (:class:`UsageError`)."""
+    if start and end and start >= end:
         raise UsageError("--from must be before --to")
     info = recording.info
     if info.start is not None and info.end is not None:
         span = f"the recording runs from {info.start.isoformat()} to {info.end.isoformat()}"
-        if options.start is not None and options.start >= info.end:
+        if start is not None and start >= info.end:
             raise UsageError(f"--from is after the recording's end: {span}")
-        if options.end is not None and options.end <= info.start:
+        if end is not None and end <= info.start:
             raise UsageError(f"--to is before the recording's start: {span}")
-    return options
 
 
 async def replay(options: ReplayOptions, recording: Recording, out: Path) -> str:
