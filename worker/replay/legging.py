@@ -11,13 +11,15 @@ both legs have asks, a *sample* is taken at t:
 * leg 2 is the deeper leg at the top level (:func:`worker.domain.legging.leg_order`, the
   top levels' sizes as depths); its best ask ``a2`` is the quoted price and its top size
   ``d2`` the depth; leg 1's best ask is ``a1``;
-* for each size of :data:`FRACTIONS` × ``d2`` (whole contracts, at least 1), a check at
-  t + H, H = leg 1's latency + leg 2's (leg 2 is sent once leg 1 has come back): it
-  succeeds when leg 2's book then offers the whole size at ``a2`` or better; otherwise it
-  fails, at a cost per contract of the cheaper of hedging (the size's average price on
-  leg 2's book then, less ``a2``; impossible when the book is too thin) and unwinding
-  (``a1`` less leg 1's best bid then: ``1 −`` the best ask of leg 1's complementary
-  contract, or its own best bid if better; no bid: ``a1``), floored at 0.
+* for each size of :data:`FRACTIONS` × ``d2`` (whole contracts, at least 1) its *quote*:
+  ``a2`` for a size within the top level, else the size's average price on leg 2's book at
+  t (a size the book cannot fill is not sampled); a check at t + H, H = leg 1's latency +
+  leg 2's (leg 2 is sent once leg 1 has come back), succeeds when leg 2's book then fills
+  the whole size at its quote or better on average; otherwise it fails, at a cost per
+  contract of the cheaper of hedging (the size's average price on leg 2's book then, less
+  its quote; impossible when the book is too thin) and unwinding (``a1`` less leg 1's best
+  bid then: ``1 −`` the best ask of leg 1's complementary contract, or its own best bid if
+  better; no bid: ``a1``), floored at 0.
 
 Each check is counted in the cell ``cell_of(leg 2's venue, league, a2, size, d2)``.
 :class:`LeggingSampler` is the pure part (books in, counts out); :func:`counts_from_recording`
@@ -88,7 +90,8 @@ class Check:
     leg1: BookKey
     leg1_complement: BookKey
     a1: Decimal
-    sizes: tuple[tuple[Decimal, CellKey], ...]
+    #: (size, its average price on leg 2's book at t, its cell): the quote of each size.
+    sizes: tuple[tuple[Decimal, Decimal, CellKey], ...]
 
 
 def sizes_for(top_depth: Decimal) -> list[Decimal]:
@@ -116,13 +119,13 @@ def vwap(asks: tuple[PriceLevel, ...], size: Decimal) -> Decimal | None:
     return None
 
 
-def failure_cost(leg2_asks: tuple[PriceLevel, ...], a2: Decimal, size: Decimal, a1: Decimal,
+def failure_cost(leg2_asks: tuple[PriceLevel, ...], quote: Decimal, size: Decimal, a1: Decimal,
                  leg1_bid: Decimal | None) -> Decimal:
-    """Per contract, the cheaper of hedging at leg 2's worse prices and unwinding leg 1,
-    floored at 0."""
+    """Per contract, the cheaper of hedging at leg 2's worse prices (their average less the
+    size's quote) and unwinding leg 1, floored at 0."""
     unwind = a1 - leg1_bid if leg1_bid is not None else a1
     average = vwap(leg2_asks, size)
-    cost = unwind if average is None else min(average - a2, unwind)
+    cost = unwind if average is None else min(average - quote, unwind)
     return max(cost, ZERO)
 
 
@@ -190,11 +193,18 @@ class LeggingSampler:
             leg1, leg2, b1, b2 = w.kalshi, w.poly, kb, pb
         a2, d2 = b2.asks[0].price, b2.asks[0].size
         venue2 = leg2.contract.venue
-        sizes = self._cells.get((venue2, w.league, a2, d2))
-        if sizes is None:
-            sizes = self._cells[(venue2, w.league, a2, d2)] = tuple(
+        cells = self._cells.get((venue2, w.league, a2, d2))
+        if cells is None:
+            cells = self._cells[(venue2, w.league, a2, d2)] = tuple(
                 (s, cell_of(venue2, w.league, a2, s, d2)) for s in sizes_for(d2)
             )
+        # Each size is quoted at its average price on leg 2's book at t: the top price
+        # within the top level; beyond it, the levels it would take (none: not sampled).
+        sizes = tuple(
+            (size, quote, key)
+            for size, key in cells
+            if (quote := a2 if size <= d2 else vwap(b2.asks, size)) is not None
+        )
         check = Check(book_key(leg2.contract), a2, book_key(leg1.contract), book_key(leg1.complement),
                       b1.asks[0].price, sizes)
         due = at + self.latency[leg1.contract.venue] + self.latency[venue2]
@@ -213,17 +223,24 @@ class LeggingSampler:
     def _check(self, c: Check) -> None:
         book = self.books.get(c.leg2)
         asks: tuple[PriceLevel, ...] = book.asks if book is not None else ()
-        available = depth_to(asks, c.a2)
+        within_quote = depth_to(asks, c.a2)
         bid: Decimal | None = None
         bid_known = False
         counts = self.counts
-        for size, key in c.sizes:
-            if available >= size:
+        for size, quote, key in c.sizes:
+            # Filled at its quote: the whole size at the top price (or better), or, for a
+            # size beyond the top level, at an average no worse than at t.
+            if size <= within_quote:
+                filled = True
+            else:
+                average = vwap(asks, size)
+                filled = average is not None and average <= quote
+            if filled:
                 add = CellCount(1, 0, ZERO)
             else:
                 if not bid_known:
                     bid, bid_known = self._bid(c.leg1, c.leg1_complement), True
-                add = CellCount(1, 1, failure_cost(asks, c.a2, size, c.a1, bid))
+                add = CellCount(1, 1, failure_cost(asks, quote, size, c.a1, bid))
             counts[key] = counts[key] + add if key in counts else add
 
 

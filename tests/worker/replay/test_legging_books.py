@@ -73,10 +73,11 @@ def test_a_known_pull_rate_is_recovered_within_its_interval_with_the_cost_by_han
     # Sizes 20, 45, 90 (within the top's 100 at 0.40) and 150 (beyond it).
     assert sizes_for(D(100)) == [D(20), D(45), D(90), D(150)]
     # Independent costs: pulled, hedging costs 0.43 - 0.40 = 0.03 and unwinding the Kings
-    # token 0.50 - 0.46 = 0.04: the hedge. Size 150 unpulled: 100 at 0.40 and 50 at 0.43
-    # (0.41 on average: an exact figure, so the sum is exact too).
+    # token 0.50 - 0.46 = 0.04: the hedge. Size 150 is quoted at its average at t, 100 at
+    # 0.40 and 50 at 0.43 (0.41): unpulled it fills at that average; pulled, all at 0.43,
+    # 0.02 worse (exact figures, so the sums are exact too).
     hedge_pulled = D("0.43") - D("0.40")
-    hedge_150 = (D(100) * D("0.40") + D(50) * D("0.43")) / D(150) - D("0.40")
+    hedge_150 = D("0.43") - (D(100) * D("0.40") + D(50) * D("0.43")) / D(150)
     for size in (D(20), D(45), D(90)):
         key = cell_of(Venue.KALSHI, "nba", D("0.40"), size, D(100))
         c = counts[key]
@@ -85,7 +86,7 @@ def test_a_known_pull_rate_is_recovered_within_its_interval_with_the_cost_by_han
         assert low <= D(str(P_PULL)) <= high, (size, c)
         assert c.cost_sum == hedge_pulled * pulled
     big = counts[cell_of(Venue.KALSHI, "nba", D("0.40"), D(150), D(100))]
-    assert big == CellCount(N, N, hedge_pulled * pulled + hedge_150 * (N - pulled))
+    assert big == CellCount(N, pulled, hedge_150 * pulled)
     assert set(counts) == {cell_of(Venue.KALSHI, "nba", D("0.40"), s, D(100)) for s in sizes_for(D(100))}
 
 
