@@ -103,7 +103,7 @@ class LeggingPricer:
                     "ci_low": e.ci_low,
                     "ci_high": e.ci_high,
                 }
-                for e in t.rows()
+                for e in (t.rows() if t.samples else ())  # no sample: no row
             ],
         }
 
