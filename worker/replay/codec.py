@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from worker.domain.books import OrderBook, PriceLevel
 from worker.domain.fees import FeeSchedule
@@ -250,6 +251,11 @@ class BookColumns:
         )
 
 
+def _encoded(column: pa.Array) -> pa.DictionaryArray:
+    """``column`` dictionary-encoded (the book parts' text columns already are)."""
+    return column if pa.types.is_dictionary(column.type) else pc.dictionary_encode(column)
+
+
 _new = object.__new__
 _set_price, _set_size = slot_setters(PriceLevel, "price", "size")
 _set_contract, _set_bids, _set_asks, _set_received, _set_sequence = slot_setters(
@@ -261,7 +267,9 @@ class BookDecoder:
     """Rebuilds books from book-part columns. Each side's text is parsed once and its
     levels kept (an update usually changes one side of a book; the other comes back as
     the same text), and each price's Decimal is shared (prices lie on a tick grid), as
-    the venue clients' books share them."""
+    the venue clients' books share them. The reader decodes a record batch's columns at
+    once (:meth:`sides`, :meth:`refs`): each distinct text of the batch is decoded once,
+    found in Arrow, and the rows take their levels and contracts by index."""
 
     def __init__(self, venue: Venue, limit: int = 200_000) -> None:
         self.venue = venue
@@ -285,6 +293,27 @@ class BookDecoder:
         self._sides[text] = levels
         return levels
 
+    def sides(self, column: pa.Array) -> tuple[list[int], list[tuple[PriceLevel, ...]]]:
+        """One side's column of a record batch as each row's index into the levels of the
+        column's distinct texts. Found in Arrow: the distinct texts, their ``price:size``
+        pairs and the distinct pairs; each distinct pair is looked up once, and each
+        text's levels are a slice of the pairs' levels (equal to :meth:`levels`'s)."""
+        encoded = pc.dictionary_encode(column)
+        texts = encoded.dictionary
+        pairs = pc.split_pattern(texts, ",")
+        distinct = pc.dictionary_encode(pairs.flatten())
+        get, level = self._levels.get, self._level
+        known = [(get(p) or level(p)) if p else None for p in distinct.dictionary.to_pylist()]
+        flat = [known[i] for i in distinct.indices.to_pylist()]
+        offsets = pairs.offsets.to_pylist()
+        base = offsets[0]
+        empty = pc.equal(texts, "").to_pylist()
+        sides: list[tuple[PriceLevel, ...]] = [
+            () if none else tuple(flat[a - base : b - base])  # no pair of a level text is empty
+            for none, a, b in zip(empty, offsets, offsets[1:], strict=False)
+        ]
+        return encoded.indices.to_pylist(), sides
+
     def _level(self, pair: str) -> PriceLevel:
         """A level first seen (levels are immutable: one object per ``price:size`` text)."""
         p, _, s = pair.partition(":")
@@ -307,6 +336,23 @@ class BookDecoder:
         if ref is None:
             ref = self._refs[key] = ContractRef(self.venue, market_id, contract_id, OutcomeSide(side))
         return ref
+
+    def refs(self, market: pa.Array, contract: pa.Array, side: pa.Array) -> tuple[list[int], list[ContractRef]]:
+        """A batch's contract columns as each row's index into its distinct contracts
+        (found in Arrow, from the columns' dictionary indices: no text per row)."""
+        columns = [_encoded(market), _encoded(contract), _encoded(side)]
+        key: pa.Array = pa.array([0] * len(market), pa.int64())
+        for col in columns:
+            key = pc.add(pc.multiply(key, len(col.dictionary)), col.indices.cast(pa.int64()))
+        distinct = pc.dictionary_encode(key)
+        texts = [col.dictionary.to_pylist() for col in columns]
+        sizes = [len(t) for t in texts]
+        refs = []
+        for k in distinct.dictionary.to_pylist():
+            k, s = divmod(k, sizes[2])
+            m, c = divmod(k, sizes[1])
+            refs.append(self.ref(texts[0][m], texts[1][c], texts[2][s]))
+        return distinct.indices.to_pylist(), refs
 
     def book(
         self, ref: ContractRef, bids: tuple[PriceLevel, ...], asks: tuple[PriceLevel, ...],

@@ -24,10 +24,12 @@ the replay exchange (a game that left the listing no longer fills).
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -35,7 +37,6 @@ from pathlib import Path
 from typing import Any
 
 from db.attempts import AttemptRepository
-from db.engine import Database
 from db.mappings import SqlMappingStore
 from db.migrate import migrate
 from db.repositories import SettingsRepository, TradeRepository
@@ -51,6 +52,7 @@ from worker.engine.settings_manager import ExecutorSettingsManager
 from worker.engine.trade_logger import TradeLogger
 from worker.replay.facts import ReplayFacts
 from worker.replay.recording import BookFilter, ListingSnapshot, Recording
+from worker.replay.store import ReplayAttemptStore, ReplayDatabase
 from worker.replay.venue import ReplayExchange
 from worker.venues.normalize import NORMALISERS
 
@@ -130,7 +132,7 @@ class Replay:
         self.options = options
         self._workdir = workdir
         self.clock = FakeClock()
-        self.db: Database | None = None
+        self.db: ReplayDatabase | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def settle(self) -> None:
@@ -162,9 +164,10 @@ class Replay:
         with tempfile.TemporaryDirectory(prefix="executor-replay-", dir=self._workdir or _memory_dir()) as tmp:
             # Writes one at a time, in the order tasks ask: two writers' BEGIN IMMEDIATE
             # would otherwise be ordered by the database threads, not by replayed time.
-            self.db = Database(f"sqlite+aiosqlite:///{Path(tmp) / 'replay.db'}", serial_writes=True)
+            self.db = ReplayDatabase(f"sqlite+aiosqlite:///{Path(tmp) / 'replay.db'}")
             try:
-                return await self._run()
+                with _rare_full_collections():
+                    return await self._run()
             finally:
                 await self.db.dispose()
 
@@ -195,7 +198,7 @@ class Replay:
         )
         executor = Executor(
             settings=settings,
-            store=AttemptRepository(db),
+            store=ReplayAttemptStore(db),
             trades=TradeRepository(db),
             trade_logger=TradeLogger(TradeRepository(db), opts.risk.day_tz, clock),
             venues=ports,
@@ -311,6 +314,28 @@ def _risk_values(risk: RiskConfig) -> dict[str, object]:
         "suspicious_roi": risk.suspicious_roi,
         "price_legging_risk": risk.price_legging_risk,
     }
+
+
+#: The garbage collector's oldest-generation threshold during a replay (Python's default: 10).
+FULL_GC_THRESHOLD = 1000
+
+
+@contextmanager
+def _rare_full_collections() -> Iterator[None]:
+    """Full garbage collections made rare while a replay runs (restored after).
+
+    Reading a recording keeps hundreds of thousands of long-lived objects (the decoder's
+    caches of levels, the scanner's books), and each full collection walks all of them:
+    with Python's thresholds an hour's replay spent about a fifth of its time there. The
+    young generations are still collected as usual (the cyclic garbage a replay makes is
+    young: futures, exceptions), so memory stays bounded; what a replay decides does not
+    depend on when the collector runs."""
+    before = gc.get_threshold()
+    gc.set_threshold(before[0], before[1], max(before[2], FULL_GC_THRESHOLD))
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def _memory_dir() -> Path | None:

@@ -265,7 +265,7 @@ class FileRecording:
         version = -1
         vk = _VENUE_ORDER[venue] * 2 + _KIND_ORDER[BOOKS]
         decode = BookDecoder(venue)
-        levels, ref, book = decode.levels, decode.ref, decode.book
+        sides, book = decode.sides, decode.book
         order = itertools.count()
         times: dict[int, datetime] = {}
         new = object.__new__
@@ -279,17 +279,16 @@ class FileRecording:
             chunk: list[Entry] = []
             add = chunk.append
             at = batch.column("received_at").cast("int64").to_pylist()
-            # Dictionary columns decoded in Arrow first (to_pylist on them is ~30x slower).
-            market = batch.column("market_id").cast(pa.string()).to_pylist()
-            contract = batch.column("contract_id").cast(pa.string()).to_pylist()
-            side = batch.column("side").cast(pa.string()).to_pylist()
+            # Each row's contract as an index into the batch's distinct contracts.
+            contracts, refs = decode.refs(batch.column("market_id"), batch.column("contract_id"), batch.column("side"))
             seq = batch.column("sequence").to_pylist()
             vts = batch.column("venue_ts").cast("int64").to_pylist()
             snap = batch.column("snapshot").to_pylist()
-            bids = batch.column("bids").to_pylist()
-            asks = batch.column("asks").to_pylist()
-            for us, m, c, sd, sq, v, sn, b, a in zip(at, market, contract, side, seq, vts, snap, bids, asks,
-                                                     strict=True):
+            # Each side's distinct texts of the batch decoded once (found in Arrow); the
+            # rows then take their levels by index.
+            bids, bid_levels = sides(batch.column("bids"))
+            asks, ask_levels = sides(batch.column("asks"))
+            for us, k, sq, v, sn, b, a in zip(at, contracts, seq, vts, snap, bids, asks, strict=True):
                 if (lo is not None and us < lo) or (hi is not None and us > hi):
                     continue
                 when = times.get(us)
@@ -297,11 +296,19 @@ class FileRecording:
                     if len(times) > 100_000:
                         times.clear()
                     when = times[us] = from_micros(us)
+                if v is not None:
+                    vt = times.get(v)
+                    if vt is None:
+                        if len(times) > 100_000:
+                            times.clear()
+                        vt = times[v] = from_micros(v)
+                else:
+                    vt = None
                 recorded = new(RecordedBook)
                 _set_rb_venue(recorded, venue)
-                _set_rb_book(recorded, book(ref(m, c, sd), levels(b), levels(a), when, sq))
+                _set_rb_book(recorded, book(refs[k], bid_levels[b], ask_levels[a], when, sq))
                 _set_rb_snapshot(recorded, sn)
-                _set_rb_venue_ts(recorded, None if v is None else from_micros(v))
+                _set_rb_venue_ts(recorded, vt)
                 add((us, vk, next(order), recorded))
             if chunk:
                 yield chunk
