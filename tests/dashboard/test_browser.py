@@ -213,7 +213,7 @@ def test_real_opportunities_filters_and_sort_change_the_visible_cards(live, open
         wait_before(page, opp_id(later[0]), opp_id(soon[0]))  # ROI ▼: the bigger edge first
         page.get_by_role("button", name="Starts soonest").click()
         wait_before(page, opp_id(soon[0]), opp_id(later[0]))
-        page.get_by_role("button", name="ROI ▼").click()
+        page.get_by_role("button", name="ROI ▼", exact=True).click()
         wait_before(page, opp_id(later[0]), opp_id(soon[0]))
         # Confidence filters: the paper world's matcher rates every pair HIGH, so
         # "HIGH only" keeps exactly the HIGH cards and both pinned ones.

@@ -29,6 +29,7 @@ import enum
 import importlib
 import io
 import itertools
+import logging
 import multiprocessing
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -254,12 +255,28 @@ def run_local(directory: str, jobs: Sequence[Mapping[str, Any]], workers: int | 
 def connect(address: str) -> Any:
     """A Dask client of the scheduler at ``address``; :class:`SweepFailed` naming the
     address when it cannot be reached."""
-    from distributed import Client  # imported here: a local sweep or replay does not need it
-
+    Client = _distributed_client()
     try:
         return Client(address, timeout=f"{CONNECT_TIMEOUT_S}s", set_as_default=False)
     except Exception as exc:  # OSError, TimeoutError, ValueError (a malformed address), …
         raise SweepFailed(f"--scheduler: cannot reach the Dask scheduler at {address} ({_why(exc)})") from None
+
+
+def _distributed_client() -> Any:
+    """``distributed.Client``, imported here (a local sweep or a replay does not need it)
+    without the logging configuration Dask applies on import: it sets other libraries'
+    loggers (``tornado`` to CRITICAL, ``bokeh``…), which would silence this process's own
+    request log. Every logger but Dask's own gets back the level it had."""
+    manager = logging.Logger.manager
+    before = {name: lg.level for name, lg in manager.loggerDict.items() if isinstance(lg, logging.Logger)}
+    root = logging.getLogger().level
+    from distributed import Client
+
+    for name, lg in list(manager.loggerDict.items()):
+        if isinstance(lg, logging.Logger) and not name.startswith(("distributed", "dask")):
+            lg.setLevel(before.get(name, logging.NOTSET))
+    logging.getLogger().setLevel(root)
+    return Client
 
 
 def run_dask(client: Any, directory: str, jobs: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import os
 import socket
 from datetime import datetime, timedelta
@@ -163,10 +164,15 @@ def test_a_sweep_equals_single_replays_of_each_combination(
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_the_dask_path_equals_the_local_path(recording: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from distributed import LocalCluster
-
+    tornado = logging.getLogger("tornado").level
     local = tmp_path / "local"
     assert replay_cli.main(_sweep_argv(recording, local)) == 0
+    sweep_module._distributed_client()  # Dask imported as the sweep imports it
+    from distributed import LocalCluster
+
+    # Importing Dask left this process's other loggers as they were (the server's request
+    # log, which other tests in this process read, among them).
+    assert logging.getLogger("tornado").level == tornado
     with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster:
         dask = tmp_path / "dask"
         assert replay_cli.main([*_sweep_argv(recording, dask), "--scheduler", cluster.scheduler_address]) == 0

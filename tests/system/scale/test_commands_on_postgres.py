@@ -67,7 +67,7 @@ async def test_migrate_and_import_trades_on_postgres_keep_exact_amounts(pg_url: 
     env = base_env(EXECUTOR_DATABASE_URL=pg_url, EXECUTOR_DATA_DIR=str(tmp_path))
     first = worker_cmd(["migrate"], env)
     assert first.returncode == 0, first.stderr
-    assert "revision 0005" in first.stdout  # the newest migration (operator alerts)
+    assert "revision 0006" in first.stdout  # the newest migration (legging estimates)
     assert worker_cmd(["migrate"], env).stdout == first.stdout  # idempotent
     log = tmp_path / "trades.jsonl"
     log.write_text("\n".join(json.dumps(t) for t in TRADES) + "\n")
