@@ -78,6 +78,19 @@ ONE_WORKER_MODULES = frozenset(
 )
 
 
+#: Modules that start many processes (replays in process pools, a Dask cluster, a live
+#: worker beside its replay): under ``pytest -n`` they run one after another on one worker,
+#: so that they do not load the machine together (the fuzz test's 1,500 round trips and the
+#: live-vs-replay comparison are sensitive to that load).
+HEAVY_MODULES = frozenset(
+    {
+        "tests/system/replay/test_sweep.py",
+        "tests/system/replay/test_replay_end_to_end.py",
+        "tests/worker/replay/test_compare_legging.py",
+    }
+)
+
+
 def _module(nodeid: str) -> str:
     return nodeid.split("::", 1)[0]
 
@@ -92,7 +105,7 @@ def _shares_a_fixture_wider_than_a_test(item: pytest.Item) -> bool:
 @pytest.hookimpl(tryfirst=True, optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """``--dist loadgroup``: xdist's load balancing, one group per module of
-    :data:`ONE_WORKER_MODULES`, every other test on its own (xdist's own ``xdist_group``
+    :data:`ONE_WORKER_MODULES`, one group for :data:`HEAVY_MODULES`, every other test on its own (xdist's own ``xdist_group``
     marks are not seen by its scheduler under pytest 9)."""
     if config.getvalue("dist") != "loadgroup":
         return None
@@ -101,6 +114,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     class ModuleGroups(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             module = _module(nodeid)
+            if module in HEAVY_MODULES:
+                return "heavy"
             return module if module in ONE_WORKER_MODULES else nodeid
 
     return ModuleGroups(config, log)
