@@ -399,7 +399,9 @@ def build_worker(
     standby_of: Callable[[], str | None] | None = None
     pricer = LeggingPricer()
     refresher = LeggingRefresher(
-        pricer, legging_refresh(db, clock, trading=trading and execution is None, record_dir=config.record_dir),
+        # Counting the worker's own recording in a child process is not switched on: that
+        # process writes the same database while the worker trades (see docs/legging.md).
+        pricer, legging_refresh(db, clock, trading=trading and execution is None),
         config.legging_refresh_s, clock=clock,
     )
     if trading and execution is None:
