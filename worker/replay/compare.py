@@ -2,7 +2,7 @@
 replayed twice, without and with legging risk priced into ``min_roi``.
 
 The legging estimates are made from the recording's own books over the replayed window
-(:func:`worker.replay.legging.counts_from_recording`, with the replay's latencies), so
+(:func:`worker.replay.legging.count_recording`, with the replay's latencies), so
 the comparison is in-sample: it shows what the adjustment refuses and what that changes,
 not how well estimates from yesterday predict today. Both runs publish the expected edge;
 only the second applies ``min_roi`` to it (``EXECUTOR_PRICE_LEGGING_RISK=1``).
@@ -24,7 +24,7 @@ from typing import Any
 from worker.domain.attempts import AttemptRecord, AttemptState
 from worker.domain.legging import LeggingTable, build_table
 from worker.replay.driver import Replay, ReplayOptions
-from worker.replay.legging import counts_from_recording
+from worker.replay.legging import count_recording
 from worker.replay.recording import Recording
 from worker.replay.report_html import write_html
 
@@ -56,10 +56,10 @@ def _run_figures(report: dict[str, Any], attempts: list[AttemptRecord]) -> dict[
 
 def estimates(recording: Recording, options: ReplayOptions) -> LeggingTable:
     """The legging estimates of the replayed window's books, at the replay's latencies."""
-    counts = counts_from_recording(
+    found = count_recording(
         recording, poly_venue=options.poly_venue, latency_ms=options.latency_ms, start=options.start, end=options.end
     )
-    return build_table(counts)
+    return build_table(found.counts)
 
 
 async def compare_legging(options: ReplayOptions, recording: Recording, out: Path) -> dict[str, Any]:

@@ -22,7 +22,7 @@ both legs have asks, a *sample* is taken at t:
   better; no bid: ``a1``), floored at 0.
 
 Each check is counted in the cell ``cell_of(leg 2's venue, league, a2, size, d2)``.
-:class:`LeggingSampler` is the pure part (books in, counts out); :func:`counts_from_recording`
+:class:`LeggingSampler` is the pure part (books in, counts out); :func:`count_recording`
 feeds it a recording.
 """
 
@@ -295,8 +295,9 @@ def count_recording(
     end: datetime | None = None,
     sample_every_s: float = 1.0,
 ) -> BookCounts:
-    """:func:`counts_from_recording`, with the number of pairs watched, book updates read
-    and samples taken (moments sampled; each checks several sizes)."""
+    """Counts per cell of the legging checks of a recording (see the module's rules), with
+    the number of pairs watched, book updates read and samples taken (moments sampled; each
+    checks several sizes)."""
     traded = (Venue.KALSHI, poly_venue)
     listings: dict[Venue, tuple[Market, ...]] = {}
     wanted = BookFilter()
@@ -322,18 +323,3 @@ def count_recording(
         out.counts = sampler.finish()
         out.samples = sampler.samples
     return out
-
-
-def counts_from_recording(
-    recording: Recording,
-    *,
-    poly_venue: Venue,
-    latency_ms: Mapping[Venue, int],
-    start: datetime | None = None,
-    end: datetime | None = None,
-    sample_every_s: float = 1.0,
-) -> dict[CellKey, CellCount]:
-    """Counts per cell of the legging checks of a recording (see the module's rules)."""
-    return count_recording(
-        recording, poly_venue=poly_venue, latency_ms=latency_ms, start=start, end=end, sample_every_s=sample_every_s
-    ).counts
