@@ -18,6 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from tests.support.quiet import pause_if_asked
+
 POSTGRES_URL = os.environ.get("EXECUTOR_TEST_POSTGRES_URL", "").strip()
 NO_POSTGRES = "EXECUTOR_TEST_POSTGRES_URL is not set: PostgreSQL variants need a server (CI sets it)"
 
@@ -69,6 +71,9 @@ ONE_WORKER_MODULES = frozenset(
     {
         "tests/dashboard/test_browser.py",
         "tests/dashboard/test_cards_theme_browser.py",
+        "tests/dashboard/test_console_browser.py",
+        "tests/dashboard/test_keyed_browser.py",
+        "tests/dashboard/test_replay_reports_browser.py",
         "tests/dashboard/test_legging_browser.py",
         "tests/dashboard/test_settings_kill_switch_browser.py",
         "tests/dashboard/test_mappings_page.py",
@@ -139,13 +144,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         modules.setdefault(_module(item.nodeid), []).append(item)
     for path, module_items in modules.items():
-        if path not in ONE_WORKER_MODULES and any(_shares_a_fixture_wider_than_a_test(i) for i in module_items):
+        if path not in ONE_WORKER_MODULES | HEAVY_MODULES and any(_shares_a_fixture_wider_than_a_test(i) for i in module_items):
             module_items[0].warn(pytest.PytestWarning(
                 f"{path}: its tests share a module-scoped fixture, which each worker builds anew; "
                 "add the module to ONE_WORKER_MODULES in tests/conftest.py to run it on one worker"
             ))
     ordered = sorted(modules.values(), key=lambda its: not any(long(i) for i in its))
     items[:] = [item for module in ordered for item in module]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Before any fixture of a test is set up: wait while another worker measures on a
+    quiet machine (:mod:`tests.support.quiet`)."""
+    pause_if_asked()
 
 
 @pytest.fixture
