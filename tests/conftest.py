@@ -153,11 +153,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items[:] = [item for module in ordered for item in module]
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    """Before any fixture of a test is set up: wait while another worker measures on a
-    quiet machine (:mod:`tests.support.quiet`)."""
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """Before a test starts (its fixtures, and outside pytest-timeout's clock, whose
+    wrapper runs inside this one): wait while another worker measures on a quiet machine
+    (:mod:`tests.support.quiet`)."""
     pause_if_asked()
+    yield
 
 
 @pytest.fixture
