@@ -38,8 +38,11 @@ _MATCHER_COLUMNS = (
     "reasons",
 )
 
-# The pair's names and venue pages, kept in the ``reasons`` object beside the matcher's reasons.
-_NAMING = ("kalshi_url", "kalshi_outcome", "poly_url", "poly_title", "poly_outcome", "poly_other_outcome")
+# The pair's names and venue pages, and its proposition's key, kept in the ``reasons``
+# object beside the matcher's reasons (a row without ``proposition`` is its team's win).
+_NAMING = (
+    "kalshi_url", "kalshi_outcome", "poly_url", "poly_title", "poly_outcome", "poly_other_outcome", "proposition",
+)
 
 
 def _row_values(m: MarketMapping, now: datetime) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from functools import cache
 from rapidfuzz import fuzz, process
 
 from worker.data.teams import LEAGUES, LeagueTeams, Team, load_league
+from worker.domain.leagues import three_way
 
 _PUNCT = re.compile(r"[^a-z0-9 ]+")
 _SPACES = re.compile(r"\s+")
@@ -30,11 +31,19 @@ FUZZY_CUTOFF = 88.0
 FUZZY_MARGIN = 6.0
 
 
+#: Words the venues abbreviate differently, each to one form: ``Iowa State``, ``Iowa St.``
+#: and ``Iowa St`` are one name, as are ``Saint Mary's`` and ``St. Mary's`` (the place of
+#: the word keeps ``Michigan St`` apart from a ``St. Michigan``).
+_WORD_FORMS = {"state": "st", "saint": "st", "ste": "st"}
+
+
 def norm(text: str) -> str:
-    """Lower case, accents and punctuation removed, spaces collapsed (``Montréal`` → ``montreal``)."""
+    """Lower case, accents and punctuation removed, spaces collapsed, one form of the
+    words of :data:`_WORD_FORMS` (``Montréal`` → ``montreal``; ``Iowa State`` → ``iowa st``)."""
     t = unicodedata.normalize("NFKD", text)
-    t = "".join(c for c in t if not unicodedata.combining(c)).lower().replace(".", "")
-    return _SPACES.sub(" ", _PUNCT.sub(" ", t)).strip()
+    t = "".join(c for c in t if not unicodedata.combining(c)).lower().replace(".", "").replace("'", "")
+    words = _SPACES.sub(" ", _PUNCT.sub(" ", t)).strip().split(" ")
+    return " ".join(_WORD_FORMS.get(w, w) for w in words)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,11 +78,16 @@ class LeagueIndex:
             if key:
                 names.setdefault(key, set()).add(team.id)
 
+        # Soccer clubs are not named by their city ("Milan" is not Inter; two clubs share
+        # London, Madrid, Lisbon) and names differ little between clubs ("Real Madrid",
+        # "Real Betis"; "Sporting CP", "Sporting KC"): a soccer table resolves exact names
+        # only, never a city, never by similarity.
+        self.fuzzy = not three_way(table.league)
         for t in table.teams:
             for n in (
                 t.full_name,
                 t.nickname,
-                t.city,
+                t.city if self.fuzzy else "",
                 t.kalshi_name,
                 t.polymarket_outcome,
                 t.polymarket_us_short_name,
@@ -109,7 +123,7 @@ class LeagueIndex:
         team = self.names.get(key)
         if team is not None:
             return TeamMatch(team)
-        if not allow_fuzzy:
+        if not allow_fuzzy or not self.fuzzy:
             return None
         return self._fuzzy(key)
 

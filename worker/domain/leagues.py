@@ -27,6 +27,9 @@ class League(StrEnum):
     NCAAB = "ncaab"
     MLS = "mls"
     EPL = "epl"
+    UCL = "ucl"
+    ATP = "atp"
+    WTA = "wta"
     OTHER = "other"
 
     @classmethod
@@ -51,7 +54,10 @@ class LeagueInfo:
     names in tags and slugs (``cfb``). ``listed``: its games are listed when discovery
     asks for no league in particular. ``matched``: it has a team table
     (``worker/data/teams/<league>.json``), so its game winners are paired across venues.
-    ``ties``: a game can end level (regular-season NFL, soccer). ``game_length``: the
+    ``ties``: a game can end level (regular-season NFL, soccer). ``three_way``: the
+    venues list a draw as a market of its own, so one team's win is no complement of the
+    other's (soccer). ``players``: matches are between players, keyed by their names
+    (tennis), not teams of a table. ``game_length``: the
     usual wall-clock length of a game, from start to final whistle, used for the expected
     resolution when a venue gives none.
     """
@@ -62,12 +68,20 @@ class LeagueInfo:
     listed: bool = False
     matched: bool = False
     ties: bool = False
+    three_way: bool = False
+    players: bool = False
+    kalshi: str = ""
     game_length: timedelta = timedelta(hours=3)
 
     @property
     def code(self) -> str:
         """The usual abbreviation (``NBA``)."""
         return self.codes[0]
+
+    @property
+    def kalshi_code(self) -> str:
+        """The abbreviation in Kalshi's series tickers (``NBA``; ``NCAAMB``)."""
+        return self.kalshi or self.code
 
 
 LEAGUES: tuple[LeagueInfo, ...] = (
@@ -76,12 +90,18 @@ LEAGUES: tuple[LeagueInfo, ...] = (
         League.NFL, ("NFL",), listed=True, matched=True, ties=True, game_length=timedelta(hours=3, minutes=30)
     ),
     LeagueInfo(League.NHL, ("NHL",), listed=True, matched=True),
-    LeagueInfo(League.MLB, ("MLB",), listed=True),
-    LeagueInfo(League.WNBA, ("WNBA",)),
-    LeagueInfo(League.NCAAF, ("NCAAF", "NCAAFB"), aliases=("cfb", "college-football")),
-    LeagueInfo(League.NCAAB, ("NCAAB", "NCAAMB"), aliases=("cbb",)),
-    LeagueInfo(League.MLS, ("MLS",), ties=True, game_length=timedelta(hours=2)),
-    LeagueInfo(League.EPL, ("EPL",), ties=True, game_length=timedelta(hours=2)),
+    LeagueInfo(League.MLB, ("MLB",), listed=True, matched=True),
+    LeagueInfo(League.WNBA, ("WNBA",), listed=True, matched=True),
+    LeagueInfo(
+        League.NCAAF, ("NCAAF", "NCAAFB"), aliases=("cfb", "college-football"), listed=True, matched=True,
+        game_length=timedelta(hours=3, minutes=30),
+    ),
+    LeagueInfo(League.NCAAB, ("NCAAB", "NCAAMB"), aliases=("cbb",), listed=True, matched=True, kalshi="NCAAMB"),
+    LeagueInfo(League.MLS, ("MLS",), listed=True, matched=True, ties=True, three_way=True, game_length=timedelta(hours=2)),
+    LeagueInfo(League.EPL, ("EPL",), listed=True, matched=True, ties=True, three_way=True, game_length=timedelta(hours=2)),
+    LeagueInfo(League.UCL, ("UCL",), listed=True, matched=True, ties=True, three_way=True, game_length=timedelta(hours=2)),
+    LeagueInfo(League.ATP, ("ATP",), players=True, game_length=timedelta(hours=3)),
+    LeagueInfo(League.WTA, ("WTA",), players=True, game_length=timedelta(hours=2, minutes=30)),
 )
 
 _BY_LEAGUE = {info.league: info for info in LEAGUES}
@@ -93,6 +113,15 @@ LISTED: tuple[League, ...] = tuple(info.league for info in LEAGUES if info.liste
 MATCHED: tuple[League, ...] = tuple(info.league for info in LEAGUES if info.matched)
 #: Leagues whose games can end in a tie (as lower-case names).
 TIE_LEAGUES: frozenset[str] = frozenset(info.league.value for info in LEAGUES if info.ties)
+
+
+#: Leagues whose draws are markets of their own (as lower-case names).
+THREE_WAY_LEAGUES: frozenset[str] = frozenset(info.league.value for info in LEAGUES if info.three_way)
+
+
+def three_way(league: str) -> bool:
+    """Whether ``league``'s venues list the draw as a market of its own (soccer)."""
+    return league.lower() in THREE_WAY_LEAGUES
 
 
 def info(league: League) -> LeagueInfo:
@@ -111,4 +140,4 @@ def matched_names() -> str:
     return "/".join(info(league).code for league in MATCHED)
 
 
-__all__ = ["LEAGUES", "LISTED", "MATCHED", "TIE_LEAGUES", "League", "LeagueInfo", "game_length", "info", "matched_names"]
+__all__ = ["LEAGUES", "LISTED", "MATCHED", "THREE_WAY_LEAGUES", "TIE_LEAGUES", "League", "LeagueInfo", "game_length", "info", "matched_names", "three_way"]

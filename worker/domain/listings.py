@@ -1,8 +1,12 @@
-"""Game-winner markets reduced to (league, local game date, away, home, proposition), and
-the port that reduces them: one :class:`VenueNormaliser` per venue.
+"""Markets reduced to (league, local game date, away, home, the propositions they offer),
+and the port that reduces them: one :class:`VenueNormaliser` per venue.
 
-Only game-winner markets normalise; spreads, totals, props and futures are refused, with
-the reason, so they can never be paired with a game winner downstream. Each venue's
+A listing offers one or more binary propositions (:mod:`worker.domain.propositions`),
+each with the contract paying when it holds and the one paying when it does not: a
+Kalshi market offers the proposition its YES pays on; a two-team winner market of a
+league without draws offers either team's win (one token or side is the other's
+complement); a soccer market ("Will X win?", "Draw?") offers its one proposition. Props
+and futures are refused, with the reason. Each venue's
 normaliser (``worker/venues/<venue>/normalize.py``) reads that venue's identifiers (Kalshi
 tickers, Gamma and Polymarket US slugs); the matcher (:mod:`worker.engine.scanner.matcher`)
 sees only the :class:`Listing` or :class:`NotNormalised` it returns, and the composition root
@@ -13,36 +17,55 @@ game's UTC date is the next day: the UTC start time is only a fallback, converte
 league's time zone). Teams come from venue codes first (structured), then from exact
 names, then from rapidfuzz (marked as text, which caps confidence at MEDIUM).
 
-Polarity: a listing maps each team id to the contract that pays when that team wins.
-Anything that leaves polarity in doubt (labels naming the wrong team, two sides with one
-team, codes and names disagreeing) is refused.
+Polarity: each offer names the contract that pays when its proposition holds. Anything
+that leaves polarity in doubt (labels naming the wrong team, two sides with one team,
+codes and names disagreeing, a line whose side cannot be read) is refused.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Protocol
 
 from worker.domain.markets import Market, OutcomeSide, Venue
+from worker.domain.propositions import Proposition, win
 
 
 @dataclass(frozen=True, slots=True)
 class Contract:
-    """The contract paying when a team wins, as the venue names it."""
+    """One contract, as the venue names it."""
 
     contract_id: str
     side: OutcomeSide
     label: str
 
 
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """A proposition a listing can be bought on: ``pays`` pays $1 when it holds,
+    ``against`` when it does not."""
+
+    proposition: Proposition
+    pays: Contract
+    against: Contract
+
+
+def two_way_offers(contracts: dict[str, Contract]) -> dict[str, Offer]:
+    """Either team's win, from a two-team market whose contracts (team id → the contract
+    paying on that team's win) are each other's complement (no draw market)."""
+    (a, ca), (b, cb) = contracts.items()
+    return {win(a).key: Offer(win(a), ca, cb), win(b).key: Offer(win(b), cb, ca)}
+
+
 @dataclass(slots=True)
 class Listing:
-    """One game-winner market reduced to what matching needs.
+    """One market reduced to what matching needs.
 
-    ``contracts`` maps each of the two team ids to the contract paying on that team's
-    win. ``text_fields`` lists fields resolved from free text (fuzzy or titles);
-    ``notes`` lists tolerated disagreements inside this venue's own fields.
+    ``offers`` maps each proposition key (:attr:`Proposition.key`) the market can stand
+    for to its offer; a Kalshi listing has exactly one, its YES. ``text_fields`` lists
+    fields resolved from free text (fuzzy or titles); ``notes`` lists tolerated
+    disagreements inside this venue's own fields.
     """
 
     market: Market
@@ -51,12 +74,17 @@ class Listing:
     game_date: date
     away: str
     home: str
-    contracts: dict[str, Contract]
-    yes_team: str | None = None
+    offers: dict[str, Offer]
     date_source: str = "identifier"
     text_fields: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     evidence: list[str] = field(default_factory=list)
+    #: The teams' display names (team id → name), for naming the propositions.
+    names: dict[str, str] = field(default_factory=dict)
+    #: The scheduled start as the venue's identifiers or fields give it exactly (a
+    #: Polymarket ``gameStartTime``, an MLB ticker's time), None when they do not (Kalshi's
+    #: ``occurrence_datetime`` is the expected end, hours after the start).
+    start: datetime | None = None
 
     @property
     def teams(self) -> frozenset[str]:
@@ -81,8 +109,8 @@ class VenueNormaliser(Protocol):
         ...
 
     def normalize(self, market: Market) -> Listing | NotNormalised:
-        """``market`` (of :attr:`venue`) as a game-winner listing, or its refusal."""
+        """``market`` (of :attr:`venue`) as a listing, or its refusal."""
         ...
 
 
-__all__ = ["Contract", "Listing", "NotNormalised", "VenueNormaliser"]
+__all__ = ["Contract", "Listing", "NotNormalised", "Offer", "VenueNormaliser", "two_way_offers"]

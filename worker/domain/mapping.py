@@ -35,6 +35,7 @@ from typing import Any, Protocol
 
 from worker.domain.deferred import DeferredField
 from worker.domain.markets import ContractRef, OutcomeSide, Venue
+from worker.domain.propositions import Proposition, win
 
 
 class Confidence(StrEnum):
@@ -178,8 +179,11 @@ class MarketMapping:
     (Polymarket US); ``poly_side`` is ``long``/``short`` on Polymarket US and empty on
     Polymarket. ``poly_opposite`` names the contract of the *other* team (the second
     token, or the other side of the same slug), which one buys together with Kalshi YES.
-    ``proposition_team`` is the team id (``"nba:HOU"``) whose win both contracts pay on.
-    The last six fields only name the pair for a person ("" when unknown).
+    ``proposition`` is the proposition both contracts pay on
+    (:attr:`worker.domain.propositions.Proposition.key`: ``win:nba:HOU``, ``draw``,
+    ``spread:nfl:KC:-7.5``, ``total:over:45.5``); ``proposition_team`` its team id when
+    it has one (a win, a spread), else "". The six fields from ``kalshi_url`` name the
+    pair for a person ("" when unknown).
     """
 
     kalshi_ticker: str
@@ -209,6 +213,13 @@ class MarketMapping:
     poly_title: str = ""
     poly_outcome: str = ""
     poly_other_outcome: str = ""
+    proposition: str = ""
+
+    @property
+    def prop(self) -> Proposition:
+        """The proposition both contracts pay on (:attr:`proposition`; a mapping stored
+        before propositions had names is its team's win)."""
+        return Proposition.parse(self.proposition) if self.proposition else win(self.proposition_team)
 
     @property
     def id(self) -> str:
@@ -237,12 +248,12 @@ class MarketMapping:
 
     @property
     def poly_same(self) -> ContractRef:
-        """The Polymarket contract paying when ``proposition_team`` wins."""
+        """The Polymarket contract paying when the proposition holds."""
         return self._poly_ref(self.poly_market, self.poly_side)
 
     @property
     def poly_other(self) -> ContractRef:
-        """The Polymarket contract paying when the other team wins."""
+        """The Polymarket contract paying when the proposition does not hold."""
         if self.poly_venue is Venue.POLYMARKET_US:
             other = "short" if self.poly_side == "long" else "long"
             return self._poly_ref(self.poly_market, other)

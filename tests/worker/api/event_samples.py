@@ -248,6 +248,7 @@ MAPPING = MarketMapping(
     poly_title="Rockets vs. Kings",
     poly_outcome="Rockets",
     poly_other_outcome="Kings",
+    proposition="win:nba:HOU",
 )
 MAPPING_WIRE = {
     "kalshi_ticker": "KXNBAGAME-26JAN11HOUSAC-HOU",
@@ -277,6 +278,7 @@ MAPPING_WIRE = {
     "poly_title": "Rockets vs. Kings",
     "poly_outcome": "Rockets",
     "poly_other_outcome": "Kings",
+    "proposition": "win:nba:HOU",
     "id": mapping_id("KXNBAGAME-26JAN11HOUSAC-HOU", Venue.POLYMARKET, "tok_hou", ""),
     "review_key": "KXNBAGAME-26JAN11HOUSAC|polymarket|tok_hou+tok_sac",
     "tradeable": False,

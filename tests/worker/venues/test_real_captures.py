@@ -44,9 +44,16 @@ def refused_pairs(refused: list[MarketRefused]) -> list[tuple[str, str]]:
 # -- sources ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "name", ["kalshi/events_nested.json", "kalshi/nba_event.json", "polymarket/gamma_events.json"]
+#: Every captured venue payload (``rules/`` holds quoted texts, with their own README).
+CAPTURES = sorted(
+    str(p.relative_to(REAL))
+    for venue in ("kalshi", "polymarket", "polymarket_us")
+    for p in (REAL / venue).glob("*.json")
+    if not p.name.endswith(".source.json")
 )
+
+
+@pytest.mark.parametrize("name", CAPTURES)
 def test_every_real_capture_names_its_source(name: str) -> None:
     source = json.loads((REAL / f"{name}.source.json").read_text("utf-8"))
     assert source["repository"].count("/") == 1

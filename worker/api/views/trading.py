@@ -340,6 +340,9 @@ class MappingView:
     poly_title: str = ""
     poly_outcome: str = ""
     poly_other_outcome: str = ""
+    #: The proposition both contracts pay on (``win:nba:HOU``, ``draw``,
+    #: ``spread:nfl:KC:-7.5``, ``total:over:45.5``); "" from a producer that predates it.
+    proposition: str = ""
 
 
 def decode_mapping(o: Obj) -> MappingView:
@@ -367,7 +370,9 @@ def decode_mapping(o: Obj) -> MappingView:
     )
 
 
-_MAPPING_NAMING = ("kalshi_url", "kalshi_outcome", "poly_url", "poly_title", "poly_outcome", "poly_other_outcome")
+_MAPPING_NAMING = (
+    "kalshi_url", "kalshi_outcome", "poly_url", "poly_title", "poly_outcome", "poly_other_outcome", "proposition",
+)
 
 
 @dataclass(frozen=True, slots=True)

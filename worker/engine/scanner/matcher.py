@@ -1,9 +1,11 @@
-"""Pair Kalshi game-winner markets with the same-proposition Polymarket contract.
+"""Pair each Kalshi market with the Polymarket contract of the same proposition.
 
 Cost stays near-linear: every market is normalised once, by its venue's normaliser (a
 :class:`~worker.domain.listings.VenueNormaliser` the caller gives: dictionary look-ups;
 rapidfuzz only for names no table knows, within one league), then listings are blocked
-by ``(league, local date, the two teams)`` and paired by hash look-up. A one-day date
+by ``(league, local date, the two teams, proposition)`` and paired by hash look-up: a
+team's win, a draw, a spread or a total pairs only with the same proposition on the same
+line and terms (:mod:`worker.domain.propositions`). A one-day date
 tolerance is tried only for listings left without an exact partner, so two games of the
 same teams on consecutive days never cross.
 
@@ -20,11 +22,20 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from worker.domain.listings import Listing, NotNormalised, VenueNormaliser
+from worker.domain.leagues import three_way
+from worker.domain.listings import Listing, NotNormalised, Offer, VenueNormaliser
 from worker.domain.mapping import Confidence, MarketMapping
 from worker.domain.markets import Market, OutcomeSide, Venue
+from worker.domain.propositions import PropKind
 
-_Key = tuple[str, object, frozenset[str]]
+_Key = tuple[str, object, frozenset[str], str]
+_Family = tuple[str, object, frozenset[str], str, str]
+
+#: Two listings of one game on both venues start within this of each other; when one
+#: venue lists the same proposition twice on a date (an MLB doubleheader), each listing
+#: pairs only with the partner whose scheduled start is this close, never game 1 with
+#: game 2.
+SAME_START = timedelta(minutes=90)
 
 
 @dataclass(slots=True)
@@ -36,8 +47,13 @@ class MatchResult:
     unmatched: list[tuple[Venue, str, str]] = field(default_factory=list)
 
 
-def _key(listing: Listing, shift_days: int = 0) -> _Key:
-    return (listing.league, listing.game_date + timedelta(days=shift_days), listing.teams)
+def _key(listing: Listing, prop: str, shift_days: int = 0) -> _Key:
+    return (listing.league, listing.game_date + timedelta(days=shift_days), listing.teams, prop)
+
+
+def _family(listing: Listing, offer: Offer) -> _Family:
+    p = offer.proposition
+    return (listing.league, listing.game_date, listing.teams, p.kind.value, p.team)
 
 
 def _confidence(text: int, disagreements: int) -> Confidence:
@@ -48,12 +64,10 @@ def _confidence(text: int, disagreements: int) -> Confidence:
     return Confidence.LOW
 
 
-def _pair(k: Listing, p: Listing, day_shift: int) -> MarketMapping:
-    assert k.yes_team is not None
-    yes_team = k.yes_team
-    other_team = k.home if yes_team == k.away else k.away
-    same = p.contracts[yes_team]
-    other = p.contracts[other_team]
+def _pair(k: Listing, offer: Offer, p: Listing, day_shift: int) -> MarketMapping:
+    prop = offer.proposition
+    theirs = p.offers[prop.key]
+    same, other = theirs.pays, theirs.against
     reasons: list[str] = []
     disagreements = 0
     text = len(k.text_fields) + len(p.text_fields)
@@ -76,11 +90,17 @@ def _pair(k: Listing, p: Listing, day_shift: int) -> MarketMapping:
     disagreements += len(k.notes) + len(p.notes)
     reasons.extend(f"text: {t}" for t in (*k.text_fields, *p.text_fields))
     reasons.extend(f"note: {n}" for n in (*k.notes, *p.notes))
-    reasons.append(f"polarity: YES {k.market.market_id} = {same.label} ({yes_team} wins)")
+    reasons.append(f"proposition {prop.key} on both venues")
+    reasons.append(f"polarity: YES {k.market.market_id} = {same.label} ({prop.describe()})")
     confidence = _confidence(text, disagreements)
     poly_side = same.side.value if p.venue is Venue.POLYMARKET_US else ""
     opposite = other.contract_id if p.venue is Venue.POLYMARKET else other.side.value
-    start = k.market.start_time or p.market.start_time
+    start = p.start or k.start or k.market.start_time or p.market.start_time
+    title = k.market.event_title or p.market.event_title
+    if prop.kind is not PropKind.WIN or three_way(k.league):
+        # The game's title names the pair only for a two-team winner: any other
+        # proposition is named beside it, on the cards, the trade log and the positions.
+        title = f"{title} · {prop.describe({**p.names, **k.names})}"
     return MarketMapping(
         kalshi_ticker=k.market.market_id,
         kalshi_event_ticker=k.market.event_id,
@@ -92,8 +112,9 @@ def _pair(k: Listing, p: Listing, day_shift: int) -> MarketMapping:
         game_date=k.game_date,
         away_team=k.away,
         home_team=k.home,
-        proposition_team=yes_team,
-        event_title=k.market.event_title or p.market.event_title,
+        proposition_team=prop.team,
+        proposition=prop.key,
+        event_title=title,
         confidence=confidence,
         reasons=tuple(reasons),
         start_time=start,
@@ -119,56 +140,107 @@ def _normalize(market: Market, normalisers: Mapping[Venue, VenueNormaliser]) -> 
     return normaliser.normalize(market)
 
 
+def _starts_apart(a: Listing, b: Listing) -> bool:
+    sa, sb = a.start, b.start
+    return sa is not None and sb is not None and abs(sa - sb) > SAME_START
+
+
+def _by_start(k: Listing, candidates: list[Listing]) -> list[Listing]:
+    """The candidates scheduled to start with ``k`` (none when ``k`` has no start time)."""
+    if k.start is None:
+        return []
+    return [p for p in candidates if p.start is not None and not _starts_apart(k, p)]
+
+
+def _line_reason(k: Listing, offer: Offer, families: Mapping[_Family, list[Offer]]) -> str:
+    """Why a line proposition found no partner, when the other venue lists the same
+    family (kind, team) for the game on another line or other terms."""
+    others = [o.proposition for o in families.get(_family(k, offer), [])]
+    if not others:
+        return "no partner listing"
+    mine = offer.proposition
+    lines = sorted({o.describe() for o in others})
+    if any(o.line == mine.line for o in others):
+        return f"settlement terms differ: kalshi {mine.describe()}, other venue {', '.join(lines)}"
+    return f"lines differ: kalshi {mine.describe()}, other venue {', '.join(lines)}"
+
+
 def match_markets(
     kalshi: Iterable[Market],
     poly: Iterable[Market],
     normalisers: Mapping[Venue, VenueNormaliser],
 ) -> MatchResult:
     """All mappings between Kalshi markets and one Polymarket venue's markets, each market
-    normalised by ``normalisers[market.venue]``."""
+    normalised by ``normalisers[market.venue]``: a Kalshi market pairs with the listing
+    offering the same proposition of the same game."""
     result = MatchResult()
-    k_listings: list[Listing] = []
+    k_listings: list[tuple[Listing, Offer]] = []
     p_by_key: dict[_Key, list[Listing]] = defaultdict(list)
+    families: dict[_Family, list[Offer]] = defaultdict(list)
     for m in kalshi:
         n = _normalize(m, normalisers)
         if isinstance(n, NotNormalised):
             result.refused.append(n)
+        elif len(n.offers) != 1:
+            result.refused.append(NotNormalised(m.venue, m.market_id, f"{len(n.offers)} propositions: expected its YES"))
         else:
-            k_listings.append(n)
+            k_listings.append((n, next(iter(n.offers.values()))))
+    p_listings: list[Listing] = []
     for m in poly:
         n = _normalize(m, normalisers)
         if isinstance(n, NotNormalised):
             result.refused.append(n)
-        else:
-            p_by_key[_key(n)].append(n)
-    k_keys = {_key(k) for k in k_listings}
+            continue
+        p_listings.append(n)
+        for prop_key, offer in n.offers.items():
+            p_by_key[_key(n, prop_key)].append(n)
+            if offer.proposition.is_line:
+                families[_family(n, offer)].append(offer)
+    k_by_key: dict[_Key, list[Listing]] = defaultdict(list)
+    for k, offer in k_listings:
+        k_by_key[_key(k, offer.proposition.key)].append(k)
     paired_p: set[int] = set()
-    for k in k_listings:
-        candidates = p_by_key.get(_key(k), [])
+    for k, offer in k_listings:
+        prop = offer.proposition.key
+        candidates = p_by_key.get(_key(k, prop), [])
         shift = 0
         if not candidates:
             # Tolerance: a partner one day off, only if that partner has no exact Kalshi
             # game of its own (the same teams may meet on consecutive days).
             for d in (-1, 1):
-                near = [p for p in p_by_key.get(_key(k, d), []) if _key(p) not in k_keys]
+                near = [p for p in p_by_key.get(_key(k, prop, d), []) if _key(p, prop) not in k_by_key]
                 if near:
                     candidates, shift = near, d
                     break
-        if len(candidates) > 1:
-            # Two listings of the same teams on one date (a double-header, or a venue's
-            # duplicate): only the one with the same home/away order can be this game.
-            candidates = [p for p in candidates if (p.away, p.home) == (k.away, k.home)]
+        twins = k_by_key.get(_key(k, prop), [])
+        if len(twins) > 1 or len(candidates) > 1:
+            # One proposition listed twice on a date (a doubleheader, or a venue's
+            # duplicate): only the partner scheduled to start with this listing, and only
+            # when that settles it; never the other game of the day.
+            if k.start is not None and any(p.start is not None for p in candidates):
+                candidates = _by_start(k, candidates)
+            elif len(twins) > 1:
+                candidates = []  # two games of the day and no start to tell them apart
+            if len(candidates) > 1:
+                candidates = [p for p in candidates if (p.away, p.home) == (k.away, k.home)]
+        elif candidates and _starts_apart(k, candidates[0]):
+            result.unmatched.append((Venue.KALSHI, k.market.market_id, "scheduled starts differ by more than 90 min"))
+            continue
         if len(candidates) != 1:
-            why = "no partner listing" if not candidates else f"{len(candidates)} partner listings"
+            if candidates:
+                why = f"{len(candidates)} partner listings"
+            elif offer.proposition.is_line:
+                why = _line_reason(k, offer, families)
+            else:
+                why = "no partner listing"
             result.unmatched.append((Venue.KALSHI, k.market.market_id, why))
             continue
         p = candidates[0]
         paired_p.add(id(p))
-        result.mappings.append(_pair(k, p, shift))
-    for group in p_by_key.values():
-        for p in group:
-            if id(p) not in paired_p:
-                result.unmatched.append((p.venue, p.market.market_id, "no kalshi partner"))
+        result.mappings.append(_pair(k, offer, p, shift))
+    for p in p_listings:
+        if id(p) not in paired_p:
+            result.unmatched.append((p.venue, p.market.market_id, "no kalshi partner"))
     return result
 
 

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from worker.domain.fees import FeeModel, FeeSchedule
-from worker.domain.leagues import game_length
+from worker.domain.leagues import game_length, three_way
 from worker.domain.mapping import (
     Direction,
     MarketMapping,
@@ -22,6 +22,7 @@ from worker.domain.mapping import (
 from worker.domain.markets import ContractRef, Market
 from worker.domain.money import ONE
 from worker.domain.opportunity_template import OpportunityTemplate
+from worker.domain.propositions import PropKind
 from worker.engine.scanner.rules import compare_rules
 from worker.engine.scanner.units import FeeUnits, fee_units
 
@@ -115,14 +116,21 @@ def build_pair(mapping: MarketMapping, kalshi: Market, poly: Market) -> Pair:
         ),
     )
     mid = mapping.id
+    # A tie is its own scenario only where a team's win is paired with the other team's
+    # (a two-team market): a draw, spread or total pays by its own proposition.
+    team_win = mapping.prop.kind is PropKind.WIN and not three_way(mapping.league)
     pair = Pair(
         mapping_id=mid,
         opportunity_ids={d: opportunity_id(mid, d) for d in Direction},
         mapping=mapping,
         kalshi=kalshi,
         poly=poly,
-        rules=compare_rules(kalshi.rules, poly.rules, mapping.league, mapping.poly_venue, kalshi_side_yes=True),
-        rules_no=compare_rules(kalshi.rules, poly.rules, mapping.league, mapping.poly_venue, kalshi_side_yes=False),
+        rules=compare_rules(
+            kalshi.rules, poly.rules, mapping.league, mapping.poly_venue, kalshi_side_yes=True, team_win=team_win
+        ),
+        rules_no=compare_rules(
+            kalshi.rules, poly.rules, mapping.league, mapping.poly_venue, kalshi_side_yes=False, team_win=team_win
+        ),
         expected_resolution=resolution,
         directions=directions,
         expires_at=start,

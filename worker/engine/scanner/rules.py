@@ -19,12 +19,15 @@ def compare_rules(
     league: str = "",
     poly_venue: Venue = Venue.POLYMARKET,
     kalshi_side_yes: bool = True,
+    team_win: bool = True,
 ) -> RulesCheck:
     """Both texts, their facts, the payout table of the pair whose Kalshi leg is YES
-    (``kalshi_side_yes``) or NO, and the differences that matter (empty when they agree)."""
+    (``kalshi_side_yes``) or NO, and the differences that matter (empty when they agree).
+    ``team_win``: the pair is one team's win against the other's (a tie, where a league
+    has them, is then a scenario of its own); else it pays by its proposition."""
     k, p = extract(kalshi), extract(poly)
     poly_name = POLY_NAMES.get(poly_venue, "Polymarket")
-    checked = check_pair(pair_payouts(k, p, league, kalshi_side_yes), poly_name)
+    checked = check_pair(pair_payouts(k, p, league if team_win else "", kalshi_side_yes), poly_name)
     return RulesCheck(
         kalshi=kalshi,
         poly=poly,

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
-from worker.domain.leagues import MATCHED
+from worker.domain.leagues import MATCHED, info
 
 _SLUG_RE = re.compile(r"^([a-z0-9]+)-([a-z0-9]+)-([a-z0-9]+)-(\d{4})-(\d{2})-(\d{2})(?:-(.+))?$")
-_MATCHED = frozenset(league.value for league in MATCHED)
+#: A matched league's slug prefixes (its name and aliases: ``cbb`` is ncaab) → the league.
+_MATCHED = {name: league.value for league in MATCHED for name in (league.value, *info(league).aliases)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +48,12 @@ def slug_parts(slug: str) -> SlugParts | None:
 
 
 def matched_game_slug(slug: str) -> SlugParts | None:
-    """The parts of a bare game slug (no suffix) of a matched league (nba, nfl, nhl)."""
+    """The parts of a bare game slug (no suffix) of a matched league, its prefix read as
+    the league's name (``cbb-…`` → ncaab)."""
     parts = slug_parts(slug)
     if parts is None or parts.league not in _MATCHED or parts.suffix is not None:
         return None
-    return parts
+    return replace(parts, league=_MATCHED[parts.league])
 
 
 def parse_game_slug(slug: str | None) -> GameSlug | None:

@@ -1,21 +1,38 @@
-"""Kalshi game winners as listings (:class:`worker.domain.listings.VenueNormaliser`).
+"""Kalshi markets of a game as listings (:class:`worker.domain.listings.VenueNormaliser`).
 
-A market of a ``KX{LEAGUE}GAME`` event, for a league with a team table: YES pays if the
-team of the ticker's suffix wins, NO pays on the other team. The teams come from the
-event ticker's glued codes (cross-checked with the event title), else from the title;
-the date from the event ticker, else from the start time. A ``yes_sub_title`` naming the
-other team puts polarity in doubt: the market is refused rather than guessed.
+A market of a ``KX{LEAGUE}GAME``, ``…SPREAD`` or ``…TOTAL`` event of a league with a team
+table offers one proposition, its YES (NO is the complement):
+
+* a game market ``…-HOU``: that team wins; ``…-TIE`` (soccer): the game is a draw;
+* a spread ``…-PHI8``: PHI wins by more than ``floor_strike`` (7.5), i.e. covers −7.5;
+* a total ``…-45``: the total is over ``floor_strike`` (44.5).
+
+The teams come from the event ticker's glued codes (cross-checked with the event title),
+else from the title; the date from the event ticker, else from the start time; MLB's
+start from the ticker. A ``yes_sub_title`` naming the other team puts polarity in doubt:
+the market is refused rather than guessed. A line is read from ``floor_strike`` and must
+agree with the ticker's rounded-up suffix; an integer line is refused (Kalshi settles a
+score landing on it as NO, a venue with a push does not).
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
-from worker.data.index import league_index
-from worker.domain.listings import Contract, Listing, NotNormalised
-from worker.domain.markets import Market, OutcomeSide, Venue
-from worker.venues.common.listing import local_date, teams_from_title
-from worker.venues.kalshi.tickers import matched_game_event, matched_series_league
+from worker.data.index import LeagueIndex, league_index
+from worker.domain.leagues import three_way
+from worker.domain.listings import Contract, Listing, NotNormalised, Offer
+from worker.domain.markets import Market, MarketKind, OutcomeSide, Venue
+from worker.domain.propositions import DRAW, PropKind, Proposition, win
+from worker.venues.common.listing import local_date, team_names, teams_from_title
+from worker.venues.common.propositions import terms_of
+from worker.venues.kalshi.tickers import matched_event, matched_series
+
+HALF = Decimal("0.5")
+_SPREAD_SUFFIX = re.compile(r"^([A-Z][A-Z-]*?)(\d+)$")
+TIE_SUFFIX = "TIE"
 
 
 class KalshiNormaliser:
@@ -29,60 +46,110 @@ class KalshiNormaliser:
         return normalize(market)
 
 
+def _line(market: Market, digits: str) -> Decimal | str:
+    """``floor_strike`` checked against the ticker's rounded-up suffix, or why not."""
+    line = market.line
+    if line is None:
+        return f"no floor_strike on {market.market_id}"
+    fraction = line - line.to_integral_value(rounding=ROUND_FLOOR)
+    if fraction == 0:
+        return f"integer line {line}: Kalshi settles a score on it as NO, other venues as a push"
+    if fraction != HALF:
+        return f"line {line} is not a half point"
+    if int(digits) != int(line.to_integral_value(rounding=ROUND_CEILING)):
+        return f"ticker suffix {digits} is not floor_strike {line} rounded up"
+    return line
+
+
+def _proposition(market: Market, kind: MarketKind, suffix: str, league: str, index: LeagueIndex) -> Proposition | str:
+    """The proposition YES pays on, or why it cannot be read."""
+    if kind is MarketKind.GAME_WINNER:
+        if suffix == TIE_SUFFIX:
+            return DRAW if three_way(league) else f"a tie market in {league}, whose venues list no draw"
+        team = index.by_kalshi_code(suffix)
+        return win(team.id) if team is not None else f"ticker suffix {suffix} is no {league} team code"
+    terms = terms_of(market.rules)
+    if kind is MarketKind.TOTAL:
+        if not suffix.isdigit():
+            return f"total suffix {suffix} is not a number"
+        line = _line(market, suffix)
+        return line if isinstance(line, str) else Proposition(PropKind.TOTAL, line=line, terms=terms)
+    m = _SPREAD_SUFFIX.match(suffix)
+    if m is None:
+        return f"spread suffix {suffix} is not a team code and a number"
+    team = index.by_kalshi_code(m.group(1))
+    if team is None:
+        return f"spread suffix {suffix}: {m.group(1)} is no {league} team code"
+    line = _line(market, m.group(2))
+    # YES: the team wins by more than the line, i.e. covers minus the line.
+    return line if isinstance(line, str) else Proposition(PropKind.SPREAD, team.id, -line, terms)
+
+
+def _teams(
+    market: Market, glued: str | None, index: LeagueIndex, must: str, evidence: list[str], text: list[str],
+    notes: list[str],
+) -> tuple[str, str] | str:
+    """(away, home) from the glued codes (one split of two known codes, including ``must``
+    when given), cross-checked with the title; else from the title; or why not."""
+    first = second = None
+    if glued:
+        splits = set()
+        for i in range(1, len(glued)):
+            a, h = index.by_kalshi_code(glued[:i]), index.by_kalshi_code(glued[i:])
+            if a is not None and h is not None and a.id != h.id and (not must or must in (a.id, h.id)):
+                splits.add((a.id, h.id))
+        if len(splits) == 1:
+            first, second = splits.pop()
+            evidence.append(f"teams {glued} from event ticker codes")
+    found = teams_from_title(market.event_title, index)
+    if first is None or second is None:
+        if found is None or (must and must not in found[:2]):
+            return f"cannot identify both teams of {market.event_id}"
+        first, second = found[0], found[1]
+        text.append("teams from event title")
+    elif found is not None and not found[2]:
+        # A contradiction on *which* teams play is fatal, an order difference is noted.
+        if {found[0], found[1]} != {first, second}:
+            return f"title {market.event_title!r} names other teams than {market.event_id}"
+        if found[0] != first:
+            notes.append("title lists home/away the other way round")
+    # Soccer tickers and titles name the home club first.
+    return (second, first) if three_way(index.league) else (first, second)
+
+
 def normalize(market: Market) -> Listing | NotNormalised:
-    """A Kalshi market of a ``KX{LEAGUE}GAME`` event: YES pays if the suffix team wins."""
+    """A Kalshi market of a game, spread or total event: YES pays on its proposition."""
 
     def refuse(reason: str) -> NotNormalised:
         return NotNormalised(Venue.KALSHI, market.market_id, reason)
 
     series = (market.series or market.event_id.partition("-")[0]).upper()
-    matched = matched_series_league(series)
+    matched = matched_series(series)
     if matched is None:
-        return refuse(f"series {series or '?'} is not a game-winner series")
-    league = matched.value
+        return refuse(f"series {series or '?'} is not a game, spread or total series of a matched league")
+    league, kind = matched[0].value, matched[1]
     index = league_index(league)
     if index is None:
         return refuse(f"league {league} has no team table")
-    ticker = market.market_id
-    event = market.event_id
+    ticker, event = market.market_id, market.event_id
     if not ticker.startswith(event + "-"):
         return refuse(f"ticker {ticker} is not a market of event {event}")
     suffix = ticker[len(event) + 1 :]
-    yes_team = index.by_kalshi_code(suffix)
-    if yes_team is None:
-        return refuse(f"ticker suffix {suffix} is no {league} team code")
+    prop = _proposition(market, kind, suffix, league, index)
+    if isinstance(prop, str):
+        return refuse(prop)
     evidence: list[str] = []
     text_fields: list[str] = []
     notes: list[str] = []
-    parts = matched_game_event(event)
-    game_date: date | None = None
+    parts = matched_event(event)
+    teams = _teams(market, parts.glued if parts else None, index, prop.team, evidence, text_fields, notes)
+    if isinstance(teams, str):
+        return refuse(teams)
+    away, home = teams
+    if prop.team and prop.team not in teams:
+        return refuse(f"{prop.team} does not play in {event}")
+    game_date: date | None = parts.day if parts else None
     date_source = "identifier"
-    away = home = None
-    if parts is not None:
-        game_date, glued = parts
-        splits = []
-        for i in range(1, len(glued)):
-            a, h = index.by_kalshi_code(glued[:i]), index.by_kalshi_code(glued[i:])
-            if a is not None and h is not None and a.id != h.id and yes_team.id in (a.id, h.id):
-                splits.append((a.id, h.id))
-        if len(set(splits)) == 1:
-            away, home = splits[0]
-            evidence.append(f"teams {glued} from event ticker codes")
-    if away is None or home is None:
-        found = teams_from_title(market.event_title, index)
-        if found is None or yes_team.id not in found[:2]:
-            return refuse(f"cannot identify both teams of {event}")
-        away, home = found[0], found[1]
-        text_fields.append("teams from event title")
-    else:
-        # Cross-check the title; a contradiction on *which* teams play is fatal, an
-        # order difference is only noted.
-        found = teams_from_title(market.event_title, index)
-        if found is not None and not found[2]:
-            if {found[0], found[1]} != {away, home}:
-                return refuse(f"title {market.event_title!r} names other teams than {event}")
-            if found[0] != away:
-                notes.append("title lists home/away the other way round")
     if game_date is None:
         game_date = local_date(market, index)
         if game_date is None:
@@ -92,19 +159,16 @@ def normalize(market: Market) -> Listing | NotNormalised:
     # yes_sub_title names the team YES pays on: if it names the *other* team, polarity is
     # in doubt and the market is refused rather than guessed.
     yes_outcome = next((o for o in market.outcomes if o.side is OutcomeSide.YES), None)
-    if yes_outcome is not None and yes_outcome.label:
+    if prop.kind is PropKind.WIN and yes_outcome is not None and yes_outcome.label:
         named = index.by_name(yes_outcome.label, allow_fuzzy=False)
-        if named is not None and named.team.id != yes_team.id:
-            return refuse(
-                f"yes_sub_title {yes_outcome.label!r} names {named.team.id}, suffix {suffix} "
-                f"names {yes_team.id}"
-            )
-    other = home if yes_team.id == away else away
-    contracts = {
-        yes_team.id: Contract(ticker, OutcomeSide.YES, f"YES {ticker}"),
-        other: Contract(ticker, OutcomeSide.NO, f"NO {ticker}"),
-    }
-    evidence.append(f"YES {ticker} pays if {yes_team.id} wins (suffix {suffix})")
+        if named is not None and named.team.id != prop.team:
+            return refuse(f"yes_sub_title {yes_outcome.label!r} names {named.team.id}, suffix {suffix} names {prop.team}")
+        if named is None and index.by_name(yes_outcome.label) is None:
+            # The code names a team the name does not (a code two schools share): the
+            # pair then rests on the code alone, never at HIGH confidence.
+            notes.append(f"yes_sub_title {yes_outcome.label!r} is no name of {prop.team}")
+    offer = Offer(prop, Contract(ticker, OutcomeSide.YES, f"YES {ticker}"), Contract(ticker, OutcomeSide.NO, f"NO {ticker}"))
+    evidence.append(f"YES {ticker} pays if {prop.key} (suffix {suffix})")
     return Listing(
         market=market,
         venue=Venue.KALSHI,
@@ -112,10 +176,11 @@ def normalize(market: Market) -> Listing | NotNormalised:
         game_date=game_date,
         away=away,
         home=home,
-        contracts=contracts,
-        yes_team=yes_team.id,
+        offers={prop.key: offer},
         date_source=date_source,
         text_fields=text_fields,
         notes=notes,
         evidence=evidence,
+        names=team_names(index, (away, home)),
+        start=parts.start if parts else None,
     )

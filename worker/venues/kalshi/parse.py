@@ -144,6 +144,7 @@ def parse_market(m: Mapping[str, Any], event: Mapping[str, Any]) -> Market:
         volume=dec(m.get("volume_fp")),
         url=f"https://kalshi.com/markets/{series.lower()}/{event_ticker.lower()}",
         series=series,
+        line=dec(m.get("floor_strike")),
         away=away,
         home=home,
         game_date=game_date,

@@ -1,16 +1,24 @@
 """Kalshi's identifiers: series, event and market tickers. Pure.
 
 A game-winner series is ``KX{CODE}GAME`` (``KXNBAGAME``; the codes are the league
-table's, :mod:`worker.domain.leagues`), an event ticker ``{SERIES}-{YYMONDD}{AWAY}{HOME}``
-(``KXNBAGAME-26JAN11HOUSAC``: the game's *local* date, then the two team codes glued
-together) and a market ticker ``{EVENT}-{TEAM}`` (``…-HOU``: YES pays if that team wins).
+table's, :mod:`worker.domain.leagues`), a line series ``KX{CODE}SPREAD`` or
+``KX{CODE}TOTAL``. An event ticker is ``{SERIES}-{YYMONDD}[HHMM]{CODE1}{CODE2}[G{n}]``
+(``KXNBAGAME-26JAN11HOUSAC``: the game's US Eastern date, MLB's start time, the two team
+codes glued together — away first in US leagues, home first in soccer — and a
+doubleheader's game number: ``KXMLBGAME-26SEP041915DETCLEG2``). A market ticker is
+``{EVENT}-{SUFFIX}``: a team (``…-HOU``: YES pays if it wins), ``TIE`` (soccer's draw),
+a team and its spread rounded up (``…-PHI8``: PHI wins by more than 7.5), or a total
+rounded up (``…-45``: over 44.5). Lines are read from ``floor_strike``, never from the
+suffix alone.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import date
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
 
 from worker.domain.leagues import LEAGUES, LISTED, MATCHED, League, info
 from worker.domain.markets import MarketKind
@@ -26,16 +34,35 @@ _DATE_RE = re.compile(rf"^{_DATE}(.*)$")
 
 #: A series ticker's prefix per league abbreviation: ``KXNBA`` → nba (``KXNCAAMB`` → ncaab).
 _SERIES_LEAGUE = {f"KX{code}": row.league for row in LEAGUES for code in row.codes}
-_MATCHED_CODES = "|".join(info(league).code for league in MATCHED)
-#: The game-winner series of a matched league (``KXNBAGAME``), the league's code in group 1.
-_MATCHED_SERIES_RE = re.compile(rf"^KX({_MATCHED_CODES})GAME$")
-#: An event of such a series with a date and two glued team codes.
-_MATCHED_EVENT_RE = re.compile(rf"^KX({_MATCHED_CODES})GAME-{_DATE}([A-Z]+)$")
+_MATCHED_CODES = "|".join(sorted({info(league).kalshi_code for league in MATCHED}, key=len, reverse=True))
+#: The game-winner, spread and total series of a matched league (``KXNBAGAME``,
+#: ``KXNFLSPREAD``, ``KXEPLTOTAL``): the league's code in group 1, the kind in group 2.
+_MATCHED_SERIES_RE = re.compile(rf"^KX({_MATCHED_CODES})(GAME|SPREAD|TOTAL)$")
+#: An event of such a series: its date, the start (``HHMM`` US Eastern, MLB only), the two
+#: team codes glued (letters; a hyphen in ``M-OH``), and a doubleheader's ``G1``/``G2``.
+_MATCHED_EVENT_RE = re.compile(
+    rf"^KX({_MATCHED_CODES})(GAME|SPREAD|TOTAL)-{_DATE}(\d{{4}})?([A-Z][A-Z-]*?)(?:G(\d))?$"
+)
+_KINDS = {"GAME": MarketKind.GAME_WINNER, "SPREAD": MarketKind.SPREAD, "TOTAL": MarketKind.TOTAL}
+#: The time zone of a ticker's date and start time.
+TICKER_ZONE = ZoneInfo("America/New_York")
+
+
+@dataclass(frozen=True, slots=True)
+class EventParts:
+    """A matched league's game, spread or total event ticker, read."""
+
+    league: League
+    kind: MarketKind
+    day: date | None
+    start: datetime | None
+    glued: str
+    game_number: int | None
 
 
 def game_series(league: League) -> str:
     """``KXNBAGAME``: the series of ``league``'s game winners."""
-    return f"KX{info(league).code}GAME"
+    return f"KX{info(league).kalshi_code}GAME"
 
 
 #: The game-winner series listed by default, per league.
@@ -85,22 +112,40 @@ def split_event_ticker(event_ticker: str) -> tuple[str, date | None, str]:
     return series, _day(yy, mon, dd), teams
 
 
+def matched_series(series: str) -> tuple[League, MarketKind] | None:
+    """The matched league and kind of a game, spread or total series (``KXNFLSPREAD``)."""
+    m = _MATCHED_SERIES_RE.match(series)
+    return (_SERIES_LEAGUE[f"KX{m.group(1)}"], _KINDS[m.group(2)]) if m else None
+
+
 def matched_series_league(series: str) -> League | None:
     """The matched league whose game-winner series ``series`` is (``KXNHLGAME`` → nhl)."""
-    m = _MATCHED_SERIES_RE.match(series)
-    return League(m.group(1).lower()) if m else None
+    found = matched_series(series)
+    return found[0] if found is not None and found[1] is MarketKind.GAME_WINNER else None
 
 
-def matched_game_event(event_ticker: str) -> tuple[date | None, str] | None:
-    """A matched league's game event ticker → (its local date, the glued team codes).
-
-    ``None`` unless the ticker has the date and the codes (upper-case letters only); the
-    date is ``None`` when those digits and month are no date.
-    """
+def matched_event(event_ticker: str) -> EventParts | None:
+    """A matched league's game, spread or total event ticker, read; ``None`` unless it
+    has a date and the team codes. ``day`` is ``None`` when its digits are no date."""
     m = _MATCHED_EVENT_RE.match(event_ticker)
     if not m:
         return None
-    return _day(m.group(2), m.group(3), m.group(4)), m.group(5)
+    code, kind, yy, mon, dd, hhmm, glued, game = m.groups()
+    day = _day(yy, mon, dd)
+    start = None
+    if day is not None and hhmm is not None and int(hhmm[:2]) < 24 and int(hhmm[2:]) < 60:
+        start = datetime.combine(day, time(int(hhmm[:2]), int(hhmm[2:])), TICKER_ZONE).astimezone(UTC)
+    return EventParts(
+        _SERIES_LEAGUE[f"KX{code}"], _KINDS[kind], day, start, glued, int(game) if game else None
+    )
+
+
+def matched_game_event(event_ticker: str) -> tuple[date | None, str] | None:
+    """A matched league's game event ticker → (its local date, the glued team codes)."""
+    parts = matched_event(event_ticker)
+    if parts is None or parts.kind is not MarketKind.GAME_WINNER:
+        return None
+    return parts.day, parts.glued
 
 
 def split_teams(glued: str, codes: Sequence[str]) -> tuple[str, str] | None:

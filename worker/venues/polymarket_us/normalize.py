@@ -10,10 +10,10 @@ side naming several teams is refused.
 from __future__ import annotations
 
 from worker.data.index import league_index
-from worker.domain.leagues import matched_names
-from worker.domain.listings import Contract, Listing, NotNormalised
+from worker.domain.leagues import matched_names, three_way
+from worker.domain.listings import Contract, Listing, NotNormalised, two_way_offers
 from worker.domain.markets import Market, OutcomeSide, Venue
-from worker.venues.common.listing import slug_game
+from worker.venues.common.listing import slug_game, team_names
 from worker.venues.common.slugs import matched_game_slug
 
 #: The slug prefix of a full-game winner market.
@@ -47,6 +47,8 @@ def normalize(market: Market) -> Listing | NotNormalised:
     if base is None:
         return refuse(f"slug {slug} is not an {matched_names()} game-winner slug")
     league = base.league
+    if three_way(league):
+        return refuse(f"a long/short team market in {league}, where a draw is a market of its own: not complements")
     index = league_index(league)
     if index is None:
         return refuse(f"league {league} has no team table")
@@ -97,7 +99,9 @@ def normalize(market: Market) -> Listing | NotNormalised:
         game_date=game_date,
         away=away,
         home=home,
-        contracts=contracts,
+        offers=two_way_offers(contracts),
         text_fields=text_fields,
         evidence=evidence,
+        names=team_names(index, (away, home)),
+        start=market.start_time,
     )

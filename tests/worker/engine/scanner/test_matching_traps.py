@@ -92,13 +92,15 @@ def test_gamma_spreads_totals_and_futures_are_never_paired() -> None:
     )
     refused = {r.market_id for r in result.refused}
     assert {
-        "700002",
-        "700003",
-        "700004",
+        "700004",  # a spread's slug without sportsMarketType: no line field to read
         "700101",
         "KXNBA-26-HOU",
-        "KXNBASPREAD-26JAN11HOUSAC-HOU5",
+        "KXNBASPREAD-26JAN11HOUSAC-HOU5",  # no floor_strike: the line cannot be read
     } <= refused
+    # A spread and a total are propositions of their own: read, but with no Kalshi
+    # partner of the same line they stay unpaired, never paired with a winner.
+    unmatched = {market_id: why for _, market_id, why in result.unmatched}
+    assert unmatched["700002"] == unmatched["700003"] == "no kalshi partner"
 
 
 def test_gamma_opposite_token_is_the_other_team() -> None:
