@@ -159,10 +159,10 @@ def _line_reason(k: Listing, offer: Offer, families: Mapping[_Family, list[Offer
     if not others:
         return "no partner listing"
     mine = offer.proposition
-    lines = sorted({o.describe() for o in others})
+    lines = ", ".join(sorted({o.describe(k.names) for o in others}))
     if any(o.line == mine.line for o in others):
-        return f"settlement terms differ: kalshi {mine.describe()}, other venue {', '.join(lines)}"
-    return f"lines differ: kalshi {mine.describe()}, other venue {', '.join(lines)}"
+        return f"settlement terms differ: kalshi {mine.describe(k.names)}, other venue {lines}"
+    return f"lines differ: kalshi {mine.describe(k.names)}, other venue {lines}"
 
 
 def match_markets(

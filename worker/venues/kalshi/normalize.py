@@ -5,7 +5,9 @@ table offers one proposition, its YES (NO is the complement):
 
 * a game market ``…-HOU``: that team wins; ``…-TIE`` (soccer): the game is a draw;
 * a spread ``…-PHI8``: PHI wins by more than ``floor_strike`` (7.5), i.e. covers −7.5;
-* a total ``…-45``: the total is over ``floor_strike`` (44.5).
+* a total ``…-45``: the total is over ``floor_strike`` (44.5);
+* a tennis match ``KXATPMATCH-…-ZVE``: the player of its ``yes_sub_title`` wins (players
+  are keyed by name, :mod:`worker.venues.common.players`).
 
 The teams come from the event ticker's glued codes (cross-checked with the event title),
 else from the title; the date from the event ticker, else from the start time; MLB's
@@ -26,9 +28,15 @@ from worker.domain.leagues import three_way
 from worker.domain.listings import Contract, Listing, NotNormalised, Offer
 from worker.domain.markets import Market, MarketKind, OutcomeSide, Venue
 from worker.domain.propositions import DRAW, PropKind, Proposition, win
-from worker.venues.common.listing import local_date, team_names, teams_from_title
+from worker.venues.common.listing import Refuse, local_date, team_names, teams_from_title
+from worker.venues.common.players import players_listing
 from worker.venues.common.propositions import terms_of
-from worker.venues.kalshi.tickers import matched_event, matched_series
+from worker.venues.kalshi.tickers import (
+    matched_event,
+    matched_series,
+    split_event_ticker,
+    tennis_series,
+)
 
 HALF = Decimal("0.5")
 _SPREAD_SUFFIX = re.compile(r"^([A-Z][A-Z-]*?)(\d+)$")
@@ -117,6 +125,27 @@ def _teams(
     return (second, first) if three_way(index.league) else (first, second)
 
 
+def _match(market: Market, league: str, refuse: Refuse) -> Listing | NotNormalised:
+    """A tennis match market (``KXATPMATCH-26SEP13ZVESHE-ZVE``): YES pays if the player
+    of its ``yes_sub_title`` wins; the opponent is the name of the event's other market."""
+    names = dict(p.split("=", 1) for p in market.extra.get("names", "").split("|") if "=" in p)
+    suffix = market.market_id[len(market.event_id) + 1 :]
+    if len(names) != 2 or suffix not in names:
+        return refuse(f"{len(names)} named markets in {market.event_id}: a match has two players")
+    _, day, _ = split_event_ticker(market.event_id)
+    if day is None:
+        return refuse(f"no date in {market.event_id}")
+    ticker = market.market_id
+    yes = names[suffix]
+    other = next(n for s, n in names.items() if s != suffix)
+    found = players_listing(
+        market, Venue.KALSHI, league, day,
+        {yes: Contract(ticker, OutcomeSide.YES, f"YES {ticker}"), other: Contract(ticker, OutcomeSide.NO, f"NO {ticker}")},
+        yes=yes,
+    )
+    return refuse(found) if isinstance(found, str) else found
+
+
 def normalize(market: Market) -> Listing | NotNormalised:
     """A Kalshi market of a game, spread or total event: YES pays on its proposition."""
 
@@ -124,6 +153,9 @@ def normalize(market: Market) -> Listing | NotNormalised:
         return NotNormalised(Venue.KALSHI, market.market_id, reason)
 
     series = (market.series or market.event_id.partition("-")[0]).upper()
+    tour = tennis_series(series)
+    if tour is not None:
+        return _match(market, tour.value, refuse)
     matched = matched_series(series)
     if matched is None:
         return refuse(f"series {series or '?'} is not a game, spread or total series of a matched league")

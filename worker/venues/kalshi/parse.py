@@ -148,7 +148,16 @@ def parse_market(m: Mapping[str, Any], event: Mapping[str, Any]) -> Market:
         away=away,
         home=home,
         game_date=game_date,
-        extra={"sub_title": text(event.get("sub_title"))},
+        # The names of the event's markets (a tennis match's two players): ``SUFFIX=name``
+        # joined by ``|``.
+        extra={
+            "sub_title": text(event.get("sub_title")),
+            "names": "|".join(
+                f"{market_suffix(text(s.get('ticker')), event_ticker)}={text(s.get('yes_sub_title'))}"
+                for s in event.get("markets") or []
+                if isinstance(s, Mapping) and s.get("yes_sub_title")
+            ),
+        },
     )
 
 

@@ -43,6 +43,8 @@ _MATCHED_SERIES_RE = re.compile(rf"^KX({_MATCHED_CODES})(GAME|SPREAD|TOTAL)$")
 _MATCHED_EVENT_RE = re.compile(
     rf"^KX({_MATCHED_CODES})(GAME|SPREAD|TOTAL)-{_DATE}(\d{{4}})?([A-Z][A-Z-]*?)(?:G(\d))?$"
 )
+#: Tennis match series (the tour's, and its Challenger tour's): the tour in group 1.
+_TENNIS_SERIES_RE = re.compile(r"^KX(ATP|WTA)(?:CHALLENGER)?MATCH$")
 _KINDS = {"GAME": MarketKind.GAME_WINNER, "SPREAD": MarketKind.SPREAD, "TOTAL": MarketKind.TOTAL}
 #: The time zone of a ticker's date and start time.
 TICKER_ZONE = ZoneInfo("America/New_York")
@@ -116,6 +118,12 @@ def matched_series(series: str) -> tuple[League, MarketKind] | None:
     """The matched league and kind of a game, spread or total series (``KXNFLSPREAD``)."""
     m = _MATCHED_SERIES_RE.match(series)
     return (_SERIES_LEAGUE[f"KX{m.group(1)}"], _KINDS[m.group(2)]) if m else None
+
+
+def tennis_series(series: str) -> League | None:
+    """The tour of a tennis match series (``KXATPMATCH``, ``KXWTACHALLENGERMATCH``)."""
+    m = _TENNIS_SERIES_RE.match(series)
+    return League(m.group(1).lower()) if m else None
 
 
 def matched_series_league(series: str) -> League | None:

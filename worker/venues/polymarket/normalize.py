@@ -6,6 +6,7 @@
   their own (soccer): there a draw makes both teams' tokens lose.
 * A soccer game's Yes/No markets (``…-ars``, ``…-draw``: "Will Arsenal win?", "… end
   in a draw?"): one proposition each, Yes pays when it holds, No when it does not.
+* A tennis match (``atp-…``, ``wta-…``): one token per player, keyed by name.
 * ``spreads``: the team the question names (``Spread: Miami (FL) (-19.5)``) covers the
   ``line``; ``totals``: the total is over the ``line`` (outcomes Over and Under).
 """
@@ -18,11 +19,14 @@ from worker.domain.listings import Contract, Listing, NotNormalised, Offer, two_
 from worker.domain.markets import Market, Outcome, OutcomeSide, Venue
 from worker.domain.propositions import DRAW, PropKind, Proposition, win
 from worker.venues.common.listing import GameOf, Refuse, is_yes_no, slug_game, team_names, yes_no
+from worker.venues.common.players import players_listing
 from worker.venues.common.propositions import binary_of, spread_of, terms_of, total_of
-from worker.venues.common.slugs import matched_game_slug, slug_parts
+from worker.venues.common.slugs import SlugParts, matched_game_slug, slug_parts
 
 #: sportsMarketType values of line markets.
 LINE_TYPES = frozenset({"spreads", "spread", "totals", "total"})
+#: Slug prefixes of tennis matches (players, not teams).
+TOURS = frozenset({"atp", "wta"})
 
 
 class PolymarketNormaliser:
@@ -57,6 +61,8 @@ def normalize(market: Market) -> Listing | NotNormalised:
         return refuse(f"{len(tokens)} outcomes: a game market has two")
     if is_yes_no(tokens):
         return _binary(market, tokens, sm.suffix if sm else None, refuse)
+    if ev is not None and ev.league in TOURS:
+        return _match(market, ev, tokens, refuse)
     if slug:
         if sm and sm.suffix:
             return refuse(f"market slug {slug} has a suffix ({sm.suffix}): not the winner")
@@ -112,6 +118,25 @@ def normalize(market: Market) -> Listing | NotNormalised:
         names=team_names(index, (away, home)),
         start=market.start_time,
     )
+
+
+def _match(market: Market, ev: SlugParts, tokens: list[Outcome], refuse: Refuse) -> Listing | NotNormalised:
+    """A tennis match (``atp-bolt-simakin-2026-04-19``): one token per player, outcomes
+    the players' full names."""
+    if ev.suffix:
+        return refuse(f"event slug {market.event_slug} has a suffix ({ev.suffix}): not the match winner")
+    try:
+        day = ev.date()
+    except ValueError:
+        return refuse(f"slug date of {market.event_slug} is not a date")
+    found = players_listing(
+        market, Venue.POLYMARKET, ev.league, day,
+        {o.label: Contract(o.contract_id, OutcomeSide.TOKEN, o.label) for o in tokens},
+    )
+    if isinstance(found, str):
+        return refuse(found)
+    found.start = market.start_time
+    return found
 
 
 def _game(market: Market, refuse: Refuse) -> tuple[GameOf, list[str], list[str]] | NotNormalised:
