@@ -29,6 +29,8 @@ _SPACES = re.compile(r"\s+")
 #: best name of any *other* team (so "New York" never fuzzily becomes one of two teams).
 FUZZY_CUTOFF = 88.0
 FUZZY_MARGIN = 6.0
+#: How many similarity results an index remembers.
+FUZZY_MEMORY = 20_000
 
 
 #: Words the venues abbreviate differently, each to one form: ``Iowa State``, ``Iowa St.``
@@ -103,6 +105,9 @@ class LeagueIndex:
         }
         self.ambiguous: frozenset[str] = frozenset(k for k, v in names.items() if len(v) > 1)
         self._choices = list(self.names)
+        #: Similarity results already computed (listings repeat the same few names):
+        #: at most :data:`FUZZY_MEMORY`, forgotten all at once beyond that.
+        self._fuzzy_seen: dict[str, TeamMatch | None] = {}
 
     def by_kalshi_code(self, code: str) -> Team | None:
         return self.kalshi.get(code.upper())
@@ -125,7 +130,11 @@ class LeagueIndex:
             return TeamMatch(team)
         if not allow_fuzzy or not self.fuzzy:
             return None
-        return self._fuzzy(key)
+        if key not in self._fuzzy_seen:
+            if len(self._fuzzy_seen) >= FUZZY_MEMORY:
+                self._fuzzy_seen.clear()
+            self._fuzzy_seen[key] = self._fuzzy(key)
+        return self._fuzzy_seen[key]
 
     def _fuzzy(self, key: str) -> TeamMatch | None:
         found = process.extract(key, self._choices, scorer=fuzz.WRatio, limit=8)

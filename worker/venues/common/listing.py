@@ -73,16 +73,23 @@ def split_title(title: str) -> tuple[str, str] | None:
     return None
 
 
-def teams_from_title(title: str, index: LeagueIndex) -> tuple[str, str, bool] | None:
-    """(first team id, second team id, whether a name matched only by similarity)."""
-    parts = split_title(title)
-    if not parts:
-        return None
-    a = index.by_name(parts[0])
-    h = index.by_name(parts[1])
-    if a is None or h is None or a.team.id == h.team.id:
-        return None
-    return a.team.id, h.team.id, a.fuzzy or h.fuzzy
+def teams_from_title(title: str, index: LeagueIndex, fuzzy: bool = True) -> tuple[str, str, bool] | None:
+    """(first team id, second team id, whether a name matched only by similarity).
+
+    The title, else one of its parts around a colon (``Game 5: New York at San Antonio``,
+    ``Boston at Los Angeles L: Spread``), by exact names first, then (when ``fuzzy``) by
+    similarity."""
+    segments = [title, *(part.strip() for part in title.split(":"))] if ":" in title else [title]
+    for similar in (False, True) if fuzzy else (False,):
+        for segment in segments:
+            parts = split_title(segment)
+            if not parts:
+                continue
+            a = index.by_name(parts[0], allow_fuzzy=similar)
+            h = index.by_name(parts[1], allow_fuzzy=similar)
+            if a is not None and h is not None and a.team.id != h.team.id:
+                return a.team.id, h.team.id, a.fuzzy or h.fuzzy
+    return None
 
 
 def slug_game(
