@@ -79,6 +79,12 @@ class LeagueInfo:
         return self.codes[0]
 
     @property
+    def gamma_tag(self) -> str:
+        """The tag slug Gamma lists the league's events under (``nba``; college ``cfb``,
+        ``cbb``: the slug prefix its game slugs use)."""
+        return self.aliases[0] if self.aliases else self.league.value
+
+    @property
     def kalshi_code(self) -> str:
         """The abbreviation in Kalshi's series tickers (``NBA``; ``NCAAMB``)."""
         return self.kalshi or self.code
@@ -100,8 +106,8 @@ LEAGUES: tuple[LeagueInfo, ...] = (
     LeagueInfo(League.MLS, ("MLS",), listed=True, matched=True, ties=True, three_way=True, game_length=timedelta(hours=2)),
     LeagueInfo(League.EPL, ("EPL",), listed=True, matched=True, ties=True, three_way=True, game_length=timedelta(hours=2)),
     LeagueInfo(League.UCL, ("UCL",), listed=True, matched=True, ties=True, three_way=True, game_length=timedelta(hours=2)),
-    LeagueInfo(League.ATP, ("ATP",), players=True, game_length=timedelta(hours=3)),
-    LeagueInfo(League.WTA, ("WTA",), players=True, game_length=timedelta(hours=2, minutes=30)),
+    LeagueInfo(League.ATP, ("ATP",), listed=True, players=True, game_length=timedelta(hours=3)),
+    LeagueInfo(League.WTA, ("WTA",), listed=True, players=True, game_length=timedelta(hours=2, minutes=30)),
 )
 
 _BY_LEAGUE = {info.league: info for info in LEAGUES}

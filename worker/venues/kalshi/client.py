@@ -178,10 +178,7 @@ class KalshiClient:
         wanted = list(leagues) if leagues else list(LISTED_SERIES)
         out: list[Market] = []
         refused: list[MarketRefused] = []
-        for league in wanted:
-            series = LISTED_SERIES.get(league)
-            if series is None:
-                continue
+        for series in (s for league in wanted for s in LISTED_SERIES.get(league, ())):
             cursor: str | None = None
             while True:
                 params: dict[str, Any] = {

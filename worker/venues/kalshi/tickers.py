@@ -67,8 +67,17 @@ def game_series(league: League) -> str:
     return f"KX{info(league).kalshi_code}GAME"
 
 
-#: The game-winner series listed by default, per league.
-LISTED_SERIES: dict[League, str] = {league: game_series(league) for league in LISTED}
+def listed_series(league: League) -> tuple[str, ...]:
+    """The series a league's games are listed in: game winners, spreads and totals of a
+    team league (``KXNFLGAME``, ``KXNFLSPREAD``, ``KXNFLTOTAL``); a tour's matches."""
+    row = info(league)
+    if row.players:
+        return (f"KX{row.kalshi_code}MATCH",)
+    return tuple(f"KX{row.kalshi_code}{kind}" for kind in ("GAME", "SPREAD", "TOTAL"))
+
+
+#: The series listed by default, per league.
+LISTED_SERIES: dict[League, tuple[str, ...]] = {league: listed_series(league) for league in LISTED}
 
 
 def league_of_series(series: str) -> League:

@@ -34,7 +34,7 @@ from worker.domain.books import OrderBook
 from worker.domain.discovery import ListingRefusal
 from worker.domain.errors import AuthFailed, OrderNotFound, OrderRejected
 from worker.domain.fees import FeeSchedule
-from worker.domain.leagues import LISTED
+from worker.domain.leagues import LISTED, info
 from worker.domain.markets import ContractRef, League, Market, MarketResolution, OutcomeSide, Venue
 from worker.domain.money import ZERO, from_micro
 from worker.domain.orders import (
@@ -166,7 +166,7 @@ class PolymarketClient:
                     self.gamma_url + "/events",
                     params={
                         "closed": "false",
-                        "tag_slug": league.value,
+                        "tag_slug": info(league).gamma_tag,
                         "limit": 100,
                         "offset": offset,
                     },
