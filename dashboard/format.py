@@ -17,7 +17,10 @@ from dashboard.shown import ShownLeg, ShownOpportunity
 CENT = Decimal("0.01")
 VENUE_SHORT = {"polymarket": "Poly", "polymarket_us": "Poly US", "kalshi": "Kalshi"}
 VENUE_LONG = {"polymarket": "Polymarket", "polymarket_us": "Polymarket US", "kalshi": "Kalshi"}
-SPORT_EMOJI = {"nba": "🏀", "nfl": "🏈", "nhl": "🏒", "mlb": "⚾", "ncaab": "🏀", "ncaaf": "🏈"}
+SPORT_EMOJI = {
+    "nba": "🏀", "wnba": "🏀", "ncaab": "🏀", "nfl": "🏈", "ncaaf": "🏈", "nhl": "🏒", "mlb": "⚾",
+    "mls": "⚽", "epl": "⚽", "ucl": "⚽", "atp": "🎾", "wta": "🎾",
+}
 CONFIDENCE_RANK = {"HIGH": 3, "MEDIUM": 2, "LOW": 1}
 STATUS_CLASS = {
     "SUCCESS": "st-success",
