@@ -19,9 +19,10 @@ migrate: $(STAMP)
 	$(BIN)/python -m worker migrate
 
 # The dashboard's login: where its password is (the file's path, never the password).
+# The paper world lists MLB and EPL games and lines too (EXECUTOR_PAPER_LEAGUES, docs/paper-exchange.md).
 run: $(STAMP) migrate
 	@$(BIN)/python -m worker dashboard-password
-	$(BIN)/honcho start -f Procfile
+	EXECUTOR_PAPER_LEAGUES=$${EXECUTOR_PAPER_LEAGUES:-all} $(BIN)/honcho start -f Procfile
 
 run-live: $(STAMP) migrate
 	@EXECUTOR_MODE=live $(BIN)/python -m worker dashboard-password

@@ -40,6 +40,8 @@ class WorldSummary(PaperHandler):
 
 #: What ``POST /paper/admin/resolve`` pays one home-team YES per outcome.
 OUTCOMES = {"home": ONE, "away": Decimal(0), "cancelled": Decimal("0.5")}
+#: A soccer game's fourth outcome (``EXECUTOR_PAPER_LEAGUES``' EPL games).
+DRAW = "draw"
 VENUES = ("kalshi", "polymarket", "polymarket_us")
 
 
@@ -85,7 +87,8 @@ class AdminControl(PaperHandler):
 
 class AdminResolve(AdminControl):
     """``POST {"index", "outcome"}`` resolves a game now: ``index`` one of the games the
-    exchange has generated (``/paper/world`` lists them), ``outcome`` home|away|cancelled.
+    exchange has generated (``/paper/world`` lists them), ``outcome`` home|away|cancelled,
+    or draw for a soccer game.
     Resolving a resolved game again with the same outcome answers what was done; with
     another outcome, 409 (a game resolves once)."""
 
@@ -96,13 +99,20 @@ class AdminResolve(AdminControl):
         if not isinstance(index, int) or isinstance(index, bool):
             raise tornado.web.HTTPError(400, "index must be an integer (a game index from /paper/world)")
         self.ex.world.ensure(self.now())
-        known = len(self.ex.world.all_games())
-        if not 0 <= index < known:
+        games = self.ex.world.all_games()
+        known = sum(1 for g in games if g.index < len(games))  # the first stream's 0 … n-1
+        if not 0 <= index < known and index not in {g.index for g in games}:
             raise tornado.web.HTTPError(400, f"index must be a known game, within [0, {known - 1}]")
-        if not isinstance(outcome, str) or outcome not in OUTCOMES:
-            raise tornado.web.HTTPError(400, "outcome must be one of home, away, cancelled")
+        if not isinstance(outcome, str) or (outcome not in OUTCOMES and outcome != DRAW):
+            raise tornado.web.HTTPError(400, "outcome must be one of home, away, cancelled, draw")
         game = self.ex.world.game(index)
-        value = OUTCOMES[outcome]
+        if outcome == DRAW and not getattr(game, "soccer", False):
+            raise tornado.web.HTTPError(400, f"game {index} is no soccer game: only soccer ends in a draw here")
+        # A draw pays the home team's win nothing, as an away win does; the store keeps
+        # that it was a draw (the markets of the draw and the lines read it).
+        value = OUTCOMES["away" if outcome == DRAW else outcome]
+        if outcome == DRAW and self.ex.store.resolution(index) is None:
+            self.ex.store.set_meta(f"draw:{index}", "1")
         before = self.ex.store.resolution(index)
         if before is not None and before != value:
             raise tornado.web.HTTPError(

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from paper_exchange.kalshi.wire import kalshi_event
+from paper_exchange.kalshi.wire_extra import kalshi_entries, kalshi_event_any
 from paper_exchange.matching import PaperExchange
-from paper_exchange.polymarket.wire import gamma_event
+from paper_exchange.polymarket.wire_extra import gamma_event_any
 from paper_exchange.polymarket_us.wire import pmus_event
 from paper_exchange.world import World
 
@@ -18,10 +18,12 @@ def snapshot(world: World, ex: PaperExchange, now: datetime) -> dict[str, Any]:
     games = world.games(now)
     return {
         "kalshi_events.json": {
-            "events": [kalshi_event(ex, g, now, True) for g in games if "kalshi" in g.venues],
+            "events": [
+                kalshi_event_any(ex, g, e, now, True) for g in games if "kalshi" in g.venues for _, e in kalshi_entries(g)
+            ],
             "cursor": "",
         },
-        "polymarket_events.json": [gamma_event(ex, g, now) for g in games if "polymarket" in g.venues],
+        "polymarket_events.json": [gamma_event_any(ex, g, now) for g in games if "polymarket" in g.venues],
         "polymarket_us_events.json": {
             "events": [pmus_event(ex, g, now) for g in games if "polymarket_us" in g.venues],
         },

@@ -20,6 +20,8 @@ from paper_exchange.faults import Faults, FaultSpec
 from paper_exchange.matching import PaperExchange
 from paper_exchange.store import Store
 from paper_exchange.world import World, floor_epoch
+from paper_exchange.world_extra import paper_leagues
+from paper_exchange.world_leagues import build_world, exchange_class
 from worker.clock import SYSTEM_CLOCK, Clock
 
 
@@ -55,10 +57,14 @@ def build_exchange(
     balances: Mapping[str, Decimal],
     faults: Faults | None = None,
     clock: Clock | None = None,
+    leagues: frozenset[str] | None = None,
 ) -> PaperExchange[World]:
     """Open (or create) the persisted exchange of a seed; its epoch is kept in the store
-    so that a restart lists the same games under the same identifiers."""
+    so that a restart lists the same games under the same identifiers. ``leagues``
+    (default ``EXECUTOR_PAPER_LEAGUES``) adds the MLB/EPL stream when it names them."""
     clock = clock or SYSTEM_CLOCK
+    if leagues is None:
+        leagues = paper_leagues(os.environ.get("EXECUTOR_PAPER_LEAGUES"))
     store = Store(store_path(data_dir, seed))
     raw = store.get_meta("epoch")
     if raw is None:
@@ -67,8 +73,8 @@ def build_exchange(
         store.set_meta("seed", str(seed))
     else:
         epoch = datetime.fromisoformat(raw)
-    world = World(seed, epoch)
-    return PaperExchange(world, store, clock, balances, faults)
+    world = build_world(seed, epoch, leagues)
+    return exchange_class(world)(world, store, clock, balances, faults)
 
 
 def build_state(

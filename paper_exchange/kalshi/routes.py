@@ -13,6 +13,7 @@ from paper_exchange.credentials import AuthError
 from paper_exchange.handlers import PaperHandler, Rule
 from paper_exchange.kalshi import API, PREFIX
 from paper_exchange.kalshi import wire as kalshi_wire
+from paper_exchange.kalshi import wire_extra as kalshi_extra
 from paper_exchange.kalshi.auth import verify_kalshi
 from paper_exchange.matching import PaperRejection, PlaceRequest
 from paper_exchange.state import ServerState
@@ -64,19 +65,21 @@ class KalshiEvents(KalshiBase):
         nested = self.get_argument("with_nested_markets", "false").lower() == "true"
         games = []
         for g in self.kalshi_games():
-            if series and g.kalshi_series != series:
-                continue
-            resolved = self.ex.store.resolution(g.index) is not None
-            st = kalshi_wire.kalshi_status(g, now, resolved)
-            if status == "open" and st != "active":
-                continue
-            if status == "closed" and st != "closed":
-                continue
-            if status == "settled" and st != "finalized":
-                continue
-            games.append(g)
+            for event_series, event in kalshi_extra.kalshi_entries(g):
+                if series and event_series != series:
+                    continue
+                resolved = self.ex.store.resolution(g.index) is not None
+                st = kalshi_wire.kalshi_status(g, now, resolved)
+                if status == "open" and st != "active":
+                    continue
+                if status == "closed" and st != "closed":
+                    continue
+                if status == "settled" and st != "finalized":
+                    continue
+                games.append((g, event))
         chunk, cursor = _page(games, self.get_argument("limit", None), self.get_argument("cursor", None))
-        self.send({"events": [kalshi_wire.kalshi_event(self.ex, g, now, nested) for g in chunk], "cursor": cursor})
+        self.send({"events": [kalshi_extra.kalshi_event_any(self.ex, g, e, now, nested) for g, e in chunk],
+                   "cursor": cursor})
 
 
 class KalshiEvent(KalshiBase):
@@ -85,7 +88,7 @@ class KalshiEvent(KalshiBase):
         g = self.ex.world.game_by_kalshi_event(event_ticker)
         if g is None:
             raise tornado.web.HTTPError(404, "event not found")
-        ev = kalshi_wire.kalshi_event(self.ex, g, self.now(), True)
+        ev = kalshi_extra.kalshi_event_any(self.ex, g, event_ticker, self.now(), True)
         markets = ev.pop("markets")
         self.send({"event": ev, "markets": markets})
 
@@ -99,14 +102,15 @@ class KalshiMarkets(KalshiBase):
         tickers = set(filter(None, self.get_argument("tickers", "").split(",")))
         out = []
         for g in self.kalshi_games():
-            if event and g.kalshi_event_ticker != event:
-                continue
-            if series and g.kalshi_series != series:
-                continue
-            for home in (False, True):
-                if tickers and g.kalshi_ticker(home) not in tickers:
+            for event_series, event_ticker in kalshi_extra.kalshi_entries(g):
+                if event and event_ticker != event:
                     continue
-                out.append(kalshi_wire.kalshi_market(self.ex, g, home, now))
+                if series and event_series != series:
+                    continue
+                for ticker, render in kalshi_extra.kalshi_market_items(self.ex, g, event_ticker, now):
+                    if tickers and ticker not in tickers:
+                        continue
+                    out.append(render())
         chunk, cursor = _page(out, self.get_argument("limit", None), self.get_argument("cursor", None))
         self.send({"markets": chunk, "cursor": cursor})
 
@@ -120,7 +124,7 @@ class KalshiMarket(KalshiBase):
         market = self.ex.world.market(inst.market_key)
         assert market is not None
         g = self.ex.world.game_of(market)
-        self.send({"market": kalshi_wire.kalshi_market(self.ex, g, market.yes_is_home, self.now())})
+        self.send({"market": kalshi_extra.kalshi_market_any(self.ex, g, market, self.now())})
 
 
 class KalshiOrderbook(KalshiBase):

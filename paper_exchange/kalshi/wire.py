@@ -38,6 +38,25 @@ def kalshi_status(game: Game, now: datetime, resolved: bool) -> str:
     return "active" if game.tradable(now) else "closed"
 
 
+def quote_fields(
+    ex: PaperExchange, market: ListedMarket, ticker: str, bid: Decimal | None, ask: Decimal | None
+) -> dict[str, Any]:
+    """A market's quote, volume and price structure fields, as Kalshi lists them."""
+    return {
+        "yes_bid_dollars": d4(bid) if bid is not None else "0.0000",
+        "yes_ask_dollars": d4(ask) if ask is not None else "1.0000",
+        "no_bid_dollars": d4(ONE - ask) if ask is not None else "0.0000",
+        "no_ask_dollars": d4(ONE - bid) if bid is not None else "1.0000",
+        "last_price_dollars": d4(bid) if bid is not None else "0.0000",
+        "volume_fp": fp2(traded_volume(ex, market, ticker)),
+        "volume_24h_fp": fp2(traded_volume(ex, market, ticker, day=True)),
+        "open_interest_fp": "0.00",
+        "liquidity_dollars": "0.0000",
+        "tick_size": 1,
+        "price_level_structure": "linear_cent",
+    }
+
+
 def kalshi_market(ex: PaperExchange, game: Game, home: bool, now: datetime) -> dict[str, Any]:
     ticker = game.kalshi_ticker(home)
     market = ex.world.market(f"kalshi:{ticker}")
@@ -59,17 +78,7 @@ def kalshi_market(ex: PaperExchange, game: Game, home: bool, now: datetime) -> d
         "close_time": iso(game.end),
         "expected_expiration_time": iso(game.resolve_at),
         "expiration_time": iso(game.resolve_at + _days(7)),
-        "yes_bid_dollars": d4(bid) if bid is not None else "0.0000",
-        "yes_ask_dollars": d4(ask) if ask is not None else "1.0000",
-        "no_bid_dollars": d4(ONE - ask) if ask is not None else "0.0000",
-        "no_ask_dollars": d4(ONE - bid) if bid is not None else "1.0000",
-        "last_price_dollars": d4(bid) if bid is not None else "0.0000",
-        "volume_fp": fp2(traded_volume(ex, market, ticker)),
-        "volume_24h_fp": fp2(traded_volume(ex, market, ticker, day=True)),
-        "open_interest_fp": "0.00",
-        "liquidity_dollars": "0.0000",
-        "tick_size": 1,
-        "price_level_structure": "linear_cent",
+        **quote_fields(ex, market, ticker, bid, ask),
         "rules_primary": (
             f"If {team.kalshi_name} wins the {game.away.kalshi_name} at {game.home.kalshi_name} "
             f"professional {sport} game originally scheduled for "

@@ -10,7 +10,7 @@ import tornado.web
 
 from paper_exchange.handlers import PaperHandler, Rule
 from paper_exchange.polymarket import CLOB, DATA, GAMMA, clob
-from paper_exchange.polymarket import wire as poly_wire
+from paper_exchange.polymarket import wire_extra as poly_extra
 from paper_exchange.state import ServerState
 
 
@@ -29,7 +29,7 @@ class GammaEvents(PaperHandler):
                 continue
             if slug and slug != g.gamma_slug:
                 continue
-            ev = poly_wire.gamma_event(self.ex, g, now)
+            ev = poly_extra.gamma_event_any(self.ex, g, now)
             if closed is not None and ev["closed"] != (closed.lower() == "true"):
                 continue
             events.append(ev)
@@ -44,7 +44,7 @@ class GammaEvent(PaperHandler):
         now = self.now()
         for g in self.ex.world.games(now):
             if "polymarket" in g.venues and (g.gamma_event_id == event_id or g.gamma_slug == event_id):
-                self.send(poly_wire.gamma_event(self.ex, g, now))
+                self.send(poly_extra.gamma_event_any(self.ex, g, now))
                 return
         raise tornado.web.HTTPError(404, "event not found")
 
@@ -64,8 +64,8 @@ class GammaMarkets(PaperHandler):
         for g in self.ex.world.all_games() if asked else self.ex.world.games(now):
             if "polymarket" not in g.venues:
                 continue
-            for kind in ("moneyline", "spread", "total"):
-                m = poly_wire.gamma_market(self.ex, g, kind, now)
+            for kind in poly_extra.gamma_kinds(g):
+                m = poly_extra.gamma_market_any(self.ex, g, kind, now)
                 if market_id is not None and m["id"] != market_id:
                     continue
                 if slug and m["slug"] != slug:

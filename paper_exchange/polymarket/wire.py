@@ -13,7 +13,7 @@ from paper_exchange import fees as paper_fees
 from paper_exchange.matching import PaperExchange
 from paper_exchange.store import FillRow, OrderRow, iso
 from paper_exchange.wire import TIE_LEAGUES, best, fp2, traded_volume
-from paper_exchange.world import Game
+from paper_exchange.world import Game, ListedMarket
 
 ONE = Decimal(1)
 _ET = ZoneInfo("America/New_York")
@@ -43,6 +43,41 @@ def poly_description(game: Game, first: str, second: str) -> str:
 
 
 GAMMA_TYPES = {"moneyline": "moneyline", "spread": "spreads", "total": "totals"}
+
+
+def listing_fields(
+    ex: PaperExchange, market: ListedMarket, bid: Decimal | None, ask: Decimal | None, closed: bool,
+    tokens: tuple[str, str], now: datetime,
+) -> dict[str, Any]:
+    """A market's state, order rules, fees, quote and volume fields, as Gamma lists them."""
+    t0, t1 = tokens
+    return {
+        "active": True,
+        "closed": closed,
+        "archived": False,
+        "restricted": False,
+        "acceptingOrders": not closed,
+        "enableOrderBook": True,
+        # Real soccer three-way markets are negRisk; the paper's CLOB signs one exchange.
+        "negRisk": False,
+        "orderPriceMinTickSize": 0.01,
+        "orderMinSize": 5,
+        # The schedule the paper charges (paper_exchange.fees); no maker rebate is paid.
+        "feesEnabled": True,
+        "feeSchedule": {
+            "exponent": paper_fees.POLYMARKET_EXPONENT,
+            "rate": str(paper_fees.POLYMARKET_RATE),
+            "takerOnly": True,
+            "rebateRate": "0",
+        },
+        "bestBid": float(bid) if bid is not None else None,
+        "bestAsk": float(ask) if ask is not None else None,
+        "volume": str(traded_volume(ex, market, t0, t1)),
+        "volumeNum": float(traded_volume(ex, market, t0, t1)),
+        "liquidity": "0",
+        "createdAt": iso(ex.world.epoch),
+        "updatedAt": iso(now),
+    }
 
 
 def gamma_market(ex: PaperExchange, game: Game, kind: str, now: datetime) -> dict[str, Any]:
@@ -82,30 +117,7 @@ def gamma_market(ex: PaperExchange, game: Game, kind: str, now: datetime) -> dic
         "gameStartTime": game.start.strftime("%Y-%m-%d %H:%M:%S+00"),
         "sportsMarketType": GAMMA_TYPES[kind],
         "line": (float(f"{game.spread_line}.5") if kind == "spread" else float(f"{game.total_line}.5") if kind == "total" else None),
-        "active": True,
-        "closed": closed,
-        "archived": False,
-        "restricted": False,
-        "acceptingOrders": not closed,
-        "enableOrderBook": True,
-        "negRisk": False,
-        "orderPriceMinTickSize": 0.01,
-        "orderMinSize": 5,
-        # The schedule the paper charges (paper_exchange.fees); no maker rebate is paid.
-        "feesEnabled": True,
-        "feeSchedule": {
-            "exponent": paper_fees.POLYMARKET_EXPONENT,
-            "rate": str(paper_fees.POLYMARKET_RATE),
-            "takerOnly": True,
-            "rebateRate": "0",
-        },
-        "bestBid": float(bid) if bid is not None else None,
-        "bestAsk": float(ask) if ask is not None else None,
-        "volume": str(traded_volume(ex, market, t0, t1)),
-        "volumeNum": float(traded_volume(ex, market, t0, t1)),
-        "liquidity": "0",
-        "createdAt": iso(ex.world.epoch),
-        "updatedAt": iso(now),
+        **listing_fields(ex, market, bid, ask, closed, (t0, t1), now),
     }
     if resolved is not None:
         # Gamma marks a settled market with the oracle's status and its closing time.

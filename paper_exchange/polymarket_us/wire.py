@@ -17,11 +17,13 @@ PMUS_WINNER_TYPE = {
     "nba": "basketball_team_full_game_winner",
     "nfl": "football_team_full_game_winner",
     "nhl": "hockey_team_full_game_winner",
+    "mlb": "baseball_team_full_game_winner",
 }
 PMUS_TOTAL_TYPE = {
     "nba": "basketball_full_game_total",
     "nfl": "football_full_game_total",
     "nhl": "hockey_full_game_total",
+    "mlb": "baseball_full_game_total",
 }
 
 

@@ -192,7 +192,8 @@ async def test_resolve_bad_input_is_400_and_changes_nothing(control: Paper) -> N
         ({"index": True, "outcome": "home"}, "integer"),
         ({"index": 1.0, "outcome": "home"}, "integer"),
         ({"outcome": "home"}, "integer"),
-        ({"index": g.index, "outcome": "draw"}, "home, away, cancelled"),
+        ({"index": g.index, "outcome": "tie"}, "home, away, cancelled"),
+        ({"index": g.index, "outcome": "draw"}, "no soccer game"),  # a draw only ends a soccer game
         ({"index": g.index, "outcome": "HOME"}, "home, away, cancelled"),
         ({"index": g.index}, "home, away, cancelled"),
         ({"index": g.index, "outcome": "home", "force": True}, "unknown field"),
