@@ -51,6 +51,10 @@ def _key(listing: Listing, prop: str, shift_days: int = 0) -> _Key:
     return (listing.league, listing.game_date + timedelta(days=shift_days), listing.teams, prop)
 
 
+def _game(listing: Listing) -> tuple[str, object, frozenset[str]]:
+    return (listing.league, listing.game_date, listing.teams)
+
+
 def _family(listing: Listing, offer: Offer) -> _Family:
     p = offer.proposition
     return (listing.league, listing.game_date, listing.teams, p.kind.value, p.team)
@@ -199,16 +203,19 @@ def match_markets(
     k_by_key: dict[_Key, list[Listing]] = defaultdict(list)
     for k, offer in k_listings:
         k_by_key[_key(k, offer.proposition.key)].append(k)
+    k_games = {_game(k) for k, _ in k_listings}
+    p_games = {_game(p) for p in p_listings}
     paired_p: set[int] = set()
     for k, offer in k_listings:
         prop = offer.proposition.key
         candidates = p_by_key.get(_key(k, prop), [])
         shift = 0
-        if not candidates:
-            # Tolerance: a partner one day off, only if that partner has no exact Kalshi
-            # game of its own (the same teams may meet on consecutive days).
+        if not candidates and _game(k) not in p_games:
+            # Tolerance: a partner one day off, only when the other venue lists no game of
+            # these teams on this date and that partner's date has no Kalshi game of them
+            # (the same teams meet on consecutive days: a series' next game is another).
             for d in (-1, 1):
-                near = [p for p in p_by_key.get(_key(k, prop, d), []) if _key(p, prop) not in k_by_key]
+                near = [p for p in p_by_key.get(_key(k, prop, d), []) if _game(p) not in k_games]
                 if near:
                     candidates, shift = near, d
                     break

@@ -271,3 +271,19 @@ def test_a_wta_match_never_pairs_with_an_atp_match_of_the_same_names() -> None:
     slug = "atp-swillia-vwillia-2026-09-13"
     poly = gamma(gamma_event(slug, "Exhibition", [gamma_market(slug, "Exhibition", ["Serena Williams", "Venus Williams"])]))
     assert not _match(k, poly).mappings
+
+
+def test_a_line_of_the_next_days_game_of_a_series_is_not_this_games_partner() -> None:
+    # A series: the same teams on Jul 4 and Jul 5. Kalshi's Jul 4 total is 8.5; Gamma lists
+    # Jul 4 with 9.5 only and Jul 5 with 8.5: the Jul 5 total is another game's.
+    event = "KXMLBTOTAL-26JUL041305NYYBOS"
+    k = kalshi(kalshi_event(event, "New York Y vs Boston: Total", [kalshi_market(event, "9", "Over 8.5 runs scored", line=8.5)]))
+    poly = gamma(*(
+        gamma_event(f"mlb-nyy-bos-2026-07-0{day}", "Yankees vs. Red Sox", [
+            gamma_market(f"mlb-nyy-bos-2026-07-0{day}-total-{int(line)}pt5", f"Yankees vs. Red Sox: O/U {line}",
+                         ["Over", "Under"], "totals", line=line)])
+        for day, line in ((4, 9.5), (5, 8.5))
+    ))
+    result = _match(k, poly)
+    assert not result.mappings
+    assert _why(result, f"{event}-9") == "lines differ: kalshi Over 8.5, other venue Over 9.5"
