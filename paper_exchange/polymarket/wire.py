@@ -4,6 +4,7 @@ and the CLOB."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -80,20 +81,39 @@ def listing_fields(
     }
 
 
-def gamma_market(ex: PaperExchange, game: Game, kind: str, now: datetime) -> dict[str, Any]:
-    cond = game.condition_id(kind)
-    market = ex.world.market(f"polymarket:{cond}")
+@dataclass(frozen=True, slots=True)
+class GammaState:
+    """What a Gamma market's listing is made of: the market, its resolution, quote,
+    outcomes, tokens and outcome prices (the settlement once resolved, else the mid)."""
+
+    market: ListedMarket
+    resolved: Decimal | None
+    bid: Decimal | None
+    ask: Decimal | None
+    outcomes: tuple[str, str]
+    tokens: tuple[str, str]
+    prices: list[str]
+
+
+def gamma_state(ex: PaperExchange, game: Game, kind: str, now: datetime) -> GammaState:
+    market = ex.world.market(f"polymarket:{game.condition_id(kind)}")
     assert market is not None
     resolved = ex.store.resolution(game.index)
     bid, ask = best(ex, market, now)
-    o0, o1 = game.gamma_outcomes(kind)
-    t0, t1 = game.token_ids(kind)
     if resolved is not None:
         v0 = ex.settlement_price(market, resolved)
         prices = [str(v0.normalize()), str((ONE - v0).normalize())]
     else:
         mid = ((bid or Decimal("0.5")) + (ask or Decimal("0.5"))) / 2
         prices = [str(mid.quantize(Decimal("0.001"))), str((ONE - mid).quantize(Decimal("0.001")))]
+    return GammaState(market, resolved, bid, ask, game.gamma_outcomes(kind), game.token_ids(kind), prices)
+
+
+def gamma_market(ex: PaperExchange, game: Game, kind: str, now: datetime) -> dict[str, Any]:
+    cond = game.condition_id(kind)
+    st = gamma_state(ex, game, kind, now)
+    market, resolved, bid, ask, prices = st.market, st.resolved, st.bid, st.ask, st.prices
+    (o0, o1), (t0, t1) = st.outcomes, st.tokens
     if kind == "moneyline":
         question = f"{game.away.poly_outcome} vs. {game.home.poly_outcome}"
     elif kind == "spread":

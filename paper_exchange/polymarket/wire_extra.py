@@ -17,11 +17,11 @@ from paper_exchange.matching import PaperExchange
 from paper_exchange.polymarket.wire import (
     gamma_event,
     gamma_market,
+    gamma_state,
     listing_fields,
     poly_description,
 )
 from paper_exchange.store import iso
-from paper_exchange.wire import best
 from paper_exchange.world import Game
 from paper_exchange.world_extra import ExtraGame
 
@@ -101,18 +101,9 @@ SMT = {"win": "moneyline", "draw": "moneyline", "spread": "spreads", "total": "t
 
 def extra_market(ex: PaperExchange, g: ExtraGame, kind: str, now: datetime) -> dict[str, Any]:
     cond = g.condition_id(kind)
-    market = ex.world.market(f"polymarket:{cond}")
-    assert market is not None
-    resolved = ex.store.resolution(g.index)
-    bid, ask = best(ex, market, now)
-    o0, o1 = g.gamma_outcomes(kind)
-    t0, t1 = g.token_ids(kind)
-    if resolved is not None:
-        v0 = ex.settlement_price(market, resolved)
-        prices = [str(v0.normalize()), str((ONE - v0).normalize())]
-    else:
-        mid = ((bid or Decimal("0.5")) + (ask or Decimal("0.5"))) / 2
-        prices = [str(mid.quantize(Decimal("0.001"))), str((ONE - mid).quantize(Decimal("0.001")))]
+    st = gamma_state(ex, g, kind, now)
+    market, resolved, bid, ask, prices = st.market, st.resolved, st.bid, st.ask, st.prices
+    (o0, o1), (t0, t1) = st.outcomes, st.tokens
     what = g.proposition(kind)
     question, group = _question(g, kind)
     line = None
