@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import statistics
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -29,9 +30,11 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
+import sqlalchemy as sa
 
 from db.attempts import AttemptRepository
 from db.engine import Database
+from db.tables import arbitrage_attempts, attempt_legs
 from tests.support.quiet import quiet_machine
 from tests.system.crash.test_sigkill import REPO, World
 from worker.clock import FakeClock
@@ -43,7 +46,7 @@ from worker.replay.writer import RecordWriter
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 SEED = 7  # a world whose games trade within half a minute
-LIVE_S = 45
+LIVE_S = 75  # long enough for a dozen or more trades: one trade is then a small part of the P&L
 #: Live attempts and replay trades are compared from this long after the live worker began
 #: to trade (both runs trade from that moment; what they hold from before still blocks its
 #: game in both). Just after it starts, the live worker's loop is busy with the first
@@ -51,14 +54,15 @@ LIVE_S = 45
 #: after the book that moved (seen: 0.36 s); a replay computes in no time, so it trades
 #: that moment at an earlier book.
 WARM_UP = timedelta(seconds=2)
-#: The replay's order latency. The live worker's path from a decision to its order at the
-#: venue is not the paper exchange's 5 ms: it writes the plan before sending and sends over
-#: HTTP, so its first leg filled 45–106 ms after the decision in the runs measured (the
-#: ``order_fills`` times against ``arbitrage_attempts.created_at``), the second leg some
-#: 90–160 ms after it. A replay decides at the book's receive time and takes no time in
-#: between, so 50 ms per order puts its first fill ~50 ms and its second ~100 ms after the
-#: decision: where the live worker's were.
-LATENCY_MS = "50"
+#: The replay's order latency is the live run's own, per venue: the median, over the live
+#: orders that filled there, of the time from the moment the order could go (leg 1: the
+#: decision, ``arbitrage_attempts.created_at``; leg 2: leg 1's answer) to the venue's
+#: answer with the fill (the leg's ``updated_at``). The live worker writes the plan before
+#: it sends and sends over HTTP, so that is not the paper exchange's 5 ms (20–130 ms in
+#: the runs measured, longer on a loaded machine); a replay decides at the book's receive
+#: time and takes no time in between, so with those latencies its fills land where the
+#: live worker's did. A fixed guess (50 ms) made the replay fill later than a quick live
+#: run (−12 % locked P&L in CI), or earlier than a slow one.
 MATCH_WINDOW = timedelta(seconds=1)
 BOUND_MATCHED = 0.8
 BOUND_PNL = Decimal("0.10")
@@ -75,6 +79,37 @@ class Live:
     attempts: list[AttemptRecord]
     trading_from: datetime
     summary: dict[str, Any]
+    latency_ms: str
+
+
+async def _order_delays_ms(url: str) -> dict[str, list[float]]:
+    """Per venue, how long the live worker's filled orders took: from the moment the order
+    could go (leg 1: the decision; leg 2: leg 1's answer) to the venue's answer with the
+    fill (the leg's last update; the venues' own fill times are no use here: Polymarket's
+    are whole seconds)."""
+    db = Database(url)
+    try:
+        async with db.read() as conn:
+            rows = (await conn.execute(
+                sa.select(arbitrage_attempts.c.id, arbitrage_attempts.c.created_at, attempt_legs.c.role,
+                          attempt_legs.c.venue, attempt_legs.c.updated_at)
+                .join(attempt_legs, attempt_legs.c.attempt_id == arbitrage_attempts.c.id)
+                .where(attempt_legs.c.role.in_(["leg1", "leg2"]), attempt_legs.c.filled_quantity > Decimal(0))
+            )).all()
+    finally:
+        await db.dispose()
+    answered = {(r.id, r.role): _utc(r.updated_at) for r in rows}
+    delays: dict[str, list[float]] = {}
+    for r in rows:
+        start = _utc(r.created_at) if r.role == "leg1" else answered.get((r.id, "leg1"))
+        if start is not None:
+            delays.setdefault(r.venue, []).append((_utc(r.updated_at) - start).total_seconds() * 1000)
+    return delays
+
+
+def _utc(value: datetime | str) -> datetime:
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 async def _attempts(url: str) -> list[AttemptRecord]:
@@ -98,7 +133,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     root = tmp_path_factory.mktemp("live")
     # The live run measures what a worker decides at the books it sees; on cores busy with
     # other tests it decides late and misses fills a replay makes (tests/support/quiet.py).
-    with quiet_machine():
+    with quiet_machine() as paused:
+        print(f"quiet machine: {paused} other workers paused")
         world = World(root, seed=SEED, faults="")  # "" is no fault at all (paper_exchange/faults.py)
         try:
             world.env["EXECUTOR_RECORD_DIR"] = str(root / "recording")
@@ -114,14 +150,18 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     attempts = asyncio.run(_attempts(world.env["EXECUTOR_DATABASE_URL"]))
     assert attempts, f"the live worker did not trade: {summary}"
     assert not {a.state.value for a in attempts} & IN_FLIGHT
-    yield Live(root, world.env, root / "recording", attempts, _trading_from(log), summary)
+    delays = asyncio.run(_order_delays_ms(world.env["EXECUTOR_DATABASE_URL"]))
+    assert delays and all(d > 0 for ds in delays.values() for d in ds), f"an order answered before it could go: {delays}"
+    latency = ",".join(f"{venue}={round(statistics.median(ds))}" for venue, ds in sorted(delays.items()))
+    print(f"live order delays (ms): { {v: sorted(round(d) for d in ds) for v, ds in delays.items()} }; replay --latency-ms {latency}")
+    yield Live(root, world.env, root / "recording", attempts, _trading_from(log), summary, latency)
 
 
 def replay(live: Live, recording: Path, out: Path, *args: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """``python -m worker replay`` as a user runs it: no ``--settings``, so it reads the
     settings stored in the live worker's database, the ones the live worker traded with."""
     proc = subprocess.run(
-        [sys.executable, "-m", "worker", "replay", str(recording), "--out", str(out), "--latency-ms", LATENCY_MS, *args],
+        [sys.executable, "-m", "worker", "replay", str(recording), "--out", str(out), "--latency-ms", live.latency_ms, *args],
         env=live.env, cwd=REPO, capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]

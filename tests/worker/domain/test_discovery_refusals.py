@@ -118,13 +118,19 @@ async def test_kalshi_client_keeps_a_page_with_a_broken_market_and_relogs_only_a
     nato["markets"].append({**copy.deepcopy(nato["markets"][0]), "ticker": "KXNEXTNATOSECGEN-99-BAD", "yes_bid_dollars": "x"})
     body = {**page, "cursor": ""}
 
+    asked: list[str] = []
+
     def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json=body)
+        # The page answers the game series; the league's spread and total series are empty.
+        series = request.url.params["series_ticker"]
+        asked.append(series)
+        return httpx.Response(200, json=body if series == "KXNBAGAME" else {"events": [], "cursor": ""})
 
     http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
     client = KalshiClient("https://kalshi.test/trade-api/v2", http=http)
     caplog.set_level(logging.WARNING)
     first = await client.list_markets([League.NBA])
+    assert asked == ["KXNBAGAME", "KXNBASPREAD", "KXNBATOTAL"]
     await client.list_markets([League.NBA])
     assert len(first) == 9 and [x.id for x in client.listing_refusals()] == ["KXNEXTNATOSECGEN-99-BAD"]
     nato["markets"][-1]["yes_bid_dollars"] = "y"  # the same market, refused for a new reason
