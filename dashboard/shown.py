@@ -282,6 +282,9 @@ class ShownMapping:
     poly_title: str = ""
     poly_outcome: str = ""
     poly_other_outcome: str = ""
+    #: The proposition's key (``win:nba:HOU``, ``draw``, ``total:over:8.5``); "" when
+    #: the worker predates it (a team's win).
+    proposition: str = ""
 
     @property
     def game(self) -> str:
@@ -313,4 +316,5 @@ class ShownMapping:
             poly_title=m.poly_title,
             poly_outcome=m.poly_outcome,
             poly_other_outcome=m.poly_other_outcome,
+            proposition=m.proposition,
         )

@@ -158,6 +158,9 @@ def row_html(r: ShownMapping) -> str:
     """One row of a game (one Kalshi market and its team's Polymarket contract), with both
     ways of buying the pair."""
     team = fmt.esc(_team(r))
+    # A team's YES is named with "wins"; a draw, spread or total by its own YES outcome
+    # ("Tie", "Over 8.5 runs scored", "Philadelphia wins by over 1.5 runs").
+    claim = f"<b>{team}</b> wins" if r.proposition.startswith("win:") or not r.proposition else f"<b>{team}</b>"
     poly = VENUE_NAME.get(r.poly_venue, "Polymarket")
     same = _poly(r.poly_outcome, r.poly)
     other = _poly(r.poly_other_outcome, "the other team")
@@ -165,7 +168,7 @@ def row_html(r: ShownMapping) -> str:
     verdict = fmt.trade_verdict(r.tradeable, r.why_not, r.why_not_text, ok="may trade (rules: see its cards)")
     return (
         f'<div class="map-dir" data-mapping="{fmt.esc(r.id)}">'
-        f'<div>Kalshi <b>{team}</b> wins ↔ {poly} {same} '
+        f'<div>Kalshi {claim} ↔ {poly} {same} '
         f'<span class="map-status {fmt.esc(r.status)}" data-status="{fmt.esc(r.status)}">{fmt.esc(label)}</span> '
         f"{verdict}</div>"
         f'<div class="ways">Buy Kalshi YES {team} + {poly} {other} · '

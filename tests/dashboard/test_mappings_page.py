@@ -102,6 +102,23 @@ def review(feed, page):  # type: ignore[no-untyped-def]
     return p
 
 
+def test_a_draw_is_named_by_its_proposition_not_as_a_teams_win(feed, page):  # type: ignore[no-untyped-def]
+    event = "KXEPLGAME-26OCT10ARSLEE"
+    draw = MarketMapping(
+        kalshi_ticker=f"{event}-TIE", kalshi_event_ticker=event, poly_venue=Venue.POLYMARKET,
+        poly_market=TOKEN_HOU, poly_side="", poly_opposite=TOKEN_LAL, league="epl", game_date=date(2026, 10, 10),
+        away_team="epl:LEE", home_team="epl:ARS", proposition_team="", event_title="Arsenal vs Leeds United · Draw",
+        confidence=Confidence.HIGH, reasons=("proposition draw on both venues",), start_time=T0,
+        poly_market_id="7001", kalshi_outcome="Tie", poly_outcome="Yes", poly_other_outcome="No", proposition="draw",
+    )
+    p = page("mappings")
+    replay(feed, p, init(), listing([draw]))
+    html = p.view.list.items[key([draw])]["sum"]
+    assert "Arsenal vs Leeds United · Draw" in html
+    assert "Kalshi <b>Tie</b> ↔ Polymarket “Yes”" in html and "Tie</b> wins" not in html
+    assert "Buy Kalshi YES Tie + Polymarket “No” · buy Kalshi NO Tie + Polymarket “Yes”" in html
+
+
 def test_one_group_per_game_with_both_rows_names_and_venue_links(review):
     view = review.view
     assert len(view.list.order) == 4 and len(view.list.items) == 4  # 8 rows, 4 games
