@@ -75,6 +75,7 @@ ONE_WORKER_MODULES = frozenset(
         "tests/dashboard/test_keyed_browser.py",
         "tests/dashboard/test_replay_reports_browser.py",
         "tests/dashboard/test_legging_browser.py",
+        "tests/dashboard/test_leagues_browser.py",
         "tests/dashboard/test_settings_kill_switch_browser.py",
         "tests/dashboard/test_mappings_page.py",
         "tests/worker/api/test_fuzz.py",
