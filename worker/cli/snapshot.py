@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 from datetime import datetime
 from pathlib import Path
 
-from paper_exchange.matching import PaperExchange
 from paper_exchange.snapshot import snapshot
 from paper_exchange.state import store_path
 from paper_exchange.store import Store
-from paper_exchange.world import World, floor_epoch
+from paper_exchange.world import floor_epoch
+from paper_exchange.world_extra import paper_leagues
+from paper_exchange.world_leagues import build_world, exchange_class
 from worker.clock import SYSTEM_CLOCK
 from worker.config import ConfigError, load_config
 
@@ -35,8 +37,9 @@ def write_snapshot(out: Path, seed: int, data_dir: Path | None, now: datetime | 
             store = Store(Path(tmp) / "snapshot.db")
         raw = store.get_meta("epoch")
         epoch = datetime.fromisoformat(raw) if raw else floor_epoch(now)
-        world = World(seed, epoch)
-        ex = PaperExchange(world, store, SYSTEM_CLOCK, {})
+        # The running exchange's leagues (EXECUTOR_PAPER_LEAGUES), as it lists them.
+        world = build_world(seed, epoch, paper_leagues(os.environ.get("EXECUTOR_PAPER_LEAGUES")))
+        ex = exchange_class(world)(world, store, SYSTEM_CLOCK, {})
         payloads = snapshot(world, ex, now)
         store.close()
     out.mkdir(parents=True, exist_ok=True)
