@@ -85,6 +85,10 @@ class Listing:
     #: Polymarket ``gameStartTime``, an MLB ticker's time), None when they do not (Kalshi's
     #: ``occurrence_datetime`` is the expected end, hours after the start).
     start: datetime | None = None
+    #: ``start``'s date in the league's time zone (None without ``start``).
+    start_day: date | None = None
+    #: A doubleheader's game number from the venue's identifier (Kalshi's ``G2``).
+    game_number: int | None = None
 
     @property
     def teams(self) -> frozenset[str]:

@@ -99,7 +99,8 @@ def _pair(k: Listing, offer: Offer, p: Listing, day_shift: int) -> MarketMapping
     confidence = _confidence(text, disagreements)
     poly_side = same.side.value if p.venue is Venue.POLYMARKET_US else ""
     opposite = other.contract_id if p.venue is Venue.POLYMARKET else other.side.value
-    start = p.start or k.start or k.market.start_time or p.market.start_time
+    # Kalshi's own times are the expected end (``occurrence_datetime``), not the start.
+    start = p.start or k.start or p.market.start_time
     title = k.market.event_title or p.market.event_title
     if prop.kind is not PropKind.WIN or three_way(k.league):
         # The game's title names the pair only for a two-team winner: any other
@@ -147,6 +148,16 @@ def _normalize(market: Market, normalisers: Mapping[Venue, VenueNormaliser]) -> 
 def _starts_apart(a: Listing, b: Listing) -> bool:
     sa, sb = a.start, b.start
     return sa is not None and sb is not None and abs(sa - sb) > SAME_START
+
+
+def _same_day(k: Listing, p: Listing) -> bool:
+    """A one-day difference is one moment on both venues: a date read from a start time
+    on either side, or the other's start falling on this side's date."""
+    return (
+        "start_time" in (k.date_source, p.date_source)
+        or p.start_day == k.game_date
+        or k.start_day == p.game_date
+    )
 
 
 def _by_start(k: Listing, candidates: list[Listing]) -> list[Listing]:
@@ -206,6 +217,7 @@ def match_markets(
     k_games = {_game(k) for k, _ in k_listings}
     p_games = {_game(p) for p in p_listings}
     paired_p: set[int] = set()
+    chosen: list[tuple[Listing, Offer, Listing, int]] = []
     for k, offer in k_listings:
         prop = offer.proposition.key
         candidates = p_by_key.get(_key(k, prop), [])
@@ -214,8 +226,13 @@ def match_markets(
             # Tolerance: a partner one day off, only when the other venue lists no game of
             # these teams on this date and that partner's date has no Kalshi game of them
             # (the same teams meet on consecutive days: a series' next game is another).
+            # And only when a start time says it is the same moment: two dates read from
+            # the venues' identifiers a day apart are two scheduled games.
             for d in (-1, 1):
-                near = [p for p in p_by_key.get(_key(k, prop, d), []) if _game(p) not in k_games]
+                near = [
+                    p for p in p_by_key.get(_key(k, prop, d), [])
+                    if _game(p) not in k_games and _same_day(k, p)
+                ]
                 if near:
                     candidates, shift = near, d
                     break
@@ -228,10 +245,14 @@ def match_markets(
                 candidates = _by_start(k, candidates)
             elif len(twins) > 1:
                 candidates = []  # two games of the day and no start to tell them apart
-            if len(candidates) > 1:
+            if len(candidates) > 1 and k.game_number is None:
                 candidates = [p for p in candidates if (p.away, p.home) == (k.away, k.home)]
         elif candidates and _starts_apart(k, candidates[0]):
             result.unmatched.append((Venue.KALSHI, k.market.market_id, "scheduled starts differ by more than 90 min"))
+            continue
+        if k.game_number is not None and candidates and not _by_start(k, candidates):
+            # A doubleheader's game pairs only with a partner scheduled to start with it.
+            result.unmatched.append((Venue.KALSHI, k.market.market_id, f"game {k.game_number} of a doubleheader: no partner starting with it"))
             continue
         if len(candidates) != 1:
             if candidates:
@@ -242,7 +263,16 @@ def match_markets(
                 why = "no partner listing"
             result.unmatched.append((Venue.KALSHI, k.market.market_id, why))
             continue
-        p = candidates[0]
+        chosen.append((k, offer, candidates[0], shift))
+    # One partner per proposition: two Kalshi listings (a doubleheader's games) that both
+    # chose the same one are both refused, never paired with one game.
+    claims: dict[tuple[int, str], int] = defaultdict(int)
+    for _, offer, p, _ in chosen:
+        claims[(id(p), offer.proposition.key)] += 1
+    for k, offer, p, shift in chosen:
+        if claims[(id(p), offer.proposition.key)] > 1:
+            result.unmatched.append((Venue.KALSHI, k.market.market_id, "another Kalshi listing claims the same partner"))
+            continue
         paired_p.add(id(p))
         result.mappings.append(_pair(k, offer, p, shift))
     for p in p_listings:

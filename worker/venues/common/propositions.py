@@ -21,20 +21,40 @@ from worker.domain.propositions import FULL_GAME, REGULATION
 _NUMBER = r"([+-]?\d+(?:\.\d+)?)"
 _SPREAD_Q = re.compile(rf"^\s*spread:\s*(.+?)\s*\(\s*{_NUMBER}\s*\)\s*$", re.IGNORECASE)
 _TOTAL_Q = re.compile(rf"o/u\s*{_NUMBER}", re.IGNORECASE)
-_WIN_Q = re.compile(r"^\s*will\s+(.+?)\s+win\b", re.IGNORECASE)
-_DRAW_Q = re.compile(r"\b(draw|tie)\b", re.IGNORECASE)
+#: The two questions of a game's Yes/No markets, whole ("Will Arsenal FC win on
+#: 2025-12-20?", "Will Everton FC vs. Arsenal FC end in a draw?"): anything else ("… win
+#: or draw?", "… win the first half?", "… win by 2 or more goals?") is another proposition.
+_WIN_Q = re.compile(r"^\s*will\s+(.+?)\s+win(?:\s+on\s+\d{4}-\d{2}-\d{2})?\s*\?\s*$", re.IGNORECASE)
+_DRAW_Q = re.compile(r"^\s*will\s+(.+?)\s+end\s+in\s+a\s+(?:draw|tie)\s*\?\s*$", re.IGNORECASE)
 _REGULATION = re.compile(
-    r"\b(regulation time only|regulation only|only regulation|in regulation(?: time)?|"
-    r"excluding overtime|not including overtime|does not include overtime|overtime (?:does|will) not count)\b",
+    r"\b(regulation time only|regulation only|regulation play only|only regulation|in regulation(?: time)?|"
+    r"excluding overtime|not including overtime|(?:does|will) not include overtime|overtime (?:does|will) not count|"
+    r"overtime is not included|(?:ot|overtime) not included)\b",
     re.IGNORECASE,
 )
+_FULL = re.compile(
+    r"\b(includes overtime|including overtime|overtime (?:is )?included|overtime counts|overtime will count)\b",
+    re.IGNORECASE,
+)
+_MENTIONS = re.compile(r"\b(overtime|regulation|ot|extra time|extra innings)\b", re.IGNORECASE)
 #: Slug suffixes of the three markets of a soccer game: a team's code, or the draw.
 DRAW_SUFFIXES = frozenset({"draw", "tie"})
 
 
-def terms_of(*texts: str | None) -> str:
-    """``regulation`` when a text says only regulation time counts, else the full game."""
-    return REGULATION if any(t and _REGULATION.search(t) for t in texts) else FULL_GAME
+def terms_of(*texts: str | None) -> str | None:
+    """What counts, from the market's texts: ``regulation`` when they say only regulation
+    time does, the full game when they say overtime counts or say nothing of it, and
+    None when they speak of it in words not read here (the caller refuses: never a
+    guess). Soccer's results are the 90 minutes on every venue: callers do not ask."""
+    said = " ".join(t for t in texts if t)
+    regulation, full = _REGULATION.search(said), _FULL.search(said)
+    if regulation and not full:
+        return REGULATION
+    if full and not regulation:
+        return FULL_GAME
+    if regulation or _MENTIONS.search(said):
+        return None
+    return FULL_GAME
 
 
 def _number(text: str) -> Decimal | None:
@@ -82,29 +102,26 @@ class Binary:
 def binary_of(
     question: str, suffix: str | None, index: LeagueIndex, by_code: Callable[[str], Team | None], teams: frozenset[str]
 ) -> Binary | str:
-    """What a Yes/No market of a game is about (``Will Arsenal win?``, ``… end in a
-    draw?``, its slug suffix ``ars`` / ``draw``), or why it cannot be read."""
+    """What a Yes/No market of a game is about (``Will Arsenal win?`` with slug suffix
+    ``ars``, ``… end in a draw?`` with ``draw``), or why it cannot be read: the question
+    must be one of the two, whole, and the suffix the team's code or the draw."""
     suffix = (suffix or "").lower()
     q = question or ""
-    asks_win = _WIN_Q.match(q)
-    if suffix in DRAW_SUFFIXES or (not asks_win and _DRAW_Q.search(q)):
-        if asks_win or (suffix and suffix not in DRAW_SUFFIXES):
-            return f"question {q!r} and slug suffix {suffix!r} disagree on the draw"
+    if _DRAW_Q.match(q):
+        if suffix not in DRAW_SUFFIXES:
+            return f"question {q!r} is the draw, slug suffix {suffix!r} is not"
         return Binary(None)
-    named = coded = None
-    if asks_win:
-        found = index.by_name(asks_win.group(1), allow_fuzzy=False)
-        if found is None:
-            return f"{asks_win.group(1)!r} is no {index.league} team"
-        named = found.team.id
-    if suffix:
-        team = by_code(suffix)
-        coded = team.id if team is not None else None
-    if named is not None and coded is not None and named != coded:
-        return f"question names {named}, slug suffix {suffix} names {coded}"
-    team_id = named or coded
-    if team_id is None:
-        return f"cannot tell which team {q!r} is about"
-    if team_id not in teams:
-        return f"{team_id} does not play in this game"
-    return Binary(team_id)
+    asks_win = _WIN_Q.match(q)
+    if asks_win is None:
+        return f"question {q!r} is neither a team's win nor the draw"
+    found = index.by_name(asks_win.group(1), allow_fuzzy=False)
+    if found is None:
+        return f"{asks_win.group(1)!r} is no {index.league} team"
+    coded = by_code(suffix) if suffix else None
+    if coded is None:
+        return f"slug suffix {suffix!r} is no {index.league} team code"
+    if coded.id != found.team.id:
+        return f"question names {found.team.id}, slug suffix {suffix} names {coded.id}"
+    if coded.id not in teams:
+        return f"{coded.id} does not play in this game"
+    return Binary(coded.id)

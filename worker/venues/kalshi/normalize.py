@@ -27,7 +27,7 @@ from worker.data.index import LeagueIndex, league_index
 from worker.domain.leagues import three_way
 from worker.domain.listings import Contract, Listing, NotNormalised, Offer
 from worker.domain.markets import Market, MarketKind, OutcomeSide, Venue
-from worker.domain.propositions import DRAW, PropKind, Proposition, win
+from worker.domain.propositions import DRAW, FULL_GAME, PropKind, Proposition, win
 from worker.venues.common.listing import Refuse, local_date, team_names, teams_from_title
 from worker.venues.common.players import players_listing
 from worker.venues.common.propositions import terms_of
@@ -39,6 +39,9 @@ from worker.venues.kalshi.tickers import (
 )
 
 HALF = Decimal("0.5")
+#: A line's YES as Kalshi words it: "PHI Eagles wins by over 7.5 points", "Over 44.5 …".
+_WORDED = re.compile(r"^(?:.+? wins (?:the game )?by over |over )(\d+(?:\.\d+)?)", re.IGNORECASE)
+_UNDER = re.compile(r"\b(under|less than|fewer than)\b", re.IGNORECASE)
 _SPREAD_SUFFIX = re.compile(r"^([A-Z][A-Z-]*?)(\d+)$")
 TIE_SUFFIX = "TIE"
 
@@ -76,7 +79,16 @@ def _proposition(market: Market, kind: MarketKind, suffix: str, league: str, ind
             return DRAW if three_way(league) else f"a tie market in {league}, whose venues list no draw"
         team = index.by_kalshi_code(suffix)
         return win(team.id) if team is not None else f"ticker suffix {suffix} is no {league} team code"
-    terms = terms_of(market.rules)
+    terms = FULL_GAME if three_way(league) else terms_of(market.rules)
+    if terms is None:
+        return f"settlement terms unclear (overtime, regulation): {market.rules[:120]!r}"
+    strike = market.extra.get("strike_type", "")
+    if strike not in ("", "greater") or market.extra.get("cap_strike"):
+        return f"strike {strike or '?'} with a cap: not 'more than' a line"
+    label = next((o.label for o in market.outcomes if o.side is OutcomeSide.YES), "")
+    worded = _WORDED.match(label)
+    if _UNDER.search(label) or (worded and market.line is not None and Decimal(worded.group(1)) != market.line):
+        return f"yes_sub_title {label!r} is not over floor_strike {market.line}"
     if kind is MarketKind.TOTAL:
         if not suffix.isdigit():
             return f"total suffix {suffix} is not a number"
@@ -215,4 +227,6 @@ def normalize(market: Market) -> Listing | NotNormalised:
         evidence=evidence,
         names=team_names(index, (away, home)),
         start=parts.start if parts else None,
+        start_day=parts.day if parts and parts.start else None,
+        game_number=parts.game_number if parts else None,
     )

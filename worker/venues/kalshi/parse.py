@@ -152,6 +152,8 @@ def parse_market(m: Mapping[str, Any], event: Mapping[str, Any]) -> Market:
         # joined by ``|``.
         extra={
             "sub_title": text(event.get("sub_title")),
+            "strike_type": text(m.get("strike_type")),
+            "cap_strike": text(m.get("cap_strike")),
             "names": "|".join(
                 f"{market_suffix(text(s.get('ticker')), event_ticker)}={text(s.get('yes_sub_title'))}"
                 for s in event.get("markets") or []

@@ -13,18 +13,33 @@
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
+
 from worker.data.index import league_index
 from worker.domain.leagues import MATCHED, matched_names, three_way
 from worker.domain.listings import Contract, Listing, NotNormalised, Offer, two_way_offers
 from worker.domain.markets import Market, Outcome, OutcomeSide, Venue
-from worker.domain.propositions import DRAW, PropKind, Proposition, win
-from worker.venues.common.listing import GameOf, Refuse, is_yes_no, slug_game, team_names, yes_no
+from worker.domain.propositions import DRAW, FULL_GAME, PropKind, Proposition
+from worker.venues.common.listing import (
+    GameOf,
+    Refuse,
+    is_yes_no,
+    local_date,
+    slug_game,
+    team_names,
+    yes_no,
+)
 from worker.venues.common.players import players_listing
 from worker.venues.common.propositions import binary_of, spread_of, terms_of, total_of
 from worker.venues.common.slugs import SlugParts, matched_game_slug, slug_parts
 
 #: sportsMarketType values of line markets.
 LINE_TYPES = frozenset({"spreads", "spread", "totals", "total"})
+#: Soccer's spreads and totals sit in a sibling event ``{game slug}-more-markets``.
+MORE_MARKETS = "-more-markets"
+#: A line market's slug after its event's: ``-spread-home-5pt5``, ``-total-221pt5``.
+_LINE_SLUG = re.compile(r"^-(?:spread-(?:home|away)|total)-(\d+)pt(\d+)$")
 #: Slug prefixes of tennis matches (players, not teams).
 TOURS = frozenset({"atp", "wta"})
 
@@ -62,6 +77,8 @@ def normalize(market: Market) -> Listing | NotNormalised:
     if is_yes_no(tokens):
         return _binary(market, tokens, sm.suffix if sm else None, refuse)
     if ev is not None and ev.league in TOURS:
+        if slug and slug != event_slug:
+            return refuse(f"market slug {slug} is not the match slug {event_slug}")
         return _match(market, ev, tokens, refuse)
     if slug:
         if sm and sm.suffix:
@@ -117,6 +134,7 @@ def normalize(market: Market) -> Listing | NotNormalised:
         evidence=evidence,
         names=team_names(index, (away, home)),
         start=market.start_time,
+        start_day=local_date(market, index),
     )
 
 
@@ -143,7 +161,9 @@ def _game(market: Market, refuse: Refuse) -> tuple[GameOf, list[str], list[str]]
     """The game of a market of a bare event slug (its teams from the slug's codes, else
     the event title), for the markets whose outcomes are not the teams."""
     event_slug = (market.event_slug or "").lower()
-    base = matched_game_slug(event_slug)
+    base = matched_game_slug(event_slug.removesuffix(MORE_MARKETS))
+    if base is not None and event_slug.endswith(MORE_MARKETS) and not three_way(base.league):
+        base = None  # only soccer's lines sit in a "-more-markets" event
     if base is None:
         return refuse(f"event slug {event_slug or '?'} is not an {matched_names()} game slug")
     index = league_index(base.league)
@@ -170,6 +190,7 @@ def _listing(market: Market, game: GameOf, offer: Offer, evidence: list[str], te
         evidence=evidence,
         names=team_names(game.index, (game.away, game.home)),
         start=market.start_time,
+        start_day=local_date(market, game.index),
     )
 
 
@@ -184,7 +205,15 @@ def _binary(market: Market, tokens: list[Outcome], suffix: str | None, refuse: R
         return refuse(about)
     if about.team is None and not three_way(game.league):
         return refuse(f"a draw market in {game.league}, whose venues list no draw")
-    prop = DRAW if about.team is None else win(about.team)
+    slug, event = (market.slug or "").lower(), (market.event_slug or "").lower()
+    if slug != f"{event}-{(suffix or '').lower()}":
+        return refuse(f"market slug {slug} is not event slug {event} and its suffix")
+    # Soccer's result is the 90 minutes on both venues; elsewhere a win "in regulation" is
+    # another proposition than the game's winner.
+    terms = FULL_GAME if three_way(game.league) else terms_of(market.title, market.rules)
+    if terms is None:
+        return refuse(f"settlement terms unclear (overtime, regulation): {market.rules[:120]!r}")
+    prop = DRAW if about.team is None else Proposition(PropKind.WIN, about.team, terms=terms)
     yes, no = yes_no(tokens)
     evidence.append(f"Yes token {yes.contract_id[:12]}… pays if {prop.key}")
     offer = Offer(prop, Contract(yes.contract_id, OutcomeSide.TOKEN, yes.label), Contract(no.contract_id, OutcomeSide.TOKEN, no.label))
@@ -200,7 +229,13 @@ def _line(market: Market, smt: str, refuse: Refuse) -> Listing | NotNormalised:
     tokens = [o for o in market.outcomes if o.side is OutcomeSide.TOKEN]
     if len(tokens) != 2:
         return refuse(f"{len(tokens)} outcomes: a line market has two")
-    terms = terms_of(market.title, market.rules)
+    terms = FULL_GAME if three_way(game.league) else terms_of(market.title, market.rules)
+    if terms is None:
+        return refuse(f"settlement terms unclear (overtime, regulation): {market.rules[:120]!r}")
+    slug, event = (market.slug or "").lower(), (market.event_slug or "").lower().removesuffix(MORE_MARKETS)
+    shape = _LINE_SLUG.match(slug[len(event):]) if slug.startswith(event) else None
+    if shape is None or market.line is None or Decimal(f"{shape.group(1)}.{shape.group(2)}") != abs(market.line):
+        return refuse(f"market slug {slug} is not the game's {smt} line {market.line}")
     if smt in ("spreads", "spread"):
         spread = spread_of(market.title, market.line, game.index)
         if isinstance(spread, str):

@@ -13,7 +13,7 @@ from worker.data.index import league_index
 from worker.domain.leagues import matched_names, three_way
 from worker.domain.listings import Contract, Listing, NotNormalised, two_way_offers
 from worker.domain.markets import Market, OutcomeSide, Venue
-from worker.venues.common.listing import slug_game, team_names
+from worker.venues.common.listing import local_date, slug_game, team_names
 from worker.venues.common.slugs import matched_game_slug
 
 #: The slug prefix of a full-game winner market.
@@ -104,4 +104,5 @@ def normalize(market: Market) -> Listing | NotNormalised:
         evidence=evidence,
         names=team_names(index, (away, home)),
         start=market.start_time,
+        start_day=local_date(market, index),
     )

@@ -8,8 +8,11 @@ Kalshi market's YES proposition holds, ``poly_opposite`` the one paying when it 
 
 from __future__ import annotations
 
+import pytest
+
 from worker.domain.mapping import Confidence, MarketMapping
 from worker.engine.scanner.matcher import MatchResult, match_markets
+from worker.venues.common.propositions import terms_of
 from worker.venues.normalize import NORMALISERS
 
 from .proposition_fixtures import (
@@ -287,3 +290,116 @@ def test_a_line_of_the_next_days_game_of_a_series_is_not_this_games_partner() ->
     result = _match(k, poly)
     assert not result.mappings
     assert _why(result, f"{event}-9") == "lines differ: kalshi Over 8.5, other venue Over 9.5"
+
+
+# -- found in review: each would have paired a different proposition or game ---------------
+
+
+def test_a_day_apart_on_both_venues_identifiers_is_another_game() -> None:
+    # Kalshi's Jan 11 total and Gamma's Jan 10 game of the same teams (a series), both
+    # dated by their identifiers: two games, never one a day off.
+    event = "KXNBATOTAL-26JAN11HOUSAC"
+    k = kalshi(kalshi_event(event, "Houston at Sacramento: Total", [kalshi_market(event, "221", "Over 220.5 points scored", line=220.5)]))
+    slug = "nba-hou-sac-2026-01-10"
+    poly = gamma(gamma_event(slug, "Rockets vs. Kings", [
+        gamma_market(f"{slug}-total-220pt5", "Rockets vs. Kings: O/U 220.5", ["Over", "Under"], "totals", line=220.5)]))
+    result = _match(k, poly)
+    assert not result.mappings and _why(result, f"{event}-221") == "no partner listing"
+    # The same slug whose start falls on Kalshi's date (a late game dated by UTC) pairs.
+    late = gamma(gamma_event(slug, "Rockets vs. Kings", [
+        gamma_market(f"{slug}-total-220pt5", "Rockets vs. Kings: O/U 220.5", ["Over", "Under"], "totals", line=220.5,
+                     start="2026-01-12 03:00:00+00")]))
+    assert [m.kalshi_ticker for m in _match(k, late).mappings] == [f"{event}-221"]
+
+
+def test_two_games_of_a_doubleheader_never_share_one_partner() -> None:
+    # Both Kalshi games carry the same placeholder time; Gamma's 17:05 game fits both.
+    g1, g2 = "KXMLBGAME-26JUL041305NYYBOSG1", "KXMLBGAME-26JUL041305NYYBOSG2"
+    k = kalshi(*(kalshi_event(e, "New York Y vs Boston", [kalshi_market(e, "NYY", "New York Y")]) for e in (g1, g2)))
+    poly = gamma(_gamma_game("2026-07-04 17:05:00+00"), _gamma_game("2026-07-04 20:40:00+00"))
+    result = _match(k, poly)
+    assert not result.mappings
+    assert {_why(result, f"{e}-NYY") for e in (g1, g2)} == {"another Kalshi listing claims the same partner"}
+
+
+def test_a_doubleheader_game_without_a_partner_start_is_refused() -> None:
+    g2 = "KXMLBGAME-26JUL041910NYYBOSG2"
+    k = kalshi(kalshi_event(g2, "New York Y vs Boston", [kalshi_market(g2, "NYY", "New York Y")]))
+    result = _match(k, gamma(_gamma_game("")))
+    assert not result.mappings and _why(result, f"{g2}-NYY") == "game 2 of a doubleheader: no partner starting with it"
+
+
+def _soccer_market(question: str, suffix: str) -> list:  # type: ignore[type-arg]
+    slug = "epl-ars-lee-2026-10-10"
+    return gamma(gamma_event(slug, "Arsenal FC vs. Leeds United FC", [gamma_market(f"{slug}-{suffix}", question, ["Yes", "No"])]))
+
+
+def test_yes_no_markets_that_are_not_a_teams_win_or_the_draw_are_refused() -> None:
+    for question, suffix in (
+        ("Will Arsenal FC win or draw?", "ars-or-draw"),
+        ("Will Arsenal FC win by 2 or more goals?", "ars-2plus"),
+        ("Will Arsenal FC win the first half?", "1h-ars"),
+        ("Will Arsenal FC win on 2026-10-10?", "lee"),  # the suffix names the other club
+    ):
+        result = _match(_epl_kalshi(), _soccer_market(question, suffix))
+        assert not result.mappings, question
+        assert result.refused and all(r.venue.value == "polymarket" for r in result.refused), question
+
+
+def test_a_win_in_regulation_is_not_the_games_winner() -> None:
+    event = "KXNHLGAME-26JAN11NYRBOS"
+    k = kalshi(kalshi_event(event, "NY Rangers at Boston", [kalshi_market(event, "BOS", "Boston")]))
+    slug = "nhl-nyr-bos-2026-01-11"
+    poly = gamma(gamma_event(slug, "Rangers vs. Bruins", [
+        gamma_market(f"{slug}-bos", "Will Boston Bruins win in regulation?", ["Yes", "No"])]))
+    assert not _match(k, poly).mappings
+
+
+def test_a_tennis_market_of_a_set_is_not_the_match() -> None:
+    event = "KXATPMATCH-26SEP13ZVESHE"
+    k = kalshi(kalshi_event(event, "Zverev vs Shelton", [
+        kalshi_market(event, "ZVE", "Alexander Zverev"), kalshi_market(event, "SHE", "Ben Shelton")]))
+    slug = "atp-zverev-shelton-2026-09-13"
+    poly = gamma(gamma_event(slug, "US Open: Alexander Zverev vs Ben Shelton", [
+        gamma_market(f"{slug}-first-set-winner", "First set winner", ["Alexander Zverev", "Ben Shelton"], smt="")]))
+    assert not _match(k, poly).mappings
+
+
+def test_a_first_five_innings_total_is_not_the_games_total() -> None:
+    event = "KXMLBTOTAL-26JUL041305NYYBOS"
+    k = kalshi(kalshi_event(event, "New York Y vs Boston: Total", [kalshi_market(event, "5", "Over 4.5 runs scored", line=4.5)]))
+    poly = gamma(gamma_event(SLUG, "Yankees vs. Red Sox", [
+        gamma_market(f"{SLUG}-f5-total-4pt5", "Yankees vs. Red Sox: 1st 5 Innings O/U 4.5", ["Over", "Under"], "totals",
+                     line=4.5, start="2026-07-04 17:05:00+00")]))
+    result = _match(k, poly)
+    assert not result.mappings
+    assert "is not the game's totals line" in next(r.reason for r in result.refused)
+
+
+def test_a_kalshi_line_worded_otherwise_than_its_strike_is_refused() -> None:
+    for label, extra in (
+        ("Las Vegas wins by over 6.5 points", {}),  # another line in words
+        ("Kansas City wins by over 7.5 points", {"strike_type": "less"}),
+        ("Under 7.5 points", {}),
+    ):
+        market = {**kalshi_market(NFL_SPREAD, "KC8", label, line=7.5), **extra}
+        result = _match(kalshi(kalshi_event(NFL_SPREAD, "Las Vegas at Kansas City: Spread", [market])), _nfl_gamma())
+        assert not result.mappings, label
+        assert result.refused[0].market_id == f"{NFL_SPREAD}-KC8", label
+
+
+@pytest.mark.parametrize(
+    ("text", "terms"),
+    [
+        ("Note: This market includes overtime.", ""),  # Kalshi WNBA, real capture
+        ("\nOvertime is included if played", ""),
+        ("If the game is tied in regulation, overtime counts.", None),  # both readings: refused
+        ("This market resolves on the score at the end of regulation time only.", "regulation"),
+        ("Overtime is not included.", "regulation"),
+        ("OT not included.", "regulation"),
+        ("Resolves by the total of points scored.", ""),
+        ("Overtime shall be settled by the Governing League's ruling.", None),  # unclear: refused
+    ],
+)
+def test_settlement_terms_are_read_or_refused_never_guessed(text: str, terms: str | None) -> None:
+    assert terms_of(text) == terms
