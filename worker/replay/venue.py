@@ -318,6 +318,10 @@ class ReplayExchange:
         route = self.route(ref)
         return None if route is None else self._resolutions.get(route.key)
 
+    def resolved_any(self) -> bool:
+        """Whether any market has been settled (:meth:`resolve_market`)."""
+        return bool(self._resolutions)
+
     # -- the exchange's own account ---------------------------------------------------------
     def ledger(self) -> dict[str, dict[str, Any]]:
         """Per venue (by name), the exchange's own figures: opening and current cash,

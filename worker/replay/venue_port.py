@@ -207,6 +207,11 @@ class ReplayVenue:
         a recording holds no results."""
         return self.exchange.resolution(contract)
 
+    def resolved_nothing(self) -> bool:
+        """True while the replay has settled no market (the settlement pass then need not
+        read every position to find none)."""
+        return not self.exchange.resolved_any()
+
     async def aclose(self) -> None:
         """Nothing to close: the exchange owns the store."""
 

@@ -406,6 +406,25 @@ async def test_position_past_expiry_without_resolution_stays_open_and_alerts(rig
     assert (await ex.settle())["settled"] == 1
 
 
+async def test_venues_that_resolved_nothing_spare_the_pass_but_still_alert_overdue(rig: Rig) -> None:
+    # A replay's venues say they have settled nothing: the pass reads no position's legs,
+    # yet a position long past its expiry still raises its alert; once a venue resolves
+    # something, the pass reads and settles as usual.
+    settled_nothing = {"kalshi": True, "poly": True}
+    rig.kalshi.resolved_nothing = lambda: settled_nothing["kalshi"]  # type: ignore[attr-defined]
+    rig.poly.resolved_nothing = lambda: settled_nothing["poly"]  # type: ignore[attr-defined]
+    clock = FakeClock(datetime.now(UTC))
+    ex = rig.executor(clock=clock)
+    await run_one(rig, ex=ex, start_in=timedelta(minutes=5))
+    now = datetime.now(UTC)
+    rig.kalshi.resolved = [MarketResolution(Venue.KALSHI, "k", {kalshi_ref("G1"): D(1)}, now)]
+    rig.poly.resolved = [MarketResolution(Venue.POLYMARKET, "p", {poly_ref("G1"): D(0)}, now)]
+    await clock.advance(timedelta(days=2).total_seconds())
+    assert await ex.settle() == {"settled": 0, "stranded": 0, "overdue": 1}
+    settled_nothing["kalshi"] = False
+    assert (await ex.settle())["settled"] == 1
+
+
 async def test_kill_switch_pauses_and_flattens(rig: Rig) -> None:
     ex = rig.executor()
     await run_one(rig, ex=ex)

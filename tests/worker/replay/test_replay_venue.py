@@ -349,7 +349,10 @@ async def test_markets_settle_only_when_told(ex: ReplayExchange, clock: FakeCloc
     await send(ex, clock, intent(SAS_NO, "0.60", 10))  # NO at 0.60, fee ceil(0.168) = 0.17
     await send(ex, clock, intent(ROCKETS, "0.45", 10))  # fee 10 × 0.03 × 0.2475 = 0.07425
     assert await kalshi.resolution(SAS_NO) is None and await kalshi.redeemable() is None
+    # Nothing settled yet: the ports say so (the settlement pass skips reading positions).
+    assert kalshi.resolved_nothing() and poly.resolved_nothing()
     ex.resolve_market(Venue.KALSHI, SAS.market_id, D(0))  # NYK won: SAS NO pays 1
+    assert not kalshi.resolved_nothing() and not poly.resolved_nothing()
     res = await kalshi.resolution(SAS_NO)
     assert res is not None and res.payout(SAS_NO) == D(1) and res.payout(SAS_YES) == D(0)
     assert (await kalshi.balance()).available == D(1000) - D(6) - D("0.17") + D(10)

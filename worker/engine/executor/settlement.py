@@ -49,6 +49,11 @@ OVERDUE_ALERT_EVERY = timedelta(hours=1)
 Redeemable = dict[Venue, Mapping[str, Decimal] | None]
 
 
+def _UNKNOWN() -> bool:
+    """A venue port without ``resolved_nothing``: it may have resolved anything."""
+    return False
+
+
 class Settlement:
     """One settlement pass at a time (the executor's reconcile loop runs it)."""
 
@@ -104,8 +109,15 @@ class Settlement:
             return redeemable[venue] is not None
 
         settled = stranded = overdue = 0
+        # A venue that can say it has resolved nothing at all (a replay's, whose recording
+        # holds no results) spares the pass loading every position's legs to learn that.
+        unresolved = all(getattr(port, "resolved_nothing", _UNKNOWN)() for port in self.venues.values())
         for position in await self.trades.list_positions(PositionStatus.OPEN):
             if position.attempt_id and self.tasks.running(position.attempt_id):
+                continue
+            if unresolved:
+                if self._overdue(position.expires_at, now, f"position {position.id}", position.event_title):
+                    overdue += 1
                 continue
             async with self.tasks.game_lock(position.game_key or position.event_key):
                 current = await self.trades.get_position(position.id)
