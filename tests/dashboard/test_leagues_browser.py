@@ -12,25 +12,13 @@ from typing import Any
 
 import pytest
 
-from tests.dashboard.live import PaperStack, logged_in_context, start_panel, stop_panel
-from tests.dashboard.test_mappings_page import browser_test, open_mappings, shot
+from tests.dashboard.live import PaperStack, logged_in_context
+from tests.dashboard.test_mappings_page import browser_test, open_mappings, paused_stack, shot
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[PaperStack, str]]:
-    stack = PaperStack(tmp_path_factory.mktemp("leagues-stack"), seed=3)
-    stack.env["EXECUTOR_PAPER_LEAGUES"] = "all"
-    try:
-        stack.start_exchange()
-        stack.start_worker()
-        stack.action("toggle_enabled", value=False)
-        proc, base = start_panel(stack.ws_url)
-        try:
-            yield stack, base
-        finally:
-            stop_panel(proc)
-    finally:
-        stack.close()
+    yield from paused_stack(tmp_path_factory.mktemp("leagues-stack"), EXECUTOR_PAPER_LEAGUES="all")
 
 
 def _search(page: Any, text: str) -> None:

@@ -282,9 +282,11 @@ def browser_test(fn: Any) -> Any:
     return fn
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[PaperStack, str]]:
-    stack = PaperStack(tmp_path_factory.mktemp("mappings-stack"), seed=3)
+def paused_stack(root: Path, **env: str) -> Iterator[tuple[PaperStack, str]]:
+    """The real stack, trading paused, and ``panel serve`` against it (``env`` added to
+    the processes' environment)."""
+    stack = PaperStack(root, seed=3)
+    stack.env.update(env)
     try:
         stack.start_exchange()
         stack.start_worker()
@@ -296,6 +298,11 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[PaperStack,
             stop_panel(proc)
     finally:
         stack.close()
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[PaperStack, str]]:
+    yield from paused_stack(tmp_path_factory.mktemp("mappings-stack"))
 
 
 @pytest.fixture(scope="module")

@@ -82,9 +82,9 @@ def _proposition(market: Market, kind: MarketKind, suffix: str, league: str, ind
     terms = FULL_GAME if three_way(league) else terms_of(market.rules)
     if terms is None:
         return f"settlement terms unclear (overtime, regulation): {market.rules[:120]!r}"
-    strike = market.extra.get("strike_type", "")
-    if strike not in ("", "greater") or market.extra.get("cap_strike"):
-        return f"strike {strike or '?'} with a cap: not 'more than' a line"
+    strike, cap = market.extra.get("strike_type", ""), market.extra.get("cap_strike", "")
+    if strike not in ("", "greater") or cap:
+        return f"strike_type {strike!r}{f' with cap_strike {cap}' if cap else ''}: not 'more than' a line"
     label = next((o.label for o in market.outcomes if o.side is OutcomeSide.YES), "")
     worded = _WORDED.match(label)
     if _UNDER.search(label) or (worded and market.line is not None and Decimal(worded.group(1)) != market.line):
