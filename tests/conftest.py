@@ -85,13 +85,17 @@ ONE_WORKER_MODULES = frozenset(
 
 
 #: Modules that start many processes (replays in process pools, a Dask cluster, a live
-#: worker beside its replay): under ``pytest -n`` they run one after another on one worker,
+#: worker beside its replay, two workers racing for the lease): under ``pytest -n`` they
+#: run one after another on one worker,
 #: so that they do not load the machine together (the fuzz test's 1,500 round trips and the
 #: live-vs-replay comparison are sensitive to that load).
 HEAVY_MODULES = frozenset(
     {
         "tests/system/replay/test_sweep.py",
         "tests/system/replay/test_replay_end_to_end.py",
+        # Two workers racing for the lease, timed to the second: never beside the replays
+        # above, nor in the burst of tests starting when the live-vs-replay run ends.
+        "tests/system/scale/test_lease_two_workers.py",
         "tests/worker/replay/test_compare_legging.py",
     }
 )

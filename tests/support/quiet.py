@@ -7,7 +7,8 @@ cores are busy with other tests' browsers and servers decides later than the boo
 so it would measure the machine, not the replay. :func:`quiet_machine` asks the other
 xdist workers to start no new test while it runs; :func:`pause_if_asked`, called before
 every test's setup (``tests/conftest.py``), honours the request. Tests already running go
-on to their end; the request waits for the others to pause, at most ``settle_s``.
+on to their end; the request waits for the others to pause, at most ``settle_s``. When it
+ends, the paused workers go on a few seconds apart, not in one burst.
 
 Without xdist (one process) both are no-ops. The workers of one run share a directory
 named by xdist's ``PYTEST_XDIST_TESTRUNUID``.
@@ -26,6 +27,8 @@ from pathlib import Path
 PAUSE_LIMIT_S = 300.0
 #: The polling period of both sides (file checks between processes: nothing to await).
 POLL_S = 0.2
+#: Seconds between paused workers going on again (``gw1`` after one, ``gw2`` after two …).
+STAGGER_S = 4.0
 
 
 def _shared() -> tuple[Path, str, int] | None:
@@ -78,3 +81,6 @@ def pause_if_asked() -> None:
             time.sleep(POLL_S)
     finally:
         mark.unlink(missing_ok=True)
+    # The paused workers go on one after another, not all at once (their next tests may
+    # each start a stack of processes, a burst that slows the tests still running).
+    time.sleep(STAGGER_S * int("".join(c for c in worker if c.isdigit()) or 0))
