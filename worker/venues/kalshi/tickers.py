@@ -62,11 +62,6 @@ class EventParts:
     game_number: int | None
 
 
-def game_series(league: League) -> str:
-    """``KXNBAGAME``: the series of ``league``'s game winners."""
-    return f"KX{info(league).kalshi_code}GAME"
-
-
 def listed_series(league: League) -> tuple[str, ...]:
     """The series a league's games are listed in: game winners, spreads and totals of a
     team league (``KXNFLGAME``, ``KXNFLSPREAD``, ``KXNFLTOTAL``); a tour's matches."""
@@ -135,12 +130,6 @@ def tennis_series(series: str) -> League | None:
     return League(m.group(1).lower()) if m else None
 
 
-def matched_series_league(series: str) -> League | None:
-    """The matched league whose game-winner series ``series`` is (``KXNHLGAME`` → nhl)."""
-    found = matched_series(series)
-    return found[0] if found is not None and found[1] is MarketKind.GAME_WINNER else None
-
-
 def matched_event(event_ticker: str) -> EventParts | None:
     """A matched league's game, spread or total event ticker, read; ``None`` unless it
     has a date and the team codes. ``day`` is ``None`` when its digits are no date."""
@@ -155,14 +144,6 @@ def matched_event(event_ticker: str) -> EventParts | None:
     return EventParts(
         _SERIES_LEAGUE[f"KX{code}"], _KINDS[kind], day, start, glued, int(game) if game else None
     )
-
-
-def matched_game_event(event_ticker: str) -> tuple[date | None, str] | None:
-    """A matched league's game event ticker → (its local date, the glued team codes)."""
-    parts = matched_event(event_ticker)
-    if parts is None or parts.kind is not MarketKind.GAME_WINNER:
-        return None
-    return parts.day, parts.glued
 
 
 def split_teams(glued: str, codes: Sequence[str]) -> tuple[str, str] | None:
