@@ -1,10 +1,12 @@
-"""The running worker's legging refresh: a recording worker counts its own recording (in a
-child process) and its fills, stores the estimates and prices with them; a failed refresh
-keeps the estimates in use."""
+"""The running worker's legging refresh: after the operator counts a recording (``python
+-m worker legging DIR``), a trading worker counts its fills, stores the estimates and
+prices with them; a failed refresh keeps the estimates in use."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import sys
 from datetime import timedelta
 from decimal import Decimal as D
 from pathlib import Path
@@ -14,6 +16,7 @@ import pytest
 from db.engine import Database
 from db.legging import BOOKS, FILLS, LeggingRepository
 from db.migrate import migrate
+from tests.system.crash.test_sigkill import REPO
 from tests.worker.replay.test_driver import T0
 from tests.worker.replay.test_legging_books import record_pull
 from worker.clock import FakeClock
@@ -44,7 +47,15 @@ async def test_a_recording_worker_counts_its_recording_and_prices_with_the_estim
         # The recording's last book is at T0 + 40 s: a refresh then counts the day before.
         clock = FakeClock(T0 + timedelta(seconds=60))
         pricer = LeggingPricer()
-        refresher = LeggingRefresher(pricer, legging_refresh(db, clock, trading=True, record_dir=rec), 600, clock=clock)
+        # The operator counts the recording's last day (the command, in its own process).
+        since = (clock.now() - timedelta(hours=24)).isoformat()
+        counted = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "worker", "legging", str(rec), "--from", since,
+            cwd=REPO, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )
+        _, err = await asyncio.wait_for(counted.communicate(), 120)
+        assert counted.returncode == 0, err.decode()[-2000:]
+        refresher = LeggingRefresher(pricer, legging_refresh(db, clock, trading=True), 600, clock=clock)
         assert await refresher.refresh_once()
         repo = LeggingRepository(db)
         books = await repo.load_counts(BOOKS)
