@@ -120,8 +120,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[PaperStack
 
         def priced() -> dict[str, Any] | None:
             opp = s.opportunities().get(oid)
-            # Priced with the stored estimates (an empty table's quote rests on 0 samples).
-            return dict(opp) if opp is not None and opp.get("legging") and opp["legging"]["samples"] else None
+            # Priced with the stored estimates (an empty table's quote rests on 0 samples), at
+            # both pinned books: the three pins land one after another, and an opportunity
+            # seen between two of them has another Kalshi price and size (seen in CI).
+            pinned = opp is not None and (D(opp["poly_leg"]["price"]), D(opp["kalshi_leg"]["price"])) == (D("0.44"), D("0.50"))
+            return dict(opp) if pinned and opp.get("legging") and opp["legging"]["samples"] else None
 
         opp = wait_until_blocking(priced, 60, "the pinned arbitrage, priced")
         # min_roi between the expected and the locked ROI: the card must say why it is refused.

@@ -48,8 +48,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 SEED = 7  # a world whose games trade within half a minute
 LIVE_S = 75  # long enough for a dozen or more trades: one trade is then a small part of the P&L
 #: Live attempts and replay trades are compared from this long after the live worker began
-#: to trade (both runs trade from that moment; what they hold from before still blocks its
-#: game in both). Just after it starts, the live worker's loop is busy with the first
+#: to trade, on the games neither run traded before (see the test). Just after it starts, the live worker's loop is busy with the first
 #: snapshots of every book, its first balances and cards, and decides a few hundred ms
 #: after the book that moved (seen: 0.36 s); a replay computes in no time, so it trades
 #: that moment at an earlier book.
@@ -243,8 +242,16 @@ def test_the_replay_reproduces_the_live_attempts_and_locked_pnl(
 ) -> None:
     _, report = replays[0]
     since = live.trading_from + WARM_UP
-    trades = [t for t in report["trades"] if datetime.fromisoformat(t["time"]) >= since]
-    attempts = [a for a in live.attempts if a.created_at >= since]
+    # A game either run traded during the warm-up is left out of both: the one that traded
+    # it holds it afterwards (one attempt per game) and the other does not, so what follows
+    # on that game differs by where the warm-up fell, not by the replay (seen in CI: the
+    # replay bought a game 4.4 s before the live worker's first trade, which then bought
+    # that game's other direction; the replay, holding it, could not).
+    early = {a.game_key for a in live.attempts if a.created_at < since}
+    early |= {t["game"] for t in report["trades"] if datetime.fromisoformat(t["time"]) < since}
+    trades = [t for t in report["trades"] if datetime.fromisoformat(t["time"]) >= since and t["game"] not in early]
+    attempts = [a for a in live.attempts if a.created_at >= since and a.game_key not in early]
+    print(f"games traded during the warm-up, left out of both: {sorted(early)}")
     assert attempts, "no live attempt after the warm-up: nothing to compare"
     unused = list(report["trades"])
     matched = exact = 0
