@@ -147,3 +147,32 @@ def test_the_real_gamma_college_football_event_reads_its_winner_spreads_and_tota
     assert isinstance(listing, Listing)
     (offer,) = listing.offers.values()
     assert (offer.pays.label, offer.against.label) == ("Miami (FL)", "Wake Forest")  # the question names Miami at -19.5
+
+
+def test_a_line_a_score_can_land_on_is_refused_on_both_venues() -> None:
+    """A whole-number line can be landed on. Kalshi settles that as NO (``strike_type``
+    ``greater``: over means more than). Polymarket's sports oracle creates half-point lines
+    only (Polymarket/uma-sports-oracle@04331bef3f1e0e813014bdfd851533ae1e29df09,
+    ``src/libraries/LineLib.sol`` ``_isValidLine``: ``line % ONE == HALF_POINT``, checked by
+    ``createSpreadsMarket`` and ``createTotalsMarket``), so a Gamma market on one says
+    nothing we know about a score landing on it. Both are refused with their reason: no
+    pair ever rests on a push. The markets are the real captures with the line moved."""
+    kalshi = _market_objects(json.loads((REAL / "kalshi" / "nfl_total_markets.json").read_text("utf-8")))[0]
+    kalshi = {**kalshi, "floor_strike": 44, "ticker": "KXNFLTOTAL-26SEP20CARATL-44", "title": "Full Game: over 44 points scored?",
+              "yes_sub_title": "Over 44 points scored", "no_sub_title": "Over 44 points scored"}
+    (market,), _ = parse_kalshi({"events": [{"event_ticker": kalshi["event_ticker"], "series_ticker": "KXNFLTOTAL", "markets": [kalshi]}]})
+    found = kalshi_normalize(market)
+    assert isinstance(found, NotNormalised)
+    assert found.reason == ("integer line 44: Kalshi settles a score landing on it as NO; "
+                            "Polymarket's lines are half points, so no pair shares it")
+
+    (event,) = json.loads((REAL / "polymarket" / "gamma_event_cfb_mia_wake_2026-09-18.json").read_text("utf-8"))
+    total = next(m for m in event["markets"] if m["slug"].endswith("-total-52pt5"))
+    moved = {**total, "slug": total["slug"].replace("52pt5", "52"), "question": "Miami (FL) vs. Wake Forest: O/U 52", "line": 52}
+    (gamma,) = [m for m in parse_gamma([{**event, "markets": [moved]}]) if m.slug == moved["slug"]]
+    refused = gamma_normalize(gamma)
+    assert isinstance(refused, NotNormalised)
+    assert refused.reason == ("integer line 52: Polymarket's sports oracle creates half-point lines only, "
+                              "so how a score landing on it settles is not known (no push is ever paired)")
+    # The same markets at their real half-point lines read (the refusal is the line's).
+    assert isinstance(gamma_normalize(next(m for m in parse_gamma([event]) if m.slug == total["slug"])), Listing)

@@ -14,7 +14,8 @@ else from the title; the date from the event ticker, else from the start time; M
 start from the ticker. A ``yes_sub_title`` naming the other team puts polarity in doubt:
 the market is refused rather than guessed. A line is read from ``floor_strike`` and must
 agree with the ticker's rounded-up suffix; an integer line is refused (Kalshi settles a
-score landing on it as NO, a venue with a push does not).
+score landing on it as NO; Polymarket lists half-point lines only: see docs/matching.md,
+"Pushes").
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def _line(market: Market, digits: str) -> Decimal | str:
         return f"no floor_strike on {market.market_id}"
     fraction = line - line.to_integral_value(rounding=ROUND_FLOOR)
     if fraction == 0:
-        return f"integer line {line}: Kalshi settles a score on it as NO, other venues as a push"
+        return f"integer line {line}: Kalshi settles a score landing on it as NO; Polymarket's lines are half points, so no pair shares it"
     if fraction != HALF:
         return f"line {line} is not a half point"
     if int(digits) != int(line.to_integral_value(rounding=ROUND_CEILING)):

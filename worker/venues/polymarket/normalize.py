@@ -20,7 +20,7 @@ from worker.data.index import league_index
 from worker.domain.leagues import MATCHED, matched_names, three_way
 from worker.domain.listings import Contract, Listing, NotNormalised, Offer, two_way_offers
 from worker.domain.markets import Market, Outcome, OutcomeSide, Venue
-from worker.domain.propositions import DRAW, FULL_GAME, PropKind, Proposition
+from worker.domain.propositions import DRAW, FULL_GAME, PropKind, Proposition, line_text
 from worker.venues.common.listing import (
     GameOf,
     Refuse,
@@ -232,6 +232,9 @@ def _line(market: Market, smt: str, refuse: Refuse) -> Listing | NotNormalised:
     terms = FULL_GAME if three_way(game.league) else terms_of(market.title, market.rules)
     if terms is None:
         return refuse(f"settlement terms unclear (overtime, regulation): {market.rules[:120]!r}")
+    if market.line is not None and market.line == market.line.to_integral_value():
+        return refuse(f"integer line {line_text(market.line)}: Polymarket's sports oracle creates half-point lines only, "
+                      "so how a score landing on it settles is not known (no push is ever paired)")
     slug, event = (market.slug or "").lower(), (market.event_slug or "").lower().removesuffix(MORE_MARKETS)
     shape = _LINE_SLUG.match(slug[len(event):]) if slug.startswith(event) else None
     if shape is None or market.line is None or Decimal(f"{shape.group(1)}.{shape.group(2)}") != abs(market.line):
