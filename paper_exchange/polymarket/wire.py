@@ -136,7 +136,9 @@ def gamma_market(ex: PaperExchange, game: Game, kind: str, now: datetime) -> dic
         "endDateIso": game.end.date().isoformat(),
         "gameStartTime": game.start.strftime("%Y-%m-%d %H:%M:%S+00"),
         "sportsMarketType": GAMMA_TYPES[kind],
-        "line": (float(f"{game.spread_line}.5") if kind == "spread" else float(f"{game.total_line}.5") if kind == "total" else None),
+        # A spread's line is the named team's handicap, negative (real: "Spread: Miami (FL)
+        # (-19.5)" has line -19.5, tests/fixtures/real/polymarket/gamma_event_cfb_mia_wake_…).
+        "line": (float(f"-{game.spread_line}.5") if kind == "spread" else float(f"{game.total_line}.5") if kind == "total" else None),
         **listing_fields(ex, market, bid, ask, closed, (t0, t1), now),
     }
     if resolved is not None:

@@ -33,7 +33,7 @@ _REGULATION = re.compile(
     re.IGNORECASE,
 )
 _FULL = re.compile(
-    r"\b(includes overtime|including overtime|overtime (?:is )?included|overtime counts|overtime will count)\b",
+    r"\b(includes (?:any )?overtime|including (?:any )?overtime|overtime (?:is )?included|overtime counts|overtime will count)\b",
     re.IGNORECASE,
 )
 _MENTIONS = re.compile(r"\b(overtime|regulation|ot|extra time|extra innings)\b", re.IGNORECASE)

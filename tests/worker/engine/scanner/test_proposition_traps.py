@@ -216,7 +216,7 @@ def _nfl_kalshi() -> list:  # type: ignore[type-arg]
 def _nfl_gamma(description: str = "") -> list:  # type: ignore[type-arg]
     return gamma(gamma_event(NFL_SLUG, "Raiders vs. Chiefs", [
         gamma_market(f"{NFL_SLUG}-spread-home-7pt5", "Spread: Chiefs (-7.5)", ["Chiefs", "Raiders"], "spreads", line=-7.5),
-        gamma_market(f"{NFL_SLUG}-spread-home-4pt0", "Spread: Chiefs (-4)", ["Chiefs", "Raiders"], "spreads", line=-4),
+        gamma_market(f"{NFL_SLUG}-spread-home-4pt5", "Spread: Chiefs (-4.5)", ["Chiefs", "Raiders"], "spreads", line=-4.5),
         gamma_market(f"{NFL_SLUG}-total-44pt5", "Raiders vs. Chiefs: O/U 44.5", ["Over", "Under"], "totals", line=44.5,
                      description=description),
         gamma_market(f"{NFL_SLUG}-total-48pt5", "Raiders vs. Chiefs: O/U 48.5", ["Over", "Under"], "totals", line=48.5),
@@ -233,9 +233,10 @@ def test_a_spread_and_a_total_pair_only_on_the_same_line_with_the_right_sides() 
         f"{NFL_TOTAL}-45": ("total:over:44.5", token(poly, total, "Over"), token(poly, total, "Under")),
     }
     assert by[f"{NFL_TOTAL}-45"].event_title == "Las Vegas at Kansas City: Total Points · Over 44.5"
-    # a half point apart: refused with both lines named
+    # a point apart: refused with the lines named (both venues list half points only; a
+    # whole-number line is refused where it is read: test_real_propositions.py)
     assert _why(result, f"{NFL_SPREAD}-KC4") == (
-        "lines differ: kalshi Kansas City Chiefs -3.5, other venue Kansas City Chiefs -4, Kansas City Chiefs -7.5"
+        "lines differ: kalshi Kansas City Chiefs -3.5, other venue Kansas City Chiefs -4.5, Kansas City Chiefs -7.5"
     )
     assert _why(result, f"{NFL_TOTAL}-48") == "lines differ: kalshi Over 47.5, other venue Over 44.5, Over 48.5"
 
@@ -393,6 +394,9 @@ def test_a_kalshi_line_worded_otherwise_than_its_strike_is_refused() -> None:
     [
         ("Note: This market includes overtime.", ""),  # Kalshi WNBA, real capture
         ("\nOvertime is included if played", ""),
+        # Gamma NBA, real capture (tests/fixtures/real/rules/gamma_nba_mem_lal_2026-01-04_moneyline.json)
+        ("The result will be determined based on the final score including any overtime periods.", ""),
+        ("The result will be determined based on the final score including any overtime periods and shootouts.", ""),
         ("If the game is tied in regulation, overtime counts.", None),  # both readings: refused
         ("This market resolves on the score at the end of regulation time only.", "regulation"),
         ("Overtime is not included.", "regulation"),
