@@ -130,6 +130,15 @@ def three_way(league: str) -> bool:
     return league.lower() in THREE_WAY_LEAGUES
 
 
+#: Leagues of matches between players (tennis), as lower-case names.
+PLAYERS_LEAGUES: frozenset[str] = frozenset(info.league.value for info in LEAGUES if info.players)
+
+
+def players_league(league: str) -> bool:
+    """Whether ``league``'s matches are between players (tennis)."""
+    return league.lower() in PLAYERS_LEAGUES
+
+
 def info(league: League) -> LeagueInfo:
     """The table row of ``league`` (KeyError for OTHER)."""
     return _BY_LEAGUE[league]
@@ -146,4 +155,7 @@ def matched_names() -> str:
     return "/".join(info(league).code for league in MATCHED)
 
 
-__all__ = ["LEAGUES", "LISTED", "MATCHED", "THREE_WAY_LEAGUES", "TIE_LEAGUES", "League", "LeagueInfo", "game_length", "info", "matched_names", "three_way"]
+__all__ = [
+    "LEAGUES", "LISTED", "MATCHED", "PLAYERS_LEAGUES", "THREE_WAY_LEAGUES", "TIE_LEAGUES", "League", "LeagueInfo",
+    "game_length", "info", "matched_names", "players_league", "three_way",
+]

@@ -8,7 +8,10 @@ left to read are the venues' texts for the odd endings:
 * **cancelled**: the game is never played (no make-up game);
 * **postponed**: the game is played later; a venue may wait for it (possibly only up to
   a deadline, "within two weeks") or settle at once;
-* **tie**: only in leagues whose games can end level (:data:`TIE_LEAGUES`).
+* **tie**: only in leagues whose games can end level (:data:`TIE_LEAGUES`);
+* **retired**: a match between players (tennis) that ends early, a player retiring or not
+  starting: Kalshi settles some of those at a price it sets (real settled markets carry
+  ``"result": "scalar"``), so a tennis pair has this scenario of its own.
 
 :func:`extract` turns one venue's text into :class:`RulesFacts`: for each of these what a
 contract paying on a team gets (a fixed amount such as 50¢ for "50-50" or "$0.50 for each
@@ -58,10 +61,12 @@ class Scenario(StrEnum):
     TIE = "tie"
     CANCELLED = "cancelled"
     POSTPONED = "postponed"
+    RETIRED = "retired"
 
 
 COMPLETED = (Scenario.HOME_WINS, Scenario.AWAY_WINS, Scenario.TIE)
-UNPLAYED = (Scenario.CANCELLED, Scenario.POSTPONED)
+#: The odd endings: a pair not paying $1 in one is a difference shown with its worst case.
+UNPLAYED = (Scenario.CANCELLED, Scenario.POSTPONED, Scenario.RETIRED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,14 +133,17 @@ class Fact:
 
 @dataclass(frozen=True, slots=True)
 class RulesFacts:
-    """One venue's text read for the three scenarios the winner does not decide."""
+    """One venue's text read for the scenarios the winner does not decide."""
 
     cancelled: Fact
     postponed: Fact
     tie: Fact
+    retired: Fact = Fact(Scenario.RETIRED, UNKNOWN)
 
     def fact(self, scenario: Scenario) -> Fact:
-        return {Scenario.CANCELLED: self.cancelled, Scenario.POSTPONED: self.postponed}.get(scenario, self.tie)
+        return {
+            Scenario.CANCELLED: self.cancelled, Scenario.POSTPONED: self.postponed, Scenario.RETIRED: self.retired,
+        }.get(scenario, self.tie)
 
 
 # -- reading a text ----------------------------------------------------------------------
@@ -147,6 +155,7 @@ _CANCEL = re.compile(
     re.I,
 )
 _POSTPONE = re.compile(r"postpon|delayed|reschedul|suspend", re.I)
+_RETIRE = re.compile(r"retire|retirement|walk-?over|disqualif", re.I)
 _WAITS = re.compile(r"remains? open|stay(?:s)? open|will remain open", re.I)
 _FIFTY = re.compile(r"\b50\s*[-/]\s*50\b|fifty[\s-]fifty", re.I)
 _HALF = re.compile(r"\$0?\.50?\b|\b0\.50?\b(?!\d)|50\s*(?:¢|cents)", re.I)
@@ -203,17 +212,19 @@ def _first(candidates: list[str]) -> str | None:
 
 
 def extract(text: str) -> RulesFacts:
-    """A venue's settlement facts for cancellation, postponement and ties."""
+    """A venue's settlement facts for cancellation, postponement, ties and retirements."""
     parts = sentences(text)
     cancel_s = _first([s for s in parts if _CANCEL.search(s) and not _only_waits(s)])
     tie_s = _first([s for s in parts if _TIE.search(s)])
     postpone_s = [s for s in parts if _POSTPONE.search(s)]
+    retire_s = _first([s for s in parts if _RETIRE.search(s)])
 
     cancelled = (
         Fact(Scenario.CANCELLED, _payout(cancel_s), cancel_s) if cancel_s else Fact(Scenario.CANCELLED, UNKNOWN)
     )
     tie = Fact(Scenario.TIE, _payout(tie_s), tie_s) if tie_s else Fact(Scenario.TIE, UNKNOWN)
-    return RulesFacts(cancelled, _postponement(postpone_s, cancel_s, cancelled.payout), tie)
+    retired = Fact(Scenario.RETIRED, _payout(retire_s), retire_s) if retire_s else Fact(Scenario.RETIRED, UNKNOWN)
+    return RulesFacts(cancelled, _postponement(postpone_s, cancel_s, cancelled.payout), tie, retired)
 
 
 def _only_waits(sentence: str) -> bool:
@@ -314,13 +325,14 @@ def _postponed(k: Fact, p: Fact, k_complement: bool) -> tuple[Decimal | None, De
 
 
 def pair_payouts(
-    kalshi: RulesFacts, poly: RulesFacts, league: str, kalshi_side_yes: bool
+    kalshi: RulesFacts, poly: RulesFacts, league: str, kalshi_side_yes: bool, players: bool = False
 ) -> tuple[ScenarioPayout, ...]:
     """The payout table of one pair.
 
     ``kalshi_side_yes``: the Kalshi leg is YES (paying on the mapped team) — then the
     Polymarket leg pays on the other team; else it is NO and the Polymarket leg pays on
-    the mapped team. A tie row only for :data:`TIE_LEAGUES`.
+    the mapped team. A tie row only for :data:`TIE_LEAGUES`; a retirement row only for
+    matches between ``players``.
     """
     comp = not kalshi_side_yes
     rows = [
@@ -337,6 +349,10 @@ def pair_payouts(
     k, p = kalshi.postponed, poly.postponed
     lo, hi = _postponed(k, p, comp)
     rows.append(ScenarioPayout(Scenario.POSTPONED, lo, hi, k.describe(), p.describe()))
+    if players:
+        k, p = kalshi.retired, poly.retired
+        lo, hi = _add(k.payout.bounds(comp), p.payout.bounds())
+        rows.append(ScenarioPayout(Scenario.RETIRED, lo, hi, k.describe(), p.describe()))
     return tuple(rows)
 
 
@@ -363,6 +379,7 @@ _LABEL = {
     Scenario.TIE: "Tie",
     Scenario.CANCELLED: "Cancelled",
     Scenario.POSTPONED: "Postponed",
+    Scenario.RETIRED: "A player retires or does not start",
 }
 
 
@@ -389,10 +406,11 @@ def describe_row(row: ScenarioPayout, poly_name: str) -> str:
     return f"{head} → pays {span} per pair, {worst}"
 
 
-def fact_lines(venue: str, facts: RulesFacts) -> tuple[str, ...]:
-    """One line per scenario: what the venue does and the sentence it says it in."""
+def fact_lines(venue: str, facts: RulesFacts, players: bool = False) -> tuple[str, ...]:
+    """One line per scenario: what the venue does and the sentence it says it in (a
+    retirement only for matches between ``players``)."""
     out = []
-    for fact in (facts.cancelled, facts.postponed, facts.tie):
+    for fact in (facts.cancelled, facts.postponed, facts.tie) + ((facts.retired,) if players else ()):
         quote = f' — "{fact.quote}"' if fact.quote else " — not stated"
         out.append(f"{venue}, {fact.scenario.value}: {fact.describe()}{quote}")
     return tuple(out)

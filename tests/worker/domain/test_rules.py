@@ -276,3 +276,53 @@ def test_an_attributed_real_kalshi_game_market_with_no_secondary_rules_says_noth
     check = compare_rules(text, gamma_description(), "nba")
     assert not check.outcome_problem  # NBA games do not tie: a winner pays $1 a pair
     assert check.differences and check.worst_loss is None  # cancelled: Kalshi does not say
+
+
+# -- a tennis match that ends early --------------------------------------------------------------
+KALSHI_REAL_TENNIS = Path(__file__).resolve().parents[2] / "fixtures" / "real" / "kalshi" / "tennis_settled_markets.json"
+TENNIS_TEXT = (
+    "If the match is postponed, the market will remain open until the match has been completed. "
+    "If the match is cancelled entirely, the market will resolve 50-50."
+)
+
+
+def test_kalshi_has_settled_tennis_matches_at_a_price_it_set() -> None:
+    # The evidence the worker quotes when Kalshi's text says nothing of a match ending early.
+    markets = json.loads(KALSHI_REAL_TENNIS.read_text())["markets"]
+    scalar = {m["ticker"]: D(m["settlement_value_dollars"]) for m in markets if m["result"] == "scalar"}
+    assert len({t.rsplit("-", 1)[0] for t in scalar}) == 12 and len({m["event_ticker"] for m in markets}) == 40
+    assert scalar["KXATPMATCH-26AUG30JODKOK-KOK"] == D("0.11") and scalar["KXATPMATCH-26AUG30JODKOK-JOD"] == D("0.89")
+
+
+def test_a_tennis_pair_shows_that_a_match_ending_early_may_not_pay_a_dollar() -> None:
+    for yes in (True, False):
+        check = compare_rules(TENNIS_TEXT, TENNIS_TEXT, "atp", kalshi_side_yes=yes)
+        assert check.outcome_problem == ""  # the winner pays on both venues
+        # Kalshi pays a price it sets ($0–$1), Polymarket's text does not say: unknown.
+        assert check.differences == (
+            "A player retires or does not start: Kalshi pays a price it sets ($0 to $1), "
+            "Polymarket does not say (unknown) → unknown payout",
+        )
+        assert check.worst_loss is None
+        assert ('Kalshi, retired: pays a price it sets ($0 to $1) — "not in its text; its settled matches show it: '
+                '"result": "scalar", KXATPMATCH-26AUG30JODKOK-KOK at $0.11 and -JOD at $0.89"') in check.facts
+        assert "Polymarket, retired: does not say (unknown) — not stated" in check.facts
+    html = card(compare_rules(TENNIS_TEXT, TENNIS_TEXT, "wta"))
+    assert "A player retires or does not start: Kalshi pays a price it sets ($0 to $1)" in html
+    # Team games have no such scenario.
+    assert compare_rules(TENNIS_TEXT, TENNIS_TEXT, "nba").differences == ()
+
+
+def test_a_retirement_both_texts_settle_alike_is_no_difference() -> None:
+    said = TENNIS_TEXT + " If a player retires or is disqualified, the market will resolve 50-50."
+    check = compare_rules(said, said, "atp")
+    assert check.differences == () and check.worst_loss == 0
+    # Kalshi's own text wins over what its settled markets show; a price it sets against
+    # 50¢ is a difference with its worst case.
+    fair = TENNIS_TEXT + " If a player retires, the market will settle at the last fair market price."
+    one_sided = compare_rules(fair, said, "atp", kalshi_side_yes=False)
+    assert one_sided.differences == (
+        "A player retires or does not start: Kalshi pays a price it sets ($0 to $1), Polymarket pays 50¢/50¢ "
+        "→ pays $0.50 to $1.50 per pair, worst case −$0.50 per pair",
+    )
+    assert one_sided.worst_loss == D("0.50")
