@@ -8,7 +8,10 @@ NBA/NFL/NHL stream as it was. With the default leagues the exchange runs the pla
 
 Each game has a final score (consistent with its winner; an EPL game can end level) and
 every market resolves by its proposition: a team's win, the draw, a spread (the team's
-margin over the line), a total (over the line). Lines are half points only (no push).
+margin over the line), a total (over the line). Gamma's lines are half points only (as
+Polymarket's sports oracle creates them); the NBA and NFL games also list one Kalshi
+total on a whole number (``…-total-N-whole``: over N, which a score can land on: Kalshi
+settles that NO), half a point off Gamma's nearest line, which the worker refuses.
 """
 
 from __future__ import annotations
@@ -163,8 +166,8 @@ class ExtraGame(Game):
             suffix = "TIE"
         elif what[0] == "spread":
             suffix = f"{(self.home if what[1] else self.away).kalshi_code}{what[2] + 1}"
-        else:
-            suffix = str(what[1] + 1)
+        else:  # the line rounded up: over 44.5 is -45, over 44 (a whole number) is -44
+            suffix = str(what[1] + (0 if _whole(kind) else 1))
         return f"{self.kalshi_event_of(kind)}-{suffix}"
 
     def kalshi_kinds(self) -> tuple[str, ...]:
@@ -219,7 +222,9 @@ class ExtraGame(Game):
     # -- propositions and their settlement ----------------------------------------------
     def proposition(self, kind: str) -> tuple[Any, ...]:
         """``("win", home?)``, ``("draw",)``, ``("spread", home?, n)`` (wins by more than
-        n.5) or ``("total", n)`` (over n.5) of a market kind."""
+        n.5) or ``("total", n)`` (over n.5) of a market kind. Scores are whole numbers, so
+        Kalshi's whole-number ``total-n-whole`` (more than n) is ``("total", n)`` too: only
+        its line and ticker differ."""
         k = kind.removeprefix("k-")
         if k in ("home", "away"):
             return ("win", k == "home")
@@ -238,7 +243,7 @@ class ExtraGame(Game):
 
     def line_of(self, kind: str) -> Decimal:
         what = self.proposition(kind)
-        return Decimal(what[-1]) + HALF
+        return Decimal(what[-1]) + (0 if _whole(kind) else HALF)
 
     def home_settlement(self) -> Decimal:
         if self.cancelled:
@@ -378,6 +383,7 @@ def make_extra(
         mean_margin = _N.inv_cdf(p_home) * SD_MARGIN[league]
         n = max(1, min(int(abs(mean_margin)), 12))
         k_lines, g_lines = _lines(p_home >= 0.5, (n, n + 1), n + 3, (c - 2, c, c + 2), (c, c + 3))
+        k_lines += (f"total-{c + 4}-whole",)  # over c + 4: half a point off Gamma's c + 3.5
         mean_total = c + rng.uniform(-1.0, 1.5)
     else:
         p_home = min(0.75, max(0.25, rng.gauss(0.54, 0.1)))
@@ -446,6 +452,11 @@ def _lines(
     kalshi = tuple(f"spread-{f}-{n}" for n in fav) + (f"spread-{d}-{fav[0]}",) + tuple(f"total-{n}" for n in k_totals)
     gamma = (f"spread-{f}-{fav[0]}", f"spread-{f}-{off}") + tuple(f"total-{n}" for n in g_totals)
     return kalshi, gamma
+
+
+def _whole(kind: str) -> bool:
+    """A Kalshi line on a whole number (``k-total-44-whole``: more than 44)."""
+    return kind.endswith("-whole")
 
 
 def rotation(leagues: frozenset[str]) -> tuple[str, ...]:

@@ -374,27 +374,6 @@ def test_rejecting_one_row_marks_the_game_untradeable_and_closes_its_card(live, 
         assert listed[m["id"]]["why_not"] == {"reason": "mapping_rejected", "text": "rejected by the operator"}
 
 
-def test_mappings_page_lists_the_listings_refused_at_discovery(live, open_page):
-    stack, _ = live
-    # The paper world lists spreads and totals beside each game winner: the worker's
-    # matcher refuses them at discovery, each with its reason.
-    discovery = wait_until_blocking(
-        lambda: (d := stack.api("/api/status")["discovery"])["discovered_at"] and d, 30, "the first discovery"
-    )
-    assert discovery["refused_count"] > 0 and discovery["refused"]
-    page = open_page("/mappings")
-    expect(page.locator(".refused-count")).to_have_text(str(discovery["refused_count"]))
-    rows = page.locator("table.refusals tbody tr")
-    expect(rows).to_have_count(len(discovery["refused"]))
-    for i in (0, len(discovery["refused"]) - 1):
-        want = discovery["refused"][i]
-        row = rows.nth(i)
-        expect(row.locator("td").nth(0)).to_have_text(want["venue"])
-        expect(row.locator("td").nth(1)).to_have_text(want["id"])
-        expect(row.locator("td").nth(2)).to_have_text(want["reason"])
-    shot(page, "mappings-refused")
-
-
 def test_home_and_narrow_pages_render_live_data(live, open_page):
     home = open_page("/")
     expect(home.get_by_role("link", name="Executor →")).to_be_visible()

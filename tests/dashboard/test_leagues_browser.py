@@ -57,3 +57,35 @@ def test_draws_and_totals_are_named_by_their_proposition(browser, live) -> None:
         shot(page, "leagues-total-1440")
     finally:
         ctx.close()
+
+
+@browser_test
+def test_mappings_page_lists_the_listings_refused_at_discovery(browser, live) -> None:  # type: ignore[no-untyped-def]
+    """Kalshi's whole-number totals of the NBA and NFL games (over N, half a point off
+    Gamma's N.5 lines) are refused at discovery, each with its reason, and the page lists
+    every refusal the worker reports."""
+    expect = pytest.importorskip("playwright.sync_api").expect
+    stack, base = live
+    discovery = stack.api("/api/status")["discovery"]
+    assert discovery["discovered_at"] and discovery["refused_count"] == len(discovery["refused"]) > 0
+    whole = [r for r in discovery["refused"] if r["venue"] == "kalshi" and "TOTAL-" in r["id"]]
+    assert whole and all(
+        r["reason"] == (f"integer line {r['id'].rsplit('-', 1)[1]}: a score can land on it (Kalshi settles that NO) "
+                        "and Polymarket lists half points only: refused, never paired")
+        for r in whole
+    ), whole[:3]
+    ctx = logged_in_context(browser, base)
+    try:
+        page = open_mappings(ctx, base, 1440)
+        expect(page.locator(".refused-count")).to_have_text(str(discovery["refused_count"]), timeout=20_000)
+        rows = page.locator("table.refusals tbody tr")
+        expect(rows).to_have_count(len(discovery["refused"]))
+        for i in (0, len(discovery["refused"]) - 1):
+            want, row = discovery["refused"][i], rows.nth(i)
+            expect(row.locator("td").nth(0)).to_have_text(want["venue"])
+            expect(row.locator("td").nth(1)).to_have_text(want["id"])
+            expect(row.locator("td").nth(2)).to_have_text(want["reason"])
+        page.locator("table.refusals").scroll_into_view_if_needed()
+        shot(page, "leagues-refused-1440")
+    finally:
+        ctx.close()

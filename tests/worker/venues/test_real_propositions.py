@@ -163,8 +163,8 @@ def test_a_line_a_score_can_land_on_is_refused_on_both_venues() -> None:
     (market,), _ = parse_kalshi({"events": [{"event_ticker": kalshi["event_ticker"], "series_ticker": "KXNFLTOTAL", "markets": [kalshi]}]})
     found = kalshi_normalize(market)
     assert isinstance(found, NotNormalised)
-    assert found.reason == ("integer line 44: Kalshi settles a score landing on it as NO; "
-                            "Polymarket's lines are half points, so no pair shares it")
+    assert found.reason == ("integer line 44: a score can land on it (Kalshi settles that NO) and "
+                            "Polymarket lists half points only: refused, never paired")
 
     (event,) = json.loads((REAL / "polymarket" / "gamma_event_cfb_mia_wake_2026-09-18.json").read_text("utf-8"))
     total = next(m for m in event["markets"] if m["slug"].endswith("-total-52pt5"))

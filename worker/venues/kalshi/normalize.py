@@ -28,7 +28,7 @@ from worker.data.index import LeagueIndex, league_index
 from worker.domain.leagues import three_way
 from worker.domain.listings import Contract, Listing, NotNormalised, Offer
 from worker.domain.markets import Market, MarketKind, OutcomeSide, Venue
-from worker.domain.propositions import DRAW, FULL_GAME, PropKind, Proposition, win
+from worker.domain.propositions import DRAW, FULL_GAME, PropKind, Proposition, line_text, win
 from worker.venues.common.listing import Refuse, local_date, team_names, teams_from_title
 from worker.venues.common.players import players_listing
 from worker.venues.common.propositions import terms_of
@@ -65,7 +65,7 @@ def _line(market: Market, digits: str) -> Decimal | str:
         return f"no floor_strike on {market.market_id}"
     fraction = line - line.to_integral_value(rounding=ROUND_FLOOR)
     if fraction == 0:
-        return f"integer line {line}: Kalshi settles a score landing on it as NO; Polymarket's lines are half points, so no pair shares it"
+        return f"integer line {line_text(line)}: a score can land on it (Kalshi settles that NO) and Polymarket lists half points only: refused, never paired"
     if fraction != HALF:
         return f"line {line} is not a half point"
     if int(digits) != int(line.to_integral_value(rounding=ROUND_CEILING)):
