@@ -46,13 +46,17 @@ from worker.replay.writer import RecordWriter
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 SEED = 7  # a world whose games trade within half a minute
-LIVE_S = 75  # long enough for a dozen or more trades: one trade is then a small part of the P&L
+#: Long enough for about twenty trades: one trade (a FOK leg one run misses and takes again
+#: at another price, an opportunity only one run takes) is then a small part of the P&L.
+LIVE_S = 120
 #: Live attempts and replay trades are compared from this long after the live worker began
-#: to trade, on the games neither run traded before (see the test). Just after it starts, the live worker's loop is busy with the first
-#: snapshots of every book, its first balances and cards, and decides a few hundred ms
-#: after the book that moved (seen: 0.36 s); a replay computes in no time, so it trades
-#: that moment at an earlier book.
-WARM_UP = timedelta(seconds=2)
+#: to trade, on the games neither run traded before (see the test). Just after it starts,
+#: the live worker's loop is busy with the first snapshots of every book, its first
+#: balances and cards, and decides late: a few hundred ms on a quiet machine (seen:
+#: 0.36 s), up to 1–5 s on a loaded one (seen: two trades the replay made 1.0 s and 4.9 s
+#: before the live worker, in its first seconds); a replay computes in no time, so it
+#: trades that moment at an earlier book.
+WARM_UP = timedelta(seconds=5)
 #: The replay's order latency is the live run's own, per venue: the median, over the live
 #: orders that filled there, of the time from the moment the order could go (leg 1: the
 #: decision, ``arbitrage_attempts.created_at``; leg 2: leg 1's answer) to the venue's
