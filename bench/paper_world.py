@@ -5,7 +5,9 @@ change and how often / how long cross-venue arbitrage windows open (after fees).
 
 A window is open for a pair (Kalshi, Polymarket) or (Kalshi, Polymarket US) on a game when
 buying YES of one team on Kalshi plus the other team on the Polymarket venue, at the best
-asks plus both taker fees for one contract, costs less than $1.
+asks plus both taker fees for one contract, costs less than $1. Only the NBA/NFL/NHL
+winners are counted (with ``EXECUTOR_PAPER_LEAGUES=all`` the MLB/EPL games and lines are
+listed but not measured here).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from paper_exchange.state import build_exchange
+from paper_exchange.world_extra import ExtraGame
 from worker.clock import FakeClock
 from worker.domain.fees import FeeSchedule
 
@@ -34,7 +37,9 @@ def main() -> None:
     a = ap.parse_args()
     clock = FakeClock(datetime.now(UTC))
     ex = build_exchange(Path(tempfile.mkdtemp()), a.seed, {}, clock=clock)
-    games = [g for g in ex.world.games(clock.now()) if "kalshi" in g.venues]
+    # The NBA/NFL/NHL winners (a game's two team markets): EXECUTOR_PAPER_LEAGUES' second
+    # stream (MLB, EPL, lines) is not counted here.
+    games = [g for g in ex.world.games(clock.now()) if "kalshi" in g.venues and not isinstance(g, ExtraGame)]
     open_since: dict[tuple[str, int], float] = {}
     durations: dict[str, list[float]] = {"polymarket": [], "polymarket_us": []}
     last_books: dict[str, object] = {}
