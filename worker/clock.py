@@ -146,6 +146,19 @@ class FakeClock:
             self._mono = max(self._mono, target)
             self._now = when.astimezone(UTC)
 
+    def move_if_none_due(self, when: datetime) -> bool:
+        """What :meth:`run_until` does when no sleeper's deadline comes on the way to
+        ``when``, without awaiting: move there and say True; else move nothing, False
+        (the caller then runs :meth:`run_until`). A replay's hot path: most recorded
+        instants wake nobody."""
+        target = self._mono + (when - self._now).total_seconds()
+        if self._sleepers and self._sleepers[0][0] <= target:
+            return False
+        if when > self._now:
+            self._mono = max(self._mono, target)
+            self._now = when if when.tzinfo is UTC else when.astimezone(UTC)
+        return True
+
     def set(self, when: datetime) -> None:
         """Jump the wall time (aware) without waking anyone; monotonic time is unchanged.
         For a test that needs a particular date; waits are driven by :meth:`advance`."""

@@ -126,3 +126,32 @@ async def test_run_until_wakes_each_sleeper_then_settles_and_lands_exactly_on_th
     assert clock.now() == target
     await clock.run_until(START, settle)  # the past moves nothing
     assert clock.now() == target
+
+
+async def test_move_if_none_due_moves_as_run_until_would_only_when_nobody_wakes() -> None:
+    clock, twin = FakeClock(START), FakeClock(START)
+    base = clock.monotonic()
+    woken: list[float] = []
+
+    async def sleeper(c: FakeClock) -> None:
+        await c.sleep(2.0)
+        woken.append(c.monotonic())
+
+    async def settle() -> None:
+        await asyncio.sleep(0)
+
+    tasks = [asyncio.create_task(sleeper(clock)), asyncio.create_task(sleeper(twin))]
+    await asyncio.sleep(0)
+    one = START + timedelta(seconds=1.5)
+    # No deadline before 1.5 s: both move exactly alike, nobody wakes.
+    assert clock.move_if_none_due(one) is True
+    await twin.run_until(one, settle)
+    assert (clock.now(), clock.monotonic()) == (twin.now(), twin.monotonic()) and woken == []
+    # A deadline (2 s) on the way to 2.5 s: it moves nothing and says so; run_until wakes it.
+    assert clock.move_if_none_due(START + timedelta(seconds=2.5)) is False
+    assert clock.now() == one
+    await clock.run_until(START + timedelta(seconds=2.5), settle)
+    await twin.run_until(START + timedelta(seconds=2.5), settle)
+    await asyncio.gather(*tasks)
+    assert woken == [base + 2.0] * 2 and clock.now() == twin.now()
+    assert clock.move_if_none_due(START) is True and clock.now() == twin.now()  # the past moves nothing

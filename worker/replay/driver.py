@@ -120,6 +120,12 @@ def _loop_busy(loop: asyncio.AbstractEventLoop) -> bool | None:
     return None if ready is None else bool(ready)
 
 
+def _loop_idle(loop: asyncio.AbstractEventLoop) -> bool:
+    """True only when ``loop`` says no callback waits to run (asyncio's ready queue)."""
+    ready = getattr(loop, "_ready", None)
+    return ready is not None and not ready
+
+
 class ReplayStuck(RuntimeError):
     """The replay's tasks did not settle within :data:`SETTLE_LIMIT_S` wall seconds."""
 
@@ -217,6 +223,10 @@ class Replay:
         started = False
         wanted = BookFilter()
         moment: datetime | None = None
+        # The loop runs once per recorded event (millions an hour): its counters are locals.
+        events = book_updates = 0
+        last: datetime | None = None
+        now, apply_book, loop = clock.now, exchange.apply_book, self._loop
         try:
             for event in self.recording.events(opts.start, opts.end, venues=traded, books=wanted):
                 when = event.received_at
@@ -226,14 +236,17 @@ class Replay:
                     clock.set(outcome.first)
                 if when != moment:
                     # Events of one instant (a Kalshi message's YES and NO books) are applied
-                    # together, as the venue client hands them over: then time moves.
-                    await self.settle()
-                    await clock.run_until(when, self.settle)
+                    # together, as the venue client hands them over: then time moves. When
+                    # nothing runs or waits to run and no sleeper is due, settling would
+                    # return at once and run_until only move the clock: it is moved here.
+                    if db.in_flight or not _loop_idle(loop) or not clock.move_if_none_due(when):
+                        await self.settle()
+                        await clock.run_until(when, self.settle)
                     moment = when
-                exchange.apply(event)
-                outcome.events += 1
-                outcome.last = clock.now()
+                events += 1
                 if isinstance(event, ListingSnapshot):
+                    exchange.apply(event)
+                    last = now()
                     listed.add(event.venue)
                     if not started and listed.issuperset(traded):
                         outcome.discovered = await pipeline.discover()
@@ -244,7 +257,10 @@ class Replay:
                         for venue, refs in zip(traded, pipeline.contracts(), strict=True):
                             wanted.keep_only(venue, frozenset(ref.contract_id for ref in refs))
                 else:
-                    outcome.book_updates += 1
+                    apply_book(event)
+                    last = now()
+                    book_updates += 1
+            outcome.events, outcome.last, outcome.book_updates = events, last, book_updates
             await self.settle()
             if started:
                 outcome.clean = await self._finish(executor, pipeline)

@@ -134,7 +134,7 @@ class ReplayExchange:
         if isinstance(event, ListingSnapshot):
             self._apply_listing(event)
         else:
-            self._apply_book(event)
+            self.apply_book(event)
 
     def _apply_listing(self, snap: ListingSnapshot) -> None:
         self.listings_applied += 1
@@ -206,7 +206,8 @@ class ReplayExchange:
             log.info("replay: %s is not traded on the replay exchange: %s", name, reason)
         self.unsupported[name] = reason
 
-    def _apply_book(self, rec: RecordedBook) -> None:
+    def apply_book(self, rec: RecordedBook) -> None:
+        """One recorded book (:meth:`apply` without the dispatch: the replay's hot path)."""
         self.books_applied += 1
         book = rec.book
         ck = contract_key(book.contract)
