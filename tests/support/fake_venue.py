@@ -84,6 +84,8 @@ class FakeVenue:
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
     records_without_price: bool = False  # look-ups answer like an order record: no average price
     pays_on_redemption: bool = False  # resolved holdings pay only when redeemed (Polymarket)
+    lookups: int = 0  # order look-ups answered or refused (get_order, find_order)
+    lookups_down: bool = False  # look-ups fail as if the venue could not be reached; orders still go
     fills_lag: int = 0  # order_fills answers nothing this many more times (a venue behind)
     answer_fee_error: Decimal = Decimal(0)  # what an order answer's fee is off by
     to_redeem: dict[str, Decimal] = field(default_factory=dict)
@@ -212,7 +214,8 @@ class FakeVenue:
         return await self.send_order(await self.prepare_order(intent))
 
     async def get_order(self, venue_order_id: str) -> Order:
-        if self.down:
+        self.lookups += 1
+        if self.down or self.lookups_down:
             raise VenueUnavailable(self.venue.value, "down")
         try:
             return self._record(self.orders[venue_order_id])
@@ -225,7 +228,8 @@ class FakeVenue:
         return replace(order, avg_fill_price=None, fee_paid=ZERO, fills=())
 
     async def find_order(self, intent: OrderIntent) -> Order | None:
-        if self.down:
+        self.lookups += 1
+        if self.down or self.lookups_down:
             raise VenueUnavailable(self.venue.value, "down")
         for o in self.orders.values():
             if o.client_order_id == intent.client_order_id:

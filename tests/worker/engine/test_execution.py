@@ -19,6 +19,7 @@ from worker.domain.events import AlertKind
 from worker.domain.markets import ContractRef, MarketResolution, OutcomeSide, Venue
 from worker.domain.operator import OperatorError
 from worker.engine.executor import Executor, UnwindPolicy
+from worker.engine.executor.positions import CLOSE_TRIES
 
 
 async def run_one(rig: Rig, game: str = "G1", ex: Executor | None = None, **kw: object) -> AttemptRecord:
@@ -263,6 +264,52 @@ async def test_close_position_with_an_unsellable_leg_keeps_what_is_left_open(rig
     assert (await rig.trades.get_position(pos.id)).status == "open"  # type: ignore[union-attr]
     rig.kalshi.set_book(kalshi_ref("G1"), [("0.44", "100")], [("0.45", "100")])
     assert (await ex.close_position(pos.id))["closed"] is True
+
+
+async def test_a_close_the_venue_answered_short_is_tried_again_for_the_rest_at_the_then_best_bid(rig: Rig) -> None:
+    # The bid moved between the book read and the order (a sale filling a tick under the
+    # bid: the IOC finds nothing), as under load on the paper exchange: tried again.
+    ex = rig.executor()
+    await run_one(rig, ex=ex)
+    (pos,) = await rig.trades.list_positions("open")
+    before = rig.kalshi.sends
+    rig.kalshi.script.append(Fault("slip"))
+    result = await ex.close_position(pos.id)
+    assert result["closed"] is True and rig.kalshi.held[kalshi_ref("G1")] == 0
+    assert rig.kalshi.sends - before == 2
+    stored = await rig.attempts.get(pos.attempt_id)  # type: ignore[arg-type]
+    closes = [c for c in stored.legs_of(LegRole.CLOSE) if c.venue is Venue.KALSHI]  # type: ignore[union-attr]
+    assert [c.filled for c in closes] == [D(0), D(10)]
+
+
+async def test_a_close_stops_after_its_tries_and_resends_a_timed_out_sale_only_once_found_unsold(rig: Rig) -> None:
+    ex = rig.executor()
+    await run_one(rig, ex=ex)
+    (pos,) = await rig.trades.list_positions("open")
+    before = rig.kalshi.sends
+    rig.kalshi.script.extend([Fault("slip")] * CLOSE_TRIES)
+    result = await ex.close_position(pos.id)
+    assert result["closed"] is False and result["left"] == {"kalshi": "10.000000"}
+    assert rig.kalshi.sends - before == CLOSE_TRIES
+    assert result["problems"] == ["kalshi: sold 0 of 10.000000 (canceled)"]
+    # A sale that timed out may have sold: it is looked up first, and sent again only once
+    # the venue's record shows it sold nothing.
+    before, lookups = rig.kalshi.sends, rig.kalshi.lookups
+    rig.kalshi.script.append(Fault("timeout_unfilled"))
+    again = await ex.close_position(pos.id)
+    assert again["closed"] is True and rig.kalshi.sends - before == 2 and rig.kalshi.lookups > lookups
+
+
+async def test_a_close_never_resends_a_sale_whose_outcome_stays_unknown(rig: Rig) -> None:
+    ex = rig.executor()
+    await run_one(rig, ex=ex)
+    (pos,) = await rig.trades.list_positions("open")
+    before = rig.kalshi.sends
+    rig.kalshi.script.append(Fault("timeout_unfilled"))
+    rig.kalshi.lookups_down = True  # the sale timed out and cannot be looked up: it may have sold
+    result = await ex.close_position(pos.id)
+    assert result["closed"] is False and rig.kalshi.sends - before == 1
+    assert result["problems"][0].startswith("kalshi: leg ")
 
 
 async def test_the_unwind_ladder_pauses_between_tries_on_its_clock_and_stops_once_its_window_has_passed(

@@ -33,6 +33,11 @@ log = logging.getLogger(__name__)
 
 
 
+#: Sales one close may send for a leg: an answered sale that sold less than asked (the bid
+#: moved between the book read and the order) is tried again at the then best bid.
+CLOSE_TRIES = 3
+
+
 class Positions:
     """Closes open positions by hand and writes each exit's row (shared by settlement)."""
 
@@ -89,9 +94,7 @@ class Positions:
                 )
             problems: list[str] = []
             for leg, quantity in held:
-                if quantity <= 0:
-                    continue
-                problem = await self._sell(attempt, leg, quantity)
+                problem = await self._sell_held(attempt, leg, quantity)
                 if problem:
                     problems.append(problem)
             attempt, held = await self.legs(position)
@@ -135,14 +138,32 @@ class Positions:
         self.closed(position, pnl, TradeStatus.CLOSED, trade)
         return pnl
 
-    async def _sell(self, attempt: AttemptRecord, leg: LegRecord, quantity: Decimal) -> str | None:
+    async def _sell_held(self, attempt: AttemptRecord, leg: LegRecord, quantity: Decimal) -> str | None:
+        """Sell ``quantity`` of what ``leg`` bought at the best bid. A sale the venue
+        answered with less sold than asked (the bid moved between the book read and the
+        order: an IOC at that bid finds nothing) is tried again for the rest at the then
+        best bid, up to :data:`CLOSE_TRIES` sales; a sale whose outcome is unknown is
+        never sent again. What is still unsold, said as the last try's problem, or None."""
+        problem: str | None = None
+        for _ in range(CLOSE_TRIES):
+            if quantity <= 0:
+                return None
+            problem, answered = await self._sell(attempt, leg, quantity)
+            if problem is None or not answered:
+                return problem
+            quantity = next((q for held, q in held_contracts(attempt) if held.contract == leg.contract), Decimal(0))
+        return problem
+
+    async def _sell(self, attempt: AttemptRecord, leg: LegRecord, quantity: Decimal) -> tuple[str | None, bool]:
+        """One sale at the best bid: (why not all was sold or None, whether the venue
+        answered it, so what is left is known to be unsold)."""
         port = self.venues[leg.venue]
         try:
             book = await port.get_book(leg.contract)
         except VenueError as exc:
-            return f"{leg.venue.value}: no book ({exc.message})"
+            return f"{leg.venue.value}: no book ({exc.message})", False
         if book.best_bid is None:
-            return f"{leg.venue.value}: no bid for {leg.label}"
+            return f"{leg.venue.value}: no bid for {leg.label}", False
         close = sale_leg(attempt, leg, LegRole.CLOSE, book.best_bid.price, quantity)
         try:
             prepared = await self.sender.prepare(close)
@@ -150,7 +171,7 @@ class Positions:
             close.state = OrderState.REJECTED.value
             close.error = exc.message
             await self.store.save(attempt)
-            return f"{leg.venue.value}: {exc.message}"
+            return f"{leg.venue.value}: {exc.message}", False
         await self.store.save(attempt)  # write-ahead
         await self.sender.send(close, prepared)
         await self.store.save(attempt)
@@ -159,11 +180,11 @@ class Positions:
                 await self.sender.resolve(close)
             except LegUnresolved as exc:
                 await self.store.save(attempt)
-                return f"{leg.venue.value}: {exc}"
+                return f"{leg.venue.value}: {exc}", False
             await self.store.save(attempt)
         if close.filled < quantity:
-            return f"{leg.venue.value}: sold {close.filled} of {quantity} ({close.error or close.state})"
-        return None
+            return f"{leg.venue.value}: sold {close.filled} of {quantity} ({close.error or close.state})", close.settled
+        return None, True
 
     def closed(self, position: StoredPosition, pnl: Decimal, status: TradeStatus, trade: StoredTrade | None) -> None:
         """Publish a position's exit: its trade-log row (CLOSED / SETTLED) and the close."""
