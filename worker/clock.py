@@ -142,9 +142,7 @@ class FakeClock:
             self._step_to(deadline)
             future.set_result(None)
             await settle()
-        if when > self._now:
-            self._mono = max(self._mono, target)
-            self._now = when.astimezone(UTC)
+        self._land(when, target)
 
     def move_if_none_due(self, when: datetime) -> bool:
         """What :meth:`run_until` does when no sleeper's deadline comes on the way to
@@ -154,10 +152,15 @@ class FakeClock:
         target = self._mono + (when - self._now).total_seconds()
         if self._sleepers and self._sleepers[0][0] <= target:
             return False
+        self._land(when, target)
+        return True
+
+    def _land(self, when: datetime, target: float) -> None:
+        """The end of a move to ``when`` (monotonic ``target``): exactly there, unless it
+        is already past."""
         if when > self._now:
             self._mono = max(self._mono, target)
             self._now = when if when.tzinfo is UTC else when.astimezone(UTC)
-        return True
 
     def set(self, when: datetime) -> None:
         """Jump the wall time (aware) without waking anyone; monotonic time is unchanged.

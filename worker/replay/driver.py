@@ -120,12 +120,6 @@ def _loop_busy(loop: asyncio.AbstractEventLoop) -> bool | None:
     return None if ready is None else bool(ready)
 
 
-def _loop_idle(loop: asyncio.AbstractEventLoop) -> bool:
-    """True only when ``loop`` says no callback waits to run (asyncio's ready queue)."""
-    ready = getattr(loop, "_ready", None)
-    return ready is not None and not ready
-
-
 class ReplayStuck(RuntimeError):
     """The replay's tasks did not settle within :data:`SETTLE_LIMIT_S` wall seconds."""
 
@@ -239,7 +233,7 @@ class Replay:
                     # together, as the venue client hands them over: then time moves. When
                     # nothing runs or waits to run and no sleeper is due, settling would
                     # return at once and run_until only move the clock: it is moved here.
-                    if db.in_flight or not _loop_idle(loop) or not clock.move_if_none_due(when):
+                    if db.in_flight or _loop_busy(loop) is not False or not clock.move_if_none_due(when):
                         await self.settle()
                         await clock.run_until(when, self.settle)
                     moment = when
