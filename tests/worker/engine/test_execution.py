@@ -18,6 +18,7 @@ from worker.domain.attempts import AttemptRecord, AttemptState, LegRole, Refusal
 from worker.domain.events import AlertKind
 from worker.domain.markets import ContractRef, MarketResolution, OutcomeSide, Venue
 from worker.domain.operator import OperatorError
+from worker.domain.tradelog import StoredPosition
 from worker.engine.executor import Executor, UnwindPolicy
 from worker.engine.executor.positions import CLOSE_TRIES
 
@@ -239,10 +240,16 @@ async def test_settings_change_mid_execution_applies_from_the_next_decision(rig:
     await ex.wait_idle()
 
 
-async def test_close_position_sells_both_legs_and_records_closed_pnl(rig: Rig) -> None:
+async def one_open_position(rig: Rig) -> tuple[Executor, StoredPosition]:
+    """An executor and the one open position its hedged attempt on G1 left."""
     ex = rig.executor()
     await run_one(rig, ex=ex)
     (pos,) = await rig.trades.list_positions("open")
+    return ex, pos
+
+
+async def test_close_position_sells_both_legs_and_records_closed_pnl(rig: Rig) -> None:
+    ex, pos = await one_open_position(rig)
     result = await ex.close_position(pos.id)
     assert result["closed"] is True
     assert rig.kalshi.held[kalshi_ref("G1")] == 0 and rig.poly.held[poly_ref("G1")] == 0
@@ -254,9 +261,7 @@ async def test_close_position_sells_both_legs_and_records_closed_pnl(rig: Rig) -
 
 
 async def test_close_position_with_an_unsellable_leg_keeps_what_is_left_open(rig: Rig) -> None:
-    ex = rig.executor()
-    await run_one(rig, ex=ex)
-    (pos,) = await rig.trades.list_positions("open")
+    ex, pos = await one_open_position(rig)
     rig.kalshi.set_book(kalshi_ref("G1"), [], [("0.45", "100")])  # no bid
     result = await ex.close_position(pos.id)
     assert result["closed"] is False and result["left"] == {"kalshi": "10.000000"}
@@ -269,9 +274,7 @@ async def test_close_position_with_an_unsellable_leg_keeps_what_is_left_open(rig
 async def test_a_close_the_venue_answered_short_is_tried_again_for_the_rest_at_the_then_best_bid(rig: Rig) -> None:
     # The bid moved between the book read and the order (a sale filling a tick under the
     # bid: the IOC finds nothing), as under load on the paper exchange: tried again.
-    ex = rig.executor()
-    await run_one(rig, ex=ex)
-    (pos,) = await rig.trades.list_positions("open")
+    ex, pos = await one_open_position(rig)
     before = rig.kalshi.sends
     rig.kalshi.script.append(Fault("slip"))
     result = await ex.close_position(pos.id)
@@ -283,9 +286,7 @@ async def test_a_close_the_venue_answered_short_is_tried_again_for_the_rest_at_t
 
 
 async def test_a_close_stops_after_its_tries_and_resends_a_timed_out_sale_only_once_found_unsold(rig: Rig) -> None:
-    ex = rig.executor()
-    await run_one(rig, ex=ex)
-    (pos,) = await rig.trades.list_positions("open")
+    ex, pos = await one_open_position(rig)
     before = rig.kalshi.sends
     rig.kalshi.script.extend([Fault("slip")] * CLOSE_TRIES)
     result = await ex.close_position(pos.id)
@@ -301,9 +302,7 @@ async def test_a_close_stops_after_its_tries_and_resends_a_timed_out_sale_only_o
 
 
 async def test_a_close_never_resends_a_sale_whose_outcome_stays_unknown(rig: Rig) -> None:
-    ex = rig.executor()
-    await run_one(rig, ex=ex)
-    (pos,) = await rig.trades.list_positions("open")
+    ex, pos = await one_open_position(rig)
     before = rig.kalshi.sends
     rig.kalshi.script.append(Fault("timeout_unfilled"))
     rig.kalshi.lookups_down = True  # the sale timed out and cannot be looked up: it may have sold
@@ -416,9 +415,7 @@ async def test_close_during_an_active_trade_waits_for_it_instead_of_racing(rig: 
 async def test_settlement_closes_positions_with_their_payout(
     rig: Rig, kalshi_pays: str, poly_pays: str, outcome: str
 ) -> None:
-    ex = rig.executor()
-    await run_one(rig, ex=ex)
-    (pos,) = await rig.trades.list_positions("open")
+    ex, pos = await one_open_position(rig)
     now = datetime.now(UTC)
     rig.kalshi.resolved = [MarketResolution(Venue.KALSHI, "k", {kalshi_ref("G1"): D(kalshi_pays)}, now)]
     # Keyed by another id of the same market (Polymarket's condition id, not the Gamma id
@@ -631,9 +628,7 @@ async def test_a_stale_copy_of_an_attempt_never_puts_estimates_back_over_recorde
 async def test_a_payout_held_for_redemption_is_owed_until_the_venue_pays_it(rig: Rig) -> None:
     rig.poly.pays_on_redemption = True
     start = rig.kalshi.cash + rig.poly.cash
-    ex = rig.executor()
-    await run_one(rig, ex=ex)
-    (pos,) = await rig.trades.list_positions("open")
+    ex, pos = await one_open_position(rig)
     now = datetime.now(UTC)
     rig.kalshi.resolved = [MarketResolution(Venue.KALSHI, "k", {kalshi_ref("G1"): D(0)}, now)]
     rig.poly.resolved = [MarketResolution(Venue.POLYMARKET, "p", {poly_ref("G1"): D(1)}, now)]
