@@ -303,15 +303,16 @@ class BookDecoder:
         pairs = pc.split_pattern(texts, ",")
         distinct = pc.dictionary_encode(pairs.flatten())
         get, level = self._levels.get, self._level
-        known = [(get(p) or level(p)) if p else None for p in distinct.dictionary.to_pylist()]
-        flat = [known[i] for i in distinct.indices.to_pylist()]
-        offsets = pairs.offsets.to_pylist()
-        base = offsets[0]
-        empty = pc.equal(texts, "").to_pylist()
-        sides: list[tuple[PriceLevel, ...]] = [
-            () if none else tuple(flat[a - base : b - base])  # no pair of a level text is empty
-            for none, a, b in zip(empty, offsets, offsets[1:], strict=False)
-        ]
+        # An empty pair (only the empty text has one) is None until its side is set to ().
+        known: list[Any] = [(get(p) or level(p)) if p else None for p in distinct.dictionary.to_pylist()]
+        flat = list(map(known.__getitem__, distinct.indices.to_pylist()))
+        offsets = pairs.offsets
+        base = offsets[0].as_py()
+        starts = pc.subtract(offsets[:-1], base).to_pylist()
+        ends = pc.subtract(offsets[1:], base).to_pylist()
+        sides: list[tuple[PriceLevel, ...]] = list(map(tuple, map(flat.__getitem__, map(slice, starts, ends))))
+        for empty in pc.indices_nonzero(pc.equal(texts, "")).to_pylist():
+            sides[empty] = ()  # "" splits into one empty pair: no level
         return encoded.indices.to_pylist(), sides
 
     def _level(self, pair: str) -> PriceLevel:

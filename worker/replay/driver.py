@@ -51,7 +51,7 @@ from worker.engine.legging import LeggingPricer
 from worker.engine.settings_manager import ExecutorSettingsManager
 from worker.engine.trade_logger import TradeLogger
 from worker.replay.facts import ReplayFacts
-from worker.replay.recording import BookFilter, ListingSnapshot, Recording
+from worker.replay.recording import BookFilter, RecordedBook, Recording
 from worker.replay.store import ReplayAttemptStore, ReplayDatabase
 from worker.replay.venue import ReplayExchange
 from worker.venues.normalize import NORMALISERS
@@ -217,13 +217,16 @@ class Replay:
         started = False
         wanted = BookFilter()
         moment: datetime | None = None
-        # The loop runs once per recorded event (millions an hour): its counters are locals.
+        # The loop runs once per recorded event (millions an hour): its counters are locals,
+        # and a book (nearly every event) is read without the property of its receive time.
         events = book_updates = 0
         last: datetime | None = None
-        now, apply_book, loop = clock.now, exchange.apply_book, self._loop
+        apply_book = exchange.apply_book
+        # The loop's ready queue (None: a loop that does not show it, always settled).
+        ready = getattr(self._loop, "_ready", None)
         try:
             for event in self.recording.events(opts.start, opts.end, venues=traded, books=wanted):
-                when = event.received_at
+                when = event.book.received_at if isinstance(event, RecordedBook) else event.received_at
                 if outcome.first is None:
                     # With --from, the listings from before it are applied at its time.
                     outcome.first = when if opts.start is None else max(when, opts.start)
@@ -233,27 +236,27 @@ class Replay:
                     # together, as the venue client hands them over: then time moves. When
                     # nothing runs or waits to run and no sleeper is due, settling would
                     # return at once and run_until only move the clock: it is moved here.
-                    if db.in_flight or _loop_busy(loop) is not False or not clock.move_if_none_due(when):
+                    if db.in_flight or ready is None or ready or not clock.move_if_none_due(when):
                         await self.settle()
                         await clock.run_until(when, self.settle)
                     moment = when
                 events += 1
-                if isinstance(event, ListingSnapshot):
-                    exchange.apply(event)
-                    last = now()
-                    listed.add(event.venue)
-                    if not started and listed.issuperset(traded):
-                        outcome.discovered = await pipeline.discover()
-                        await executor.start()
-                        pipeline.start()
-                        exchange.direct = pipeline.on_book
-                        started = True
-                        for venue, refs in zip(traded, pipeline.contracts(), strict=True):
-                            wanted.keep_only(venue, frozenset(ref.contract_id for ref in refs))
-                else:
+                if isinstance(event, RecordedBook):
                     apply_book(event)
-                    last = now()
                     book_updates += 1
+                    continue
+                exchange.apply(event)
+                listed.add(event.venue)
+                if not started and listed.issuperset(traded):
+                    outcome.discovered = await pipeline.discover()
+                    await executor.start()
+                    pipeline.start()
+                    exchange.direct = pipeline.on_book
+                    started = True
+                    for venue, refs in zip(traded, pipeline.contracts(), strict=True):
+                        wanted.keep_only(venue, frozenset(ref.contract_id for ref in refs))
+            # Each event was applied at the clock's time then; nothing has moved it since.
+            last = clock.now() if events else None
             outcome.events, outcome.last, outcome.book_updates = events, last, book_updates
             await self.settle()
             if started:

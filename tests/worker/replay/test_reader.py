@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
-from tests.worker.replay.samples import T0, market, ref, update
-from worker.domain.markets import Venue
+from tests.worker.replay.samples import T0, book, market, ref, update
+from worker.domain.books import OrderBook
+from worker.domain.markets import OutcomeSide, Venue
 from worker.domain.ports import BookUpdate
 from worker.replay.reader import open_recording
 from worker.replay.recording import BookFilter, ListingSnapshot, RecordedBook
@@ -162,3 +164,26 @@ def test_a_window_starts_from_each_contracts_latest_book_before_it(tmp_path: Pat
     got = [(e.book.contract.contract_id, e.book.sequence) for e in events if isinstance(e, RecordedBook)]
     assert got == [(ref(Venue.KALSHI, 2).contract_id, 2), (ref(Venue.KALSHI, 1).contract_id, 3),
                    (ref(Venue.KALSHI, 3).contract_id, 6)]
+
+
+def test_each_row_of_a_part_reads_back_as_written(tmp_path: Path) -> None:
+    # One part whose rows mix what the reader builds column by column: venue times and
+    # sequences present and absent, snapshots and deltas, an empty side, rows sharing a
+    # receive time, two contracts' sides.
+    writer = RecordWriter(tmp_path, BIG)
+    writer.start()
+    written = []
+    for i in range(12):
+        contract = ref(Venue.POLYMARKET, i % 2, OutcomeSide.TOKEN)
+        at = T0 + timedelta(seconds=i // 2)  # two rows an instant
+        b = book(contract, at, bid=f"0.{40 + i}", sequence=i if i % 3 else None)
+        if i == 5:
+            b = OrderBook(contract, (), b.asks, at, None)
+        sent = None if i % 4 == 0 else at - timedelta(milliseconds=10 * i)
+        writer.offer_update(Venue.POLYMARKET, BookUpdate(b, snapshot=i % 5 == 0, venue_ts=sent))
+        written.append((b, i % 5 == 0, sent))
+    writer.close()
+    read = [e for e in open_recording(tmp_path).events() if isinstance(e, RecordedBook)]
+    assert [(e.book, e.snapshot, e.venue_ts) for e in read] == written
+    assert all(e.venue is Venue.POLYMARKET and e.received_at.tzinfo is not None for e in read)
+    assert read[5].book.bids == () and read[4].book.bids[0].price == Decimal("0.44")
