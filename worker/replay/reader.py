@@ -17,9 +17,11 @@ import itertools
 import json
 from collections import deque
 from collections.abc import Collection, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import repeat
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +60,8 @@ BATCH_ROWS = 8_192
 UNFINISHED = "unfinished part (.tmp): still being written, or the writer stopped before closing it"
 _VENUE_ORDER = {v: i for i, v in enumerate(Venue)}
 _KIND_ORDER = {LISTINGS: 0, BOOKS: 1}
+#: An entry's event.
+_EVENT = itemgetter(3)
 
 
 @dataclass(frozen=True)
@@ -175,18 +179,24 @@ class FileRecording:
                 streams.append(self._books(venue, self._batches(wanted), lo, hi, books))
         # A replay that starts mid-recording starts from the books as they stood: each
         # contract's latest book before ``start`` (with its own receive time), then the rest.
-        for entry in _merge(latest):
-            yield entry[-1]
-        for entry in _merge(streams):
-            yield entry[-1]
+        for run in _merge(latest):
+            yield from map(_EVENT, run)
+        for run in _merge(streams):
+            yield from map(_EVENT, run)
 
     def _batches(self, parts: list[PartFile]) -> Iterator[pa.RecordBatch]:
-        for part in parts:
+        """The parts' record batches, part after part. The next part is read (and
+        decompressed) on a thread while this one's rows are turned into books: pyarrow
+        reads without holding the GIL, so the reading overlaps the replay's own work."""
+        ahead = _read_ahead().submit(_read_batches, parts[0].path) if parts else None
+        for i, part in enumerate(parts):
+            assert ahead is not None
             try:
-                batches = list(pq.ParquetFile(part.path).iter_batches(batch_size=BATCH_ROWS))
+                batches = ahead.result()
             except (OSError, ValueError) as exc:
                 self.info.skipped.append(SkippedPart(str(part.path), f"unreadable rows: {exc}"))
-                continue
+                batches = []
+            ahead = _read_ahead().submit(_read_batches, parts[i + 1].path) if i + 1 < len(parts) else None
             yield from batches
 
     def _latest_before(self, parts: list[PartFile], lo: int) -> Iterator[pa.RecordBatch]:
@@ -320,6 +330,21 @@ class FileRecording:
             order += n
 
 
+def _read_batches(path: Path) -> list[pa.RecordBatch]:
+    return list(pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS))
+
+
+_pool: ThreadPoolExecutor | None = None
+
+
+def _read_ahead() -> ThreadPoolExecutor:
+    """The one thread that reads parts ahead (made on first use; idle between reads)."""
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="recording-read-ahead")
+    return _pool
+
+
 def _consume(calls: Iterator[Any]) -> None:
     """Run ``calls`` (a ``map`` of setters) to the end, keeping nothing."""
     deque(calls, maxlen=0)
@@ -335,11 +360,11 @@ def _times(column: pa.Array, values: list[int | None]) -> Iterator[datetime | No
     return map(made.__getitem__, values)
 
 
-def _merge(streams: list[Iterator[list[Entry]]]) -> Iterator[Entry]:
+def _merge(streams: list[Iterator[list[Entry]]]) -> Iterator[list[Entry]]:
     """Merge streams of sorted chunks (``(received µs, venue·kind, order, event)``) into
-    one sorted stream, a chunk at a time: every entry up to the earliest of the streams'
-    current chunk ends is safe to hand out, and is sorted in one ``list.sort`` (runs of
-    presorted entries, merged in C) instead of one heap step per entry."""
+    one sorted stream of runs, a run at a time: every entry up to the earliest of the
+    streams' current chunk ends is safe to hand out, and is sorted in one ``list.sort``
+    (runs of presorted entries, merged in C) instead of one heap step per entry."""
     live = list(streams)
     buffers: list[list[Entry]] = [[] for _ in live]
     while live:
@@ -362,7 +387,7 @@ def _merge(streams: list[Iterator[list[Entry]]]) -> Iterator[Entry]:
                 out += buf[:cut]
                 buffers[i] = buf[cut:]
         out.sort()
-        yield from out
+        yield out
 
 
 def _overlaps(part: PartFile, lo: int | None, hi: int | None) -> bool:

@@ -1,5 +1,6 @@
-"""The replay's attempt store gives a game_busy refusal again from memory only while the
-database cannot have changed, and asks the database again as soon as anything was written."""
+"""The replay's attempt store gives a game_busy refusal (and, under the same limits, a daily
+limit's) again from memory only while the database cannot have changed, and asks the
+database again as soon as anything was written."""
 
 from __future__ import annotations
 
@@ -101,11 +102,37 @@ async def test_a_refusal_read_while_another_write_ran_is_not_remembered(db: Repl
     assert await store.reserve(_attempt("a3"), LIMITS) == refused and store.remembered == 1
 
 
-async def test_other_refusals_are_never_remembered(db: ReplayDatabase) -> None:
+async def test_a_daily_limit_refusal_is_given_again_only_under_the_same_limits(db: ReplayDatabase) -> None:
     store = ReplayAttemptStore(db)
-    no_trades = ReservationLimits(0, Decimal(100), LIMITS.day_start, LIMITS.day_end)
+    one_trade = ReservationLimits(1, Decimal(100), LIMITS.day_start, LIMITS.day_end)
+    first = await store.reserve(_attempt("a1", "g"), one_trade)
+    assert isinstance(first, AttemptRecord)
+    first.move(AttemptState.FAILED, NOW)
+    await store.save(first)  # the game is free again; the day has its one trade
+    refused = await store.reserve(_attempt("b1", "h"), one_trade)
+    assert isinstance(refused, Refusal) and refused.reason is RefusalReason.DAILY_TRADES
+    assert refused.detail == "1 trades today, limit 1"
+    writes = db.writes_started
+    assert await store.reserve(_attempt("b2", "h"), one_trade) == refused and store.remembered == 1
+    assert db.writes_started == writes  # no transaction at all
+    # Another game asks the database (its own refusal could be game_busy first).
+    assert await store.reserve(_attempt("c1", "k"), one_trade) == Refusal(RefusalReason.DAILY_TRADES, refused.detail)
+    assert store.remembered == 1 and db.writes_started == writes + 1
+    # Other limits ask the database, which admits under them.
+    admitted = await store.reserve(_attempt("b3", "h"), LIMITS)
+    assert isinstance(admitted, AttemptRecord) and store.remembered == 1
+    # The loss budget used up: remembered too, until the limits change.
+    spent = ReservationLimits(100, Decimal("0.5"), LIMITS.day_start, LIMITS.day_end)  # b3 may lose 0.5
+    over = await store.reserve(_attempt("d1", "m"), spent)
+    assert isinstance(over, Refusal) and over.reason is RefusalReason.DAILY_LOSS
+    assert await store.reserve(_attempt("d2", "m"), spent) == over and store.remembered == 2
+
+
+async def test_a_refusal_that_depends_on_the_attempts_size_is_never_remembered(db: ReplayDatabase) -> None:
+    store = ReplayAttemptStore(db)
+    small = ReservationLimits(100, Decimal("0.25"), LIMITS.day_start, LIMITS.day_end)  # each attempt may lose 0.5
     for n in range(2):
-        refused = await store.reserve(_attempt(f"a{n}"), no_trades)
-        assert isinstance(refused, Refusal) and refused.reason is RefusalReason.DAILY_TRADES
+        refused = await store.reserve(_attempt(f"a{n}"), small)
+        assert isinstance(refused, Refusal) and refused.reason is RefusalReason.DAILY_LOSS_BUDGET
     assert store.remembered == 0
     assert isinstance(await store.reserve(_attempt("a9"), LIMITS), AttemptRecord)
