@@ -42,13 +42,14 @@ from worker.domain.attempts import (
     AttemptState,
     DayExposure,
     LegRecord,
+    LegRole,
     Refusal,
     RefusalReason,
     ReservationLimits,
 )
 from worker.domain.errors import LeaseLost
 from worker.domain.ledger import CashEntry
-from worker.domain.orders import Fill
+from worker.domain.orders import Fill, OrderState
 from worker.domain.storage import Fence
 from worker.domain.tradelog import NewPosition, TradeRecord
 
@@ -352,6 +353,15 @@ class AttemptRepository:
                     arbitrage_attempts.c.state.in_([s.value for s in TERMINAL]),
                 ),
             )
+
+    async def with_unknown_legs(self, role: LegRole) -> set[str]:
+        g = attempt_legs
+        unknown = sa.select(g.c.attempt_id).where(
+            g.c.role == role.value,
+            g.c.state.not_in([*sorted(SETTLED_LEG_STATES), OrderState.PENDING.value]),
+        )
+        async with self.db.read() as conn:
+            return {row[0] for row in await conn.execute(unknown.distinct())}
 
     async def known_order_ids(self) -> tuple[set[str], set[str]]:
         async with self.db.read() as conn:

@@ -362,6 +362,10 @@ class AttemptStore(Protocol):
     async def list_unrecorded(self) -> list[AttemptRecord]:
         """Ended attempts with a filled, settled leg whose venue fills are not recorded yet."""
 
+    async def with_unknown_legs(self, role: LegRole) -> set[str]:
+        """Ids of the attempts with a sent leg of ``role`` whose outcome is not known (not
+        settled, not pending): the legs the reconciler looks up."""
+
     async def exposure(self, day_start: datetime, day_end: datetime) -> DayExposure: ...
 
     async def known_order_ids(self) -> tuple[set[str], set[str]]:

@@ -685,3 +685,21 @@ async def test_a_partial_hedge_that_strands_settles_both_its_position_and_its_st
     kalshi_cash = [e for e in await LedgerRepository(rig.db).cash() if e.venue is Venue.KALSHI]
     assert sorted(e.amount for e in kalshi_cash) == [D(4), D(6)]
     assert await _realised(rig) == rig.kalshi.cash + rig.poly.cash - start
+
+
+async def test_reconciliation_looks_up_a_close_sale_left_unknown_and_only_that_positions_attempt(rig: Rig) -> None:
+    ex, pos = await one_open_position(rig)
+    assert await rig.attempts.with_unknown_legs(LegRole.CLOSE) == set()  # never closed: not read
+    rig.kalshi.script.append(Fault("timeout_unfilled"))
+    rig.kalshi.lookups_down = True  # the sale timed out and cannot be looked up yet
+    result = await ex.close_position(pos.id)
+    assert result["closed"] is False
+    assert await rig.attempts.with_unknown_legs(LegRole.CLOSE) == {pos.attempt_id}
+    assert await rig.attempts.with_unknown_legs(LegRole.UNWIND) == set()
+    rig.kalshi.lookups_down = False
+    lookups = rig.kalshi.lookups
+    await ex.reconcile()
+    assert rig.kalshi.lookups > lookups  # the venue's record was read: the sale sold nothing
+    assert await rig.attempts.with_unknown_legs(LegRole.CLOSE) == set()
+    owner = await rig.attempts.get(pos.attempt_id)
+    assert owner is not None and all(leg.settled for leg in owner.legs_of(LegRole.CLOSE))

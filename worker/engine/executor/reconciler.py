@@ -105,8 +105,13 @@ class Reconciler:
             # At start: trading begins only once every attempt found is settled (or waits).
             await asyncio.wait(pending)
         # Close orders of open positions that a crash left unanswered: look them up too.
+        # Only the attempts that have such an order are read (one query): most open
+        # positions were never closed, and reading each of them every round is most of
+        # a reconciliation's work. A close that starts after the query holds its game's
+        # lock and looks its orders up itself; one it leaves unknown is found next round.
+        closing = await self.store.with_unknown_legs(LegRole.CLOSE)
         for position in await self.trades.list_positions(PositionStatus.OPEN):
-            if not position.attempt_id:
+            if not position.attempt_id or position.attempt_id not in closing:
                 continue
             lock = self.tasks.game_lock(position.game_key or position.event_key)
             if lock.locked():
