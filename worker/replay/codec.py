@@ -10,7 +10,7 @@ without sorting again: the writer wrote the levels in the book's own order.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -263,6 +263,18 @@ _set_contract, _set_bids, _set_asks, _set_received, _set_sequence = slot_setters
 )
 
 
+class _Levels(dict[str, Any]):
+    """Levels by ``price:size`` text; a text not seen yet is made (and kept) by ``make``,
+    so a lookup of a known level stays in C (``map`` over ``__getitem__``)."""
+
+    def __init__(self, make: Callable[[str], PriceLevel | None]) -> None:
+        super().__init__()
+        self._make = make
+
+    def __missing__(self, pair: str) -> PriceLevel | None:
+        return self._make(pair)
+
+
 class BookDecoder:
     """Rebuilds books from book-part columns. Each side's text is parsed once and its
     levels kept (an update usually changes one side of a book; the other comes back as
@@ -275,7 +287,7 @@ class BookDecoder:
         self.venue = venue
         self._limit = limit
         self._sides: dict[str, tuple[PriceLevel, ...]] = {"": ()}
-        self._levels: dict[str, PriceLevel] = {}
+        self._levels = _Levels(self._level)
         self._prices: dict[str, Decimal] = {}
         self._refs: dict[tuple[str, str, str], ContractRef] = {}
 
@@ -284,9 +296,7 @@ class BookDecoder:
         known = self._sides.get(text)
         if known is not None:
             return known
-        cache = self._levels
-        get = cache.get
-        levels = tuple([get(pair) or self._level(pair) for pair in text.split(",")])
+        levels = tuple(map(self._levels.__getitem__, text.split(",")))  # text is not "" here
         if len(self._sides) >= self._limit:
             self._sides.clear()
             self._sides[""] = ()
@@ -302,9 +312,8 @@ class BookDecoder:
         texts = encoded.dictionary
         pairs = pc.split_pattern(texts, ",")
         distinct = pc.dictionary_encode(pairs.flatten())
-        get, level = self._levels.get, self._level
         # An empty pair (only the empty text has one) is None until its side is set to ().
-        known: list[Any] = [(get(p) or level(p)) if p else None for p in distinct.dictionary.to_pylist()]
+        known: list[Any] = list(map(self._levels.__getitem__, distinct.dictionary.to_pylist()))
         flat = list(map(known.__getitem__, distinct.indices.to_pylist()))
         offsets = pairs.offsets
         base = offsets[0].as_py()
@@ -315,8 +324,11 @@ class BookDecoder:
             sides[empty] = ()  # "" splits into one empty pair: no level
         return encoded.indices.to_pylist(), sides
 
-    def _level(self, pair: str) -> PriceLevel:
-        """A level first seen (levels are immutable: one object per ``price:size`` text)."""
+    def _level(self, pair: str) -> PriceLevel | None:
+        """A level first seen (levels are immutable: one object per ``price:size`` text);
+        None for the empty pair (of an empty side), which is not kept."""
+        if not pair:
+            return None
         p, _, s = pair.partition(":")
         price = self._prices.get(p)
         if price is None:

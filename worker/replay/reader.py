@@ -19,7 +19,8 @@ from collections import deque
 from collections.abc import Collection, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import partial
 from itertools import repeat
 from operator import itemgetter
 from pathlib import Path
@@ -32,7 +33,7 @@ import pyarrow.parquet as pq
 from worker.domain.books import OrderBook
 from worker.domain.markets import Venue
 from worker.domain.slots import slot_setters
-from worker.replay.codec import BookDecoder, from_micros, market_from_json, micros
+from worker.replay.codec import EPOCH, BookDecoder, from_micros, market_from_json, micros
 from worker.replay.recording import (
     BookFilter,
     ListingSnapshot,
@@ -62,6 +63,8 @@ _VENUE_ORDER = {v: i for i, v in enumerate(Venue)}
 _KIND_ORDER = {LISTINGS: 0, BOOKS: 1}
 #: An entry's event.
 _EVENT = itemgetter(3)
+#: ``timedelta(microseconds=us)`` called as ``_MICROSECONDS(us)``.
+_MICROSECONDS = partial(timedelta, 0, 0)
 
 
 @dataclass(frozen=True)
@@ -352,11 +355,13 @@ def _consume(calls: Iterator[Any]) -> None:
 
 def _times(column: pa.Array, values: list[int | None]) -> Iterator[datetime | None]:
     """Each row's time (``values``: ``column``'s microseconds) as an aware datetime, each
-    distinct time made once (a Kalshi message's YES and NO books share theirs)."""
-    distinct = pc.unique(column).to_pylist()
+    distinct time made once (a Kalshi message's YES and NO books share theirs), in C:
+    ``EPOCH + timedelta(microseconds=us)`` as :func:`~worker.replay.codec.from_micros`."""
+    distinct = pc.unique(pc.drop_null(column)).to_pylist()
     made: dict[int | None, datetime | None] = dict(
-        zip(distinct, [None if us is None else from_micros(us) for us in distinct], strict=True)
+        zip(distinct, map(EPOCH.__add__, map(_MICROSECONDS, distinct)), strict=True)
     )
+    made[None] = None
     return map(made.__getitem__, values)
 
 
