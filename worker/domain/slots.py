@@ -3,7 +3,8 @@ build many of them (book levels, curve points, legs, opportunity events)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import fields
 from typing import Any
 
@@ -24,3 +25,9 @@ def slot_setters(cls: type[Any], *names: str) -> tuple[Callable[[Any, Any], None
     if sorted(names) != sorted(declared):
         raise TypeError(f"{cls.__name__} fields are {declared}, builder sets {list(names)}")
     return tuple(cls.__dict__[n].__set__ for n in names)
+
+
+def fill(setter: Callable[[Any, Any], None], objects: Iterable[Any], values: Iterable[Any]) -> None:
+    """Set one slot of many objects at once: ``setter(obj, value)`` for each pair, run in
+    C (``map``) with nothing kept. ``objects`` and ``values`` must be as long as each other."""
+    deque(map(setter, objects, values), maxlen=0)

@@ -10,9 +10,10 @@ without sorting again: the writer wrote the levels in the book's own order.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from itertools import repeat
 from typing import Any
 
 import pyarrow as pa
@@ -31,7 +32,7 @@ from worker.domain.markets import (
     TeamRef,
     Venue,
 )
-from worker.domain.slots import slot_setters
+from worker.domain.slots import fill, slot_setters
 
 TIME = pa.timestamp("us", tz="UTC")
 _TEXT = pa.dictionary(pa.int32(), pa.string())
@@ -367,15 +368,22 @@ class BookDecoder:
             refs.append(self.ref(texts[0][m], texts[1][c], texts[2][s]))
         return distinct.indices.to_pylist(), refs
 
-    def book(
-        self, ref: ContractRef, bids: tuple[PriceLevel, ...], asks: tuple[PriceLevel, ...],
-        received_at: datetime, sequence: int | None,
-    ) -> OrderBook:
-        """The book as it was recorded: levels already best-first, so not sorted again."""
-        book = _new(OrderBook)
-        _set_contract(book, ref)
-        _set_bids(book, bids)
-        _set_asks(book, asks)
-        _set_received(book, received_at)
-        _set_sequence(book, sequence)
-        return book
+    def books(
+        self,
+        n: int,
+        refs: Iterable[ContractRef],
+        bids: Iterable[tuple[PriceLevel, ...]],
+        asks: Iterable[tuple[PriceLevel, ...]],
+        received_at: Iterable[datetime],
+        sequence: Iterable[int | None],
+    ) -> list[OrderBook]:
+        """``n`` books as they were recorded, from their columns (each ``n`` long): levels
+        already best-first, so not sorted again. Built column by column (``map`` over the
+        slot setters, no Python loop per row): a replay reads millions of rows an hour."""
+        made = list(map(_new, repeat(OrderBook, n)))
+        fill(_set_contract, made, refs)
+        fill(_set_bids, made, bids)
+        fill(_set_asks, made, asks)
+        fill(_set_received, made, received_at)
+        fill(_set_sequence, made, sequence)
+        return made

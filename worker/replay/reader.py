@@ -15,25 +15,22 @@ from __future__ import annotations
 import bisect
 import itertools
 import json
-from collections import deque
 from collections.abc import Collection, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from functools import partial
+from datetime import datetime
 from itertools import repeat
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from worker.domain.books import OrderBook
 from worker.domain.markets import Venue
-from worker.domain.slots import slot_setters
-from worker.replay.codec import EPOCH, BookDecoder, from_micros, market_from_json, micros
+from worker.domain.slots import fill, slot_setters
+from worker.replay.codec import BookDecoder, from_micros, market_from_json, micros
 from worker.replay.recording import (
     BookFilter,
     ListingSnapshot,
@@ -44,14 +41,9 @@ from worker.replay.recording import (
 )
 from worker.replay.writer import BOOKS, KINDS, LISTINGS, SUFFIX, TMP_SUFFIX, part_number
 
-# RecordedBook and OrderBook filled through their slots (one each per row: the hot path
-# of reading).
-_new = object.__new__
+# RecordedBook filled through its slots (one per row: the hot path of reading).
 _set_rb_venue, _set_rb_book, _set_rb_snapshot, _set_rb_venue_ts = slot_setters(
     RecordedBook, "venue", "book", "snapshot", "venue_ts"
-)
-_set_contract, _set_bids, _set_asks, _set_received, _set_sequence = slot_setters(
-    OrderBook, "contract", "bids", "asks", "received_at", "sequence"
 )
 #: What the reader merges: (receive time in µs, venue·kind, the writer's order, event).
 Entry = tuple[int, int, int, Any]
@@ -63,8 +55,6 @@ _VENUE_ORDER = {v: i for i, v in enumerate(Venue)}
 _KIND_ORDER = {LISTINGS: 0, BOOKS: 1}
 #: An entry's event.
 _EVENT = itemgetter(3)
-#: ``timedelta(microseconds=us)`` called as ``_MICROSECONDS(us)``.
-_MICROSECONDS = partial(timedelta, 0, 0)
 
 
 @dataclass(frozen=True)
@@ -303,8 +293,7 @@ class FileRecording:
                     pc.greater_equal(received, lo) if lo is not None else pc.is_valid(received),
                     pc.less_equal(received, hi) if hi is not None else pc.is_valid(received),
                 )
-                batch = batch.filter(inside)
-                received = batch.column("received_at").cast("int64")
+                batch, received = batch.filter(inside), received.filter(inside)
             n = batch.num_rows
             if n == 0:
                 continue
@@ -314,21 +303,20 @@ class FileRecording:
             contracts, refs = decode.refs(batch.column("market_id"), batch.column("contract_id"), batch.column("side"))
             bids, bid_levels = decode.sides(batch.column("bids"))
             asks, ask_levels = decode.sides(batch.column("asks"))
-            made = list(map(_new, repeat(OrderBook, n)))
-            _consume(map(_set_contract, made, map(refs.__getitem__, contracts)))
-            _consume(map(_set_bids, made, map(bid_levels.__getitem__, bids)))
-            _consume(map(_set_asks, made, map(ask_levels.__getitem__, asks)))
-            _consume(map(_set_received, made, _times(received, at)))
-            _consume(map(_set_sequence, made, batch.column("sequence").to_pylist()))
-            recorded = list(map(_new, repeat(RecordedBook, n)))
-            _consume(map(_set_rb_venue, recorded, repeat(venue, n)))
-            _consume(map(_set_rb_book, recorded, made))
-            _consume(map(_set_rb_snapshot, recorded, batch.column("snapshot").to_pylist()))
+            made = decode.books(
+                n, map(refs.__getitem__, contracts), map(bid_levels.__getitem__, bids),
+                map(ask_levels.__getitem__, asks), cast(Iterator[datetime], _times(received, at)),  # never null
+                batch.column("sequence").to_pylist(),
+            )
+            recorded = list(map(object.__new__, repeat(RecordedBook, n)))
+            fill(_set_rb_venue, recorded, repeat(venue, n))
+            fill(_set_rb_book, recorded, made)
+            fill(_set_rb_snapshot, recorded, batch.column("snapshot").to_pylist())
             venue_ts = batch.column("venue_ts").cast("int64")
             vts: Iterable[datetime | None] = (
                 repeat(None, n) if venue_ts.null_count == n else _times(venue_ts, venue_ts.to_pylist())
             )
-            _consume(map(_set_rb_venue_ts, recorded, vts))
+            fill(_set_rb_venue_ts, recorded, vts)
             yield list(zip(at, repeat(vk, n), range(order, order + n), recorded, strict=True))
             order += n
 
@@ -348,20 +336,11 @@ def _read_ahead() -> ThreadPoolExecutor:
     return _pool
 
 
-def _consume(calls: Iterator[Any]) -> None:
-    """Run ``calls`` (a ``map`` of setters) to the end, keeping nothing."""
-    deque(calls, maxlen=0)
-
-
 def _times(column: pa.Array, values: list[int | None]) -> Iterator[datetime | None]:
     """Each row's time (``values``: ``column``'s microseconds) as an aware datetime, each
-    distinct time made once (a Kalshi message's YES and NO books share theirs), in C:
-    ``EPOCH + timedelta(microseconds=us)`` as :func:`~worker.replay.codec.from_micros`."""
-    distinct = pc.unique(pc.drop_null(column)).to_pylist()
-    made: dict[int | None, datetime | None] = dict(
-        zip(distinct, map(EPOCH.__add__, map(_MICROSECONDS, distinct)), strict=True)
-    )
-    made[None] = None
+    distinct time made once (a Kalshi message's YES and NO books share theirs)."""
+    distinct = pc.unique(column).to_pylist()
+    made = {us: None if us is None else from_micros(us) for us in distinct}
     return map(made.__getitem__, values)
 
 

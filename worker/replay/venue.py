@@ -210,8 +210,7 @@ class ReplayExchange:
         """One recorded book (:meth:`apply` without the dispatch: the replay's hot path)."""
         self.books_applied += 1
         book = rec.book
-        c = book.contract
-        ck = (c.venue, c.contract_id, c.side)  # contract_key, inline: once per recorded book
+        ck = contract_key(book.contract)
         self._latest[ck] = book
         route = self.routes.get(ck)
         if route is None:

@@ -60,8 +60,8 @@ def test_a_book_row_reads_back_as_the_same_book_without_sorting_again() -> None:
     batch = cols.batch()
     row = {name: batch.column(name).to_pylist()[0] for name in batch.schema.names}
     decode = BookDecoder(Venue.KALSHI)
-    back = decode.book(decode.ref(row["market_id"], row["contract_id"], row["side"]),
-                       decode.levels(row["bids"]), decode.levels(row["asks"]), T0, row["sequence"])
+    [back] = decode.books(1, [decode.ref(row["market_id"], row["contract_id"], row["side"])],
+                          [decode.levels(row["bids"])], [decode.levels(row["asks"])], [T0], [row["sequence"]])
     assert back == original
     assert [str(lvl.price) for lvl in back.asks] == [str(lvl.price) for lvl in original.asks]
     assert row["snapshot"] is True
