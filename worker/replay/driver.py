@@ -28,7 +28,7 @@ import gc
 import logging
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sized
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -113,11 +113,12 @@ _BLIND_TURNS = 50
 SETTLE_LIMIT_S = 120.0
 
 
-def _loop_busy(loop: asyncio.AbstractEventLoop) -> bool | None:
-    """Whether callbacks wait to run on ``loop`` (tasks woken, futures resolved); None when
-    the loop does not say (an implementation without asyncio's ready queue)."""
-    ready = getattr(loop, "_ready", None)
-    return None if ready is None else bool(ready)
+def _ready_queue(loop: asyncio.AbstractEventLoop) -> Sized | None:
+    """The callbacks waiting to run on ``loop`` (tasks woken, futures resolved): empty when
+    nothing waits; None when the loop does not show them (an implementation without
+    asyncio's ready queue)."""
+    ready: Sized | None = getattr(loop, "_ready", None)
+    return ready
 
 
 class ReplayStuck(RuntimeError):
@@ -134,13 +135,14 @@ class Replay:
         self.clock = FakeClock()
         self.db: ReplayDatabase | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._ready: Sized | None = None  # the loop's ready queue (:func:`_ready_queue`)
 
     async def settle(self) -> None:
         """Let every task run until all wait on the clock or a stream and no database
         transaction is open. Raises :class:`ReplayStuck`, naming the tasks still running,
         if that does not happen within :data:`SETTLE_LIMIT_S` wall seconds."""
-        loop, db = self._loop, self.db
-        assert loop is not None and db is not None
+        db = self.db
+        assert self._loop is not None and db is not None
         turns = 0
         since: float | None = None  # wall time of the first check, once settling is slow
         while True:
@@ -152,8 +154,8 @@ class Replay:
                         f"a database transaction stayed open {SETTLE_LIMIT_S:.0f} s (held across a clock sleep?)"
                     ) from None
                 continue  # others ran meanwhile: one may have opened a transaction since
-            busy = _loop_busy(loop)
-            if busy is False or (busy is None and turns >= _BLIND_TURNS):
+            ready = self._ready
+            if (ready is not None and not ready) or (ready is None and turns >= _BLIND_TURNS):
                 return
             turns += 1
             if turns % 10_000 == 0:
@@ -175,6 +177,7 @@ class Replay:
         opts, db, clock = self.options, self.db, self.clock
         assert db is not None
         self._loop = asyncio.get_running_loop()
+        self._ready = _ready_queue(self._loop)
         await migrate(db, "paper")
         settings = ExecutorSettingsManager(SettingsRepository(db))
         await settings.load()
@@ -222,8 +225,7 @@ class Replay:
         events = book_updates = 0
         last: datetime | None = None
         apply_book = exchange.apply_book
-        # The loop's ready queue (None: a loop that does not show it, always settled).
-        ready = getattr(self._loop, "_ready", None)
+        ready = self._ready  # None: a loop that does not show it, so always settled
         try:
             for event in self.recording.events(opts.start, opts.end, venues=traded, books=wanted):
                 when = event.book.received_at if isinstance(event, RecordedBook) else event.received_at
