@@ -463,6 +463,10 @@ def test_a_silent_worker_shows_unknown_and_stale_marks_then_recovers(live, open_
     game = stack.games()[0]
     stack.pin_arbitrage(game, poly_ask="0.45", kalshi_yes_bid="0.50")  # a card to copy from
     card = arb.locator(f"[data-key='{opp_id(game[0])}']")
+    # The pinned prices, not a card the drifting books made before the pins reached the
+    # worker: that one may still be taken away by updates already on their way.
+    expect(card.locator(".legs")).to_have_text(
+        re.compile(rf"^BUY \S.* Poly @ 0\.45 → BUY NO {team(game[0])} Kalshi @ 0\.50$"))
     expect(card.locator(".copy-btn")).to_be_enabled()
     worker = stack.worker_pid()
     os.kill(worker, signal.SIGSTOP)  # frozen: the connection stays open, silent
