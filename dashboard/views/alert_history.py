@@ -57,9 +57,10 @@ class AlertHistory:
 
     def refresh(self) -> None:
         try:
-            task = asyncio.ensure_future(self._read())
+            loop = asyncio.get_running_loop()
         except RuntimeError:  # no event loop (a headless view): nothing to read with
             return
+        task = loop.create_task(self._read())
         task.add_done_callback(lambda f: f.cancelled() or f.exception())
 
     async def _read(self) -> None:

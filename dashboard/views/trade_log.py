@@ -259,10 +259,11 @@ class TradeLog:
         self.loading = True
         self.more_note.object = '<span class="muted">Loading…</span>'
         try:
-            task = asyncio.ensure_future(self._read(params, older))
+            loop = asyncio.get_running_loop()
         except RuntimeError:  # no event loop (a headless view): nothing to read with
             self.loading = False
             return
+        task = loop.create_task(self._read(params, older))
         task.add_done_callback(lambda f: f.cancelled() or f.exception())
 
     async def _read(self, params: dict[str, str], older: bool) -> None:
