@@ -187,3 +187,22 @@ def test_each_row_of_a_part_reads_back_as_written(tmp_path: Path) -> None:
     assert [(e.book, e.snapshot, e.venue_ts) for e in read] == written
     assert all(e.venue is Venue.POLYMARKET and e.received_at.tzinfo is not None for e in read)
     assert read[5].book.bids == () and read[4].book.bids[0].price == Decimal("0.44")
+
+
+def test_a_market_unchanged_since_the_last_listing_is_read_once_and_a_changed_one_anew(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    same, moved = market(Venue.KALSHI, "K1"), market(Venue.KALSHI, "K2")
+    later = replace(moved, volume=Decimal("12345.50"))
+    writer = RecordWriter(tmp_path, BIG)
+    writer.start()
+    writer.offer(ListingSnapshot(Venue.KALSHI, T0, (same, moved)))
+    writer.offer(ListingSnapshot(Venue.KALSHI, T0 + timedelta(seconds=60), (same, later)))
+    assert writer.sync(close_parts=True)  # the next snapshot in a part of its own
+    writer.offer(ListingSnapshot(Venue.KALSHI, T0 + timedelta(seconds=120), (same, later, same)))
+    writer.close()
+    first, second, third = [e for e in open_recording(tmp_path).events() if isinstance(e, ListingSnapshot)]
+    assert first.markets == (same, moved) and second.markets == (same, later) and third.markets == (same, later, same)
+    assert second.markets[0] is first.markets[0]  # the same text: the market already read
+    assert second.markets[1] is not first.markets[1] and second.markets[1].volume == Decimal("12345.50")
+    assert third.markets[0] is second.markets[0] and third.markets[1] is second.markets[1]
