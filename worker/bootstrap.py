@@ -63,7 +63,7 @@ from worker.domain.ports import VenuePort
 from worker.engine.alerts import AlertCenter
 from worker.engine.books import BooksKeeper
 from worker.engine.event_bus import EventBus
-from worker.engine.executor import CrashPoints, Executor, RiskConfig
+from worker.engine.executor import CrashPoints, Executor
 from worker.engine.executor.pipeline import OpportunityPipeline
 from worker.engine.legging import LeggingPricer, LeggingRefresher
 from worker.engine.settings_manager import ExecutorSettingsManager
@@ -76,6 +76,7 @@ from worker.notify.sender import Notifier
 from worker.paper_monitor import PaperExchangeMonitor
 from worker.replay.recorder import record_venues
 from worker.replay.writer import RecordWriter
+from worker.risk_env import risk_config
 from worker.venues.kalshi.client import KalshiClient
 from worker.venues.normalize import NORMALISERS
 from worker.venues.paper_connect import PaperCredentialsMissing, paper_client_env
@@ -139,20 +140,6 @@ def unreachable_reason(exc: BaseException) -> str:
 
 
 # --- the trading side ---------------------------------------------------------------------
-
-
-def risk_config(config: Config) -> RiskConfig:
-    """The environment's risk settings, as the worker's executor and a replay's take them."""
-    return RiskConfig(
-        min_confidence=Confidence(config.min_confidence),
-        require_confirmation=config.require_confirmation,
-        max_book_age_ms=config.max_book_age_ms,
-        no_trade_before_start_s=config.no_trade_before_start_s,
-        day_tz=config.day_tz,
-        refuse_cancellation_mismatch=config.refuse_cancellation_mismatch,
-        suspicious_roi=config.suspicious_roi,
-        price_legging_risk=config.price_legging_risk,
-    )
 
 
 def build_trading(

@@ -40,7 +40,6 @@ from sqlalchemy.engine import make_url
 
 from db.engine import Database
 from db.repositories import SettingsRepository
-from worker.bootstrap import risk_config
 from worker.cli.common import config_or_exit, setup_logging
 from worker.clock import SYSTEM_CLOCK
 from worker.config import Config
@@ -53,6 +52,7 @@ from worker.replay.facts import headline_line
 from worker.replay.reader import open_recording
 from worker.replay.recording import Recording
 from worker.replay.report_html import write_html
+from worker.risk_env import risk_config
 
 EX_USAGE = 2
 
