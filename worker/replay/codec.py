@@ -264,6 +264,56 @@ _set_contract, _set_bids, _set_asks, _set_received, _set_sequence = slot_setters
 )
 
 
+#: The getter of the slot OrderBook keeps its bids in (RecordedOrderBook's property hides it).
+_get_bids = OrderBook.__dict__["bids"].__get__
+
+
+class RecordedOrderBook(OrderBook):
+    """A book read back from a recording, whose bids are decoded from their recorded text
+    the first time they are read (then kept).
+
+    A replay's scanner prices from asks alone; bids are read only when the replay
+    exchange fills an order or quotes a book, or for a Polymarket US book (its SHORT
+    side's asks are its LONG bids): most recorded bids are replaced before anyone reads
+    them, and decoding them all was a quarter of reading a recording. Otherwise it is an
+    ``OrderBook``: as frozen, equal to (and hashing as) the plain book of the same fields,
+    and copied or pickled as that plain book."""
+
+    __slots__ = ("_bids_text", "_decoder")
+    _bids_text: str
+    _decoder: BookDecoder
+
+    @property
+    def bids(self) -> tuple[PriceLevel, ...]:
+        try:
+            levels: tuple[PriceLevel, ...] = _get_bids(self, RecordedOrderBook)
+        except AttributeError:  # not read yet
+            levels = self._decoder.levels(self._bids_text)
+            _set_bids(self, levels)
+        return levels
+
+    @bids.setter
+    def bids(self, levels: tuple[PriceLevel, ...]) -> None:
+        # Only through object.__setattr__ (the dataclass's __init__, when dataclasses.replace
+        # makes one): assignment raises as on any frozen OrderBook.
+        _set_bids(self, levels)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, OrderBook):
+            return NotImplemented
+        return (self.contract, self.bids, self.asks, self.received_at, self.sequence) == (
+            other.contract, other.bids, other.asks, other.received_at, other.sequence
+        )
+
+    __hash__ = OrderBook.__hash__
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return OrderBook, (self.contract, self.bids, self.asks, self.received_at, self.sequence)
+
+
+_set_bids_text, _set_decoder = (RecordedOrderBook.__dict__[name].__set__ for name in ("_bids_text", "_decoder"))
+
+
 class _Levels(dict[str, Any]):
     """Levels by ``price:size`` text; a text not seen yet is made (and kept) by ``make``,
     so a lookup of a known level stays in C (``map`` over ``__getitem__``)."""
@@ -280,9 +330,11 @@ class BookDecoder:
     """Rebuilds books from book-part columns. Each side's text is parsed once and its
     levels kept (an update usually changes one side of a book; the other comes back as
     the same text), and each price's Decimal is shared (prices lie on a tick grid), as
-    the venue clients' books share them. The reader decodes a record batch's columns at
-    once (:meth:`sides`, :meth:`refs`): each distinct text of the batch is decoded once,
-    found in Arrow, and the rows take their levels and contracts by index."""
+    the venue clients' books share them. The reader decodes a record batch's asks and
+    contracts at once (:meth:`sides`, :meth:`refs`): each distinct text of the batch is
+    decoded once, found in Arrow, and the rows take their levels and contracts by index.
+    Bids stay text (:meth:`texts`) until a book's are read (:meth:`levels`, through
+    :class:`RecordedOrderBook`)."""
 
     def __init__(self, venue: Venue, limit: int = 200_000) -> None:
         self.venue = venue
@@ -293,7 +345,8 @@ class BookDecoder:
         self._refs: dict[tuple[str, str, str], ContractRef] = {}
 
     def levels(self, text: str) -> tuple[PriceLevel, ...]:
-        """The levels of one side's text (``price:size,…``, best first)."""
+        """The levels of one side's text (``price:size,…``, best first); a text read
+        before gives the same tuple."""
         known = self._sides.get(text)
         if known is not None:
             return known
@@ -368,21 +421,30 @@ class BookDecoder:
             refs.append(self.ref(texts[0][m], texts[1][c], texts[2][s]))
         return distinct.indices.to_pylist(), refs
 
+    def texts(self, column: pa.Array) -> list[str]:
+        """A text column of a record batch as each row's text, each distinct text one
+        string (found in Arrow)."""
+        encoded = pc.dictionary_encode(column)
+        return list(map(encoded.dictionary.to_pylist().__getitem__, encoded.indices.to_pylist()))
+
     def books(
         self,
         n: int,
         refs: Iterable[ContractRef],
-        bids: Iterable[tuple[PriceLevel, ...]],
+        bids: Iterable[str],
         asks: Iterable[tuple[PriceLevel, ...]],
         received_at: Iterable[datetime],
         sequence: Iterable[int | None],
     ) -> list[OrderBook]:
-        """``n`` books as they were recorded, from their columns (each ``n`` long): levels
-        already best-first, so not sorted again. Built column by column (``map`` over the
-        slot setters, no Python loop per row): a replay reads millions of rows an hour."""
-        made = list(map(_new, repeat(OrderBook, n)))
+        """``n`` books as they were recorded, from their columns (each ``n`` long): the
+        bids as their text (decoded when read: :class:`RecordedOrderBook`), the asks'
+        levels already best-first, so not sorted again. Built column by column (``map``
+        over the slot setters, no Python loop per row): a replay reads millions of rows
+        an hour."""
+        made: list[OrderBook] = list(map(_new, repeat(RecordedOrderBook, n)))
         fill(_set_contract, made, refs)
-        fill(_set_bids, made, bids)
+        fill(_set_bids_text, made, bids)
+        fill(_set_decoder, made, repeat(self, n))
         fill(_set_asks, made, asks)
         fill(_set_received, made, received_at)
         fill(_set_sequence, made, sequence)

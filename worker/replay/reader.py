@@ -306,10 +306,9 @@ class FileRecording:
             # Each row's contract and levels by index into the batch's distinct ones, found
             # in Arrow (each distinct text decoded once).
             contracts, refs = decode.refs(batch.column("market_id"), batch.column("contract_id"), batch.column("side"))
-            bids, bid_levels = decode.sides(batch.column("bids"))
             asks, ask_levels = decode.sides(batch.column("asks"))
             made = decode.books(
-                n, map(refs.__getitem__, contracts), map(bid_levels.__getitem__, bids),
+                n, map(refs.__getitem__, contracts), decode.texts(batch.column("bids")),
                 map(ask_levels.__getitem__, asks), cast(Iterator[datetime], _times(received, at)),  # never null
                 batch.column("sequence").to_pylist(),
             )
