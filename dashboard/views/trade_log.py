@@ -256,13 +256,12 @@ class TradeLog:
             last = next((t for t in reversed(rows) if t.id), None)
             if last is not None:
                 params |= {"before": last.time.isoformat(), "before_id": last.id}
-        self.loading = True
-        self.more_note.object = '<span class="muted">Loading…</span>'
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # no event loop (a headless view): nothing to read with
-            self.loading = False
             return
+        self.loading = True
+        self.more_note.object = '<span class="muted">Loading…</span>'
         task = loop.create_task(self._read(params, older))
         task.add_done_callback(lambda f: f.cancelled() or f.exception())
 

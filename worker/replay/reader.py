@@ -259,7 +259,7 @@ class FileRecording:
                     j += 1
                 us = at[i]
                 if (lo is None or us >= lo) and (hi is None or us <= hi):
-                    parsed = {t: previous.get(t) or market_from_json(t) for t in texts[i:j] if t is not None}
+                    parsed = {t: _known(previous, t) for t in texts[i:j] if t is not None}
                     markets = tuple(parsed[t] for t in texts[i:j] if t is not None)
                     previous = parsed
                     chunk.append((us, vk, next(order), ListingSnapshot(venue, from_micros(us), markets)))
@@ -323,6 +323,12 @@ class FileRecording:
             fill(_set_rb_venue_ts, recorded, vts)
             yield list(zip(at, repeat(vk, n), range(order, order + n), recorded, strict=True))
             order += n
+
+
+def _known(previous: dict[str, Market], text: str) -> Market:
+    """The market of ``text``: the previous snapshot's if it had this very text."""
+    market = previous.get(text)
+    return market_from_json(text) if market is None else market
 
 
 def _read_batches(path: Path) -> list[pa.RecordBatch]:

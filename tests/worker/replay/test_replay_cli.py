@@ -93,3 +93,15 @@ def test_the_command_exits_2_as_a_process(recording: Path, tmp_path: Path) -> No
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == ["replay: --latency-ms: 'abc' is not a whole number of milliseconds in 0..60000"]
     assert not (tmp_path / "r" / "report.json").exists()
+
+
+def test_the_replay_command_does_not_load_the_workers_venue_clients_or_server() -> None:
+    """A replay trades on recorded books: importing the command leaves out the composition
+    root, its venue clients (and their signing libraries) and the server, which cost
+    about a second of every replay's start."""
+    probe = ("import sys, worker.cli.replay; "
+             "print(sorted(m for m in ('worker.bootstrap', 'worker.venues.polymarket.client', "
+             "'worker.venues.kalshi.client', 'worker.api.server', 'eth_account', 'pandas') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert out.stdout.strip() == "[]"
