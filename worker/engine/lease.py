@@ -66,6 +66,9 @@ class LeaseKeeper:
         self.epoch = 0
         self._changed = asyncio.Event()
         self._reconcile_task: asyncio.Task[None] | None = None
+        #: The grant (epoch) whose reconciliation finished while the local deadline had
+        #: lapsed: the next beat that renews that same grant makes this worker the leader.
+        self._reconciled_epoch: int | None = None
 
     @property
     def interval_s(self) -> float:
@@ -122,14 +125,29 @@ class LeaseKeeper:
                     self.account, self.holder, self.epoch,
                 )
                 self.role = LeaseRole.RECONCILING
-                # Reconciliation runs beside the heartbeat, which keeps renewing the lease
-                # however long it takes.
-                self._reconcile_task = asyncio.create_task(self._reconcile(), name="lease-takeover")
+                self._start_reconciling()
+            elif self.role == LeaseRole.RECONCILING and self._reconciled_epoch is not None:
+                # Reconciled while the local deadline had lapsed (a loop too busy to renew
+                # in time). The same grant renewed: nobody else held it meanwhile, so the
+                # reconciliation stands. A new grant: another worker may have traded in
+                # between, so reconcile again before trading.
+                if grant.epoch == self._reconciled_epoch:
+                    self._lead()
+                else:
+                    log.info("lease for %s granted anew (epoch %d) after its reconciliation; reconciling again",
+                             self.account, self.epoch)
+                    self._start_reconciling()
         elif self.role != LeaseRole.STANDBY or self.other_holder != grant.holder:
             self._lose(grant.holder)
         return self.held()
 
-    async def _reconcile(self) -> None:
+    def _start_reconciling(self) -> None:
+        """Reconcile under the current grant, beside the heartbeat (which keeps renewing
+        the lease however long it takes)."""
+        self._reconciled_epoch = None
+        self._reconcile_task = asyncio.create_task(self._reconcile(self.epoch), name="lease-takeover")
+
+    async def _reconcile(self, epoch: int) -> None:
         try:
             if self._on_acquired is not None:
                 await self._on_acquired()
@@ -143,10 +161,19 @@ class LeaseKeeper:
                 self.role = LeaseRole.STANDBY
             self._changed.set()
             return
-        if self.role == LeaseRole.RECONCILING and self.held():
-            self.role = LeaseRole.LEADER
-            log.info("lease for %s held: trading", self.account)
+        if self.role != LeaseRole.RECONCILING:
+            return  # lost (or released) meanwhile
+        if self.held() and self.epoch == epoch:
+            self._lead()
+        else:
+            self._reconciled_epoch = epoch  # the next beat decides (see beat)
             self._changed.set()
+
+    def _lead(self) -> None:
+        self._reconciled_epoch = None
+        self.role = LeaseRole.LEADER
+        log.info("lease for %s held: trading", self.account)
+        self._changed.set()
 
     def _lose(self, other: str | None) -> None:
         was = self.role
@@ -186,6 +213,7 @@ class LeaseKeeper:
         if self._reconcile_task is not None and not self._reconcile_task.done():
             self._reconcile_task.cancel()
         self._reconcile_task = None
+        self._reconciled_epoch = None
 
     async def release(self) -> None:
         """Clean exit: give the lease up so a standby takes over at once."""

@@ -297,3 +297,60 @@ async def test_losing_the_lease_to_another_worker_tells_the_operator_once(db: Da
     other = LeaseKeeper(repo, account=ACCOUNT, holder="w3", ttl_s=10, on_lost=quiet.append)
     assert not await other.beat()
     assert quiet == []
+
+
+async def test_a_reconciliation_that_ends_after_the_local_deadline_trades_once_the_same_grant_is_renewed(
+    db: Database,
+) -> None:
+    """A loop too busy to renew while the takeover reconciles (seen in CI: the worker then
+    never said it traded, and stayed "reconciling" for good)."""
+    clock = FakeClock()
+    release = asyncio.Event()
+
+    async def slow_reconcile() -> None:
+        await release.wait()
+
+    keeper = LeaseKeeper(LeaseRepository(db), account=ACCOUNT, holder="w1", ttl_s=10, on_acquired=slow_reconcile,
+                         clock=clock)
+    assert await keeper.beat()
+    await clock.advance(8.5)  # no renewal in time: past ttl minus the safety margin
+    release.set()
+    await keeper.wait_changed()
+    assert keeper.role == LeaseRole.RECONCILING and not keeper.held() and not keeper.trading()
+    assert await keeper.beat()  # the database's lease had not expired: the same grant, renewed
+    assert keeper.trading() and keeper.epoch == 1 and keeper.role == LeaseRole.LEADER
+
+
+class ScriptedLeases:
+    """A lease store that always grants, with the epochs it is given, one per call."""
+
+    def __init__(self, epochs: list[int]) -> None:
+        self.epochs = iter(epochs)
+
+    async def acquire(self, account: str, holder: str, ttl_s: float) -> Grant:
+        return Grant(holder, True, next(self.epochs))
+
+    async def release(self, account: str, holder: str) -> bool:
+        return True
+
+
+async def test_a_new_grant_after_a_late_reconciliation_is_reconciled_again_before_trading() -> None:
+    clock = FakeClock(monotonic=0.0)
+    release = asyncio.Event()
+    epochs: list[int] = []
+
+    async def reconcile() -> None:
+        epochs.append(keeper.epoch)
+        await release.wait()
+
+    keeper = LeaseKeeper(ScriptedLeases([1, 2, 2]), account=ACCOUNT, holder="w1", ttl_s=10,
+                         on_acquired=reconcile, clock=clock)
+    assert await keeper.beat()
+    await clock.advance(8.5)
+    release.set()
+    await keeper.wait_changed()
+    assert not keeper.trading()
+    await keeper.beat()  # a new grant: another worker may have traded while ours had lapsed
+    await keeper.wait_changed()
+    assert keeper.trading() and epochs == [1, 2] and keeper.epoch == 2
+    assert await keeper.beat() and keeper.trading() and epochs == [1, 2]  # renewals do not reconcile
