@@ -7,13 +7,12 @@ a STRANDED attempt, a venue's outage) stays readable here, read from the worker'
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from dashboard import format as fmt
-from dashboard.views.common import Context, changed, has, html
+from dashboard.views.common import Context, changed, has, html, in_background, server_loop
 from worker.api import views as wire
 
 log = logging.getLogger(__name__)
@@ -56,12 +55,9 @@ class AlertHistory:
             self.refresh()
 
     def refresh(self) -> None:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # no event loop (a headless view): nothing to read with
-            return
-        task = loop.create_task(self._read())
-        task.add_done_callback(lambda f: f.cancelled() or f.exception())
+        loop = server_loop()
+        if loop is not None:
+            in_background(loop, self._read())
 
     async def _read(self) -> None:
         try:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -72,6 +73,21 @@ class Context:
         if conn.last_message_at is None or age is None:
             return "no data from the worker yet"
         return f"as of {fmt.clock(conn.last_message_at)} UTC, {fmt.age(age)} ago"
+
+
+def server_loop() -> asyncio.AbstractEventLoop | None:
+    """The running loop (the dashboard server's), or None in a headless view, which has
+    nothing to read the worker with."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def in_background(loop: asyncio.AbstractEventLoop, read: Coroutine[Any, Any, None]) -> None:
+    """Run a view's read on ``loop``, not awaited: the read reports its own failure (it
+    logs it and shows it in its pane)."""
+    loop.create_task(read).add_done_callback(lambda f: f.cancelled() or f.exception())
 
 
 def changed(obj: Any, name: str, value: Any) -> None:

@@ -16,7 +16,6 @@ pulled toward its pool), when they were last refreshed and whether they apply to
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -26,7 +25,7 @@ import panel as pn
 
 from dashboard import format as fmt
 from dashboard.shown import ShownOpportunity
-from dashboard.views.common import Context, changed, has, html
+from dashboard.views.common import Context, changed, has, html, in_background, server_loop
 from worker.api import views as wire
 from worker.domain.legging import MIN_SAMPLES
 
@@ -171,14 +170,12 @@ class LeggingSection:
     def refresh(self) -> None:
         if self._reading:
             return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # not on the server's loop (a headless view): nothing to read with
+        loop = server_loop()
+        if loop is None:
             return
         self._next_at = self.ctx.monotonic() + REFRESH_S
         self._reading = True
-        task = loop.create_task(self._read())
-        task.add_done_callback(lambda f: f.cancelled() or f.exception())
+        in_background(loop, self._read())
 
     async def _read(self) -> None:
         try:

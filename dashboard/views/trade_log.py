@@ -19,7 +19,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import logging
 from collections.abc import Awaitable, Callable, Mapping
@@ -31,7 +30,7 @@ import panel as pn
 
 from dashboard import format as fmt
 from dashboard.shown import ShownTrade
-from dashboard.views.common import STYLES, Context, changed, html
+from dashboard.views.common import STYLES, Context, changed, html, in_background, server_loop
 from dashboard.views.keyed import Item, KeyedList
 from worker.api import views as wire
 from worker.domain.leagues import LEAGUES
@@ -256,14 +255,12 @@ class TradeLog:
             last = next((t for t in reversed(rows) if t.id), None)
             if last is not None:
                 params |= {"before": last.time.isoformat(), "before_id": last.id}
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # no event loop (a headless view): nothing to read with
+        loop = server_loop()
+        if loop is None:
             return
         self.loading = True
         self.more_note.object = '<span class="muted">Loading…</span>'
-        task = loop.create_task(self._read(params, older))
-        task.add_done_callback(lambda f: f.cancelled() or f.exception())
+        in_background(loop, self._read(params, older))
 
     async def _read(self, params: dict[str, str], older: bool) -> None:
         try:
