@@ -301,14 +301,17 @@ class RecordedOrderBook(OrderBook):
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, OrderBook):
             return NotImplemented
-        return (self.contract, self.bids, self.asks, self.received_at, self.sequence) == (
-            other.contract, other.bids, other.asks, other.received_at, other.sequence
-        )
+        return _book_fields(self) == _book_fields(other)
 
     __hash__ = OrderBook.__hash__
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return OrderBook, (self.contract, self.bids, self.asks, self.received_at, self.sequence)
+        return OrderBook, _book_fields(self)
+
+
+def _book_fields(book: OrderBook) -> tuple[Any, ...]:
+    """A book's fields in ``OrderBook``'s order (its constructor's arguments)."""
+    return book.contract, book.bids, book.asks, book.received_at, book.sequence
 
 
 _set_bids_text, _set_decoder = (RecordedOrderBook.__dict__[name].__set__ for name in ("_bids_text", "_decoder"))
