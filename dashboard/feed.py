@@ -73,6 +73,13 @@ STATUS_REFRESH_EVERY_S = 1.0
 #: Every session redraws what depends on the time (the data's age, staleness) this often:
 #: one timer for the process, whose "clock" topic joins any flush already scheduled.
 CLOCK_S = 1.0
+#: The ``error`` a reply callback gets when the action never left this process (no
+#: connection, or it closed as the message was written): the worker did nothing of it.
+NOT_CONNECTED = "Not connected to the worker"
+NOT_SENT = "Connection to the worker lost"
+#: ... and when the action was sent but the connection went before the worker answered:
+#: it may have been done, in part or whole. The worker's state after the reconnect says.
+UNANSWERED = "Connection to the worker lost before it answered"
 # Worker messages after which today's stats (and balances) have changed.
 STATS_CHANGING = frozenset({"trade_event", "position_closed", "position_opened"})
 
@@ -99,17 +106,12 @@ class Connection:
     detail: str = ""
 
 
-def _env_token() -> str | None:
-    token = os.environ.get("EXECUTOR_TOKEN", "").strip()
-    return token or None
-
-
 def read_token() -> str | None:
     """``EXECUTOR_TOKEN``, else the worker's token file; None while neither exists.
 
     The dashboard never creates the token file: the worker owns it.
     """
-    token = _env_token()
+    token = os.environ.get("EXECUTOR_TOKEN", "").strip()
     if token:
         return token
     data_dir = Path(os.environ.get("EXECUTOR_DATA_DIR") or "var")
@@ -281,7 +283,7 @@ class Feed:
         action_id = f"dash-{os.getpid()}-{next(self._action_ids)}"
         callback: ReplyCallback = on_reply or (lambda _m: None)
         if self._ws is None or self.connection.status != LIVE:
-            callback(wire.ErrorView("Not connected to the worker", None, None))
+            callback(wire.ErrorView(NOT_CONNECTED, None, None))
             return action_id
         message = {"action": action, **payload, "id": action_id}
         self._pending.append((action_id, callback))
@@ -289,7 +291,7 @@ class Feed:
             fut = self._ws.write_message(encode(message))
         except WebSocketClosedError:
             self._pending.pop()
-            callback(wire.ErrorView("Connection to the worker lost", None, None))
+            callback(wire.ErrorView(NOT_SENT, None, None))
             return action_id
         fut.add_done_callback(lambda f: f.exception())  # closed mid-write: the reader notices
         return action_id
@@ -373,7 +375,7 @@ class Feed:
                 if self._ws is not None:
                     self._ws.close()
                 self._ws = None
-                self._fail_pending("Connection to the worker lost before it answered")
+                self._fail_pending(UNANSWERED)
             if self._stopping:
                 break
             if got_init:

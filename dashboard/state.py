@@ -174,6 +174,9 @@ class WorkerState:
             pos = ShownPosition.from_view(p)
             self.positions[pos.id] = pos
         self.discovery = init.discovery
+        # As the worker has it: a flatten that went on (or ended) while this client was
+        # not listening shows its count, never the last one heard before a disconnect.
+        self.kill_progress = init.kill_switch
         return set(TOPICS) - {"connection", "reply"}
 
     def _add_trades(self, rows: Iterable[wire.TradeView]) -> None:

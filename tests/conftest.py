@@ -77,6 +77,7 @@ ONE_WORKER_MODULES = frozenset(
         "tests/dashboard/test_legging_browser.py",
         "tests/dashboard/test_leagues_browser.py",
         "tests/dashboard/test_settings_kill_switch_browser.py",
+        "tests/dashboard/test_kill_switch_reconnect_browser.py",
         "tests/dashboard/test_mappings_page.py",
         "tests/worker/api/test_fuzz.py",
         "tests/worker/venues/contract/test_books_on_paper.py",

@@ -15,6 +15,7 @@ from typing import Any
 import panel as pn
 
 from dashboard import format as fmt
+from dashboard.feed import UNANSWERED
 from dashboard.views.common import STYLES, Context, has, html
 from worker.api import schemas
 from worker.api import views as wire
@@ -82,6 +83,10 @@ class KillSwitch:
         flatten = self.flattening
 
         def said(reply: wire.ReplyView) -> None:
+            if isinstance(reply, wire.ErrorView):
+                text = self.not_pulled(reply)
+                self._say(wire.ErrorView(text, reply.field, reply.id), text)
+                return
             text, complete = self.pulled(reply, flatten)
             # Anything not done reads as a warning, never as a green tick.
             self._say(reply if complete else wire.ErrorView(text, None, None), text)
@@ -92,6 +97,18 @@ class KillSwitch:
     def flattening(self) -> bool:
         """Whether "also flatten" is ticked."""
         return FLATTEN_LABEL in (self.flatten.value or ())
+
+    @staticmethod
+    def not_pulled(error: wire.ErrorView) -> str:
+        """What an ``error`` in answer to the kill switch means: refused by the worker, or
+        never sent, nothing was done; sent and then the connection lost, what was done is
+        not known here, and the worker's state after the reconnect (the badge, the kill
+        switch alert, the flattening count) says."""
+        if error.message == UNANSWERED:
+            return ("Kill switch: the connection to the worker was lost before it answered, so what it did "
+                    "is not known here: the trading badge and its kill switch alert say (pull it again if "
+                    "trading is not paused)")
+        return f"Kill switch NOT pulled: {error.message}"
 
     @staticmethod
     def pulled(reply: wire.ReplyView, flatten: bool = False) -> tuple[str, bool]:

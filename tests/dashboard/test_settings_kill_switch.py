@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+from dashboard.feed import UNANSWERED
 from dashboard.views.kill_switch import FLATTEN_LABEL
 from tests.dashboard.conftest import replay
 from tests.dashboard.protocol import T0, init, position, wire
@@ -110,6 +111,46 @@ def test_flattening_progress_shows_n_of_n_closed_then_the_count_it_ended_with(fe
     # Once the alert is dismissed the line goes: the alert history keeps the outcome.
     replay(feed, p, wire(schemas.ALERT_DISMISSED, {**alert.to_wire(), "dismissed_at": T0}))
     assert progress.object == ""
+
+
+def test_an_init_brings_the_worker_s_flattening_not_the_count_heard_before_a_disconnect(feed, page):
+    """The connection dropped at 12 of 34 and the flatten ended meanwhile: the ``init``
+    of the reconnect carries the worker's last progress; from a worker that sends none
+    (``null``, or an older worker without the key) the stale count goes."""
+    p = page("executor")
+    replay(feed, p, init())
+    progress = p.view.kill_switch.progress
+    replay(feed, p, wire(schemas.KILL_SWITCH_PROGRESS,
+                         {"started_at": T0, "total": 34, "closed": 12, "failed": 0, "done": False}))
+    assert "12 of 34 closed" in progress.object
+    alert = Alert("al-1", AlertKind.KILL_SWITCH, T0.isoformat(), AlertSeverity.WARNING, "Kill switch pulled",
+                  "new trades stopped; 34 of 34 open positions closed", T0, T0)
+    again = init()["data"]
+    again.update(kill_switch={"started_at": T0, "total": 34, "closed": 34, "failed": 0, "done": True},
+                 alerts=[alert.to_wire()])
+    replay(feed, p, wire(schemas.INIT, again))
+    assert "34 of 34 closed" in progress.object and 'data-done="true"' in progress.object
+    replay(feed, p, wire(schemas.KILL_SWITCH_PROGRESS,
+                         {"started_at": T0, "total": 34, "closed": 12, "failed": 0, "done": False}))
+    older = init()["data"]
+    assert older.pop("kill_switch") is None  # this worker's init sends the key, null here
+    replay(feed, p, wire(schemas.INIT, older))
+    assert progress.object == ""
+
+
+def test_a_kill_switch_the_worker_refused_says_not_pulled_and_a_lost_answer_says_unknown(feed, page):
+    """An ``error`` is never read as an ack: a refusal (here a standby asked to flatten)
+    did nothing; an answer lost with the connection leaves the outcome unknown here."""
+    p, sent = pull_with_flatten(feed, page)
+    replay(feed, p, {"type": "error", "id": sent["id"], "field": "action", "message":
+                     "this worker is on standby: w-2 trades this account; flatten positions on its dashboard"})
+    shown = p.view.action_msg.object
+    assert "Kill switch NOT pulled: this worker is on standby" in shown and "field-error" in shown
+    assert "paused" not in shown and "NOT checked" not in shown
+    p, sent = pull_with_flatten(feed, page)
+    feed._fail_pending(UNANSWERED)
+    shown = p.view.action_msg.object
+    assert "connection to the worker was lost before it answered" in shown and "NOT checked" not in shown
 
 
 def pull_with_flatten(feed, page):  # type: ignore[no-untyped-def]

@@ -9,8 +9,8 @@ whose engine part is missing raises :class:`~worker.domain.operator.ActionUnavai
 Announcements: every committed settings change is published on the event bus as
 ``settings_changed`` (the complete settings), and as ``status_changed`` when ``enabled``
 flipped, so every client sees a change made by any other client. The console also keeps
-the live opportunities (from the scanner's ``opportunity_*`` events) for the snapshot sent
-right after ``init``.
+what it follows on the bus (:mod:`worker.api.followed`): the live opportunities for the
+snapshot sent right after ``init``, and the kill switch's last progress for ``init``.
 """
 
 from __future__ import annotations
@@ -22,18 +22,18 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from worker.api import schemas
+from worker.api.followed import BusFollower, OpportunityBook
 from worker.clock import SYSTEM_CLOCK, Clock
 from worker.domain.events import (
     AlertKind,
     Heartbeat,
+    KillSwitchProgress,
     MappingChanged,
-    OpportunityChange,
-    OpportunityClosed,
     SettingsChanged,
     StatusChanged,
     venue_feeds,
@@ -55,7 +55,7 @@ from worker.domain.operator import (
 from worker.domain.settings import ExecutorSettings, SettingsError
 from worker.domain.tradelog import DailyStats, StoredPosition
 from worker.engine.alerts import AlertCenter
-from worker.engine.event_bus import OVERFLOW, EventBus
+from worker.engine.event_bus import EventBus
 from worker.engine.settings_manager import ExecutorSettingsManager
 from worker.engine.trade_logger import TradeLogger
 
@@ -66,9 +66,6 @@ Probe = Callable[[], Awaitable[None]]
 DB_PROBE_CACHE_S = 1.0
 #: Bound on the snapshot's database reads before the database is reported down.
 SNAPSHOT_DB_TIMEOUT_S = 5.0
-OPPORTUNITY_TYPES = frozenset(
-    {schemas.OPPORTUNITY_OPENED, schemas.OPPORTUNITY_UPDATED, schemas.OPPORTUNITY_CLOSED}
-)
 
 
 def settings_limits(settings: ExecutorSettings, trades_today: int | None, pnl_today: Decimal | None) -> dict[str, Any]:
@@ -100,34 +97,6 @@ def settings_limits(settings: ExecutorSettings, trades_today: int | None, pnl_to
         "min_roi": settings.min_roi,
         "max_roi": settings.max_roi,
     }
-
-
-class OpportunityBook:
-    """The live opportunities by id, kept from the bus's ``opportunity_*`` events (each
-    written for the wire only when a snapshot asks for it)."""
-
-    def __init__(self) -> None:
-        self._by_id: dict[str, OpportunityChange] = {}
-
-    def apply_event(self, event: OpportunityChange) -> None:
-        if isinstance(event, OpportunityClosed):
-            self._by_id.pop(event.opportunity.id, None)
-        else:
-            self._by_id[event.opportunity.id] = event
-
-    def clear(self) -> None:
-        self._by_id.clear()
-
-    def all(self) -> list[Mapping[str, Any]]:
-        """Every live opportunity as the wire writes it; one that cannot be written is
-        logged and left out (it never costs a client its ``init``)."""
-        written = []
-        for kept in self._by_id.values():
-            try:
-                written.append(schemas.event_message(kept)["data"])
-            except Exception:
-                log.exception("opportunity %s could not be written; left out of the snapshot", kept.opportunity.id)
-        return written
 
 
 def _probe_reason(exc: BaseException) -> str:
@@ -203,46 +172,33 @@ class Console:
         self.alerts = alerts
         self._clock = clock
         self.started_at = clock.now()
-        self.opportunities = OpportunityBook()
+        self.followed = BusFollower(bus)
         self._db: dict[str, Any] = {"state": "up", "error": None, "since": self.started_at}
         self._db_checked: float | None = None
         self._db_probe_task: asyncio.Task[None] | None = None
         self._figures: _Figures | None = None
-        self._tracker: asyncio.Task[None] | None = None
         self._unsubscribe = settings.subscribe(self._announce_settings)
 
     # --- lifecycle -----------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Start following the scanner's opportunities (for the post-``init`` snapshot)."""
-        if self._tracker is None:
-            self._tracker = asyncio.create_task(self._track_opportunities(), name="console-opportunities")
+        """Start following the bus (opportunities, kill switch progress) for the snapshot."""
+        self.followed.start()
 
     async def stop(self) -> None:
         self._unsubscribe()
         if self._db_probe_task is not None and not self._db_probe_task.done():
             with contextlib.suppress(Exception):
                 await self._db_probe_task
-        if self._tracker is not None:
-            self._tracker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._tracker
-            self._tracker = None
+        await self.followed.stop()
 
-    async def _track_opportunities(self) -> None:
-        while True:
-            sub = self._bus.subscribe(maxsize=10_000, types=set(OPPORTUNITY_TYPES))
-            try:
-                while True:
-                    event = await sub.get()
-                    if event is OVERFLOW:
-                        # Fell behind a burst: forget what we had; the scanner's next
-                        # updates rebuild it (clients are resynced by the server).
-                        self.opportunities.clear()
-                        break
-                    self.opportunities.apply_event(cast(OpportunityChange, event.payload))
-            finally:
-                sub.close()
+    @property
+    def opportunities(self) -> OpportunityBook:
+        return self.followed.opportunities
+
+    @property
+    def kill_progress(self) -> KillSwitchProgress | None:
+        return self.followed.kill_progress
 
     def _announce_settings(self, old: ExecutorSettings, new: ExecutorSettings) -> None:
         self._bus.publish(SettingsChanged(new))
@@ -363,6 +319,7 @@ class Console:
                 "alerts": await self.alerts.active() if self.alerts is not None else [],
                 "discovery": self._discovery_source() if self._discovery_source is not None else None,
                 "database": database,
+                "kill_switch": self.kill_progress,
             },
         )
 

@@ -13,7 +13,8 @@ shapes; extra keys inside ``data`` are allowed (``init`` also carries ``mode``,
 ``poly_venue``, ``limits``, ``venues``, ``uptime_s``, ``server_time``)::
 
     init              {enabled, settings, balances {poly, kalshi}, stats {trades, pnl, wins},
-                       positions [...], + mode, poly_venue, limits, venues, uptime_s, server_time}
+                       positions [...], + mode, poly_venue, limits, venues, uptime_s, server_time,
+                       kill_switch (the last kill_switch_progress, or null)}
     balance_update    {poly, kalshi}
     trade_event       {event, status, ...trade row}
     position_opened   {...position}

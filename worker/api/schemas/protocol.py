@@ -129,6 +129,8 @@ class InitData(TypedDict, total=False):
     books: dict[str, Any] | None
     alerts: list[dict[str, Any]]
     discovery: DiscoveryData
+    #: The last ``kill_switch_progress``'s data; null while none was published.
+    kill_switch: dict[str, Any] | None
 
 
 class ErrorMessage(TypedDict):

@@ -36,6 +36,12 @@ def _positions(snapshot: ConsoleSnapshot) -> list[Any] | None:
     return None if snapshot.positions is None else [schemas.to_wire(p) for p in snapshot.positions]
 
 
+def _kill_switch(snapshot: ConsoleSnapshot) -> Any:
+    """The last ``kill_switch_progress``'s data, or null while none was published."""
+    progress = snapshot.extra.get("kill_switch")
+    return None if progress is None else schemas.event_message(progress)["data"]
+
+
 def init_data(snapshot: ConsoleSnapshot) -> dict[str, Any]:
     """The plan's ``init`` data plus our extra keys.
 
@@ -61,6 +67,7 @@ def init_data(snapshot: ConsoleSnapshot) -> dict[str, Any]:
         "alerts": snapshot.extra.get("alerts") or [],
         "discovery": _discovery(snapshot),
         "database": snapshot.extra.get("database"),
+        "kill_switch": _kill_switch(snapshot),
     }
 
 
@@ -89,5 +96,6 @@ def status_data(snapshot: ConsoleSnapshot) -> dict[str, Any]:
         "alerts": snapshot.extra.get("alerts") or [],
         "discovery": _discovery(snapshot),
         "database": snapshot.extra.get("database"),
+        "kill_switch": _kill_switch(snapshot),
         "server_time": snapshot.taken_at,
     }

@@ -14,7 +14,6 @@ from worker.api.views.reading import (
     Obj,
     ViewError,
     array_of,
-    count,
     enum_of,
     flag,
     json_object,
@@ -41,6 +40,7 @@ from worker.api.views.status import (
     decode_books,
     decode_database,
     decode_discovery,
+    decode_kill_switch_progress,
     decode_settings,
     decode_stats,
     venues_reader,
@@ -92,6 +92,9 @@ class InitView:
     database: DatabaseView | None
     #: ``limits.suspicious_roi`` (``EXECUTOR_SUSPICIOUS_ROI``), None from a worker that does not send it.
     suspicious_roi: Decimal | None = None
+    #: The last ``kill_switch_progress`` (``kill_switch``): how far the kill switch's
+    #: flattening got, for a client that was not listening; None while none was published.
+    kill_switch: KillSwitchProgressView | None = None
 
 
 def decode_init(o: Obj) -> InitView:
@@ -111,6 +114,7 @@ def decode_init(o: Obj) -> InitView:
         o.req("discovery", object_of(decode_discovery)),
         o.null("database", object_of(decode_database)),
         o.opt("limits", object_of(lambda limits: limits.opt("suspicious_roi", number))),
+        o.opt("kill_switch", object_of(decode_kill_switch_progress)),
     )
 
 
@@ -193,10 +197,7 @@ _DATA: Final[Mapping[str, Callable[[Obj], MessageData]]] = {
     EventKind.ALERT.value: decode_alert,
     EventKind.ALERT_DISMISSED.value: decode_alert,
     EventKind.DISCOVERY_REFUSALS.value: decode_discovery,
-    EventKind.KILL_SWITCH_PROGRESS.value: lambda o: KillSwitchProgressView(
-        o.req("started_at", moment), o.req("total", count), o.req("closed", count), o.req("failed", count),
-        o.req("done", flag),
-    ),
+    EventKind.KILL_SWITCH_PROGRESS.value: decode_kill_switch_progress,
 }
 #: Every server message type a view is decoded for.
 MESSAGE_TYPES: Final = frozenset(_DATA) | {"ack", "error"}

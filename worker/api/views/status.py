@@ -320,6 +320,13 @@ class KillSwitchProgressView:
     done: bool
 
 
+def decode_kill_switch_progress(o: Obj) -> KillSwitchProgressView:
+    return KillSwitchProgressView(
+        o.req("started_at", moment), o.req("total", count), o.req("closed", count), o.req("failed", count),
+        o.req("done", flag),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class BalanceUpdateView:
     """``balance_update``. ``books``: left out when the worker computes none
