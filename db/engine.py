@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from db import inline_sqlite
 
 # The storage port's error (the API and the engine catch it without importing the database).
 from worker.domain.storage import DatabaseUnavailable
@@ -106,15 +109,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _make_engine(url: str, *, immediate: bool) -> AsyncEngine:
+def _make_engine(url: str, *, immediate: bool, inline: bool = False) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(
-            url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}, json_serializer=dumps
-        )
+        connect_args = {"timeout": BUSY_TIMEOUT_MS / 1000}
+        if inline:  # calls run on the loop's thread (db/inline_sqlite.py): a replay's database
+            engine = create_async_engine(url, json_serializer=dumps, async_creator=partial(
+                inline_sqlite.connect, database, check_same_thread=False, **connect_args))
+        else:
+            engine = create_async_engine(url, connect_args=connect_args, json_serializer=dumps)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
 
         def _begin(conn: Any) -> None:
@@ -133,11 +139,14 @@ class Database:
     row, risk reservations) lock rows with ``SELECT … FOR UPDATE`` inside it.
     """
 
-    def __init__(self, url: str, *, serial_writes: bool = False) -> None:
+    def __init__(self, url: str, *, serial_writes: bool = False, inline: bool = False) -> None:
         self.url = url
         self.backend = make_url(url).get_backend_name()
-        self.engine = _make_engine(url, immediate=True)
-        self.read_engine = _make_engine(url, immediate=False) if self.is_sqlite else self.engine
+        #: ``inline``: SQLite calls run on the event loop's thread, not aiosqlite's (a
+        #: replay's throwaway database, where a call takes no replayed time; never the
+        #: worker's, whose loop must not block on the database).
+        self.engine = _make_engine(url, immediate=True, inline=inline)
+        self.read_engine = _make_engine(url, immediate=False, inline=inline) if self.is_sqlite else self.engine
         #: Transactions open now (``write()`` and ``read()``). A replay waits for none to be
         #: open before it moves its clock: a database call takes no replayed time.
         self.in_flight = 0

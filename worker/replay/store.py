@@ -42,7 +42,7 @@ class ReplayDatabase(Database):
     """A :class:`Database` with serial writes that counts them (see the module)."""
 
     def __init__(self, url: str) -> None:
-        super().__init__(url, serial_writes=True)
+        super().__init__(url, serial_writes=True, inline=True)
         #: ``write()`` transactions started and ended.
         self.writes_started = 0
         self.writes_ended = 0
