@@ -1,4 +1,4 @@
-"""``python -m worker replay DIR --out REPORT_DIR [--settings FILE] [--from T] [--to T] [--latency-ms N]``
+"""``python -m worker replay DIR --out REPORT_DIR [--settings FILE] [--from T] [--to T] [--latency-ms N] [--decision-ms N]``
 
 Replays a recording (``python -m worker record`` or ``EXECUTOR_RECORD_DIR``) through the
 worker's own scanner, risk manager and executor on a replay clock, against a throwaway
@@ -14,8 +14,11 @@ rest default); without it, the settings stored in the current database
 (``EXECUTOR_DATABASE_URL``). The environment's risk settings (``EXECUTOR_MIN_CONFIDENCE``,
 ``EXECUTOR_SUSPICIOUS_ROI``, …) and ``EXECUTOR_POLY_VENUE`` apply as they do to the
 worker. ``--latency-ms`` is one figure for every venue, or ``kalshi=60,polymarket=150``
-(defaults: :data:`~worker.replay.driver.DEFAULT_LATENCY_MS`); ``--balance`` each venue's
-opening cash (default $1,000, as the paper exchange opens accounts).
+(defaults: :data:`~worker.replay.driver.DEFAULT_LATENCY_MS`); ``--decision-ms`` how long
+after a quote changes the executor decides, on the books as they then stand (default 0:
+at once; a live worker's own lag is its attempts' ``created_at`` less
+``details.quoted.at``); ``--balance`` each venue's opening cash (default $1,000, as the
+paper exchange opens accounts).
 
 ``--sweep NAME=V1,V2,…`` (repeatable) replays every combination of the swept settings
 (:mod:`worker.cli.replay_sweep`); ``--compare-legging`` replays twice, without and with
@@ -90,6 +93,12 @@ def parse_latency(text: str) -> dict[Venue, int]:
             raise UsageError(f"--latency-ms: unknown venue {name.strip()!r} (kalshi, polymarket, polymarket_us)") from None
         out[venue] = ms(value)
     return out
+
+
+def parse_decision(text: str) -> int:
+    if not text.strip().isdigit() or int(text) > 60_000:
+        raise UsageError(f"--decision-ms: {text!r} is not a whole number of milliseconds in 0..60000")
+    return int(text)
 
 
 def parse_balance(text: str) -> Decimal:
@@ -173,6 +182,7 @@ def options_from(args: argparse.Namespace, config: Config, recording: Recording,
         balances={v: parse_balance(args.balance) for v in Venue},
         start=parse_time(args.start, "--from") if args.start else None,
         end=parse_time(args.end, "--to") if args.end else None,
+        decision_ms=parse_decision(args.decision_ms),
     )
     check_window(options.start, options.end, recording)
     return options
@@ -209,6 +219,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--from", dest="start", help="replay from this time (ISO-8601 with zone)")
     parser.add_argument("--to", dest="end", help="replay up to this time (ISO-8601 with zone)")
     parser.add_argument("--latency-ms", help="order latency: N for every venue, or venue=N,…")
+    parser.add_argument("--decision-ms", default="0",
+                        help="how long after a quote changes the executor decides (default 0: at once)")
     parser.add_argument("--balance", default="1000", help="each venue's opening cash in dollars (default 1000)")
     parser.add_argument("--sweep", action="append", metavar="NAME=V1,V2,…",
                         help="sweep a setting over these values (repeatable: every combination is replayed)")

@@ -88,6 +88,10 @@ class ReplayOptions:
     #: with ``risk.price_legging_risk``, the risk manager applies ``min_roi`` to; None:
     #: the locked edge alone.
     legging: LeggingTable | None = None
+    #: How long after a quote changes the executor decides, on the books as they then
+    #: stand (``--decision-ms``; 0: at once, at the receive time of the book that changed
+    #: it). A live worker decides a little later: its loop is busy with other updates.
+    decision_ms: int = 0
 
 
 @dataclass
@@ -194,6 +198,7 @@ class Replay:
         facts = ReplayFacts(
             settings=settings.current.values(),
             latency_ms={v.value: latency_ms[v] for v in traded},
+            decision_ms=opts.decision_ms,
             balances={v.value: balances[v] for v in traded},
             venues=[v.value for v in traded],
             window={"from": _iso(opts.start), "to": _iso(opts.end)},
@@ -214,6 +219,7 @@ class Replay:
             executor, ports[Venue.KALSHI], ports[opts.poly_venue], SqlMappingStore(db),
             clock=clock, on_event=facts.on_opportunity, normalisers=NORMALISERS,
             legging=None if opts.legging is None else LeggingPricer(opts.legging),
+            decision_delay_s=opts.decision_ms / 1000,
         )
         outcome = ReplayOutcome(facts)
         listed: set[Venue] = set()

@@ -66,6 +66,12 @@ WARM_UP = timedelta(seconds=5)
 #: time and takes no time in between, so with those latencies its fills land where the
 #: live worker's did. A fixed guess (50 ms) made the replay fill later than a quick live
 #: run (−12 % locked P&L in CI), or earlier than a slow one.
+#: The replay's decision lag is the live run's own too: the median, over the live attempts,
+#: of the time from the scanner's quote (``details.quoted.at``) to the plan
+#: (``created_at``). A live worker's loop has other updates to get through first (seen:
+#: 1–130 ms); the replay decides at once unless told, so it took some quotes earlier, at
+#: another book, than the live worker did (seen: a 9 ms earlier decision on a book two
+#: levels deeper, +9.6 % locked P&L on 14 attempts).
 MATCH_WINDOW = timedelta(seconds=1)
 BOUND_MATCHED = 0.8
 BOUND_PNL = Decimal("0.10")
@@ -83,6 +89,7 @@ class Live:
     trading_from: datetime
     summary: dict[str, Any]
     latency_ms: str
+    decision_ms: str
 
 
 async def _order_delays_ms(url: str) -> dict[str, list[float]]:
@@ -157,14 +164,19 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     assert delays and all(d > 0 for ds in delays.values() for d in ds), f"an order answered before it could go: {delays}"
     latency = ",".join(f"{venue}={round(statistics.median(ds))}" for venue, ds in sorted(delays.items()))
     print(f"live order delays (ms): { {v: sorted(round(d) for d in ds) for v, ds in delays.items()} }; replay --latency-ms {latency}")
-    yield Live(root, world.env, root / "recording", attempts, _trading_from(log), summary, latency)
+    lags = [(a.created_at - _utc(a.details["quoted"]["at"])).total_seconds() * 1000 for a in attempts]
+    assert all(lag >= 0 for lag in lags), f"an attempt planned before its quote: {lags}"
+    decision = str(round(statistics.median(lags)))
+    print(f"live decision lags (ms): {sorted(round(lag) for lag in lags)}; replay --decision-ms {decision}")
+    yield Live(root, world.env, root / "recording", attempts, _trading_from(log), summary, latency, decision)
 
 
 def replay(live: Live, recording: Path, out: Path, *args: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """``python -m worker replay`` as a user runs it: no ``--settings``, so it reads the
     settings stored in the live worker's database, the ones the live worker traded with."""
     proc = subprocess.run(
-        [sys.executable, "-m", "worker", "replay", str(recording), "--out", str(out), "--latency-ms", live.latency_ms, *args],
+        [sys.executable, "-m", "worker", "replay", str(recording), "--out", str(out), "--latency-ms", live.latency_ms,
+         "--decision-ms", live.decision_ms, *args],
         env=live.env, cwd=REPO, capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]

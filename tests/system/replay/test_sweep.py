@@ -251,7 +251,7 @@ def test_a_job_carries_every_replay_option() -> None:
                         refuse_cancellation_mismatch=True, suspicious_roi=Decimal("7.25")),
         latency_ms={Venue.KALSHI: 10, Venue.POLYMARKET: 20, Venue.POLYMARKET_US: 30},
         balances={v: Decimal("250.50") for v in Venue},
-        start=T0, end=T0 + timedelta(minutes=5),
+        start=T0, end=T0 + timedelta(minutes=5), decision_ms=25,
     )
     job = sweep_module.job_of(options, settings, 3, 3, Path("/tmp/out"), {"min_roi": "2.50"})
     import pickle
@@ -259,6 +259,7 @@ def test_a_job_carries_every_replay_option() -> None:
     rebuilt = sweep_module.options_of(pickle.loads(pickle.dumps(job)))
     assert rebuilt.settings == settings.values()
     assert rebuilt.risk == options.risk
-    assert (rebuilt.poly_venue, rebuilt.latency_ms, rebuilt.balances, rebuilt.start, rebuilt.end) == (
-        options.poly_venue, options.latency_ms, options.balances, options.start, options.end)
+    assert (rebuilt.poly_venue, rebuilt.latency_ms, rebuilt.balances, rebuilt.start, rebuilt.end,
+            rebuilt.decision_ms) == (
+        options.poly_venue, options.latency_ms, options.balances, options.start, options.end, 25)
     assert job["out"] == "/tmp/out/runs/003"

@@ -10,6 +10,7 @@ at 0.40 plus the Kings token at 0.40 pays $1 for 0.80 and fees.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -116,6 +117,26 @@ async def test_the_replay_trades_the_recorded_edge_and_fills_at_t_plus_latency(t
     assert kalshi_leg.updated_at == first.created_at + timedelta(milliseconds=LATENCY_MS)
     poly_leg = next(leg for leg in first.legs if leg.venue is Venue.POLYMARKET)
     assert poly_leg.contract == KINGS_REF and poly_leg.avg_price == D("0.40")
+
+
+async def test_with_a_decision_lag_the_executor_takes_the_quote_as_it_then_stands(tmp_path: Path) -> None:
+    """``--decision-ms 30``: the quote made at t (Kalshi YES at 0.40) is decided 30 ms
+    later, at the quote as it then stands; the book of t + 50 ms is not yet in it. With
+    80 ms it is: the plan asks 0.38 for Kalshi (and the report says the lag it ran with)."""
+    rec = tmp_path / "rec"
+    record(rec)
+    t = T0 + timedelta(seconds=1)
+    planned = {}
+    for lag in (30, 80):
+        opts = replace(options(), decision_ms=lag)
+        outcome = await Replay(open_recording(rec), opts, workdir=tmp_path).run()
+        first = min(outcome.attempts, key=lambda a: a.created_at)
+        assert first.created_at == t + timedelta(milliseconds=lag)
+        assert datetime.fromisoformat(first.details["quoted"]["at"]) <= first.created_at
+        kalshi_leg = next(leg for leg in first.legs if leg.venue is Venue.KALSHI)
+        planned[lag] = D(first.details["quoted"]["kalshi_price"]), kalshi_leg.price
+        assert outcome.facts.report()["settings"]["decision_ms"] == lag
+    assert planned[30][0] == D("0.40") and planned[80] == (D("0.38"), D("0.38"))
 
 
 async def test_the_same_recording_replayed_twice_gives_byte_identical_reports(tmp_path: Path) -> None:

@@ -83,8 +83,13 @@ class OpportunityPipeline:
         on_refusals: Callable[[DiscoveryRefusals], None] | None = None,
         normalisers: Mapping[Venue, VenueNormaliser] | None = None,
         legging: LeggingPricer | None = None,
+        decision_delay_s: float = 0.0,
     ) -> None:
         self.executor = executor
+        #: How long after a quote changes the executor takes it (a replay's model of the
+        #: live worker's own lag, ``--decision-ms``; 0 for the worker, which decides as
+        #: soon as its loop gets to it): the latest quote then is the one submitted.
+        self.decision_delay_s = decision_delay_s
         self.kalshi = kalshi
         self.poly = poly
         self.mappings_store = mappings
@@ -354,6 +359,8 @@ class OpportunityPipeline:
     async def _consume(self) -> None:
         while True:
             await self._wake.wait()
+            if self.decision_delay_s:
+                await self.clock.sleep(self.decision_delay_s)
             self._wake.clear()
             # Orders first: the cards (published by the publishing task) never delay a submit.
             for event in self.take_pending():

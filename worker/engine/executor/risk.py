@@ -316,6 +316,8 @@ class RiskManager:
                 "kalshi_price": str(opp.kalshi_leg.price),
                 "poly_price": str(opp.poly_leg.price),
                 "size": str(opp.size),
+                # When the scanner made this quote: decision lag = created_at − this.
+                "at": opp.updated_at.isoformat(),
             },
             # A position is overdue once its game should have resolved (not when it starts).
             "expires_at": None if due is None else due.isoformat(),
