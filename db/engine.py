@@ -109,6 +109,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _no_busy_wait(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout = 0")
+    cursor.close()
+
+
 def _make_engine(url: str, *, immediate: bool, inline: bool = False) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -117,11 +123,17 @@ def _make_engine(url: str, *, immediate: bool, inline: bool = False) -> AsyncEng
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         connect_args = {"timeout": BUSY_TIMEOUT_MS / 1000}
         if inline:  # calls run on the loop's thread (db/inline_sqlite.py): a replay's database
+            if parsed.query:
+                raise ValueError(f"an inline SQLite database takes no URL options: {url}")
             engine = create_async_engine(url, json_serializer=dumps, async_creator=partial(
-                inline_sqlite.connect, database, check_same_thread=False, **connect_args))
+                inline_sqlite.connect, database, check_same_thread=False, timeout=0))
         else:
             engine = create_async_engine(url, connect_args=connect_args, json_serializer=dumps)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        if inline:
+            # Whoever holds the lock runs on this same thread and cannot let go while this
+            # one waits: "database is locked" at once rather than the loop frozen 30 s.
+            event.listen(engine.sync_engine, "connect", _no_busy_wait)
 
         def _begin(conn: Any) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

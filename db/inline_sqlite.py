@@ -14,7 +14,10 @@ dialect takes it as it takes aiosqlite's own (``create_async_engine(async_creato
 It leans on aiosqlite's queue (``_tx``: ``(future, function)`` pairs, which SQLAlchemy's
 dialect uses too), so ``pyproject.toml`` bounds aiosqlite to the versions it was checked
 with (``tests/db/test_inline_sqlite.py``). Never for a database the worker trades on: a
-call blocks the event loop for as long as it takes.
+call blocks the event loop for as long as it takes. Nor for one where two transactions
+could contend: the one holding the lock runs on the same thread as the one waiting, so the
+engine does not wait (``busy_timeout`` 0: "database is locked" at once); a replay's writes
+run one at a time (``serial_writes``) and its reads never write.
 """
 
 from __future__ import annotations

@@ -9,11 +9,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 from worker.api import schemas
-from worker.domain.events import KillSwitchProgress, OpportunityChange, OpportunityClosed
+from worker.domain.events import (
+    EngineEvent,
+    KillSwitchProgress,
+    OpportunityChange,
+    OpportunityClosed,
+)
 from worker.engine.event_bus import OVERFLOW, EventBus
 
 log = logging.getLogger(__name__)
@@ -21,7 +26,7 @@ log = logging.getLogger(__name__)
 OPPORTUNITY_TYPES = frozenset(
     {schemas.OPPORTUNITY_OPENED, schemas.OPPORTUNITY_UPDATED, schemas.OPPORTUNITY_CLOSED}
 )
-FOLLOWED_TYPES = OPPORTUNITY_TYPES | {schemas.KILL_SWITCH_PROGRESS}
+KILL_TYPES = frozenset({schemas.KILL_SWITCH_PROGRESS})
 
 
 class OpportunityBook:
@@ -53,7 +58,9 @@ class OpportunityBook:
 
 
 class BusFollower:
-    """Follows the bus from :meth:`start` to :meth:`stop` (one task)."""
+    """Follows the bus from :meth:`start` to :meth:`stop`: the opportunities and the kill
+    switch's progress each on a subscription of its own (a burst of quotes that overflows
+    the first never costs the second its count)."""
 
     def __init__(self, bus: EventBus) -> None:
         self._bus = bus
@@ -61,35 +68,48 @@ class BusFollower:
         #: The last ``kill_switch_progress`` published in this process (None: none, or
         #: the follower fell behind and may have lost it; the kill switch alert keeps the outcome).
         self.kill_progress: KillSwitchProgress | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._follow(), name="console-follower")
+        if not self._tasks:
+            self._tasks = [
+                asyncio.create_task(self._follow(OPPORTUNITY_TYPES, 10_000, self._opportunity, self.opportunities.clear),
+                                    name="console-opportunities"),
+                asyncio.create_task(self._follow(KILL_TYPES, 1_000, self._progress, self._forget_progress),
+                                    name="console-kill-switch"),
+            ]
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await task
+        self._tasks = []
 
-    async def _follow(self) -> None:
+    def _opportunity(self, event: EngineEvent) -> None:
+        self.opportunities.apply_event(cast(OpportunityChange, event))
+
+    def _progress(self, event: EngineEvent) -> None:
+        self.kill_progress = cast(KillSwitchProgress, event)
+
+    def _forget_progress(self) -> None:
+        self.kill_progress = None
+
+    async def _follow(self, types: frozenset[str], size: int, apply: Callable[[EngineEvent], None],
+                      forget: Callable[[], None]) -> None:
         while True:
-            sub = self._bus.subscribe(maxsize=10_000, types=set(FOLLOWED_TYPES))
+            sub = self._bus.subscribe(maxsize=size, types=set(types))
             try:
                 while True:
                     event = await sub.get()
                     if event is OVERFLOW:
-                        # Fell behind a burst: forget what we had; the scanner's next
-                        # updates rebuild it (clients are resynced by the server). A
-                        # progress possibly missed is not shown stale: none is.
-                        self.opportunities.clear()
-                        self.kill_progress = None
+                        # Fell behind a burst: forget what we had (the scanner's next updates
+                        # rebuild the opportunities; a progress possibly missed is not shown
+                        # stale: none is). Clients are resynced by the server.
+                        forget()
                         break
-                    if isinstance(event.payload, KillSwitchProgress):
-                        self.kill_progress = event.payload
-                    else:
-                        self.opportunities.apply_event(cast(OpportunityChange, event.payload))
+                    assert event.payload is not None  # only OVERFLOW has none
+                    apply(event.payload)
             finally:
                 sub.close()

@@ -74,13 +74,19 @@ def parse_time(text: str, flag: str) -> datetime:
     return when
 
 
+def parse_ms(value: str, flag: str) -> int:
+    """A whole number of milliseconds in 0..60000 (ASCII digits only)."""
+    text = value.strip()
+    if not (text.isascii() and text.isdigit()) or int(text) > 60_000:
+        raise UsageError(f"{flag}: {value!r} is not a whole number of milliseconds in 0..60000")
+    return int(text)
+
+
 def parse_latency(text: str) -> dict[Venue, int]:
     """``N`` (every venue) or ``venue=N,…`` (the others keep their defaults), in ms."""
 
     def ms(value: str) -> int:
-        if not value.strip().isdigit() or int(value) > 60_000:
-            raise UsageError(f"--latency-ms: {value!r} is not a whole number of milliseconds in 0..60000")
-        return int(value)
+        return parse_ms(value, "--latency-ms")
 
     if "=" not in text:
         return {v: ms(text) for v in Venue}
@@ -93,12 +99,6 @@ def parse_latency(text: str) -> dict[Venue, int]:
             raise UsageError(f"--latency-ms: unknown venue {name.strip()!r} (kalshi, polymarket, polymarket_us)") from None
         out[venue] = ms(value)
     return out
-
-
-def parse_decision(text: str) -> int:
-    if not text.strip().isdigit() or int(text) > 60_000:
-        raise UsageError(f"--decision-ms: {text!r} is not a whole number of milliseconds in 0..60000")
-    return int(text)
 
 
 def parse_balance(text: str) -> Decimal:
@@ -182,7 +182,7 @@ def options_from(args: argparse.Namespace, config: Config, recording: Recording,
         balances={v: parse_balance(args.balance) for v in Venue},
         start=parse_time(args.start, "--from") if args.start else None,
         end=parse_time(args.end, "--to") if args.end else None,
-        decision_ms=parse_decision(args.decision_ms),
+        decision_ms=parse_ms(args.decision_ms, "--decision-ms"),
     )
     check_window(options.start, options.end, recording)
     return options

@@ -72,3 +72,24 @@ async def test_a_flatten_not_tried_because_the_database_is_down_says_so(rig: Rig
     message, data = kill_switch_report(True, result)
     assert "open positions NOT flattened (not tried: the database is unavailable)" in message
     assert "0 of 0" not in message and data == {"flatten": True, "flatten_skipped": True}
+
+
+async def test_a_failure_after_the_pause_is_an_answer_that_says_what_was_done(rig: Rig) -> None:
+    """The open positions cannot be read once the orders were checked: the kill switch still
+    answers (trading is paused; the worker's error would say nothing was changed), with the
+    flatten not tried and no position touched."""
+    ex = rig.executor()
+    await run_one(rig, ex=ex)
+
+    async def unreadable(*_args: object) -> list[object]:
+        raise ConnectionError("database is down")
+
+    rig.trades.list_positions = unreadable  # type: ignore[method-assign]
+    result = await ex.kill_switch(flatten=True)
+    assert result["paused"] is True and result["orders_checked"] is True
+    assert result["flatten_skipped"] is True and result["flattened"] == []
+    assert "could not be read (ConnectionError)" in result["note"]
+    assert rig.events_of("kill_switch_progress") == []
+    assert rig.settings.current.enabled is False
+    message, _ = kill_switch_report(True, result)
+    assert "open positions NOT flattened" in message

@@ -58,6 +58,7 @@ def _cases(tmp_path: Path, rec: Path) -> dict[str, tuple[list[str], str]]:
         "latency not a number": ([str(rec), "--settings", ok, "--latency-ms", "abc"], "--latency-ms:"),
         "balance not an amount": ([str(rec), "--settings", ok, "--balance", "-5"], "--balance:"),
         "decision lag not a number": ([str(rec), "--settings", ok, "--decision-ms", "-5"], "--decision-ms:"),
+        "decision lag in other digits": ([str(rec), "--settings", ok, "--decision-ms", "\u00b2"], "--decision-ms:"),
         "--from after the recording": ([str(rec), "--settings", ok, "--from", "2030-01-01T00:00:00Z"],
                                        "after the recording's end"),
         "no settings and no database": ([str(rec)], "no database at"),

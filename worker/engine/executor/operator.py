@@ -185,19 +185,37 @@ class OperatorActions:
                 + ("saved" if saved else "not saved")
                 + " and resting orders were not checked: check the venues",
             )
-        for attempt in attempts:
-            for leg in attempt.legs:
-                if leg.state in _RESTING and leg.venue_order_id:
-                    try:
-                        order = await self.venues[leg.venue].cancel_order(leg.venue_order_id)
-                    except VenueError as exc:
-                        log.warning("kill switch: cancel of %s failed: %s", leg.id, exc)
-                        continue
-                    leg.state = order.state.value
-                    cancelled += 1
-                    await self.store.save(attempt)
-        await self.tasks.wait_idle()
-        results = await self._flatten() if flatten else []
+        # From here on trading is paused: a failure is an answer that says what was done,
+        # never an error (the worker's error would read "nothing was changed").
+        try:
+            for attempt in attempts:
+                for leg in attempt.legs:
+                    if leg.state in _RESTING and leg.venue_order_id:
+                        try:
+                            order = await self.venues[leg.venue].cancel_order(leg.venue_order_id)
+                        except VenueError as exc:
+                            log.warning("kill switch: cancel of %s failed: %s", leg.id, exc)
+                            continue
+                        leg.state = order.state.value
+                        cancelled += 1
+                        await self.store.save(attempt)
+            await self.tasks.wait_idle()
+        except Exception as exc:
+            log.error("kill switch: checking resting orders failed after %d cancelled (%s)", cancelled, type(exc).__name__)
+            return kill_switch_answer(
+                saved=saved, cancelled=cancelled, orders_checked=False, flatten_skipped=flatten,
+                note=f"new trades stopped; {cancelled} resting orders cancelled, then checking the rest failed "
+                f"({type(exc).__name__}): check the venues",
+            )
+        try:
+            results = await self._flatten() if flatten else []
+        except Exception as exc:  # the open positions could not be listed: none was touched
+            log.error("kill switch: flatten not tried: open positions not read (%s)", type(exc).__name__)
+            return kill_switch_answer(
+                saved=saved, cancelled=cancelled, orders_checked=True, flatten_skipped=True,
+                note=f"new trades stopped; the open positions could not be read ({type(exc).__name__}): "
+                "none was closed",
+            )
         return kill_switch_answer(saved=saved, cancelled=cancelled, orders_checked=True, flattened=results)
 
     async def _flatten(self) -> list[Mapping[str, Any]]:
