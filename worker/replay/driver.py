@@ -259,7 +259,7 @@ class Replay:
                     outcome.discovered = await pipeline.discover()
                     await executor.start()
                     pipeline.start()
-                    exchange.direct = pipeline.on_book
+                    exchange.direct = pipeline.scanner.on_book
                     started = True
                     for venue, refs in zip(traded, pipeline.contracts(), strict=True):
                         wanted.keep_only(venue, frozenset(ref.contract_id for ref in refs))

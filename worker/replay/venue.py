@@ -112,10 +112,11 @@ class ReplayExchange:
         self._unsynced: dict[str, tuple[OrderBook, bool]] = {}
         self._subscribers: list[tuple[frozenset[ContractKey], asyncio.Queue[BookUpdate]]] = []
         #: Where a subscribed contract's book goes instead of its stream's queue, when set:
-        #: a replay hands each book straight to the pipeline's entry point (what the
-        #: pipeline's stream task does with it), without a queue and a task switch per
-        #: book. The streams still open with the latest books of their contracts.
-        self.direct: Callable[[OrderBook], None] | None = None
+        #: a replay hands each book straight to the scanner at the replay clock's time
+        #: (what the pipeline's stream task does with it), without a queue, a task switch
+        #: and the pipeline's own call per book. The streams still open with the latest
+        #: books of their contracts.
+        self.direct: Callable[[OrderBook, datetime], None] | None = None
         self._resolutions: dict[str, MarketResolution] = {}
         self._ports: dict[Venue, ReplayVenue] = {}
         #: Markets left off the exchange, and why (a shape the paper cannot trade).
@@ -224,7 +225,7 @@ class ReplayExchange:
         for keys, queue in self._subscribers:
             if ck in keys:
                 if direct is not None:
-                    direct(book)
+                    direct(book, self.clock.now())
                     return
                 queue.put_nowait(BookUpdate(book, rec.snapshot))
 
