@@ -187,9 +187,7 @@ class PaperStack:
     # -- talking to them -----------------------------------------------------------------
     def api(self, path: str) -> Any:
         """The worker's read-only API (Decimal-exact numbers)."""
-        req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", headers={"Authorization": f"Bearer {TOKEN}"})
-        with urllib.request.urlopen(req, timeout=5) as r:
-            return json.loads(r.read(), parse_float=Decimal)
+        return worker_api(self.port, path)
 
     def paper(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
         """The paper exchange's own endpoints (``/paper/…``; control ones under ``/paper/admin``)."""
@@ -334,11 +332,22 @@ class WorkerThread:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
 
+    def api(self, path: str) -> Any:
+        """The worker's read-only API (Decimal-exact numbers)."""
+        return worker_api(self.port, path)
+
     def publish(self, event: EngineEvent) -> None:
         """Publish ``event`` on the worker's bus, from any thread (on the worker's loop)."""
         assert self.worker is not None
         bus = self.worker.bus
         self.loop.call_soon_threadsafe(bus.publish, event)
+
+
+def worker_api(port: int, path: str) -> Any:
+    """GET ``path`` of the worker's read-only API on ``port`` (Decimal-exact numbers)."""
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"Bearer {TOKEN}"})
+    with urllib.request.urlopen(req, timeout=5) as r:
+        return json.loads(r.read(), parse_float=Decimal)
 
 
 def procfile_web_args(port: int) -> list[str]:

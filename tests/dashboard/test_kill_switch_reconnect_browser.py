@@ -12,8 +12,6 @@ client too slow to keep up), on its own loop, between two of its events.
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +21,6 @@ import pytest
 
 from tests.dashboard.live import (
     CHROMIUM,
-    TOKEN,
     WorkerThread,
     logged_in_context,
     start_panel,
@@ -52,20 +49,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[WorkerThre
     finally:
         stop_panel(proc)
         worker.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with playwright_sync.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
-
-
-def api(worker: WorkerThread, path: str) -> Any:
-    request = urllib.request.Request(f"http://127.0.0.1:{worker.port}{path}", headers={"Authorization": f"Bearer {TOKEN}"})
-    with urllib.request.urlopen(request, timeout=10) as reply:
-        return json.loads(reply.read())
 
 
 def open_executor(browser: Any, base: str, enabled: bool = False) -> Any:
@@ -112,7 +95,7 @@ def test_a_flatten_that_ends_while_the_dashboard_is_disconnected_shows_its_end_a
 
     assert worker.call(drop_then_finish()) >= 1
     # The worker's own account of it, which the page must now show.
-    assert api(worker, "/api/status")["kill_switch"] == {
+    assert worker.api("/api/status")["kill_switch"] == {
         "started_at": started.isoformat().replace("+00:00", "Z"), "total": 3, "closed": 3, "failed": 0, "done": True}
     expect(progress).to_have_attribute("data-done", "true")
     expect(progress).to_contain_text("3 of 3 closed;")
@@ -145,7 +128,7 @@ def test_a_kill_switch_whose_answer_is_lost_with_the_connection_says_so_not_that
     # After the reconnect the page shows what the worker did: paused, and its alert.
     expect(page.locator(".alert").filter(has_text="Kill switch pulled").filter(
         has_text="new trades stopped. Trading stays paused")).to_be_visible()
-    assert api(worker, "/api/status")["enabled"] is False
+    assert worker.api("/api/status")["enabled"] is False
     expect(page.locator(".badge")).to_have_attribute("data-enabled", "false")
     shot(page, "kill-switch-answer-lost")
     page.context.close()
