@@ -261,11 +261,8 @@ async def test_opportunities_snapshot_follows_init_with_live_opportunities(worke
     worker.bus.publish(OpportunityOpened(first, NOW))
     worker.bus.publish(OpportunityOpened(second, NOW))
     worker.bus.publish(OpportunityClosed(second, NOW, CloseReason.EDGE_GONE))
-    # Let the console's follower read the events.
-    for _ in range(50):
-        if [o["id"] for o in worker.console.opportunities.all()] == [first.id]:
-            break
-        await asyncio.sleep(0.01)
+    await wait_until(lambda: [o["id"] for o in worker.console.opportunities.all()] == [first.id], 5,
+                     "the console's follower to read the events")
     client = await connect(worker)
     assert (await client.recv())["type"] == "init"
     snap = await client.recv()

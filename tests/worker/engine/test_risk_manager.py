@@ -11,6 +11,7 @@ from pathlib import Path
 from db.attempts import AttemptRepository
 from db.engine import Database
 from tests.support.fake_venue import Fault, make_candidate, stock_books
+from tests.support.waiting import wait_until
 from tests.worker.engine.conftest import Rig
 from worker.clock import FakeClock
 from worker.domain.attempts import AttemptRecord, AttemptState, LegRole, Refusal, RefusalReason
@@ -75,11 +76,8 @@ async def test_ten_opportunities_on_ten_games_are_in_flight_together(rig: Rig) -
         stock_books(rig.kalshi, rig.poly, f"T{i}")
     results = await asyncio.gather(*(ex.submit(make_candidate(f"T{i}")) for i in range(10)))
     assert all(isinstance(r, AttemptRecord) for r in results)
-    for _ in range(200):
-        if rig.poly.in_flight == 10:
-            break
-        await asyncio.sleep(0.01)
-    assert rig.poly.in_flight == 10  # every game's leg 1 is on the wire at once
+    # Every game's leg 1 is on the wire at once.
+    await wait_until(lambda: rig.poly.in_flight == 10, 5, "ten leg 1 orders in flight together")
     gate.set()
     await ex.wait_idle()
     assert {a.state for a in await rig.attempts.list_all()} == {AttemptState.HEDGED}
