@@ -343,6 +343,16 @@ class WorkerThread:
         self.loop.call_soon_threadsafe(bus.publish, event)
 
 
+#: Where the browser tests' screenshots go (kept by CI as artifacts).
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def shot(page: Any, name: str) -> None:
+    """A full-page screenshot of ``page`` as ``ARTIFACTS/name.png``."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
 def worker_api(port: int, path: str) -> Any:
     """GET ``path`` of the worker's read-only API on ``port`` (Decimal-exact numbers)."""
     req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"Bearer {TOKEN}"})

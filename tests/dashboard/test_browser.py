@@ -31,6 +31,7 @@ from tests.dashboard.live import (
     PaperStack,
     log_in,
     logged_in_context,
+    shot,
     start_panel,
     stop_panel,
 )
@@ -45,7 +46,6 @@ pytestmark = [
     pytest.mark.timeout(180),
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed at /usr/bin/chromium"),
 ]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 WAIT = 20_000
 TRADE_WAIT = 40_000  # pin → scanner → executor (two IOC legs on the paper exchange) → page
 
@@ -98,10 +98,6 @@ def open_page(context, live):  # type: ignore[no-untyped-def]
     for p in pages:
         p.close()
 
-
-def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def badge(page):  # type: ignore[no-untyped-def]

@@ -17,7 +17,15 @@ from typing import Any
 
 import pytest
 
-from tests.dashboard.live import CHROMIUM, PaperStack, logged_in_context, start_panel, stop_panel
+from tests.dashboard.live import (
+    ARTIFACTS,
+    CHROMIUM,
+    PaperStack,
+    logged_in_context,
+    shot,
+    start_panel,
+    stop_panel,
+)
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 expect = playwright_sync.expect
@@ -28,7 +36,6 @@ pytestmark = [
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed at /usr/bin/chromium"),
 ]
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 WAIT = 30_000
 PAGES = ("/", "/executor", "/arbitrage", "/mappings", "/charts")
 
@@ -79,10 +86,6 @@ def open_page(context: Any, base: str, path: str, width: int) -> Any:
     expect(page.locator(".conn[data-status=live]")).to_be_visible()
     return page
 
-
-def shot(page: Any, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 @pytest.mark.parametrize("width", [1440, 390])

@@ -23,6 +23,7 @@ from tests.dashboard.live import (
     CHROMIUM,
     WorkerThread,
     logged_in_context,
+    shot,
     start_panel,
     stop_panel,
 )
@@ -36,7 +37,6 @@ pytestmark = [
     pytest.mark.timeout(240),
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed at /usr/bin/chromium"),
 ]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 @pytest.fixture(scope="module")
@@ -68,10 +68,6 @@ def drop_clients(worker: WorkerThread) -> int:
         client.close(1001, "going away")
     return len(clients)
 
-
-def shot(page: Any, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def test_a_flatten_that_ends_while_the_dashboard_is_disconnected_shows_its_end_after_the_reconnect(stack, browser):

@@ -20,7 +20,14 @@ from typing import Any
 
 import pytest
 
-from tests.dashboard.live import CHROMIUM, PaperStack, logged_in_context, start_panel, stop_panel
+from tests.dashboard.live import (
+    CHROMIUM,
+    PaperStack,
+    logged_in_context,
+    shot,
+    start_panel,
+    stop_panel,
+)
 from tests.support.waiting import wait_until_blocking
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
@@ -32,7 +39,6 @@ pytestmark = [
     pytest.mark.timeout(240),
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed at /usr/bin/chromium"),
 ]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 TRADE_WAIT = 60  # s: pins → scanner → executor (two IOC legs each) → stored positions
 RED = "rgb(207, 34, 46)"  # --bad
 WIDTHS = {"wide": (1440, 900), "phone": (390, 844)}
@@ -84,10 +90,6 @@ def open_page(context, base):  # type: ignore[no-untyped-def]
     for p in pages:
         p.close()
 
-
-def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def box(page, label: str):  # type: ignore[no-untyped-def]

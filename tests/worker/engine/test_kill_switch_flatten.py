@@ -56,16 +56,18 @@ async def test_without_flatten_no_progress_is_published(rig: Rig) -> None:
     assert len(await rig.trades.list_positions("open")) == 1
 
 
+async def database_down(*_args: object) -> list[object]:
+    """A store read while the database is down."""
+    raise ConnectionError("database is down")
+
+
 async def test_a_flatten_not_tried_because_the_database_is_down_says_so(rig: Rig) -> None:
     """The attempts cannot be read: nothing is cancelled or closed, and the outcome must
     not read "0 of 0 open positions closed" (as if there were none)."""
     ex = rig.executor()
     await run_one(rig, ex=ex)
 
-    async def unavailable(*_args: object) -> list[object]:
-        raise ConnectionError("database is down")
-
-    rig.attempts.list_active = unavailable  # type: ignore[method-assign]
+    rig.attempts.list_active = database_down  # type: ignore[method-assign]
     result = await ex.kill_switch(flatten=True)
     assert result["flatten_skipped"] is True and result["flattened"] == [] and result["orders_checked"] is False
     assert len(await rig.trades.list_positions("open")) == 1  # untouched
@@ -81,10 +83,7 @@ async def test_a_failure_after_the_pause_is_an_answer_that_says_what_was_done(ri
     ex = rig.executor()
     await run_one(rig, ex=ex)
 
-    async def unreadable(*_args: object) -> list[object]:
-        raise ConnectionError("database is down")
-
-    rig.trades.list_positions = unreadable  # type: ignore[method-assign]
+    rig.trades.list_positions = database_down  # type: ignore[method-assign]
     result = await ex.kill_switch(flatten=True)
     assert result["paused"] is True and result["orders_checked"] is True
     assert result["flatten_skipped"] is True and result["flattened"] == []
